@@ -1,0 +1,3 @@
+from herdref.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,266 @@
+"""The herd file: one TOML document describing the whole herd (CONF-1).
+
+The server, the CLI, the benchmark and the checker all read the same file, so a herd is
+described once. Every mistake in it is a :class:`ConfigError` naming the key at fault; the CLI
+prints it as one line and exits 2.
+
+```toml
+[servers]
+Bailey = { port = 12000 }                 # host defaults to 127.0.0.1
+[links]                                   # undirected "talks with" edges
+pairs = [["Clark", "Jaquez"], ["Clark", "Bona"]]
+mode = "persistent"                       # or "ephemeral" (LINK-1)
+[places]
+provider = "fixture"                      # "fixture", "legacy" or "new" (PLACES-1)
+[log]
+dir = "herd-logs"
+```
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Final, Literal
+
+__all__ = [
+    "DEFAULT_PRESET",
+    "ConfigError",
+    "HerdConfig",
+    "Limits",
+    "PlacesSettings",
+    "ServerAddress",
+    "load_config",
+    "load_preset",
+    "parse_config",
+    "preset_names",
+]
+
+DEFAULT_PRESET: Final = "default"
+LinkMode = Literal["persistent", "ephemeral"]
+PlacesProvider = Literal["fixture", "legacy", "new"]
+PlacesShape = Literal["legacy", "native"]
+_LINK_MODES: Final = ("persistent", "ephemeral")
+_PROVIDERS: Final = ("fixture", "legacy", "new")
+_SHAPES: Final = ("legacy", "native")
+
+
+class ConfigError(ValueError):
+    """The herd file is unreadable or describes an impossible herd."""
+
+
+@dataclass(frozen=True, slots=True)
+class ServerAddress:
+    host: str
+    port: int
+
+
+@dataclass(frozen=True, slots=True)
+class PlacesSettings:
+    """Where WHATSAT gets its places (PLACES-1). The API key is never stored here: only where
+    to read it from (PLACES-6), so a config object can be logged or printed safely."""
+
+    provider: PlacesProvider = "fixture"
+    #: Base URL of the Google endpoint; ``None`` means Google's own host for the provider.
+    base_url: str | None = None
+    #: For provider "new": "legacy" wraps results in the legacy envelope, "native" passes
+    #: Google's ``{"places": [...]}`` through.
+    shape: PlacesShape = "legacy"
+    api_key_env: str = "HERDREF_PLACES_API_KEY"
+    api_key_file: Path | None = None
+    timeout_s: float = 5.0
+    connect_timeout_s: float = 2.0
+    max_concurrent: int = 32
+    cache_ttl_s: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """LIMIT-1..4: what one client may cost a server."""
+
+    max_line_bytes: int = 65_536
+    max_connections: int = 10_000
+    idle_timeout_s: float = 300.0
+    max_pending_reply_bytes: int = 1_048_576
+
+
+@dataclass(frozen=True, slots=True)
+class HerdConfig:
+    servers: dict[str, ServerAddress]
+    links: frozenset[frozenset[str]]
+    link_mode: LinkMode = "persistent"
+    places: PlacesSettings = field(default_factory=PlacesSettings)
+    log_dir: Path = Path("herd-logs")
+    limits: Limits = field(default_factory=Limits)
+    #: PEER-3: path of the shared secret that peers prove they know; ``None`` = open herd.
+    peer_secret_file: Path | None = None
+
+    def neighbours(self, name: str) -> tuple[str, ...]:
+        """The servers ``name`` talks with, in herd-file order."""
+        return tuple(
+            other for other in self.servers if other != name and frozenset((name, other)) in self.links
+        )
+
+    def address(self, name: str) -> ServerAddress:
+        try:
+            return self.servers[name]
+        except KeyError:
+            known = ", ".join(self.servers)
+            raise ConfigError(f"unknown server {name!r} (this herd has {known})") from None
+
+
+def _table(document: dict[str, Any], key: str) -> dict[str, Any]:
+    value = document.get(key, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"[{key}] must be a table")
+    return value
+
+
+def _expect(value: Any, kind: type | tuple[type, ...], where: str) -> Any:
+    # bool is an int in Python; a port of `true` is still a mistake.
+    if isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,)):
+        raise ConfigError(f"{where} has the wrong type")
+    if not isinstance(value, kind):
+        raise ConfigError(f"{where} has the wrong type")
+    return value
+
+
+def _choice(value: Any, choices: tuple[str, ...], where: str) -> Any:
+    if value not in choices:
+        raise ConfigError(f"{where} must be one of {', '.join(choices)}, not {value!r}")
+    return value
+
+
+def _parse_servers(servers: dict[str, Any]) -> dict[str, ServerAddress]:
+    if not servers:
+        raise ConfigError("[servers] names no server")
+    parsed: dict[str, ServerAddress] = {}
+    taken: dict[tuple[str, int], str] = {}
+    for name, entry in servers.items():
+        if not name or any(octet in name for octet in " \t\r\n\f\v"):
+            raise ConfigError(f"server name {name!r} is empty or holds white space")
+        entry = _expect(entry, dict, f"servers.{name}")
+        port = _expect(entry.get("port"), int, f"servers.{name}.port")
+        if not 1 <= port <= 65_535:
+            raise ConfigError(f"servers.{name}.port {port} is outside 1..65535")
+        host = _expect(entry.get("host", "127.0.0.1"), str, f"servers.{name}.host")
+        unknown = set(entry) - {"port", "host"}
+        if unknown:
+            raise ConfigError(f"servers.{name} has unknown keys: {', '.join(sorted(unknown))}")
+        if (host, port) in taken:
+            raise ConfigError(f"servers {taken[host, port]} and {name} both use {host}:{port}")
+        taken[host, port] = name
+        parsed[name] = ServerAddress(host, port)
+    return parsed
+
+
+def _parse_links(links: dict[str, Any], servers: dict[str, ServerAddress]) -> frozenset[frozenset[str]]:
+    pairs = _expect(links.get("pairs", []), list, "links.pairs")
+    edges: set[frozenset[str]] = set()
+    for index, pair in enumerate(pairs):
+        where = f"links.pairs[{index}]"
+        if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(end, str) for end in pair)):
+            raise ConfigError(f"{where} must be a pair of server names")
+        for end in pair:
+            if end not in servers:
+                raise ConfigError(f"{where} names unknown server {end!r}")
+        if pair[0] == pair[1]:
+            raise ConfigError(f"{where} links {pair[0]!r} to itself")
+        edges.add(frozenset(pair))
+    return frozenset(edges)
+
+
+def _optional_path(value: Any, where: str, base: Path) -> Path | None:
+    if value is None:
+        return None
+    return base / _expect(value, str, where)
+
+
+def parse_config(text: str, *, base_dir: Path = Path(".")) -> HerdConfig:
+    """Build a :class:`HerdConfig` from herd-file text; relative paths are taken from
+    ``base_dir`` (the directory of the file)."""
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"not valid TOML: {exc}") from None
+    unknown = set(document) - {"servers", "links", "places", "log", "limits", "peers"}
+    if unknown:
+        raise ConfigError(f"unknown tables: {', '.join(sorted(unknown))}")
+    servers = _parse_servers(_table(document, "servers"))
+    links_table = _table(document, "links")
+    links = _parse_links(links_table, servers)
+    link_mode = _choice(links_table.get("mode", "persistent"), _LINK_MODES, "links.mode")
+
+    places_table = _table(document, "places")
+    defaults = PlacesSettings()
+    places = PlacesSettings(
+        provider=_choice(places_table.get("provider", defaults.provider), _PROVIDERS, "places.provider"),
+        base_url=_expect(places_table.get("base_url", ""), str, "places.base_url") or None,
+        shape=_choice(places_table.get("shape", defaults.shape), _SHAPES, "places.shape"),
+        api_key_env=_expect(places_table.get("api_key_env", defaults.api_key_env), str, "places.api_key_env"),
+        api_key_file=_optional_path(places_table.get("api_key_file"), "places.api_key_file", base_dir),
+        timeout_s=float(_expect(places_table.get("timeout_s", defaults.timeout_s), (int, float), "places.timeout_s")),
+        connect_timeout_s=float(
+            _expect(places_table.get("connect_timeout_s", defaults.connect_timeout_s), (int, float), "places.connect_timeout_s")
+        ),
+        max_concurrent=_expect(places_table.get("max_concurrent", defaults.max_concurrent), int, "places.max_concurrent"),
+        cache_ttl_s=float(_expect(places_table.get("cache_ttl_s", defaults.cache_ttl_s), (int, float), "places.cache_ttl_s")),
+    )
+    log_table = _table(document, "log")
+    log_dir = base_dir / _expect(log_table.get("dir", "herd-logs"), str, "log.dir")
+
+    limits_table = _table(document, "limits")
+    limit_defaults = Limits()
+    limits = Limits(
+        max_line_bytes=_expect(limits_table.get("max_line_bytes", limit_defaults.max_line_bytes), int, "limits.max_line_bytes"),
+        max_connections=_expect(limits_table.get("max_connections", limit_defaults.max_connections), int, "limits.max_connections"),
+        idle_timeout_s=float(
+            _expect(limits_table.get("idle_timeout_s", limit_defaults.idle_timeout_s), (int, float), "limits.idle_timeout_s")
+        ),
+        max_pending_reply_bytes=_expect(
+            limits_table.get("max_pending_reply_bytes", limit_defaults.max_pending_reply_bytes),
+            int,
+            "limits.max_pending_reply_bytes",
+        ),
+    )
+    if limits.max_line_bytes < 64:
+        raise ConfigError("limits.max_line_bytes must be at least 64")
+
+    peers_table = _table(document, "peers")
+    secret_file = _optional_path(peers_table.get("secret_file"), "peers.secret_file", base_dir)
+    return HerdConfig(
+        servers=servers,
+        links=links,
+        link_mode=link_mode,
+        places=places,
+        log_dir=log_dir,
+        limits=limits,
+        peer_secret_file=secret_file,
+    )
+
+
+def load_config(path: Path) -> HerdConfig:
+    """Read and check a herd file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path} is not UTF-8 text") from None
+    return parse_config(text, base_dir=path.parent)
+
+
+def preset_names() -> list[str]:
+    """The herds shipped with herdref (the course's herds, year by year)."""
+    folder = resources.files("herdref").joinpath("presets")
+    return sorted(entry.name.removesuffix(".toml") for entry in folder.iterdir() if entry.name.endswith(".toml"))
+
+
+def load_preset(name: str = DEFAULT_PRESET, *, base_dir: Path = Path(".")) -> HerdConfig:
+    """A shipped herd by name; relative paths in it (log dir) are taken from ``base_dir``."""
+    if name not in preset_names():
+        raise ConfigError(f"no preset {name!r}; presets: {', '.join(preset_names())}")
+    text = resources.files("herdref").joinpath("presets", f"{name}.toml").read_text(encoding="utf-8")
+    return parse_config(text, base_dir=base_dir)

@@ -1,0 +1,180 @@
+"""HerdNode: one server's protocol logic, with no sockets, no clock and no HTTP.
+
+The asyncio shell (``herdref.server``) and the simulator (``herdref.simulation``) drive the same
+node: they hand it each received line with the connection it came on and the time, and carry
+out what it decides: a reply, a Places look-up, and AT lines queued for neighbours.
+
+Rules:
+
+* IAMAT-4/7: every valid IAMAT is answered with a fresh AT line; only a strictly newer record
+  is stored and flooded.
+* FLOOD-1/3: a stored record is queued for every neighbour except the one it came from.
+* FLOOD-6: an AT line is a flood whatever connection it arrives on; it gets no reply.
+* LINK-5: each neighbour has one outbox keyed by client, so a slow or dead neighbour costs at
+  most one pending record per client, however many updates it misses.
+* CATCHUP-1/2: when a link (re)connects, or a neighbour announces a new incarnation, the whole
+  table is queued for it, so a restarted or re-joined server converges without new IAMATs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from herdref.protocol import (
+    At,
+    IAmAt,
+    Peer,
+    ProtocolError,
+    WhatsAt,
+    error_reply,
+    format_at,
+    format_time_diff,
+    location_degrees,
+    parse_line,
+)
+from herdref.state import LocationTable
+
+__all__ = ["HerdNode", "PlacesLookup", "Reaction", "Session"]
+
+
+@dataclass(slots=True)
+class Session:
+    """What a node remembers about one connection."""
+
+    #: PEER-1: the neighbour that opened this connection, once it has said so.
+    peer: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PlacesLookup:
+    """WHATSAT-5: fetch places, then answer with ``at_line`` and the JSON."""
+
+    at_line: bytes
+    latitude: str
+    longitude: str
+    radius_km: bytes
+    bound: int
+    #: The WHATSAT line as received, for the ``?`` reply if Places fails (PLACES-5).
+    request_line: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Reaction:
+    """What the shell must do about one received line."""
+
+    reply: bytes | None = None
+    lookup: PlacesLookup | None = None
+    #: Neighbours whose outbox gained lines; the shell should flush them.
+    flood_to: tuple[str, ...] = ()
+    #: ERR-3: the clause a rejected line broke, for the log.
+    rejected_by: str | None = None
+
+
+_NOTHING = Reaction()
+
+
+class HerdNode:
+    """The state and decisions of one herd server."""
+
+    def __init__(self, name: str, neighbours: Iterable[str], *, incarnation: str = "0") -> None:
+        self.name = name
+        self.name_bytes = name.encode()
+        self.neighbours = tuple(neighbours)
+        self.incarnation = incarnation
+        self.table = LocationTable()
+        self._neighbour_by_bytes = {neighbour.encode(): neighbour for neighbour in self.neighbours}
+        self._outboxes: dict[str, dict[bytes, bytes]] = {neighbour: {} for neighbour in self.neighbours}
+        self._incarnations: dict[str, bytes] = {}
+
+    # ---- lines ---------------------------------------------------------------------------
+
+    def receive(self, session: Session, line: bytes, now_ns: int) -> Reaction:
+        """Decide what to do about one line (LF removed) received at ``now_ns``."""
+        try:
+            message = parse_line(line)
+        except ProtocolError as exc:
+            return Reaction(reply=error_reply(line), rejected_by=exc.clause)
+        if message is None:
+            return _NOTHING  # FRAME-5: blank lines get no reply
+        if isinstance(message, IAmAt):
+            return self._on_iamat(message, now_ns)
+        if isinstance(message, WhatsAt):
+            return self._on_whatsat(message, line)
+        if isinstance(message, At):
+            return self._on_at(message, session)
+        return self._on_peer(message, session, line)
+
+    def _on_iamat(self, message: IAmAt, now_ns: int) -> Reaction:
+        record = At(
+            self.name_bytes,
+            format_time_diff(now_ns, message.client_time),
+            message.client_id,
+            message.location,
+            message.client_time,
+        )
+        at_line = format_at(record)
+        flood_to = self._store(record, at_line, sender=None)
+        return Reaction(reply=at_line + b"\n", flood_to=flood_to)
+
+    def _on_whatsat(self, message: WhatsAt, line: bytes) -> Reaction:
+        at_line = self.table.get(message.client_id)
+        if at_line is None:
+            # WHATSAT-4: a client this server has no record of is an invalid request.
+            return Reaction(reply=error_reply(line), rejected_by="WHATSAT-4")
+        location = at_line.split(b" ", 5)[4]
+        latitude, longitude = location_degrees(location)
+        lookup = PlacesLookup(at_line, latitude, longitude, message.radius_km, message.bound, line)
+        return Reaction(lookup=lookup)
+
+    def _on_at(self, message: At, session: Session) -> Reaction:
+        # FLOOD-5: the record is kept and relayed as the canonical single-spaced AT line.
+        return Reaction(flood_to=self._store(message, format_at(message), sender=session.peer))
+
+    def _on_peer(self, message: Peer, session: Session, line: bytes) -> Reaction:
+        neighbour = self._neighbour_by_bytes.get(message.server_id)
+        if neighbour is None or session.peer is not None:
+            # PEER-2: only a neighbour may open a link, and only once per connection.
+            return Reaction(reply=error_reply(line), rejected_by="PEER-2")
+        session.peer = neighbour
+        if self._incarnations.get(neighbour) == message.incarnation:
+            return _NOTHING
+        # CATCHUP-2: a neighbour we have not seen in this incarnation may have lost its
+        # memory; give it everything we know.
+        self._incarnations[neighbour] = message.incarnation
+        return Reaction(flood_to=self.link_up(neighbour))
+
+    def _store(self, record: At, at_line: bytes, *, sender: str | None) -> tuple[str, ...]:
+        if not self.table.update(record.client_id, record.client_time, at_line):
+            return ()  # FLOOD-2: a duplicate or stale record stops here
+        # FLOOD-3: never back over the link the record came from.
+        targets = tuple(neighbour for neighbour in self.neighbours if neighbour != sender)
+        for neighbour in targets:
+            self._outboxes[neighbour][record.client_id] = at_line
+        return targets
+
+    # ---- links ---------------------------------------------------------------------------
+
+    def link_up(self, neighbour: str) -> tuple[str, ...]:
+        """CATCHUP-1: a link to ``neighbour`` has (re)connected; queue the whole table for it."""
+        outbox = self._outboxes[neighbour]
+        for client_id, at_line in self.table.items():
+            outbox[client_id] = at_line
+        return (neighbour,) if outbox else ()
+
+    def take_outbox(self, neighbour: str) -> list[bytes]:
+        """The AT lines (without LF) due for ``neighbour``, oldest queued first; empties it."""
+        outbox = self._outboxes[neighbour]
+        if not outbox:
+            return []
+        lines = list(outbox.values())
+        outbox.clear()
+        return lines
+
+    def pending(self, neighbour: str) -> int:
+        """How many records wait for ``neighbour``."""
+        return len(self._outboxes[neighbour])
+
+    def peer_greeting(self) -> bytes:
+        """PEER-1: the first line this server sends on a link it opens."""
+        return b"PEER %s %s\n" % (self.name_bytes, self.incarnation.encode())

@@ -1,0 +1,347 @@
+"""Sans-I/O message model, parsing and formatting for the server herd protocol.
+
+Rules this module keeps (clause IDs refer to SPEC.md):
+
+* Lines are octets, never decoded text (LEX-2): client IDs may hold any octet that is not one of
+  the six white-space octets of LEX-1, invalid UTF-8 included, and every reply echoes them byte
+  for byte.
+* A message keeps the client's original field strings (IAMAT-5), so an AT line repeats the
+  location and time exactly as the client wrote them, and a relayed AT line is the same line on
+  every server (FLOOD-5).
+* Numbers are never passed through ``float``: time differences are integer nanoseconds
+  (AT-2), timestamps compare as exact decimals (FLOOD-2), ranges are checked on the digits.
+
+``parse_line`` is the fast parser used by the server. ``parse_line_lark`` parses with the
+normative grammar ``spec/grammar.lark`` and is the oracle the property suite holds it to.
+Both share the semantic checks that a grammar cannot express (``_check_*``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:
+    from lark import Lark
+
+__all__ = [
+    "WHITESPACE",
+    "At",
+    "IAmAt",
+    "Message",
+    "Peer",
+    "ProtocolError",
+    "WhatsAt",
+    "error_reply",
+    "format_at",
+    "format_message",
+    "format_time_diff",
+    "grammar_text",
+    "is_newer",
+    "lark_parser",
+    "location_degrees",
+    "parse_line",
+    "parse_line_lark",
+    "time_key",
+]
+
+#: LEX-1: the six white-space octets (SP, HT, LF, VT, FF, CR). ``bytes.split()`` with no
+#: argument splits on exactly these, unlike ``str.split()``, which also splits on U+00A0,
+#: U+0085, U+001C..U+001F and others.
+WHITESPACE: Final = b" \t\n\v\f\r"
+
+_NANOS_PER_SECOND: Final = 1_000_000_000
+MAX_RADIUS_KM: Final = 50
+MAX_BOUND: Final = 20
+_MAX_LATITUDE: Final = 90
+_MAX_LONGITUDE: Final = 180
+
+# The terminals of spec/grammar.lark, as byte regexes for the fast parser. They must stay in
+# step with the grammar; tests/properties/test_parser_agreement.py holds them to it.
+_LOCATION_RE: Final = re.compile(rb"([+-][0-9]{1,3}(?:\.[0-9]+)?)([+-][0-9]{1,3}(?:\.[0-9]+)?)")
+_POSIX_TIME_RE: Final = re.compile(rb"[0-9]+(?:\.[0-9]+)?")
+_TIME_DIFF_RE: Final = re.compile(rb"[+-][0-9]+(?:\.[0-9]+)?")
+_RADIUS_RE: Final = re.compile(rb"[0-9]+(?:\.[0-9]+)?")
+_BOUND_RE: Final = re.compile(rb"[0-9]+")
+_INCARNATION_RE: Final = re.compile(rb"[0-9A-Za-z_-]{1,64}")
+
+
+class ProtocolError(ValueError):
+    """A line that breaks the protocol; the server answers it with ``? <line>`` (ERR-1).
+
+    ``clause`` names the SPEC.md clause the line breaks.
+    """
+
+    def __init__(self, message: str, *, clause: str) -> None:
+        super().__init__(message)
+        self.clause = clause
+
+
+@dataclass(frozen=True, slots=True)
+class IAmAt:
+    """IAMAT-1: a client reports its location."""
+
+    client_id: bytes
+    location: bytes
+    client_time: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class WhatsAt:
+    """WHATSAT-1: a client asks for places near another client's last location."""
+
+    client_id: bytes
+    radius_km: bytes
+    bound: int
+
+
+@dataclass(frozen=True, slots=True)
+class At:
+    """AT-1: a location record, as a reply to IAMAT and as a flood between servers."""
+
+    server_id: bytes
+    time_diff: bytes
+    client_id: bytes
+    location: bytes
+    client_time: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Peer:
+    """PEER-1 (extension): the server that opened this link names itself and its
+    incarnation, which changes each time that server starts (CATCHUP-2)."""
+
+    server_id: bytes
+    incarnation: bytes
+
+
+Message = IAmAt | WhatsAt | At | Peer
+
+
+# ---- semantic checks shared by both parsers ------------------------------------------------
+
+
+def _degrees_within(signed_degrees: bytes, limit: int) -> bool:
+    """Whether ``±D[.F]`` lies in ``[-limit, limit]``, decided on the digits (LEX-5)."""
+    whole, _, fraction = signed_degrees[1:].partition(b".")
+    degrees = int(whole)
+    return degrees < limit or (degrees == limit and fraction.strip(b"0") == b"")
+
+
+def _check_location(location: bytes) -> None:
+    match = _LOCATION_RE.fullmatch(location)
+    if match is None:
+        raise ProtocolError("location is not ISO 6709 ±lat±long", clause="LEX-5")
+    latitude, longitude = match.groups()
+    if not _degrees_within(latitude, _MAX_LATITUDE):
+        raise ProtocolError("latitude outside [-90, 90]", clause="LEX-5")
+    if not _degrees_within(longitude, _MAX_LONGITUDE):
+        raise ProtocolError("longitude outside [-180, 180]", clause="LEX-5")
+
+
+def _check_radius(radius_km: bytes) -> None:
+    whole, _, fraction = radius_km.partition(b".")
+    kilometres = int(whole)
+    positive = kilometres > 0 or fraction.strip(b"0") != b""
+    within = kilometres < MAX_RADIUS_KM or (
+        kilometres == MAX_RADIUS_KM and fraction.strip(b"0") == b""
+    )
+    if not (positive and within):
+        raise ProtocolError("radius must be in (0, 50] km", clause="WHATSAT-2")
+
+
+def _check_bound(bound: bytes) -> int:
+    count = int(bound)
+    if count > MAX_BOUND:
+        raise ProtocolError("bound must be in [0, 20]", clause="WHATSAT-3")
+    return count
+
+
+def _build_iamat(client_id: bytes, location: bytes, client_time: bytes) -> IAmAt:
+    _check_location(location)
+    return IAmAt(client_id, location, client_time)
+
+
+def _build_whatsat(client_id: bytes, radius_km: bytes, bound: bytes) -> WhatsAt:
+    _check_radius(radius_km)
+    return WhatsAt(client_id, radius_km, _check_bound(bound))
+
+
+def _build_at(
+    server_id: bytes, time_diff: bytes, client_id: bytes, location: bytes, client_time: bytes
+) -> At:
+    _check_location(location)
+    return At(server_id, time_diff, client_id, location, client_time)
+
+
+# ---- the fast parser -----------------------------------------------------------------------
+
+
+def parse_line(line: bytes) -> Message | None:
+    """Parse one line (its LF already removed); ``None`` for a blank line (FRAME-5).
+
+    Raises:
+        ProtocolError: the line is not a valid message (ERR-3).
+    """
+    # LEX-1, LEX-3: bytes.split() splits on exactly the six white-space octets and drops
+    # leading and trailing white space.
+    fields = line.split()
+    if not fields:
+        return None
+    command = fields[0]
+    count = len(fields)
+    if command == b"IAMAT" and count == 4:
+        if _POSIX_TIME_RE.fullmatch(fields[3]) is None:
+            raise ProtocolError("client time is not POSIX decimal seconds", clause="LEX-6")
+        return _build_iamat(fields[1], fields[2], fields[3])
+    if command == b"WHATSAT" and count == 4:
+        if _RADIUS_RE.fullmatch(fields[2]) is None:
+            raise ProtocolError("radius is not a decimal number", clause="WHATSAT-2")
+        if _BOUND_RE.fullmatch(fields[3]) is None:
+            raise ProtocolError("bound is not an integer", clause="WHATSAT-3")
+        return _build_whatsat(fields[1], fields[2], fields[3])
+    if command == b"AT" and count == 6:
+        if _TIME_DIFF_RE.fullmatch(fields[2]) is None:
+            raise ProtocolError("time difference is not a signed decimal", clause="AT-2")
+        if _POSIX_TIME_RE.fullmatch(fields[5]) is None:
+            raise ProtocolError("client time is not POSIX decimal seconds", clause="LEX-6")
+        return _build_at(fields[1], fields[2], fields[3], fields[4], fields[5])
+    if command == b"PEER" and count == 3:
+        if _INCARNATION_RE.fullmatch(fields[2]) is None:
+            raise ProtocolError("incarnation is not 1-64 of [0-9A-Za-z_-]", clause="PEER-1")
+        return Peer(fields[1], fields[2])
+    if command in (b"IAMAT", b"WHATSAT", b"AT", b"PEER"):
+        raise ProtocolError("wrong number of fields", clause="ERR-3")
+    # LEX-4: command words are case-sensitive; anything else is unknown.
+    raise ProtocolError("unknown command", clause="ERR-3")
+
+
+# ---- the grammar oracle --------------------------------------------------------------------
+
+
+def grammar_text() -> str:
+    """The normative grammar, spec/grammar.lark, as installed with the package."""
+    return resources.files("herdref").joinpath("grammar.lark").read_text(encoding="utf-8")
+
+
+@cache
+def lark_parser() -> Lark:
+    """A Lark LALR parser for every start symbol of the grammar (imported lazily: Lark is
+    only needed by the oracle and the checker, and the server must start fast)."""
+    from lark import Lark
+
+    return Lark(
+        grammar_text(),
+        parser="lalr",
+        start=["inbound", "at_reply", "error_reply", "whatsat_reply"],
+        maybe_placeholders=False,
+    )
+
+
+def parse_line_lark(line: bytes) -> Message | None:
+    """Parse one line with the normative grammar; same contract as :func:`parse_line`."""
+    from lark import Token, Tree
+    from lark.exceptions import LarkError
+
+    text = line.decode("latin-1")  # one character per octet, as the grammar is written
+    try:
+        tree = lark_parser().parse(text, start="inbound")
+    except LarkError as exc:
+        raise ProtocolError(f"line does not match the grammar: {type(exc).__name__}", clause="ERR-3") from exc
+    if not tree.children:
+        return None
+    command = tree.children[0]
+    assert isinstance(command, Tree)
+    if command.data == "at":
+        command = command.children[0]
+        assert isinstance(command, Tree)
+    tokens = [token.encode("latin-1") for token in command.children if isinstance(token, Token)]
+    kind = command.data
+    if kind == "iamat":
+        return _build_iamat(*tokens)
+    if kind == "whatsat":
+        return _build_whatsat(*tokens)
+    if kind == "at_fields":
+        return _build_at(*tokens)
+    if kind == "peer":
+        return Peer(*tokens)
+    raise AssertionError(f"grammar rule {kind!r} has no message class")
+
+
+# ---- formatting ----------------------------------------------------------------------------
+
+
+def format_at(at: At) -> bytes:
+    """AT-1: the AT line, single spaces, without its LF."""
+    return b" ".join((b"AT", at.server_id, at.time_diff, at.client_id, at.location, at.client_time))
+
+
+def format_message(message: Message) -> bytes:
+    """The canonical line for ``message``, LF included."""
+    if isinstance(message, At):
+        return format_at(message) + b"\n"
+    if isinstance(message, IAmAt):
+        fields = (b"IAMAT", message.client_id, message.location, message.client_time)
+    elif isinstance(message, WhatsAt):
+        fields = (b"WHATSAT", message.client_id, message.radius_km, b"%d" % message.bound)
+    else:
+        fields = (b"PEER", message.server_id, message.incarnation)
+    return b" ".join(fields) + b"\n"
+
+
+def error_reply(line: bytes) -> bytes:
+    """ERR-1, ERR-2: ``? `` and the line as received, minus a CR that ended it, plus LF."""
+    if line.endswith(b"\r"):
+        line = line[:-1]
+    return b"? " + line + b"\n"
+
+
+# ---- numbers, exactly ----------------------------------------------------------------------
+
+
+def format_time_diff(received_ns: int, client_time: bytes) -> bytes:
+    """AT-2: server receive time minus client time, ``±S.NNNNNNNNN``, '+' for zero.
+
+    Computed in integers; a client time with more than nine fractional digits is rounded to
+    the nearest nanosecond, halves upward.
+    """
+    whole, _, fraction = client_time.partition(b".")
+    if len(fraction) <= 9:
+        client_ns = int(whole) * _NANOS_PER_SECOND + int(fraction.ljust(9, b"0"))
+        diff_ns = received_ns - client_ns
+    else:
+        scale = 10 ** (len(fraction) - 9)
+        exact = received_ns * scale - int(whole + fraction)
+        diff_ns = (2 * exact + scale) // (2 * scale)
+    sign = b"+" if diff_ns >= 0 else b"-"
+    seconds, nanos = divmod(abs(diff_ns), _NANOS_PER_SECOND)
+    return b"%s%d.%09d" % (sign, seconds, nanos)
+
+
+def time_key(client_time: bytes) -> tuple[int, bytes]:
+    """An exact sort key for a POSIX time string (FLOOD-2).
+
+    Fractional digit strings with trailing zeros removed compare lexicographically exactly as
+    their values compare, so no precision is lost whatever the number of digits.
+    """
+    whole, _, fraction = client_time.partition(b".")
+    return int(whole), fraction.rstrip(b"0")
+
+
+def is_newer(candidate_time: bytes, stored_time: bytes) -> bool:
+    """FLOOD-2: strictly newer by client timestamp; an equal timestamp is a duplicate."""
+    return time_key(candidate_time) > time_key(stored_time)
+
+
+def location_degrees(location: bytes) -> tuple[str, str]:
+    """The latitude and longitude of a valid location as plain decimals, digits unchanged
+    (``+34.068930-118.445127`` gives ``("34.068930", "-118.445127")``), for Places queries.
+    """
+    match = _LOCATION_RE.fullmatch(location)
+    if match is None:
+        raise ProtocolError("location is not ISO 6709 ±lat±long", clause="LEX-5")
+    latitude, longitude = (part.decode("ascii").removeprefix("+") for part in match.groups())
+    return latitude, longitude
