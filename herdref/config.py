@@ -11,7 +11,7 @@ Bailey = { port = 12000 }                 # host defaults to 127.0.0.1
 pairs = [["Clark", "Jaquez"], ["Clark", "Bona"]]
 mode = "persistent"                       # or "ephemeral" (LINK-1)
 [places]
-provider = "fixture"                      # "fixture", "legacy" or "new" (PLACES-1)
+provider = "auto"                         # "auto", "fixture", "legacy" or "new" (PLACES-1)
 [log]
 dir = "herd-logs"
 ```
@@ -40,10 +40,10 @@ __all__ = [
 
 DEFAULT_PRESET: Final = "default"
 LinkMode = Literal["persistent", "ephemeral"]
-PlacesProvider = Literal["fixture", "legacy", "new"]
+PlacesProvider = Literal["auto", "fixture", "legacy", "new"]
 PlacesShape = Literal["legacy", "native"]
 _LINK_MODES: Final = ("persistent", "ephemeral")
-_PROVIDERS: Final = ("fixture", "legacy", "new")
+_PROVIDERS: Final = ("auto", "fixture", "legacy", "new")
 _SHAPES: Final = ("legacy", "native")
 
 
@@ -62,7 +62,8 @@ class PlacesSettings:
     """Where WHATSAT gets its places (PLACES-1). The API key is never stored here: only where
     to read it from (PLACES-6), so a config object can be logged or printed safely."""
 
-    provider: PlacesProvider = "fixture"
+    #: "auto": Nearby Search (New) when an API key is configured, else the offline fixture.
+    provider: PlacesProvider = "auto"
     #: Base URL of the Google endpoint; ``None`` means Google's own host for the provider.
     base_url: str | None = None
     #: For provider "new": "legacy" wraps results in the legacy envelope, "native" passes

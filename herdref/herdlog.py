@@ -1,0 +1,89 @@
+"""HerdLog: each server's record of its input, output and peer links (LOG-1), written off the
+event loop.
+
+Rule: the event loop never touches the disk. Lines are appended to an in-memory batch, and a
+single writer thread writes each batch with one ``write`` call every ``flush_interval_s``. If
+the disk falls behind by more than ``max_buffered_bytes``, new lines are counted and dropped
+(and the count is logged) rather than letting memory grow without bound (LIMIT-5).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import BinaryIO, Final
+
+__all__ = ["HerdLog"]
+
+_DEFAULT_FLUSH_INTERVAL_S: Final = 0.05
+
+
+class HerdLog:
+    """An append-only, line-oriented log file fed from the event loop."""
+
+    def __init__(
+        self,
+        path: Path | None,
+        *,
+        flush_interval_s: float = _DEFAULT_FLUSH_INTERVAL_S,
+        max_buffered_bytes: int = 64 * 1024 * 1024,
+    ) -> None:
+        self.path = path
+        self._batch: list[bytes] = []
+        self._buffered_bytes = 0
+        self._dropped_lines = 0
+        self._max_buffered_bytes = max_buffered_bytes
+        self._flush_interval_s = flush_interval_s
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._closed = False
+        self._file: BinaryIO | None = None
+        self._thread: threading.Thread | None = None
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = path.open("ab")
+            self._thread = threading.Thread(target=self._write_loop, name=f"herdlog:{path.name}", daemon=True)
+            self._thread.start()
+
+    def record(self, kind: bytes, where: bytes, text: bytes) -> None:
+        """Append ``<time> <kind> <where> <text>`` (``text`` holds no LF)."""
+        if self._file is None:
+            return
+        entry = b"%.6f %s %s %s\n" % (time.time(), kind, where, text)
+        with self._lock:
+            if self._buffered_bytes > self._max_buffered_bytes:
+                self._dropped_lines += 1
+                return
+            self._batch.append(entry)
+            self._buffered_bytes += len(entry)
+
+    def _take_batch(self) -> bytes:
+        with self._lock:
+            batch, self._batch = self._batch, []
+            self._buffered_bytes = 0
+            dropped, self._dropped_lines = self._dropped_lines, 0
+        if dropped:
+            batch.append(b"%.6f LOG - %d lines dropped: the disk fell behind\n" % (time.time(), dropped))
+        return b"".join(batch)
+
+    def _write_loop(self) -> None:
+        assert self._file is not None
+        while True:
+            closing = self._wake.wait(self._flush_interval_s)
+            chunk = self._take_batch()
+            if chunk:
+                self._file.write(chunk)
+                self._file.flush()
+            if closing:
+                return
+
+    def close(self) -> None:
+        """Write everything recorded so far and close the file."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._thread is not None and self._file is not None:
+            self._wake.set()
+            self._thread.join()
+            self._file.close()

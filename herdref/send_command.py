@@ -1,0 +1,65 @@
+"""``herdref send HOST:PORT LINE...``: send lines to a server and print its replies.
+
+The lines go out on one connection, the connection is half-closed (FRAME-4), and everything
+the server sends until it closes is printed, so WHATSAT replies appear whole.
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import sys
+import time
+
+__all__ = ["add_arguments", "run", "send_lines"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("address", help="HOST:PORT of a server, e.g. 127.0.0.1:12000")
+    parser.add_argument("lines", nargs="*", help="lines to send (default: read them from standard input)")
+    parser.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for the replies")
+
+
+def _split_address(address: str) -> tuple[str, int]:
+    host, sep, port = address.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65_536:
+        raise ValueError(f"address must be HOST:PORT, not {address!r}")
+    return host.strip("[]"), int(port)
+
+
+def send_lines(host: str, port: int, payload: bytes, *, timeout_s: float) -> bytes:
+    """Send ``payload``, half-close, and return everything received until the server closes."""
+    deadline = time.monotonic() + timeout_s
+    with socket.create_connection((host, port), timeout=timeout_s) as connection:
+        connection.sendall(payload)
+        connection.shutdown(socket.SHUT_WR)
+        chunks: list[bytes] = []
+        while True:
+            connection.settimeout(max(deadline - time.monotonic(), 0.001))
+            chunk = connection.recv(65_536)
+            if not chunk:
+                return b"".join(chunks)
+            chunks.append(chunk)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        host, port = _split_address(args.address)
+    except ValueError as exc:
+        print(f"herdref send: {exc}", file=sys.stderr)
+        return 2
+    if args.lines:
+        payload = b"".join(line.encode("utf-8", "surrogateescape") + b"\n" for line in args.lines)
+    else:
+        payload = sys.stdin.buffer.read()
+    try:
+        replies = send_lines(host, port, payload, timeout_s=args.timeout)
+    except TimeoutError:
+        print(f"herdref send: no complete answer from {host}:{port} within {args.timeout:g} s", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"herdref send: cannot reach {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    sys.stdout.buffer.write(replies)
+    sys.stdout.flush()
+    return 0

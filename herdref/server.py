@@ -1,0 +1,291 @@
+"""The asyncio shell around one HerdNode: accept connections, feed lines to the node, carry
+out its reactions.
+
+Clients and peers share one port (FLOOD-6). Each connection is a ``BufferedProtocol``:
+received octets land in a preallocated buffer (no per-read allocation), are cut into lines at
+LF (FRAME-1), and each line goes to the node synchronously. Replies leave in the order their
+commands arrived (FRAME-3) even when a WHATSAT waits for Places: later replies queue behind it.
+Every reply is written with a single ``write`` (FRAME-6); the replies to one read are joined
+into one write.
+
+Errors: a bad line is the node's business (it answers ``?``). An exception here is a bug: it
+is logged with its traceback and ends that connection, never the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Final
+
+from herdref.herdlog import HerdLog
+from herdref.links import PeerLinks
+from herdref.node import HerdNode, PlacesLookup, Session
+from herdref.protocol import error_reply
+
+if TYPE_CHECKING:
+    from herdref.config import HerdConfig
+    from herdref.places import PlacesClient
+
+__all__ = ["HerdServer"]
+
+logger = logging.getLogger(__name__)
+
+_READ_BUFFER_BYTES: Final = 65_536
+_LOGGED_REPLY_PREFIX: Final = 200
+
+
+class HerdServer:
+    """One server of the herd: a listener, its connections, its links and its node."""
+
+    def __init__(
+        self,
+        config: HerdConfig,
+        name: str,
+        *,
+        places: PlacesClient,
+        herd_log: HerdLog | None = None,
+        clock_ns: Callable[[], int] = time.time_ns,
+    ) -> None:
+        self.config = config
+        self.name = name
+        self.address = config.address(name)
+        self.limits = config.limits
+        self.places = places
+        self.clock_ns = clock_ns
+        self.herd_log = herd_log if herd_log is not None else HerdLog(None)
+        self.node = HerdNode(name, config.neighbours(name), incarnation=secrets.token_hex(8))
+        self.links = PeerLinks(self.node, config.servers, mode=config.link_mode, herd_log=self.herd_log)
+        self.connections: set[ClientConnection] = set()
+        self._listener: asyncio.Server | None = None
+        self._sweeper: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Open the listener, then the links (clients can connect before peers are reached)."""
+        loop = asyncio.get_running_loop()
+        self._listener = await loop.create_server(
+            lambda: ClientConnection(self), self.address.host, self.address.port, reuse_address=True
+        )
+        self.herd_log.record(b"START", self.name.encode(), b"listening on %s:%d" % (
+            self.address.host.encode(), self.address.port))
+        self.links.start()
+        self._sweeper = loop.create_task(self._close_idle_connections(), name="idle-sweeper")
+
+    async def close(self) -> None:
+        """Stop listening, drop every connection and link, flush the log."""
+        if self._listener is not None:
+            self._listener.close()
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+        for connection in list(self.connections):
+            connection.abort()
+        await self.links.close()
+        places_close = getattr(self.places, "aclose", None)
+        if places_close is not None:
+            await places_close()
+        if self._listener is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._listener.wait_closed(), 1.0)
+        self.herd_log.record(b"STOP", self.name.encode(), b"closed")
+        self.herd_log.close()
+
+    async def answer_whatsat(self, lookup: PlacesLookup) -> bytes:
+        """WHATSAT-5: the stored AT line, the Places JSON, and an empty line; or ``?`` if
+        Places cannot answer (PLACES-5)."""
+        from herdref.places import PlacesError
+
+        try:
+            body = await self.places.nearby(lookup)
+        except PlacesError as exc:
+            logger.warning("Places failed for %r: %s", lookup.request_line, exc)
+            self.herd_log.record(b"PLACES-ERROR", b"-", str(exc).encode())
+            return error_reply(lookup.request_line)
+        return lookup.at_line + b"\n" + body + b"\n\n"
+
+    async def _close_idle_connections(self) -> None:
+        """LIMIT-3: close client connections idle for longer than the idle timeout. One sweep
+        over all connections instead of one timer per connection keeps reads cheap."""
+        idle_timeout_s = self.limits.idle_timeout_s
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(max(idle_timeout_s / 4, 0.05))
+            deadline = loop.time() - idle_timeout_s
+            for connection in list(self.connections):
+                if connection.session.peer is None and connection.last_activity < deadline:
+                    connection.close_idle()
+
+
+class ClientConnection(asyncio.BufferedProtocol):
+    """One accepted TCP connection (a client, or a peer once it has sent PEER)."""
+
+    def __init__(self, server: HerdServer) -> None:
+        self.server = server
+        self.node = server.node
+        self.session = Session()
+        self.last_activity = 0.0
+        self._buffer = bytearray(_READ_BUFFER_BYTES)
+        self._view = memoryview(self._buffer)
+        self._partial = b""
+        self._transport: asyncio.Transport | None = None
+        self._where = b"-"
+        #: FRAME-3: replies not yet written, in command order; a Task is a WHATSAT in flight.
+        self._queued: collections.deque[bytes | asyncio.Task[bytes]] = collections.deque()
+        self._close_when_done = False
+        self._max_line = server.limits.max_line_bytes
+
+    # ---- asyncio callbacks ---------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self._transport = transport
+        self.last_activity = asyncio.get_running_loop().time()
+        peer = transport.get_extra_info("peername")
+        if isinstance(peer, tuple):
+            self._where = b"%s:%d" % (str(peer[0]).encode(), peer[1])
+        if len(self.server.connections) >= self.server.limits.max_connections:
+            # LIMIT-2: over the connection limit the connection is closed at once, unanswered.
+            self.server.herd_log.record(b"REFUSED", self._where, b"connection limit reached")
+            transport.abort()
+            return
+        self.server.connections.add(self)
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self._view
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self.last_activity = asyncio.get_running_loop().time()
+        data = self._view[:nbytes].tobytes()
+        if self._partial:
+            data = self._partial + data
+        lines = data.split(b"\n")
+        self._partial = lines.pop()
+        replies: list[bytes] = []
+        try:
+            for line in lines:
+                if len(line) > self._max_line:
+                    self._reject_overlong(line, replies)
+                    return
+                self._handle(line, replies)
+            if len(self._partial) > self._max_line:
+                self._reject_overlong(self._partial, replies)
+        except Exception:
+            logger.exception("bug while handling a line from %r; closing that connection", self._where)
+            self.abort()
+        finally:
+            if replies and self._transport is not None and not self._transport.is_closing():
+                self._transport.write(b"".join(replies))
+
+    def eof_received(self) -> bool:
+        # FRAME-2: EOF ends a final line that had no LF.
+        if self._partial:
+            line, self._partial = self._partial, b""
+            replies: list[bytes] = []
+            self._handle(line, replies)
+            if replies and self._transport is not None:
+                self._transport.write(b"".join(replies))
+        if self._queued:
+            # FRAME-4: the client half-closed; answer what is in flight, then close.
+            self._close_when_done = True
+            return True
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.server.connections.discard(self)
+        for queued in self._queued:
+            if isinstance(queued, asyncio.Task):
+                queued.cancel()
+        self._queued.clear()
+        if self.session.peer is not None:
+            self.server.herd_log.record(b"PEER-DROP", self.session.peer.encode(), self._where)
+
+    def pause_writing(self) -> None:
+        # LIMIT-4: a client that does not read stops being read, so its replies cannot pile up.
+        if self._transport is not None:
+            self._transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        if self._transport is not None and not self._transport.is_closing():
+            self._transport.resume_reading()
+
+    # ---- lines ---------------------------------------------------------------------------
+
+    def _handle(self, line: bytes, replies: list[bytes]) -> None:
+        herd_log = self.server.herd_log
+        herd_log.record(b"IN", self._where, line)
+        was_peer = self.session.peer
+        reaction = self.node.receive(self.session, line, self.server.clock_ns())
+        if reaction.flood_to:
+            self.server.links.wake(reaction.flood_to)
+        if self.session.peer is not None and was_peer is None:
+            herd_log.record(b"PEER-IN", self.session.peer.encode(), self._where)
+            self.server.links.neighbour_greeted(self.session.peer)
+        if reaction.reply is not None:
+            herd_log.record(b"OUT", self._where, reaction.reply[:-1])
+            if self._queued:
+                self._queued.append(reaction.reply)
+            else:
+                replies.append(reaction.reply)
+        elif reaction.lookup is not None:
+            task = asyncio.get_running_loop().create_task(self.server.answer_whatsat(reaction.lookup))
+            task.add_done_callback(self._lookup_done)
+            self._queued.append(task)
+
+    def _lookup_done(self, _task: asyncio.Task[bytes]) -> None:
+        ready: list[bytes] = []
+        while self._queued:
+            head = self._queued[0]
+            if isinstance(head, asyncio.Task):
+                if not head.done():
+                    break
+                if head.cancelled():
+                    self._queued.popleft()
+                    continue
+                exc = head.exception()
+                if exc is not None:
+                    logger.error("bug in a WHATSAT answer from %r", self._where, exc_info=exc)
+                    self.abort()
+                    return
+                reply = head.result()
+                end_of_first_line = reply.find(b"\n")
+                self.server.herd_log.record(
+                    b"OUT", self._where, reply[: min(end_of_first_line, _LOGGED_REPLY_PREFIX)]
+                )
+                ready.append(reply)
+            else:
+                ready.append(head)
+            self._queued.popleft()
+        transport = self._transport
+        if transport is None or transport.is_closing():
+            return
+        if ready:
+            transport.write(b"".join(ready))
+        if self._close_when_done and not self._queued:
+            transport.close()
+
+    def _reject_overlong(self, line: bytes, replies: list[bytes]) -> None:
+        # LIMIT-1: answer with the first max_line_bytes octets and close the connection, so a
+        # line with no end cannot take unbounded memory.
+        self.server.herd_log.record(b"OVERLONG", self._where, b"%d octets" % len(line))
+        replies.append(error_reply(line[: self._max_line]))
+        self._partial = b""
+        self._queued.clear()
+        if self._transport is not None:
+            self._transport.write(b"".join(replies))
+            replies.clear()
+            self._transport.close()
+
+    # ---- closing -------------------------------------------------------------------------
+
+    def close_idle(self) -> None:
+        self.server.herd_log.record(b"IDLE", self._where, b"closed after idle timeout")
+        if self._transport is not None:
+            self._transport.close()
+
+    def abort(self) -> None:
+        if self._transport is not None:
+            self._transport.abort()
