@@ -142,7 +142,7 @@ def _parse_servers(servers: dict[str, Any]) -> dict[str, ServerAddress]:
     for name, entry in servers.items():
         if not name or any(octet in name for octet in " \t\r\n\f\v"):
             raise ConfigError(f"server name {name!r} is empty or holds white space")
-        entry = _expect(entry, dict, f"servers.{name}")
+        _expect(entry, dict, f"servers.{name}")
         port = _expect(entry.get("port"), int, f"servers.{name}.port")
         if not 1 <= port <= 65_535:
             raise ConfigError(f"servers.{name}.port {port} is outside 1..65535")
@@ -176,7 +176,8 @@ def _parse_links(links: dict[str, Any], servers: dict[str, ServerAddress]) -> fr
 def _optional_path(value: Any, where: str, base: Path) -> Path | None:
     if value is None:
         return None
-    return base / _expect(value, str, where)
+    relative: str = _expect(value, str, where)
+    return base / relative
 
 
 def parse_config(text: str, *, base_dir: Path = Path(".")) -> HerdConfig:
@@ -202,12 +203,22 @@ def parse_config(text: str, *, base_dir: Path = Path(".")) -> HerdConfig:
         shape=_choice(places_table.get("shape", defaults.shape), _SHAPES, "places.shape"),
         api_key_env=_expect(places_table.get("api_key_env", defaults.api_key_env), str, "places.api_key_env"),
         api_key_file=_optional_path(places_table.get("api_key_file"), "places.api_key_file", base_dir),
-        timeout_s=float(_expect(places_table.get("timeout_s", defaults.timeout_s), (int, float), "places.timeout_s")),
-        connect_timeout_s=float(
-            _expect(places_table.get("connect_timeout_s", defaults.connect_timeout_s), (int, float), "places.connect_timeout_s")
+        timeout_s=float(
+            _expect(places_table.get("timeout_s", defaults.timeout_s), (int, float), "places.timeout_s")
         ),
-        max_concurrent=_expect(places_table.get("max_concurrent", defaults.max_concurrent), int, "places.max_concurrent"),
-        cache_ttl_s=float(_expect(places_table.get("cache_ttl_s", defaults.cache_ttl_s), (int, float), "places.cache_ttl_s")),
+        connect_timeout_s=float(
+            _expect(
+                places_table.get("connect_timeout_s", defaults.connect_timeout_s),
+                (int, float),
+                "places.connect_timeout_s",
+            )
+        ),
+        max_concurrent=_expect(
+            places_table.get("max_concurrent", defaults.max_concurrent), int, "places.max_concurrent"
+        ),
+        cache_ttl_s=float(
+            _expect(places_table.get("cache_ttl_s", defaults.cache_ttl_s), (int, float), "places.cache_ttl_s")
+        ),
     )
     log_table = _table(document, "log")
     log_dir = base_dir / _expect(log_table.get("dir", "herd-logs"), str, "log.dir")
@@ -215,10 +226,18 @@ def parse_config(text: str, *, base_dir: Path = Path(".")) -> HerdConfig:
     limits_table = _table(document, "limits")
     limit_defaults = Limits()
     limits = Limits(
-        max_line_bytes=_expect(limits_table.get("max_line_bytes", limit_defaults.max_line_bytes), int, "limits.max_line_bytes"),
-        max_connections=_expect(limits_table.get("max_connections", limit_defaults.max_connections), int, "limits.max_connections"),
+        max_line_bytes=_expect(
+            limits_table.get("max_line_bytes", limit_defaults.max_line_bytes), int, "limits.max_line_bytes"
+        ),
+        max_connections=_expect(
+            limits_table.get("max_connections", limit_defaults.max_connections), int, "limits.max_connections"
+        ),
         idle_timeout_s=float(
-            _expect(limits_table.get("idle_timeout_s", limit_defaults.idle_timeout_s), (int, float), "limits.idle_timeout_s")
+            _expect(
+                limits_table.get("idle_timeout_s", limit_defaults.idle_timeout_s),
+                (int, float),
+                "limits.idle_timeout_s",
+            )
         ),
         max_pending_reply_bytes=_expect(
             limits_table.get("max_pending_reply_bytes", limit_defaults.max_pending_reply_bytes),
@@ -256,7 +275,9 @@ def load_config(path: Path) -> HerdConfig:
 def preset_names() -> list[str]:
     """The herds shipped with herdref (the course's herds, year by year)."""
     folder = resources.files("herdref").joinpath("presets")
-    return sorted(entry.name.removesuffix(".toml") for entry in folder.iterdir() if entry.name.endswith(".toml"))
+    return sorted(
+        entry.name.removesuffix(".toml") for entry in folder.iterdir() if entry.name.endswith(".toml")
+    )
 
 
 def load_preset(name: str = DEFAULT_PRESET, *, base_dir: Path = Path(".")) -> HerdConfig:

@@ -146,9 +146,7 @@ def _check_radius(radius_km: bytes) -> None:
     whole, _, fraction = radius_km.partition(b".")
     kilometres = int(whole)
     positive = kilometres > 0 or fraction.strip(b"0") != b""
-    within = kilometres < MAX_RADIUS_KM or (
-        kilometres == MAX_RADIUS_KM and fraction.strip(b"0") == b""
-    )
+    within = kilometres < MAX_RADIUS_KM or (kilometres == MAX_RADIUS_KM and fraction.strip(b"0") == b"")
     if not (positive and within):
         raise ProtocolError("radius must be in (0, 50] km", clause="WHATSAT-2")
 
@@ -283,6 +281,7 @@ def format_message(message: Message) -> bytes:
     """The canonical line for ``message``, LF included."""
     if isinstance(message, At):
         return format_at(message) + b"\n"
+    fields: tuple[bytes, ...]
     if isinstance(message, IAmAt):
         fields = (b"IAMAT", message.client_id, message.location, message.client_time)
     elif isinstance(message, WhatsAt):

@@ -71,8 +71,11 @@ class HerdServer:
         self._listener = await loop.create_server(
             lambda: ClientConnection(self), self.address.host, self.address.port, reuse_address=True
         )
-        self.herd_log.record(b"START", self.name.encode(), b"listening on %s:%d" % (
-            self.address.host.encode(), self.address.port))
+        self.herd_log.record(
+            b"START",
+            self.name.encode(),
+            b"listening on %s:%d" % (self.address.host.encode(), self.address.port),
+        )
         self.links.start()
         self._sweeper = loop.create_task(self._close_idle_connections(), name="idle-sweeper")
 
@@ -250,7 +253,7 @@ class ClientConnection(asyncio.BufferedProtocol):
                     logger.error("bug in a WHATSAT answer from %r", self._where, exc_info=exc)
                     self.abort()
                     return
-                reply = head.result()
+                reply: bytes = head.result()
                 end_of_first_line = reply.find(b"\n")
                 self.server.herd_log.record(
                     b"OUT", self._where, reply[: min(end_of_first_line, _LOGGED_REPLY_PREFIX)]

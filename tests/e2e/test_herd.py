@@ -65,7 +65,10 @@ def test_many_commands_on_one_connection_are_answered_in_order(herd: Herd) -> No
     now = f"{time.time():.9f}".encode()
     replies = herd.send(
         "Bona",
-        b"IAMAT a +1+2 " + now + b"\nWHATSAT a 5 2\nnonsense here\n\n   \nWHATSAT nobody 5 2\nIAMAT b +3+4 " + now,
+        b"IAMAT a +1+2 "
+        + now
+        + b"\nWHATSAT a 5 2\nnonsense here\n\n   \nWHATSAT nobody 5 2\nIAMAT b +3+4 "
+        + now,
     )
     lines = replies.split(b"\n")
     assert lines[0].startswith(b"AT Bona ") and lines[0].endswith(b" a +1+2 " + now)
@@ -203,14 +206,24 @@ def test_herd_command_runs_the_herd_and_send_talks_to_it(tmp_path: Path) -> None
         assert banner[0].startswith(b"herd of 5 servers"), banner
         port = Herd(config).config.servers["Clark"].port
         sent = subprocess.run(
-            [sys.executable, "-m", "herdref", "send", f"127.0.0.1:{port}", "IAMAT c1 +1-2 1700000000.5", "WHATSAT c1 2 1"],
+            [
+                sys.executable,
+                "-m",
+                "herdref",
+                "send",
+                f"127.0.0.1:{port}",
+                "IAMAT c1 +1-2 1700000000.5",
+                "WHATSAT c1 2 1",
+            ],
             capture_output=True,
             check=True,
             timeout=10,
         )
-        at_line, json_text, empty, end = sent.stdout.split(b"\n", 1)[0], *sent.stdout.split(b"\n")[-3:]
-        assert at_line.startswith(b"AT Clark ") and isinstance(parse_line(at_line), object)
-        assert (empty, end) == (b"", b"")
+        lines = sent.stdout.split(b"\n")
+        assert lines[0].startswith(b"AT Clark ")
+        assert lines[1] == lines[0]  # WHATSAT-5: the stored AT line
+        assert parse_line(lines[0]) is not None
+        assert lines[-3].strip() and lines[-2:] == [b"", b""]
     finally:
         herd.send_signal(signal.SIGINT)
         assert herd.wait(10) == 0
@@ -226,11 +239,15 @@ def test_bad_command_lines_get_one_stderr_line_and_exit_status(tmp_path: Path) -
     broken = tmp_path / "broken.toml"
     broken.write_text('[servers]\nA = { port = 1 }\n[links]\npairs = [["A", "Nobody"]]\n')
     result = subprocess.run(
-        [sys.executable, "-m", "herdref", "serve", "A", "--config", str(broken)], capture_output=True, timeout=10
+        [sys.executable, "-m", "herdref", "serve", "A", "--config", str(broken)],
+        capture_output=True,
+        timeout=10,
     )
     assert result.returncode == 2
     assert result.stderr.decode().count("\n") == 1 and "Nobody" in result.stderr.decode()
-    result = subprocess.run([sys.executable, "-m", "herdref", "send", "nowhere", "x"], capture_output=True, timeout=10)
+    result = subprocess.run(
+        [sys.executable, "-m", "herdref", "send", "nowhere", "x"], capture_output=True, timeout=10
+    )
     assert result.returncode == 2 and result.stderr.count(b"\n") == 1
 
 
