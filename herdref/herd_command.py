@@ -88,14 +88,20 @@ def run(args: argparse.Namespace) -> int:
         while waiting and time.monotonic() < deadline and not stop_requested:
             for name, address in list(waiting.items()):
                 if children[name].poll() is not None:
-                    print(f"herdref herd: {name} exited with status {children[name].returncode}", file=sys.stderr)
+                    print(
+                        f"herdref herd: {name} exited with status {children[name].returncode}",
+                        file=sys.stderr,
+                    )
                     return 1
                 if _listening(address.host, address.port):
                     del waiting[name]
             if waiting:
                 time.sleep(0.02)  # polling interval while waiting for listeners, not synchronisation
         if waiting:
-            print(f"herdref herd: not listening after {_START_DEADLINE_S:g} s: {', '.join(waiting)}", file=sys.stderr)
+            print(
+                f"herdref herd: not listening after {_START_DEADLINE_S:g} s: {', '.join(waiting)}",
+                file=sys.stderr,
+            )
             return 1
         print(f"herd of {len(config.servers)} servers ({config.link_mode} links), Ctrl-C stops it:")
         for name, address in config.servers.items():

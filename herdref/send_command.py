@@ -55,7 +55,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         replies = send_lines(host, port, payload, timeout_s=args.timeout)
     except TimeoutError:
-        print(f"herdref send: no complete answer from {host}:{port} within {args.timeout:g} s", file=sys.stderr)
+        print(
+            f"herdref send: no complete answer from {host}:{port} within {args.timeout:g} s", file=sys.stderr
+        )
         return 1
     except OSError as exc:
         print(f"herdref send: cannot reach {host}:{port}: {exc.strerror or exc}", file=sys.stderr)

@@ -38,7 +38,9 @@ def config_from_args(args: argparse.Namespace) -> HerdConfig:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("name", help="the server to run, as named in the herd file")
     add_herd_file_arguments(parser)
-    parser.add_argument("--log-dir", type=Path, help="directory of the server's log file (overrides [log] dir)")
+    parser.add_argument(
+        "--log-dir", type=Path, help="directory of the server's log file (overrides [log] dir)"
+    )
     parser.add_argument(
         "--places-provider", choices=("fixture", "legacy", "new"), help="overrides [places] provider"
     )
@@ -97,7 +99,9 @@ def _use_uvloop(choice: str) -> bool:
         import uvloop  # noqa: F401
     except ImportError:
         if choice == "uvloop":
-            raise ConfigError("--loop uvloop: uvloop is not installed (pip install 'herdref[speed]')") from None
+            raise ConfigError(
+                "--loop uvloop: uvloop is not installed (pip install 'herdref[speed]')"
+            ) from None
         return False
     return True
 

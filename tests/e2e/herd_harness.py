@@ -70,7 +70,9 @@ def write_herd_file(
     return path
 
 
-def wait_until(condition: Callable[[], bool], *, deadline_s: float = DEFAULT_DEADLINE_S, what: str = "") -> float:
+def wait_until(
+    condition: Callable[[], bool], *, deadline_s: float = DEFAULT_DEADLINE_S, what: str = ""
+) -> float:
     """Poll ``condition`` until it holds; returns the seconds it took. Fails after the deadline."""
     start = time.monotonic()
     while True:
@@ -180,7 +182,9 @@ class Herd:
         address = self.config.servers[name]
         return exchange(address.host, address.port, payload, timeout_s=timeout_s)
 
-    def iamat(self, name: str, client: str, location: str = "+34.068930-118.445127", when: str | None = None) -> bytes:
+    def iamat(
+        self, name: str, client: str, location: str = "+34.068930-118.445127", when: str | None = None
+    ) -> bytes:
         when = when if when is not None else f"{time.time():.9f}"
         reply = self.send(name, f"IAMAT {client} {location} {when}\n".encode())
         assert reply.startswith(b"AT "), reply
@@ -193,7 +197,9 @@ class Herd:
             return None
         return reply.split(b"\n", 1)[0]
 
-    def wait_for_record(self, name: str, client: str, at_line: bytes, *, deadline_s: float = DEFAULT_DEADLINE_S) -> float:
+    def wait_for_record(
+        self, name: str, client: str, at_line: bytes, *, deadline_s: float = DEFAULT_DEADLINE_S
+    ) -> float:
         return wait_until(
             lambda: self.stored_at_line(name, client) == at_line,
             deadline_s=deadline_s,
