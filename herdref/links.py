@@ -92,10 +92,13 @@ class PeerLink:
         )
 
     async def _back_off(self, delay_s: float) -> float:
-        """Wait ``delay_s`` with jitter, or less if told to retry now; returns the next delay."""
-        self._retry_now.clear()
+        """Wait ``delay_s`` with jitter, or less if told to retry now; returns the next delay.
+
+        The retry signal is cleared after the wait, not before, so a greeting that arrived
+        while the last attempt was failing still cuts this wait short."""
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._retry_now.wait(), random.uniform(delay_s / 2, delay_s))
+        self._retry_now.clear()
         return min(delay_s * 2, MAX_BACKOFF_S)
 
     def _write_outbox(self, writer: asyncio.StreamWriter) -> bool:
