@@ -3,7 +3,12 @@
 Rule 1: a record replaces the stored one only if its client time is strictly greater
 (FLOOD-2); an equal or older time is a duplicate and changes nothing.
 Rule 2: records are stored as their AT line, the exact bytes every server relays and returns
-(FLOOD-5), so the table costs one bytes object per client and its key.
+(FLOOD-5). Everything else (the client ID, the client time) is read back out of that line.
+Rule 3: the table must stay small with millions of clients, so it keeps one bytes object per
+client and no copy of the client ID: the dict is keyed by the client ID's hash cut to 60 bits (a
+32-byte int instead of a second bytes object), and every look-up checks the client ID inside
+the stored line. Clients whose IDs hash alike (about one pair in a billion billion) share a
+slot holding a tuple of their lines, so a collision costs time, never correctness.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from collections.abc import Iterator
 
 from herdref.protocol import is_newer
 
-__all__ = ["LocationTable", "client_time_of"]
+__all__ = ["LocationTable", "client_id_of", "client_time_of"]
 
 
 def client_time_of(at_line: bytes) -> bytes:
@@ -20,30 +25,89 @@ def client_time_of(at_line: bytes) -> bytes:
     return at_line[at_line.rfind(b" ") + 1 :]
 
 
+def client_id_of(at_line: bytes) -> bytes:
+    """The client-ID field of a stored AT line (``AT server diff ID location time``)."""
+    return at_line.split(b" ", 4)[3]
+
+
+_Slot = bytes | tuple[bytes, ...]
+_KEY_MASK = (1 << 60) - 1
+
+
 class LocationTable:
     """A pure last-writer-wins map from client ID to AT line, ordered by client time."""
 
-    __slots__ = ("_lines",)
+    __slots__ = ("_count", "_slots")
+
+    @staticmethod
+    def _key(client_id: bytes) -> int:
+        """The slot key of a client: its hash cut to 60 bits, because CPython stores an int
+        below 2**60 in 32 bytes and a full 64-bit one in 48. (A test may override this to
+        force collisions.)"""
+        return hash(client_id) & _KEY_MASK
 
     def __init__(self) -> None:
-        self._lines: dict[bytes, bytes] = {}
+        self._slots: dict[int, _Slot] = {}
+        self._count = 0
 
     def update(self, client_id: bytes, client_time: bytes, at_line: bytes) -> bool:
-        """Store ``at_line`` if it is newer than what is stored; True if it was (flood it)."""
-        stored = self._lines.get(client_id)
-        if stored is not None and not is_newer(client_time, client_time_of(stored)):
-            return False
-        self._lines[client_id] = at_line
+        """Store ``at_line`` if it is newer than what is stored; True if it was (flood it).
+
+        ``at_line`` must be the AT line of ``client_id`` at ``client_time``."""
+        key = self._key(client_id)
+        slots = self._slots
+        slot = slots.get(key)
+        if slot is None:
+            slots[key] = at_line
+            self._count += 1
+            return True
+        if type(slot) is bytes:
+            if client_id_of(slot) == client_id:
+                if not is_newer(client_time, client_time_of(slot)):
+                    return False
+                slots[key] = at_line
+                return True
+            slots[key] = (slot, at_line)  # a hash collision: both clients share the slot
+            self._count += 1
+            return True
+        return self._update_shared(key, slot, client_id, client_time, at_line)
+
+    def _update_shared(
+        self, key: int, lines: tuple[bytes, ...], client_id: bytes, client_time: bytes, at_line: bytes
+    ) -> bool:
+        for index, stored in enumerate(lines):
+            if client_id_of(stored) == client_id:
+                if not is_newer(client_time, client_time_of(stored)):
+                    return False
+                self._slots[key] = (*lines[:index], at_line, *lines[index + 1 :])
+                return True
+        self._slots[key] = (*lines, at_line)
+        self._count += 1
         return True
 
     def get(self, client_id: bytes) -> bytes | None:
-        return self._lines.get(client_id)
+        """The stored AT line of ``client_id``, or None."""
+        slot = self._slots.get(self._key(client_id))
+        if slot is None:
+            return None
+        if type(slot) is bytes:
+            return slot if client_id_of(slot) == client_id else None
+        for stored in slot:
+            if client_id_of(stored) == client_id:
+                return stored
+        return None
 
     def __len__(self) -> int:
-        return len(self._lines)
+        return self._count
 
     def __contains__(self, client_id: object) -> bool:
-        return client_id in self._lines
+        return isinstance(client_id, bytes) and self.get(client_id) is not None
 
     def items(self) -> Iterator[tuple[bytes, bytes]]:
-        return iter(self._lines.items())
+        """(client ID, AT line) for every stored client."""
+        for slot in self._slots.values():
+            if type(slot) is bytes:
+                yield client_id_of(slot), slot
+            else:
+                for stored in slot:
+                    yield client_id_of(stored), stored
