@@ -61,7 +61,7 @@ class LocationTable:
             slots[key] = at_line
             self._count += 1
             return True
-        if type(slot) is bytes:
+        if isinstance(slot, bytes):
             if client_id_of(slot) == client_id:
                 if not is_newer(client_time, client_time_of(slot)):
                     return False
@@ -90,7 +90,7 @@ class LocationTable:
         slot = self._slots.get(self._key(client_id))
         if slot is None:
             return None
-        if type(slot) is bytes:
+        if isinstance(slot, bytes):
             return slot if client_id_of(slot) == client_id else None
         for stored in slot:
             if client_id_of(stored) == client_id:
@@ -106,7 +106,7 @@ class LocationTable:
     def items(self) -> Iterator[tuple[bytes, bytes]]:
         """(client ID, AT line) for every stored client."""
         for slot in self._slots.values():
-            if type(slot) is bytes:
+            if isinstance(slot, bytes):
                 yield client_id_of(slot), slot
             else:
                 for stored in slot:
