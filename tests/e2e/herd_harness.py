@@ -123,6 +123,9 @@ class Herd:
     def start(self, name: str, *, wait: bool = True) -> float:
         """Start ``name``; returns the seconds until its port accepted a connection."""
         started = time.monotonic()
+        previous = self.processes.get(name)
+        if previous is not None and previous.stderr is not None:
+            previous.stderr.close()  # a restart: the old process's pipe would leak
         self.processes[name] = subprocess.Popen(
             self.command(name), env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
         )
