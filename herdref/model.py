@@ -1,0 +1,606 @@
+"""A model of a herd, built from observations, and the properties every herd must keep.
+
+The model knows only what an observer outside the servers can know: the topology (servers and
+undirected links), which servers were alive and which links worked when, and the records the
+clients created (an IAMAT at a server and the AT line it answered). It never looks inside a
+server, so the same model judges the in-process simulation (``herdref.simulation``), a real
+herd driven over TCP (``herdref validate``) and anyone else's herd.
+
+What it derives, per record (one AT line answered to one IAMAT):
+
+* ``may``: the servers that may hold it. A record moves only over a working link between two
+  live servers, so it may be anywhere in the connected component of a server that may hold it,
+  at any moment; a server that crashes loses everything it held (FLOOD-4, no leakage).
+* ``must``: the servers that must hold it, or a newer record of the same client. The origin
+  must, from its reply on (STATE-1). Whenever the herd is observed quiet (:meth:`HerdModel.quiet`):
+
+  * ``catch_up=True`` (the herdref extension, CATCHUP-1): every live server connected to a
+    server in ``must`` by a path of working links must too, whenever the record was created,
+    across restarts; a crashed server leaves ``must``. Servers of one component must then
+    agree: each holds a record of the same client time for each client, or none.
+  * ``catch_up=False`` (the plain spec, FLOOD-1): only a record created since the last change
+    of topology must reach its origin's component; nothing is owed to servers that join later.
+
+Rules: the model is pure and deterministic (no clock, no randomness, no set iteration order
+in any result); client times compare as exact fractions, computed here rather than by the
+code under test. The property functions (``check_*``) return a list of :class:`Violation`,
+empty when the property holds, and never raise on bad server output: a malformed reply is a
+violation.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Final
+
+__all__ = [
+    "ConnectionLog",
+    "HerdModel",
+    "Link",
+    "Record",
+    "Snapshot",
+    "Tables",
+    "Violation",
+    "check_agreement",
+    "check_convergence",
+    "check_duplicates",
+    "check_efficiency",
+    "check_iamat_reply",
+    "check_known",
+    "check_monotonicity",
+    "check_no_leakage",
+    "check_whatsat_reply",
+    "client_time_value",
+    "components",
+    "expected_time_diff",
+    "flooding_bound",
+    "link",
+]
+
+#: An undirected link, its two server names in sorted order.
+Link = tuple[str, str]
+#: Observed tables: server -> client ID -> the AT line it holds, or None when it answered that
+#: it knows nothing of the client. A client missing from a server's mapping was not observed.
+Tables = Mapping[str, Mapping[bytes, bytes | None]]
+
+_NANOS_PER_SECOND: Final = 1_000_000_000
+_TIME_DIFF_RE: Final = re.compile(rb"[+-][0-9]+\.[0-9]{9}")
+
+
+def link(a: str, b: str) -> Link:
+    """The undirected link between ``a`` and ``b``."""
+    if a == b:
+        raise ValueError(f"a link joins two different servers, not {a!r} to itself")
+    return (a, b) if a < b else (b, a)
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """One broken property: the SPEC clause and what was seen."""
+
+    clause: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.clause}: {self.message}"
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One location record: the AT line a server answered to an IAMAT."""
+
+    client_id: bytes
+    client_time: bytes
+    at_line: bytes
+    origin: str
+    #: The model's step counter when the IAMAT was answered.
+    step: int
+    #: The topology epoch (changes whenever a server or link goes down or up).
+    epoch: int
+    #: FLOOD-3: the most AT messages one flood of this record may cost in the topology it was
+    #: created in (see :func:`flooding_bound`).
+    bound: int
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Tables observed at one step, with the life of each server (a crash starts a new one)."""
+
+    step: int
+    lives: Mapping[str, int]
+    tables: Tables
+    #: True when each table lists every client the server holds, so a missing client means
+    #: "holds nothing" (the simulator sees whole tables; a wire observer sees what it asked).
+    complete: bool = False
+
+    def holding(self, server: str, client_id: bytes) -> tuple[bool, bytes | None]:
+        """Whether ``server``'s record for ``client_id`` was observed, and that record."""
+        table = self.tables.get(server)
+        if table is None:
+            return False, None
+        if client_id in table:
+            return True, table[client_id]
+        return self.complete, None
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionLog:
+    """The AT lines one server wrote on one connection to a neighbour.
+
+    A new segment starts each time the whole table is queued for the neighbour (CATCHUP-1/2),
+    which legitimately repeats records already sent.
+    """
+
+    sender: str
+    receiver: str
+    serial: int
+    segments: Sequence[Sequence[bytes]]
+
+
+# ---- graphs ------------------------------------------------------------------------------
+
+
+def components(servers: Iterable[str], links: Iterable[Link]) -> tuple[tuple[str, ...], ...]:
+    """The connected components of the graph, each in the order ``servers`` lists them."""
+    order = list(dict.fromkeys(servers))
+    adjacent: dict[str, list[str]] = {server: [] for server in order}
+    for a, b in links:
+        if a in adjacent and b in adjacent:
+            adjacent[a].append(b)
+            adjacent[b].append(a)
+    seen: set[str] = set()
+    result: list[tuple[str, ...]] = []
+    for start in order:
+        if start in seen:
+            continue
+        seen.add(start)
+        frontier = [start]
+        members = {start}
+        while frontier:
+            for other in adjacent[frontier.pop()]:
+                if other not in seen:
+                    seen.add(other)
+                    members.add(other)
+                    frontier.append(other)
+        result.append(tuple(server for server in order if server in members))
+    return tuple(result)
+
+
+def flooding_bound(servers: Iterable[str], links: Iterable[Link], *, origin: str | None = None) -> int:
+    """FLOOD-1/3: the AT messages one update costs when flooded through a connected component C.
+
+    The origin sends it to each of its neighbours; every other server first hears it from one
+    neighbour and sends it to the others: ``sum(deg_C(v) for v in C) - (|C| - 1)``. Without
+    ``origin`` the graph must be connected.
+    """
+    server_list = list(dict.fromkeys(servers))
+    link_list = [link(a, b) for a, b in links]
+    parts = components(server_list, link_list)
+    if origin is None:
+        if len(parts) != 1:
+            raise ValueError("the graph is not connected; name the origin of the update")
+        members = set(parts[0])
+    else:
+        matching = [part for part in parts if origin in part]
+        if not matching:
+            raise ValueError(f"{origin!r} is not a server of the graph")
+        members = set(matching[0])
+    degree_sum = 2 * sum(1 for a, b in set(link_list) if a in members and b in members)
+    return degree_sum - (len(members) - 1)
+
+
+# ---- the model ---------------------------------------------------------------------------
+
+
+class HerdModel:
+    """What each server may and must hold, from the herd's observed history."""
+
+    def __init__(
+        self, servers: Iterable[str], links: Iterable[tuple[str, str]], *, catch_up: bool = True
+    ) -> None:
+        self.servers = tuple(dict.fromkeys(servers))
+        self.links = tuple(sorted({link(a, b) for a, b in links}))
+        for a, b in self.links:
+            if a not in self.servers or b not in self.servers:
+                raise ValueError(f"link {a}-{b} names a server that is not in the herd")
+        self.catch_up = catch_up
+        self.step = 0
+        self.epoch = 0
+        self.alive = dict.fromkeys(self.servers, True)
+        self.lives = dict.fromkeys(self.servers, 0)
+        self.working = set(self.links)
+        #: Every record, by AT line, in creation order.
+        self.records: dict[bytes, Record] = {}
+        self._may: dict[bytes, set[str]] = {}
+        self._must: dict[bytes, set[str]] = {}
+        self._lines_by_client: dict[bytes, list[bytes]] = {}
+
+    # ---- observations --------------------------------------------------------------------
+
+    def create(self, origin: str, client_id: bytes, client_time: bytes, at_line: bytes) -> Record:
+        """``origin`` answered an IAMAT from ``client_id`` with ``at_line`` (IAMAT-4)."""
+        self._require_alive(origin)
+        self.step += 1
+        known = self.records.get(at_line)
+        if known is None:
+            bound = flooding_bound(self.servers, self._live_links(), origin=origin)
+            known = Record(client_id, client_time, at_line, origin, self.step, self.epoch, bound)
+            self.records[at_line] = known
+            self._may[at_line] = set()
+            self._must[at_line] = set()
+            self._lines_by_client.setdefault(client_id, []).append(at_line)
+        # STATE-1: from its reply on, the origin holds this record or a newer one.
+        self._must[at_line].add(origin)
+        self._may[at_line].update(self._component_of(origin))
+        return known
+
+    def crash(self, server: str) -> None:
+        """``server`` stopped and lost its memory."""
+        self._require_alive(server)
+        self._change()
+        self.alive[server] = False
+        self.lives[server] += 1
+        for holders in (*self._may.values(), *self._must.values()):
+            holders.discard(server)
+
+    def restart(self, server: str) -> None:
+        """``server`` runs again, with an empty table."""
+        if self.alive[server]:
+            raise ValueError(f"{server} is already running")
+        self._change()
+        self.alive[server] = True
+        self._spread_may()
+
+    def cut(self, a: str, b: str) -> None:
+        """The link between ``a`` and ``b`` stops carrying anything."""
+        self._change()
+        self.working.discard(self._known_link(a, b))
+
+    def heal(self, a: str, b: str) -> None:
+        """The link between ``a`` and ``b`` works again."""
+        self._change()
+        self.working.add(self._known_link(a, b))
+        self._spread_may()
+
+    def quiet(self) -> None:
+        """The herd has been quiet in the current topology: every message sent was received,
+        every link that can be up is up. Grows ``must`` as the module docstring says."""
+        self.step += 1
+        for part in self.live_components():
+            members = set(part)
+            for line, holders in self._must.items():
+                if self.catch_up:
+                    owed = not holders.isdisjoint(members)
+                else:
+                    record = self.records[line]
+                    owed = record.epoch == self.epoch and record.origin in members
+                if owed:
+                    holders.update(members)
+
+    # ---- queries -------------------------------------------------------------------------
+
+    def live_components(self) -> tuple[tuple[str, ...], ...]:
+        """The components of live servers over working links."""
+        live = [server for server in self.servers if self.alive[server]]
+        return components(live, self._live_links())
+
+    def may_lines(self, server: str, client_id: bytes) -> list[bytes]:
+        """The AT lines of ``client_id`` that ``server`` may hold now, oldest created first."""
+        return [line for line in self._lines_by_client.get(client_id, ()) if server in self._may[line]]
+
+    def must_record(self, server: str, client_id: bytes) -> Record | None:
+        """The newest record of ``client_id`` that ``server`` must hold now (or a newer one)."""
+        newest: Record | None = None
+        for line in self._lines_by_client.get(client_id, ()):
+            if server in self._must[line]:
+                record = self.records[line]
+                if newest is None or client_time_value(record.client_time) > client_time_value(
+                    newest.client_time
+                ):
+                    newest = record
+        return newest
+
+    def client_ids(self) -> list[bytes]:
+        """Every client that has created a record, in order of its first record."""
+        return list(self._lines_by_client)
+
+    def snapshot(self, tables: Tables, *, complete: bool = False) -> Snapshot:
+        """Stamp observed tables (of live servers) with the current step and server lives."""
+        return Snapshot(self.step, dict(self.lives), tables, complete)
+
+    # ---- internals -----------------------------------------------------------------------
+
+    def _change(self) -> None:
+        self.step += 1
+        self.epoch += 1
+
+    def _require_alive(self, server: str) -> None:
+        if not self.alive.get(server, False):
+            raise ValueError(f"{server} is not a running server of the herd")
+
+    def _known_link(self, a: str, b: str) -> Link:
+        pair = link(a, b)
+        if pair not in self.links:
+            raise ValueError(f"{a}-{b} is not a link of the herd")
+        return pair
+
+    def _live_links(self) -> list[Link]:
+        return [(a, b) for a, b in self.links if (a, b) in self.working and self.alive[a] and self.alive[b]]
+
+    def _component_of(self, server: str) -> tuple[str, ...]:
+        for part in self.live_components():
+            if server in part:
+                return part
+        return ()
+
+    def _spread_may(self) -> None:
+        # FLOOD-4: anything a live server may hold may reach its whole component.
+        for part in self.live_components():
+            members = set(part)
+            for holders in self._may.values():
+                if not holders.isdisjoint(members):
+                    holders.update(members)
+
+
+# ---- properties over tables --------------------------------------------------------------
+
+
+def client_time_value(client_time: bytes) -> Fraction:
+    """FLOOD-2: a client time as an exact number (computed here, not by the code under test);
+    a malformed time is -1, older than any valid one."""
+    try:
+        return Fraction(client_time.decode("ascii"))
+    except (ValueError, ZeroDivisionError):
+        return Fraction(-1)
+
+
+def _time_of(at_line: bytes) -> Fraction:
+    return client_time_value(at_line[at_line.rfind(b" ") + 1 :])
+
+
+def _show(value: bytes | None) -> str:
+    return "nothing" if value is None else repr(value)[2:-1]
+
+
+def _clients(model: HerdModel, *snapshots: Snapshot) -> list[bytes]:
+    """Every client the model or the snapshots mention, in a fixed order."""
+    seen = dict.fromkeys(model.client_ids())
+    for snapshot in snapshots:
+        for table in snapshot.tables.values():
+            seen.update(dict.fromkeys(table))
+    return list(seen)
+
+
+def check_monotonicity(model: HerdModel, before: Snapshot, after: Snapshot) -> list[Violation]:
+    """STATE-1, FLOOD-2: during one life, a server's record for a client never gets older,
+    and a record, once held, is never forgotten."""
+    violations = []
+    clients = _clients(model, before, after)
+    for server in after.tables:
+        if server not in before.tables or before.lives.get(server) != after.lives.get(server):
+            continue
+        for client_id in clients:
+            seen_before, old_line = before.holding(server, client_id)
+            seen_after, new_line = after.holding(server, client_id)
+            if not (seen_before and seen_after) or old_line is None:
+                continue
+            if new_line is None or _time_of(new_line) < _time_of(old_line):
+                violations.append(
+                    Violation(
+                        "STATE-1",
+                        f"{server}'s record for {_show(client_id)} went from {_show(old_line)} "
+                        f"to the older {_show(new_line)}",
+                    )
+                )
+    return violations
+
+
+def check_no_leakage(model: HerdModel, snapshot: Snapshot) -> list[Violation]:
+    """FLOOD-4: a server holds only records that had a path of working links to it."""
+    violations = []
+    for server, table in snapshot.tables.items():
+        for client_id, line in table.items():
+            if line is None:
+                continue
+            if line not in model.records:
+                violations.append(
+                    Violation("FLOOD-4", f"{server} holds {_show(line)}, which no server ever answered")
+                )
+            elif line not in model.may_lines(server, client_id):
+                origin = model.records[line].origin
+                violations.append(
+                    Violation(
+                        "FLOOD-4",
+                        f"{server} holds {_show(line)} although no path of working links joined it "
+                        f"to a holder since {origin} created it",
+                    )
+                )
+    return violations
+
+
+def check_known(model: HerdModel, snapshot: Snapshot, *, clause: str = "STATE-1") -> list[Violation]:
+    """A server holds, for each client, a record at least as new as the newest it must hold."""
+    violations = []
+    for server in snapshot.tables:
+        for client_id in model.client_ids():
+            required = model.must_record(server, client_id)
+            seen, line = snapshot.holding(server, client_id)
+            if required is None or not seen:
+                continue
+            if line is None or _time_of(line) < client_time_value(required.client_time):
+                violations.append(
+                    Violation(
+                        clause,
+                        f"{server} holds {_show(line)} for {_show(client_id)} but must hold "
+                        f"{_show(required.at_line)} (from {required.origin}) or newer",
+                    )
+                )
+    return violations
+
+
+def check_agreement(model: HerdModel, snapshot: Snapshot) -> list[Violation]:
+    """CATCHUP-1: once quiet, the live servers of a component hold, for each client, records
+    of one client time (or all hold none)."""
+    violations = []
+    clients = _clients(model, snapshot)
+    for part in model.live_components():
+        for client_id in clients:
+            seen: dict[str, bytes | None] = {}
+            for server in part:
+                observed, line = snapshot.holding(server, client_id)
+                if observed:
+                    seen[server] = line
+            times = {None if line is None else _time_of(line) for line in seen.values()}
+            if len(times) > 1:
+                listing = ", ".join(f"{server}: {_show(line)}" for server, line in seen.items())
+                violations.append(
+                    Violation("CATCHUP-1", f"quiet component disagrees on {_show(client_id)}: {listing}")
+                )
+    return violations
+
+
+def check_convergence(model: HerdModel, snapshot: Snapshot) -> list[Violation]:
+    """FLOOD-1 (plain) or CATCHUP-1 (catch-up): after :meth:`HerdModel.quiet`, every server
+    holds what the model says it must, and with catch-up a component agrees."""
+    if not model.catch_up:
+        return check_known(model, snapshot, clause="FLOOD-1")
+    return check_known(model, snapshot, clause="CATCHUP-1") + check_agreement(model, snapshot)
+
+
+# ---- properties over what went over the links --------------------------------------------
+
+
+def check_duplicates(logs: Iterable[ConnectionLog]) -> list[Violation]:
+    """FLOOD-2: no server writes the same record twice on one connection between catch-ups."""
+    violations = []
+    for log in logs:
+        for segment in log.segments:
+            seen: set[bytes] = set()
+            for line in segment:
+                if line in seen:
+                    violations.append(
+                        Violation(
+                            "FLOOD-2",
+                            f"{log.sender} sent {_show(line)} twice to {log.receiver} on connection "
+                            f"#{log.serial}",
+                        )
+                    )
+                    break
+                seen.add(line)
+    return violations
+
+
+def check_efficiency(model: HerdModel, sends: Mapping[bytes, int], lines: Iterable[bytes]) -> list[Violation]:
+    """FLOOD-1/3: the AT messages that carried each record in ``lines`` (all of whose flooding
+    happened without catch-ups or topology changes) stay within its flooding bound."""
+    violations = []
+    for line in lines:
+        record = model.records[line]
+        count = sends.get(line, 0)
+        if count > record.bound:
+            violations.append(
+                Violation(
+                    "FLOOD-3",
+                    f"{count} AT messages carried {_show(line)} from {record.origin}; flooding needs at "
+                    f"most {record.bound} in that topology",
+                )
+            )
+    return violations
+
+
+# ---- properties over replies -------------------------------------------------------------
+
+
+def expected_time_diff(received_ns: int, client_time: bytes) -> Fraction:
+    """AT-2: the exact time difference in seconds, rounded to the nearest nanosecond (halves
+    upward), computed with fractions, independently of the server's integer arithmetic."""
+    difference = Fraction(received_ns, _NANOS_PER_SECOND) - Fraction(client_time.decode("ascii"))
+    nanos = (difference * _NANOS_PER_SECOND + Fraction(1, 2)).__floor__()
+    return Fraction(nanos, _NANOS_PER_SECOND)
+
+
+def check_iamat_reply(
+    server: str,
+    client_id: bytes,
+    location: bytes,
+    client_time: bytes,
+    reply: bytes,
+    *,
+    received_ns: tuple[int, int],
+) -> list[Violation]:
+    """IAMAT-4, AT-1, AT-2: ``AT <server> <diff> <client> <location> <time>`` LF, the client's
+    strings echoed octet for octet, and the difference between the server's receive time
+    (somewhere in ``received_ns``, inclusive) and the client time, with nine decimals."""
+    if not reply.endswith(b"\n") or reply.count(b"\n") != 1:
+        return [Violation("AT-1", f"IAMAT reply is not one line: {_show(reply)}")]
+    fields = reply[:-1].split(b" ")
+    expected_fixed = [b"AT", server.encode(), None, client_id, location, client_time]
+    if len(fields) != 6 or any(
+        want is not None and got != want for got, want in zip(fields, expected_fixed, strict=True)
+    ):
+        return [
+            Violation(
+                "AT-1",
+                f"IAMAT reply {_show(reply)} does not echo AT {server} <diff> {_show(client_id)} "
+                f"{_show(location)} {_show(client_time)}",
+            )
+        ]
+    diff = fields[2]
+    if _TIME_DIFF_RE.fullmatch(diff) is None or diff == b"-0.000000000":
+        return [Violation("AT-2", f"time difference {_show(diff)} is not ±S.NNNNNNNNN ('+' for zero)")]
+    value = Fraction(diff.decode("ascii"))
+    low = expected_time_diff(received_ns[0], client_time)
+    high = expected_time_diff(received_ns[1], client_time)
+    if not low <= value <= high:
+        want = f"{float(low):+.9f}" if low == high else f"between {float(low):+.9f} and {float(high):+.9f}"
+        return [Violation("AT-2", f"time difference {_show(diff)} should be {want}")]
+    return []
+
+
+def check_whatsat_reply(
+    request_line: bytes,
+    bound: int,
+    reply: bytes,
+    *,
+    stored: Iterable[bytes],
+    may_be_unknown: bool = False,
+) -> list[Violation]:
+    """WHATSAT-4..6: the reply to a WHATSAT for a client the server holds one of ``stored``
+    (every AT line it may hold; empty when it holds none). With ``may_be_unknown`` the server
+    may also hold nothing yet.
+
+    With no record: ``? <request>`` LF. Otherwise the stored AT line verbatim, LF, a JSON
+    object with no empty line and at most ``bound`` results (``results`` or ``places``), LF LF.
+    """
+    candidates = list(stored)
+    unknown_reply = b"? " + request_line + b"\n"
+    if may_be_unknown and candidates and reply == unknown_reply:
+        return []
+    if not candidates:
+        if reply != unknown_reply:
+            return [Violation("WHATSAT-4", f"WHATSAT for an unknown client got {_show(reply)}")]
+        return []
+    first, newline, rest = reply.partition(b"\n")
+    if not newline or first not in candidates:
+        listing = " or ".join(_show(line) for line in candidates)
+        return [Violation("WHATSAT-5", f"WHATSAT reply starts {_show(first)}, not the stored {listing}")]
+    if not rest.endswith(b"\n\n"):
+        return [Violation("WHATSAT-5", "WHATSAT reply does not end with an empty line")]
+    body = rest[:-2]
+    if b"\n\n" in body or body.endswith(b"\n"):
+        return [Violation("WHATSAT-6", "WHATSAT JSON holds an empty line")]
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return [Violation("WHATSAT-6", f"WHATSAT body is not JSON: {_show(body[:80])}")]
+    if not isinstance(document, dict):
+        return [Violation("WHATSAT-6", "WHATSAT body is not a JSON object")]
+    results = document.get("results", document.get("places", []))
+    if not isinstance(results, list) or len(results) > bound:
+        count = len(results) if isinstance(results, list) else "non-list"
+        return [Violation("WHATSAT-6", f"WHATSAT body has {count} results for bound {bound}")]
+    return []
