@@ -1,0 +1,277 @@
+"""``herdref validate``: check any herd over TCP as a black box.
+
+Three ways to name the herd under test:
+
+* ``--launch 'python3 server.py {name}' --config herd.toml``: the checker starts each server
+  itself (``{name}``, ``{port}``, ``{config}``, ``{places_url}`` substituted), and kills
+  (SIGKILL, SIGTERM), pauses (SIGSTOP/SIGCONT) and restarts them for the fault checks;
+* ``--attach --config herd.toml``: the herd already runs; only checks that change nothing
+  beyond adding records are run (no kill, no pause);
+* neither: the reference herd, started from a free-port copy of the herd file (or the
+  default preset).
+
+Places: an HTTP fixture that speaks both Google Nearby Search APIs is started and handed to the
+servers as ``{places_url}`` and as the environment variables ``HERDREF_PLACES_URL`` and
+``PLACES_URL``. With ``--redirect-google`` a ``sitecustomize`` module on the servers'
+``PYTHONPATH`` also sends Python connections to maps.googleapis.com and places.googleapis.com
+to the fixture (over TLS with a throw-away CA), for code that hard-codes Google's URL. A server
+whose Places requests reach neither cannot be checked for WHATSAT replies or the radius it
+sends (those checks report UNSUPPORTED and say so).
+
+Exit status: 0 no check failed (UNSUPPORTED and FLAKY allowed), 1 a MUST clause failed,
+2 bad command line or herd file, 3 only SHOULD clauses failed (NON-STRICT), 4 the herd never
+became reachable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+import tempfile
+import time
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+from herdref.cli import ExitStatus
+from herdref.config import HerdConfig, load_config, load_preset
+
+__all__ = ["add_arguments", "run"]
+
+_REFERENCE_TEMPLATE = "{python} -m herdref serve {{name}} --config {{config}}"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = __doc__.split("\n\n", 1)[1] if __doc__ else None
+    target = parser.add_mutually_exclusive_group()
+    target.add_argument(
+        "--launch", metavar="COMMAND", help="command that starts one server ({name}, {port}, ...)"
+    )
+    target.add_argument(
+        "--attach", action="store_true", help="check an already running herd (non-destructive)"
+    )
+    parser.add_argument("--config", type=Path, help="herd file (TOML) of the herd under test")
+    parser.add_argument("--cwd", type=Path, help="working directory for --launch")
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="CHECK|CLAUSE",
+        help="run only these (repeat or comma-separate)",
+    )
+    parser.add_argument("--skip", action="append", default=[], metavar="CHECK|CLAUSE", help="skip these")
+    parser.add_argument(
+        "--profile",
+        choices=("quick", "full"),
+        default="full",
+        help="quick: two of the ten kill-pairs, fewer examples",
+    )
+    parser.add_argument(
+        "--quick", action="store_const", const="quick", dest="profile", help="same as --profile quick"
+    )
+    parser.add_argument(
+        "--examples", type=int, default=None, help="stateful run: number of Hypothesis examples"
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=5.0, help="seconds to wait for one reply (default 5)"
+    )
+    parser.add_argument("--propagation", type=float, default=5.0, help="seconds a flood may take (default 5)")
+    parser.add_argument(
+        "--startup", type=float, default=10.0, help="seconds a server may take to listen (default 10)"
+    )
+    parser.add_argument(
+        "--redirect-google", action="store_true", help="reroute Python connections to Google's hosts"
+    )
+    parser.add_argument("--json", type=Path, metavar="FILE", help="write a JSON report")
+    parser.add_argument("--junit", type=Path, metavar="FILE", help="write a JUnit XML report")
+    parser.add_argument("--html", type=Path, metavar="FILE", help="write a self-contained HTML report")
+    parser.add_argument(
+        "--spec", type=Path, help="SPEC.md to take clause texts from (default: the checkout's)"
+    )
+    parser.add_argument("--list", action="store_true", help="list the checks and exit")
+    parser.add_argument("--quiet", action="store_true", help="no live progress on stderr")
+
+
+def _split(values: list[str]) -> list[str]:
+    return [word for value in values for word in value.split(",") if word]
+
+
+def _reference_herd_file(config: HerdConfig, directory: Path, places_url: str | None) -> Path:
+    """A copy of ``config`` on free loopback ports, Places pointed at the fixture."""
+    from herdref.validate.ports import free_ports
+
+    ports = free_ports(len(config.servers))
+    lines = ["[servers]"]
+    for (name, address), port in zip(config.servers.items(), ports, strict=True):
+        lines.append(f'"{name}" = {{ host = "{address.host}", port = {port} }}')
+    lines += ["", "[links]", f'mode = "{config.link_mode}"', "pairs = ["]
+    lines += [f'    ["{a}", "{b}"],' for a, b in sorted(tuple(sorted(link)) for link in config.links)]
+    lines += ["]", "", "[places]"]
+    if places_url:
+        lines += ['provider = "legacy"', f'base_url = "{places_url}"']
+    else:
+        lines.append('provider = "fixture"')
+    lines += ["", "[log]", f'dir = "{directory / "herd-logs"}"', ""]
+    path = directory / "herd.toml"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+def _replay_command(args: argparse.Namespace, check_name: str) -> str:
+    words = ["herdref", "validate"]
+    if args.launch:
+        words += ["--launch", args.launch]
+    if args.attach:
+        words.append("--attach")
+    if args.config:
+        words += ["--config", str(args.config)]
+    if args.cwd:
+        words += ["--cwd", str(args.cwd)]
+    words += ["--only", check_name]
+    return shlex.join(words)
+
+
+def run(args: argparse.Namespace) -> int:
+    from herdref.validate.checks import CHECKS, select_checks
+
+    if args.list:
+        for item in CHECKS:
+            flags = " (kills/pauses servers)" if item.destructive else ""
+            print(f"{item.name:<24} {item.clause:<10} {item.level:<6} {item.title}{flags}")
+        return ExitStatus.OK
+    if args.attach and args.config is None:
+        print("herdref validate: --attach needs --config (where the herd listens)", file=sys.stderr)
+        return ExitStatus.USAGE
+    if args.launch and args.config is None:
+        print(
+            "herdref validate: --launch needs --config (the herd's names, ports and links)", file=sys.stderr
+        )
+        return ExitStatus.USAGE
+    checks, left_out = select_checks(
+        only=_split(args.only),
+        skip=_split(args.skip),
+        profile=args.profile,
+        destructive_allowed=not args.attach,
+    )
+    if not checks and not (args.only and "stateful" in _split(args.only)):
+        print("herdref validate: no check matches --only/--skip", file=sys.stderr)
+        return ExitStatus.USAGE
+    with ExitStack() as stack:
+        return _validate(args, checks, [(item.name, reason) for item, reason in left_out], stack)
+
+
+def _validate(
+    args: argparse.Namespace, checks: list[Any], left_out: list[tuple[str, str]], stack: ExitStack
+) -> int:
+    from herdref.validate.environment import places_environment, start_fixture
+    from herdref.validate.launcher import Launcher, LaunchError, port_open
+    from herdref.validate.probe import probe_framing
+    from herdref.validate.report import clause_titles, terminal_summary, write_html, write_json, write_junit
+    from herdref.validate.runner import run_checks
+    from herdref.validate.target import Target, wait_until
+
+    started = time.monotonic()
+    work_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="herdref-validate-")))
+    config = load_config(args.config) if args.config else load_preset()
+    fixture = None if args.attach else start_fixture(stack)
+    places_url = fixture.base_url if fixture is not None else ""
+    launcher = None
+    if args.attach:
+        description = f"attached herd {args.config}"
+    else:
+        if args.launch:
+            template, config_path = args.launch, args.config.resolve()
+            description = f"{args.launch!r} with {args.config}"
+        else:
+            config_path = _reference_herd_file(config, work_dir, places_url or None)
+            config = load_config(config_path)
+            template = _REFERENCE_TEMPLATE.format(python=shlex.quote(sys.executable))
+            description = "the reference herd (herdref serve)"
+        env = places_environment(places_url, work_dir, redirect_google=args.redirect_google, fixture=fixture)
+        launcher = Launcher(
+            template=template,
+            config=config,
+            config_path=config_path,
+            output_dir=work_dir / "server-output",
+            cwd=args.cwd,
+            env=env,
+            places_url=places_url,
+        )
+        stack.callback(launcher.stop_all)
+    target = Target(
+        config=config,
+        launcher=launcher,
+        fixture=fixture,
+        timeout_s=args.timeout,
+        propagation_s=args.propagation,
+        startup_s=args.startup,
+    )
+    progress = (lambda text: None) if args.quiet else (lambda text: print(text, file=sys.stderr, flush=True))
+    progress(f"herdref validate: {description}")
+    try:
+        if launcher is not None:
+            launcher.start_all(deadline_s=args.startup)
+        else:
+            for name, address in config.servers.items():
+                if not wait_until(
+                    lambda host=address.host, port=address.port: port_open(host, port),
+                    deadline_s=args.startup,
+                ):
+                    raise LaunchError(f"{name} is not listening on {address.host}:{address.port}", name=name)
+    except LaunchError as exc:
+        print(f"herdref validate: unreachable: {exc}", file=sys.stderr)
+        return ExitStatus.UNREACHABLE
+    target.framing = probe_framing(target)
+    progress(f"framing: {target.framing.describe()}")
+
+    def on_start(item: Any) -> None:
+        progress(f"  ... {item.name} ({item.clause})")
+
+    def on_done(outcome: Any) -> None:
+        progress(f"  {outcome.verdict:<11} {outcome.check} ({outcome.duration_s:.2f} s)")
+
+    outcomes = run_checks(
+        target,
+        checks,
+        on_start=on_start,
+        on_done=on_done,
+        replay_command=lambda item: _replay_command(args, item.name),
+    )
+    only = _split(args.only)
+    if not args.attach and (not only or "stateful" in only) and "stateful" not in _split(args.skip):
+        from herdref.validate.machine import run_stateful
+
+        progress("  ... stateful (model-based random run)")
+        stateful = run_stateful(target, profile=args.profile, examples=args.examples)
+        if stateful is not None:
+            stateful.replay = _replay_command(args, "stateful")
+            outcomes.append(stateful)
+            on_done(stateful)
+    elapsed = time.monotonic() - started
+    summary = terminal_summary(
+        outcomes, target=description, left_out=left_out, framing=target.framing.describe(), elapsed_s=elapsed
+    )
+    print(summary)
+    meta = {
+        "target": description,
+        "framing": target.framing.describe(),
+        "profile": args.profile,
+        "elapsed_s": round(elapsed, 3),
+        "places_fixture": places_url or "none",
+    }
+    if launcher is not None:
+        meta["server_output"] = str(launcher.output_dir)
+    if args.json:
+        write_json(args.json, outcomes, meta)
+    if args.junit:
+        write_junit(args.junit, outcomes, meta)
+    if args.html:
+        write_html(args.html, outcomes, meta, clause_titles(args.spec))
+    verdicts = {outcome.verdict for outcome in outcomes}
+    if "FAIL" in verdicts:
+        return ExitStatus.FAILURE
+    if "NON-STRICT" in verdicts:
+        return ExitStatus.NON_STRICT
+    return ExitStatus.OK

@@ -1,0 +1,241 @@
+"""Start, stop, pause and restart the servers of a herd under test, whatever they are written in.
+
+Rules:
+
+* A server is one process started from a command template in which ``{name}``, ``{port}``,
+  ``{config}`` and ``{places_url}`` are replaced. The template is split like a shell line first
+  and substituted word by word, so a path with spaces stays one argument.
+* Each server runs in its own process group (``start_new_session``), and every signal goes to
+  the whole group, so a wrapper script's children stop and die with it.
+* Its stdout and stderr go to a file per start, kept for the report.
+* "Up" means "its port accepts a TCP connection"; every wait has a deadline and reports how
+  long it took. Nothing sleeps a fixed time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shlex
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Final
+
+from herdref.config import HerdConfig
+
+__all__ = ["LaunchError", "Launcher", "ServerProcess", "port_open"]
+
+_POLL_INTERVAL_S: Final = 0.01
+_STOP_GRACE_S: Final = 3.0
+
+
+class LaunchError(RuntimeError):
+    """A server could not be started, or never opened its port before the deadline."""
+
+    def __init__(self, message: str, *, name: str) -> None:
+        super().__init__(message)
+        self.name = name
+
+
+def port_open(host: str, port: int, *, timeout_s: float = 0.2) -> bool:
+    """Whether ``host:port`` accepts a TCP connection now."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout_s):
+            return True
+    except OSError:
+        return False
+
+
+@dataclass(slots=True)
+class ServerProcess:
+    name: str
+    process: subprocess.Popen[bytes]
+    output_path: Path
+    output_file: IO[bytes]
+    paused: bool = False
+
+
+@dataclass(slots=True)
+class Launcher:
+    """The processes of one herd, started from ``template`` (see the module docstring)."""
+
+    template: str
+    config: HerdConfig
+    config_path: Path
+    output_dir: Path
+    cwd: Path | None = None
+    env: Mapping[str, str] = field(default_factory=dict)
+    places_url: str = ""
+    processes: dict[str, ServerProcess] = field(default_factory=dict)
+    starts: dict[str, int] = field(default_factory=dict)
+    #: Servers a check stopped on purpose (not a crash).
+    stopped: set[str] = field(default_factory=set)
+
+    def command(self, name: str) -> list[str]:
+        address = self.config.address(name)
+        values = {
+            "name": name,
+            "port": str(address.port),
+            "config": str(self.config_path),
+            "places_url": self.places_url,
+        }
+        return [word.format_map(values) for word in shlex.split(self.template)]
+
+    # ---- life cycle ----------------------------------------------------------------------
+
+    def start(self, name: str) -> None:
+        """Start ``name`` (without waiting for its port)."""
+        self.stopped.discard(name)
+        if self.alive(name):
+            return
+        self.starts[name] = self.starts.get(name, 0) + 1
+        self.output_dir.mkdir(parents=True, exist_ok=True)
+        output_path = self.output_dir / f"{name}.{self.starts[name]}.log"
+        output_file = output_path.open("wb")
+        try:
+            process = subprocess.Popen(
+                self.command(name),
+                cwd=self.cwd,
+                env={**os.environ, **self.env},
+                stdin=subprocess.DEVNULL,
+                stdout=output_file,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            output_file.close()
+            raise LaunchError(f"cannot start {name}: {exc.strerror or exc}", name=name) from None
+        self.processes[name] = ServerProcess(name, process, output_path, output_file)
+
+    def start_all(self, *, deadline_s: float) -> None:
+        for name in self.config.servers:
+            self.start(name)
+        for name in self.config.servers:
+            self.wait_listening(name, deadline_s=deadline_s)
+
+    def wait_listening(self, name: str, *, deadline_s: float) -> float:
+        """Seconds until ``name``'s port accepted a connection.
+
+        Raises:
+            LaunchError: the process exited, or the port stayed closed past the deadline.
+        """
+        address = self.config.address(name)
+        started = time.monotonic()
+        while True:
+            server = self.processes.get(name)
+            if server is not None and server.process.poll() is not None:
+                raise LaunchError(
+                    f"{name} exited with status {server.process.returncode} before opening port "
+                    f"{address.port}; output: {self.output_tail(name)!r}",
+                    name=name,
+                )
+            if port_open(address.host, address.port):
+                return time.monotonic() - started
+            if time.monotonic() - started > deadline_s:
+                raise LaunchError(
+                    f"{name} did not open {address.host}:{address.port} within {deadline_s:g} s",
+                    name=name,
+                )
+            time.sleep(_POLL_INTERVAL_S)
+
+    def wait_closed(self, name: str, *, deadline_s: float) -> None:
+        """Wait until ``name``'s port refuses connections (a killed server's socket is gone)."""
+        address = self.config.address(name)
+        deadline = time.monotonic() + deadline_s
+        while port_open(address.host, address.port) and time.monotonic() < deadline:
+            time.sleep(_POLL_INTERVAL_S)
+
+    def kill(self, name: str, sig: int = signal.SIGKILL, *, deadline_s: float = 5.0) -> None:
+        """Send ``sig`` (SIGKILL by default, or SIGTERM) to ``name``'s group and reap it."""
+        self.stopped.add(name)
+        server = self.processes.get(name)
+        if server is None or server.process.poll() is not None:
+            return
+        self._signal(server, sig)
+        if server.paused and sig != signal.SIGKILL:
+            self._signal(server, signal.SIGCONT)  # a stopped process cannot act on SIGTERM
+        try:
+            server.process.wait(deadline_s)
+        except subprocess.TimeoutExpired:
+            self._signal(server, signal.SIGKILL)
+            server.process.wait()
+        server.paused = False
+        server.output_file.close()
+        # The process is gone, but children in its group may outlive it.
+        self._signal(server, signal.SIGKILL)
+        self.wait_closed(name, deadline_s=deadline_s)
+
+    def pause(self, name: str) -> None:
+        """SIGSTOP: the server keeps its sockets open but does nothing (a hung neighbour)."""
+        server = self.processes[name]
+        self._signal(server, signal.SIGSTOP)
+        server.paused = True
+
+    def resume(self, name: str) -> None:
+        server = self.processes[name]
+        self._signal(server, signal.SIGCONT)
+        server.paused = False
+
+    def restart(self, name: str, *, deadline_s: float) -> float:
+        """Kill ``name`` if it runs, start it again; seconds until it listens."""
+        self.kill(name)
+        self.start(name)
+        return self.wait_listening(name, deadline_s=deadline_s)
+
+    def alive(self, name: str) -> bool:
+        server = self.processes.get(name)
+        return server is not None and server.process.poll() is None
+
+    def ensure_all_running(self, *, deadline_s: float) -> None:
+        """Resume paused servers and restart dead ones (between checks)."""
+        for name, server in self.processes.items():
+            if server.paused and server.process.poll() is None:
+                self.resume(name)
+        for name in self.config.servers:
+            if not self.alive(name):
+                self.start(name)
+        for name in self.config.servers:
+            self.wait_listening(name, deadline_s=deadline_s)
+
+    def stop_all(self) -> None:
+        """SIGTERM every server, SIGKILL what is left after a grace period."""
+        for server in self.processes.values():
+            if server.process.poll() is None:
+                self._signal(server, signal.SIGCONT)
+                self._signal(server, signal.SIGTERM)
+        deadline = time.monotonic() + _STOP_GRACE_S
+        for server in self.processes.values():
+            try:
+                server.process.wait(max(deadline - time.monotonic(), 0.01))
+            except subprocess.TimeoutExpired:
+                self._signal(server, signal.SIGKILL)
+                server.process.wait()
+            self._signal(server, signal.SIGKILL)
+            server.output_file.close()
+
+    # ---- output --------------------------------------------------------------------------
+
+    def output_tail(self, name: str, *, limit: int = 2000) -> str:
+        """The end of ``name``'s latest output file."""
+        server = self.processes.get(name)
+        if server is None:
+            return ""
+        with contextlib.suppress(OSError, ValueError):
+            if not server.output_file.closed:
+                server.output_file.flush()
+            data = server.output_path.read_bytes()
+            return data[-limit:].decode("utf-8", "replace")
+        return ""
+
+    def output_files(self) -> list[Path]:
+        return sorted(self.output_dir.glob("*.log")) if self.output_dir.exists() else []
+
+    @staticmethod
+    def _signal(server: ServerProcess, sig: int) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(server.process.pid, sig)

@@ -1,0 +1,157 @@
+"""Run the chosen checks against a target and turn each outcome into a verdict.
+
+Verdicts:
+
+* PASS: the check held.
+* FAIL: a MUST clause was broken (and broken again on replay).
+* NON-STRICT: only a SHOULD clause was broken.
+* UNSUPPORTED: the check cannot judge this target (the reason is kept).
+* FLAKY: the check failed, then passed when replayed once at once; reported, never hidden.
+
+After every check each server that should be up must still accept connections: a server that
+died during a check fails that check (the server never dies, whatever it is sent). Destructive
+checks leave the herd running: dead servers are restarted and paused ones resumed between checks.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from herdref.validate.checks import Check, CheckFailed, CheckUnsupported
+from herdref.validate.launcher import LaunchError, port_open
+from herdref.validate.target import CheckContext, Target
+
+__all__ = ["Outcome", "Verdict", "run_check", "run_checks"]
+
+Verdict = Literal["PASS", "FAIL", "NON-STRICT", "UNSUPPORTED", "FLAKY"]
+
+
+@dataclass(slots=True)
+class Outcome:
+    check: str
+    clause: str
+    level: str
+    title: str
+    verdict: Verdict
+    duration_s: float
+    summary: str = ""
+    expected: str = ""
+    seen: str = ""
+    transcript: list[str] = field(default_factory=list)
+    #: The shrunk sequence of commands that shows the failure (the stateful run fills it).
+    minimal: list[str] = field(default_factory=list)
+    replay: str = ""
+
+    @property
+    def failed(self) -> bool:
+        return self.verdict in ("FAIL", "NON-STRICT")
+
+
+def _attempt(target: Target, item: Check) -> tuple[CheckContext, BaseException | None]:
+    context = CheckContext(target, item.name)
+    error: BaseException | None = None
+    try:
+        item.run(context)
+        _require_all_up(context)
+    except (CheckFailed, CheckUnsupported, LaunchError) as exc:
+        error = exc
+    except OSError as exc:
+        error = CheckFailed(
+            f"a socket call failed: {exc}",
+            expected="the server accepts connections and answers",
+            seen=f"{type(exc).__name__}: {exc}",
+        )
+    return context, error
+
+
+def _require_all_up(context: CheckContext) -> None:
+    """The server never dies: every server that is meant to run still listens."""
+    target = context.target
+    launcher = target.launcher
+    for name in target.names:
+        if launcher is not None and name in launcher.stopped:
+            continue
+        if launcher is not None and launcher.processes.get(name) is not None and not launcher.alive(name):
+            raise CheckFailed(
+                f"{name} died during this check",
+                expected=f"{name} keeps running whatever it is sent",
+                seen=f"process exited; output: {launcher.output_tail(name, limit=600)!r}",
+            )
+        address = target.config.address(name)
+        if launcher is None and not port_open(address.host, address.port):
+            raise CheckFailed(
+                f"{name} stopped accepting connections during this check",
+                expected=f"{name} keeps listening",
+                seen="connection refused",
+            )
+
+
+def _restore(target: Target) -> None:
+    if target.launcher is not None:
+        target.launcher.ensure_all_running(deadline_s=target.startup_s)
+
+
+def run_check(target: Target, item: Check, *, replay_command: str = "") -> Outcome:
+    started = time.monotonic()
+    context, error = _attempt(target, item)
+    _restore(target)
+    verdict: Verdict = "PASS"
+    if isinstance(error, CheckFailed):
+        # Replay once: a failure that does not come back is FLAKY, and reported as such.
+        _, replay_error = _attempt(target, item)
+        _restore(target)
+        strict_verdict: Verdict = "FAIL" if item.level == "MUST" else "NON-STRICT"
+        verdict = "FLAKY" if replay_error is None else strict_verdict
+    elif isinstance(error, CheckUnsupported):
+        verdict = "UNSUPPORTED"
+    elif isinstance(error, LaunchError):
+        verdict = "FAIL"
+    outcome = Outcome(
+        check=item.name,
+        clause=getattr(error, "clause", None) or item.clause,
+        level=item.level,
+        title=item.title,
+        verdict=verdict,
+        duration_s=time.monotonic() - started,
+        transcript=context.transcript.render(),
+        replay=replay_command,
+    )
+    if isinstance(error, CheckFailed):
+        outcome.summary, outcome.expected, outcome.seen = error.summary, error.expected, error.seen
+    elif error is not None:
+        outcome.summary = str(error)
+    return outcome
+
+
+def run_checks(
+    target: Target,
+    checks: list[Check],
+    *,
+    on_start: Callable[[Check], None] = lambda item: None,
+    on_done: Callable[[Outcome], None] = lambda outcome: None,
+    replay_command: Callable[[Check], str] = lambda item: "",
+) -> list[Outcome]:
+    outcomes = []
+    for item in checks:
+        on_start(item)
+        try:
+            outcome = run_check(target, item, replay_command=replay_command(item))
+        except Exception as exc:  # a bug in a check must not hide the other checks' results
+            outcome = Outcome(
+                item.name,
+                item.clause,
+                item.level,
+                item.title,
+                "UNSUPPORTED",
+                0.0,
+                summary=f"checker error: {exc!r}",
+                transcript=traceback.format_exc().splitlines(),
+            )
+            _restore(target)
+        outcomes.append(outcome)
+        on_done(outcome)
+    return outcomes

@@ -1,0 +1,203 @@
+"""The herd under test as the checks see it: addresses, topology, the launcher (when the checker
+runs the servers), the Places fixture (when there is one), and the framing style to talk in.
+
+Rules:
+
+* Only TCP: nothing here imports the reference server; it works the same on any herd.
+* Every check gets fresh client IDs and its own locations, so checks never see each other's
+  records and Places requests can be told apart at the fixture.
+* ``stored_line`` asks with ``WHATSAT <client> 10 1``: the smallest question every
+  implementation accepts (some reject bound 0).
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Final
+
+from herdref.config import HerdConfig
+from herdref.validate.client import Exchange, LineSession, Transcript, exchange
+from herdref.validate.launcher import Launcher
+
+if TYPE_CHECKING:
+    from herdref.places_fixture import FixtureHandle
+
+__all__ = ["CheckContext", "Framing", "Target", "components", "wait_until"]
+
+_POLL_INTERVAL_S: Final = 0.01
+
+
+def wait_until(condition: Callable[[], bool], *, deadline_s: float) -> bool:
+    """Poll ``condition`` until it holds (True) or the deadline passes (False)."""
+    deadline = time.monotonic() + deadline_s
+    while True:
+        if condition():
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(_POLL_INTERVAL_S)
+
+
+@dataclass(frozen=True, slots=True)
+class Framing:
+    """How to deliver one command: half-close and read to EOF (the graders' way), or keep the
+    connection open and read one framed reply."""
+
+    half_close: bool = True
+    #: With half-close, the server closes after answering, so reading to EOF is cheap.
+    server_closes: bool = True
+
+    def describe(self) -> str:
+        if self.half_close:
+            return "LF, half-close, read to EOF" if self.server_closes else "LF, half-close, read one reply"
+        return "LF on a kept-open connection"
+
+
+def components(nodes: set[str], links: frozenset[frozenset[str]]) -> list[set[str]]:
+    """Connected components of the herd graph restricted to ``nodes``."""
+    remaining = set(nodes)
+    found: list[set[str]] = []
+    while remaining:
+        start = min(remaining)
+        component = {start}
+        frontier = [start]
+        while frontier:
+            node = frontier.pop()
+            for link in links:
+                if node in link:
+                    (other,) = link - {node}
+                    if other in remaining and other not in component:
+                        component.add(other)
+                        frontier.append(other)
+        remaining -= component
+        found.append(component)
+    return found
+
+
+@dataclass(slots=True)
+class Target:
+    config: HerdConfig
+    launcher: Launcher | None = None
+    fixture: FixtureHandle | None = None
+    timeout_s: float = 5.0
+    #: How long a record may take to reach every server it should reach.
+    propagation_s: float = 5.0
+    startup_s: float = 10.0
+    framing: Framing = field(default_factory=Framing)
+    run_id: str = field(default_factory=lambda: f"{int(time.time() * 1000) % 100_000_000:08d}")
+    _serial: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.config.servers)
+
+    def next_serial(self) -> int:
+        return next(self._serial)
+
+
+class CheckContext:
+    """What one check uses to talk to the herd; records its transcript."""
+
+    def __init__(self, target: Target, check_name: str) -> None:
+        self.target = target
+        self.check_name = check_name
+        self.transcript = Transcript()
+        self.details: dict[str, Any] = {}
+
+    # ---- fresh names and values ----------------------------------------------------------
+
+    def client_id(self, label: str = "c") -> bytes:
+        return f"hv{self.target.run_id}.{self.check_name}.{label}.{self.target.next_serial()}".encode()
+
+    def location(self) -> bytes:
+        """A location no other check uses: Places requests for it are this check's."""
+        serial = self.target.next_serial()
+        latitude = 34.0 + (serial % 5000) / 10_000
+        longitude = -118.0 - (serial // 5000 % 5000) / 10_000
+        return f"{latitude:+.6f}{longitude:+.6f}".encode()
+
+    @staticmethod
+    def now_time(offset_s: float = 0.0) -> bytes:
+        return f"{time.time() + offset_s:.9f}".encode()
+
+    # ---- talking -------------------------------------------------------------------------
+
+    def address(self, name: str) -> tuple[str, int]:
+        address = self.target.config.address(name)
+        return address.host, address.port
+
+    def send(
+        self, name: str, payload: bytes, *, whatsat: bool = False, timeout_s: float | None = None
+    ) -> Exchange:
+        """Deliver ``payload`` in the framing style the target answers."""
+        host, port = self.address(name)
+        framing = self.target.framing
+        timeout = self.target.timeout_s if timeout_s is None else timeout_s
+        if framing.half_close:
+            return exchange(
+                host,
+                port,
+                payload,
+                transcript=self.transcript,
+                server=name,
+                timeout_s=timeout,
+                until_complete=None if framing.server_closes else whatsat,
+            )
+        return exchange(
+            host,
+            port,
+            payload,
+            transcript=self.transcript,
+            server=name,
+            half_close=False,
+            timeout_s=timeout,
+            until_complete=whatsat,
+        )
+
+    def raw(self, name: str, payload: bytes, *, timeout_s: float | None = None) -> Exchange:
+        """Half-close and read to EOF, whatever the framing style (for the framing probes)."""
+        host, port = self.address(name)
+        timeout = self.target.timeout_s if timeout_s is None else timeout_s
+        return exchange(host, port, payload, transcript=self.transcript, server=name, timeout_s=timeout)
+
+    def session(self, name: str) -> LineSession:
+        host, port = self.address(name)
+        return LineSession(
+            host, port, transcript=self.transcript, server=name, timeout_s=self.target.timeout_s
+        )
+
+    def iamat(self, name: str, client: bytes, location: bytes, client_time: bytes) -> Exchange:
+        return self.send(name, b"IAMAT %s %s %s\n" % (client, location, client_time))
+
+    def whatsat(self, name: str, client: bytes, radius: bytes = b"10", bound: int = 1) -> Exchange:
+        return self.send(name, b"WHATSAT %s %s %d\n" % (client, radius, bound), whatsat=True)
+
+    def stored_line(self, name: str, client: bytes) -> bytes | None:
+        """The AT line ``name`` answers a WHATSAT with, or None if it answers anything else."""
+        reply = self.whatsat(name, client).data
+        if not reply.startswith(b"AT "):
+            return None
+        return reply.split(b"\n", 1)[0]
+
+    def wait_for_line(self, names: list[str], client: bytes, line: bytes) -> dict[str, bytes | None]:
+        """Wait (with the propagation deadline) until every server in ``names`` answers with
+        ``line``; returns what each answered last."""
+        seen: dict[str, bytes | None] = dict.fromkeys(names)
+        pending = set(names)
+
+        def all_hold() -> bool:
+            for name in sorted(pending):
+                seen[name] = self.stored_line(name, client)
+                if seen[name] == line:
+                    pending.discard(name)
+            return not pending
+
+        wait_until(all_hold, deadline_s=self.target.propagation_s)
+        return seen
+
+    @property
+    def launcher(self) -> Launcher | None:
+        return self.target.launcher
