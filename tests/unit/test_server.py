@@ -118,7 +118,9 @@ async def test_places_failure_is_answered_with_a_question_mark(solo: tuple[HerdS
     writer.close()
 
 
-async def test_an_overlong_line_is_answered_then_the_connection_closes(solo: tuple[HerdServer, GatedPlaces]) -> None:
+async def test_an_overlong_line_is_answered_then_the_connection_closes(
+    solo: tuple[HerdServer, GatedPlaces],
+) -> None:
     server, _ = solo
     reader, writer = await connect(server)
     writer.write(b"IAMAT " + b"x" * 500)
