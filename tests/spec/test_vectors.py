@@ -1,0 +1,347 @@
+"""Run the shared vectors of spec/vectors/ against herdref, and hold SPEC.md, the grammar and
+the code to one set of clause IDs.
+
+* line vectors: both parsers (``parse_line`` and the grammar oracle ``parse_line_lark``), and
+  for invalid lines the ``?`` reply of ``error_reply`` and of a fresh ``HerdNode``;
+* time_diff vectors: ``format_time_diff``; newness vectors: ``is_newer`` both ways;
+* reply vectors: the grammar's ``at_reply`` and ``error_reply`` start symbols;
+* whatsat_reply vectors: the ``whatsat_reply`` start symbol plus the checks a grammar cannot
+  make (one JSON object, at most ``bound`` results);
+* node vectors: a ``HerdNode`` fed line by line (replies, floods, Places look-ups).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from lark.exceptions import LarkError
+
+from herdref.node import HerdNode, Session
+from herdref.protocol import (
+    At,
+    IAmAt,
+    Message,
+    Peer,
+    ProtocolError,
+    WhatsAt,
+    error_reply,
+    format_time_diff,
+    is_newer,
+    lark_parser,
+    parse_line,
+    parse_line_lark,
+)
+
+from .vectors import (
+    CLAUSE_RE,
+    REPO_ROOT,
+    SCHEMA_PATH,
+    SPEC_PATH,
+    Vector,
+    all_vectors,
+    decode_field,
+    decode_octets,
+    load_documents,
+    spec_clauses,
+    vectors_of,
+)
+
+MINIMUM_VECTORS = 150
+
+PARSERS: dict[str, Callable[[bytes], Message | None]] = {"fast": parse_line, "lark": parse_line_lark}
+MESSAGE_CLASSES: dict[str, type] = {"IAMAT": IAmAt, "WHATSAT": WhatsAt, "AT": At, "PEER": Peer}
+
+
+def by_id(vectors: list[Vector]) -> Any:
+    return pytest.mark.parametrize("vector", vectors, ids=[vector.id for vector in vectors])
+
+
+def message_fields(message: Message) -> dict[str, bytes]:
+    """A parsed message as the vectors write it: every field as octets, the bound in decimal."""
+    fields: dict[str, bytes] = {}
+    for name in type(message).__slots__:
+        value = getattr(message, name)
+        fields[name] = b"%d" % value if isinstance(value, int) else value
+    return fields
+
+
+# ---- lines ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("parser", PARSERS)
+@by_id(vectors_of("line"))
+def test_line(vector: Vector, parser: str) -> None:
+    line = vector.octets("line")
+    expect = vector.data["expect"]
+    parse = PARSERS[parser]
+    if expect["outcome"] == "blank":
+        assert parse(line) is None
+    elif expect["outcome"] == "message":
+        message = parse(line)
+        assert isinstance(message, MESSAGE_CLASSES[expect["kind"]])
+        expected = {name: decode_field(value) for name, value in expect["fields"].items()}
+        assert message_fields(message) == expected
+    else:
+        with pytest.raises(ProtocolError):
+            parse(line)
+
+
+@by_id([vector for vector in vectors_of("line") if vector.data["expect"]["outcome"] == "error"])
+def test_invalid_line_reply(vector: Vector) -> None:
+    line = vector.octets("line")
+    expected = decode_octets(vector.data["expect"], "reply")
+    assert error_reply(line) == expected
+    reaction = HerdNode("Clark", ["Bona"]).receive(Session(), line, 0)
+    assert reaction.reply == expected
+    assert reaction.flood_to == ()
+
+
+@by_id([vector for vector in vectors_of("line") if vector.data["expect"]["outcome"] == "blank"])
+def test_blank_line_gets_no_reply(vector: Vector) -> None:
+    reaction = HerdNode("Clark", ["Bona"]).receive(Session(), vector.octets("line"), 0)
+    assert (reaction.reply, reaction.lookup, reaction.flood_to) == (None, None, ())
+
+
+# ---- numbers -------------------------------------------------------------------------------
+
+
+@by_id(vectors_of("time_diff"))
+def test_time_diff(vector: Vector) -> None:
+    received_ns = int(vector.data["received_ns"])
+    client_time = vector.data["client_time"].encode("ascii")
+    assert format_time_diff(received_ns, client_time) == vector.data["expect"]["time_diff"].encode("ascii")
+
+
+@by_id(vectors_of("newness"))
+def test_newness(vector: Vector) -> None:
+    a, b = vector.data["a"].encode("ascii"), vector.data["b"].encode("ascii")
+    order = vector.data["expect"]["order"]
+    assert is_newer(a, b) == (order == "a_newer")
+    assert is_newer(b, a) == (order == "b_newer")
+
+
+# ---- what servers send ---------------------------------------------------------------------
+
+
+def grammar_accepts(text: bytes, start: str) -> bool:
+    try:
+        lark_parser().parse(text.decode("latin-1"), start=start)
+    except LarkError:
+        return False
+    return True
+
+
+@by_id(vectors_of("reply"))
+def test_reply_grammar(vector: Vector) -> None:
+    assert grammar_accepts(vector.octets("line"), vector.data["start"]) == vector.data["expect"]["valid"]
+
+
+def _refuse_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
+def whatsat_reply_problem(reply: bytes, bound: int) -> str | None:
+    """Why ``reply`` is not a valid WHATSAT reply for ``bound`` (WHATSAT-5..7), or None."""
+    if not grammar_accepts(reply, "whatsat_reply"):
+        return "grammar"
+    body = reply[reply.index(b"\n") + 1 : -2]
+    try:
+        document = json.loads(body.decode("utf-8"), parse_constant=_refuse_constant)
+    except (UnicodeDecodeError, ValueError):
+        return "json"
+    if not isinstance(document, dict):
+        return "not-object"
+    for key in ("results", "places"):
+        if key in document:
+            if not isinstance(document[key], list):
+                return "not-array"
+            if len(document[key]) > bound:
+                return "over-bound"
+    return None
+
+
+@by_id(vectors_of("whatsat_reply"))
+def test_whatsat_reply(vector: Vector) -> None:
+    problem = whatsat_reply_problem(vector.octets("reply"), vector.data["bound"])
+    expect = vector.data["expect"]
+    assert problem == (None if expect["valid"] else expect["reason"])
+
+
+# ---- one server ----------------------------------------------------------------------------
+
+
+@by_id(vectors_of("node"))
+def test_node_scenario(vector: Vector) -> None:
+    node = HerdNode(vector.data["server"], vector.data["neighbours"], incarnation="vectors")
+    sessions: dict[str, Session] = {}
+    for number, step in enumerate(vector.data["steps"]):
+        where = f"step {number}: {step['line']!r}"
+        session = sessions.setdefault(step["session"], Session())
+        reaction = node.receive(session, step["line"].encode("ascii"), int(step["received_ns"]))
+        expect = step["expect"]
+        expected_reply = None if expect["reply"] is None else expect["reply"].encode("ascii")
+        assert reaction.reply == expected_reply, where
+        lookup = expect.get("lookup")
+        if lookup is None:
+            assert reaction.lookup is None, where
+        else:
+            assert reaction.lookup is not None, where
+            seen = {
+                "at_line": reaction.lookup.at_line.decode("ascii"),
+                "latitude": reaction.lookup.latitude,
+                "longitude": reaction.lookup.longitude,
+                "radius_km": reaction.lookup.radius_km.decode("ascii"),
+                "bound": reaction.lookup.bound,
+            }
+            assert seen == lookup, where
+        floods = {neighbour: sorted(node.take_outbox(neighbour)) for neighbour in node.neighbours}
+        expected_floods = {
+            neighbour: sorted(line.encode("ascii") for line in expect["flood"].get(neighbour, []))
+            for neighbour in node.neighbours
+        }
+        assert floods == expected_floods, where
+        assert set(reaction.flood_to) == {name for name, lines in expected_floods.items() if lines}, where
+
+
+# ---- the vector files themselves -----------------------------------------------------------
+
+
+def test_vector_count() -> None:
+    assert len(list(all_vectors())) >= MINIMUM_VECTORS
+
+
+def test_vector_ids_are_unique() -> None:
+    ids = [vector.id for vector in all_vectors()]
+    duplicates = sorted({name for name in ids if ids.count(name) > 1})
+    assert duplicates == []
+
+
+_OCTET_KEYS = {"line": "line", "reply": "whatsat_reply"}
+_REQUIRED: dict[str, set[str]] = {
+    "line": {"id", "clause", "expect"},
+    "time_diff": {"id", "clause", "received_ns", "client_time", "expect"},
+    "newness": {"id", "clause", "a", "b", "expect"},
+    "reply": {"id", "clause", "start", "expect"},
+    "whatsat_reply": {"id", "clause", "bound", "expect"},
+    "node": {"id", "clause", "server", "neighbours", "steps"},
+}
+
+
+def hand_check(document: dict[str, Any]) -> list[str]:
+    """The structural rules of schema.json that matter most, without a schema library."""
+    problems: list[str] = []
+    type_ = document.get("type")
+    if type_ not in _REQUIRED:
+        return [f"unknown type {type_!r}"]
+    for vector in document["vectors"]:
+        name = vector.get("id", "?")
+        missing = _REQUIRED[type_] - set(vector)
+        if missing:
+            problems.append(f"{name}: missing {sorted(missing)}")
+        if not re.fullmatch(r"[a-z0-9][a-z0-9.-]*", str(name)):
+            problems.append(f"{name}: bad id")
+        if not CLAUSE_RE.fullmatch(str(vector.get("clause", ""))):
+            problems.append(f"{name}: bad clause")
+        for key in ("line", "reply"):
+            if type_ in ("line", "reply", "whatsat_reply") and (key == "line") == (type_ != "whatsat_reply"):
+                forms = [form for form in (key, key + "_hex") if form in vector]
+                if len(forms) != 1:
+                    problems.append(f"{name}: needs exactly one of {key}, {key}_hex")
+                else:
+                    try:
+                        decode_octets(vector, key)
+                    except ValueError as exc:
+                        problems.append(f"{name}: {exc}")
+    return problems
+
+
+def test_vector_files_follow_the_schema() -> None:
+    documents = load_documents()
+    problems = [
+        f"{name}: {problem}" for name, document in documents.items() for problem in hand_check(document)
+    ]
+    assert problems == []
+    if importlib.util.find_spec("jsonschema") is not None:
+        import jsonschema
+
+        schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+        jsonschema.Draft202012Validator.check_schema(schema)
+        validator = jsonschema.Draft202012Validator(schema)
+        errors = [
+            f"{name}: {'/'.join(map(str, error.absolute_path))}: {error.message}"
+            for name, document in documents.items()
+            for error in validator.iter_errors(document)
+        ]
+        assert errors == []
+
+
+def test_hand_check_catches_broken_vectors() -> None:
+    broken = {
+        "type": "line",
+        "vectors": [
+            {"id": "X", "clause": "NOPE-1", "line": "a", "line_hex": "00"},
+            {"id": "non-ascii", "clause": "LEX-1", "line": "é", "expect": {"outcome": "blank"}},
+        ],
+    }
+    assert hand_check(broken) == [
+        "X: missing ['expect']",
+        "X: bad id",
+        "X: bad clause",
+        "X: needs exactly one of line, line_hex",
+        "non-ascii: 'line' must be an ASCII string (use line_hex for other octets)",
+    ]
+
+
+# ---- clause IDs ----------------------------------------------------------------------------
+
+
+def cited_clauses(paths: list[Any]) -> dict[str, set[str]]:
+    cited: dict[str, set[str]] = {}
+    for path in paths:
+        for clause in CLAUSE_RE.findall(path.read_text(encoding="utf-8")):
+            cited.setdefault(clause, set()).add(str(path.relative_to(REPO_ROOT)))
+    return cited
+
+
+def undefined(cited: dict[str, set[str]]) -> dict[str, set[str]]:
+    defined = spec_clauses()
+    return {clause: where for clause, where in cited.items() if clause not in defined}
+
+
+def test_spec_defines_clauses() -> None:
+    defined = spec_clauses()
+    assert {"LEX-1", "FLOOD-2", "WHATSAT-6", "CATCHUP-1"} <= defined
+    text = SPEC_PATH.read_text(encoding="utf-8")
+    for clause in defined:
+        assert len(re.findall(rf"^\*\*{clause}\*\*", text, flags=re.MULTILINE)) == 1, clause
+
+
+def test_every_vector_clause_is_in_the_spec() -> None:
+    defined = spec_clauses()
+    assert sorted({vector.data["clause"] for vector in all_vectors()} - defined) == []
+
+
+def test_every_grammar_clause_is_in_the_spec() -> None:
+    assert undefined(cited_clauses([REPO_ROOT / "spec" / "grammar.lark"])) == {}
+
+
+def test_every_clause_cited_in_the_code_is_in_the_spec() -> None:
+    sources = sorted((REPO_ROOT / "herdref").rglob("*.py")) + sorted((REPO_ROOT / "herdref").rglob("*.toml"))
+    assert undefined(cited_clauses(sources)) == {}
+
+
+def test_every_clause_cited_in_the_spec_is_defined() -> None:
+    assert undefined(cited_clauses([SPEC_PATH])) == {}
+
+
+def test_every_ambiguity_has_a_decision() -> None:
+    text = SPEC_PATH.read_text(encoding="utf-8")
+    rows = dict(re.findall(r"^\| (A[0-9]+) \|(.*)$", text, flags=re.MULTILINE))
+    assert sorted(rows, key=lambda row: int(row[1:])) == [f"A{number}" for number in range(1, 25)]
+    for row, rest in rows.items():
+        assert CLAUSE_RE.search(rest), f"{row} names no clause"
