@@ -79,10 +79,17 @@ class PeerLink:
         self._work.set()
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        task = self._task
+        if task is None:
+            return
+        # One cancel is not always enough: on Python 3.11 ``asyncio.wait_for`` (the backoff and
+        # the connect) can swallow a cancellation that races with its own timeout, and the link
+        # would go on retrying forever, so the server never exits. Cancel until it has ended.
+        while not task.done():
+            task.cancel()
+            await asyncio.wait((task,), timeout=0.05)
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
     # ---- shared pieces -------------------------------------------------------------------
 
