@@ -8,8 +8,10 @@ Rules this module keeps (clause IDs refer to SPEC.md):
 * A message keeps the client's original field strings (IAMAT-5), so an AT line repeats the
   location and time exactly as the client wrote them, and a relayed AT line is the same line on
   every server (FLOOD-5).
-* Numbers are never passed through ``float``: time differences are integer nanoseconds
-  (AT-2), timestamps compare as exact decimals (FLOOD-2), ranges are checked on the digits.
+* Numbers are never passed through ``float``: time differences are exact decimals rounded to
+  the nanosecond (AT-2), timestamps compare as exact decimals (FLOOD-2), ranges are checked on
+  the digits. No digit string goes through ``int()`` unbounded: it refuses more than 4300
+  digits, and a line may hold 64 KiB of them.
 
 ``parse_line`` is the fast parser used by the server. ``parse_line_lark`` parses with the
 normative grammar ``spec/grammar.lark`` and is the oracle the property suite holds it to.
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, ROUND_FLOOR, Context, Decimal
 from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Final
@@ -53,20 +56,46 @@ __all__ = [
 #: U+0085, U+001C..U+001F and others.
 WHITESPACE: Final = b" \t\n\v\f\r"
 
-_NANOS_PER_SECOND: Final = 1_000_000_000
+# Decimal arithmetic that never rounds: precision and exponent range as large as they go.
+_EXACT: Final = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN, rounding=ROUND_FLOOR)
+_ONE_NANOSECOND: Final = Decimal("1e-9")
+_HALF_NANOSECOND: Final = Decimal("5e-10")
 MAX_RADIUS_KM: Final = 50
 MAX_BOUND: Final = 20
 _MAX_LATITUDE: Final = 90
 _MAX_LONGITUDE: Final = 180
 
-# The terminals of spec/grammar.lark, as byte regexes for the fast parser. They must stay in
-# step with the grammar; tests/properties/test_parser_agreement.py holds them to it.
+# The terminals of spec/grammar.lark, as byte regexes. They must stay in step with the grammar;
+# tests/properties/test_grammar.py holds them to it.
 _LOCATION_RE: Final = re.compile(rb"([+-][0-9]{1,3}(?:\.[0-9]+)?)([+-][0-9]{1,3}(?:\.[0-9]+)?)")
 _POSIX_TIME_RE: Final = re.compile(rb"[0-9]+(?:\.[0-9]+)?")
-_TIME_DIFF_RE: Final = re.compile(rb"[+-][0-9]+(?:\.[0-9]+)?")
-_RADIUS_RE: Final = re.compile(rb"[0-9]+(?:\.[0-9]+)?")
-_BOUND_RE: Final = re.compile(rb"[0-9]+")
 _INCARNATION_RE: Final = re.compile(rb"[0-9A-Za-z_-]{1,64}")
+
+# The fast parser checks each field with one regex that also holds the field's semantic range
+# (LEX-5, WHATSAT-2, WHATSAT-3): a value that parses but is out of range breaks the same clause
+# as one that does not parse, so one match decides. The Lark path checks ranges on the digits
+# instead (_check_*); the property suite holds the two to agreement.
+_is_valid_location: Final = re.compile(
+    rb"""
+    [+-] (?: (?:0?[0-8])?[0-9] (?:\.[0-9]++)?+       # latitude 0 .. 89.999..., at most 3 digits
+           | 0?90 (?:\.0+)? )                         #          90 exactly
+    [+-] (?: (?:0?[0-9]|1[0-7])?[0-9] (?:\.[0-9]++)?+ # longitude 0 .. 179.999...
+           | 180 (?:\.0+)? )                          #           180 exactly
+    """,
+    re.VERBOSE,  # possessive fractions (++, ?+): nothing after them can take digits back
+).fullmatch
+_is_posix_time: Final = _POSIX_TIME_RE.fullmatch
+_is_time_diff: Final = re.compile(rb"[+-][0-9]+(?:\.[0-9]+)?").fullmatch
+_is_valid_radius: Final = re.compile(
+    rb"""
+    0* (?: [1-9] | [1-4][0-9] ) (?:\.[0-9]+)?   # 1 .. 49.999...
+    | 0* 50 (?:\.0+)?                          # 50 exactly
+    | 0+ \. 0* [1-9] [0-9]*                     # 0.000...1 .. 0.999...
+    """,
+    re.VERBOSE,
+).fullmatch
+_is_valid_bound: Final = re.compile(rb"0*(?:1?[0-9]|20)").fullmatch
+_is_incarnation: Final = _INCARNATION_RE.fullmatch
 
 
 class ProtocolError(ValueError):
@@ -121,13 +150,22 @@ class Peer:
 Message = IAmAt | WhatsAt | At | Peer
 
 
-# ---- semantic checks shared by both parsers ------------------------------------------------
+# ---- the semantic checks of the grammar oracle ----------------------------------------------
+
+
+def _capped_int(digits: bytes, cap: int) -> int:
+    """``min(int(digits), cap + 1)`` without converting a long digit string: ``int()``
+    refuses more than 4300 digits (``sys.get_int_max_str_digits``), and a line may hold more."""
+    significant = digits.lstrip(b"0")
+    if len(significant) > len(str(cap)):
+        return cap + 1
+    return min(int(significant or b"0"), cap + 1)
 
 
 def _degrees_within(signed_degrees: bytes, limit: int) -> bool:
     """Whether ``±D[.F]`` lies in ``[-limit, limit]``, decided on the digits (LEX-5)."""
     whole, _, fraction = signed_degrees[1:].partition(b".")
-    degrees = int(whole)
+    degrees = int(whole)  # LOCATION allows 1 to 3 digits
     return degrees < limit or (degrees == limit and fraction.strip(b"0") == b"")
 
 
@@ -144,7 +182,7 @@ def _check_location(location: bytes) -> None:
 
 def _check_radius(radius_km: bytes) -> None:
     whole, _, fraction = radius_km.partition(b".")
-    kilometres = int(whole)
+    kilometres = _capped_int(whole, MAX_RADIUS_KM)
     positive = kilometres > 0 or fraction.strip(b"0") != b""
     within = kilometres < MAX_RADIUS_KM or (kilometres == MAX_RADIUS_KM and fraction.strip(b"0") == b"")
     if not (positive and within):
@@ -152,7 +190,7 @@ def _check_radius(radius_km: bytes) -> None:
 
 
 def _check_bound(bound: bytes) -> int:
-    count = int(bound)
+    count = _capped_int(bound, MAX_BOUND)
     if count > MAX_BOUND:
         raise ProtocolError("bound must be in [0, 20]", clause="WHATSAT-3")
     return count
@@ -177,9 +215,12 @@ def _build_at(
 
 # ---- the fast parser -----------------------------------------------------------------------
 
+_LF: Final = ord("\n")
+_COMMANDS: Final = frozenset((b"IAMAT", b"WHATSAT", b"AT", b"PEER"))
+
 
 def parse_line(line: bytes) -> Message | None:
-    """Parse one line (its LF already removed); ``None`` for a blank line (FRAME-5).
+    """Parse one line, with or without the LF that ends it; ``None`` for a blank line (FRAME-5).
 
     Raises:
         ProtocolError: the line is not a valid message (ERR-3).
@@ -187,31 +228,45 @@ def parse_line(line: bytes) -> Message | None:
     # LEX-1, LEX-3: bytes.split() splits on exactly the six white-space octets and drops
     # leading and trailing white space.
     fields = line.split()
+    # FRAME-1: LF ends a line, so it can only be the last octet (bytes.split() would take an
+    # LF inside for white space). An int operand is a plain memchr; a bytes one costs more.
+    if _LF in line and line.index(_LF) != len(line) - 1:
+        raise ProtocolError("LF inside a line", clause="FRAME-1")
     if not fields:
         return None
     command = fields[0]
     count = len(fields)
+    # Each field check raises the clause that the Lark path raises for the same field.
     if command == b"IAMAT" and count == 4:
-        if _POSIX_TIME_RE.fullmatch(fields[3]) is None:
+        _, client_id, location, client_time = fields
+        if _is_valid_location(location) is None:
+            raise ProtocolError("location is not ISO 6709 ±lat±long within range", clause="LEX-5")
+        if _is_posix_time(client_time) is None:
             raise ProtocolError("client time is not POSIX decimal seconds", clause="LEX-6")
-        return _build_iamat(fields[1], fields[2], fields[3])
-    if command == b"WHATSAT" and count == 4:
-        if _RADIUS_RE.fullmatch(fields[2]) is None:
-            raise ProtocolError("radius is not a decimal number", clause="WHATSAT-2")
-        if _BOUND_RE.fullmatch(fields[3]) is None:
-            raise ProtocolError("bound is not an integer", clause="WHATSAT-3")
-        return _build_whatsat(fields[1], fields[2], fields[3])
+        return IAmAt(client_id, location, client_time)
     if command == b"AT" and count == 6:
-        if _TIME_DIFF_RE.fullmatch(fields[2]) is None:
+        _, server_id, time_diff, client_id, location, client_time = fields
+        if _is_time_diff(time_diff) is None:
             raise ProtocolError("time difference is not a signed decimal", clause="AT-2")
-        if _POSIX_TIME_RE.fullmatch(fields[5]) is None:
+        if _is_valid_location(location) is None:
+            raise ProtocolError("location is not ISO 6709 ±lat±long within range", clause="LEX-5")
+        if _is_posix_time(client_time) is None:
             raise ProtocolError("client time is not POSIX decimal seconds", clause="LEX-6")
-        return _build_at(fields[1], fields[2], fields[3], fields[4], fields[5])
+        return At(server_id, time_diff, client_id, location, client_time)
+    if command == b"WHATSAT" and count == 4:
+        _, client_id, radius_km, bound = fields
+        if _is_valid_radius(radius_km) is None:
+            raise ProtocolError("radius is not a decimal number in (0, 50] km", clause="WHATSAT-2")
+        if _is_valid_bound(bound) is None:
+            raise ProtocolError("bound is not an integer in [0, 20]", clause="WHATSAT-3")
+        # At most two significant digits; int() would refuse thousands of leading zeros.
+        return WhatsAt(client_id, radius_km, int(bound[-2:]))
     if command == b"PEER" and count == 3:
-        if _INCARNATION_RE.fullmatch(fields[2]) is None:
+        _, server_id, incarnation = fields
+        if _is_incarnation(incarnation) is None:
             raise ProtocolError("incarnation is not 1-64 of [0-9A-Za-z_-]", clause="PEER-1")
-        return Peer(fields[1], fields[2])
-    if command in (b"IAMAT", b"WHATSAT", b"AT", b"PEER"):
+        return Peer(server_id, incarnation)
+    if command in _COMMANDS:
         raise ProtocolError("wrong number of fields", clause="ERR-3")
     # LEX-4: command words are case-sensitive; anything else is unknown.
     raise ProtocolError("unknown command", clause="ERR-3")
@@ -244,6 +299,7 @@ def parse_line_lark(line: bytes) -> Message | None:
     from lark import Token, Tree
     from lark.exceptions import LarkError
 
+    line = line.removesuffix(b"\n")  # FRAME-1: the LF that ends a line is not part of it
     text = line.decode("latin-1")  # one character per octet, as the grammar is written
     try:
         tree = lark_parser().parse(text, start="inbound")
@@ -304,30 +360,28 @@ def error_reply(line: bytes) -> bytes:
 def format_time_diff(received_ns: int, client_time: bytes) -> bytes:
     """AT-2: server receive time minus client time, ``±S.NNNNNNNNN``, '+' for zero.
 
-    Computed in integers; a client time with more than nine fractional digits is rounded to
-    the nearest nanosecond, halves upward.
+    Exact whatever the number of digits in ``client_time``: decimal arithmetic with a precision
+    no operand can exceed. A client time with more than nine fractional digits gives a
+    difference rounded to the nearest nanosecond, halves upward (toward +infinity).
     """
-    whole, _, fraction = client_time.partition(b".")
-    if len(fraction) <= 9:
-        client_ns = int(whole) * _NANOS_PER_SECOND + int(fraction.ljust(9, b"0"))
-        diff_ns = received_ns - client_ns
-    else:
-        scale = 10 ** (len(fraction) - 9)
-        exact = received_ns * scale - int(whole + fraction)
-        diff_ns = (2 * exact + scale) // (2 * scale)
-    sign = b"+" if diff_ns >= 0 else b"-"
-    seconds, nanos = divmod(abs(diff_ns), _NANOS_PER_SECOND)
-    return b"%s%d.%09d" % (sign, seconds, nanos)
+    client_seconds = Decimal(client_time.decode("ascii"))
+    exact = _EXACT.subtract(Decimal(received_ns).scaleb(-9, _EXACT), client_seconds)
+    # Rounding half upward is flooring after adding half a nanosecond.
+    nanoseconds = _EXACT.quantize(_EXACT.add(exact, _HALF_NANOSECOND), _ONE_NANOSECOND)
+    sign = b"-" if nanoseconds < 0 else b"+"
+    return sign + format(nanoseconds.copy_abs(), "f").encode("ascii")
 
 
-def time_key(client_time: bytes) -> tuple[int, bytes]:
+def time_key(client_time: bytes) -> tuple[int, bytes, bytes]:
     """An exact sort key for a POSIX time string (FLOOD-2).
 
-    Fractional digit strings with trailing zeros removed compare lexicographically exactly as
-    their values compare, so no precision is lost whatever the number of digits.
+    Whole seconds compare by their number of significant digits, then their digits; fractional
+    digit strings with trailing zeros removed compare lexicographically exactly as their values
+    compare. No digit string is converted to a number, so no length is too long.
     """
     whole, _, fraction = client_time.partition(b".")
-    return int(whole), fraction.rstrip(b"0")
+    whole = whole.lstrip(b"0")
+    return len(whole), whole, fraction.rstrip(b"0")
 
 
 def is_newer(candidate_time: bytes, stored_time: bytes) -> bool:
