@@ -378,7 +378,7 @@ async def test_control_endpoints_set_and_reset_the_fault(
     fixture: FixtureServer, http: aiohttp.ClientSession
 ) -> None:
     async with http.post(
-        f"{fixture.base_url}/_fixture/fault", json={"mode": "zero_results", "latency_s": 0.5}
+        f"{fixture.base_url}/_fixture/fault", json={"mode": "zero_results", "latency_s": 0.01}
     ) as r:
         assert (r.status, await r.json()) == (200, {"mode": "zero_results", "latency_s": 0.01})
     assert fixture.state.fault() == {"mode": "zero_results", "latency_s": 0.01}
