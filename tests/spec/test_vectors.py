@@ -7,11 +7,15 @@ the code to one set of clause IDs.
 * reply vectors: the grammar's ``at_reply`` and ``error_reply`` start symbols;
 * whatsat_reply vectors: the ``whatsat_reply`` start symbol plus the checks a grammar cannot
   make (one JSON object, at most ``bound`` results);
-* node vectors: a ``HerdNode`` fed line by line (replies, floods, Places look-ups).
+* node vectors: a ``HerdNode`` fed line by line (replies, floods, Places look-ups);
+* stream vectors: a real ``HerdServer`` on a loopback port, fed whole or one octet at a time,
+  then half-closed; everything it sends until it closes must match.
 """
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import importlib.util
 import json
 import re
@@ -21,7 +25,9 @@ from typing import Any
 import pytest
 from lark.exceptions import LarkError
 
-from herdref.node import HerdNode, Session
+from herdref.config import Limits, ServerAddress, parse_config
+from herdref.node import HerdNode, PlacesLookup, Session
+from herdref.places import PlacesError
 from herdref.protocol import (
     At,
     IAmAt,
@@ -36,6 +42,7 @@ from herdref.protocol import (
     parse_line,
     parse_line_lark,
 )
+from herdref.server import HerdServer
 
 from .vectors import (
     CLAUSE_RE,
@@ -208,6 +215,56 @@ def test_node_scenario(vector: Vector) -> None:
         assert set(reaction.flood_to) == {name for name, lines in expected_floods.items() if lines}, where
 
 
+# ---- one server on a real socket ----------------------------------------------------------
+
+
+class NoPlaces:
+    """Stream vectors never need places; a look-up is a failure of the vector or the server."""
+
+    async def nearby(self, lookup: PlacesLookup) -> bytes:
+        raise PlacesError(f"stream vectors make no Places look-up, got {lookup.request_line!r}")
+
+    async def aclose(self) -> None:
+        return None
+
+
+async def _send(writer: asyncio.StreamWriter, data: bytes, delivery: str) -> None:
+    chunks = [data] if delivery == "whole" else [data[index : index + 1] for index in range(len(data))]
+    for chunk in chunks:
+        writer.write(chunk)
+        await writer.drain()
+    writer.write_eof()
+
+
+@pytest.mark.parametrize("delivery", ["whole", "octet-by-octet"])
+@by_id(vectors_of("stream"))
+async def test_stream(vector: Vector, delivery: str) -> None:
+    config = parse_config("[servers]\nSolo = { port = 1 }\n")
+    config = dataclasses.replace(
+        config,
+        servers={"Solo": ServerAddress("127.0.0.1", 0)},
+        limits=Limits(max_line_bytes=vector.data.get("max_line_bytes", Limits().max_line_bytes)),
+    )
+    received_ns = int(vector.data["received_ns"])
+    server = HerdServer(config, "Solo", places=NoPlaces(), clock_ns=lambda: received_ns)
+    await server.start()
+    try:
+        assert server._listener is not None
+        port = server._listener.sockets[0].getsockname()[1]
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            sender = asyncio.create_task(_send(writer, vector.octets("input"), delivery))
+            output = await asyncio.wait_for(reader.read(), 10)
+            # The server may close before the last octets are sent (LIMIT-1); that is its right.
+            await asyncio.gather(sender, return_exceptions=True)
+        finally:
+            writer.close()
+            await asyncio.gather(writer.wait_closed(), return_exceptions=True)
+    finally:
+        await server.close()
+    assert output == decode_octets(vector.data["expect"], "output")
+
+
 # ---- the vector files themselves -----------------------------------------------------------
 
 
@@ -221,7 +278,8 @@ def test_vector_ids_are_unique() -> None:
     assert duplicates == []
 
 
-_OCTET_KEYS = {"line": "line", "reply": "whatsat_reply"}
+#: The key of each vector type that holds octets as ``K`` or ``K_hex``.
+_OCTET_KEYS = {"line": "line", "reply": "line", "whatsat_reply": "reply", "stream": "input"}
 _REQUIRED: dict[str, set[str]] = {
     "line": {"id", "clause", "expect"},
     "time_diff": {"id", "clause", "received_ns", "client_time", "expect"},
@@ -229,6 +287,7 @@ _REQUIRED: dict[str, set[str]] = {
     "reply": {"id", "clause", "start", "expect"},
     "whatsat_reply": {"id", "clause", "bound", "expect"},
     "node": {"id", "clause", "server", "neighbours", "steps"},
+    "stream": {"id", "clause", "received_ns", "expect"},
 }
 
 
@@ -247,16 +306,16 @@ def hand_check(document: dict[str, Any]) -> list[str]:
             problems.append(f"{name}: bad id")
         if not CLAUSE_RE.fullmatch(str(vector.get("clause", ""))):
             problems.append(f"{name}: bad clause")
-        for key in ("line", "reply"):
-            if type_ in ("line", "reply", "whatsat_reply") and (key == "line") == (type_ != "whatsat_reply"):
-                forms = [form for form in (key, key + "_hex") if form in vector]
-                if len(forms) != 1:
-                    problems.append(f"{name}: needs exactly one of {key}, {key}_hex")
-                else:
-                    try:
-                        decode_octets(vector, key)
-                    except ValueError as exc:
-                        problems.append(f"{name}: {exc}")
+        key = _OCTET_KEYS.get(type_)
+        if key is not None:
+            forms = [form for form in (key, key + "_hex") if form in vector]
+            if len(forms) != 1:
+                problems.append(f"{name}: needs exactly one of {key}, {key}_hex")
+            else:
+                try:
+                    decode_octets(vector, key)
+                except ValueError as exc:
+                    problems.append(f"{name}: {exc}")
     return problems
 
 
