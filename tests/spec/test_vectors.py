@@ -20,6 +20,7 @@ import importlib.util
 import json
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -359,7 +360,7 @@ def test_hand_check_catches_broken_vectors() -> None:
 # ---- clause IDs ----------------------------------------------------------------------------
 
 
-def cited_clauses(paths: list[Any]) -> dict[str, set[str]]:
+def cited_clauses(paths: list[Path]) -> dict[str, set[str]]:
     cited: dict[str, set[str]] = {}
     for path in paths:
         for clause in CLAUSE_RE.findall(path.read_text(encoding="utf-8")):
@@ -389,9 +390,20 @@ def test_every_grammar_clause_is_in_the_spec() -> None:
     assert undefined(cited_clauses([REPO_ROOT / "spec" / "grammar.lark"])) == {}
 
 
+def _sources(folder: str, suffixes: tuple[str, ...]) -> list[Path]:
+    return sorted(
+        path for path in (REPO_ROOT / folder).rglob("*") if path.suffix in suffixes and path.is_file()
+    )
+
+
 def test_every_clause_cited_in_the_code_is_in_the_spec() -> None:
-    sources = sorted((REPO_ROOT / "herdref").rglob("*.py")) + sorted((REPO_ROOT / "herdref").rglob("*.toml"))
-    assert undefined(cited_clauses(sources)) == {}
+    assert undefined(cited_clauses(_sources("herdref", (".py", ".toml", ".lark")))) == {}
+
+
+def test_every_clause_cited_in_tests_and_docs_is_in_the_spec() -> None:
+    paths = _sources("tests", (".py",)) + _sources("benchmarks", (".py", ".md"))
+    paths += [path for path in (REPO_ROOT / "README.md", REPO_ROOT / "CONTRIBUTING.md") if path.exists()]
+    assert undefined(cited_clauses(paths)) == {}
 
 
 def test_every_clause_cited_in_the_spec_is_defined() -> None:
