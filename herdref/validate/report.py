@@ -152,7 +152,8 @@ def write_junit(path: Path, outcomes: list[Outcome], meta: dict[str, Any]) -> No
 
 _STYLE: Final = """
 body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:70em;color:#222}
-table{border-collapse:collapse;width:100%}td,th{padding:.25em .6em;border-bottom:1px solid #ddd;text-align:left}
+table{border-collapse:collapse;width:100%}
+td,th{padding:.25em .6em;border-bottom:1px solid #ddd;text-align:left}
 .FAIL{color:#b00020;font-weight:bold}.NON-STRICT{color:#b36b00;font-weight:bold}.FLAKY{color:#7a3db8}
 .PASS{color:#1b7e2e}.UNSUPPORTED{color:#666}
 pre{background:#f6f6f6;padding:.6em;overflow-x:auto;font-size:12px}

@@ -71,6 +71,10 @@ class HerdServer:
         stored = self.table.get(client)
         return stored is None or Decimal(client_time.decode()) > Decimal(stored[0].decode())
 
+    def accept_iamat(self, client: bytes, client_time: bytes) -> bool:
+        """Whether a client's own report replaces what is stored (strictly newer only)."""
+        return self.is_newer(client, client_time)
+
     def relay(self, at_line: bytes) -> bytes:
         return at_line
 
@@ -151,7 +155,7 @@ class HerdServer:
             location,
             echoed,
         )
-        if self.is_newer(client, echoed):
+        if self.accept_iamat(client, echoed):
             self.table[client] = (echoed, at_line)
             await self.flood(at_line)
         return [at_line + b"\n"]

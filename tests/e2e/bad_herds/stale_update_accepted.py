@@ -1,12 +1,12 @@
-"""One bug: the last IAMAT received wins, even with an older client time (FLOOD-2)."""
+"""One bug: a client's IAMAT always replaces its stored record, even with an older client time
+(FLOOD-2); records from neighbours are still compared."""
 
 from _base import HerdServer, main
 
 
 class StaleUpdateAccepted(HerdServer):
-    def is_newer(self, client: bytes, client_time: bytes) -> bool:
-        stored = self.table.get(client)
-        return stored is None or stored[0] != client_time
+    def accept_iamat(self, client: bytes, client_time: bytes) -> bool:
+        return True
 
 
 if __name__ == "__main__":
