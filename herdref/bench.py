@@ -43,6 +43,7 @@ import os
 import random
 import socket
 import sys
+import threading
 import time
 from array import array
 from collections.abc import Callable, Iterable, Sequence
@@ -64,6 +65,7 @@ __all__ = [
     "percentile",
     "run",
     "run_load",
+    "wait_for_quiet_logs",
 ]
 
 DEFAULT_WORKERS: Final = 2
@@ -101,6 +103,8 @@ class LoadSettings:
     #: Prefix of the client IDs, so concurrent runs do not share clients.
     client_prefix: str = ""
     seed: int = 1
+    #: Requests per second over all connections (paced), or None for as fast as replies come.
+    rate_per_s: float | None = None
 
 
 @dataclasses.dataclass(slots=True)
@@ -146,6 +150,8 @@ class PropagationResult:
     incomplete: int = 0
     polls: int = 0
     poll_interval_s: float = 0.0005
+    #: Why probing stopped early, if it did.
+    error: str | None = None
 
 
 # ---- statistics ----------------------------------------------------------------------------
@@ -205,6 +211,9 @@ class _LoadConnection(asyncio.Protocol):
         self.in_flight: collections.deque[tuple[int, int]] = collections.deque()
         self.buffer = b""
         self.clock = _ClientTime()
+        self.timer: asyncio.TimerHandle | None = None
+        #: Paced load: when this connection's next request is due (staggered start).
+        self.next_send_ns = 0
         self.whatsat_line = b"WHATSAT %s %s %d\n" % (
             client_id,
             worker.settings.whatsat_radius,
@@ -217,6 +226,8 @@ class _LoadConnection(asyncio.Protocol):
         self.transport = cast("asyncio.Transport", transport)
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
         if self.in_flight and not self.worker.stopping:
             self.worker.connection_errors += 1
         for _ in range(len(self.in_flight)):
@@ -232,16 +243,29 @@ class _LoadConnection(asyncio.Protocol):
         return self.quota is None or self.sent < self.quota
 
     def fill(self) -> None:
-        """Send requests until ``pipeline`` are in flight, in one write."""
+        """Send requests until ``pipeline`` are in flight (or, when paced, until the next one
+        is not due yet), in one write."""
         transport = self.transport
         if transport is None or transport.is_closing():
             return
-        depth = self.worker.settings.pipeline
-        ratio = self.worker.settings.whatsat_ratio
-        rand = self.worker.random.random
+        worker = self.worker
+        depth = worker.settings.pipeline
+        ratio = worker.settings.whatsat_ratio
+        rand = worker.random.random
+        interval_ns = worker.interval_ns
         lines: list[bytes] = []
         now = time.monotonic_ns()
+        if interval_ns and self.next_send_ns < now - interval_ns:
+            self.next_send_ns = now - interval_ns  # behind schedule: catch up by one, not a burst
         while len(self.in_flight) < depth and self.may_send():
+            if interval_ns:
+                if self.next_send_ns > now:
+                    if self.timer is None:
+                        self.timer = asyncio.get_running_loop().call_later(
+                            (self.next_send_ns - now) / _NANOS, self._due
+                        )
+                    break
+                self.next_send_ns += interval_ns
             # The first request of a connection is an IAMAT, so WHATSAT has a record to find.
             if self.sent and ratio and rand() < ratio:
                 lines.append(self.whatsat_line)
@@ -251,10 +275,14 @@ class _LoadConnection(asyncio.Protocol):
                 self.in_flight.append((_IAMAT, now))
             self.sent += 1
         if lines:
-            self.worker.outstanding += len(lines)
+            worker.outstanding += len(lines)
             transport.write(b"".join(lines))
-        elif not self.in_flight:
+        elif not self.in_flight and not self.may_send():
             transport.close()
+
+    def _due(self) -> None:
+        self.timer = None
+        self.fill()
 
     def data_received(self, data: bytes) -> None:
         buffer = self.buffer + data if self.buffer else data
@@ -301,6 +329,10 @@ class _Worker:
         self.targets = targets
         self.settings = settings
         self.random = random.Random(settings.seed * 1000 + index)
+        #: Paced load: nanoseconds between two requests of one connection (0: not paced).
+        self.interval_ns = (
+            int(settings.connections / settings.rate_per_s * _NANOS) if settings.rate_per_s else 0
+        )
         self.by_server = {target.name: ServerCounts() for target in targets}
         self.connections: list[_LoadConnection] = []
         #: False once the duration is over: no new requests, only the replies in flight.
@@ -368,6 +400,7 @@ class _Worker:
     async def run(self, progress: Any) -> None:
         self.started_ns = time.monotonic_ns()
         for connection in self.connections:
+            connection.next_send_ns = self.started_ns + int(self.random.random() * self.interval_ns)
             connection.fill()
         deadline = (
             time.monotonic() + self.settings.duration_s if self.settings.duration_s is not None else None
@@ -447,13 +480,13 @@ def run_load(
     targets: Sequence[Target],
     settings: LoadSettings,
     *,
-    during: Callable[[], Any] | None = None,
+    during: Callable[[threading.Event], None] | None = None,
     on_progress: Callable[[int, float], None] | None = None,
 ) -> LoadResult:
     """Run the load in ``settings.workers`` forked processes and merge their counts.
 
-    ``during`` is called (in this process) once the load has started; it may return an
-    awaitable that is run on this process's event loop while the workers work (the prober).
+    ``during(stop)`` runs in a thread of this process once the load has started (the prober);
+    ``stop`` is set when the load is over, and the thread is waited for.
     ``on_progress(completed, elapsed_s)`` is called about ten times a second.
 
     Raises:
@@ -492,36 +525,32 @@ def run_load(
         started = time.monotonic()
         started_wall = time.time()
         start.set()
-        loop = asyncio.new_event_loop()
+        stop_side_job = threading.Event()
+        side_job = None
+        if during is not None:
+            side_job = threading.Thread(
+                target=during, args=(stop_side_job,), name="bench-prober", daemon=True
+            )
+            side_job.start()
         try:
-            side_task = None
-            if during is not None:
-                awaitable = during()
-                if awaitable is not None:
-                    side_task = loop.create_task(awaitable)
             results: list[dict[str, Any]] = []
             waiting = list(pipes)
             while waiting:
-                loop.run_until_complete(asyncio.sleep(0.1))
+                for ready in multiprocessing.connection.wait(waiting, timeout=0.1):
+                    pipe = cast("multiprocessing.connection.Connection", ready)
+                    try:
+                        status, detail = pipe.recv()
+                    except EOFError:
+                        raise ConnectionError("a load worker died during the run") from None
+                    results.append(detail)
+                    waiting.remove(pipe)
                 if on_progress is not None:
                     on_progress(sum(progress[:]), time.monotonic() - started)
-                for pipe in list(waiting):
-                    if pipe.poll():
-                        try:
-                            status, detail = pipe.recv()
-                        except EOFError:
-                            raise ConnectionError("a load worker died during the run") from None
-                        results.append(detail)
-                        waiting.remove(pipe)
-                    elif not processes[pipes.index(pipe)].is_alive() and not pipe.poll():
-                        raise ConnectionError("a load worker died during the run")
             ended_wall = time.time()
-            if side_task is not None:
-                side_task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    loop.run_until_complete(side_task)
         finally:
-            loop.close()
+            stop_side_job.set()
+            if side_job is not None:
+                side_job.join()
     finally:
         for process in processes:
             process.join(5.0)
@@ -549,40 +578,46 @@ def run_load(
 
 
 class _LineClient:
-    """A minimal client for the prober: send a line, read one framed reply."""
+    """A blocking client for the prober: precise to the microsecond, unlike a poll interval on
+    an event loop (epoll's timeout is whole milliseconds)."""
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader = reader
-        self.writer = writer
+    def __init__(self, target: Target) -> None:
+        self.socket = socket.create_connection((target.host, target.port), timeout=_CONNECT_TIMEOUT_S)
+        self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.buffer = b""
 
-    @classmethod
-    async def open(cls, target: Target) -> _LineClient:
-        reader, writer = await asyncio.wait_for(
-            asyncio.open_connection(target.host, target.port), _CONNECT_TIMEOUT_S
-        )
-        return cls(reader, writer)
+    def send(self, line: bytes) -> None:
+        self.socket.sendall(line)
 
-    async def iamat(self, line: bytes) -> bytes:
-        self.writer.write(line)
-        return (await self.reader.readline()).rstrip(b"\n")
+    def _read_until(self, end: bytes) -> bytes:
+        while (position := self.buffer.find(end)) < 0:
+            chunk = self.socket.recv(65_536)
+            if not chunk:
+                raise ConnectionError("the server closed the prober's connection")
+            self.buffer += chunk
+        reply, self.buffer = self.buffer[: position + len(end)], self.buffer[position + len(end) :]
+        return reply
 
-    async def stored_line(self, client_id: bytes) -> bytes | None:
-        """The first line of ``WHATSAT <id> 1 0``'s reply, or None for ``?``."""
-        self.writer.write(b"WHATSAT %s 1 0\n" % client_id)
-        first = await self.reader.readline()
-        if not first or first.startswith(b"?"):
+    def read_line(self) -> bytes:
+        return self._read_until(b"\n")[:-1]
+
+    def read_whatsat(self) -> bytes | None:
+        """The first line of a WHATSAT reply (WHATSAT-5), or None for ``?`` (ERR-1)."""
+        first = self._read_until(b"\n")
+        if first.startswith(b"?"):
             return None
-        await self.reader.readuntil(b"\n\n")
-        return first.rstrip(b"\n")
+        self._read_until(b"\n\n")  # the JSON holds no empty line (WHATSAT-5)
+        return first[:-1]
 
     def close(self) -> None:
-        self.writer.close()
+        self.socket.close()
 
 
-async def measure_propagation(
+def measure_propagation(
     targets: Sequence[Target],
     *,
     result: PropagationResult,
+    stop: threading.Event | None = None,
     probes: int | None = None,
     interval_s: float = 0.05,
     poll_interval_s: float = 0.0005,
@@ -590,39 +625,43 @@ async def measure_propagation(
     client_prefix: str = "",
 ) -> PropagationResult:
     """Send probe IAMATs one at a time (to each server in turn) and time how long until
-    every other server returns the probe's record. Runs until cancelled or ``probes`` done.
-    Samples go into ``result`` as they are taken, so a cancelled run keeps them."""
+    every other server returns the probe's record. Runs until ``stop`` is set or ``probes``
+    are done; samples go into ``result`` as they are taken."""
     result.poll_interval_s = poll_interval_s
-    clients = {target.name: await _LineClient.open(target) for target in targets}
+    clients = {target.name: _LineClient(target) for target in targets}
     clock = _ClientTime()
     try:
         for number in itertools.count():
-            if probes is not None and number >= probes:
+            if (probes is not None and number >= probes) or (stop is not None and stop.is_set()):
                 break
             origin = targets[number % len(targets)]
             client_id = f"{client_prefix}probe{os.getpid()}-{number}".encode()
-            at_line = await clients[origin.name].iamat(
-                b"IAMAT %s %s %s\n" % (client_id, _LOCATION, clock.next())
-            )
+            clients[origin.name].send(b"IAMAT %s %s %s\n" % (client_id, _LOCATION, clock.next()))
+            at_line = clients[origin.name].read_line()
             replied_ns = time.monotonic_ns()
-            others = [target.name for target in targets if target.name != origin.name]
-            seen_ns: dict[str, int] = {}
+            pending = [target.name for target in targets if target.name != origin.name]
+            last_seen_ns = replied_ns
             give_up_ns = replied_ns + int(timeout_s * _NANOS)
-            while len(seen_ns) < len(others) and time.monotonic_ns() < give_up_ns:
-                pending = [name for name in others if name not in seen_ns]
-                answers = await asyncio.gather(*(clients[name].stored_line(client_id) for name in pending))
+            while pending and time.monotonic_ns() < give_up_ns:
+                question = b"WHATSAT %s 1 0\n" % client_id
+                for name in pending:
+                    clients[name].send(question)
+                answers = [clients[name].read_whatsat() for name in pending]
                 now_ns = time.monotonic_ns()
                 result.polls += len(pending)
-                for name, answer in zip(pending, answers, strict=True):
-                    if answer == at_line:
-                        seen_ns[name] = now_ns
-                if len(seen_ns) < len(others):
-                    await asyncio.sleep(poll_interval_s)
-            if len(seen_ns) == len(others):
-                result.samples_ns.append(max(seen_ns.values(), default=replied_ns) - replied_ns)
-            else:
+                if any(answer == at_line for answer in answers):
+                    last_seen_ns = now_ns
+                pending = [name for name, answer in zip(pending, answers, strict=True) if answer != at_line]
+                if pending:
+                    time.sleep(poll_interval_s)
+            if pending:
                 result.incomplete += 1
-            await asyncio.sleep(interval_s)
+            else:
+                result.samples_ns.append(last_seen_ns - replied_ns)
+            if stop is not None:
+                stop.wait(interval_s)
+            else:
+                time.sleep(interval_s)
     finally:
         for client in clients.values():
             client.close()
@@ -660,7 +699,7 @@ def count_log_lines(paths: Iterable[Path], kind: bytes, since_wall: float, until
     return total
 
 
-def _wait_for_quiet_logs(paths: Sequence[Path], *, quiet_s: float = 0.3, deadline_s: float = 5.0) -> None:
+def wait_for_quiet_logs(paths: Sequence[Path], *, quiet_s: float = 0.3, deadline_s: float = 5.0) -> None:
     """Wait until the log files stop growing (floods settled and flushed), or the deadline."""
 
     def sizes() -> list[int]:
@@ -709,6 +748,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     stop.add_argument("--duration", type=float, help="seconds of load (default 10)")
     stop.add_argument("--requests", type=int, help="total requests, instead of a duration")
     parser.add_argument(
+        "--rate", type=float, help="pace the load to this many requests/s in total (default: unpaced)"
+    )
+    parser.add_argument(
         "--workers", type=int, default=DEFAULT_WORKERS, help=f"load processes (default {DEFAULT_WORKERS})"
     )
     parser.add_argument("--loop", choices=("auto", "asyncio", "uvloop"), default="auto")
@@ -742,6 +784,8 @@ def _settings_from(args: argparse.Namespace) -> LoadSettings:
         raise _UsageError("--workers must be at least 1")
     if args.duration is not None and not args.duration > 0:
         raise _UsageError("--duration must be positive")
+    if args.rate is not None and not args.rate > 0:
+        raise _UsageError("--rate must be positive")
     if args.requests is not None and args.requests < 1:
         raise _UsageError("--requests must be at least 1")
     if args.probe_interval_ms < 0 or args.probe_poll_ms <= 0:
@@ -757,6 +801,7 @@ def _settings_from(args: argparse.Namespace) -> LoadSettings:
         requests=args.requests,
         workers=args.workers,
         loop=args.loop,
+        rate_per_s=args.rate,
         client_prefix=f"r{time.time_ns() % 10**9}-",
     )
 
@@ -793,6 +838,7 @@ def _report(
             "connections": settings.connections,
             "workers": settings.workers,
             "pipeline": settings.pipeline,
+            "rate_per_s": settings.rate_per_s,
             "whatsat_ratio": settings.whatsat_ratio,
             "whatsat_bound": settings.whatsat_bound,
             "duration_s": settings.duration_s if settings.requests is None else None,
@@ -821,10 +867,11 @@ def _report(
             "incomplete": propagation.incomplete,
             "polls": propagation.polls,
             "poll_interval_ms": propagation.poll_interval_s * 1000,
+            "error": propagation.error,
             **_latency_summary_ms(ordered),
         }
     if log_paths:
-        _wait_for_quiet_logs(log_paths)
+        wait_for_quiet_logs(log_paths)
         floods = count_log_lines(log_paths, b"FLOOD", load.started_wall - 0.01, time.time())
         # Every bench IAMAT and every probe carries a newer client time: one update each.
         probes = report.get("propagation", {}).get("probes", 0)
@@ -928,16 +975,20 @@ def run(args: argparse.Namespace) -> int:
 
     probe_result = None if args.no_probe or len(every_server) < 2 else PropagationResult()
 
-    def prober() -> Any:
+    def prober(stop: threading.Event) -> None:
         if probe_result is None:
-            return None
-        return measure_propagation(
-            every_server,
-            result=probe_result,
-            interval_s=args.probe_interval_ms / 1000,
-            poll_interval_s=args.probe_poll_ms / 1000,
-            client_prefix=settings.client_prefix,
-        )
+            return
+        try:
+            measure_propagation(
+                every_server,
+                result=probe_result,
+                stop=stop,
+                interval_s=args.probe_interval_ms / 1000,
+                poll_interval_s=args.probe_poll_ms / 1000,
+                client_prefix=settings.client_prefix,
+            )
+        except OSError as exc:  # ConnectionError included: the report says probing stopped
+            probe_result.error = str(exc) or type(exc).__name__
 
     log_dir: Path = args.log_dir if args.log_dir is not None else config.log_dir
     log_paths = [log_dir / f"{name}.log" for name in config.servers]

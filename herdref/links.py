@@ -37,6 +37,10 @@ logger = logging.getLogger(__name__)
 INITIAL_BACKOFF_S: Final = 0.02
 MAX_BACKOFF_S: Final = 0.25
 CONNECT_TIMEOUT_S: Final = 2.0
+#: LINK-3: a persistent link writes new records at once only while the neighbour keeps up,
+#: i.e. while less than this much is waiting in the socket's send buffer; past it, records wait
+#: in the outbox (coalesced per client, LINK-5) until the link task has drained the backlog.
+DIRECT_WRITE_LIMIT_BYTES: Final = 65_536
 _CONNECTION_ERRORS: Final = (OSError, TimeoutError, EOFError)
 
 
@@ -64,6 +68,8 @@ class PeerLink:
         self._retry_now = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._where = neighbour.encode()
+        #: The live connection of a persistent link, once greeted and caught up.
+        self._writer: asyncio.StreamWriter | None = None
 
     def start(self) -> None:
         runner = self._run_persistent if self.mode == "persistent" else self._run_ephemeral
@@ -72,6 +78,21 @@ class PeerLink:
     def wake(self) -> None:
         """The outbox has new lines."""
         self._work.set()
+
+    def flush(self) -> None:
+        """Write the outbox now if the link is up and keeping up; else leave it to the task.
+
+        Writing here, in the loop pass that stored the records, saves the link task's wake-up
+        (several loop passes) on every hop of a flood."""
+        writer = self._writer
+        if (
+            writer is None
+            or writer.transport.is_closing()
+            or writer.transport.get_write_buffer_size() > DIRECT_WRITE_LIMIT_BYTES
+        ):
+            self._work.set()
+            return
+        self._write_outbox(writer)
 
     def retry_now(self) -> None:
         """The neighbour is probably back (it just greeted us): skip the rest of the backoff."""
@@ -155,6 +176,7 @@ class PeerLink:
         # A herdref peer never writes on this connection; a plain herd may answer '? PEER ...'.
         # Reading tells us when the neighbour goes away.
         watcher = asyncio.get_running_loop().create_task(self._read_until_closed(reader))
+        self._writer = writer
         try:
             while True:
                 self._work.clear()
@@ -169,6 +191,7 @@ class PeerLink:
                     watcher.result()
                     return
         finally:
+            self._writer = None
             watcher.cancel()
 
     async def _read_until_closed(self, reader: asyncio.StreamReader) -> None:
@@ -229,14 +252,33 @@ class PeerLinks:
             neighbour: PeerLink(node, neighbour, addresses[neighbour], mode=mode, herd_log=herd_log)
             for neighbour in node.neighbours
         }
+        self._persistent = mode == "persistent"
+        #: Links whose outbox gained records in this loop pass; flushed once at its end.
+        self._due: dict[str, PeerLink] = {}
 
     def start(self) -> None:
         for link in self.by_neighbour.values():
             link.start()
 
     def wake(self, neighbours: tuple[str, ...]) -> None:
+        """These neighbours' outboxes have new records.
+
+        Persistent links are flushed by one callback after everything already due in this loop
+        pass (e.g. every line of one read), so a burst of records leaves in one write per link
+        rather than one per record, and without waiting for the link task to be scheduled."""
+        if not self._persistent:
+            for neighbour in neighbours:
+                self.by_neighbour[neighbour].wake()
+            return
+        if not self._due:
+            asyncio.get_running_loop().call_soon(self._flush_due)
         for neighbour in neighbours:
-            self.by_neighbour[neighbour].wake()
+            self._due[neighbour] = self.by_neighbour[neighbour]
+
+    def _flush_due(self) -> None:
+        due, self._due = self._due, {}
+        for link in due.values():
+            link.flush()
 
     def neighbour_greeted(self, neighbour: str) -> None:
         """A neighbour opened a link to us: it is up, so our link to it should be too."""

@@ -1,0 +1,183 @@
+"""What the benchmarks share: servers as subprocesses on free loopback ports, their CPU time,
+and a load run through ``herdref.bench`` (the same load generator as ``herdref bench``).
+
+Every server is a separate process, so the load generator (its own processes, on the uvloop
+loop when installed) never shares an event loop with the server it measures.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from herdref.bench import LoadResult, LoadSettings, Target, run_load  # noqa: E402
+
+DEFAULT_LINKS = [
+    ("Clark", "Jaquez"),
+    ("Clark", "Bona"),
+    ("Campbell", "Bailey"),
+    ("Campbell", "Bona"),
+    ("Campbell", "Jaquez"),
+    ("Bona", "Bailey"),
+]
+DEFAULT_NAMES = ["Bailey", "Bona", "Campbell", "Clark", "Jaquez"]
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def free_ports(count: int) -> list[int]:
+    sockets = []
+    try:
+        for _ in range(count):
+            sock = socket.socket()
+            sock.bind(("127.0.0.1", 0))
+            sockets.append(sock)
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def write_herd(
+    directory: Path,
+    names: Sequence[str],
+    links: Sequence[tuple[str, str]] = (),
+    *,
+    provider: str = "fixture",
+    mode: str = "persistent",
+) -> Path:
+    """A herd file on free ports with its logs in ``directory/logs``."""
+    ports = free_ports(len(names))
+    lines = ["[servers]", *(f"{name} = {{ port = {port} }}" for name, port in zip(names, ports, strict=True))]
+    lines += ["", "[links]", f'mode = "{mode}"', "pairs = [", *(f'  ["{a}", "{b}"],' for a, b in links), "]"]
+    lines += ["", "[places]", f'provider = "{provider}"', "", "[log]", f'dir = "{directory / "logs"}"']
+    path = directory / "herd.toml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@dataclass
+class ServerProcess:
+    name: str
+    port: int
+    process: subprocess.Popen[bytes]
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time the process has used so far."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+
+    @property
+    def target(self) -> Target:
+        return Target(self.name, "127.0.0.1", self.port)
+
+
+def _wait_listening(server: ServerProcess, deadline_s: float = 15.0) -> None:
+    give_up = time.monotonic() + deadline_s
+    while time.monotonic() < give_up:
+        if server.process.poll() is not None:
+            raise RuntimeError(f"{server.name} exited with status {server.process.returncode}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", server.port), timeout=0.2):
+            return
+        time.sleep(0.02)  # polling interval while the server starts
+    raise RuntimeError(f"{server.name} not listening on {server.port} after {deadline_s} s")
+
+
+@contextlib.contextmanager
+def processes(commands: dict[str, tuple[list[str], int]]) -> Iterator[dict[str, ServerProcess]]:
+    """Start ``{name: (command, port)}``, wait until each listens, stop them all at the end."""
+    started: dict[str, ServerProcess] = {}
+    try:
+        for name, (command, port) in commands.items():
+            started[name] = ServerProcess(
+                name, port, subprocess.Popen(command, stdout=subprocess.DEVNULL, cwd=ROOT)
+            )
+        for server in started.values():
+            _wait_listening(server)
+        yield started
+    finally:
+        for server in started.values():
+            if server.process.poll() is None:
+                server.process.send_signal(signal.SIGTERM)
+        for server in started.values():
+            try:
+                server.process.wait(10)
+            except subprocess.TimeoutExpired:
+                server.process.kill()
+                server.process.wait()
+
+
+def herdref_command(herd_file: Path, name: str, loop: str) -> list[str]:
+    return [sys.executable, "-m", "herdref", "serve", name, "--config", str(herd_file), "--loop", loop]
+
+
+def baseline_command(kind: str, port: int, loop: str) -> list[str]:
+    return [
+        sys.executable,
+        str(ROOT / "benchmarks" / "baseline_servers.py"),
+        kind,
+        "--port",
+        str(port),
+        "--loop",
+        loop,
+    ]
+
+
+@dataclass
+class Measurement:
+    load: LoadResult
+    server_cpu_s: float
+
+    @property
+    def requests_per_s(self) -> float:
+        return self.load.requests_per_s
+
+    @property
+    def server_cores(self) -> float:
+        """The share of one core the server used during the run."""
+        return self.server_cpu_s / self.load.elapsed_s if self.load.elapsed_s else 0.0
+
+    def summary(self) -> dict[str, Any]:
+        latencies = sorted(self.load.by_server[next(iter(self.load.by_server))].latencies_ns)
+        p50 = latencies[len(latencies) // 2] / 1e6 if latencies else float("nan")
+        p99 = (
+            latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] / 1e6
+            if latencies
+            else float("nan")
+        )
+        errors = sum(counts.errors for counts in self.load.by_server.values())
+        return {
+            "requests_per_s": round(self.requests_per_s, 1),
+            "requests": self.load.requests,
+            "errors": errors,
+            "p50_ms": round(p50, 3),
+            "p99_ms": round(p99, 3),
+            "server_cores": round(self.server_cores, 2),
+        }
+
+
+def measure(server: ServerProcess, settings: LoadSettings) -> Measurement:
+    """Run the load against one server and note the CPU time it spent meanwhile."""
+    cpu_before = server.cpu_seconds()
+    load = run_load([server.target], settings)
+    return Measurement(load, server.cpu_seconds() - cpu_before)
+
+
+def ratio(numerator: float, denominator: float) -> float:
+    return round(numerator / denominator, 3) if denominator else float("nan")
+
+
+def verdict(value: float, goal: float, *, at_most: bool = False) -> str:
+    met = value <= goal if at_most else value >= goal
+    return "met" if met else "MISSED"
