@@ -22,13 +22,22 @@ from urllib.parse import parse_qs, urlsplit
 import aiohttp
 import pytest
 from aioresponses import CallbackResult, aioresponses
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from herdref.config import ConfigError, PlacesSettings
-from herdref.fixture_places import NEW_PLACE_FIELDS, haversine_m
+from herdref.fixture_places import (
+    NEW_PLACE_FIELDS,
+    generate_places,
+    haversine_m,
+    legacy_response,
+    new_response,
+)
 from herdref.node import PlacesLookup
 from herdref.places import (
     DEFAULT_BASE_URLS,
     FIELD_MASK,
+    FIELD_MASK_FIELDS,
     ApiKey,
     FixturePlacesClient,
     LegacyPlacesClient,
@@ -762,3 +771,42 @@ async def test_fixture_provider_is_deterministic_bounded_and_inside_the_radius(s
         assert everything["status"] == "OK"
     else:
         assert set(everything["places"][0]) <= NEW_PLACE_FIELDS
+
+
+# ---- the JSON writer ---------------------------------------------------------------------
+
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(st.characters(exclude_categories=("Cs",))),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(), children, max_size=4),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.dictionaries(st.text(), JSON_VALUES, max_size=5))
+def test_render_json_writes_exactly_what_json_dumps_writes(document: dict[str, Any]) -> None:
+    expected = json.dumps(document, indent=3, separators=(",", " : "), ensure_ascii=False)
+    assert render_json(document) == expected.encode("utf-8")
+
+
+def test_render_json_refuses_what_is_not_json() -> None:
+    for bad in ({"x": float("nan")}, {"x": object()}, {"x": {1: 2}}):
+        with pytest.raises(TypeError):
+            render_json(bad)
+
+
+@pytest.mark.parametrize("shape", ["legacy", "native"])
+async def test_fixture_fast_path_matches_rendering_the_whole_answer(shape: str) -> None:
+    places = FixturePlacesClient(shape=shape)  # type: ignore[arg-type]
+    generated = generate_places(-33.8670522, 151.1957362, 2500.0)
+    for bound in range(1, 21):
+        reply = await places.nearby(lookup(b"2.5", bound, latitude="-33.8670522", longitude="151.1957362"))
+        if shape == "legacy":
+            expected: Any = legacy_response(generated[:bound])
+        else:
+            expected = new_response(generated[:bound], FIELD_MASK_FIELDS)
+        assert reply == json.dumps(expected, indent=3, separators=(",", " : "), ensure_ascii=False).encode()
