@@ -55,6 +55,7 @@ from .vectors import (
     decode_field,
     decode_octets,
     load_documents,
+    spec_clause_tags,
     spec_clauses,
     vectors_of,
 )
@@ -379,6 +380,17 @@ def test_spec_defines_clauses() -> None:
     text = SPEC_PATH.read_text(encoding="utf-8")
     for clause in defined:
         assert len(re.findall(rf"^\*\*{clause}\*\*", text, flags=re.MULTILINE)) == 1, clause
+
+
+def test_every_clause_has_a_level_and_a_profile() -> None:
+    tags = spec_clause_tags()
+    assert set(tags) == spec_clauses()
+    for clause, clause_tags in tags.items():
+        if clause_tags == ["definition"]:
+            continue
+        level, profile = clause_tags
+        assert level in ("MUST", "MUST NOT", "SHOULD", "MAY"), clause
+        assert profile.removesuffix(", *planned*") in ("core", "strict", "catchup", "herdref"), clause
 
 
 def test_every_vector_clause_is_in_the_spec() -> None:

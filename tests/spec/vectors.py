@@ -88,3 +88,15 @@ def spec_clauses() -> set[str]:
     """The clause IDs SPEC.md defines: every ``**ID**`` at the start of a paragraph."""
     text = SPEC_PATH.read_text(encoding="utf-8")
     return set(re.findall(r"^\*\*([A-Z]+-[0-9]+)\*\*", text, flags=re.MULTILINE))
+
+
+#: ``**ID** · LEVEL · profile —`` (or ``**ID** · definition —``) at the start of a clause.
+_CLAUSE_HEAD_RE: Final = re.compile(r"^\*\*([A-Z]+-[0-9]+)\*\* · (.*?) —", flags=re.MULTILINE)
+
+
+def spec_clause_tags() -> dict[str, list[str]]:
+    """Each clause's tags as SPEC.md writes them: ``["MUST", "core"]``, ``["definition"]``..."""
+    text = SPEC_PATH.read_text(encoding="utf-8")
+    return {
+        clause: [tag.strip() for tag in tags.split("·")] for clause, tags in _CLAUSE_HEAD_RE.findall(text)
+    }
