@@ -180,6 +180,41 @@ def _optional_path(value: Any, where: str, base: Path) -> Path | None:
     return base / relative
 
 
+_PLACES_KEYS: Final = frozenset(
+    {
+        "provider",
+        "base_url",
+        "shape",
+        "api_key_env",
+        "api_key_file",
+        "timeout_s",
+        "connect_timeout_s",
+        "max_concurrent",
+        "cache_ttl_s",
+    }
+)
+
+
+def _check_places(places: PlacesSettings, table: dict[str, Any]) -> None:
+    # PLACES-6: a key written into the herd file would end up in version control and in
+    # printed configs; the message names the key, never its value.
+    if "api_key" in table:
+        raise ConfigError(
+            "places.api_key is not allowed: put the key in the environment or places.api_key_file"
+        )
+    unknown = set(table) - _PLACES_KEYS
+    if unknown:
+        raise ConfigError(f"places has unknown keys: {', '.join(sorted(unknown))}")
+    if not (0 < places.timeout_s < float("inf")):
+        raise ConfigError("places.timeout_s must be a positive number of seconds")
+    if not (0 < places.connect_timeout_s < float("inf")):
+        raise ConfigError("places.connect_timeout_s must be a positive number of seconds")
+    if places.max_concurrent < 1:
+        raise ConfigError("places.max_concurrent must be at least 1")
+    if not (0 <= places.cache_ttl_s < float("inf")):
+        raise ConfigError("places.cache_ttl_s must be a number of seconds >= 0 (0: no cache)")
+
+
 def parse_config(text: str, *, base_dir: Path = Path(".")) -> HerdConfig:
     """Build a :class:`HerdConfig` from herd-file text; relative paths are taken from
     ``base_dir`` (the directory of the file)."""
@@ -220,6 +255,7 @@ def parse_config(text: str, *, base_dir: Path = Path(".")) -> HerdConfig:
             _expect(places_table.get("cache_ttl_s", defaults.cache_ttl_s), (int, float), "places.cache_ttl_s")
         ),
     )
+    _check_places(places, places_table)
     log_table = _table(document, "log")
     log_dir = base_dir / _expect(log_table.get("dir", "herd-logs"), str, "log.dir")
 

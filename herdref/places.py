@@ -643,7 +643,17 @@ class _HttpPlacesClient:
         from yarl import URL
 
         session = self._session_in_use()
-        async with self._semaphore:
+        try:
+            # PLACES-7: a request waits for a free slot at most timeout_s, so a hung Google
+            # cannot queue WHATSATs without end behind max_concurrent stuck requests.
+            async with asyncio.timeout(self._settings.timeout_s):
+                await self._semaphore.acquire()
+        except TimeoutError:
+            raise PlacesError(
+                f"{self.label}: {self._settings.max_concurrent} requests in flight and none finished "
+                f"within {self._settings.timeout_s:g} s"
+            ) from None
+        try:
             logger.debug("%s %s", call.method, call.shown_url)
             self.requests_sent += 1
             try:
@@ -661,6 +671,8 @@ class _HttpPlacesClient:
                 raise PlacesError(
                     f"{self.label} {call.shown_url}: {type(exc).__name__}: {self._redact(str(exc))}"
                 ) from None
+        finally:
+            self._semaphore.release()
         try:
             document = json.loads(content, parse_constant=_reject_constant)
         except ValueError:

@@ -25,7 +25,7 @@ from aioresponses import CallbackResult, aioresponses
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from herdref.config import ConfigError, PlacesSettings
+from herdref.config import ConfigError, PlacesSettings, parse_config
 from herdref.fixture_places import (
     NEW_PLACE_FIELDS,
     generate_places,
@@ -810,3 +810,53 @@ async def test_fixture_fast_path_matches_rendering_the_whole_answer(shape: str) 
         else:
             expected = new_response(generated[:bound], FIELD_MASK_FIELDS)
         assert reply == json.dumps(expected, indent=3, separators=(",", " : "), ensure_ascii=False).encode()
+
+
+async def test_waiting_for_a_free_slot_is_bounded_by_the_timeout(mocked: aioresponses) -> None:
+    gate = Gate(legacy_body(1))
+    mocked.get(LEGACY_URL, callback=gate.respond, repeat=True)
+    places = client("legacy", max_concurrent=1, timeout_s=0.05)
+    stuck = asyncio.create_task(places.nearby(lookup(b"1")))
+    await gate.wait_arrived(1)
+    with pytest.raises(PlacesError, match="1 requests in flight"):
+        await places.nearby(lookup(b"2"))
+    gate.open.set()
+    assert parse_reply_json(await stuck)["status"] == "OK"
+    # The slot was given back: the next request goes through.
+    assert parse_reply_json(await places.nearby(lookup(b"3")))["status"] == "OK"
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ('api_key = "AIza-secret-value"', "places.api_key is not allowed"),
+        ("colour = 1", "places has unknown keys: colour"),
+        ("timeout_s = 0", "places.timeout_s must be a positive"),
+        ("timeout_s = -1.5", "places.timeout_s must be a positive"),
+        ("connect_timeout_s = 0", "places.connect_timeout_s must be a positive"),
+        ("max_concurrent = 0", "places.max_concurrent must be at least 1"),
+        ("cache_ttl_s = -1", "places.cache_ttl_s must be"),
+        ("cache_ttl_s = inf", "places.cache_ttl_s must be"),
+    ],
+)
+def test_places_settings_that_cannot_work_are_config_errors(line: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)) as caught:
+        parse_config(f"[servers]\nA = {{ port = 1 }}\n[places]\n{line}\n")
+    assert "AIza-secret-value" not in str(caught.value)
+
+
+def test_places_settings_are_read_from_the_herd_file() -> None:
+    config = parse_config(
+        "[servers]\nA = { port = 1 }\n[places]\n"
+        'provider = "new"\nshape = "native"\nbase_url = "http://127.0.0.1:8"\n'
+        "timeout_s = 2\nconnect_timeout_s = 0.5\nmax_concurrent = 3\ncache_ttl_s = 10\n"
+    )
+    assert config.places == PlacesSettings(
+        provider="new",
+        shape="native",
+        base_url="http://127.0.0.1:8",
+        timeout_s=2.0,
+        connect_timeout_s=0.5,
+        max_concurrent=3,
+        cache_ttl_s=10.0,
+    )
