@@ -19,7 +19,9 @@ What it derives, per record (one AT line answered to one IAMAT):
     across restarts; a crashed server leaves ``must``. Servers of one component must then
     agree: each holds a record of the same client time for each client, or none.
   * ``catch_up=False`` (the plain spec, FLOOD-1): only a record created since the last change
-    of topology must reach its origin's component; nothing is owed to servers that join later.
+    of topology, and newer than anything its origin may have held for that client (so it was
+    stored and flooded), must reach its origin's component; nothing is owed to servers that
+    join later.
 
 Rules: the model is pure and deterministic (no clock, no randomness, no set iteration order
 in any result); client times compare as exact fractions, computed here rather than by the
@@ -104,6 +106,9 @@ class Record:
     #: FLOOD-3: the most AT messages one flood of this record may cost in the topology it was
     #: created in (see :func:`flooding_bound`).
     bound: int
+    #: Newer than anything its origin may have held for the client, so the origin certainly
+    #: stored and flooded it (an equal or older client time is a duplicate, FLOOD-2).
+    fresh: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,7 +233,9 @@ class HerdModel:
         known = self.records.get(at_line)
         if known is None:
             bound = flooding_bound(self.servers, self._live_links(), origin=origin)
-            known = Record(client_id, client_time, at_line, origin, self.step, self.epoch, bound)
+            value = client_time_value(client_time)
+            fresh = all(_time_of(line) < value for line in self.may_lines(origin, client_id))
+            known = Record(client_id, client_time, at_line, origin, self.step, self.epoch, bound, fresh)
             self.records[at_line] = known
             self._may[at_line] = set()
             self._must[at_line] = set()
@@ -277,7 +284,7 @@ class HerdModel:
                     owed = not holders.isdisjoint(members)
                 else:
                     record = self.records[line]
-                    owed = record.epoch == self.epoch and record.origin in members
+                    owed = record.fresh and record.epoch == self.epoch and record.origin in members
                 if owed:
                     holders.update(members)
 

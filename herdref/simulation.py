@@ -169,8 +169,9 @@ class Simulation:
         return self._neighbours[server]
 
     def reachable(self, sender: str, receiver: str) -> bool:
-        """Both run and, if they are configured neighbours, their link is not cut."""
-        if self.nodes[sender] is None or self.nodes[receiver] is None:
+        """Both run and, if they are configured neighbours, their link is not cut. (A name
+        that is no server of the herd is never reachable: nothing listens there.)"""
+        if self.nodes.get(sender) is None or self.nodes.get(receiver) is None:
             return False
         pair = link(sender, receiver)
         return pair not in self.cut_links

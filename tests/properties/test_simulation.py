@@ -1,0 +1,429 @@
+"""The simulation tier: herd properties over many in-process nodes, every interleaving chosen
+by Hypothesis.
+
+A state machine drives ``herdref.simulation.Simulation`` (clients, deliveries, cut and healed
+links, crashes and restarts) and tells ``herdref.model.HerdModel`` what an outside observer
+would see. After every step it checks monotonicity (STATE-1), no leakage (FLOOD-4), that each
+server holds what it must (STATE-1), duplicate suppression (FLOOD-2) and that peers never get
+replies (FLOOD-6); whenever nothing is in flight, convergence (CATCHUP-1) and the flooding
+bound (FLOOD-3). Replies are checked as they come (AT-1, AT-2, WHATSAT-4..6).
+
+The same machine runs against nodes with planted bugs (``broken_nodes.py``) and must fail each
+with the right clause.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+from collections.abc import Sequence
+
+import pytest
+from hypothesis import HealthCheck, Phase, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    Bundle,
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
+
+from herdref.model import (
+    HerdModel,
+    Violation,
+    check_convergence,
+    check_duplicates,
+    check_efficiency,
+    check_iamat_reply,
+    check_known,
+    check_monotonicity,
+    check_no_leakage,
+    check_whatsat_reply,
+    flooding_bound,
+)
+from herdref.node import HerdNode
+from herdref.simulation import NodeFactory, Simulation
+
+from .broken_nodes import PLANTED_BUGS, NoCatchUpNode, PlantedBug
+
+pytestmark = pytest.mark.properties
+
+DEFAULT_SERVERS = ("Bailey", "Bona", "Campbell", "Clark", "Jaquez")
+DEFAULT_LINKS = (
+    ("Clark", "Jaquez"),
+    ("Clark", "Bona"),
+    ("Campbell", "Bailey"),
+    ("Campbell", "Bona"),
+    ("Campbell", "Jaquez"),
+    ("Bona", "Bailey"),
+)
+GENERATED_POOL = tuple(f"S{index}" for index in range(8))
+CLIENT_IDS = (b"kiwi.cs.ucla.edu", b"apple", b"\xff\xfe-not-utf-8", b"x")
+LOCATIONS = (b"+34.068930-118.445127", b"-33.8688+151.2093", b"+0-0")
+RADII = (b"0.5", b"10", b"50")
+#: The first client time of each client, in milliseconds.
+BASE_MS = 1_699_999_990_000
+#: A runaway flood (a node with no duplicate check) is cut off after this many deliveries.
+MAX_DELIVERIES = 3_000
+
+Topology = tuple[tuple[str, ...], tuple[tuple[str, str], ...]]
+
+
+class HerdFailure(AssertionError):
+    """The herd broke at least one property; ``clauses`` says which."""
+
+    def __init__(self, violations: Sequence[Violation]) -> None:
+        self.violations = tuple(violations)
+        self.clauses = frozenset(violation.clause for violation in violations)
+        super().__init__("\n".join(str(violation) for violation in violations))
+
+
+@st.composite
+def generated_topologies(draw: st.DrawFn) -> Topology:
+    """2 to 8 servers; half the time a random spanning tree plus extra links, otherwise any
+    set of links (often disconnected, sometimes none)."""
+    count = draw(st.integers(2, 8))
+    servers = GENERATED_POOL[:count]
+    pairs = list(itertools.combinations(servers, 2))
+    links: set[tuple[str, str]] = set()
+    if draw(st.booleans()):
+        for index in range(1, count):
+            links.add((servers[draw(st.integers(0, index - 1))], servers[index]))
+    links.update(draw(st.lists(st.sampled_from(pairs), max_size=len(pairs), unique=True)))
+    return servers, tuple(sorted(links))
+
+
+def format_client_time(milliseconds: int, digits: int) -> bytes:
+    """``S``, ``S.mmm`` or ``S.mmm000000``: one instant, several spellings (FLOOD-2 compares
+    values, not strings)."""
+    seconds, millis = divmod(milliseconds, 1000)
+    if digits == 0 and millis == 0:
+        return b"%d" % seconds
+    return b"%d.%03d" % (seconds, millis) + b"0" * max(digits - 3, 0)
+
+
+def herd_machine(
+    name: str,
+    *,
+    pool: tuple[str, ...],
+    topologies: st.SearchStrategy[Topology],
+    modes: tuple[str, ...] = ("persistent", "ephemeral"),
+    node_factory: NodeFactory = HerdNode,
+    catch_up: bool = True,
+) -> type[RuleBasedStateMachine]:
+    """A state machine class over the herds ``topologies`` draws; rules name servers from
+    ``pool`` (a name outside the drawn herd stands for the server at its index, modulo)."""
+
+    class HerdMachine(RuleBasedStateMachine):
+        clients = Bundle("clients")
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.sim: Simulation | None = None
+
+        # ---- set-up ----------------------------------------------------------------------
+
+        @initialize(topology=topologies, mode=st.sampled_from(modes))
+        def start(self, topology: Topology, mode: str) -> None:
+            servers, links = topology
+            self.sim = Simulation(servers, links, mode=mode, node_factory=node_factory)  # type: ignore[arg-type]
+            self.model = HerdModel(servers, links, catch_up=catch_up)
+            self.previous = self.model.snapshot(self.sim.tables(), complete=True)
+            self.newest_ms: dict[bytes, int] = {}
+            #: AT lines a server stored when created: the catch-up count and epoch then.
+            self.flooded: dict[bytes, tuple[int, int]] = {}
+            self.check(self.settle())
+
+        def server(self, name: str) -> str:
+            assert self.sim is not None
+            servers = self.sim.servers
+            return name if name in servers else servers[pool.index(name) % len(servers)]
+
+        # ---- clients ---------------------------------------------------------------------
+
+        @initialize(target=clients, client_id=st.sampled_from(CLIENT_IDS))
+        def first_client(self, client_id: bytes) -> bytes:
+            return client_id
+
+        @rule(target=clients, client_id=st.sampled_from(CLIENT_IDS))
+        def new_client(self, client_id: bytes) -> bytes:
+            return client_id
+
+        @rule(
+            server=st.sampled_from(pool),
+            client=clients,
+            when=st.sampled_from(("newer", "same", "older")),
+            digits=st.sampled_from((0, 3, 9)),
+            location=st.sampled_from(LOCATIONS),
+        )
+        def iamat(self, server: str, client: bytes, when: str, digits: int, location: bytes) -> None:
+            assert self.sim is not None
+            server = self.server(server)
+            if not self.sim.alive(server):
+                return
+            newest = self.newest_ms.get(client, BASE_MS)
+            milliseconds = {"newer": newest + 1000, "same": newest, "older": newest - 1500}[when]
+            self.newest_ms[client] = max(newest, milliseconds)
+            client_time = format_client_time(milliseconds, digits)
+            reply = self.sim.iamat(server, client, location, client_time) or b""
+            received = self.sim.now_ns
+            violations = check_iamat_reply(
+                server, client, location, client_time, reply, received_ns=(received, received)
+            )
+            if violations:
+                raise HerdFailure(violations)
+            line = reply[:-1]
+            self.model.create(server, client, client_time, line)
+            if self.sim.tables()[server].get(client) == line:
+                self.flooded[line] = (self.sim.catch_ups, self.model.epoch)
+
+        @rule(
+            server=st.sampled_from(pool),
+            client=clients,
+            radius=st.sampled_from(RADII),
+            bound=st.sampled_from((0, 1, 5, 20)),
+        )
+        def whatsat(self, server: str, client: bytes, radius: bytes, bound: int) -> None:
+            assert self.sim is not None
+            server = self.server(server)
+            if not self.sim.alive(server):
+                return
+            held = self.sim.tables()[server].get(client)
+            request = b"WHATSAT %s %s %d" % (client, radius, bound)
+            reply = self.sim.send(server, request) or b""
+            stored = [held] if held is not None else []
+            violations = check_whatsat_reply(request, bound, reply, stored=stored)
+            if violations:
+                raise HerdFailure(violations)
+
+        # ---- the network -----------------------------------------------------------------
+
+        @precondition(lambda self: self.sim is not None and not self.sim.is_quiet())
+        @rule(choice=st.integers(0, 63))
+        def deliver(self, choice: int) -> None:
+            assert self.sim is not None
+            self.sim.deliver(choice % len(self.sim.pending()))
+
+        @precondition(lambda self: self.sim is not None and not self.sim.is_quiet())
+        @rule(order=st.sampled_from(("oldest first", "newest first", "shuffled")), seed=st.integers(0, 3))
+        def run_until_quiet(self, order: str, seed: int) -> None:
+            assert self.sim is not None
+            chooser = random.Random(seed)
+            choose = {
+                "oldest first": lambda count: 0,
+                "newest first": lambda count: count - 1,
+                "shuffled": chooser.randrange,
+            }[order]
+            for _ in range(MAX_DELIVERIES):
+                pending = len(self.sim.pending())
+                if not pending:
+                    break
+                self.sim.deliver(choose(pending))
+                # A record flooding for ever must be caught where it first breaks a property.
+                snapshot = self.model.snapshot(self.sim.tables(), complete=True)
+                self.check(check_monotonicity(self.model, self.previous, snapshot))
+                self.check(check_no_leakage(self.model, snapshot))
+                self.previous = snapshot
+            if not self.sim.is_quiet():
+                violations = check_duplicates(self.sim.connection_logs())
+                violations.append(
+                    Violation("FLOOD-2", f"the herd still floods after {MAX_DELIVERIES} deliveries")
+                )
+                raise HerdFailure(violations)
+
+        @precondition(lambda self: self.sim is not None and len(self.sim.cut_links) < len(self.sim.links))
+        @rule(link=st.integers(0, 27))
+        def cut(self, link: int) -> None:
+            assert self.sim is not None
+            working = [pair for pair in self.sim.links if pair not in self.sim.cut_links]
+            a, b = working[link % len(working)]
+            self.sim.cut(a, b)
+            self.model.cut(a, b)
+
+        @precondition(lambda self: self.sim is not None and bool(self.sim.cut_links))
+        @rule(link=st.integers(0, 27))
+        def heal(self, link: int) -> None:
+            assert self.sim is not None
+            broken = sorted(self.sim.cut_links)
+            a, b = broken[link % len(broken)]
+            self.sim.heal(a, b)
+            self.model.heal(a, b)
+
+        @rule(server=st.sampled_from(pool))
+        def crash(self, server: str) -> None:
+            assert self.sim is not None
+            server = self.server(server)
+            if self.sim.alive(server):
+                self.sim.crash(server)
+                self.model.crash(server)
+
+        @rule(server=st.sampled_from(pool))
+        def restart(self, server: str) -> None:
+            assert self.sim is not None
+            server = self.server(server)
+            if not self.sim.alive(server):
+                self.sim.restart(server)
+                self.model.restart(server)
+
+        # ---- properties ------------------------------------------------------------------
+
+        def settle(self) -> list[Violation]:
+            """The properties of the state after a step (convergence only when quiet)."""
+            assert self.sim is not None
+            sim, model = self.sim, self.model
+            snapshot = model.snapshot(sim.tables(), complete=True)
+            violations = check_monotonicity(model, self.previous, snapshot)
+            violations += check_no_leakage(model, snapshot)
+            violations += check_known(model, snapshot)
+            violations += check_duplicates(sim.connection_logs())
+            violations += [
+                Violation("FLOOD-6", f"{receiver} answered {sender}'s link with {reply!r}")
+                for sender, receiver, reply in sim.peer_replies
+            ]
+            self.previous = snapshot
+            if sim.is_quiet():
+                model.quiet()
+                violations += check_convergence(model, snapshot)
+                undisturbed = [
+                    line
+                    for line, (catch_ups, epoch) in self.flooded.items()
+                    if catch_ups == sim.catch_ups and epoch == model.epoch
+                ]
+                violations += check_efficiency(model, sim.sends, undisturbed)
+            return violations
+
+        def check(self, violations: list[Violation]) -> None:
+            if violations:
+                raise HerdFailure(violations)
+
+        @invariant()
+        def herd_properties_hold(self) -> None:
+            if self.sim is not None:
+                self.check(self.settle())
+
+    HerdMachine.__name__ = HerdMachine.__qualname__ = name
+    return HerdMachine
+
+
+DEFAULT_TOPOLOGY: Topology = (DEFAULT_SERVERS, DEFAULT_LINKS)
+
+DefaultHerd = herd_machine("DefaultHerd", pool=DEFAULT_SERVERS, topologies=st.just(DEFAULT_TOPOLOGY))
+GeneratedHerd = herd_machine("GeneratedHerd", pool=GENERATED_POOL, topologies=generated_topologies())
+
+TestDefaultHerd = DefaultHerd.TestCase
+TestDefaultHerd.settings = settings(settings.default, max_examples=settings.default.max_examples)
+TestGeneratedHerd = GeneratedHerd.TestCase
+TestGeneratedHerd.settings = settings(settings.default, max_examples=settings.default.max_examples)
+
+
+# ---- flooding cost ---------------------------------------------------------------------------
+
+
+def test_flooding_bound_of_the_default_herd() -> None:
+    # Degrees 2 + 3 + 3 + 2 + 2 = 12, minus the four servers that first hear it from someone.
+    assert flooding_bound(DEFAULT_SERVERS, DEFAULT_LINKS) == 8
+    assert flooding_bound(("A", "B", "C"), [("A", "B")], origin="C") == 0
+    assert flooding_bound(("A", "B", "C"), [("A", "B")], origin="A") == 1
+    with pytest.raises(ValueError, match="not connected"):
+        flooding_bound(("A", "B", "C"), [("A", "B")])
+
+
+@pytest.mark.parametrize("mode", ["persistent", "ephemeral"])
+@pytest.mark.parametrize("origin", DEFAULT_SERVERS)
+def test_messages_per_update_on_the_default_herd_equal_the_bound(origin: str, mode: str) -> None:
+    sim = Simulation(DEFAULT_SERVERS, DEFAULT_LINKS, mode=mode)
+    sim.run_until_quiet()
+    reply = sim.iamat(origin, b"kiwi.cs.ucla.edu", LOCATIONS[0], b"1700000000.5")
+    assert reply is not None
+    sim.run_until_quiet()
+    assert sim.is_quiet()
+    bound = flooding_bound(DEFAULT_SERVERS, DEFAULT_LINKS, origin=origin)
+    assert sim.sends[reply[:-1]] == bound
+    assert all(table[b"kiwi.cs.ucla.edu"] == reply[:-1] for table in sim.tables().values())
+
+
+# ---- replay ------------------------------------------------------------------------------
+
+
+def random_walk(seed: int, steps: int, *, mode: str = "persistent") -> Simulation:
+    """Drive the default herd with ``random.Random(seed)``: IAMATs, WHATSATs, deliveries,
+    cuts, heals, crashes and restarts."""
+    rng = random.Random(seed)
+    sim = Simulation(DEFAULT_SERVERS, DEFAULT_LINKS, mode=mode)
+    clock_ms = dict.fromkeys(CLIENT_IDS, BASE_MS)
+    for _ in range(steps):
+        roll = rng.random()
+        server = rng.choice(DEFAULT_SERVERS)
+        client = rng.choice(CLIENT_IDS)
+        if roll < 0.6 and not sim.is_quiet():
+            sim.deliver(rng.randrange(len(sim.pending())))
+        elif roll < 0.75 and sim.alive(server):
+            clock_ms[client] += rng.choice((-1000, 0, 1000, 2000))
+            sim.iamat(server, client, rng.choice(LOCATIONS), format_client_time(clock_ms[client], 3))
+        elif roll < 0.8 and sim.alive(server):
+            sim.whatsat(server, client, rng.choice(RADII), rng.choice((0, 3)))
+        elif roll < 0.9:
+            a, b = rng.choice(DEFAULT_LINKS)
+            (sim.heal if (min(a, b), max(a, b)) in sim.cut_links else sim.cut)(a, b)
+        elif sim.alive(server):
+            sim.crash(server)
+        else:
+            sim.restart(server)
+    return sim
+
+
+@pytest.mark.parametrize("mode", ["persistent", "ephemeral"])
+def test_a_seed_replays_exactly(mode: str) -> None:
+    first, again, other = (random_walk(seed, 2_000, mode=mode) for seed in (7, 7, 8))
+    assert first.trace == again.trace
+    assert first.tables() == again.tables()
+    assert first.sends == again.sends
+    assert first.trace != other.trace
+
+
+# ---- the suite catches planted bugs -------------------------------------------------------
+
+PLANTED_BUG_SETTINGS = settings(
+    max_examples=300,
+    stateful_step_count=25,
+    deadline=None,
+    derandomize=True,  # each bug must be caught on every run, not on a lucky one
+    database=None,
+    phases=[Phase.generate],  # the failing steps are printed unshrunk: catching is the point
+    report_multiple_bugs=False,
+    suppress_health_check=list(HealthCheck),
+)
+
+
+def machine_for(bug: PlantedBug, *, catch_up: bool = True) -> type[RuleBasedStateMachine]:
+    if bug.default_herd:
+        pool, topologies = DEFAULT_SERVERS, st.just(DEFAULT_TOPOLOGY)
+    else:
+        pool, topologies = GENERATED_POOL, generated_topologies()
+    return herd_machine(
+        "Broken" + "".join(word.capitalize() for word in bug.name.split()),
+        pool=pool,
+        topologies=topologies,
+        modes=(bug.mode,),
+        node_factory=bug.node_factory,
+        catch_up=catch_up,
+    )
+
+
+@pytest.mark.parametrize("bug", PLANTED_BUGS, ids=[bug.name for bug in PLANTED_BUGS])
+def test_the_suite_catches_a_planted_bug(bug: PlantedBug) -> None:
+    with pytest.raises(HerdFailure) as caught:
+        run_state_machine_as_test(machine_for(bug), settings=PLANTED_BUG_SETTINGS)
+    assert bug.clause in caught.value.clauses, str(caught.value)
+
+
+def test_the_plain_spec_does_not_require_catch_up() -> None:
+    # The plain-spec model owes nothing to a server that joins or returns later, so a herd
+    # with no catch-up passes it (while failing CATCHUP-1 above).
+    bug = PlantedBug("no catch-up on reconnect", NoCatchUpNode, "CATCHUP-1")
+    run_state_machine_as_test(
+        machine_for(bug, catch_up=False), settings=settings(PLANTED_BUG_SETTINGS, max_examples=100)
+    )
