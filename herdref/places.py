@@ -763,10 +763,10 @@ def make_places_client(
         provider = "new" if key is not None else "fixture"
     if provider == "fixture":
         return FixturePlacesClient(shape=settings.shape)
+    base_url = _checked_base_url(settings.base_url or DEFAULT_BASE_URLS[provider])
     if key is None:
         source = settings.api_key_file or f"${settings.api_key_env}"
         logger.warning("no Places API key in %s: Google will answer REQUEST_DENIED", source)
-    base_url = _checked_base_url(settings.base_url or DEFAULT_BASE_URLS[provider])
     if provider == "legacy":
         return LegacyPlacesClient(base_url=base_url, key=key, settings=settings, name=name, clock=clock)
     return NewPlacesClient(
