@@ -8,6 +8,8 @@ the code to one set of clause IDs.
 * whatsat_reply vectors: the ``whatsat_reply`` start symbol plus the checks a grammar cannot
   make (one JSON object, at most ``bound`` results);
 * node vectors: a ``HerdNode`` fed line by line (replies, floods, Places look-ups);
+* places_request vectors: the look-up a ``HerdNode`` makes for a WHATSAT, turned into a legacy
+  URL and a New API body by ``herdref.places``;
 * stream vectors: a real ``HerdServer`` on a loopback port, fed whole or one octet at a time,
   then half-closed; everything it sends until it closes must match.
 """
@@ -22,13 +24,14 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from lark.exceptions import LarkError
 
 from herdref.config import Limits, ServerAddress, parse_config
 from herdref.node import HerdNode, PlacesLookup, Session
-from herdref.places import PlacesError
+from herdref.places import PlacesError, legacy_request_url, new_request_body
 from herdref.protocol import (
     At,
     IAmAt,
@@ -217,6 +220,38 @@ def test_node_scenario(vector: Vector) -> None:
         assert set(reaction.flood_to) == {name for name, lines in expected_floods.items() if lines}, where
 
 
+# ---- Places requests -----------------------------------------------------------------------
+
+
+@by_id(vectors_of("places_request"))
+def test_places_request(vector: Vector) -> None:
+    node = HerdNode("Clark", [])
+    location = vector.data["location"].encode("ascii")
+    assert node.receive(Session(), b"IAMAT k " + location + b" 1", 1_000_000_000).reply is not None
+    whatsat = b"WHATSAT k %s %d" % (vector.data["radius_km"].encode("ascii"), vector.data["bound"])
+    lookup = node.receive(Session(), whatsat, 1_000_000_000).lookup
+    assert lookup is not None
+    expect = vector.data["expect"]
+    assert (lookup.latitude, lookup.longitude) == (expect["latitude"], expect["longitude"])
+
+    url = urlsplit(legacy_request_url("http://127.0.0.1:9", lookup, None))
+    assert url.path == "/maps/api/place/nearbysearch/json"
+    query = parse_qs(url.query, strict_parsing=True)
+    assert query == {
+        "location": [f"{expect['latitude']},{expect['longitude']}"],
+        "radius": [expect["radius_m"]],
+    }
+
+    body = new_request_body(lookup)
+    circle = body["locationRestriction"]["circle"]
+    assert circle["center"] == {
+        "latitude": float(expect["latitude"]),
+        "longitude": float(expect["longitude"]),
+    }
+    assert circle["radius"] == float(expect["radius_m"])
+    assert body["maxResultCount"] == vector.data["bound"]
+
+
 # ---- one server on a real socket ----------------------------------------------------------
 
 
@@ -290,6 +325,7 @@ _REQUIRED: dict[str, set[str]] = {
     "whatsat_reply": {"id", "clause", "bound", "expect"},
     "node": {"id", "clause", "server", "neighbours", "steps"},
     "stream": {"id", "clause", "received_ns", "expect"},
+    "places_request": {"id", "clause", "location", "radius_km", "bound", "expect"},
 }
 
 
