@@ -417,6 +417,18 @@ def _legacy_from_new_place(place: Mapping[str, Any]) -> LegacyPlace:
     return result
 
 
+def _new_places(document: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The ``places`` of a successful New-API answer (absent: none).
+
+    Raises:
+        PlacesError: ``places`` is not a list of objects (PLACES-5).
+    """
+    places = document.get("places", [])
+    if not isinstance(places, list) or not all(isinstance(place, dict) for place in places):
+        raise PlacesError("Nearby Search (New) answered with a 'places' that is not a list of objects")
+    return places
+
+
 def legacy_from_new(http_status: int, document: Mapping[str, Any], bound: int) -> LegacyResponse:
     """A Nearby Search (New) answer in the legacy envelope (``shape = "legacy"``).
 
@@ -438,9 +450,7 @@ def legacy_from_new(http_status: int, document: Mapping[str, Any], bound: int) -
             response["error_message"] = message
         response.update({"html_attributions": [], "results": [], "status": status})
         return response
-    places = document.get("places", [])
-    if not isinstance(places, list) or not all(isinstance(place, dict) for place in places):
-        raise PlacesError("Nearby Search (New) answered with a 'places' that is not a list of objects")
+    places = _new_places(document)
     results = [_legacy_from_new_place(place) for place in places[:bound]]
     return {"html_attributions": [], "results": results, "status": "OK" if results else "ZERO_RESULTS"}
 
@@ -728,6 +738,8 @@ class NewPlacesClient(_HttpPlacesClient):
 
     def _shape(self, answer: _Answer, lookup: PlacesLookup) -> JsonObject:
         if self.shape == "native":
+            if 200 <= answer.http_status < 300:
+                _new_places(answer.document)  # PLACES-5: checked even when passed through
             return _cut(answer.document, "places", lookup.bound)
         return dict(legacy_from_new(answer.http_status, answer.document, lookup.bound))
 

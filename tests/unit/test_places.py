@@ -464,9 +464,13 @@ async def test_no_usable_answer_is_a_places_error(
     await places.aclose()
 
 
-async def test_new_api_2xx_with_places_not_a_list_is_a_places_error(mocked: aioresponses) -> None:
-    mocked.post(NEW_URL, payload={"places": {"oops": 1}})
-    places = client("new", shape="legacy")
+@pytest.mark.parametrize("shape", ["legacy", "native"])
+@pytest.mark.parametrize("bad_places", [{"oops": 1}, "none", [1, 2], [{"id": "a"}, None]])
+async def test_new_api_2xx_with_places_not_a_list_of_objects_is_a_places_error(
+    mocked: aioresponses, shape: str, bad_places: Any
+) -> None:
+    mocked.post(NEW_URL, payload={"places": bad_places})
+    places = client("new", shape=shape)
     with pytest.raises(PlacesError, match="not a list"):
         await places.nearby(lookup())
     await places.aclose()
