@@ -192,32 +192,43 @@ def test_node_scenario(vector: Vector) -> None:
     node = HerdNode(vector.data["server"], vector.data["neighbours"], incarnation="vectors")
     sessions: dict[str, Session] = {}
     for number, step in enumerate(vector.data["steps"]):
-        where = f"step {number}: {step['line']!r}"
-        session = sessions.setdefault(step["session"], Session())
-        reaction = node.receive(session, step["line"].encode("ascii"), int(step["received_ns"]))
         expect = step["expect"]
-        expected_reply = None if expect["reply"] is None else expect["reply"].encode("ascii")
-        assert reaction.reply == expected_reply, where
-        lookup = expect.get("lookup")
-        if lookup is None:
-            assert reaction.lookup is None, where
+        if "link_up" in step:
+            where = f"step {number}: link up {step['link_up']}"
+            flood_to = node.link_up(step["link_up"])
+            reply, lookup = None, None
         else:
-            assert reaction.lookup is not None, where
+            where = f"step {number}: {step['line']!r}"
+            session = sessions.setdefault(step["session"], Session())
+            reaction = node.receive(session, step["line"].encode("ascii"), int(step["received_ns"]))
+            flood_to, reply, lookup = reaction.flood_to, reaction.reply, reaction.lookup
+        expected_reply = None if expect["reply"] is None else expect["reply"].encode("ascii")
+        assert reply == expected_reply, where
+        if "lookup" not in expect:
+            assert lookup is None, where
+        else:
+            assert lookup is not None, where
             seen = {
-                "at_line": reaction.lookup.at_line.decode("ascii"),
-                "latitude": reaction.lookup.latitude,
-                "longitude": reaction.lookup.longitude,
-                "radius_km": reaction.lookup.radius_km.decode("ascii"),
-                "bound": reaction.lookup.bound,
+                "at_line": lookup.at_line.decode("ascii"),
+                "latitude": lookup.latitude,
+                "longitude": lookup.longitude,
+                "radius_km": lookup.radius_km.decode("ascii"),
+                "bound": lookup.bound,
             }
-            assert seen == lookup, where
-        floods = {neighbour: sorted(node.take_outbox(neighbour)) for neighbour in node.neighbours}
+            assert seen == expect["lookup"], where
         expected_floods = {
             neighbour: sorted(line.encode("ascii") for line in expect["flood"].get(neighbour, []))
             for neighbour in node.neighbours
         }
+        if step.get("hold"):
+            assert {neighbour: node.pending(neighbour) for neighbour in node.neighbours} == {
+                neighbour: len(lines) for neighbour, lines in expected_floods.items()
+            }, where
+            continue
+        floods = {neighbour: sorted(node.take_outbox(neighbour)) for neighbour in node.neighbours}
         assert floods == expected_floods, where
-        assert set(reaction.flood_to) == {name for name, lines in expected_floods.items() if lines}, where
+        if not any(previous.get("hold") for previous in vector.data["steps"][max(number - 1, 0) : number]):
+            assert set(flood_to) == {name for name, lines in expected_floods.items() if lines}, where
 
 
 # ---- Places requests -----------------------------------------------------------------------
