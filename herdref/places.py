@@ -21,13 +21,15 @@ Rules:
   becomes the legacy status that means the same thing.
 * PLACES-4: bound 0 makes no call; the answer is the empty result of the configured shape.
 * PLACES-5: a transport failure, a timeout, an HTTP error without a JSON object body, a body
-  that is not JSON, or JSON that is not an object raises :class:`PlacesError`; the server
-  then answers ``? <line>``.
+  that is not JSON, JSON that is not an object, or a New-API ``places`` that is not a list of
+  objects raises :class:`PlacesError`; the server then answers ``? <line>``.
 * PLACES-6: the API key comes from the environment or a file, never the command line, and
   never appears in a log line, a reply, an exception message or a repr.
 * PLACES-7: one HTTP session per server, created on first use; at most ``max_concurrent``
-  requests in flight; identical requests in flight share one HTTP call; an optional cache of
-  ``cache_ttl_s`` seconds. A shared or cached answer is still cut to each request's own bound.
+  requests in flight (a request waits at most ``timeout_s`` for a free slot, then has its own
+  ``timeout_s``); identical requests in flight share one HTTP call (legacy: whatever their
+  bounds, as the bound is not sent); an optional cache of ``cache_ttl_s`` seconds for answers
+  that are not errors. A shared or cached answer is still cut to each request's own bound.
 
 Exceptions: :class:`PlacesError` is the only one that leaves :meth:`PlacesClient.nearby`.
 
