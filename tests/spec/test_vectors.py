@@ -386,6 +386,14 @@ def test_vector_files_follow_the_schema() -> None:
             for error in validator.iter_errors(document)
         ]
         assert errors == []
+        # The schema is not vacuous: a line vector with both octet forms, a non-ASCII line and
+        # an expectation of the wrong shape breaks it.
+        broken = {
+            "type": "line",
+            "description": "broken on purpose",
+            "vectors": [{"id": "x", "clause": "LEX-1", "line": "\u00e9", "line_hex": "00", "expect": {}}],
+        }
+        assert list(validator.iter_errors(broken)) != []
 
 
 def test_hand_check_catches_broken_vectors() -> None:
