@@ -245,7 +245,7 @@ def frame_half_close(context: CheckContext) -> None:
         )
 
 
-@check("frame-keep-open", "FRAME-1", "MUST", "many commands, one at a time, on one kept-open connection")
+@check("frame-keep-open", "FRAME-3", "MUST", "many commands, one at a time, on one kept-open connection")
 def frame_keep_open(context: CheckContext) -> None:
     name = context.target.names[0]
     client = context.client_id()
@@ -281,7 +281,7 @@ def frame_crlf(context: CheckContext) -> None:
             "the CR of a CRLF line end leaked into the AT reply",
             expected=f"the client time {client_time!r} as the last field",
             seen=repr(line),
-            clause="LEX-1",
+            clause="FRAME-1",
         )
     bad = b"IAMAT %s %s never\r\n" % (client, location)
     _expect_exact(context, name, bad, _error_for(bad), "a ? reply to a CRLF line must drop the CR")
@@ -296,7 +296,7 @@ def _at_reply_crlf(
             "an IAMAT ending in CRLF was not accepted",
             expected="an AT line",
             seen=_show(reply.data),
-            clause="LEX-1",
+            clause="FRAME-1",
         )
     return reply.data.split(b"\n", 1)[0]
 
@@ -519,8 +519,16 @@ def _invalid_lines(context: CheckContext, lines: list[bytes], summary: str) -> N
 
 
 def _alive_after(context: CheckContext, name: str) -> None:
-    """The server still answers after the bad input (ERR-1: the server never dies)."""
-    _at_reply(context, name, context.client_id("alive"), context.location(), context.now_time())
+    """The server still answers after the bad input (ERR-4: the server never dies or hangs)."""
+    try:
+        _at_reply(context, name, context.client_id("alive"), context.location(), context.now_time())
+    except CheckFailed as failure:
+        raise CheckFailed(
+            f"{name} no longer answers after the bad input",
+            expected=failure.expected,
+            seen=failure.seen,
+            clause="ERR-4",
+        ) from None
 
 
 @check("invalid-command", "LEX-4", "MUST", "unknown and lower-case command words get '? <line>'")
@@ -658,7 +666,7 @@ def limits_edges(context: CheckContext) -> None:
             results = body.get("results", body.get("places", [])) if isinstance(body, dict) else None
             if results != []:
                 raise CheckFailed(
-                    "bound 0 gave places", expected="no results", seen=repr(results), clause="WHATSAT-6"
+                    "bound 0 gave places", expected="no results", seen=repr(results), clause="WHATSAT-7"
                 )
 
 
@@ -738,7 +746,7 @@ def _whatsat_json(reply: bytes) -> object:
             "the WHATSAT reply's body is not JSON",
             expected="a JSON object after the AT line",
             seen=f"{rest[:300]!r} ({exc})",
-            clause="WHATSAT-5",
+            clause="WHATSAT-6",
         ) from None
 
 
@@ -780,14 +788,17 @@ def whatsat_reply(context: CheckContext) -> None:
         raise CheckFailed(
             "the JSON holds an empty line (runs of newlines must be squeezed to one)",
             expected="no '\\n\\n' inside the JSON",
+            clause="WHATSAT-6",
             seen=repr(json_text[max(at - 60, 0) : at + 20]),
         )
     parsed = _whatsat_json(line + b"\n" + json_text)
     if not isinstance(parsed, dict):
-        raise CheckFailed("the JSON is not an object", expected="{...}", seen=repr(json_text[:200]))
+        raise CheckFailed(
+            "the JSON is not an object", expected="{...}", seen=repr(json_text[:200]), clause="WHATSAT-6"
+        )
 
 
-@check("whatsat-bound", "WHATSAT-6", "MUST", "at most <bound> places in the reply")
+@check("whatsat-bound", "WHATSAT-7", "MUST", "at most <bound> places in the reply")
 def whatsat_bound(context: CheckContext) -> None:
     name = context.target.names[0]
     client = context.client_id()
@@ -850,7 +861,7 @@ def places_radius_metres(context: CheckContext) -> None:
                 "the Places request is not centred on the client's stored location",
                 expected=f"{latitude},{longitude}",
                 seen=f"{seen_location}",
-                clause="PLACES-3",
+                clause="WHATSAT-8",
             )
 
 

@@ -12,11 +12,8 @@ Three ways to name the herd under test:
 
 Places: an HTTP fixture that speaks both Google Nearby Search APIs is started and handed to the
 servers as ``{places_url}`` and as the environment variables ``HERDREF_PLACES_URL`` and
-``PLACES_URL``. With ``--redirect-google`` a ``sitecustomize`` module on the servers'
-``PYTHONPATH`` also sends Python connections to maps.googleapis.com and places.googleapis.com
-to the fixture (over TLS with a throw-away CA), for code that hard-codes Google's URL. A server
-whose Places requests reach neither cannot be checked for WHATSAT replies or the radius it
-sends (those checks report UNSUPPORTED and say so).
+``PLACES_URL``. A server that ignores both and calls Google's hosts directly cannot be checked
+for WHATSAT replies or the radius it sends: those checks report UNSUPPORTED and say so.
 
 Exit status: 0 no check failed (UNSUPPORTED and FLAKY allowed), 1 a MUST clause failed,
 2 bad command line or herd file, 3 only SHOULD clauses failed (NON-STRICT), 4 the herd never
@@ -31,6 +28,7 @@ import sys
 import tempfile
 import time
 from contextlib import ExitStack
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -80,9 +78,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--propagation", type=float, default=5.0, help="seconds a flood may take (default 5)")
     parser.add_argument(
         "--startup", type=float, default=10.0, help="seconds a server may take to listen (default 10)"
-    )
-    parser.add_argument(
-        "--redirect-google", action="store_true", help="reroute Python connections to Google's hosts"
     )
     parser.add_argument("--json", type=Path, metavar="FILE", help="write a JSON report")
     parser.add_argument("--junit", type=Path, metavar="FILE", help="write a JUnit XML report")
@@ -189,7 +184,7 @@ def _validate(
             config = load_config(config_path)
             template = _REFERENCE_TEMPLATE.format(python=shlex.quote(sys.executable))
             description = "the reference herd (herdref serve)"
-        env = places_environment(places_url, work_dir, redirect_google=args.redirect_google, fixture=fixture)
+        env = places_environment(places_url)
         launcher = Launcher(
             template=template,
             config=config,
@@ -208,17 +203,18 @@ def _validate(
         propagation_s=args.propagation,
         startup_s=args.startup,
     )
-    progress = (lambda text: None) if args.quiet else (lambda text: print(text, file=sys.stderr, flush=True))
+
+    def progress(text: str) -> None:
+        if not args.quiet:
+            print(text, file=sys.stderr, flush=True)
+
     progress(f"herdref validate: {description}")
     try:
         if launcher is not None:
             launcher.start_all(deadline_s=args.startup)
         else:
             for name, address in config.servers.items():
-                if not wait_until(
-                    lambda host=address.host, port=address.port: port_open(host, port),
-                    deadline_s=args.startup,
-                ):
+                if not wait_until(partial(port_open, address.host, address.port), deadline_s=args.startup):
                     raise LaunchError(f"{name} is not listening on {address.host}:{address.port}", name=name)
     except LaunchError as exc:
         print(f"herdref validate: unreachable: {exc}", file=sys.stderr)
@@ -245,10 +241,9 @@ def _validate(
 
         progress("  ... stateful (model-based random run)")
         stateful = run_stateful(target, profile=args.profile, examples=args.examples)
-        if stateful is not None:
-            stateful.replay = _replay_command(args, "stateful")
-            outcomes.append(stateful)
-            on_done(stateful)
+        stateful.replay = _replay_command(args, "stateful")
+        outcomes.append(stateful)
+        on_done(stateful)
     elapsed = time.monotonic() - started
     summary = terminal_summary(
         outcomes, target=description, left_out=left_out, framing=target.framing.describe(), elapsed_s=elapsed

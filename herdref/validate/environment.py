@@ -6,17 +6,15 @@ Rules:
 * The fixture is the project's HTTP Places fixture (``herdref.places_fixture``), run in a
   thread on a free loopback port for the whole validate run.
 * Servers learn its URL from ``{places_url}`` in the launch command and from the environment
-  (``HERDREF_PLACES_URL``, ``PLACES_URL``); an API key variable is set to a dummy value so code
+  (``HERDREF_PLACES_URL``, ``PLACES_URL``); API key variables are set to a dummy value so code
   that insists on a key starts.
-* ``redirect_google`` also installs the ``sitecustomize`` redirect (see
-  ``herdref.validate.redirect``) for code that hard-codes Google's hosts.
+* Code that hard-codes Google's hosts is not redirected (no ``sitecustomize`` hook yet): its
+  WHATSAT checks report UNSUPPORTED.
 """
 
 from __future__ import annotations
 
-import os
 from contextlib import ExitStack
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -36,18 +34,10 @@ def start_fixture(stack: ExitStack) -> FixtureHandle | None:
     return handle
 
 
-def places_environment(
-    places_url: str, work_dir: Path, *, redirect_google: bool, fixture: FixtureHandle | None
-) -> dict[str, str]:
+def places_environment(places_url: str) -> dict[str, str]:
+    """Environment variables for the servers under test."""
     env: dict[str, str] = {"HERDREF_PLACES_API_KEY": "herdref-validate", "GOOGLE_API_KEY": "herdref-validate"}
     if places_url:
         env["HERDREF_PLACES_URL"] = places_url
         env["PLACES_URL"] = places_url
-    if redirect_google and fixture is not None:
-        from herdref.validate.redirect import install_redirect
-
-        env.update(install_redirect(fixture, work_dir))
-        env["PYTHONPATH"] = os.pathsep.join(
-            filter(None, [env.get("PYTHONPATH"), os.environ.get("PYTHONPATH")])
-        )
     return env

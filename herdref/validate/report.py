@@ -27,7 +27,8 @@ from herdref.validate.runner import Outcome
 __all__ = ["clause_titles", "summary_counts", "terminal_summary", "write_html", "write_json", "write_junit"]
 
 VERDICT_ORDER: Final = ("FAIL", "NON-STRICT", "FLAKY", "UNSUPPORTED", "PASS")
-_CLAUSE_RE: Final = re.compile(r"\*\*([A-Z]+-[0-9]+)\*\*[:.)]?\s*(.*)|^#+\s*([A-Z]+-[0-9]+)[:.)]?\s*(.*)$")
+#: SPEC.md clauses open a paragraph: ``**LEX-1** · MUST · core — White space is ...``.
+_CLAUSE_RE: Final = re.compile(r"^\*\*([A-Z]+-[0-9]+)\*\*\s*(.*)$")
 
 
 def clause_titles(spec_path: Path | None = None) -> dict[str, str]:
@@ -43,15 +44,17 @@ def clause_titles(spec_path: Path | None = None) -> dict[str, str]:
     else:
         return {}
     titles: dict[str, str] = {}
-    for raw_line in text.splitlines():
-        match = _CLAUSE_RE.search(raw_line.strip())
-        if match is None:
-            continue
-        clause = match.group(1) or match.group(3)
-        rest = (match.group(2) or match.group(4) or "").strip()
-        if clause not in titles and rest:
-            sentence = re.split(r"(?<=[.;])\s", rest, maxsplit=1)[0]
-            titles[clause] = sentence[:240]
+    clause: str | None = None
+    for raw_line in [*text.splitlines(), ""]:
+        line = raw_line.strip()
+        match = _CLAUSE_RE.match(line)
+        if match is not None:
+            clause = match.group(1)
+            titles[clause] = match.group(2)
+        elif clause is not None and line:
+            titles[clause] += " " + line
+        else:
+            clause = None
     return titles
 
 

@@ -79,6 +79,7 @@ def _require_all_up(context: CheckContext) -> None:
             raise CheckFailed(
                 f"{name} died during this check",
                 expected=f"{name} keeps running whatever it is sent",
+                clause="ERR-4",
                 seen=f"process exited; output: {launcher.output_tail(name, limit=600)!r}",
             )
         address = target.config.address(name)
@@ -86,6 +87,7 @@ def _require_all_up(context: CheckContext) -> None:
             raise CheckFailed(
                 f"{name} stopped accepting connections during this check",
                 expected=f"{name} keeps listening",
+                clause="ERR-4",
                 seen="connection refused",
             )
 

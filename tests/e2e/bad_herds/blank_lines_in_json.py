@@ -1,4 +1,4 @@
-"""One bug: results are spaced out with empty lines "for readability" (WHATSAT-5)."""
+"""One bug: results are spaced out with empty lines "for readability" (WHATSAT-6)."""
 
 import json
 

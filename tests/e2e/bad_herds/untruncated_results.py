@@ -1,4 +1,4 @@
-"""One bug: the Places results are not cut down to the bound (WHATSAT-6)."""
+"""One bug: the Places results are not cut down to the bound (WHATSAT-7)."""
 
 from _base import HerdServer, main
 
