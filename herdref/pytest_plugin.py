@@ -2,13 +2,25 @@
 checks run against any herd, not only the reference one.
 
     pytest -m properties --herd-launch 'python3 server.py {name}' --herd-config herd.toml
+
+The ``herd_target`` fixture (one per session) starts the herd under test: the servers named by
+``--herd-launch`` and ``--herd-config`` (run from ``--herd-cwd``), or by default the reference
+herd on free ports, each with the Places fixture, and stops them at the end of the session.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 import pytest
 
-__all__ = ["pytest_addoption"]
+if TYPE_CHECKING:
+    from herdref.validate.target import Target
+
+__all__ = ["herd_target", "pytest_addoption"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -30,3 +42,30 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="working directory for --herd-launch",
     )
+
+
+@pytest.fixture(scope="session")
+def herd_target(request: pytest.FixtureRequest) -> Iterator[Target]:
+    """The running herd under test (see the module docstring)."""
+    from herdref.validate.launcher import LaunchError
+    from herdref.validate.setup import open_target
+
+    launch = request.config.getoption("--herd-launch")
+    config = request.config.getoption("--herd-config")
+    cwd = request.config.getoption("--herd-cwd")
+    if launch and not config:
+        raise pytest.UsageError("--herd-launch needs --herd-config (the herd's names, ports and links)")
+    with ExitStack() as stack:
+        try:
+            target, _ = open_target(
+                stack,
+                launch=launch,
+                attach=False,
+                config_path=Path(config) if config else None,
+                cwd=Path(cwd) if cwd else None,
+                propagation_s=3.0,
+                startup_s=15.0,
+            )
+        except LaunchError as exc:
+            pytest.fail(f"the herd under test never became reachable: {exc}", pytrace=False)
+        yield target

@@ -25,19 +25,14 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
-import tempfile
 import time
 from contextlib import ExitStack
-from functools import partial
 from pathlib import Path
 from typing import Any
 
 from herdref.cli import ExitStatus
-from herdref.config import HerdConfig, load_config, load_preset
 
 __all__ = ["add_arguments", "run"]
-
-_REFERENCE_TEMPLATE = "{python} -m herdref serve {{name}} --config {{config}}"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -93,27 +88,6 @@ def _split(values: list[str]) -> list[str]:
     return [word for value in values for word in value.split(",") if word]
 
 
-def _reference_herd_file(config: HerdConfig, directory: Path, places_url: str | None) -> Path:
-    """A copy of ``config`` on free loopback ports, Places pointed at the fixture."""
-    from herdref.validate.ports import free_ports
-
-    ports = free_ports(len(config.servers))
-    lines = ["[servers]"]
-    for (name, address), port in zip(config.servers.items(), ports, strict=True):
-        lines.append(f'"{name}" = {{ host = "{address.host}", port = {port} }}')
-    lines += ["", "[links]", f'mode = "{config.link_mode}"', "pairs = ["]
-    lines += [f'    ["{a}", "{b}"],' for a, b in sorted(tuple(sorted(link)) for link in config.links)]
-    lines += ["]", "", "[places]"]
-    if places_url:
-        lines += ['provider = "legacy"', f'base_url = "{places_url}"']
-    else:
-        lines.append('provider = "fixture"')
-    lines += ["", "[log]", f'dir = "{directory / "herd-logs"}"', ""]
-    path = directory / "herd.toml"
-    path.write_text("\n".join(lines), encoding="utf-8")
-    return path
-
-
 def _replay_command(args: argparse.Namespace, check_name: str) -> str:
     words = ["herdref", "validate"]
     if args.launch:
@@ -160,66 +134,32 @@ def run(args: argparse.Namespace) -> int:
 def _validate(
     args: argparse.Namespace, checks: list[Any], left_out: list[tuple[str, str]], stack: ExitStack
 ) -> int:
-    from herdref.validate.environment import places_environment, start_fixture
-    from herdref.validate.launcher import Launcher, LaunchError, port_open
-    from herdref.validate.probe import probe_framing
+    from herdref.validate.launcher import LaunchError
     from herdref.validate.report import clause_titles, terminal_summary, write_html, write_json, write_junit
     from herdref.validate.runner import run_checks
-    from herdref.validate.target import Target, wait_until
+    from herdref.validate.setup import open_target
 
     started = time.monotonic()
-    work_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="herdref-validate-")))
-    config = load_config(args.config) if args.config else load_preset()
-    fixture = None if args.attach else start_fixture(stack)
-    places_url = fixture.base_url if fixture is not None else ""
-    launcher = None
-    if args.attach:
-        description = f"attached herd {args.config}"
-    else:
-        if args.launch:
-            template, config_path = args.launch, args.config.resolve()
-            description = f"{args.launch!r} with {args.config}"
-        else:
-            config_path = _reference_herd_file(config, work_dir, places_url or None)
-            config = load_config(config_path)
-            template = _REFERENCE_TEMPLATE.format(python=shlex.quote(sys.executable))
-            description = "the reference herd (herdref serve)"
-        env = places_environment(places_url)
-        launcher = Launcher(
-            template=template,
-            config=config,
-            config_path=config_path,
-            output_dir=work_dir / "server-output",
-            cwd=args.cwd,
-            env=env,
-            places_url=places_url,
-        )
-        stack.callback(launcher.stop_all)
-    target = Target(
-        config=config,
-        launcher=launcher,
-        fixture=fixture,
-        timeout_s=args.timeout,
-        propagation_s=args.propagation,
-        startup_s=args.startup,
-    )
 
     def progress(text: str) -> None:
         if not args.quiet:
             print(text, file=sys.stderr, flush=True)
 
-    progress(f"herdref validate: {description}")
     try:
-        if launcher is not None:
-            launcher.start_all(deadline_s=args.startup)
-        else:
-            for name, address in config.servers.items():
-                if not wait_until(partial(port_open, address.host, address.port), deadline_s=args.startup):
-                    raise LaunchError(f"{name} is not listening on {address.host}:{address.port}", name=name)
+        target, description = open_target(
+            stack,
+            launch=args.launch,
+            attach=args.attach,
+            config_path=args.config,
+            cwd=args.cwd,
+            timeout_s=args.timeout,
+            propagation_s=args.propagation,
+            startup_s=args.startup,
+            on_describe=progress,
+        )
     except LaunchError as exc:
         print(f"herdref validate: unreachable: {exc}", file=sys.stderr)
         return ExitStatus.UNREACHABLE
-    target.framing = probe_framing(target)
     progress(f"framing: {target.framing.describe()}")
 
     def on_start(item: Any) -> None:
@@ -254,10 +194,10 @@ def _validate(
         "framing": target.framing.describe(),
         "profile": args.profile,
         "elapsed_s": round(elapsed, 3),
-        "places_fixture": places_url or "none",
+        "places_fixture": target.fixture.base_url if target.fixture is not None else "none",
     }
-    if launcher is not None:
-        meta["server_output"] = str(launcher.output_dir)
+    if target.launcher is not None:
+        meta["server_output"] = str(target.launcher.output_dir)
     if args.json:
         write_json(args.json, outcomes, meta)
     if args.junit:

@@ -1,0 +1,109 @@
+"""Bring a herd under test up for checking: the Places fixture, the servers (launched, attached
+or the reference herd), and the framing style to talk to them in. Used by ``herdref validate``
+and by the pytest plugin's wire tier.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+import tempfile
+from collections.abc import Callable
+from contextlib import ExitStack
+from functools import partial
+from pathlib import Path
+
+from herdref.config import HerdConfig, load_config, load_preset
+from herdref.validate.environment import places_environment, start_fixture
+from herdref.validate.launcher import Launcher, LaunchError, port_open
+from herdref.validate.probe import probe_framing
+from herdref.validate.target import Target, wait_until
+
+__all__ = ["REFERENCE_TEMPLATE", "open_target"]
+
+#: How the reference herd's servers are started when no --launch is given.
+REFERENCE_TEMPLATE = "{python} -m herdref serve {{name}} --config {{config}}"
+
+
+def reference_herd_file(config: HerdConfig, directory: Path, places_url: str | None) -> Path:
+    """A copy of ``config`` on free loopback ports, Places pointed at the fixture."""
+    from herdref.validate.ports import free_ports
+
+    ports = free_ports(len(config.servers))
+    lines = ["[servers]"]
+    for (name, address), port in zip(config.servers.items(), ports, strict=True):
+        lines.append(f'"{name}" = {{ host = "{address.host}", port = {port} }}')
+    lines += ["", "[links]", f'mode = "{config.link_mode}"', "pairs = ["]
+    lines += [f'    ["{a}", "{b}"],' for a, b in sorted(tuple(sorted(link)) for link in config.links)]
+    lines += ["]", "", "[places]"]
+    if places_url:
+        lines += ['provider = "legacy"', f'base_url = "{places_url}"']
+    else:
+        lines.append('provider = "fixture"')
+    lines += ["", "[log]", f'dir = "{directory / "herd-logs"}"', ""]
+    path = directory / "herd.toml"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+def open_target(
+    stack: ExitStack,
+    *,
+    launch: str | None,
+    attach: bool,
+    config_path: Path | None,
+    cwd: Path | None = None,
+    timeout_s: float = 5.0,
+    propagation_s: float = 5.0,
+    startup_s: float = 10.0,
+    on_describe: Callable[[str], None] = lambda text: None,
+) -> tuple[Target, str]:
+    """Start (or find) the herd; everything started is stopped when ``stack`` closes.
+
+    Raises:
+        LaunchError: a server never opened its port before ``startup_s``.
+    """
+    work_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="herdref-validate-")))
+    config = load_config(config_path) if config_path else load_preset()
+    fixture = None if attach else start_fixture(stack)
+    places_url = fixture.base_url if fixture is not None else ""
+    launcher = None
+    if attach:
+        description = f"attached herd {config_path}"
+    else:
+        if launch:
+            assert config_path is not None
+            template, launched_config = launch, config_path.resolve()
+            description = f"{launch!r} with {config_path}"
+        else:
+            launched_config = reference_herd_file(config, work_dir, places_url or None)
+            config = load_config(launched_config)
+            template = REFERENCE_TEMPLATE.format(python=shlex.quote(sys.executable))
+            description = "the reference herd (herdref serve)"
+        launcher = Launcher(
+            template=template,
+            config=config,
+            config_path=launched_config,
+            output_dir=work_dir / "server-output",
+            cwd=cwd,
+            env=places_environment(places_url),
+            places_url=places_url,
+        )
+        stack.callback(launcher.stop_all)
+    on_describe(f"herdref validate: {description}")
+    target = Target(
+        config=config,
+        launcher=launcher,
+        fixture=fixture,
+        timeout_s=timeout_s,
+        propagation_s=propagation_s,
+        startup_s=startup_s,
+    )
+    if launcher is not None:
+        launcher.start_all(deadline_s=startup_s)
+    else:
+        for name, address in config.servers.items():
+            if not wait_until(partial(port_open, address.host, address.port), deadline_s=startup_s):
+                raise LaunchError(f"{name} is not listening on {address.host}:{address.port}", name=name)
+    target.framing = probe_framing(target)
+    return target, description
