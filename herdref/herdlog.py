@@ -1,14 +1,20 @@
 """HerdLog: each server's record of its input, output and peer links (LOG-1), written off the
 event loop.
 
-Rule: the event loop never touches the disk. Lines are appended to an in-memory batch, and a
-single writer thread writes each batch with one ``write`` call every ``flush_interval_s``. If
-the disk falls behind by more than ``max_buffered_bytes``, new lines are counted and dropped
-(and the count is logged) rather than letting memory grow without bound (LIMIT-5).
+Rule: the event loop never touches the disk. Lines are appended to an in-memory queue, and a
+single writer thread writes what has queued up with one ``write`` call every
+``flush_interval_s``. If the disk falls behind by more than ``max_buffered_bytes``, new lines
+are counted and dropped (and the count is logged) rather than letting memory grow without
+bound (LIMIT-5).
+
+Recording costs the event loop one formatted line and one ``deque.append`` (thread-safe, no
+lock): every counter is written by one thread only (the loop counts what it queued and
+dropped, the writer what it took and reported), so the two threads never wait for each other.
 """
 
 from __future__ import annotations
 
+import collections
 import threading
 import time
 from pathlib import Path
@@ -30,12 +36,15 @@ class HerdLog:
         max_buffered_bytes: int = 64 * 1024 * 1024,
     ) -> None:
         self.path = path
-        self._batch: list[bytes] = []
-        self._buffered_bytes = 0
-        self._dropped_lines = 0
+        self._queue: collections.deque[bytes] = collections.deque()
         self._max_buffered_bytes = max_buffered_bytes
         self._flush_interval_s = flush_interval_s
-        self._lock = threading.Lock()
+        # Written by the event loop only:
+        self._queued_bytes = 0
+        self._dropped_lines = 0
+        # Written by the writer thread only:
+        self._taken_bytes = 0
+        self._reported_dropped_lines = 0
         self._wake = threading.Event()
         self._closed = False
         self._file: BinaryIO | None = None
@@ -50,20 +59,21 @@ class HerdLog:
         """Append ``<time> <kind> <where> <text>`` (``text`` holds no LF)."""
         if self._file is None:
             return
+        if self._queued_bytes - self._taken_bytes > self._max_buffered_bytes:
+            self._dropped_lines += 1
+            return
         entry = b"%.6f %s %s %s\n" % (time.time(), kind, where, text)
-        with self._lock:
-            if self._buffered_bytes > self._max_buffered_bytes:
-                self._dropped_lines += 1
-                return
-            self._batch.append(entry)
-            self._buffered_bytes += len(entry)
+        self._queue.append(entry)
+        self._queued_bytes += len(entry)
 
     def _take_batch(self) -> bytes:
-        with self._lock:
-            batch, self._batch = self._batch, []
-            self._buffered_bytes = 0
-            dropped, self._dropped_lines = self._dropped_lines, 0
+        queue = self._queue
+        # Only what was queued before this count: the loop may append meanwhile.
+        batch = [queue.popleft() for _ in range(len(queue))]
+        self._taken_bytes += sum(map(len, batch))
+        dropped = self._dropped_lines - self._reported_dropped_lines
         if dropped:
+            self._reported_dropped_lines += dropped
             batch.append(b"%.6f LOG - %d lines dropped: the disk fell behind\n" % (time.time(), dropped))
         return b"".join(batch)
 

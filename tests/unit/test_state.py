@@ -3,10 +3,12 @@ compact hash-keyed storage never mix two clients up."""
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
-from herdref.protocol import At, format_at
-from herdref.state import LocationTable, client_id_of, client_time_of
+from herdref.protocol import At, format_at, is_newer
+from herdref.state import LocationTable, _holds_client, _is_newer, client_id_of, client_time_of
 
 
 def at_line(client_id: bytes, client_time: bytes, server: bytes = b"Bailey") -> bytes:
@@ -91,3 +93,25 @@ def test_items_lists_every_client_once(table: LocationTable) -> None:
         expected[client_id] = at_line(client_id, b"%d.2" % number)
     assert dict(table.items()) == expected
     assert len(list(table.items())) == len(table) == 200
+
+
+def test_fast_time_comparison_agrees_with_the_exact_one() -> None:
+    rng = random.Random(7)
+
+    def decimal() -> bytes:
+        whole = b"%d" % rng.choice([0, 1, 9, 10, 99, 1_700_000_000, 1_700_000_001])
+        whole = b"0" * rng.choice([0, 0, 1]) + whole
+        if rng.random() < 0.2:
+            return whole
+        return whole + b"." + b"".join(b"%d" % rng.choice([0, 0, 5, 9]) for _ in range(rng.randrange(1, 12)))
+
+    for _ in range(5000):
+        first, second = decimal(), decimal()
+        assert _is_newer(first, second) == is_newer(first, second), (first, second)
+
+
+def test_client_check_matches_the_split_field() -> None:
+    line = at_line(b"kiwi.cs", b"1.5")
+    # Client IDs never hold white space (LEX-1), so no candidate does.
+    for candidate in (b"kiwi.cs", b"iwi.cs", b"xkiwi.cs", b"kiwi.c", b"s", b"", b"1", b"AT"):
+        assert _holds_client(line, candidate) == (client_id_of(line) == candidate), candidate
