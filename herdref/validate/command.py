@@ -12,8 +12,14 @@ Three ways to name the herd under test:
 
 Places: an HTTP fixture that speaks both Google Nearby Search APIs is started and handed to the
 servers as ``{places_url}`` and as the environment variables ``HERDREF_PLACES_URL`` and
-``PLACES_URL``. A server that ignores both and calls Google's hosts directly cannot be checked
-for WHATSAT replies or the radius it sends: those checks report UNSUPPORTED and say so.
+``PLACES_URL``. With ``--redirect-google``, a ``sitecustomize`` module put first on the servers'
+``PYTHONPATH`` also resolves maps.googleapis.com and places.googleapis.com to the fixture
+(through a loopback TLS front whose throw-away CA is added via ``SSL_CERT_FILE`` and
+``REQUESTS_CA_BUNDLE``), for Python code that hard-codes Google's URL. It cannot reach code
+that is not Python, that resolves names without getaddrinfo (aiodns), or that pins
+certificates. A server whose Places requests reach the fixture by neither way cannot be
+checked for WHATSAT replies or the radius it sends: those checks report UNSUPPORTED and say
+so.
 
 Exit status: 0 no check failed (UNSUPPORTED and FLAKY allowed), 1 a MUST clause failed,
 2 bad command line or herd file, 3 only SHOULD clauses failed (NON-STRICT), 4 the herd never
@@ -73,6 +79,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--propagation", type=float, default=5.0, help="seconds a flood may take (default 5)")
     parser.add_argument(
         "--startup", type=float, default=10.0, help="seconds a server may take to listen (default 10)"
+    )
+    parser.add_argument(
+        "--redirect-google",
+        action="store_true",
+        help="resolve Google's Places hosts to the fixture in Python servers (sitecustomize)",
     )
     parser.add_argument("--json", type=Path, metavar="FILE", help="write a JSON report")
     parser.add_argument("--junit", type=Path, metavar="FILE", help="write a JUnit XML report")
@@ -155,6 +166,7 @@ def _validate(
             timeout_s=args.timeout,
             propagation_s=args.propagation,
             startup_s=args.startup,
+            redirect_google=args.redirect_google,
             on_describe=progress,
         )
     except LaunchError as exc:

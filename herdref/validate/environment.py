@@ -8,8 +8,8 @@ Rules:
 * Servers learn its URL from ``{places_url}`` in the launch command and from the environment
   (``HERDREF_PLACES_URL``, ``PLACES_URL``); API key variables are set to a dummy value so code
   that insists on a key starts.
-* Code that hard-codes Google's hosts is not redirected (no ``sitecustomize`` hook yet): its
-  WHATSAT checks report UNSUPPORTED.
+* Python code that hard-codes Google's hosts is redirected only on request
+  (``--redirect-google``, :mod:`herdref.validate.redirect`).
 """
 
 from __future__ import annotations

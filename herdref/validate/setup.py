@@ -56,6 +56,7 @@ def open_target(
     timeout_s: float = 5.0,
     propagation_s: float = 5.0,
     startup_s: float = 10.0,
+    redirect_google: bool = False,
     on_describe: Callable[[str], None] = lambda text: None,
 ) -> tuple[Target, str]:
     """Start (or find) the herd; everything started is stopped when ``stack`` closes.
@@ -80,13 +81,18 @@ def open_target(
             config = load_config(launched_config)
             template = REFERENCE_TEMPLATE.format(python=shlex.quote(sys.executable))
             description = "the reference herd (herdref serve)"
+        env = places_environment(places_url)
+        if redirect_google and fixture is not None:
+            from herdref.validate.redirect import install_redirect
+
+            env.update(install_redirect(fixture.port, work_dir, stack))
         launcher = Launcher(
             template=template,
             config=config,
             config_path=launched_config,
             output_dir=work_dir / "server-output",
             cwd=cwd,
-            env=places_environment(places_url),
+            env=env,
             places_url=places_url,
         )
         stack.callback(launcher.stop_all)

@@ -125,3 +125,15 @@ def test_attach_runs_only_non_destructive_checks(tmp_path: Path) -> None:
     ran = {entry["check"] for entry in document["checks"]}  # type: ignore[union-attr]
     assert ran.isdisjoint(_DESTRUCTIVE)
     assert "flood-all" in ran
+
+
+def test_redirect_reaches_a_herd_that_hard_codes_google(tmp_path: Path) -> None:
+    config = write_herd_file(tmp_path)
+    launch = f"{sys.executable} {BAD_HERDS / 'google_hardcoded.py'} {{name}} --config {{config}}"
+    only = "whatsat-reply,whatsat-bound,places-radius-metres"
+    status, document, output = validate(
+        tmp_path, "--launch", launch, "--config", str(config), *_FAST, "--redirect-google", "--only", only
+    )
+    verdicts = {entry["check"]: entry["verdict"] for entry in document["checks"]}  # type: ignore[index]
+    assert verdicts == dict.fromkeys(only.split(","), "PASS"), output
+    assert status == 0, output
