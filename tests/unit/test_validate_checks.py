@@ -1,0 +1,80 @@
+"""Check selection and the pure helpers of the checks (no server needed)."""
+
+from __future__ import annotations
+
+import itertools
+
+from herdref.validate.checks import CHECKS, _error_for, _request_circle, select_checks
+from herdref.validate.target import components
+
+
+def test_every_check_names_a_clause_and_a_level() -> None:
+    names = [item.name for item in CHECKS]
+    assert len(names) == len(set(names))
+    for item in CHECKS:
+        family, _, number = item.clause.partition("-")
+        assert family.isupper() and number.isdigit(), item
+        assert item.level in ("MUST", "SHOULD")
+
+
+def test_only_and_skip_take_names_clauses_and_families() -> None:
+    chosen, _ = select_checks(only=["FLOOD-2"])
+    assert {item.name for item in chosen} == {"flood-newest-wins", "flood-no-loop"}
+    chosen, _ = select_checks(only=["LEX"], skip=["lex-octets"])
+    assert {item.clause.split("-")[0] for item in chosen} == {"LEX"}
+    assert "lex-octets" not in {item.name for item in chosen}
+
+
+def test_attached_herds_get_no_destructive_check_and_quick_skips_the_ten_pairs() -> None:
+    chosen, left_out = select_checks(destructive_allowed=False)
+    assert not any(item.destructive for item in chosen)
+    assert {item.name for item, _ in left_out} >= {"restart-reconnect", "paused-neighbour"}
+    chosen, left_out = select_checks(profile="quick")
+    assert "flood-pairs" not in {item.name for item in chosen}
+    assert "flood-pairs-quick" in {item.name for item in chosen}
+    chosen, _ = select_checks(profile="quick", only=["flood-pairs"])
+    assert [item.name for item in chosen] == ["flood-pairs"]
+
+
+def test_error_reply_drops_lf_and_one_cr() -> None:
+    assert _error_for(b"IAMAT x\r\n") == b"? IAMAT x\n"
+    assert _error_for(b"IAMAT x\r\r\n") == b"? IAMAT x\r\n"
+    assert _error_for(b"  odd\tspacing ") == b"?   odd\tspacing \n"
+
+
+def test_request_circle_reads_both_google_apis() -> None:
+    legacy = {"query": {"location": "34.0,-118.5", "radius": "10000"}}
+    radius, centre = _request_circle(legacy)
+    assert radius == 10000 and centre == (34, -118.5)
+    new = {
+        "query": {},
+        "json": {
+            "locationRestriction": {"circle": {"center": {"latitude": 1.5, "longitude": 2}, "radius": 500.0}}
+        },
+    }
+    radius, centre = _request_circle(new)
+    assert radius == 500 and centre == (1.5, 2)
+    assert _request_circle({"query": {}, "json": None}) == (None, None)
+
+
+def test_components_split_the_default_herd_when_two_servers_die() -> None:
+    links = frozenset(
+        frozenset(pair)
+        for pair in [
+            ("Clark", "Jaquez"),
+            ("Clark", "Bona"),
+            ("Campbell", "Bailey"),
+            ("Campbell", "Bona"),
+            ("Campbell", "Jaquez"),
+            ("Bona", "Bailey"),
+        ]
+    )
+    everyone = {"Bailey", "Bona", "Campbell", "Clark", "Jaquez"}
+    assert components(everyone - {"Campbell", "Bona"}, links) == [{"Bailey"}, {"Clark", "Jaquez"}]
+    assert components(everyone - {"Bailey", "Clark"}, links) == [{"Bona", "Campbell", "Jaquez"}]
+    cut = [
+        pair
+        for pair in itertools.combinations(sorted(everyone), 2)
+        if len(components(everyone - set(pair), links)) > 1
+    ]
+    assert len(cut) == 3

@@ -1,0 +1,106 @@
+"""The checker's TCP client: reply framing, half-close reads, kept-open sessions, transcripts."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from herdref.validate.client import LineSession, Transcript, exchange, reply_complete
+
+
+@pytest.mark.parametrize(
+    ("data", "whatsat", "complete"),
+    [
+        (b"AT A +0.1 c +1+1 1\n", False, True),
+        (b"AT A +0.1 c +1+1 1", False, False),
+        (b"? WHATSAT c 10 5\n", True, True),
+        (b"AT A +0.1 c +1+1 1\n{}\n", True, False),
+        (b"AT A +0.1 c +1+1 1\n{\n}\n\n", True, True),
+    ],
+)
+def test_reply_complete_knows_where_a_reply_ends(data: bytes, whatsat: bool, complete: bool) -> None:
+    assert reply_complete(data, whatsat=whatsat) is complete
+
+
+@pytest.fixture
+def scripted_server() -> Iterator[Callable[[Callable[[socket.socket], None]], int]]:
+    """A one-connection loopback server running ``script(connection)``; yields a starter."""
+    listeners: list[socket.socket] = []
+    threads: list[threading.Thread] = []
+
+    def start(script: Callable[[socket.socket], None]) -> int:
+        listener = socket.create_server(("127.0.0.1", 0))
+        listeners.append(listener)
+
+        def serve() -> None:
+            connection, _ = listener.accept()
+            with connection:
+                script(connection)
+
+        thread = threading.Thread(target=serve, daemon=True)
+        thread.start()
+        threads.append(thread)
+        return int(listener.getsockname()[1])
+
+    yield start
+    for thread in threads:
+        thread.join(5)
+    for listener in listeners:
+        listener.close()
+
+
+def _read_to_eof(connection: socket.socket) -> bytes:
+    data = b""
+    while chunk := connection.recv(4096):
+        data += chunk
+    return data
+
+
+def test_exchange_half_closes_and_reads_to_eof(scripted_server) -> None:
+    def echo_upper(connection: socket.socket) -> None:
+        connection.sendall(_read_to_eof(connection).upper())
+
+    port = scripted_server(echo_upper)
+    transcript = Transcript()
+    reply = exchange("127.0.0.1", port, b"abc\n", transcript=transcript, server="S", timeout_s=2)
+    assert reply.data == b"ABC\n"
+    assert reply.closed
+    assert reply.error is None
+    rendered = transcript.render()
+    assert "S > b'abc\\n'" in rendered[0]
+    assert "S < b'ABC\\n'" in rendered[1]
+
+
+def test_exchange_reports_silence_at_the_deadline(scripted_server) -> None:
+    finished = threading.Event()
+    port = scripted_server(lambda connection: finished.wait(5))
+    reply = exchange("127.0.0.1", port, b"x\n", timeout_s=0.2)
+    finished.set()
+    assert reply.data == b""
+    assert not reply.closed
+
+
+def test_exchange_reports_a_refused_connection() -> None:
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    listener.close()
+    reply = exchange("127.0.0.1", port, b"x\n", timeout_s=1)
+    assert reply.error is not None and "ConnectionRefused" in reply.error
+
+
+def test_line_session_reads_replies_one_at_a_time(scripted_server) -> None:
+    def two_replies(connection: socket.socket) -> None:
+        connection.recv(100)
+        connection.sendall(b"AT one\nAT two\n")
+        connection.sendall(b"AT x\n{\n}\n\n")
+
+    port = scripted_server(two_replies)
+    with LineSession("127.0.0.1", port, timeout_s=2) as session:
+        session.send(b"go\n")
+        assert session.read_reply() == b"AT one\n"
+        assert session.read_reply() == b"AT two\n"
+        assert session.read_reply(whatsat=True) == b"AT x\n{\n}\n\n"
+        assert session.read_reply(timeout_s=0.1) is None

@@ -1,0 +1,105 @@
+"""The process launcher: substitution, process groups, kill/pause/restart, unreachable targets."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import sys
+from pathlib import Path
+
+import pytest
+
+from herdref.config import parse_config
+from herdref.validate.client import exchange
+from herdref.validate.launcher import Launcher, LaunchError
+from herdref.validate.ports import free_ports
+
+# A one-line echo server: the launcher needs something that listens on {port}.
+ECHO_SERVER = (
+    "import socket,sys\n"
+    "s=socket.create_server(('127.0.0.1',int(sys.argv[1])))\n"
+    "while True:\n"
+    "    c,_=s.accept(); d=c.recv(100); c.sendall(d.upper()); c.close()\n"
+)
+
+
+@pytest.fixture
+def launcher(tmp_path: Path):
+    script = tmp_path / "echo.py"
+    script.write_text(ECHO_SERVER)
+    (port,) = free_ports(1)
+    config = parse_config(f"[servers]\nSolo = {{ port = {port} }}\n")
+    herd = Launcher(
+        template=f"{sys.executable} {script} {{port}} '{{name}} and {{config}}'",
+        config=config,
+        config_path=tmp_path / "herd toml",
+        output_dir=tmp_path / "out",
+    )
+    yield herd
+    herd.stop_all()
+
+
+def test_the_template_is_split_before_substitution(launcher: Launcher, tmp_path: Path) -> None:
+    command = launcher.command("Solo")
+    assert command[-1] == f"Solo and {tmp_path / 'herd toml'}"
+    assert command[-2] == str(launcher.config.address("Solo").port)
+
+
+def test_start_kill_and_restart(launcher: Launcher) -> None:
+    address = launcher.config.address("Solo")
+    launcher.start_all(deadline_s=10)
+    assert exchange(address.host, address.port, b"hi", timeout_s=2).data == b"HI"
+    launcher.kill("Solo")
+    assert not launcher.alive("Solo")
+    assert "Solo" in launcher.stopped
+    with (
+        pytest.raises(ConnectionRefusedError),
+        socket.create_connection((address.host, address.port), timeout=1),
+    ):
+        pass
+    seconds = launcher.restart("Solo", deadline_s=10)
+    assert seconds >= 0
+    assert "Solo" not in launcher.stopped
+    assert exchange(address.host, address.port, b"again", timeout_s=2).data == b"AGAIN"
+
+
+def test_a_paused_server_answers_only_after_resume(launcher: Launcher) -> None:
+    address = launcher.config.address("Solo")
+    launcher.start_all(deadline_s=10)
+    launcher.pause("Solo")
+    assert exchange(address.host, address.port, b"wait", timeout_s=0.3).data == b""
+    launcher.resume("Solo")
+    assert exchange(address.host, address.port, b"now", timeout_s=2).data == b"NOW"
+
+
+def test_sigterm_stops_the_server(launcher: Launcher) -> None:
+    launcher.start_all(deadline_s=10)
+    launcher.kill("Solo", signal.SIGTERM)
+    assert not launcher.alive("Solo")
+
+
+def test_a_server_that_exits_is_reported_at_once(tmp_path: Path) -> None:
+    (port,) = free_ports(1)
+    herd = Launcher(
+        template=f"{sys.executable} -c \"print('no such herd'); raise SystemExit(3)\"",
+        config=parse_config(f"[servers]\nSolo = {{ port = {port} }}\n"),
+        config_path=tmp_path / "herd.toml",
+        output_dir=tmp_path / "out",
+    )
+    with pytest.raises(LaunchError, match=r"exited with status 3.*no such herd"):
+        herd.start_all(deadline_s=30)
+    herd.stop_all()
+
+
+def test_a_server_that_never_listens_hits_the_deadline(tmp_path: Path) -> None:
+    (port,) = free_ports(1)
+    herd = Launcher(
+        template=f'{sys.executable} -c "import time; time.sleep(30)"',
+        config=parse_config(f"[servers]\nSolo = {{ port = {port} }}\n"),
+        config_path=tmp_path / "herd.toml",
+        output_dir=tmp_path / "out",
+    )
+    with pytest.raises(LaunchError, match="did not open"):
+        herd.start_all(deadline_s=0.3)
+    herd.stop_all()
+    assert not herd.alive("Solo")
