@@ -137,3 +137,45 @@ def test_redirect_reaches_a_herd_that_hard_codes_google(tmp_path: Path) -> None:
     verdicts = {entry["check"]: entry["verdict"] for entry in document["checks"]}  # type: ignore[index]
     assert verdicts == dict.fromkeys(only.split(","), "PASS"), output
     assert status == 0, output
+
+
+def test_reference_herd_survives_each_of_the_ten_pairs_of_deaths(tmp_path: Path) -> None:
+    status, document, output = validate(tmp_path, *_FAST, "--only", "flood-pairs")
+    assert status == 0, output
+    assert [(entry["check"], entry["verdict"]) for entry in document["checks"]] == [("flood-pairs", "PASS")]  # type: ignore[index]
+
+
+def test_an_intermittent_bug_is_reported_flaky(tmp_path: Path) -> None:
+    config = write_herd_file(tmp_path)
+    launch = f"{sys.executable} {BAD_HERDS / 'flaky_unknown_client.py'} {{name}} --config {{config}}"
+    status, document, output = validate(
+        tmp_path, "--launch", launch, "--config", str(config), *_FAST, "--only", "unknown-client"
+    )
+    assert [(entry["check"], entry["verdict"]) for entry in document["checks"]] == [
+        ("unknown-client", "FLAKY")
+    ]  # type: ignore[index]
+    assert status == 0, output
+
+
+def test_html_report_explains_a_failure(tmp_path: Path) -> None:
+    config = write_herd_file(tmp_path)
+    launch = f"{sys.executable} {BAD_HERDS / 'float_timestamp.py'} {{name}} --config {{config}}"
+    page_path = tmp_path / "report.html"
+    status, _, output = validate(
+        tmp_path,
+        "--launch",
+        launch,
+        "--config",
+        str(config),
+        *_FAST,
+        "--only",
+        "echo-exact",
+        "--html",
+        str(page_path),
+    )
+    assert status == 1, output
+    page = page_path.read_text()
+    assert "FAIL: echo-exact" in page
+    assert "copied octet for octet" in page  # IAMAT-5's text, from SPEC.md
+    assert "Wire transcript" in page and "IAMAT hv" in page
+    assert "--only echo-exact" in page
