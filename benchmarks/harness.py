@@ -164,6 +164,7 @@ class Measurement:
             "p50_ms": round(p50, 3),
             "p99_ms": round(p99, 3),
             "server_cores": round(self.server_cores, 2),
+            "per_core": round(self.load.requests / self.server_cpu_s, 1) if self.server_cpu_s else None,
         }
 
 
