@@ -70,7 +70,7 @@ Link = tuple[str, str]
 Tables = Mapping[str, Mapping[bytes, bytes | None]]
 
 _NANOS_PER_SECOND: Final = 1_000_000_000
-_TIME_DIFF_RE: Final = re.compile(rb"[+-][0-9]+\.[0-9]{9}")
+_TIME_DIFF_RE: Final = re.compile(rb"[+-](?:0|[1-9][0-9]*)\.[0-9]{9}")
 
 
 def link(a: str, b: str) -> Link:
