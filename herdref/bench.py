@@ -41,6 +41,7 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import random
+import resource
 import socket
 import sys
 import threading
@@ -457,6 +458,11 @@ def _worker_main(
     start: Any,
     progress: Any,
 ) -> None:
+    # A thousand connections need more descriptors than a common default soft limit (1024).
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and (hard == resource.RLIM_INFINITY or soft < hard):
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     loop = _new_loop(settings.loop)
     asyncio.set_event_loop(loop)
     worker = _Worker(index, targets, settings)
