@@ -23,6 +23,11 @@ immediate, since timing is the caller's choice of delivery order:
   loses its batches silently, and its new incarnation's greeting makes the sender catch up
   (CATCHUP-2).
 
+With ``lazy_links=True`` a link's work is itself a pending step: a connection is opened, and
+an outbox written, only when the caller picks that step (as a link task runs when the event
+loop gets to it, or after its backoff, LINK-2), so reconnections race greetings and records
+coalesce in outboxes meanwhile (LINK-5). By default links act at once.
+
 The network is loopback: two servers that are not configured neighbours can still reach each
 other (a node that names extra neighbours gets connections to them, as ``PeerLinks`` would
 open them); only configured links can be cut.
@@ -38,7 +43,7 @@ import collections
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Final, Protocol
+from typing import TYPE_CHECKING, Final, Literal, Protocol
 
 from herdref.model import ConnectionLog, Link, link
 from herdref.node import HerdNode, PlacesLookup, Reaction, Session
@@ -78,12 +83,14 @@ class Connection:
 
 @dataclass(frozen=True, slots=True)
 class Pending:
-    """The next line a connection will deliver."""
+    """A step the caller may take: the next line of a connection, or (with lazy links) a
+    link's pending work, ``connect`` or ``write`` (then ``serial`` is 0 and ``line`` empty)."""
 
     serial: int
     sender: str
     receiver: str
     line: bytes
+    kind: Literal["line", "connect", "write"] = "line"
 
 
 @dataclass(slots=True)
@@ -120,10 +127,12 @@ class Simulation:
         node_factory: NodeFactory = HerdNode,
         start_ns: int = START_NS,
         tick_ns: int = TICK_NS,
+        lazy_links: bool = False,
     ) -> None:
         self.servers = tuple(dict.fromkeys(servers))
         self.links = tuple(sorted({link(a, b) for a, b in links}))
         self.mode = mode
+        self.lazy_links = lazy_links
         self.node_factory = node_factory
         self.now_ns = start_ns
         self.tick_ns = tick_ns
@@ -144,6 +153,8 @@ class Simulation:
         self._serial = 0
         self._persistent: dict[tuple[str, str], Connection] = {}
         self._ephemeral: dict[tuple[str, str], _EphemeralLink] = {}
+        #: Lazy links: the work each link has yet to do, in the order it arose.
+        self._link_work: dict[tuple[str, str], Literal["connect", "write"]] = {}
         self._neighbours = {
             name: tuple(other for other in self.servers if other != name and link(name, other) in self.links)
             for name in self.servers
@@ -177,16 +188,22 @@ class Simulation:
         return pair not in self.cut_links
 
     def pending(self) -> list[Pending]:
-        """The next line of every connection that has one, oldest connection first."""
-        return [
+        """The steps that can be taken: the next line of every connection that has one,
+        oldest connection first, then the work of lazy links."""
+        steps = [
             Pending(connection.serial, connection.sender, connection.receiver, connection.queue[0])
             for connection in self.connections.values()
             if connection.queue
         ]
+        steps += [
+            Pending(0, sender, receiver, b"", kind) for (sender, receiver), kind in self._link_work.items()
+        ]
+        return steps
 
     def is_quiet(self) -> bool:
-        """Nothing is in flight (what waits for an unreachable neighbour cannot move)."""
-        return not any(connection.queue for connection in self.connections.values())
+        """Nothing is in flight and no link has work left (what waits for an unreachable
+        neighbour cannot move)."""
+        return not self._link_work and not any(connection.queue for connection in self.connections.values())
 
     def tables(self) -> dict[str, dict[bytes, bytes]]:
         """Each running server's table: client ID -> AT line."""
@@ -222,8 +239,11 @@ class Simulation:
     # ---- the network ----------------------------------------------------------------------
 
     def deliver(self, index: int) -> Pending:
-        """The receiver reads the next line of the ``index``-th entry of :meth:`pending`."""
+        """Take the ``index``-th step of :meth:`pending`: its receiver reads the line, or its
+        link does its work."""
         ready = [connection for connection in self.connections.values() if connection.queue]
+        if index >= len(ready):
+            return self._do_link_work(index - len(ready))
         connection = ready[index]
         line = connection.queue.popleft()
         delivered = Pending(connection.serial, connection.sender, connection.receiver, line)
@@ -251,6 +271,7 @@ class Simulation:
         delivered = 0
         while delivered < max_deliveries:
             count = sum(1 for connection in self.connections.values() if connection.queue)
+            count += len(self._link_work)
             if not count:
                 break
             self.deliver(choose(count) if choose is not None else 0)
@@ -289,6 +310,8 @@ class Simulation:
                 self._close(connection)
         for key in [key for key in self._ephemeral if key[0] == server]:
             del self._ephemeral[key]
+        for key in [key for key in self._link_work if key[0] == server]:
+            del self._link_work[key]
 
     def restart(self, server: str) -> None:
         """``server`` starts again: a new node with a new incarnation and an empty table. Its
@@ -328,11 +351,29 @@ class Simulation:
         self.connections[connection.serial] = connection
         return connection
 
-    def _open(self, sender: str, receiver: str) -> None:
+    def _do_link_work(self, index: int) -> Pending:
+        (sender, receiver), kind = list(self._link_work.items())[index]
+        del self._link_work[(sender, receiver)]
+        self._tick(b"%s %s>%s" % (kind.encode(), sender.encode(), receiver.encode()))
+        if self.nodes[sender] is not None:
+            if kind == "connect":
+                self._open(sender, receiver, now=True)
+            else:
+                self._write(sender, receiver, now=True)
+        return Pending(0, sender, receiver, b"", kind)
+
+    def _open(self, sender: str, receiver: str, *, now: bool = False) -> None:
         """The sender's link to ``receiver`` connects if it would (see the module docstring)."""
+        if self.lazy_links and not now:
+            self._link_work[(sender, receiver)] = "connect"
+            return
         node = self.node(sender)
         if self.mode == "persistent":
-            if (sender, receiver) in self._persistent or not self.reachable(sender, receiver):
+            connection = self._persistent.get((sender, receiver))
+            if connection is not None:
+                self._take_outbox(connection)  # already up: the link just writes its outbox
+                return
+            if not self.reachable(sender, receiver):
                 return
             self._persistent[(sender, receiver)] = self._new_connection(sender, receiver, ephemeral=False)
             node.link_up(receiver)  # CATCHUP-1, after the greeting, as links.py does
@@ -352,10 +393,13 @@ class Simulation:
         self._take_outbox(connection)
         state.greeted, state.lost_lines = True, False
 
-    def _write(self, sender: str, receiver: str) -> None:
+    def _write(self, sender: str, receiver: str, *, now: bool = False) -> None:
         """Write ``sender``'s outbox for ``receiver`` on their connection (or open one)."""
         if self.mode == "ephemeral":
-            self._open(sender, receiver)
+            self._open(sender, receiver, now=now)
+            return
+        if self.lazy_links and not now:
+            self._link_work.setdefault((sender, receiver), "write")
             return
         connection = self._persistent.get((sender, receiver))
         if connection is not None:

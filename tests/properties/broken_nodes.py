@@ -162,8 +162,8 @@ class PlantedBug:
     node_factory: NodeFactory
     clause: str
     mode: str = "persistent"
-    #: True: the default five-server herd; False: generated topologies (some disconnected).
-    default_herd: bool = True
+    #: The herd to run (servers, links); None for the default five-server herd.
+    topology: tuple[tuple[str, ...], tuple[tuple[str, str], ...]] | None = None
 
 
 PLANTED_BUGS = (
@@ -177,8 +177,9 @@ PLANTED_BUGS = (
     PlantedBug("WHATSAT regenerates the AT line", RegeneratedWhatsatNode, "WHATSAT-5"),
     PlantedBug(
         "floods to non-neighbours",
-        leaky_node_factory([f"S{index}" for index in range(8)]),
+        leaky_node_factory(["S0", "S1", "S2", "S3"]),
         "FLOOD-4",
-        default_herd=False,
+        # Two pairs with no link between them: anything crossing over is a leak.
+        topology=(("S0", "S1", "S2", "S3"), (("S0", "S1"), ("S2", "S3"))),
     ),
 )

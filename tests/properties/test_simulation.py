@@ -127,10 +127,16 @@ def herd_machine(
 
         # ---- set-up ----------------------------------------------------------------------
 
-        @initialize(topology=topologies, mode=st.sampled_from(modes))
-        def start(self, topology: Topology, mode: str) -> None:
+        @initialize(topology=topologies, mode=st.sampled_from(modes), lazy_links=st.booleans())
+        def start(self, topology: Topology, mode: str, lazy_links: bool = False) -> None:
             servers, links = topology
-            self.sim = Simulation(servers, links, mode=mode, node_factory=node_factory)  # type: ignore[arg-type]
+            self.sim = Simulation(
+                servers,
+                links,
+                mode=mode,  # type: ignore[arg-type]
+                node_factory=node_factory,
+                lazy_links=lazy_links,
+            )
             self.model = HerdModel(servers, links, catch_up=catch_up)
             self.previous = self.model.snapshot(self.sim.tables(), complete=True)
             self.newest_ms: dict[bytes, int] = {}
@@ -367,11 +373,11 @@ def test_messages_per_update_on_the_default_herd_equal_the_bound(origin: str, mo
 # ---- replay ------------------------------------------------------------------------------
 
 
-def random_walk(seed: int, steps: int, *, mode: str = "persistent") -> Simulation:
+def random_walk(seed: int, steps: int, *, mode: str = "persistent", lazy_links: bool = False) -> Simulation:
     """Drive the default herd with ``random.Random(seed)``: IAMATs, WHATSATs, deliveries,
     cuts, heals, crashes and restarts."""
     rng = random.Random(seed)
-    sim = Simulation(DEFAULT_SERVERS, DEFAULT_LINKS, mode=mode)
+    sim = Simulation(DEFAULT_SERVERS, DEFAULT_LINKS, mode=mode, lazy_links=lazy_links)  # type: ignore[arg-type]
     clock_ms = dict.fromkeys(CLIENT_IDS, BASE_MS)
     for _ in range(steps):
         roll = rng.random()
@@ -394,9 +400,10 @@ def random_walk(seed: int, steps: int, *, mode: str = "persistent") -> Simulatio
     return sim
 
 
+@pytest.mark.parametrize("lazy_links", [False, True])
 @pytest.mark.parametrize("mode", ["persistent", "ephemeral"])
-def test_a_seed_replays_exactly(mode: str) -> None:
-    first, again, other = (random_walk(seed, 2_000, mode=mode) for seed in (7, 7, 8))
+def test_a_seed_replays_exactly(mode: str, lazy_links: bool) -> None:
+    first, again, other = (random_walk(seed, 2_000, mode=mode, lazy_links=lazy_links) for seed in (7, 7, 8))
     assert first.trace == again.trace
     assert first.tables() == again.tables()
     assert first.sends == again.sends
@@ -418,10 +425,8 @@ PLANTED_BUG_SETTINGS = settings(
 
 
 def machine_for(bug: PlantedBug, *, catch_up: bool = True) -> type[RuleBasedStateMachine]:
-    if bug.default_herd:
-        pool, topologies = DEFAULT_SERVERS, st.just(DEFAULT_TOPOLOGY)
-    else:
-        pool, topologies = GENERATED_POOL, generated_topologies()
+    topology = bug.topology or DEFAULT_TOPOLOGY
+    pool, topologies = topology[0], st.just(topology)
     return herd_machine(
         "Broken" + "".join(word.capitalize() for word in bug.name.replace("-", " ").split()),
         pool=pool,
