@@ -17,9 +17,12 @@ servers as ``{places_url}`` and as the environment variables ``HERDREF_PLACES_UR
 (through a loopback TLS front whose throw-away CA is added via ``SSL_CERT_FILE`` and
 ``REQUESTS_CA_BUNDLE``), for Python code that hard-codes Google's URL. It cannot reach code
 that is not Python, that resolves names without getaddrinfo (aiodns), or that pins
-certificates. A server whose Places requests reach the fixture by neither way cannot be
-checked for WHATSAT replies or the radius it sends: those checks report UNSUPPORTED and say
-so.
+certificates. ``--isolate`` (Linux, root) runs everything in a fresh network namespace whose
+/etc/hosts sends those hosts to the fixture (ports 80 and 443), which reaches herds in any
+language that read /etc/hosts and honour SSL_CERT_FILE, REQUESTS_CA_BUNDLE or
+NODE_EXTRA_CA_CERTS. A server whose Places requests reach the fixture by none of these ways
+cannot be checked for WHATSAT replies or the radius it sends: those checks report UNSUPPORTED
+and say so.
 
 Exit status: 0 no check failed (UNSUPPORTED and FLAKY allowed), 1 a MUST clause failed,
 2 bad command line or herd file, 3 only SHOULD clauses failed (NON-STRICT), 4 the herd never
@@ -29,6 +32,7 @@ became reachable.
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import sys
 import time
@@ -85,6 +89,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="resolve Google's Places hosts to the fixture in Python servers (sitecustomize)",
     )
+    parser.add_argument(
+        "--isolate",
+        action="store_true",
+        help="run in a fresh network namespace whose /etc/hosts sends Google's hosts to the fixture "
+        "(Linux, root, iproute2)",
+    )
     parser.add_argument("--json", type=Path, metavar="FILE", help="write a JSON report")
     parser.add_argument("--junit", type=Path, metavar="FILE", help="write a JUnit XML report")
     parser.add_argument("--html", type=Path, metavar="FILE", help="write a self-contained HTML report")
@@ -115,6 +125,7 @@ def _replay_command(args: argparse.Namespace, check_name: str) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from herdref.validate.checks import CHECKS, select_checks
+    from herdref.validate.isolation import NETNS_ENV, isolation_unavailable, run_isolated
 
     if args.list:
         for item in CHECKS:
@@ -129,6 +140,13 @@ def run(args: argparse.Namespace) -> int:
             "herdref validate: --launch needs --config (the herd's names, ports and links)", file=sys.stderr
         )
         return ExitStatus.USAGE
+    if args.isolate and not os.environ.get(NETNS_ENV):
+        reason = isolation_unavailable()
+        if reason is not None:
+            print(f"herdref validate: {reason}", file=sys.stderr)
+            return ExitStatus.USAGE
+        arguments = sys.argv[sys.argv.index("validate") + 1 :] if "validate" in sys.argv else []
+        return run_isolated([word for word in arguments if word != "--isolate"])
     checks, left_out = select_checks(
         only=_split(args.only),
         skip=_split(args.skip),

@@ -32,7 +32,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Final
 
-__all__ = ["GOOGLE_HOSTS", "TlsFront", "install_redirect"]
+__all__ = ["GOOGLE_HOSTS", "TlsFront", "install_isolated_fronts", "install_redirect"]
 
 GOOGLE_HOSTS: Final = ("maps.googleapis.com", "places.googleapis.com")
 _CHUNK: Final = 65_536
@@ -64,12 +64,13 @@ if _ROUTES:
 
 
 class TlsFront:
-    """A TLS listener on loopback that relays each connection, decrypted, to ``upstream``."""
+    """A listener on loopback that relays each connection to ``upstream``, decrypting TLS first
+    when it has a ``context`` (plain TCP relay without one)."""
 
-    def __init__(self, context: ssl.SSLContext, upstream: tuple[str, int]) -> None:
+    def __init__(self, context: ssl.SSLContext | None, upstream: tuple[str, int], *, port: int = 0) -> None:
         self.context = context
         self.upstream = upstream
-        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener = socket.create_server(("127.0.0.1", port))
         self.listener.settimeout(0.2)
         self.port: int = self.listener.getsockname()[1]
         self.stopped = threading.Event()
@@ -94,7 +95,7 @@ class TlsFront:
     def _serve(self, client: socket.socket) -> None:
         try:
             client.settimeout(10)
-            secure = self.context.wrap_socket(client, server_side=True)
+            secure = self.context.wrap_socket(client, server_side=True) if self.context else client
             upstream = socket.create_connection(self.upstream, timeout=10)
         except (OSError, ssl.SSLError):
             client.close()
@@ -132,25 +133,52 @@ def _system_ca_bundle() -> str:
     return ""
 
 
-def install_redirect(fixture_port: int, work_dir: Path, stack: ExitStack) -> dict[str, str]:
-    """Start the TLS front (closed with ``stack``), write ``sitecustomize`` and the CA bundle
-    under ``work_dir``; returns the environment variables that switch the redirect on."""
+def _authority(folder: Path) -> tuple[ssl.SSLContext, Path]:
+    """A throw-away CA's server context for Google's hosts, and a CA bundle that trusts it."""
     import trustme
 
     authority = trustme.CA()
     certificate = authority.issue_cert(*GOOGLE_HOSTS)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     certificate.configure_cert(context)
-    front = TlsFront(context, ("127.0.0.1", fixture_port))
-    stack.callback(front.close)
-
-    folder = work_dir / "redirect"
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "sitecustomize.py").write_text(_SITECUSTOMIZE, encoding="utf-8")
     bundle = folder / "ca-bundle.pem"
     bundle.write_text(
         _system_ca_bundle() + "\n" + authority.cert_pem.bytes().decode("ascii"), encoding="ascii"
     )
+    return context, bundle
+
+
+def _trust(bundle: Path) -> dict[str, str]:
+    return {
+        "SSL_CERT_FILE": str(bundle),
+        "REQUESTS_CA_BUNDLE": str(bundle),
+        "CURL_CA_BUNDLE": str(bundle),
+        "NODE_EXTRA_CA_CERTS": str(bundle),
+    }
+
+
+def install_isolated_fronts(fixture_port: int, work_dir: Path, stack: ExitStack) -> dict[str, str]:
+    """Inside an isolated network namespace (see :mod:`herdref.validate.isolation`), where
+    Google's hosts resolve to 127.0.0.1 through the namespace's /etc/hosts: serve ports 443
+    (TLS) and 80 in front of the fixture. Returns the CA environment variables."""
+    context, bundle = _authority(work_dir / "redirect")
+    for front in (
+        TlsFront(context, ("127.0.0.1", fixture_port), port=443),
+        TlsFront(None, ("127.0.0.1", fixture_port), port=80),
+    ):
+        stack.callback(front.close)
+    return _trust(bundle)
+
+
+def install_redirect(fixture_port: int, work_dir: Path, stack: ExitStack) -> dict[str, str]:
+    """Start the TLS front (closed with ``stack``), write ``sitecustomize`` and the CA bundle
+    under ``work_dir``; returns the environment variables that switch the redirect on."""
+    folder = work_dir / "redirect"
+    context, bundle = _authority(folder)
+    front = TlsFront(context, ("127.0.0.1", fixture_port))
+    stack.callback(front.close)
+    (folder / "sitecustomize.py").write_text(_SITECUSTOMIZE, encoding="utf-8")
     routes = {
         host: {"host": "127.0.0.1", "tls_port": front.port, "http_port": fixture_port}
         for host in GOOGLE_HOSTS
@@ -159,8 +187,5 @@ def install_redirect(fixture_port: int, work_dir: Path, stack: ExitStack) -> dic
     return {
         "HERDREF_REDIRECT": json.dumps(routes),
         "PYTHONPATH": python_path,
-        "SSL_CERT_FILE": str(bundle),
-        "REQUESTS_CA_BUNDLE": str(bundle),
-        "CURL_CA_BUNDLE": str(bundle),
-        "NODE_EXTRA_CA_CERTS": str(bundle),
+        **_trust(bundle),
     }

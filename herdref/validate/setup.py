@@ -5,6 +5,7 @@ and by the pytest plugin's wire tier.
 
 from __future__ import annotations
 
+import os
 import shlex
 import sys
 import tempfile
@@ -15,6 +16,7 @@ from pathlib import Path
 
 from herdref.config import HerdConfig, load_config, load_preset
 from herdref.validate.environment import places_environment, start_fixture
+from herdref.validate.isolation import NETNS_ENV
 from herdref.validate.launcher import Launcher, LaunchError, port_open
 from herdref.validate.probe import probe_framing
 from herdref.validate.target import Target, wait_until
@@ -81,8 +83,14 @@ def open_target(
             config = load_config(launched_config)
             template = REFERENCE_TEMPLATE.format(python=shlex.quote(sys.executable))
             description = "the reference herd (herdref serve)"
+        if os.environ.get(NETNS_ENV):
+            description += f" in network namespace {os.environ[NETNS_ENV]}"
         env = places_environment(places_url)
-        if redirect_google and fixture is not None:
+        if fixture is not None and os.environ.get(NETNS_ENV):
+            from herdref.validate.redirect import install_isolated_fronts
+
+            env.update(install_isolated_fronts(fixture.port, work_dir, stack))
+        elif redirect_google and fixture is not None:
             from herdref.validate.redirect import install_redirect
 
             env.update(install_redirect(fixture.port, work_dir, stack))

@@ -179,3 +179,23 @@ def test_html_report_explains_a_failure(tmp_path: Path) -> None:
     assert "copied octet for octet" in page  # IAMAT-5's text, from SPEC.md
     assert "Wire transcript" in page and "IAMAT hv" in page
     assert "--only echo-exact" in page
+
+
+def test_isolated_run_reaches_any_herd_through_the_namespace_hosts_file(tmp_path: Path) -> None:
+    from herdref.validate.isolation import isolation_unavailable
+
+    reason = isolation_unavailable()
+    if reason is not None:
+        pytest.skip(reason)
+    config = write_herd_file(tmp_path)
+    launch = f"{sys.executable} {BAD_HERDS / 'google_hardcoded.py'} {{name}} --config {{config}}"
+    only = "whatsat-reply,places-radius-metres,flood-all"
+    status, document, output = validate(
+        tmp_path, "--isolate", "--launch", launch, "--config", str(config), *_FAST, "--only", only
+    )
+    if status == 2 and "cannot set up the network namespace" in output:
+        pytest.skip(output.strip().splitlines()[-1])
+    verdicts = {entry["check"]: entry["verdict"] for entry in document["checks"]}  # type: ignore[index]
+    assert verdicts == dict.fromkeys(only.split(","), "PASS"), output
+    assert status == 0, output
+    assert "in network namespace" in document["target"], output
