@@ -343,6 +343,14 @@ TestDefaultHerd.settings = MACHINE_SETTINGS
 TestGeneratedHerd = GeneratedHerd.TestCase
 TestGeneratedHerd.settings = MACHINE_SETTINGS
 
+# The plain-spec model is what ``herdref validate`` judges other herds by: the reference herd
+# must pass it too, or the checker would blame correct herds.
+PlainGeneratedHerd = herd_machine(
+    "PlainGeneratedHerd", pool=GENERATED_POOL, topologies=generated_topologies(), catch_up=False
+)
+TestPlainGeneratedHerd = PlainGeneratedHerd.TestCase
+TestPlainGeneratedHerd.settings = settings(settings.default)
+
 
 # ---- flooding cost ---------------------------------------------------------------------------
 
