@@ -158,7 +158,7 @@ def _refuse_constant(name: str) -> None:
 
 
 def whatsat_reply_problem(reply: bytes, bound: int) -> str | None:
-    """Why ``reply`` is not a valid WHATSAT reply for ``bound`` (WHATSAT-5, WHATSAT-6), or None."""
+    """Why ``reply`` is not a valid WHATSAT reply for ``bound`` (WHATSAT-5..7), or None."""
     if not grammar_accepts(reply, "whatsat_reply"):
         return "grammar"
     body = reply[reply.index(b"\n") + 1 : -2]
