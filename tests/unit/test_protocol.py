@@ -247,6 +247,7 @@ def test_a_message_keeps_the_clients_strings_but_the_bound_is_a_number() -> None
     assert message == WhatsAt(b"c", b"010.0", 7)
     assert format_message(message) == b"WHATSAT c 010.0 7\n"
     message = parse_both(b"\tIAMAT  c\r+034.50-000.0\v0001.10 ")
+    assert message is not None
     assert format_message(message) == b"IAMAT c +034.50-000.0 0001.10\n"
 
 
