@@ -23,10 +23,27 @@ from typing import BinaryIO, Final
 __all__ = ["HerdLog"]
 
 _DEFAULT_FLUSH_INTERVAL_S: Final = 0.05
+_now: Final = time.time
 
 
 class HerdLog:
     """An append-only, line-oriented log file fed from the event loop."""
+
+    __slots__ = (
+        "_append",
+        "_closed",
+        "_dropped_lines",
+        "_file",
+        "_flush_interval_s",
+        "_max_buffered_bytes",
+        "_queue",
+        "_queued_bytes",
+        "_reported_dropped_lines",
+        "_taken_bytes",
+        "_thread",
+        "_wake",
+        "path",
+    )
 
     def __init__(
         self,
@@ -37,6 +54,7 @@ class HerdLog:
     ) -> None:
         self.path = path
         self._queue: collections.deque[bytes] = collections.deque()
+        self._append = self._queue.append
         self._max_buffered_bytes = max_buffered_bytes
         self._flush_interval_s = flush_interval_s
         # Written by the event loop only:
@@ -62,8 +80,8 @@ class HerdLog:
         if self._queued_bytes - self._taken_bytes > self._max_buffered_bytes:
             self._dropped_lines += 1
             return
-        entry = b"%.6f %s %s %s\n" % (time.time(), kind, where, text)
-        self._queue.append(entry)
+        entry = b"%.6f %s %s %s\n" % (_now(), kind, where, text)
+        self._append(entry)
         self._queued_bytes += len(entry)
 
     def _take_batch(self) -> bytes:
