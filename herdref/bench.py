@@ -935,6 +935,8 @@ def _format_report(report: dict[str, Any]) -> str:
             )
         else:
             lines.append(f"propagation: no probe completed ({propagation['incomplete']} incomplete)")
+        if propagation["error"]:
+            lines.append(f"  probing stopped early: {propagation['error']}")
     flooding = report.get("flooding")
     if flooding is not None and "at_messages" not in flooding:
         lines.append(f"flooding: not measured: {flooding['source']}")
