@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from fractions import Fraction
 
 import pytest
 from hypothesis import currently_in_test_context, event, example, given, settings
@@ -39,6 +40,7 @@ from herdref.protocol import (
     format_at,
     format_message,
     format_time_diff,
+    is_newer,
     lark_parser,
     location_degrees,
     parse_line,
@@ -433,6 +435,8 @@ def test_both_parsers_agree_on_mutated_lines(line: bytes) -> None:
 
 
 @given(st.one_of(st.binary(max_size=200), mutated_lines), st.integers(0, 2**64))
+@example(b"IAMAT c +1+1 " + b"9" * 5000 + b"." + b"5" * 5000, 0)
+@example(b"AT s +1 c +1+1 " + b"0" * 5000 + b"1." + b"0" * 5000, 2**64)
 def test_any_octets_give_a_message_none_or_a_protocol_error(line: bytes, received_ns: int) -> None:
     for parse in (parse_line, parse_line_lark):
         result = outcome(parse, line)
@@ -444,3 +448,31 @@ def test_any_octets_give_a_message_none_or_a_protocol_error(line: bytes, receive
             assert len(location_degrees(result.location)) == 2
         if isinstance(result, (IAmAt, WhatsAt, At, Peer)):
             assert parse(format_message(result)) == result
+
+
+# ---- the numbers a message carries ---------------------------------------------------------
+
+
+def exact(decimal: bytes) -> Fraction:
+    return Fraction(decimal.decode("ascii"))
+
+
+@given(st.integers(0, 2**64), posix_times)
+def test_a_time_difference_is_exact_to_the_nanosecond(received_ns: int, client_time: bytes) -> None:
+    # AT-2: R - T rounded to the nearest nanosecond, ties toward +infinity; '+' for zero.
+    diff = format_time_diff(received_ns, client_time)
+    sign, seconds, nanoseconds = diff[:1], *diff[1:].split(b".")
+    assert sign in (b"+", b"-")
+    assert len(nanoseconds) == 9
+    assert seconds == b"0" or not seconds.startswith(b"0")
+    value = exact(diff)
+    assert sign == (b"-" if value < 0 else b"+")  # never -0.000000000
+    error = value - (Fraction(received_ns, 10**9) - exact(client_time))
+    assert Fraction(-1, 2 * 10**9) < error <= Fraction(1, 2 * 10**9)
+
+
+@given(posix_times, posix_times)
+def test_newer_means_a_larger_exact_value(first: bytes, second: bytes) -> None:
+    # FLOOD-2: strictly newer by value, however the digits are written.
+    assert is_newer(first, second) == (exact(first) > exact(second))
+    assert (time_key(first) == time_key(second)) == (exact(first) == exact(second))
