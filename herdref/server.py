@@ -38,6 +38,16 @@ logger = logging.getLogger(__name__)
 
 _READ_BUFFER_BYTES: Final = 65_536
 _LOGGED_REPLY_PREFIX: Final = 200
+#: LIMIT-4: replies backed up past this many octets stop reading from the client (or half of
+#: max_pending_reply_bytes when that is smaller, so pausing always comes before closing).
+_REPLY_HIGH_WATER_BYTES: Final = 65_536
+#: LIMIT-4: at most this many replies wait (a WHATSAT in flight, or a reply behind one); the
+#: lines after that stay unread until they drain, so one read of 64 KiB of WHATSATs (each
+#: worth a ~25 KB reply) cannot make thousands of replies at once.
+_MAX_QUEUED_REPLIES: Final = 128
+#: LIMIT-1: after the ``?`` for an overlong line, input is discarded for this long so the reply
+#: is not destroyed by a reset (closing with unread input sends RST), then the connection ends.
+_OVERLONG_LINGER_S: Final = 1.0
 
 
 class HerdServer:
@@ -62,6 +72,10 @@ class HerdServer:
         self.node = HerdNode(name, config.neighbours(name), incarnation=secrets.token_hex(8))
         self.links = PeerLinks(self.node, config.servers, mode=config.link_mode, herd_log=self.herd_log)
         self.connections: set[ClientConnection] = set()
+        #: One receive buffer for every connection: the loop fills it and calls
+        #: ``buffer_updated``, which copies the octets out, before any other read, so an idle
+        #: connection costs no buffer (LIMIT-2: 10 000 connections would otherwise hold 640 MiB).
+        self.read_view = memoryview(bytearray(_READ_BUFFER_BYTES))
         self._listener: asyncio.Server | None = None
         self._sweeper: asyncio.Task[None] | None = None
 
@@ -131,15 +145,24 @@ class ClientConnection(asyncio.BufferedProtocol):
         self.node = server.node
         self.session = Session()
         self.last_activity = 0.0
-        self._buffer = bytearray(_READ_BUFFER_BYTES)
-        self._view = memoryview(self._buffer)
+        self._view = server.read_view
         self._partial = b""
+        #: LIMIT-4: received lines not yet handled because too many replies wait (LF-joined,
+        #: ending with the partial line).
+        self._held = b""
         self._transport: asyncio.Transport | None = None
         self._where = b"-"
         #: FRAME-3: replies not yet written, in command order; a Task is a WHATSAT in flight.
         self._queued: collections.deque[bytes | asyncio.Task[bytes]] = collections.deque()
         self._close_when_done = False
         self._max_line = server.limits.max_line_bytes
+        self._max_pending_reply = server.limits.max_pending_reply_bytes
+        #: LIMIT-4: why reading is paused: the client does not read, or too many replies wait.
+        self._writes_paused = False
+        self._reading_paused = False
+        #: LIMIT-1: an overlong line was answered; input is discarded until the connection ends.
+        self._discarding = False
+        self._linger: asyncio.TimerHandle | None = None
 
     # ---- asyncio callbacks ---------------------------------------------------------------
 
@@ -153,27 +176,42 @@ class ClientConnection(asyncio.BufferedProtocol):
         if len(self.server.connections) >= self.server.limits.max_connections:
             # LIMIT-2: over the connection limit the connection is closed at once, unanswered.
             self.server.herd_log.record(b"REFUSED", self._where, b"connection limit reached")
-            transport.abort()
+            self._transport.abort()
             return
         self.server.connections.add(self)
+        high_water = max(1, min(_REPLY_HIGH_WATER_BYTES, self._max_pending_reply // 2))
+        self._transport.set_write_buffer_limits(high=high_water)
 
     def get_buffer(self, sizehint: int) -> memoryview:
         return self._view
 
     def buffer_updated(self, nbytes: int) -> None:
+        if self._discarding:
+            return  # LIMIT-1: the connection is ending; its input is dropped unread
         self.last_activity = asyncio.get_running_loop().time()
         data = self._view[:nbytes].tobytes()
-        if self._partial:
-            data = self._partial + data
+        if self._partial or self._held:
+            data = self._held + self._partial + data
+            self._held = b""
+        self._consume(data)
+
+    def _consume(self, data: bytes) -> None:
+        """Handle the complete lines of ``data``; keep the rest as the partial line."""
         lines = data.split(b"\n")
         self._partial = lines.pop()
         replies: list[bytes] = []
         try:
-            for line in lines:
+            for index, line in enumerate(lines):
                 if len(line) > self._max_line:
                     self._reject_overlong(line, replies)
                     return
                 self._handle(line, replies)
+                if len(self._queued) >= _MAX_QUEUED_REPLIES and index + 1 < len(lines):
+                    # LIMIT-4: the rest waits, unread, until the queued replies drain.
+                    self._held = b"\n".join(lines[index + 1 :]) + b"\n" + self._partial
+                    self._partial = b""
+                    self._update_reading()
+                    return
             if len(self._partial) > self._max_line:
                 self._reject_overlong(self._partial, replies)
         except Exception:
@@ -182,8 +220,11 @@ class ClientConnection(asyncio.BufferedProtocol):
         finally:
             if replies and self._transport is not None and not self._transport.is_closing():
                 self._transport.write(b"".join(replies))
+                self._check_pending_replies()
 
     def eof_received(self) -> bool:
+        if self._discarding:
+            return False  # LIMIT-1: the client has stopped sending; close now
         # FRAME-2: EOF ends a final line that had no LF.
         if self._partial:
             line, self._partial = self._partial, b""
@@ -199,6 +240,8 @@ class ClientConnection(asyncio.BufferedProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.server.connections.discard(self)
+        if self._linger is not None:
+            self._linger.cancel()
         for queued in self._queued:
             if isinstance(queued, asyncio.Task):
                 queued.cancel()
@@ -208,12 +251,41 @@ class ClientConnection(asyncio.BufferedProtocol):
 
     def pause_writing(self) -> None:
         # LIMIT-4: a client that does not read stops being read, so its replies cannot pile up.
-        if self._transport is not None:
-            self._transport.pause_reading()
+        self._writes_paused = True
+        self._update_reading()
 
     def resume_writing(self) -> None:
-        if self._transport is not None and not self._transport.is_closing():
-            self._transport.resume_reading()
+        self._writes_paused = False
+        self._update_reading()
+
+    def _update_reading(self) -> None:
+        """LIMIT-4: read only while the client takes its replies and few replies wait."""
+        transport = self._transport
+        if transport is None or transport.is_closing() or self._discarding:
+            return
+        backed_up = self._writes_paused or len(self._queued) >= _MAX_QUEUED_REPLIES
+        if not backed_up and self._held:
+            held, self._held = self._held, b""
+            self._consume(held)  # may hold the rest again, which pauses again
+            if self._held:
+                return
+        if backed_up and not self._reading_paused:
+            self._reading_paused = True
+            transport.pause_reading()
+        elif not backed_up and self._reading_paused:
+            self._reading_paused = False
+            transport.resume_reading()
+
+    def _check_pending_replies(self) -> None:
+        """LIMIT-4: a client whose unread replies pass max_pending_reply_bytes is dropped (one
+        read's replies can exceed the pause threshold, e.g. many WHATSATs with large results)."""
+        transport = self._transport
+        if transport is None or transport.is_closing():
+            return
+        pending = transport.get_write_buffer_size()
+        if pending > self._max_pending_reply:
+            self.server.herd_log.record(b"OVERFULL", self._where, b"%d reply octets unread" % pending)
+            transport.abort()
 
     # ---- lines ---------------------------------------------------------------------------
 
@@ -237,6 +309,8 @@ class ClientConnection(asyncio.BufferedProtocol):
             task = asyncio.get_running_loop().create_task(self.server.answer_whatsat(reaction.lookup))
             task.add_done_callback(self._lookup_done)
             self._queued.append(task)
+            if len(self._queued) >= _MAX_QUEUED_REPLIES:
+                self._update_reading()
 
     def _lookup_done(self, _task: asyncio.Task[bytes]) -> None:
         ready: list[bytes] = []
@@ -267,27 +341,48 @@ class ClientConnection(asyncio.BufferedProtocol):
             return
         if ready:
             transport.write(b"".join(ready))
+            self._check_pending_replies()
         if self._close_when_done and not self._queued:
             transport.close()
+        elif self._reading_paused or self._held:
+            self._update_reading()
 
     def _reject_overlong(self, line: bytes, replies: list[bytes]) -> None:
         # LIMIT-1: answer with the first max_line_bytes octets and close the connection, so a
-        # line with no end cannot take unbounded memory.
+        # line with no end cannot take unbounded memory. The replies already due go first
+        # (FRAME-3); WHATSATs still in flight are dropped with the connection.
         self.server.herd_log.record(b"OVERLONG", self._where, b"%d octets" % len(line))
         replies.append(error_reply(line[: self._max_line]))
-        self._partial = b""
+        self._partial = self._held = b""
+        for queued in self._queued:
+            if isinstance(queued, asyncio.Task):
+                queued.cancel()
         self._queued.clear()
-        if self._transport is not None:
-            self._transport.write(b"".join(replies))
-            replies.clear()
-            self._transport.close()
+        self._discarding = True
+        transport = self._transport
+        if transport is None:
+            return
+        transport.write(b"".join(replies))
+        replies.clear()
+        # Half-close so the client sees the reply and EOF; keep discarding its input for a
+        # moment so closing does not reset the connection before the reply is read.
+        if transport.can_write_eof():
+            transport.write_eof()
+        if self._reading_paused:
+            self._reading_paused = False
+            transport.resume_reading()
+        self._linger = asyncio.get_running_loop().call_later(_OVERLONG_LINGER_S, transport.abort)
 
     # ---- closing -------------------------------------------------------------------------
 
     def close_idle(self) -> None:
         self.server.herd_log.record(b"IDLE", self._where, b"closed after idle timeout")
         if self._transport is not None:
-            self._transport.close()
+            if self._transport.get_write_buffer_size():
+                # LIMIT-4: replies it never read would hold a closing connection open for ever.
+                self._transport.abort()
+            else:
+                self._transport.close()
 
     def abort(self) -> None:
         if self._transport is not None:
