@@ -897,7 +897,8 @@ def _format_report(report: dict[str, Any]) -> str:
     total = report["total"]
     lines = [
         f"herdref bench: {settings['connections']} connections from {settings['workers']} load "
-        f"processes, pipeline {settings['pipeline']}, {settings['whatsat_ratio']:.0%} WHATSAT, "
+        f"process{'es' if settings['workers'] != 1 else ''}, pipeline {settings['pipeline']}, "
+        f"{settings['whatsat_ratio']:.0%} WHATSAT, "
         f"{report['elapsed_s']:.2f} s",
         "",
         f"{'server':<12} {'requests':>9} {'req/s':>10} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "

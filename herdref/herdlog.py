@@ -23,7 +23,9 @@ from typing import BinaryIO, Final
 __all__ = ["HerdLog"]
 
 _DEFAULT_FLUSH_INTERVAL_S: Final = 0.05
-_now: Final = time.time
+#: Integer nanoseconds, formatted as ``%d.%06d``: three times cheaper than ``%.6f`` of a float,
+#: and it truncates to the microsecond instead of rounding into the future.
+_now_ns: Final = time.time_ns
 
 
 class HerdLog:
@@ -80,7 +82,22 @@ class HerdLog:
         if self._queued_bytes - self._taken_bytes > self._max_buffered_bytes:
             self._dropped_lines += 1
             return
-        entry = b"%.6f %s %s %s\n" % (_now(), kind, where, text)
+        seconds, micros = divmod(_now_ns() // 1000, 1_000_000)
+        entry = b"%d.%06d %s %s %s\n" % (seconds, micros, kind, where, text)
+        self._append(entry)
+        self._queued_bytes += len(entry)
+
+    def record_exchange(self, where: bytes, line: bytes, reply: bytes) -> None:
+        """``IN`` and ``OUT`` records for a line and its one-line reply, in one go (the common
+        case: half the formatting and queueing of two ``record`` calls, same lines)."""
+        if self._file is None:
+            return
+        if self._queued_bytes - self._taken_bytes > self._max_buffered_bytes:
+            self._dropped_lines += 2
+            return
+        seconds, micros = divmod(_now_ns() // 1000, 1_000_000)
+        now = b"%d.%06d" % (seconds, micros)
+        entry = b"%s IN %s %s\n%s OUT %s %s\n" % (now, where, line, now, where, reply)
         self._append(entry)
         self._queued_bytes += len(entry)
 
