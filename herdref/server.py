@@ -145,6 +145,8 @@ class ClientConnection(asyncio.BufferedProtocol):
         self.node = server.node
         self.session = Session()
         self.last_activity = 0.0
+        #: The loop this connection lives on (protocols are made by it, inside it).
+        self._loop = asyncio.get_running_loop()
         self._view = server.read_view
         self._partial = b""
         #: LIMIT-4: received lines not yet handled because too many replies wait (LF-joined,
@@ -188,7 +190,7 @@ class ClientConnection(asyncio.BufferedProtocol):
     def buffer_updated(self, nbytes: int) -> None:
         if self._discarding:
             return  # LIMIT-1: the connection is ending; its input is dropped unread
-        self.last_activity = asyncio.get_running_loop().time()
+        self.last_activity = self._loop.time()
         data = self._view[:nbytes].tobytes()
         if self._partial or self._held:
             data = self._held + self._partial + data
@@ -291,22 +293,30 @@ class ClientConnection(asyncio.BufferedProtocol):
 
     def _handle(self, line: bytes, replies: list[bytes]) -> None:
         herd_log = self.server.herd_log
-        herd_log.record(b"IN", self._where, line)
         was_peer = self.session.peer
-        reaction = self.node.receive(self.session, line, self.server.clock_ns())
+        try:
+            reaction = self.node.receive(self.session, line, self.server.clock_ns())
+        except Exception:
+            herd_log.record(b"IN", self._where, line)  # the line that met a bug is in the log
+            raise
+        reply = reaction.reply
+        if reply is not None:
+            # LOG-1: the line and its reply, in one call (the hot path: every IAMAT).
+            herd_log.record_exchange(self._where, line, reply[:-1])
+        else:
+            herd_log.record(b"IN", self._where, line)
         if reaction.flood_to:
             self.server.links.wake(reaction.flood_to)
         if self.session.peer is not None and was_peer is None:
             herd_log.record(b"PEER-IN", self.session.peer.encode(), self._where)
             self.server.links.neighbour_greeted(self.session.peer)
-        if reaction.reply is not None:
-            herd_log.record(b"OUT", self._where, reaction.reply[:-1])
+        if reply is not None:
             if self._queued:
-                self._queued.append(reaction.reply)
+                self._queued.append(reply)
             else:
-                replies.append(reaction.reply)
+                replies.append(reply)
         elif reaction.lookup is not None:
-            task = asyncio.get_running_loop().create_task(self.server.answer_whatsat(reaction.lookup))
+            task = self._loop.create_task(self.server.answer_whatsat(reaction.lookup))
             task.add_done_callback(self._lookup_done)
             self._queued.append(task)
             if len(self._queued) >= _MAX_QUEUED_REPLIES:
