@@ -746,7 +746,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--whatsat-ratio", type=float, default=0.1, help="share of requests that are WHATSAT (default 0.1)"
     )
     parser.add_argument("--whatsat-radius", default="10", help="WHATSAT radius in km (default 10)")
-    parser.add_argument("--whatsat-bound", type=int, default=5, help="WHATSAT bound (default 5)")
+    parser.add_argument(
+        "--whatsat-bound",
+        type=int,
+        help="WHATSAT bound (default: 5 if the herd file's Places provider is the offline fixture, "
+        "else 0, so a benchmark never spends Google API quota unless asked to)",
+    )
     parser.add_argument(
         "--pipeline", type=int, default=1, metavar="DEPTH", help="requests in flight per connection"
     )
@@ -775,7 +780,7 @@ def _settings_from(args: argparse.Namespace) -> LoadSettings:
         raise _UsageError("--connections must be at least 1")
     if not 0.0 <= args.whatsat_ratio <= 1.0:
         raise _UsageError("--whatsat-ratio must be between 0 and 1")
-    if not 0 <= args.whatsat_bound <= 20:
+    if args.whatsat_bound is not None and not 0 <= args.whatsat_bound <= 20:
         raise _UsageError("--whatsat-bound must be between 0 and 20")
     try:
         radius = args.whatsat_radius.encode("ascii")
@@ -801,7 +806,7 @@ def _settings_from(args: argparse.Namespace) -> LoadSettings:
         connections=args.connections,
         whatsat_ratio=args.whatsat_ratio,
         whatsat_radius=radius,
-        whatsat_bound=args.whatsat_bound,
+        whatsat_bound=args.whatsat_bound if args.whatsat_bound is not None else 0,
         pipeline=args.pipeline,
         duration_s=duration,
         requests=args.requests,
@@ -958,6 +963,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"herdref bench: {exc}", file=sys.stderr)
         return 2
     config = config_from_args(args)
+    if args.whatsat_bound is None and config.places.provider == "fixture":
+        settings = dataclasses.replace(settings, whatsat_bound=5)
     names = list(config.servers)
     if args.servers:
         names = [name.strip() for name in args.servers.split(",") if name.strip()]
