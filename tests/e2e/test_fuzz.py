@@ -18,6 +18,8 @@ from __future__ import annotations
 import random
 import re
 import socket
+import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -297,3 +299,15 @@ def test_a_live_server_answers_100_000_fuzzed_lines_per_spec(tmp_path: Path) -> 
     assert lines_sent >= 100_000
     # The corpus reaches every reply class, so a server that broke any of them would be caught.
     assert all(count > 100 for count in totals.values()), totals
+
+
+def test_the_parser_fuzz_harness_runs_without_atheris_and_finds_agreement() -> None:
+    # fuzz/fuzz_parser.py's plain random driver: parse_line and the grammar agree throughout.
+    harness = Path(__file__).parents[2] / "fuzz" / "fuzz_parser.py"
+    result = subprocess.run(
+        [sys.executable, str(harness), "--random", "20000", "--seed", str(SEED)],
+        capture_output=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr.decode(errors="replace")[-2000:]
+    assert b"20000 inputs, parsers agreed on all" in result.stdout
