@@ -394,6 +394,35 @@ def frame_single_write(context: CheckContext) -> None:
 # ---- IAMAT and the AT reply ----------------------------------------------------------------
 
 
+@check("iamat-any-time", "IAMAT-6", "MUST", "client times far from the server's clock are accepted")
+def iamat_any_time(context: CheckContext) -> None:
+    name = context.target.names[0]
+    for client_time in (b"0", b"1.5", b"1000000000.000000001", b"4102444800.999999999"):
+        client = context.client_id()
+        reply = context.iamat(name, client, context.location(), client_time)
+        if not reply.data.startswith(b"AT "):
+            raise CheckFailed(
+                f"an IAMAT with client time {client_time.decode()} was refused",
+                expected="an AT line (skew shows in the time difference)",
+                seen=_show(reply.data),
+            )
+
+
+@check("location-edges", "LEX-5", "MUST", "locations on the range limits (±90, ±180) are accepted")
+def location_edges(context: CheckContext) -> None:
+    name = context.target.names[0]
+    for location in (b"+90-180", b"-90.000+180.000", b"+0.0-0.0", b"-1+001"):
+        client = context.client_id()
+        reply = context.iamat(name, client, location, context.now_time())
+        fields = reply.data.removesuffix(b"\n").split(b" ")
+        if not reply.data.startswith(b"AT ") or fields[3:4] != [client]:
+            raise CheckFailed(
+                f"an IAMAT at {location.decode()} was refused",
+                expected="an AT line",
+                seen=_show(reply.data),
+            )
+
+
 @check(
     "at-reply-format", "AT-1", "MUST", "AT <server> <time-diff> <client> <location> <time>, single spaces, LF"
 )
@@ -407,6 +436,7 @@ def at_reply_format(context: CheckContext) -> None:
             or fields[0] != b"AT"
             or fields[1] != name.encode()
             or fields[3] != client
+            or line.endswith(b"\r")
         ):
             raise CheckFailed(
                 f"{name}'s AT reply is not 'AT {name} <time-diff> <client> <location> <time>'",
@@ -602,7 +632,10 @@ def invalid_radius(context: CheckContext) -> None:
     _at_reply(context, name, client, context.location(), context.now_time())
     _invalid_lines(
         context,
-        [b"WHATSAT %s %s 5" % (client, radius) for radius in (b"0", b"51", b"50.5", b"-1", b"abc", b"1e1")],
+        [
+            b"WHATSAT %s %s 5" % (client, radius)
+            for radius in (b"0", b"0.0", b"51", b"50.5", b"50.01", b"-1", b"+5", b"abc", b"1e1")
+        ],
         "bad radius not answered '? <line>'",
     )
 
@@ -614,7 +647,10 @@ def invalid_bound(context: CheckContext) -> None:
     _at_reply(context, name, client, context.location(), context.now_time())
     _invalid_lines(
         context,
-        [b"WHATSAT %s 10 %s" % (client, bound) for bound in (b"21", b"-1", b"1.5", b"x", b"100")],
+        [
+            b"WHATSAT %s 10 %s" % (client, bound)
+            for bound in (b"21", b"-1", b"-0", b"+1", b"1.5", b"2.0", b"x", b"100")
+        ],
         "bad bound not answered '? <line>'",
     )
 
@@ -626,7 +662,11 @@ def error_echo_raw(context: CheckContext) -> None:
     client = context.client_id()
     _invalid_lines(
         context,
-        [b"IAMAT  %s\t+12-118  never" % client, b"  WHATSAT %s\t10 x\t" % client],
+        [
+            b"IAMAT  %s\t+12-118  never" % client,
+            b"  WHATSAT %s\t10 x\t" % client,
+            b"HELLO\x00 \xff\xfe world",
+        ],
         "the invalid line was not echoed as received",
     )
 
@@ -668,6 +708,33 @@ def limits_edges(context: CheckContext) -> None:
                 raise CheckFailed(
                     "bound 0 gave places", expected="no results", seen=repr(results), clause="WHATSAT-7"
                 )
+
+
+@check(
+    "error-keeps-connection", "ERR-1", "MUST", "after '? <line>' the connection stays open for more commands"
+)
+def error_keeps_connection(context: CheckContext) -> None:
+    name = context.target.names[0]
+    client = context.client_id()
+    with context.session(name) as session:
+        session.send(b"IAMAT %s %s %s\n" % (client, context.location(), context.now_time()))
+        if session.read_reply() is None or session.closed:
+            raise CheckUnsupported("the server answers one command per connection (FRAME-3, lenient)")
+        bad = b"IAMAT %s +12-118 never\n" % client
+        session.send(bad)
+        reply = session.read_reply()
+        if reply != _error_for(bad):
+            raise CheckFailed(
+                "an invalid line on a kept-open connection", expected=repr(_error_for(bad)), seen=_show(reply)
+            )
+        session.send(b"IAMAT %s %s %s\n" % (client, context.location(), context.now_time()))
+        reply = session.read_reply()
+        if reply is None or not reply.startswith(b"AT "):
+            raise CheckFailed(
+                "after a '?' reply the connection no longer answers",
+                expected="an AT line for the next IAMAT on the same connection",
+                seen=_show(reply) + (" (connection closed)" if session.closed else ""),
+            )
 
 
 @check("unknown-client", "WHATSAT-4", "MUST", "WHATSAT for a client no server knows gets '? <line>'")
@@ -816,6 +883,69 @@ def whatsat_bound(context: CheckContext) -> None:
                 expected=f"at most {bound} results",
                 seen=f"{shown} results",
             )
+
+
+@check(
+    "places-bound-zero", "PLACES-4", "MUST", "bound 0: no Places request, an empty result", needs_fixture=True
+)
+def places_bound_zero(context: CheckContext) -> None:
+    fixture = context.target.fixture
+    if fixture is None:
+        raise CheckUnsupported("no Places fixture: the requests the target sends cannot be seen")
+    name = context.target.names[0]
+    client = context.client_id()
+    _at_reply(context, name, client, context.location(), context.now_time())
+    fixture.reset()
+    reply = context.whatsat(name, client, b"10", 0)
+    if reply.data.startswith(b"? "):
+        raise CheckUnsupported("the target refuses bound 0 (WHATSAT-3 lenient)")
+    requests = fixture.requests()
+    if requests:
+        raise CheckFailed(
+            "a WHATSAT with bound 0 made a Places request",
+            expected="no request (the answer is known: no places)",
+            seen=f"{len(requests)} request(s): {requests[0].get('path')}?{requests[0].get('raw_query', '')}",
+        )
+
+
+@check(
+    "places-errors",
+    "PLACES-3",
+    "MUST",
+    "Google error statuses pass through; no JSON gives '?'",
+    needs_fixture=True,
+)
+def places_errors(context: CheckContext) -> None:
+    fixture = context.target.fixture
+    if fixture is None:
+        raise CheckUnsupported("no Places fixture: Google's errors cannot be staged")
+    name = context.target.names[0]
+    client = context.client_id()
+    _at_reply(context, name, client, context.location(), context.now_time())
+    try:
+        fixture.set_fault("over_query_limit")
+        reply = _places_reply(context, name, client, b"10", 3)
+        parsed = _whatsat_json(reply.data.removesuffix(b"\n\n"))
+        if not isinstance(parsed, dict) or parsed.get("status") != "OVER_QUERY_LIMIT":
+            raise CheckFailed(
+                "Google's OVER_QUERY_LIMIT answer was not passed through",
+                expected='the AT line and a JSON object with "status": "OVER_QUERY_LIMIT"',
+                seen=_show(reply.data[:300]),
+            )
+        for fault in ("http_500", "malformed_json"):
+            fixture.set_fault(fault)
+            line = b"WHATSAT %s 10 3\n" % client
+            reply = context.send(name, line, whatsat=True)
+            if reply.data != _error_for(line):
+                raise CheckFailed(
+                    f"Places gave no JSON object ({fault}) but the reply was not '? <line>'",
+                    expected=repr(_error_for(line)),
+                    seen=_show(reply.data[:300]),
+                    clause="PLACES-5",
+                )
+    finally:
+        fixture.reset()
+    _alive_after(context, name)
 
 
 @check(
@@ -1003,6 +1133,22 @@ def flood_all(context: CheckContext) -> None:
         _require_flood(context, origin, _reachable_without(context.target, origin, set()), client, line)
 
 
+@check("flood-at-from-client", "FLOOD-6", "MUST", "an AT line from a client connection is a flood: no reply")
+def flood_at_from_client(context: CheckContext) -> None:
+    names = context.target.names
+    origin = names[-1]
+    client = context.client_id()
+    # A server ID outside the herd: some herds skip the server an AT line names when relaying.
+    at_line = b"AT Elsewhere +0.250000000 %s %s %s" % (client, context.location(), context.now_time())
+    reply = context.send(origin, b"AT  %s\t%s" % tuple(at_line[3:].split(b" ", 1)) + b"\n")
+    if reply.data:
+        raise CheckFailed(
+            "a valid AT line from a client got a reply", expected="no reply", seen=_show(reply.data)
+        )
+    # Every server, the one that was sent the line included, must end up holding it.
+    _require_flood(context, f"{origin} (from a client)", names, client, at_line)
+
+
 @check("flood-newest-wins", "FLOOD-2", "MUST", "a stale or duplicate IAMAT neither replaces nor floods")
 def flood_newest_wins(context: CheckContext) -> None:
     names = context.target.names
@@ -1078,6 +1224,24 @@ def _flood_with_pairs_down(context: CheckContext, pairs: list[tuple[str, str]]) 
             launcher.start(name)
         for name in pair:
             launcher.wait_listening(name, deadline_s=target.startup_s)
+        _require_whole_again(context, pair)
+
+
+def _require_whole_again(context: CheckContext, restarted: Iterable[str]) -> None:
+    """LINK-2: once restarted, each server's records reach the whole herd again (so the next
+    case starts from a working herd, and a missing reconnection is named as such)."""
+    for name in restarted:
+        client = context.client_id(f"{name}-back")
+        line = _at_reply(context, name, client, context.location(), context.now_time())
+        try:
+            _require_flood(context, name, context.target.names, client, line)
+        except CheckFailed as failure:
+            raise CheckFailed(
+                f"after {name} restarted, its records did not reach the whole herd",
+                expected=failure.expected,
+                seen=failure.seen,
+                clause="LINK-2",
+            ) from None
 
 
 @check(

@@ -182,6 +182,11 @@ class HerdServer:
         at_line = stored[1]
         location = at_line.split(b" ")[4]
         latitude, longitude = (part.decode().lstrip("+") for part in LOCATION_RE.fullmatch(location).groups())
+        if bound == 0:
+            return [
+                at_line + b"\n",
+                self.format_json({"html_attributions": [], "results": [], "status": "OK"}) + b"\n\n",
+            ]
         try:
             body = await self.places(f"{latitude},{longitude}", radius)
         except (aiohttp.ClientError, TimeoutError, ValueError):
