@@ -206,7 +206,8 @@ def _validate(
         replay_command=lambda item: _replay_command(args, item.name),
     )
     only = _split(args.only)
-    if not args.attach and (not only or "stateful" in only) and "stateful" not in _split(args.skip):
+    # Attached herds get the stateful run too, without its kill/restart/pause steps.
+    if (not only or "stateful" in only) and "stateful" not in _split(args.skip):
         from herdref.validate.machine import run_stateful
 
         progress("  ... stateful (model-based random run)")

@@ -24,7 +24,15 @@ from xml.etree import ElementTree
 
 from herdref.validate.runner import Outcome
 
-__all__ = ["clause_titles", "summary_counts", "terminal_summary", "write_html", "write_json", "write_junit"]
+__all__ = [
+    "clause_titles",
+    "framing_styles",
+    "summary_counts",
+    "terminal_summary",
+    "write_html",
+    "write_json",
+    "write_junit",
+]
 
 VERDICT_ORDER: Final = ("FAIL", "NON-STRICT", "FLAKY", "UNSUPPORTED", "PASS")
 #: SPEC.md clauses open a paragraph: ``**LEX-1** · MUST · core — White space is ...``.
@@ -58,6 +66,26 @@ def clause_titles(spec_path: Path | None = None) -> dict[str, str]:
     return titles
 
 
+#: The framing probes, by the style of delivery each one tries.
+FRAMING_CHECKS: Final = {
+    "frame-half-close": "LF+half-close",
+    "frame-keep-open": "kept-open",
+    "frame-crlf": "CRLF",
+    "frame-no-final-newline": "no-final-LF",
+    "frame-pipelined": "two-per-packet",
+}
+
+
+def framing_styles(outcomes: Iterable[Outcome]) -> dict[str, str]:
+    """Which delivery styles the target answered ("yes", "NO", or the verdict otherwise)."""
+    words = {"PASS": "yes", "FAIL": "NO", "NON-STRICT": "NO"}
+    return {
+        FRAMING_CHECKS[outcome.check]: words.get(outcome.verdict, outcome.verdict.lower())
+        for outcome in outcomes
+        if outcome.check in FRAMING_CHECKS
+    }
+
+
 def summary_counts(outcomes: Iterable[Outcome]) -> Counter[str]:
     return Counter(outcome.verdict for outcome in outcomes)
 
@@ -66,7 +94,13 @@ def terminal_summary(
     outcomes: list[Outcome], *, target: str, left_out: list[tuple[str, str]], framing: str, elapsed_s: float
 ) -> str:
     """The summary printed at the end of a run."""
-    lines = [f"herdref validate: {target}", f"framing used: {framing}", ""]
+    lines = [f"herdref validate: {target}", f"framing used: {framing}"]
+    styles = framing_styles(outcomes)
+    if styles:
+        lines.append(
+            "framing styles answered: " + ", ".join(f"{style} {verdict}" for style, verdict in styles.items())
+        )
+    lines.append("")
     width = max((len(outcome.check) for outcome in outcomes), default=10)
     for outcome in outcomes:
         lines.append(
@@ -105,6 +139,7 @@ def _document(outcomes: list[Outcome], meta: dict[str, Any]) -> dict[str, Any]:
     counts = summary_counts(outcomes)
     return {
         **meta,
+        "framing_styles": framing_styles(outcomes),
         "counts": {verdict: counts[verdict] for verdict in VERDICT_ORDER},
         "checks": [asdict(outcome) for outcome in outcomes],
     }
