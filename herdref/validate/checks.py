@@ -71,6 +71,8 @@ class Check:
     #: Run in the quick profile too (the ten-pair sweep and long runs are full-profile only).
     quick: bool = True
     needs_fixture: bool = False
+    #: Left out of the full profile, which runs a check that covers it.
+    quick_only: bool = False
 
 
 CHECKS: list[Check] = []
@@ -85,9 +87,12 @@ def check(
     destructive: bool = False,
     quick: bool = True,
     needs_fixture: bool = False,
+    quick_only: bool = False,
 ) -> Callable[[Callable[[CheckContext], None]], Callable[[CheckContext], None]]:
     def register(function: Callable[[CheckContext], None]) -> Callable[[CheckContext], None]:
-        CHECKS.append(Check(name, clause, level, title, function, destructive, quick, needs_fixture))
+        CHECKS.append(
+            Check(name, clause, level, title, function, destructive, quick, needs_fixture, quick_only)
+        )
         return function
 
     return register
@@ -119,6 +124,8 @@ def select_checks(
             continue
         if profile == "quick" and not item.quick and not (only_set and matches(item, only_set)):
             left_out.append((item, "full profile only"))
+            continue
+        if profile == "full" and item.quick_only and not (only_set and item.name in only_set):
             continue
         chosen.append(item)
     return chosen, left_out
@@ -1250,6 +1257,7 @@ def _require_whole_again(context: CheckContext, restarted: Iterable[str]) -> Non
     "MUST",
     "flooding with two servers down (one connected, one cut case)",
     destructive=True,
+    quick_only=True,
 )
 def flood_pairs_quick(context: CheckContext) -> None:
     _flood_with_pairs_down(context, _pairs_to_check(context, quick=True))
