@@ -132,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
             flags = " (kills/pauses servers)" if item.destructive else ""
             print(f"{item.name:<24} {item.clause:<10} {item.level:<6} {item.title}{flags}")
         print(
-            f"{'stateful':<24} {'(model)':<10} {'MUST':<6} random sequences judged by herdref.model (kills/pauses)"
+            f"{'stateful':<24} {'(model)':<10} {'MUST':<6} random steps judged by herdref.model"
         )
         return ExitStatus.OK
     if args.attach and args.config is None:
