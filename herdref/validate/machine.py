@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
 __all__ = ["HerdViolation", "build_machine", "run_stateful"]
 
-_PROFILES = {"quick": (4, 12), "full": (15, 25)}
+_PROFILES = {"quick": (8, 15), "full": (20, 25)}
 _example_counter: Iterator[int] = itertools.count(1)
 
 
