@@ -3,8 +3,9 @@
 * ``ci`` (default): sized so that all of ``tests/properties`` runs in about two and a half
   minutes on two cores. No deadline: a simulated herd step is fast, but a shared CI machine
   is not.
-* ``thorough``: many more examples and longer step sequences, for hunting bugs locally:
-  ``HYPOTHESIS_PROFILE=thorough pytest -m properties``.
+* ``thorough``: ten times the examples and longer step sequences, for hunting bugs locally:
+  ``HYPOTHESIS_PROFILE=thorough pytest -m properties`` (tens of minutes; the per-test
+  timeout is lifted for it).
 
 A failing state machine prints its minimal step sequence (``state = ...; state.iamat(...)``)
 and the blob to reproduce it; paste the steps into a regression test.
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import os
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 settings.register_profile(
@@ -26,10 +28,18 @@ settings.register_profile(
 )
 settings.register_profile(
     "thorough",
-    max_examples=2_000,
+    max_examples=1_000,
     stateful_step_count=100,
     deadline=None,
     print_blob=True,
     suppress_health_check=[HealthCheck.too_slow],
 )
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci")
+settings.load_profile(PROFILE)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    if PROFILE == "thorough":
+        for item in items:
+            if "/tests/properties/" in str(item.path):
+                item.add_marker(pytest.mark.timeout(0))

@@ -378,6 +378,25 @@ def test_messages_per_update_on_the_default_herd_equal_the_bound(origin: str, mo
     assert all(table[b"kiwi.cs.ucla.edu"] == reply[:-1] for table in sim.tables().values())
 
 
+@pytest.mark.parametrize("lazy_links", [False, True])
+@pytest.mark.parametrize("mode", ["persistent", "ephemeral"])
+def test_a_restarted_server_catches_up_without_new_iamats(mode: str, lazy_links: bool) -> None:
+    sim = Simulation(DEFAULT_SERVERS, DEFAULT_LINKS, mode=mode, lazy_links=lazy_links)  # type: ignore[arg-type]
+    sim.run_until_quiet()
+    replies = [
+        sim.iamat(server, b"c-" + server.encode(), LOCATIONS[0], b"1700000000") for server in DEFAULT_SERVERS
+    ]
+    sim.run_until_quiet()
+    sim.crash("Bona")
+    sim.cut("Clark", "Jaquez")  # Clark now hangs off Bona alone
+    sim.restart("Bona")
+    sim.run_until_quiet()
+    assert sim.is_quiet()
+    everything = {reply[:-1].split(b" ")[3]: reply[:-1] for reply in replies if reply is not None}
+    assert len(everything) == len(DEFAULT_SERVERS)
+    assert sim.tables() == dict.fromkeys(DEFAULT_SERVERS, everything)  # CATCHUP-1/2
+
+
 # ---- replay ------------------------------------------------------------------------------
 
 
