@@ -21,6 +21,8 @@ import asyncio
 import contextlib
 import logging
 import random
+import secrets
+import time
 from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:
@@ -129,6 +131,12 @@ class PeerLink:
         self._retry_now.clear()
         return min(delay_s * 2, MAX_BACKOFF_S)
 
+    def _greeting(self) -> bytes:
+        """PEER-1, PEER-3: this shell supplies the clock and the fresh nonce the node needs."""
+        return self.node.peer_greeting(
+            self.neighbour, now_ns=time.time_ns(), nonce=secrets.token_hex(16).encode()
+        )
+
     def _write_outbox(self, writer: asyncio.StreamWriter) -> bool:
         lines = self.node.take_outbox(self.neighbour)
         if not lines:
@@ -171,7 +179,7 @@ class PeerLink:
                 writer.close()
 
     async def _serve_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        writer.write(self.node.peer_greeting())
+        writer.write(self._greeting())
         self.node.link_up(self.neighbour)  # CATCHUP-1
         # A herdref peer never writes on this connection; a plain herd may answer '? PEER ...'.
         # Reading tells us when the neighbour goes away.
@@ -220,7 +228,7 @@ class PeerLink:
             if lost_lines:
                 self.node.link_up(self.neighbour)  # CATCHUP-1
             try:
-                writer.write(self.node.peer_greeting())
+                writer.write(self._greeting())
                 self._write_outbox(writer)
                 await writer.drain()
                 writer.write_eof()

@@ -20,7 +20,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from herdref.peer_auth import is_authenticated_greeting
 from herdref.protocol import (
     At,
     IAmAt,
@@ -34,6 +36,9 @@ from herdref.protocol import (
     parse_line,
 )
 from herdref.state import LocationTable
+
+if TYPE_CHECKING:
+    from herdref.peer_auth import PeerAuthenticator
 
 __all__ = ["HerdNode", "PlacesLookup", "Reaction", "Session"]
 
@@ -77,8 +82,17 @@ _NOTHING = Reaction()
 class HerdNode:
     """The state and decisions of one herd server."""
 
-    def __init__(self, name: str, neighbours: Iterable[str], *, incarnation: str = "0") -> None:
+    def __init__(
+        self,
+        name: str,
+        neighbours: Iterable[str],
+        *,
+        incarnation: str = "0",
+        peer_auth: PeerAuthenticator | None = None,
+    ) -> None:
         self.name = name
+        #: PEER-3: with a shared secret, only connections whose greeting proves it may flood.
+        self.peer_auth = peer_auth
         self.name_bytes = name.encode()
         self.neighbours = tuple(neighbours)
         self.incarnation = incarnation
@@ -94,6 +108,10 @@ class HerdNode:
         try:
             message = parse_line(line)
         except ProtocolError as exc:
+            if self.peer_auth is not None:
+                fields = line.split()
+                if is_authenticated_greeting(fields):
+                    return self._on_authenticated_peer(fields, session, line, now_ns)
             return Reaction(reply=error_reply(line), rejected_by=exc.clause)
         if message is None:
             return _NOTHING  # FRAME-5: blank lines get no reply
@@ -101,6 +119,10 @@ class HerdNode:
             return self._on_iamat(message, now_ns)
         if isinstance(message, WhatsAt):
             return self._on_whatsat(message, line)
+        if self.peer_auth is not None and session.peer is None:
+            # PEER-3: with a secret, AT (and the unproved three-field PEER) only after a
+            # greeting that proves it: a client cannot plant a location.
+            return Reaction(reply=error_reply(line), rejected_by="PEER-3")
         if isinstance(message, At):
             return self._on_at(message, session)
         return self._on_peer(message, session, line)
@@ -130,6 +152,18 @@ class HerdNode:
     def _on_at(self, message: At, session: Session) -> Reaction:
         # FLOOD-5: the record is kept and relayed as the canonical single-spaced AT line.
         return Reaction(flood_to=self._store(message, format_at(message), sender=session.peer))
+
+    def _on_authenticated_peer(
+        self, fields: list[bytes], session: Session, line: bytes, now_ns: int
+    ) -> Reaction:
+        assert self.peer_auth is not None
+        neighbour = self._neighbour_by_bytes.get(fields[1])
+        if neighbour is None or session.peer is not None:
+            return Reaction(reply=error_reply(line), rejected_by="PEER-2")
+        failed = self.peer_auth.verify(fields, self.name_bytes, now_ns=now_ns)
+        if failed is not None:
+            return Reaction(reply=error_reply(line), rejected_by="PEER-3")
+        return self._on_peer(Peer(fields[1], fields[2]), session, line)
 
     def _on_peer(self, message: Peer, session: Session, line: bytes) -> Reaction:
         neighbour = self._neighbour_by_bytes.get(message.server_id)
@@ -175,6 +209,14 @@ class HerdNode:
         """How many records wait for ``neighbour``."""
         return len(self._outboxes[neighbour])
 
-    def peer_greeting(self) -> bytes:
-        """PEER-1: the first line this server sends on a link it opens."""
-        return b"PEER %s %s\n" % (self.name_bytes, self.incarnation.encode())
+    def peer_greeting(self, neighbour: str | None = None, *, now_ns: int = 0, nonce: bytes = b"") -> bytes:
+        """PEER-1: the first line this server sends on a link it opens. With a shared secret
+        (PEER-3) it names the ``neighbour`` and carries the shell's clock and a fresh random
+        ``nonce`` (32 hex digits), so the node itself stays free of both."""
+        if self.peer_auth is None:
+            return b"PEER %s %s\n" % (self.name_bytes, self.incarnation.encode())
+        if neighbour is None:
+            raise ValueError("an authenticated greeting names the neighbour it is for")
+        return self.peer_auth.greeting(
+            self.name_bytes, neighbour.encode(), self.incarnation.encode(), now_ns=now_ns, nonce=nonce
+        )

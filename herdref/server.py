@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Final, cast
 from herdref.herdlog import HerdLog
 from herdref.links import PeerLinks
 from herdref.node import HerdNode, PlacesLookup, Session
+from herdref.peer_auth import PeerAuthenticator, load_secret
 from herdref.protocol import error_reply
 
 if TYPE_CHECKING:
@@ -69,7 +70,15 @@ class HerdServer:
         self.places = places
         self.clock_ns = clock_ns
         self.herd_log = herd_log if herd_log is not None else HerdLog(None)
-        self.node = HerdNode(name, config.neighbours(name), incarnation=secrets.token_hex(8))
+        # PEER-3: a shared secret makes peers prove themselves before they may flood.
+        peer_auth = (
+            None
+            if config.peer_secret_file is None
+            else PeerAuthenticator(load_secret(config.peer_secret_file))
+        )
+        self.node = HerdNode(
+            name, config.neighbours(name), incarnation=secrets.token_hex(8), peer_auth=peer_auth
+        )
         self.links = PeerLinks(self.node, config.servers, mode=config.link_mode, herd_log=self.herd_log)
         self.connections: set[ClientConnection] = set()
         #: One receive buffer for every connection: the loop fills it and calls
