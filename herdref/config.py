@@ -285,6 +285,10 @@ def parse_config(text: str, *, base_dir: Path = Path(".")) -> HerdConfig:
         raise ConfigError("limits.max_line_bytes must be at least 64")
 
     peers_table = _table(document, "peers")
+    unknown_peer_keys = set(peers_table) - {"secret_file"}
+    if unknown_peer_keys:
+        # PEER-3: a misspelt key would otherwise leave the herd open without a word.
+        raise ConfigError(f"[peers] has unknown keys: {', '.join(sorted(unknown_peer_keys))}")
     secret_file = _optional_path(peers_table.get("secret_file"), "peers.secret_file", base_dir)
     return HerdConfig(
         servers=servers,

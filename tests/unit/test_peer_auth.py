@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from herdref.config import ConfigError
+from herdref.config import ConfigError, parse_config
 from herdref.node import HerdNode, Session
 from herdref.peer_auth import DEFAULT_WINDOW_NS, PeerAuthenticator, load_secret
 
@@ -165,3 +165,10 @@ def test_with_a_secret_the_greeting_needs_its_neighbour() -> None:
     with pytest.raises(ValueError, match="names the neighbour"):
         node(secret=True).peer_greeting()
     assert node(secret=False).peer_greeting() == b"PEER Clark c1\n"
+
+
+def test_the_herd_file_names_the_secret_file_and_refuses_unknown_peer_keys(tmp_path: Path) -> None:
+    herd = '[servers]\nA = { port = 1 }\n[peers]\nsecret_file = "peer-secret"\n'
+    assert parse_config(herd, base_dir=tmp_path).peer_secret_file == tmp_path / "peer-secret"
+    with pytest.raises(ConfigError, match="secret_fiel"):
+        parse_config('[servers]\nA = { port = 1 }\n[peers]\nsecret_fiel = "x"\n')
