@@ -31,6 +31,7 @@ from lark.exceptions import LarkError
 
 from herdref.config import Limits, ServerAddress, parse_config
 from herdref.node import HerdNode, PlacesLookup, Session
+from herdref.peer_auth import PeerAuthenticator
 from herdref.places import PlacesError, legacy_request_url, new_request_body
 from herdref.protocol import (
     At,
@@ -189,7 +190,13 @@ def test_whatsat_reply(vector: Vector) -> None:
 
 @by_id(vectors_of("node"))
 def test_node_scenario(vector: Vector) -> None:
-    node = HerdNode(vector.data["server"], vector.data["neighbours"], incarnation="vectors")
+    secret = vector.data.get("peer_secret")
+    node = HerdNode(
+        vector.data["server"],
+        vector.data["neighbours"],
+        incarnation="vectors",
+        peer_auth=None if secret is None else PeerAuthenticator(secret.encode("ascii")),
+    )
     sessions: dict[str, Session] = {}
     for number, step in enumerate(vector.data["steps"]):
         expect = step["expect"]
