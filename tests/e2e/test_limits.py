@@ -307,6 +307,26 @@ def test_a_client_whose_unread_replies_pass_the_cap_is_closed(tmp_path: Path) ->
         assert herd.iamat("Solo", "still-serving").startswith(b"AT Solo ")
 
 
+def test_a_client_that_never_reads_is_dropped_after_the_idle_timeout(tmp_path: Path) -> None:
+    # LIMIT-3 with LIMIT-4: a paused client sends nothing more, so it goes idle; its unread
+    # replies must not keep the closing connection alive for ever.
+    with running_herd(solo_herd_file(tmp_path, "idle_timeout_s = 0.5")) as herd:
+        payload = repeated_iamats(1_000_000)
+        with connect(herd) as greedy:
+            greedy.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            flooder = Flooder(greedy, payload, stall_s=3.0)
+            flooder.start()
+            flooder.join(30)
+            log_path = herd.config.log_dir / "Solo.log"
+            wait_until(lambda: b" IDLE " in log_path.read_bytes(), what="the IDLE log line")
+            replies, reset = read_until_closed(greedy, timeout_s=10)
+        # Dropped with replies still unread: a reset (seen by the sender or the reader), and
+        # fewer replies than commands.
+        assert flooder.ended_by == "closed" or reset
+        assert replies.count(b"\n") < payload[: flooder.sent].count(b"\n")
+        assert herd.iamat("Solo", "still-serving").startswith(b"AT Solo ")
+
+
 def test_hundreds_of_pipelined_whatsats_are_all_answered_in_order(tmp_path: Path) -> None:
     # LIMIT-4 holds lines back while many replies wait; held lines must still be answered, in
     # order (FRAME-3), including after the client half-closes (FRAME-4).
