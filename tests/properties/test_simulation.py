@@ -35,8 +35,10 @@ from hypothesis.stateful import (
 )
 
 from herdref.model import (
+    ConnectionLog,
     HerdModel,
     Violation,
+    check_agreement,
     check_convergence,
     check_duplicates,
     check_efficiency,
@@ -481,6 +483,164 @@ def test_the_plain_spec_does_not_require_catch_up() -> None:
     run_state_machine_as_test(
         machine_for(bug, catch_up=False), settings=settings(PLANTED_BUG_SETTINGS, max_examples=100)
     )
+
+
+# ---- the model's own judgements, on hand-made observations ---------------------------------
+
+LINE_T1 = b"AT Clark +0.5 kiwi +1+1 1.5"
+LINE_T1_AGAIN = b"AT Bona +0.7 kiwi +1+1 1.50"  # the same instant (FLOOD-2)
+LINE_T2 = b"AT Bona +0.5 kiwi +1+1 2"
+
+
+def chain_model(*, catch_up: bool = True) -> HerdModel:
+    """A - B - C, a record of kiwi created at A at 1.5."""
+    model = HerdModel(("A", "B", "C"), [("A", "B"), ("B", "C")], catch_up=catch_up)
+    model.create("A", b"kiwi", b"1.5", LINE_T1)
+    return model
+
+
+def clauses(violations: Sequence[Violation]) -> list[str]:
+    return [violation.clause for violation in violations]
+
+
+def test_model_a_record_behind_a_cut_link_has_leaked() -> None:
+    model = HerdModel(("A", "B", "C"), [("A", "B"), ("B", "C")])
+    model.cut("B", "C")
+    model.create("A", b"kiwi", b"1.5", LINE_T1)
+    held = model.snapshot({"A": {b"kiwi": LINE_T1}, "B": {b"kiwi": LINE_T1}, "C": {b"kiwi": LINE_T1}})
+    assert clauses(check_no_leakage(model, held)) == ["FLOOD-4"]
+    model.heal("B", "C")
+    assert check_no_leakage(model, held) == []
+    assert clauses(check_no_leakage(model, model.snapshot({"C": {b"kiwi": b"AT X +0 kiwi +1+1 9"}}))) == [
+        "FLOOD-4"
+    ]
+
+
+def test_model_a_crash_forgets_and_starts_a_new_life() -> None:
+    model = chain_model()
+    before = model.snapshot({"C": {b"kiwi": LINE_T1}})
+    model.crash("C")
+    model.restart("C")
+    after = model.snapshot({"C": {b"kiwi": None}})
+    assert check_monotonicity(model, before, after) == []  # a new life may start empty
+    assert check_no_leakage(model, model.snapshot({"C": {b"kiwi": LINE_T1}})) == []  # B can resend it
+    same_life = model.snapshot({"C": {b"kiwi": None}})
+    held_again = model.snapshot({"C": {b"kiwi": LINE_T1}})
+    assert clauses(check_monotonicity(model, held_again, same_life)) == ["STATE-1"]
+
+
+def test_model_an_equal_client_time_is_not_older() -> None:
+    model = chain_model()
+    model.create("B", b"kiwi", b"1.50", LINE_T1_AGAIN)
+    first = model.snapshot({"B": {b"kiwi": LINE_T1}})
+    assert check_monotonicity(model, first, model.snapshot({"B": {b"kiwi": LINE_T1_AGAIN}})) == []
+    model.create("B", b"kiwi", b"2", LINE_T2)
+    newer = model.snapshot({"B": {b"kiwi": LINE_T2}})
+    assert clauses(check_monotonicity(model, newer, first)) == ["STATE-1"]
+
+
+def test_model_the_origin_must_hold_its_record_at_once() -> None:
+    model = chain_model()
+    assert clauses(check_known(model, model.snapshot({"A": {b"kiwi": None}}))) == ["STATE-1"]
+    assert check_known(model, model.snapshot({"A": {}}, complete=False)) == []  # not observed
+    assert clauses(check_known(model, model.snapshot({"A": {}}, complete=True))) == ["STATE-1"]
+
+
+def test_model_catch_up_owes_old_records_to_a_restarted_server() -> None:
+    model = chain_model(catch_up=True)
+    model.quiet()
+    model.crash("C")
+    model.restart("C")
+    model.quiet()
+    empty_c = model.snapshot({"A": {b"kiwi": LINE_T1}, "B": {b"kiwi": LINE_T1}, "C": {}}, complete=True)
+    assert sorted(set(clauses(check_convergence(model, empty_c)))) == ["CATCHUP-1"]
+    plain = chain_model(catch_up=False)
+    plain.quiet()
+    plain.crash("C")
+    plain.restart("C")
+    plain.quiet()
+    assert check_convergence(plain, plain.snapshot(empty_c.tables, complete=True)) == []
+
+
+def test_model_plain_spec_owes_a_fresh_record_to_its_component() -> None:
+    model = chain_model(catch_up=False)
+    model.quiet()
+    only_a = model.snapshot({"A": {b"kiwi": LINE_T1}, "B": {}, "C": {}}, complete=True)
+    assert clauses(check_convergence(model, only_a)) == ["FLOOD-1", "FLOOD-1"]
+
+
+def test_model_a_quiet_component_must_agree() -> None:
+    model = HerdModel(("A", "B"), [("A", "B")])
+    model.create("A", b"kiwi", b"1.5", LINE_T1)
+    model.create("B", b"kiwi", b"1.50", LINE_T1_AGAIN)
+    model.quiet()
+    agreeing = model.snapshot({"A": {b"kiwi": LINE_T1}, "B": {b"kiwi": LINE_T1_AGAIN}}, complete=True)
+    assert check_agreement(model, agreeing) == []  # equal client times: each keeps its first
+    model.create("B", b"kiwi", b"2", LINE_T2)
+    model.quiet()
+    split = model.snapshot({"A": {b"kiwi": LINE_T1}, "B": {b"kiwi": LINE_T2}}, complete=True)
+    assert "CATCHUP-1" in clauses(check_convergence(model, split))
+
+
+def test_model_duplicates_count_per_connection_and_catch_up() -> None:
+    ok = ConnectionLog("A", "B", 1, [[LINE_T1, LINE_T2], [LINE_T1, LINE_T2]])
+    twice = ConnectionLog("A", "B", 2, [[LINE_T1, LINE_T2, LINE_T1]])
+    assert check_duplicates([ok]) == []
+    assert clauses(check_duplicates([ok, twice])) == ["FLOOD-2"]
+
+
+def test_model_flooding_cost_is_judged_against_the_topology_of_creation() -> None:
+    model = chain_model()  # A - B - C: bound 2
+    assert model.records[LINE_T1].bound == 2
+    assert check_efficiency(model, {LINE_T1: 2}, [LINE_T1]) == []
+    assert clauses(check_efficiency(model, {LINE_T1: 3}, [LINE_T1])) == ["FLOOD-3"]
+
+
+@pytest.mark.parametrize(
+    ("client_time", "received_ns", "difference"),
+    [
+        (b"1.5", 2_000_000_000, b"+0.500000000"),
+        (b"2", 2_000_000_000, b"+0.000000000"),
+        (b"2.0000000005", 2_000_000_000, b"+0.000000000"),  # -0.5 ns rounds up to zero
+        (b"2.0000000015", 2_000_000_000, b"-0.000000001"),  # -1.5 ns rounds up to -1 ns
+        (b"3.25", 2_000_000_000, b"-1.250000000"),
+    ],
+)
+def test_model_iamat_reply_difference(client_time: bytes, received_ns: int, difference: bytes) -> None:
+    reply = b"AT A %s kiwi +1+1 %s\n" % (difference, client_time)
+    assert (
+        check_iamat_reply("A", b"kiwi", b"+1+1", client_time, reply, received_ns=(received_ns, received_ns))
+        == []
+    )
+    wrong_sign = (b"-" if difference.startswith(b"+") else b"+") + difference[1:]
+    bad = b"AT A %s kiwi +1+1 %s\n" % (wrong_sign, client_time)
+    assert clauses(
+        check_iamat_reply("A", b"kiwi", b"+1+1", client_time, bad, received_ns=(received_ns, received_ns))
+    ) == ["AT-2"]
+
+
+def test_model_iamat_reply_must_echo_the_client() -> None:
+    reply = b"AT A +0.000000000 kiwi +1.0+1 2\n"
+    assert clauses(check_iamat_reply("A", b"kiwi", b"+1+1", b"2", reply, received_ns=(2 * 10**9,) * 2)) == [
+        "AT-1"
+    ]
+
+
+def test_model_whatsat_replies() -> None:
+    request = b"WHATSAT kiwi 10 1"
+    body = b'{\n "results" : [\n  1\n ]\n}'
+    good = LINE_T1 + b"\n" + body + b"\n\n"
+    assert check_whatsat_reply(request, 1, good, stored=[LINE_T1]) == []
+    assert clauses(check_whatsat_reply(request, 0, good, stored=[LINE_T1])) == ["WHATSAT-6"]
+    assert clauses(check_whatsat_reply(request, 1, good, stored=[LINE_T2])) == ["WHATSAT-5"]
+    assert clauses(check_whatsat_reply(request, 1, good.replace(b" 1\n", b" 1\n\n"), stored=[LINE_T1])) == [
+        "WHATSAT-6"
+    ]
+    unknown = b"? " + request + b"\n"
+    assert check_whatsat_reply(request, 1, unknown, stored=[]) == []
+    assert check_whatsat_reply(request, 1, unknown, stored=[LINE_T1], may_be_unknown=True) == []
+    assert clauses(check_whatsat_reply(request, 1, unknown, stored=[LINE_T1])) == ["WHATSAT-5"]
+    assert clauses(check_whatsat_reply(request, 1, good, stored=[])) == ["WHATSAT-4"]
 
 
 # ---- regressions: failing step sequences the suite found, pasted back ----------------------
