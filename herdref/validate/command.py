@@ -131,9 +131,7 @@ def run(args: argparse.Namespace) -> int:
         for item in CHECKS:
             flags = " (kills/pauses servers)" if item.destructive else ""
             print(f"{item.name:<24} {item.clause:<10} {item.level:<6} {item.title}{flags}")
-        print(
-            f"{'stateful':<24} {'(model)':<10} {'MUST':<6} random steps judged by herdref.model"
-        )
+        print(f"{'stateful':<24} {'(model)':<10} {'MUST':<6} random steps judged by herdref.model")
         return ExitStatus.OK
     if args.attach and args.config is None:
         print("herdref validate: --attach needs --config (where the herd listens)", file=sys.stderr)

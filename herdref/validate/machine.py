@@ -7,6 +7,8 @@ Rules:
   SIGKILL and restart of a server; SIGSTOP/SIGCONT of a server (its links are cut while it is
   stopped, and it is not asked anything); and ``settle``, which tells the model the herd is
   quiet and waits, with a deadline, until every running server holds what it must.
+* After every step the running servers are asked what they hold (no waiting), and judged by
+  ``check_no_leakage`` and ``check_monotonicity``.
 * The replies are judged by the shared property functions (``check_iamat_reply``,
   ``check_whatsat_reply``, ``check_no_leakage``, ``check_monotonicity``, ``check_convergence``),
   the same ones the simulation tier uses; a violation names its SPEC clause.
@@ -60,7 +62,7 @@ def _require(violations: list[Violation]) -> None:
 def build_machine(target: Target, *, allow_faults: bool = True) -> type[Any]:
     """A RuleBasedStateMachine class bound to ``target`` (faults need its launcher)."""
     from hypothesis import strategies as st
-    from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
+    from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
     names = target.names
     links = sorted(tuple(sorted(pair)) for pair in target.config.links)
@@ -71,24 +73,31 @@ def build_machine(target: Target, *, allow_faults: bool = True) -> type[Any]:
             super().__init__()
             self.model = HerdModel(names, [(a, b) for a, b in links], catch_up=False)
             self.context = CheckContext(target, f"stateful{next(_example_counter)}")
-            self.clients = [self.context.client_id(f"k{index}") for index in range(3)]
+            self.clients = [self.context.client_id(f"k{index}") for index in range(2)]
             self.base_time = int(time.time())
             self.tick = itertools.count(1)
             self.paused: set[str] = set()
             self.previous: Snapshot | None = None
+            #: Last answers seen, per server and client (a server's entry goes when it dies).
+            self.seen: dict[str, dict[bytes, bytes | None]] = {}
+            #: The client the last step may have changed, for the cheap per-step invariant.
+            self.touched: bytes | None = None
+            self.last_report: tuple[bytes, bytes] | None = None
 
         # ---- helpers ---------------------------------------------------------------------
 
         def answering(self) -> list[str]:
             return [name for name in names if self.model.alive[name] and name not in self.paused]
 
-        def observe(self) -> Snapshot:
-            tables: dict[str, dict[bytes, bytes | None]] = {}
-            for name in self.answering():
-                tables[name] = {
-                    client: self.context.stored_line(name, client) for client in self.model.client_ids()
-                }
-            return self.model.snapshot(tables)
+        def observe(self, clients: list[bytes] | None = None, servers: list[str] | None = None) -> Snapshot:
+            """Ask the running ``servers`` about ``clients`` (all by default); the snapshot also
+            holds the latest earlier answer for what was not asked this time (same life)."""
+            asked = self.model.client_ids() if clients is None else clients
+            for name in self.answering() if servers is None else servers:
+                known = self.seen.setdefault(name, {})
+                for client in asked:
+                    known[client] = self.context.stored_line(name, client)
+            return self.model.snapshot({name: dict(table) for name, table in self.seen.items()})
 
         def check_snapshot(self, snapshot: Snapshot) -> None:
             violations = check_no_leakage(self.model, snapshot)
@@ -99,18 +108,7 @@ def build_machine(target: Target, *, allow_faults: bool = True) -> type[Any]:
 
         # ---- rules -----------------------------------------------------------------------
 
-        @rule(
-            server=st.sampled_from(names),
-            client=st.integers(0, 2),
-            age=st.sampled_from(["newer", "newer", "older", "same"]),
-        )
-        def iamat(self, server: str, client: int, age: str) -> None:
-            if server not in self.answering():
-                return
-            client_id = self.clients[client]
-            step = next(self.tick)
-            offset = {"newer": step, "older": -step, "same": 0}[age]
-            client_time = b"%d.%09d" % (self.base_time + 1000 + offset, 123_456_789)
+        def report(self, server: str, client_id: bytes, client_time: bytes) -> None:
             location = self.context.location()
             before = time.time_ns()
             reply = self.context.iamat(server, client_id, location, client_time)
@@ -121,8 +119,31 @@ def build_machine(target: Target, *, allow_faults: bool = True) -> type[Any]:
                 )
             )
             self.model.create(server, client_id, client_time, reply.data.removesuffix(b"\n"))
+            self.touched = client_id
 
-        @rule(server=st.sampled_from(names), client=st.integers(0, 2), bound=st.integers(1, 3))
+        @rule(server=st.sampled_from(names), client=st.integers(0, 1))
+        def iamat(self, server: str, client: int) -> None:
+            """A client reports a location newer than any before it."""
+            if server not in self.answering():
+                return
+            client_time = b"%d.%09d" % (self.base_time + 1000 + next(self.tick), 123_456_789)
+            self.last_report = (self.clients[client], client_time)
+            self.report(server, self.clients[client], client_time)
+
+        @rule(server=st.sampled_from(names), older=st.booleans())
+        def stale_iamat(self, server: str, older: bool) -> None:
+            """The last client to report sends an older report, or one with the same time
+            (a duplicate): answered, but it must replace nothing (IAMAT-7, FLOOD-2)."""
+            if server not in self.answering() or self.last_report is None:
+                return
+            client_id, newest_time = self.last_report
+            # What the server holds just before, so a record replaced by an older one shows.
+            self.check_snapshot(self.observe([client_id], [server]))
+            whole, _, fraction = newest_time.partition(b".")
+            client_time = b"%d.%s" % (int(whole) - 1, fraction) if older else newest_time
+            self.report(server, client_id, client_time)
+
+        @rule(server=st.sampled_from(names), client=st.integers(0, 1), bound=st.integers(1, 3))
         def whatsat(self, server: str, client: int, bound: int) -> None:
             if server not in self.answering():
                 return
@@ -149,6 +170,7 @@ def build_machine(target: Target, *, allow_faults: bool = True) -> type[Any]:
             self.resume_if_paused(server)
             launcher.kill(server)
             self.model.crash(server)
+            self.seen.pop(server, None)
 
         @precondition(lambda self: launcher is not None)
         @rule(server=st.sampled_from(names))
@@ -186,6 +208,14 @@ def build_machine(target: Target, *, allow_faults: bool = True) -> type[Any]:
                 if server in (a, b) and a not in self.paused and b not in self.paused:
                     self.model.heal(a, b)
 
+        @invariant()
+        def records_only_get_newer(self) -> None:
+            """After every step (no waiting): no server holds a record that could not have
+            reached it (FLOOD-4), and none went back to an older one (STATE-1)."""
+            if self.touched is not None:
+                self.check_snapshot(self.observe([self.touched]))
+                self.touched = None
+
         @rule()
         def settle(self) -> None:
             """The herd is quiet: wait (deadline) until every server holds what it must."""
@@ -199,8 +229,7 @@ def build_machine(target: Target, *, allow_faults: bool = True) -> type[Any]:
                 latest = check_convergence(self.model, snapshot)
                 return not latest
 
-            # FLOOD-7: 2 s per hop is ample on loopback; a shorter wait keeps shrinking fast.
-            wait_until(converged, deadline_s=min(target.propagation_s, 2.0))
+            wait_until(converged, deadline_s=target.propagation_s)
             _require(latest)
 
         def teardown(self) -> None:
@@ -213,11 +242,18 @@ def build_machine(target: Target, *, allow_faults: bool = True) -> type[Any]:
 
 
 def run_stateful(target: Target, *, profile: str, examples: int | None) -> Outcome:
-    """Run the state machine against ``target``; one Outcome with the shrunk failing steps."""
+    """Run the state machine against ``target``; one Outcome with the shrunk failing steps.
+
+    Examples are derandomized, so a run can be replayed exactly. A failure is replayed once
+    (the same examples, without shrinking): if they then pass, or Hypothesis finds that the
+    failure does not reproduce, the verdict is FLAKY.
+    """
     from hypothesis import HealthCheck, Phase, settings
+    from hypothesis.errors import Flaky
     from hypothesis.reporting import with_reporter
     from hypothesis.stateful import run_state_machine_as_test
 
+    from herdref.validate.launcher import LaunchError
     from herdref.validate.runner import Outcome
 
     default_examples, steps = _PROFILES.get(profile, _PROFILES["full"])
@@ -255,5 +291,19 @@ def run_stateful(target: Target, *, profile: str, examples: int | None) -> Outco
         # Hypothesis attaches the shrunk steps to the exception (older versions report them).
         notes = [str(text) for text in (*reported, *getattr(violation, "__notes__", []))]
         outcome.minimal = [line for text in notes for line in text.splitlines() if line.strip()]
+        replay = settings(options, phases=[Phase.explicit, Phase.generate])
+        try:
+            run_state_machine_as_test(machine, settings=replay)  # type: ignore[no-untyped-call]
+        except HerdViolation:
+            pass
+        else:
+            outcome.verdict = "FLAKY"
+    except Flaky as exc:
+        outcome.verdict = "FLAKY"
+        outcome.summary = f"a failure did not reproduce: {str(exc)[:300]}"
+    except LaunchError as exc:
+        outcome.verdict = "FAIL"
+        outcome.clause = "ERR-4"
+        outcome.summary = f"a restarted server did not come back: {exc}"
     outcome.duration_s = time.monotonic() - started
     return outcome

@@ -23,6 +23,24 @@ def _iamat(target: Target) -> bytes:
     )
 
 
+def probe_lookup_bound(target: Target) -> int:
+    """0 if the target answers ``WHATSAT <client> 10 0`` with a record (no Places request
+    needed to see what a server holds), else 1."""
+    name = target.names[0]
+    address = target.config.address(name)
+    client = b"hv%s.probe.%d" % (target.run_id.encode(), target.next_serial())
+    line = b"IAMAT %s +34.068930-118.445127 %.9f\n" % (client, time.time())
+    exchange(address.host, address.port, line, timeout_s=target.timeout_s, until_complete=False)
+    reply = exchange(
+        address.host,
+        address.port,
+        b"WHATSAT %s 10 0\n" % client,
+        timeout_s=target.timeout_s,
+        until_complete=True,
+    )
+    return 0 if reply.data.startswith(b"AT ") else 1
+
+
 def probe_framing(target: Target) -> Framing:
     name = target.names[0]
     address = target.config.address(name)

@@ -6,8 +6,8 @@ Rules:
 * Only TCP: nothing here imports the reference server; it works the same on any herd.
 * Every check gets fresh client IDs and its own locations, so checks never see each other's
   records and Places requests can be told apart at the fixture.
-* ``stored_line`` asks with ``WHATSAT <client> 10 1``: the smallest question every
-  implementation accepts (some reject bound 0).
+* ``stored_line`` asks with ``WHATSAT <client> 10 0`` when the target accepts bound 0 (no
+  Places request, PLACES-4), else with bound 1 (some herds refuse bound 0, WHATSAT-3 lenient).
 """
 
 from __future__ import annotations
@@ -87,6 +87,8 @@ class Target:
     propagation_s: float = 5.0
     startup_s: float = 10.0
     framing: Framing = field(default_factory=Framing)
+    #: The bound ``stored_line`` asks with (the probe sets 0 when the target accepts it).
+    lookup_bound: int = 1
     run_id: str = field(default_factory=lambda: f"{int(time.time() * 1000) % 100_000_000:08d}")
     _serial: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
@@ -177,7 +179,7 @@ class CheckContext:
 
     def stored_line(self, name: str, client: bytes) -> bytes | None:
         """The AT line ``name`` answers a WHATSAT with, or None if it answers anything else."""
-        reply = self.whatsat(name, client).data
+        reply = self.whatsat(name, client, bound=self.target.lookup_bound).data
         if not reply.startswith(b"AT "):
             return None
         return reply.split(b"\n", 1)[0]

@@ -199,3 +199,25 @@ def test_isolated_run_reaches_any_herd_through_the_namespace_hosts_file(tmp_path
     assert verdicts == dict.fromkeys(only.split(","), "PASS"), output
     assert status == 0, output
     assert "in network namespace" in document["target"], output
+
+
+def test_stateful_run_finds_a_stale_update_and_shrinks_it(tmp_path: Path) -> None:
+    config = write_herd_file(tmp_path)
+    launch = f"{sys.executable} {BAD_HERDS / 'stale_update_accepted.py'} {{name}} --config {{config}}"
+    status, document, output = validate(
+        tmp_path, "--launch", launch, "--config", str(config), *_QUICK, "--only", "stateful"
+    )
+    assert status == 1, output
+    (stateful,) = document["checks"]  # type: ignore[misc]
+    assert stateful["verdict"] == "FAIL"
+    steps = [
+        line
+        for line in stateful["minimal"]
+        if line.startswith("state.") and "records_only_get_newer" not in line and "teardown" not in line
+    ]
+    # Shrunk to its core: an IAMAT, then an older one for the same client at the same server.
+    assert steps == [
+        "state.iamat(client=0, server='Bailey')",
+        "state.stale_iamat(older=True, server='Bailey')",
+    ], output
+    assert stateful["clause"] == "STATE-1"
