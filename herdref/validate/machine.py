@@ -62,7 +62,7 @@ def _require(violations: list[Violation]) -> None:
 def build_machine(target: Target, *, allow_faults: bool = True) -> type[Any]:
     """A RuleBasedStateMachine class bound to ``target`` (faults need its launcher)."""
     from hypothesis import strategies as st
-    from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+    from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
     names = target.names
     links = sorted(tuple(sorted(pair)) for pair in target.config.links)
@@ -120,6 +120,13 @@ def build_machine(target: Target, *, allow_faults: bool = True) -> type[Any]:
             )
             self.model.create(server, client_id, client_time, reply.data.removesuffix(b"\n"))
             self.touched = client_id
+
+        @initialize(first=st.sampled_from(names), second=st.sampled_from(names))
+        def both_clients_report(self, first: str, second: str) -> None:
+            """Every example starts with a record of each client, so that later steps have
+            something to flood, replace, lose and look up."""
+            self.iamat(first, 0)
+            self.iamat(second, 1)
 
         @rule(server=st.sampled_from(names), client=st.integers(0, 1))
         def iamat(self, server: str, client: int) -> None:

@@ -215,9 +215,10 @@ def test_stateful_run_finds_a_stale_update_and_shrinks_it(tmp_path: Path) -> Non
         for line in stateful["minimal"]
         if line.startswith("state.") and "records_only_get_newer" not in line and "teardown" not in line
     ]
-    # Shrunk to its core: an IAMAT, then an older one for the same client at the same server.
+    # Shrunk to its core: the opening reports, then an older report for the same client at the
+    # server that holds the newer one.
     assert steps == [
-        "state.iamat(client=0, server='Bailey')",
+        "state.both_clients_report(first='Bailey', second='Bailey')",
         "state.stale_iamat(older=True, server='Bailey')",
     ], output
     assert stateful["clause"] == "STATE-1"
