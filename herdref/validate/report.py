@@ -37,6 +37,7 @@ __all__ = [
 VERDICT_ORDER: Final = ("FAIL", "NON-STRICT", "FLAKY", "UNSUPPORTED", "PASS")
 #: SPEC.md clauses open a paragraph: ``**LEX-1** · MUST · core — White space is ...``.
 _CLAUSE_RE: Final = re.compile(r"^\*\*([A-Z]+-[0-9]+)\*\*\s*(.*)$")
+_HEADER_RE: Final = re.compile(r"^·\s*([A-Z][A-Z ]*?)\s*·\s*(.+?)\s*—\s*(.*)$")
 
 
 def clause_titles(spec_path: Path | None = None) -> dict[str, str]:
@@ -63,6 +64,11 @@ def clause_titles(spec_path: Path | None = None) -> dict[str, str]:
             titles[clause] += " " + line
         else:
             clause = None
+    for key, text in titles.items():
+        # "· MUST · core — White space is ..." -> "White space is ... (MUST, core)"
+        match = _HEADER_RE.match(text)
+        if match is not None:
+            titles[key] = f"{match.group(3)} ({match.group(1)}, {match.group(2)})"
     return titles
 
 

@@ -51,8 +51,8 @@ def test_clause_titles_are_parsed_from_spec(tmp_path: Path) -> None:
     spec = tmp_path / "SPEC.md"
     spec.write_text(SPEC)
     titles = clause_titles(spec)
-    assert titles["LEX-1"].endswith("Other octets are never white space.")
-    assert titles["FLOOD-2"] == "· MUST · core — A record replaces the stored one only when newer."
+    assert titles["LEX-1"].endswith("Other octets are never white space. (MUST, core)")
+    assert titles["FLOOD-2"] == "A record replaces the stored one only when newer. (MUST, core)"
 
 
 def test_terminal_summary_lists_failures_with_replay(outcomes: list[Outcome]) -> None:
