@@ -50,11 +50,19 @@ class Transcript:
     def note(self, text: str) -> None:
         self.add("-", "note", text.encode())
 
-    def render(self, *, limit: int = 400) -> list[str]:
-        """One line per entry: ``+0.012s Bailey > b'IAMAT ...\\n'``."""
+    def render(self, *, limit: int = 400, keep: int = 150) -> list[str]:
+        """One line per entry: ``+0.012s Bailey > b'IAMAT ...\\n'``; a long transcript (a
+        check that polled until its deadline) keeps its first and last ``keep`` entries."""
         arrows = {"send": ">", "recv": "<", "note": "#"}
         lines = []
-        for entry in self.entries:
+        entries = self.entries
+        if len(entries) > 2 * keep:
+            left_out = len(entries) - 2 * keep
+            note = TranscriptEntry(
+                entries[keep].elapsed_s, "-", "note", b"... %d entries left out ..." % left_out
+            )
+            entries = [*entries[:keep], note, *entries[-keep:]]
+        for entry in entries:
             data = entry.data if len(entry.data) <= limit else entry.data[:limit] + b"..."
             shown = data.decode() if entry.direction == "note" else repr(data)
             lines.append(f"+{entry.elapsed_s:.3f}s {entry.server} {arrows[entry.direction]} {shown}")

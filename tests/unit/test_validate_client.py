@@ -104,3 +104,13 @@ def test_line_session_reads_replies_one_at_a_time(scripted_server) -> None:
         assert session.read_reply() == b"AT two\n"
         assert session.read_reply(whatsat=True) == b"AT x\n{\n}\n\n"
         assert session.read_reply(timeout_s=0.1) is None
+
+
+def test_a_long_transcript_keeps_its_ends() -> None:
+    transcript = Transcript()
+    for index in range(1000):
+        transcript.add("S", "send", b"%d" % index)
+    lines = transcript.render(keep=5)
+    assert len(lines) == 11
+    assert lines[0].endswith("S > b'0'") and lines[-1].endswith("S > b'999'")
+    assert "990 entries left out" in lines[5]
