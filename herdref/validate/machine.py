@@ -35,7 +35,7 @@ from herdref.model import (
     check_no_leakage,
     check_whatsat_reply,
 )
-from herdref.validate.target import CheckContext, Target, wait_until
+from herdref.validate.target import CheckContext, CheckUnsupported, Target, wait_until
 
 if TYPE_CHECKING:
     from herdref.validate.runner import Outcome
@@ -308,6 +308,9 @@ def run_stateful(target: Target, *, profile: str, examples: int | None) -> Outco
     except Flaky as exc:
         outcome.verdict = "FLAKY"
         outcome.summary = f"a failure did not reproduce: {str(exc)[:300]}"
+    except CheckUnsupported as exc:
+        outcome.verdict = "UNSUPPORTED"
+        outcome.summary = str(exc)
     except LaunchError as exc:
         outcome.verdict = "FAIL"
         outcome.clause = "ERR-4"

@@ -23,22 +23,30 @@ def _iamat(target: Target) -> bytes:
     )
 
 
-def probe_lookup_bound(target: Target) -> int:
-    """0 if the target answers ``WHATSAT <client> 10 0`` with a record (no Places request
-    needed to see what a server holds), else 1."""
+def probe_lookups(target: Target) -> tuple[int | None, bool]:
+    """How to see what a server holds, and whether its Places requests work.
+
+    The bound is 0 if ``WHATSAT <client> 10 0`` answers with the record (no Places request
+    needed), 1 if only ``WHATSAT <client> 10 1`` does, None if neither does. Places work if
+    the bound-1 question is answered with the record.
+    """
     name = target.names[0]
     address = target.config.address(name)
     client = b"hv%s.probe.%d" % (target.run_id.encode(), target.next_serial())
     line = b"IAMAT %s +34.068930-118.445127 %.9f\n" % (client, time.time())
     exchange(address.host, address.port, line, timeout_s=target.timeout_s, until_complete=False)
-    reply = exchange(
-        address.host,
-        address.port,
-        b"WHATSAT %s 10 0\n" % client,
-        timeout_s=target.timeout_s,
-        until_complete=True,
-    )
-    return 0 if reply.data.startswith(b"AT ") else 1
+    answered = {}
+    for bound in (0, 1):
+        reply = exchange(
+            address.host,
+            address.port,
+            b"WHATSAT %s 10 %d\n" % (client, bound),
+            timeout_s=target.timeout_s,
+            until_complete=True,
+        )
+        answered[bound] = reply.data.startswith(b"AT ")
+    lookup_bound = 0 if answered[0] else 1 if answered[1] else None
+    return lookup_bound, answered[1]
 
 
 def probe_framing(target: Target) -> Framing:

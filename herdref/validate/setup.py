@@ -18,7 +18,7 @@ from herdref.config import HerdConfig, load_config, load_preset
 from herdref.validate.environment import places_environment, start_fixture
 from herdref.validate.isolation import NETNS_ENV
 from herdref.validate.launcher import Launcher, LaunchError, port_open
-from herdref.validate.probe import probe_framing, probe_lookup_bound
+from herdref.validate.probe import probe_framing, probe_lookups
 from herdref.validate.target import Target, wait_until
 
 __all__ = ["REFERENCE_TEMPLATE", "open_target"]
@@ -120,5 +120,5 @@ def open_target(
             if not wait_until(partial(port_open, address.host, address.port), deadline_s=startup_s):
                 raise LaunchError(f"{name} is not listening on {address.host}:{address.port}", name=name)
     target.framing = probe_framing(target)
-    target.lookup_bound = probe_lookup_bound(target)
+    target.lookup_bound, target.places_work = probe_lookups(target)
     return target, description

@@ -25,9 +25,13 @@ from herdref.validate.launcher import Launcher
 if TYPE_CHECKING:
     from herdref.places_fixture import FixtureHandle
 
-__all__ = ["CheckContext", "Framing", "Target", "components", "wait_until"]
+__all__ = ["CheckContext", "CheckUnsupported", "Framing", "Target", "components", "wait_until"]
 
 _POLL_INTERVAL_S: Final = 0.01
+
+
+class CheckUnsupported(Exception):
+    """The check cannot judge this target (say why)."""
 
 
 def wait_until(condition: Callable[[], bool], *, deadline_s: float) -> bool:
@@ -87,8 +91,11 @@ class Target:
     propagation_s: float = 5.0
     startup_s: float = 10.0
     framing: Framing = field(default_factory=Framing)
-    #: The bound ``stored_line`` asks with (the probe sets 0 when the target accepts it).
-    lookup_bound: int = 1
+    #: The bound ``stored_line`` asks with (the probe sets 0 when the target accepts it);
+    #: None when no WHATSAT shows a record.
+    lookup_bound: int | None = 1
+    #: A WHATSAT with a bound above 0 gets places (the probe finds out).
+    places_work: bool = True
     run_id: str = field(default_factory=lambda: f"{int(time.time() * 1000) % 100_000_000:08d}")
     _serial: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
@@ -179,6 +186,12 @@ class CheckContext:
 
     def stored_line(self, name: str, client: bytes) -> bytes | None:
         """The AT line ``name`` answers a WHATSAT with, or None if it answers anything else."""
+        if self.target.lookup_bound is None:
+            raise CheckUnsupported(
+                "WHATSAT never shows a record on this herd (bound 0 refused and Places requests fail), "
+                "so what each server holds cannot be seen: give it {places_url}/$PLACES_URL, or use "
+                "--redirect-google or --isolate"
+            )
         reply = self.whatsat(name, client, bound=self.target.lookup_bound).data
         if not reply.startswith(b"AT "):
             return None
