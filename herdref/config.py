@@ -7,6 +7,7 @@ prints it as one line and exits 2.
 ```toml
 [servers]
 Bailey = { port = 12000 }                 # host defaults to 127.0.0.1
+# Bailey = { port = 12000, peer_port = 12100 }   # with [peers] tls_*: TLS peer listener (PEER-4)
 [links]                                   # undirected "talks with" edges
 pairs = [["Clark", "Jaquez"], ["Clark", "Bona"]]
 mode = "persistent"                       # or "ephemeral" (LINK-1)
@@ -14,6 +15,11 @@ mode = "persistent"                       # or "ephemeral" (LINK-1)
 provider = "auto"                         # "auto", "fixture", "legacy" or "new" (PLACES-1)
 [log]
 dir = "herd-logs"
+[peers]                                   # optional; both parts may be used together
+secret_file = "peer-secret"               # PEER-3: HMAC-proved greetings
+tls_cert = "tls/{name}.crt"               # PEER-4: TLS between servers, on each peer_port;
+tls_key = "tls/{name}.key"                # {name} is replaced by the server's name
+tls_ca = "tls/ca.crt"
 ```
 """
 
@@ -30,6 +36,7 @@ __all__ = [
     "ConfigError",
     "HerdConfig",
     "Limits",
+    "PeerTlsSettings",
     "PlacesSettings",
     "ServerAddress",
     "load_config",
@@ -54,7 +61,26 @@ class ConfigError(ValueError):
 @dataclass(frozen=True, slots=True)
 class ServerAddress:
     host: str
+    #: The client port (and, in a herd without TLS, the peer port too: FLOOD-6).
     port: int
+    #: PEER-4: the TLS listener for peer links; set exactly when [peers] configures TLS.
+    peer_port: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PeerTlsSettings:
+    """PEER-4: the files of TLS between servers. ``{name}`` in a path stands for the server's
+    name, so one herd file gives every server its own certificate and key."""
+
+    cert: Path
+    key: Path
+    ca: Path
+
+    def for_server(self, name: str) -> PeerTlsSettings:
+        """The paths of server ``name``, with ``{name}`` replaced."""
+        return PeerTlsSettings(
+            *(Path(str(path).replace("{name}", name)) for path in (self.cert, self.key, self.ca))
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +123,8 @@ class HerdConfig:
     limits: Limits = field(default_factory=Limits)
     #: PEER-3: path of the shared secret that peers prove they know; ``None`` = open herd.
     peer_secret_file: Path | None = None
+    #: PEER-4: TLS on the links between servers (each server's ``peer_port``); ``None`` = plain.
+    peer_tls: PeerTlsSettings | None = None
 
     def neighbours(self, name: str) -> tuple[str, ...]:
         """The servers ``name`` talks with, in herd-file order."""
@@ -147,13 +175,21 @@ def _parse_servers(servers: dict[str, Any]) -> dict[str, ServerAddress]:
         if not 1 <= port <= 65_535:
             raise ConfigError(f"servers.{name}.port {port} is outside 1..65535")
         host = _expect(entry.get("host", "127.0.0.1"), str, f"servers.{name}.host")
-        unknown = set(entry) - {"port", "host"}
+        unknown = set(entry) - {"port", "host", "peer_port"}
         if unknown:
             raise ConfigError(f"servers.{name} has unknown keys: {', '.join(sorted(unknown))}")
-        if (host, port) in taken:
-            raise ConfigError(f"servers {taken[host, port]} and {name} both use {host}:{port}")
-        taken[host, port] = name
-        parsed[name] = ServerAddress(host, port)
+        peer_port: int | None = None
+        if "peer_port" in entry:
+            peer_port = _expect(entry["peer_port"], int, f"servers.{name}.peer_port")
+            if not 1 <= peer_port <= 65_535:
+                raise ConfigError(f"servers.{name}.peer_port {peer_port} is outside 1..65535")
+        for user, number in ((name, port), (f"{name} (peer_port)", peer_port)):
+            if number is None:
+                continue
+            if (host, number) in taken:
+                raise ConfigError(f"servers {taken[host, number]} and {user} both use {host}:{number}")
+            taken[host, number] = user
+        parsed[name] = ServerAddress(host, port, peer_port)
     return parsed
 
 
@@ -213,6 +249,37 @@ def _check_places(places: PlacesSettings, table: dict[str, Any]) -> None:
         raise ConfigError("places.max_concurrent must be at least 1")
     if not (0 <= places.cache_ttl_s < float("inf")):
         raise ConfigError("places.cache_ttl_s must be a number of seconds >= 0 (0: no cache)")
+
+
+_TLS_KEYS: Final = ("tls_cert", "tls_key", "tls_ca")
+
+
+def _parse_peer_tls(
+    peers_table: dict[str, Any], servers: dict[str, ServerAddress], base_dir: Path
+) -> PeerTlsSettings | None:
+    """PEER-4: TLS needs all three files and a peer_port on every server; a peer_port without
+    TLS is refused (it would listen for nothing). The files themselves are read by the server
+    that uses them (``herdref.peer_tls``), so one herd file can serve machines that each hold
+    only their own key."""
+    given = [key for key in _TLS_KEYS if key in peers_table]
+    if not given:
+        for name, address in servers.items():
+            if address.peer_port is not None:
+                raise ConfigError(
+                    f"servers.{name}.peer_port needs [peers] tls_cert, tls_key and tls_ca (PEER-4)"
+                )
+        return None
+    missing = [key for key in _TLS_KEYS if key not in peers_table]
+    if missing:
+        raise ConfigError(
+            f"[peers] sets {', '.join(given)} but not {', '.join(missing)}: TLS needs all three (PEER-4)"
+        )
+    for name, address in servers.items():
+        if address.peer_port is None:
+            raise ConfigError(f"servers.{name}.peer_port is required when [peers] configures TLS (PEER-4)")
+    cert, key, ca = (_optional_path(peers_table[key], f"peers.{key}", base_dir) for key in _TLS_KEYS)
+    assert cert is not None and key is not None and ca is not None
+    return PeerTlsSettings(cert, key, ca)
 
 
 def parse_config(text: str, *, base_dir: Path = Path(".")) -> HerdConfig:
@@ -285,11 +352,12 @@ def parse_config(text: str, *, base_dir: Path = Path(".")) -> HerdConfig:
         raise ConfigError("limits.max_line_bytes must be at least 64")
 
     peers_table = _table(document, "peers")
-    unknown_peer_keys = set(peers_table) - {"secret_file"}
+    unknown_peer_keys = set(peers_table) - {"secret_file", *_TLS_KEYS}
     if unknown_peer_keys:
         # PEER-3: a misspelt key would otherwise leave the herd open without a word.
         raise ConfigError(f"[peers] has unknown keys: {', '.join(sorted(unknown_peer_keys))}")
     secret_file = _optional_path(peers_table.get("secret_file"), "peers.secret_file", base_dir)
+    peer_tls = _parse_peer_tls(peers_table, servers, base_dir)
     return HerdConfig(
         servers=servers,
         links=links,
@@ -298,6 +366,7 @@ def parse_config(text: str, *, base_dir: Path = Path(".")) -> HerdConfig:
         log_dir=log_dir,
         limits=limits,
         peer_secret_file=secret_file,
+        peer_tls=peer_tls,
     )
 
 

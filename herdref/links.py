@@ -12,6 +12,11 @@ Modes (LINK-1):
 * ``ephemeral``: connect, send what is due, close; no connection outlives a flood, so graders
   that kill every process holding a connection to a port only kill the server they meant to.
 
+TLS (PEER-4): with ``[peers] tls_*`` a link connects to the neighbour's ``peer_port`` with TLS,
+presents this server's certificate, and refuses a neighbour whose CA-verified certificate does
+not name it (logged like any failed connection, with the reason). TLS has no half-close, so an
+ephemeral link ends with the TLS close alert instead of a FIN after its lines.
+
 Failures here are expected (neighbours die): they are logged and retried, never raised.
 """
 
@@ -22,6 +27,7 @@ import contextlib
 import logging
 import random
 import secrets
+import ssl
 import time
 from typing import TYPE_CHECKING, Final
 
@@ -57,12 +63,15 @@ class PeerLink:
         *,
         mode: LinkMode,
         herd_log: HerdLog,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.node = node
         self.neighbour = neighbour
         self.address = address
         self.mode = mode
         self.herd_log = herd_log
+        #: PEER-4: the client-side context for the neighbour's TLS peer port; None = plain TCP.
+        self.tls = tls
         self.connected = False
         #: AT lines written to this neighbour since start (for the benchmark's message count).
         self.lines_sent = 0
@@ -117,9 +126,29 @@ class PeerLink:
     # ---- shared pieces -------------------------------------------------------------------
 
     async def _connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-        return await asyncio.wait_for(
-            asyncio.open_connection(self.address.host, self.address.port), CONNECT_TIMEOUT_S
+        if self.tls is None:
+            return await asyncio.wait_for(
+                asyncio.open_connection(self.address.host, self.address.port), CONNECT_TIMEOUT_S
+            )
+        # PEER-4: the neighbour's TLS peer port; the handshake verifies its certificate
+        # against the herd's CA, then the certificate must name the neighbour.
+        from herdref.peer_tls import check_neighbour_certificate
+
+        reader, writer = await asyncio.wait_for(
+            asyncio.open_connection(
+                self.address.host,
+                self.address.peer_port,
+                ssl=self.tls,
+                ssl_handshake_timeout=CONNECT_TIMEOUT_S,
+            ),
+            CONNECT_TIMEOUT_S,
         )
+        try:
+            check_neighbour_certificate(writer.transport, self.neighbour)
+        except ssl.SSLCertVerificationError:
+            writer.transport.abort()
+            raise
+        return reader, writer
 
     async def _back_off(self, delay_s: float) -> float:
         """Wait ``delay_s`` with jitter, or less if told to retry now; returns the next delay.
@@ -147,6 +176,13 @@ class PeerLink:
             self.herd_log.record(b"FLOOD", self._where, line)
         return True
 
+    @staticmethod
+    def _why(exc: BaseException) -> str:
+        """A failed connection's reason for the log; TLS failures say what TLS refused."""
+        if isinstance(exc, ssl.SSLError):
+            return f"TLS {exc.reason or exc}"
+        return type(exc).__name__
+
     def _log_link(self, event: bytes, detail: str = "") -> None:
         self.herd_log.record(b"LINK", self._where, event + (b" " + detail.encode() if detail else b""))
         logger.info("link to %s: %s %s", self.neighbour, event.decode(), detail)
@@ -155,23 +191,26 @@ class PeerLink:
 
     async def _run_persistent(self) -> None:
         delay_s = INITIAL_BACKOFF_S
-        failures = 0
+        last_failure = ""
         while True:
             try:
                 reader, writer = await self._connect()
             except _CONNECTION_ERRORS as exc:
-                failures += 1
-                if failures == 1:
-                    self._log_link(b"unreachable", type(exc).__name__)
+                # Logged once per run of failures, and again when the reason changes (a
+                # neighbour that comes up but fails TLS, PEER-4, is worth its own line).
+                why = self._why(exc)
+                if why != last_failure:
+                    self._log_link(b"unreachable", why)
+                    last_failure = why
                 delay_s = await self._back_off(delay_s)
                 continue
-            delay_s, failures = INITIAL_BACKOFF_S, 0
+            delay_s, last_failure = INITIAL_BACKOFF_S, ""
             self.connected = True
             self._log_link(b"connected")
             try:
                 await self._serve_connection(reader, writer)
             except _CONNECTION_ERRORS as exc:
-                self._log_link(b"dropped", type(exc).__name__)
+                self._log_link(b"dropped", self._why(exc))
             else:
                 self._log_link(b"dropped", "closed by peer")
             finally:
@@ -221,7 +260,7 @@ class PeerLink:
                 _, writer = await self._connect()
             except _CONNECTION_ERRORS as exc:
                 if not lost_lines:
-                    self._log_link(b"unreachable", type(exc).__name__)
+                    self._log_link(b"unreachable", self._why(exc))
                 lost_lines = True
                 delay_s = await self._back_off(delay_s)
                 continue
@@ -231,10 +270,11 @@ class PeerLink:
                 writer.write(self._greeting())
                 self._write_outbox(writer)
                 await writer.drain()
-                writer.write_eof()
-                await writer.drain()
+                if writer.can_write_eof():  # TLS cannot half-close; its close alert ends it
+                    writer.write_eof()
+                    await writer.drain()
             except _CONNECTION_ERRORS as exc:
-                self._log_link(b"dropped", type(exc).__name__)
+                self._log_link(b"dropped", self._why(exc))
                 lost_lines = True
                 delay_s = await self._back_off(delay_s)
                 continue
@@ -255,9 +295,10 @@ class PeerLinks:
         *,
         mode: LinkMode,
         herd_log: HerdLog,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.by_neighbour = {
-            neighbour: PeerLink(node, neighbour, addresses[neighbour], mode=mode, herd_log=herd_log)
+            neighbour: PeerLink(node, neighbour, addresses[neighbour], mode=mode, herd_log=herd_log, tls=tls)
             for neighbour in node.neighbours
         }
         self._persistent = mode == "persistent"

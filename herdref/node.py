@@ -12,6 +12,9 @@ Rules:
 * FLOOD-6: an AT line is a flood whatever connection it arrives on; it gets no reply.
 * LINK-5: each neighbour has one outbox keyed by client, so a slow or dead neighbour costs at
   most one pending record per client, however many updates it misses.
+* PEER-4: in a herd with TLS between servers, the shell marks each connection: one on the
+  client port may not send AT or PEER; one on the TLS peer port carries the names its
+  certificate proves, and its greeting must name one of them.
 * CATCHUP-1/2: when a link (re)connects, or a neighbour announces a new incarnation, the whole
   table is queued for it, so a restarted or re-joined server converges without new IAMATs.
 """
@@ -49,6 +52,12 @@ class Session:
 
     #: PEER-1: the neighbour that opened this connection, once it has said so.
     peer: str | None = None
+    #: PEER-4: False on the client port of a herd with TLS between servers: AT and PEER lines
+    #: are refused there, so a client cannot plant a location.
+    peer_lines: bool = True
+    #: PEER-4: on the TLS peer port, the server names the peer's verified certificate holds
+    #: (CN and DNS SANs); its greeting must name one, and AT waits for that greeting.
+    certificate_names: frozenset[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +117,7 @@ class HerdNode:
         try:
             message = parse_line(line)
         except ProtocolError as exc:
-            if self.peer_auth is not None:
+            if self.peer_auth is not None and session.peer_lines:
                 fields = line.split()
                 if is_authenticated_greeting(fields):
                     return self._on_authenticated_peer(fields, session, line, now_ns)
@@ -119,11 +128,18 @@ class HerdNode:
             return self._on_iamat(message, now_ns)
         if isinstance(message, WhatsAt):
             return self._on_whatsat(message, line)
+        if not session.peer_lines:
+            # PEER-4: with TLS between servers, floods and greetings come only over TLS.
+            return Reaction(reply=error_reply(line), rejected_by="PEER-4")
         if self.peer_auth is not None and session.peer is None:
             # PEER-3: with a secret, AT (and the unproved three-field PEER) only after a
             # greeting that proves it: a client cannot plant a location.
             return Reaction(reply=error_reply(line), rejected_by="PEER-3")
         if isinstance(message, At):
+            if session.peer is None and session.certificate_names is not None:
+                # PEER-4: on the TLS peer port, a flood comes after the greeting that names
+                # the certificate's server.
+                return Reaction(reply=error_reply(line), rejected_by="PEER-4")
             return self._on_at(message, session)
         return self._on_peer(message, session, line)
 
@@ -170,6 +186,10 @@ class HerdNode:
         if neighbour is None or session.peer is not None:
             # PEER-2: only a neighbour may open a link, and only once per connection.
             return Reaction(reply=error_reply(line), rejected_by="PEER-2")
+        names = session.certificate_names
+        if names is not None and neighbour not in names:
+            # PEER-4: a certificate for one server cannot open a link as another.
+            return Reaction(reply=error_reply(line), rejected_by="PEER-4")
         session.peer = neighbour
         if self._incarnations.get(neighbour) == message.incarnation:
             return _NOTHING

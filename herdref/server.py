@@ -31,6 +31,7 @@ from herdref.protocol import error_reply
 
 if TYPE_CHECKING:
     from herdref.config import HerdConfig
+    from herdref.peer_tls import PeerTls
     from herdref.places import PlacesClient
 
 __all__ = ["HerdServer"]
@@ -79,33 +80,66 @@ class HerdServer:
         self.node = HerdNode(
             name, config.neighbours(name), incarnation=secrets.token_hex(8), peer_auth=peer_auth
         )
-        self.links = PeerLinks(self.node, config.servers, mode=config.link_mode, herd_log=self.herd_log)
+        # PEER-4: with TLS between servers, peers use a second, TLS listener on peer_port.
+        self.peer_tls: PeerTls | None = None
+        if config.peer_tls is not None:
+            from herdref.peer_tls import load_peer_tls  # imports this module: only when used
+
+            self.peer_tls = load_peer_tls(config.peer_tls, name)
+        self.links = PeerLinks(
+            self.node,
+            config.servers,
+            mode=config.link_mode,
+            herd_log=self.herd_log,
+            tls=None if self.peer_tls is None else self.peer_tls.client_context,
+        )
         self.connections: set[ClientConnection] = set()
         #: One receive buffer for every connection: the loop fills it and calls
         #: ``buffer_updated``, which copies the octets out, before any other read, so an idle
         #: connection costs no buffer (LIMIT-2: 10 000 connections would otherwise hold 640 MiB).
         self.read_view = memoryview(bytearray(_READ_BUFFER_BYTES))
         self._listener: asyncio.Server | None = None
+        self._peer_listener: asyncio.Server | None = None
         self._sweeper: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         """Open the listener, then the links (clients can connect before peers are reached)."""
         loop = asyncio.get_running_loop()
         self._listener = await loop.create_server(
-            lambda: ClientConnection(self), self.address.host, self.address.port, reuse_address=True
+            self._client_port_connection if self.peer_tls is not None else lambda: ClientConnection(self),
+            self.address.host,
+            self.address.port,
+            reuse_address=True,
         )
         self.herd_log.record(
             b"START",
             self.name.encode(),
             b"listening on %s:%d" % (self.address.host.encode(), self.address.port),
         )
+        if self.peer_tls is not None and self.address.peer_port is not None:
+            from herdref.peer_tls import PeerPortConnection
+
+            self._peer_listener = await loop.create_server(
+                lambda: PeerPortConnection(self),
+                self.address.host,
+                self.address.peer_port,
+                ssl=self.peer_tls.server_context,
+                ssl_handshake_timeout=5.0,
+                reuse_address=True,
+            )
+            self.herd_log.record(
+                b"START",
+                self.name.encode(),
+                b"peers over TLS on %s:%d" % (self.address.host.encode(), self.address.peer_port),
+            )
         self.links.start()
         self._sweeper = loop.create_task(self._close_idle_connections(), name="idle-sweeper")
 
     async def close(self) -> None:
         """Stop listening, drop every connection and link, flush the log."""
-        if self._listener is not None:
-            self._listener.close()
+        for listener in (self._listener, self._peer_listener):
+            if listener is not None:
+                listener.close()
         if self._sweeper is not None:
             self._sweeper.cancel()
         for connection in list(self.connections):
@@ -114,11 +148,18 @@ class HerdServer:
         places_close = getattr(self.places, "aclose", None)
         if places_close is not None:
             await places_close()
-        if self._listener is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._listener.wait_closed(), 1.0)
+        for listener in (self._listener, self._peer_listener):
+            if listener is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(listener.wait_closed(), 1.0)
         self.herd_log.record(b"STOP", self.name.encode(), b"closed")
         self.herd_log.close()
+
+    def _client_port_connection(self) -> ClientConnection:
+        """PEER-4: with TLS between servers, the plain client port takes no AT or PEER lines."""
+        connection = ClientConnection(self)
+        connection.session.peer_lines = False
+        return connection
 
     async def answer_whatsat(self, lookup: PlacesLookup) -> bytes:
         """WHATSAT-5: the stored AT line, the Places JSON, and an empty line; or ``?`` if

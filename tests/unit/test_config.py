@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -92,3 +93,57 @@ def test_a_missing_file_is_a_config_error(tmp_path: Path) -> None:
 def test_an_unknown_preset_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="no preset 'course-1999'"):
         load_preset("course-1999")
+
+
+# ---- PEER-4: TLS between servers --------------------------------------------------------------
+
+TLS_PEERS = '[peers]\ntls_cert = "tls/{name}.crt"\ntls_key = "tls/{name}.key"\ntls_ca = "tls/ca.crt"\n'
+
+
+def test_tls_gives_each_server_a_peer_port_and_its_own_files() -> None:
+    text = "[servers]\nA = { port = 9001, peer_port = 9101 }\nB = { port = 9002, peer_port = 9102 }\n"
+    config = parse_config(text + TLS_PEERS, base_dir=Path("/srv/herd"))
+    assert config.address("A").peer_port == 9101
+    assert config.peer_tls is not None
+    files = config.peer_tls.for_server("B")
+    assert (files.cert, files.key, files.ca) == (
+        Path("/srv/herd/tls/B.crt"),
+        Path("/srv/herd/tls/B.key"),
+        Path("/srv/herd/tls/ca.crt"),
+    )
+
+
+def test_without_tls_there_is_no_peer_port() -> None:
+    config = parse_config(VALID)
+    assert config.peer_tls is None
+    assert all(address.peer_port is None for address in config.servers.values())
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[servers]\nA = { port = 1, peer_port = 2 }\n", "servers.A.peer_port needs [peers] tls_cert"),
+        ("[servers]\nA = { port = 1 }\n" + TLS_PEERS, "servers.A.peer_port is required"),
+        (
+            '[servers]\nA = { port = 1, peer_port = 2 }\n[peers]\ntls_cert = "c"\ntls_ca = "a"\n',
+            "sets tls_cert, tls_ca but not tls_key",
+        ),
+        ("[servers]\nA = { port = 1, peer_port = 1 }\n" + TLS_PEERS, "servers A and A (peer_port) both use"),
+        (
+            "[servers]\nA = { port = 1, peer_port = 3 }\nB = { port = 3, peer_port = 4 }\n" + TLS_PEERS,
+            "servers A (peer_port) and B both use 127.0.0.1:3",
+        ),
+        ('[servers]\nA = { port = 1, peer_port = "x" }\n' + TLS_PEERS, "servers.A.peer_port has the wrong"),
+        ("[servers]\nA = { port = 1, peer_port = 0 }\n" + TLS_PEERS, "peer_port 0 is outside 1..65535"),
+        ("[servers]\nA = { port = 1 }\n[peers]\ntls_certificate = 'c'\n", "unknown keys: tls_certificate"),
+    ],
+)
+def test_a_broken_tls_setting_is_one_clear_error(text: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        parse_config(text)
+
+
+def test_the_same_port_on_different_hosts_is_allowed() -> None:
+    text = '[servers]\nA = { port = 1, peer_port = 2 }\nB = { port = 2, host = "127.0.0.2", peer_port = 1 }\n'
+    config = parse_config(text + TLS_PEERS)
+    assert config.address("B").peer_port == 1
