@@ -222,3 +222,26 @@ def test_stateful_run_finds_a_stale_update_and_shrinks_it(tmp_path: Path) -> Non
         "state.stale_iamat(older=True, server='Bailey')",
     ], output
     assert stateful["clause"] == "STATE-1"
+
+
+def test_what_cannot_be_seen_is_unsupported_not_failed(tmp_path: Path) -> None:
+    config = write_herd_file(tmp_path)
+    launch = f"{sys.executable} {BAD_HERDS / 'no_places_lenient.py'} {{name}} --config {{config}}"
+    only = (
+        "frame-keep-open,lex-octets,whatsat-reply,places-radius-metres,flood-all,restart-reconnect,stateful"
+    )
+    status, document, output = validate(
+        tmp_path, "--launch", launch, "--config", str(config), *_QUICK, "--only", only
+    )
+    verdicts = {entry["check"]: entry["verdict"] for entry in document["checks"]}  # type: ignore[index]
+    assert verdicts == {
+        "frame-keep-open": "PASS",
+        "lex-octets": "UNSUPPORTED",
+        "whatsat-reply": "UNSUPPORTED",
+        "places-radius-metres": "UNSUPPORTED",
+        "flood-all": "UNSUPPORTED",
+        "restart-reconnect": "UNSUPPORTED",
+        "stateful": "UNSUPPORTED",
+    }, output
+    assert status == 0, output
+    assert "--redirect-google or --isolate" in output
