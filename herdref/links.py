@@ -251,6 +251,7 @@ class PeerLink:
         delay_s = INITIAL_BACKOFF_S
         greeted = False  # PEER-1: announce our incarnation once, even with nothing to send
         lost_lines = False  # after a failure the neighbour may lack anything: resend all
+        last_failure = ""  # logged once per run of failures, and when the reason changes
         while True:
             self._work.clear()
             if greeted and not lost_lines and not self.node.pending(self.neighbour):
@@ -259,8 +260,10 @@ class PeerLink:
             try:
                 _, writer = await self._connect()
             except _CONNECTION_ERRORS as exc:
-                if not lost_lines:
-                    self._log_link(b"unreachable", self._why(exc))
+                why = self._why(exc)
+                if why != last_failure:
+                    self._log_link(b"unreachable", why)
+                    last_failure = why
                 lost_lines = True
                 delay_s = await self._back_off(delay_s)
                 continue
@@ -282,7 +285,7 @@ class PeerLink:
                 writer.close()
             if lost_lines or not greeted:
                 self._log_link(b"connected", "ephemeral")
-            greeted, lost_lines, delay_s = True, False, INITIAL_BACKOFF_S
+            greeted, lost_lines, delay_s, last_failure = True, False, INITIAL_BACKOFF_S, ""
 
 
 class PeerLinks:

@@ -46,6 +46,7 @@ def tls_herd_file(
     names: list[str] = NAMES,
     links: list[tuple[str, str]] = LINKS,
     tls: bool = True,
+    secret: bool = False,
 ) -> Path:
     ports = free_ports(2 * len(names))
     lines = ["[servers]"]
@@ -58,6 +59,9 @@ def tls_herd_file(
     if tls:
         lines += ["", "[peers]", 'tls_cert = "tls/{name}.crt"', 'tls_key = "tls/{name}.key"']
         lines += ['tls_ca = "tls/ca.crt"']
+    if secret:  # PEER-3 on top of PEER-4: the greeting over TLS carries the HMAC proof too
+        (directory / "peer-secret").write_bytes(b"an example shared secret for the herd\n")
+        lines += ['secret_file = "peer-secret"'] if tls else ["", "[peers]", 'secret_file = "peer-secret"']
     path = directory / "herd.toml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
@@ -72,10 +76,14 @@ def log_of(herd: Herd, name: str) -> bytes:
     return path.read_bytes() if path.exists() else b""
 
 
-@pytest.mark.parametrize("mode", ["persistent", "ephemeral"])
-def test_the_herd_floods_over_tls_and_the_client_port_refuses_at(tmp_path: Path, mode: str) -> None:
+@pytest.mark.parametrize(
+    ("mode", "secret"), [("persistent", False), ("ephemeral", False), ("persistent", True)]
+)
+def test_the_herd_floods_over_tls_and_the_client_port_refuses_at(
+    tmp_path: Path, mode: str, secret: bool
+) -> None:
     write_certificates(tmp_path, NAMES)
-    with running_herd(tls_herd_file(tmp_path, mode=mode)) as herd:
+    with running_herd(tls_herd_file(tmp_path, mode=mode, secret=secret)) as herd:
         at_line = herd.iamat("Clark", "kiwi")
         for name in NAMES:
             herd.wait_for_record(name, "kiwi", at_line)
@@ -115,10 +123,11 @@ def test_a_plain_connection_to_the_peer_port_is_not_a_peer(tmp_path: Path) -> No
         assert b"plain" not in log_of(herd, "Right")
 
 
-def test_a_certificate_from_another_ca_cannot_join(tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", ["persistent", "ephemeral"])
+def test_a_certificate_from_another_ca_cannot_join(tmp_path: Path, mode: str) -> None:
     names = ["Left", "Right"]
     write_certificates(tmp_path, names)
-    path = tls_herd_file(tmp_path, mode="persistent", names=names, links=[("Left", "Right")])
+    path = tls_herd_file(tmp_path, mode=mode, names=names, links=[("Left", "Right")])
     # The intruder runs Right with a certificate that names Right but comes from another CA
     # (its own CA file trusts that CA, so only the honest server's check can stop it).
     intruder_dir = tmp_path / "intruder"
