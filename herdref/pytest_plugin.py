@@ -68,4 +68,7 @@ def herd_target(request: pytest.FixtureRequest) -> Iterator[Target]:
             )
         except LaunchError as exc:
             pytest.fail(f"the herd under test never became reachable: {exc}", pytrace=False)
+        # The reference herd implements the catch-up extension (CATCHUP-1); the model then
+        # owes a restarted server every record of its component.
+        target.catch_up = not launch
         yield target

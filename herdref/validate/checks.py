@@ -69,6 +69,8 @@ class Check:
     needs_fixture: bool = False
     #: Left out of the full profile, which runs a check that covers it.
     quick_only: bool = False
+    #: Checks the catch-up extension (CATCHUP-1): only for herds that claim it.
+    catch_up: bool = False
 
 
 CHECKS: list[Check] = []
@@ -84,10 +86,13 @@ def check(
     quick: bool = True,
     needs_fixture: bool = False,
     quick_only: bool = False,
+    catch_up: bool = False,
 ) -> Callable[[Callable[[CheckContext], None]], Callable[[CheckContext], None]]:
     def register(function: Callable[[CheckContext], None]) -> Callable[[CheckContext], None]:
         CHECKS.append(
-            Check(name, clause, level, title, function, destructive, quick, needs_fixture, quick_only)
+            Check(
+                name, clause, level, title, function, destructive, quick, needs_fixture, quick_only, catch_up
+            )
         )
         return function
 
@@ -100,6 +105,7 @@ def select_checks(
     skip: Iterable[str] = (),
     profile: Profile = "full",
     destructive_allowed: bool = True,
+    catch_up: bool = False,
 ) -> tuple[list[Check], list[tuple[Check, str]]]:
     """The checks to run, and those left out with the reason. ``only``/``skip`` match a check
     name or a clause ID (``FLOOD-1``) or a clause family (``FLOOD``)."""
@@ -114,6 +120,9 @@ def select_checks(
         if only_set and not matches(item, only_set):
             continue
         if matches(item, skip_set):
+            continue
+        if item.catch_up and not catch_up:
+            left_out.append((item, "the catch-up extension is not claimed (--catch-up)"))
             continue
         if item.destructive and not destructive_allowed:
             left_out.append((item, "kills or pauses servers: not done to an attached herd"))
@@ -1359,3 +1368,36 @@ def paused_neighbour(context: CheckContext) -> None:
             _require_flood(context, neighbour, _reachable_without(target, neighbour, {victim}), client, line)
     finally:
         launcher.resume(victim)
+
+
+@check(
+    "catch-up-after-restart",
+    "CATCHUP-1",
+    "MUST",
+    "a restarted server gets back, without new IAMATs, what it held and what it missed",
+    destructive=True,
+    catch_up=True,
+)
+def catch_up_after_restart(context: CheckContext) -> None:
+    launcher = _need_launcher(context)
+    target = context.target
+    victim = max(target.names, key=lambda name: (len(_neighbours(target, name)), name))
+    neighbour = _neighbours(target, victim)[0]
+    known = context.client_id("known")
+    known_line = _at_reply(context, neighbour, known, context.location(), context.now_time())
+    _require_flood(context, neighbour, target.names, known, known_line)
+    launcher.kill(victim)  # it forgets everything (STATE-2)
+    missed = context.client_id("missed")
+    line = _at_reply(context, neighbour, missed, context.location(), context.now_time())
+    _require_flood(context, neighbour, _reachable_without(target, neighbour, {victim}), missed, line)
+    launcher.start(victim)
+    launcher.wait_listening(victim, deadline_s=target.startup_s)
+    for client, record, when in ((known, known_line, "before it died"), (missed, line, "while it was down")):
+        try:
+            _require_flood(context, neighbour, [victim], client, record)
+        except CheckFailed as failure:
+            raise CheckFailed(
+                f"{victim} restarted but never got back the record created {when}",
+                expected=failure.expected,
+                seen=failure.seen,
+            ) from None

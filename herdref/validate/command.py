@@ -85,6 +85,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--startup", type=float, default=10.0, help="seconds a server may take to listen (default 10)"
     )
     parser.add_argument(
+        "--catch-up",
+        action="store_true",
+        help="the herd implements the catch-up extension (CATCHUP-1; implied for the reference herd)",
+    )
+    parser.add_argument(
         "--redirect-google",
         action="store_true",
         help="resolve Google's Places hosts to the fixture in Python servers (sitecustomize)",
@@ -148,11 +153,14 @@ def run(args: argparse.Namespace) -> int:
             return ExitStatus.USAGE
         arguments = sys.argv[sys.argv.index("validate") + 1 :] if "validate" in sys.argv else []
         return run_isolated([word for word in arguments if word != "--isolate"])
+    # The reference herd implements the catch-up extension; others say so with --catch-up.
+    args.catch_up = args.catch_up or not (args.launch or args.attach)
     checks, left_out = select_checks(
         only=_split(args.only),
         skip=_split(args.skip),
         profile=args.profile,
         destructive_allowed=not args.attach,
+        catch_up=args.catch_up,
     )
     if not checks and not (args.only and "stateful" in _split(args.only)):
         print("herdref validate: no check matches --only/--skip", file=sys.stderr)
@@ -188,6 +196,7 @@ def _validate(
             redirect_google=args.redirect_google,
             on_describe=progress,
         )
+        target.catch_up = args.catch_up
     except LaunchError as exc:
         print(f"herdref validate: unreachable: {exc}", file=sys.stderr)
         return ExitStatus.UNREACHABLE

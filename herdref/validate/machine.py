@@ -12,8 +12,9 @@ Rules:
 * The replies are judged by the shared property functions (``check_iamat_reply``,
   ``check_whatsat_reply``, ``check_no_leakage``, ``check_monotonicity``, ``check_convergence``),
   the same ones the simulation tier uses; a violation names its SPEC clause.
-* The model is the plain spec's (``catch_up=False``): nothing is owed to a server that was down
-  when a record was created, so herds without the catch-up extension are judged fairly.
+* The model is the plain spec's (``catch_up=False``) unless the herd claims the catch-up
+  extension (the reference herd does; ``--catch-up`` for others): without it nothing is owed to
+  a server that was down when a record was created, so plain herds are judged fairly.
 * Examples share one running herd; each example uses client IDs of its own and leaves every
   server running (restarted or resumed) when it ends.
 """
@@ -71,7 +72,7 @@ def build_machine(target: Target, *, allow_faults: bool = True) -> type[Any]:
     class HerdMachine(RuleBasedStateMachine):
         def __init__(self) -> None:
             super().__init__()
-            self.model = HerdModel(names, [(a, b) for a, b in links], catch_up=False)
+            self.model = HerdModel(names, [(a, b) for a, b in links], catch_up=target.catch_up)
             self.context = CheckContext(target, f"stateful{next(_example_counter)}")
             self.clients = [self.context.client_id(f"k{index}") for index in range(2)]
             self.base_time = int(time.time())

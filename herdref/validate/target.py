@@ -96,6 +96,8 @@ class Target:
     lookup_bound: int | None = 1
     #: A WHATSAT with a bound above 0 gets places (the probe finds out).
     places_work: bool = True
+    #: The herd claims the catch-up extension (CATCHUP-1): the model then owes more.
+    catch_up: bool = False
     run_id: str = field(default_factory=lambda: f"{int(time.time() * 1000) % 100_000_000:08d}")
     _serial: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 

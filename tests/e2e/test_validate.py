@@ -83,6 +83,7 @@ def test_reference_herd_passes(tmp_path: Path) -> None:
         "places-radius-metres",
         "restart-reconnect",
         "paused-neighbour",
+        "catch-up-after-restart",
         "stateful",
     }
     assert "herdref validate" in (tmp_path / "report.html").read_text()
@@ -245,3 +246,14 @@ def test_what_cannot_be_seen_is_unsupported_not_failed(tmp_path: Path) -> None:
     }, output
     assert status == 0, output
     assert "--redirect-google or --isolate" in output
+
+
+def test_a_false_claim_of_catch_up_is_caught(tmp_path: Path) -> None:
+    """The shared base herd does not implement the catch-up extension; claiming it fails."""
+    config = write_herd_file(tmp_path)
+    launch = f"{sys.executable} {BAD_HERDS / '_base.py'} {{name}} --config {{config}}"
+    status, document, output = validate(
+        tmp_path, "--launch", launch, "--config", str(config), *_FAST, "--catch-up", "--only", "CATCHUP"
+    )
+    assert status == 1, output
+    assert broken_clauses(document) == {"CATCHUP-1"}, output
