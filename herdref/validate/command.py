@@ -226,8 +226,14 @@ def _validate(
         outcomes.append(stateful)
         on_done(stateful)
     elapsed = time.monotonic() - started
+    titles = clause_titles(args.spec)
     summary = terminal_summary(
-        outcomes, target=description, left_out=left_out, framing=target.framing.describe(), elapsed_s=elapsed
+        outcomes,
+        target=description,
+        left_out=left_out,
+        framing=target.framing.describe(),
+        elapsed_s=elapsed,
+        titles=titles,
     )
     print(summary)
     meta = {
@@ -240,11 +246,11 @@ def _validate(
     if target.launcher is not None:
         meta["server_output"] = str(target.launcher.output_dir)
     if args.json:
-        write_json(args.json, outcomes, meta)
+        write_json(args.json, outcomes, meta, titles)
     if args.junit:
         write_junit(args.junit, outcomes, meta)
     if args.html:
-        write_html(args.html, outcomes, meta, clause_titles(args.spec))
+        write_html(args.html, outcomes, meta, titles)
     verdicts = {outcome.verdict for outcome in outcomes}
     if "FAIL" in verdicts:
         return ExitStatus.FAILURE

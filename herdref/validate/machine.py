@@ -288,7 +288,7 @@ def run_stateful(target: Target, *, profile: str, examples: int | None) -> Outco
     )
     try:
         with with_reporter(reported.append):
-            run_state_machine_as_test(machine, settings=options)  # type: ignore[no-untyped-call]
+            run_state_machine_as_test(machine, settings=options)  # type: ignore[no-untyped-call,unused-ignore]
     except HerdViolation as violation:
         first = violation.violations[0]
         outcome.verdict = "FAIL"
@@ -301,7 +301,7 @@ def run_stateful(target: Target, *, profile: str, examples: int | None) -> Outco
         outcome.minimal = [line for text in notes for line in text.splitlines() if line.strip()]
         replay = settings(options, phases=[Phase.explicit, Phase.generate])
         try:
-            run_state_machine_as_test(machine, settings=replay)  # type: ignore[no-untyped-call]
+            run_state_machine_as_test(machine, settings=replay)  # type: ignore[no-untyped-call,unused-ignore]
         except HerdViolation:
             pass
         else:

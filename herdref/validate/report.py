@@ -92,12 +92,22 @@ def framing_styles(outcomes: Iterable[Outcome]) -> dict[str, str]:
     }
 
 
+def _first_sentence(text: str) -> str:
+    return re.split(r"(?<=[.;:])\s", text, maxsplit=1)[0][:200]
+
+
 def summary_counts(outcomes: Iterable[Outcome]) -> Counter[str]:
     return Counter(outcome.verdict for outcome in outcomes)
 
 
 def terminal_summary(
-    outcomes: list[Outcome], *, target: str, left_out: list[tuple[str, str]], framing: str, elapsed_s: float
+    outcomes: list[Outcome],
+    *,
+    target: str,
+    left_out: list[tuple[str, str]],
+    framing: str,
+    elapsed_s: float,
+    titles: dict[str, str] | None = None,
 ) -> str:
     """The summary printed at the end of a run."""
     lines = [f"herdref validate: {target}", f"framing used: {framing}"]
@@ -122,6 +132,9 @@ def terminal_summary(
             f"--- {outcome.verdict} {outcome.check} ({outcome.clause}, {outcome.level})",
             f"    {outcome.summary}",
         ]
+        clause_text = (titles or {}).get(outcome.clause)
+        if clause_text:
+            lines.append(f"    {outcome.clause}: {_first_sentence(clause_text)}")
         if outcome.expected or outcome.seen:
             lines += [f"    expected: {outcome.expected}", f"    seen:     {outcome.seen[:500]}"]
         if outcome.minimal:
@@ -141,18 +154,22 @@ def terminal_summary(
     return "\n".join(lines)
 
 
-def _document(outcomes: list[Outcome], meta: dict[str, Any]) -> dict[str, Any]:
+def _document(outcomes: list[Outcome], meta: dict[str, Any], titles: dict[str, str]) -> dict[str, Any]:
     counts = summary_counts(outcomes)
     return {
         **meta,
         "framing_styles": framing_styles(outcomes),
         "counts": {verdict: counts[verdict] for verdict in VERDICT_ORDER},
-        "checks": [asdict(outcome) for outcome in outcomes],
+        "checks": [
+            {**asdict(outcome), "clause_text": titles.get(outcome.clause, "")} for outcome in outcomes
+        ],
     }
 
 
-def write_json(path: Path, outcomes: list[Outcome], meta: dict[str, Any]) -> None:
-    path.write_text(json.dumps(_document(outcomes, meta), indent=2) + "\n", encoding="utf-8")
+def write_json(
+    path: Path, outcomes: list[Outcome], meta: dict[str, Any], titles: dict[str, str] | None = None
+) -> None:
+    path.write_text(json.dumps(_document(outcomes, meta, titles or {}), indent=2) + "\n", encoding="utf-8")
 
 
 def write_junit(path: Path, outcomes: list[Outcome], meta: dict[str, Any]) -> None:

@@ -57,8 +57,14 @@ def test_clause_titles_are_parsed_from_spec(tmp_path: Path) -> None:
 
 def test_terminal_summary_lists_failures_with_replay(outcomes: list[Outcome]) -> None:
     text = terminal_summary(
-        outcomes, target="t", left_out=[("flood-pairs", "full profile only")], framing="f", elapsed_s=1
+        outcomes,
+        target="t",
+        left_out=[("flood-pairs", "full profile only")],
+        framing="f",
+        elapsed_s=1,
+        titles={"LEX-1": "White space is exactly six octets. Nothing else."},
     )
+    assert "    LEX-1: White space is exactly six octets.\n" in text
     assert "clauses broken (MUST): LEX-1" in text
     assert "clauses broken (SHOULD only): FRAME-6" in text
     assert "replay:   herdref validate --only lex-unicode-space" in text
@@ -68,8 +74,9 @@ def test_terminal_summary_lists_failures_with_replay(outcomes: list[Outcome]) ->
 
 
 def test_json_and_junit_reports(tmp_path: Path, outcomes: list[Outcome]) -> None:
-    write_json(tmp_path / "r.json", outcomes, {"target": "t"})
+    write_json(tmp_path / "r.json", outcomes, {"target": "t"}, {"LEX-1": "White space."})
     document = json.loads((tmp_path / "r.json").read_text())
+    assert [entry["clause_text"] for entry in document["checks"]] == ["", "White space.", "", ""]
     assert document["counts"]["FAIL"] == 1
     assert [entry["verdict"] for entry in document["checks"]] == ["PASS", "FAIL", "NON-STRICT", "UNSUPPORTED"]
     write_junit(tmp_path / "r.xml", outcomes, {"target": "t"})
