@@ -90,12 +90,13 @@ def spec_clauses() -> set[str]:
     return set(re.findall(r"^\*\*([A-Z]+-[0-9]+)\*\*", text, flags=re.MULTILINE))
 
 
-#: ``**ID** · LEVEL · profile —`` (or ``**ID** · definition —``) at the start of a clause.
+#: ``**ID** · LEVEL · profile —`` at the start of a clause (LEVEL is ``definition`` for a
+#: clause that only defines terms).
 _CLAUSE_HEAD_RE: Final = re.compile(r"^\*\*([A-Z]+-[0-9]+)\*\* · (.*?) —", flags=re.MULTILINE)
 
 
 def spec_clause_tags() -> dict[str, list[str]]:
-    """Each clause's tags as SPEC.md writes them: ``["MUST", "core"]``, ``["definition"]``..."""
+    """Each clause's tags as SPEC.md writes them: ``["MUST", "core"]``, ``["definition", "core"]``..."""
     text = SPEC_PATH.read_text(encoding="utf-8")
     return {
         clause: [tag.strip() for tag in tags.split("·")] for clause, tags in _CLAUSE_HEAD_RE.findall(text)
