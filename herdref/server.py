@@ -193,6 +193,9 @@ class ClientConnection(asyncio.BufferedProtocol):
     def __init__(self, server: HerdServer) -> None:
         self.server = server
         self.node = server.node
+        #: Kept from the server rather than looked up through it for every line.
+        self._herd_log = server.herd_log
+        self._clock_ns = server.clock_ns
         self.session = Session()
         self.last_activity = 0.0
         #: The loop this connection lives on (protocols are made by it, inside it).
@@ -270,8 +273,9 @@ class ClientConnection(asyncio.BufferedProtocol):
             logger.exception("bug while handling a line from %r; closing that connection", self._where)
             self.abort()
         finally:
-            if replies and self._transport is not None and not self._transport.is_closing():
-                self._transport.write(b"".join(replies))
+            transport = self._transport
+            if replies and transport is not None and not transport.is_closing():
+                transport.write(b"".join(replies))
                 self._check_pending_replies()
 
     def eof_received(self) -> bool:
@@ -332,34 +336,35 @@ class ClientConnection(asyncio.BufferedProtocol):
         """LIMIT-4: a client whose unread replies pass max_pending_reply_bytes is dropped (one
         read's replies can exceed the pause threshold, e.g. many WHATSATs with large results)."""
         transport = self._transport
-        if transport is None or transport.is_closing():
+        if transport is None:
             return
         pending = transport.get_write_buffer_size()
-        if pending > self._max_pending_reply:
+        if pending > self._max_pending_reply and not transport.is_closing():
             self.server.herd_log.record(b"OVERFULL", self._where, b"%d reply octets unread" % pending)
             transport.abort()
 
     # ---- lines ---------------------------------------------------------------------------
 
     def _handle(self, line: bytes, replies: list[bytes]) -> None:
-        herd_log = self.server.herd_log
-        was_peer = self.session.peer
+        herd_log = self._herd_log
+        session = self.session
+        was_peer = session.peer
         try:
-            reaction = self.node.receive(self.session, line, self.server.clock_ns())
+            reaction = self.node.receive(session, line, self._clock_ns())
         except Exception:
             herd_log.record(b"IN", self._where, line)  # the line that met a bug is in the log
             raise
         reply = reaction.reply
         if reply is not None:
             # LOG-1: the line and its reply, in one call (the hot path: every IAMAT).
-            herd_log.record_exchange(self._where, line, reply[:-1])
+            herd_log.record_exchange(self._where, line, reply)
         else:
             herd_log.record(b"IN", self._where, line)
         if reaction.flood_to:
             self.server.links.wake(reaction.flood_to)
-        if self.session.peer is not None and was_peer is None:
-            herd_log.record(b"PEER-IN", self.session.peer.encode(), self._where)
-            self.server.links.neighbour_greeted(self.session.peer)
+        if session.peer is not None and was_peer is None:
+            herd_log.record(b"PEER-IN", session.peer.encode(), self._where)
+            self.server.links.neighbour_greeted(session.peer)
         if reply is not None:
             if self._queued:
                 self._queued.append(reply)

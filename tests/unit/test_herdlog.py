@@ -43,3 +43,26 @@ def test_no_path_means_no_file_and_no_thread(tmp_path: Path) -> None:
     log.record(b"IN", b"-", b"x")
     log.close()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_backlog_is_written_in_bounded_chunks_never_joined_whole(tmp_path: Path) -> None:
+    # Nothing is taken before close(), so 4 MiB of lines wait for one pass of the writer.
+    log = HerdLog(tmp_path / "Solo.log", flush_interval_s=3600, max_buffered_bytes=8 * 1024 * 1024)
+    text = b"z" * 1000
+    for _ in range(4096):
+        log.record(b"IN", b"-", text)
+    file = log._file
+    assert file is not None
+    writes: list[int] = []
+    real_write = file.write
+
+    def counting_write(data: bytes) -> int:
+        writes.append(len(data))
+        return real_write(data)
+
+    file.write = counting_write  # type: ignore[method-assign]
+    log.close()
+    lines = (tmp_path / "Solo.log").read_bytes().splitlines()
+    assert len(lines) == 4096 and all(line.endswith(b" IN - " + text) for line in lines)
+    # LIMIT-5: each write is one chunk of about 256 KiB (plus one line), not the 4 MiB backlog.
+    assert len(writes) > 1 and max(writes) < 256 * 1024 + 1100
