@@ -47,7 +47,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.fixture(scope="session")
 def herd_target(request: pytest.FixtureRequest) -> Iterator[Target]:
     """The running herd under test (see the module docstring)."""
-    from herdref.validate.launcher import LaunchError
+    from herdref.validate.launcher import LaunchError, PortBusy
     from herdref.validate.setup import open_target
 
     launch = request.config.getoption("--herd-launch")
@@ -66,7 +66,7 @@ def herd_target(request: pytest.FixtureRequest) -> Iterator[Target]:
                 propagation_s=3.0,
                 startup_s=15.0,
             )
-        except LaunchError as exc:
+        except (LaunchError, PortBusy) as exc:
             pytest.fail(f"the herd under test never became reachable: {exc}", pytrace=False)
         # The reference herd implements the catch-up extension (CATCHUP-1); the model then
         # owes a restarted server every record of its component.

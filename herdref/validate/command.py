@@ -172,7 +172,7 @@ def run(args: argparse.Namespace) -> int:
 def _validate(
     args: argparse.Namespace, checks: list[Any], left_out: list[tuple[str, str]], stack: ExitStack
 ) -> int:
-    from herdref.validate.launcher import LaunchError
+    from herdref.validate.launcher import LaunchError, PortBusy
     from herdref.validate.report import clause_titles, terminal_summary, write_html, write_json, write_junit
     from herdref.validate.runner import run_checks
     from herdref.validate.setup import open_target
@@ -197,6 +197,9 @@ def _validate(
             on_describe=progress,
         )
         target.catch_up = args.catch_up
+    except PortBusy as exc:
+        print(f"herdref validate: {exc}", file=sys.stderr)
+        return ExitStatus.USAGE
     except LaunchError as exc:
         print(f"herdref validate: unreachable: {exc}", file=sys.stderr)
         return ExitStatus.UNREACHABLE

@@ -28,10 +28,15 @@ from typing import IO, Final
 
 from herdref.config import HerdConfig
 
-__all__ = ["LaunchError", "Launcher", "ServerProcess", "port_open"]
+__all__ = ["LaunchError", "Launcher", "PortBusy", "ServerProcess", "port_open"]
 
 _POLL_INTERVAL_S: Final = 0.01
 _STOP_GRACE_S: Final = 3.0
+
+
+class PortBusy(RuntimeError):
+    """A port of the herd file already accepts connections before the herd is started: the
+    checks would talk to whatever holds it."""
 
 
 class LaunchError(RuntimeError):
@@ -113,6 +118,17 @@ class Launcher:
         self.processes[name] = ServerProcess(name, process, output_path, output_file)
 
     def start_all(self, *, deadline_s: float) -> None:
+        """Start every server and wait until each listens.
+
+        Raises:
+            PortBusy: a port already answered before anything was started.
+            LaunchError: a server exited, or did not listen before the deadline.
+        """
+        for name, address in self.config.servers.items():
+            if not self.alive(name) and port_open(address.host, address.port):
+                raise PortBusy(
+                    f"{address.host}:{address.port} ({name}) is already in use; stop what listens there"
+                )
         for name in self.config.servers:
             self.start(name)
         for name in self.config.servers:

@@ -11,7 +11,7 @@ import pytest
 
 from herdref.config import parse_config
 from herdref.validate.client import exchange
-from herdref.validate.launcher import Launcher, LaunchError
+from herdref.validate.launcher import Launcher, LaunchError, PortBusy
 from herdref.validate.ports import free_ports
 
 # A one-line echo server: the launcher needs something that listens on {port}.
@@ -103,3 +103,10 @@ def test_a_server_that_never_listens_hits_the_deadline(tmp_path: Path) -> None:
         herd.start_all(deadline_s=0.3)
     herd.stop_all()
     assert not herd.alive("Solo")
+
+
+def test_a_port_already_in_use_is_refused_before_starting(launcher: Launcher) -> None:
+    address = launcher.config.address("Solo")
+    with socket.create_server((address.host, address.port)), pytest.raises(PortBusy, match="already in use"):
+        launcher.start_all(deadline_s=5)
+    assert not launcher.alive("Solo")
