@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import run_state_machine_as_test
 
-from herdref.model import check_iamat_reply
+from herdref.model import check_iamat_reply, check_whatsat_reply
 from herdref.validate.machine import build_machine
 from herdref.validate.target import CheckContext, Target
 
@@ -67,4 +67,28 @@ def test_iamat_reply_over_tcp(
     violations = check_iamat_reply(
         server, client_id, location, client_time, reply.data, received_ns=(before, after)
     )
+    assert violations == [], "\n".join(context.transcript.render())
+
+
+radii = st.one_of(
+    st.integers(1, 50).map(lambda km: b"%d" % km),
+    st.decimals("0.001", "50", places=3, allow_nan=False, allow_infinity=False).map(
+        lambda km: str(km).encode()
+    ),
+)
+
+
+@given(radius=radii, bound=st.integers(0, 20), server_index=st.integers(0, 4))
+@settings(_WIRE, max_examples=40)
+def test_whatsat_reply_over_tcp(herd_target: Target, radius: bytes, bound: int, server_index: int) -> None:
+    """WHATSAT-5..7: the stored line, a JSON object with no empty line, at most bound places,
+    for any valid radius and bound, at any server."""
+    server = herd_target.names[server_index % len(herd_target.names)]
+    context = CheckContext(herd_target, "wire")
+    client = context.client_id()
+    reply = context.iamat(server, client, context.location(), context.now_time())
+    at_line = reply.data.removesuffix(b"\n")
+    request = b"WHATSAT %s %s %d" % (client, radius, bound)
+    answer = context.send(server, request + b"\n", whatsat=True)
+    violations = check_whatsat_reply(request, bound, answer.data, stored=[at_line])
     assert violations == [], "\n".join(context.transcript.render())
