@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import run_state_machine_as_test
 
@@ -26,6 +26,8 @@ from herdref.validate.target import CheckContext, Target
 pytestmark = pytest.mark.properties
 
 _WIRE = settings(
+    # No "explain" phase: it would re-run failing examples many times over real processes.
+    phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink],
     deadline=None,
     database=None,
     suppress_health_check=list(HealthCheck),
