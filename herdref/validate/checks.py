@@ -12,6 +12,7 @@ the herd (``--launch`` or the reference herd) and leave every server running whe
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import re
@@ -20,7 +21,7 @@ import socket
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Final, Literal
@@ -204,6 +205,16 @@ def _reachable_without(target: Target, origin: str, down: set[str]) -> set[str]:
         if origin in component:
             return component
     return set()
+
+
+@contextlib.contextmanager
+def _failure_as(summary: str, *, clause: str | None = None) -> Iterator[None]:
+    """Restate a failure inside the block in this check's words (and ``clause``, or the check's
+    own clause when None)."""
+    try:
+        yield
+    except CheckFailed as failure:
+        raise CheckFailed(summary, expected=failure.expected, seen=failure.seen, clause=clause) from None
 
 
 def _require_flood(
@@ -564,15 +575,8 @@ def _invalid_lines(context: CheckContext, lines: list[bytes], summary: str) -> N
 
 def _alive_after(context: CheckContext, name: str) -> None:
     """The server still answers after the bad input (ERR-4: the server never dies or hangs)."""
-    try:
+    with _failure_as(f"{name} no longer answers after the bad input", clause="ERR-4"):
         _at_reply(context, name, context.client_id("alive"), context.location(), context.now_time())
-    except CheckFailed as failure:
-        raise CheckFailed(
-            f"{name} no longer answers after the bad input",
-            expected=failure.expected,
-            seen=failure.seen,
-            clause="ERR-4",
-        ) from None
 
 
 @check("invalid-command", "LEX-4", "MUST", "unknown and lower-case command words get '? <line>'")
@@ -1249,15 +1253,10 @@ def _require_whole_again(context: CheckContext, restarted: Iterable[str]) -> Non
     for name in restarted:
         client = context.client_id(f"{name}-back")
         line = _at_reply(context, name, client, context.location(), context.now_time())
-        try:
+        with _failure_as(
+            f"after {name} restarted, its records did not reach the whole herd", clause="LINK-2"
+        ):
             _require_flood(context, name, context.target.names, client, line)
-        except CheckFailed as failure:
-            raise CheckFailed(
-                f"after {name} restarted, its records did not reach the whole herd",
-                expected=failure.expected,
-                seen=failure.seen,
-                clause="LINK-2",
-            ) from None
 
 
 @check(
@@ -1300,24 +1299,12 @@ def _restart_case(context: CheckContext, sig: int) -> None:
     launcher.wait_listening(victim, deadline_s=target.startup_s)
     after = context.client_id("after-restart")
     line = _at_reply(context, neighbour, after, context.location(), context.now_time())
-    try:
+    with _failure_as(f"{neighbour} did not get a new record to {victim} after {victim} restarted"):
         _require_flood(context, neighbour, [victim], after, line)
-    except CheckFailed as failure:
-        raise CheckFailed(
-            f"{neighbour} did not get a new record to {victim} after {victim} restarted",
-            expected=failure.expected,
-            seen=failure.seen,
-        ) from None
     outgoing = context.client_id("from-restarted")
     line = _at_reply(context, victim, outgoing, context.location(), context.now_time())
-    try:
+    with _failure_as(f"{victim}, restarted, did not flood a new record to {neighbour}"):
         _require_flood(context, victim, [neighbour], outgoing, line)
-    except CheckFailed as failure:
-        raise CheckFailed(
-            f"{victim}, restarted, did not flood a new record to {neighbour}",
-            expected=failure.expected,
-            seen=failure.seen,
-        ) from None
 
 
 @check(
@@ -1393,11 +1380,5 @@ def catch_up_after_restart(context: CheckContext) -> None:
     launcher.start(victim)
     launcher.wait_listening(victim, deadline_s=target.startup_s)
     for client, record, when in ((known, known_line, "before it died"), (missed, line, "while it was down")):
-        try:
+        with _failure_as(f"{victim} restarted but never got back the record created {when}"):
             _require_flood(context, neighbour, [victim], client, record)
-        except CheckFailed as failure:
-            raise CheckFailed(
-                f"{victim} restarted but never got back the record created {when}",
-                expected=failure.expected,
-                seen=failure.seen,
-            ) from None
