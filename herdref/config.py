@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any, Final, Literal
 
@@ -383,6 +382,8 @@ def load_config(path: Path) -> HerdConfig:
 
 def preset_names() -> list[str]:
     """The herds shipped with herdref (the course's herds, year by year)."""
+    from importlib import resources  # only for the presets: a --config start skips it
+
     folder = resources.files("herdref").joinpath("presets")
     return sorted(
         entry.name.removesuffix(".toml") for entry in folder.iterdir() if entry.name.endswith(".toml")
@@ -393,5 +394,7 @@ def load_preset(name: str = DEFAULT_PRESET, *, base_dir: Path = Path(".")) -> He
     """A shipped herd by name; relative paths in it (log dir) are taken from ``base_dir``."""
     if name not in preset_names():
         raise ConfigError(f"no preset {name!r}; presets: {', '.join(preset_names())}")
+    from importlib import resources
+
     text = resources.files("herdref").joinpath("presets", f"{name}.toml").read_text(encoding="utf-8")
     return parse_config(text, base_dir=base_dir)

@@ -25,7 +25,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
-from herdref.peer_auth import is_authenticated_greeting
 from herdref.protocol import (
     At,
     IAmAt,
@@ -127,6 +126,9 @@ class HerdNode:
             message = parse_line(line)
         except ProtocolError as exc:
             if self.peer_auth is not None and session.peer_lines:
+                # Imported here: only a herd with a shared secret needs it (start-up time).
+                from herdref.peer_auth import is_authenticated_greeting
+
                 fields = line.split()
                 if is_authenticated_greeting(fields):
                     return self._on_authenticated_peer(fields, session, line, now_ns)

@@ -55,19 +55,12 @@ from typing import TYPE_CHECKING, Any, Final, Protocol
 from urllib.parse import quote, urlencode, urlsplit
 
 from herdref.config import ConfigError, PlacesSettings, PlacesShape
-from herdref.fixture_places import (
-    MAX_RESULTS,
-    LegacyPlace,
-    LegacyResponse,
-    LegacyStatus,
-    generate_places,
-    legacy_response,
-    new_response,
-)
 from herdref.node import PlacesLookup
 
 if TYPE_CHECKING:
     import aiohttp
+
+    from herdref.fixture_places import LegacyPlace, LegacyResponse, LegacyStatus
 
 __all__ = [
     "DEFAULT_BASE_URLS",
@@ -472,6 +465,10 @@ def _fixture_items(
 ) -> tuple[_Rendered, ...]:
     """The 20 places around a point, each rendered once: a WHATSAT then only joins the first
     ``bound`` of them (the fixture answers thousands of WHATSATs a second)."""
+    # Imported at the first look-up, not at start-up: its TypedDicts cost milliseconds to build,
+    # and a server must listen within half a second of starting.
+    from herdref.fixture_places import MAX_RESULTS, generate_places, legacy_response, new_response
+
     radius_m = float(radius_metres(radius_km))
     places = generate_places(float(latitude), float(longitude), radius_m, count=MAX_RESULTS)
     if shape == "native":

@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING, Final, cast
 from herdref.herdlog import HerdLog
 from herdref.links import PeerLinks
 from herdref.node import HerdNode, PlacesLookup, Session
-from herdref.peer_auth import PeerAuthenticator, load_secret
 from herdref.protocol import error_reply
 
 if TYPE_CHECKING:
@@ -71,12 +70,13 @@ class HerdServer:
         self.places = places
         self.clock_ns = clock_ns
         self.herd_log = herd_log if herd_log is not None else HerdLog(None)
-        # PEER-3: a shared secret makes peers prove themselves before they may flood.
-        peer_auth = (
-            None
-            if config.peer_secret_file is None
-            else PeerAuthenticator(load_secret(config.peer_secret_file))
-        )
+        # PEER-3: a shared secret makes peers prove themselves before they may flood (imported
+        # only then: a server without one starts faster).
+        peer_auth = None
+        if config.peer_secret_file is not None:
+            from herdref.peer_auth import PeerAuthenticator, load_secret
+
+            peer_auth = PeerAuthenticator(load_secret(config.peer_secret_file))
         self.node = HerdNode(
             name, config.neighbours(name), incarnation=secrets.token_hex(8), peer_auth=peer_auth
         )

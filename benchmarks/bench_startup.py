@@ -1,0 +1,209 @@
+"""Time from starting ``herdref serve`` to a listening port, against two baselines.
+
+Usage::
+
+    python3 benchmarks/bench_startup.py [--runs N] [--loop auto|asyncio|uvloop] [--no-bytecode]
+                                        [--imports] [--json]
+
+Graders query a server half a second after starting it, so the goal (issue #7) is a listening
+port within 300 ms. Three commands are started ``--runs`` times each, interleaved (so that
+other load on the machine disturbs all three alike), and timed from ``Popen`` until a TCP
+connect to the port succeeds (polled every 0.5 ms; a refused connect costs microseconds):
+
+* ``pass``: ``python3 -c pass``, timed to its exit: the interpreter's own start-up, the floor;
+* ``listener``: a minimal asyncio listener (``asyncio.run`` of ``start_server``): the floor
+  for any asyncio server;
+* ``herdref``: ``python3 -m herdref serve Solo --config herd.toml --loop LOOP`` (a one-server
+  herd with its log on, the offline Places fixture).
+
+Bytecode: by default the commands may write and reuse ``__pycache__`` (one unmeasured warm-up
+start of each first), as an installed package does; ``--no-bytecode`` sets
+``PYTHONDONTWRITEBYTECODE=1`` and removes herdref's ``__pycache__`` so that every start compiles
+herdref's modules from source (an editable install in an environment that forbids writing
+bytecode).
+
+Reported: median and p95 in ms of each, and herdref's median as a ratio of each baseline's,
+from the same run. ``--imports`` adds the modules with the largest own import time on the serve
+path (``python3 -X importtime``, best of three runs). Exit status 0 whether the goal is met
+or not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from harness import ROOT, free_ports, verdict, write_herd
+
+GOAL_LISTENING_MS = 300.0
+_POLL_S = 0.0005
+_GIVE_UP_S = 20.0
+
+LISTENER_SCRIPT = """
+import asyncio, signal, sys
+async def main():
+    server = await asyncio.start_server(lambda r, w: None, "127.0.0.1", int(sys.argv[1]))
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    await stop.wait()
+    server.close()
+asyncio.run(main())
+"""
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def time_to_listen(command: list[str], port: int) -> float:
+    """Seconds from starting ``command`` until ``port`` accepts a connection; then stops it."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        while not _listening(port):
+            if process.poll() is not None:
+                stderr = process.stderr.read().decode(errors="replace") if process.stderr else ""
+                raise RuntimeError(f"{command[1:4]} exited with {process.returncode}: {stderr.strip()}")
+            if time.perf_counter() - started > _GIVE_UP_S:
+                raise RuntimeError(f"{command[1:4]} not listening after {_GIVE_UP_S} s")
+            time.sleep(_POLL_S)
+        return time.perf_counter() - started
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.stderr is not None:
+            process.stderr.close()
+
+
+def time_to_exit(command: list[str]) -> float:
+    started = time.perf_counter()
+    subprocess.run(command, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - started
+
+
+def _summary(seconds: list[float]) -> dict[str, float]:
+    ordered = sorted(seconds)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return {"median_ms": round(statistics.median(ordered) * 1000, 1), "p95_ms": round(p95 * 1000, 1)}
+
+
+def slowest_imports(herd_file: Path, loop: str, count: int = 12) -> list[tuple[str, float]]:
+    """The modules with the largest own import time (ms) on the serve path, best of three."""
+    best: dict[str, float] = {}
+    for _ in range(3):
+        port = int(herd_file.read_text().split("port = ")[1].split()[0])
+        command = [sys.executable, "-X", "importtime", "-m", "herdref", "serve", "Solo"]
+        command += ["--config", str(herd_file), "--loop", loop]
+        process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        give_up = time.monotonic() + _GIVE_UP_S
+        while not _listening(port) and process.poll() is None and time.monotonic() < give_up:
+            time.sleep(_POLL_S)
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=10)
+        for line in stderr.decode(errors="replace").splitlines():
+            if not line.startswith("import time:") or "self [us]" in line:
+                continue
+            own, _cumulative, name = line.removeprefix("import time:").split("|")
+            module = name.strip()
+            best[module] = min(best.get(module, float("inf")), int(own) / 1000)
+    return sorted(best.items(), key=lambda item: -item[1])[:count]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="herdref serve: time to a listening port")
+    parser.add_argument("--runs", type=int, default=15, help="starts of each command (default 15)")
+    parser.add_argument("--loop", default="auto", choices=("auto", "asyncio", "uvloop"))
+    parser.add_argument(
+        "--no-bytecode", action="store_true", help="compile from source on every start (no __pycache__)"
+    )
+    parser.add_argument("--imports", action="store_true", help="also list the slowest imports")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+
+    times: dict[str, list[float]] = {"pass": [], "listener": [], "herdref": []}
+    with tempfile.TemporaryDirectory(prefix="herdref-startup-") as directory:
+        herd_file = write_herd(Path(directory), ["Solo"])
+        herd_port = int(herd_file.read_text().split("port = ")[1].split()[0])
+        herdref = [sys.executable, "-m", "herdref", "serve", "Solo", "--config", str(herd_file)]
+        herdref += ["--loop", args.loop]
+        # The servers run without our environment's PYTHONSTARTUP and the like.
+        os.environ.pop("PYTHONSTARTUP", None)
+        if args.no_bytecode:
+            os.environ["PYTHONDONTWRITEBYTECODE"] = "1"
+            for cache in (ROOT / "herdref").rglob("__pycache__"):
+                shutil.rmtree(cache, ignore_errors=True)
+        else:
+            os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+        for _warm_up in range(0 if args.no_bytecode else 1):
+            (listener_port,) = free_ports(1)
+            time_to_listen([sys.executable, "-c", LISTENER_SCRIPT, str(listener_port)], listener_port)
+            time_to_listen(herdref, herd_port)
+        for _ in range(args.runs):
+            (listener_port,) = free_ports(1)
+            times["pass"].append(time_to_exit([sys.executable, "-c", "pass"]))
+            times["listener"].append(
+                time_to_listen([sys.executable, "-c", LISTENER_SCRIPT, str(listener_port)], listener_port)
+            )
+            times["herdref"].append(time_to_listen(herdref, herd_port))
+        imports = slowest_imports(herd_file, args.loop) if args.imports else []
+
+    summary = {name: _summary(seconds) for name, seconds in times.items()}
+    herd_median = summary["herdref"]["median_ms"]
+    report: dict[str, Any] = {
+        "runs": args.runs,
+        "loop": args.loop,
+        "bytecode": "none" if args.no_bytecode else "cached",
+        **summary,
+        "herdref_vs_pass": round(herd_median / summary["pass"]["median_ms"], 2),
+        "herdref_vs_listener": round(herd_median / summary["listener"]["median_ms"], 2),
+        "goal_ms": GOAL_LISTENING_MS,
+        "goal": verdict(summary["herdref"]["p95_ms"], GOAL_LISTENING_MS, at_most=True),
+    }
+    if imports:
+        report["slowest_imports_ms"] = dict(imports)
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    setting = f"loop {args.loop}, bytecode {report['bytecode']}"
+    print(f"time to a listening port, {args.runs} starts each ({setting}):")
+    for name in times:
+        what = "exit" if name == "pass" else "listen"
+        print(
+            f"  {name:<9} median {summary[name]['median_ms']:7.1f} ms  p95 {summary[name]['p95_ms']:7.1f} ms"
+            f"  (to {what})"
+        )
+    print(
+        f"  herdref / python -c pass {report['herdref_vs_pass']:.2f}x, "
+        f"herdref / minimal asyncio listener {report['herdref_vs_listener']:.2f}x"
+    )
+    print(f"  goal: p95 <= {GOAL_LISTENING_MS:.0f} ms: {report['goal']}")
+    if imports:
+        print("  slowest imports on the serve path (own time, best of 3):")
+        for module, milliseconds in imports:
+            print(f"    {milliseconds:7.2f} ms  {module}")
+    return 0
+
+
+if __name__ == "__main__":
+    with contextlib.suppress(KeyboardInterrupt):
+        raise SystemExit(main())
