@@ -100,6 +100,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="run in a fresh network namespace whose /etc/hosts sends Google's hosts to the fixture "
         "(Linux, root, iproute2)",
     )
+    parser.add_argument(
+        "--keep-output",
+        type=Path,
+        metavar="DIR",
+        help="keep each server's stdout/stderr in DIR (NAME.N.log, one file per start)",
+    )
     parser.add_argument("--json", type=Path, metavar="FILE", help="write a JSON report")
     parser.add_argument("--junit", type=Path, metavar="FILE", help="write a JUnit XML report")
     parser.add_argument("--html", type=Path, metavar="FILE", help="write a self-contained HTML report")
@@ -194,6 +200,7 @@ def _validate(
             propagation_s=args.propagation,
             startup_s=args.startup,
             redirect_google=args.redirect_google,
+            output_dir=args.keep_output,
             on_describe=progress,
         )
         target.catch_up = args.catch_up
@@ -247,7 +254,10 @@ def _validate(
         "places_fixture": target.fixture.base_url if target.fixture is not None else "none",
     }
     if target.launcher is not None:
-        meta["server_output"] = str(target.launcher.output_dir)
+        if args.keep_output:
+            meta["server_output"] = str(target.launcher.output_dir)
+        # The end of each server's output (stderr included), for the reports.
+        meta["server_output_tails"] = {name: target.launcher.output_tail(name) for name in target.names}
     if args.json:
         write_json(args.json, outcomes, meta, titles)
     if args.junit:

@@ -184,7 +184,13 @@ def write_junit(path: Path, outcomes: list[Outcome], meta: dict[str, Any]) -> No
     )
     properties = ElementTree.SubElement(suite, "properties")
     for key, value in meta.items():
-        ElementTree.SubElement(properties, "property", name=key, value=str(value))
+        if key != "server_output_tails":
+            ElementTree.SubElement(properties, "property", name=key, value=str(value))
+    tails = meta.get("server_output_tails", {})
+    if tails:
+        ElementTree.SubElement(suite, "system-out").text = "\n".join(
+            f"--- {name}\n{text}" for name, text in tails.items()
+        )
     for outcome in outcomes:
         case = ElementTree.SubElement(
             suite, "testcase", classname=outcome.clause, name=outcome.check, time=f"{outcome.duration_s:.3f}"
@@ -261,6 +267,13 @@ def write_html(path: Path, outcomes: list[Outcome], meta: dict[str, Any], titles
     tally = " ".join(
         f"<span class='{verdict}'>{counts[verdict]} {verdict}</span>" for verdict in VERDICT_ORDER
     )
+    tails = meta.get("server_output_tails", {})
+    meta = {key: value for key, value in meta.items() if key != "server_output_tails"}
+    tail_sections = "".join(
+        f"<h4>{escape(name)}</h4><pre>{escape(text or '(no output)')}</pre>" for name, text in tails.items()
+    )
+    if tail_sections:
+        sections.append(f"<section><h3>Server output (end)</h3>{tail_sections}</section>")
     meta_rows = "".join(
         f"<tr><th>{escape(str(key))}</th><td>{escape(str(value))}</td></tr>" for key, value in meta.items()
     )

@@ -59,6 +59,7 @@ def open_target(
     propagation_s: float = 5.0,
     startup_s: float = 10.0,
     redirect_google: bool = False,
+    output_dir: Path | None = None,
     on_describe: Callable[[str], None] = lambda text: None,
 ) -> tuple[Target, str]:
     """Start (or find) the herd; everything started is stopped when ``stack`` closes.
@@ -98,7 +99,7 @@ def open_target(
             template=template,
             config=config,
             config_path=launched_config,
-            output_dir=work_dir / "server-output",
+            output_dir=output_dir if output_dir is not None else work_dir / "server-output",
             cwd=cwd,
             env=env,
             places_url=places_url,

@@ -180,6 +180,7 @@ def test_html_report_explains_a_failure(tmp_path: Path) -> None:
     assert "copied octet for octet" in page  # IAMAT-5's text, from SPEC.md
     assert "Wire transcript" in page and "IAMAT hv" in page
     assert "--only echo-exact" in page
+    assert "Server output (end)" in page
 
 
 def test_isolated_run_reaches_any_herd_through_the_namespace_hosts_file(tmp_path: Path) -> None:
