@@ -1370,9 +1370,11 @@ def catch_up_after_restart(context: CheckContext) -> None:
     target = context.target
     victim = max(target.names, key=lambda name: (len(_neighbours(target, name)), name))
     neighbour = _neighbours(target, victim)[0]
+    # A record the victim itself received: once it has spread, no neighbour owes it to the
+    # victim any more (FLOOD-3), so only a catch-up (CATCHUP-1) can bring it back.
     known = context.client_id("known")
-    known_line = _at_reply(context, neighbour, known, context.location(), context.now_time())
-    _require_flood(context, neighbour, target.names, known, known_line)
+    known_line = _at_reply(context, victim, known, context.location(), context.now_time())
+    _require_flood(context, victim, target.names, known, known_line)
     launcher.kill(victim)  # it forgets everything (STATE-2)
     missed = context.client_id("missed")
     line = _at_reply(context, neighbour, missed, context.location(), context.now_time())
