@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ("parser", "throughput", "propagation", "memory", "whatsat", "startup")
+BENCHMARKS = ("parser", "iamat_path", "throughput", "propagation", "memory", "whatsat", "startup")
 
 
 def main() -> int:
