@@ -147,8 +147,9 @@ def test_silent_and_half_line_clients_do_not_block_anyone(tmp_path: Path) -> Non
 
 
 #: LIMIT-5: the herd log may hold this much unwritten (herdref.herdlog's default); a line
-#: counts until it is written and the writer copies at most a 256 KiB chunk, so that is all.
-LOG_BACKLOG_MIB = 16
+#: counts until it is written and the writer copies the backlog through a 1 MiB file buffer,
+#: never whole, so that (and a little slack) is all the log may add.
+LOG_BACKLOG_MIB = 64
 
 
 def test_a_client_sending_100_mb_gets_its_answer_and_the_server_carries_on(tmp_path: Path) -> None:
@@ -189,7 +190,7 @@ def test_a_client_sending_100_mb_gets_its_answer_and_the_server_carries_on(tmp_p
             f"{many_lines_growth:.1f} MiB (the herd log's backlog, LIMIT-5)"
         )
         assert one_line_growth < 32
-        assert many_lines_growth < LOG_BACKLOG_MIB + 16
+        assert many_lines_growth < LOG_BACKLOG_MIB + 24
         assert herd.iamat("Solo", "after-100-mb").startswith(b"AT Solo ")
 
 
