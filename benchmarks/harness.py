@@ -23,30 +23,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from herdref.bench import LoadResult, LoadSettings, Target, run_load  # noqa: E402
+from herdref.config import load_preset  # noqa: E402
+from herdref.validate.ports import free_ports  # noqa: E402
 
-DEFAULT_LINKS = [
-    ("Clark", "Jaquez"),
-    ("Clark", "Bona"),
-    ("Campbell", "Bailey"),
-    ("Campbell", "Bona"),
-    ("Campbell", "Jaquez"),
-    ("Bona", "Bailey"),
-]
-DEFAULT_NAMES = ["Bailey", "Bona", "Campbell", "Clark", "Jaquez"]
+#: The course's current herd, as shipped in the default preset.
+_DEFAULT_HERD = load_preset()
+DEFAULT_NAMES = list(_DEFAULT_HERD.servers)
+DEFAULT_LINKS = sorted(tuple(sorted(pair)) for pair in _DEFAULT_HERD.links)
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def free_ports(count: int) -> list[int]:
-    sockets = []
-    try:
-        for _ in range(count):
-            sock = socket.socket()
-            sock.bind(("127.0.0.1", 0))
-            sockets.append(sock)
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
 
 
 def write_herd(

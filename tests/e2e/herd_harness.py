@@ -16,33 +16,16 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from herdref.config import HerdConfig, load_config
+from herdref.config import HerdConfig, load_config, load_preset
+from herdref.validate.ports import free_ports
 
 DEFAULT_DEADLINE_S = 5.0
 _POLL_INTERVAL_S = 0.005
 
-LINKS_OF_DEFAULT_HERD = [
-    ("Clark", "Jaquez"),
-    ("Clark", "Bona"),
-    ("Campbell", "Bailey"),
-    ("Campbell", "Bona"),
-    ("Campbell", "Jaquez"),
-    ("Bona", "Bailey"),
-]
-
-
-def free_ports(count: int) -> list[int]:
-    """Ports the kernel has just handed out, so nothing else listens on them."""
-    sockets = []
-    try:
-        for _ in range(count):
-            sock = socket.socket()
-            sock.bind(("127.0.0.1", 0))
-            sockets.append(sock)
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
+#: The course's current herd, as shipped in the default preset (one description of it, not two).
+_DEFAULT_HERD = load_preset()
+NAMES_OF_DEFAULT_HERD = list(_DEFAULT_HERD.servers)
+LINKS_OF_DEFAULT_HERD = sorted(tuple(sorted(pair)) for pair in _DEFAULT_HERD.links)
 
 
 def write_herd_file(
@@ -54,7 +37,7 @@ def write_herd_file(
     places: dict[str, str] | None = None,
     extra: str = "",
 ) -> Path:
-    names = names or ["Bailey", "Bona", "Campbell", "Clark", "Jaquez"]
+    names = names or NAMES_OF_DEFAULT_HERD
     links = LINKS_OF_DEFAULT_HERD if links is None else links
     ports = free_ports(len(names))
     lines = ["[servers]"]

@@ -15,9 +15,17 @@ import pytest
 
 from herdref.protocol import parse_line
 
-from .herd_harness import Herd, exchange, port_open, running_herd, wait_until, write_herd_file
+from .herd_harness import (
+    NAMES_OF_DEFAULT_HERD,
+    Herd,
+    exchange,
+    port_open,
+    running_herd,
+    wait_until,
+    write_herd_file,
+)
 
-NAMES = ["Bailey", "Bona", "Campbell", "Clark", "Jaquez"]
+NAMES = NAMES_OF_DEFAULT_HERD
 
 
 def components_without(dead: set[str], links: list[tuple[str, str]]) -> list[set[str]]:
