@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 
 __all__ = ["HerdViolation", "build_machine", "run_stateful"]
 
-_PROFILES = {"quick": (8, 15), "full": (20, 25)}
+_PROFILES = {"quick": (12, 15), "full": (30, 25)}
 _example_counter: Iterator[int] = itertools.count(1)
 
 
@@ -114,6 +114,12 @@ def build_machine(target: Target, *, allow_faults: bool = True) -> type[Any]:
             before = time.time_ns()
             reply = self.context.iamat(server, client_id, location, client_time)
             after = time.time_ns()
+            if not reply.data and self.paused:
+                # LINK-4: nothing came back while a server was stopped: waiting for it.
+                stopped = ", ".join(sorted(self.paused))
+                _require(
+                    [Violation("LINK-4", f"{server} did not answer an IAMAT while {stopped} was stopped")]
+                )
             _require(
                 check_iamat_reply(
                     server, client_id, location, client_time, reply.data, received_ns=(before, after)

@@ -201,18 +201,22 @@ class CheckContext:
 
     def wait_for_line(self, names: list[str], client: bytes, line: bytes) -> dict[str, bytes | None]:
         """Wait (with the propagation deadline) until every server in ``names`` answers with
-        ``line``; returns what each answered last."""
+        ``line``; returns what each answered last. Stops early when a server holds another
+        line with the same client time: that record is final (FLOOD-2 keeps the first)."""
         seen: dict[str, bytes | None] = dict.fromkeys(names)
         pending = set(names)
+        client_time = line.rsplit(b" ", 1)[-1]
 
-        def all_hold() -> bool:
+        def settled() -> bool:
             for name in sorted(pending):
-                seen[name] = self.stored_line(name, client)
-                if seen[name] == line:
+                held = seen[name] = self.stored_line(name, client)
+                if held == line:
                     pending.discard(name)
+                elif held is not None and held.rsplit(b" ", 1)[-1] == client_time:
+                    return True
             return not pending
 
-        wait_until(all_hold, deadline_s=self.target.propagation_s)
+        wait_until(settled, deadline_s=self.target.propagation_s)
         return seen
 
     @property

@@ -207,7 +207,16 @@ def test_stateful_run_finds_a_stale_update_and_shrinks_it(tmp_path: Path) -> Non
     config = write_herd_file(tmp_path)
     launch = f"{sys.executable} {BAD_HERDS / 'stale_update_accepted.py'} {{name}} --config {{config}}"
     status, document, output = validate(
-        tmp_path, "--launch", launch, "--config", str(config), *_QUICK, "--only", "stateful"
+        tmp_path,
+        "--launch",
+        launch,
+        "--config",
+        str(config),
+        *_QUICK,
+        "--only",
+        "stateful",
+        "--examples",
+        "40",
     )
     assert status == 1, output
     (stateful,) = document["checks"]  # type: ignore[misc]
