@@ -37,6 +37,8 @@ __all__ = [
 VERDICT_ORDER: Final = ("FAIL", "NON-STRICT", "FLAKY", "UNSUPPORTED", "PASS")
 #: SPEC.md clauses open a paragraph: ``**LEX-1** · MUST · core — White space is ...``.
 _CLAUSE_RE: Final = re.compile(r"^\*\*([A-Z]+-[0-9]+)\*\*\s*(.*)$")
+#: A full stop, then white space and a capital letter, not after "e.g." or "i.e.".
+_SENTENCE_END_RE: Final = re.compile(r"(?<!e\.g\.)(?<!i\.e\.)(?<=\.)\s+(?=[A-Z`])")
 _HEADER_RE: Final = re.compile(r"^·\s*([A-Z][A-Z ]*?)\s*·\s*(.+?)\s*—\s*(.*)$")
 
 
@@ -93,7 +95,7 @@ def framing_styles(outcomes: Iterable[Outcome]) -> dict[str, str]:
 
 
 def _first_sentence(text: str) -> str:
-    return re.split(r"(?<=[.;:])\s", text, maxsplit=1)[0][:200]
+    return _SENTENCE_END_RE.split(text, maxsplit=1)[0][:240]
 
 
 def summary_counts(outcomes: Iterable[Outcome]) -> Counter[str]:
