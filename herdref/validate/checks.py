@@ -30,7 +30,15 @@ from herdref.validate.client import Exchange, reply_complete
 from herdref.validate.launcher import Launcher
 from herdref.validate.target import CheckContext, CheckUnsupported, Target, components, wait_until
 
-__all__ = ["CHECKS", "Check", "CheckFailed", "CheckUnsupported", "Level", "select_checks"]
+__all__ = [
+    "CHECKS",
+    "Check",
+    "CheckFailed",
+    "CheckUnsupported",
+    "Level",
+    "echo_numerically_equal",
+    "select_checks",
+]
 
 Level = Literal["MUST", "SHOULD"]
 Profile = Literal["quick", "full"]
@@ -47,14 +55,25 @@ _SKEW_OFFSET_S: Final = 3600
 
 
 class CheckFailed(AssertionError):
-    """The target broke the check's clause (or ``clause``, when given)."""
+    """The target broke the check's clause (or ``clause``, when given). ``strict_part`` says
+    whether what broke binds only in the strict profile, when the clause's tag does not tell
+    (see :func:`herdref.validate.grading.is_strict_only`)."""
 
-    def __init__(self, summary: str, *, expected: str, seen: str, clause: str | None = None) -> None:
+    def __init__(
+        self,
+        summary: str,
+        *,
+        expected: str,
+        seen: str,
+        clause: str | None = None,
+        strict_part: bool | None = None,
+    ) -> None:
         super().__init__(summary)
         self.summary = summary
         self.expected = expected
         self.seen = seen
         self.clause = clause
+        self.strict_part = strict_part
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +91,9 @@ class Check:
     quick_only: bool = False
     #: Checks the catch-up extension (CATCHUP-1): only for herds that claim it.
     catch_up: bool = False
+    #: True: tests the ``Strict:`` part of a core clause; False: tests a strict clause's lenient
+    #: alternative (binds in every profile); None: as SPEC.md tags the clause (SPEC 1.1).
+    strict_part: bool | None = None
 
 
 CHECKS: list[Check] = []
@@ -88,11 +110,22 @@ def check(
     needs_fixture: bool = False,
     quick_only: bool = False,
     catch_up: bool = False,
+    strict_part: bool | None = None,
 ) -> Callable[[Callable[[CheckContext], None]], Callable[[CheckContext], None]]:
     def register(function: Callable[[CheckContext], None]) -> Callable[[CheckContext], None]:
         CHECKS.append(
             Check(
-                name, clause, level, title, function, destructive, quick, needs_fixture, quick_only, catch_up
+                name,
+                clause,
+                level,
+                title,
+                function,
+                destructive,
+                quick,
+                needs_fixture,
+                quick_only,
+                catch_up,
+                strict_part,
             )
         )
         return function
@@ -180,6 +213,19 @@ def _same_time(seen: bytes, sent: bytes) -> bool:
 
 def _fields(at_line: bytes) -> list[bytes]:
     return at_line.split(b" ")
+
+
+def echo_numerically_equal(sent: tuple[bytes, bytes], seen: tuple[bytes, bytes]) -> bool:
+    """IAMAT-5's lenient alternative: the echoed location and client time are numerically
+    equal (within the tolerances graders use) to ``sent``, both ``(location, client_time)``."""
+    sent_match, seen_match = _LOCATION_RE.fullmatch(sent[0]), _LOCATION_RE.fullmatch(seen[0])
+    sent_time, seen_time = _decimal(sent[1]), _decimal(seen[1])
+    if sent_match is None or seen_match is None or sent_time is None or seen_time is None:
+        return False
+    return abs(sent_time - seen_time) <= _TIME_TOLERANCE and all(
+        abs(Decimal(a.decode()) - Decimal(b.decode())) <= _LOCATION_TOLERANCE
+        for a, b in zip(sent_match.groups(), seen_match.groups(), strict=True)
+    )
 
 
 def _decimal(text: bytes) -> Decimal | None:
@@ -470,7 +516,14 @@ def at_reply_format(context: CheckContext) -> None:
             )
 
 
-@check("echo-numeric", "IAMAT-5", "MUST", "the AT reply repeats location and time (numerically)")
+# IAMAT-5's lenient alternative ("numerically equal") binds in every profile.
+@check(
+    "echo-numeric",
+    "IAMAT-5",
+    "MUST",
+    "the AT reply repeats location and time (numerically)",
+    strict_part=False,
+)
 def echo_numeric(context: CheckContext) -> None:
     name = context.target.names[0]
     client = context.client_id()
@@ -551,7 +604,8 @@ def skew(context: CheckContext) -> None:
             )
 
 
-@check("skew-nine-digits", "AT-2", "SHOULD", "the time difference has nine fractional digits")
+# AT-2: "Strict: ... exactly nine fractional digits"; lenient allows any number.
+@check("skew-nine-digits", "AT-2", "MUST", "the time difference has nine fractional digits", strict_part=True)
 def skew_nine_digits(context: CheckContext) -> None:
     name = context.target.names[0]
     line = _at_reply(context, name, context.client_id(), context.location(), context.now_time(-1))
@@ -705,7 +759,14 @@ def limits_accepted(context: CheckContext) -> None:
             )
 
 
-@check("limits-edges", "WHATSAT-2", "SHOULD", "a decimal radius (0.5 km) and bound 0 are accepted")
+# WHATSAT-2/3: "Strict: every value in it MUST be accepted"; lenient MAY refuse these.
+@check(
+    "limits-edges",
+    "WHATSAT-2",
+    "MUST",
+    "a decimal radius (0.5 km) and bound 0 are accepted",
+    strict_part=True,
+)
 def limits_edges(context: CheckContext) -> None:
     name = context.target.names[0]
     client = context.client_id()
@@ -722,6 +783,7 @@ def limits_edges(context: CheckContext) -> None:
                 expected="the stored AT line and places",
                 seen=_show(reply.data),
                 clause=clause,
+                strict_part=True,
             )
         if bound == 0:
             body = _whatsat_json(reply.data)

@@ -24,9 +24,17 @@ NODE_EXTRA_CA_CERTS. A server whose Places requests reach the fixture by none of
 cannot be checked for WHATSAT replies or the radius it sends: those checks report UNSUPPORTED
 and say so.
 
-Exit status: 0 no check failed (UNSUPPORTED and FLAKY allowed), 1 a MUST clause failed,
-2 bad command line or herd file, 3 only SHOULD clauses failed (NON-STRICT), 4 the herd never
-became reachable.
+SPEC profiles (SPEC.md 1.1): clauses tagged ``strict`` (byte-exact echo IAMAT-5, raw ``?`` copy
+ERR-2, several commands per connection FRAME-3) and the ``Strict:`` parts of core clauses (nine
+digits in AT-2, a decimal radius and bound 0 in WHATSAT-2/3) bind only in the strict profile.
+``--spec-profile lenient`` (the default, as SPEC.md asks of a checker that does not know which
+profile a server claims) reports a failure of those alone as NON-STRICT, a strict deviation;
+``--spec-profile strict`` reports it as FAIL. Levels and tags are read from SPEC.md (``--spec``)
+when it is found, else from a built-in copy.
+
+Exit status: 0 no check failed (UNSUPPORTED and FLAKY allowed), 1 a MUST clause of the SPEC
+profile failed, 2 bad command line or herd file, 3 only SHOULD clauses or strict deviations
+failed (NON-STRICT), 4 the herd never became reachable.
 """
 
 from __future__ import annotations
@@ -43,6 +51,9 @@ from typing import Any
 from herdref.cli import ExitStatus
 
 __all__ = ["add_arguments", "run"]
+
+#: The SPEC profiles (kept here so --help needs no heavy import; herdref.validate.grading agrees).
+SPEC_PROFILE_CHOICES = ("lenient", "strict")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -110,7 +121,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--junit", type=Path, metavar="FILE", help="write a JUnit XML report")
     parser.add_argument("--html", type=Path, metavar="FILE", help="write a self-contained HTML report")
     parser.add_argument(
-        "--spec", type=Path, help="SPEC.md to take clause texts from (default: the checkout's)"
+        "--spec-profile",
+        choices=SPEC_PROFILE_CHOICES,
+        default="lenient",
+        help="SPEC profile to grade against (SPEC 1.1): lenient (default) reports a broken strict-only "
+        "clause as NON-STRICT (a strict deviation), strict as FAIL",
+    )
+    parser.add_argument(
+        "--spec",
+        type=Path,
+        help="SPEC.md to take clause texts, levels and profile tags from (default: the checkout's)",
     )
     parser.add_argument("--list", action="store_true", help="list the checks and exit")
     parser.add_argument("--quiet", action="store_true", help="no live progress on stderr")
@@ -130,6 +150,8 @@ def _replay_command(args: argparse.Namespace, check_name: str) -> str:
         words += ["--config", str(args.config)]
     if args.cwd:
         words += ["--cwd", str(args.cwd)]
+    if args.spec_profile != "lenient":
+        words += ["--spec-profile", args.spec_profile]
     words += ["--only", check_name]
     return shlex.join(words)
 
@@ -178,6 +200,7 @@ def run(args: argparse.Namespace) -> int:
 def _validate(
     args: argparse.Namespace, checks: list[Any], left_out: list[tuple[str, str]], stack: ExitStack
 ) -> int:
+    from herdref.validate.grading import clause_tags
     from herdref.validate.launcher import LaunchError, PortBusy
     from herdref.validate.report import clause_titles, terminal_summary, write_html, write_json, write_junit
     from herdref.validate.runner import run_checks
@@ -211,6 +234,7 @@ def _validate(
         print(f"herdref validate: unreachable: {exc}", file=sys.stderr)
         return ExitStatus.UNREACHABLE
     progress(f"framing: {target.framing.describe()}")
+    tags = clause_tags(args.spec)
 
     def on_start(item: Any) -> None:
         progress(f"  ... {item.name} ({item.clause})")
@@ -224,6 +248,8 @@ def _validate(
         on_start=on_start,
         on_done=on_done,
         replay_command=lambda item: _replay_command(args, item.name),
+        spec_profile=args.spec_profile,
+        tags=tags,
     )
     only = _split(args.only)
     # Attached herds get the stateful run too, without its kill/restart/pause steps.
@@ -231,7 +257,9 @@ def _validate(
         from herdref.validate.machine import run_stateful
 
         progress("  ... stateful (model-based random run)")
-        stateful = run_stateful(target, profile=args.profile, examples=args.examples)
+        stateful = run_stateful(
+            target, profile=args.profile, examples=args.examples, spec_profile=args.spec_profile, tags=tags
+        )
         stateful.replay = _replay_command(args, "stateful")
         outcomes.append(stateful)
         on_done(stateful)
@@ -244,12 +272,14 @@ def _validate(
         framing=target.framing.describe(),
         elapsed_s=elapsed,
         titles=titles,
+        spec_profile=args.spec_profile,
     )
     print(summary)
     meta = {
         "target": description,
         "framing": target.framing.describe(),
         "profile": args.profile,
+        "spec_profile": args.spec_profile,
         "elapsed_s": round(elapsed, 3),
         "places_fixture": target.fixture.base_url if target.fixture is not None else "none",
     }

@@ -11,7 +11,10 @@ Rules:
   ``check_no_leakage`` and ``check_monotonicity``.
 * The replies are judged by the shared property functions (``check_iamat_reply``,
   ``check_whatsat_reply``, ``check_no_leakage``, ``check_monotonicity``, ``check_convergence``),
-  the same ones the simulation tier uses; a violation names its SPEC clause.
+  the same ones the simulation tier uses; a violation names its SPEC clause. Those judge the
+  strict profile; an IAMAT reply they refuse that the lenient profile accepts (SPEC 1.1: CRLF,
+  a numerically equal echo, any number of digits in the time difference) is a strict deviation,
+  named IAMAT-5 when the echo differs, and graded by the SPEC profile checked against.
 * The model is the plain spec's (``catch_up=False``) unless the herd claims the catch-up
   extension (the reference herd does; ``--catch-up`` for others): without it nothing is owed to
   a server that was down when a record was created, so plain herds are judged fairly.
@@ -22,9 +25,11 @@ Rules:
 from __future__ import annotations
 
 import itertools
+import re
 import time
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator, Mapping
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any, Final
 
 from herdref.model import (
     HerdModel,
@@ -35,24 +40,74 @@ from herdref.model import (
     check_monotonicity,
     check_no_leakage,
     check_whatsat_reply,
+    expected_time_diff,
 )
+from herdref.validate.checks import echo_numerically_equal
+from herdref.validate.grading import BUILTIN_CLAUSE_TAGS, ClauseTag, SpecProfile, failure_verdict
 from herdref.validate.target import CheckContext, CheckUnsupported, Target, wait_until
 
 if TYPE_CHECKING:
     from herdref.validate.runner import Outcome
 
-__all__ = ["HerdViolation", "build_machine", "run_stateful"]
+__all__ = ["HerdViolation", "build_machine", "lenient_iamat_violations", "run_stateful"]
 
 _PROFILES = {"quick": (12, 15), "full": (30, 25)}
 _example_counter: Iterator[int] = itertools.count(1)
 
 
 class HerdViolation(AssertionError):
-    """The herd broke a property; ``violations`` name the clauses."""
+    """The herd broke a property; ``violations`` name the clauses. ``strict_only``: the lenient
+    profile accepts what was seen (SPEC 1.1)."""
 
-    def __init__(self, violations: list[Violation]) -> None:
+    def __init__(self, violations: list[Violation], *, strict_only: bool = False) -> None:
         super().__init__("; ".join(str(violation) for violation in violations))
         self.violations = violations
+        self.strict_only = strict_only
+
+
+_LENIENT_DIFF_RE: Final = re.compile(rb"[+-][0-9]+(?:\.[0-9]*)?")
+
+
+def lenient_iamat_violations(
+    server: str,
+    sent: tuple[bytes, bytes, bytes],
+    reply: bytes,
+    *,
+    received_ns: tuple[int, int],
+    strict: list[Violation],
+) -> tuple[list[Violation], bool]:
+    """Re-judge an IAMAT reply that the strict judge refused (``strict``) by the lenient profile.
+
+    Returns the violations to report and whether they are strict-only: when the lenient profile
+    accepts the reply (AT-1 lenient: CRLF; IAMAT-5 lenient: client ID exact, location and time
+    numerically equal; AT-2 lenient: any number of fractional digits), the deviation is
+    strict-only, named IAMAT-5 if the echo differs. ``sent`` is (client ID, location, time).
+    """
+    client_id, location, client_time = sent
+    line = reply.removesuffix(b"\n").removesuffix(b"\r")
+    fields = line.split(b" ")
+    if not strict or b"\n" in line or len(fields) != 6 or fields[:2] != [b"AT", server.encode()]:
+        return strict, False
+    if fields[3] != client_id or not echo_numerically_equal((location, client_time), (fields[4], fields[5])):
+        return strict, False
+    diff = fields[2]
+    if _LENIENT_DIFF_RE.fullmatch(diff) is None:
+        return strict, False
+    # Lenient: truncated or rounded to any number of digits, so allow one unit of the last one.
+    decimals = len(diff.partition(b".")[2])
+    slack = Fraction(1, 10**decimals)
+    value = Fraction(diff.decode("ascii"))
+    low = expected_time_diff(received_ns[0], client_time) - slack
+    high = expected_time_diff(received_ns[1], client_time) + slack
+    if not low <= value <= high:
+        return strict, False
+    if fields[3:] != [client_id, location, client_time]:
+        return [Violation("IAMAT-5", f"{_strict_message(strict)} (numerically equal: lenient)")], True
+    return strict, True
+
+
+def _strict_message(violations: list[Violation]) -> str:
+    return "; ".join(violation.message for violation in violations)
 
 
 def _require(violations: list[Violation]) -> None:
@@ -120,11 +175,18 @@ def build_machine(target: Target, *, allow_faults: bool = True) -> type[Any]:
                 _require(
                     [Violation("LINK-4", f"{server} did not answer an IAMAT while {stopped} was stopped")]
                 )
-            _require(
-                check_iamat_reply(
-                    server, client_id, location, client_time, reply.data, received_ns=(before, after)
-                )
+            strict = check_iamat_reply(
+                server, client_id, location, client_time, reply.data, received_ns=(before, after)
             )
+            violations, strict_only = lenient_iamat_violations(
+                server,
+                (client_id, location, client_time),
+                reply.data,
+                received_ns=(before, after),
+                strict=strict,
+            )
+            if violations:
+                raise HerdViolation(violations, strict_only=strict_only)
             self.model.create(server, client_id, client_time, reply.data.removesuffix(b"\n"))
             self.touched = client_id
 
@@ -255,7 +317,14 @@ def build_machine(target: Target, *, allow_faults: bool = True) -> type[Any]:
     return HerdMachine
 
 
-def run_stateful(target: Target, *, profile: str, examples: int | None) -> Outcome:
+def run_stateful(
+    target: Target,
+    *,
+    profile: str,
+    examples: int | None,
+    spec_profile: SpecProfile = "lenient",
+    tags: Mapping[str, ClauseTag] = BUILTIN_CLAUSE_TAGS,
+) -> Outcome:
     """Run the state machine against ``target``; one Outcome with the shrunk failing steps.
 
     Examples are derandomized, so a run can be replayed exactly. A failure is replayed once
@@ -297,7 +366,10 @@ def run_stateful(target: Target, *, profile: str, examples: int | None) -> Outco
             run_state_machine_as_test(machine, settings=options)  # type: ignore[no-untyped-call,unused-ignore]
     except HerdViolation as violation:
         first = violation.violations[0]
-        outcome.verdict = "FAIL"
+        outcome.strict_only = violation.strict_only
+        outcome.verdict = failure_verdict(
+            "MUST", first.clause, tags, spec_profile, strict_only=violation.strict_only
+        )
         outcome.clause = first.clause
         outcome.summary = first.message
         outcome.expected = "; ".join(sorted({v.clause for v in violation.violations}))

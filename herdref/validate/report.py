@@ -5,6 +5,8 @@ Rules:
 
 * Every report carries, for each check, its clause, level and verdict; for each failure what
   was expected, what was seen, the wire transcript and a command that replays it.
+* Every report states the SPEC profile graded against (SPEC 1.1); a NON-STRICT failure that
+  breaks only what the strict profile asks is called a strict deviation.
 * Clause titles come from SPEC.md when it can be found at run time (a source checkout); an
   installed herdref shows the clause ID alone. Nothing is fetched from the network.
 * The HTML page has no external assets (inline CSS only) so it can be attached anywhere.
@@ -22,6 +24,7 @@ from pathlib import Path
 from typing import Any, Final
 from xml.etree import ElementTree
 
+from herdref.validate.grading import HEADER_RE, clause_paragraphs
 from herdref.validate.runner import Outcome
 
 __all__ = [
@@ -35,40 +38,17 @@ __all__ = [
 ]
 
 VERDICT_ORDER: Final = ("FAIL", "NON-STRICT", "FLAKY", "UNSUPPORTED", "PASS")
-#: SPEC.md clauses open a paragraph: ``**LEX-1** · MUST · core — White space is ...``.
-_CLAUSE_RE: Final = re.compile(r"^\*\*([A-Z]+-[0-9]+)\*\*\s*(.*)$")
 #: A full stop, then white space and a capital letter, not after "e.g." or "i.e.".
 _SENTENCE_END_RE: Final = re.compile(r"(?<!e\.g\.)(?<!i\.e\.)(?<=\.)\s+(?=[A-Z`])")
-_HEADER_RE: Final = re.compile(r"^·\s*([A-Z][A-Z ]*?)\s*·\s*(.+?)\s*—\s*(.*)$")
 
 
 def clause_titles(spec_path: Path | None = None) -> dict[str, str]:
-    """Clause ID -> its first sentence, parsed from SPEC.md (``**LEX-1** text`` or a heading
-    ``### LEX-1 text``); empty if SPEC.md is not there."""
-    candidates = [spec_path] if spec_path else []
-    candidates.append(Path(__file__).resolve().parents[2] / "SPEC.md")
-    candidates.append(Path.cwd() / "SPEC.md")
-    for path in candidates:
-        if path is not None and path.is_file():
-            text = path.read_text(encoding="utf-8", errors="replace")
-            break
-    else:
-        return {}
-    titles: dict[str, str] = {}
-    clause: str | None = None
-    for raw_line in [*text.splitlines(), ""]:
-        line = raw_line.strip()
-        match = _CLAUSE_RE.match(line)
-        if match is not None:
-            clause = match.group(1)
-            titles[clause] = match.group(2)
-        elif clause is not None and line:
-            titles[clause] += " " + line
-        else:
-            clause = None
+    """Clause ID -> its text with the level and profile at the end, parsed from SPEC.md
+    (:func:`herdref.validate.grading.clause_paragraphs`); empty if SPEC.md is not there."""
+    titles = clause_paragraphs(spec_path)
     for key, text in titles.items():
         # "· MUST · core — White space is ..." -> "White space is ... (MUST, core)"
-        match = _HEADER_RE.match(text)
+        match = HEADER_RE.match(text)
         if match is not None:
             titles[key] = f"{match.group(3)} ({match.group(1)}, {match.group(2)})"
     return titles
@@ -110,9 +90,14 @@ def terminal_summary(
     framing: str,
     elapsed_s: float,
     titles: dict[str, str] | None = None,
+    spec_profile: str = "lenient",
 ) -> str:
     """The summary printed at the end of a run."""
-    lines = [f"herdref validate: {target}", f"framing used: {framing}"]
+    lines = [
+        f"herdref validate: {target}",
+        f"SPEC profile graded against: {spec_profile}",
+        f"framing used: {framing}",
+    ]
     styles = framing_styles(outcomes)
     if styles:
         lines.append(
@@ -131,7 +116,8 @@ def terminal_summary(
     for outcome in failures:
         lines += [
             "",
-            f"--- {outcome.verdict} {outcome.check} ({outcome.clause}, {outcome.level})",
+            f"--- {outcome.verdict} {outcome.check} ({outcome.clause}, {outcome.level}"
+            f"{', strict profile only' if outcome.strict_only else ''})",
             f"    {outcome.summary}",
         ]
         clause_text = (titles or {}).get(outcome.clause)
@@ -150,7 +136,13 @@ def terminal_summary(
     lines += ["", f"{len(outcomes)} checks in {elapsed_s:.1f} s: {tally or 'nothing run'}"]
     if failing:
         lines.append(f"clauses broken (MUST): {', '.join(failing)}")
-    should = sorted({outcome.clause for outcome in outcomes if outcome.verdict == "NON-STRICT"})
+    non_strict = [outcome for outcome in outcomes if outcome.verdict == "NON-STRICT"]
+    deviations = sorted({outcome.clause for outcome in non_strict if outcome.strict_only})
+    if deviations:
+        lines.append(
+            f"strict deviations (allowed by the {spec_profile} profile, SPEC 1.1): {', '.join(deviations)}"
+        )
+    should = sorted({outcome.clause for outcome in non_strict if not outcome.strict_only})
     if should:
         lines.append(f"clauses broken (SHOULD only): {', '.join(should)}")
     return "\n".join(lines)

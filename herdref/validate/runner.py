@@ -3,8 +3,9 @@
 Verdicts:
 
 * PASS: the check held.
-* FAIL: a MUST clause was broken (and broken again on replay).
-* NON-STRICT: only a SHOULD clause was broken.
+* FAIL: a MUST clause of the SPEC profile graded against was broken (and broken again on replay).
+* NON-STRICT: only a SHOULD clause was broken, or, graded against the lenient profile, only what
+  binds in the strict profile (a strict deviation, SPEC 1.1; :mod:`herdref.validate.grading`).
 * UNSUPPORTED: the check cannot judge this target (the reason is kept).
 * FLAKY: the check failed, then passed when replayed once at once; reported, never hidden.
 
@@ -17,11 +18,18 @@ from __future__ import annotations
 
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
 from herdref.validate.checks import Check, CheckFailed, CheckUnsupported
+from herdref.validate.grading import (
+    BUILTIN_CLAUSE_TAGS,
+    ClauseTag,
+    SpecProfile,
+    failure_verdict,
+    is_strict_only,
+)
 from herdref.validate.launcher import LaunchError, port_open
 from herdref.validate.target import CheckContext, Target
 
@@ -45,6 +53,8 @@ class Outcome:
     #: The shrunk sequence of commands that shows the failure (the stateful run fills it).
     minimal: list[str] = field(default_factory=list)
     replay: str = ""
+    #: The failure breaks only what the strict profile asks (SPEC 1.1).
+    strict_only: bool = False
 
     @property
     def failed(self) -> bool:
@@ -97,17 +107,28 @@ def _restore(target: Target) -> None:
         target.launcher.ensure_all_running(deadline_s=target.startup_s)
 
 
-def run_check(target: Target, item: Check, *, replay_command: str = "") -> Outcome:
+def run_check(
+    target: Target,
+    item: Check,
+    *,
+    replay_command: str = "",
+    spec_profile: SpecProfile = "lenient",
+    tags: Mapping[str, ClauseTag] = BUILTIN_CLAUSE_TAGS,
+) -> Outcome:
     started = time.monotonic()
     context, error = _attempt(target, item)
     _restore(target)
     verdict: Verdict = "PASS"
+    strict_only = False
     if isinstance(error, CheckFailed):
         # Replay once: a failure that does not come back is FLAKY, and reported as such.
         _, replay_error = _attempt(target, item)
         _restore(target)
-        strict_verdict: Verdict = "FAIL" if item.level == "MUST" else "NON-STRICT"
-        verdict = "FLAKY" if replay_error is None else strict_verdict
+        clause = error.clause or item.clause
+        strict_part = error.strict_part if error.strict_part is not None else item.strict_part
+        strict_only = is_strict_only(clause, tags, own_clause=item.clause, strict_part=strict_part)
+        graded = failure_verdict(item.level, clause, tags, spec_profile, strict_only=strict_only)
+        verdict = "FLAKY" if replay_error is None else graded
     elif isinstance(error, CheckUnsupported):
         verdict = "UNSUPPORTED"
     elif isinstance(error, LaunchError):
@@ -121,6 +142,7 @@ def run_check(target: Target, item: Check, *, replay_command: str = "") -> Outco
         duration_s=time.monotonic() - started,
         transcript=context.transcript.render(),
         replay=replay_command,
+        strict_only=strict_only,
     )
     if isinstance(error, CheckFailed):
         outcome.summary, outcome.expected, outcome.seen = error.summary, error.expected, error.seen
@@ -136,12 +158,16 @@ def run_checks(
     on_start: Callable[[Check], None] = lambda item: None,
     on_done: Callable[[Outcome], None] = lambda outcome: None,
     replay_command: Callable[[Check], str] = lambda item: "",
+    spec_profile: SpecProfile = "lenient",
+    tags: Mapping[str, ClauseTag] = BUILTIN_CLAUSE_TAGS,
 ) -> list[Outcome]:
     outcomes = []
     for item in checks:
         on_start(item)
         try:
-            outcome = run_check(target, item, replay_command=replay_command(item))
+            outcome = run_check(
+                target, item, replay_command=replay_command(item), spec_profile=spec_profile, tags=tags
+            )
         except Exception as exc:  # a bug in a check must not hide the other checks' results
             outcome = Outcome(
                 item.name,
