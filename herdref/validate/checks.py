@@ -44,7 +44,8 @@ Level = Literal["MUST", "SHOULD"]
 Profile = Literal["quick", "full"]
 
 _AT_FIELDS: Final = 6
-_TIME_DIFF_RE: Final = re.compile(rb"[+-][0-9]+\.[0-9]+")
+# AT-2 in every profile: a sign, digits, and (lenient) any number of fractional digits or none.
+_TIME_DIFF_RE: Final = re.compile(rb"[+-][0-9]+(?:\.[0-9]+)?")
 _NINE_DIGIT_DIFF_RE: Final = re.compile(rb"[+-][0-9]+\.[0-9]{9}")
 _LOCATION_RE: Final = re.compile(rb"([+-][0-9]{1,3}(?:\.[0-9]+)?)([+-][0-9]{1,3}(?:\.[0-9]+)?)")
 #: Graders compare coordinates within 1e-5 degrees; float round-trips stay far inside that.
@@ -507,12 +508,19 @@ def at_reply_format(context: CheckContext) -> None:
             or fields[0] != b"AT"
             or fields[1] != name.encode()
             or fields[3] != client
-            or line.endswith(b"\r")
         ):
             raise CheckFailed(
                 f"{name}'s AT reply is not 'AT {name} <time-diff> <client> <location> <time>'",
                 expected=repr(b"AT %s <diff> %s %s %s" % (name.encode(), client, location, client_time)),
                 seen=repr(line),
+            )
+        if line.endswith(b"\r"):
+            # AT-1: "Strict: LF and nothing else. Lenient: CRLF".
+            raise CheckFailed(
+                f"{name}'s AT reply ends in CRLF",
+                expected="the AT line followed by LF alone",
+                seen=repr(line + b"\n"),
+                strict_part=True,
             )
 
 
@@ -590,7 +598,7 @@ def skew(context: CheckContext) -> None:
         diff = fields[2] if len(fields) == _AT_FIELDS else b""
         if _TIME_DIFF_RE.fullmatch(diff) is None:
             raise CheckFailed(
-                "the time difference is not a signed decimal ('+' or '-', digits, '.', digits)",
+                "the time difference is not a signed decimal ('+' or '-', digits, optional fraction)",
                 expected="+3600.000123456 or -3599.999876543",
                 seen=repr(diff),
             )
