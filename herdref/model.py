@@ -609,5 +609,5 @@ def check_whatsat_reply(
     results = document.get("results", document.get("places", []))
     if not isinstance(results, list) or len(results) > bound:
         count = len(results) if isinstance(results, list) else "non-list"
-        return [Violation("WHATSAT-6", f"WHATSAT body has {count} results for bound {bound}")]
+        return [Violation("WHATSAT-7", f"WHATSAT body has {count} results for bound {bound}")]
     return []

@@ -631,7 +631,7 @@ def test_model_whatsat_replies() -> None:
     body = b'{\n "results" : [\n  1\n ]\n}'
     good = LINE_T1 + b"\n" + body + b"\n\n"
     assert check_whatsat_reply(request, 1, good, stored=[LINE_T1]) == []
-    assert clauses(check_whatsat_reply(request, 0, good, stored=[LINE_T1])) == ["WHATSAT-6"]
+    assert clauses(check_whatsat_reply(request, 0, good, stored=[LINE_T1])) == ["WHATSAT-7"]
     assert clauses(check_whatsat_reply(request, 1, good, stored=[LINE_T2])) == ["WHATSAT-5"]
     assert clauses(check_whatsat_reply(request, 1, good.replace(b" 1\n", b" 1\n\n"), stored=[LINE_T1])) == [
         "WHATSAT-6"
