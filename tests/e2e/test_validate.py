@@ -70,6 +70,13 @@ def validate(tmp_path: Path, *arguments: str) -> tuple[int, dict[str, object], s
     return completed.returncode, document, completed.stdout + completed.stderr
 
 
+def launch_broken_herd(tmp_path: Path, herd_file: str) -> list[str]:
+    """``--launch``/``--config`` arguments that run ``bad_herds/<herd_file>`` on a free-port herd."""
+    config = write_herd_file(tmp_path)
+    launch = f"{sys.executable} {BAD_HERDS / herd_file} {{name}} --config {{config}}"
+    return ["--launch", launch, "--config", str(config)]
+
+
 def broken_clauses(document: dict[str, object]) -> set[str]:
     checks = document["checks"]
     assert isinstance(checks, list)
@@ -101,15 +108,13 @@ def test_reference_herd_passes(tmp_path: Path) -> None:
 @pytest.mark.parametrize("herd", sorted(CASES))
 def test_broken_herd_is_caught(tmp_path: Path, herd: str) -> None:
     expected, fault_checks = CASES[herd]
-    config = write_herd_file(tmp_path)
-    launch = f"{sys.executable} {BAD_HERDS / herd}.py {{name}} --config {{config}}"
     skipped = [name for name in _DESTRUCTIVE if name not in fault_checks]
     if herd == "flood_loop":
         # A flood loop swamps every link within a second, so the other flooding checks fail
         # too (FLOOD-1) as a consequence; the loop itself is the bug to name.
         skipped += ["flood-all", "flood-newest-wins", "flood-at-from-client"]
     status, document, output = validate(
-        tmp_path, "--launch", launch, "--config", str(config), *_FAST, "--skip", ",".join(skipped)
+        tmp_path, *launch_broken_herd(tmp_path, f"{herd}.py"), *_FAST, "--skip", ",".join(skipped)
     )
     assert broken_clauses(document) == expected, output
     assert document["spec_profile"] == "lenient"
@@ -133,16 +138,11 @@ def test_a_strict_deviation_fails_only_under_the_strict_profile(
 ) -> None:
     """float_timestamp echoes a numerically equal client time: IAMAT-5 (strict) is broken, its
     lenient alternative (echo-numeric) holds; the stateful run names IAMAT-5 too, not AT-1."""
-    config = write_herd_file(tmp_path)
-    launch = f"{sys.executable} {BAD_HERDS / 'float_timestamp.py'} {{name}} --config {{config}}"
     chosen = ["--spec-profile", spec_profile] if spec_profile else []
     junit = tmp_path / "report.xml"
     status, document, output = validate(
         tmp_path,
-        "--launch",
-        launch,
-        "--config",
-        str(config),
+        *launch_broken_herd(tmp_path, "float_timestamp.py"),
         *_QUICK,
         "--only",
         "echo-exact,echo-numeric,stateful",
@@ -188,11 +188,14 @@ def test_attach_runs_only_non_destructive_checks(tmp_path: Path) -> None:
 
 
 def test_redirect_reaches_a_herd_that_hard_codes_google(tmp_path: Path) -> None:
-    config = write_herd_file(tmp_path)
-    launch = f"{sys.executable} {BAD_HERDS / 'google_hardcoded.py'} {{name}} --config {{config}}"
     only = "whatsat-reply,whatsat-bound,places-radius-metres"
     status, document, output = validate(
-        tmp_path, "--launch", launch, "--config", str(config), *_FAST, "--redirect-google", "--only", only
+        tmp_path,
+        *launch_broken_herd(tmp_path, "google_hardcoded.py"),
+        *_FAST,
+        "--redirect-google",
+        "--only",
+        only,
     )
     verdicts = {entry["check"]: entry["verdict"] for entry in document["checks"]}  # type: ignore[index]
     assert verdicts == dict.fromkeys(only.split(","), "PASS"), output
@@ -206,10 +209,8 @@ def test_reference_herd_survives_each_of_the_ten_pairs_of_deaths(tmp_path: Path)
 
 
 def test_an_intermittent_bug_is_reported_flaky(tmp_path: Path) -> None:
-    config = write_herd_file(tmp_path)
-    launch = f"{sys.executable} {BAD_HERDS / 'flaky_unknown_client.py'} {{name}} --config {{config}}"
     status, document, output = validate(
-        tmp_path, "--launch", launch, "--config", str(config), *_FAST, "--only", "unknown-client"
+        tmp_path, *launch_broken_herd(tmp_path, "flaky_unknown_client.py"), *_FAST, "--only", "unknown-client"
     )
     assert [(entry["check"], entry["verdict"]) for entry in document["checks"]] == [
         ("unknown-client", "FLAKY")
@@ -218,15 +219,10 @@ def test_an_intermittent_bug_is_reported_flaky(tmp_path: Path) -> None:
 
 
 def test_html_report_explains_a_failure(tmp_path: Path) -> None:
-    config = write_herd_file(tmp_path)
-    launch = f"{sys.executable} {BAD_HERDS / 'float_timestamp.py'} {{name}} --config {{config}}"
     page_path = tmp_path / "report.html"
     status, _, output = validate(
         tmp_path,
-        "--launch",
-        launch,
-        "--config",
-        str(config),
+        *launch_broken_herd(tmp_path, "float_timestamp.py"),
         *_FAST,
         "--only",
         "echo-exact",
@@ -250,11 +246,9 @@ def test_isolated_run_reaches_any_herd_through_the_namespace_hosts_file(tmp_path
     reason = isolation_unavailable()
     if reason is not None:
         pytest.skip(reason)
-    config = write_herd_file(tmp_path)
-    launch = f"{sys.executable} {BAD_HERDS / 'google_hardcoded.py'} {{name}} --config {{config}}"
     only = "whatsat-reply,places-radius-metres,flood-all"
     status, document, output = validate(
-        tmp_path, "--isolate", "--launch", launch, "--config", str(config), *_FAST, "--only", only
+        tmp_path, "--isolate", *launch_broken_herd(tmp_path, "google_hardcoded.py"), *_FAST, "--only", only
     )
     if status == 2 and "cannot set up the network namespace" in output:
         pytest.skip(output.strip().splitlines()[-1])
@@ -265,14 +259,9 @@ def test_isolated_run_reaches_any_herd_through_the_namespace_hosts_file(tmp_path
 
 
 def test_stateful_run_finds_a_stale_update_and_shrinks_it(tmp_path: Path) -> None:
-    config = write_herd_file(tmp_path)
-    launch = f"{sys.executable} {BAD_HERDS / 'stale_update_accepted.py'} {{name}} --config {{config}}"
     status, document, output = validate(
         tmp_path,
-        "--launch",
-        launch,
-        "--config",
-        str(config),
+        *launch_broken_herd(tmp_path, "stale_update_accepted.py"),
         *_QUICK,
         "--only",
         "stateful",
@@ -297,13 +286,11 @@ def test_stateful_run_finds_a_stale_update_and_shrinks_it(tmp_path: Path) -> Non
 
 
 def test_what_cannot_be_seen_is_unsupported_not_failed(tmp_path: Path) -> None:
-    config = write_herd_file(tmp_path)
-    launch = f"{sys.executable} {BAD_HERDS / 'no_places_lenient.py'} {{name}} --config {{config}}"
     only = (
         "frame-keep-open,lex-octets,whatsat-reply,places-radius-metres,flood-all,restart-reconnect,stateful"
     )
     status, document, output = validate(
-        tmp_path, "--launch", launch, "--config", str(config), *_QUICK, "--only", only
+        tmp_path, *launch_broken_herd(tmp_path, "no_places_lenient.py"), *_QUICK, "--only", only
     )
     verdicts = {entry["check"]: entry["verdict"] for entry in document["checks"]}  # type: ignore[index]
     assert verdicts == {
@@ -321,10 +308,8 @@ def test_what_cannot_be_seen_is_unsupported_not_failed(tmp_path: Path) -> None:
 
 def test_a_false_claim_of_catch_up_is_caught(tmp_path: Path) -> None:
     """The shared base herd does not implement the catch-up extension; claiming it fails."""
-    config = write_herd_file(tmp_path)
-    launch = f"{sys.executable} {BAD_HERDS / '_base.py'} {{name}} --config {{config}}"
     status, document, output = validate(
-        tmp_path, "--launch", launch, "--config", str(config), *_FAST, "--catch-up", "--only", "CATCHUP"
+        tmp_path, *launch_broken_herd(tmp_path, "_base.py"), *_FAST, "--catch-up", "--only", "CATCHUP"
     )
     assert status == 1, output
     assert broken_clauses(document) == {"CATCHUP-1"}, output
