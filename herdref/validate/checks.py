@@ -707,32 +707,25 @@ def invalid_time(context: CheckContext) -> None:
 
 @check("invalid-radius", "WHATSAT-2", "MUST", "radius outside (0, 50] km or not a number gets '?'")
 def invalid_radius(context: CheckContext) -> None:
-    name = context.target.names[0]
-    client = context.client_id()
-    _at_reply(context, name, client, context.location(), context.now_time())
-    _invalid_lines(
-        context,
-        [
-            b"WHATSAT %s %s 5" % (client, radius)
-            for radius in (b"0", b"0.0", b"51", b"50.5", b"50.01", b"-1", b"+5", b"abc", b"1e1")
-        ],
-        "bad radius not answered '? <line>'",
-    )
+    radii = (b"0", b"0.0", b"51", b"50.5", b"50.01", b"-1", b"+5", b"abc", b"1e1")
+    _invalid_whatsat_fields(context, [(radius, b"5") for radius in radii], "bad radius")
 
 
 @check("invalid-bound", "WHATSAT-3", "MUST", "bound outside 0..20 or not an integer gets '?'")
 def invalid_bound(context: CheckContext) -> None:
+    bounds = (b"21", b"-1", b"-0", b"+1", b"1.5", b"2.0", b"x", b"100")
+    _invalid_whatsat_fields(context, [(b"10", bound) for bound in bounds], "bad bound")
+
+
+def _invalid_whatsat_fields(
+    context: CheckContext, radius_and_bound: list[tuple[bytes, bytes]], what: str
+) -> None:
+    """WHATSAT lines for a client the server knows, so only the bad field can earn the '?'."""
     name = context.target.names[0]
     client = context.client_id()
     _at_reply(context, name, client, context.location(), context.now_time())
-    _invalid_lines(
-        context,
-        [
-            b"WHATSAT %s 10 %s" % (client, bound)
-            for bound in (b"21", b"-1", b"-0", b"+1", b"1.5", b"2.0", b"x", b"100")
-        ],
-        "bad bound not answered '? <line>'",
-    )
+    lines = [b"WHATSAT %s %s %s" % (client, radius, bound) for radius, bound in radius_and_bound]
+    _invalid_lines(context, lines, f"{what} not answered '? <line>'")
 
 
 @check(
