@@ -5,7 +5,7 @@ Usage::
 
     python3 benchmarks/bench_iamat_path.py [--requests N] [--rounds R] [--no-log] [--json]
 
-Both protocols (``herdref.server.ClientConnection`` of a one-server herd, and
+Both protocols (``herdref.herd.server.ClientConnection`` of a one-server herd, and
 benchmarks/baseline_servers.py's ``IamatServer``) are fed the same IAMAT lines, one line per
 read as in request-reply, through ``buffer_updated``, with a transport that discards what is
 written. Each IAMAT is a new record (newer client time). The figure is the calling thread's
@@ -38,9 +38,9 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from baseline_servers import IamatServer  # noqa: E402
 
-from herdref.config import load_config  # noqa: E402
-from herdref.herdlog import HerdLog  # noqa: E402
-from herdref.server import ClientConnection, HerdServer  # noqa: E402
+from herdref.herd.config import load_config  # noqa: E402
+from herdref.herd.log import HerdLog  # noqa: E402
+from herdref.herd.server import ClientConnection, HerdServer  # noqa: E402
 
 _CLIENTS = 100
 

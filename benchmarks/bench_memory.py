@@ -51,7 +51,7 @@ def iamat_line(number: int) -> bytes:
 
 def fill(kind: str, clients: int) -> int:
     """Store ``clients`` records; returns the bytes of RSS they added."""
-    from herdref.node import HerdNode, Session
+    from herdref.herd.node import HerdNode, Session
     from herdref.protocol import At, IAmAt, format_at, format_time_diff, parse_line
 
     node = HerdNode("Bailey", ())

@@ -10,10 +10,10 @@ The herd is the default preset's topology (five ``herdref serve`` processes, per
 logging on) on free loopback ports. A probe is an IAMAT for a fresh client at one server (each
 server in turn); its propagation time runs from the IAMAT's reply until every other server
 answers ``WHATSAT <client> 1 0`` with the probe's AT line, polled every ``--poll-ms`` (the
-resolution). One probe is in flight at a time (herdref.bench.measure_propagation).
+resolution). One probe is in flight at a time (herdref.tools.bench.measure_propagation).
 
 * idle: ``--probes`` probes and nothing else;
-* under load: the same probes while ``herdref.bench`` sends ``--load-rate`` IAMATs per second
+* under load: the same probes while ``herdref.tools.bench`` sends ``--load-rate`` IAMATs per second
   (paced, one load process, 20 connections over all five servers), each a new record.
 
 Messages per update come from the servers' logs (one ``FLOOD`` line per AT line written to a
@@ -48,7 +48,8 @@ from harness import (
     write_herd,
 )
 
-from herdref.bench import (
+from herdref.herd.config import load_config
+from herdref.tools.bench import (
     PropagationResult,
     count_log_lines,
     flooding_bound,
@@ -56,7 +57,6 @@ from herdref.bench import (
     percentile,
     wait_for_quiet_logs,
 )
-from herdref.config import load_config
 
 GOAL_P99_MS = 5.0
 

@@ -13,7 +13,7 @@ a time, each a separate process started the same way:
   format, write): the ceiling;
 * ``echo``: a minimal line-echo server: the floor of any line server.
 
-The load (herdref.bench, ``--workers`` processes, 1 by default so that on a two-core machine
+The load (herdref.tools.bench, ``--workers`` processes, 1 by default so that on a two-core machine
 the server and the load generator each have a core) is request-reply: every connection sends
 an IAMAT, waits for its reply, sends the next; every IAMAT carries a newer client time, so each
 is a new record the server stores (and logs). ``server cores`` is the CPU time the server used

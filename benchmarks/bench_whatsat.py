@@ -6,7 +6,7 @@ Usage::
                                         [--json]
 
 One ``herdref serve`` (a one-server herd, ``provider = "fixture"``: places generated in
-process, no network, logging on) takes request-reply load from ``herdref.bench`` (one load
+process, no network, logging on) takes request-reply load from ``herdref.tools.bench`` (one load
 process): every connection sends one IAMAT, then only ``WHATSAT <own id> 10 <bound>``, for
 bound 5 and bound 20 (the most a reply can hold). Replies per core = replies per second divided
 by the share of a core the server used (its CPU time over the run's length), so the figure does

@@ -1,5 +1,5 @@
 """What the benchmarks share: servers as subprocesses on free loopback ports, their CPU time,
-and a load run through ``herdref.bench`` (the same load generator as ``herdref bench``).
+and a load run through ``herdref.tools.bench`` (the same load generator as ``herdref bench``).
 
 Every server is a separate process, so the load generator (its own processes, on the uvloop
 loop when installed) never shares an event loop with the server it measures.
@@ -22,9 +22,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from herdref.bench import LoadResult, LoadSettings, Target, run_load  # noqa: E402
-from herdref.config import load_preset  # noqa: E402
-from herdref.validate.ports import free_ports  # noqa: E402
+from herdref.checker.ports import free_ports  # noqa: E402
+from herdref.herd.config import load_preset  # noqa: E402
+from herdref.tools.bench import LoadResult, LoadSettings, Target, run_load  # noqa: E402
 
 #: The course's current herd, as shipped in the default preset.
 _DEFAULT_HERD = load_preset()

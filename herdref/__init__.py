@@ -1,7 +1,8 @@
 """herdref: the specification, reference herd and checker for the server herd protocol."""
 
-from herdref.config import ConfigError, HerdConfig, load_config, load_preset
-from herdref.node import HerdNode, PlacesLookup, Reaction, Session
+from herdref.herd.config import ConfigError, HerdConfig, load_config, load_preset
+from herdref.herd.node import HerdNode, PlacesLookup, Reaction, Session
+from herdref.herd.state import LocationTable
 from herdref.protocol import (
     At,
     IAmAt,
@@ -13,7 +14,6 @@ from herdref.protocol import (
     parse_line,
     parse_line_lark,
 )
-from herdref.state import LocationTable
 
 __all__ = [
     "At",

@@ -1,3 +1,3 @@
-from herdref.cli import main
+from herdref.tools.cli import main
 
 raise SystemExit(main())

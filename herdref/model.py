@@ -3,7 +3,7 @@
 The model knows only what an observer outside the servers can know: the topology (servers and
 undirected links), which servers were alive and which links worked when, and the records the
 clients created (an IAMAT at a server and the AT line it answered). It never looks inside a
-server, so the same model judges the in-process simulation (``herdref.simulation``), a real
+server, so the same model judges the in-process simulation (``herdref.checker.simulation``), a real
 herd driven over TCP (``herdref validate``) and anyone else's herd.
 
 What it derives, per record (one AT line answered to one IAMAT):

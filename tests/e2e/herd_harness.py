@@ -16,8 +16,8 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from herdref.config import HerdConfig, load_config, load_preset
-from herdref.validate.ports import free_ports
+from herdref.checker.ports import free_ports
+from herdref.herd.config import HerdConfig, load_config, load_preset
 
 DEFAULT_DEADLINE_S = 5.0
 _POLL_INTERVAL_S = 0.005

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from herdref.config import load_config
+from herdref.herd.config import load_config
 
 from .herd_harness import running_herd, write_herd_file
 

@@ -146,7 +146,7 @@ def test_silent_and_half_line_clients_do_not_block_anyone(tmp_path: Path) -> Non
                 silent.recv(1)  # nothing was asked, nothing is said, and it stays open
 
 
-#: LIMIT-5: the herd log may hold this much unwritten (herdref.herdlog's default); a line
+#: LIMIT-5: the herd log may hold this much unwritten (herdref.herd.log's default); a line
 #: counts until it is written and the writer copies the backlog through a 1 MiB file buffer,
 #: never whole, so that (and a little slack) is all the log may add.
 LOG_BACKLOG_MIB = 64

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from herdref.places_fixture import run_fixture_in_thread
+from herdref.places.fixture import run_fixture_in_thread
 
 from .herd_harness import Herd, exchange, running_herd, wait_until, write_herd_file
 

@@ -241,7 +241,7 @@ def test_html_report_explains_a_failure(tmp_path: Path) -> None:
 
 
 def test_isolated_run_reaches_any_herd_through_the_namespace_hosts_file(tmp_path: Path) -> None:
-    from herdref.validate.isolation import isolation_unavailable
+    from herdref.checker.isolation import isolation_unavailable
 
     reason = isolation_unavailable()
     if reason is not None:

@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from herdref.node import HerdNode, PlacesLookup, Reaction, Session
+from herdref.checker.simulation import NodeFactory
+from herdref.herd.node import HerdNode, PlacesLookup, Reaction, Session
+from herdref.herd.state import client_time_of
 from herdref.protocol import At, IAmAt, Peer, WhatsAt, format_at, format_time_diff, is_newer
-from herdref.simulation import NodeFactory
-from herdref.state import client_time_of
 
 
 class _PlainTable:

@@ -1,7 +1,7 @@
 """The simulation tier: herd properties over many in-process nodes, every interleaving chosen
 by Hypothesis.
 
-A state machine drives ``herdref.simulation.Simulation`` (clients, deliveries, cut and healed
+A state machine drives ``herdref.checker.simulation.Simulation`` (clients, deliveries, cut and healed
 links, crashes and restarts; both link modes; links that act at once or lazily) and tells
 ``herdref.model.HerdModel`` what an outside observer would see. After every step it checks
 monotonicity (STATE-1), no leakage (FLOOD-4), that each server holds what it must (STATE-1),
@@ -34,6 +34,8 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from herdref.checker.simulation import NodeFactory, Simulation
+from herdref.herd.node import HerdNode
 from herdref.model import (
     ConnectionLog,
     HerdModel,
@@ -49,8 +51,6 @@ from herdref.model import (
     check_whatsat_reply,
     flooding_bound,
 )
-from herdref.node import HerdNode
-from herdref.simulation import NodeFactory, Simulation
 
 from .broken_nodes import PLANTED_BUGS, NoCatchUpNode, PlantedBug
 

@@ -19,9 +19,9 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import run_state_machine_as_test
 
+from herdref.checker.machine import build_machine
+from herdref.checker.target import CheckContext, Target
 from herdref.model import check_iamat_reply, check_whatsat_reply
-from herdref.validate.machine import build_machine
-from herdref.validate.target import CheckContext, Target
 
 pytestmark = pytest.mark.properties
 

@@ -9,7 +9,7 @@ the code to one set of clause IDs.
   make (one JSON object, at most ``bound`` results);
 * node vectors: a ``HerdNode`` fed line by line (replies, floods, Places look-ups);
 * places_request vectors: the look-up a ``HerdNode`` makes for a WHATSAT, turned into a legacy
-  URL and a New API body by ``herdref.places``;
+  URL and a New API body by ``herdref.places.client``;
 * stream vectors: a real ``HerdServer`` on a loopback port, fed whole or one octet at a time,
   then half-closed; everything it sends until it closes must match.
 """
@@ -29,10 +29,11 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from lark.exceptions import LarkError
 
-from herdref.config import Limits, ServerAddress, parse_config
-from herdref.node import HerdNode, PlacesLookup, Session
-from herdref.peer_auth import PeerAuthenticator
-from herdref.places import PlacesError, legacy_request_url, new_request_body
+from herdref.herd.config import Limits, ServerAddress, parse_config
+from herdref.herd.node import HerdNode, PlacesLookup, Session
+from herdref.herd.peer_auth import PeerAuthenticator
+from herdref.herd.server import HerdServer
+from herdref.places.client import PlacesError, legacy_request_url, new_request_body
 from herdref.protocol import (
     At,
     IAmAt,
@@ -47,7 +48,6 @@ from herdref.protocol import (
     parse_line,
     parse_line_lark,
 )
-from herdref.server import HerdServer
 
 from .vectors import (
     CLAUSE_RE,

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from herdref.config import ConfigError, load_config, load_preset, parse_config, preset_names
+from herdref.herd.config import ConfigError, load_config, load_preset, parse_config, preset_names
 
 VALID = """
 [servers]

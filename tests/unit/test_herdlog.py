@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from herdref.herdlog import HerdLog
+from herdref.herd.log import HerdLog
 
 LINE = re.compile(rb"\d+\.\d{6} (\S+) (\S+) (.*)")
 

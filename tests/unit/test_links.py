@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from herdref.config import ServerAddress
-from herdref.herdlog import HerdLog
-from herdref.links import DIRECT_WRITE_LIMIT_BYTES, PeerLinks
-from herdref.node import HerdNode, Session
+from herdref.herd.config import ServerAddress
+from herdref.herd.links import DIRECT_WRITE_LIMIT_BYTES, PeerLinks
+from herdref.herd.log import HerdLog
+from herdref.herd.node import HerdNode, Session
 
 DEADLINE_S = 5.0
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from herdref.node import HerdNode, PlacesLookup, Reaction, Session
+from herdref.herd.node import HerdNode, PlacesLookup, Reaction, Session
 
 # 2023-11-14T22:13:20.5Z, in nanoseconds.
 NOW_NS = 1_700_000_000_500_000_000

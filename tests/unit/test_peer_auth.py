@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from herdref.config import ConfigError, parse_config
-from herdref.node import HerdNode, Session
-from herdref.peer_auth import DEFAULT_WINDOW_NS, PeerAuthenticator, load_secret
+from herdref.herd.config import ConfigError, parse_config
+from herdref.herd.node import HerdNode, Session
+from herdref.herd.peer_auth import DEFAULT_WINDOW_NS, PeerAuthenticator, load_secret
 
 SECRET = b"correct horse battery staple"
 NOW = 1_795_000_000 * 1_000_000_000

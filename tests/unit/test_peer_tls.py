@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 import trustme
 
-from herdref.config import ConfigError, PeerTlsSettings
-from herdref.node import HerdNode, Session
-from herdref.peer_tls import certificate_names, check_neighbour_certificate, load_peer_tls
+from herdref.herd.config import ConfigError, PeerTlsSettings
+from herdref.herd.node import HerdNode, Session
+from herdref.herd.peer_tls import certificate_names, check_neighbour_certificate, load_peer_tls
 
 NOW_NS = 1_700_000_000_000_000_000
 

@@ -25,16 +25,9 @@ from aioresponses import CallbackResult, aioresponses
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from herdref.config import ConfigError, PlacesSettings, parse_config
-from herdref.fixture_places import (
-    NEW_PLACE_FIELDS,
-    generate_places,
-    haversine_m,
-    legacy_response,
-    new_response,
-)
-from herdref.node import PlacesLookup
-from herdref.places import (
+from herdref.herd.config import ConfigError, PlacesSettings, parse_config
+from herdref.herd.node import PlacesLookup
+from herdref.places.client import (
     DEFAULT_BASE_URLS,
     FIELD_MASK,
     FIELD_MASK_FIELDS,
@@ -49,6 +42,13 @@ from herdref.places import (
     make_places_client,
     radius_metres,
     render_json,
+)
+from herdref.places.fixture_data import (
+    NEW_PLACE_FIELDS,
+    generate_places,
+    haversine_m,
+    legacy_response,
+    new_response,
 )
 
 KEY = "AIzaSy-test+key/with&odd=chars-0123456789"
@@ -590,10 +590,10 @@ def test_importing_places_and_using_the_fixture_does_not_load_aiohttp() -> None:
     # The server must listen within half a second of starting: aiohttp costs too much for that.
     code = (
         "import asyncio, sys\n"
-        "from herdref.config import PlacesSettings\n"
-        "from herdref.node import PlacesLookup\n"
-        "from herdref.places import make_places_client\n"
-        "import herdref.server\n"
+        "from herdref.herd.config import PlacesSettings\n"
+        "from herdref.herd.node import PlacesLookup\n"
+        "from herdref.places.client import make_places_client\n"
+        "import herdref.herd.server\n"
         "places = make_places_client(PlacesSettings(provider='fixture'), name='x', environ={})\n"
         "asyncio.run(places.nearby(PlacesLookup(b'AT', '1', '2', b'3', 4, b'W')))\n"
         "print('aiohttp' in sys.modules)\n"

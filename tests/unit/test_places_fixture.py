@@ -22,8 +22,8 @@ import aiohttp
 import pytest
 from yarl import URL
 
-from herdref.fixture_places import NEW_PLACE_FIELDS, generate_places, haversine_m, legacy_response
-from herdref.places_fixture import FAULT_MODES, FixtureServer, run_fixture_in_thread
+from herdref.places.fixture import FAULT_MODES, FixtureServer, run_fixture_in_thread
+from herdref.places.fixture_data import NEW_PLACE_FIELDS, generate_places, haversine_m, legacy_response
 
 KEY = "fixture-test-key-0123456789"
 LAT, LNG = 34.068930, -118.445127

@@ -10,10 +10,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from herdref.config import Limits, ServerAddress, parse_config
-from herdref.node import PlacesLookup
-from herdref.places import PlacesError
-from herdref.server import HerdServer
+from herdref.herd.config import Limits, ServerAddress, parse_config
+from herdref.herd.node import PlacesLookup
+from herdref.herd.server import HerdServer
+from herdref.places.client import PlacesError
 
 HERD = """
 [servers]

@@ -7,8 +7,8 @@ import random
 
 import pytest
 
+from herdref.herd.state import LocationTable, _holds_client, _is_newer, client_id_of, client_time_of
 from herdref.protocol import At, format_at, is_newer
-from herdref.state import LocationTable, _holds_client, _is_newer, client_id_of, client_time_of
 
 
 def at_line(client_id: bytes, client_time: bytes, server: bytes = b"Bailey") -> bytes:

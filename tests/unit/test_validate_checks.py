@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import itertools
 
-from herdref.validate.checks import CHECKS, _error_for, _request_circle, select_checks
-from herdref.validate.target import components
+from herdref.checker.checks import CHECKS, _error_for, _request_circle, select_checks
+from herdref.checker.target import components
 
 
 def test_every_check_names_a_clause_and_a_level() -> None:

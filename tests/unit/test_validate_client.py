@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from herdref.validate.client import LineSession, Transcript, exchange, reply_complete
+from herdref.checker.client import LineSession, Transcript, exchange, reply_complete
 
 
 @pytest.mark.parametrize(

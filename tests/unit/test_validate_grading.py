@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from herdref.model import Violation
-from herdref.validate.checks import CHECKS
-from herdref.validate.grading import (
+from herdref.checker.checks import CHECKS
+from herdref.checker.grading import (
     BUILTIN_CLAUSE_TAGS,
     ClauseTag,
     clause_paragraphs,
@@ -19,9 +18,10 @@ from herdref.validate.grading import (
     is_strict_only,
     parse_clause_tags,
 )
-from herdref.validate.machine import lenient_iamat_violations
-from herdref.validate.report import terminal_summary
-from herdref.validate.runner import Outcome
+from herdref.checker.machine import lenient_iamat_violations
+from herdref.checker.report import terminal_summary
+from herdref.checker.runner import Outcome
+from herdref.model import Violation
 
 SPEC_PATH = Path(__file__).resolve().parents[2] / "SPEC.md"
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from herdref.config import parse_config
-from herdref.validate.client import exchange
-from herdref.validate.launcher import Launcher, LaunchError, PortBusy
-from herdref.validate.ports import free_ports
+from herdref.checker.client import exchange
+from herdref.checker.launcher import Launcher, LaunchError, PortBusy
+from herdref.checker.ports import free_ports
+from herdref.herd.config import parse_config
 
 # A one-line echo server: the launcher needs something that listens on {port}.
 ECHO_SERVER = (

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from herdref.places_fixture import run_fixture_in_thread
-from herdref.validate.redirect import install_redirect
+from herdref.checker.redirect import install_redirect
+from herdref.places.fixture import run_fixture_in_thread
 
 QUERY = "/maps/api/place/nearbysearch/json?location=34.06893,-118.445127&radius=1000&key=k"
 

@@ -8,8 +8,8 @@ from xml.etree import ElementTree
 
 import pytest
 
-from herdref.validate.report import clause_titles, terminal_summary, write_html, write_json, write_junit
-from herdref.validate.runner import Outcome
+from herdref.checker.report import clause_titles, terminal_summary, write_html, write_json, write_junit
+from herdref.checker.runner import Outcome
 
 SPEC = """# Spec
 

@@ -15,7 +15,7 @@ import signal
 import sys
 from pathlib import Path
 
-from herdref.config import DEFAULT_PRESET, ConfigError, HerdConfig, load_config, load_preset
+from herdref.herd.config import DEFAULT_PRESET, ConfigError, HerdConfig, load_config, load_preset
 
 __all__ = ["add_arguments", "add_herd_file_arguments", "config_from_args", "run", "serve"]
 
@@ -66,9 +66,9 @@ def _apply_overrides(config: HerdConfig, args: argparse.Namespace) -> HerdConfig
 
 async def serve(config: HerdConfig, name: str) -> int:
     """Run server ``name`` until SIGTERM/SIGINT; returns the exit status."""
-    from herdref.herdlog import HerdLog
-    from herdref.places import make_places_client
-    from herdref.server import HerdServer
+    from herdref.herd.log import HerdLog
+    from herdref.herd.server import HerdServer
+    from herdref.places.client import make_places_client
 
     herd_log = HerdLog(config.log_dir / f"{name}.log")
     server = HerdServer(config, name, places=make_places_client(config.places, name=name), herd_log=herd_log)

@@ -5,7 +5,7 @@ Verdicts:
 * PASS: the check held.
 * FAIL: a MUST clause of the SPEC profile graded against was broken (and broken again on replay).
 * NON-STRICT: only a SHOULD clause was broken, or, graded against the lenient profile, only what
-  binds in the strict profile (a strict deviation, SPEC 1.1; :mod:`herdref.validate.grading`).
+  binds in the strict profile (a strict deviation, SPEC 1.1; :mod:`herdref.checker.grading`).
 * UNSUPPORTED: the check cannot judge this target (the reason is kept).
 * FLAKY: the check failed, then passed when replayed once at once; reported, never hidden.
 
@@ -22,16 +22,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from herdref.validate.checks import Check, CheckFailed, CheckUnsupported
-from herdref.validate.grading import (
+from herdref.checker.checks import Check, CheckFailed, CheckUnsupported
+from herdref.checker.grading import (
     BUILTIN_CLAUSE_TAGS,
     ClauseTag,
     SpecProfile,
     failure_verdict,
     is_strict_only,
 )
-from herdref.validate.launcher import LaunchError, port_open
-from herdref.validate.target import CheckContext, Target
+from herdref.checker.launcher import LaunchError, port_open
+from herdref.checker.target import CheckContext, Target
 
 __all__ = ["Outcome", "Verdict", "run_check", "run_checks"]
 

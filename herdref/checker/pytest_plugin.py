@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from herdref.validate.target import Target
+    from herdref.checker.target import Target
 
 __all__ = ["herd_target", "pytest_addoption"]
 
@@ -47,8 +47,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.fixture(scope="session")
 def herd_target(request: pytest.FixtureRequest) -> Iterator[Target]:
     """The running herd under test (see the module docstring)."""
-    from herdref.validate.launcher import LaunchError, PortBusy
-    from herdref.validate.setup import open_target
+    from herdref.checker.bringup import open_target
+    from herdref.checker.launcher import LaunchError, PortBusy
 
     launch = request.config.getoption("--herd-launch")
     config = request.config.getoption("--herd-config")

@@ -64,9 +64,9 @@ def load_secret(path: Path) -> bytes:
     """The shared secret in ``path`` (surrounding white space removed).
 
     Raises:
-        herdref.config.ConfigError: unreadable, or shorter than :data:`MIN_SECRET_BYTES`.
+        herdref.herd.config.ConfigError: unreadable, or shorter than :data:`MIN_SECRET_BYTES`.
     """
-    from herdref.config import ConfigError
+    from herdref.herd.config import ConfigError
 
     try:
         secret = path.read_bytes().strip()

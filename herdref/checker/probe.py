@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import time
 
-from herdref.validate.client import LineSession, exchange
-from herdref.validate.target import Framing, Target
+from herdref.checker.client import LineSession, exchange
+from herdref.checker.target import Framing, Target
 
 __all__ = ["probe_framing"]
 

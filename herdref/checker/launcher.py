@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Final
 
-from herdref.config import HerdConfig
+from herdref.herd.config import HerdConfig
 
 __all__ = ["LaunchError", "Launcher", "PortBusy", "ServerProcess", "port_open"]
 

@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 from typing import Final
 
-from herdref.validate.redirect import GOOGLE_HOSTS
+from herdref.checker.redirect import GOOGLE_HOSTS
 
 __all__ = ["NETNS_ENV", "isolation_unavailable", "run_isolated"]
 

@@ -38,7 +38,7 @@ GOOGLE_HOSTS: Final = ("maps.googleapis.com", "places.googleapis.com")
 _CHUNK: Final = 65_536
 
 _SITECUSTOMIZE: Final = '''"""herdref validate: resolve Google's Places hosts to the local fixture (see
-herdref.validate.redirect). Installed only for servers under test."""
+herdref.checker.redirect). Installed only for servers under test."""
 
 import json as _json
 import os as _os
@@ -159,7 +159,7 @@ def _trust(bundle: Path) -> dict[str, str]:
 
 
 def install_isolated_fronts(fixture_port: int, work_dir: Path, stack: ExitStack) -> dict[str, str]:
-    """Inside an isolated network namespace (see :mod:`herdref.validate.isolation`), where
+    """Inside an isolated network namespace (see :mod:`herdref.checker.isolation`), where
     Google's hosts resolve to 127.0.0.1 through the namespace's /etc/hosts: serve ports 443
     (TLS) and 80 in front of the fixture. Returns the CA environment variables."""
     context, bundle = _authority(work_dir / "redirect")

@@ -52,7 +52,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, NoReturn, cast
 
 if TYPE_CHECKING:
-    from herdref.config import HerdConfig
+    from herdref.herd.config import HerdConfig
 
 __all__ = [
     "LoadResult",
@@ -747,7 +747,7 @@ def _usage_error(message: str) -> NoReturn:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from herdref.serve_command import add_herd_file_arguments
+    from herdref.tools.serve import add_herd_file_arguments
 
     parser.error = _usage_error  # type: ignore[method-assign]  # one stderr line, exit 2
     add_herd_file_arguments(parser)
@@ -966,7 +966,7 @@ def _format_report(report: dict[str, Any]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from herdref.serve_command import config_from_args
+    from herdref.tools.serve import config_from_args
 
     try:
         settings = _settings_from(args)

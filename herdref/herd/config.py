@@ -258,7 +258,7 @@ def _parse_peer_tls(
 ) -> PeerTlsSettings | None:
     """PEER-4: TLS needs all three files and a peer_port on every server; a peer_port without
     TLS is refused (it would listen for nothing). The files themselves are read by the server
-    that uses them (``herdref.peer_tls``), so one herd file can serve machines that each hold
+    that uses them (``herdref.herd.peer_tls``), so one herd file can serve machines that each hold
     only their own key."""
     given = [key for key in _TLS_KEYS if key in peers_table]
     if not given:
@@ -384,7 +384,7 @@ def preset_names() -> list[str]:
     """The herds shipped with herdref (the course's herds, year by year)."""
     from importlib import resources  # only for the presets: a --config start skips it
 
-    folder = resources.files("herdref").joinpath("presets")
+    folder = resources.files("herdref.herd").joinpath("presets")
     return sorted(
         entry.name.removesuffix(".toml") for entry in folder.iterdir() if entry.name.endswith(".toml")
     )
@@ -396,5 +396,5 @@ def load_preset(name: str = DEFAULT_PRESET, *, base_dir: Path = Path(".")) -> He
         raise ConfigError(f"no preset {name!r}; presets: {', '.join(preset_names())}")
     from importlib import resources
 
-    text = resources.files("herdref").joinpath("presets", f"{name}.toml").read_text(encoding="utf-8")
+    text = resources.files("herdref.herd").joinpath("presets", f"{name}.toml").read_text(encoding="utf-8")
     return parse_config(text, base_dir=base_dir)

@@ -1,6 +1,6 @@
 """HerdNode: one server's protocol logic, with no sockets, no clock and no HTTP.
 
-The asyncio shell (``herdref.server``) and the simulator (``herdref.simulation``) drive the same
+The asyncio shell (``herdref.herd.server``) and the simulator (``herdref.checker.simulation``) drive the same
 node: they hand it each received line with the connection it came on and the time, and carry
 out what it decides: a reply, a Places look-up, and AT lines queued for neighbours.
 
@@ -25,6 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
+from herdref.herd.state import LocationTable
 from herdref.protocol import (
     At,
     IAmAt,
@@ -37,10 +38,9 @@ from herdref.protocol import (
     location_degrees,
     parse_line,
 )
-from herdref.state import LocationTable
 
 if TYPE_CHECKING:
-    from herdref.peer_auth import PeerAuthenticator
+    from herdref.herd.peer_auth import PeerAuthenticator
 
 __all__ = ["HerdNode", "PlacesLookup", "Reaction", "Session"]
 
@@ -127,7 +127,7 @@ class HerdNode:
         except ProtocolError as exc:
             if self.peer_auth is not None and session.peer_lines:
                 # Imported here: only a herd with a shared secret needs it (start-up time).
-                from herdref.peer_auth import is_authenticated_greeting
+                from herdref.herd.peer_auth import is_authenticated_greeting
 
                 fields = line.split()
                 if is_authenticated_greeting(fields):

@@ -48,11 +48,11 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from herdref.cli import ExitStatus
+from herdref.tools.exitstatus import ExitStatus
 
 __all__ = ["add_arguments", "run"]
 
-#: The SPEC profiles (kept here so --help needs no heavy import; herdref.validate.grading agrees).
+#: The SPEC profiles (kept here so --help needs no heavy import; herdref.checker.grading agrees).
 SPEC_PROFILE_CHOICES = ("lenient", "strict")
 
 
@@ -157,8 +157,8 @@ def _replay_command(args: argparse.Namespace, check_name: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from herdref.validate.checks import CHECKS, select_checks
-    from herdref.validate.isolation import NETNS_ENV, isolation_unavailable, run_isolated
+    from herdref.checker.checks import CHECKS, select_checks
+    from herdref.checker.isolation import NETNS_ENV, isolation_unavailable, run_isolated
 
     if args.list:
         for item in CHECKS:
@@ -200,11 +200,11 @@ def run(args: argparse.Namespace) -> int:
 def _validate(
     args: argparse.Namespace, checks: list[Any], left_out: list[tuple[str, str]], stack: ExitStack
 ) -> int:
-    from herdref.validate.grading import clause_tags
-    from herdref.validate.launcher import LaunchError, PortBusy
-    from herdref.validate.report import clause_titles, terminal_summary, write_html, write_json, write_junit
-    from herdref.validate.runner import run_checks
-    from herdref.validate.setup import open_target
+    from herdref.checker.bringup import open_target
+    from herdref.checker.grading import clause_tags
+    from herdref.checker.launcher import LaunchError, PortBusy
+    from herdref.checker.report import clause_titles, terminal_summary, write_html, write_json, write_junit
+    from herdref.checker.runner import run_checks
 
     started = time.monotonic()
 
@@ -254,7 +254,7 @@ def _validate(
     only = _split(args.only)
     # Attached herds get the stateful run too, without its kill/restart/pause steps.
     if (not only or "stateful" in only) and "stateful" not in _split(args.skip):
-        from herdref.validate.machine import run_stateful
+        from herdref.checker.machine import run_stateful
 
         progress("  ... stateful (model-based random run)")
         stateful = run_stateful(

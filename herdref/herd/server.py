@@ -23,15 +23,15 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Final, cast
 
-from herdref.herdlog import HerdLog
-from herdref.links import PeerLinks
-from herdref.node import HerdNode, PlacesLookup, Session
+from herdref.herd.links import PeerLinks
+from herdref.herd.log import HerdLog
+from herdref.herd.node import HerdNode, PlacesLookup, Session
 from herdref.protocol import error_reply
 
 if TYPE_CHECKING:
-    from herdref.config import HerdConfig
-    from herdref.peer_tls import PeerTls
-    from herdref.places import PlacesClient
+    from herdref.herd.config import HerdConfig
+    from herdref.herd.peer_tls import PeerTls
+    from herdref.places.client import PlacesClient
 
 __all__ = ["HerdServer"]
 
@@ -74,7 +74,7 @@ class HerdServer:
         # only then: a server without one starts faster).
         peer_auth = None
         if config.peer_secret_file is not None:
-            from herdref.peer_auth import PeerAuthenticator, load_secret
+            from herdref.herd.peer_auth import PeerAuthenticator, load_secret
 
             peer_auth = PeerAuthenticator(load_secret(config.peer_secret_file))
         self.node = HerdNode(
@@ -83,7 +83,7 @@ class HerdServer:
         # PEER-4: with TLS between servers, peers use a second, TLS listener on peer_port.
         self.peer_tls: PeerTls | None = None
         if config.peer_tls is not None:
-            from herdref.peer_tls import load_peer_tls  # imports this module: only when used
+            from herdref.herd.peer_tls import load_peer_tls  # ssl contexts: only when configured
 
             self.peer_tls = load_peer_tls(config.peer_tls, name)
         self.links = PeerLinks(
@@ -109,8 +109,6 @@ class HerdServer:
         accepts connections is fully up: graders and tests probe the client port only."""
         loop = asyncio.get_running_loop()
         if self.peer_tls is not None and self.address.peer_port is not None:
-            from herdref.peer_tls import PeerPortConnection
-
             self._peer_listener = await loop.create_server(
                 lambda: PeerPortConnection(self),
                 self.address.host,
@@ -167,7 +165,7 @@ class HerdServer:
     async def answer_whatsat(self, lookup: PlacesLookup) -> bytes:
         """WHATSAT-5: the stored AT line, the Places JSON, and an empty line; or ``?`` if
         Places cannot answer (PLACES-5)."""
-        from herdref.places import PlacesError
+        from herdref.places.client import PlacesError
 
         try:
             body = await self.places.nearby(lookup)
@@ -455,3 +453,14 @@ class ClientConnection(asyncio.BufferedProtocol):
     def abort(self) -> None:
         if self._transport is not None:
             self._transport.abort()
+
+
+class PeerPortConnection(ClientConnection):
+    """A connection accepted on the TLS peer port: a client connection whose session knows
+    the names the peer's certificate proves (the handshake is over before this is called)."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        from herdref.herd.peer_tls import certificate_names
+
+        self.session = Session(certificate_names=certificate_names(transport.get_extra_info("peercert")))
+        super().connection_made(transport)

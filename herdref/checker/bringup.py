@@ -14,12 +14,12 @@ from contextlib import ExitStack
 from functools import partial
 from pathlib import Path
 
-from herdref.config import HerdConfig, load_config, load_preset
-from herdref.validate.environment import places_environment, start_fixture
-from herdref.validate.isolation import NETNS_ENV
-from herdref.validate.launcher import Launcher, LaunchError, port_open
-from herdref.validate.probe import probe_framing, probe_lookups
-from herdref.validate.target import Target, wait_until
+from herdref.checker.environment import places_environment, start_fixture
+from herdref.checker.isolation import NETNS_ENV
+from herdref.checker.launcher import Launcher, LaunchError, port_open
+from herdref.checker.probe import probe_framing, probe_lookups
+from herdref.checker.target import Target, wait_until
+from herdref.herd.config import HerdConfig, load_config, load_preset
 
 __all__ = ["REFERENCE_TEMPLATE", "open_target"]
 
@@ -29,7 +29,7 @@ REFERENCE_TEMPLATE = "{python} -m herdref serve {{name}} --config {{config}}"
 
 def reference_herd_file(config: HerdConfig, directory: Path, places_url: str | None) -> Path:
     """A copy of ``config`` on free loopback ports, Places pointed at the fixture."""
-    from herdref.validate.ports import free_ports
+    from herdref.checker.ports import free_ports
 
     ports = free_ports(len(config.servers))
     lines = ["[servers]"]
@@ -88,11 +88,11 @@ def open_target(
             description += f" in network namespace {os.environ[NETNS_ENV]}"
         env = places_environment(places_url)
         if fixture is not None and os.environ.get(NETNS_ENV):
-            from herdref.validate.redirect import install_isolated_fronts
+            from herdref.checker.redirect import install_isolated_fronts
 
             env.update(install_isolated_fronts(fixture.port, work_dir, stack))
         elif redirect_google and fixture is not None:
-            from herdref.validate.redirect import install_redirect
+            from herdref.checker.redirect import install_redirect
 
             env.update(install_redirect(fixture.port, work_dir, stack))
         launcher = Launcher(

@@ -31,6 +31,9 @@ from collections.abc import Iterator, Mapping
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Final
 
+from herdref.checker.checks import echo_numerically_equal
+from herdref.checker.grading import BUILTIN_CLAUSE_TAGS, ClauseTag, SpecProfile, failure_verdict
+from herdref.checker.target import CheckContext, CheckUnsupported, Target, wait_until
 from herdref.model import (
     HerdModel,
     Snapshot,
@@ -42,12 +45,9 @@ from herdref.model import (
     check_whatsat_reply,
     expected_time_diff,
 )
-from herdref.validate.checks import echo_numerically_equal
-from herdref.validate.grading import BUILTIN_CLAUSE_TAGS, ClauseTag, SpecProfile, failure_verdict
-from herdref.validate.target import CheckContext, CheckUnsupported, Target, wait_until
 
 if TYPE_CHECKING:
-    from herdref.validate.runner import Outcome
+    from herdref.checker.runner import Outcome
 
 __all__ = ["HerdViolation", "build_machine", "lenient_iamat_violations", "run_stateful"]
 
@@ -336,8 +336,8 @@ def run_stateful(
     from hypothesis.reporting import with_reporter
     from hypothesis.stateful import run_state_machine_as_test
 
-    from herdref.validate.launcher import LaunchError
-    from herdref.validate.runner import Outcome
+    from herdref.checker.launcher import LaunchError
+    from herdref.checker.runner import Outcome
 
     default_examples, steps = _PROFILES.get(profile, _PROFILES["full"])
     machine = build_machine(target)

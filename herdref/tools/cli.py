@@ -13,32 +13,20 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
-from enum import IntEnum
+
+from herdref.tools.exitstatus import ExitStatus
 
 __all__ = ["ExitStatus", "main"]
 
 
-class ExitStatus(IntEnum):
-    OK = 0
-    #: The checked herd broke a MUST (herdref validate), or a command failed at run time.
-    FAILURE = 1
-    #: Bad command line or herd file.
-    USAGE = 2
-    #: herdref validate: only SHOULD clauses were broken.
-    NON_STRICT = 3
-    #: herdref validate: the target never became reachable.
-    UNREACHABLE = 4
-    INTERRUPTED = 130
-
-
 # subcommand -> (module, one-line help)
 _SUBCOMMANDS: dict[str, tuple[str, str]] = {
-    "serve": ("herdref.serve_command", "run one server of the herd"),
-    "herd": ("herdref.herd_command", "run the whole herd on this machine, one process per server"),
-    "send": ("herdref.send_command", "send lines to a server and print the replies"),
-    "places-fixture": ("herdref.places_fixture", "serve the offline Google Places fixture over HTTP"),
-    "validate": ("herdref.validate.command", "check any herd over TCP as a black box"),
-    "bench": ("herdref.bench", "load-test a herd and report throughput and latency"),
+    "serve": ("herdref.tools.serve", "run one server of the herd"),
+    "herd": ("herdref.tools.herd", "run the whole herd on this machine, one process per server"),
+    "send": ("herdref.tools.send", "send lines to a server and print the replies"),
+    "places-fixture": ("herdref.places.fixture", "serve the offline Google Places fixture over HTTP"),
+    "validate": ("herdref.tools.validate", "check any herd over TCP as a black box"),
+    "bench": ("herdref.tools.bench", "load-test a herd and report throughput and latency"),
 }
 
 
@@ -58,7 +46,7 @@ def _build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argumen
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the herdref command line; returns the exit status."""
-    from herdref.config import ConfigError
+    from herdref.herd.config import ConfigError
 
     argv = list(sys.argv[1:] if argv is None else argv)
     parser, subparsers = _build_parser()

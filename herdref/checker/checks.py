@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Final, Literal
 
-from herdref.validate.client import Exchange, reply_complete
-from herdref.validate.launcher import Launcher
-from herdref.validate.target import CheckContext, CheckUnsupported, Target, components, wait_until
+from herdref.checker.client import Exchange, reply_complete
+from herdref.checker.launcher import Launcher
+from herdref.checker.target import CheckContext, CheckUnsupported, Target, components, wait_until
 
 __all__ = [
     "CHECKS",
@@ -58,7 +58,7 @@ _SKEW_OFFSET_S: Final = 3600
 class CheckFailed(AssertionError):
     """The target broke the check's clause (or ``clause``, when given). ``strict_part`` says
     whether what broke binds only in the strict profile, when the clause's tag does not tell
-    (see :func:`herdref.validate.grading.is_strict_only`)."""
+    (see :func:`herdref.checker.grading.is_strict_only`)."""
 
     def __init__(
         self,

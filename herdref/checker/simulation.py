@@ -8,7 +8,7 @@ Hypothesis state machine) chooses every interleaving. Links can be cut and heale
 crashed (the node and everything in flight to or from it is lost) and restarted (a new node
 with a new incarnation). The clock is virtual: it ticks once per step.
 
-The links behave as ``herdref.links`` runs them (LINK-1), with connecting and writing
+The links behave as ``herdref.herd.links`` runs them (LINK-1), with connecting and writing
 immediate, since timing is the caller's choice of delivery order:
 
 * ``persistent``: every server opens its own connection to each neighbour it can reach. On
@@ -45,11 +45,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final, Literal, Protocol
 
+from herdref.herd.node import HerdNode, PlacesLookup, Reaction, Session
 from herdref.model import ConnectionLog, Link, link
-from herdref.node import HerdNode, PlacesLookup, Reaction, Session
 
 if TYPE_CHECKING:
-    from herdref.config import LinkMode
+    from herdref.herd.config import LinkMode
 
 __all__ = ["Connection", "NodeFactory", "Pending", "Simulation", "fake_places_body"]
 

@@ -1,5 +1,5 @@
-"""TLS on the links between servers (PEER-4): the contexts, the names a certificate proves, and
-the connection class of the TLS peer port.
+"""TLS on the links between servers (PEER-4): the contexts and the names a certificate proves
+(the peer port's connection class is ``herdref.herd.server.PeerPortConnection``).
 
 Without ``[peers] tls_*`` in the herd file, clients and peers share one plain port (FLOOD-6).
 With it, every server also listens on its ``peer_port`` with TLS, and:
@@ -9,11 +9,11 @@ With it, every server also listens on its ``peer_port`` with TLS, and:
   DNS subjectAltName equals the server's name in the herd file, exactly); host names are not
   checked, because herd servers are named, not addressed by DNS name;
 * the receiver lets a connection's greeting name only a server its certificate names, and
-  refuses AT before that greeting (``herdref.node``, through the ``Session``);
+  refuses AT before that greeting (``herdref.herd.node``, through the ``Session``);
 * the plain client port refuses AT and PEER lines from anyone with ``? <line>``, so a client
   cannot plant a location, while IAMAT and WHATSAT stay plain TCP for telnet and nc.
 
-Rules: a file that is missing or unusable is a :class:`~herdref.config.ConfigError` naming the
+Rules: a file that is missing or unusable is a :class:`~herdref.herd.config.ConfigError` naming the
 key and the path (the CLI prints one line and exits 2); key material never appears in a message.
 """
 
@@ -25,15 +25,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from herdref.config import ConfigError
-from herdref.node import Session
-from herdref.server import ClientConnection
+from herdref.herd.config import ConfigError
 
 if TYPE_CHECKING:
-    from herdref.config import PeerTlsSettings
+    from herdref.herd.config import PeerTlsSettings
 
 __all__ = [
-    "PeerPortConnection",
     "PeerTls",
     "certificate_names",
     "check_neighbour_certificate",
@@ -115,12 +112,3 @@ def check_neighbour_certificate(transport: asyncio.BaseTransport, neighbour: str
     if neighbour not in names:
         shown = ", ".join(sorted(names)) or "no name"
         raise ssl.SSLCertVerificationError(f"certificate names {shown}, not {neighbour}")
-
-
-class PeerPortConnection(ClientConnection):
-    """A connection accepted on the TLS peer port: a client connection whose session knows
-    the names the peer's certificate proves (the handshake is over before this is called)."""
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.session = Session(certificate_names=certificate_names(transport.get_extra_info("peercert")))
-        super().connection_made(transport)

@@ -3,13 +3,13 @@ its servers at it.
 
 Rules:
 
-* The fixture is the project's HTTP Places fixture (``herdref.places_fixture``), run in a
+* The fixture is the project's HTTP Places fixture (``herdref.places.fixture``), run in a
   thread on a free loopback port for the whole validate run.
 * Servers learn its URL from ``{places_url}`` in the launch command and from the environment
   (``HERDREF_PLACES_URL``, ``PLACES_URL``); API key variables are set to a dummy value so code
   that insists on a key starts.
 * Python code that hard-codes Google's hosts is redirected only on request
-  (``--redirect-google``, :mod:`herdref.validate.redirect`).
+  (``--redirect-google``, :mod:`herdref.checker.redirect`).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from contextlib import ExitStack
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from herdref.places_fixture import FixtureHandle
+    from herdref.places.fixture import FixtureHandle
 
 __all__ = ["places_environment", "start_fixture"]
 
@@ -26,7 +26,7 @@ __all__ = ["places_environment", "start_fixture"]
 def start_fixture(stack: ExitStack) -> FixtureHandle | None:
     """Start the HTTP Places fixture, closed with ``stack``; None if it is not installed."""
     try:
-        from herdref.places_fixture import run_fixture_in_thread
+        from herdref.places.fixture import run_fixture_in_thread
     except ImportError:
         return None
     handle = run_fixture_in_thread(host="127.0.0.1", port=0)

@@ -2,7 +2,7 @@
 
 It answers ``GET /maps/api/place/nearbysearch/json`` (Legacy) and
 ``POST /v1/places:searchNearby`` (New) with the same deterministic places
-(:mod:`herdref.fixture_places`), so a herd, the checker and the tests can exercise a real HTTP
+(:mod:`herdref.places.fixture_data`), so a herd, the checker and the tests can exercise a real HTTP
 Places client without a key or a network.
 
 Rules:
@@ -47,7 +47,7 @@ from typing import Any, Final, Literal, TypedDict, cast, get_args
 
 from aiohttp import web
 
-from herdref.fixture_places import (
+from herdref.places.fixture_data import (
     MAX_RESULTS,
     NEW_PLACE_FIELDS,
     LegacyResponse,

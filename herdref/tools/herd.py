@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from herdref.serve_command import add_herd_file_arguments, config_from_args
+from herdref.tools.serve import add_herd_file_arguments, config_from_args
 
 __all__ = ["add_arguments", "run"]
 

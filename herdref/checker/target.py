@@ -18,12 +18,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
-from herdref.config import HerdConfig
-from herdref.validate.client import Exchange, LineSession, Transcript, exchange
-from herdref.validate.launcher import Launcher
+from herdref.checker.client import Exchange, LineSession, Transcript, exchange
+from herdref.checker.launcher import Launcher
+from herdref.herd.config import HerdConfig
 
 if TYPE_CHECKING:
-    from herdref.places_fixture import FixtureHandle
+    from herdref.places.fixture import FixtureHandle
 
 __all__ = ["CheckContext", "CheckUnsupported", "Framing", "Target", "components", "wait_until"]
 

@@ -32,9 +32,9 @@ import time
 from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:
-    from herdref.config import LinkMode, ServerAddress
-    from herdref.herdlog import HerdLog
-    from herdref.node import HerdNode
+    from herdref.herd.config import LinkMode, ServerAddress
+    from herdref.herd.log import HerdLog
+    from herdref.herd.node import HerdNode
 
 __all__ = ["PeerLink", "PeerLinks"]
 
@@ -132,7 +132,7 @@ class PeerLink:
             )
         # PEER-4: the neighbour's TLS peer port; the handshake verifies its certificate
         # against the herd's CA, then the certificate must name the neighbour.
-        from herdref.peer_tls import check_neighbour_certificate
+        from herdref.herd.peer_tls import check_neighbour_certificate
 
         reader, writer = await asyncio.wait_for(
             asyncio.open_connection(

@@ -54,13 +54,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Protocol
 from urllib.parse import quote, urlencode, urlsplit
 
-from herdref.config import ConfigError, PlacesSettings, PlacesShape
-from herdref.node import PlacesLookup
+from herdref.herd.config import ConfigError, PlacesSettings, PlacesShape
+from herdref.herd.node import PlacesLookup
 
 if TYPE_CHECKING:
     import aiohttp
 
-    from herdref.fixture_places import LegacyPlace, LegacyResponse, LegacyStatus
+    from herdref.places.fixture_data import LegacyPlace, LegacyResponse, LegacyStatus
 
 __all__ = [
     "DEFAULT_BASE_URLS",
@@ -467,7 +467,7 @@ def _fixture_items(
     ``bound`` of them (the fixture answers thousands of WHATSATs a second)."""
     # Imported at the first look-up, not at start-up: its TypedDicts cost milliseconds to build,
     # and a server must listen within half a second of starting.
-    from herdref.fixture_places import MAX_RESULTS, generate_places, legacy_response, new_response
+    from herdref.places.fixture_data import MAX_RESULTS, generate_places, legacy_response, new_response
 
     radius_m = float(radius_metres(radius_km))
     places = generate_places(float(latitude), float(longitude), radius_m, count=MAX_RESULTS)

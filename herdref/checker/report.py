@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any, Final
 from xml.etree import ElementTree
 
-from herdref.validate.grading import HEADER_RE, clause_paragraphs
-from herdref.validate.runner import Outcome
+from herdref.checker.grading import HEADER_RE, clause_paragraphs
+from herdref.checker.runner import Outcome
 
 __all__ = [
     "clause_titles",
@@ -44,7 +44,7 @@ _SENTENCE_END_RE: Final = re.compile(r"(?<!e\.g\.)(?<!i\.e\.)(?<=\.)\s+(?=[A-Z`]
 
 def clause_titles(spec_path: Path | None = None) -> dict[str, str]:
     """Clause ID -> its text with the level and profile at the end, parsed from SPEC.md
-    (:func:`herdref.validate.grading.clause_paragraphs`); empty if SPEC.md is not there."""
+    (:func:`herdref.checker.grading.clause_paragraphs`); empty if SPEC.md is not there."""
     titles = clause_paragraphs(spec_path)
     for key, text in titles.items():
         # "· MUST · core — White space is ..." -> "White space is ... (MUST, core)"

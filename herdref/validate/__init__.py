@@ -1,4 +1,0 @@
-"""herdref validate: black-box checks of any herd over TCP (see ``herdref.validate.command``).
-
-The checker never imports the reference server: it starts processes and talks TCP only.
-"""
