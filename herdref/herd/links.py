@@ -17,7 +17,10 @@ presents this server's certificate, and refuses a neighbour whose CA-verified ce
 not name it (logged like any failed connection, with the reason). TLS has no half-close, so an
 ephemeral link ends with the TLS close alert instead of a FIN after its lines.
 
-Failures here are expected (neighbours die): they are logged and retried, never raised.
+Failures here are expected (neighbours die): they are logged and retried, never raised. Any
+exception in a link, whatever its kind, is handled like a dropped connection (LINK-2): logged,
+backed off, reconnected. The link task runs under a supervisor that logs and restarts it should
+it ever end some other way, so only cancellation (the server closing) ends a link.
 """
 
 from __future__ import annotations
@@ -49,7 +52,14 @@ CONNECT_TIMEOUT_S: Final = 2.0
 #: i.e. while less than this much is waiting in the socket's send buffer; past it, records wait
 #: in the outbox (coalesced per client, LINK-5) until the link task has drained the backlog.
 DIRECT_WRITE_LIMIT_BYTES: Final = 65_536
-_CONNECTION_ERRORS: Final = (OSError, TimeoutError, EOFError)
+#: CATCHUP-4: what a neighbour writes on a link we opened is only logged; it is read in chunks
+#: of at most this many octets (never ``readline()``, whose 64 KiB limit raises on a long line),
+#: and at most this much of each line goes to the log.
+READ_CHUNK_BYTES: Final = 65_536
+LOGGED_LINE_PREFIX_BYTES: Final = 200
+#: A link task that ended unexpectedly (a bug) is restarted after this pause, so a bug that
+#: recurs at once cannot spin the event loop.
+RESTART_PAUSE_S: Final = MAX_BACKOFF_S
 
 
 class PeerLink:
@@ -75,6 +85,8 @@ class PeerLink:
         self.connected = False
         #: AT lines written to this neighbour since start (for the benchmark's message count).
         self.lines_sent = 0
+        #: Octets the neighbour wrote on our persistent link (ignored but for the log, CATCHUP-4).
+        self.bytes_read = 0
         self._work = asyncio.Event()
         self._retry_now = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -83,8 +95,24 @@ class PeerLink:
         self._writer: asyncio.StreamWriter | None = None
 
     def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._supervise(), name=f"link:{self.neighbour}")
+
+    async def _supervise(self) -> None:
+        """Run the link for as long as the server runs (LINK-2): the runners handle every
+        failure they expect, and anything else (a bug) is logged here and the link restarted.
+        Only cancellation ends this task."""
         runner = self._run_persistent if self.mode == "persistent" else self._run_ephemeral
-        self._task = asyncio.get_running_loop().create_task(runner(), name=f"link:{self.neighbour}")
+        while True:
+            try:
+                await runner()
+            except Exception as exc:
+                logger.exception("link to %s failed unexpectedly; restarting it", self.neighbour)
+                self._log_link(b"restarted", f"after {type(exc).__name__}: {exc}")
+            else:
+                self._log_link(b"restarted", "after its task ended")
+            self.connected = False
+            self._writer = None
+            await asyncio.sleep(RESTART_PAUSE_S)
 
     def wake(self) -> None:
         """The outbox has new lines."""
@@ -195,7 +223,7 @@ class PeerLink:
         while True:
             try:
                 reader, writer = await self._connect()
-            except _CONNECTION_ERRORS as exc:
+            except Exception as exc:  # LINK-2: any failure to connect is retried
                 # Logged once per run of failures, and again when the reason changes (a
                 # neighbour that comes up but fails TLS, PEER-4, is worth its own line).
                 why = self._why(exc)
@@ -204,18 +232,24 @@ class PeerLink:
                     last_failure = why
                 delay_s = await self._back_off(delay_s)
                 continue
-            delay_s, last_failure = INITIAL_BACKOFF_S, ""
+            last_failure = ""
+            connected_at = time.monotonic()
             self.connected = True
             self._log_link(b"connected")
             try:
                 await self._serve_connection(reader, writer)
-            except _CONNECTION_ERRORS as exc:
+            except Exception as exc:  # LINK-2: any failure on the link is a dropped connection
                 self._log_link(b"dropped", self._why(exc))
             else:
                 self._log_link(b"dropped", "closed by peer")
             finally:
                 self.connected = False
                 writer.close()
+            # LINK-2: a link that held for a while starts its backoff afresh; one that drops
+            # as soon as it connects (a neighbour that accepts and closes) backs off further.
+            if time.monotonic() - connected_at >= MAX_BACKOFF_S:
+                delay_s = INITIAL_BACKOFF_S
+            delay_s = await self._back_off(delay_s)
 
     async def _serve_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         writer.write(self._greeting())
@@ -242,8 +276,16 @@ class PeerLink:
             watcher.cancel()
 
     async def _read_until_closed(self, reader: asyncio.StreamReader) -> None:
-        while line := await reader.readline():
-            self.herd_log.record(b"LINK-IN", self._where, line.rstrip(b"\n"))
+        """CATCHUP-4: log what the neighbour writes (e.g. ``? PEER ...`` from a herd without
+        the extension) and otherwise ignore it, in bounded reads: a line of any length costs at
+        most one chunk plus the logged prefix of the line it belongs to."""
+        partial = b""
+        while chunk := await reader.read(READ_CHUNK_BYTES):
+            self.bytes_read += len(chunk)
+            lines = (partial + chunk).split(b"\n")
+            partial = lines.pop()[: LOGGED_LINE_PREFIX_BYTES + 1]
+            for line in lines:
+                self.herd_log.record(b"LINK-IN", self._where, line[:LOGGED_LINE_PREFIX_BYTES])
 
     # ---- ephemeral -----------------------------------------------------------------------
 
@@ -259,7 +301,7 @@ class PeerLink:
                 continue
             try:
                 _, writer = await self._connect()
-            except _CONNECTION_ERRORS as exc:
+            except Exception as exc:  # LINK-2: any failure to connect is retried
                 why = self._why(exc)
                 if why != last_failure:
                     self._log_link(b"unreachable", why)
@@ -276,7 +318,7 @@ class PeerLink:
                 if writer.can_write_eof():  # TLS cannot half-close; its close alert ends it
                     writer.write_eof()
                     await writer.drain()
-            except _CONNECTION_ERRORS as exc:
+            except Exception as exc:  # LINK-2: any failure on the link is a dropped connection
                 self._log_link(b"dropped", self._why(exc))
                 lost_lines = True
                 delay_s = await self._back_off(delay_s)

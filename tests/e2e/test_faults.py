@@ -8,6 +8,7 @@ with generous deadlines, never a timing goal.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import struct
 import threading
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from .herd_harness import exchange, running_herd, wait_until, write_herd_file
+from .herd_harness import Herd, exchange, running_herd, wait_until, write_herd_file
 from .test_limits import MIB, Flooder, memory_kib, read_until_closed, reset_peak_memory
 
 NAMES = ["Bailey", "Bona", "Campbell", "Clark", "Jaquez"]
@@ -209,3 +210,61 @@ def test_clients_that_reset_mid_command_leave_the_server_serving(tmp_path: Path)
         assert herd.processes["Solo"].poll() is None
         log = (herd.config.log_dir / "Solo.log").read_bytes()
         assert b"Traceback" not in log
+
+
+# ---- misbehaving neighbours ------------------------------------------------------------------
+
+
+class ChattyNeighbour(threading.Thread):
+    """A fake server B on B's port: on the first link connection it writes ``first_words``
+    (no LF) before reading; it keeps every line it receives on any connection."""
+
+    def __init__(self, port: int, first_words: bytes) -> None:
+        super().__init__(daemon=True)
+        self.listener = socket.create_server(("127.0.0.1", port))
+        self.first_words = first_words
+        self.lines: list[bytes] = []
+        self.junk_sent = threading.Event()
+
+    def run(self) -> None:
+        self.listener.settimeout(30)
+        with contextlib.suppress(OSError):
+            first = True
+            while True:
+                connection, _ = self.listener.accept()
+                if first:
+                    connection.sendall(self.first_words)
+                    self.junk_sent.set()
+                    first = False
+                threading.Thread(target=self._read, args=(connection,), daemon=True).start()
+
+    def _read(self, connection: socket.socket) -> None:
+        with connection, contextlib.suppress(OSError):
+            buffered = b""
+            while chunk := connection.recv(65536):
+                buffered += chunk
+                *complete, buffered = buffered.split(b"\n")
+                self.lines.extend(complete)
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def test_a_neighbour_writing_a_70_000_octet_line_on_a_link_does_not_stop_the_floods(tmp_path: Path) -> None:
+    # CATCHUP-4, LINK-2: what a neighbour writes on a link is ignored; 70 000 octets without
+    # LF used to end the persistent link task (readline's 64 KiB limit), so no flood reached
+    # that neighbour again.
+    config = write_herd_file(tmp_path, names=["Alpha", "Beta"], links=[("Alpha", "Beta")])
+    herd = Herd(config)
+    beta = ChattyNeighbour(herd.config.servers["Beta"].port, b"x" * 70_000)
+    beta.start()
+    try:
+        herd.start("Alpha")
+        assert beta.junk_sent.wait(CATCH_UP_DEADLINE_S)
+        for index in range(3):
+            at_line = herd.iamat("Alpha", f"after-long-line-{index}")
+            wait_until(lambda line=at_line: line in beta.lines, what=f"Beta receives {at_line!r}")
+        assert herd.alive() == ["Alpha"]
+    finally:
+        herd.stop_all()
+        beta.close()

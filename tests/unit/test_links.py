@@ -96,3 +96,88 @@ async def test_a_backed_up_link_leaves_records_to_its_task(
     await neighbour.wait_for(2)  # the woken link task wrote it (and waited for the drain)
     assert neighbour.lines[1:] == [at_line]
     assert node.pending("B") == 0
+
+
+@dataclass
+class ChattyNeighbour(Neighbour):
+    """Server B that answers its first link connection with ``first_words`` (no LF) before
+    reading, as a broken or hostile neighbour might; later connections are ordinary."""
+
+    first_words: bytes = b""
+    connections: int = 0
+
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        if self.connections == 1:
+            writer.write(self.first_words)
+            await writer.drain()
+        await super().serve(reader, writer)
+
+
+async def test_a_line_longer_than_the_stream_limit_does_not_end_the_link() -> None:
+    # CATCHUP-4: the opener ignores what its neighbour writes on the link. 70 000 octets
+    # without LF used to raise ValueError out of readline(), ending the link task for good.
+    neighbour = ChattyNeighbour(first_words=b"x" * 70_000)
+    listener = await asyncio.start_server(neighbour.serve, "127.0.0.1", 0)
+    port = listener.sockets[0].getsockname()[1]
+    node = HerdNode("A", ["B"])
+    links = PeerLinks(
+        node, {"B": ServerAddress("127.0.0.1", port)}, mode="persistent", herd_log=HerdLog(None)
+    )
+    links.start()
+    try:
+        await neighbour.wait_for(1)  # the greeting
+        # Give the link the chance to read the 70 000 octets before the record is stored.
+        async with asyncio.timeout(DEADLINE_S):
+            # The link counts what it read; it has no event to wait on.
+            while links.by_neighbour["B"].bytes_read < 70_000:  # noqa: ASYNC110
+                await asyncio.sleep(0.001)
+        at_line = store(node, links, b"after-long-line")
+        await neighbour.wait_for(2)
+        assert at_line in neighbour.lines
+        assert not links.by_neighbour["B"]._task.done()  # type: ignore[union-attr]
+    finally:
+        await links.close()
+        listener.close()
+        await listener.wait_closed()
+
+
+@pytest.mark.parametrize("mode", ["persistent", "ephemeral"])
+async def test_a_link_task_that_raises_is_logged_and_restarted(
+    mode: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Only cancellation may end a link task: a bug outside the handled failures (here the
+    # backoff itself raising, once) is logged and the link starts over.
+    neighbour = Neighbour()
+    listener = await asyncio.start_server(neighbour.serve, "127.0.0.1", 0)
+    port = listener.sockets[0].getsockname()[1]
+    listener.close()
+    await listener.wait_closed()  # nothing listens: the first attempt fails and backs off
+    node = HerdNode("A", ["B"])
+    links = PeerLinks(node, {"B": ServerAddress("127.0.0.1", port)}, mode=mode, herd_log=HerdLog(None))
+    link = links.by_neighbour["B"]
+    real_back_off = link._back_off
+    crashed = asyncio.Event()
+
+    async def back_off_that_raises_once(delay_s: float) -> float:
+        if not crashed.is_set():
+            crashed.set()
+            raise RuntimeError("a bug in the link")
+        return await real_back_off(delay_s)
+
+    monkeypatch.setattr(link, "_back_off", back_off_that_raises_once)
+    links.start()
+    listener = None
+    try:
+        async with asyncio.timeout(DEADLINE_S):
+            await crashed.wait()
+        listener = await asyncio.start_server(neighbour.serve, "127.0.0.1", port)
+        at_line = store(node, links, b"after-crash")
+        await neighbour.wait_for(2)
+        assert at_line in neighbour.lines
+        assert any("a bug in the link" in str(record.exc_info) for record in caplog.records)
+    finally:
+        await links.close()
+        if listener is not None:
+            listener.close()
+            await listener.wait_closed()
