@@ -14,7 +14,8 @@ mode = "persistent"                       # or "ephemeral" (LINK-1)
 [places]
 provider = "auto"                         # "auto", "fixture", "legacy" or "new" (PLACES-1)
 [log]
-dir = "herd-logs"
+dir = "herd-logs"                         # each server writes <dir>/<name>.log
+max_file_bytes = 33554432                 # then renames it <name>.log.1 and starts anew (LIMIT-5)
 [peers]                                   # optional; both parts may be used together
 secret_file = "peer-secret"               # PEER-3: HMAC-proved greetings
 tls_cert = "tls/{name}.crt"               # PEER-4: TLS between servers, on each peer_port;
@@ -31,6 +32,7 @@ from pathlib import Path
 from typing import Any, Final, Literal
 
 __all__ = [
+    "DEFAULT_LOG_MAX_FILE_BYTES",
     "DEFAULT_PRESET",
     "ConfigError",
     "HerdConfig",
@@ -45,6 +47,8 @@ __all__ = [
 ]
 
 DEFAULT_PRESET: Final = "default"
+#: LIMIT-5: a server's log file is rotated once it holds this much (``[log] max_file_bytes``).
+DEFAULT_LOG_MAX_FILE_BYTES: Final = 32 * 1024 * 1024
 LinkMode = Literal["persistent", "ephemeral"]
 PlacesProvider = Literal["auto", "fixture", "legacy", "new"]
 PlacesShape = Literal["legacy", "native"]
@@ -118,7 +122,10 @@ class HerdConfig:
     links: frozenset[frozenset[str]]
     link_mode: LinkMode = "persistent"
     places: PlacesSettings = field(default_factory=PlacesSettings)
+    #: Server ``name`` logs to ``log_dir / f"{name}.log"`` (LOG-1).
     log_dir: Path = Path("herd-logs")
+    #: LIMIT-5: a log file past this size is rotated to ``<name>.log.1``.
+    log_max_file_bytes: int = DEFAULT_LOG_MAX_FILE_BYTES
     limits: Limits = field(default_factory=Limits)
     #: PEER-3: path of the shared secret that peers prove they know; ``None`` = open herd.
     peer_secret_file: Path | None = None
@@ -324,6 +331,11 @@ def parse_config(text: str, *, base_dir: Path = Path(".")) -> HerdConfig:
     _check_places(places, places_table)
     log_table = _table(document, "log")
     log_dir = base_dir / _expect(log_table.get("dir", "herd-logs"), str, "log.dir")
+    log_max_file_bytes = _expect(
+        log_table.get("max_file_bytes", DEFAULT_LOG_MAX_FILE_BYTES), int, "log.max_file_bytes"
+    )
+    if log_max_file_bytes < 4096:
+        raise ConfigError("log.max_file_bytes must be at least 4096")
 
     limits_table = _table(document, "limits")
     limit_defaults = Limits()
@@ -363,6 +375,7 @@ def parse_config(text: str, *, base_dir: Path = Path(".")) -> HerdConfig:
         link_mode=link_mode,
         places=places,
         log_dir=log_dir,
+        log_max_file_bytes=log_max_file_bytes,
         limits=limits,
         peer_secret_file=secret_file,
         peer_tls=peer_tls,

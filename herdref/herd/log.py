@@ -10,6 +10,15 @@ If the disk falls behind by more than ``max_buffered_bytes``, new lines are coun
 counts against that bound until it is written, so the log costs at most ``max_buffered_bytes``
 plus the file's buffer.
 
+The writer thread survives the disk: a failed write (disk full, I/O error) loses that batch,
+which is counted like dropped lines, and the file is reopened; the counts are written as soon as
+a write succeeds again. The file itself is bounded (LIMIT-5): once it reaches
+``max_file_bytes`` it is renamed to ``<name>.log.1`` (replacing the previous one) and a new
+file begins, so a server's log takes at most twice that on disk.
+
+Closing from the event loop is ``await aclose()``: the thread is joined in an executor thread,
+never on the loop. ``close()`` joins in the caller's thread and is for code outside the loop.
+
 Recording costs the event loop one formatted line and one ``deque.append`` (thread-safe, no
 lock): every counter is written by one thread only (the loop counts what it queued and
 dropped, the writer what it took and reported), so the two threads never wait for each other.
@@ -17,13 +26,23 @@ dropped, the writer what it took and reported), so the two threads never wait fo
 
 from __future__ import annotations
 
+import asyncio
 import collections
+import contextlib
+import logging
 import threading
 import time
 from pathlib import Path
-from typing import BinaryIO, Final
+from typing import TYPE_CHECKING, BinaryIO, Final
 
-__all__ = ["HerdLog"]
+from herdref.herd.config import DEFAULT_LOG_MAX_FILE_BYTES
+
+if TYPE_CHECKING:
+    from herdref.herd.config import HerdConfig
+
+__all__ = ["HerdLog", "open_server_log"]
+
+logger = logging.getLogger(__name__)
 
 _DEFAULT_FLUSH_INTERVAL_S: Final = 0.05
 #: LIMIT-5: the unwritten log a server may hold. A client sending 100 MB of 1000-octet lines
@@ -46,11 +65,15 @@ class HerdLog:
         "_closed",
         "_dropped_lines",
         "_file",
+        "_file_bytes",
         "_flush_interval_s",
+        "_lost_lines",
         "_max_buffered_bytes",
+        "_max_file_bytes",
         "_queue",
         "_queued_bytes",
         "_reported_dropped_lines",
+        "_reported_lost_lines",
         "_taken_bytes",
         "_thread",
         "_wake",
@@ -63,8 +86,10 @@ class HerdLog:
         *,
         flush_interval_s: float = _DEFAULT_FLUSH_INTERVAL_S,
         max_buffered_bytes: int = _DEFAULT_MAX_BUFFERED_BYTES,
+        max_file_bytes: int = DEFAULT_LOG_MAX_FILE_BYTES,
     ) -> None:
         self.path = path
+        self._max_file_bytes = max_file_bytes
         self._queue: collections.deque[bytes] = collections.deque()
         self._append = self._queue.append
         self._max_buffered_bytes = max_buffered_bytes
@@ -75,19 +100,23 @@ class HerdLog:
         # Written by the writer thread only:
         self._taken_bytes = 0
         self._reported_dropped_lines = 0
+        #: Lines whose write failed (disk full, I/O error), and how many of those were reported.
+        self._lost_lines = 0
+        self._reported_lost_lines = 0
+        self._file_bytes = 0
         self._wake = threading.Event()
         self._closed = False
         self._file: BinaryIO | None = None
         self._thread: threading.Thread | None = None
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._file = path.open("ab", buffering=_WRITE_BUFFER_BYTES)
+            self._file = self._open(path)
             self._thread = threading.Thread(target=self._write_loop, name=f"herdlog:{path.name}", daemon=True)
             self._thread.start()
 
     def record(self, kind: bytes, where: bytes, text: bytes) -> None:
         """Append ``<time> <kind> <where> <text>`` (``text`` holds no LF)."""
-        if self._file is None:
+        if self.path is None:
             return
         if self._queued_bytes - self._taken_bytes > self._max_buffered_bytes:
             self._dropped_lines += 1
@@ -101,7 +130,7 @@ class HerdLog:
         """``IN`` and ``OUT`` records for a line and its one-line ``reply`` (which ends with
         its LF, as sent: no copy without it), in one go (the common case: half the formatting
         and queueing of two ``record`` calls, same lines)."""
-        if self._file is None:
+        if self.path is None:
             return
         if self._queued_bytes - self._taken_bytes > self._max_buffered_bytes:
             self._dropped_lines += 2
@@ -112,34 +141,143 @@ class HerdLog:
         self._append(entry)
         self._queued_bytes += len(entry)
 
-    def _write_queued(self, file: BinaryIO) -> None:
+    @property
+    def lost_lines(self) -> int:
+        """Lines lost to failed writes so far (counted by the writer thread)."""
+        return self._lost_lines
+
+    def _open(self, path: Path) -> BinaryIO:
+        file = path.open("ab", buffering=_WRITE_BUFFER_BYTES)
+        self._file_bytes = file.tell()
+        return file
+
+    def _write_queued(self) -> None:
         """Write what was queued before this call (the loop may append meanwhile)."""
         queue = self._queue
         batch = [queue.popleft() for _ in range(len(queue))]
-        file.writelines(batch)
-        file.flush()
-        # Counted as taken once written: until then the batch is memory the bound covers.
-        self._taken_bytes += sum(map(len, batch))
-        dropped = self._dropped_lines - self._reported_dropped_lines
-        if dropped:
-            self._reported_dropped_lines += dropped
-            file.write(b"%.6f LOG - %d lines dropped: the disk fell behind\n" % (time.time(), dropped))
+        size = sum(map(len, batch))
+        try:
+            self._write_batch(batch, size)
+            self._report_losses()
+        except Exception as exc:  # OSError above all (disk full, EIO): the thread lives on
+            self._lost_lines += sum(entry.count(b"\n") for entry in batch)
+            logger.error("herd log %s: write failed (%s); lines lost", self.path, exc)
+            self._reopen()
+        finally:
+            # Counted as taken once handled: until then the batch is memory the bound covers.
+            self._taken_bytes += size
+
+    def _write_batch(self, batch: list[bytes], size: int) -> None:
+        file = self._file
+        assert file is not None
+        if self._file_bytes + size <= self._max_file_bytes:
+            file.writelines(batch)
             file.flush()
+            self._file_bytes += size
+            return
+        # LIMIT-5: the batch crosses the size cap; write what fits, rotate, go on.
+        start = 0
+        while start < len(batch):
+            room = self._max_file_bytes - self._file_bytes
+            end, taken = start, 0
+            while end < len(batch) and taken + len(batch[end]) <= room:
+                taken += len(batch[end])
+                end += 1
+            if end == start and self._file_bytes > 0:
+                self._rotate()
+                continue
+            end = max(end, start + 1)  # an entry larger than the cap gets a file of its own
+            file = self._file
+            assert file is not None
+            file.writelines(batch[start:end])
+            file.flush()
+            self._file_bytes += sum(map(len, batch[start:end]))
+            start = end
+
+    def _report_losses(self) -> None:
+        file = self._file
+        assert file is not None
+        dropped = self._dropped_lines - self._reported_dropped_lines
+        lost = self._lost_lines - self._reported_lost_lines
+        if not (dropped or lost):
+            return
+        now = time.time()
+        report = b""
+        if dropped:
+            report += b"%.6f LOG - %d lines dropped: the disk fell behind\n" % (now, dropped)
+        if lost:
+            report += b"%.6f LOG - %d lines lost: the disk refused them\n" % (now, lost)
+        file.write(report)
+        file.flush()
+        self._file_bytes += len(report)
+        self._reported_dropped_lines += dropped
+        self._reported_lost_lines += lost
+
+    def _rotate(self) -> None:
+        """LIMIT-5: ``<name>.log`` becomes ``<name>.log.1`` and a new file begins."""
+        assert self.path is not None and self._file is not None
+        self._file.close()
+        self._file = None
+        self.path.replace(self.path.with_name(self.path.name + ".1"))
+        self._file = self._open(self.path)
+
+    def _reopen(self) -> None:
+        """After a failed write: drop the file's buffer with the file, and start again."""
+        assert self.path is not None
+        if self._file is not None:
+            with contextlib.suppress(Exception):
+                self._file.close()  # flushing the failed buffer may fail again: that is fine
+        self._file = None
+        try:
+            self._file = self._open(self.path)
+        except OSError as exc:
+            logger.error("herd log %s: cannot reopen (%s)", self.path, exc)
 
     def _write_loop(self) -> None:
-        assert self._file is not None
         while True:
             closing = self._wake.wait(self._flush_interval_s)
-            self._write_queued(self._file)
+            if self._file is None:
+                self._reopen()  # the last reopen failed; try again
+            if self._file is None:
+                self._lost_lines += sum(entry.count(b"\n") for entry in self._drain())
+            else:
+                self._write_queued()
             if closing:
+                if self._file is not None:
+                    with contextlib.suppress(Exception):
+                        self._file.close()
                 return
 
-    def close(self) -> None:
-        """Write everything recorded so far and close the file."""
+    def _drain(self) -> list[bytes]:
+        queue = self._queue
+        batch = [queue.popleft() for _ in range(len(queue))]
+        self._taken_bytes += sum(map(len, batch))
+        return batch
+
+    def _stop_writer(self) -> threading.Thread | None:
         if self._closed:
-            return
+            return None
         self._closed = True
-        if self._thread is not None and self._file is not None:
-            self._wake.set()
-            self._thread.join()
-            self._file.close()
+        if self._thread is None:
+            return None
+        self._wake.set()
+        return self._thread
+
+    def close(self) -> None:
+        """Write everything recorded so far and close the file, waiting in this thread (not
+        for the event loop: use :meth:`aclose` there)."""
+        thread = self._stop_writer()
+        if thread is not None:
+            thread.join()
+
+    async def aclose(self) -> None:
+        """Write everything recorded so far and close the file; the event loop goes on while
+        the writer finishes (it is joined in an executor thread)."""
+        thread = self._stop_writer()
+        if thread is not None:
+            await asyncio.get_running_loop().run_in_executor(None, thread.join)
+
+
+def open_server_log(config: HerdConfig, name: str) -> HerdLog:
+    """Server ``name``'s log: ``<log dir>/<name>.log``, capped at ``[log] max_file_bytes``."""
+    return HerdLog(config.log_dir / f"{name}.log", max_file_bytes=config.log_max_file_bytes)

@@ -154,7 +154,7 @@ class HerdServer:
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(listener.wait_closed(), 1.0)
         self.herd_log.record(b"STOP", self.name.encode(), b"closed")
-        self.herd_log.close()
+        await self.herd_log.aclose()
 
     def _client_port_connection(self) -> ClientConnection:
         """PEER-4: with TLS between servers, the plain client port takes no AT or PEER lines."""

@@ -66,16 +66,16 @@ def _apply_overrides(config: HerdConfig, args: argparse.Namespace) -> HerdConfig
 
 async def serve(config: HerdConfig, name: str) -> int:
     """Run server ``name`` until SIGTERM/SIGINT; returns the exit status."""
-    from herdref.herd.log import HerdLog
+    from herdref.herd.log import open_server_log
     from herdref.herd.server import HerdServer
     from herdref.places.client import make_places_client
 
-    herd_log = HerdLog(config.log_dir / f"{name}.log")
+    herd_log = open_server_log(config, name)
     server = HerdServer(config, name, places=make_places_client(config.places, name=name), herd_log=herd_log)
     try:
         await server.start()
     except OSError as exc:
-        herd_log.close()
+        await herd_log.aclose()
         address = config.address(name)
         reason = "address already in use" if exc.errno == errno.EADDRINUSE else exc.strerror
         print(f"herdref serve: cannot listen on {address.host}:{address.port}: {reason}", file=sys.stderr)
@@ -85,7 +85,7 @@ async def serve(config: HerdConfig, name: str) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     address = config.address(name)
-    logger.info("%s listening on %s:%d", name, address.host, address.port)
+    logger.info("%s listening on %s:%d, logging to %s", name, address.host, address.port, herd_log.path)
     await stop.wait()
     await server.close()
     return 0

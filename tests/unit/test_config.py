@@ -73,6 +73,11 @@ def test_every_preset_loads_with_five_servers_on_distinct_ports(name: str) -> No
         ("[servers]\nA = { port = 1 }\n[extras]\n", "unknown tables: extras"),
         ('[servers]\nA = { port = 1 }\n[places]\nprovider = "bing"\n', "places.provider must be one of"),
         ("[servers]\nA = { port = 1 }\n[limits]\nmax_line_bytes = 3\n", "at least 64"),
+        ("[servers]\nA = { port = 1 }\n[log]\nmax_file_bytes = 100\n", "log.max_file_bytes must be at least"),
+        (
+            '[servers]\nA = { port = 1 }\n[log]\nmax_file_bytes = "1M"\n',
+            "log.max_file_bytes has the wrong type",
+        ),
     ],
 )
 def test_a_broken_herd_file_is_one_clear_error(text: str, message: str) -> None:
@@ -147,3 +152,16 @@ def test_the_same_port_on_different_hosts_is_allowed() -> None:
     text = '[servers]\nA = { port = 1, peer_port = 2 }\nB = { port = 2, host = "127.0.0.2", peer_port = 1 }\n'
     config = parse_config(text + TLS_PEERS)
     assert config.address("B").peer_port == 1
+
+
+def test_the_log_size_cap_comes_from_the_herd_file(tmp_path: Path) -> None:
+    text = '[servers]\nA = { port = 1 }\n[log]\ndir = "logs"\nmax_file_bytes = 1048576\n'
+    config = parse_config(text, base_dir=tmp_path)
+    assert config.log_dir == tmp_path / "logs" and config.log_max_file_bytes == 1_048_576
+    from herdref.herd.log import open_server_log
+
+    log = open_server_log(config, "A")
+    try:
+        assert log.path == tmp_path / "logs" / "A.log" and log._max_file_bytes == 1_048_576
+    finally:
+        log.close()
