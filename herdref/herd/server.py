@@ -176,7 +176,8 @@ class HerdServer:
         return lookup.at_line + b"\n" + body + b"\n\n"
 
     async def _close_idle_connections(self) -> None:
-        """LIMIT-3: close client connections idle for longer than the idle timeout. One sweep
+        """LIMIT-3: close client connections idle for longer than the idle timeout (no input
+        and no reply written for that long, and no reply still owed to them). One sweep
         over all connections instead of one timer per connection keeps reads cheap."""
         idle_timeout_s = self.limits.idle_timeout_s
         loop = asyncio.get_running_loop()
@@ -184,7 +185,13 @@ class HerdServer:
             await asyncio.sleep(max(idle_timeout_s / 4, 0.05))
             deadline = loop.time() - idle_timeout_s
             for connection in list(self.connections):
-                if connection.session.peer is None and connection.last_activity < deadline:
+                # A client whose WHATSAT waits for Places (or whose replies queue behind one)
+                # is waiting for us, not idle; its clock restarts when the answer is written.
+                if (
+                    connection.session.peer is None
+                    and not connection.awaiting_replies
+                    and connection.last_activity < deadline
+                ):
                     connection.close_idle()
 
 
@@ -219,6 +226,12 @@ class ClientConnection(asyncio.BufferedProtocol):
         #: LIMIT-1: an overlong line was answered; input is discarded until the connection ends.
         self._discarding = False
         self._linger: asyncio.TimerHandle | None = None
+
+    @property
+    def awaiting_replies(self) -> bool:
+        """Whether replies are still owed to this client (a WHATSAT in flight, or replies
+        queued behind one): LIMIT-3 does not count such a client as idle."""
+        return bool(self._queued)
 
     # ---- asyncio callbacks ---------------------------------------------------------------
 
@@ -407,6 +420,7 @@ class ClientConnection(asyncio.BufferedProtocol):
             return
         if ready:
             transport.write(b"".join(ready))
+            self.last_activity = self._loop.time()  # LIMIT-3: an answer is activity too
             self._check_pending_replies()
         if self._close_when_done and not self._queued:
             transport.close()

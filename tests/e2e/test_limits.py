@@ -380,3 +380,61 @@ def test_client_ids_are_octets_echoed_exactly_across_the_herd(tmp_path: Path) ->
         # An invalid line keeps its octets in the '?' reply too (ERR-2).
         bad = b"WHATSAT \xff\x00\xc3 -1 2"
         assert herd.send("Right", bad + b"\n") == b"? " + bad + b"\n"
+
+
+class SlowPlaces(threading.Thread):
+    """A legacy Places endpoint on loopback that answers each request after ``delay_s``."""
+
+    def __init__(self, delay_s: float) -> None:
+        super().__init__(daemon=True)
+        import http.server
+
+        delay = delay_s
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (the http.server hook's name)
+                time.sleep(delay)  # this thread stands for Google taking its time
+                body = b'{"html_attributions": [], "results": [], "status": "ZERO_RESULTS"}'
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def run(self) -> None:
+        self.server.serve_forever()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_client_waiting_for_places_is_not_closed_as_idle(tmp_path: Path) -> None:
+    # LIMIT-3: a client with a WHATSAT in flight is waiting for us, not idle; Places taking
+    # longer than the idle timeout must not cost it its answer.
+    idle_timeout_s = 0.3
+    places = SlowPlaces(delay_s=idle_timeout_s * 5)
+    places.start()
+    try:
+        config = write_herd_file(
+            tmp_path,
+            names=["Solo"],
+            links=[],
+            places={"provider": "legacy", "base_url": places.base_url},
+            extra=f"[limits]\nidle_timeout_s = {idle_timeout_s}\n",
+        )
+        with running_herd(config) as herd:
+            herd.iamat("Solo", "waiting", "+34.068930-118.445127", "1")
+            with connect(herd) as client:
+                client.sendall(b"WHATSAT waiting 10 5\n")
+                reply, reset = read_until_closed(client, timeout_s=idle_timeout_s * 20)
+        assert not reset
+        assert reply.startswith(b"AT Solo ") and reply.endswith(b'"status" : "ZERO_RESULTS"\n}\n\n'), reply
+    finally:
+        places.close()
