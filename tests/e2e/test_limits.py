@@ -392,7 +392,7 @@ class SlowPlaces(threading.Thread):
         delay = delay_s
 
         class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (the http.server hook's name)
+            def do_GET(self) -> None:
                 time.sleep(delay)  # this thread stands for Google taking its time
                 body = b'{"html_attributions": [], "results": [], "status": "ZERO_RESULTS"}'
                 self.send_response(200)
@@ -401,7 +401,7 @@ class SlowPlaces(threading.Thread):
                 self.end_headers()
                 self.wfile.write(body)
 
-            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: object) -> None:
                 pass
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
