@@ -104,16 +104,20 @@ class PlacesSettings:
     connect_timeout_s: float = 2.0
     max_concurrent: int = 32
     cache_ttl_s: float = 0.0
+    #: LIMIT-6: a longer answer from Google is a Places failure, never read whole.
+    max_response_bytes: int = 1_048_576
 
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    """LIMIT-1..4: what one client may cost a server."""
+    """LIMIT-1..4, LIMIT-7: what clients may cost a server."""
 
     max_line_bytes: int = 65_536
     max_connections: int = 10_000
     idle_timeout_s: float = 300.0
     max_pending_reply_bytes: int = 1_048_576
+    #: LIMIT-7: the client IDs one server keeps records for.
+    max_clients: int = 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,6 +237,7 @@ _PLACES_KEYS: Final = frozenset(
         "connect_timeout_s",
         "max_concurrent",
         "cache_ttl_s",
+        "max_response_bytes",
     }
 )
 
@@ -253,6 +258,8 @@ def _check_places(places: PlacesSettings, table: dict[str, Any]) -> None:
         raise ConfigError("places.connect_timeout_s must be a positive number of seconds")
     if places.max_concurrent < 1:
         raise ConfigError("places.max_concurrent must be at least 1")
+    if places.max_response_bytes < 1024:
+        raise ConfigError("places.max_response_bytes must be at least 1024")
     if not (0 <= places.cache_ttl_s < float("inf")):
         raise ConfigError("places.cache_ttl_s must be a number of seconds >= 0 (0: no cache)")
 
@@ -327,6 +334,11 @@ def parse_config(text: str, *, base_dir: Path = Path(".")) -> HerdConfig:
         cache_ttl_s=float(
             _expect(places_table.get("cache_ttl_s", defaults.cache_ttl_s), (int, float), "places.cache_ttl_s")
         ),
+        max_response_bytes=_expect(
+            places_table.get("max_response_bytes", defaults.max_response_bytes),
+            int,
+            "places.max_response_bytes",
+        ),
     )
     _check_places(places, places_table)
     log_table = _table(document, "log")
@@ -358,9 +370,14 @@ def parse_config(text: str, *, base_dir: Path = Path(".")) -> HerdConfig:
             int,
             "limits.max_pending_reply_bytes",
         ),
+        max_clients=_expect(
+            limits_table.get("max_clients", limit_defaults.max_clients), int, "limits.max_clients"
+        ),
     )
     if limits.max_line_bytes < 64:
         raise ConfigError("limits.max_line_bytes must be at least 64")
+    if limits.max_clients < 1:
+        raise ConfigError("limits.max_clients must be at least 1")
 
     peers_table = _table(document, "peers")
     unknown_peer_keys = set(peers_table) - {"secret_file", *_TLS_KEYS}

@@ -100,6 +100,7 @@ class HerdNode:
         *,
         incarnation: str = "0",
         peer_auth: PeerAuthenticator | None = None,
+        max_clients: int | None = None,
     ) -> None:
         self.name = name
         #: PEER-3: with a shared secret, only connections whose greeting proves it may flood.
@@ -107,7 +108,8 @@ class HerdNode:
         self.name_bytes = name.encode()
         self.neighbours = tuple(neighbours)
         self.incarnation = incarnation
-        self.table = LocationTable()
+        #: LIMIT-7: at most ``max_clients`` clients are held (None: no cap, for simulations).
+        self.table = LocationTable(max_clients=max_clients)
         self._neighbour_by_bytes = {neighbour.encode(): neighbour for neighbour in self.neighbours}
         self._outboxes: dict[str, dict[bytes, bytes]] = {neighbour: {} for neighbour in self.neighbours}
         self._incarnations: dict[str, bytes] = {}

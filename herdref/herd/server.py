@@ -49,6 +49,9 @@ _MAX_QUEUED_REPLIES: Final = 128
 #: LIMIT-1: after the ``?`` for an overlong line, input is discarded for this long so the reply
 #: is not destroyed by a reset (closing with unread input sends RST), then the connection ends.
 _OVERLONG_LINGER_S: Final = 1.0
+#: The idle sweep (LIMIT-3) also reports refusals of a full record table (LIMIT-7), so it runs
+#: at least this often whatever the idle timeout.
+_MAX_SWEEP_INTERVAL_S: Final = 5.0
 
 
 class HerdServer:
@@ -78,7 +81,11 @@ class HerdServer:
 
             peer_auth = PeerAuthenticator(load_secret(config.peer_secret_file))
         self.node = HerdNode(
-            name, config.neighbours(name), incarnation=secrets.token_hex(8), peer_auth=peer_auth
+            name,
+            config.neighbours(name),
+            incarnation=secrets.token_hex(8),
+            peer_auth=peer_auth,
+            max_clients=config.limits.max_clients,
         )
         # PEER-4: with TLS between servers, peers use a second, TLS listener on peer_port.
         self.peer_tls: PeerTls | None = None
@@ -181,8 +188,20 @@ class HerdServer:
         over all connections instead of one timer per connection keeps reads cheap."""
         idle_timeout_s = self.limits.idle_timeout_s
         loop = asyncio.get_running_loop()
+        reported_refusals = 0
         while True:
-            await asyncio.sleep(max(idle_timeout_s / 4, 0.05))
+            await asyncio.sleep(min(max(idle_timeout_s / 4, 0.05), _MAX_SWEEP_INTERVAL_S))
+            refused = self.node.table.refused
+            if refused != reported_refusals:
+                # LIMIT-7: the table is full; records of new clients are answered, not kept.
+                self.herd_log.record(
+                    b"LIMIT",
+                    self.name.encode(),
+                    b"table full (%d clients): %d records of new clients refused"
+                    % (self.limits.max_clients, refused - reported_refusals),
+                )
+                logger.warning("%s: record table full, %d new clients refused", self.name, refused)
+                reported_refusals = refused
             deadline = loop.time() - idle_timeout_s
             for connection in list(self.connections):
                 # A client whose WHATSAT waits for Places (or whose replies queue behind one)

@@ -4,7 +4,9 @@ Rule 1: a record replaces the stored one only if its client time is strictly gre
 (FLOOD-2); an equal or older time is a duplicate and changes nothing.
 Rule 2: records are stored as their AT line, the exact bytes every server relays and returns
 (FLOOD-5). Everything else (the client ID, the client time) is read back out of that line.
-Rule 3: the table must stay small with millions of clients, so it keeps one bytes object per
+Rule 3: the table holds at most ``max_clients`` clients (LIMIT-7): a record for a client it
+does not hold is refused once it is full (counted in ``refused``); held clients update as usual.
+Rule 4: the table must stay small with millions of clients, so it keeps one bytes object per
 client and no copy of the client ID: the dict is keyed by the client ID's hash cut to 60 bits (a
 32-byte int instead of a second bytes object), and every look-up checks the client ID inside
 the stored line. Clients whose IDs hash alike (about one pair in a billion billion) share a
@@ -54,7 +56,7 @@ _KEY_MASK = (1 << 60) - 1
 class LocationTable:
     """A pure last-writer-wins map from client ID to AT line, ordered by client time."""
 
-    __slots__ = ("_count", "_slots")
+    __slots__ = ("_count", "_max_clients", "_slots", "refused")
 
     @staticmethod
     def _key(client_id: bytes) -> int:
@@ -63,18 +65,25 @@ class LocationTable:
         force collisions.)"""
         return hash(client_id) & _KEY_MASK
 
-    def __init__(self) -> None:
+    def __init__(self, *, max_clients: int | None = None) -> None:
         self._slots: dict[int, _Slot] = {}
         self._count = 0
+        self._max_clients = max_clients if max_clients is not None else float("inf")
+        #: LIMIT-7: records of new clients refused because the table was full.
+        self.refused = 0
 
     def update(self, client_id: bytes, client_time: bytes, at_line: bytes) -> bool:
         """Store ``at_line`` if it is newer than what is stored; True if it was (flood it).
+        False also when ``client_id`` is new and the table is full (LIMIT-7).
 
         ``at_line`` must be the AT line of ``client_id`` at ``client_time``."""
         key = self._key(client_id)
         slots = self._slots
         slot = slots.get(key)
         if slot is None:
+            if self._count >= self._max_clients:
+                self.refused += 1
+                return False
             slots[key] = at_line
             self._count += 1
             return True
@@ -84,6 +93,9 @@ class LocationTable:
                     return False
                 slots[key] = at_line
                 return True
+            if self._count >= self._max_clients:
+                self.refused += 1
+                return False
             slots[key] = (slot, at_line)  # a hash collision: both clients share the slot
             self._count += 1
             return True
@@ -98,6 +110,9 @@ class LocationTable:
                     return False
                 self._slots[key] = (*lines[:index], at_line, *lines[index + 1 :])
                 return True
+        if self._count >= self._max_clients:
+            self.refused += 1
+            return False
         self._slots[key] = (*lines, at_line)
         self._count += 1
         return True

@@ -51,7 +51,7 @@ from collections.abc import Callable, Mapping
 from decimal import Context, Decimal
 from json.encoder import encode_basestring
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol, cast
 from urllib.parse import quote, urlencode, urlsplit
 
 from herdref.herd.config import ConfigError, PlacesSettings, PlacesShape
@@ -118,6 +118,10 @@ FIELD_MASK: Final = ",".join(
 
 _REDACTED: Final = "<redacted>"
 _CACHE_MAX_ENTRIES: Final = 10_000
+#: LIMIT-6: Google's answer is read in chunks of this size, and parsed on the event loop only up
+#: to this size (a 20-place answer is 10-60 KB); a larger one is parsed in a worker thread.
+_READ_CHUNK_BYTES: Final = 65_536
+_PARSE_ON_LOOP_MAX_BYTES: Final = 131_072
 #: Google's legacy JSON layout: three-space indent, " : " between key and value.
 _JSON_INDENT: Final = "   "
 #: Where the items of a top-level list (``results``, ``places``) start: two indents deep.
@@ -670,7 +674,7 @@ class _HttpPlacesClient:
                     call.method, URL(call.url, encoded=True), headers=call.headers, data=call.body
                 ) as response:
                     http_status = response.status
-                    content = await response.read()
+                    content = await self._read_bounded(response)
             except TimeoutError:
                 # PLACES-6: no chained cause below; aiohttp's exceptions may carry the URL (key).
                 raise PlacesError(
@@ -682,19 +686,39 @@ class _HttpPlacesClient:
                 ) from None
         finally:
             self._semaphore.release()
+        if len(content) > _PARSE_ON_LOOP_MAX_BYTES:
+            # A large answer is parsed in a worker thread: the loop goes on serving meanwhile.
+            document = await asyncio.to_thread(self._parse, content, http_status, call.shown_url)
+        else:
+            document = self._parse(content, http_status, call.shown_url)
+        return _Answer(http_status, document)
+
+    async def _read_bounded(self, response: aiohttp.ClientResponse) -> bytes:
+        """LIMIT-6: the body, read in chunks and never past ``max_response_bytes``."""
+        limit = self._settings.max_response_bytes
+        if response.content_length is not None and response.content_length > limit:
+            raise ValueError(f"the answer is {response.content_length} octets, over the limit of {limit}")
+        chunks: list[bytes] = []
+        size = 0
+        while chunk := await response.content.read(_READ_CHUNK_BYTES):
+            size += len(chunk)
+            if size > limit:
+                raise ValueError(f"the answer is over the limit of {limit} octets")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _parse(self, content: bytes, http_status: int, shown_url: str) -> JsonObject:
         try:
             document = json.loads(content, parse_constant=_reject_constant)
         except ValueError:
             raise PlacesError(
-                f"{self.label} {call.shown_url}: HTTP {http_status} with a body that is not JSON"
+                f"{self.label} {shown_url}: HTTP {http_status} with a body that is not JSON"
             ) from None
         if not isinstance(document, dict):
-            raise PlacesError(
-                f"{self.label} {call.shown_url}: HTTP {http_status} with JSON that is not an object"
-            )
+            raise PlacesError(f"{self.label} {shown_url}: HTTP {http_status} with JSON that is not an object")
         if self._key is not None:
             document = _redact_strings(document, self._key)
-        return _Answer(http_status, document)
+        return cast("JsonObject", document)
 
 
 class LegacyPlacesClient(_HttpPlacesClient):

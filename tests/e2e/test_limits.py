@@ -382,10 +382,14 @@ def test_client_ids_are_octets_echoed_exactly_across_the_herd(tmp_path: Path) ->
         assert herd.send("Right", bad + b"\n") == b"? " + bad + b"\n"
 
 
-class SlowPlaces(threading.Thread):
-    """A legacy Places endpoint on loopback that answers each request after ``delay_s``."""
+ZERO_RESULTS = b'{"html_attributions": [], "results": [], "status": "ZERO_RESULTS"}'
 
-    def __init__(self, delay_s: float) -> None:
+
+class SlowPlaces(threading.Thread):
+    """A legacy Places endpoint on loopback that answers each request with ``body`` after
+    ``delay_s``."""
+
+    def __init__(self, delay_s: float, body: bytes = ZERO_RESULTS) -> None:
         super().__init__(daemon=True)
         import http.server
 
@@ -394,7 +398,6 @@ class SlowPlaces(threading.Thread):
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 time.sleep(delay)  # this thread stands for Google taking its time
-                body = b'{"html_attributions": [], "results": [], "status": "ZERO_RESULTS"}'
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
@@ -438,3 +441,56 @@ def test_a_client_waiting_for_places_is_not_closed_as_idle(tmp_path: Path) -> No
         assert reply.startswith(b"AT Solo ") and reply.endswith(b'"status" : "ZERO_RESULTS"\n}\n\n'), reply
     finally:
         places.close()
+
+
+def test_a_places_answer_over_the_size_limit_is_a_question_mark_and_the_server_goes_on(
+    tmp_path: Path,
+) -> None:
+    # LIMIT-6: an answer from Google longer than max_response_bytes is never read whole; the
+    # WHATSAT gets '?' (PLACES-5) and the server keeps serving.
+    huge = b'{"status": "OK", "results": [], "padding": "' + b"p" * 3_000_000 + b'"}'
+    places = SlowPlaces(delay_s=0, body=huge)
+    places.start()
+    try:
+        config = write_herd_file(
+            tmp_path,
+            names=["Solo"],
+            links=[],
+            places={"provider": "legacy", "base_url": places.base_url},
+        )
+        config.write_text(
+            config.read_text().replace("[places]\n", "[places]\nmax_response_bytes = 1048576\n")
+        )
+        with running_herd(config) as herd:
+            herd.iamat("Solo", "big", "+34.068930-118.445127", "1")
+            assert herd.send("Solo", b"WHATSAT big 10 5\n") == b"? WHATSAT big 10 5\n"
+            assert herd.iamat("Solo", "after").startswith(b"AT Solo ")
+        assert b"over the limit of 1048576" in (herd.config.log_dir / "Solo.log").read_bytes()
+    finally:
+        places.close()
+
+
+def test_a_full_record_table_answers_new_clients_but_keeps_no_record_of_them(tmp_path: Path) -> None:
+    # LIMIT-7: a server holds at most max_clients client IDs; the IAMAT of one more is still
+    # answered (IAMAT-4) but neither stored nor flooded, and the refusal is logged.
+    config = write_herd_file(
+        tmp_path,
+        names=["Left", "Right"],
+        links=[("Left", "Right")],
+        extra="[limits]\nmax_clients = 3\nidle_timeout_s = 0.2\n",
+    )
+    with running_herd(config) as herd:
+        held = [herd.iamat("Left", f"held-{index}") for index in range(3)]
+        for index, at_line in enumerate(held):
+            herd.wait_for_record("Right", f"held-{index}", at_line)
+        refused = herd.iamat("Left", "one-too-many")
+        assert refused.startswith(b"AT Left ")
+        assert herd.stored_at_line("Left", "one-too-many") is None
+        updated = herd.iamat("Left", "held-0")  # a held client still updates, and floods
+        herd.wait_for_record("Right", "held-0", updated)
+        wait_until(
+            lambda: b"records of new clients refused" in (herd.config.log_dir / "Left.log").read_bytes(),
+            what="the refusal is logged",
+        )
+        # Right never heard of it: the record was not flooded.
+        assert herd.stored_at_line("Right", "one-too-many") is None

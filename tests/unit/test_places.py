@@ -864,3 +864,73 @@ def test_places_settings_are_read_from_the_herd_file() -> None:
         max_concurrent=3,
         cache_ttl_s=10.0,
     )
+
+
+# ---- LIMIT-6 --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def google_on_loopback() -> AsyncIterator[tuple[str, list[bytes]]]:
+    """A real legacy endpoint on loopback (aioresponses cannot feed a body this large): it
+    answers each request with the next body of the list the test fills."""
+    from aiohttp import web
+
+    bodies: list[bytes] = []
+
+    async def nearby(request: web.Request) -> web.Response:
+        return web.Response(body=bodies.pop(0), content_type="application/json")
+
+    app = web.Application()
+    app.router.add_get("/maps/api/place/nearbysearch/json", nearby)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    yield f"http://127.0.0.1:{port}", bodies
+    await runner.cleanup()
+
+
+def loopback_client(base_url: str, **settings: Any) -> Any:
+    made = make_places_client(
+        PlacesSettings(provider="legacy", base_url=base_url, **settings), name="Bailey", environ=ENV
+    )
+    _made.append(made)
+    return made
+
+
+async def test_an_answer_over_the_size_limit_is_a_places_failure(
+    google_on_loopback: tuple[str, list[bytes]],
+) -> None:
+    # LIMIT-6: the body is read in chunks and given up on past max_response_bytes.
+    base_url, bodies = google_on_loopback
+    huge = legacy_body(1)
+    huge["padding"] = "p" * 200_000
+    bodies.append(json.dumps(huge).encode())
+    places = loopback_client(base_url, max_response_bytes=100_000)
+    with pytest.raises(PlacesError, match="over the limit of 100000"):
+        await places.nearby(lookup())
+
+
+async def test_a_large_answer_is_parsed_off_the_event_loop(
+    google_on_loopback: tuple[str, list[bytes]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    base_url, bodies = google_on_loopback
+    big = legacy_body(3)
+    big["padding"] = "p" * 300_000  # over the on-loop parsing size, under the size limit
+    small = legacy_body(3)
+    bodies += [json.dumps(big).encode(), json.dumps(small).encode()]
+    places = loopback_client(base_url)
+    parsed_on_loop: list[bool] = []
+    real_parse = places._parse
+
+    def parse_and_note_thread(*args: Any) -> Any:
+        parsed_on_loop.append(threading.current_thread() is threading.main_thread())
+        return real_parse(*args)
+
+    monkeypatch.setattr(places, "_parse", parse_and_note_thread)
+    assert parse_reply_json(await places.nearby(lookup()))["padding"] == big["padding"]
+    assert parse_reply_json(await places.nearby(lookup(radius_km=b"11")))["results"] == small["results"]
+    assert parsed_on_loop == [False, True]  # the big one in a worker thread, the small one on the loop

@@ -115,3 +115,23 @@ def test_client_check_matches_the_split_field() -> None:
     # Client IDs never hold white space (LEX-1), so no candidate does.
     for candidate in (b"kiwi.cs", b"iwi.cs", b"xkiwi.cs", b"kiwi.c", b"s", b"", b"1", b"AT"):
         assert _holds_client(line, candidate) == (client_id_of(line) == candidate), candidate
+
+
+def test_a_full_table_refuses_new_clients_and_updates_held_ones() -> None:
+    # LIMIT-7: at most max_clients client IDs; a new one is refused (and counted) once full.
+    table = LocationTable(max_clients=2)
+    for client in (b"a", b"b"):
+        assert table.update(client, b"1", b"AT S +0.1 %s +1+2 1" % client)
+    assert not table.update(b"c", b"1", b"AT S +0.1 c +1+2 1")
+    assert table.refused == 1 and len(table) == 2 and table.get(b"c") is None
+    assert table.update(b"a", b"2", b"AT S +0.1 a +1+2 2")  # a held client still updates
+    assert table.get(b"a") == b"AT S +0.1 a +1+2 2" and table.refused == 1
+
+
+def test_a_full_table_refuses_a_new_client_that_shares_a_slot(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The cap holds for a client whose key collides with a held one, too.
+    monkeypatch.setattr(LocationTable, "_key", staticmethod(lambda client_id: 7))
+    table = LocationTable(max_clients=1)
+    assert table.update(b"a", b"1", b"AT S +0.1 a +1+2 1")
+    assert not table.update(b"b", b"1", b"AT S +0.1 b +1+2 1")
+    assert table.refused == 1 and len(table) == 1
