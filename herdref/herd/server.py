@@ -52,6 +52,8 @@ _OVERLONG_LINGER_S: Final = 1.0
 #: The idle sweep (LIMIT-3) also reports refusals of a full record table (LIMIT-7), so it runs
 #: at least this often whatever the idle timeout.
 _MAX_SWEEP_INTERVAL_S: Final = 5.0
+#: PEER-4: a TLS handshake on the peer port that takes longer than this is abandoned.
+_PEER_TLS_HANDSHAKE_TIMEOUT_S: Final = 5.0
 
 
 class HerdServer:
@@ -121,7 +123,7 @@ class HerdServer:
                 self.address.host,
                 self.address.peer_port,
                 ssl=self.peer_tls.server_context,
-                ssl_handshake_timeout=5.0,
+                ssl_handshake_timeout=_PEER_TLS_HANDSHAKE_TIMEOUT_S,
                 reuse_address=True,
             )
             self.herd_log.record(

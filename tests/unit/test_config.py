@@ -165,3 +165,75 @@ def test_the_log_size_cap_comes_from_the_herd_file(tmp_path: Path) -> None:
         assert log.path == tmp_path / "logs" / "A.log" and log._max_file_bytes == 1_048_576
     finally:
         log.close()
+
+
+# ---- SPEC Appendix A: the reference herd's numbers -----------------------------------------
+
+SPEC_PATH = Path(__file__).resolve().parents[2] / "SPEC.md"
+APPENDIX_ROW = re.compile(
+    r"^\| (?P<clause>[A-Z]+-\d+) \| (?P<what>[^|]+) \| (?P<value>[^|]+) \| (?P<unit>[^|]+) "
+    r"\| (?P<set_by>[^|]+) \| `(?P<code>[\w.]+)` \|$"
+)
+
+
+def appendix_rows() -> list[dict[str, str]]:
+    text = SPEC_PATH.read_text(encoding="utf-8")
+    appendix = text[text.index("## Appendix A.") :]
+    table = [line for line in appendix.splitlines() if line.startswith("| ") and "---" not in line][1:]
+    rows = []
+    for line in table:
+        match = APPENDIX_ROW.match(line)
+        assert match is not None, f"an Appendix A row the test cannot read: {line}"
+        rows.append(match.groupdict())
+    return rows
+
+
+def code_value(dotted: str) -> object:
+    """The value a dotted name stands for: a module constant, or the default of a field of a
+    config dataclass (``herdref.herd.config.Limits.max_line_bytes``)."""
+    import dataclasses
+    import importlib
+
+    parts = dotted.split(".")
+    for split in range(len(parts) - 1, 0, -1):
+        try:
+            value: object = importlib.import_module(".".join(parts[:split]))
+        except ModuleNotFoundError:
+            continue
+        for name in parts[split:]:
+            if isinstance(value, type) and dataclasses.is_dataclass(value):
+                field = {field.name: field for field in dataclasses.fields(value)}[name]
+                value = field.default
+            else:
+                value = getattr(value, name)
+        return value
+    raise AssertionError(f"no module in {dotted}")
+
+
+def test_every_number_in_the_spec_appendix_is_the_codes() -> None:
+    rows = appendix_rows()
+    assert len(rows) >= 20  # the table was found and read whole
+    for row in rows:
+        actual = code_value(row["code"])
+        assert isinstance(actual, int | float) and not isinstance(actual, bool), row
+        written = row["value"].strip()
+        expected = float(written) if "." in written else int(written)
+        assert actual == expected and type(actual) is type(expected), (row["code"], actual, written)
+
+
+def test_every_herd_file_key_in_the_spec_appendix_is_read_from_the_herd_file() -> None:
+    # A row "herd file `[table] key`" must name a key the loader takes, with the same default.
+    for row in appendix_rows():
+        match = re.fullmatch(r"herd file `\[(\w+)\] (\w+)`", row["set_by"].strip())
+        if match is None:
+            assert row["set_by"].strip() == "constant", row
+            continue
+        table, key = match.groups()
+        default = code_value(row["code"])
+        assert isinstance(default, int | float)
+        base = "[servers]\nA = { port = 1 }\n"
+        config = parse_config(f"{base}[{table}]\n{key} = {default!r}\n")
+        assert config == parse_config(base), (table, key)  # the default, written out, changes nothing
+        changed = default * 2 or default + 1
+        config = parse_config(f"{base}[{table}]\n{key} = {changed!r}\n")
+        assert config != parse_config(base), (table, key)  # and the key is read
