@@ -7,7 +7,8 @@ prints it as one line and exits 2.
 ```toml
 [servers]
 Bailey = { port = 12000 }                 # host defaults to 127.0.0.1
-# Bailey = { port = 12000, peer_port = 12100 }   # with [peers] tls_*: TLS peer listener (PEER-4)
+# Bailey = { port = 12000, peer_port = 13000 }   # links connect here, not to port (LINK-1);
+#                                               # with [peers] tls_* it is the TLS listener (PEER-4)
 [links]                                   # undirected "talks with" edges
 pairs = [["Clark", "Jaquez"], ["Clark", "Bona"]]
 mode = "persistent"                       # or "ephemeral" (LINK-1)
@@ -66,7 +67,7 @@ class ServerAddress:
     host: str
     #: The client port (and, in a herd without TLS, the peer port too: FLOOD-6).
     port: int
-    #: PEER-4: the TLS listener for peer links; set exactly when [peers] configures TLS.
+    #: LINK-1: where neighbours' links connect (required with TLS, PEER-4); None: ``port``.
     peer_port: int | None = None
 
 
@@ -270,18 +271,13 @@ _TLS_KEYS: Final = ("tls_cert", "tls_key", "tls_ca")
 def _parse_peer_tls(
     peers_table: dict[str, Any], servers: dict[str, ServerAddress], base_dir: Path
 ) -> PeerTlsSettings | None:
-    """PEER-4: TLS needs all three files and a peer_port on every server; a peer_port without
-    TLS is refused (it would listen for nothing). The files themselves are read by the server
+    """PEER-4: TLS needs all three files and a peer_port on every server (without TLS a
+    peer_port is optional: a plain listener for links, LINK-1). The files themselves are read by the server
     that uses them (``herdref.herd.peer_tls``), so one herd file can serve machines that each hold
     only their own key."""
     given = [key for key in _TLS_KEYS if key in peers_table]
     if not given:
-        for name, address in servers.items():
-            if address.peer_port is not None:
-                raise ConfigError(
-                    f"servers.{name}.peer_port needs [peers] tls_cert, tls_key and tls_ca (PEER-4)"
-                )
-        return None
+        return None  # LINK-1: a peer_port without TLS is a plain listener for links
     missing = [key for key in _TLS_KEYS if key not in peers_table]
     if missing:
         raise ConfigError(

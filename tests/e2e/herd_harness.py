@@ -36,12 +36,17 @@ def write_herd_file(
     mode: str = "persistent",
     places: dict[str, str] | None = None,
     extra: str = "",
+    peer_ports: bool = False,
 ) -> Path:
+    """A herd file on free ports; with ``peer_ports`` each server also gets a peer port, where
+    its neighbours' links connect (LINK-1)."""
     names = names or NAMES_OF_DEFAULT_HERD
     links = LINKS_OF_DEFAULT_HERD if links is None else links
-    ports = free_ports(len(names))
+    ports = free_ports(len(names) * (2 if peer_ports else 1))
     lines = ["[servers]"]
-    lines += [f"{name} = {{ port = {port} }}" for name, port in zip(names, ports, strict=True)]
+    for index, name in enumerate(names):
+        peer = f", peer_port = {ports[len(names) + index]}" if peer_ports else ""
+        lines.append(f"{name} = {{ port = {ports[index]}{peer} }}")
     lines += ["", "[links]", f'mode = "{mode}"', "pairs = ["]
     lines += [f'    ["{a}", "{b}"],' for a, b in links]
     lines += ["]", "", "[places]"]

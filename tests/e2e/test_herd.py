@@ -189,16 +189,27 @@ def test_sigterm_stops_a_server_promptly_with_its_log_flushed(herd: Herd) -> Non
 
 
 @pytest.mark.skipif(shutil.which("lsof") is None, reason="lsof is not installed")
-def test_graders_lsof_kill_in_ephemeral_mode_spares_the_neighbours(tmp_path: Path) -> None:
-    with running_herd(write_herd_file(tmp_path, mode="ephemeral")) as herd:
-        herd.iamat("Campbell", "before-kill")
+@pytest.mark.parametrize(
+    ("mode", "peer_ports"), [("ephemeral", False), ("ephemeral", True), ("persistent", True)]
+)
+def test_graders_lsof_kill_spares_the_neighbours(tmp_path: Path, mode: str, peer_ports: bool) -> None:
+    # LINK-1: with ephemeral links no connection outlives a flood; with peer ports no link
+    # touches a client port at all, so persistent links are safe from the graders' kill too.
+    with running_herd(write_herd_file(tmp_path, mode=mode, peer_ports=peer_ports)) as herd:
+        at_line = herd.iamat("Campbell", "before-kill")
+        for name in ("Bailey", "Bona", "Clark", "Jaquez"):
+            herd.wait_for_record(name, "before-kill", at_line)  # every link has been used
         port = herd.config.servers["Campbell"].port
         subprocess.run(f"lsof -ti:{port} | xargs kill", shell=True, check=True)
         wait_until(lambda: "Campbell" not in herd.alive(), what="Campbell stopped")
         assert sorted(herd.alive()) == ["Bailey", "Bona", "Clark", "Jaquez"]
-        at_line = herd.iamat("Bailey", "after-kill")
-        for name in ("Bona", "Clark", "Jaquez"):
-            herd.wait_for_record(name, "after-kill", at_line)
+        # The survivors keep flooding, over and over (the links of persistent mode stay up).
+        for round_number in range(3):
+            for origin in ("Bailey", "Jaquez"):
+                at_line = herd.iamat(origin, f"after-kill-{round_number}")
+                for name in ("Bailey", "Bona", "Clark", "Jaquez"):
+                    herd.wait_for_record(name, f"after-kill-{round_number}", at_line)
+        assert sorted(herd.alive()) == ["Bailey", "Bona", "Clark", "Jaquez"]
 
 
 def test_herd_command_runs_the_herd_and_send_talks_to_it(tmp_path: Path) -> None:

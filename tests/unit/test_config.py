@@ -53,7 +53,11 @@ def test_every_preset_loads_with_five_servers_on_distinct_ports(name: str) -> No
     assert len(config.servers) == 5
     assert len({address.port for address in config.servers.values()}) == 5
     if name.startswith("course-"):
-        assert config.link_mode == "ephemeral"
+        # LINK-1: persistent links over peer ports, none of which is another server's port.
+        assert config.link_mode == "persistent"
+        peer_ports = {address.peer_port for address in config.servers.values()}
+        assert None not in peer_ports and len(peer_ports) == 5
+        assert not peer_ports & {address.port for address in config.servers.values()}
 
 
 @pytest.mark.parametrize(
@@ -124,10 +128,16 @@ def test_without_tls_there_is_no_peer_port() -> None:
     assert all(address.peer_port is None for address in config.servers.values())
 
 
+def test_a_peer_port_without_tls_is_a_plain_peer_listener() -> None:
+    # LINK-1: links connect to a neighbour's peer_port when it has one, TLS or not.
+    config = parse_config("[servers]\nA = { port = 9001, peer_port = 9101 }\nB = { port = 9002 }\n")
+    assert config.peer_tls is None
+    assert config.address("A").peer_port == 9101 and config.address("B").peer_port is None
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("[servers]\nA = { port = 1, peer_port = 2 }\n", "servers.A.peer_port needs [peers] tls_cert"),
         ("[servers]\nA = { port = 1 }\n" + TLS_PEERS, "servers.A.peer_port is required"),
         (
             '[servers]\nA = { port = 1, peer_port = 2 }\n[peers]\ntls_cert = "c"\ntls_ca = "a"\n',
