@@ -101,7 +101,7 @@ BUILTIN_CLAUSE_TAGS: Final[dict[str, ClauseTag]] = {
     "PLACES-1": _MUST_HERDREF,
     **{f"PLACES-{n}": _MUST_CORE for n in range(2, 7)},
     "PLACES-7": _tag("MAY", "herdref"),
-    **{f"LIMIT-{n}": _MUST_HERDREF for n in (1, 2, 3, 5)},
+    **{f"LIMIT-{n}": _MUST_HERDREF for n in (1, 2, 3, 5, 6, 7)},
     "LIMIT-4": _MUST_CORE,
     "LOG-1": _MUST_CORE,
     "LOG-2": _tag("SHOULD", "herdref"),
