@@ -386,9 +386,9 @@ def format_time_diff(received_ns: int, client_time: bytes) -> bytes:
     client_seconds = Decimal(client_time.decode("ascii"))
     exact = _EXACT.subtract(Decimal(received_ns).scaleb(-9, _EXACT), client_seconds)
     # Rounding half upward is flooring after adding half a nanosecond.
-    nanoseconds = _EXACT.quantize(_EXACT.add(exact, _HALF_NANOSECOND), _ONE_NANOSECOND)
-    sign = b"-" if nanoseconds < 0 else b"+"
-    return sign + format(nanoseconds.copy_abs(), "f").encode("ascii")
+    rounded = _EXACT.quantize(_EXACT.add(exact, _HALF_NANOSECOND), _ONE_NANOSECOND)
+    sign = b"-" if rounded < 0 else b"+"
+    return sign + format(rounded.copy_abs(), "f").encode("ascii")
 
 
 def time_key(client_time: bytes) -> tuple[int, bytes, bytes]:
