@@ -91,6 +91,9 @@ def run_loop(
                         )
                         measured[kind] = measure(servers[kind], settings).summary()
                     by_round.append(measured)
+                    round_ratio = ratio(
+                        measured["herdref"]["requests_per_s"], measured["lean"]["requests_per_s"]
+                    )
                     print(
                         f"  {loop:<8} {connections:>5} conns  round {round_number + 1}: "
                         + "  ".join(
@@ -98,8 +101,7 @@ def run_loop(
                             f"(cores {measured[kind]['server_cores']:.2f})"
                             for kind in SERVERS
                         )
-                        + "  herdref/lean "
-                        + f"{ratio(measured['herdref']['requests_per_s'], measured['lean']['requests_per_s']):.2f}",
+                        + f"  herdref/lean {round_ratio:.2f}",
                         file=sys.stderr,
                         flush=True,
                     )
