@@ -321,6 +321,7 @@ class ClientConnection(asyncio.BufferedProtocol):
         finally:
             transport = self._transport
             if replies and transport is not None and not transport.is_closing():
+                self.server.links.flush_due()  # FLOOD-7: the floods first, then the replies
                 transport.write(b"".join(replies))
                 self._check_pending_replies()
 
