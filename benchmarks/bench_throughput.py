@@ -24,8 +24,9 @@ never compete for a core; the report says whether they were pinned.
 
 The figure is herdref / lean: the ratio of their requests per second within each round (the
 two ran back to back, so a change in other load on the machine disturbs both), and the median
-of the rounds' ratios. ``server cores`` is the server's CPU time over the run's length (near 1.0:
-the server was the bottleneck). The load average of the machine before the run is printed,
+of the rounds' ratios; also per core (requests per CPU-second of each server, which other load
+on a shared machine disturbs least). ``server cores`` is the server's CPU time over the run's
+length (near 1.0: the server was the bottleneck). The load average of the machine before the run is printed,
 since other processes on a shared machine lower every figure.
 
 Goal (issue 12): herdref >= 0.7 x lean at 100 connections. Exit status 0 either way: goals are
@@ -127,6 +128,11 @@ def summarise(by_round: list[dict[str, Any]]) -> dict[str, Any]:
         ]
         row[f"herdref_vs_{baseline}"] = statistics.median(ratios)
         row[f"herdref_vs_{baseline}_rounds"] = ratios
+        # Requests per CPU-second of the server: what other load on the machine disturbs least.
+        row[f"herdref_vs_{baseline}_per_core"] = statistics.median(
+            ratio(measured["herdref"]["per_core"] or 0.0, measured[baseline]["per_core"] or 0.0)
+            for measured in by_round
+        )
     return row
 
 
@@ -180,7 +186,9 @@ def main() -> int:
         + f"; load average before {report['loadavg_before'][0]}, after {report['loadavg_after'][0]}"
     )
     header = f"{'loop':<8} {'conns':>6} " + " ".join(f"{kind + ' req/s':>14}" for kind in SERVERS)
-    header += f" {'herdref/lean':>13} {'(rounds)':>20} {'herdref/iamat':>14} {'herdref/echo':>13}"
+    header += (
+        f" {'herdref/lean':>13} {'(rounds)':>20} {'per core':>9} {'herdref/iamat':>14} {'herdref/echo':>13}"
+    )
     print(header)
     for loop, rows in by_loop.items():
         for connections, row in rows.items():
@@ -194,6 +202,7 @@ def main() -> int:
                 f"{loop:<8} {connections:>6} "
                 + " ".join(f"{row[kind]['requests_per_s']:>14.0f}" for kind in SERVERS)
                 + f" {row['herdref_vs_lean']:>13.2f} {rounds_text:>20}"
+                + f" {row['herdref_vs_lean_per_core']:>9.2f}"
                 + f" {row['herdref_vs_iamat']:>14.2f} {row['herdref_vs_echo']:>13.2f}"
                 + goal
             )
