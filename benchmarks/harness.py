@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -78,14 +79,38 @@ def _wait_listening(server: ServerProcess, deadline_s: float = 15.0) -> None:
     raise RuntimeError(f"{server.name} not listening on {server.port} after {deadline_s} s")
 
 
+def _can_pin() -> bool:
+    """Whether processes can be given CPUs here (Linux affinity and ``taskset``), with two CPUs
+    to give."""
+    return (
+        hasattr(os, "sched_setaffinity")
+        and shutil.which("taskset") is not None
+        and len(os.sched_getaffinity(0)) >= 2
+    )
+
+
+def pin_load_generator(cpu: int = 1) -> bool:
+    """Run this process (and the load generator processes it forks) on ``cpu`` alone, so that
+    servers pinned to another CPU never compete with it; False if it cannot be done."""
+    if not _can_pin() or cpu not in os.sched_getaffinity(0):
+        return False
+    os.sched_setaffinity(0, {cpu})
+    return True
+
+
 @contextlib.contextmanager
-def processes(commands: dict[str, tuple[list[str], int]]) -> Iterator[dict[str, ServerProcess]]:
-    """Start ``{name: (command, port)}``, wait until each listens, stop them all at the end."""
+def processes(
+    commands: dict[str, tuple[list[str], int]], *, server_cpu: int | None = None
+) -> Iterator[dict[str, ServerProcess]]:
+    """Start ``{name: (command, port)}``, wait until each listens, stop them all at the end.
+    With ``server_cpu`` (and ``taskset`` available) every server runs on that CPU alone."""
     started: dict[str, ServerProcess] = {}
+    pin = ["taskset", "-c", str(server_cpu)] if server_cpu is not None and _can_pin() else []
     try:
         for name, (command, port) in commands.items():
+            # taskset execs the command: the process (and its pid) is the server's.
             started[name] = ServerProcess(
-                name, port, subprocess.Popen(command, stdout=subprocess.DEVNULL, cwd=ROOT)
+                name, port, subprocess.Popen([*pin, *command], stdout=subprocess.DEVNULL, cwd=ROOT)
             )
         for server in started.values():
             _wait_listening(server)

@@ -357,19 +357,38 @@ def error_reply(line: bytes) -> bytes:
 # ---- numbers, exactly ----------------------------------------------------------------------
 
 
+#: Client times up to this many octets are worked in Python integers: ``int()`` and ``%d``
+#: refuse more than 4300 digits (``sys.get_int_max_str_digits``), and a line may hold more.
+_INTEGER_TIME_MAX_OCTETS: Final = 4000
+_NS_PER_S: Final = 1_000_000_000
+
+
 def format_time_diff(received_ns: int, client_time: bytes) -> bytes:
     """AT-2: server receive time minus client time, ``±S.NNNNNNNNN``, '+' for zero.
 
-    Exact whatever the number of digits in ``client_time``: decimal arithmetic with a precision
-    no operand can exceed. A client time with more than nine fractional digits gives a
-    difference rounded to the nearest nanosecond, halves upward (toward +infinity).
+    Exact whatever the number of digits in ``client_time``. A client time with more than nine
+    fractional digits gives a difference rounded to the nearest nanosecond, halves upward
+    (toward +infinity). Integer arithmetic in nanoseconds (or in the client time's own finest
+    unit when it is finer); decimal arithmetic with unbounded precision past 4000 octets.
     """
+    if len(client_time) <= _INTEGER_TIME_MAX_OCTETS:
+        whole, _, fraction = client_time.partition(b".")
+        if len(fraction) <= 9:
+            nanoseconds = received_ns - int(whole) * _NS_PER_S - int(fraction.ljust(9, b"0"))
+        else:
+            # In units of 10**-len(fraction) s; the unit per nanosecond is a power of ten above
+            # one, so even: adding half of it and flooring rounds half upward.
+            unit = 10 ** (len(fraction) - 9)
+            nanoseconds = (received_ns * unit - int(whole + fraction) + unit // 2) // unit
+        sign = b"-" if nanoseconds < 0 else b"+"
+        seconds, fraction_ns = divmod(abs(nanoseconds), _NS_PER_S)
+        return b"%s%d.%09d" % (sign, seconds, fraction_ns)
     client_seconds = Decimal(client_time.decode("ascii"))
     exact = _EXACT.subtract(Decimal(received_ns).scaleb(-9, _EXACT), client_seconds)
     # Rounding half upward is flooring after adding half a nanosecond.
-    nanoseconds = _EXACT.quantize(_EXACT.add(exact, _HALF_NANOSECOND), _ONE_NANOSECOND)
-    sign = b"-" if nanoseconds < 0 else b"+"
-    return sign + format(nanoseconds.copy_abs(), "f").encode("ascii")
+    rounded = _EXACT.quantize(_EXACT.add(exact, _HALF_NANOSECOND), _ONE_NANOSECOND)
+    sign = b"-" if rounded < 0 else b"+"
+    return sign + format(rounded.copy_abs(), "f").encode("ascii")
 
 
 def time_key(client_time: bytes) -> tuple[int, bytes, bytes]:

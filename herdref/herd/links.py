@@ -373,6 +373,14 @@ class PeerLinks:
         for neighbour in neighbours:
             self._due[neighbour] = self.by_neighbour[neighbour]
 
+    def flush_due(self) -> None:
+        """Write the records due now, before the replies of the read that made them (FLOOD-7:
+        the flood leaves before the AT reply, so a WHATSAT sent to a neighbour as soon as the
+        reply arrives finds the record more often). The callback ``wake`` scheduled then finds
+        nothing due."""
+        if self._due:
+            self._flush_due()
+
     def _flush_due(self) -> None:
         due, self._due = self._due, {}
         for link in due.values():

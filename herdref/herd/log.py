@@ -126,18 +126,27 @@ class HerdLog:
         self._append(entry)
         self._queued_bytes += len(entry)
 
-    def record_exchange(self, where: bytes, line: bytes, reply: bytes) -> None:
+    def record_exchange(self, where: bytes, line: bytes, reply: bytes, now_ns: int) -> None:
         """``IN`` and ``OUT`` records for a line and its one-line ``reply`` (which ends with
-        its LF, as sent: no copy without it), in one go (the common case: half the formatting
-        and queueing of two ``record`` calls, same lines)."""
+        its LF, as sent: no copy without it), stamped ``now_ns`` (the time the caller already
+        took for the line), in one go (the common case: one formatting and one append for two
+        lines)."""
         if self.path is None:
             return
         if self._queued_bytes - self._taken_bytes > self._max_buffered_bytes:
             self._dropped_lines += 2
             return
-        seconds, micros = divmod(_now_ns() // 1000, 1_000_000)
-        now = b"%d.%06d" % (seconds, micros)
-        entry = b"%s IN %s %s\n%s OUT %s %s" % (now, where, line, now, where, reply)
+        seconds, micros = divmod(now_ns // 1000, 1_000_000)
+        entry = b"%d.%06d IN %s %s\n%d.%06d OUT %s %s" % (
+            seconds,
+            micros,
+            where,
+            line,
+            seconds,
+            micros,
+            where,
+            reply,
+        )
         self._append(entry)
         self._queued_bytes += len(entry)
 

@@ -257,6 +257,8 @@ class ClientConnection(asyncio.BufferedProtocol):
         self._reading_paused = False
         #: LIMIT-1: an overlong line was answered; input is discarded until the connection ends.
         self._discarding = False
+        #: FLOOD-7: lines of the current read stored records for neighbours (flush before replying).
+        self._floods_due = False
         self._linger: asyncio.TimerHandle | None = None
 
     @property
@@ -301,13 +303,16 @@ class ClientConnection(asyncio.BufferedProtocol):
         lines = data.split(b"\n")
         self._partial = lines.pop()
         replies: list[bytes] = []
+        max_line = self._max_line
+        handle = self._handle
+        queued = self._queued
         try:
             for index, line in enumerate(lines):
-                if len(line) > self._max_line:
+                if len(line) > max_line:
                     self._reject_overlong(line, replies)
                     return
-                self._handle(line, replies)
-                if len(self._queued) >= _MAX_QUEUED_REPLIES and index + 1 < len(lines):
+                handle(line, replies)
+                if queued and len(queued) >= _MAX_QUEUED_REPLIES and index + 1 < len(lines):
                     # LIMIT-4: the rest waits, unread, until the queued replies drain.
                     self._held = b"\n".join(lines[index + 1 :]) + b"\n" + self._partial
                     self._partial = b""
@@ -321,6 +326,9 @@ class ClientConnection(asyncio.BufferedProtocol):
         finally:
             transport = self._transport
             if replies and transport is not None and not transport.is_closing():
+                if self._floods_due:
+                    self._floods_due = False
+                    self.server.links.flush_due()  # FLOOD-7: the floods first, then the replies
                 transport.write(b"".join(replies))
                 self._check_pending_replies()
 
@@ -395,19 +403,22 @@ class ClientConnection(asyncio.BufferedProtocol):
         herd_log = self._herd_log
         session = self.session
         was_peer = session.peer
+        now_ns = self._clock_ns()
         try:
-            reaction = self.node.receive(session, line, self._clock_ns())
+            reaction = self.node.receive(session, line, now_ns)
         except Exception:
             herd_log.record(b"IN", self._where, line)  # the line that met a bug is in the log
             raise
         reply = reaction.reply
         if reply is not None:
-            # LOG-1: the line and its reply, in one call (the hot path: every IAMAT).
-            herd_log.record_exchange(self._where, line, reply)
+            # LOG-1: the line and its reply, in one call (the hot path: every IAMAT), stamped
+            # with the time the line was handled.
+            herd_log.record_exchange(self._where, line, reply, now_ns)
         else:
             herd_log.record(b"IN", self._where, line)
         if reaction.flood_to:
             self.server.links.wake(reaction.flood_to)
+            self._floods_due = True
         if session.peer is not None and was_peer is None:
             herd_log.record(b"PEER-IN", session.peer.encode(), self._where)
             self.server.links.neighbour_greeted(session.peer)

@@ -181,3 +181,47 @@ async def test_a_link_task_that_raises_is_logged_and_restarted(
         if listener is not None:
             listener.close()
             await listener.wait_closed()
+
+
+async def test_floods_leave_before_the_reply_of_the_read_that_made_them(
+    linked: tuple[HerdNode, PeerLinks, Neighbour],
+) -> None:
+    # FLOOD-7: the server writes a persistent link's records before the AT reply, so a WHATSAT
+    # sent to the neighbour as soon as the reply arrives has the best chance to find them.
+    from herdref.herd.config import parse_config
+    from herdref.herd.server import ClientConnection, HerdServer
+
+    node, links, neighbour = linked
+    server = HerdServer(parse_config("[servers]\nA = { port = 9 }\n"), "A", places=None)  # type: ignore[arg-type]
+    server.node, server.links = node, links
+    order: list[str] = []
+    link = links.by_neighbour["B"]
+    assert link._writer is not None
+    real_flush = link.flush
+
+    def noted_flush() -> None:
+        order.append("flood")
+        real_flush()
+
+    link.flush = noted_flush  # type: ignore[method-assign]
+
+    class Transport(asyncio.Transport):
+        def write(self, data: bytes | bytearray | memoryview) -> None:
+            order.append("reply")
+
+        def is_closing(self) -> bool:
+            return False
+
+        def get_write_buffer_size(self) -> int:
+            return 0
+
+        def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
+            pass
+
+    connection = ClientConnection(server)
+    connection.connection_made(Transport())
+    line = b"IAMAT first +1+2 1700000000.5\n"
+    server.read_view[: len(line)] = line
+    connection.buffer_updated(len(line))
+    assert order == ["flood", "reply"]
+    await neighbour.wait_for(2)  # and the flood did reach the neighbour

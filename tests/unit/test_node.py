@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from herdref.herd.node import HerdNode, PlacesLookup, Reaction, Session
 
@@ -233,3 +235,49 @@ def test_link_up_queues_the_table_over_what_was_waiting() -> None:
 
 def test_link_up_with_nothing_to_send_wakes_nothing() -> None:
     assert clark().link_up("Bona") == ()
+
+
+# ---- AT-2: the time difference, exactly ------------------------------------------------------
+
+
+def exact_time_diff(received_ns: int, client_time: bytes) -> bytes:
+    """AT-2 by rational arithmetic: R - T to the nanosecond, halves toward +infinity."""
+    from decimal import Decimal
+    from fractions import Fraction
+
+    difference = Fraction(received_ns, 10**9) - Fraction(Decimal(client_time.decode("ascii")))
+    nanoseconds = (difference * 10**9 + Fraction(1, 2)).__floor__()
+    return (b"-" if nanoseconds < 0 else b"+") + b"%d.%09d" % divmod(abs(nanoseconds), 10**9)
+
+
+@given(
+    received_ns=st.integers(min_value=0, max_value=10**20),
+    whole=st.from_regex(rb"[0-9]{1,25}", fullmatch=True),
+    fraction=st.one_of(
+        st.just(b""),
+        st.from_regex(rb"\.[0-9]{1,30}", fullmatch=True),
+        st.builds(
+            lambda digits, zeros: b"." + digits + b"5" + b"0" * zeros,
+            st.from_regex(rb"[0-9]{9}", fullmatch=True),
+            st.integers(0, 12),
+        ),
+    ),
+)
+def test_the_iamat_reply_carries_the_exact_time_difference(
+    received_ns: int, whole: bytes, fraction: bytes
+) -> None:
+    # The integer arithmetic of the IAMAT path agrees with exact rational arithmetic for any
+    # digit count, halves (ten or more decimals ending in 5) rounding toward +infinity.
+    client_time = whole + fraction
+    reaction = clark().receive(Session(), b"IAMAT kiwi +1+2 " + client_time, received_ns)
+    assert reaction.reply is not None
+    assert reaction.reply.split(b" ")[2] == exact_time_diff(received_ns, client_time)
+
+
+def test_a_client_time_of_thousands_of_digits_is_still_exact() -> None:
+    # Past the integer path (int() refuses more than 4300 digits) the exact decimal path answers.
+    client_time = b"1" * 5000 + b".25"
+    reaction = clark().receive(Session(), b"IAMAT kiwi +1+2 " + client_time, NOW_NS)
+    assert reaction.reply is not None
+    difference = reaction.reply.split(b" ")[2]
+    assert difference.startswith(b"-" + b"1" * 4980) and difference.endswith(b".750000000")
