@@ -14,7 +14,8 @@ The rules; the command exits 1 when one is broken:
    library (``IO_LIBRARIES``).
 4. The checker (``herdref.checker``) judges a herd from outside: nothing it reaches is in
    ``CHECKER_MUST_NOT_REACH``.
-5. Only the tools (and ``herdref.__main__``, which runs the CLI) import the tools.
+5. Every module belongs to a wing (``WINGS``) and imports only from its own wing and the wings
+   that one may import: the one-way arrows of ARCHITECTURE.md. Only the tools import the tools.
 
 ``ALLOWED`` lists the edges rules 3-5 let through, each with its reason; an entry whose edge is
 gone is reported, so the list only shrinks.
@@ -30,7 +31,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-__all__ = ["ALLOWED", "MAX_LINES", "PURE", "Module", "findings", "main", "read_package", "render"]
+__all__ = [
+    "ALLOWED",
+    "CHECKER_MUST_NOT_REACH",
+    "MAX_LINES",
+    "PURE",
+    "SHELLS",
+    "WINGS",
+    "Module",
+    "findings",
+    "main",
+    "read_package",
+    "render",
+    "wing_of",
+]
 
 MAX_LINES: Final = 600
 PURE: Final = (
@@ -62,8 +76,6 @@ IO_LIBRARIES: Final = (
     "uvloop",
 )
 TOOLS: Final = "herdref.tools"
-#: The tools and ``python3 -m herdref``, which runs the CLI.
-TOOLS_WING: Final = (TOOLS, "herdref.__main__")
 CHECKER: Final = "herdref.checker"
 CHECKER_MUST_NOT_REACH: Final = (
     "herdref.herd.server",
@@ -76,14 +88,26 @@ ALLOWED: Final[Mapping[tuple[str, str], str]] = {
     ("herdref.checker.simulation", "herdref.herd.node"): "the simulation runs the reference herd's "
     "pure nodes in memory for the property suite; herdref validate never loads it",
 }
-# (wing, the modules in it), in the order of the arrows: a wing imports only wings above it.
-WINGS: Final = (
-    ("spec core", ("herdref.protocol", "herdref.model")),
-    ("herd", ("herdref.herd",)),
-    ("Places", ("herdref.places",)),
-    ("checker", ("herdref.checker",)),
-    ("tools", TOOLS_WING),
-    ("public API", ("herdref",)),
+PUBLIC_API: Final = "public API"
+#: The wings, bottom up: (wing, its modules (each name and everything under it), the other wings
+#: it may import). A module matches the first wing that names it; the package itself
+#: (``herdref/__init__.py``) is the public API, which re-exports the pure core.
+WINGS: Final[Sequence[tuple[str, tuple[str, ...], tuple[str, ...]]]] = (
+    ("spec core", ("herdref.protocol", "herdref.model"), ()),
+    (
+        "herd core",
+        ("herdref.herd.config", "herdref.herd.state", "herdref.herd.node", "herdref.herd.peer_auth"),
+        ("spec core",),
+    ),
+    (PUBLIC_API, (), ("spec core", "herd core")),
+    ("Places", ("herdref.places",), ("spec core", "herd core", PUBLIC_API)),
+    ("herd shells", ("herdref.herd",), ("spec core", "herd core", PUBLIC_API, "Places")),
+    ("checker", (CHECKER,), ("spec core", "herd core", PUBLIC_API, "Places")),
+    (
+        "tools",
+        (TOOLS, "herdref.__main__"),
+        ("spec core", "herd core", PUBLIC_API, "Places", "herd shells", "checker"),
+    ),
 )
 
 
@@ -101,6 +125,12 @@ def within(name: str, prefixes: str | Sequence[str]) -> bool:
     """Whether ``name`` is one of ``prefixes`` or inside one of them."""
     prefixes = (prefixes,) if isinstance(prefixes, str) else prefixes
     return any(name == prefix or name.startswith(prefix + ".") for prefix in prefixes)
+
+
+def wing_of(name: str) -> str | None:
+    if "." not in name:
+        return PUBLIC_API
+    return next((wing for wing, prefixes, _ in WINGS if within(name, prefixes)), None)
 
 
 def _imported_names(tree: ast.Module, package: str) -> Iterator[str]:
@@ -197,9 +227,15 @@ def findings(modules: Mapping[str, Module], *, allowed: Mapping[tuple[str, str],
                 problems.append(f"pure module reaches I/O library {library}: {via}")
             if checker and within(reached, CHECKER_MUST_NOT_REACH):
                 problems.append(f"checker reaches a herd shell or a tool: {via}")
+    may_import = {wing: {wing, *others} for wing, _, others in WINGS}
     for name in sorted(graph):
-        if not within(name, TOOLS_WING):
-            problems += [f"imports a tool: {name} -> {t}" for t in sorted(ruled[name]) if within(t, TOOLS)]
+        wing = wing_of(name)
+        if wing is None:
+            problems.append(f"in no wing: {name}; give it one in WINGS and ARCHITECTURE.md")
+            continue
+        for target in sorted(ruled[name]):
+            if (target_wing := wing_of(target)) is not None and target_wing not in may_import[wing]:
+                problems.append(f"arrow against the wings: {name} ({wing}) -> {target} ({target_wing})")
     for (source, target), _reason in sorted(allowed.items()):
         if source in graph and target not in graph[source]:
             problems.append(f"stale allowance: {source} -> {target} is gone; remove it from ALLOWED")
@@ -215,13 +251,13 @@ def render(
     """The graph by wing (lines, module, what it imports, [I/O libraries]), then the problems."""
     root = next(name for name in modules if "." not in name) + "."
     out: list[str] = []
-    placed: set[str] = set()
-    for wing, prefixes in WINGS:
-        members = sorted(name for name in modules if within(name, prefixes) and name not in placed)
-        placed.update(members)
+    for wing, _, others in [*WINGS, ("in no wing", (), ())]:
+        members = sorted(name for name in modules if (wing_of(name) or "in no wing") == wing)
         if not members:
             continue
-        out.append(f"{wing}: {len(members)} modules, {sum(modules[m].lines for m in members):,} lines")
+        lines = sum(modules[member].lines for member in members)
+        arrows = f" (imports {', '.join(others)})" if others else ""
+        out.append(f"{wing}: {len(members)} modules, {lines:,} lines{arrows}")
         for name in members:
             module = modules[name]
             imports = ", ".join(sorted(target.removeprefix(root) for target in module.imports))

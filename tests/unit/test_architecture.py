@@ -8,18 +8,20 @@ from textwrap import dedent
 
 import pytest
 
-import herdref
 from herdref.tools.imports import (
     ALLOWED,
     CHECKER_MUST_NOT_REACH,
     PURE,
     SHELLS,
+    WINGS,
     findings,
     main,
     read_package,
+    wing_of,
 )
 
-HERDREF_DIR = Path(herdref.__file__).parent
+REPOSITORY = Path(__file__).resolve().parents[2]
+HERDREF_DIR = REPOSITORY / "herdref"
 
 
 def make_package(root: Path, files: dict[str, str]) -> Path:
@@ -50,6 +52,38 @@ def test_herdref_keeps_the_house() -> None:
     assert "herdref.herd.peer_auth" in modules["herdref.herd.node"].imports
     problems = findings(modules)
     assert problems == [], "\n".join(problems)
+
+
+def listed_in_architecture_md() -> dict[str, str]:
+    """ARCHITECTURE.md's module list: path under herdref/ (a directory ends in /) -> its wing."""
+    text = (REPOSITORY / "ARCHITECTURE.md").read_text(encoding="utf-8")
+    listed: dict[str, str] = {}
+    wing = ""
+    for line in text.split("```text\n", 1)[1].split("```", 1)[0].splitlines():
+        if line.startswith("  "):
+            listed[line.split()[0]] = wing
+        else:
+            wing = line.split("  ", 1)[0]
+    return listed
+
+
+def test_architecture_md_lists_every_module_under_its_wing() -> None:
+    listed = listed_in_architecture_md()
+    assert list(dict.fromkeys(listed.values())) == [wing for wing, _, _ in WINGS]
+    assert all((HERDREF_DIR / path).exists() for path in listed), "ARCHITECTURE.md lists a missing file"
+    for name in read_package(HERDREF_DIR):
+        path = "/".join(name.split(".")[1:])
+        if (HERDREF_DIR / path).is_dir():
+            if path:  # a subpackage's __init__ belongs with its modules
+                continue
+            path = "__init__.py"
+        else:
+            path += ".py"
+        entries = [
+            entry for entry in listed if entry == path or (entry.endswith("/") and path.startswith(entry))
+        ]
+        assert entries, f"ARCHITECTURE.md does not list {path}"
+        assert listed[entries[0]] == wing_of(name), path
 
 
 def test_the_command_prints_the_graph_and_exits_0_on_a_clean_package(
@@ -91,13 +125,13 @@ def test_the_command_refuses_what_it_cannot_read(tmp_path: Path, capsys: pytest.
 CASES = {
     "a cycle through an import inside a function": (
         {
-            "a.py": "from herdref import b\n",
-            "b.py": """\
+            "checker/a.py": "from herdref.checker import b\n",
+            "checker/b.py": """\
                 def late():
-                    from herdref.a import thing
+                    from herdref.checker.a import thing
                 """,
         },
-        ["cycle: herdref.a -> herdref.b -> herdref.a"],
+        ["cycle: herdref.checker.a -> herdref.checker.b -> herdref.checker.a"],
     ),
     "a cycle through TYPE_CHECKING and relative imports": (
         {
@@ -111,20 +145,20 @@ CASES = {
         ["cycle: herdref.herd.x -> herdref.herd.y -> herdref.herd.x"],
     ),
     "a module over 600 lines": (
-        {"big.py": "x = 1\n" * 601, "fits.py": "x = 1\n" * 600},
-        ["over 600 lines: herdref.big (601)"],
+        {"checker/big.py": "x = 1\n" * 601, "checker/fits.py": "x = 1\n" * 600},
+        ["over 600 lines: herdref.checker.big (601)"],
     ),
-    "a pure module importing an I/O library, directly or through a helper": (
+    "a pure module importing an I/O library, directly or through another module": (
         {
             "protocol.py": "import socket\n",
-            "model.py": "from herdref import helpers\n",
-            "helpers.py": """\
-                def serve():
-                    from asyncio import start_server
+            "herd/node.py": "from herdref.herd import peer_auth\n",
+            "herd/peer_auth.py": """\
+                def run():
+                    from subprocess import run
                 """,
         },
         [
-            "pure module reaches I/O library asyncio: herdref.model -> herdref.helpers",
+            "pure module reaches I/O library subprocess: herdref.herd.node -> herdref.herd.peer_auth",
             "pure module reaches I/O library socket: herdref.protocol",
         ],
     ),
@@ -142,7 +176,8 @@ CASES = {
         [
             "pure module reaches an I/O shell or a tool: herdref.herd.config -> herdref.tools.cli",
             "pure module reaches an I/O shell or a tool: herdref.herd.state -> herdref.places.client",
-            "imports a tool: herdref.herd.config -> herdref.tools.cli",
+            "arrow against the wings: herdref.herd.config (herd core) -> herdref.tools.cli (tools)",
+            "arrow against the wings: herdref.herd.state (herd core) -> herdref.places.client (Places)",
         ],
     ),
     "the checker reaching the links, the node or a tool": (
@@ -161,7 +196,8 @@ CASES = {
             "checker reaches a herd shell or a tool: herdref.checker.report -> herdref.tools.exitstatus",
             "checker reaches a herd shell or a tool: "
             "herdref.checker.runner -> herdref.checker.helpers -> herdref.herd.links",
-            "imports a tool: herdref.checker.report -> herdref.tools.exitstatus",
+            "arrow against the wings: herdref.checker.helpers (checker) -> herdref.herd.links (herd shells)",
+            "arrow against the wings: herdref.checker.report (checker) -> herdref.tools.exitstatus (tools)",
         ],
     ),
     "a module outside the tools importing one": (
@@ -172,7 +208,25 @@ CASES = {
         },
         [
             "cycle: herdref.places.fixture -> herdref.tools.serve -> herdref.places.fixture",
-            "imports a tool: herdref.places.fixture -> herdref.tools.serve",
+            "arrow against the wings: herdref.places.fixture (Places) -> herdref.tools.serve (tools)",
+        ],
+    ),
+    "imports against the arrows, and a module in no wing": (
+        {
+            "__init__.py": "from herdref.places.client import PlacesClient\n",
+            "places/client.py": "from herdref.herd import server\n",
+            "herd/server.py": "from herdref.checker.client import LineSession\n",
+            "checker/client.py": "",
+            "protocol.py": "from herdref.herd.config import HerdConfig\n",
+            "herd/config.py": "",
+            "stray.py": "",
+        },
+        [
+            "arrow against the wings: herdref (public API) -> herdref.places.client (Places)",
+            "arrow against the wings: herdref.herd.server (herd shells) -> herdref.checker.client (checker)",
+            "arrow against the wings: herdref.places.client (Places) -> herdref.herd.server (herd shells)",
+            "arrow against the wings: herdref.protocol (spec core) -> herdref.herd.config (herd core)",
+            "in no wing: herdref.stray; give it one in WINGS and ARCHITECTURE.md",
         ],
     ),
 }
