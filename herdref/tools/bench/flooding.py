@@ -1,5 +1,5 @@
 """Flooding cost: the AT messages the herd's own logs record for a run, and the bound one update
-costs when flooded through a connected herd."""
+costs when flooded through a connected herd (``herdref.model.flooding_bound``)."""
 
 from __future__ import annotations
 
@@ -8,17 +8,22 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from herdref import model
+
 if TYPE_CHECKING:
     from herdref.herd.config import HerdConfig
 
 __all__ = ["count_log_lines", "flooding_bound", "wait_for_quiet_logs"]
 
 
-def flooding_bound(config: HerdConfig) -> int:
-    """AT messages one update costs when flooded through a connected herd: the origin sends to
-    each neighbour and every other server to each neighbour but the sender (FLOOD-1, FLOOD-3)."""
-    degrees = sum(len(config.neighbours(name)) for name in config.servers)
-    return degrees - (len(config.servers) - 1)
+def flooding_bound(config: HerdConfig) -> int | None:
+    """AT messages one update costs when flooded through the herd (FLOOD-1, FLOOD-3), or None
+    when the herd is not connected: the bound then depends on where the update starts."""
+    links = [model.link(*sorted(pair)) for pair in config.links]
+    try:
+        return model.flooding_bound(config.servers, links)
+    except ValueError:  # not connected
+        return None
 
 
 def count_log_lines(paths: Iterable[Path], kind: bytes, since_wall: float, until_wall: float) -> int:

@@ -156,8 +156,10 @@ def format_report(report: dict[str, Any]) -> str:
     if flooding is not None and "at_messages" not in flooding:
         lines.append(f"flooding: not measured: {flooding['source']}")
     elif flooding is not None:
+        bound = flooding["bound_per_update"]
         lines.append(
             f"flooding: {flooding['at_messages']} AT messages for {flooding['updates']} updates = "
-            f"{flooding['per_update']} per update (bound {flooding['bound_per_update']})"
+            f"{flooding['per_update']} per update "
+            + (f"(bound {bound})" if bound is not None else "(no one bound: the herd is not connected)")
         )
     return "\n".join(lines)
