@@ -35,4 +35,17 @@ __all__ = [
     "parse_line",
     "parse_line_lark",
 ]
-__version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> str:
+    """``herdref.__version__``: the installed distribution's version (pyproject.toml is its one
+    source), looked up on first use so that importing herdref does not import
+    ``importlib.metadata`` (tens of milliseconds on every ``herdref serve`` start)."""
+    if name != "__version__":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import metadata
+
+    try:
+        return metadata.version("herdref")
+    except metadata.PackageNotFoundError:  # a source tree on sys.path, never installed
+        return "0+unknown"

@@ -15,6 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from herdref.tools.exitstatus import ExitStatus
+from herdref.tools.version import VersionAction
 
 __all__ = ["ExitStatus", "main"]
 
@@ -35,7 +36,7 @@ def _build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argumen
         prog="herdref",
         description="Reference server herd, specification and checker for the server herd protocol.",
     )
-    parser.add_argument("--version", action="version", version="%(prog)s 0.1.0")
+    parser.add_argument("--version", action=VersionAction)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     subparsers: dict[str, argparse.ArgumentParser] = {}
     for name, (module_name, summary) in _SUBCOMMANDS.items():
