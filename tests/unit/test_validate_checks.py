@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import itertools
 
-from herdref.checker.checks import CHECKS, _error_for, _request_circle, select_checks
+from herdref.checker.checks import CHECKS, select_checks
+from herdref.checker.checks.helpers import error_for as _error_for
+from herdref.checker.checks.places import request_circle as _request_circle
 from herdref.checker.target import components
 
 

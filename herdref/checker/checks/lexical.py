@@ -1,0 +1,63 @@
+"""Lexical checks (SPEC section 2, LEX)."""
+
+from __future__ import annotations
+
+from herdref.checker.checks.helpers import (
+    AT_FIELDS,
+    at_reply,
+    fields_of,
+    same_time,
+    show,
+)
+from herdref.checker.checks.registry import CheckFailed, check
+from herdref.checker.target import CheckContext
+
+
+@check(
+    "lex-unicode-space", "LEX-1", "MUST", "only SP HT LF VT FF CR separate fields (not U+00A0, U+0085, 0x1C)"
+)
+def lex_unicode_space(context: CheckContext) -> None:
+    name = context.target.names[0]
+    for separator in (b"\xc2\xa0", b"\xc2\x85", b"\x1c", b"\xe2\x80\x83"):
+        client = context.client_id() + separator + b"x"
+        location, client_time = context.location(), context.now_time()
+        reply = context.iamat(name, client, location, client_time)
+        fields = reply.data.removesuffix(b"\n").split(b" ")
+        if not reply.data.startswith(b"AT ") or len(fields) != AT_FIELDS or fields[3] != client:
+            raise CheckFailed(
+                f"the octets {separator!r} inside a client ID were taken for white space",
+                expected=f"AT {name} <diff> {client!r} ...",
+                seen=show(reply.data),
+            )
+
+
+@check("lex-octets", "LEX-2", "MUST", "client IDs are octets: invalid UTF-8 is echoed byte for byte")
+def lex_octets(context: CheckContext) -> None:
+    name = context.target.names[0]
+    client = context.client_id() + b"\xff\xfe\x80"
+    line = at_reply(context, name, client, context.location(), context.now_time())
+    if fields_of(line)[3:4] != [client]:
+        raise CheckFailed(
+            "the client ID was not echoed byte for byte", expected=repr(client), seen=repr(line)
+        )
+    held = context.stored_line(name, client)
+    if held != line:
+        raise CheckFailed(
+            "WHATSAT for a client ID with non-UTF-8 octets did not return its record",
+            expected=repr(line),
+            seen=show(held),
+        )
+
+
+@check("lex-extra-space", "LEX-3", "MUST", "leading, trailing and repeated white space is accepted")
+def lex_extra_space(context: CheckContext) -> None:
+    name = context.target.names[0]
+    client, location, client_time = context.client_id(), context.location(), context.now_time()
+    reply = context.send(name, b"  IAMAT \t%s   %s\x0b%s \t \n" % (client, location, client_time))
+    fields = reply.data.removesuffix(b"\n").split(b" ")
+    if len(fields) != AT_FIELDS or fields[3:5] != [client, location] or not same_time(fields[5], client_time):
+        raise CheckFailed(
+            "an IAMAT with extra white space was not accepted as the same command",
+            expected=f"AT {name} <diff> {client.decode()} {location.decode()} {client_time.decode()}",
+            seen=show(reply.data),
+        )

@@ -1,0 +1,128 @@
+"""The check registry: what each check declares, and how checks are chosen for a run."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+from herdref.checker.target import CheckContext
+
+Level = Literal["MUST", "SHOULD"]
+Profile = Literal["quick", "full"]
+
+
+class CheckFailed(AssertionError):
+    """The target broke the check's clause (or ``clause``, when given). ``strict_part`` says
+    whether what broke binds only in the strict profile, when the clause's tag does not tell
+    (see :func:`herdref.checker.grading.is_strict_only`)."""
+
+    def __init__(
+        self,
+        summary: str,
+        *,
+        expected: str,
+        seen: str,
+        clause: str | None = None,
+        strict_part: bool | None = None,
+    ) -> None:
+        super().__init__(summary)
+        self.summary = summary
+        self.expected = expected
+        self.seen = seen
+        self.clause = clause
+        self.strict_part = strict_part
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    name: str
+    clause: str
+    level: Level
+    title: str
+    run: Callable[[CheckContext], None]
+    destructive: bool = False
+    #: Run in the quick profile too (the ten-pair sweep and long runs are full-profile only).
+    quick: bool = True
+    needs_fixture: bool = False
+    #: Left out of the full profile, which runs a check that covers it.
+    quick_only: bool = False
+    #: Checks the catch-up extension (CATCHUP-1): only for herds that claim it.
+    catch_up: bool = False
+    #: True: tests the ``Strict:`` part of a core clause; False: tests a strict clause's lenient
+    #: alternative (binds in every profile); None: as SPEC.md tags the clause (SPEC 1.1).
+    strict_part: bool | None = None
+
+
+CHECKS: list[Check] = []
+
+
+def check(
+    name: str,
+    clause: str,
+    level: Level,
+    title: str,
+    *,
+    destructive: bool = False,
+    quick: bool = True,
+    needs_fixture: bool = False,
+    quick_only: bool = False,
+    catch_up: bool = False,
+    strict_part: bool | None = None,
+) -> Callable[[Callable[[CheckContext], None]], Callable[[CheckContext], None]]:
+    def register(function: Callable[[CheckContext], None]) -> Callable[[CheckContext], None]:
+        CHECKS.append(
+            Check(
+                name,
+                clause,
+                level,
+                title,
+                function,
+                destructive,
+                quick,
+                needs_fixture,
+                quick_only,
+                catch_up,
+                strict_part,
+            )
+        )
+        return function
+
+    return register
+
+
+def select_checks(
+    *,
+    only: Iterable[str] = (),
+    skip: Iterable[str] = (),
+    profile: Profile = "full",
+    destructive_allowed: bool = True,
+    catch_up: bool = False,
+) -> tuple[list[Check], list[tuple[Check, str]]]:
+    """The checks to run, and those left out with the reason. ``only``/``skip`` match a check
+    name or a clause ID (``FLOOD-1``) or a clause family (``FLOOD``)."""
+    only_set, skip_set = set(only), set(skip)
+
+    def matches(item: Check, keys: set[str]) -> bool:
+        return bool({item.name, item.clause, item.clause.split("-")[0]} & keys)
+
+    chosen: list[Check] = []
+    left_out: list[tuple[Check, str]] = []
+    for item in CHECKS:
+        if only_set and not matches(item, only_set):
+            continue
+        if matches(item, skip_set):
+            continue
+        if item.catch_up and not catch_up:
+            left_out.append((item, "the catch-up extension is not claimed (--catch-up)"))
+            continue
+        if item.destructive and not destructive_allowed:
+            left_out.append((item, "kills or pauses servers: not done to an attached herd"))
+            continue
+        if profile == "quick" and not item.quick and not (only_set and matches(item, only_set)):
+            left_out.append((item, "full profile only"))
+            continue
+        if profile == "full" and item.quick_only and not (only_set and item.name in only_set):
+            continue
+        chosen.append(item)
+    return chosen, left_out
