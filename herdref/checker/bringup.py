@@ -1,6 +1,6 @@
 """Bring a herd under test up for checking: the Places fixture, the servers (launched, attached
-or the reference herd), and the framing style to talk to them in. Used by ``herdref validate``
-and by the pytest plugin's wire tier.
+or the reference herd), and the dialect to talk to them in (:mod:`herdref.checker.dialect`).
+Used by ``herdref validate`` and by the pytest plugin's wire tier.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from contextlib import ExitStack
 from functools import partial
 from pathlib import Path
 
+from herdref.checker.dialect import probe_dialect
 from herdref.checker.environment import places_environment, start_fixture
 from herdref.checker.isolation import NETNS_ENV
 from herdref.checker.launcher import Launcher, LaunchError, port_open
-from herdref.checker.probe import probe_framing, probe_lookups
 from herdref.checker.target import Target, wait_until
 from herdref.herd.config import HerdConfig, load_config, load_preset
 
@@ -120,6 +120,5 @@ def open_target(
         for name, address in config.servers.items():
             if not wait_until(partial(port_open, address.host, address.port), deadline_s=startup_s):
                 raise LaunchError(f"{name} is not listening on {address.host}:{address.port}", name=name)
-    target.framing = probe_framing(target)
-    target.lookup_bound, target.places_work = probe_lookups(target)
+    target.dialect = probe_dialect(target)[0]
     return target, description

@@ -25,13 +25,11 @@ Rules:
 from __future__ import annotations
 
 import itertools
-import re
 import time
 from collections.abc import Iterator, Mapping
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any
 
-from herdref.checker.checks import echo_numerically_equal
 from herdref.checker.grading import BUILTIN_CLAUSE_TAGS, ClauseTag, SpecProfile, failure_verdict
 from herdref.checker.target import CheckContext, CheckUnsupported, Target, wait_until
 from herdref.model import (
@@ -45,6 +43,7 @@ from herdref.model import (
     check_whatsat_reply,
     expected_time_diff,
 )
+from herdref.model.judge import echo_numerically_equal, parse_at_line, split_line, time_diff_value
 
 if TYPE_CHECKING:
     from herdref.checker.runner import Outcome
@@ -65,9 +64,6 @@ class HerdViolation(AssertionError):
         self.strict_only = strict_only
 
 
-_LENIENT_DIFF_RE: Final = re.compile(rb"[+-][0-9]+(?:\.[0-9]*)?")
-
-
 def lenient_iamat_violations(
     server: str,
     sent: tuple[bytes, bytes, bytes],
@@ -84,24 +80,25 @@ def lenient_iamat_violations(
     strict-only, named IAMAT-5 if the echo differs. ``sent`` is (client ID, location, time).
     """
     client_id, location, client_time = sent
-    line = reply.removesuffix(b"\n").removesuffix(b"\r")
-    fields = line.split(b" ")
-    if not strict or b"\n" in line or len(fields) != 6 or fields[:2] != [b"AT", server.encode()]:
+    split = split_line(reply)
+    # AT-1 lenient: LF, CRLF, or no terminator before the server closed.
+    at = parse_at_line(split[0]) if strict and split is not None else None
+    if at is None or (at.server_id, at.client_id) != (server.encode(), client_id):
         return strict, False
-    if fields[3] != client_id or not echo_numerically_equal((location, client_time), (fields[4], fields[5])):
+    if not echo_numerically_equal((location, client_time), (at.location, at.client_time)):
         return strict, False
-    diff = fields[2]
-    if _LENIENT_DIFF_RE.fullmatch(diff) is None:
+    diff = at.time_diff
+    value = time_diff_value(diff)
+    if value is None:
         return strict, False
     # Lenient: truncated or rounded to any number of digits, so allow one unit of the last one.
     decimals = len(diff.partition(b".")[2])
     slack = Fraction(1, 10**decimals)
-    value = Fraction(diff.decode("ascii"))
     low = expected_time_diff(received_ns[0], client_time) - slack
     high = expected_time_diff(received_ns[1], client_time) + slack
     if not low <= value <= high:
         return strict, False
-    if fields[3:] != [client_id, location, client_time]:
+    if (at.location, at.client_time) != (location, client_time):
         return [Violation("IAMAT-5", f"{_strict_message(strict)} (numerically equal: lenient)")], True
     return strict, True
 

@@ -15,19 +15,33 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Final
 
 from herdref.checker.client import Exchange, LineSession, Transcript, exchange
 from herdref.checker.launcher import Launcher
 from herdref.herd.config import HerdConfig
+from herdref.model.judge import Terminator, looks_like_at, parse_at_line
 
 if TYPE_CHECKING:
     from herdref.places.fixture import FixtureHandle
 
-__all__ = ["CheckContext", "CheckUnsupported", "Framing", "Target", "components", "wait_until"]
+__all__ = [
+    "CheckContext",
+    "CheckUnsupported",
+    "CommandFraming",
+    "Dialect",
+    "Target",
+    "components",
+    "wait_until",
+]
 
 _POLL_INTERVAL_S: Final = 0.01
+
+
+def _client_time(line: bytes) -> bytes | None:
+    record = parse_at_line(line)
+    return None if record is None else record.client_time
 
 
 class CheckUnsupported(Exception):
@@ -46,18 +60,51 @@ def wait_until(condition: Callable[[], bool], *, deadline_s: float) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
-class Framing:
-    """How to deliver one command: half-close and read to EOF (the graders' way), or keep the
-    connection open and read one framed reply."""
+class CommandFraming:
+    """How one command is delivered and its reply read: half-close and read (to EOF when the
+    server closes, else to the end of one reply), or one reply on a kept-open connection; and
+    how the herd ends its single-line replies (AT-1)."""
 
     half_close: bool = True
-    #: With half-close, the server closes after answering, so reading to EOF is cheap.
+    #: The server closes after answering, so reading to EOF is cheap.
     server_closes: bool = True
+    terminator: Terminator = "LF"
 
     def describe(self) -> str:
         if self.half_close:
-            return "LF, half-close, read to EOF" if self.server_closes else "LF, half-close, read one reply"
-        return "LF on a kept-open connection"
+            how = "half-close, read to EOF" if self.server_closes else "half-close, read one reply"
+        else:
+            how = "kept open, reply then close" if self.server_closes else "kept open"
+        ending = {"LF": "LF", "CRLF": "CRLF", "none": "no final LF"}[self.terminator]
+        return f"{how}; replies end in {ending}"
+
+
+@dataclass(frozen=True, slots=True)
+class Dialect:
+    """The framing the herd answers, per command (found by :mod:`herdref.checker.dialect`)."""
+
+    iamat: CommandFraming = field(default_factory=CommandFraming)
+    whatsat: CommandFraming = field(default_factory=CommandFraming)
+    #: IAMAT got an AT reply in some framing: without it nothing can be checked.
+    iamat_answered: bool = True
+    #: WHATSAT for a known client got a reply starting with an AT line in some framing.
+    whatsat_answered: bool = True
+
+    def describe(self) -> str:
+        if not self.iamat_answered:
+            return "IAMAT got no AT reply, with half-close or on a kept-open connection"
+        whatsat = self.whatsat.describe() if self.whatsat_answered else "no reply that shows a record"
+        return f"IAMAT: {self.iamat.describe()}; WHATSAT: {whatsat}"
+
+    def normalize(self, data: bytes, *, whatsat: bool, closed: bool) -> bytes:
+        """``data`` with this dialect's reply terminator turned into LF, so that a check judges
+        its own property; the terminator itself is the framing checks' business (AT-1)."""
+        framing = self.whatsat if whatsat else self.iamat
+        if framing.terminator == "CRLF":
+            data = data.replace(b"\r\n", b"\n")
+        elif framing.terminator == "none" and closed and data and not whatsat and not data.endswith(b"\n"):
+            data += b"\n"
+        return data
 
 
 def components(nodes: set[str], links: frozenset[frozenset[str]]) -> list[set[str]]:
@@ -90,7 +137,7 @@ class Target:
     #: How long a record may take to reach every server it should reach.
     propagation_s: float = 5.0
     startup_s: float = 10.0
-    framing: Framing = field(default_factory=Framing)
+    dialect: Dialect = field(default_factory=Dialect)
     #: The bound ``stored_line`` asks with (the probe sets 0 when the target accepts it);
     #: None when no WHATSAT shows a record.
     lookup_bound: int | None = 1
@@ -143,36 +190,44 @@ class CheckContext:
     def send(
         self, name: str, payload: bytes, *, whatsat: bool = False, timeout_s: float | None = None
     ) -> Exchange:
-        """Deliver ``payload`` in the framing style the target answers."""
+        """Deliver ``payload`` in the framing the target answers for this kind of command, and
+        read the reply in its dialect (its terminator turned into LF; ``raw`` keeps the octets)."""
         host, port = self.address(name)
-        framing = self.target.framing
+        dialect = self.target.dialect
+        framing = dialect.whatsat if whatsat else dialect.iamat
         timeout = self.target.timeout_s if timeout_s is None else timeout_s
-        if framing.half_close:
-            return exchange(
-                host,
-                port,
-                payload,
-                transcript=self.transcript,
-                server=name,
-                timeout_s=timeout,
-                until_complete=None if framing.server_closes else whatsat,
-            )
-        return exchange(
+        reply = exchange(
             host,
             port,
             payload,
             transcript=self.transcript,
             server=name,
-            half_close=False,
+            half_close=framing.half_close,
             timeout_s=timeout,
-            until_complete=whatsat,
+            until_complete=None if framing.half_close and framing.server_closes else whatsat,
+        )
+        return replace(
+            reply, data=dialect.normalize(reply.data, whatsat=whatsat, closed=reply.closed), raw=reply.data
         )
 
     def raw(self, name: str, payload: bytes, *, timeout_s: float | None = None) -> Exchange:
-        """Half-close and read to EOF, whatever the framing style (for the framing probes)."""
+        """Half-close, whatever the herd's framing, and read in its dialect (for the framing
+        checks, which need EOF to end a line)."""
         host, port = self.address(name)
+        dialect = self.target.dialect
         timeout = self.target.timeout_s if timeout_s is None else timeout_s
-        return exchange(host, port, payload, transcript=self.transcript, server=name, timeout_s=timeout)
+        reply = exchange(
+            host,
+            port,
+            payload,
+            transcript=self.transcript,
+            server=name,
+            timeout_s=timeout,
+            until_complete=None if dialect.iamat.server_closes else False,
+        )
+        return replace(
+            reply, data=dialect.normalize(reply.data, whatsat=False, closed=reply.closed), raw=reply.data
+        )
 
     def session(self, name: str) -> LineSession:
         host, port = self.address(name)
@@ -195,9 +250,9 @@ class CheckContext:
                 "--redirect-google or --isolate"
             )
         reply = self.whatsat(name, client, bound=self.target.lookup_bound).data
-        if not reply.startswith(b"AT "):
+        if not looks_like_at(reply):
             return None
-        return reply.split(b"\n", 1)[0]
+        return reply.partition(b"\n")[0]
 
     def wait_for_line(self, names: list[str], client: bytes, line: bytes) -> dict[str, bytes | None]:
         """Wait (with the propagation deadline) until every server in ``names`` answers with
@@ -205,14 +260,15 @@ class CheckContext:
         line with the same client time: that record is final (FLOOD-2 keeps the first)."""
         seen: dict[str, bytes | None] = dict.fromkeys(names)
         pending = set(names)
-        client_time = line.rsplit(b" ", 1)[-1]
+        record = parse_at_line(line)
+        client_time = record.client_time if record is not None else None
 
         def settled() -> bool:
             for name in sorted(pending):
                 held = seen[name] = self.stored_line(name, client)
                 if held == line:
                     pending.discard(name)
-                elif held is not None and held.rsplit(b" ", 1)[-1] == client_time:
+                elif held is not None and client_time is not None and _client_time(held) == client_time:
                     return True
             return not pending
 

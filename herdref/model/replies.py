@@ -1,15 +1,15 @@
 """The properties of single replies: an IAMAT reply and a WHATSAT reply, judged by the SPEC."""
 
-import json
-import re
+from __future__ import annotations
+
 from collections.abc import Iterable
 from fractions import Fraction
 from typing import Final
 
 from herdref.model.herd import Violation
+from herdref.model.judge import is_strict_time_diff, parse_at_line, parse_whatsat_reply, split_line
 
 _NANOS_PER_SECOND: Final = 1_000_000_000
-_TIME_DIFF_RE: Final = re.compile(rb"[+-](?:0|[1-9][0-9]*)\.[0-9]{9}")
 
 
 def _show(value: bytes | None) -> str:
@@ -39,12 +39,15 @@ def check_iamat_reply(
     """IAMAT-4, AT-1, AT-2: ``AT <server> <diff> <client> <location> <time>`` LF, the client's
     strings echoed octet for octet, and the difference between the server's receive time
     (somewhere in ``received_ns``, inclusive) and the client time, with nine decimals."""
-    if not reply.endswith(b"\n") or reply.count(b"\n") != 1:
-        return [Violation("AT-1", f"IAMAT reply is not one line: {_show(reply)}")]
-    fields = reply[:-1].split(b" ")
-    expected_fixed = [b"AT", server.encode(), None, client_id, location, client_time]
-    if len(fields) != 6 or any(
-        want is not None and got != want for got, want in zip(fields, expected_fixed, strict=True)
+    split = split_line(reply)
+    if split is None or split[1] != "LF":
+        return [Violation("AT-1", f"IAMAT reply is not one line ended by LF: {_show(reply)}")]
+    at = parse_at_line(split[0])
+    if at is None or (at.server_id, at.client_id, at.location, at.client_time) != (
+        server.encode(),
+        client_id,
+        location,
+        client_time,
     ):
         return [
             Violation(
@@ -53,8 +56,8 @@ def check_iamat_reply(
                 f"{_show(location)} {_show(client_time)}",
             )
         ]
-    diff = fields[2]
-    if _TIME_DIFF_RE.fullmatch(diff) is None or diff == b"-0.000000000":
+    diff = at.time_diff
+    if not is_strict_time_diff(diff):
         return [Violation("AT-2", f"time difference {_show(diff)} is not ±S.NNNNNNNNN ('+' for zero)")]
     value = Fraction(diff.decode("ascii"))
     low = expected_time_diff(received_ns[0], client_time)
@@ -88,19 +91,15 @@ def check_whatsat_reply(
         if reply != unknown_reply:
             return [Violation("WHATSAT-4", f"WHATSAT for an unknown client got {_show(reply)}")]
         return []
-    first, newline, rest = reply.partition(b"\n")
-    if not newline or first not in candidates:
+    first = reply.partition(b"\n")[0]
+    if first not in candidates:
         listing = " or ".join(_show(line) for line in candidates)
         return [Violation("WHATSAT-5", f"WHATSAT reply starts {_show(first)}, not the stored {listing}")]
-    if not rest.endswith(b"\n\n"):
-        return [Violation("WHATSAT-5", "WHATSAT reply does not end with an empty line")]
-    body = rest[:-2]
-    if b"\n\n" in body or body.endswith(b"\n"):
-        return [Violation("WHATSAT-6", "WHATSAT JSON holds an empty line")]
-    try:
-        document = json.loads(body)
-    except ValueError:
-        return [Violation("WHATSAT-6", f"WHATSAT body is not JSON: {_show(body[:80])}")]
+    parsed = parse_whatsat_reply(reply)
+    if isinstance(parsed, str):
+        clause = "WHATSAT-5" if "empty line (LF LF)" in parsed else "WHATSAT-6"
+        return [Violation(clause, f"WHATSAT reply: {parsed}")]
+    document = parsed.document
     if not isinstance(document, dict):
         return [Violation("WHATSAT-6", "WHATSAT body is not a JSON object")]
     results = document.get("results", document.get("places", []))

@@ -32,9 +32,16 @@ profile a server claims) reports a failure of those alone as NON-STRICT, a stric
 ``--spec-profile strict`` reports it as FAIL. Levels and tags are read from SPEC.md (``--spec``)
 when it is found, else from a built-in copy.
 
-Exit status: 0 no check failed (UNSUPPORTED and FLAKY allowed), 1 a MUST clause of the SPEC
-profile failed, 2 bad command line or herd file, 3 only SHOULD clauses or strict deviations
-failed (NON-STRICT), 4 the herd never became reachable.
+Verdicts: PASS, FAIL, NON-STRICT, FLAKY, UNSUPPORTED (cannot be judged on this herd, with the
+reason), BLOCKED (a prerequisite check failed; it is named), ERROR (the checker's own fault),
+SKIPPED (left out by the options). The first check, ``dialect``, finds how the herd frames
+IAMAT and WHATSAT; every other check talks in that dialect.
+
+Exit status: 0 no check failed (UNSUPPORTED, BLOCKED and SKIPPED allowed), 1 a MUST clause of
+the SPEC profile failed, or a MUST check was FLAKY (unless --allow-flaky), 2 bad command line or
+herd file, 3 only SHOULD clauses or strict deviations failed (NON-STRICT), 4 the herd never
+became reachable, 5 the checker itself failed (ERROR). The reports asked for (--json, --junit,
+--html) are written in every case but a bad command line.
 """
 
 from __future__ import annotations
@@ -132,6 +139,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=Path,
         help="SPEC.md to take clause texts, levels and profile tags from (default: the checkout's)",
     )
+    parser.add_argument(
+        "--allow-flaky",
+        action="store_true",
+        help="a MUST check that failed once and passed on replay (FLAKY) does not fail the run",
+    )
     parser.add_argument("--list", action="store_true", help="list the checks and exit")
     parser.add_argument("--quiet", action="store_true", help="no live progress on stderr")
 
@@ -156,6 +168,31 @@ def _replay_command(args: argparse.Namespace, check_name: str) -> str:
     return shlex.join(words)
 
 
+#: The placeholders a --launch template may use (herdref.checker.launcher fills them in).
+LAUNCH_PLACEHOLDERS = ("name", "port", "config", "places_url")
+
+
+def _template_problem(template: str) -> str | None:
+    """What is wrong with a --launch template, or None: it must split like a shell line and use
+    only the known placeholders, with ``{name}`` among them."""
+    try:
+        words = shlex.split(template)
+    except ValueError as exc:
+        return f"not a shell command line ({exc})"
+    if not words:
+        return "empty command"
+    values = dict.fromkeys(LAUNCH_PLACEHOLDERS, "x")
+    try:
+        for word in words:
+            word.format_map(values)
+    except KeyError as exc:
+        known = ", ".join("{" + placeholder + "}" for placeholder in LAUNCH_PLACEHOLDERS)
+        return f"unknown placeholder {{{exc.args[0]}}} (known: {known})"
+    except (ValueError, IndexError) as exc:
+        return f"bad placeholder syntax ({exc}); write a literal brace as {{{{ or }}}}"
+    return None
+
+
 def run(args: argparse.Namespace) -> int:
     from herdref.checker.checks import CHECKS, select_checks
     from herdref.checker.isolation import NETNS_ENV, isolation_unavailable, run_isolated
@@ -174,6 +211,11 @@ def run(args: argparse.Namespace) -> int:
             "herdref validate: --launch needs --config (the herd's names, ports and links)", file=sys.stderr
         )
         return ExitStatus.USAGE
+    if args.launch:
+        problem = _template_problem(args.launch)
+        if problem is not None:
+            print(f"herdref validate: --launch {args.launch!r}: {problem}", file=sys.stderr)
+            return ExitStatus.USAGE
     if args.isolate and not os.environ.get(NETNS_ENV):
         reason = isolation_unavailable()
         if reason is not None:
@@ -203,7 +245,7 @@ def _validate(
     from herdref.checker.bringup import open_target
     from herdref.checker.grading import clause_tags
     from herdref.checker.launcher import LaunchError, PortBusy
-    from herdref.checker.report import clause_titles, terminal_summary, write_html, write_json, write_junit
+    from herdref.checker.report import clause_titles, terminal_summary
     from herdref.checker.runner import run_checks
 
     started = time.monotonic()
@@ -229,11 +271,16 @@ def _validate(
         target.catch_up = args.catch_up
     except PortBusy as exc:
         print(f"herdref validate: {exc}", file=sys.stderr)
+        _write_reports(
+            args, [], _skipped(left_out), {"target": args.launch or "reference herd", "error": str(exc)}
+        )
         return ExitStatus.USAGE
     except LaunchError as exc:
         print(f"herdref validate: unreachable: {exc}", file=sys.stderr)
+        meta = {"target": args.launch or "reference herd", "error": f"unreachable: {exc}"}
+        _write_reports(args, [], _skipped(left_out), meta)
         return ExitStatus.UNREACHABLE
-    progress(f"framing: {target.framing.describe()}")
+    progress(f"dialect: {target.dialect.describe()}")
     tags = clause_tags(args.spec)
 
     def on_start(item: Any) -> None:
@@ -242,7 +289,7 @@ def _validate(
     def on_done(outcome: Any) -> None:
         progress(f"  {outcome.verdict:<11} {outcome.check} ({outcome.duration_s:.2f} s)")
 
-    outcomes = run_checks(
+    outcomes: list[Any] = run_checks(
         target,
         checks,
         on_start=on_start,
@@ -263,13 +310,14 @@ def _validate(
         stateful.replay = _replay_command(args, "stateful")
         outcomes.append(stateful)
         on_done(stateful)
+    outcomes += _skipped(left_out)
     elapsed = time.monotonic() - started
     titles = clause_titles(args.spec)
     summary = terminal_summary(
         outcomes,
         target=description,
-        left_out=left_out,
-        framing=target.framing.describe(),
+        left_out=[],
+        framing=target.dialect.describe(),
         elapsed_s=elapsed,
         titles=titles,
         spec_profile=args.spec_profile,
@@ -277,7 +325,7 @@ def _validate(
     print(summary)
     meta = {
         "target": description,
-        "framing": target.framing.describe(),
+        "framing": target.dialect.describe(),
         "profile": args.profile,
         "spec_profile": args.spec_profile,
         "elapsed_s": round(elapsed, 3),
@@ -288,15 +336,56 @@ def _validate(
             meta["server_output"] = str(target.launcher.output_dir)
         # The end of each server's output (stderr included), for the reports.
         meta["server_output_tails"] = {name: target.launcher.output_tail(name) for name in target.names}
-    if args.json:
-        write_json(args.json, outcomes, meta, titles)
-    if args.junit:
-        write_junit(args.junit, outcomes, meta)
-    if args.html:
-        write_html(args.html, outcomes, meta, titles)
+    _write_reports(args, outcomes, [], meta)
+    return exit_status(outcomes, allow_flaky=args.allow_flaky)
+
+
+def exit_status(outcomes: list[Any], *, allow_flaky: bool) -> ExitStatus:
+    """FAIL (or a FLAKY MUST, unless allowed) 1; ERROR 5; NON-STRICT 3; else 0."""
     verdicts = {outcome.verdict for outcome in outcomes}
-    if "FAIL" in verdicts:
+    flaky_must = any(outcome.verdict == "FLAKY" and outcome.level == "MUST" for outcome in outcomes)
+    if "FAIL" in verdicts or (flaky_must and not allow_flaky):
         return ExitStatus.FAILURE
+    if "ERROR" in verdicts:
+        return ExitStatus.CHECKER_ERROR
     if "NON-STRICT" in verdicts:
         return ExitStatus.NON_STRICT
     return ExitStatus.OK
+
+
+def _skipped(left_out: list[tuple[str, str]]) -> list[Any]:
+    """SKIPPED outcomes for the checks left out, so every report shows them."""
+    from herdref.checker.checks import CHECKS
+    from herdref.checker.runner import Outcome
+
+    by_name = {item.name: item for item in CHECKS}
+    return [
+        Outcome(
+            name,
+            by_name[name].clause,
+            by_name[name].level,
+            by_name[name].title,
+            "SKIPPED",
+            0.0,
+            summary=reason,
+        )
+        for name, reason in left_out
+        if name in by_name
+    ]
+
+
+def _write_reports(
+    args: argparse.Namespace, outcomes: list[Any], skipped: list[Any], meta: dict[str, Any]
+) -> None:
+    """Write every report asked for, whatever happened to the run."""
+    from herdref.checker.report import clause_titles, write_html, write_json, write_junit
+
+    everything = [*outcomes, *skipped]
+    titles = clause_titles(args.spec)
+    meta = {"spec_profile": args.spec_profile, "profile": args.profile, **meta}
+    if args.json:
+        write_json(args.json, everything, meta, titles)
+    if args.junit:
+        write_junit(args.junit, everything, meta)
+    if args.html:
+        write_html(args.html, everything, meta, titles)

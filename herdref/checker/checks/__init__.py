@@ -25,9 +25,9 @@ from herdref.checker.checks import (
     places,
     whatsat,
 )
-from herdref.checker.checks.helpers import echo_numerically_equal
 from herdref.checker.checks.registry import CHECKS, Check, CheckFailed, Level, select_checks
 from herdref.checker.target import CheckUnsupported
+from herdref.model.judge import echo_numerically_equal
 
 #: The order a run takes: the sections as SPEC.md lists them, basic properties first.
 _SECTION_ORDER = [

@@ -10,19 +10,18 @@ from collections import Counter
 from collections.abc import Iterable
 
 from herdref.checker.checks.helpers import (
-    AT_FIELDS,
+    at_fields,
     at_reply,
     failure_as,
-    fields_of,
     need_launcher,
     neighbours_of,
     reachable_without,
     require_flood,
-    same_time,
     show,
 )
 from herdref.checker.checks.registry import CheckFailed, check
 from herdref.checker.target import CheckContext, CheckUnsupported, components, wait_until
+from herdref.model.judge import time_close
 
 # ---- flooding ------------------------------------------------------------------------------
 
@@ -160,7 +159,7 @@ def flood_newest_wins(context: CheckContext) -> None:
     require_flood(context, origin, names, client, newest)
     older = context.now_time(-100)
     stale_reply = at_reply(context, other, client, context.location(), older)
-    if len(fields_of(stale_reply)) != AT_FIELDS or not same_time(fields_of(stale_reply)[5], older):
+    if not time_close(older, at_fields(stale_reply).client_time):
         raise CheckFailed(
             "a stale IAMAT was not answered with an AT line for that IAMAT",
             expected=f"an AT line ending {older!r}",

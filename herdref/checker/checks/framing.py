@@ -1,44 +1,79 @@
-"""Framing checks (SPEC section 3, FRAME)."""
+"""The dialect step and the framing checks (SPEC section 3, FRAME; AT-1's terminator).
+
+``dialect`` runs first: it finds out how the herd frames IAMAT and WHATSAT (see
+:mod:`herdref.checker.dialect`) and every later check talks in that dialect. The framing
+checks then report each deviation once, under its own clause.
+"""
 
 from __future__ import annotations
 
 import socket
 
-from herdref.checker.checks.helpers import (
-    AT_FIELDS,
-    error_for,
-    expect_exact,
-    fields_of,
-    same_time,
-    show,
-)
+from herdref.checker.checks.helpers import expect_error_graded, show
 from herdref.checker.checks.registry import CheckFailed, check
 from herdref.checker.client import reply_complete
-from herdref.checker.target import CheckContext
+from herdref.checker.dialect import probe_dialect
+from herdref.checker.target import CheckContext, CheckUnsupported
+from herdref.model.judge import looks_like_at, parse_at_line, split_line, time_close
 
-# ---- framing -------------------------------------------------------------------------------
 
-
-@check("frame-half-close", "FRAME-4", "MUST", "a command, then half-close: the reply, then the server closes")
-def frame_half_close(context: CheckContext) -> None:
-    name = context.target.names[0]
-    client = context.client_id()
-    reply = context.raw(name, b"IAMAT %s %s %s\n" % (client, context.location(), context.now_time()))
-    if not reply.data.startswith(b"AT "):
+@check(
+    "dialect",
+    "IAMAT-4",
+    "MUST",
+    "the herd answers IAMAT in some framing (how it frames IAMAT and WHATSAT is noted)",
+    requires=(),
+)
+def dialect(context: CheckContext) -> None:
+    found, iamat, _ = probe_dialect(context.target, transcript=context.transcript)
+    context.target.dialect = found
+    context.transcript.note(f"dialect: {found.describe()}")
+    if not found.iamat_answered:
         raise CheckFailed(
-            "no AT reply to an IAMAT followed by a half-close",
+            "a valid IAMAT got no AT reply, neither with half-close nor on a kept-open connection",
             expected="an AT line",
-            seen=show(reply.data) + (f" ({reply.error})" if reply.error else ""),
-        )
-    if not reply.closed:
-        raise CheckFailed(
-            "the server answered but did not close the connection after the client half-closed",
-            expected="EOF after the reply",
-            seen=f"connection still open after {context.target.timeout_s:g} s",
+            seen=f"half-close: {show(iamat.half_close_reply or None)}; kept open: "
+            f"{show(iamat.kept_open_reply or None)}",
         )
 
 
-@check("frame-keep-open", "FRAME-3", "MUST", "many commands, one at a time, on one kept-open connection")
+@check(
+    "frame-half-close",
+    "FRAME-4",
+    "MUST",
+    "a command, then half-close: the reply, then the server closes",
+    requires=("dialect",),
+)
+def frame_half_close(context: CheckContext) -> None:
+    _, iamat, whatsat = probe_dialect(context.target, transcript=context.transcript)
+    probes = [("IAMAT", iamat)]
+    if whatsat.half_close_answered or whatsat.kept_open_answered:
+        probes.append(("WHATSAT", whatsat))
+    for command, probe in probes:
+        if not probe.half_close_answered:
+            kept = " (it is answered on a kept-open connection)" if probe.kept_open_answered else ""
+            raise CheckFailed(
+                f"a {command} followed by a half-close got no reply{kept}",
+                expected=f"the {command} reply, then EOF",
+                seen=show(probe.half_close_reply or None),
+            )
+        if not probe.half_close_closed:
+            raise CheckFailed(
+                f"the server answered a {command} but did not close the connection after the client "
+                "half-closed",
+                expected="EOF after the reply",
+                seen=f"{probe.half_close_reply!r}, then the connection still open after "
+                f"{context.target.timeout_s:g} s",
+            )
+
+
+@check(
+    "frame-keep-open",
+    "FRAME-3",
+    "MUST",
+    "many commands, one at a time, on one kept-open connection",
+    requires=("dialect",),
+)
 def frame_keep_open(context: CheckContext) -> None:
     name = context.target.names[0]
     client = context.client_id()
@@ -47,17 +82,18 @@ def frame_keep_open(context: CheckContext) -> None:
         for round_number in range(3):
             session.send(b"IAMAT %s %s %s\n" % (client, location, context.now_time(round_number * 1e-3)))
             reply = session.read_reply()
-            if reply is None or not reply.startswith(b"AT "):
+            if reply is None or not looks_like_at(reply):
                 raise CheckFailed(
                     f"no AT reply to command {round_number + 1} on a kept-open connection",
                     expected="one AT line per IAMAT, without closing the connection",
-                    seen=show(reply if reply is not None else session.buffer or None),
+                    seen=show(reply if reply is not None else session.buffer or None)
+                    + (" (the server closed the connection)" if session.closed else ""),
                 )
         if context.target.lookup_bound is None:
             return  # no WHATSAT shows a record here (Places fails); the IAMATs were the test
         session.send(b"WHATSAT %s 10 %d\n" % (client, context.target.lookup_bound))
         reply = session.read_reply(whatsat=True)
-        if reply is None or not reply.startswith(b"AT "):
+        if reply is None or not looks_like_at(reply):
             raise CheckFailed(
                 "no WHATSAT reply after three IAMATs on the same connection",
                 expected="the stored AT line, the JSON, an empty line",
@@ -65,59 +101,60 @@ def frame_keep_open(context: CheckContext) -> None:
             )
 
 
-@check("frame-crlf", "ERR-2", "MUST", "CRLF line ends: CR is white space; a ? reply drops the CR")
+@check(
+    "frame-crlf",
+    "ERR-2",
+    "MUST",
+    "CRLF line ends: CR is white space; a ? reply drops the CR",
+    requires=("dialect",),
+)
 def frame_crlf(context: CheckContext) -> None:
     name = context.target.names[0]
     client, location, client_time = context.client_id(), context.location(), context.now_time()
-    line = _at_reply_crlf(context, name, client, location, client_time)
-    fields = fields_of(line)
-    if len(fields) != AT_FIELDS or not same_time(fields[5], client_time):
+    reply = context.send(name, b"IAMAT %s %s %s\r\n" % (client, location, client_time))
+    split = split_line(reply.data)
+    record = parse_at_line(split[0]) if split is not None else None
+    if record is None or not time_close(client_time, record.client_time):
         raise CheckFailed(
-            "the CR of a CRLF line end leaked into the AT reply",
-            expected=f"the client time {client_time!r} as the last field",
-            seen=repr(line),
+            "an IAMAT ending in CRLF did not get the AT reply for it (the CR is white space)",
+            expected=f"AT ... {client_time.decode()}",
+            seen=show(reply.received),
             clause="FRAME-1",
         )
     bad = b"IAMAT %s %s never\r\n" % (client, location)
-    expect_exact(context, name, bad, error_for(bad), "a ? reply to a CRLF line must drop the CR")
+    expect_error_graded(context, name, bad, "a ? reply to a CRLF line must drop the CR")
 
 
-def _at_reply_crlf(
-    context: CheckContext, name: str, client: bytes, location: bytes, client_time: bytes
-) -> bytes:
-    reply = context.send(name, b"IAMAT %s %s %s\r\n" % (client, location, client_time))
-    if not reply.data.startswith(b"AT "):
-        raise CheckFailed(
-            "an IAMAT ending in CRLF was not accepted",
-            expected="an AT line",
-            seen=show(reply.data),
-            clause="FRAME-1",
-        )
-    return reply.data.split(b"\n", 1)[0]
-
-
-@check("frame-no-final-newline", "FRAME-2", "MUST", "a final line without LF, ended by EOF, is a command")
+@check(
+    "frame-no-final-newline",
+    "FRAME-2",
+    "MUST",
+    "a final line without LF, ended by EOF, is a command",
+    requires=("dialect", "frame-half-close"),
+)
 def frame_no_final_newline(context: CheckContext) -> None:
     name = context.target.names[0]
     client = context.client_id()
     reply = context.raw(name, b"IAMAT %s %s %s" % (client, context.location(), context.now_time()))
-    if not reply.data.startswith(b"AT "):
+    if not looks_like_at(reply.data):
         raise CheckFailed(
             "an IAMAT without a final LF, then EOF, got no AT reply",
             expected="an AT line",
-            seen=show(reply.data) + (f" ({reply.error})" if reply.error else ""),
+            seen=show(reply.data or None) + (f" ({reply.error})" if reply.error else ""),
         )
     bad = b"IAMAT %s +12-118 never" % client
-    reply = context.raw(name, bad)
-    if reply.data != error_for(bad):
-        raise CheckFailed(
-            "an invalid command without a final LF got the wrong reply",
-            expected=repr(error_for(bad)),
-            seen=show(reply.data),
-        )
+    expect_error_graded(
+        context, name, bad, "an invalid command without a final LF got the wrong reply", raw=True
+    )
 
 
-@check("frame-pipelined", "FRAME-3", "MUST", "two commands in one packet: two replies, in order")
+@check(
+    "frame-pipelined",
+    "FRAME-3",
+    "MUST",
+    "two commands in one packet: two replies, in order",
+    requires=("dialect", "frame-half-close"),
+)
 def frame_pipelined(context: CheckContext) -> None:
     name = context.target.names[0]
     first, second = context.client_id("first"), context.client_id("second")
@@ -132,55 +169,82 @@ def frame_pipelined(context: CheckContext) -> None:
     )
     reply = context.raw(name, payload)
     lines = reply.data.split(b"\n")
+    records = [parse_at_line(line) for line in lines[:2]]
     ok = (
         len(lines) == 3
         and lines[2] == b""
-        and all(line.startswith(b"AT ") for line in lines[:2])
-        and fields_of(lines[0])[3:4] == [first]
-        and fields_of(lines[1])[3:4] == [second]
+        and all(record is not None for record in records)
+        and [record.client_id for record in records if record is not None] == [first, second]
     )
     if not ok:
         raise CheckFailed(
             "two IAMATs sent in one packet did not get two AT replies in order",
             expected=f"AT ... {first!r} ..., then AT ... {second!r} ...",
-            seen=show(reply.data),
+            seen=show(reply.received or None),
         )
 
 
-@check("frame-blank-lines", "FRAME-5", "MUST", "blank and white-space-only lines get no reply")
+@check(
+    "frame-blank-lines",
+    "FRAME-5",
+    "MUST",
+    "blank and white-space-only lines get no reply",
+    requires=("dialect", "frame-half-close"),
+)
 def frame_blank_lines(context: CheckContext) -> None:
     name = context.target.names[0]
     client = context.client_id()
     reply = context.raw(
         name, b"\n \t \n\r\nIAMAT %s %s %s\n" % (client, context.location(), context.now_time())
     )
-    if not (reply.data.startswith(b"AT ") and reply.data.count(b"\n") == 1):
+    lines = reply.data.split(b"\n")
+    if not (len(lines) == 2 and lines[1] == b"" and parse_at_line(lines[0]) is not None):
         raise CheckFailed(
-            "blank lines before an IAMAT were answered",
+            "blank lines before an IAMAT were answered"
+            if len(lines) > 2
+            else "no AT reply after blank lines",
             expected="exactly one AT line",
-            seen=show(reply.data),
+            seen=show(reply.received or None),
         )
 
 
-@check("frame-single-write", "FRAME-6", "SHOULD", "each reply arrives whole in one read (one write)")
+@check(
+    "frame-single-write",
+    "FRAME-6",
+    "SHOULD",
+    "each reply arrives whole in one read (one write)",
+    requires=("dialect",),
+)
 def frame_single_write(context: CheckContext) -> None:
     name = context.target.names[0]
     client = context.client_id()
     host, port = context.address(name)
-    payloads = [
-        (b"IAMAT %s %s %s\n" % (client, context.location(), context.now_time()), False),
-        (b"WHATSAT %s 10 5\n" % client, True),
-    ]
+    payloads = [(b"IAMAT %s %s %s\n" % (client, context.location(), context.now_time()), False)]
+    if context.target.lookup_bound is not None:
+        payloads.append((b"WHATSAT %s 10 %d\n" % (client, context.target.lookup_bound), True))
     for payload, whatsat in payloads:
+        framing = context.target.dialect.whatsat if whatsat else context.target.dialect.iamat
         context.transcript.add(name, "send", payload)
         with socket.create_connection((host, port), timeout=context.target.timeout_s) as connection:
             connection.sendall(payload)
-            connection.shutdown(socket.SHUT_WR)
+            if framing.half_close:
+                connection.shutdown(socket.SHUT_WR)
             first = connection.recv(65_536)
             context.transcript.add(name, "recv", first)
-        if not reply_complete(first, whatsat=whatsat):
+            rest = b""
+            normalized = context.target.dialect.normalize(first, whatsat=whatsat, closed=True)
+            if first and not reply_complete(normalized, whatsat=whatsat):
+                try:
+                    connection.settimeout(min(1.0, context.target.timeout_s))
+                    rest = connection.recv(65_536)
+                except TimeoutError:
+                    rest = b""
+                context.transcript.add(name, "recv", rest)
+        if not first:
+            raise CheckUnsupported("no reply came back, so how it was written cannot be judged")
+        if rest:
             raise CheckFailed(
                 "the first read returned part of a reply: the server wrote it in pieces",
                 expected="the whole reply in the first read, as clients that read once expect",
-                seen=f"first read: {first!r}",
+                seen=f"first read: {first!r}, then: {rest!r}",
             )

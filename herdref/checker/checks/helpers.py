@@ -3,26 +3,22 @@
 from __future__ import annotations
 
 import contextlib
-import json
-import re
 from collections.abc import Iterable, Iterator
-from decimal import Decimal, InvalidOperation
 from typing import Final
 
 from herdref.checker.checks.registry import CheckFailed
 from herdref.checker.client import Exchange
 from herdref.checker.launcher import Launcher
 from herdref.checker.target import CheckContext, CheckUnsupported, Target, components
+from herdref.model.judge import (
+    is_error_reply_for,
+    looks_like_at,
+    parse_whatsat_reply,
+    split_at_fields,
+    split_line,
+)
+from herdref.protocol import At, error_reply
 
-AT_FIELDS: Final = 6
-# AT-2 in every profile: a sign, digits, and (lenient) any number of fractional digits or none.
-TIME_DIFF_RE: Final = re.compile(rb"[+-][0-9]+(?:\.[0-9]+)?")
-NINE_DIGIT_DIFF_RE: Final = re.compile(rb"[+-][0-9]+\.[0-9]{9}")
-LOCATION_RE: Final = re.compile(rb"([+-][0-9]{1,3}(?:\.[0-9]+)?)([+-][0-9]{1,3}(?:\.[0-9]+)?)")
-#: Graders compare coordinates within 1e-5 degrees; float round-trips stay far inside that.
-LOCATION_TOLERANCE: Final = Decimal("0.00001")
-#: A float holds a 2020s POSIX time to about 2.4e-7 s.
-TIME_TOLERANCE: Final = Decimal("0.000001")
 SKEW_OFFSET_S: Final = 3600
 
 
@@ -42,53 +38,77 @@ def expect_exact(context: CheckContext, name: str, payload: bytes, expected: byt
 
 def error_for(line: bytes) -> bytes:
     """ERR-1/ERR-2: ``? `` plus the line minus its LF and one CR before it."""
-    line = line.removesuffix(b"\n").removesuffix(b"\r")
-    return b"? " + line + b"\n"
+    return error_reply(line.removesuffix(b"\n"))
+
+
+def _is_whatsat(payload: bytes) -> bool:
+    """A WHATSAT line is sent in the herd's WHATSAT framing (its reply may be a whole answer)."""
+    return payload.split(None, 1)[:1] == [b"WHATSAT"]
+
+
+def expect_error(
+    context: CheckContext, name: str, payload: bytes, summary: str, *, strict: bool = False
+) -> None:
+    """ERR-1: ``payload`` (one invalid line) gets ``? <copy>``. The copy is judged as ERR-2 says
+    for the profile: stripped of surrounding white space (lenient) or exact (``strict``)."""
+    reply = context.send(name, payload, whatsat=_is_whatsat(payload))
+    split = split_line(reply.data)
+    if split is not None and is_error_reply_for(payload, split[0], strict=strict):
+        return
+    seen = show(reply.data) + (f" ({reply.error})" if reply.error else "")
+    if not reply.data:
+        seen += " (no reply" + (", the server closed the connection)" if reply.closed else ")")
+    raise CheckFailed(summary, expected=repr(error_for(payload)), seen=seen)
+
+
+def expect_error_graded(
+    context: CheckContext, name: str, payload: bytes, summary: str, *, raw: bool = False
+) -> None:
+    """``payload`` gets ``? <copy>``: no such reply at all fails ERR-1 (every profile); a copy
+    that is right only after stripping white space fails ERR-2 (strict only, SPEC 1.1)."""
+    reply = context.raw(name, payload) if raw else context.send(name, payload, whatsat=_is_whatsat(payload))
+    split = split_line(reply.data)
+    seen = show(reply.received or None) + (f" ({reply.error})" if reply.error else "")
+    if split is None or not is_error_reply_for(payload, split[0], strict=False):
+        raise CheckFailed(
+            f"{summary}: no '?' reply for it", expected=repr(error_for(payload)), seen=seen, clause="ERR-1"
+        )
+    if not is_error_reply_for(payload, split[0], strict=True):
+        raise CheckFailed(summary, expected=repr(error_for(payload)), seen=seen, clause="ERR-2")
 
 
 def at_reply(context: CheckContext, name: str, client: bytes, location: bytes, client_time: bytes) -> bytes:
-    """Send an IAMAT that must be accepted; return the AT line (no LF) or fail IAMAT-4."""
+    """Send an IAMAT that must be accepted; return the AT line (no terminator), read in the
+    herd's dialect. No reply, or another reply, fails IAMAT-4; a line that starts like an AT
+    line but is not one (AT-1's six fields, single spaces) fails AT-1."""
     reply = context.iamat(name, client, location, client_time)
-    if not reply.data.startswith(b"AT ") or not reply.data.endswith(b"\n"):
+    split = split_line(reply.data)
+    line = split[0] if split is not None else reply.data.partition(b"\n")[0]
+    if split is not None and split_at_fields(line) is not None:
+        return line
+    seen = show(reply.received) + (f" ({reply.error})" if reply.error else "")
+    if looks_like_at(reply.data):
         raise CheckFailed(
-            f"{name} did not answer a valid IAMAT with an AT line",
-            expected=f"b'AT {name} <time-diff> {client.decode(errors='replace')} ...\\n'",
-            seen=show(reply.data) + (f" ({reply.error})" if reply.error else ""),
-            clause="IAMAT-4",
+            f"{name} answered a valid IAMAT with a malformed AT line",
+            expected="AT <server> <time-diff> <client> <location> <time>: six fields, single spaces",
+            seen=seen,
+            clause="AT-1",
         )
-    return reply.data.split(b"\n", 1)[0]
-
-
-def same_time(seen: bytes, sent: bytes) -> bool:
-    """Numerically the same client time (exact echo is echo-exact's business, IAMAT-5)."""
-    seen_value, sent_value = decimal_or_none(seen), decimal_or_none(sent)
-    return (
-        seen_value is not None and sent_value is not None and abs(seen_value - sent_value) <= TIME_TOLERANCE
+    raise CheckFailed(
+        f"{name} did not answer a valid IAMAT with an AT line",
+        expected=f"b'AT {name} <time-diff> {client.decode(errors='replace')} ...\\n'",
+        seen=seen
+        if reply.data
+        else f"no reply ({'closed' if reply.closed else 'nothing before the deadline'})",
+        clause="IAMAT-4",
     )
 
 
-def fields_of(at_line: bytes) -> list[bytes]:
-    return at_line.split(b" ")
-
-
-def echo_numerically_equal(sent: tuple[bytes, bytes], seen: tuple[bytes, bytes]) -> bool:
-    """IAMAT-5's lenient alternative: the echoed location and client time are numerically
-    equal (within the tolerances graders use) to ``sent``, both ``(location, client_time)``."""
-    sent_match, seen_match = LOCATION_RE.fullmatch(sent[0]), LOCATION_RE.fullmatch(seen[0])
-    sent_time, seen_time = decimal_or_none(sent[1]), decimal_or_none(seen[1])
-    if sent_match is None or seen_match is None or sent_time is None or seen_time is None:
-        return False
-    return abs(sent_time - seen_time) <= TIME_TOLERANCE and all(
-        abs(Decimal(a.decode()) - Decimal(b.decode())) <= LOCATION_TOLERANCE
-        for a, b in zip(sent_match.groups(), seen_match.groups(), strict=True)
-    )
-
-
-def decimal_or_none(text: bytes) -> Decimal | None:
-    try:
-        return Decimal(text.decode("ascii"))
-    except (InvalidOperation, UnicodeDecodeError):
-        return None
+def at_fields(line: bytes) -> At:
+    """The fields of an AT line that :func:`at_reply` returned (its shape already judged)."""
+    record = split_at_fields(line)
+    assert record is not None, line
+    return record
 
 
 def need_launcher(context: CheckContext) -> Launcher:
@@ -151,8 +171,7 @@ def require_flood(
 def invalid_lines(context: CheckContext, lines: list[bytes], summary: str) -> None:
     name = context.target.names[0]
     for line in lines:
-        payload = line + b"\n"
-        expect_exact(context, name, payload, error_for(payload), f"{summary}: {line!r}")
+        expect_error(context, name, line + b"\n", f"{summary}: {line!r}")
     alive_after(context, name)
 
 
@@ -163,16 +182,24 @@ def alive_after(context: CheckContext, name: str) -> None:
 
 
 def whatsat_json(reply: bytes) -> object:
-    _, _, rest = reply.partition(b"\n")
-    try:
-        return json.loads(rest)
-    except ValueError as exc:
+    """The JSON of a WHATSAT reply (WHATSAT-5, WHATSAT-6), judged by the grammar."""
+    parsed = parse_whatsat_reply(reply if reply.endswith(b"\n\n") else reply + b"\n\n")
+    if isinstance(parsed, str):
         raise CheckFailed(
-            "the WHATSAT reply's body is not JSON",
-            expected="a JSON object after the AT line",
-            seen=f"{rest[:300]!r} ({exc})",
+            f"the WHATSAT reply is not the AT line, JSON, an empty line: {parsed}",
+            expected="the stored AT line, LF, a JSON object without an empty line, LF LF",
+            seen=show(reply[:300]),
             clause="WHATSAT-6",
-        ) from None
+        )
+    return parsed.document
+
+
+def results_of(document: object) -> list[object] | None:
+    """WHATSAT-7: the result array of a Places JSON object (legacy ``results``, New ``places``)."""
+    if not isinstance(document, dict):
+        return None
+    results = document.get("results", document.get("places"))
+    return results if isinstance(results, list) else None
 
 
 def places_reply(context: CheckContext, name: str, client: bytes, radius: bytes, bound: int) -> Exchange:

@@ -3,25 +3,51 @@
 from __future__ import annotations
 
 import time
-from decimal import Decimal
 
-from herdref.checker.checks.helpers import (
-    AT_FIELDS,
-    LOCATION_RE,
-    LOCATION_TOLERANCE,
-    NINE_DIGIT_DIFF_RE,
-    SKEW_OFFSET_S,
-    TIME_DIFF_RE,
-    TIME_TOLERANCE,
-    at_reply,
-    decimal_or_none,
-    fields_of,
-    show,
-)
+from herdref.checker.checks.helpers import SKEW_OFFSET_S, at_fields, at_reply, show
 from herdref.checker.checks.registry import CheckFailed, check
 from herdref.checker.target import CheckContext
+from herdref.model.judge import (
+    is_strict_time_diff,
+    location_close,
+    looks_like_at,
+    split_at_fields,
+    split_line,
+    time_close,
+    time_diff_value,
+)
+from herdref.model.replies import expected_time_diff
 
-# ---- IAMAT and the AT reply ----------------------------------------------------------------
+
+@check(
+    "at-reply-format",
+    "AT-1",
+    "MUST",
+    "AT <server> <time-diff> <client> <location> <time>, single spaces, LF",
+    requires=("dialect",),
+)
+def at_reply_format(context: CheckContext) -> None:
+    terminators = context.target.dialect.iamat
+    for name in context.target.names:
+        client, location, client_time = context.client_id(), context.location(), context.now_time()
+        line = at_reply(context, name, client, location, client_time)
+        record = at_fields(line)
+        if (record.server_id, record.client_id) != (name.encode(), client):
+            raise CheckFailed(
+                f"{name}'s AT reply is not 'AT {name} <time-diff> <client> <location> <time>'",
+                expected=repr(b"AT %s <diff> %s %s %s" % (name.encode(), client, location, client_time)),
+                seen=repr(line),
+            )
+    # AT-1: "Strict: LF and nothing else. Lenient: CRLF, or no terminator before the server
+    # closes a single-shot connection." The dialect step saw how the replies end.
+    if terminators.terminator != "LF":
+        ending = "CRLF" if terminators.terminator == "CRLF" else "nothing (the server closed instead)"
+        raise CheckFailed(
+            f"the AT reply ends in {ending}",
+            expected="the AT line followed by LF alone",
+            seen=f"replies framed as: {terminators.describe()}",
+            strict_part=True,
+        )
 
 
 @check("iamat-any-time", "IAMAT-6", "MUST", "client times far from the server's clock are accepted")
@@ -30,11 +56,11 @@ def iamat_any_time(context: CheckContext) -> None:
     for client_time in (b"0", b"1.5", b"1000000000.000000001", b"4102444800.999999999"):
         client = context.client_id()
         reply = context.iamat(name, client, context.location(), client_time)
-        if not reply.data.startswith(b"AT "):
+        if not looks_like_at(reply.data):
             raise CheckFailed(
                 f"an IAMAT with client time {client_time.decode()} was refused",
                 expected="an AT line (skew shows in the time difference)",
-                seen=show(reply.data),
+                seen=show(reply.received or None),
             )
 
 
@@ -44,41 +70,15 @@ def location_edges(context: CheckContext) -> None:
     for location in (b"+90-180", b"-90.000+180.000", b"+0.0-0.0", b"-1+001"):
         client = context.client_id()
         reply = context.iamat(name, client, location, context.now_time())
-        fields = reply.data.removesuffix(b"\n").split(b" ")
-        if not reply.data.startswith(b"AT ") or fields[3:4] != [client]:
+        split = split_line(reply.data)
+        record = split_at_fields(split[0]) if split is not None else None
+        if record is None or record.client_id != client:
+            refused = reply.data.startswith(b"?")
             raise CheckFailed(
-                f"an IAMAT at {location.decode()} was refused",
+                f"an IAMAT at {location.decode()} was "
+                + ("refused with '?'" if refused else "not answered with its AT line"),
                 expected="an AT line",
-                seen=show(reply.data),
-            )
-
-
-@check(
-    "at-reply-format", "AT-1", "MUST", "AT <server> <time-diff> <client> <location> <time>, single spaces, LF"
-)
-def at_reply_format(context: CheckContext) -> None:
-    for name in context.target.names:
-        client, location, client_time = context.client_id(), context.location(), context.now_time()
-        line = at_reply(context, name, client, location, client_time)
-        fields = fields_of(line)
-        if (
-            len(fields) != AT_FIELDS
-            or fields[0] != b"AT"
-            or fields[1] != name.encode()
-            or fields[3] != client
-        ):
-            raise CheckFailed(
-                f"{name}'s AT reply is not 'AT {name} <time-diff> <client> <location> <time>'",
-                expected=repr(b"AT %s <diff> %s %s %s" % (name.encode(), client, location, client_time)),
-                seen=repr(line),
-            )
-        if line.endswith(b"\r"):
-            # AT-1: "Strict: LF and nothing else. Lenient: CRLF".
-            raise CheckFailed(
-                f"{name}'s AT reply ends in CRLF",
-                expected="the AT line followed by LF alone",
-                seen=repr(line + b"\n"),
-                strict_part=True,
+                seen=show(reply.received or None),
             )
 
 
@@ -95,35 +95,28 @@ def echo_numeric(context: CheckContext) -> None:
     client = context.client_id()
     location = context.location()
     client_time = b"%d.959498503" % int(time.time())
-    line = at_reply(context, name, client, location, client_time)
-    fields = fields_of(line)
-    if len(fields) != AT_FIELDS:
-        raise CheckFailed(
-            "the AT reply has not six fields", expected="6 fields", seen=repr(line), clause="AT-1"
-        )
-    sent_match = LOCATION_RE.fullmatch(location)
-    seen_match = LOCATION_RE.fullmatch(fields[4])
-    assert sent_match is not None
-    close = seen_match is not None and all(
-        abs(Decimal(sent.decode()) - Decimal(seen.decode())) <= LOCATION_TOLERANCE
-        for sent, seen in zip(sent_match.groups(), seen_match.groups(), strict=True)
-    )
-    if not close:
+    record = at_fields(at_reply(context, name, client, location, client_time))
+    if not location_close(location, record.location):
         raise CheckFailed(
             "the AT reply's location is not the one the client sent",
             expected=f"{location!r} (within 1e-5 degrees)",
-            seen=repr(fields[4]),
+            seen=repr(record.location),
         )
-    seen_time = decimal_or_none(fields[5])
-    if seen_time is None or abs(seen_time - Decimal(client_time.decode())) > TIME_TOLERANCE:
+    if not time_close(client_time, record.client_time):
         raise CheckFailed(
             "the AT reply's client time is not the one the client sent",
             expected=f"{client_time!r} (within 1e-6 s)",
-            seen=repr(fields[5]),
+            seen=repr(record.client_time),
         )
 
 
-@check("echo-exact", "IAMAT-5", "MUST", "the AT reply repeats the client's strings byte for byte")
+@check(
+    "echo-exact",
+    "IAMAT-5",
+    "MUST",
+    "the AT reply repeats the client's strings byte for byte",
+    requires=("dialect", "at-reply-format", "echo-numeric"),
+)
 def echo_exact(context: CheckContext) -> None:
     name = context.target.names[0]
     cases = [
@@ -133,13 +126,13 @@ def echo_exact(context: CheckContext) -> None:
     ]
     for location, client_time in cases:
         client = context.client_id()
-        line = at_reply(context, name, client, location, client_time)
-        fields = fields_of(line)
-        if fields[3:] != [client, location, client_time]:
+        record = at_fields(at_reply(context, name, client, location, client_time))
+        seen = (record.client_id, record.location, record.client_time)
+        if seen != (client, location, client_time):
             raise CheckFailed(
                 "the AT reply changed the client's strings (a number was parsed and re-printed)",
                 expected=b" ".join((client, location, client_time)).decode(),
-                seen=b" ".join(fields[3:]).decode(errors="replace"),
+                seen=b" ".join(seen).decode(errors="replace"),
             )
 
 
@@ -148,35 +141,45 @@ def skew(context: CheckContext) -> None:
     name = context.target.names[0]
     for offset in (-SKEW_OFFSET_S, SKEW_OFFSET_S):
         client = context.client_id()
-        sent_at = time.time()
-        client_time = f"{sent_at + offset:.9f}".encode()
-        line = at_reply(context, name, client, context.location(), client_time)
-        received_by = time.time()
-        fields = fields_of(line)
-        diff = fields[2] if len(fields) == AT_FIELDS else b""
-        if TIME_DIFF_RE.fullmatch(diff) is None:
+        sent_ns = time.time_ns()
+        client_time = b"%d.%09d" % divmod(sent_ns + offset * 1_000_000_000, 1_000_000_000)
+        diff = at_fields(at_reply(context, name, client, context.location(), client_time)).time_diff
+        received_ns = time.time_ns()
+        value = time_diff_value(diff)
+        if value is None:
             raise CheckFailed(
                 "the time difference is not a signed decimal ('+' or '-', digits, optional fraction)",
                 expected="+3600.000123456 or -3599.999876543",
                 seen=repr(diff),
             )
-        value = float(diff)
-        low, high = sent_at - float(client_time) - 1.0, received_by - float(client_time) + 1.0
+        # One second of slack either way: lenient AT-2 allows any number of digits, truncated.
+        low = expected_time_diff(sent_ns, client_time) - 1
+        high = expected_time_diff(received_ns, client_time) + 1
         if not low <= value <= high:
             raise CheckFailed(
                 "the time difference is not server time minus client time",
-                expected=f"between {low:+.3f} and {high:+.3f}",
+                expected=f"between {float(low):+.3f} and {float(high):+.3f}",
                 seen=repr(diff),
             )
 
 
 # AT-2: "Strict: ... exactly nine fractional digits"; lenient allows any number.
-@check("skew-nine-digits", "AT-2", "MUST", "the time difference has nine fractional digits", strict_part=True)
+@check(
+    "skew-nine-digits",
+    "AT-2",
+    "MUST",
+    "the time difference has nine fractional digits",
+    strict_part=True,
+    requires=("dialect", "at-reply-format", "skew"),
+)
 def skew_nine_digits(context: CheckContext) -> None:
     name = context.target.names[0]
     line = at_reply(context, name, context.client_id(), context.location(), context.now_time(-1))
-    diff = fields_of(line)[2] if len(fields_of(line)) == AT_FIELDS else b""
-    if NINE_DIGIT_DIFF_RE.fullmatch(diff) is None:
+    diff = at_fields(line).time_diff
+    if not is_strict_time_diff(diff):
         raise CheckFailed(
-            "the time difference has not nine fractional digits", expected="+S.NNNNNNNNN", seen=repr(diff)
+            "the time difference is not written as the strict profile asks (no leading zeros, nine "
+            "fractional digits, never -0)",
+            expected="+S.NNNNNNNNN",
+            seen=repr(diff),
         )

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from herdref.checker.checks.helpers import (
-    AT_FIELDS,
-    at_reply,
-    fields_of,
-    same_time,
-    show,
-)
+from herdref.checker.checks.helpers import at_fields, at_reply, show
 from herdref.checker.checks.registry import CheckFailed, check
 from herdref.checker.target import CheckContext
+from herdref.model.judge import location_close, split_at_fields, split_line, time_close
 
 
 @check(
@@ -22,8 +17,9 @@ def lex_unicode_space(context: CheckContext) -> None:
         client = context.client_id() + separator + b"x"
         location, client_time = context.location(), context.now_time()
         reply = context.iamat(name, client, location, client_time)
-        fields = reply.data.removesuffix(b"\n").split(b" ")
-        if not reply.data.startswith(b"AT ") or len(fields) != AT_FIELDS or fields[3] != client:
+        split = split_line(reply.data)
+        record = split_at_fields(split[0]) if split is not None else None
+        if record is None or record.client_id != client:
             raise CheckFailed(
                 f"the octets {separator!r} inside a client ID were taken for white space",
                 expected=f"AT {name} <diff> {client!r} ...",
@@ -36,7 +32,7 @@ def lex_octets(context: CheckContext) -> None:
     name = context.target.names[0]
     client = context.client_id() + b"\xff\xfe\x80"
     line = at_reply(context, name, client, context.location(), context.now_time())
-    if fields_of(line)[3:4] != [client]:
+    if at_fields(line).client_id != client:
         raise CheckFailed(
             "the client ID was not echoed byte for byte", expected=repr(client), seen=repr(line)
         )
@@ -54,8 +50,14 @@ def lex_extra_space(context: CheckContext) -> None:
     name = context.target.names[0]
     client, location, client_time = context.client_id(), context.location(), context.now_time()
     reply = context.send(name, b"  IAMAT \t%s   %s\x0b%s \t \n" % (client, location, client_time))
-    fields = reply.data.removesuffix(b"\n").split(b" ")
-    if len(fields) != AT_FIELDS or fields[3:5] != [client, location] or not same_time(fields[5], client_time):
+    split = split_line(reply.data)
+    record = split_at_fields(split[0]) if split is not None else None
+    if (
+        record is None
+        or record.client_id != client
+        or not location_close(location, record.location)
+        or not time_close(client_time, record.client_time)
+    ):
         raise CheckFailed(
             "an IAMAT with extra white space was not accepted as the same command",
             expected=f"AT {name} <diff> {client.decode()} {location.decode()} {client_time.decode()}",

@@ -15,6 +15,7 @@ from herdref.checker.checks.helpers import (
 )
 from herdref.checker.checks.registry import CheckFailed, check
 from herdref.checker.target import CheckContext
+from herdref.model.judge import looks_like_at
 
 # ---- links ---------------------------------------------------------------------------------
 
@@ -78,7 +79,7 @@ def paused_neighbour(context: CheckContext) -> None:
         for neighbour in neighbours_of(target, victim):
             client = context.client_id(f"via-{neighbour}")
             reply = context.iamat(neighbour, client, context.location(), context.now_time())
-            if not reply.data.startswith(b"AT "):
+            if not looks_like_at(reply.data):
                 raise CheckFailed(
                     f"{neighbour} did not answer an IAMAT while its neighbour {victim} was stopped",
                     expected="an AT line within the timeout",

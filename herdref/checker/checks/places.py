@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal, InvalidOperation
+from typing import Final
 
 from herdref.checker.checks.helpers import (
-    LOCATION_RE,
-    LOCATION_TOLERANCE,
     alive_after,
     at_reply,
-    decimal_or_none,
     error_for,
     places_reply,
     show,
@@ -18,6 +16,11 @@ from herdref.checker.checks.helpers import (
 )
 from herdref.checker.checks.registry import CheckFailed, check
 from herdref.checker.target import CheckContext, CheckUnsupported
+from herdref.model.judge import LOCATION_TOLERANCE
+from herdref.protocol import location_degrees
+
+#: Coordinates in a Places request, compared as the graders compare echoes.
+_LOCATION_TOLERANCE: Final = Decimal(LOCATION_TOLERANCE.numerator) / LOCATION_TOLERANCE.denominator
 
 
 @check(
@@ -98,9 +101,7 @@ def places_radius_metres(context: CheckContext) -> None:
     client = context.client_id()
     location = context.location()
     at_reply(context, name, client, location, context.now_time())
-    match = LOCATION_RE.fullmatch(location)
-    assert match is not None
-    latitude, longitude = (Decimal(part.decode()) for part in match.groups())
+    latitude, longitude = (Decimal(part) for part in location_degrees(location))
     for radius_km, metres in ((b"10", Decimal(10_000)), (b"0.5", Decimal(500))):
         fixture.reset()
         reply = context.whatsat(name, client, radius_km, 3)
@@ -119,7 +120,7 @@ def places_radius_metres(context: CheckContext) -> None:
                 seen=f"radius {seen_radius}",
             )
         if seen_location is None or any(
-            abs(seen - sent) > LOCATION_TOLERANCE
+            abs(seen - sent) > _LOCATION_TOLERANCE
             for seen, sent in zip(seen_location, (latitude, longitude), strict=True)
         ):
             raise CheckFailed(
@@ -130,6 +131,14 @@ def places_radius_metres(context: CheckContext) -> None:
             )
 
 
+def _decimal(text: str) -> Decimal | None:
+    """A number the herd put in its HTTP request (not a wire field), or None."""
+    try:
+        return Decimal(text.strip())
+    except InvalidOperation:
+        return None
+
+
 def request_circle(request: dict[str, object]) -> tuple[Decimal | None, tuple[Decimal, Decimal] | None]:
     """Radius and centre of a Places request, legacy (query string) or New (JSON body)."""
     query = request.get("query")
@@ -138,11 +147,11 @@ def request_circle(request: dict[str, object]) -> tuple[Decimal | None, tuple[De
         location_value = query.get("location")
         radius_text = radius_value[0] if isinstance(radius_value, list) else radius_value
         location_text = location_value[0] if isinstance(location_value, list) else location_value
-        radius = decimal_or_none(str(radius_text).encode())
+        radius = _decimal(str(radius_text))
         centre = None
         if isinstance(location_text, str) and "," in location_text:
             lat_text, lng_text = location_text.split(",", 1)
-            lat, lng = decimal_or_none(lat_text.strip().encode()), decimal_or_none(lng_text.strip().encode())
+            lat, lng = _decimal(lat_text), _decimal(lng_text)
             centre = (lat, lng) if lat is not None and lng is not None else None
         return radius, centre
     body = request.get("json") or request.get("body")

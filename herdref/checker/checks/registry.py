@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Final, Literal
 
+from herdref.checker.grading import BUILTIN_CLAUSE_TAGS
 from herdref.checker.target import CheckContext
 
 Level = Literal["MUST", "SHOULD"]
@@ -52,7 +53,26 @@ class Check:
     #: True: tests the ``Strict:`` part of a core clause; False: tests a strict clause's lenient
     #: alternative (binds in every profile); None: as SPEC.md tags the clause (SPEC 1.1).
     strict_part: bool | None = None
+    #: Checks that must not have failed for this one to judge anything (h2spec/Autobahn style):
+    #: when one of them FAILs (or is itself BLOCKED or ERROR), this check is BLOCKED and names
+    #: it, instead of failing for the same reason. A prerequisite that was not run blocks
+    #: nothing. By default a check needs the dialect step and a well-formed AT reply (AT-1).
+    requires: tuple[str, ...] = ("dialect", "at-reply-format")
 
+    @property
+    def profile(self) -> str:
+        """The SPEC profile (1.1) of what this check tests: ``strict`` when it tests a strict
+        clause or a ``Strict:`` part, ``catchup`` for the extension, else ``core``."""
+        if self.catch_up:
+            return "catchup"
+        tag = BUILTIN_CLAUSE_TAGS.get(self.clause)
+        if self.strict_part or (self.strict_part is None and tag is not None and tag.profile == "strict"):
+            return "strict"
+        return "core"
+
+
+#: The dialect step: how the herd frames IAMAT and WHATSAT; every other check talks in it.
+DIALECT_CHECK: Final = "dialect"
 
 CHECKS: list[Check] = []
 
@@ -69,6 +89,7 @@ def check(
     quick_only: bool = False,
     catch_up: bool = False,
     strict_part: bool | None = None,
+    requires: tuple[str, ...] = (DIALECT_CHECK, "at-reply-format"),
 ) -> Callable[[Callable[[CheckContext], None]], Callable[[CheckContext], None]]:
     def register(function: Callable[[CheckContext], None]) -> Callable[[CheckContext], None]:
         CHECKS.append(
@@ -84,6 +105,7 @@ def check(
                 quick_only,
                 catch_up,
                 strict_part,
+                requires,
             )
         )
         return function
@@ -109,6 +131,9 @@ def select_checks(
     chosen: list[Check] = []
     left_out: list[tuple[Check, str]] = []
     for item in CHECKS:
+        if item.name == DIALECT_CHECK:
+            chosen.append(item)  # every other check talks in the dialect it finds
+            continue
         if only_set and not matches(item, only_set):
             continue
         if matches(item, skip_set):

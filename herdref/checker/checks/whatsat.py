@@ -10,6 +10,7 @@ from herdref.checker.checks.helpers import (
 )
 from herdref.checker.checks.registry import CheckFailed, check
 from herdref.checker.target import CheckContext
+from herdref.model.judge import looks_like_at
 
 
 @check("limits-accepted", "WHATSAT-2", "MUST", "radius 1, radius 50 and bound 20 are accepted")
@@ -19,7 +20,7 @@ def limits_accepted(context: CheckContext) -> None:
     at_reply(context, name, client, context.location(), context.now_time())
     for radius, bound, clause in ((b"1", 1, "WHATSAT-2"), (b"50", 1, "WHATSAT-2"), (b"1", 20, "WHATSAT-3")):
         reply = places_reply(context, name, client, radius, bound)
-        if not reply.data.startswith(b"AT "):
+        if not looks_like_at(reply.data):
             raise CheckFailed(
                 f"WHATSAT with radius {radius.decode()} and bound {bound} was refused",
                 expected="the stored AT line and places",
@@ -46,7 +47,7 @@ def limits_edges(context: CheckContext) -> None:
             if bound
             else context.whatsat(name, client, radius, 0)
         )
-        if not reply.data.startswith(b"AT "):
+        if not looks_like_at(reply.data):
             raise CheckFailed(
                 f"WHATSAT with radius {radius.decode()} and bound {bound} was refused",
                 expected="the stored AT line and places",
