@@ -78,16 +78,17 @@ def _tokens(tree: object) -> list[bytes]:
     return found
 
 
-def split_line(data: bytes) -> tuple[bytes, Terminator] | None:
+def split_line(data: bytes, *, crlf: bool = True) -> tuple[bytes, Terminator] | None:
     """One single-line reply and how it ended: ``(line, "LF" | "CRLF" | "none")``; None when
     ``data`` holds more than one line. "none" means the octets ended without LF (the server
-    closed, or nothing more came before the deadline)."""
+    closed, or nothing more came before the deadline). With ``crlf=False`` (a reply already
+    read in the herd's dialect) a CR before the LF is part of the line."""
     line, newline, rest = data.partition(b"\n")
     if rest:
         return None
     if not newline:
         return line, "none"
-    if line.endswith(b"\r"):
+    if crlf and line.endswith(b"\r"):
         return line[:-1], "CRLF"
     return line, "LF"
 
@@ -216,14 +217,15 @@ def parse_whatsat_reply(data: bytes) -> WhatsatReply | str:
     first, newline, rest = data.partition(b"\n")
     if not newline:
         return "it is not even one whole line"
-    if parse_at_line(first) is None:
-        return "its first line is not an AT line"
+    if split_at_fields(first) is None:
+        return "its first line is not an AT line (six fields, single spaces)"
     if not rest.endswith(b"\n\n"):
         return "it does not end with an empty line (LF LF)"
     json_text = rest[:-2]
     if not json_text:
         return "there is no JSON between the AT line and the empty line"
-    if _parse(data, "whatsat_reply") is None:
+    # The framing of the body by the grammar; the AT line's own values are AT-1/AT-2's business.
+    if _parse(b"AT s +0 c +0+0 0\n" + rest, "whatsat_reply") is None:
         return "the JSON holds an empty line (two LFs in a row) before the end"
     try:
         document = json.loads(json_text)

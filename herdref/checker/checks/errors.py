@@ -135,7 +135,11 @@ def error_keeps_connection(context: CheckContext) -> None:
         bad = b"IAMAT %s +12-118 never\n" % client
         session.send(bad)
         reply = session.read_reply()
-        split = split_line(reply) if reply is not None else None
+        split = (
+            split_line(reply, crlf=context.target.dialect.iamat.terminator == "CRLF")
+            if reply is not None
+            else None
+        )
         if split is None or not is_error_reply_for(bad, split[0], strict=False):
             raise CheckFailed(
                 "an invalid line on a kept-open connection", expected=repr(error_for(bad)), seen=show(reply)

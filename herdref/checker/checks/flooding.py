@@ -125,7 +125,13 @@ class _Sink:
                     self.data += chunk
 
 
-@check("flood-all", "FLOOD-1", "MUST", "an IAMAT at any server reaches every server, as the same AT line")
+@check(
+    "flood-all",
+    "FLOOD-1",
+    "MUST",
+    "an IAMAT at any server reaches every server, as the same AT line",
+    requires=("dialect", "at-reply-format", "flood-no-loop"),
+)
 def flood_all(context: CheckContext) -> None:
     for origin in context.target.names:
         client = context.client_id(origin)
@@ -133,7 +139,13 @@ def flood_all(context: CheckContext) -> None:
         require_flood(context, origin, reachable_without(context.target, origin, set()), client, line)
 
 
-@check("flood-at-from-client", "FLOOD-6", "MUST", "an AT line from a client connection is a flood: no reply")
+@check(
+    "flood-at-from-client",
+    "FLOOD-6",
+    "MUST",
+    "an AT line from a client connection is a flood: no reply",
+    requires=("dialect", "at-reply-format", "flood-all"),
+)
 def flood_at_from_client(context: CheckContext) -> None:
     names = context.target.names
     origin = names[-1]
@@ -149,7 +161,13 @@ def flood_at_from_client(context: CheckContext) -> None:
     require_flood(context, f"{origin} (from a client)", names, client, at_line)
 
 
-@check("flood-newest-wins", "FLOOD-2", "MUST", "a stale or duplicate IAMAT neither replaces nor floods")
+@check(
+    "flood-newest-wins",
+    "FLOOD-2",
+    "MUST",
+    "a stale or duplicate IAMAT neither replaces nor floods",
+    requires=("dialect", "at-reply-format", "flood-all"),
+)
 def flood_newest_wins(context: CheckContext) -> None:
     names = context.target.names
     origin, other = names[0], names[-1]
@@ -244,6 +262,7 @@ def _require_whole_again(context: CheckContext, restarted: Iterable[str]) -> Non
     "flooding with two servers down (one connected, one cut case)",
     destructive=True,
     quick_only=True,
+    requires=("dialect", "at-reply-format", "flood-all"),
 )
 def flood_pairs_quick(context: CheckContext) -> None:
     _flood_with_pairs_down(context, _pairs_to_check(context, quick=True))
@@ -256,6 +275,7 @@ def flood_pairs_quick(context: CheckContext) -> None:
     "flooding with each of the ten pairs of servers down (survivors cut apart included)",
     destructive=True,
     quick=False,
+    requires=("dialect", "at-reply-format", "flood-all"),
 )
 def flood_pairs(context: CheckContext) -> None:
     _flood_with_pairs_down(context, _pairs_to_check(context, quick=False))

@@ -14,7 +14,7 @@ from herdref.checker.checks.registry import CheckFailed, check
 from herdref.checker.client import reply_complete
 from herdref.checker.dialect import probe_dialect
 from herdref.checker.target import CheckContext, CheckUnsupported
-from herdref.model.judge import looks_like_at, parse_at_line, split_line, time_close
+from herdref.model.judge import looks_like_at, split_at_fields, split_line, time_close
 
 
 @check(
@@ -112,8 +112,8 @@ def frame_crlf(context: CheckContext) -> None:
     name = context.target.names[0]
     client, location, client_time = context.client_id(), context.location(), context.now_time()
     reply = context.send(name, b"IAMAT %s %s %s\r\n" % (client, location, client_time))
-    split = split_line(reply.data)
-    record = parse_at_line(split[0]) if split is not None else None
+    split = split_line(reply.data, crlf=False)
+    record = split_at_fields(split[0]) if split is not None else None
     if record is None or not time_close(client_time, record.client_time):
         raise CheckFailed(
             "an IAMAT ending in CRLF did not get the AT reply for it (the CR is white space)",
@@ -169,7 +169,7 @@ def frame_pipelined(context: CheckContext) -> None:
     )
     reply = context.raw(name, payload)
     lines = reply.data.split(b"\n")
-    records = [parse_at_line(line) for line in lines[:2]]
+    records = [split_at_fields(line) for line in lines[:2]]
     ok = (
         len(lines) == 3
         and lines[2] == b""
@@ -198,7 +198,7 @@ def frame_blank_lines(context: CheckContext) -> None:
         name, b"\n \t \n\r\nIAMAT %s %s %s\n" % (client, context.location(), context.now_time())
     )
     lines = reply.data.split(b"\n")
-    if not (len(lines) == 2 and lines[1] == b"" and parse_at_line(lines[0]) is not None):
+    if not (len(lines) == 2 and lines[1] == b"" and split_at_fields(lines[0]) is not None):
         raise CheckFailed(
             "blank lines before an IAMAT were answered"
             if len(lines) > 2

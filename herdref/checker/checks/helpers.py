@@ -52,7 +52,7 @@ def expect_error(
     """ERR-1: ``payload`` (one invalid line) gets ``? <copy>``. The copy is judged as ERR-2 says
     for the profile: stripped of surrounding white space (lenient) or exact (``strict``)."""
     reply = context.send(name, payload, whatsat=_is_whatsat(payload))
-    split = split_line(reply.data)
+    split = split_line(reply.data, crlf=False)
     if split is not None and is_error_reply_for(payload, split[0], strict=strict):
         return
     seen = show(reply.data) + (f" ({reply.error})" if reply.error else "")
@@ -67,7 +67,7 @@ def expect_error_graded(
     """``payload`` gets ``? <copy>``: no such reply at all fails ERR-1 (every profile); a copy
     that is right only after stripping white space fails ERR-2 (strict only, SPEC 1.1)."""
     reply = context.raw(name, payload) if raw else context.send(name, payload, whatsat=_is_whatsat(payload))
-    split = split_line(reply.data)
+    split = split_line(reply.data, crlf=False)
     seen = show(reply.received or None) + (f" ({reply.error})" if reply.error else "")
     if split is None or not is_error_reply_for(payload, split[0], strict=False):
         raise CheckFailed(
@@ -82,7 +82,7 @@ def at_reply(context: CheckContext, name: str, client: bytes, location: bytes, c
     herd's dialect. No reply, or another reply, fails IAMAT-4; a line that starts like an AT
     line but is not one (AT-1's six fields, single spaces) fails AT-1."""
     reply = context.iamat(name, client, location, client_time)
-    split = split_line(reply.data)
+    split = split_line(reply.data, crlf=False)
     line = split[0] if split is not None else reply.data.partition(b"\n")[0]
     if split is not None and split_at_fields(line) is not None:
         return line

@@ -70,7 +70,7 @@ def location_edges(context: CheckContext) -> None:
     for location in (b"+90-180", b"-90.000+180.000", b"+0.0-0.0", b"-1+001"):
         client = context.client_id()
         reply = context.iamat(name, client, location, context.now_time())
-        split = split_line(reply.data)
+        split = split_line(reply.data, crlf=False)
         record = split_at_fields(split[0]) if split is not None else None
         if record is None or record.client_id != client:
             refused = reply.data.startswith(b"?")

@@ -17,7 +17,7 @@ def lex_unicode_space(context: CheckContext) -> None:
         client = context.client_id() + separator + b"x"
         location, client_time = context.location(), context.now_time()
         reply = context.iamat(name, client, location, client_time)
-        split = split_line(reply.data)
+        split = split_line(reply.data, crlf=False)
         record = split_at_fields(split[0]) if split is not None else None
         if record is None or record.client_id != client:
             raise CheckFailed(
@@ -50,7 +50,7 @@ def lex_extra_space(context: CheckContext) -> None:
     name = context.target.names[0]
     client, location, client_time = context.client_id(), context.location(), context.now_time()
     reply = context.send(name, b"  IAMAT \t%s   %s\x0b%s \t \n" % (client, location, client_time))
-    split = split_line(reply.data)
+    split = split_line(reply.data, crlf=False)
     record = split_at_fields(split[0]) if split is not None else None
     if (
         record is None

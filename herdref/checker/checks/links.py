@@ -47,6 +47,7 @@ def _restart_case(context: CheckContext, sig: int) -> None:
     "MUST",
     "after SIGKILL and restart, records flow both ways again",
     destructive=True,
+    requires=("dialect", "at-reply-format", "flood-all"),
 )
 def restart_reconnect(context: CheckContext) -> None:
     _restart_case(context, signal.SIGKILL)
@@ -58,6 +59,7 @@ def restart_reconnect(context: CheckContext) -> None:
     "MUST",
     "after SIGTERM and restart, records flow both ways again",
     destructive=True,
+    requires=("dialect", "at-reply-format", "flood-all"),
 )
 def restart_after_sigterm(context: CheckContext) -> None:
     _restart_case(context, signal.SIGTERM)
@@ -69,6 +71,7 @@ def restart_after_sigterm(context: CheckContext) -> None:
     "MUST",
     "a SIGSTOPped neighbour blocks neither replies nor flooding",
     destructive=True,
+    requires=("dialect", "at-reply-format", "flood-all"),
 )
 def paused_neighbour(context: CheckContext) -> None:
     launcher = need_launcher(context)
@@ -98,6 +101,7 @@ def paused_neighbour(context: CheckContext) -> None:
     "a restarted server gets back, without new IAMATs, what it held and what it missed",
     destructive=True,
     catch_up=True,
+    requires=("dialect", "at-reply-format", "flood-all"),
 )
 def catch_up_after_restart(context: CheckContext) -> None:
     launcher = need_launcher(context)
