@@ -172,7 +172,10 @@ def run_check(
             return _error_outcome(item, started, restore_error, context.transcript.render())
         clause = error.clause or item.clause
         strict_part = error.strict_part if error.strict_part is not None else item.strict_part
-        strict_only = is_strict_only(clause, tags, own_clause=item.clause, strict_part=strict_part)
+        # A failure the check itself marks as strict-only is one, whatever clause it names.
+        strict_only = error.strict_part is True or is_strict_only(
+            clause, tags, own_clause=item.clause, strict_part=strict_part
+        )
         graded = failure_verdict(item.level, clause, tags, spec_profile, strict_only=strict_only)
         verdict = "FLAKY" if replay_error is None else graded
     elif isinstance(error, CheckUnsupported):

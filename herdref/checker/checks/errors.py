@@ -55,54 +55,73 @@ def invalid_field_count(context: CheckContext) -> None:
 @check("invalid-location", "LEX-5", "MUST", "locations that are not ISO 6709 ±lat±long in range get '?'")
 def invalid_location(context: CheckContext) -> None:
     client, when = context.client_id(), context.now_time()
+    # Core: no sign, no longitude, a comma: not ISO 6709 decimal degrees on any reading.
+    # Strict: the ranges and nan, which the handout never states (a float()-based parser takes
+    # them; SPEC decision A18).
     invalid_lines(
         context,
         [
             b"IAMAT %s %s %s" % (client, location, when)
-            for location in (
-                b"34.068930-118.445127",
-                b"+34.068930",
-                b"+91.0-118.0",
-                b"+34.0-181.0",
-                b"+34,5-118.2",
-                b"+nan-118.0",
-            )
+            for location in (b"34.068930-118.445127", b"+34.068930", b"+34,5-118.2")
         ],
         "bad location not answered '? <line>'",
+        strict_lines=[
+            b"IAMAT %s %s %s" % (client, location, when)
+            for location in (b"+91.0-118.0", b"+34.0-181.0", b"+nan-118.0")
+        ],
     )
 
 
 @check("invalid-time", "LEX-6", "MUST", "times that are not POSIX decimal seconds get '?'")
 def invalid_time(context: CheckContext) -> None:
     client, loc = context.client_id(), context.location()
+    # Core: not a number at all. Strict: exponent, sign and inf, which the handout leaves open
+    # and a float()-based parser takes (SPEC decision A19).
     invalid_lines(
         context,
-        [b"IAMAT %s %s %s" % (client, loc, when) for when in (b"abc", b"1e9", b"-5", b"1.2.3", b"inf")],
+        [b"IAMAT %s %s %s" % (client, loc, when) for when in (b"abc", b"1.2.3")],
         "bad client time not answered '? <line>'",
+        strict_lines=[b"IAMAT %s %s %s" % (client, loc, when) for when in (b"1e9", b"-5", b"inf")],
     )
 
 
 @check("invalid-radius", "WHATSAT-2", "MUST", "radius outside (0, 50] km or not a number gets '?'")
 def invalid_radius(context: CheckContext) -> None:
-    radii = (b"0", b"0.0", b"51", b"50.5", b"50.01", b"-1", b"+5", b"abc", b"1e1")
-    _invalid_whatsat_fields(context, [(radius, b"5") for radius in radii], "bad radius")
+    # Core: over the stated 50 km, or not a number. Strict: 0, negative, '+5', '1e1', which
+    # the handout leaves open (the course's test client sends 0..50; SPEC decision A8).
+    _invalid_whatsat_fields(
+        context,
+        [(radius, b"5") for radius in (b"51", b"50.5", b"50.01", b"abc")],
+        "bad radius",
+        strict=[(radius, b"5") for radius in (b"0", b"0.0", b"-1", b"+5", b"1e1")],
+    )
 
 
 @check("invalid-bound", "WHATSAT-3", "MUST", "bound outside 0..20 or not an integer gets '?'")
 def invalid_bound(context: CheckContext) -> None:
-    bounds = (b"21", b"-1", b"-0", b"+1", b"1.5", b"2.0", b"x", b"100")
-    _invalid_whatsat_fields(context, [(b"10", bound) for bound in bounds], "bad bound")
+    # Core: over the stated 20, or not a number. Strict: sign, fraction (SPEC decision A8).
+    _invalid_whatsat_fields(
+        context,
+        [(b"10", bound) for bound in (b"21", b"x", b"100")],
+        "bad bound",
+        strict=[(b"10", bound) for bound in (b"-1", b"-0", b"+1", b"1.5", b"2.0")],
+    )
 
 
 def _invalid_whatsat_fields(
-    context: CheckContext, radius_and_bound: list[tuple[bytes, bytes]], what: str
+    context: CheckContext,
+    radius_and_bound: list[tuple[bytes, bytes]],
+    what: str,
+    *,
+    strict: list[tuple[bytes, bytes]],
 ) -> None:
     """WHATSAT lines for a client the server knows, so only the bad field can earn the '?'."""
     name = context.target.names[0]
     client = context.client_id()
     at_reply(context, name, client, context.location(), context.now_time())
     lines = [b"WHATSAT %s %s %s" % (client, radius, bound) for radius, bound in radius_and_bound]
-    invalid_lines(context, lines, f"{what} not answered '? <line>'")
+    strict_lines = [b"WHATSAT %s %s %s" % (client, radius, bound) for radius, bound in strict]
+    invalid_lines(context, lines, f"{what} not answered '? <line>'", strict_lines=strict_lines)
 
 
 @check(

@@ -145,6 +145,9 @@ def flood_all(context: CheckContext) -> None:
     "MUST",
     "an AT line from a client connection is a flood: no reply",
     requires=("dialect", "at-reply-format", "flood-all"),
+    # The assignment leaves the server-to-server format free ("AT messages or some variant"),
+    # so what a herd does with an AT line from a client is herdref's rule (SPEC A13): strict.
+    strict_part=True,
 )
 def flood_at_from_client(context: CheckContext) -> None:
     names = context.target.names
@@ -157,8 +160,18 @@ def flood_at_from_client(context: CheckContext) -> None:
         raise CheckFailed(
             "a valid AT line from a client got a reply", expected="no reply", seen=show(reply.data)
         )
-    # Every server, the one that was sent the line included, must end up holding it.
-    require_flood(context, f"{origin} (from a client)", names, client, at_line)
+    # Every server, the one that was sent the line included, must end up holding it, in
+    # canonical form although it came with odd white space (AT-3, FLOOD-5).
+    try:
+        require_flood(context, f"{origin} (from a client)", names, client, at_line)
+    except CheckFailed as failure:
+        raise CheckFailed(
+            failure.summary,
+            expected=failure.expected,
+            seen=failure.seen,
+            clause=failure.clause,
+            strict_part=True,
+        ) from None
 
 
 @check(

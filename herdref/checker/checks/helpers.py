@@ -168,10 +168,23 @@ def require_flood(
         )
 
 
-def invalid_lines(context: CheckContext, lines: list[bytes], summary: str) -> None:
+def invalid_lines(
+    context: CheckContext, lines: list[bytes], summary: str, *, strict_lines: Iterable[bytes] = ()
+) -> None:
+    """Each of ``lines`` gets ``? <line>`` (every reading of the course requires it); then each of
+    ``strict_lines`` does, which only herdref's strict profile asks (SPEC decision table): a
+    line the course leaves open, e.g. a value a ``float()``-based parser accepts. Refusing
+    those is a strict deviation when it fails, not a failure (SPEC 1.1)."""
     name = context.target.names[0]
     for line in lines:
         expect_error(context, name, line + b"\n", f"{summary}: {line!r}")
+    for line in strict_lines:
+        try:
+            expect_error(context, name, line + b"\n", f"{summary}: {line!r} (strict profile)")
+        except CheckFailed as failure:
+            raise CheckFailed(
+                failure.summary, expected=failure.expected, seen=failure.seen, strict_part=True
+            ) from None
     alive_after(context, name)
 
 

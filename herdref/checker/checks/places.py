@@ -24,7 +24,13 @@ _LOCATION_TOLERANCE: Final = Decimal(LOCATION_TOLERANCE.numerator) / LOCATION_TO
 
 
 @check(
-    "places-bound-zero", "PLACES-4", "MUST", "bound 0: no Places request, an empty result", needs_fixture=True
+    "places-bound-zero",
+    "PLACES-4",
+    "MUST",
+    "bound 0: no Places request, an empty result",
+    needs_fixture=True,
+    # A request made for bound 0 is invisible to every client: herdref's rule (SPEC A10), strict.
+    strict_part=True,
 )
 def places_bound_zero(context: CheckContext) -> None:
     fixture = context.target.fixture
