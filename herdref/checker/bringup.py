@@ -61,6 +61,7 @@ def open_target(
     redirect_google: bool = False,
     output_dir: Path | None = None,
     on_describe: Callable[[str], None] = lambda text: None,
+    probe: bool = True,
 ) -> tuple[Target, str]:
     """Start (or find) the herd; everything started is stopped when ``stack`` closes.
 
@@ -120,5 +121,6 @@ def open_target(
         for name, address in config.servers.items():
             if not wait_until(partial(port_open, address.host, address.port), deadline_s=startup_s):
                 raise LaunchError(f"{name} is not listening on {address.host}:{address.port}", name=name)
-    target.dialect = probe_dialect(target)[0]
+    if probe:  # validate leaves it to its first check, ``dialect``, which reports it
+        target.dialect = probe_dialect(target)[0]
     return target, description

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Final
 
-from herdref.checker.client import LineSession, Transcript
+from herdref.checker.client import LineSession, Transcript, exchange
 from herdref.checker.target import CommandFraming, Dialect, Target
 from herdref.model.judge import Terminator, looks_like_at, split_line
 
@@ -30,6 +30,9 @@ __all__ = ["CommandProbe", "probe_command", "probe_dialect"]
 
 #: How long to wait, after a reply on a kept-open connection, for the server to close it.
 _CLOSE_GRACE_S: Final = 0.3
+#: How long to wait, after the reply to a half-closed connection, for the server's EOF
+#: (FRAME-4): a server that never closes is judged in this time, not the reply timeout.
+_EOF_GRACE_S: Final = 2.0
 
 
 class CommandProbe:
@@ -74,7 +77,7 @@ def _read(session: LineSession, *, whatsat: bool, half_close: bool, timeout_s: f
     if reply is None:
         return session.buffer, session.closed
     if not session.closed:
-        grace = timeout_s if half_close else min(_CLOSE_GRACE_S, timeout_s)
+        grace = min(_EOF_GRACE_S if half_close else _CLOSE_GRACE_S, timeout_s)
         rest = session.read_until_closed(timeout_s=grace)
         reply += rest
     return reply, session.closed
@@ -120,6 +123,24 @@ def probe_command(
     return result
 
 
+def _answers(
+    target: Target, name: str, payload: bytes, framing: CommandFraming, transcript: Transcript | None
+) -> bool:
+    """Whether ``payload`` (a WHATSAT) gets an answer that starts with an AT line, in ``framing``."""
+    address = target.config.address(name)
+    reply = exchange(
+        address.host,
+        address.port,
+        payload,
+        transcript=transcript,
+        server=name,
+        half_close=framing.half_close,
+        timeout_s=target.timeout_s,
+        until_complete=None if framing.half_close and framing.server_closes else True,
+    )
+    return looks_like_at(reply.data) and b"\n" in reply.data
+
+
 def _whatsat(client: bytes, bound: int) -> bytes:
     return b"WHATSAT %s 10 %d\n" % (client, bound)
 
@@ -141,17 +162,21 @@ def probe_dialect(
 
     iamat_probe = probe_command(target, name, iamat, whatsat=False, transcript=transcript)
     iamat_framing = iamat_probe.framing()
-    # The bound that shows a record without Places (0), else one that needs Places (1).
-    whatsat_probes = {
-        bound: probe_command(
-            target, name, partial(_whatsat, client, bound), whatsat=True, transcript=transcript
+    # The bound that shows a record without Places (0), else one that needs Places (1); once a
+    # framing is known, whether Places work is one more exchange in it.
+    whatsat_probe = probe_command(
+        target, name, partial(_whatsat, client, 0), whatsat=True, transcript=transcript
+    )
+    lookup_bound: int | None = 0
+    if whatsat_probe.framing() is None:
+        whatsat_probe = probe_command(
+            target, name, partial(_whatsat, client, 1), whatsat=True, transcript=transcript
         )
-        for bound in (0, 1)
-    }
-    answered = [bound for bound in (0, 1) if whatsat_probes[bound].framing() is not None]
-    lookup_bound = answered[0] if answered else None
-    whatsat_probe = whatsat_probes[lookup_bound if lookup_bound is not None else 1]
+        lookup_bound = 1 if whatsat_probe.framing() is not None else None
     whatsat_framing = whatsat_probe.framing()
+    places_work = lookup_bound == 1
+    if lookup_bound == 0 and whatsat_framing is not None:
+        places_work = _answers(target, name, _whatsat(client, 1), whatsat_framing, transcript)
     dialect = Dialect(
         iamat=iamat_framing or CommandFraming(),
         whatsat=whatsat_framing or iamat_framing or CommandFraming(),
@@ -159,5 +184,5 @@ def probe_dialect(
         whatsat_answered=whatsat_framing is not None,
     )
     target.lookup_bound = lookup_bound if dialect.iamat_answered else None
-    target.places_work = whatsat_probes[1].framing() is not None
+    target.places_work = places_work
     return dialect, iamat_probe, whatsat_probe

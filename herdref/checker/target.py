@@ -98,11 +98,13 @@ class Dialect:
 
     def normalize(self, data: bytes, *, whatsat: bool, closed: bool) -> bytes:
         """``data`` with this dialect's reply terminator turned into LF, so that a check judges
-        its own property; the terminator itself is the framing checks' business (AT-1)."""
-        framing = self.whatsat if whatsat else self.iamat
+        its own property; the terminator itself is the framing checks' business (AT-1). A
+        single-line reply (an AT reply, or ``?`` to any line) ends as the IAMAT reply does."""
+        single_line = not whatsat or data.startswith(b"?")
+        framing = self.iamat if single_line else self.whatsat
         if framing.terminator == "CRLF":
             data = data.replace(b"\r\n", b"\n")
-        elif framing.terminator == "none" and closed and data and not whatsat and not data.endswith(b"\n"):
+        elif framing.terminator == "none" and closed and data and single_line and not data.endswith(b"\n"):
             data += b"\n"
         return data
 

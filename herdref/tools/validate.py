@@ -267,6 +267,7 @@ def _validate(
             redirect_google=args.redirect_google,
             output_dir=args.keep_output,
             on_describe=progress,
+            probe=False,
         )
         target.catch_up = args.catch_up
     except PortBusy as exc:
@@ -280,7 +281,6 @@ def _validate(
         meta = {"target": args.launch or "reference herd", "error": f"unreachable: {exc}"}
         _write_reports(args, [], _skipped(left_out), meta)
         return ExitStatus.UNREACHABLE
-    progress(f"dialect: {target.dialect.describe()}")
     tags = clause_tags(args.spec)
 
     def on_start(item: Any) -> None:

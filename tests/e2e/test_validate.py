@@ -51,6 +51,16 @@ CASES: dict[str, tuple[set[str], list[str]]] = {
     "lowercase_commands": ({"LEX-4"}, []),
     "radius_limit_exclusive": ({"WHATSAT-2"}, []),
     "skew_six_digits": ({"AT-2"}, []),
+    # Framing defects found by the dialect step and named once, by frame-half-close; the
+    # framing checks that need half-close are BLOCKED, every other check runs in the dialect.
+    "dialect_engine_whatsat_lost_on_half_close": ({"FRAME-4"}, []),
+    "dialect_engine_never_closes": ({"FRAME-4"}, []),
+}
+#: Herds that speak another dialect the lenient profile allows (SPEC 1.1): graded lenient
+#: they have no FAIL, only the strict deviations listed (each named once, by its own check).
+DIALECTS: dict[str, set[str]] = {
+    "dialect_engine_crlf_replies": {"AT-1"},
+    "dialect_engine_single_shot": {"FRAME-3", "AT-1"},
 }
 #: Broken herds whose only bug is in a clause tagged ``strict`` (SPEC 1.1): IAMAT-5's byte-exact
 #: echo, ERR-2's raw copy, AT-2's nine digits, or in what the course leaves open and herdref
@@ -130,6 +140,22 @@ def test_broken_herd_is_caught(tmp_path: Path, herd: str) -> None:
     else:
         strict = any(entry["verdict"] == "FAIL" for entry in failed)
         assert status == (1 if strict else 3), output
+
+
+@pytest.mark.parametrize("herd", sorted(DIALECTS))
+def test_a_dialect_the_course_allows_is_no_failure(tmp_path: Path, herd: str) -> None:
+    skipped = [name for name in _DESTRUCTIVE if name not in ("flood-no-loop", "restart-reconnect")]
+    status, document, output = validate(
+        tmp_path, *launch_broken_herd(tmp_path, f"{herd}.py"), *_FAST, "--skip", ",".join(skipped)
+    )
+    checks = document["checks"]
+    assert isinstance(checks, list)
+    assert [entry["check"] for entry in checks if entry["verdict"] in ("FAIL", "ERROR", "BLOCKED")] == [], (
+        output
+    )
+    assert broken_clauses(document) == DIALECTS[herd], output
+    assert all(entry["strict_only"] for entry in checks if entry["verdict"] == "NON-STRICT"), output
+    assert status == 3, output
 
 
 @pytest.mark.parametrize(

@@ -53,14 +53,14 @@ def frame_half_close(context: CheckContext) -> None:
         if not probe.half_close_answered:
             kept = " (it is answered on a kept-open connection)" if probe.kept_open_answered else ""
             raise CheckFailed(
-                f"a {command} followed by a half-close got no reply{kept}",
+                f"{_article(command)} {command} followed by a half-close got no reply{kept}",
                 expected=f"the {command} reply, then EOF",
                 seen=show(probe.half_close_reply or None),
             )
         if not probe.half_close_closed:
             raise CheckFailed(
-                f"the server answered a {command} but did not close the connection after the client "
-                "half-closed",
+                f"the server answered {_article(command)} {command} but did not close the connection "
+                "after the client half-closed",
                 expected="EOF after the reply",
                 seen=f"{probe.half_close_reply!r}, then the connection still open after "
                 f"{context.target.timeout_s:g} s",
@@ -83,8 +83,12 @@ def frame_keep_open(context: CheckContext) -> None:
             session.send(b"IAMAT %s %s %s\n" % (client, location, context.now_time(round_number * 1e-3)))
             reply = session.read_reply()
             if reply is None or not looks_like_at(reply):
+                single_shot = session.closed and looks_like_at(reply or session.buffer)
                 raise CheckFailed(
-                    f"no AT reply to command {round_number + 1} on a kept-open connection",
+                    f"the server closed the connection after answering command {round_number + 1} "
+                    "(single-shot)"
+                    if single_shot
+                    else f"no AT reply to command {round_number + 1} on a kept-open connection",
                     expected="one AT line per IAMAT, without closing the connection",
                     seen=show(reply if reply is not None else session.buffer or None)
                     + (" (the server closed the connection)" if session.closed else ""),
@@ -248,3 +252,7 @@ def frame_single_write(context: CheckContext) -> None:
                 expected="the whole reply in the first read, as clients that read once expect",
                 seen=f"first read: {first!r}, then: {rest!r}",
             )
+
+
+def _article(command: str) -> str:
+    return "an" if command == "IAMAT" else "a"

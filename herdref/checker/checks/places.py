@@ -9,7 +9,7 @@ from typing import Final
 from herdref.checker.checks.helpers import (
     alive_after,
     at_reply,
-    error_for,
+    expect_error,
     places_reply,
     show,
     whatsat_json,
@@ -78,15 +78,13 @@ def places_errors(context: CheckContext) -> None:
             )
         for fault in ("http_500", "malformed_json"):
             fixture.set_fault(fault)
-            line = b"WHATSAT %s 10 3\n" % client
-            reply = context.send(name, line, whatsat=True)
-            if reply.data != error_for(line):
-                raise CheckFailed(
-                    f"Places gave no JSON object ({fault}) but the reply was not '? <line>'",
-                    expected=repr(error_for(line)),
-                    seen=show(reply.data[:300]),
-                    clause="PLACES-5",
-                )
+            expect_error(
+                context,
+                name,
+                b"WHATSAT %s 10 3\n" % client,
+                f"Places gave no JSON object ({fault}) but the reply was not '? <line>'",
+                clause="PLACES-5",
+            )
     finally:
         fixture.reset()
     alive_after(context, name)
