@@ -203,7 +203,9 @@ class HerdModel:
         known = self.records.get(at_line)
         if known is None:
             bound = flooding_bound(self.servers, self._live_links(), origin=origin)
-            value = client_time_value(client_time)
+            # Times compare as the herd wrote them in its AT lines (a lenient herd may echo a
+            # numerically equal time, IAMAT-5): what servers hold is compared with the same.
+            value = time_of_line(at_line)
             fresh = all(time_of_line(line) < value for line in self.may_lines(origin, client_id))
             known = Record(client_id, client_time, at_line, origin, self.step, self.epoch, bound, fresh)
             self.records[at_line] = known
@@ -275,9 +277,7 @@ class HerdModel:
         for line in self._lines_by_client.get(client_id, ()):
             if server in self._must[line]:
                 record = self.records[line]
-                if newest is None or client_time_value(record.client_time) > client_time_value(
-                    newest.client_time
-                ):
+                if newest is None or time_of_line(record.at_line) > time_of_line(newest.at_line):
                     newest = record
         return newest
 

@@ -2,7 +2,7 @@
 
 from collections.abc import Iterable, Mapping
 
-from herdref.model.herd import ConnectionLog, HerdModel, Snapshot, Violation, client_time_value, time_of_line
+from herdref.model.herd import ConnectionLog, HerdModel, Snapshot, Violation, time_of_line
 
 
 def _show(value: bytes | None) -> str:
@@ -74,7 +74,7 @@ def check_known(model: HerdModel, snapshot: Snapshot, *, clause: str = "STATE-1"
             seen, line = snapshot.holding(server, client_id)
             if required is None or not seen:
                 continue
-            if line is None or time_of_line(line) < client_time_value(required.client_time):
+            if line is None or time_of_line(line) < time_of_line(required.at_line):
                 violations.append(
                     Violation(
                         clause,

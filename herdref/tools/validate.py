@@ -168,6 +168,9 @@ def _replay_command(args: argparse.Namespace, check_name: str) -> str:
     return shlex.join(words)
 
 
+#: The checks whose failure leaves the stateful run nothing to judge (it is then BLOCKED).
+STATEFUL_REQUIRES = ("dialect", "at-reply-format")
+
 #: The placeholders a --launch template may use (herdref.checker.launcher fills them in).
 LAUNCH_PLACEHOLDERS = ("name", "port", "config", "places_url")
 
@@ -246,7 +249,7 @@ def _validate(
     from herdref.checker.grading import clause_tags
     from herdref.checker.launcher import LaunchError, PortBusy
     from herdref.checker.report import clause_titles, terminal_summary
-    from herdref.checker.runner import run_checks
+    from herdref.checker.runner import BLOCKING, Outcome, run_checks
 
     started = time.monotonic()
 
@@ -304,9 +307,27 @@ def _validate(
         from herdref.checker.machine import run_stateful
 
         progress("  ... stateful (model-based random run)")
-        stateful = run_stateful(
-            target, profile=args.profile, examples=args.examples, spec_profile=args.spec_profile, tags=tags
-        )
+        basic = [outcome for outcome in outcomes if outcome.check in STATEFUL_REQUIRES]
+        failed = next((outcome for outcome in basic if outcome.verdict in BLOCKING), None)
+        if failed is not None:
+            stateful = Outcome(
+                "stateful",
+                "FLOOD-1",
+                "MUST",
+                "random IAMAT/WHATSAT/kill/restart/pause sequences judged by the shared model",
+                "BLOCKED",
+                0.0,
+                summary=f"not judged: its prerequisite {failed.check} ({failed.clause}) is {failed.verdict}",
+                blocked_by=failed.check,
+            )
+        else:
+            stateful = run_stateful(
+                target,
+                profile=args.profile,
+                examples=args.examples,
+                spec_profile=args.spec_profile,
+                tags=tags,
+            )
         stateful.replay = _replay_command(args, "stateful")
         outcomes.append(stateful)
         on_done(stateful)

@@ -188,6 +188,9 @@ def test_a_strict_deviation_fails_only_under_the_strict_profile(
         "stateful": (verdict, "IAMAT-5"),
     }, output
     assert status == exit_status, output
+    # The stateful run notes the strict-only difference and goes on to its other steps.
+    (stateful,) = [entry for entry in document["checks"] if entry["check"] == "stateful"]  # type: ignore[union-attr]
+    assert "the run went on" in stateful["summary"], output
     profile = spec_profile or "lenient"
     assert document["spec_profile"] == profile
     assert f"SPEC profile graded against: {profile}" in output
