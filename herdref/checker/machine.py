@@ -32,7 +32,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 from herdref.checker.grading import BUILTIN_CLAUSE_TAGS, ClauseTag, SpecProfile, failure_verdict
-from herdref.checker.target import CheckContext, CheckUnsupported, Target, wait_until
+from herdref.checker.target import CheckContext, CheckFailed, CheckUnsupported, Target, wait_until
 from herdref.model import (
     HerdModel,
     Snapshot,
@@ -114,20 +114,34 @@ def _require(violations: list[Violation]) -> None:
 
 
 def build_machine(
-    target: Target, *, allow_faults: bool = True, deviations: list[Violation] | None = None
+    target: Target,
+    *,
+    allow_faults: bool = True,
+    deviations: list[Violation] | None = None,
+    known_clauses: frozenset[str] = frozenset(),
 ) -> type[Any]:
     """A RuleBasedStateMachine class bound to ``target`` (faults need its launcher).
 
     A reply that only the strict profile refuses is appended to ``deviations`` (a note) and the
     run goes on, so later steps (newer and older reports, kills, partitions) are still
     exercised; only a violation every profile refuses stops it. Without ``deviations`` every
-    violation stops the run."""
+    violation stops the run. A violation of one of ``known_clauses`` (already named by a check
+    of this run) is noted in ``deviations`` too, so one defect is named once."""
     from hypothesis import strategies as st
     from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
     names = target.names
     links = sorted(tuple(sorted(pair)) for pair in target.config.links)
     launcher = target.launcher if allow_faults else None
+    budget_notes: set[str] = set()
+
+    def require(violations: list[Violation]) -> None:
+        new = [violation for violation in violations if violation.clause not in known_clauses]
+        if deviations is not None:
+            noted = [violation for violation in violations if violation.clause in known_clauses]
+            deviations.extend(violation for violation in noted if violation not in deviations)
+            violations = new
+        _require(violations)
 
     class HerdMachine(RuleBasedStateMachine):
         def __init__(self) -> None:
@@ -147,7 +161,16 @@ def build_machine(
 
         # ---- helpers ---------------------------------------------------------------------
 
+        def over_budget(self) -> bool:
+            """The run's time budget is spent: every later step does nothing (noted)."""
+            if target.run_deadline is None or time.monotonic() < target.run_deadline:
+                return False
+            budget_notes.add("cut short: the run's time budget was spent")
+            return True
+
         def answering(self) -> list[str]:
+            if self.over_budget():
+                return []
             return [name for name in names if self.model.alive[name] and name not in self.paused]
 
         def observe(self, clients: list[bytes] | None = None, servers: list[str] | None = None) -> Snapshot:
@@ -157,7 +180,10 @@ def build_machine(
             for name in self.answering() if servers is None else servers:
                 known = self.seen.setdefault(name, {})
                 for client in asked:
-                    known[client] = self.context.stored_line(name, client)
+                    try:
+                        known[client] = self.context.stored_line(name, client)
+                    except CheckFailed as failure:  # no answer at all: a violation, not "no record"
+                        require([Violation(failure.clause or "WHATSAT-4", failure.summary)])
             return self.model.snapshot({name: dict(table) for name, table in self.seen.items()})
 
         def check_snapshot(self, snapshot: Snapshot) -> None:
@@ -165,7 +191,7 @@ def build_machine(
             if self.previous is not None:
                 violations += check_monotonicity(self.model, self.previous, snapshot)
             self.previous = snapshot
-            _require(violations)
+            require(violations)
 
         # ---- rules -----------------------------------------------------------------------
 
@@ -177,7 +203,7 @@ def build_machine(
             if not reply.data and self.paused:
                 # LINK-4: nothing came back while a server was stopped: waiting for it.
                 stopped = ", ".join(sorted(self.paused))
-                _require(
+                require(
                     [Violation("LINK-4", f"{server} did not answer an IAMAT while {stopped} was stopped")]
                 )
             strict = check_iamat_reply(
@@ -235,7 +261,7 @@ def build_machine(
             request = b"WHATSAT %s 10 %d" % (client_id, bound)
             reply = self.context.send(server, request + b"\n", whatsat=True)
             stored = self.model.may_lines(server, client_id)
-            _require(
+            require(
                 check_whatsat_reply(
                     request,
                     bound,
@@ -260,7 +286,7 @@ def build_machine(
         @rule(server=st.sampled_from(names))
         def restart(self, server: str) -> None:
             assert launcher is not None
-            if self.model.alive[server]:
+            if self.model.alive[server] or self.over_budget():
                 return
             launcher.start(server)
             launcher.wait_listening(server, deadline_s=target.startup_s)
@@ -295,7 +321,18 @@ def build_machine(
         @invariant()
         def records_only_get_newer(self) -> None:
             """After every step (no waiting): no server holds a record that could not have
-            reached it (FLOOD-4), and none went back to an older one (STATE-1)."""
+            reached it (FLOOD-4), and none went back to an older one (STATE-1); and no
+            server the run did not kill has died (ERR-4)."""
+            if launcher is not None:
+                dead = [
+                    name
+                    for name in names
+                    if self.model.alive[name]
+                    and launcher.processes.get(name) is not None
+                    and not launcher.alive(name)
+                ]
+                if dead:
+                    require([Violation("ERR-4", f"{name} died during the stateful run") for name in dead])
             if self.touched is not None:
                 self.check_snapshot(self.observe([self.touched]))
                 self.touched = None
@@ -303,6 +340,8 @@ def build_machine(
         @rule()
         def settle(self) -> None:
             """The herd is quiet: wait (deadline) until every server holds what it must."""
+            if self.over_budget():
+                return
             self.model.quiet()
             latest: list[Violation] = []
 
@@ -314,7 +353,7 @@ def build_machine(
                 return not latest
 
             wait_until(converged, deadline_s=target.propagation_s)
-            _require(latest)
+            require(latest)
 
         def teardown(self) -> None:
             for server in sorted(self.paused):
@@ -322,6 +361,7 @@ def build_machine(
             if launcher is not None:
                 launcher.ensure_all_running(deadline_s=target.startup_s)
 
+    HerdMachine.budget_notes = budget_notes
     return HerdMachine
 
 
@@ -332,8 +372,12 @@ def run_stateful(
     examples: int | None,
     spec_profile: SpecProfile = "lenient",
     tags: Mapping[str, ClauseTag] = BUILTIN_CLAUSE_TAGS,
+    known_clauses: frozenset[str] = frozenset(),
 ) -> Outcome:
     """Run the state machine against ``target``; one Outcome with the shrunk failing steps.
+
+    ``known_clauses`` were already found broken by the checks of this run: the stateful run
+    notes violations of them and goes on looking for other defects.
 
     Examples are derandomized, so a run can be replayed exactly. A failure is replayed once
     (the same examples, without shrinking): if they then pass, or Hypothesis finds that the
@@ -349,7 +393,7 @@ def run_stateful(
 
     default_examples, steps = _PROFILES.get(profile, _PROFILES["full"])
     deviations: list[Violation] = []
-    machine = build_machine(target, deviations=deviations)
+    machine = build_machine(target, deviations=deviations, known_clauses=known_clauses)
     reported: list[object] = []
     started = time.monotonic()
     options = settings(
@@ -395,7 +439,13 @@ def run_stateful(
             outcome.verdict = "FLAKY"
     except Flaky as exc:
         outcome.verdict = "FLAKY"
-        outcome.summary = f"a failure did not reproduce: {str(exc)[:300]}"
+        # What failed the first time, when Hypothesis kept it (an exception group).
+        kept: object = next(iter(getattr(exc, "exceptions", ())), None)
+        if isinstance(kept, HerdViolation):
+            outcome.clause = kept.violations[0].clause
+            outcome.summary = f"failed once, then not on replay: {kept}"[:600]
+        else:
+            outcome.summary = f"a failure did not reproduce: {kept or exc!s}"[:600]
     except CheckUnsupported as exc:
         outcome.verdict = "UNSUPPORTED"
         outcome.summary = str(exc)
@@ -407,8 +457,14 @@ def run_stateful(
         outcome.verdict = "ERROR"
         outcome.summary = f"checker error in the stateful run: {exc!r}"
         outcome.transcript = traceback.format_exc().splitlines()
-    if outcome.verdict == "PASS" and deviations:
+    strict_deviations = [violation for violation in deviations if violation.clause not in known_clauses]
+    known_seen = sorted({violation.clause for violation in deviations if violation.clause in known_clauses})
+    if outcome.verdict == "PASS" and known_seen and not strict_deviations:
+        named = ", ".join(known_seen)
+        outcome.summary = f"no defect beyond those the checks named ({named}, seen here too; the run went on)"
+    if outcome.verdict == "PASS" and strict_deviations:
         # Strict-only differences seen on the way (the run went on past them, SPEC 1.1).
+        deviations = strict_deviations
         first = deviations[0]
         outcome.strict_only = True
         outcome.verdict = failure_verdict("MUST", first.clause, tags, spec_profile, strict_only=True)
@@ -418,5 +474,7 @@ def run_stateful(
         )
         outcome.expected = "; ".join(sorted({violation.clause for violation in deviations}))
         outcome.seen = "; ".join(str(violation) for violation in deviations)[:2000]
+    if getattr(machine, "budget_notes", None) and outcome.verdict == "PASS":
+        outcome.summary = "passed the steps it ran, then was cut short: the run's time budget was spent"
     outcome.duration_s = time.monotonic() - started
     return outcome

@@ -78,7 +78,13 @@ def _attempt(target: Target, item: Check) -> tuple[CheckContext, BaseException |
     try:
         item.run(context)
         _require_all_up(context)
-    except (CheckFailed, CheckUnsupported, LaunchError) as exc:
+    except CheckFailed as exc:
+        error = exc
+        try:  # a server that died on the way is part of what the client saw
+            _require_all_up(context)
+        except CheckFailed as death:
+            exc.summary += f"; {death.summary}"
+    except (CheckUnsupported, LaunchError) as exc:
         error = exc
     except OSError as exc:
         error = CheckFailed(
@@ -215,7 +221,17 @@ def run_checks(
     for item in checks:
         on_start(item)
         prerequisite = blocked_by(item, by_name)
-        if prerequisite is not None:
+        if target.run_deadline is not None and time.monotonic() >= target.run_deadline:
+            outcome = Outcome(
+                item.name,
+                item.clause,
+                item.level,
+                item.title,
+                "SKIPPED",
+                0.0,
+                summary="not run: the run's time budget is spent",
+            )
+        elif prerequisite is not None:
             outcome = Outcome(
                 item.name,
                 item.clause,

@@ -27,7 +27,9 @@ if TYPE_CHECKING:
     from herdref.places.fixture import FixtureHandle
 
 __all__ = [
+    "BudgetSpent",
     "CheckContext",
+    "CheckFailed",
     "CheckUnsupported",
     "CommandFraming",
     "Dialect",
@@ -46,6 +48,33 @@ def _client_time(line: bytes) -> bytes | None:
 
 class CheckUnsupported(Exception):
     """The check cannot judge this target (say why)."""
+
+
+class CheckFailed(AssertionError):
+    """The target broke the check's clause (or ``clause``, when given). ``strict_part`` says
+    whether what broke binds only in the strict profile, when the clause's tag does not tell
+    (see :func:`herdref.checker.grading.is_strict_only`)."""
+
+    def __init__(
+        self,
+        summary: str,
+        *,
+        expected: str,
+        seen: str,
+        clause: str | None = None,
+        strict_part: bool | None = None,
+    ) -> None:
+        super().__init__(summary)
+        self.summary = summary
+        self.expected = expected
+        self.seen = seen
+        self.clause = clause
+        self.strict_part = strict_part
+
+
+class BudgetSpent(CheckUnsupported):
+    """The check ran out of its time budget before it could judge anything (a herd that never
+    answers, never closes or floods forever is judged in seconds, not in hours)."""
 
 
 def wait_until(condition: Callable[[], bool], *, deadline_s: float) -> bool:
@@ -147,6 +176,10 @@ class Target:
     places_work: bool = True
     #: The herd claims the catch-up extension (CATCHUP-1): the model then owes more.
     catch_up: bool = False
+    #: Seconds one check may take (its waits are cut to what is left; then it is UNSUPPORTED).
+    check_budget_s: float = 30.0
+    #: ``time.monotonic()`` by which the whole run must be over (None: no limit).
+    run_deadline: float | None = None
     run_id: str = field(default_factory=lambda: f"{int(time.time() * 1000) % 100_000_000:08d}")
     _serial: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
@@ -166,6 +199,22 @@ class CheckContext:
         self.check_name = check_name
         self.transcript = Transcript()
         self.details: dict[str, Any] = {}
+        deadline = time.monotonic() + target.check_budget_s
+        if target.run_deadline is not None:
+            deadline = min(deadline, target.run_deadline)
+        #: ``time.monotonic()`` by which this check must be over (its time budget).
+        self.deadline = deadline
+
+    def remaining(self, wanted_s: float) -> float:
+        """``wanted_s`` cut to the check's time budget; BudgetSpent when nothing is left."""
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise BudgetSpent(
+                f"the check ran out of its time budget ({self.target.check_budget_s:g} s per check"
+                + (", or the run's" if self.target.run_deadline is not None else "")
+                + ") before it could judge"
+            )
+        return min(wanted_s, left)
 
     # ---- fresh names and values ----------------------------------------------------------
 
@@ -197,7 +246,7 @@ class CheckContext:
         host, port = self.address(name)
         dialect = self.target.dialect
         framing = dialect.whatsat if whatsat else dialect.iamat
-        timeout = self.target.timeout_s if timeout_s is None else timeout_s
+        timeout = self.remaining(self.target.timeout_s if timeout_s is None else timeout_s)
         reply = exchange(
             host,
             port,
@@ -217,7 +266,7 @@ class CheckContext:
         checks, which need EOF to end a line)."""
         host, port = self.address(name)
         dialect = self.target.dialect
-        timeout = self.target.timeout_s if timeout_s is None else timeout_s
+        timeout = self.remaining(self.target.timeout_s if timeout_s is None else timeout_s)
         reply = exchange(
             host,
             port,
@@ -234,7 +283,11 @@ class CheckContext:
     def session(self, name: str) -> LineSession:
         host, port = self.address(name)
         return LineSession(
-            host, port, transcript=self.transcript, server=name, timeout_s=self.target.timeout_s
+            host,
+            port,
+            transcript=self.transcript,
+            server=name,
+            timeout_s=self.remaining(self.target.timeout_s),
         )
 
     def iamat(self, name: str, client: bytes, location: bytes, client_time: bytes) -> Exchange:
@@ -243,15 +296,27 @@ class CheckContext:
     def whatsat(self, name: str, client: bytes, radius: bytes = b"10", bound: int = 1) -> Exchange:
         return self.send(name, b"WHATSAT %s %s %d\n" % (client, radius, bound), whatsat=True)
 
-    def stored_line(self, name: str, client: bytes) -> bytes | None:
-        """The AT line ``name`` answers a WHATSAT with, or None if it answers anything else."""
+    def stored_line(self, name: str, client: bytes, *, silence_is_none: bool = False) -> bytes | None:
+        """The AT line ``name`` answers a WHATSAT with, or None if it answers anything else.
+        No answer at all fails WHATSAT-4, unless ``silence_is_none`` (a server that must not
+        hold the record: whatever it does with WHATSAT, it shows no record)."""
         if self.target.lookup_bound is None:
             raise CheckUnsupported(
                 "WHATSAT never shows a record on this herd (bound 0 refused and Places requests fail), "
                 "so what each server holds cannot be seen: give it {places_url}/$PLACES_URL, or use "
                 "--redirect-google or --isolate"
             )
-        reply = self.whatsat(name, client, bound=self.target.lookup_bound).data
+        answer = self.whatsat(name, client, bound=self.target.lookup_bound)
+        reply = answer.data
+        if not reply and not silence_is_none:
+            # Neither a record nor '?': the client cannot tell "no record" from this.
+            raise CheckFailed(
+                f"{name} answered a WHATSAT with nothing"
+                + (" and closed the connection" if answer.closed else f" within {self.target.timeout_s:g} s"),
+                expected="the record's AT line, or '? <line>' for a client it holds no record of",
+                seen=f"nothing{f' ({answer.error})' if answer.error else ''}",
+                clause="WHATSAT-4",
+            )
         if not looks_like_at(reply):
             return None
         return reply.partition(b"\n")[0]
@@ -267,14 +332,19 @@ class CheckContext:
 
         def settled() -> bool:
             for name in sorted(pending):
-                held = seen[name] = self.stored_line(name, client)
+                try:
+                    held = seen[name] = self.stored_line(name, client)
+                except CheckFailed:
+                    # No answer at all while the record may still be on its way (a herd that
+                    # drops WHATSATs for clients it does not hold yet): ask again.
+                    held = seen[name] = None
                 if held == line:
                     pending.discard(name)
                 elif held is not None and client_time is not None and _client_time(held) == client_time:
                     return True
             return not pending
 
-        wait_until(settled, deadline_s=self.target.propagation_s)
+        wait_until(settled, deadline_s=self.remaining(self.target.propagation_s))
         return seen
 
     @property

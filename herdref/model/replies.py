@@ -85,6 +85,10 @@ def check_whatsat_reply(
     """
     candidates = list(stored)
     unknown_reply = b"? " + request_line + b"\n"
+    if not reply:
+        # Neither the record nor '?': for a client it may not hold, the missing '?' (WHATSAT-4).
+        clause = "WHATSAT-4" if may_be_unknown or not candidates else "WHATSAT-5"
+        return [Violation(clause, "WHATSAT got no reply at all")]
     if may_be_unknown and candidates and reply == unknown_reply:
         return []
     if not candidates:

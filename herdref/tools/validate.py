@@ -103,6 +103,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--startup", type=float, default=10.0, help="seconds a server may take to listen (default 10)"
     )
     parser.add_argument(
+        "--budget",
+        type=float,
+        default=50.0,
+        metavar="SECONDS",
+        help="time budget of the checks and the stateful run together (default 50); checks not "
+        "started in time are SKIPPED, the stateful run is cut short",
+    )
+    parser.add_argument(
+        "--check-budget",
+        type=float,
+        default=20.0,
+        metavar="SECONDS",
+        help="time budget of one check (default 20); a check that runs out is UNSUPPORTED",
+    )
+    parser.add_argument(
         "--catch-up",
         action="store_true",
         help="the herd implements the catch-up extension (CATCHUP-1; implied for the reference herd)",
@@ -273,6 +288,8 @@ def _validate(
             probe=False,
         )
         target.catch_up = args.catch_up
+        target.check_budget_s = args.check_budget
+        target.run_deadline = time.monotonic() + args.budget
     except PortBusy as exc:
         print(f"herdref validate: {exc}", file=sys.stderr)
         _write_reports(
@@ -321,12 +338,17 @@ def _validate(
                 blocked_by=failed.check,
             )
         else:
+            # Defects the checks named already: the stateful run notes them and looks for others.
+            known = {outcome.clause for outcome in outcomes if outcome.verdict in ("FAIL", "NON-STRICT")}
+            if any("died during this check" in outcome.summary for outcome in outcomes):
+                known.add("ERR-4")
             stateful = run_stateful(
                 target,
                 profile=args.profile,
                 examples=args.examples,
                 spec_profile=args.spec_profile,
                 tags=tags,
+                known_clauses=frozenset(known),
             )
         stateful.replay = _replay_command(args, "stateful")
         outcomes.append(stateful)

@@ -49,14 +49,17 @@ def flood_no_loop(context: CheckContext) -> None:
         # Any record of this run may show a loop (a looping herd may be too busy to pass on
         # the newest one quickly).
         records = re.compile(rb"hv" + target.run_id.encode() + rb"\.[^ \t\n\r\f\v]+")
-        arrived = wait_until(lambda: sink.most_copies(records)[1] >= 1, deadline_s=target.propagation_s)
+        arrived = wait_until(
+            lambda: sink.most_copies(records)[1] >= 1, deadline_s=context.remaining(target.propagation_s)
+        )
         if not arrived:
             raise CheckUnsupported(
                 f"no neighbour sent a record to {sink_name}'s port (cannot watch the links)"
             )
         limit = 4 * len(neighbours) + 4
         looping = wait_until(
-            lambda: sink.most_copies(records)[1] > limit, deadline_s=min(2.0, target.propagation_s)
+            lambda: sink.most_copies(records)[1] > limit,
+            deadline_s=context.remaining(min(2.0, target.propagation_s)),
         )
         record, copies = sink.most_copies(records)
         context.transcript.note(
@@ -242,7 +245,7 @@ def _flood_with_pairs_down(context: CheckContext, pairs: list[tuple[str, str]]) 
             require_flood(context, origin, component, client, line)
             outsiders = sorted(survivors - component)
             for name in outsiders:
-                held = context.stored_line(name, client)
+                held = context.stored_line(name, client, silence_is_none=True)
                 if held is not None:
                     raise CheckFailed(
                         f"{name} holds a record it cannot have got over the herd's links "

@@ -229,7 +229,9 @@ def frame_single_write(context: CheckContext) -> None:
     for payload, whatsat in payloads:
         framing = context.target.dialect.whatsat if whatsat else context.target.dialect.iamat
         context.transcript.add(name, "send", payload)
-        with socket.create_connection((host, port), timeout=context.target.timeout_s) as connection:
+        with socket.create_connection(
+            (host, port), timeout=context.remaining(context.target.timeout_s)
+        ) as connection:
             connection.sendall(payload)
             if framing.half_close:
                 connection.shutdown(socket.SHUT_WR)

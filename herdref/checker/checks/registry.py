@@ -7,32 +7,21 @@ from dataclasses import dataclass
 from typing import Final, Literal
 
 from herdref.checker.grading import BUILTIN_CLAUSE_TAGS
-from herdref.checker.target import CheckContext
+from herdref.checker.target import CheckContext, CheckFailed
+
+__all__ = [
+    "CHECKS",
+    "DIALECT_CHECK",
+    "Check",
+    "CheckFailed",
+    "Level",
+    "Profile",
+    "check",
+    "select_checks",
+]
 
 Level = Literal["MUST", "SHOULD"]
 Profile = Literal["quick", "full"]
-
-
-class CheckFailed(AssertionError):
-    """The target broke the check's clause (or ``clause``, when given). ``strict_part`` says
-    whether what broke binds only in the strict profile, when the clause's tag does not tell
-    (see :func:`herdref.checker.grading.is_strict_only`)."""
-
-    def __init__(
-        self,
-        summary: str,
-        *,
-        expected: str,
-        seen: str,
-        clause: str | None = None,
-        strict_part: bool | None = None,
-    ) -> None:
-        super().__init__(summary)
-        self.summary = summary
-        self.expected = expected
-        self.seen = seen
-        self.clause = clause
-        self.strict_part = strict_part
 
 
 @dataclass(frozen=True, slots=True)

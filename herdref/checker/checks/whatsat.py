@@ -5,12 +5,13 @@ from __future__ import annotations
 from herdref.checker.checks.helpers import (
     at_reply,
     places_reply,
+    results_of,
     show,
     whatsat_json,
 )
 from herdref.checker.checks.registry import CheckFailed, check
-from herdref.checker.target import CheckContext
-from herdref.model.judge import looks_like_at
+from herdref.checker.target import CheckContext, CheckUnsupported
+from herdref.model.judge import looks_like_at, parse_whatsat_reply
 
 
 @check("limits-accepted", "WHATSAT-2", "MUST", "radius 1, radius 50 and bound 20 are accepted")
@@ -77,26 +78,21 @@ def whatsat_reply(context: CheckContext) -> None:
             expected=repr(line + b"\n"),
             seen=show(data[:300]),
         )
-    body = data[len(line) + 1 :]
-    if not body.endswith(b"\n\n") or body.endswith(b"\n\n\n"):
+    # The framing of the rest by the grammar (whatsat_reply): JSON lines, no empty line, LF LF.
+    parsed = parse_whatsat_reply(data)
+    if isinstance(parsed, str):
         raise CheckFailed(
-            "the WHATSAT reply does not end with exactly one empty line",
-            expected="...}\\n\\n",
-            seen=repr(body[-40:]),
+            f"the WHATSAT reply is not the AT line, the JSON and an empty line: {parsed}",
+            expected="the stored AT line, LF, a JSON object without an empty line, LF LF",
+            seen=repr(data[:200]) + (f" ... {data[-60:]!r}" if len(data) > 200 else ""),
+            clause="WHATSAT-5" if "(LF LF)" in parsed else "WHATSAT-6",
         )
-    json_text = body[:-2]
-    if b"\n\n" in json_text:
-        at = json_text.find(b"\n\n")
+    if not isinstance(parsed.document, dict):
         raise CheckFailed(
-            "the JSON holds an empty line (runs of newlines must be squeezed to one)",
-            expected="no '\\n\\n' inside the JSON",
+            "the JSON is not an object",
+            expected="{...}",
+            seen=repr(parsed.json_text[:200]),
             clause="WHATSAT-6",
-            seen=repr(json_text[max(at - 60, 0) : at + 20]),
-        )
-    parsed = whatsat_json(line + b"\n" + json_text)
-    if not isinstance(parsed, dict):
-        raise CheckFailed(
-            "the JSON is not an object", expected="{...}", seen=repr(json_text[:200]), clause="WHATSAT-6"
         )
 
 
@@ -105,12 +101,12 @@ def whatsat_bound(context: CheckContext) -> None:
     name = context.target.names[0]
     client = context.client_id()
     at_reply(context, name, client, context.location(), context.now_time())
+    seen_any = False
     for bound in (2, 1):
         reply = places_reply(context, name, client, b"20", bound)
         parsed = whatsat_json(reply.data.removesuffix(b"\n\n"))
-        results = None
-        if isinstance(parsed, dict):
-            results = parsed.get("results", parsed.get("places"))
+        results = results_of(parsed)
+        seen_any = seen_any or bool(results)
         if not isinstance(results, list) or len(results) > bound:
             shown = len(results) if isinstance(results, list) else results
             raise CheckFailed(
@@ -118,3 +114,10 @@ def whatsat_bound(context: CheckContext) -> None:
                 expected=f"at most {bound} results",
                 seen=f"{shown} results",
             )
+    if not seen_any:
+        # No places at all (e.g. REQUEST_DENIED for a missing key): nothing was cut, so the bound
+        # was never put to the test (no vacuous PASS).
+        status = parsed.get("status") if isinstance(parsed, dict) else None
+        raise CheckUnsupported(
+            f"Places returned no results (status {status!r}), so the bound could not be put to the test"
+        )
