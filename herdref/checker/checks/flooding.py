@@ -67,7 +67,8 @@ def flood_no_loop(context: CheckContext) -> None:
         )
         if looping:
             raise CheckFailed(
-                f"a record kept arriving at {sink_name}: servers relay records they already hold",
+                f"flood storm: a record kept arriving at {sink_name} ({copies} copies within "
+                f"{min(2.0, target.propagation_s):g} s): servers relay records they already hold",
                 expected=f"at most {limit} copies of a record (one per link, plus catch-up)",
                 seen=f"{copies} copies of {record!r} and counting",
             )
