@@ -10,11 +10,13 @@ Three ways to name the herd under test:
 * neither: the reference herd, started from a free-port copy of the herd file (or the
   default preset).
 
-Places: an HTTP fixture that speaks both Google Nearby Search APIs is started and handed to the
-servers as ``{places_url}`` and as the environment variables ``HERDREF_PLACES_URL`` and
-``PLACES_URL``. With ``--redirect-google``, a ``sitecustomize`` module put first on the servers'
-``PYTHONPATH`` also resolves maps.googleapis.com and places.googleapis.com to the fixture
-(through a loopback TLS front whose throw-away CA is added via ``SSL_CERT_FILE`` and
+Places: an HTTP fixture that speaks both Google Nearby Search APIs is started, and its base URL
+is handed to every server in the environment variable ``HERDREF_PLACES_URL`` (the one
+mechanism; ``herdref serve`` honours it, so ``--launch 'herdref serve {name} --config
+{config}'`` checks the reference herd), also as ``PLACES_URL`` and as the ``{places_url}``
+placeholder for herds that take it another way. With ``--redirect-google``, a
+``sitecustomize`` module put first on the servers' ``PYTHONPATH`` also resolves
+maps.googleapis.com and places.googleapis.com to the fixture (through a loopback TLS front whose throw-away CA is added via ``SSL_CERT_FILE`` and
 ``REQUESTS_CA_BUNDLE``), for Python code that hard-codes Google's URL. It cannot reach code
 that is not Python, that resolves names without getaddrinfo (aiodns), or that pins
 certificates. ``--isolate`` (Linux, root) runs everything in a fresh network namespace whose
@@ -49,6 +51,7 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
+import signal
 import sys
 import time
 from contextlib import ExitStack
@@ -191,6 +194,10 @@ STATEFUL_REQUIRES = ("dialect", "at-reply-format", "flood-no-loop")
 LAUNCH_PLACEHOLDERS = ("name", "port", "config", "places_url")
 
 
+def _terminate(signum: int, frame: object) -> None:
+    raise SystemExit(ExitStatus.INTERRUPTED)
+
+
 def _template_problem(template: str) -> str | None:
     """What is wrong with a --launch template, or None: it must split like a shell line and use
     only the known placeholders, with ``{name}`` among them."""
@@ -212,7 +219,28 @@ def _template_problem(template: str) -> str | None:
     return None
 
 
+#: What the checker needs beyond herdref's own dependencies (the ``check`` extra).
+CHECK_EXTRA_MODULES = ("hypothesis", "trustme")
+
+
+def missing_check_extra() -> str | None:
+    """The first module of the ``check`` extra that is not installed, or None."""
+    from importlib.util import find_spec
+
+    return next((name for name in CHECK_EXTRA_MODULES if find_spec(name) is None), None)
+
+
 def run(args: argparse.Namespace) -> int:
+    missing = missing_check_extra()
+    if missing is not None and not args.list:
+        print(
+            f"herdref validate: needs the 'check' extra ({missing} is not installed): "
+            "pip install 'herdref[check]'",
+            file=sys.stderr,
+        )
+        return ExitStatus.USAGE
+    # SIGTERM ends the run like Ctrl-C: the servers it started are stopped, not left behind.
+    signal.signal(signal.SIGTERM, _terminate)
     from herdref.checker.checks import CHECKS, select_checks
     from herdref.checker.isolation import NETNS_ENV, isolation_unavailable, run_isolated
 
