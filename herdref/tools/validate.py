@@ -11,20 +11,19 @@ Three ways to name the herd under test:
   default preset).
 
 Places: an HTTP fixture that speaks both Google Nearby Search APIs is started, and its base URL
-is handed to every server in the environment variable ``HERDREF_PLACES_URL`` (the one
-mechanism; ``herdref serve`` honours it, so ``--launch 'herdref serve {name} --config
-{config}'`` checks the reference herd), also as ``PLACES_URL`` and as the ``{places_url}``
-placeholder for herds that take it another way. With ``--redirect-google``, a
-``sitecustomize`` module put first on the servers' ``PYTHONPATH`` also resolves
-maps.googleapis.com and places.googleapis.com to the fixture (through a loopback TLS front whose throw-away CA is added via ``SSL_CERT_FILE`` and
-``REQUESTS_CA_BUNDLE``), for Python code that hard-codes Google's URL. It cannot reach code
-that is not Python, that resolves names without getaddrinfo (aiodns), or that pins
-certificates. ``--isolate`` (Linux, root) runs everything in a fresh network namespace whose
-/etc/hosts sends those hosts to the fixture (ports 80 and 443), which reaches herds in any
-language that read /etc/hosts and honour SSL_CERT_FILE, REQUESTS_CA_BUNDLE or
-NODE_EXTRA_CA_CERTS. A server whose Places requests reach the fixture by none of these ways
-cannot be checked for WHATSAT replies or the radius it sends: those checks report UNSUPPORTED
-and say so.
+is handed to every server in the environment variable ``HERDREF_PLACES_URL`` (the one mechanism;
+``herdref serve`` honours it, so ``--launch 'herdref serve {name} --config {config}'`` checks
+the reference herd), also as ``PLACES_URL`` and as the ``{places_url}`` placeholder for herds
+that take it another way. With ``--redirect-google``, a ``sitecustomize`` module put first on
+the servers' ``PYTHONPATH`` also resolves maps.googleapis.com and places.googleapis.com to the
+fixture (through a loopback TLS front whose throw-away CA is added via ``SSL_CERT_FILE`` and
+``REQUESTS_CA_BUNDLE``), for Python code that hard-codes Google's URL. It cannot reach code that
+is not Python, that resolves names without getaddrinfo (aiodns), or that pins certificates.
+``--isolate`` (Linux, root) runs everything in a fresh network namespace whose /etc/hosts sends
+those hosts to the fixture (ports 80 and 443), which reaches herds in any language that read
+/etc/hosts and honour SSL_CERT_FILE, REQUESTS_CA_BUNDLE or NODE_EXTRA_CA_CERTS. A server whose
+Places requests reach the fixture by none of these ways cannot be checked for WHATSAT replies or
+the radius it sends: those checks report UNSUPPORTED and say so.
 
 SPEC profiles (SPEC.md 1.1): clauses tagged ``strict`` (byte-exact echo IAMAT-5, raw ``?`` copy
 ERR-2, several commands per connection FRAME-3) and the ``Strict:`` parts of core clauses (nine
