@@ -5,6 +5,7 @@ Used by ``herdref validate`` and by the pytest plugin's wire tier.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shlex
 import sys
@@ -21,7 +22,7 @@ from herdref.checker.launcher import Launcher, LaunchError, port_open
 from herdref.checker.target import Target, wait_until
 from herdref.herd.config import HerdConfig, load_config, load_preset
 
-__all__ = ["REFERENCE_TEMPLATE", "open_target"]
+__all__ = ["REFERENCE_TEMPLATE", "open_target", "with_connect_host"]
 
 #: How the reference herd's servers are started when no --launch is given.
 REFERENCE_TEMPLATE = "{python} -m herdref serve {{name}} --config {{config}}"
@@ -48,6 +49,12 @@ def reference_herd_file(config: HerdConfig, directory: Path, places_url: str | N
     return path
 
 
+def with_connect_host(config: HerdConfig, host: str) -> HerdConfig:
+    """``config`` with every server's host replaced by ``host`` (ports unchanged)."""
+    servers = {name: dataclasses.replace(address, host=host) for name, address in config.servers.items()}
+    return dataclasses.replace(config, servers=servers)
+
+
 def open_target(
     stack: ExitStack,
     *,
@@ -62,6 +69,7 @@ def open_target(
     output_dir: Path | None = None,
     on_describe: Callable[[str], None] = lambda text: None,
     probe: bool = True,
+    connect_host: str | None = None,
 ) -> tuple[Target, str]:
     """Start (or find) the herd; everything started is stopped when ``stack`` closes.
 
@@ -106,6 +114,13 @@ def open_target(
             places_url=places_url,
         )
         stack.callback(launcher.stop_all)
+    if connect_host:
+        # The herd binds what its herd file says (a lab host name, 0.0.0.0); the checker
+        # reaches every server at ``connect_host`` on the same port.
+        config = with_connect_host(config, connect_host)
+        if launcher is not None:
+            launcher.config = config
+        description += f", reached at {connect_host}"
     on_describe(f"herdref validate: {description}")
     target = Target(
         config=config,

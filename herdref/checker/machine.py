@@ -393,7 +393,9 @@ def run_stateful(
 
     default_examples, steps = _PROFILES.get(profile, _PROFILES["full"])
     deviations: list[Violation] = []
-    machine = build_machine(target, deviations=deviations, known_clauses=known_clauses)
+    # One program serving every server cannot lose one of them: no kill, restart or pause steps.
+    faults = target.launcher is not None and not target.launcher.single_process
+    machine = build_machine(target, allow_faults=faults, deviations=deviations, known_clauses=known_clauses)
     reported: list[object] = []
     started = time.monotonic()
     options = settings(

@@ -78,6 +78,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=Path, help="herd file (TOML) of the herd under test")
     parser.add_argument("--cwd", type=Path, help="working directory for --launch")
     parser.add_argument(
+        "--connect-host",
+        metavar="HOST",
+        help="reach every server at HOST (same ports) whatever host the herd file names: for a herd "
+        "whose file binds a lab host name or 0.0.0.0 (e.g. --connect-host 127.0.0.1)",
+    )
+    parser.add_argument(
         "--only",
         action="append",
         default=[],
@@ -242,6 +248,7 @@ def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, _terminate)
     from herdref.checker.checks import CHECKS, select_checks
     from herdref.checker.isolation import NETNS_ENV, isolation_unavailable, run_isolated
+    from herdref.checker.launcher import is_single_process_template
 
     if args.list:
         for item in CHECKS:
@@ -269,13 +276,20 @@ def run(args: argparse.Namespace) -> int:
             return ExitStatus.USAGE
         arguments = sys.argv[sys.argv.index("validate") + 1 :] if "validate" in sys.argv else []
         return run_isolated([word for word in arguments if word != "--isolate"])
+    # A template that names no server starts one program for the whole herd.
+    single_process = bool(args.launch) and is_single_process_template(args.launch)
     # The reference herd implements the catch-up extension; others say so with --catch-up.
     args.catch_up = args.catch_up or not (args.launch or args.attach)
     checks, left_out = select_checks(
         only=_split(args.only),
         skip=_split(args.skip),
         profile=args.profile,
-        destructive_allowed=not args.attach,
+        destructive_allowed=not (args.attach or single_process),
+        destructive_reason=(
+            "kills or pauses one server: not possible when one program serves them all"
+            if single_process
+            else "kills or pauses servers: not done to an attached herd"
+        ),
         catch_up=args.catch_up,
     )
     if not checks and not (args.only and "stateful" in _split(args.only)):
@@ -314,6 +328,7 @@ def _validate(
             output_dir=args.keep_output,
             on_describe=progress,
             probe=False,
+            connect_host=args.connect_host,
         )
         target.catch_up = args.catch_up
         target.check_budget_s = args.check_budget

@@ -371,3 +371,34 @@ def test_a_false_claim_of_catch_up_is_caught(tmp_path: Path) -> None:
     )
     assert status == 1, output
     assert broken_clauses(document) == {"CATCHUP-1"}, output
+
+
+def test_a_single_process_herd_bound_for_the_lab_is_checked(tmp_path: Path) -> None:
+    """One program serves every server (the template names none) and the herd file names a lab
+    host: --connect-host reaches it; what would kill one server is SKIPPED with the reason."""
+    config = write_herd_file(tmp_path)
+    config.write_text(config.read_text().replace("{ port =", '{ host = "lnxsrv06.seas.ucla.edu", port ='))
+    launch = f"{sys.executable} {BAD_HERDS / 'dialect_engine_single_process.py'} --config {{config}}"
+    status, document, output = validate(
+        tmp_path, "--launch", launch, "--config", str(config), "--connect-host", "127.0.0.1", *_FAST
+    )
+    verdicts = {entry["check"]: entry for entry in document["checks"]}  # type: ignore[union-attr]
+    assert status == 0, output
+    assert verdicts["flood-all"]["verdict"] == "PASS", output
+    assert verdicts["restart-reconnect"]["verdict"] == "SKIPPED", output
+    assert "one program serves them all" in verdicts["restart-reconnect"]["summary"]
+
+
+def test_herdref_serve_takes_the_places_url_validate_hands_it(tmp_path: Path) -> None:
+    """HERDREF_PLACES_URL is how validate hands its fixture to a herd; herdref serve honours it,
+    so the reference herd launched through --launch (its herd file says the offline fixture)
+    sends its Places requests where the checker can see them."""
+    config = write_herd_file(tmp_path)
+    launch = f"{sys.executable} -m herdref serve {{name}} --config {{config}}"
+    only = "whatsat-bound,places-radius-metres"
+    status, document, output = validate(
+        tmp_path, "--launch", launch, "--config", str(config), *_FAST, "--only", only
+    )
+    verdicts = {entry["check"]: entry["verdict"] for entry in document["checks"]}  # type: ignore[index]
+    assert verdicts == dict.fromkeys(["dialect", *only.split(",")], "PASS"), output
+    assert status == 0, output

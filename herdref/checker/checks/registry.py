@@ -108,6 +108,7 @@ def select_checks(
     skip: Iterable[str] = (),
     profile: Profile = "full",
     destructive_allowed: bool = True,
+    destructive_reason: str = "kills or pauses servers: not done to an attached herd",
     catch_up: bool = False,
 ) -> tuple[list[Check], list[tuple[Check, str]]]:
     """The checks to run, and those left out with the reason. ``only``/``skip`` match a check
@@ -131,7 +132,7 @@ def select_checks(
             left_out.append((item, "the catch-up extension is not claimed (--catch-up)"))
             continue
         if item.destructive and not destructive_allowed:
-            left_out.append((item, "kills or pauses servers: not done to an attached herd"))
+            left_out.append((item, destructive_reason))
             continue
         if profile == "quick" and not item.quick and not (only_set and matches(item, only_set)):
             left_out.append((item, "full profile only"))
