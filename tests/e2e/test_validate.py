@@ -165,7 +165,8 @@ def test_a_strict_deviation_fails_only_under_the_strict_profile(
     tmp_path: Path, spec_profile: str | None, verdict: str, exit_status: int
 ) -> None:
     """float_timestamp echoes a numerically equal client time: IAMAT-5 (strict) is broken, its
-    lenient alternative (echo-numeric) holds; the stateful run names IAMAT-5 too, not AT-1."""
+    lenient alternative (echo-numeric) holds; the stateful run sees IAMAT-5 too (not AT-1) and
+    leaves it to echo-exact."""
     chosen = ["--spec-profile", spec_profile] if spec_profile else []
     junit = tmp_path / "report.xml"
     status, document, output = validate(
@@ -185,17 +186,41 @@ def test_a_strict_deviation_fails_only_under_the_strict_profile(
         "dialect": ("PASS", "IAMAT-4"),
         "echo-numeric": ("PASS", "IAMAT-5"),
         "echo-exact": (verdict, "IAMAT-5"),
-        "stateful": (verdict, "IAMAT-5"),
+        # The stateful run sees the same difference, notes it as named by echo-exact and goes
+        # on looking for other defects: one defect, one verdict.
+        "stateful": ("PASS", "FLOOD-1"),
     }, output
     assert status == exit_status, output
-    # The stateful run notes the strict-only difference and goes on to its other steps.
     (stateful,) = [entry for entry in document["checks"] if entry["check"] == "stateful"]  # type: ignore[union-attr]
+    assert "no defect beyond those the checks named (IAMAT-5" in stateful["summary"], output
     assert "the run went on" in stateful["summary"], output
     profile = spec_profile or "lenient"
     assert document["spec_profile"] == profile
     assert f"SPEC profile graded against: {profile}" in output
     assert ("strict deviations" in output) == (profile == "lenient"), output
     assert f'name="spec_profile" value="{profile}"' in junit.read_text()
+
+
+def test_the_stateful_run_goes_on_past_a_strict_deviation(tmp_path: Path) -> None:
+    """Alone, the stateful run grades the numerically equal echo as IAMAT-5, strict-only, and
+    keeps exercising newer and older reports instead of stopping at the first step."""
+    status, document, output = validate(
+        tmp_path,
+        *launch_broken_herd(tmp_path, "float_timestamp.py"),
+        *_QUICK,
+        "--only",
+        "stateful",
+        "--examples",
+        "5",
+    )
+    (stateful,) = [entry for entry in document["checks"] if entry["check"] == "stateful"]  # type: ignore[union-attr]
+    assert (stateful["verdict"], stateful["clause"], stateful["strict_only"]) == (
+        "NON-STRICT",
+        "IAMAT-5",
+        True,
+    )
+    assert "the run went on" in stateful["summary"], output
+    assert status == 3, output
 
 
 def test_unreachable_target_is_reported_quickly(tmp_path: Path) -> None:
