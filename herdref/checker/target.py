@@ -194,16 +194,26 @@ class Target:
 class CheckContext:
     """What one check uses to talk to the herd; records its transcript."""
 
-    def __init__(self, target: Target, check_name: str) -> None:
+    def __init__(self, target: Target, check_name: str, *, budgeted: bool = True) -> None:
         self.target = target
         self.check_name = check_name
         self.transcript = Transcript()
         self.details: dict[str, Any] = {}
-        deadline = time.monotonic() + target.check_budget_s
-        if target.run_deadline is not None:
+        deadline = time.monotonic() + target.check_budget_s if budgeted else float("inf")
+        if budgeted and target.run_deadline is not None:
             deadline = min(deadline, target.run_deadline)
         #: ``time.monotonic()`` by which this check must be over (its time budget).
         self.deadline = deadline
+
+    def judged(self, reply: Exchange) -> Exchange:
+        """``reply``, unless the wait for it ran into the check's time budget: what a cut wait
+        saw is not the herd's answer, so the check cannot judge it (BudgetSpent)."""
+        if time.monotonic() >= self.deadline and not reply.closed and reply.error is None:
+            raise BudgetSpent(
+                f"the check ran out of its time budget ({self.target.check_budget_s:g} s per check) "
+                "while waiting for a reply"
+            )
+        return reply
 
     def remaining(self, wanted_s: float) -> float:
         """``wanted_s`` cut to the check's time budget; BudgetSpent when nothing is left."""
@@ -344,7 +354,13 @@ class CheckContext:
                     return True
             return not pending
 
-        wait_until(settled, deadline_s=self.remaining(self.target.propagation_s))
+        wanted = self.target.propagation_s
+        allowed = self.remaining(wanted)
+        if not wait_until(settled, deadline_s=allowed) and allowed < wanted:
+            raise BudgetSpent(
+                f"the check ran out of its time budget ({self.target.check_budget_s:g} s per check) "
+                "while waiting for a record to spread"
+            )
         return seen
 
     @property

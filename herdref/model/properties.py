@@ -50,9 +50,20 @@ def check_no_leakage(model: HerdModel, snapshot: Snapshot) -> list[Violation]:
             if line is None:
                 continue
             if line not in model.records:
-                violations.append(
-                    Violation("FLOOD-4", f"{server} holds {_show(line)}, which no server ever answered")
-                )
+                # A changed copy of a record (same client, same client time) breaks FLOOD-5, the
+                # same line on every server; anything else came from nowhere (FLOOD-4).
+                same_time = [
+                    known
+                    for known in model.records.values()
+                    if known.client_id == client_id and time_of_line(known.at_line) == time_of_line(line)
+                ]
+                if same_time:
+                    message = f"{server} holds {_show(line)}, a changed copy of {_show(same_time[0].at_line)}"
+                    violations.append(Violation("FLOOD-5", message))
+                else:
+                    violations.append(
+                        Violation("FLOOD-4", f"{server} holds {_show(line)}, which no server ever answered")
+                    )
             elif line not in model.may_lines(server, client_id):
                 origin = model.records[line].origin
                 violations.append(

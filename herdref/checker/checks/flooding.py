@@ -53,6 +53,12 @@ def flood_no_loop(context: CheckContext) -> None:
             lambda: sink.most_copies(records)[1] >= 1, deadline_s=context.remaining(target.propagation_s)
         )
         if not arrived:
+            sink.close()
+            # Nothing came: a herd that does not reconnect to a restarted neighbour shows it
+            # here first; name that (LINK-2) rather than leave it to the next checks.
+            launcher.start(sink_name)
+            launcher.wait_listening(sink_name, deadline_s=target.startup_s)
+            _require_whole_again(context, [sink_name])
             raise CheckUnsupported(
                 f"no neighbour sent a record to {sink_name}'s port (cannot watch the links)"
             )
@@ -72,6 +78,9 @@ def flood_no_loop(context: CheckContext) -> None:
                 expected=f"at most {limit} copies of a record (one per link, plus catch-up)",
                 seen=f"{copies} copies of {record!r} and counting",
             )
+    launcher.start(sink_name)
+    launcher.wait_listening(sink_name, deadline_s=target.startup_s)
+    _require_whole_again(context, [sink_name])
 
 
 class _Sink:
@@ -90,6 +99,10 @@ class _Sink:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop listening (the port is free for the server again); idempotent."""
         self.stopped.set()
         for thread in self.threads:
             thread.join(2)
@@ -263,13 +276,28 @@ def _flood_with_pairs_down(context: CheckContext, pairs: list[tuple[str, str]]) 
 
 
 def _require_whole_again(context: CheckContext, restarted: Iterable[str]) -> None:
-    """LINK-2: once restarted, each server's records reach the whole herd again (so the next
-    case starts from a working herd, and a missing reconnection is named as such)."""
+    """LINK-2: once restarted, each server's links work again both ways: its records reach its
+    neighbours and theirs reach it (so the next case starts from a working herd, and a missing
+    reconnection is named as such). Reaching further is FLOOD-1's business."""
     for name in restarted:
         client = context.client_id(f"{name}-back")
         line = at_reply(context, name, client, context.location(), context.now_time())
-        with failure_as(f"after {name} restarted, its records did not reach the whole herd", clause="LINK-2"):
-            require_flood(context, name, context.target.names, client, line)
+        with failure_as(
+            f"after {name} restarted, its records did not reach its neighbours",
+            clause="LINK-2",
+            only="FLOOD-1",
+        ):
+            require_flood(context, name, neighbours_of(context.target, name), client, line)
+        # And the other way: its neighbours reach it again (they must reconnect to it).
+        for neighbour in neighbours_of(context.target, name):
+            client = context.client_id(f"{neighbour}-to-{name}")
+            line = at_reply(context, neighbour, client, context.location(), context.now_time())
+            with failure_as(
+                f"after {name} restarted, a record created at its neighbour {neighbour} never reached it",
+                clause="LINK-2",
+                only="FLOOD-1",
+            ):
+                require_flood(context, neighbour, [name], client, line)
 
 
 @check(

@@ -131,12 +131,15 @@ def reachable_without(target: Target, origin: str, down: set[str]) -> set[str]:
 
 
 @contextlib.contextmanager
-def failure_as(summary: str, *, clause: str | None = None) -> Iterator[None]:
+def failure_as(summary: str, *, clause: str | None = None, only: str | None = None) -> Iterator[None]:
     """Restate a failure inside the block in this check's words (and ``clause``, or the check's
-    own clause when None)."""
+    own clause when None). With ``only``, just a failure of that clause is restated: another
+    defect seen on the way keeps its own words and clause."""
     try:
         yield
     except CheckFailed as failure:
+        if only is not None and failure.clause != only:
+            raise
         raise CheckFailed(summary, expected=failure.expected, seen=failure.seen, clause=clause) from None
 
 
