@@ -253,8 +253,12 @@ def run(args: argparse.Namespace) -> int:
     if args.list:
         for item in CHECKS:
             flags = " (kills/pauses servers)" if item.destructive else ""
-            print(f"{item.name:<24} {item.clause:<10} {item.level:<6} {item.title}{flags}")
-        print(f"{'stateful':<24} {'(model)':<10} {'MUST':<6} random steps judged by herdref.model")
+            needs = f" [needs {', '.join(item.requires)}]" if item.requires else ""
+            columns = f"{item.name:<24} {item.clause:<10} {item.level:<6} {item.profile:<8}"
+            print(f"{columns} {item.title}{flags}{needs}")
+        print(
+            f"{'stateful':<24} {'(model)':<10} {'MUST':<6} {'core':<8} random steps judged by herdref.model"
+        )
         return ExitStatus.OK
     if args.attach and args.config is None:
         print("herdref validate: --attach needs --config (where the herd listens)", file=sys.stderr)
