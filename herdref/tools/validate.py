@@ -272,6 +272,9 @@ def run(args: argparse.Namespace) -> int:
         problem = _template_problem(args.launch)
         if problem is not None:
             print(f"herdref validate: --launch {args.launch!r}: {problem}", file=sys.stderr)
+            _write_reports(
+                args, [], [], {"target": args.launch, "error": f"bad --launch template: {problem}"}
+            )
             return ExitStatus.USAGE
     if args.isolate and not os.environ.get(NETNS_ENV):
         reason = isolation_unavailable()

@@ -236,9 +236,12 @@ def test_unreachable_target_is_reported_quickly(tmp_path: Path) -> None:
 
 def test_a_mistyped_launch_template_is_one_line_and_a_usage_error(tmp_path: Path) -> None:
     config = write_herd_file(tmp_path)
-    status, _, output = validate(tmp_path, "--launch", "python3 server.py {nme}", "--config", str(config))
+    status, document, output = validate(
+        tmp_path, "--launch", "python3 server.py {nme}", "--config", str(config)
+    )
     assert status == 2, output
     assert "unknown placeholder {nme}" in output and "Traceback" not in output
+    assert "bad --launch template" in document["error"], output  # the report asked for is written
 
 
 def test_attach_runs_only_non_destructive_checks(tmp_path: Path) -> None:
