@@ -1,10 +1,11 @@
 """Bring a herd under test up for checking: the Places fixture, the servers (launched, attached
-or the reference herd), and the framing style to talk to them in. Used by ``herdref validate``
-and by the pytest plugin's wire tier.
+or the reference herd), and the dialect to talk to them in (:mod:`herdref.checker.dialect`).
+Used by ``herdref validate`` and by the pytest plugin's wire tier.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shlex
 import sys
@@ -14,14 +15,14 @@ from contextlib import ExitStack
 from functools import partial
 from pathlib import Path
 
+from herdref.checker.dialect import probe_dialect
 from herdref.checker.environment import places_environment, start_fixture
 from herdref.checker.isolation import NETNS_ENV
 from herdref.checker.launcher import Launcher, LaunchError, port_open
-from herdref.checker.probe import probe_framing, probe_lookups
 from herdref.checker.target import Target, wait_until
 from herdref.herd.config import HerdConfig, load_config, load_preset
 
-__all__ = ["REFERENCE_TEMPLATE", "open_target"]
+__all__ = ["REFERENCE_TEMPLATE", "open_target", "with_connect_host"]
 
 #: How the reference herd's servers are started when no --launch is given.
 REFERENCE_TEMPLATE = "{python} -m herdref serve {{name}} --config {{config}}"
@@ -48,6 +49,12 @@ def reference_herd_file(config: HerdConfig, directory: Path, places_url: str | N
     return path
 
 
+def with_connect_host(config: HerdConfig, host: str) -> HerdConfig:
+    """``config`` with every server's host replaced by ``host`` (ports unchanged)."""
+    servers = {name: dataclasses.replace(address, host=host) for name, address in config.servers.items()}
+    return dataclasses.replace(config, servers=servers)
+
+
 def open_target(
     stack: ExitStack,
     *,
@@ -61,6 +68,8 @@ def open_target(
     redirect_google: bool = False,
     output_dir: Path | None = None,
     on_describe: Callable[[str], None] = lambda text: None,
+    probe: bool = True,
+    connect_host: str | None = None,
 ) -> tuple[Target, str]:
     """Start (or find) the herd; everything started is stopped when ``stack`` closes.
 
@@ -105,6 +114,13 @@ def open_target(
             places_url=places_url,
         )
         stack.callback(launcher.stop_all)
+    if connect_host:
+        # The herd binds what its herd file says (a lab host name, 0.0.0.0); the checker
+        # reaches every server at ``connect_host`` on the same port.
+        config = with_connect_host(config, connect_host)
+        if launcher is not None:
+            launcher.config = config
+        description += f", reached at {connect_host}"
     on_describe(f"herdref validate: {description}")
     target = Target(
         config=config,
@@ -120,6 +136,6 @@ def open_target(
         for name, address in config.servers.items():
             if not wait_until(partial(port_open, address.host, address.port), deadline_s=startup_s):
                 raise LaunchError(f"{name} is not listening on {address.host}:{address.port}", name=name)
-    target.framing = probe_framing(target)
-    target.lookup_bound, target.places_work = probe_lookups(target)
+    if probe:  # validate leaves it to its first check, ``dialect``, which reports it
+        target.dialect = probe_dialect(target)[0]
     return target, description

@@ -80,6 +80,14 @@ class Exchange:
     error: str | None = None
     #: Number of recv() calls that returned data (a reply split over several writes shows here).
     reads: int = 0
+    #: The octets as received, when ``data`` was read in the target's dialect (terminator
+    #: turned into LF); empty when ``data`` is already as received.
+    raw: bytes = b""
+
+    @property
+    def received(self) -> bytes:
+        """The octets exactly as the server sent them."""
+        return self.raw or self.data
 
 
 def reply_complete(data: bytes, *, whatsat: bool) -> bool:

@@ -5,6 +5,8 @@ Rules:
 * A server is one process started from a command template in which ``{name}``, ``{port}``,
   ``{config}`` and ``{places_url}`` are replaced. The template is split like a shell line first
   and substituted word by word, so a path with spaces stays one argument.
+* A template without ``{name}`` and ``{port}`` starts one program that serves every server of
+  the herd (a single-process herd): it is started once, and nothing kills or pauses one server.
 * Each server runs in its own process group (``start_new_session``), and every signal goes to
   the whole group, so a wrapper script's children stop and die with it.
 * Its stdout and stderr go to a file per start, kept for the report.
@@ -28,7 +30,7 @@ from typing import IO, Final
 
 from herdref.herd.config import HerdConfig
 
-__all__ = ["LaunchError", "Launcher", "PortBusy", "ServerProcess", "port_open"]
+__all__ = ["LaunchError", "Launcher", "PortBusy", "ServerProcess", "is_single_process_template", "port_open"]
 
 _POLL_INTERVAL_S: Final = 0.01
 _STOP_GRACE_S: Final = 3.0
@@ -65,6 +67,12 @@ class ServerProcess:
     paused: bool = False
 
 
+def is_single_process_template(template: str) -> bool:
+    """The template names no server (no ``{name}`` or ``{port}``): one program serves every
+    server of the herd. It is started once, and no single server can be killed or paused."""
+    return "{name}" not in template and "{port}" not in template
+
+
 @dataclass(slots=True)
 class Launcher:
     """The processes of one herd, started from ``template`` (see the module docstring)."""
@@ -80,6 +88,11 @@ class Launcher:
     starts: dict[str, int] = field(default_factory=dict)
     #: Servers a check stopped on purpose (not a crash).
     stopped: set[str] = field(default_factory=set)
+
+    @property
+    def single_process(self) -> bool:
+        """See :func:`is_single_process_template`."""
+        return is_single_process_template(self.template)
 
     def command(self, name: str) -> list[str]:
         address = self.config.address(name)
@@ -98,6 +111,13 @@ class Launcher:
         self.stopped.discard(name)
         if self.alive(name):
             return
+        if self.single_process:
+            running = next(
+                (server for server in self.processes.values() if server.process.poll() is None), None
+            )
+            if running is not None:  # the one program already serves this server too
+                self.processes[name] = running
+                return
         self.starts[name] = self.starts.get(name, 0) + 1
         self.output_dir.mkdir(parents=True, exist_ok=True)
         output_path = self.output_dir / f"{name}.{self.starts[name]}.log"
@@ -220,12 +240,12 @@ class Launcher:
 
     def stop_all(self) -> None:
         """SIGTERM every server, SIGKILL what is left after a grace period."""
-        for server in self.processes.values():
+        for server in {id(server): server for server in self.processes.values()}.values():
             if server.process.poll() is None:
                 self._signal(server, signal.SIGCONT)
                 self._signal(server, signal.SIGTERM)
         deadline = time.monotonic() + _STOP_GRACE_S
-        for server in self.processes.values():
+        for server in {id(server): server for server in self.processes.values()}.values():
             try:
                 server.process.wait(max(deadline - time.monotonic(), 0.01))
             except subprocess.TimeoutExpired:

@@ -3,6 +3,12 @@ checks run against any herd, not only the reference one.
 
     pytest -m properties --herd-launch 'python3 server.py {name}' --herd-config herd.toml
 
+The wire tier ships in the package (:mod:`herdref.checker.wire_properties`): when the run
+names a herd (``--herd-launch``/``--herd-config``) or selects ``-m properties``, the plugin
+adds that module to what pytest collects, so the command works from any folder where
+``herdref[check]`` is installed. In a checkout, where ``tests/properties/test_wire.py``
+collects the same tests, each is run once.
+
 The ``herd_target`` fixture (one per session) starts the herd under test: the servers named by
 ``--herd-launch`` and ``--herd-config`` (run from ``--herd-cwd``), or by default the reference
 herd on free ports, each with the Places fixture, and stops them at the end of the session.
@@ -20,7 +26,7 @@ import pytest
 if TYPE_CHECKING:
     from herdref.checker.target import Target
 
-__all__ = ["herd_target", "pytest_addoption"]
+__all__ = ["herd_target", "pytest_addoption", "pytest_collection_modifyitems", "pytest_configure"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -42,6 +48,31 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="working directory for --herd-launch",
     )
+
+
+def _wants_wire_tier(config: pytest.Config) -> bool:
+    names_a_herd = bool(config.getoption("--herd-launch") or config.getoption("--herd-config"))
+    return names_a_herd or "properties" in (config.getoption("markexpr", "") or "")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "properties: Hypothesis property tests (simulation and wire tiers)")
+    if _wants_wire_tier(config):
+        from herdref.checker import wire_properties
+
+        module = str(Path(wire_properties.__file__).resolve())
+        if module not in config.args:
+            config.args.append(module)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A test collected both from the package and from a checkout's shim runs once."""
+    packaged = [item for item in items if Path(str(item.path)).name == "wire_properties.py"]
+    elsewhere = {item.name for item in items if item not in packaged}
+    duplicates = [item for item in packaged if item.name in elsewhere]
+    if duplicates:
+        config.hook.pytest_deselected(items=duplicates)
+        items[:] = [item for item in items if item not in duplicates]
 
 
 @pytest.fixture(scope="session")

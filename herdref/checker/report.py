@@ -37,7 +37,7 @@ __all__ = [
     "write_junit",
 ]
 
-VERDICT_ORDER: Final = ("FAIL", "NON-STRICT", "FLAKY", "UNSUPPORTED", "PASS")
+VERDICT_ORDER: Final = ("FAIL", "ERROR", "NON-STRICT", "FLAKY", "BLOCKED", "UNSUPPORTED", "SKIPPED", "PASS")
 #: A full stop, then white space and a capital letter, not after "e.g." or "i.e.".
 _SENTENCE_END_RE: Final = re.compile(r"(?<!e\.g\.)(?<!i\.e\.)(?<=\.)\s+(?=[A-Z`])")
 
@@ -112,7 +112,9 @@ def terminal_summary(
         )
     for name, reason in left_out:
         lines.append(f"  {'SKIPPED':<11} {name:<{width}}  {reason}")
-    failures = [outcome for outcome in outcomes if outcome.verdict in ("FAIL", "NON-STRICT", "FLAKY")]
+    failures = [
+        outcome for outcome in outcomes if outcome.verdict in ("FAIL", "NON-STRICT", "FLAKY", "ERROR")
+    ]
     for outcome in failures:
         lines += [
             "",
@@ -173,7 +175,8 @@ def write_junit(path: Path, outcomes: list[Outcome], meta: dict[str, Any]) -> No
         name="herdref-validate",
         tests=str(len(outcomes)),
         failures=str(counts["FAIL"] + counts["NON-STRICT"]),
-        skipped=str(counts["UNSUPPORTED"]),
+        skipped=str(counts["UNSUPPORTED"] + counts["BLOCKED"] + counts["SKIPPED"]),
+        errors=str(counts["ERROR"]),
         time=f"{sum(outcome.duration_s for outcome in outcomes):.3f}",
     )
     properties = ElementTree.SubElement(suite, "properties")
@@ -204,8 +207,10 @@ def write_junit(path: Path, outcomes: list[Outcome], meta: dict[str, Any]) -> No
                 message=f"[{outcome.verdict} {outcome.clause} {outcome.level}] {outcome.summary}",
             )
             failure.text = body
-        elif outcome.verdict == "UNSUPPORTED":
-            ElementTree.SubElement(case, "skipped", message=outcome.summary)
+        elif outcome.verdict == "ERROR":
+            ElementTree.SubElement(case, "error", message=f"[ERROR] {outcome.summary}").text = body
+        elif outcome.verdict in ("UNSUPPORTED", "BLOCKED", "SKIPPED"):
+            ElementTree.SubElement(case, "skipped", message=f"[{outcome.verdict}] {outcome.summary}")
         elif outcome.verdict == "FLAKY":
             ElementTree.SubElement(case, "system-out").text = f"FLAKY: failed once, passed on replay\n{body}"
     ElementTree.ElementTree(suite).write(path, encoding="utf-8", xml_declaration=True)
@@ -216,7 +221,7 @@ body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:70em;color:#2
 table{border-collapse:collapse;width:100%}
 td,th{padding:.25em .6em;border-bottom:1px solid #ddd;text-align:left}
 .FAIL{color:#b00020;font-weight:bold}.NON-STRICT{color:#b36b00;font-weight:bold}.FLAKY{color:#7a3db8}
-.PASS{color:#1b7e2e}.UNSUPPORTED{color:#666}
+.PASS{color:#1b7e2e}.UNSUPPORTED,.SKIPPED,.BLOCKED{color:#666}.ERROR{color:#b00020}
 pre{background:#f6f6f6;padding:.6em;overflow-x:auto;font-size:12px}
 section{border:1px solid #ddd;border-radius:6px;padding:0 1em;margin:1em 0}code{background:#f0f0f0}
 """
@@ -240,7 +245,7 @@ def write_html(path: Path, outcomes: list[Outcome], meta: dict[str, Any], titles
         )
     sections = []
     for outcome in outcomes:
-        if outcome.verdict not in ("FAIL", "NON-STRICT", "FLAKY"):
+        if outcome.verdict not in ("FAIL", "NON-STRICT", "FLAKY", "ERROR"):
             continue
         clause_text = titles.get(outcome.clause, "(clause text not available: SPEC.md not found)")
         minimal = (

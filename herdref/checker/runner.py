@@ -7,7 +7,14 @@ Verdicts:
 * NON-STRICT: only a SHOULD clause was broken, or, graded against the lenient profile, only what
   binds in the strict profile (a strict deviation, SPEC 1.1; :mod:`herdref.checker.grading`).
 * UNSUPPORTED: the check cannot judge this target (the reason is kept).
-* FLAKY: the check failed, then passed when replayed once at once; reported, never hidden.
+* FLAKY: the check failed, then passed when replayed once at once; reported, never hidden (a
+  FLAKY MUST fails the run unless the caller allows it).
+* BLOCKED: a prerequisite of the check (:attr:`Check.requires`) failed, so this check cannot
+  judge its own property; the prerequisite is named. Never a failure: the defect is reported
+  once, by the prerequisite.
+* ERROR: the checker's own fault (an exception inside a check, or the herd could not be brought
+  back to running after a check): not a verdict on the herd.
+* SKIPPED: not run (left out by the options or the profile, with the reason).
 
 After every check each server that should be up must still accept connections: a server that
 died during a check fails that check (the server never dies, whatever it is sent). Destructive
@@ -20,7 +27,7 @@ import time
 import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Final, Literal
 
 from herdref.checker.checks import Check, CheckFailed, CheckUnsupported
 from herdref.checker.grading import (
@@ -35,7 +42,9 @@ from herdref.checker.target import CheckContext, Target
 
 __all__ = ["Outcome", "Verdict", "run_check", "run_checks"]
 
-Verdict = Literal["PASS", "FAIL", "NON-STRICT", "UNSUPPORTED", "FLAKY"]
+Verdict = Literal["PASS", "FAIL", "NON-STRICT", "UNSUPPORTED", "FLAKY", "BLOCKED", "ERROR", "SKIPPED"]
+#: Verdicts of a prerequisite that block the checks that need it.
+BLOCKING: Final = frozenset({"FAIL", "BLOCKED", "ERROR"})
 
 
 @dataclass(slots=True)
@@ -55,6 +64,8 @@ class Outcome:
     replay: str = ""
     #: The failure breaks only what the strict profile asks (SPEC 1.1).
     strict_only: bool = False
+    #: BLOCKED: the prerequisite check that failed.
+    blocked_by: str = ""
 
     @property
     def failed(self) -> bool:
@@ -67,7 +78,13 @@ def _attempt(target: Target, item: Check) -> tuple[CheckContext, BaseException |
     try:
         item.run(context)
         _require_all_up(context)
-    except (CheckFailed, CheckUnsupported, LaunchError) as exc:
+    except CheckFailed as exc:
+        error = exc
+        try:  # a server that died on the way is part of what the client saw
+            _require_all_up(context)
+        except CheckFailed as death:
+            exc.summary += f"; {death.summary}"
+    except (CheckUnsupported, LaunchError) as exc:
         error = exc
     except OSError as exc:
         error = CheckFailed(
@@ -107,6 +124,37 @@ def _restore(target: Target) -> None:
         target.launcher.ensure_all_running(deadline_s=target.startup_s)
 
 
+def _restore_or_explain(target: Target) -> str | None:
+    """Bring every server back after a check; what went wrong if that failed."""
+    try:
+        _restore(target)
+    except LaunchError as exc:
+        return f"after this check the herd could not be brought back to running: {exc}"
+    return None
+
+
+def _error_outcome(item: Check, started: float, summary: str, transcript: list[str]) -> Outcome:
+    return Outcome(
+        item.name,
+        item.clause,
+        item.level,
+        item.title,
+        "ERROR",
+        time.monotonic() - started,
+        summary=summary,
+        transcript=transcript,
+    )
+
+
+def blocked_by(item: Check, verdicts: Mapping[str, Outcome]) -> Outcome | None:
+    """The first prerequisite of ``item`` that failed (or was itself blocked), if any."""
+    for name in item.requires:
+        prerequisite = verdicts.get(name)
+        if prerequisite is not None and prerequisite.verdict in BLOCKING:
+            return prerequisite
+    return None
+
+
 def run_check(
     target: Target,
     item: Check,
@@ -117,16 +165,23 @@ def run_check(
 ) -> Outcome:
     started = time.monotonic()
     context, error = _attempt(target, item)
-    _restore(target)
+    restore_error = _restore_or_explain(target)
+    if restore_error is not None:
+        return _error_outcome(item, started, restore_error, context.transcript.render())
     verdict: Verdict = "PASS"
     strict_only = False
     if isinstance(error, CheckFailed):
         # Replay once: a failure that does not come back is FLAKY, and reported as such.
         _, replay_error = _attempt(target, item)
-        _restore(target)
+        restore_error = _restore_or_explain(target)
+        if restore_error is not None:
+            return _error_outcome(item, started, restore_error, context.transcript.render())
         clause = error.clause or item.clause
         strict_part = error.strict_part if error.strict_part is not None else item.strict_part
-        strict_only = is_strict_only(clause, tags, own_clause=item.clause, strict_part=strict_part)
+        # A failure the check itself marks as strict-only is one, whatever clause it names.
+        strict_only = error.strict_part is True or is_strict_only(
+            clause, tags, own_clause=item.clause, strict_part=strict_part
+        )
         graded = failure_verdict(item.level, clause, tags, spec_profile, strict_only=strict_only)
         verdict = "FLAKY" if replay_error is None else graded
     elif isinstance(error, CheckUnsupported):
@@ -162,24 +217,46 @@ def run_checks(
     tags: Mapping[str, ClauseTag] = BUILTIN_CLAUSE_TAGS,
 ) -> list[Outcome]:
     outcomes = []
+    by_name: dict[str, Outcome] = {}
     for item in checks:
         on_start(item)
-        try:
-            outcome = run_check(
-                target, item, replay_command=replay_command(item), spec_profile=spec_profile, tags=tags
-            )
-        except Exception as exc:  # a bug in a check must not hide the other checks' results
+        prerequisite = blocked_by(item, by_name)
+        if target.run_deadline is not None and time.monotonic() >= target.run_deadline:
             outcome = Outcome(
                 item.name,
                 item.clause,
                 item.level,
                 item.title,
-                "UNSUPPORTED",
+                "SKIPPED",
                 0.0,
-                summary=f"checker error: {exc!r}",
-                transcript=traceback.format_exc().splitlines(),
+                summary="not run: the run's time budget is spent",
             )
-            _restore(target)
+        elif prerequisite is not None:
+            outcome = Outcome(
+                item.name,
+                item.clause,
+                item.level,
+                item.title,
+                "BLOCKED",
+                0.0,
+                summary=f"not judged: its prerequisite {prerequisite.check} ({prerequisite.clause}) is "
+                f"{prerequisite.verdict}",
+                blocked_by=prerequisite.check,
+            )
+        else:
+            started = time.monotonic()
+            try:
+                outcome = run_check(
+                    target, item, replay_command=replay_command(item), spec_profile=spec_profile, tags=tags
+                )
+            except Exception as exc:  # a bug in a check must not hide the other checks' results
+                outcome = _error_outcome(
+                    item, started, f"checker error: {exc!r}", traceback.format_exc().splitlines()
+                )
+                restore_error = _restore_or_explain(target)
+                if restore_error is not None:
+                    outcome.summary += f"; {restore_error}"
         outcomes.append(outcome)
+        by_name[item.name] = outcome
         on_done(outcome)
     return outcomes

@@ -15,23 +15,66 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Final
 
 from herdref.checker.client import Exchange, LineSession, Transcript, exchange
 from herdref.checker.launcher import Launcher
 from herdref.herd.config import HerdConfig
+from herdref.model.judge import Terminator, looks_like_at, parse_at_line
 
 if TYPE_CHECKING:
     from herdref.places.fixture import FixtureHandle
 
-__all__ = ["CheckContext", "CheckUnsupported", "Framing", "Target", "components", "wait_until"]
+__all__ = [
+    "BudgetSpent",
+    "CheckContext",
+    "CheckFailed",
+    "CheckUnsupported",
+    "CommandFraming",
+    "Dialect",
+    "Target",
+    "components",
+    "wait_until",
+]
 
 _POLL_INTERVAL_S: Final = 0.01
 
 
+def _client_time(line: bytes) -> bytes | None:
+    record = parse_at_line(line)
+    return None if record is None else record.client_time
+
+
 class CheckUnsupported(Exception):
     """The check cannot judge this target (say why)."""
+
+
+class CheckFailed(AssertionError):
+    """The target broke the check's clause (or ``clause``, when given). ``strict_part`` says
+    whether what broke binds only in the strict profile, when the clause's tag does not tell
+    (see :func:`herdref.checker.grading.is_strict_only`)."""
+
+    def __init__(
+        self,
+        summary: str,
+        *,
+        expected: str,
+        seen: str,
+        clause: str | None = None,
+        strict_part: bool | None = None,
+    ) -> None:
+        super().__init__(summary)
+        self.summary = summary
+        self.expected = expected
+        self.seen = seen
+        self.clause = clause
+        self.strict_part = strict_part
+
+
+class BudgetSpent(CheckUnsupported):
+    """The check ran out of its time budget before it could judge anything (a herd that never
+    answers, never closes or floods forever is judged in seconds, not in hours)."""
 
 
 def wait_until(condition: Callable[[], bool], *, deadline_s: float) -> bool:
@@ -46,18 +89,53 @@ def wait_until(condition: Callable[[], bool], *, deadline_s: float) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
-class Framing:
-    """How to deliver one command: half-close and read to EOF (the graders' way), or keep the
-    connection open and read one framed reply."""
+class CommandFraming:
+    """How one command is delivered and its reply read: half-close and read (to EOF when the
+    server closes, else to the end of one reply), or one reply on a kept-open connection; and
+    how the herd ends its single-line replies (AT-1)."""
 
     half_close: bool = True
-    #: With half-close, the server closes after answering, so reading to EOF is cheap.
+    #: The server closes after answering, so reading to EOF is cheap.
     server_closes: bool = True
+    terminator: Terminator = "LF"
 
     def describe(self) -> str:
         if self.half_close:
-            return "LF, half-close, read to EOF" if self.server_closes else "LF, half-close, read one reply"
-        return "LF on a kept-open connection"
+            how = "half-close, read to EOF" if self.server_closes else "half-close, read one reply"
+        else:
+            how = "kept open, reply then close" if self.server_closes else "kept open"
+        ending = {"LF": "LF", "CRLF": "CRLF", "none": "no final LF"}[self.terminator]
+        return f"{how}; replies end in {ending}"
+
+
+@dataclass(frozen=True, slots=True)
+class Dialect:
+    """The framing the herd answers, per command (found by :mod:`herdref.checker.dialect`)."""
+
+    iamat: CommandFraming = field(default_factory=CommandFraming)
+    whatsat: CommandFraming = field(default_factory=CommandFraming)
+    #: IAMAT got an AT reply in some framing: without it nothing can be checked.
+    iamat_answered: bool = True
+    #: WHATSAT for a known client got a reply starting with an AT line in some framing.
+    whatsat_answered: bool = True
+
+    def describe(self) -> str:
+        if not self.iamat_answered:
+            return "IAMAT got no AT reply, with half-close or on a kept-open connection"
+        whatsat = self.whatsat.describe() if self.whatsat_answered else "no reply that shows a record"
+        return f"IAMAT: {self.iamat.describe()}; WHATSAT: {whatsat}"
+
+    def normalize(self, data: bytes, *, whatsat: bool, closed: bool) -> bytes:
+        """``data`` with this dialect's reply terminator turned into LF, so that a check judges
+        its own property; the terminator itself is the framing checks' business (AT-1). A
+        single-line reply (an AT reply, or ``?`` to any line) ends as the IAMAT reply does."""
+        single_line = not whatsat or data.startswith(b"?")
+        framing = self.iamat if single_line else self.whatsat
+        if framing.terminator == "CRLF":
+            data = data.replace(b"\r\n", b"\n")
+        elif framing.terminator == "none" and closed and data and single_line and not data.endswith(b"\n"):
+            data += b"\n"
+        return data
 
 
 def components(nodes: set[str], links: frozenset[frozenset[str]]) -> list[set[str]]:
@@ -90,7 +168,7 @@ class Target:
     #: How long a record may take to reach every server it should reach.
     propagation_s: float = 5.0
     startup_s: float = 10.0
-    framing: Framing = field(default_factory=Framing)
+    dialect: Dialect = field(default_factory=Dialect)
     #: The bound ``stored_line`` asks with (the probe sets 0 when the target accepts it);
     #: None when no WHATSAT shows a record.
     lookup_bound: int | None = 1
@@ -98,6 +176,10 @@ class Target:
     places_work: bool = True
     #: The herd claims the catch-up extension (CATCHUP-1): the model then owes more.
     catch_up: bool = False
+    #: Seconds one check may take (its waits are cut to what is left; then it is UNSUPPORTED).
+    check_budget_s: float = 30.0
+    #: ``time.monotonic()`` by which the whole run must be over (None: no limit).
+    run_deadline: float | None = None
     run_id: str = field(default_factory=lambda: f"{int(time.time() * 1000) % 100_000_000:08d}")
     _serial: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
@@ -112,11 +194,37 @@ class Target:
 class CheckContext:
     """What one check uses to talk to the herd; records its transcript."""
 
-    def __init__(self, target: Target, check_name: str) -> None:
+    def __init__(self, target: Target, check_name: str, *, budgeted: bool = True) -> None:
         self.target = target
         self.check_name = check_name
         self.transcript = Transcript()
         self.details: dict[str, Any] = {}
+        deadline = time.monotonic() + target.check_budget_s if budgeted else float("inf")
+        if budgeted and target.run_deadline is not None:
+            deadline = min(deadline, target.run_deadline)
+        #: ``time.monotonic()`` by which this check must be over (its time budget).
+        self.deadline = deadline
+
+    def judged(self, reply: Exchange) -> Exchange:
+        """``reply``, unless the wait for it ran into the check's time budget: what a cut wait
+        saw is not the herd's answer, so the check cannot judge it (BudgetSpent)."""
+        if time.monotonic() >= self.deadline and not reply.closed and reply.error is None:
+            raise BudgetSpent(
+                f"the check ran out of its time budget ({self.target.check_budget_s:g} s per check) "
+                "while waiting for a reply"
+            )
+        return reply
+
+    def remaining(self, wanted_s: float) -> float:
+        """``wanted_s`` cut to the check's time budget; BudgetSpent when nothing is left."""
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise BudgetSpent(
+                f"the check ran out of its time budget ({self.target.check_budget_s:g} s per check"
+                + (", or the run's" if self.target.run_deadline is not None else "")
+                + ") before it could judge"
+            )
+        return min(wanted_s, left)
 
     # ---- fresh names and values ----------------------------------------------------------
 
@@ -143,41 +251,53 @@ class CheckContext:
     def send(
         self, name: str, payload: bytes, *, whatsat: bool = False, timeout_s: float | None = None
     ) -> Exchange:
-        """Deliver ``payload`` in the framing style the target answers."""
+        """Deliver ``payload`` in the framing the target answers for this kind of command, and
+        read the reply in its dialect (its terminator turned into LF; ``raw`` keeps the octets)."""
         host, port = self.address(name)
-        framing = self.target.framing
-        timeout = self.target.timeout_s if timeout_s is None else timeout_s
-        if framing.half_close:
-            return exchange(
-                host,
-                port,
-                payload,
-                transcript=self.transcript,
-                server=name,
-                timeout_s=timeout,
-                until_complete=None if framing.server_closes else whatsat,
-            )
-        return exchange(
+        dialect = self.target.dialect
+        framing = dialect.whatsat if whatsat else dialect.iamat
+        timeout = self.remaining(self.target.timeout_s if timeout_s is None else timeout_s)
+        reply = exchange(
             host,
             port,
             payload,
             transcript=self.transcript,
             server=name,
-            half_close=False,
+            half_close=framing.half_close,
             timeout_s=timeout,
-            until_complete=whatsat,
+            until_complete=None if framing.half_close and framing.server_closes else whatsat,
+        )
+        return replace(
+            reply, data=dialect.normalize(reply.data, whatsat=whatsat, closed=reply.closed), raw=reply.data
         )
 
     def raw(self, name: str, payload: bytes, *, timeout_s: float | None = None) -> Exchange:
-        """Half-close and read to EOF, whatever the framing style (for the framing probes)."""
+        """Half-close, whatever the herd's framing, and read in its dialect (for the framing
+        checks, which need EOF to end a line)."""
         host, port = self.address(name)
-        timeout = self.target.timeout_s if timeout_s is None else timeout_s
-        return exchange(host, port, payload, transcript=self.transcript, server=name, timeout_s=timeout)
+        dialect = self.target.dialect
+        timeout = self.remaining(self.target.timeout_s if timeout_s is None else timeout_s)
+        reply = exchange(
+            host,
+            port,
+            payload,
+            transcript=self.transcript,
+            server=name,
+            timeout_s=timeout,
+            until_complete=None if dialect.iamat.server_closes else False,
+        )
+        return replace(
+            reply, data=dialect.normalize(reply.data, whatsat=False, closed=reply.closed), raw=reply.data
+        )
 
     def session(self, name: str) -> LineSession:
         host, port = self.address(name)
         return LineSession(
-            host, port, transcript=self.transcript, server=name, timeout_s=self.target.timeout_s
+            host,
+            port,
+            transcript=self.transcript,
+            server=name,
+            timeout_s=self.remaining(self.target.timeout_s),
         )
 
     def iamat(self, name: str, client: bytes, location: bytes, client_time: bytes) -> Exchange:
@@ -186,18 +306,30 @@ class CheckContext:
     def whatsat(self, name: str, client: bytes, radius: bytes = b"10", bound: int = 1) -> Exchange:
         return self.send(name, b"WHATSAT %s %s %d\n" % (client, radius, bound), whatsat=True)
 
-    def stored_line(self, name: str, client: bytes) -> bytes | None:
-        """The AT line ``name`` answers a WHATSAT with, or None if it answers anything else."""
+    def stored_line(self, name: str, client: bytes, *, silence_is_none: bool = False) -> bytes | None:
+        """The AT line ``name`` answers a WHATSAT with, or None if it answers anything else.
+        No answer at all fails WHATSAT-4, unless ``silence_is_none`` (a server that must not
+        hold the record: whatever it does with WHATSAT, it shows no record)."""
         if self.target.lookup_bound is None:
             raise CheckUnsupported(
                 "WHATSAT never shows a record on this herd (bound 0 refused and Places requests fail), "
                 "so what each server holds cannot be seen: give it {places_url}/$PLACES_URL, or use "
                 "--redirect-google or --isolate"
             )
-        reply = self.whatsat(name, client, bound=self.target.lookup_bound).data
-        if not reply.startswith(b"AT "):
+        answer = self.whatsat(name, client, bound=self.target.lookup_bound)
+        reply = answer.data
+        if not reply and not silence_is_none:
+            # Neither a record nor '?': the client cannot tell "no record" from this.
+            raise CheckFailed(
+                f"{name} answered a WHATSAT with nothing"
+                + (" and closed the connection" if answer.closed else f" within {self.target.timeout_s:g} s"),
+                expected="the record's AT line, or '? <line>' for a client it holds no record of",
+                seen=f"nothing{f' ({answer.error})' if answer.error else ''}",
+                clause="WHATSAT-4",
+            )
+        if not looks_like_at(reply):
             return None
-        return reply.split(b"\n", 1)[0]
+        return reply.partition(b"\n")[0]
 
     def wait_for_line(self, names: list[str], client: bytes, line: bytes) -> dict[str, bytes | None]:
         """Wait (with the propagation deadline) until every server in ``names`` answers with
@@ -205,18 +337,30 @@ class CheckContext:
         line with the same client time: that record is final (FLOOD-2 keeps the first)."""
         seen: dict[str, bytes | None] = dict.fromkeys(names)
         pending = set(names)
-        client_time = line.rsplit(b" ", 1)[-1]
+        record = parse_at_line(line)
+        client_time = record.client_time if record is not None else None
 
         def settled() -> bool:
             for name in sorted(pending):
-                held = seen[name] = self.stored_line(name, client)
+                try:
+                    held = seen[name] = self.stored_line(name, client)
+                except CheckFailed:
+                    # No answer at all while the record may still be on its way (a herd that
+                    # drops WHATSATs for clients it does not hold yet): ask again.
+                    held = seen[name] = None
                 if held == line:
                     pending.discard(name)
-                elif held is not None and held.rsplit(b" ", 1)[-1] == client_time:
+                elif held is not None and client_time is not None and _client_time(held) == client_time:
                     return True
             return not pending
 
-        wait_until(settled, deadline_s=self.target.propagation_s)
+        wanted = self.target.propagation_s
+        allowed = self.remaining(wanted)
+        if not wait_until(settled, deadline_s=allowed) and allowed < wanted:
+            raise BudgetSpent(
+                f"the check ran out of its time budget ({self.target.check_budget_s:g} s per check) "
+                "while waiting for a record to spread"
+            )
         return seen
 
     @property

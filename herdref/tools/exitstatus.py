@@ -17,4 +17,6 @@ class ExitStatus(IntEnum):
     NON_STRICT = 3
     #: herdref validate: the target never became reachable.
     UNREACHABLE = 4
+    #: herdref validate: the checker itself failed (an ERROR verdict), not the herd.
+    CHECKER_ERROR = 5
     INTERRUPTED = 130

@@ -11,6 +11,7 @@ import asyncio
 import dataclasses
 import errno
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
@@ -44,7 +45,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--places-provider", choices=("fixture", "legacy", "new"), help="overrides [places] provider"
     )
-    parser.add_argument("--places-url", help="base URL of the Places endpoint (overrides [places] base_url)")
+    parser.add_argument(
+        "--places-url",
+        help="base URL of the Places endpoint (overrides [places] base_url; default: $HERDREF_PLACES_URL, "
+        "which herdref validate sets to its fixture)",
+    )
     parser.add_argument(
         "--loop",
         choices=("auto", "asyncio", "uvloop"),
@@ -54,12 +59,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-v", "--verbose", action="store_true", help="log link events to stderr")
 
 
+#: Set by ``herdref validate`` to its Places fixture; used when --places-url is not given.
+PLACES_URL_ENV = "HERDREF_PLACES_URL"
+
+
 def _apply_overrides(config: HerdConfig, args: argparse.Namespace) -> HerdConfig:
     places = config.places
     if args.places_provider is not None:
         places = dataclasses.replace(places, provider=args.places_provider)
-    if args.places_url is not None:
-        places = dataclasses.replace(places, base_url=args.places_url)
+    places_url = args.places_url or os.environ.get(PLACES_URL_ENV) or None
+    if places_url is not None:
+        places = dataclasses.replace(places, base_url=places_url)
+        if args.places_provider is None and places.provider in ("fixture", "auto"):
+            # A URL means an HTTP endpoint: the offline fixture provider would ignore it.
+            places = dataclasses.replace(places, provider="legacy")
     log_dir = args.log_dir if args.log_dir is not None else config.log_dir
     return dataclasses.replace(config, places=places, log_dir=log_dir)
 

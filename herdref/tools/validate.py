@@ -10,19 +10,20 @@ Three ways to name the herd under test:
 * neither: the reference herd, started from a free-port copy of the herd file (or the
   default preset).
 
-Places: an HTTP fixture that speaks both Google Nearby Search APIs is started and handed to the
-servers as ``{places_url}`` and as the environment variables ``HERDREF_PLACES_URL`` and
-``PLACES_URL``. With ``--redirect-google``, a ``sitecustomize`` module put first on the servers'
-``PYTHONPATH`` also resolves maps.googleapis.com and places.googleapis.com to the fixture
-(through a loopback TLS front whose throw-away CA is added via ``SSL_CERT_FILE`` and
-``REQUESTS_CA_BUNDLE``), for Python code that hard-codes Google's URL. It cannot reach code
-that is not Python, that resolves names without getaddrinfo (aiodns), or that pins
-certificates. ``--isolate`` (Linux, root) runs everything in a fresh network namespace whose
-/etc/hosts sends those hosts to the fixture (ports 80 and 443), which reaches herds in any
-language that read /etc/hosts and honour SSL_CERT_FILE, REQUESTS_CA_BUNDLE or
-NODE_EXTRA_CA_CERTS. A server whose Places requests reach the fixture by none of these ways
-cannot be checked for WHATSAT replies or the radius it sends: those checks report UNSUPPORTED
-and say so.
+Places: an HTTP fixture that speaks both Google Nearby Search APIs is started, and its base URL
+is handed to every server in the environment variable ``HERDREF_PLACES_URL`` (the one mechanism;
+``herdref serve`` honours it, so ``--launch 'herdref serve {name} --config {config}'`` checks
+the reference herd), also as ``PLACES_URL`` and as the ``{places_url}`` placeholder for herds
+that take it another way. With ``--redirect-google``, a ``sitecustomize`` module put first on
+the servers' ``PYTHONPATH`` also resolves maps.googleapis.com and places.googleapis.com to the
+fixture (through a loopback TLS front whose throw-away CA is added via ``SSL_CERT_FILE`` and
+``REQUESTS_CA_BUNDLE``), for Python code that hard-codes Google's URL. It cannot reach code that
+is not Python, that resolves names without getaddrinfo (aiodns), or that pins certificates.
+``--isolate`` (Linux, root) runs everything in a fresh network namespace whose /etc/hosts sends
+those hosts to the fixture (ports 80 and 443), which reaches herds in any language that read
+/etc/hosts and honour SSL_CERT_FILE, REQUESTS_CA_BUNDLE or NODE_EXTRA_CA_CERTS. A server whose
+Places requests reach the fixture by none of these ways cannot be checked for WHATSAT replies or
+the radius it sends: those checks report UNSUPPORTED and say so.
 
 SPEC profiles (SPEC.md 1.1): clauses tagged ``strict`` (byte-exact echo IAMAT-5, raw ``?`` copy
 ERR-2, several commands per connection FRAME-3) and the ``Strict:`` parts of core clauses (nine
@@ -32,9 +33,16 @@ profile a server claims) reports a failure of those alone as NON-STRICT, a stric
 ``--spec-profile strict`` reports it as FAIL. Levels and tags are read from SPEC.md (``--spec``)
 when it is found, else from a built-in copy.
 
-Exit status: 0 no check failed (UNSUPPORTED and FLAKY allowed), 1 a MUST clause of the SPEC
-profile failed, 2 bad command line or herd file, 3 only SHOULD clauses or strict deviations
-failed (NON-STRICT), 4 the herd never became reachable.
+Verdicts: PASS, FAIL, NON-STRICT, FLAKY, UNSUPPORTED (cannot be judged on this herd, with the
+reason), BLOCKED (a prerequisite check failed; it is named), ERROR (the checker's own fault),
+SKIPPED (left out by the options). The first check, ``dialect``, finds how the herd frames
+IAMAT and WHATSAT; every other check talks in that dialect.
+
+Exit status: 0 no check failed (UNSUPPORTED, BLOCKED and SKIPPED allowed), 1 a MUST clause of
+the SPEC profile failed, or a MUST check was FLAKY (unless --allow-flaky), 2 bad command line or
+herd file, 3 only SHOULD clauses or strict deviations failed (NON-STRICT), 4 the herd never
+became reachable, 5 the checker itself failed (ERROR). The reports asked for (--json, --junit,
+--html) are written in every case but a bad command line.
 """
 
 from __future__ import annotations
@@ -42,6 +50,7 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
+import signal
 import sys
 import time
 from contextlib import ExitStack
@@ -69,6 +78,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=Path, help="herd file (TOML) of the herd under test")
     parser.add_argument("--cwd", type=Path, help="working directory for --launch")
     parser.add_argument(
+        "--connect-host",
+        metavar="HOST",
+        help="reach every server at HOST (same ports) whatever host the herd file names: for a herd "
+        "whose file binds a lab host name or 0.0.0.0 (e.g. --connect-host 127.0.0.1)",
+    )
+    parser.add_argument(
         "--only",
         action="append",
         default=[],
@@ -94,6 +109,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--propagation", type=float, default=5.0, help="seconds a flood may take (default 5)")
     parser.add_argument(
         "--startup", type=float, default=10.0, help="seconds a server may take to listen (default 10)"
+    )
+    parser.add_argument(
+        "--budget",
+        type=float,
+        default=50.0,
+        metavar="SECONDS",
+        help="time budget of the checks and the stateful run together (default 50); checks not "
+        "started in time are SKIPPED, the stateful run is cut short",
+    )
+    parser.add_argument(
+        "--check-budget",
+        type=float,
+        default=20.0,
+        metavar="SECONDS",
+        help="time budget of one check (default 20); a check that runs out is UNSUPPORTED",
     )
     parser.add_argument(
         "--catch-up",
@@ -132,6 +162,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=Path,
         help="SPEC.md to take clause texts, levels and profile tags from (default: the checkout's)",
     )
+    parser.add_argument(
+        "--allow-flaky",
+        action="store_true",
+        help="a MUST check that failed once and passed on replay (FLAKY) does not fail the run",
+    )
     parser.add_argument("--list", action="store_true", help="list the checks and exit")
     parser.add_argument("--quiet", action="store_true", help="no live progress on stderr")
 
@@ -156,15 +191,74 @@ def _replay_command(args: argparse.Namespace, check_name: str) -> str:
     return shlex.join(words)
 
 
+#: The checks whose failure leaves the stateful run nothing to judge (it is then BLOCKED): no
+#: AT reply, or a flood storm that swamps every link.
+STATEFUL_REQUIRES = ("dialect", "at-reply-format", "flood-no-loop")
+
+#: The placeholders a --launch template may use (herdref.checker.launcher fills them in).
+LAUNCH_PLACEHOLDERS = ("name", "port", "config", "places_url")
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise SystemExit(ExitStatus.INTERRUPTED)
+
+
+def _template_problem(template: str) -> str | None:
+    """What is wrong with a --launch template, or None: it must split like a shell line and use
+    only the known placeholders, with ``{name}`` among them."""
+    try:
+        words = shlex.split(template)
+    except ValueError as exc:
+        return f"not a shell command line ({exc})"
+    if not words:
+        return "empty command"
+    values = dict.fromkeys(LAUNCH_PLACEHOLDERS, "x")
+    try:
+        for word in words:
+            word.format_map(values)
+    except KeyError as exc:
+        known = ", ".join("{" + placeholder + "}" for placeholder in LAUNCH_PLACEHOLDERS)
+        return f"unknown placeholder {{{exc.args[0]}}} (known: {known})"
+    except (ValueError, IndexError) as exc:
+        return f"bad placeholder syntax ({exc}); write a literal brace as {{{{ or }}}}"
+    return None
+
+
+#: What the checker needs beyond herdref's own dependencies (the ``check`` extra).
+CHECK_EXTRA_MODULES = ("hypothesis", "trustme")
+
+
+def missing_check_extra() -> str | None:
+    """The first module of the ``check`` extra that is not installed, or None."""
+    from importlib.util import find_spec
+
+    return next((name for name in CHECK_EXTRA_MODULES if find_spec(name) is None), None)
+
+
 def run(args: argparse.Namespace) -> int:
+    missing = missing_check_extra()
+    if missing is not None and not args.list:
+        print(
+            f"herdref validate: needs the 'check' extra ({missing} is not installed): "
+            "pip install 'herdref[check]'",
+            file=sys.stderr,
+        )
+        return ExitStatus.USAGE
+    # SIGTERM ends the run like Ctrl-C: the servers it started are stopped, not left behind.
+    signal.signal(signal.SIGTERM, _terminate)
     from herdref.checker.checks import CHECKS, select_checks
     from herdref.checker.isolation import NETNS_ENV, isolation_unavailable, run_isolated
+    from herdref.checker.launcher import is_single_process_template
 
     if args.list:
         for item in CHECKS:
             flags = " (kills/pauses servers)" if item.destructive else ""
-            print(f"{item.name:<24} {item.clause:<10} {item.level:<6} {item.title}{flags}")
-        print(f"{'stateful':<24} {'(model)':<10} {'MUST':<6} random steps judged by herdref.model")
+            needs = f" [needs {', '.join(item.requires)}]" if item.requires else ""
+            columns = f"{item.name:<24} {item.clause:<10} {item.level:<6} {item.profile:<8}"
+            print(f"{columns} {item.title}{flags}{needs}")
+        print(
+            f"{'stateful':<24} {'(model)':<10} {'MUST':<6} {'core':<8} random steps judged by herdref.model"
+        )
         return ExitStatus.OK
     if args.attach and args.config is None:
         print("herdref validate: --attach needs --config (where the herd listens)", file=sys.stderr)
@@ -174,6 +268,14 @@ def run(args: argparse.Namespace) -> int:
             "herdref validate: --launch needs --config (the herd's names, ports and links)", file=sys.stderr
         )
         return ExitStatus.USAGE
+    if args.launch:
+        problem = _template_problem(args.launch)
+        if problem is not None:
+            print(f"herdref validate: --launch {args.launch!r}: {problem}", file=sys.stderr)
+            _write_reports(
+                args, [], [], {"target": args.launch, "error": f"bad --launch template: {problem}"}
+            )
+            return ExitStatus.USAGE
     if args.isolate and not os.environ.get(NETNS_ENV):
         reason = isolation_unavailable()
         if reason is not None:
@@ -181,13 +283,20 @@ def run(args: argparse.Namespace) -> int:
             return ExitStatus.USAGE
         arguments = sys.argv[sys.argv.index("validate") + 1 :] if "validate" in sys.argv else []
         return run_isolated([word for word in arguments if word != "--isolate"])
+    # A template that names no server starts one program for the whole herd.
+    single_process = bool(args.launch) and is_single_process_template(args.launch)
     # The reference herd implements the catch-up extension; others say so with --catch-up.
     args.catch_up = args.catch_up or not (args.launch or args.attach)
     checks, left_out = select_checks(
         only=_split(args.only),
         skip=_split(args.skip),
         profile=args.profile,
-        destructive_allowed=not args.attach,
+        destructive_allowed=not (args.attach or single_process),
+        destructive_reason=(
+            "kills or pauses one server: not possible when one program serves them all"
+            if single_process
+            else "kills or pauses servers: not done to an attached herd"
+        ),
         catch_up=args.catch_up,
     )
     if not checks and not (args.only and "stateful" in _split(args.only)):
@@ -203,8 +312,8 @@ def _validate(
     from herdref.checker.bringup import open_target
     from herdref.checker.grading import clause_tags
     from herdref.checker.launcher import LaunchError, PortBusy
-    from herdref.checker.report import clause_titles, terminal_summary, write_html, write_json, write_junit
-    from herdref.checker.runner import run_checks
+    from herdref.checker.report import clause_titles, terminal_summary
+    from herdref.checker.runner import BLOCKING, Outcome, run_checks
 
     started = time.monotonic()
 
@@ -225,15 +334,23 @@ def _validate(
             redirect_google=args.redirect_google,
             output_dir=args.keep_output,
             on_describe=progress,
+            probe=False,
+            connect_host=args.connect_host,
         )
         target.catch_up = args.catch_up
+        target.check_budget_s = args.check_budget
+        target.run_deadline = time.monotonic() + args.budget
     except PortBusy as exc:
         print(f"herdref validate: {exc}", file=sys.stderr)
+        _write_reports(
+            args, [], _skipped(left_out), {"target": args.launch or "reference herd", "error": str(exc)}
+        )
         return ExitStatus.USAGE
     except LaunchError as exc:
         print(f"herdref validate: unreachable: {exc}", file=sys.stderr)
+        meta = {"target": args.launch or "reference herd", "error": f"unreachable: {exc}"}
+        _write_reports(args, [], _skipped(left_out), meta)
         return ExitStatus.UNREACHABLE
-    progress(f"framing: {target.framing.describe()}")
     tags = clause_tags(args.spec)
 
     def on_start(item: Any) -> None:
@@ -242,7 +359,7 @@ def _validate(
     def on_done(outcome: Any) -> None:
         progress(f"  {outcome.verdict:<11} {outcome.check} ({outcome.duration_s:.2f} s)")
 
-    outcomes = run_checks(
+    outcomes: list[Any] = run_checks(
         target,
         checks,
         on_start=on_start,
@@ -257,19 +374,47 @@ def _validate(
         from herdref.checker.machine import run_stateful
 
         progress("  ... stateful (model-based random run)")
-        stateful = run_stateful(
-            target, profile=args.profile, examples=args.examples, spec_profile=args.spec_profile, tags=tags
-        )
+        basic = [outcome for outcome in outcomes if outcome.check in STATEFUL_REQUIRES]
+        failed = next((outcome for outcome in basic if outcome.verdict in BLOCKING), None)
+        if failed is not None:
+            stateful = Outcome(
+                "stateful",
+                "FLOOD-1",
+                "MUST",
+                "random IAMAT/WHATSAT/kill/restart/pause sequences judged by the shared model",
+                "BLOCKED",
+                0.0,
+                summary=f"not judged: its prerequisite {failed.check} ({failed.clause}) is {failed.verdict}",
+                blocked_by=failed.check,
+            )
+        else:
+            # Defects the checks named already: the stateful run notes them and looks for others.
+            known = {outcome.clause for outcome in outcomes if outcome.verdict in ("FAIL", "NON-STRICT")}
+            if any("died during this check" in outcome.summary for outcome in outcomes):
+                known.add("ERR-4")
+            # A stale record that replaced a newer one: FLOOD-2 to the checks, and to the model a
+            # record that went back in time (STATE-1). One defect.
+            if "FLOOD-2" in known:
+                known.add("STATE-1")
+            stateful = run_stateful(
+                target,
+                profile=args.profile,
+                examples=args.examples,
+                spec_profile=args.spec_profile,
+                tags=tags,
+                known_clauses=frozenset(known),
+            )
         stateful.replay = _replay_command(args, "stateful")
         outcomes.append(stateful)
         on_done(stateful)
+    outcomes += _skipped(left_out)
     elapsed = time.monotonic() - started
     titles = clause_titles(args.spec)
     summary = terminal_summary(
         outcomes,
         target=description,
-        left_out=left_out,
-        framing=target.framing.describe(),
+        left_out=[],
+        framing=target.dialect.describe(),
         elapsed_s=elapsed,
         titles=titles,
         spec_profile=args.spec_profile,
@@ -277,7 +422,7 @@ def _validate(
     print(summary)
     meta = {
         "target": description,
-        "framing": target.framing.describe(),
+        "framing": target.dialect.describe(),
         "profile": args.profile,
         "spec_profile": args.spec_profile,
         "elapsed_s": round(elapsed, 3),
@@ -288,15 +433,56 @@ def _validate(
             meta["server_output"] = str(target.launcher.output_dir)
         # The end of each server's output (stderr included), for the reports.
         meta["server_output_tails"] = {name: target.launcher.output_tail(name) for name in target.names}
-    if args.json:
-        write_json(args.json, outcomes, meta, titles)
-    if args.junit:
-        write_junit(args.junit, outcomes, meta)
-    if args.html:
-        write_html(args.html, outcomes, meta, titles)
+    _write_reports(args, outcomes, [], meta)
+    return exit_status(outcomes, allow_flaky=args.allow_flaky)
+
+
+def exit_status(outcomes: list[Any], *, allow_flaky: bool) -> ExitStatus:
+    """FAIL (or a FLAKY MUST, unless allowed) 1; ERROR 5; NON-STRICT 3; else 0."""
     verdicts = {outcome.verdict for outcome in outcomes}
-    if "FAIL" in verdicts:
+    flaky_must = any(outcome.verdict == "FLAKY" and outcome.level == "MUST" for outcome in outcomes)
+    if "FAIL" in verdicts or (flaky_must and not allow_flaky):
         return ExitStatus.FAILURE
+    if "ERROR" in verdicts:
+        return ExitStatus.CHECKER_ERROR
     if "NON-STRICT" in verdicts:
         return ExitStatus.NON_STRICT
     return ExitStatus.OK
+
+
+def _skipped(left_out: list[tuple[str, str]]) -> list[Any]:
+    """SKIPPED outcomes for the checks left out, so every report shows them."""
+    from herdref.checker.checks import CHECKS
+    from herdref.checker.runner import Outcome
+
+    by_name = {item.name: item for item in CHECKS}
+    return [
+        Outcome(
+            name,
+            by_name[name].clause,
+            by_name[name].level,
+            by_name[name].title,
+            "SKIPPED",
+            0.0,
+            summary=reason,
+        )
+        for name, reason in left_out
+        if name in by_name
+    ]
+
+
+def _write_reports(
+    args: argparse.Namespace, outcomes: list[Any], skipped: list[Any], meta: dict[str, Any]
+) -> None:
+    """Write every report asked for, whatever happened to the run."""
+    from herdref.checker.report import clause_titles, write_html, write_json, write_junit
+
+    everything = [*outcomes, *skipped]
+    titles = clause_titles(args.spec)
+    meta = {"spec_profile": args.spec_profile, "profile": args.profile, **meta}
+    if args.json:
+        write_json(args.json, everything, meta, titles)
+    if args.junit:
+        write_junit(args.junit, everything, meta)
+    if args.html:
+        write_html(args.html, everything, meta, titles)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import itertools
 
-from herdref.checker.checks import CHECKS, _error_for, _request_circle, select_checks
+from herdref.checker.checks import CHECKS, select_checks
+from herdref.checker.checks.helpers import error_for as _error_for
+from herdref.checker.checks.places import request_circle as _request_circle
 from herdref.checker.target import components
 
 
@@ -19,9 +21,11 @@ def test_every_check_names_a_clause_and_a_level() -> None:
 
 def test_only_and_skip_take_names_clauses_and_families() -> None:
     chosen, _ = select_checks(only=["FLOOD-2"])
-    assert {item.name for item in chosen} == {"flood-newest-wins", "flood-no-loop"}
+    # The dialect step always runs first: every other check talks in the dialect it finds.
+    assert chosen[0].name == "dialect"
+    assert {item.name for item in chosen} == {"dialect", "flood-newest-wins", "flood-no-loop"}
     chosen, _ = select_checks(only=["LEX"], skip=["lex-octets"])
-    assert {item.clause.split("-")[0] for item in chosen} == {"LEX"}
+    assert {item.clause.split("-")[0] for item in chosen[1:]} == {"LEX"}
     assert "lex-octets" not in {item.name for item in chosen}
 
 
@@ -33,7 +37,14 @@ def test_attached_herds_get_no_destructive_check_and_quick_skips_the_ten_pairs()
     assert "flood-pairs" not in {item.name for item in chosen}
     assert "flood-pairs-quick" in {item.name for item in chosen}
     chosen, _ = select_checks(profile="quick", only=["flood-pairs"])
-    assert [item.name for item in chosen] == ["flood-pairs"]
+    assert [item.name for item in chosen] == ["dialect", "flood-pairs"]
+
+
+def test_every_prerequisite_is_a_check_that_runs_before_it() -> None:
+    order = [item.name for item in CHECKS]
+    for position, item in enumerate(CHECKS):
+        for prerequisite in item.requires:
+            assert prerequisite in order[:position], (item.name, prerequisite)
 
 
 def test_error_reply_drops_lf_and_one_cr() -> None:

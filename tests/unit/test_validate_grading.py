@@ -146,3 +146,20 @@ def test_terminal_summary_states_the_profile_and_the_strict_deviations() -> None
     )
     assert "SPEC profile graded against: strict" in strict_text
     assert "strict deviations" not in strict_text
+
+
+def test_every_check_of_a_strict_part_names_a_clause_that_states_one() -> None:
+    """A check that grades a core clause's ``Strict:`` part (NON-STRICT under lenient) stands
+    on a clause whose SPEC.md text states that part, so SPEC and checker agree (SPEC 1.1)."""
+    paragraphs = clause_paragraphs(SPEC_PATH)
+    strict_checks = [item for item in CHECKS if item.strict_part]
+    assert {item.name for item in strict_checks} >= {
+        "lex-unicode-space",
+        "places-bound-zero",
+        "flood-at-from-client",
+        "limits-edges",
+        "skew-nine-digits",
+    }
+    for item in strict_checks:
+        assert "Strict:" in paragraphs[item.clause] or "strict:" in paragraphs[item.clause], item.name
+        assert item.profile == "strict"

@@ -32,45 +32,15 @@ violation.
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Final
-
-__all__ = [
-    "ConnectionLog",
-    "HerdModel",
-    "Link",
-    "Record",
-    "Snapshot",
-    "Tables",
-    "Violation",
-    "check_agreement",
-    "check_convergence",
-    "check_duplicates",
-    "check_efficiency",
-    "check_iamat_reply",
-    "check_known",
-    "check_monotonicity",
-    "check_no_leakage",
-    "check_whatsat_reply",
-    "client_time_value",
-    "components",
-    "expected_time_diff",
-    "flooding_bound",
-    "link",
-]
 
 #: An undirected link, its two server names in sorted order.
 Link = tuple[str, str]
 #: Observed tables: server -> client ID -> the AT line it holds, or None when it answered that
 #: it knows nothing of the client. A client missing from a server's mapping was not observed.
 Tables = Mapping[str, Mapping[bytes, bytes | None]]
-
-_NANOS_PER_SECOND: Final = 1_000_000_000
-_TIME_DIFF_RE: Final = re.compile(rb"[+-](?:0|[1-9][0-9]*)\.[0-9]{9}")
 
 
 def link(a: str, b: str) -> Link:
@@ -233,8 +203,10 @@ class HerdModel:
         known = self.records.get(at_line)
         if known is None:
             bound = flooding_bound(self.servers, self._live_links(), origin=origin)
-            value = client_time_value(client_time)
-            fresh = all(_time_of(line) < value for line in self.may_lines(origin, client_id))
+            # Times compare as the herd wrote them in its AT lines (a lenient herd may echo a
+            # numerically equal time, IAMAT-5): what servers hold is compared with the same.
+            value = time_of_line(at_line)
+            fresh = all(time_of_line(line) < value for line in self.may_lines(origin, client_id))
             known = Record(client_id, client_time, at_line, origin, self.step, self.epoch, bound, fresh)
             self.records[at_line] = known
             self._may[at_line] = set()
@@ -305,9 +277,7 @@ class HerdModel:
         for line in self._lines_by_client.get(client_id, ()):
             if server in self._must[line]:
                 record = self.records[line]
-                if newest is None or client_time_value(record.client_time) > client_time_value(
-                    newest.client_time
-                ):
+                if newest is None or time_of_line(record.at_line) > time_of_line(newest.at_line):
                     newest = record
         return newest
 
@@ -365,249 +335,5 @@ def client_time_value(client_time: bytes) -> Fraction:
         return Fraction(-1)
 
 
-def _time_of(at_line: bytes) -> Fraction:
+def time_of_line(at_line: bytes) -> Fraction:
     return client_time_value(at_line[at_line.rfind(b" ") + 1 :])
-
-
-def _show(value: bytes | None) -> str:
-    return "nothing" if value is None else repr(value)[2:-1]
-
-
-def _clients(model: HerdModel, *snapshots: Snapshot) -> list[bytes]:
-    """Every client the model or the snapshots mention, in a fixed order."""
-    seen = dict.fromkeys(model.client_ids())
-    for snapshot in snapshots:
-        for table in snapshot.tables.values():
-            seen.update(dict.fromkeys(table))
-    return list(seen)
-
-
-def check_monotonicity(model: HerdModel, before: Snapshot, after: Snapshot) -> list[Violation]:
-    """STATE-1, FLOOD-2: during one life, a server's record for a client never gets older,
-    and a record, once held, is never forgotten."""
-    violations = []
-    clients = _clients(model, before, after)
-    for server in after.tables:
-        if server not in before.tables or before.lives.get(server) != after.lives.get(server):
-            continue
-        for client_id in clients:
-            seen_before, old_line = before.holding(server, client_id)
-            seen_after, new_line = after.holding(server, client_id)
-            if not (seen_before and seen_after) or old_line is None:
-                continue
-            if new_line is None or _time_of(new_line) < _time_of(old_line):
-                violations.append(
-                    Violation(
-                        "STATE-1",
-                        f"{server}'s record for {_show(client_id)} went from {_show(old_line)} "
-                        f"to the older {_show(new_line)}",
-                    )
-                )
-    return violations
-
-
-def check_no_leakage(model: HerdModel, snapshot: Snapshot) -> list[Violation]:
-    """FLOOD-4: a server holds only records that had a path of working links to it."""
-    violations = []
-    for server, table in snapshot.tables.items():
-        for client_id, line in table.items():
-            if line is None:
-                continue
-            if line not in model.records:
-                violations.append(
-                    Violation("FLOOD-4", f"{server} holds {_show(line)}, which no server ever answered")
-                )
-            elif line not in model.may_lines(server, client_id):
-                origin = model.records[line].origin
-                violations.append(
-                    Violation(
-                        "FLOOD-4",
-                        f"{server} holds {_show(line)} although no path of working links joined it "
-                        f"to a holder since {origin} created it",
-                    )
-                )
-    return violations
-
-
-def check_known(model: HerdModel, snapshot: Snapshot, *, clause: str = "STATE-1") -> list[Violation]:
-    """A server holds, for each client, a record at least as new as the newest it must hold."""
-    violations = []
-    for server in snapshot.tables:
-        for client_id in model.client_ids():
-            required = model.must_record(server, client_id)
-            seen, line = snapshot.holding(server, client_id)
-            if required is None or not seen:
-                continue
-            if line is None or _time_of(line) < client_time_value(required.client_time):
-                violations.append(
-                    Violation(
-                        clause,
-                        f"{server} holds {_show(line)} for {_show(client_id)} but must hold "
-                        f"{_show(required.at_line)} (from {required.origin}) or newer",
-                    )
-                )
-    return violations
-
-
-def check_agreement(model: HerdModel, snapshot: Snapshot) -> list[Violation]:
-    """CATCHUP-1: once quiet, the live servers of a component hold, for each client, records
-    of one client time (or all hold none)."""
-    violations = []
-    clients = _clients(model, snapshot)
-    for part in model.live_components():
-        for client_id in clients:
-            seen: dict[str, bytes | None] = {}
-            for server in part:
-                observed, line = snapshot.holding(server, client_id)
-                if observed:
-                    seen[server] = line
-            times = {None if line is None else _time_of(line) for line in seen.values()}
-            if len(times) > 1:
-                listing = ", ".join(f"{server}: {_show(line)}" for server, line in seen.items())
-                violations.append(
-                    Violation("CATCHUP-1", f"quiet component disagrees on {_show(client_id)}: {listing}")
-                )
-    return violations
-
-
-def check_convergence(model: HerdModel, snapshot: Snapshot) -> list[Violation]:
-    """FLOOD-1 (plain) or CATCHUP-1 (catch-up): after :meth:`HerdModel.quiet`, every server
-    holds what the model says it must, and with catch-up a component agrees."""
-    if not model.catch_up:
-        return check_known(model, snapshot, clause="FLOOD-1")
-    return check_known(model, snapshot, clause="CATCHUP-1") + check_agreement(model, snapshot)
-
-
-# ---- properties over what went over the links --------------------------------------------
-
-
-def check_duplicates(logs: Iterable[ConnectionLog]) -> list[Violation]:
-    """FLOOD-2: no server writes the same record twice on one connection between catch-ups."""
-    violations = []
-    for log in logs:
-        for segment in log.segments:
-            seen: set[bytes] = set()
-            for line in segment:
-                if line in seen:
-                    violations.append(
-                        Violation(
-                            "FLOOD-2",
-                            f"{log.sender} sent {_show(line)} twice to {log.receiver} on connection "
-                            f"#{log.serial}",
-                        )
-                    )
-                    break
-                seen.add(line)
-    return violations
-
-
-def check_efficiency(model: HerdModel, sends: Mapping[bytes, int], lines: Iterable[bytes]) -> list[Violation]:
-    """FLOOD-1/3: the AT messages that carried each record in ``lines`` (all of whose flooding
-    happened without catch-ups or topology changes) stay within its flooding bound."""
-    violations = []
-    for line in lines:
-        record = model.records[line]
-        count = sends.get(line, 0)
-        if count > record.bound:
-            violations.append(
-                Violation(
-                    "FLOOD-3",
-                    f"{count} AT messages carried {_show(line)} from {record.origin}; flooding needs at "
-                    f"most {record.bound} in that topology",
-                )
-            )
-    return violations
-
-
-# ---- properties over replies -------------------------------------------------------------
-
-
-def expected_time_diff(received_ns: int, client_time: bytes) -> Fraction:
-    """AT-2: the exact time difference in seconds, rounded to the nearest nanosecond (halves
-    upward), computed with fractions, independently of the server's integer arithmetic."""
-    difference = Fraction(received_ns, _NANOS_PER_SECOND) - Fraction(client_time.decode("ascii"))
-    nanos = (difference * _NANOS_PER_SECOND + Fraction(1, 2)).__floor__()
-    return Fraction(nanos, _NANOS_PER_SECOND)
-
-
-def check_iamat_reply(
-    server: str,
-    client_id: bytes,
-    location: bytes,
-    client_time: bytes,
-    reply: bytes,
-    *,
-    received_ns: tuple[int, int],
-) -> list[Violation]:
-    """IAMAT-4, AT-1, AT-2: ``AT <server> <diff> <client> <location> <time>`` LF, the client's
-    strings echoed octet for octet, and the difference between the server's receive time
-    (somewhere in ``received_ns``, inclusive) and the client time, with nine decimals."""
-    if not reply.endswith(b"\n") or reply.count(b"\n") != 1:
-        return [Violation("AT-1", f"IAMAT reply is not one line: {_show(reply)}")]
-    fields = reply[:-1].split(b" ")
-    expected_fixed = [b"AT", server.encode(), None, client_id, location, client_time]
-    if len(fields) != 6 or any(
-        want is not None and got != want for got, want in zip(fields, expected_fixed, strict=True)
-    ):
-        return [
-            Violation(
-                "AT-1",
-                f"IAMAT reply {_show(reply)} does not echo AT {server} <diff> {_show(client_id)} "
-                f"{_show(location)} {_show(client_time)}",
-            )
-        ]
-    diff = fields[2]
-    if _TIME_DIFF_RE.fullmatch(diff) is None or diff == b"-0.000000000":
-        return [Violation("AT-2", f"time difference {_show(diff)} is not ±S.NNNNNNNNN ('+' for zero)")]
-    value = Fraction(diff.decode("ascii"))
-    low = expected_time_diff(received_ns[0], client_time)
-    high = expected_time_diff(received_ns[1], client_time)
-    if not low <= value <= high:
-        want = f"{float(low):+.9f}" if low == high else f"between {float(low):+.9f} and {float(high):+.9f}"
-        return [Violation("AT-2", f"time difference {_show(diff)} should be {want}")]
-    return []
-
-
-def check_whatsat_reply(
-    request_line: bytes,
-    bound: int,
-    reply: bytes,
-    *,
-    stored: Iterable[bytes],
-    may_be_unknown: bool = False,
-) -> list[Violation]:
-    """WHATSAT-4..6: the reply to a WHATSAT for a client the server holds one of ``stored``
-    (every AT line it may hold; empty when it holds none). With ``may_be_unknown`` the server
-    may also hold nothing yet.
-
-    With no record: ``? <request>`` LF. Otherwise the stored AT line verbatim, LF, a JSON
-    object with no empty line and at most ``bound`` results (``results`` or ``places``), LF LF.
-    """
-    candidates = list(stored)
-    unknown_reply = b"? " + request_line + b"\n"
-    if may_be_unknown and candidates and reply == unknown_reply:
-        return []
-    if not candidates:
-        if reply != unknown_reply:
-            return [Violation("WHATSAT-4", f"WHATSAT for an unknown client got {_show(reply)}")]
-        return []
-    first, newline, rest = reply.partition(b"\n")
-    if not newline or first not in candidates:
-        listing = " or ".join(_show(line) for line in candidates)
-        return [Violation("WHATSAT-5", f"WHATSAT reply starts {_show(first)}, not the stored {listing}")]
-    if not rest.endswith(b"\n\n"):
-        return [Violation("WHATSAT-5", "WHATSAT reply does not end with an empty line")]
-    body = rest[:-2]
-    if b"\n\n" in body or body.endswith(b"\n"):
-        return [Violation("WHATSAT-6", "WHATSAT JSON holds an empty line")]
-    try:
-        document = json.loads(body)
-    except ValueError:
-        return [Violation("WHATSAT-6", f"WHATSAT body is not JSON: {_show(body[:80])}")]
-    if not isinstance(document, dict):
-        return [Violation("WHATSAT-6", "WHATSAT body is not a JSON object")]
-    results = document.get("results", document.get("places", []))
-    if not isinstance(results, list) or len(results) > bound:
-        count = len(results) if isinstance(results, list) else "non-list"
-        return [Violation("WHATSAT-7", f"WHATSAT body has {count} results for bound {bound}")]
-    return []

@@ -1,0 +1,46 @@
+"""The black-box checks: each one sends real lines over TCP and judges only what a client sees.
+
+Each check names the SPEC.md clause it enforces and that clause's level (MUST or SHOULD). A
+check either returns (it passed), raises :class:`CheckFailed` with what was expected and what
+was seen (a failure may name a more precise clause than the check's own), or raises
+:class:`CheckUnsupported` when the target cannot be checked this way (an attached herd cannot
+be killed; Places requests that never reach the fixture cannot be inspected).
+
+Checks that kill, pause or restart servers are ``destructive``: they need the checker to run
+the herd (``--launch`` or the reference herd) and leave every server running when they end.
+
+One module per SPEC section; importing this package registers every check in
+:data:`CHECKS`, in the order the sections are listed here (the order a run takes).
+"""
+
+from __future__ import annotations
+
+from herdref.checker.checks import (
+    errors,
+    flooding,
+    framing,
+    iamat,
+    lexical,
+    links,
+    places,
+    whatsat,
+)
+from herdref.checker.checks.registry import CHECKS, Check, CheckFailed, Level, select_checks
+from herdref.checker.target import CheckUnsupported
+from herdref.model.judge import echo_numerically_equal
+
+#: The order a run takes: the sections as SPEC.md lists them, basic properties first.
+_SECTION_ORDER = [
+    module.__name__ for module in (framing, iamat, lexical, errors, whatsat, places, flooding, links)
+]
+CHECKS.sort(key=lambda item: _SECTION_ORDER.index(item.run.__module__))
+
+__all__ = [
+    "CHECKS",
+    "Check",
+    "CheckFailed",
+    "CheckUnsupported",
+    "Level",
+    "echo_numerically_equal",
+    "select_checks",
+]

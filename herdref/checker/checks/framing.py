@@ -1,0 +1,260 @@
+"""The dialect step and the framing checks (SPEC section 3, FRAME; AT-1's terminator).
+
+``dialect`` runs first: it finds out how the herd frames IAMAT and WHATSAT (see
+:mod:`herdref.checker.dialect`) and every later check talks in that dialect. The framing
+checks then report each deviation once, under its own clause.
+"""
+
+from __future__ import annotations
+
+import socket
+
+from herdref.checker.checks.helpers import expect_error_graded, show
+from herdref.checker.checks.registry import CheckFailed, check
+from herdref.checker.client import reply_complete
+from herdref.checker.dialect import probe_dialect
+from herdref.checker.target import CheckContext, CheckUnsupported
+from herdref.model.judge import looks_like_at, split_at_fields, split_line, time_close
+
+
+@check(
+    "dialect",
+    "IAMAT-4",
+    "MUST",
+    "the herd answers IAMAT in some framing (how it frames IAMAT and WHATSAT is noted)",
+    requires=(),
+)
+def dialect(context: CheckContext) -> None:
+    found, iamat, _ = probe_dialect(context.target, transcript=context.transcript)
+    context.target.dialect = found
+    context.transcript.note(f"dialect: {found.describe()}")
+    if not found.iamat_answered:
+        raise CheckFailed(
+            "a valid IAMAT got no AT reply, neither with half-close nor on a kept-open connection",
+            expected="an AT line",
+            seen=f"half-close: {show(iamat.half_close_reply or None)}; kept open: "
+            f"{show(iamat.kept_open_reply or None)}",
+        )
+
+
+@check(
+    "frame-half-close",
+    "FRAME-4",
+    "MUST",
+    "a command, then half-close: the reply, then the server closes",
+    requires=("dialect",),
+)
+def frame_half_close(context: CheckContext) -> None:
+    _, iamat, whatsat = probe_dialect(context.target, transcript=context.transcript)
+    probes = [("IAMAT", iamat)]
+    if whatsat.half_close_answered or whatsat.kept_open_answered:
+        probes.append(("WHATSAT", whatsat))
+    for command, probe in probes:
+        if not probe.half_close_answered:
+            kept = " (it is answered on a kept-open connection)" if probe.kept_open_answered else ""
+            raise CheckFailed(
+                f"{_article(command)} {command} followed by a half-close got no reply{kept}",
+                expected=f"the {command} reply, then EOF",
+                seen=show(probe.half_close_reply or None),
+            )
+        if not probe.half_close_closed:
+            raise CheckFailed(
+                f"the server answered {_article(command)} {command} but did not close the connection "
+                "after the client half-closed",
+                expected="EOF after the reply",
+                seen=f"{probe.half_close_reply!r}, then the connection still open after "
+                f"{context.target.timeout_s:g} s",
+            )
+
+
+@check(
+    "frame-keep-open",
+    "FRAME-3",
+    "MUST",
+    "many commands, one at a time, on one kept-open connection",
+    requires=("dialect",),
+)
+def frame_keep_open(context: CheckContext) -> None:
+    name = context.target.names[0]
+    client = context.client_id()
+    location = context.location()
+    with context.session(name) as session:
+        for round_number in range(3):
+            session.send(b"IAMAT %s %s %s\n" % (client, location, context.now_time(round_number * 1e-3)))
+            reply = session.read_reply()
+            if reply is None or not looks_like_at(reply):
+                single_shot = session.closed and looks_like_at(reply or session.buffer)
+                raise CheckFailed(
+                    f"the server closed the connection after answering command {round_number + 1} "
+                    "(single-shot)"
+                    if single_shot
+                    else f"no AT reply to command {round_number + 1} on a kept-open connection",
+                    expected="one AT line per IAMAT, without closing the connection",
+                    seen=show(reply if reply is not None else session.buffer or None)
+                    + (" (the server closed the connection)" if session.closed else ""),
+                )
+        if context.target.lookup_bound is None:
+            return  # no WHATSAT shows a record here (Places fails); the IAMATs were the test
+        session.send(b"WHATSAT %s 10 %d\n" % (client, context.target.lookup_bound))
+        reply = session.read_reply(whatsat=True)
+        if reply is None or not looks_like_at(reply):
+            raise CheckFailed(
+                "no WHATSAT reply after three IAMATs on the same connection",
+                expected="the stored AT line, the JSON, an empty line",
+                seen=show(reply if reply is not None else session.buffer or None),
+            )
+
+
+@check(
+    "frame-crlf",
+    "ERR-2",
+    "MUST",
+    "CRLF line ends: CR is white space; a ? reply drops the CR",
+    requires=("dialect",),
+)
+def frame_crlf(context: CheckContext) -> None:
+    name = context.target.names[0]
+    client, location, client_time = context.client_id(), context.location(), context.now_time()
+    reply = context.send(name, b"IAMAT %s %s %s\r\n" % (client, location, client_time))
+    split = split_line(reply.data, crlf=False)
+    record = split_at_fields(split[0]) if split is not None else None
+    if record is None or not time_close(client_time, record.client_time):
+        raise CheckFailed(
+            "an IAMAT ending in CRLF did not get the AT reply for it (the CR is white space)",
+            expected=f"AT ... {client_time.decode()}",
+            seen=show(reply.received),
+            clause="FRAME-1",
+        )
+    bad = b"IAMAT %s %s never\r\n" % (client, location)
+    expect_error_graded(context, name, bad, "a ? reply to a CRLF line must drop the CR")
+
+
+@check(
+    "frame-no-final-newline",
+    "FRAME-2",
+    "MUST",
+    "a final line without LF, ended by EOF, is a command",
+    requires=("dialect", "frame-half-close"),
+)
+def frame_no_final_newline(context: CheckContext) -> None:
+    name = context.target.names[0]
+    client = context.client_id()
+    reply = context.raw(name, b"IAMAT %s %s %s" % (client, context.location(), context.now_time()))
+    if not looks_like_at(reply.data):
+        raise CheckFailed(
+            "an IAMAT without a final LF, then EOF, got no AT reply",
+            expected="an AT line",
+            seen=show(reply.data or None) + (f" ({reply.error})" if reply.error else ""),
+        )
+    bad = b"IAMAT %s +12-118 never" % client
+    expect_error_graded(
+        context, name, bad, "an invalid command without a final LF got the wrong reply", raw=True
+    )
+
+
+@check(
+    "frame-pipelined",
+    "FRAME-3",
+    "MUST",
+    "two commands in one packet: two replies, in order",
+    requires=("dialect", "frame-half-close"),
+)
+def frame_pipelined(context: CheckContext) -> None:
+    name = context.target.names[0]
+    first, second = context.client_id("first"), context.client_id("second")
+    location, client_time = context.location(), context.now_time()
+    payload = b"IAMAT %s %s %s\nIAMAT %s %s %s\n" % (
+        first,
+        location,
+        client_time,
+        second,
+        location,
+        client_time,
+    )
+    reply = context.raw(name, payload)
+    lines = reply.data.split(b"\n")
+    records = [split_at_fields(line) for line in lines[:2]]
+    ok = (
+        len(lines) == 3
+        and lines[2] == b""
+        and all(record is not None for record in records)
+        and [record.client_id for record in records if record is not None] == [first, second]
+    )
+    if not ok:
+        raise CheckFailed(
+            "two IAMATs sent in one packet did not get two AT replies in order",
+            expected=f"AT ... {first!r} ..., then AT ... {second!r} ...",
+            seen=show(reply.received or None),
+        )
+
+
+@check(
+    "frame-blank-lines",
+    "FRAME-5",
+    "MUST",
+    "blank and white-space-only lines get no reply",
+    requires=("dialect", "frame-half-close"),
+)
+def frame_blank_lines(context: CheckContext) -> None:
+    name = context.target.names[0]
+    client = context.client_id()
+    reply = context.raw(
+        name, b"\n \t \n\r\nIAMAT %s %s %s\n" % (client, context.location(), context.now_time())
+    )
+    lines = reply.data.split(b"\n")
+    if not (len(lines) == 2 and lines[1] == b"" and split_at_fields(lines[0]) is not None):
+        raise CheckFailed(
+            "blank lines before an IAMAT were answered"
+            if len(lines) > 2
+            else "no AT reply after blank lines",
+            expected="exactly one AT line",
+            seen=show(reply.received or None),
+        )
+
+
+@check(
+    "frame-single-write",
+    "FRAME-6",
+    "SHOULD",
+    "each reply arrives whole in one read (one write)",
+    requires=("dialect",),
+)
+def frame_single_write(context: CheckContext) -> None:
+    name = context.target.names[0]
+    client = context.client_id()
+    host, port = context.address(name)
+    payloads = [(b"IAMAT %s %s %s\n" % (client, context.location(), context.now_time()), False)]
+    if context.target.lookup_bound is not None:
+        payloads.append((b"WHATSAT %s 10 %d\n" % (client, context.target.lookup_bound), True))
+    for payload, whatsat in payloads:
+        framing = context.target.dialect.whatsat if whatsat else context.target.dialect.iamat
+        context.transcript.add(name, "send", payload)
+        with socket.create_connection(
+            (host, port), timeout=context.remaining(context.target.timeout_s)
+        ) as connection:
+            connection.sendall(payload)
+            if framing.half_close:
+                connection.shutdown(socket.SHUT_WR)
+            first = connection.recv(65_536)
+            context.transcript.add(name, "recv", first)
+            rest = b""
+            normalized = context.target.dialect.normalize(first, whatsat=whatsat, closed=True)
+            if first and not reply_complete(normalized, whatsat=whatsat):
+                try:
+                    connection.settimeout(min(1.0, context.target.timeout_s))
+                    rest = connection.recv(65_536)
+                except TimeoutError:
+                    rest = b""
+                context.transcript.add(name, "recv", rest)
+        if not first:
+            raise CheckUnsupported("no reply came back, so how it was written cannot be judged")
+        if rest:
+            raise CheckFailed(
+                "the first read returned part of a reply: the server wrote it in pieces",
+                expected="the whole reply in the first read, as clients that read once expect",
+                seen=f"first read: {first!r}, then: {rest!r}",
+            )
+
+
+def _article(command: str) -> str:
+    return "an" if command == "IAMAT" else "a"

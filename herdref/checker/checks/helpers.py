@@ -1,0 +1,232 @@
+"""What the checks share: sending a command that must be answered, judging echoes, waiting for floods."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterable, Iterator
+from typing import Final
+
+from herdref.checker.checks.registry import CheckFailed
+from herdref.checker.client import Exchange
+from herdref.checker.launcher import Launcher
+from herdref.checker.target import CheckContext, CheckUnsupported, Target, components
+from herdref.model.judge import (
+    is_error_reply_for,
+    looks_like_at,
+    split_at_fields,
+    split_line,
+)
+from herdref.protocol import At, error_reply
+
+SKEW_OFFSET_S: Final = 3600
+
+
+# ---- helpers -------------------------------------------------------------------------------
+
+
+def show(data: bytes | None) -> str:
+    return "nothing" if data is None else repr(data)
+
+
+def expect_exact(context: CheckContext, name: str, payload: bytes, expected: bytes, summary: str) -> None:
+    reply = context.send(name, payload)
+    if reply.data != expected:
+        seen = show(reply.data) + (f" ({reply.error})" if reply.error else "")
+        raise CheckFailed(summary, expected=repr(expected), seen=seen)
+
+
+def error_for(line: bytes) -> bytes:
+    """ERR-1/ERR-2: ``? `` plus the line minus its LF and one CR before it."""
+    return error_reply(line.removesuffix(b"\n"))
+
+
+def _is_whatsat(payload: bytes) -> bool:
+    """A WHATSAT line is sent in the herd's WHATSAT framing (its reply may be a whole answer)."""
+    return payload.split(None, 1)[:1] == [b"WHATSAT"]
+
+
+def expect_error(
+    context: CheckContext, name: str, payload: bytes, summary: str, *, clause: str | None = None
+) -> None:
+    """ERR-1: ``payload`` (one invalid line) gets ``? <copy>``, the copy compared as every
+    profile allows (ERR-2 lenient: after stripping white space; the exact copy is
+    error-echo-raw's business). A failure names ``clause``, else the check's own."""
+    reply = context.send(name, payload, whatsat=_is_whatsat(payload))
+    split = split_line(reply.data, crlf=False)
+    if split is not None and is_error_reply_for(payload, split[0], strict=False):
+        return
+    seen = show(reply.data) + (f" ({reply.error})" if reply.error else "")
+    if not reply.data:
+        seen += " (no reply" + (", the server closed the connection)" if reply.closed else ")")
+    raise CheckFailed(summary, expected=repr(error_for(payload)), seen=seen, clause=clause)
+
+
+def expect_error_graded(
+    context: CheckContext, name: str, payload: bytes, summary: str, *, raw: bool = False
+) -> None:
+    """``payload`` gets ``? <copy>``: no such reply at all fails ERR-1 (every profile); a copy
+    that is right only after stripping white space fails ERR-2 (strict only, SPEC 1.1)."""
+    reply = context.raw(name, payload) if raw else context.send(name, payload, whatsat=_is_whatsat(payload))
+    split = split_line(reply.data, crlf=False)
+    seen = show(reply.received or None) + (f" ({reply.error})" if reply.error else "")
+    if split is None or not is_error_reply_for(payload, split[0], strict=False):
+        raise CheckFailed(
+            f"{summary}: no '?' reply for it", expected=repr(error_for(payload)), seen=seen, clause="ERR-1"
+        )
+    if not is_error_reply_for(payload, split[0], strict=True):
+        raise CheckFailed(summary, expected=repr(error_for(payload)), seen=seen, clause="ERR-2")
+
+
+def at_reply(context: CheckContext, name: str, client: bytes, location: bytes, client_time: bytes) -> bytes:
+    """Send an IAMAT that must be accepted; return the AT line (no terminator), read in the
+    herd's dialect. No reply, or another reply, fails IAMAT-4; a line that starts like an AT
+    line but is not one (AT-1's six fields, single spaces) fails AT-1."""
+    reply = context.iamat(name, client, location, client_time)
+    split = split_line(reply.data, crlf=False)
+    line = split[0] if split is not None else reply.data.partition(b"\n")[0]
+    if split is not None and split_at_fields(line) is not None:
+        return line
+    seen = show(reply.received) + (f" ({reply.error})" if reply.error else "")
+    if looks_like_at(reply.data):
+        raise CheckFailed(
+            f"{name} answered a valid IAMAT with a malformed AT line",
+            expected="AT <server> <time-diff> <client> <location> <time>: six fields, single spaces",
+            seen=seen,
+            clause="AT-1",
+        )
+    raise CheckFailed(
+        f"{name} did not answer a valid IAMAT with an AT line",
+        expected=f"b'AT {name} <time-diff> {client.decode(errors='replace')} ...\\n'",
+        seen=seen
+        if reply.data
+        else f"no reply ({'closed' if reply.closed else 'nothing before the deadline'})",
+        clause="IAMAT-4",
+    )
+
+
+def at_fields(line: bytes) -> At:
+    """The fields of an AT line that :func:`at_reply` returned (its shape already judged)."""
+    record = split_at_fields(line)
+    assert record is not None, line
+    return record
+
+
+def need_launcher(context: CheckContext) -> Launcher:
+    if context.launcher is None:
+        raise CheckUnsupported("needs to kill or pause servers: run with --launch or on the reference herd")
+    return context.launcher
+
+
+def neighbours_of(target: Target, name: str) -> list[str]:
+    return list(target.config.neighbours(name))
+
+
+def reachable_without(target: Target, origin: str, down: set[str]) -> set[str]:
+    alive = set(target.names) - down
+    for component in components(alive, target.config.links):
+        if origin in component:
+            return component
+    return set()
+
+
+@contextlib.contextmanager
+def failure_as(summary: str, *, clause: str | None = None, only: str | None = None) -> Iterator[None]:
+    """Restate a failure inside the block in this check's words (and ``clause``, or the check's
+    own clause when None). With ``only``, just a failure of that clause is restated: another
+    defect seen on the way keeps its own words and clause."""
+    try:
+        yield
+    except CheckFailed as failure:
+        if only is not None and failure.clause != only:
+            raise
+        raise CheckFailed(summary, expected=failure.expected, seen=failure.seen, clause=clause) from None
+
+
+def require_flood(
+    context: CheckContext, origin: str, holders: Iterable[str], client: bytes, line: bytes
+) -> None:
+    """FLOOD-1/FLOOD-5: every server in ``holders`` answers with ``line`` in time."""
+    names = sorted(set(holders) - {origin})
+    if not names:
+        return
+    seen = context.wait_for_line(names, client, line)
+    wrong = {name: got for name, got in seen.items() if got is not None and got != line}
+    missing = [name for name, got in seen.items() if got is None]
+    if wrong:
+        name, got = next(iter(wrong.items()))
+        raise CheckFailed(
+            f"{name} holds a different AT line for the record {origin} received: relayed AT lines "
+            "must be the same line on every server",
+            expected=repr(line),
+            seen=repr(got),
+            clause="FLOOD-5",
+        )
+    if missing:
+        raise CheckFailed(
+            f"the record {origin} received never reached {', '.join(missing)} "
+            f"(waited {context.target.propagation_s:g} s)",
+            expected=f"{', '.join(missing)} answer WHATSAT with {line!r}",
+            seen="; ".join(f"{name}: no record" for name in missing),
+            clause="FLOOD-1",
+        )
+
+
+def invalid_lines(
+    context: CheckContext, lines: list[bytes], summary: str, *, strict_lines: Iterable[bytes] = ()
+) -> None:
+    """Each of ``lines`` gets ``? <line>`` (every reading of the course requires it); then each of
+    ``strict_lines`` does, which only herdref's strict profile asks (SPEC decision table): a
+    line the course leaves open, e.g. a value a ``float()``-based parser accepts. Refusing
+    those is a strict deviation when it fails, not a failure (SPEC 1.1)."""
+    name = context.target.names[0]
+    for line in lines:
+        expect_error(context, name, line + b"\n", f"{summary}: {line!r}")
+    for line in strict_lines:
+        try:
+            expect_error(context, name, line + b"\n", f"{summary}: {line!r} (strict profile)")
+        except CheckFailed as failure:
+            raise CheckFailed(
+                failure.summary, expected=failure.expected, seen=failure.seen, strict_part=True
+            ) from None
+    alive_after(context, name)
+
+
+def alive_after(context: CheckContext, name: str) -> None:
+    """The server still answers after the bad input (ERR-4: the server never dies or hangs)."""
+    with failure_as(f"{name} no longer answers after the bad input", clause="ERR-4"):
+        at_reply(context, name, context.client_id("alive"), context.location(), context.now_time())
+
+
+def whatsat_json(reply: bytes) -> object:
+    """The JSON after the AT line of a WHATSAT reply, read as a client's ``json.loads`` reads it:
+    its framing (no empty line, LF LF, WHATSAT-5/6) is whatsat-reply's business, so that a
+    check of the contents judges only the contents."""
+    body = reply.partition(b"\n")[2]
+    try:
+        return json.loads(body)
+    except ValueError as exc:
+        raise CheckFailed(
+            "the WHATSAT reply's body is not JSON",
+            expected="a JSON object after the AT line",
+            seen=f"{body[:300]!r} ({exc})",
+            clause="WHATSAT-6",
+        ) from None
+
+
+def results_of(document: object) -> list[object] | None:
+    """WHATSAT-7: the result array of a Places JSON object (legacy ``results``, New ``places``)."""
+    if not isinstance(document, dict):
+        return None
+    results = document.get("results", document.get("places"))
+    return results if isinstance(results, list) else None
+
+
+def places_reply(context: CheckContext, name: str, client: bytes, radius: bytes, bound: int) -> Exchange:
+    """A WHATSAT that needs Places; UNSUPPORTED when this herd's Places requests fail."""
+    if not context.target.places_work:
+        raise CheckUnsupported(
+            "WHATSAT with a bound above 0 gets '?' on this herd (its Places requests never reach the "
+            "fixture): give it {places_url}/$PLACES_URL, or use --redirect-google or --isolate"
+        )
+    return context.whatsat(name, client, radius, bound)

@@ -1,0 +1,71 @@
+"""Lexical checks (SPEC section 2, LEX)."""
+
+from __future__ import annotations
+
+from herdref.checker.checks.helpers import at_fields, at_reply, show
+from herdref.checker.checks.registry import CheckFailed, check
+from herdref.checker.target import CheckContext
+from herdref.model.judge import location_close, split_at_fields, split_line, time_close
+
+
+@check(
+    "lex-unicode-space",
+    "LEX-1",
+    "MUST",
+    "only SP HT LF VT FF CR separate fields (not U+00A0, U+0085, 0x1C)",
+    # The handout says only "white space"; Python's str.split() takes these octets for it, so
+    # keeping them in a client ID is herdref's reading (SPEC decision A17): strict.
+    strict_part=True,
+)
+def lex_unicode_space(context: CheckContext) -> None:
+    name = context.target.names[0]
+    for separator in (b"\xc2\xa0", b"\xc2\x85", b"\x1c", b"\xe2\x80\x83"):
+        client = context.client_id() + separator + b"x"
+        location, client_time = context.location(), context.now_time()
+        reply = context.iamat(name, client, location, client_time)
+        split = split_line(reply.data, crlf=False)
+        record = split_at_fields(split[0]) if split is not None else None
+        if record is None or record.client_id != client:
+            raise CheckFailed(
+                f"the octets {separator!r} inside a client ID were taken for white space",
+                expected=f"AT {name} <diff> {client!r} ...",
+                seen=show(reply.data),
+            )
+
+
+@check("lex-octets", "LEX-2", "MUST", "client IDs are octets: invalid UTF-8 is echoed byte for byte")
+def lex_octets(context: CheckContext) -> None:
+    name = context.target.names[0]
+    client = context.client_id() + b"\xff\xfe\x80"
+    line = at_reply(context, name, client, context.location(), context.now_time())
+    if at_fields(line).client_id != client:
+        raise CheckFailed(
+            "the client ID was not echoed byte for byte", expected=repr(client), seen=repr(line)
+        )
+    held = context.stored_line(name, client)
+    if held != line:
+        raise CheckFailed(
+            "WHATSAT for a client ID with non-UTF-8 octets did not return its record",
+            expected=repr(line),
+            seen=show(held),
+        )
+
+
+@check("lex-extra-space", "LEX-3", "MUST", "leading, trailing and repeated white space is accepted")
+def lex_extra_space(context: CheckContext) -> None:
+    name = context.target.names[0]
+    client, location, client_time = context.client_id(), context.location(), context.now_time()
+    reply = context.send(name, b"  IAMAT \t%s   %s\x0b%s \t \n" % (client, location, client_time))
+    split = split_line(reply.data, crlf=False)
+    record = split_at_fields(split[0]) if split is not None else None
+    if (
+        record is None
+        or record.client_id != client
+        or not location_close(location, record.location)
+        or not time_close(client_time, record.client_time)
+    ):
+        raise CheckFailed(
+            "an IAMAT with extra white space was not accepted as the same command",
+            expected=f"AT {name} <diff> {client.decode()} {location.decode()} {client_time.decode()}",
+            seen=show(reply.data),
+        )

@@ -1,0 +1,171 @@
+"""What the herd asks Places and how it passes the answer on (SPEC section 12)."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal, InvalidOperation
+from typing import Final
+
+from herdref.checker.checks.helpers import (
+    alive_after,
+    at_reply,
+    expect_error,
+    places_reply,
+    show,
+    whatsat_json,
+)
+from herdref.checker.checks.registry import CheckFailed, check
+from herdref.checker.target import CheckContext, CheckUnsupported
+from herdref.model.judge import LOCATION_TOLERANCE
+from herdref.protocol import location_degrees
+
+#: Coordinates in a Places request, compared as the graders compare echoes.
+_LOCATION_TOLERANCE: Final = Decimal(LOCATION_TOLERANCE.numerator) / LOCATION_TOLERANCE.denominator
+
+
+@check(
+    "places-bound-zero",
+    "PLACES-4",
+    "MUST",
+    "bound 0: no Places request, an empty result",
+    needs_fixture=True,
+    # A request made for bound 0 is invisible to every client: herdref's rule (SPEC A10), strict.
+    strict_part=True,
+)
+def places_bound_zero(context: CheckContext) -> None:
+    fixture = context.target.fixture
+    if fixture is None:
+        raise CheckUnsupported("no Places fixture: the requests the target sends cannot be seen")
+    name = context.target.names[0]
+    client = context.client_id()
+    at_reply(context, name, client, context.location(), context.now_time())
+    fixture.reset()
+    reply = context.whatsat(name, client, b"10", 0)
+    if reply.data.startswith(b"? "):
+        raise CheckUnsupported("the target refuses bound 0 (WHATSAT-3 lenient)")
+    requests = fixture.requests()
+    if requests:
+        raise CheckFailed(
+            "a WHATSAT with bound 0 made a Places request",
+            expected="no request (the answer is known: no places)",
+            seen=f"{len(requests)} request(s): {requests[0].get('path')}?{requests[0].get('raw_query', '')}",
+        )
+
+
+@check(
+    "places-errors",
+    "PLACES-3",
+    "MUST",
+    "Google error statuses pass through; no JSON gives '?'",
+    needs_fixture=True,
+)
+def places_errors(context: CheckContext) -> None:
+    fixture = context.target.fixture
+    if fixture is None:
+        raise CheckUnsupported("no Places fixture: Google's errors cannot be staged")
+    name = context.target.names[0]
+    client = context.client_id()
+    at_reply(context, name, client, context.location(), context.now_time())
+    try:
+        fixture.set_fault("over_query_limit")
+        reply = places_reply(context, name, client, b"10", 3)
+        parsed = whatsat_json(reply.data.removesuffix(b"\n\n"))
+        if not isinstance(parsed, dict) or parsed.get("status") != "OVER_QUERY_LIMIT":
+            raise CheckFailed(
+                "Google's OVER_QUERY_LIMIT answer was not passed through",
+                expected='the AT line and a JSON object with "status": "OVER_QUERY_LIMIT"',
+                seen=show(reply.data[:300]),
+            )
+        for fault in ("http_500", "malformed_json"):
+            fixture.set_fault(fault)
+            expect_error(
+                context,
+                name,
+                b"WHATSAT %s 10 3\n" % client,
+                f"Places gave no JSON object ({fault}) but the reply was not '? <line>'",
+                clause="PLACES-5",
+            )
+    finally:
+        fixture.reset()
+    alive_after(context, name)
+
+
+@check(
+    "places-radius-metres",
+    "PLACES-2",
+    "MUST",
+    "the Places request carries the radius in metres and the stored location",
+    needs_fixture=True,
+)
+def places_radius_metres(context: CheckContext) -> None:
+    fixture = context.target.fixture
+    if fixture is None:
+        raise CheckUnsupported("no Places fixture: the request the target sends to Google cannot be seen")
+    name = context.target.names[0]
+    client = context.client_id()
+    location = context.location()
+    at_reply(context, name, client, location, context.now_time())
+    latitude, longitude = (Decimal(part) for part in location_degrees(location))
+    for radius_km, metres in ((b"10", Decimal(10_000)), (b"0.5", Decimal(500))):
+        fixture.reset()
+        reply = context.whatsat(name, client, radius_km, 3)
+        requests = fixture.requests()
+        context.transcript.note(f"fixture saw {len(requests)} request(s): {requests!r:.600}")
+        if not requests:
+            if reply.data.startswith(b"? ") and radius_km == b"0.5":
+                return  # a decimal radius is refused here; limits-edges reports that
+            raise CheckUnsupported("the target's Places request never reached the fixture")
+        request = requests[-1]
+        seen_radius, seen_location = request_circle(request)
+        if seen_radius is None or seen_radius != metres:
+            raise CheckFailed(
+                f"WHATSAT radius {radius_km.decode()} km was sent to Places as {seen_radius}",
+                expected=f"radius {metres} (metres)",
+                seen=f"radius {seen_radius}",
+            )
+        if seen_location is None or any(
+            abs(seen - sent) > _LOCATION_TOLERANCE
+            for seen, sent in zip(seen_location, (latitude, longitude), strict=True)
+        ):
+            raise CheckFailed(
+                "the Places request is not centred on the client's stored location",
+                expected=f"{latitude},{longitude}",
+                seen=f"{seen_location}",
+                clause="WHATSAT-8",
+            )
+
+
+def _decimal(text: str) -> Decimal | None:
+    """A number the herd put in its HTTP request (not a wire field), or None."""
+    try:
+        return Decimal(text.strip())
+    except InvalidOperation:
+        return None
+
+
+def request_circle(request: dict[str, object]) -> tuple[Decimal | None, tuple[Decimal, Decimal] | None]:
+    """Radius and centre of a Places request, legacy (query string) or New (JSON body)."""
+    query = request.get("query")
+    if isinstance(query, dict) and "radius" in query:
+        radius_value = query.get("radius")
+        location_value = query.get("location")
+        radius_text = radius_value[0] if isinstance(radius_value, list) else radius_value
+        location_text = location_value[0] if isinstance(location_value, list) else location_value
+        radius = _decimal(str(radius_text))
+        centre = None
+        if isinstance(location_text, str) and "," in location_text:
+            lat_text, lng_text = location_text.split(",", 1)
+            lat, lng = _decimal(lat_text), _decimal(lng_text)
+            centre = (lat, lng) if lat is not None and lng is not None else None
+        return radius, centre
+    body = request.get("json") or request.get("body")
+    try:
+        parsed = json.loads(body) if isinstance(body, str | bytes) else body
+        circle = parsed["locationRestriction"]["circle"]  # type: ignore[index]
+        centre_json = circle["center"]
+        return (
+            Decimal(str(circle["radius"])),
+            (Decimal(str(centre_json["latitude"])), Decimal(str(centre_json["longitude"]))),
+        )
+    except (ValueError, KeyError, TypeError, InvalidOperation):
+        return None, None

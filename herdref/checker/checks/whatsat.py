@@ -1,0 +1,123 @@
+"""WHATSAT and its reply (SPEC section 6)."""
+
+from __future__ import annotations
+
+from herdref.checker.checks.helpers import (
+    at_reply,
+    places_reply,
+    results_of,
+    show,
+    whatsat_json,
+)
+from herdref.checker.checks.registry import CheckFailed, check
+from herdref.checker.target import CheckContext, CheckUnsupported
+from herdref.model.judge import looks_like_at, parse_whatsat_reply
+
+
+@check("limits-accepted", "WHATSAT-2", "MUST", "radius 1, radius 50 and bound 20 are accepted")
+def limits_accepted(context: CheckContext) -> None:
+    name = context.target.names[0]
+    client = context.client_id()
+    at_reply(context, name, client, context.location(), context.now_time())
+    for radius, bound, clause in ((b"1", 1, "WHATSAT-2"), (b"50", 1, "WHATSAT-2"), (b"1", 20, "WHATSAT-3")):
+        reply = places_reply(context, name, client, radius, bound)
+        if not looks_like_at(reply.data):
+            raise CheckFailed(
+                f"WHATSAT with radius {radius.decode()} and bound {bound} was refused",
+                expected="the stored AT line and places",
+                seen=show(reply.data),
+                clause=clause,
+            )
+
+
+# WHATSAT-2/3: "Strict: every value in it MUST be accepted"; lenient MAY refuse these.
+@check(
+    "limits-edges",
+    "WHATSAT-2",
+    "MUST",
+    "a decimal radius (0.5 km) and bound 0 are accepted",
+    strict_part=True,
+)
+def limits_edges(context: CheckContext) -> None:
+    name = context.target.names[0]
+    client = context.client_id()
+    at_reply(context, name, client, context.location(), context.now_time())
+    for radius, bound, clause in ((b"0.5", 1, "WHATSAT-2"), (b"10", 0, "WHATSAT-3")):
+        reply = (
+            places_reply(context, name, client, radius, bound)
+            if bound
+            else context.whatsat(name, client, radius, 0)
+        )
+        if not looks_like_at(reply.data):
+            raise CheckFailed(
+                f"WHATSAT with radius {radius.decode()} and bound {bound} was refused",
+                expected="the stored AT line and places",
+                seen=show(reply.data),
+                clause=clause,
+                strict_part=True,
+            )
+        if bound == 0:
+            body = whatsat_json(reply.data)
+            results = body.get("results", body.get("places", [])) if isinstance(body, dict) else None
+            if results != []:
+                raise CheckFailed(
+                    "bound 0 gave places", expected="no results", seen=repr(results), clause="WHATSAT-7"
+                )
+
+
+@check("whatsat-reply", "WHATSAT-5", "MUST", "WHATSAT: stored AT line, LF, JSON without empty lines, LF LF")
+def whatsat_reply(context: CheckContext) -> None:
+    name = context.target.names[0]
+    client = context.client_id()
+    line = at_reply(context, name, client, context.location(), context.now_time())
+    reply = places_reply(context, name, client, b"10", 5)
+    data = reply.data
+    if not data.startswith(line + b"\n"):
+        raise CheckFailed(
+            "the WHATSAT reply does not start with the stored AT line",
+            expected=repr(line + b"\n"),
+            seen=show(data[:300]),
+        )
+    # The framing of the rest by the grammar (whatsat_reply): JSON lines, no empty line, LF LF.
+    parsed = parse_whatsat_reply(data)
+    if isinstance(parsed, str):
+        raise CheckFailed(
+            f"the WHATSAT reply is not the AT line, the JSON and an empty line: {parsed}",
+            expected="the stored AT line, LF, a JSON object without an empty line, LF LF",
+            seen=repr(data[:200]) + (f" ... {data[-60:]!r}" if len(data) > 200 else ""),
+            clause="WHATSAT-5" if "(LF LF)" in parsed else "WHATSAT-6",
+        )
+    if not isinstance(parsed.document, dict):
+        raise CheckFailed(
+            "the JSON is not an object",
+            expected="{...}",
+            seen=repr(parsed.json_text[:200]),
+            clause="WHATSAT-6",
+        )
+
+
+@check("whatsat-bound", "WHATSAT-7", "MUST", "at most <bound> places in the reply")
+def whatsat_bound(context: CheckContext) -> None:
+    name = context.target.names[0]
+    client = context.client_id()
+    at_reply(context, name, client, context.location(), context.now_time())
+    seen_any = False
+    for bound in (2, 1):
+        reply = places_reply(context, name, client, b"20", bound)
+        parsed = whatsat_json(reply.data.removesuffix(b"\n\n"))
+        results = results_of(parsed)
+        seen_any = seen_any or bool(results)
+        if not isinstance(results, list) or len(results) > bound:
+            shown = len(results) if isinstance(results, list) else results
+            raise CheckFailed(
+                f"bound {bound} but the reply holds more places",
+                expected=f"at most {bound} results",
+                seen=f"{shown} results",
+            )
+    if not seen_any:
+        # No places at all (e.g. REQUEST_DENIED for a missing key): nothing was cut, so the bound
+        # was never put to the test (no vacuous PASS).
+        status = parsed.get("status") if isinstance(parsed, dict) else None
+        raise CheckUnsupported(
+            f"Places returned no results (status {status!r}), so the bound could not be put to the test"
+        )

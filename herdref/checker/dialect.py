@@ -1,0 +1,188 @@
+"""The dialect step: find out once how the target frames input and output, per command.
+
+For IAMAT and, separately, for WHATSAT (a herd may lose a WHATSAT reply on half-close and
+answer it on a kept-open connection), one connection each way:
+
+* half-close: send the command with LF, half-close, read; was it answered, how did the reply
+  end (LF, CRLF, nothing before the close), and did the server then close (FRAME-4)?
+* kept open: send the command with LF, keep the connection open, read one reply; was it
+  answered, and did the server close right after it (single-shot, FRAME-3 lenient)?
+
+The checks then talk to the herd in the framing it answers (half-close first, the course
+graders' way) and read its replies with its terminator turned into LF, so that each check
+tests only its own property; the framing checks report each deviation once, under its clause.
+Also found here: how to see what a server holds (``WHATSAT <client> 10 0``, else bound 1) and
+whether its Places requests work.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from functools import partial
+from typing import Final
+
+from herdref.checker.client import LineSession, Transcript, exchange
+from herdref.checker.target import CommandFraming, Dialect, Target
+from herdref.model.judge import Terminator, looks_like_at, split_line
+
+__all__ = ["CommandProbe", "probe_command", "probe_dialect"]
+
+#: How long to wait, after a reply on a kept-open connection, for the server to close it.
+_CLOSE_GRACE_S: Final = 0.3
+#: How long to wait, after the reply to a half-closed connection, for the server's EOF
+#: (FRAME-4): a server that never closes is judged in this time, not the reply timeout.
+_EOF_GRACE_S: Final = 2.0
+
+
+class CommandProbe:
+    """What one command got in each framing (the raw octets are kept for the reports)."""
+
+    def __init__(self) -> None:
+        self.half_close_reply = b""
+        self.half_close_answered = False
+        self.half_close_closed = False
+        self.kept_open_reply = b""
+        self.kept_open_answered = False
+        self.kept_open_closed = False
+
+    def framing(self) -> CommandFraming | None:
+        """The framing to use for this command; None when neither way answered."""
+        if self.half_close_answered:
+            return CommandFraming(
+                half_close=True,
+                server_closes=self.half_close_closed,
+                terminator=_terminator(self.half_close_reply),
+            )
+        if self.kept_open_answered:
+            return CommandFraming(
+                half_close=False,
+                server_closes=self.kept_open_closed,
+                terminator=_terminator(self.kept_open_reply),
+            )
+        return None
+
+
+def _terminator(reply: bytes) -> Terminator:
+    """How the first line of ``reply`` ended (AT-1)."""
+    first, newline, _ = reply.partition(b"\n")
+    split = split_line(first + newline)
+    return "LF" if split is None else split[1]
+
+
+def _read(session: LineSession, *, whatsat: bool, half_close: bool, timeout_s: float) -> tuple[bytes, bool]:
+    """One reply and whether the server closed after it: the reply ends at LF (LF LF for a
+    WHATSAT answer) or where the server closed."""
+    reply = session.read_reply(whatsat=whatsat, timeout_s=timeout_s)
+    if reply is None:
+        return session.buffer, session.closed
+    if not session.closed:
+        grace = min(_EOF_GRACE_S if half_close else _CLOSE_GRACE_S, timeout_s)
+        rest = session.read_until_closed(timeout_s=grace)
+        reply += rest
+    return reply, session.closed
+
+
+def probe_command(
+    target: Target,
+    name: str,
+    payload: Callable[[], bytes],
+    *,
+    whatsat: bool,
+    transcript: Transcript | None = None,
+) -> CommandProbe:
+    """Send a fresh ``payload()`` once with half-close and once on a kept-open connection."""
+    address = target.config.address(name)
+    result = CommandProbe()
+    for half_close in (True, False):
+        try:
+            with LineSession(
+                address.host, address.port, timeout_s=target.timeout_s, transcript=transcript, server=name
+            ) as session:
+                session.send(payload())
+                if half_close:
+                    session.half_close()
+                reply, closed = _read(
+                    session, whatsat=whatsat, half_close=half_close, timeout_s=target.timeout_s
+                )
+        except OSError:
+            reply, closed = b"", True
+        answered = looks_like_at(reply) if not whatsat else looks_like_at(reply) and b"\n" in reply
+        if half_close:
+            result.half_close_reply, result.half_close_answered, result.half_close_closed = (
+                reply,
+                answered,
+                closed,
+            )
+        else:
+            result.kept_open_reply, result.kept_open_answered, result.kept_open_closed = (
+                reply,
+                answered,
+                closed,
+            )
+    return result
+
+
+def _answers(
+    target: Target, name: str, payload: bytes, framing: CommandFraming, transcript: Transcript | None
+) -> bool:
+    """Whether ``payload`` (a WHATSAT) gets an answer that starts with an AT line, in ``framing``."""
+    address = target.config.address(name)
+    reply = exchange(
+        address.host,
+        address.port,
+        payload,
+        transcript=transcript,
+        server=name,
+        half_close=framing.half_close,
+        timeout_s=target.timeout_s,
+        until_complete=None if framing.half_close and framing.server_closes else True,
+    )
+    return looks_like_at(reply.data) and b"\n" in reply.data
+
+
+def _whatsat(client: bytes, bound: int) -> bytes:
+    return b"WHATSAT %s 10 %d\n" % (client, bound)
+
+
+def _client(target: Target) -> bytes:
+    return b"hv%s.dialect.%d" % (target.run_id.encode(), target.next_serial())
+
+
+def probe_dialect(
+    target: Target, *, transcript: Transcript | None = None
+) -> tuple[Dialect, CommandProbe, CommandProbe]:
+    """The target's dialect, and what IAMAT and WHATSAT got, for the framing checks."""
+    name = target.names[0]
+    client = _client(target)
+    location = b"+34.068930-118.445127"
+
+    def iamat() -> bytes:
+        return b"IAMAT %s %s %.9f\n" % (client, location, time.time())
+
+    iamat_probe = probe_command(target, name, iamat, whatsat=False, transcript=transcript)
+    iamat_framing = iamat_probe.framing()
+    # The bound that shows a record without Places (0), else one that needs Places (1); once a
+    # framing is known, whether Places work is one more exchange in it.
+    whatsat_probe = probe_command(
+        target, name, partial(_whatsat, client, 0), whatsat=True, transcript=transcript
+    )
+    lookup_bound: int | None = 0
+    if whatsat_probe.framing() is None:
+        whatsat_probe = probe_command(
+            target, name, partial(_whatsat, client, 1), whatsat=True, transcript=transcript
+        )
+        lookup_bound = 1 if whatsat_probe.framing() is not None else None
+    whatsat_framing = whatsat_probe.framing()
+    places_work = lookup_bound == 1
+    if lookup_bound == 0 and whatsat_framing is not None:
+        places_work = _answers(target, name, _whatsat(client, 1), whatsat_framing, transcript)
+    dialect = Dialect(
+        iamat=iamat_framing or CommandFraming(),
+        whatsat=whatsat_framing or iamat_framing or CommandFraming(),
+        iamat_answered=iamat_framing is not None,
+        whatsat_answered=whatsat_framing is not None,
+    )
+    target.lookup_bound = lookup_bound if dialect.iamat_answered else None
+    target.places_work = places_work
+    return dialect, iamat_probe, whatsat_probe

@@ -1,0 +1,234 @@
+"""Judging what a server sent, with the normative grammar: the one place that reads replies.
+
+Every check, the stateful run and the model's reply properties read replies through these
+functions, so a reply is judged the same way everywhere and by the grammar the SPEC defines
+(``spec/grammar.lark``: ``at_reply``, ``error_reply``, ``whatsat_reply``), never by a regex of
+the checker's own.
+
+Rules:
+
+* A reply is octets. Its terminator is judged apart from its content (AT-1): :func:`split_line`
+  tells LF, CRLF and "none before the server closed" apart, so a check judges the line and the
+  dialect step judges the terminator.
+* Numbers are compared exactly (``Fraction``), never through ``float``; "numerically equal"
+  (IAMAT-5 lenient) allows the tolerances graders use: 1e-5 degrees, 1e-6 seconds.
+* Nothing here raises on bad server output: a malformed reply gives ``None`` or ``False``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Final, Literal
+
+from herdref.protocol import WHITESPACE, At, ProtocolError, error_reply, lark_parser, location_degrees
+
+__all__ = [
+    "LOCATION_TOLERANCE",
+    "TIME_TOLERANCE",
+    "Terminator",
+    "WhatsatReply",
+    "decimal_value",
+    "echo_numerically_equal",
+    "error_copy",
+    "is_error_reply_for",
+    "is_strict_time_diff",
+    "location_close",
+    "looks_like_at",
+    "parse_at_line",
+    "parse_whatsat_reply",
+    "split_at_fields",
+    "split_line",
+    "time_close",
+    "time_diff_value",
+]
+
+#: Graders compare coordinates within 1e-5 degrees; float round-trips stay far inside that.
+LOCATION_TOLERANCE: Final = Fraction(1, 100_000)
+#: A float holds a 2020s POSIX time to about 2.4e-7 s.
+TIME_TOLERANCE: Final = Fraction(1, 1_000_000)
+_NINE_DIGITS: Final = 9
+_AT_FIELDS: Final = 6
+
+Terminator = Literal["LF", "CRLF", "none"]
+
+
+def _parse(text: bytes, start: str) -> object | None:
+    from lark.exceptions import LarkError
+
+    try:
+        return lark_parser().parse(text.decode("latin-1"), start=start)
+    except LarkError:
+        return None
+
+
+def _tokens(tree: object) -> list[bytes]:
+    """The named tokens under ``tree``, depth first, as octets."""
+    from lark import Token, Tree
+
+    found: list[bytes] = []
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Token):
+            found.append(str(node).encode("latin-1"))
+        elif isinstance(node, Tree):
+            stack.extend(reversed(node.children))
+    return found
+
+
+def split_line(data: bytes, *, crlf: bool = True) -> tuple[bytes, Terminator] | None:
+    """One single-line reply and how it ended: ``(line, "LF" | "CRLF" | "none")``; None when
+    ``data`` holds more than one line. "none" means the octets ended without LF (the server
+    closed, or nothing more came before the deadline). With ``crlf=False`` (a reply already
+    read in the herd's dialect) a CR before the LF is part of the line."""
+    line, newline, rest = data.partition(b"\n")
+    if rest:
+        return None
+    if not newline:
+        return line, "none"
+    if crlf and line.endswith(b"\r"):
+        return line[:-1], "CRLF"
+    return line, "LF"
+
+
+def parse_at_line(line: bytes) -> At | None:
+    """AT-1: the line (no terminator) as an AT reply in its exact form, single SPs, six fields,
+    the time difference signed; None if the grammar's ``at_reply`` refuses it."""
+    tree = _parse(line, "at_reply")
+    if tree is None:
+        return None
+    server_id, time_diff, client_id, location, client_time = _tokens(tree)
+    return At(server_id, time_diff, client_id, location, client_time)
+
+
+def split_at_fields(line: bytes) -> At | None:
+    """AT-1's shape only: six fields joined by single SPs, the first ``AT``; the values are not
+    judged (the time difference is AT-2's business, the echo IAMAT-5's). None otherwise."""
+    fields = line.split(b" ")
+    if len(fields) != _AT_FIELDS or fields[0] != b"AT" or not all(fields):
+        return None
+    if any(octet in WHITESPACE for octet in line.replace(b" ", b"")):
+        return None
+    return At(*fields[1:])
+
+
+def looks_like_at(data: bytes) -> bool:
+    """The reply starts like an AT line (its first field is ``AT``): an answer, right or wrong,
+    rather than ``?`` or nothing."""
+    return data.split(None, 1)[:1] == [b"AT"]
+
+
+def is_strict_time_diff(time_diff: bytes) -> bool:
+    """AT-2 strict: no leading zeros, ``.``, exactly nine fractional digits, never ``-0``."""
+    whole, dot, fraction = time_diff[1:].partition(b".")
+    return (
+        time_diff_value(time_diff) is not None
+        and bool(dot)
+        and len(fraction) == _NINE_DIGITS
+        and (whole == b"0" or not whole.startswith(b"0"))
+        and time_diff != b"-0.000000000"
+    )
+
+
+def time_diff_value(time_diff: bytes) -> Fraction | None:
+    """AT-2 (every profile): a signed decimal, no exponent, as an exact number; None if the
+    grammar's TIME_DIFF refuses it (``+5.``, ``1e3``, no sign)."""
+    tree = _parse(b"AT s " + time_diff + b" c +0+0 0", "at_reply")
+    return None if tree is None else Fraction(time_diff.decode("ascii"))
+
+
+def decimal_value(text: bytes) -> Fraction | None:
+    """A LEX-6 decimal (digits, optional fraction) as an exact number; None otherwise."""
+    tree = _parse(b"AT s +0 c +0+0 " + text, "at_reply")
+    return None if tree is None else Fraction(text.decode("ascii"))
+
+
+def _degrees(location: bytes) -> tuple[Fraction, Fraction] | None:
+    try:
+        latitude, longitude = location_degrees(location)
+    except ProtocolError:
+        return None
+    return Fraction(latitude), Fraction(longitude)
+
+
+def location_close(sent: bytes, seen: bytes) -> bool:
+    """Two locations within the graders' tolerance of each other (IAMAT-5 lenient)."""
+    sent_degrees, seen_degrees = _degrees(sent), _degrees(seen)
+    return (
+        sent_degrees is not None
+        and seen_degrees is not None
+        and all(abs(a - b) <= LOCATION_TOLERANCE for a, b in zip(sent_degrees, seen_degrees, strict=True))
+    )
+
+
+def time_close(sent: bytes, seen: bytes) -> bool:
+    """Two client times within the graders' tolerance of each other (IAMAT-5 lenient)."""
+    sent_value, seen_value = decimal_value(sent), decimal_value(seen)
+    return (
+        sent_value is not None and seen_value is not None and abs(sent_value - seen_value) <= TIME_TOLERANCE
+    )
+
+
+def echo_numerically_equal(sent: tuple[bytes, bytes], seen: tuple[bytes, bytes]) -> bool:
+    """IAMAT-5's lenient alternative: the echoed location and client time are numerically
+    equal (within the tolerances graders use) to ``sent``, both ``(location, client_time)``."""
+    return location_close(sent[0], seen[0]) and time_close(sent[1], seen[1])
+
+
+def error_copy(line: bytes) -> bytes | None:
+    """ERR-1: the copy in a ``?`` reply (terminator removed); None if the grammar's
+    ``error_reply`` refuses the line."""
+    tree = _parse(line, "error_reply")
+    if tree is None:
+        return None
+    (copy,) = _tokens(tree)
+    return copy
+
+
+def is_error_reply_for(sent: bytes, reply_line: bytes, *, strict: bool) -> bool:
+    """Whether ``reply_line`` (terminator removed) is the ``?`` reply to the line ``sent``.
+
+    ERR-2 strict: the copy is the line minus its LF and one CR, octet for octet. Lenient: the
+    two compare equal after white space is stripped from both ends."""
+    wanted = error_reply(sent.removesuffix(b"\n")).removesuffix(b"\n")
+    if strict:
+        return reply_line == wanted
+    copy = error_copy(reply_line)
+    if copy is None:
+        # "? " with nothing after it: a line that was only stripped to nothing.
+        return reply_line.rstrip(WHITESPACE) == b"?" and not wanted[2:].strip(WHITESPACE)
+    return copy.strip(WHITESPACE) == wanted[2:].strip(WHITESPACE)
+
+
+@dataclass(frozen=True, slots=True)
+class WhatsatReply:
+    """A WHATSAT reply as the grammar's ``whatsat_reply`` reads it."""
+
+    at_line: bytes
+    json_text: bytes
+    document: object
+
+
+def parse_whatsat_reply(data: bytes) -> WhatsatReply | str:
+    """WHATSAT-5/6: the stored AT line, LF, JSON without an empty line, LF LF. The parsed reply,
+    or what is wrong with it (a phrase that is true of ``data``)."""
+    first, newline, rest = data.partition(b"\n")
+    if not newline:
+        return "it is not even one whole line"
+    if split_at_fields(first) is None:
+        return "its first line is not an AT line (six fields, single spaces)"
+    if not rest.endswith(b"\n\n"):
+        return "it does not end with an empty line (LF LF)"
+    json_text = rest[:-2]
+    if not json_text:
+        return "there is no JSON between the AT line and the empty line"
+    # The framing of the body by the grammar; the AT line's own values are AT-1/AT-2's business.
+    if _parse(b"AT s +0 c +0+0 0\n" + rest, "whatsat_reply") is None:
+        return "the JSON holds an empty line (two LFs in a row) before the end"
+    try:
+        document = json.loads(json_text)
+    except ValueError as exc:
+        return f"its body is not JSON ({exc})"
+    return WhatsatReply(first, json_text, document)

@@ -1,0 +1,113 @@
+"""The properties of single replies: an IAMAT reply and a WHATSAT reply, judged by the SPEC."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from fractions import Fraction
+from typing import Final
+
+from herdref.model.herd import Violation
+from herdref.model.judge import is_strict_time_diff, parse_at_line, parse_whatsat_reply, split_line
+
+_NANOS_PER_SECOND: Final = 1_000_000_000
+
+
+def _show(value: bytes | None) -> str:
+    return "nothing" if value is None else repr(value)[2:-1]
+
+
+# ---- properties over replies -------------------------------------------------------------
+
+
+def expected_time_diff(received_ns: int, client_time: bytes) -> Fraction:
+    """AT-2: the exact time difference in seconds, rounded to the nearest nanosecond (halves
+    upward), computed with fractions, independently of the server's integer arithmetic."""
+    difference = Fraction(received_ns, _NANOS_PER_SECOND) - Fraction(client_time.decode("ascii"))
+    nanos = (difference * _NANOS_PER_SECOND + Fraction(1, 2)).__floor__()
+    return Fraction(nanos, _NANOS_PER_SECOND)
+
+
+def check_iamat_reply(
+    server: str,
+    client_id: bytes,
+    location: bytes,
+    client_time: bytes,
+    reply: bytes,
+    *,
+    received_ns: tuple[int, int],
+) -> list[Violation]:
+    """IAMAT-4, AT-1, AT-2: ``AT <server> <diff> <client> <location> <time>`` LF, the client's
+    strings echoed octet for octet, and the difference between the server's receive time
+    (somewhere in ``received_ns``, inclusive) and the client time, with nine decimals."""
+    split = split_line(reply)
+    if split is None or split[1] != "LF":
+        return [Violation("AT-1", f"IAMAT reply is not one line ended by LF: {_show(reply)}")]
+    at = parse_at_line(split[0])
+    if at is None or (at.server_id, at.client_id, at.location, at.client_time) != (
+        server.encode(),
+        client_id,
+        location,
+        client_time,
+    ):
+        return [
+            Violation(
+                "AT-1",
+                f"IAMAT reply {_show(reply)} does not echo AT {server} <diff> {_show(client_id)} "
+                f"{_show(location)} {_show(client_time)}",
+            )
+        ]
+    diff = at.time_diff
+    if not is_strict_time_diff(diff):
+        return [Violation("AT-2", f"time difference {_show(diff)} is not ±S.NNNNNNNNN ('+' for zero)")]
+    value = Fraction(diff.decode("ascii"))
+    low = expected_time_diff(received_ns[0], client_time)
+    high = expected_time_diff(received_ns[1], client_time)
+    if not low <= value <= high:
+        want = f"{float(low):+.9f}" if low == high else f"between {float(low):+.9f} and {float(high):+.9f}"
+        return [Violation("AT-2", f"time difference {_show(diff)} should be {want}")]
+    return []
+
+
+def check_whatsat_reply(
+    request_line: bytes,
+    bound: int,
+    reply: bytes,
+    *,
+    stored: Iterable[bytes],
+    may_be_unknown: bool = False,
+) -> list[Violation]:
+    """WHATSAT-4..6: the reply to a WHATSAT for a client the server holds one of ``stored``
+    (every AT line it may hold; empty when it holds none). With ``may_be_unknown`` the server
+    may also hold nothing yet.
+
+    With no record: ``? <request>`` LF. Otherwise the stored AT line verbatim, LF, a JSON
+    object with no empty line and at most ``bound`` results (``results`` or ``places``), LF LF.
+    """
+    candidates = list(stored)
+    unknown_reply = b"? " + request_line + b"\n"
+    if not reply:
+        # Neither the record nor '?': for a client it may not hold, the missing '?' (WHATSAT-4).
+        clause = "WHATSAT-4" if may_be_unknown or not candidates else "WHATSAT-5"
+        return [Violation(clause, "WHATSAT got no reply at all")]
+    if may_be_unknown and candidates and reply == unknown_reply:
+        return []
+    if not candidates:
+        if reply != unknown_reply:
+            return [Violation("WHATSAT-4", f"WHATSAT for an unknown client got {_show(reply)}")]
+        return []
+    first = reply.partition(b"\n")[0]
+    if first not in candidates:
+        listing = " or ".join(_show(line) for line in candidates)
+        return [Violation("WHATSAT-5", f"WHATSAT reply starts {_show(first)}, not the stored {listing}")]
+    parsed = parse_whatsat_reply(reply)
+    if isinstance(parsed, str):
+        clause = "WHATSAT-5" if "empty line (LF LF)" in parsed else "WHATSAT-6"
+        return [Violation(clause, f"WHATSAT reply: {parsed}")]
+    document = parsed.document
+    if not isinstance(document, dict):
+        return [Violation("WHATSAT-6", "WHATSAT body is not a JSON object")]
+    results = document.get("results", document.get("places", []))
+    if not isinstance(results, list) or len(results) > bound:
+        count = len(results) if isinstance(results, list) else "non-list"
+        return [Violation("WHATSAT-7", f"WHATSAT body has {count} results for bound {bound}")]
+    return []

@@ -1,0 +1,97 @@
+"""The reply judge (:mod:`herdref.model.judge`): replies read by the normative grammar."""
+
+from __future__ import annotations
+
+import pytest
+
+from herdref.model import HerdModel, Snapshot, check_no_leakage
+from herdref.model.judge import (
+    echo_numerically_equal,
+    error_copy,
+    is_error_reply_for,
+    is_strict_time_diff,
+    looks_like_at,
+    parse_at_line,
+    parse_whatsat_reply,
+    split_at_fields,
+    split_line,
+    time_diff_value,
+)
+from herdref.protocol import At
+
+LINE = b"AT Clark +0.263873386 kiwi +34.068930-118.445127 1621464827.959498503"
+
+
+def test_an_at_line_is_read_by_the_grammar() -> None:
+    assert parse_at_line(LINE) == At(
+        b"Clark", b"+0.263873386", b"kiwi", b"+34.068930-118.445127", b"1621464827.959498503"
+    )
+    # AT-1: single spaces, six fields; AT-2: a sign, digits, a fraction with digits.
+    for bad in (LINE.replace(b" ", b"  ", 1), LINE + b" extra", LINE.replace(b"+0.263873386", b"+5.")):
+        assert parse_at_line(bad) is None, bad
+    assert split_at_fields(LINE.replace(b"+0.263873386", b"0.26")) is not None  # shape only
+    assert split_at_fields(LINE.replace(b" kiwi", b" kiwi\t")) is None
+
+
+@pytest.mark.parametrize(
+    ("diff", "value", "strict"),
+    [
+        (b"+0.263873386", "0.263873386", True),
+        (b"-1.000000000", "-1", True),
+        (b"+00.263873386", "0.263873386", False),
+        (b"-0.000000000", "0", False),
+        (b"+0.2638", "0.2638", False),
+        (b"+5.", None, False),
+        (b"1e3", None, False),
+        (b"0.5", None, False),
+    ],
+)
+def test_time_differences(diff: bytes, value: str | None, strict: bool) -> None:
+    from fractions import Fraction
+
+    assert time_diff_value(diff) == (None if value is None else Fraction(value))
+    assert is_strict_time_diff(diff) is strict
+
+
+def test_terminators_are_told_apart() -> None:
+    assert split_line(b"AT x\n") == (b"AT x", "LF")
+    assert split_line(b"AT x\r\n") == (b"AT x", "CRLF")
+    assert split_line(b"AT x\r\n", crlf=False) == (b"AT x\r", "LF")
+    assert split_line(b"AT x") == (b"AT x", "none")
+    assert split_line(b"AT x\nAT y\n") is None
+    assert looks_like_at(b"AT x") and not looks_like_at(b"? AT x") and not looks_like_at(b"")
+
+
+def test_error_replies_strict_and_lenient() -> None:
+    sent = b"  IAMAT  x\t+1+1 never \r\n"
+    assert is_error_reply_for(sent, b"?   IAMAT  x\t+1+1 never ", strict=True)
+    assert not is_error_reply_for(sent, b"? IAMAT  x\t+1+1 never", strict=True)
+    assert is_error_reply_for(sent, b"? IAMAT  x\t+1+1 never", strict=False)
+    assert not is_error_reply_for(sent, b"? IAMAT x +1+1 never", strict=False)
+    assert error_copy(b"? HELLO") == b"HELLO" and error_copy(b"HELLO") is None
+
+
+def test_whatsat_replies_are_framed_by_the_grammar() -> None:
+    good = LINE + b'\n{\n "results": []\n}\n\n'
+    parsed = parse_whatsat_reply(good)
+    assert not isinstance(parsed, str) and parsed.document == {"results": []}
+    assert "empty line" in str(parse_whatsat_reply(LINE + b'\n{\n\n "results": []\n}\n\n'))
+    assert "(LF LF)" in str(parse_whatsat_reply(LINE + b'\n{"results": []}\n'))
+    assert "not JSON" in str(parse_whatsat_reply(LINE + b"\n{results}\n\n"))
+
+
+def test_numeric_echo_within_graders_tolerances() -> None:
+    sent = (b"+34.068930-118.445127", b"1621464827.959498503")
+    assert echo_numerically_equal(sent, (b"+34.06893-118.445127", b"1621464827.9594986"))
+    assert not echo_numerically_equal(sent, (b"+34.06993-118.445127", b"1621464827.959498503"))
+    assert not echo_numerically_equal(sent, (b"+34.068930-118.445127", b"1621464827.96"))
+
+
+def test_a_changed_copy_of_a_record_is_flood_5_and_a_line_from_nowhere_flood_4() -> None:
+    model = HerdModel(["A", "B"], [("A", "B")], catch_up=False)
+    model.create("A", b"kiwi", b"5", b"AT A +1.000000000 kiwi +1+1 5")
+    changed = b"AT B +1.000000000 kiwi +1+1 5"
+    nowhere = b"AT A +1.000000000 kiwi +1+1 6"
+    for line, clause in ((changed, "FLOOD-5"), (nowhere, "FLOOD-4")):
+        snapshot = Snapshot(model.step, dict(model.lives), {"B": {b"kiwi": line}})
+        assert [violation.clause for violation in check_no_leakage(model, snapshot)] == [clause]
