@@ -1,0 +1,12 @@
+"""Dialect, no bug: answers the first command of a connection and closes it at once
+(FRAME-3 lenient: single-shot connections)."""
+
+from _base import HerdServer, main
+
+
+class CloseAfterReply(HerdServer):
+    single_shot = True
+
+
+if __name__ == "__main__":
+    main(CloseAfterReply)
