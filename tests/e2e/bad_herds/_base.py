@@ -42,6 +42,7 @@ class HerdServer:
         self.queues: dict[str, asyncio.Queue[bytes]] = {peer: asyncio.Queue() for peer in neighbours}
         self.places_url = os.environ.get("PLACES_URL", "https://maps.googleapis.com")
         self.session: aiohttp.ClientSession | None = None
+        self.sending: set[asyncio.Task[None]] = set()
 
     # ---- decisions (each broken herd overrides one) ------------------------------------------
 
@@ -156,10 +157,34 @@ class HerdServer:
 
     async def flood(self, at_line: bytes, exclude: str | None = None) -> None:
         for peer in self.neighbours:
-            if peer != exclude:
+            if peer == exclude:
+                continue
+            if self.ephemeral_links:
+                task = asyncio.get_running_loop().create_task(self.send_flood(peer, at_line + b"\n"))
+                self.sending.add(task)
+                task.add_done_callback(self.sending.discard)
+            else:
                 self.queues[peer].put_nowait(at_line + b"\n")
 
+    async def send_flood(self, peer: str, data: bytes) -> None:
+        """One flood on a connection of its own: connect, write, half-close, close."""
+        try:
+            _, writer = await asyncio.wait_for(asyncio.open_connection(*self.servers[peer]), 2)
+        except (OSError, TimeoutError):
+            return  # a neighbour that is down misses the record (no catch-up is required)
+        try:
+            writer.write(data)
+            writer.write_eof()
+            await writer.drain()
+        except OSError:
+            pass
+        finally:
+            writer.close()
+
     reconnect = True
+    #: Floods go one connection per record (as most students' herds do) instead of a
+    #: persistent link per neighbour; a herd that reads one command per connection needs it.
+    ephemeral_links = False
     #: Lenient FRAME-3: answer the first command of a connection, then close it.
     single_shot = False
 
@@ -303,8 +328,8 @@ class HerdServer:
     async def serve(self) -> None:
         host, port = self.servers[self.name]
         server = await asyncio.start_server(self.handle, host, port, limit=self.stream_limit)
-        for peer in self.neighbours:
-            asyncio.get_running_loop().create_task(self.link(peer))
+        links = [] if self.ephemeral_links else self.neighbours
+        self.link_tasks = [asyncio.get_running_loop().create_task(self.link(peer)) for peer in links]
         async with server:
             await server.serve_forever()
 

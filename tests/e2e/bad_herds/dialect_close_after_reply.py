@@ -6,6 +6,7 @@ from _base import HerdServer, main
 
 class CloseAfterReply(HerdServer):
     single_shot = True
+    ephemeral_links = True  # a link would carry more than one command
 
 
 if __name__ == "__main__":

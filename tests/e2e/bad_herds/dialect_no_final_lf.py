@@ -8,6 +8,7 @@ from _base import HerdServer, main
 
 class NoFinalLf(HerdServer):
     single_shot = True
+    ephemeral_links = True  # a link would carry more than one command
 
     async def send_reply(self, writer: asyncio.StreamWriter, parts: list[bytes]) -> None:
         data = b"".join(parts)

@@ -7,6 +7,8 @@ from _base import HerdServer, main
 
 
 class OneRead(HerdServer):
+    ephemeral_links = True  # a link would carry more than one command
+
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             data = await reader.read(65536)

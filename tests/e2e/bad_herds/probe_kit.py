@@ -258,6 +258,8 @@ class FakeServer:
     """A listening socket on a herd member's port that records what servers send it.
 
     ``read`` False leaves every accepted connection unread (a neighbour whose buffers fill).
+    Sockets are shut down before they are closed: that is what wakes a thread blocked in
+    ``accept``/``recv`` on them and sends the FIN.
     """
 
     def __init__(self, port: int, *, read: bool = True) -> None:
@@ -268,8 +270,8 @@ class FakeServer:
         self.connections = 0
         self._lock = threading.Lock()
         self._open: list[socket.socket] = []
-        self._thread = threading.Thread(target=self._accept, daemon=True)
-        self._thread.start()
+        self._threads = [threading.Thread(target=self._accept, daemon=True)]
+        self._threads[0].start()
 
     def _accept(self) -> None:
         while True:
@@ -281,7 +283,9 @@ class FakeServer:
                 self.connections += 1
                 self._open.append(sock)
             if self.read:
-                threading.Thread(target=self._drain, args=(sock,), daemon=True).start()
+                thread = threading.Thread(target=self._drain, args=(sock,), daemon=True)
+                self._threads.append(thread)
+                thread.start()
 
     def _drain(self, sock: socket.socket) -> None:
         while True:
@@ -301,15 +305,22 @@ class FakeServer:
     def drop_connections(self) -> None:
         """Close every accepted connection (a neighbour that restarts)."""
         with self._lock:
-            for sock in self._open:
-                sock.close()
-            self._open.clear()
+            dropped, self._open = self._open, []
+        for sock in dropped:
+            _shut(sock)
 
     def close(self) -> None:
-        self.listener.close()
-        with self._lock:
-            for sock in self._open:
-                sock.close()
+        _shut(self.listener)
+        self._threads[0].join(DEADLINE_S)
+        self.drop_connections()
+        for thread in self._threads[1:]:
+            thread.join(DEADLINE_S)
+
+
+def _shut(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+    sock.close()
 
 
 @contextlib.contextmanager
