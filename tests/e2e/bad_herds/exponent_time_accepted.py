@@ -11,13 +11,6 @@ class ExponentTimeAccepted(HerdServer):
             return False
         return True
 
-    def time_diff(self, received: float, client_time: bytes) -> bytes:
-        return f"{received - float(client_time):+.9f}".encode()
-
-    def is_newer(self, client: bytes, client_time: bytes) -> bool:
-        stored = self.table.get(client)
-        return stored is None or float(client_time) > float(stored[0])
-
 
 if __name__ == "__main__":
     main(ExponentTimeAccepted)
