@@ -5,6 +5,8 @@ real processes and independent of ``herdref validate``.
   it), and the same probe on ``_base.py`` does not, so the probe tells the bug from a correct herd.
 * Each dialect herd: its probe sees its framing or design, ``_base.py`` does not have it, and
   the herd is otherwise correct when spoken to one command per connection with a half-close.
+* Each defect whose clause is not about flooding or links still floods among its own servers,
+  so the one bug is the only thing a checker can find.
 * The manifest, the files, the probes, the README table and SPEC.md's clause IDs agree.
 """
 
@@ -17,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.bad_herds.dialect_probes import TRAIT_PROBES, correct_in_framing
+from tests.e2e.bad_herds.dialect_probes import TRAIT_PROBES, correct_in_framing, floods_through_its_own_herd
 from tests.e2e.bad_herds.probe_kit import BASE, HERE
 from tests.e2e.bad_herds.probes import DEFECT_PROBES
 
@@ -26,6 +28,10 @@ DEFECTS = sorted(name for name, entry in MANIFEST.items() if entry["kind"] == "d
 DIALECTS = sorted(name for name, entry in MANIFEST.items() if entry["kind"] == "dialect")
 #: Herds whose WHATSAT cannot reach the fixture (by design), so no JSON or flood is visible.
 NO_PLACES = {"google_hardcoded", "no_places_lenient"}
+#: Defects whose bug is not in flooding or links: among their own servers they still flood.
+FLOODING_INTACT = sorted(
+    name for name in DEFECTS if not str(MANIFEST[name]["clause"]).startswith(("FLOOD-", "LINK-"))
+)
 _PROBE_MODULES = {"probe_kit", "probes", "dialect_probes"}
 SPEC_CLAUSES = set(re.findall(r"^\*\*([A-Z]+-[0-9]+)\*\*", (HERE.parents[2] / "SPEC.md").read_text(), re.M))
 
@@ -62,6 +68,13 @@ def test_defect_is_there_and_not_in_the_base_herd(tmp_path: Path, name: str) -> 
     assert evidence.seen, f"{name}: the bug does not show\n{evidence}"
     control = probe(BASE, tmp_path / "base")
     assert not control.seen, f"{name}: the probe also sees the bug in _base.py\n{control}"
+
+
+@pytest.mark.parametrize("name", FLOODING_INTACT)
+def test_defect_elsewhere_leaves_flooding_intact(tmp_path: Path, name: str) -> None:
+    # One bug per herd: a checker must be able to see it alone, not behind a broken flood.
+    evidence = floods_through_its_own_herd(script_of(name), tmp_path)
+    assert evidence.seen, f"{name}: its servers do not flood among themselves\n{evidence}"
 
 
 @pytest.mark.parametrize("name", DIALECTS)

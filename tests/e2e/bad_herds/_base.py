@@ -96,10 +96,14 @@ class HerdServer:
         """The AT line that answers an IAMAT: always the fresh one (IAMAT-4)."""
         return at_line
 
+    def time_diff_ok(self, time_diff: bytes) -> bool:
+        """Whether a received AT line's time difference has the form this herd writes (AT-3)."""
+        return TIME_DIFF_RE.fullmatch(time_diff) is not None
+
     def check_at(self, fields: list[bytes]) -> None:
         """An AT line from a neighbour or a client is checked like an IAMAT (FLOOD-6)."""
         self.check_fields(fields, 6)
-        if TIME_DIFF_RE.fullmatch(fields[2]) is None or not self.location_ok(fields[4]):
+        if not self.time_diff_ok(fields[2]) or not self.location_ok(fields[4]):
             raise Invalid
         if not self.time_ok(fields[5]):
             raise Invalid

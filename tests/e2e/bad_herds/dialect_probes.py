@@ -250,3 +250,28 @@ def no_places_lenient(script: Path, directory: Path) -> Evidence:
         five = h.whatsat("A", b"lenient", b"10", b"5", t)
         seen = zero.startswith(b"? ") and five.startswith(b"? ") and not h.fixture.requests()
         return t.evidence(seen, "bound 0 refused, Places unreachable: '?' both times")
+
+
+def at_lines(data: bytes) -> list[bytes]:
+    """The complete AT lines in ``data`` (LF or CRLF ended)."""
+    ended = data.replace(b"\r\n", b"\n").split(b"\n")[:-1]
+    return [line for line in ended if line.startswith(b"AT ")]
+
+
+def floods_through_its_own_herd(script: Path, directory: Path) -> Evidence:
+    """Whether a record from an IAMAT at A crosses A -> B -> C (C a fake that records), A and B
+    both running ``script``: a herd whose one bug is elsewhere still floods among its own
+    servers, so a checker sees that bug alone. The IAMAT ends with CRLF, which every herd here
+    reads (the Twisted one reads nothing else)."""
+    with (
+        herd(script, directory, names=("A", "B", "C"), links=(("A", "B"), ("B", "C"))) as h,
+        fake_server(h.ports["C"]) as c,
+    ):
+        h.start("A", "B")
+        t = Transcript()
+        line = b"IAMAT relay " + LOCATION + b" " + now() + b"\r\n"
+        data = h.exchange("A", line, t, complete=lambda data: bool(at_lines(data))).data
+        reply = (at_lines(data) or [b""])[0]
+        wait_for(lambda: reply in c.lines())
+        t.got("C (fake)", b"\n".join(c.lines()))
+        return t.evidence(bool(reply) and reply in c.lines(), "A's AT line reaches C through B")

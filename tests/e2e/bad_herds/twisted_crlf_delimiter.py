@@ -19,6 +19,11 @@ class TwistedCrlfDelimiter(HerdServer):
         finally:
             writer.close()
 
+    async def flood(self, at_line: bytes, exclude: str | None = None) -> None:
+        for peer in self.neighbours:
+            if peer != exclude:
+                self.queues[peer].put_nowait(at_line + b"\r\n")  # sendLine() on the link
+
     async def send_reply(self, writer: asyncio.StreamWriter, parts: list[bytes]) -> None:
         writer.write(b"".join(parts).replace(b"\n", b"\r\n"))  # sendLine()
         await writer.drain()
