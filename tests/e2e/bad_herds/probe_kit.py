@@ -121,6 +121,7 @@ class Herd:
         fixture: FixtureHandle,
     ) -> None:
         self.script = script
+        self.directory = directory
         self.fixture = fixture
         self.config = write_herd_file(directory, names=list(names), links=list(links))
         self.ports = _ports_of(self.config)
@@ -128,18 +129,22 @@ class Herd:
         self.env = {**os.environ, "PLACES_URL": fixture.base_url, "PLACES_KEY": "probe-key"}
 
     def start(self, *names: str, command: Sequence[str] | None = None) -> None:
-        """Start ``names`` (one process each, or one ``command`` for all) and wait until they listen."""
-        if command is not None:
-            self.processes[",".join(names)] = subprocess.Popen(
-                command, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-            )
-        else:
-            for name in names:
-                self.processes[name] = subprocess.Popen(
-                    [sys.executable, str(self.script), name, "--config", str(self.config)],
-                    env=self.env,
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.PIPE,
+        """Start ``names`` (one process each, or one ``command`` for all) and wait until they listen.
+
+        Each process writes its stderr to a file in the herd's folder, never to a pipe that
+        nobody reads (a herd that logs a traceback per bad line would block on a full pipe).
+        """
+        commands = (
+            {",".join(names): list(command)}
+            if command is not None
+            else {
+                name: [sys.executable, str(self.script), name, "--config", str(self.config)] for name in names
+            }
+        )
+        for key, argv in commands.items():
+            with (self.directory / f"{key}.stderr").open("wb") as stderr:
+                self.processes[key] = subprocess.Popen(
+                    argv, env=self.env, stdout=subprocess.DEVNULL, stderr=stderr
                 )
         for name in names:
             if not wait_for(lambda name=name: _listening(self.ports[name]), 15):
@@ -149,10 +154,11 @@ class Herd:
         self.processes[name].send_signal(signum)
 
     def stderr(self) -> str:
+        """The end of every server's stderr."""
         texts = []
-        for name, process in self.processes.items():
-            if process.poll() is not None and process.stderr is not None:
-                texts.append(f"[{name}] {process.stderr.read().decode(errors='replace')[-2000:]}")
+        for key in self.processes:
+            text = (self.directory / f"{key}.stderr").read_bytes()[-2000:].decode(errors="replace")
+            texts.append(f"[{key}] {text}")
         return "\n".join(texts)
 
     def stop(self) -> None:
@@ -162,8 +168,6 @@ class Herd:
                 process.kill()
         for process in self.processes.values():
             process.wait(10)
-            if process.stderr is not None:
-                process.stderr.close()
 
     # ---- talking to it -------------------------------------------------------------------
 
