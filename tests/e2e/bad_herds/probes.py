@@ -8,6 +8,7 @@ runs both, so a probe that cannot tell the bug from a correct herd fails.
 from __future__ import annotations
 
 import json
+import signal
 import socket
 import time
 from collections.abc import Callable
@@ -521,14 +522,12 @@ def short_at_drops_connection(script: Path, directory: Path) -> Evidence:
 
 @probe
 def hang_on_paused_neighbour(script: Path, directory: Path) -> Evidence:
-    with (
-        herd(script, directory) as h,
-        fake_server(h.ports["B"]),
-    ):  # accepts and reads, never answers nor closes
-        h.start("A")
-        t = Transcript()
+    with herd(script, directory) as h:
+        h.start("A", "B")
+        h.signal("B", signal.SIGSTOP)
+        t = Transcript(["B stopped (SIGSTOP)"])
         reply = h.exchange("A", b"IAMAT paused " + LOCATION + b" " + now() + b"\n", t, timeout_s=QUIET_S)
-        return t.evidence(not reply.data.startswith(b"AT "), "no reply while B holds the flood")
+        return t.evidence(not reply.data.startswith(b"AT "), "no reply while B is stopped")
 
 
 @probe
@@ -542,21 +541,19 @@ def flood_error_drops_reply(script: Path, directory: Path) -> Evidence:
 
 @probe
 def blocking_flood_write(script: Path, directory: Path) -> Evidence:
-    with (
-        herd(script, directory) as h,
-        fake_server(h.ports["B"], read=False),
-    ):  # B's buffers fill: a stopped neighbour
-        h.start("A")
-        t = Transcript()
+    with herd(script, directory) as h:
+        h.start("A", "B")
+        h.signal("B", signal.SIGSTOP)  # B's socket buffers fill and stay full
+        t = Transcript(["B stopped (SIGSTOP)"])
         with h.connect("A") as sock:
-            for count in range(400):  # 400 records of 32 KiB: more than any socket buffer
+            for count in range(600):  # 600 records of 32 KiB: far more than the socket buffers
                 sock.sendall(b"IAMAT %s%d %s %s\n" % (b"b" * 32768, count, LOCATION, now()))
                 reply = read_reply(sock, complete=line_done, timeout_s=QUIET_S)
                 if not reply.data.startswith(b"AT "):
                     t.append(f"IAMAT number {count} (32 KiB client ID) got {reply.data[:60]!r}")
-                    return t.evidence(True, "A stopped answering while B does not read")
-        t.append("400 IAMATs of 32 KiB all answered")
-        return t.evidence(False, "A stopped answering while B does not read")
+                    return t.evidence(True, "A stopped answering while B is stopped")
+        t.append("600 IAMATs of 32 KiB all answered")
+        return t.evidence(False, "A stopped answering while B is stopped")
 
 
 @probe
