@@ -23,6 +23,7 @@ import pytest
 from yarl import URL
 
 from herdref.places.fixture import FAULT_MODES, FixtureServer, run_fixture_in_thread
+from herdref.places.fixture_app import ENDPOINTS
 from herdref.places.fixture_data import NEW_PLACE_FIELDS, generate_places, haversine_m, legacy_response
 
 KEY = "fixture-test-key-0123456789"
@@ -184,7 +185,8 @@ async def test_legacy_without_a_key_is_request_denied_with_http_200(
         ("radius", None),
         ("location", "34.0"),
         ("location", "abc,def"),
-        ("location", " 34.068930,-118.445127"),  # what a raw '+' in the query decodes to
+        ("location", "34.068930 -118.445127"),
+        ("location", "+ 34.068930,-118.445127"),
         ("location", "91,0"),
         ("location", "0,181"),
         ("location", None),
@@ -198,13 +200,22 @@ async def test_legacy_bad_parameters_are_invalid_request(
     assert body["status"] == "INVALID_REQUEST"
 
 
-async def test_legacy_raw_plus_in_the_query_is_refused(
-    fixture: FixtureServer, http: aiohttp.ClientSession
+@pytest.mark.parametrize(
+    "location", ["+34.068930,-118.445127", "%2B34.068930,-118.445127", "34.068930,+118.445127"]
+)
+async def test_legacy_raw_plus_in_the_location_is_accepted_as_google_does(
+    fixture: FixtureServer, http: aiohttp.ClientSession, location: str
 ) -> None:
+    # A raw '+' decodes to a space; Google takes the point all the same (cause 9 of issue 11:
+    # a fixture that refused it made WHATSAT checks pass on zero results).
     path = "/maps/api/place/nearbysearch/json"
-    raw = f"{fixture.base_url}{path}?location=+34.068930,-118.445127&radius=10&key={KEY}"
+    raw = f"{fixture.base_url}{path}?location={location}&radius=1000&key={KEY}"
     async with http.get(URL(raw, encoded=True)) as response:
-        assert (await response.json())["status"] == "INVALID_REQUEST"
+        body = await response.json()
+    latitude, longitude = location.replace("%2B", "+").split(",")
+    expected = legacy_response(generate_places(float(latitude), float(longitude), 1000.0))
+    assert body == json.loads(json.dumps(expected))
+    assert body["status"] == "OK"
 
 
 @pytest.mark.parametrize("radius", ["50000", "0.5", "1"])
@@ -437,6 +448,80 @@ def fetch(url: str, data: bytes | None = None) -> Any:
         return json.loads(response.read())
 
 
+def raw_http(port: int, request: bytes) -> tuple[int, Any]:
+    """Send one raw HTTP/1.1 request (exactly these octets) and read the answer to EOF."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(request)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1])
+    if b"transfer-encoding: chunked" in head.lower():
+        body = _dechunk(body)
+    return status, json.loads(body)
+
+
+def _dechunk(body: bytes) -> bytes:
+    data = b""
+    while True:
+        size_line, _, rest = body.partition(b"\r\n")
+        size = int(size_line.split(b";")[0], 16)
+        if size == 0:
+            return data
+        data, body = data + rest[:size], rest[size + 2 :]
+
+
+def _new_request_head(port: int, framing: bytes) -> bytes:
+    return (
+        b"POST /v1/places:searchNearby HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n"
+        b"Content-Type: application/json\r\nX-Goog-Api-Key: %s\r\nX-Goog-FieldMask: %s\r\n%s\r\n"
+        % (port, KEY.encode(), FULL_MASK.encode(), framing)
+    )
+
+
+def test_new_body_with_content_length_is_read() -> None:
+    body = json.dumps(new_body(count=3)).encode()
+    with run_fixture_in_thread() as fixture:
+        request = _new_request_head(fixture.port, b"Content-Length: %d\r\n" % len(body)) + body
+        status, answer = raw_http(fixture.port, request)
+        recorded = fixture.requests()
+    assert status == 200
+    assert len(answer["places"]) == 3
+    assert recorded[0]["json"] == json.loads(body)
+
+
+def test_new_body_in_chunks_is_read() -> None:
+    # Transfer-Encoding: chunked, as an HTTP client streaming its body sends it; the chunks cut
+    # the JSON in the middle of a key and of a number.
+    body = json.dumps(new_body(count=4)).encode()
+    pieces = [body[:7], body[7:40], body[40:]]
+    chunked = b"".join(b"%x\r\n%s\r\n" % (len(piece), piece) for piece in pieces) + b"0\r\n\r\n"
+    with run_fixture_in_thread() as fixture:
+        status, answer = raw_http(
+            fixture.port, _new_request_head(fixture.port, b"Transfer-Encoding: chunked\r\n") + chunked
+        )
+        recorded = fixture.requests()
+    assert status == 200
+    assert [place["id"] for place in answer["places"]] == [
+        place.place_id for place in generate_places(LAT, LNG, 1000.0)[:4]
+    ]
+    assert recorded[0]["headers"].get("Transfer-Encoding") == "chunked"
+    assert recorded[0]["json"] == json.loads(body)
+
+
+def test_index_lists_every_endpoint_and_is_not_recorded() -> None:
+    with run_fixture_in_thread() as fixture:
+        with urllib.request.urlopen(f"{fixture.base_url}/", timeout=5) as response:
+            text = response.read().decode()
+            content_type = response.headers["Content-Type"]
+        recorded = fixture.requests()
+    assert content_type.startswith("text/plain")
+    for method, path, _ in ENDPOINTS:
+        assert f"{method:<4} {path} " in text
+    assert recorded == []
+
+
 def test_thread_handle_serves_records_and_switches_faults() -> None:
     with run_fixture_in_thread() as handle:
         assert handle.base_url.startswith("http://127.0.0.1:")
@@ -487,7 +572,13 @@ def start_command(started: list[subprocess.Popen[str]], *args: str) -> tuple[sub
     line = process.stdout.readline()  # the command prints it once it listens
     prefix = "places fixture listening on "
     assert line.startswith(prefix), (line, process.stderr.read() if process.stderr else "")
-    return process, line.removeprefix(prefix).strip()
+    base_url = line.removeprefix(prefix).strip()
+    # Then one line per endpoint, with its full URL.
+    listed = [process.stdout.readline().strip() for _ in ENDPOINTS]
+    assert [entry.split()[:2] for entry in listed] == [
+        [method, base_url + path] for method, path, _ in ENDPOINTS
+    ]
+    return process, base_url
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])

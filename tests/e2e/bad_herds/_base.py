@@ -26,6 +26,7 @@ LOCATION_RE = re.compile(rb"([+-][0-9]{1,3}(?:\.[0-9]+)?)([+-][0-9]{1,3}(?:\.[0-
 TIME_RE = re.compile(rb"[0-9]+(?:\.[0-9]+)?")
 RADIUS_RE = re.compile(rb"[0-9]+(?:\.[0-9]+)?")
 BOUND_RE = re.compile(rb"[0-9]+")
+TIME_DIFF_RE = re.compile(rb"[+-][0-9]+(?:\.[0-9]+)?")
 
 
 class Invalid(Exception):
@@ -41,6 +42,7 @@ class HerdServer:
         self.queues: dict[str, asyncio.Queue[bytes]] = {peer: asyncio.Queue() for peer in neighbours}
         self.places_url = os.environ.get("PLACES_URL", "https://maps.googleapis.com")
         self.session: aiohttp.ClientSession | None = None
+        self.sending: set[asyncio.Task[None]] = set()
 
     # ---- decisions (each broken herd overrides one) ------------------------------------------
 
@@ -60,6 +62,16 @@ class HerdServer:
     def echo_time(self, client_time: bytes) -> bytes:
         return client_time
 
+    def location_ok(self, location: bytes) -> bool:
+        match = LOCATION_RE.fullmatch(location)
+        if match is None:
+            return False
+        latitude, longitude = (Decimal(part.decode()) for part in match.groups())
+        return abs(latitude) <= 90 and abs(longitude) <= 180
+
+    def time_ok(self, client_time: bytes) -> bool:
+        return TIME_RE.fullmatch(client_time) is not None
+
     def check_fields(self, fields: list[bytes], count: int) -> None:
         if len(fields) != count:
             raise Invalid
@@ -75,6 +87,27 @@ class HerdServer:
         """Whether a client's own report replaces what is stored (strictly newer only)."""
         return self.is_newer(client, client_time)
 
+    def store_iamat(self, client: bytes, client_time: bytes, at_line: bytes, accepted: bool) -> None:
+        """Keep the record of a client's own report (only when accepted)."""
+        if accepted:
+            self.table[client] = (client_time, at_line)
+
+    def iamat_reply(self, client: bytes, at_line: bytes) -> bytes:
+        """The AT line that answers an IAMAT: always the fresh one (IAMAT-4)."""
+        return at_line
+
+    def time_diff_ok(self, time_diff: bytes) -> bool:
+        """Whether a received AT line's time difference has the form this herd writes (AT-3)."""
+        return TIME_DIFF_RE.fullmatch(time_diff) is not None
+
+    def check_at(self, fields: list[bytes]) -> None:
+        """An AT line from a neighbour or a client is checked like an IAMAT (FLOOD-6)."""
+        self.check_fields(fields, 6)
+        if not self.time_diff_ok(fields[2]) or not self.location_ok(fields[4]):
+            raise Invalid
+        if not self.time_ok(fields[5]):
+            raise Invalid
+
     def relay(self, at_line: bytes) -> bytes:
         return at_line
 
@@ -85,8 +118,35 @@ class HerdServer:
     def radius_param(self, radius_km: Decimal) -> str:
         return str(radius_km * 1000)
 
+    def bound_ok(self, bound: int) -> bool:
+        return bound <= 20
+
     def truncate(self, results: list[object], bound: int) -> list[object]:
         return results[:bound]
+
+    def places_location(self, location: bytes) -> str:
+        """The ``lat,lng`` Places query of a stored location, digits unchanged, no ``+``."""
+        latitude, longitude = (part.decode().lstrip("+") for part in LOCATION_RE.fullmatch(location).groups())
+        return f"{latitude},{longitude}"
+
+    def whatsat_at_line(self, client: bytes, stored: tuple[bytes, bytes]) -> bytes:
+        """The AT line a WHATSAT reply starts with: the stored one, as received (WHATSAT-5)."""
+        return stored[1]
+
+    def whatsat_reply(self, at_line: bytes, body: bytes) -> list[bytes]:
+        return [at_line + b"\n", body + b"\n\n"]
+
+    def error_reply(self, line: bytes) -> list[bytes]:
+        return [b"? " + line + b"\n"]
+
+    def places_ok(self, body: dict[str, object]) -> bool:
+        """Whether a JSON object from Places is passed on (any status: PLACES-3)."""
+        return True
+
+    #: What a failed Places call can raise; each is answered with '? <line>' (PLACES-5).
+    places_errors: tuple[type[BaseException], ...] = (aiohttp.ClientError, TimeoutError, ValueError)
+    #: StreamReader limit: the longest line readline() takes (asyncio's default, 64 KiB).
+    stream_limit = 2**16
 
     def format_json(self, body: dict[str, object]) -> bytes:
         text = json.dumps(body, indent=3)
@@ -101,12 +161,41 @@ class HerdServer:
 
     async def flood(self, at_line: bytes, exclude: str | None = None) -> None:
         for peer in self.neighbours:
-            if peer != exclude:
+            if peer == exclude:
+                continue
+            if self.ephemeral_links:
+                task = asyncio.get_running_loop().create_task(self.send_flood(peer, at_line + b"\n"))
+                self.sending.add(task)
+                task.add_done_callback(self.sending.discard)
+            else:
                 self.queues[peer].put_nowait(at_line + b"\n")
 
+    async def send_flood(self, peer: str, data: bytes) -> None:
+        """One flood on a connection of its own: connect, write, half-close, close."""
+        try:
+            _, writer = await asyncio.wait_for(asyncio.open_connection(*self.servers[peer]), 2)
+        except (OSError, TimeoutError):
+            return  # a neighbour that is down misses the record (no catch-up is required)
+        try:
+            writer.write(data)
+            writer.write_eof()
+            await writer.drain()
+        except OSError:
+            pass
+        finally:
+            writer.close()
+
     reconnect = True
+    #: Floods go one connection per record (as most students' herds do) instead of a
+    #: persistent link per neighbour; a herd that reads one command per connection needs it.
+    ephemeral_links = False
+    #: Lenient FRAME-3: answer the first command of a connection, then close it.
+    single_shot = False
 
     # ---- the protocol -------------------------------------------------------------------------
+
+    def is_blank(self, line: bytes) -> bool:
+        return not line.strip()
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -114,11 +203,13 @@ class HerdServer:
                 line = await reader.readline()
                 if not line:
                     break
-                if not line.strip():
+                if self.is_blank(line):
                     continue
                 reply = await self.answer(line)
                 if reply:
                     await self.send_reply(writer, reply)
+                if self.single_shot:
+                    break
         finally:
             writer.close()
 
@@ -136,16 +227,13 @@ class HerdServer:
                 return []
             raise Invalid
         except Invalid:
-            return [b"? " + line + b"\n"]
+            return self.error_reply(line)
 
     async def on_iamat(self, fields: list[bytes]) -> list[bytes]:
         self.check_fields(fields, 4)
         received = time.time()
         client, location, client_time = fields[1], fields[2], fields[3]
-        if LOCATION_RE.fullmatch(location) is None or TIME_RE.fullmatch(client_time) is None:
-            raise Invalid
-        latitude, longitude = (Decimal(part.decode()) for part in LOCATION_RE.fullmatch(location).groups())
-        if abs(latitude) > 90 or abs(longitude) > 180:
+        if not self.location_ok(location) or not self.time_ok(client_time):
             raise Invalid
         echoed = self.echo_time(client_time)
         at_line = b"AT %s %s %s %s %s" % (
@@ -155,13 +243,15 @@ class HerdServer:
             location,
             echoed,
         )
-        if self.accept_iamat(client, echoed):
-            self.table[client] = (echoed, at_line)
+        accepted = self.accept_iamat(client, echoed)
+        reply = self.iamat_reply(client, at_line)
+        self.store_iamat(client, echoed, at_line, accepted)
+        if accepted:
             await self.flood(at_line)
-        return [at_line + b"\n"]
+        return [reply + b"\n"]
 
     async def on_at(self, fields: list[bytes]) -> None:
-        self.check_fields(fields, 6)
+        self.check_at(fields)
         client, client_time = fields[3], fields[5]
         at_line = b" ".join(fields)
         stored = self.is_newer(client, client_time)
@@ -176,23 +266,22 @@ class HerdServer:
         if RADIUS_RE.fullmatch(radius_text) is None or BOUND_RE.fullmatch(bound_text) is None:
             raise Invalid
         radius, bound = Decimal(radius_text.decode()), int(bound_text)
-        if not self.radius_ok(radius) or bound > 20:
+        if not self.radius_ok(radius) or not self.bound_ok(bound):
             raise Invalid
         stored = self.table.get(client) or self.lookup_missing(client)
-        at_line = stored[1]
-        location = at_line.split(b" ")[4]
-        latitude, longitude = (part.decode().lstrip("+") for part in LOCATION_RE.fullmatch(location).groups())
+        at_line = self.whatsat_at_line(client, stored)
+        location = stored[1].split(b" ")[4]
         if bound == 0:
-            return [
-                at_line + b"\n",
-                self.format_json({"html_attributions": [], "results": [], "status": "OK"}) + b"\n\n",
-            ]
+            empty = self.format_json({"html_attributions": [], "results": [], "status": "OK"})
+            return self.whatsat_reply(at_line, empty)
         try:
-            body = await self.places(f"{latitude},{longitude}", radius)
-        except (aiohttp.ClientError, TimeoutError, ValueError):
+            body = await self.places(self.places_location(location), radius)
+        except self.places_errors:
             raise Invalid from None
+        if not self.places_ok(body):
+            raise Invalid
         body["results"] = self.truncate(body.get("results", []), bound)
-        return [at_line + b"\n", self.format_json(body) + b"\n\n"]
+        return self.whatsat_reply(at_line, self.format_json(body))
 
     async def places(self, location: str, radius: Decimal) -> dict[str, object]:
         if self.session is None:
@@ -242,11 +331,25 @@ class HerdServer:
 
     async def serve(self) -> None:
         host, port = self.servers[self.name]
-        server = await asyncio.start_server(self.handle, host, port)
-        for peer in self.neighbours:
-            asyncio.get_running_loop().create_task(self.link(peer))
+        server = await asyncio.start_server(self.handle, host, port, limit=self.stream_limit)
+        links = [] if self.ephemeral_links else self.neighbours
+        self.link_tasks = [asyncio.get_running_loop().create_task(self.link(peer)) for peer in links]
         async with server:
             await server.serve_forever()
+
+
+def load_herd(config: str) -> tuple[dict[str, tuple[str, int]], list[list[str]]]:
+    """The servers (name -> host, port) and the link pairs of a herd file."""
+    with open(config, "rb") as file:
+        document = tomllib.load(file)
+    servers = {
+        name: (entry.get("host", "127.0.0.1"), entry["port"]) for name, entry in document["servers"].items()
+    }
+    return servers, document.get("links", {}).get("pairs", [])
+
+
+def neighbours_of(name: str, pairs: list[list[str]]) -> list[str]:
+    return [b if a == name else a for a, b in pairs if name in (a, b)]
 
 
 def main(server_class: type[HerdServer] = HerdServer) -> None:
@@ -254,14 +357,8 @@ def main(server_class: type[HerdServer] = HerdServer) -> None:
     parser.add_argument("name")
     parser.add_argument("--config", default=os.environ.get("HERD_CONFIG", "herd.toml"))
     args = parser.parse_args()
-    with open(args.config, "rb") as file:
-        document = tomllib.load(file)
-    servers = {
-        name: (entry.get("host", "127.0.0.1"), entry["port"]) for name, entry in document["servers"].items()
-    }
-    pairs = document.get("links", {}).get("pairs", [])
-    neighbours = [b if a == args.name else a for a, b in pairs if args.name in (a, b)]
-    asyncio.run(server_class(args.name, servers, neighbours).serve())
+    servers, pairs = load_herd(args.config)
+    asyncio.run(server_class(args.name, servers, neighbours_of(args.name, pairs)).serve())
 
 
 if __name__ == "__main__":

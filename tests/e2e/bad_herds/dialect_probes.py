@@ -1,0 +1,277 @@
+"""Raw-TCP probes of the herds with no bug: each dialect herd's own framing (``TRAIT_PROBES``,
+``seen`` True when the trait shows; ``_base.py`` gives False unless it shares the trait) and
+that the herd is otherwise correct when spoken to in that framing (:func:`correct_in_framing`).
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import sys
+import time
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+
+from tests.e2e.bad_herds.probe_kit import (
+    QUIET_S,
+    Evidence,
+    Herd,
+    Transcript,
+    fake_server,
+    first_line,
+    herd,
+    line_done,
+    read_reply,
+    wait_for,
+)
+from tests.e2e.bad_herds.probes import LOCATION, json_of, now, places_expected
+
+Probe = Callable[[Path, Path], Evidence]
+TRAIT_PROBES: dict[str, Probe] = {}
+
+
+def trait(function: Probe) -> Probe:
+    TRAIT_PROBES[function.__name__] = function
+    return function
+
+
+def start(h: Herd, *names: str, single_process: bool = False) -> None:
+    if single_process:
+        h.start(*names, command=[sys.executable, str(h.script), "--config", str(h.config)])
+    else:
+        h.start(*names)
+
+
+def correct_in_framing(
+    script: Path, directory: Path, *, places: bool = True, single_process: bool = False
+) -> Evidence:
+    """Whether the herd, spoken to one command per connection with a half-close (the graders'
+    way, which every dialect here accepts), answers IAMAT, floods, answers WHATSAT with the
+    stored line and Places' JSON, and answers '?' where it must. ``seen`` True: all correct."""
+    with herd(script, directory) as h:
+        start(h, "A", "B", single_process=single_process)
+        t = Transcript()
+        problems: list[str] = []
+        client_time = now()
+        before = Decimal(time.time_ns()).scaleb(-9)
+        reply = h.iamat("A", b"dialect", LOCATION, client_time, t)
+        after = Decimal(time.time_ns()).scaleb(-9)
+        fields = reply.split(b" ")
+        if fields[:2] != [b"AT", b"A"] or fields[3:] != [b"dialect", LOCATION, client_time]:
+            problems.append("the AT reply does not name A and echo the IAMAT")
+        else:
+            diff = Decimal(fields[2].decode())
+            exact = Decimal(client_time.decode())
+            if fields[2][:1] not in b"+-" or not before - exact - 1 <= diff <= after - exact + 1:
+                problems.append(f"time difference {fields[2]!r} is not R - T")
+        if not places:
+            t.append("(no Places: WHATSAT cannot show the flood, so propagation is not probed)")
+        elif h.wait_record("B", b"dialect", t, expect=reply) != reply:
+            problems.append("B never returns A's AT line")
+        if places:
+            whole = h.whatsat("B", b"dialect", b"10", b"3", t)
+            if json_of(whole) != places_expected(h, 3):
+                problems.append("the WHATSAT JSON is not the fixture's answer cut to 3")
+        if first_line(h.exchange("A", b"FOO bar\n", t, complete=line_done).data).strip() != b"? FOO bar":
+            problems.append("an unknown command does not get '? FOO bar'")
+        if not h.whatsat("A", b"nobody", b"10", b"1", t).startswith(b"? "):
+            problems.append("WHATSAT for an unknown client does not get '?'")
+        t.extend(f"problem: {problem}" for problem in problems)
+        return t.evidence(not problems, "correct in its own framing")
+
+
+# ---- traits ------------------------------------------------------------------------------
+
+
+@trait
+def dialect_no_final_lf(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        reply = h.exchange("A", b"IAMAT nolf " + LOCATION + b" " + now() + b"\n", t)
+        seen = reply.data.startswith(b"AT ") and not reply.data.endswith(b"\n") and reply.closed
+        return t.evidence(seen, "the AT reply has no final LF and the server closes")
+
+
+def _kept_open(h: Herd, payload: bytes, t: Transcript) -> tuple[bytes, bool]:
+    """Send ``payload`` without half-closing; what comes back in QUIET_S and whether it closed."""
+    with h.connect("A") as sock:
+        t.sent("A", payload)
+        sock.sendall(payload)
+        reply = read_reply(sock, timeout_s=QUIET_S)
+    t.got("A", reply.data + (b" <EOF>" if reply.closed else b" <still open>"))
+    return reply.data, reply.closed
+
+
+@trait
+def dialect_close_after_reply(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        data, closed = _kept_open(h, b"IAMAT close " + LOCATION + b" " + now() + b"\n", t)
+        return t.evidence(data.startswith(b"AT ") and closed, "the server closes after one reply")
+
+
+@trait
+def dialect_crlf_replies(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        at = h.exchange("A", b"IAMAT crlf " + LOCATION + b" " + now() + b"\n", t, complete=line_done).data
+        whole = h.exchange("A", b"WHATSAT crlf 10 1\r\n", t).data
+        seen = (
+            at.endswith(b"\r\n") and whole.endswith(b"\r\n\r\n") and b"\n" not in whole.replace(b"\r\n", b"")
+        )
+        return t.evidence(seen, "every reply line ends with CRLF")
+
+
+@trait
+def dialect_one_read(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        two = b"IAMAT one %s %s\nIAMAT two %s %s\n" % (LOCATION, now(), LOCATION, now())
+        data, closed = _kept_open(h, two, t)
+        answers = [line for line in data.split(b"\n") if line.startswith(b"AT ")]
+        seen = len(answers) < 2 and closed
+        return t.evidence(seen, "two commands in one write are one read: not two AT replies, then close")
+
+
+@trait
+def dialect_read_to_eof(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        with h.connect("A") as sock:
+            line = b"IAMAT eof " + LOCATION + b" " + now() + b"\n"
+            t.sent("A", line)
+            sock.sendall(line)
+            early = read_reply(sock, complete=line_done, timeout_s=QUIET_S)
+            t.got("A (before half-close)", early.data)
+            sock.shutdown(socket.SHUT_WR)
+            late = read_reply(sock)
+            t.got("A (after half-close)", late.data)
+        seen = not early.data and late.data.startswith(b"AT ")
+        return t.evidence(seen, "no reply before the half-close, the AT reply after it")
+
+
+@trait
+def dialect_never_closes(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        reply = h.exchange("A", b"IAMAT open " + LOCATION + b" " + now() + b"\n", t, timeout_s=QUIET_S)
+        return t.evidence(reply.data.startswith(b"AT ") and not reply.closed, "answered, never closed")
+
+
+def _flood_format(
+    script: Path, directory: Path, shape: Callable[[bytes, bytes], bool], note: str
+) -> Evidence:
+    with herd(script, directory) as h, fake_server(h.ports["B"]) as b:
+        h.start("A")
+        t = Transcript()
+        reply = h.iamat("A", b"format", LOCATION, now(), t)
+        wait_for(lambda: bool(b.lines()))
+        t.got("B (fake)", b"\n".join(b.lines()))
+        client_at = h.exchange(
+            "A", b"AT Z +0.5 planted " + LOCATION + b" " + now() + b"\n", t, timeout_s=QUIET_S
+        )
+        seen = bool(b.lines()) and shape(b.lines()[0], reply) and client_at.data.startswith(b"? ")
+        return t.evidence(seen, note)
+
+
+def _json_flood(line: bytes, reply: bytes) -> bool:
+    try:
+        return bool(json.loads(line).get("line", "").encode("latin-1") == reply)
+    except (ValueError, AttributeError):
+        return False
+
+
+@trait
+def dialect_json_floods(script: Path, directory: Path) -> Evidence:
+    return _flood_format(script, directory, _json_flood, "floods are JSON objects; a client's AT gets '?'")
+
+
+@trait
+def dialect_flood_lines(script: Path, directory: Path) -> Evidence:
+    def flood_line(line: bytes, reply: bytes) -> bool:
+        return line == b"FLOOD A " + reply
+
+    return _flood_format(script, directory, flood_line, "floods are FLOOD lines; a client's AT gets '?'")
+
+
+@trait
+def dialect_reply_after_flood(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h, fake_server(h.ports["B"]) as b:
+        h.start("A")
+        t = Transcript()
+        replies = [h.iamat("A", b"each%d" % count, LOCATION, now(), t) for count in range(2)]
+        wait_for(lambda: b.connections >= 2 and len(b.lines()) >= 2, QUIET_S)
+        t.got("B (fake)", b"\n".join(b.lines()))
+        t.append(f"B (fake) accepted {b.connections} connections")
+        seen = b.connections == 2 and b.lines() == replies
+        return t.evidence(seen, "one connection per flood")
+
+
+@trait
+def dialect_single_process(script: Path, directory: Path) -> Evidence:
+    names = ("A", "B", "C", "D", "E")
+    links = (("A", "B"), ("A", "C"), ("D", "B"), ("D", "C"), ("D", "E"), ("C", "E"))
+    with herd(script, directory, names=names, links=links) as h:
+        t = Transcript()
+        start(h, *names, single_process=True)
+        t.append(f"one process ({len(h.processes)}) listens on the five ports {sorted(h.ports.values())}")
+        reply = h.iamat("A", b"single", LOCATION, now(), t)
+        shown = h.wait_record("E", b"single", t, expect=reply)
+        return t.evidence(
+            len(h.processes) == 1 and shown == reply, "one process serves the herd, A's record at E"
+        )
+
+
+@trait
+def google_hardcoded(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        h.iamat("A", b"google", LOCATION, now(), t)
+        h.whatsat("A", b"google", b"10", b"1", t)
+        t.append(f"fixture saw {len(h.fixture.requests())} requests")
+        return t.evidence(not h.fixture.requests(), "WHATSAT does not ask the fixture at $PLACES_URL")
+
+
+@trait
+def no_places_lenient(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        h.iamat("A", b"lenient", LOCATION, now(), t)
+        zero = h.whatsat("A", b"lenient", b"10", b"0", t)
+        five = h.whatsat("A", b"lenient", b"10", b"5", t)
+        seen = zero.startswith(b"? ") and five.startswith(b"? ") and not h.fixture.requests()
+        return t.evidence(seen, "bound 0 refused, Places unreachable: '?' both times")
+
+
+def at_lines(data: bytes) -> list[bytes]:
+    """The complete AT lines in ``data`` (LF or CRLF ended)."""
+    ended = data.replace(b"\r\n", b"\n").split(b"\n")[:-1]
+    return [line for line in ended if line.startswith(b"AT ")]
+
+
+def floods_through_its_own_herd(script: Path, directory: Path) -> Evidence:
+    """Whether a record from an IAMAT at A crosses A -> B -> C (C a fake that records), A and B
+    both running ``script``: a herd whose one bug is elsewhere still floods among its own
+    servers, so a checker sees that bug alone. The IAMAT ends with CRLF, which every herd here
+    reads (the Twisted one reads nothing else)."""
+    with (
+        herd(script, directory, names=("A", "B", "C"), links=(("A", "B"), ("B", "C"))) as h,
+        fake_server(h.ports["C"]) as c,
+    ):
+        h.start("A", "B")
+        t = Transcript()
+        line = b"IAMAT relay " + LOCATION + b" " + now() + b"\r\n"
+        data = h.exchange("A", line, t, complete=lambda data: bool(at_lines(data))).data
+        reply = (at_lines(data) or [b""])[0]
+        wait_for(lambda: reply in c.lines())
+        t.got("C (fake)", b"\n".join(c.lines()))
+        return t.evidence(bool(reply) and reply in c.lines(), "A's AT line reaches C through B")

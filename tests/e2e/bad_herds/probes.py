@@ -1,0 +1,679 @@
+"""One raw-TCP probe per one-defect herd: ``DEFECT_PROBES[name](script, directory)`` runs the
+herd script and returns the :class:`Evidence` of its bug (``seen`` True when the bug shows).
+
+Each probe is written so that ``_base.py`` (the correct herd) gives ``seen`` False: the test
+runs both, so a probe that cannot tell the bug from a correct herd fails.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import time
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+
+from herdref.places.fixture_data import MAX_RESULTS, generate_places, legacy_response
+from tests.e2e.bad_herds.probe_kit import (
+    CHAIN,
+    QUIET_S,
+    Evidence,
+    Herd,
+    Transcript,
+    fake_server,
+    first_line,
+    herd,
+    line_done,
+    read_reply,
+    wait_for,
+)
+
+Probe = Callable[[Path, Path], Evidence]
+DEFECT_PROBES: dict[str, Probe] = {}
+
+LOCATION = b"+34.068930-118.445127"
+TIME = b"1621464827.959498503"
+#: The pause between the two writes of a split command: the input under test, not a wait for
+#: the server (a server that reads lines must answer whatever the pause).
+WRITE_GAP_S = 0.2
+
+
+def probe(function: Probe) -> Probe:
+    DEFECT_PROBES[function.__name__] = function
+    return function
+
+
+def now() -> bytes:
+    return b"%.9f" % time.time()
+
+
+def fields_of(line: bytes) -> list[bytes]:
+    return line.split()
+
+
+def json_of(reply: bytes) -> object:
+    """The JSON text of a WHATSAT reply (after the first line, up to the first empty line);
+    None when there is no such JSON object."""
+    lines = reply.replace(b"\r\n", b"\n").split(b"\n")
+    body = []
+    for line in lines[1:]:
+        if not line:
+            break
+        body.append(line)
+    try:
+        return json.loads(b"\n".join(body))
+    except ValueError:
+        return None
+
+
+def places_expected(h: Herd, bound: int) -> object:
+    """What the fixture answered to the herd's last request, cut to ``bound`` (PLACES-3)."""
+    query = h.fixture.requests()[-1]["query"]
+    latitude, longitude = (float(part) for part in query["location"].split(","))
+    places = generate_places(latitude, longitude, float(query["radius"]), count=MAX_RESULTS)
+    document = dict(legacy_response(places))
+    document["results"] = document["results"][:bound]  # type: ignore[index]
+    return document
+
+
+def whatsat_json(h: Herd, name: str, client: bytes, bound: int, t: Transcript) -> tuple[object, object]:
+    """(the JSON of a WHATSAT reply, what it should be) after an IAMAT for ``client``."""
+    h.iamat(name, client, LOCATION, now(), t)
+    reply = h.whatsat(name, client, b"10", str(bound).encode(), t)
+    return json_of(reply), places_expected(h, bound) if h.fixture.requests() else None
+
+
+# ---- framing -----------------------------------------------------------------------------
+
+
+@probe
+def split_write_as_line(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        with h.connect("A") as sock:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            first, second = b"IAMAT split +34.068930", b"-118.445127 " + now() + b"\n"
+            t.sent("A", first)
+            sock.sendall(first)
+            time.sleep(WRITE_GAP_S)  # the input: a command split across two writes
+            t.sent("A", second)
+            sock.sendall(second)
+            reply = read_reply(sock, complete=line_done)
+        t.got("A", reply.data)
+        return t.evidence(not reply.data.startswith(b"AT "), "a command in two writes is not one AT reply")
+
+
+@probe
+def line_limit_1k(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        reply = h.iamat("A", b"c" * 2000, LOCATION, now(), t)
+        return t.evidence(not reply.startswith(b"AT "), "a valid 2 KB IAMAT gets no AT reply")
+
+
+@probe
+def blank_line_ends_connection(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        reply = h.exchange(
+            "A", b"\n \t\nIAMAT blank " + LOCATION + b" " + now() + b"\n", t, complete=line_done
+        )
+        return t.evidence(not reply.data.startswith(b"AT "), "an IAMAT after blank lines is not answered")
+
+
+@probe
+def twisted_crlf_delimiter(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        crlf = h.exchange("A", b"IAMAT crlf " + LOCATION + b" " + now() + b"\r\n", t, complete=line_done)
+        lf = h.iamat("A", b"lf", LOCATION, now(), t)
+        seen = crlf.data.startswith(b"AT ") and not lf.startswith(b"AT ")
+        return t.evidence(seen, "a CRLF line is answered, an LF line is not")
+
+
+@probe
+def eof_line_dropped(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        reply = h.exchange("A", b"IAMAT eof " + LOCATION + b" " + now(), t)
+        return t.evidence(not reply.data.startswith(b"AT "), "a last line ended by EOF is not answered")
+
+
+@probe
+def half_close_loses_whatsat(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        h.iamat("A", b"slow", LOCATION, now(), t)
+        h.fixture.set_fault("latency", latency_s=0.3)
+        reply = h.whatsat("A", b"slow", b"10", b"2", t)
+        return t.evidence(not reply.startswith(b"AT "), "a WHATSAT waiting for Places is lost on half-close")
+
+
+@probe
+def split_reply(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        with h.connect("A") as sock:
+            line = b"IAMAT pieces " + LOCATION + b" " + now() + b"\n"
+            t.sent("A", line)
+            sock.sendall(line)
+            first = read_reply(sock, complete=bool)
+        t.got("A (first read)", first.data)
+        return t.evidence(not first.data.endswith(b"\n"), "the first read holds part of the reply")
+
+
+@probe
+def debug_text_to_client(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        reply = h.iamat("A", b"debug", LOCATION, now(), t)
+        return t.evidence(not reply.startswith(b"AT "), "something other than the reply comes first")
+
+
+# ---- lexical rules and field checks ------------------------------------------------------
+
+
+def _answered(script: Path, directory: Path, line: bytes, note: str, *, want_at: bool) -> Evidence:
+    """Whether ``line`` is answered with an AT line (``want_at``) or with '?' (not ``want_at``)."""
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        reply = first_line(h.exchange("A", line, t, complete=line_done).data)
+        seen = reply.startswith(b"AT ") if want_at else reply.startswith(b"? ")
+        return t.evidence(seen, note)
+
+
+@probe
+def lowercase_commands(script: Path, directory: Path) -> Evidence:
+    line = b"iamat lower " + LOCATION + b" " + now() + b"\n"
+    return _answered(script, directory, line, "lower-case iamat gets an AT reply", want_at=True)
+
+
+@probe
+def no_error_for_field_count(script: Path, directory: Path) -> Evidence:
+    line = b"IAMAT extra " + LOCATION + b" " + now() + b" EXTRA\n"
+    return _answered(script, directory, line, "an IAMAT with five fields gets an AT reply", want_at=True)
+
+
+@probe
+def extra_field_middle(script: Path, directory: Path) -> Evidence:
+    line = b"IAMAT middle EXTRA " + LOCATION + b" " + now() + b"\n"
+    return _answered(script, directory, line, "an extra field in the middle gets an AT reply", want_at=True)
+
+
+@probe
+def exponent_time_accepted(script: Path, directory: Path) -> Evidence:
+    line = b"IAMAT exponent " + LOCATION + b" 1.6e9\n"
+    return _answered(script, directory, line, "client time 1.6e9 gets an AT reply", want_at=True)
+
+
+@probe
+def location_needs_fraction(script: Path, directory: Path) -> Evidence:
+    line = b"IAMAT whole +34-118 " + now() + b"\n"
+    return _answered(script, directory, line, "location +34-118 gets '?'", want_at=False)
+
+
+@probe
+def split_on_single_space(script: Path, directory: Path) -> Evidence:
+    line = b"IAMAT\ttabs  " + LOCATION + b"\t" + now() + b"\n"
+    return _answered(script, directory, line, "tabs and double spaces between fields get '?'", want_at=False)
+
+
+@probe
+def future_time_refused(script: Path, directory: Path) -> Evidence:
+    line = b"IAMAT future " + LOCATION + b" %d\n" % (time.time() + 3600)
+    return _answered(script, directory, line, "a client time an hour ahead gets '?'", want_at=False)
+
+
+@probe
+def unicode_split(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        client = "nb\u00a0sp".encode()
+        reply = h.iamat("A", client, LOCATION, now(), t)
+        return t.evidence(fields_of(reply)[3:4] != [client], "a client ID with U+00A0 is not echoed whole")
+
+
+@probe
+def utf8_decode_crash(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        reply = h.iamat("A", b"\xff\xfeid", LOCATION, now(), t)
+        return t.evidence(not reply.startswith(b"AT "), "a client ID that is not UTF-8 gets no AT reply")
+
+
+@probe
+def crlf_kept_in_error(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        reply = h.exchange("A", b"HELLO there\r\n", t, complete=line_done)
+        return t.evidence(b"\r" in reply.data, "the CR of a CRLF line is in the '?' copy")
+
+
+@probe
+def error_reply_drops_last_char(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        reply = h.exchange("A", b"HELLO there", t)  # ended by EOF, not LF
+        return t.evidence(reply.data.strip() != b"? HELLO there", "the '?' copy differs from the line")
+
+
+@probe
+def bound_limit_missing(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        h.iamat("A", b"bound", LOCATION, now(), t)
+        reply = h.whatsat("A", b"bound", b"10", b"21", t)
+        return t.evidence(reply.startswith(b"AT "), "bound 21 gets a WHATSAT reply")
+
+
+@probe
+def radius_limit_exclusive(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        h.iamat("A", b"fifty", LOCATION, now(), t)
+        reply = h.whatsat("A", b"fifty", b"50", b"1", t)
+        return t.evidence(reply.startswith(b"? "), "radius 50 gets '?'")
+
+
+@probe
+def crash_on_unknown_client(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        reply = h.whatsat("A", b"nobody", b"10", b"1", t)
+        return t.evidence(not reply.startswith(b"? "), "WHATSAT for an unknown client gets no '?'")
+
+
+@probe
+def flaky_unknown_client(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        replies = [h.whatsat("A", b"nobody", b"10", b"1", t) for _ in range(3)]
+        answered = [reply.startswith(b"? ") for reply in replies]
+        return t.evidence(answered == [False, True, True], "only the first WHATSAT for nobody fails")
+
+
+# ---- the AT reply ------------------------------------------------------------------------
+
+
+@probe
+def float_timestamp(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        reply = h.iamat("A", b"float", LOCATION, TIME, t)
+        return t.evidence(fields_of(reply)[5:] != [TIME], "the client time is not echoed as sent")
+
+
+def _time_diff(
+    script: Path, directory: Path, client_time: bytes, t: Transcript
+) -> tuple[bytes, Decimal, Decimal]:
+    """The time difference of an AT reply and the interval [low, high] the exact R - T lies in."""
+    with herd(script, directory) as h:
+        h.start("A")
+        before = Decimal(time.time_ns()).scaleb(-9)
+        reply = h.iamat("A", b"skew", LOCATION, client_time, t)
+        after = Decimal(time.time_ns()).scaleb(-9)
+    exact = Decimal(client_time.decode())
+    return (fields_of(reply) + [b""] * 6)[2], before - exact, after - exact
+
+
+@probe
+def skew_without_plus(script: Path, directory: Path) -> Evidence:
+    t = Transcript()
+    diff, _, _ = _time_diff(script, directory, b"1000000000.5", t)
+    return t.evidence(not diff.startswith(b"+"), "a positive time difference has no '+'")
+
+
+@probe
+def skew_six_digits(script: Path, directory: Path) -> Evidence:
+    t = Transcript()
+    diff, _, _ = _time_diff(script, directory, b"1000000000.5", t)
+    return t.evidence(len(diff.partition(b".")[2]) != 9, "the time difference has not nine digits")
+
+
+@probe
+def float_time_diff(script: Path, directory: Path) -> Evidence:
+    t = Transcript()
+    diff, low, high = _time_diff(script, directory, b"1234567890123456789.5", t)
+    value = Decimal(diff.decode()) if diff else None
+    seen = value is not None and not low - 1 <= value <= high + 1
+    return t.evidence(seen, f"the time difference lies outside [{low}, {high}] by more than 1 s")
+
+
+@probe
+def time_diff_str_float(script: Path, directory: Path) -> Evidence:
+    t = Transcript()
+    diff, _, _ = _time_diff(script, directory, b"1234567890123456789.5", t)
+    return t.evidence(b"e" in diff.lower(), "the time difference has an exponent")
+
+
+@probe
+def iamat_reply_stored_record(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        h.iamat("A", b"older", LOCATION, b"2000000000", t)
+        reply = h.iamat("A", b"older", LOCATION, b"1000000000", t)
+        return t.evidence(fields_of(reply)[5:] != [b"1000000000"], "a stale IAMAT is not answered fresh")
+
+
+# ---- records and flooding ----------------------------------------------------------------
+
+
+def _kept_record(script: Path, directory: Path, first: bytes, second: bytes, t: Transcript) -> bytes:
+    """The client time that WHATSAT shows after IAMATs with ``first`` then ``second``."""
+    with herd(script, directory) as h:
+        h.start("A")
+        h.iamat("A", b"order", LOCATION, first, t)
+        h.iamat("A", b"order", LOCATION, second, t)
+        return (fields_of(h.wait_record("A", b"order", t)) + [b""] * 6)[5]
+
+
+@probe
+def stale_update_accepted(script: Path, directory: Path) -> Evidence:
+    t = Transcript()
+    kept = _kept_record(script, directory, b"2000000000", b"1000000000", t)
+    return t.evidence(kept == b"1000000000", "an older IAMAT replaced the newer record")
+
+
+@probe
+def stale_iamat_stored_at_origin(script: Path, directory: Path) -> Evidence:
+    t = Transcript()
+    kept = _kept_record(script, directory, b"2000000000.5", b"2000000000.25", t)
+    return t.evidence(kept == b"2000000000.25", "an older IAMAT replaced the newer record at its origin")
+
+
+@probe
+def string_time_compare(script: Path, directory: Path) -> Evidence:
+    t = Transcript()
+    kept = _kept_record(script, directory, b"999999999", b"1000000000", t)
+    return t.evidence(kept == b"999999999", "1000000000 did not replace 999999999")
+
+
+@probe
+def equal_time_replaces(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A", "B")
+        t = Transcript()
+        first = h.iamat("A", b"same", LOCATION, b"1700000000.5", t)
+        h.wait_record("B", b"same", t, expect=first)
+        h.iamat("B", b"same", b"+10-10", b"1700000000.50", t)
+        kept = h.wait_record("B", b"same", t)
+        return t.evidence(kept != first, "an IAMAT with an equal client time replaced the record")
+
+
+@probe
+def regenerated_at_line(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A", "B")
+        t = Transcript()
+        reply = h.iamat("A", b"regen", LOCATION, now(), t)
+        shown = h.wait_record("B", b"regen", t)
+        return t.evidence(shown != reply, "WHATSAT at a neighbour does not return the AT reply")
+
+
+@probe
+def relabel_relayed_at(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory, names=("A", "B", "C"), links=CHAIN) as h, fake_server(h.ports["C"]) as c:
+        h.start("A", "B")
+        t = Transcript()
+        reply = h.iamat("A", b"relabel", LOCATION, now(), t)
+        wait_for(lambda: bool(c.lines()))
+        t.got("C (fake)", b"\n".join(c.lines()))
+        return t.evidence(c.lines()[:1] != [reply], "the flood C gets is not A's AT line")
+
+
+@probe
+def one_hop_flooding(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory, names=("A", "B", "C"), links=CHAIN) as h, fake_server(h.ports["C"]) as c:
+        h.start("A", "B")
+        t = Transcript()
+        h.iamat("A", b"hops", LOCATION, now(), t)
+        wait_for(lambda: bool(c.lines()), QUIET_S)
+        t.got("C (fake)", b"\n".join(c.lines()))
+        return t.evidence(not c.lines(), "a record from A never reaches C through B")
+
+
+@probe
+def floods_non_neighbour(script: Path, directory: Path) -> Evidence:
+    with (
+        herd(script, directory, names=("A", "B", "C")) as h,
+        fake_server(h.ports["B"]) as b,
+        fake_server(h.ports["C"]) as c,
+    ):
+        h.start("A")
+        t = Transcript()
+        h.iamat("A", b"topology", LOCATION, now(), t)
+        wait_for(lambda: bool(b.lines()))
+        wait_for(lambda: bool(c.lines()), QUIET_S)
+        t.got("B (fake, linked)", b"\n".join(b.lines()))
+        t.got("C (fake, not linked)", b"\n".join(c.lines()))
+        return t.evidence(bool(c.lines()), "C, which is not linked to A, gets A's record")
+
+
+def _copies_at_fake(script: Path, directory: Path, send: Callable[[Herd, Transcript], bytes]) -> Evidence:
+    with (
+        herd(script, directory, names=("A", "B", "C"), links=(("A", "B"), ("A", "C"), ("B", "C"))) as h,
+        fake_server(h.ports["C"]) as c,
+    ):
+        h.start("A", "B")
+        t = Transcript()
+        line = send(h, t)
+        wait_for(lambda: c.lines().count(line) > 20, QUIET_S)
+        copies = c.lines().count(line)
+        t.append(f"C (fake) got {copies} copies of {line!r}")
+        return t.evidence(copies > 20, "one record keeps arriving at C")
+
+
+@probe
+def flood_loop(script: Path, directory: Path) -> Evidence:
+    def send(h: Herd, t: Transcript) -> bytes:
+        line = b"AT Z +0.5 loop " + LOCATION + b" " + now()
+        h.exchange("A", line + b"\n", t, timeout_s=QUIET_S)
+        return line
+
+    return _copies_at_fake(script, directory, send)
+
+
+@probe
+def flood_storm(script: Path, directory: Path) -> Evidence:
+    return _copies_at_fake(script, directory, lambda h, t: h.iamat("A", b"storm", LOCATION, now(), t))
+
+
+@probe
+def malformed_at_stored(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        reply = h.exchange("A", b"AT Z +0.5 poison +100+200 1700000000\n", t, complete=line_done)
+        return t.evidence(not reply.data.startswith(b"? "), "a malformed AT line gets no '?'")
+
+
+@probe
+def short_at_drops_connection(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        reply = h.exchange("A", b"AT Z +0.5 short\n", t, complete=line_done)
+        return t.evidence(not reply.data.startswith(b"? "), "an AT line with four fields gets no '?'")
+
+
+# ---- links -------------------------------------------------------------------------------
+
+
+@probe
+def hang_on_paused_neighbour(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A", "B")
+        h.signal("B", signal.SIGSTOP)
+        t = Transcript(["B stopped (SIGSTOP)"])
+        reply = h.exchange("A", b"IAMAT paused " + LOCATION + b" " + now() + b"\n", t, timeout_s=QUIET_S)
+        return t.evidence(not reply.data.startswith(b"AT "), "no reply while B is stopped")
+
+
+@probe
+def flood_error_drops_reply(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:  # B is down: nothing listens on its port
+        h.start("A")
+        t = Transcript()
+        reply = h.iamat("A", b"down", LOCATION, now(), t)
+        return t.evidence(not reply.startswith(b"AT "), "no AT reply while neighbour B is down")
+
+
+@probe
+def blocking_flood_write(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A", "B")
+        h.signal("B", signal.SIGSTOP)  # B's socket buffers fill and stay full
+        t = Transcript(["B stopped (SIGSTOP)"])
+        with h.connect("A") as sock:
+            for count in range(600):  # 600 records of 32 KiB: far more than the socket buffers
+                sock.sendall(b"IAMAT %s%d %s %s\n" % (b"b" * 32768, count, LOCATION, now()))
+                reply = read_reply(sock, complete=line_done, timeout_s=QUIET_S)
+                if not reply.data.startswith(b"AT "):
+                    t.append(f"IAMAT number {count} (32 KiB client ID) got {reply.data[:60]!r}")
+                    return t.evidence(True, "A stopped answering while B is stopped")
+        t.append("600 IAMATs of 32 KiB all answered")
+        return t.evidence(False, "A stopped answering while B is stopped")
+
+
+@probe
+def no_reconnect(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h, fake_server(h.ports["B"]) as b:
+        h.start("A")
+        t = Transcript()
+        wait_for(lambda: b.connections >= 1)
+        b.drop_connections()
+        t.append("B (fake) closed A's link")
+        wait_for(lambda: b.connections >= 2, QUIET_S + 1)
+        t.append(f"A opened {b.connections} links to B")
+        return t.evidence(b.connections < 2, "A does not open the link again")
+
+
+# ---- WHATSAT and Places ------------------------------------------------------------------
+
+
+@probe
+def integer_degrees_whatsat(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        h.iamat("A", b"whole", b"+34-118", now(), t)
+        reply = h.whatsat("A", b"whole", b"10", b"1", t)
+        return t.evidence(not reply.startswith(b"AT "), "WHATSAT for a +34-118 record gets no reply")
+
+
+@probe
+def blank_line_after_at(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        h.iamat("A", b"gap", LOCATION, now(), t)
+        reply = h.exchange("A", b"WHATSAT gap 10 1\n", t).data
+        return t.evidence(reply.split(b"\n")[1:2] == [b""], "an empty line follows the AT line")
+
+
+@probe
+def blank_lines_in_json(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        h.iamat("A", b"spaced", LOCATION, now(), t)
+        reply = h.exchange("A", b"WHATSAT spaced 10 3\n", t).data
+        return t.evidence(json_of(reply) is None, "the JSON does not end at the first empty line")
+
+
+def _json_differs(script: Path, directory: Path, client: bytes, bound: int, note: str) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        got, expected = whatsat_json(h, "A", client, bound, t)
+        t.append(f"fixture's answer cut to {bound}: {json.dumps(expected)[:300]}")
+        return t.evidence(got != expected, note)
+
+
+@probe
+def json_colon_rewritten(script: Path, directory: Path) -> Evidence:
+    return _json_differs(script, directory, b"colon", 2, "the JSON is not the fixture's answer")
+
+
+@probe
+def json_keys_dropped(script: Path, directory: Path) -> Evidence:
+    return _json_differs(script, directory, b"keys", 2, "the JSON is not the fixture's answer")
+
+
+@probe
+def untruncated_results(script: Path, directory: Path) -> Evidence:
+    return _json_differs(script, directory, b"cut", 3, "the JSON is not the fixture's answer cut to 3")
+
+
+@probe
+def fixed_result_count(script: Path, directory: Path) -> Evidence:
+    return _json_differs(script, directory, b"five", 2, "the JSON is not the fixture's answer cut to 2")
+
+
+def _fixture_query(script: Path, directory: Path, client: bytes, t: Transcript) -> dict[str, str]:
+    with herd(script, directory) as h:
+        h.start("A")
+        h.iamat("A", client, LOCATION, now(), t)
+        h.whatsat("A", client, b"10", b"1", t)
+        requests = h.fixture.requests()
+        t.append(f"fixture saw: {[request['raw_query'] for request in requests]}")
+        return requests[-1]["query"] if requests else {}
+
+
+@probe
+def radius_in_km(script: Path, directory: Path) -> Evidence:
+    t = Transcript()
+    query = _fixture_query(script, directory, b"km", t)
+    return t.evidence(query.get("radius") == "10", "radius 10 km went to Places as 10")
+
+
+@probe
+def places_location_swapped(script: Path, directory: Path) -> Evidence:
+    t = Transcript()
+    query = _fixture_query(script, directory, b"swap", t)
+    return t.evidence(query.get("location") == "-118.445127,34.068930", "Places was asked at lng,lat")
+
+
+def _with_fault(script: Path, directory: Path, fault: str, t: Transcript) -> bytes:
+    with herd(script, directory) as h:
+        h.start("A")
+        h.iamat("A", b"fault", LOCATION, now(), t)
+        h.fixture.set_fault(fault)
+        t.append(f"fixture fault: {fault}")
+        return h.whatsat("A", b"fault", b"10", b"1", t)
+
+
+@probe
+def places_failure_silent(script: Path, directory: Path) -> Evidence:
+    t = Transcript()
+    replies = [_with_fault(script, directory / fault, fault, t) for fault in ("http_500", "malformed_json")]
+    seen = any(not reply.startswith(b"? ") for reply in replies)
+    return t.evidence(seen, "a Places failure gets no '?'")
+
+
+@probe
+def places_error_status_refused(script: Path, directory: Path) -> Evidence:
+    t = Transcript()
+    reply = _with_fault(script, directory, "zero_results", t)
+    return t.evidence(reply.startswith(b"? "), "a ZERO_RESULTS answer gets '?'")

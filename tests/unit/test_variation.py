@@ -1,0 +1,155 @@
+"""herdref.checker.variation: every generated valid line parses, with the fields drawn, by both
+parsers of herdref.protocol; every generated invalid line is refused by both; the forms cover
+what they promise; the same seed gives the same inputs."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from herdref.checker.variation import (
+    BOUNDARY_LOCATIONS,
+    FRACTION_DIGITS,
+    INTEGER_DIGITS,
+    LINE_LENGTHS,
+    Variation,
+    split_points,
+    splits,
+)
+from herdref.protocol import IAmAt, ProtocolError, WhatsAt, is_newer, parse_line, parse_line_lark
+
+SEEDS = [0, 1, 7, 131, 2026, 4_294_967_295]
+
+
+def parsed_by_both(line: bytes) -> object:
+    """The message both parsers make of ``line``; they must agree."""
+    fast, oracle = parse_line(line), parse_line_lark(line)
+    assert fast == oracle, line
+    return fast
+
+
+def refused_by_both(line: bytes) -> None:
+    with pytest.raises(ProtocolError):
+        parse_line(line)
+    with pytest.raises(ProtocolError):
+        parse_line_lark(line)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_iamat_lines_are_valid_with_the_fields_drawn(seed: int) -> None:
+    variation = Variation(seed)
+    for _ in range(200):
+        fields = variation.iamat_fields(printable=False)
+        assert parsed_by_both(b" ".join(fields)) == IAmAt(*fields[1:])
+        line = variation.iamat_line(mixed=True, printable=False)
+        message = parsed_by_both(line)
+        assert isinstance(message, IAmAt)
+        assert line.split() == [b"IAMAT", message.client_id, message.location, message.client_time]
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_whatsat_lines_are_valid_with_the_fields_drawn(seed: int) -> None:
+    variation = Variation(seed)
+    for _ in range(300):
+        fields = variation.whatsat_fields()
+        message = parsed_by_both(b" ".join(fields))
+        assert message == WhatsAt(fields[1], fields[2], int(fields[3]))
+        assert isinstance(parsed_by_both(variation.whatsat_line(mixed=True)), WhatsAt)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_client_times_cover_every_digit_count_and_are_valid(seed: int) -> None:
+    variation = Variation(seed)
+    times = list(variation.client_times())
+    forms = {(len(time.partition(b".")[0]), len(time.partition(b".")[2])) for time in times}
+    assert forms == {(whole, fraction) for whole in INTEGER_DIGITS for fraction in FRACTION_DIGITS}
+    for time in times:
+        assert parsed_by_both(b"IAMAT c +1+1 " + time) == IAmAt(b"c", b"+1+1", time)
+
+
+def test_client_time_outside_the_forms_is_refused() -> None:
+    with pytest.raises(ValueError, match="1-19 integer"):
+        Variation(0).client_time(20, 0)
+    with pytest.raises(ValueError, match="0-12 fraction"):
+        Variation(0).client_time(10, 13)
+
+
+@pytest.mark.parametrize("count", [2, 5, 36])
+def test_increasing_times_increase_but_not_as_strings(count: int) -> None:
+    times = Variation(count).increasing_times(count)
+    assert len(times) == count
+    assert all(is_newer(later, earlier) for earlier, later in itertools.pairwise(times))
+    assert sorted(times) != times  # a string comparison orders them wrongly
+    for time in times:
+        assert isinstance(parsed_by_both(b"IAMAT c +1+1 " + time), IAmAt)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_locations_are_valid_and_reach_the_unusual_forms(seed: int) -> None:
+    variation = Variation(seed)
+    locations = [variation.location() for _ in range(400)]
+    for location in [*locations, *BOUNDARY_LOCATIONS]:
+        assert parsed_by_both(b"IAMAT c " + location + b" 1") == IAmAt(b"c", location, b"1")
+    text = b" ".join(locations)
+    assert b"+90" in text or b"-90" in text
+    assert b"+180" in text or b"-180" in text
+    assert any(b"." not in location for location in locations)  # integer degrees
+    assert any(len(location) > 30 for location in locations)  # long fractions
+
+
+def test_boundary_locations_include_the_named_edge_cases() -> None:
+    assert {b"+34-118", b"+00+000", b"-0.0-0.0", b"+90+180", b"-90-180"} <= set(BOUNDARY_LOCATIONS)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_long_lines_have_the_exact_lengths_from_100_to_4000(seed: int) -> None:
+    variation = Variation(seed)
+    lines = list(variation.long_lines(20))
+    assert len(lines[0]) == 100 and len(lines[-1]) == 4000
+    for line in lines:
+        assert len(line) in LINE_LENGTHS
+        assert isinstance(parsed_by_both(line), IAmAt)
+    with pytest.raises(ValueError, match="100-4000"):
+        variation.iamat_line(length=99)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_extra_fields_anywhere_are_refused(seed: int) -> None:
+    variation = Variation(seed)
+    for fields in (variation.iamat_fields(), variation.whatsat_fields()):
+        positions = []
+        for position, line in variation.extra_field_lines(fields):
+            positions.append(position)
+            assert len(line.split()) == len(fields) + 1
+            refused_by_both(line)
+        assert positions == list(range(1, len(fields) + 1))  # the middle as well as the end
+
+
+def test_split_points_are_every_offset_and_splits_rebuild_the_line() -> None:
+    line = Variation(3).iamat_line() + b"\n"
+    assert list(split_points(line)) == list(range(1, len(line)))
+    pairs = list(splits(line))
+    assert len(pairs) == len(line) - 1
+    assert all(head and tail and head + tail == line for head, tail in pairs)
+
+
+@pytest.mark.parametrize("pieces", [1, 2, 7, 40])
+def test_split_line_cuts_into_non_empty_writes(pieces: int) -> None:
+    variation = Variation(pieces)
+    line = variation.iamat_line(length=200)
+    writes = variation.split_line(line, pieces)
+    assert len(writes) == pieces and all(writes) and b"".join(writes) == line
+    with pytest.raises(ValueError, match="cannot cut"):
+        variation.split_line(b"ab", 3)
+
+
+def test_same_seed_same_inputs_and_the_seed_is_reported() -> None:
+    def draw(variation: Variation) -> list[bytes]:
+        return [variation.iamat_line(mixed=True), variation.whatsat_line(), *variation.client_times()]
+
+    assert draw(Variation(42)) == draw(Variation(42))
+    assert draw(Variation(42)) != draw(Variation(43))
+    fresh = Variation()
+    assert isinstance(fresh.seed, int) and repr(fresh) == f"Variation(seed={fresh.seed})"
+    assert draw(Variation(fresh.seed)) == draw(Variation(fresh.seed))
