@@ -5,18 +5,27 @@ Each subcommand lives in its own module, which provides ``add_arguments(parser)`
 that ``herdref serve`` starts listening fast (graders query a server 0.5 s after starting it).
 Known errors (a bad herd file, a port in use) become one line on stderr and an exit status;
 anything else is a bug and keeps its traceback.
+
+Rules shared by every subcommand, defined here once:
+
+* ``-q``/``--quiet``: results and errors only, no progress or banners;
+  ``-v``/``--verbose``: also log what happens (links, checks, jobs) on stderr.
+* ``--help`` shows each option's default.
+* Colour only on a terminal, and never when ``NO_COLOR`` is set (https://no-color.org).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
+from typing import Final, TextIO
 
 from herdref.tools.exitstatus import ExitStatus
 
-__all__ = ["ExitStatus", "main"]
+__all__ = ["ExitStatus", "HelpFormatter", "add_verbosity", "main", "paint", "use_colour"]
 
 
 # subcommand -> (module, one-line help)
@@ -26,8 +35,63 @@ _SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "send": ("herdref.tools.send", "send lines to a server and print the replies"),
     "places-fixture": ("herdref.places.fixture", "serve the offline Google Places fixture over HTTP"),
     "validate": ("herdref.tools.validate", "check any herd over TCP as a black box"),
+    "grade": ("herdref.tools.grade", "grade a folder of submitted herds, in parallel, into grades.csv"),
+    "gradescope-bundle": (
+        "herdref.tools.gradescope",
+        "write a Gradescope autograder zip that runs herdref grade",
+    ),
     "bench": ("herdref.tools.bench", "load-test a herd and report throughput and latency"),
 }
+
+_COLOURS: Final = {"red": "31", "green": "32", "yellow": "33", "bold": "1"}
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps descriptions as written and appends each option's default to its help, unless
+    the help already states it or there is none to state."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        default = action.default
+        if (
+            action.help is None
+            or "default" in text.lower()
+            or default is None
+            or default is False
+            or default == []
+            or default is argparse.SUPPRESS
+            or not action.option_strings
+        ):
+            return action.help
+        return f"{text} (default: %(default)s)"
+
+
+def add_verbosity(parser: argparse.ArgumentParser) -> None:
+    """-q/--quiet and -v/--verbose, with one meaning in every subcommand; an option string the
+    subcommand already defines is kept (same destination, same meaning)."""
+    taken = set(parser._option_string_actions)
+    for short, long, text in (
+        ("-q", "--quiet", "results and errors only: no progress or banners"),
+        ("-v", "--verbose", "also log what happens (links, checks, jobs) on stderr"),
+    ):
+        free = [option for option in (short, long) if option not in taken]
+        if free:
+            parser.add_argument(*free, dest=long[2:], action="store_true", help=text)
+
+
+def use_colour(stream: TextIO) -> bool:
+    """Colour on a terminal unless NO_COLOR is set (to anything) or TERM is dumb."""
+    if "NO_COLOR" in os.environ or os.environ.get("TERM") == "dumb":
+        return False
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def paint(text: str, colour: str, stream: TextIO) -> str:
+    """``text`` in ``colour`` (red, green, yellow, bold) when ``stream`` takes colour."""
+    if not use_colour(stream) or colour not in _COLOURS:
+        return text
+    return f"\x1b[{_COLOURS[colour]}m{text}\x1b[0m"
 
 
 def _build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
@@ -53,7 +117,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Only the chosen subcommand's module is imported, so a fast command stays fast.
     command = next((word for word in argv if not word.startswith("-")), None)
     if command in subparsers:
-        importlib.import_module(_SUBCOMMANDS[command][0]).add_arguments(subparsers[command])
+        subparser = subparsers[command]
+        importlib.import_module(_SUBCOMMANDS[command][0]).add_arguments(subparser)
+        add_verbosity(subparser)
+        subparser.formatter_class = HelpFormatter
     args = parser.parse_args(argv)
     module = importlib.import_module(args.module)
     try:

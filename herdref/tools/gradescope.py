@@ -1,0 +1,181 @@
+"""``herdref gradescope-bundle --preset course-2023 -o autograder.zip``: a Gradescope autograder.
+
+Gradescope runs one container per submission: ``setup.sh`` once when the image is built, then
+``run_autograder`` with the submission in ``/autograder/submission``, expecting
+``/autograder/results/results.json``. The zip holds:
+
+* ``setup.sh``: installs Python 3.11+ and herdref (``--requirement``, default ``herdref[check]``;
+  a wheel given with ``--wheel`` is shipped in the zip and installed instead);
+* ``run_autograder``: ``herdref grade --single --gradescope`` on the submission, the results
+  copied to ``results/results.json`` (a results.json saying what went wrong if grading fails);
+* ``herd.toml``: the herd every submission is graded on (the preset's, or ``--config``);
+* ``grade.env``: the launch template, validate options and points file name, which
+  ``run_autograder`` reads;
+* ``points.toml`` when ``--points`` is given.
+
+Both scripts take their root from ``HERDREF_AUTOGRADER_ROOT`` (default ``/autograder``), so the
+bundle can be run in any folder laid out like ``/autograder``; ``HERDREF_SKIP_INSTALL=1`` makes
+``setup.sh`` install nothing and ``HERDREF_PYTHON`` names the Python that runs herdref.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+import zipfile
+from pathlib import Path
+from typing import Final
+
+from herdref.tools.exitstatus import ExitStatus
+
+__all__ = ["RUN_AUTOGRADER", "SETUP_SH", "add_arguments", "bundle_files", "run"]
+
+SETUP_SH: Final = """#!/usr/bin/env bash
+# Gradescope runs this once, when it builds the autograder image.
+set -euo pipefail
+ROOT="${HERDREF_AUTOGRADER_ROOT:-/autograder}"
+SOURCE="$ROOT/source"
+if [ -n "${HERDREF_SKIP_INSTALL:-}" ]; then
+    echo "setup.sh: HERDREF_SKIP_INSTALL is set: nothing installed"
+    exit 0
+fi
+if ! python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+    apt-get update
+    apt-get install -y python3.11 python3.11-venv || apt-get install -y python3 python3-venv
+fi
+apt-get install -y python3-pip iproute2 >/dev/null 2>&1 || true
+wheel=$(ls "$SOURCE"/*.whl 2>/dev/null | head -n 1 || true)
+if [ -n "$wheel" ]; then
+    requirement="$wheel[check]"
+else
+    . "$SOURCE/grade.env"
+    requirement="$HERDREF_REQUIREMENT"
+fi
+python3 -m pip install --upgrade pip
+python3 -m pip install "$requirement"
+"""
+
+RUN_AUTOGRADER: Final = """#!/usr/bin/env bash
+# Gradescope runs this in a fresh container for each submission.
+set -uo pipefail
+ROOT="${HERDREF_AUTOGRADER_ROOT:-/autograder}"
+SOURCE="$ROOT/source"
+PYTHON="${HERDREF_PYTHON:-python3}"
+. "$SOURCE/grade.env"
+mkdir -p "$ROOT/results"
+work=$(mktemp -d)
+points=()
+if [ -n "$HERDREF_POINTS" ]; then
+    points=(--points "$SOURCE/$HERDREF_POINTS")
+fi
+"$PYTHON" -m herdref grade "$ROOT/submission" --single --gradescope --no-netns \\
+    --launch "$HERDREF_LAUNCH" --config "$SOURCE/herd.toml" --out "$work" \\
+    --budget "$HERDREF_BUDGET" --validate-options "$HERDREF_VALIDATE_OPTIONS" "${points[@]}"
+status=$?
+if [ -f "$work/submission/results.json" ]; then
+    cp "$work/submission/results.json" "$ROOT/results/results.json"
+    cp -r "$work/submission" "$ROOT/results/herdref-reports" 2>/dev/null || true
+else
+    printf '{"score": 0, "tests": [], "output": "%s"}\\n' \\
+        "herdref grade ended with status $status and wrote no results" > "$ROOT/results/results.json"
+fi
+rm -rf "$work"
+exit 0
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = __doc__.split("\n\n", 1)[1] if __doc__ else None
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument(
+        "--preset", help="the herd to grade on, e.g. course-2023 (herdref herd --list-presets)"
+    )
+    source.add_argument("--config", type=Path, help="the herd to grade on, as a herd file")
+    parser.add_argument("-o", "--output", type=Path, required=True, help="the zip to write")
+    parser.add_argument(
+        "--launch",
+        default="python3 server.py {name}",
+        metavar="TEMPLATE",
+        help="how a submission starts one server, run in the submission folder",
+    )
+    parser.add_argument("--points", type=Path, metavar="FILE", help="points file (TOML) to ship")
+    parser.add_argument(
+        "--budget", type=float, default=900.0, help="seconds the check of one submission may take"
+    )
+    parser.add_argument(
+        "--validate-options",
+        default="",
+        metavar="OPTIONS",
+        help="more herdref validate options, e.g. '--quick'",
+    )
+    parser.add_argument(
+        "--requirement",
+        default="herdref[check]",
+        help="what setup.sh installs with pip (a name, URL or path)",
+    )
+    parser.add_argument("--wheel", type=Path, help="a herdref wheel to ship in the zip and install")
+
+
+def _herd_text(args: argparse.Namespace) -> str:
+    from herdref.herd.config import load_config, load_preset, preset_names
+
+    if args.config is not None:
+        load_config(args.config)  # a broken herd file is refused here, not in every container
+        text: str = args.config.read_text(encoding="utf-8")
+        return text
+    load_preset(args.preset)  # ConfigError names the presets when this one does not exist
+    from importlib import resources
+
+    assert args.preset in preset_names()
+    return (
+        resources.files("herdref.herd").joinpath("presets", f"{args.preset}.toml").read_text(encoding="utf-8")
+    )
+
+
+def bundle_files(args: argparse.Namespace) -> dict[str, str]:
+    """Name in the zip -> text, for every file but the wheel."""
+    environment = {
+        "HERDREF_LAUNCH": args.launch,
+        "HERDREF_VALIDATE_OPTIONS": args.validate_options,
+        "HERDREF_BUDGET": f"{args.budget:g}",
+        "HERDREF_POINTS": "points.toml" if args.points else "",
+        "HERDREF_REQUIREMENT": args.requirement,
+    }
+    files = {
+        "setup.sh": SETUP_SH,
+        "run_autograder": RUN_AUTOGRADER,
+        "herd.toml": _herd_text(args),
+        "grade.env": "".join(f"{key}={shlex.quote(value)}\n" for key, value in environment.items()),
+    }
+    if args.points:
+        from herdref.grading.points import load_points
+
+        load_points(args.points)  # refused here if broken
+        files["points.toml"] = args.points.read_text(encoding="utf-8")
+    return files
+
+
+def run(args: argparse.Namespace) -> int:
+    from herdref.grading.points import PointsError
+
+    shlex.split(args.validate_options)
+    if args.wheel is not None and not args.wheel.is_file():
+        print(f"herdref gradescope-bundle: no such wheel: {args.wheel}", file=sys.stderr)
+        return ExitStatus.USAGE
+    try:
+        files = bundle_files(args)
+    except (PointsError, OSError) as exc:
+        print(f"herdref gradescope-bundle: {exc}", file=sys.stderr)
+        return ExitStatus.USAGE
+    with zipfile.ZipFile(args.output, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, text in files.items():
+            info = zipfile.ZipInfo(name)
+            info.external_attr = (0o755 if name in ("setup.sh", "run_autograder") else 0o644) << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, text)
+        if args.wheel is not None:
+            archive.write(args.wheel, args.wheel.name)
+    if not args.quiet:
+        print(f"wrote {args.output}: {', '.join(files)}{', ' + args.wheel.name if args.wheel else ''}")
+    return ExitStatus.OK
