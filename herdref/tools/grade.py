@@ -101,6 +101,8 @@ def run(args: argparse.Namespace) -> int:
     if not submissions:
         return _usage(f"no submission folders in {args.submissions}")
     use_namespaces = False
+    if args.no_netns and args.jobs > 1:
+        print("herdref grade: --no-netns: grading one submission at a time", file=sys.stderr)
     if not args.no_netns:
         reason = namespaces_unavailable()
         use_namespaces = reason is None
