@@ -53,8 +53,8 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
     def _get_help_string(self, action: argparse.Action) -> str | None:
         text = action.help or ""
         default = action.default
-        if (
-            action.help is None
+        if action.help is argparse.SUPPRESS or (
+            not text
             or "default" in text.lower()
             or default is None
             or default is False
@@ -64,6 +64,13 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
         ):
             return action.help
         return f"{text} (default: %(default)s)"
+
+
+def _show_bare_defaults(parser: argparse.ArgumentParser) -> None:
+    """An option given without help still shows its default (argparse prints nothing for it)."""
+    for action in parser._actions:
+        if action.help is None and action.option_strings and action.default not in (None, False, []):
+            action.help = "(default: %(default)s)"
 
 
 def add_verbosity(parser: argparse.ArgumentParser) -> None:
@@ -108,6 +115,17 @@ def _build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argumen
     return parser, subparsers
 
 
+def _configure_logging(args: argparse.Namespace) -> None:
+    """The one place handlers are set: -v logs INFO, -q only errors, else warnings."""
+    import logging
+
+    verbose, quiet = getattr(args, "verbose", False), getattr(args, "quiet", False)
+    level = logging.INFO if verbose else logging.ERROR if quiet else logging.WARNING
+    logging.basicConfig(
+        level=level, format=f"%(asctime)s {args.command} %(levelname)s %(message)s", stream=sys.stderr
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the herdref command line; returns the exit status."""
     from herdref.herd.config import ConfigError
@@ -120,8 +138,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         subparser = subparsers[command]
         importlib.import_module(_SUBCOMMANDS[command][0]).add_arguments(subparser)
         add_verbosity(subparser)
+        _show_bare_defaults(subparser)
         subparser.formatter_class = HelpFormatter
     args = parser.parse_args(argv)
+    _configure_logging(args)
     module = importlib.import_module(args.module)
     try:
         status: int = module.run(args)

@@ -118,19 +118,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _herd_text(args: argparse.Namespace) -> str:
-    from herdref.herd.config import load_config, load_preset, preset_names
+    from herdref.herd.config import load_config, parse_config
+    from herdref.tools.serve import preset_text
 
     if args.config is not None:
         load_config(args.config)  # a broken herd file is refused here, not in every container
         text: str = args.config.read_text(encoding="utf-8")
         return text
-    load_preset(args.preset)  # ConfigError names the presets when this one does not exist
-    from importlib import resources
-
-    assert args.preset in preset_names()
-    return (
-        resources.files("herdref.herd").joinpath("presets", f"{args.preset}.toml").read_text(encoding="utf-8")
-    )
+    text = preset_text(args.preset)  # ConfigError names the presets when this one does not exist
+    parse_config(text)
+    return text
 
 
 def bundle_files(args: argparse.Namespace) -> dict[str, str]:
