@@ -13,6 +13,7 @@ import csv
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import zipfile
@@ -22,7 +23,7 @@ import pytest
 
 from herdref.grading.namespaces import namespaces_unavailable
 from herdref.grading.points import Points, score_report
-from tests.e2e.herd_harness import write_herd_file
+from tests.e2e.herd_harness import wait_until, write_herd_file
 
 BAD_HERDS = Path(__file__).parent / "bad_herds"
 #: What the e2e budget allows: the quick non-destructive sweep plus the quick fault checks.
@@ -228,3 +229,46 @@ def test_the_gradescope_bundle_grades_a_submission_in_an_autograder_folder(tmp_p
     assert results["score"] == recomputed.score < recomputed.max_score
     failed = [test["name"] for test in results["tests"] if test["status"] == "failed"]
     assert any("(LEX-4)" in name for name in failed), failed
+
+
+@pytest.mark.parametrize("isolation", ["netns", "no-netns"])
+def test_ctrl_c_stops_every_job_and_deletes_every_namespace(tmp_path: Path, isolation: str) -> None:
+    if isolation == "netns" and namespaces_unavailable() is not None:
+        pytest.skip(f"network namespaces: {namespaces_unavailable()}")
+    herd_file = write_herd_file(tmp_path)
+    submissions = tmp_path / "submissions"
+    for name in ("first", "second"):
+        (submissions / name).mkdir(parents=True)
+        (submissions / name / "server.py").write_text(HANGING_SERVER)
+    options = ["--jobs", "2"] if isolation == "netns" else ["--no-netns"]
+    grading = subprocess.Popen(
+        [
+            sys.executable, "-m", "herdref", "grade", str(submissions), "--launch", LAUNCH,
+            "--config", str(herd_file), "--out", str(tmp_path / "grades"), *options,
+            "--validate-options", "--quick --startup 120",
+        ],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        wait_until(
+            lambda: len(list(submissions.glob("*/pid-*"))) >= (10 if isolation == "netns" else 5),
+            deadline_s=60,
+            what="the hanging servers started",
+        )
+        if isolation == "netns":
+            assert len(herdref_namespaces()) == 2
+        grading.send_signal(signal.SIGINT)
+        _, stderr = grading.communicate(timeout=60)
+    finally:
+        if grading.poll() is None:
+            grading.kill()
+            grading.wait()
+    assert grading.returncode == 130, stderr
+    assert "herdref grade: interrupted" in stderr
+    pids = [int(pid) for path in submissions.glob("*/pid-*") for pid in path.read_text().split()]
+    wait_until(
+        lambda: all(not Path(f"/proc/{pid}").exists() for pid in pids),
+        deadline_s=10,
+        what="every server and helper killed",
+    )
+    assert herdref_namespaces() == []
