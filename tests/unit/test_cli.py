@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import importlib
 import io
+from pathlib import Path
 
 import pytest
 
-from herdref.herd.config import preset_names
+from herdref.grading.points import KNOWN_VERDICTS
+from herdref.herd.config import load_preset, parse_config, preset_names
 from herdref.tools.cli import _SUBCOMMANDS, ExitStatus, main, paint
 
 
@@ -82,3 +84,38 @@ def test_every_subcommand_module_has_the_cli_interface() -> None:
     for module_name, _ in _SUBCOMMANDS.values():
         module = importlib.import_module(module_name)
         assert callable(module.add_arguments) and callable(module.run)
+
+
+README = Path(__file__).parents[2] / "README.md"
+
+
+def _table_rows(text: str, header: str) -> list[list[str]]:
+    lines = text.split(header, 1)[1].splitlines()[2:]
+    rows = []
+    for line in lines:
+        if not line.startswith("|"):
+            break
+        rows.append([cell.strip().strip("`") for cell in line.strip("|").split("|")])
+    return rows
+
+
+def test_the_readme_exit_status_table_is_exitstatus() -> None:
+    rows = _table_rows(README.read_text(), "| Status | Name | Meaning |")
+    assert [(int(status), name) for status, name, _ in rows] == [
+        (int(item), item.name) for item in ExitStatus
+    ]
+
+
+def test_the_readme_names_every_verdict() -> None:
+    rows = _table_rows(README.read_text(), "| Verdict | Meaning |")
+    assert sorted(verdict for verdict, _ in rows) == sorted(KNOWN_VERDICTS)
+
+
+def test_the_readme_set_up_is_two_commands_and_its_herd_file_is_the_default_herd() -> None:
+    text = README.read_text()
+    set_up = text.split("## Set up", 1)[1].split("\n## ", 1)[0]
+    commands = [block.strip() for block in set_up.split("```sh")[1:]]
+    assert len(commands) == 2 and all(block.split("```")[0].count("\n") == 1 for block in commands)
+    sample = text.split("```toml", 1)[1].split("```", 1)[0]
+    assert parse_config(sample).servers == load_preset().servers
+    assert parse_config(sample).links == load_preset().links
