@@ -56,7 +56,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--validate-options",
         default="",
         metavar="OPTIONS",
-        help="more herdref validate options for every submission, e.g. '--quick --timeout 2'",
+        help="more validate options for every submission, e.g. --validate-options='--quick --timeout 2'",
     )
     parser.add_argument("--gradescope", action="store_true", help="also write each submission's results.json")
     parser.add_argument(

@@ -71,7 +71,7 @@ if [ -n "$HERDREF_POINTS" ]; then
 fi
 "$PYTHON" -m herdref grade "$ROOT/submission" --single --gradescope --no-netns \\
     --launch "$HERDREF_LAUNCH" --config "$SOURCE/herd.toml" --out "$work" \\
-    --budget "$HERDREF_BUDGET" --validate-options "$HERDREF_VALIDATE_OPTIONS" "${points[@]}"
+    --budget "$HERDREF_BUDGET" --validate-options="$HERDREF_VALIDATE_OPTIONS" "${points[@]}"
 status=$?
 if [ -f "$work/submission/results.json" ]; then
     cp "$work/submission/results.json" "$ROOT/results/results.json"
@@ -107,7 +107,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--validate-options",
         default="",
         metavar="OPTIONS",
-        help="more herdref validate options, e.g. '--quick'",
+        help="more herdref validate options, e.g. --validate-options=--quick",
     )
     parser.add_argument(
         "--requirement",

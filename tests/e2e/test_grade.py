@@ -109,7 +109,7 @@ def test_a_class_on_the_same_ports_is_graded_in_parallel_namespaces(tmp_path: Pa
     out = tmp_path / "grades"
     completed = grade(
         str(submissions), "--launch", LAUNCH, "--config", str(herd_file), "--out", str(out),
-        "--jobs", "3", "--gradescope", "--validate-options", VALIDATE_OPTIONS,
+        "--jobs", "3", "--gradescope", f"--validate-options={VALIDATE_OPTIONS}",
     )  # fmt: skip
     assert_class_graded(out, completed)
     assert "3 at a time in network namespaces" in completed.stderr, completed.stderr
@@ -121,7 +121,7 @@ def test_without_namespaces_the_class_is_graded_one_at_a_time(tmp_path: Path) ->
     out = tmp_path / "grades"
     completed = grade(
         str(submissions), "--launch", LAUNCH, "--config", str(herd_file), "--out", str(out),
-        "--jobs", "3", "--no-netns", "--gradescope", "--validate-options", VALIDATE_OPTIONS,
+        "--jobs", "3", "--no-netns", "--gradescope", f"--validate-options={VALIDATE_OPTIONS}",
     )  # fmt: skip
     assert_class_graded(out, completed)
     notices = [line for line in completed.stderr.splitlines() if "at a time" in line]
@@ -150,7 +150,7 @@ def test_a_submission_over_its_budget_is_killed_with_everything_it_started(tmp_p
     completed = grade(
         str(submissions), "--launch", LAUNCH, "--config", str(herd_file), "--out", str(out),
         "--no-netns", "--budget", "4", "--gradescope",
-        "--validate-options", "--quick --startup 60",
+        "--validate-options=--quick --startup 60",
     )  # fmt: skip
     assert completed.returncode == 0, completed.stderr
     rows = read_grades(out)
@@ -176,7 +176,7 @@ def test_the_gradescope_bundle_grades_a_submission_in_an_autograder_folder(tmp_p
         [
             sys.executable, "-m", "herdref", "gradescope-bundle",
             "--config", str(herd_file), "-o", str(bundle),
-            "--launch", "python3 server.py {name}", "--validate-options", VALIDATE_OPTIONS,
+            "--launch", "python3 server.py {name}", f"--validate-options={VALIDATE_OPTIONS}",
         ],
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
@@ -245,7 +245,7 @@ def test_ctrl_c_stops_every_job_and_deletes_every_namespace(tmp_path: Path, isol
         [
             sys.executable, "-m", "herdref", "grade", str(submissions), "--launch", LAUNCH,
             "--config", str(herd_file), "--out", str(tmp_path / "grades"), *options,
-            "--validate-options", "--quick --startup 120",
+            "--validate-options=--quick --startup 120",
         ],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
