@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -42,6 +44,8 @@ __all__ = [
     "log_tail",
     "validate_command",
 ]
+
+logger = logging.getLogger(__name__)
 
 #: validate's exit statuses that say something other than "graded" (herdref.tools.exitstatus).
 _STATUS_BY_EXIT: Final = {2: "usage-error", 4: "unreachable"}
@@ -232,9 +236,12 @@ class Batch:
                 return SubmissionResult(name, "start-error", None, 0.0, note=str(exc))
             with self._lock:
                 self._running[name] = process
+            where = f"in network namespace {command[3]}" if command[0] == "ip" else "on this host"
+            logger.info("%s: checking %s (pid %d): %s", name, where, process.pid, shlex.join(command))
             try:
                 exit_status: int | None = process.wait(timeout=self.settings.budget_s)
             except subprocess.TimeoutExpired:
+                logger.warning("%s: over its %g s budget, killing it", name, self.settings.budget_s)
                 kill_tree(process)
                 exit_status = None
             finally:

@@ -150,9 +150,12 @@ def test_a_submission_over_its_budget_is_killed_with_everything_it_started(tmp_p
     completed = grade(
         str(submissions), "--launch", LAUNCH, "--config", str(herd_file), "--out", str(out),
         "--no-netns", "--budget", "4", "--gradescope",
-        "--validate-options=--quick --startup 60",
+        "--validate-options=--quick --startup 60", "-v",
     )  # fmt: skip
     assert completed.returncode == 0, completed.stderr
+    # -v: each job says what it runs and where; the budget's kill is announced.
+    assert "hangs: checking on this host" in completed.stderr
+    assert "hangs: over its 4 s budget, killing it" in completed.stderr
     rows = read_grades(out)
     assert rows["hangs"]["status"] == "timeout" and rows["hangs"]["note"] == "killed after the 4 s budget"
     assert rows["hangs"]["score"] == "0"
