@@ -32,9 +32,10 @@ class NamespaceError(RuntimeError):
 
 
 def namespaces_unavailable() -> str | None:
-    """Why per-job namespaces cannot be made here (one short phrase), or None if they can."""
+    """What per-job namespaces need that is missing here ("root (ip netns add)", "the ip
+    command (iproute2)", ...), or None if they can be made."""
     reason = isolation_unavailable()
-    return None if reason is None else reason.removeprefix("--isolate ")
+    return None if reason is None else reason.removeprefix("--isolate needs ")
 
 
 def _ip(*arguments: str) -> str:

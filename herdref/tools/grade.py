@@ -108,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
         use_namespaces = reason is None
         if reason is not None:
             print(
-                f"herdref grade: no network namespaces ({reason}): grading one submission at a time",
+                f"herdref grade: grading one submission at a time: parallel jobs need {reason}",
                 file=sys.stderr,
             )
     args.out.mkdir(parents=True, exist_ok=True)

@@ -104,7 +104,7 @@ def herdref_namespaces() -> list[str]:
 def test_a_class_on_the_same_ports_is_graded_in_parallel_namespaces(tmp_path: Path) -> None:
     reason = namespaces_unavailable()
     if reason is not None:
-        pytest.skip(f"network namespaces: {reason}")
+        pytest.skip(f"parallel jobs need {reason}")
     submissions, herd_file = make_class(tmp_path)
     out = tmp_path / "grades"
     completed = grade(
@@ -237,7 +237,7 @@ def test_the_gradescope_bundle_grades_a_submission_in_an_autograder_folder(tmp_p
 @pytest.mark.parametrize("isolation", ["netns", "no-netns"])
 def test_ctrl_c_stops_every_job_and_deletes_every_namespace(tmp_path: Path, isolation: str) -> None:
     if isolation == "netns" and namespaces_unavailable() is not None:
-        pytest.skip(f"network namespaces: {namespaces_unavailable()}")
+        pytest.skip(f"parallel jobs need {namespaces_unavailable()}")
     herd_file = write_herd_file(tmp_path)
     submissions = tmp_path / "submissions"
     for name in ("first", "second"):
@@ -275,3 +275,31 @@ def test_ctrl_c_stops_every_job_and_deletes_every_namespace(tmp_path: Path, isol
         what="every server and helper killed",
     )
     assert herdref_namespaces() == []
+
+
+def test_without_the_ip_command_grade_says_so_in_one_line_and_runs_one_at_a_time(tmp_path: Path) -> None:
+    herd_file = write_herd_file(tmp_path)
+    submissions = tmp_path / "submissions"
+    for name in ("first", "second"):
+        (submissions / name).mkdir(parents=True)  # no server.py: unreachable at once
+    bin_dir = tmp_path / "bin"  # a PATH with Python and without ip
+    bin_dir.mkdir()
+    (bin_dir / "python3").symlink_to(sys.executable)
+    completed = subprocess.run(
+        [
+            sys.executable, "-m", "herdref", "grade", str(submissions), "--launch", LAUNCH,
+            "--config", str(herd_file), "--out", str(tmp_path / "grades"), "--jobs", "2",
+            "--validate-options=--quick --startup 5",
+        ],
+        capture_output=True, text=True, timeout=120, env={**os.environ, "PATH": str(bin_dir)},
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr
+    notices = [line for line in completed.stderr.splitlines() if "parallel jobs need" in line]
+    prefix = "herdref grade: grading one submission at a time: parallel jobs need "
+    # Non-root machines are told about root first; root ones about the missing ip command.
+    assert [line.removeprefix(prefix) for line in notices] in (
+        ["the ip command (iproute2)"],
+        ["root (ip netns add)"],
+    )
+    assert "(one at a time)" in completed.stderr.splitlines()[-1]
+    assert sorted(read_grades(tmp_path / "grades")) == ["first", "second"]
