@@ -21,6 +21,7 @@ import json
 import logging
 import os
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -81,11 +82,17 @@ class SubmissionResult:
         return self.submission
 
 
-def find_submissions(root: Path, *, single: bool) -> list[Path]:
-    """One folder per submission (sorted, hidden ones left out), or ``root`` itself."""
+def find_submissions(root: Path, *, single: bool, out_dir: Path | None = None) -> list[Path]:
+    """One folder per submission (sorted; hidden ones and the output folder left out), or
+    ``root`` itself."""
     if single:
         return [root]
-    return sorted(path for path in root.iterdir() if path.is_dir() and not path.name.startswith("."))
+    skip = out_dir.resolve() if out_dir is not None else None
+    return sorted(
+        path
+        for path in root.iterdir()
+        if path.is_dir() and not path.name.startswith(".") and path.resolve() != skip
+    )
 
 
 def validate_command(submission: Path, out: Path, settings: GradeSettings) -> list[str]:
@@ -195,8 +202,10 @@ class Batch:
         name = submission.name
         out = self.settings.out_dir / name
         out.mkdir(parents=True, exist_ok=True)
+        # A rerun into the same folder must not show the last run's reports as this one's.
         for stale in ("report.json", "report.html", "report.xml", "results.json"):
             (out / stale).unlink(missing_ok=True)
+        shutil.rmtree(out / "server-output", ignore_errors=True)
         command = validate_command(submission, out, self.settings)
         namespace = None
         started = time.monotonic()

@@ -97,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
         validate_options = shlex.split(args.validate_options)
     except (PointsError, ValueError) as exc:
         return _usage(str(exc))
-    submissions = find_submissions(args.submissions, single=args.single)
+    submissions = find_submissions(args.submissions, single=args.single, out_dir=args.out)
     if not submissions:
         return _usage(f"no submission folders in {args.submissions}")
     use_namespaces = False

@@ -7,7 +7,7 @@ import csv
 import json
 from pathlib import Path
 
-from herdref.grading.batch import Batch, GradeSettings, SubmissionResult
+from herdref.grading.batch import Batch, GradeSettings, SubmissionResult, find_submissions
 from herdref.grading.gradescope import results_document
 from herdref.grading.points import Points, score_report
 from herdref.grading.table import CSV_COLUMNS, write_grades_csv
@@ -99,3 +99,12 @@ def test_a_batch_tells_a_missing_a_garbage_and_a_good_report_apart(tmp_path: Pat
     assert good.status == "graded" and good.score is not None and good.score.score == 1
     unreachable = batch._judge("alice", 4, out, 1.0)
     assert unreachable.status == "unreachable" and unreachable.score is not None
+
+
+def test_submissions_are_the_visible_folders_but_the_output_folder(tmp_path: Path) -> None:
+    for name in ("bob", "alice", ".git", "grades"):
+        (tmp_path / name).mkdir()
+    (tmp_path / "notes.txt").write_text("x")
+    found = find_submissions(tmp_path, single=False, out_dir=tmp_path / "grades")
+    assert [path.name for path in found] == ["alice", "bob"]
+    assert find_submissions(tmp_path / "alice", single=True) == [tmp_path / "alice"]
