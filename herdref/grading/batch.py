@@ -17,6 +17,7 @@ Rules:
 from __future__ import annotations
 
 import contextlib
+import html
 import json
 import logging
 import os
@@ -44,6 +45,7 @@ __all__ = [
     "kill_tree",
     "log_tail",
     "validate_command",
+    "write_fallback_report",
 ]
 
 logger = logging.getLogger(__name__)
@@ -171,6 +173,24 @@ def log_tail(path: Path) -> str:
     return "\n".join(lines[-_LOG_TAIL_LINES:])
 
 
+def write_fallback_report(out: Path, result: SubmissionResult) -> None:
+    """``report.html`` for a submission validate wrote none for (it never came up, outlived its
+    budget, crashed the checker): why, validate's last output and each server's."""
+    escape = html.escape
+    sections = [
+        f"<h1>herdref grade: {escape(result.submission)} was not graded</h1>",
+        f"<p><b>{escape(result.status)}</b>: {escape(result.note or 'no detail')}</p>",
+        f"<h2>herdref validate's output (end)</h2><pre>{escape(log_tail(out / 'validate.log'))}</pre>",
+    ]
+    for server_log in sorted((out / "server-output").glob("*.log")):
+        sections.append(f"<h2>{escape(server_log.name)}</h2><pre>{escape(log_tail(server_log))}</pre>")
+    page = (
+        "<!doctype html><html><head><meta charset='utf-8'><title>herdref grade: "
+        f"{escape(result.submission)}</title></head><body>{''.join(sections)}</body></html>\n"
+    )
+    (out / "report.html").write_text(page, encoding="utf-8")
+
+
 def _last_line(text: str) -> str:
     lines = [line for line in text.splitlines() if line.strip()]
     return lines[-1][:200] if lines else ""
@@ -220,9 +240,12 @@ class Batch:
                 return SubmissionResult(name, "start-error", None, 0.0, note=f"namespace: {exc}")
             command = namespace.prefix(command)
         try:
-            return self._run(name, command, out, started)
+            result = self._run(name, command, out, started)
         finally:
             self._forget(name)
+        if not (out / "report.html").exists():
+            write_fallback_report(out, result)
+        return result
 
     def _forget(self, name: str) -> None:
         with self._lock:

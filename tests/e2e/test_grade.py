@@ -168,6 +168,8 @@ def test_a_submission_over_its_budget_is_killed_with_everything_it_started(tmp_p
     assert rows["no_server"]["status"] == "unreachable", rows["no_server"]
     assert "server.py" in rows["no_server"]["note"] or "exited" in rows["no_server"]["note"]
     for name in ("hangs", "no_server"):
+        page = (out / name / "report.html").read_text()
+        assert f"{name} was not graded" in page and rows[name]["status"] in page
         results = json.loads((out / name / "results.json").read_text())
         assert results["score"] == 0 and results["tests"] == [] and rows[name]["status"] in results["output"]
 
