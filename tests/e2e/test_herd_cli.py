@@ -72,11 +72,12 @@ def cleanup() -> Iterator[list[subprocess.Popen[bytes]]]:
                 stream.close()
 
 
+@pytest.mark.parametrize("provider", [[], ["--places-provider", "auto"]])
 def test_serve_says_where_it_listens_without_v(
-    herd_file: Path, cleanup: list[subprocess.Popen[bytes]]
+    herd_file: Path, cleanup: list[subprocess.Popen[bytes]], provider: list[str]
 ) -> None:
     server = subprocess.Popen(
-        [sys.executable, "-m", "herdref", "serve", "Bailey", "--config", str(herd_file)],
+        [sys.executable, "-m", "herdref", "serve", "Bailey", "--config", str(herd_file), *provider],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
