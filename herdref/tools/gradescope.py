@@ -4,8 +4,10 @@ Gradescope runs one container per submission: ``setup.sh`` once when the image i
 ``run_autograder`` with the submission in ``/autograder/submission``, expecting
 ``/autograder/results/results.json``. The zip holds:
 
-* ``setup.sh``: installs Python 3.11+ and herdref (``--requirement``, default ``herdref[check]``;
-  a wheel given with ``--wheel`` is shipped in the zip and installed instead);
+* ``setup.sh``: installs herdref (``--requirement``, default ``herdref[check]``; a wheel given
+  with ``--wheel`` is shipped in the zip and installed instead) into a virtual environment of a
+  Python >= 3.11 (installed with apt when the image has none); the submission's own servers
+  still run with the image's ``python3``, so add what they import to setup.sh;
 * ``run_autograder``: ``herdref grade --single --gradescope`` on the submission, the results
   copied to ``results/results.json`` (a results.json saying what went wrong if grading fails);
 * ``herd.toml``: the herd every submission is graded on (the preset's, or ``--config``);
@@ -15,7 +17,8 @@ Gradescope runs one container per submission: ``setup.sh`` once when the image i
 
 Both scripts take their root from ``HERDREF_AUTOGRADER_ROOT`` (default ``/autograder``), so the
 bundle can be run in any folder laid out like ``/autograder``; ``HERDREF_SKIP_INSTALL=1`` makes
-``setup.sh`` install nothing and ``HERDREF_PYTHON`` names the Python that runs herdref.
+``setup.sh`` install nothing and ``HERDREF_PYTHON`` names the Python that runs herdref (default:
+the virtual environment's).
 """
 
 from __future__ import annotations
@@ -32,7 +35,8 @@ from herdref.tools.exitstatus import ExitStatus
 __all__ = ["RUN_AUTOGRADER", "SETUP_SH", "add_arguments", "bundle_files", "run"]
 
 SETUP_SH: Final = """#!/usr/bin/env bash
-# Gradescope runs this once, when it builds the autograder image.
+# Gradescope runs this once, when it builds the autograder image: herdref goes into a virtual
+# environment of a Python >= 3.11 ($ROOT/herdref-venv), which run_autograder then uses.
 set -euo pipefail
 ROOT="${HERDREF_AUTOGRADER_ROOT:-/autograder}"
 SOURCE="$ROOT/source"
@@ -40,11 +44,20 @@ if [ -n "${HERDREF_SKIP_INSTALL:-}" ]; then
     echo "setup.sh: HERDREF_SKIP_INSTALL is set: nothing installed"
     exit 0
 fi
-if ! python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+python=""
+for candidate in python3 python3.13 python3.12 python3.11; do
+    if command -v "$candidate" >/dev/null \\
+        && "$candidate" -c 'import sys, venv; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+        python="$candidate"
+        break
+    fi
+done
+if [ -z "$python" ]; then
     apt-get update
-    apt-get install -y python3.11 python3.11-venv || apt-get install -y python3 python3-venv
+    apt-get install -y python3.11 python3.11-venv
+    python=python3.11
 fi
-apt-get install -y python3-pip iproute2 >/dev/null 2>&1 || true
+"$python" -m venv "$ROOT/herdref-venv"
 wheel=$(ls "$SOURCE"/*.whl 2>/dev/null | head -n 1 || true)
 if [ -n "$wheel" ]; then
     requirement="$wheel[check]"
@@ -52,8 +65,8 @@ else
     . "$SOURCE/grade.env"
     requirement="$HERDREF_REQUIREMENT"
 fi
-python3 -m pip install --upgrade pip
-python3 -m pip install "$requirement"
+"$ROOT/herdref-venv/bin/python" -m pip install --upgrade pip
+"$ROOT/herdref-venv/bin/python" -m pip install "$requirement"
 """
 
 RUN_AUTOGRADER: Final = """#!/usr/bin/env bash
@@ -61,7 +74,7 @@ RUN_AUTOGRADER: Final = """#!/usr/bin/env bash
 set -uo pipefail
 ROOT="${HERDREF_AUTOGRADER_ROOT:-/autograder}"
 SOURCE="$ROOT/source"
-PYTHON="${HERDREF_PYTHON:-python3}"
+PYTHON="${HERDREF_PYTHON:-$ROOT/herdref-venv/bin/python}"
 . "$SOURCE/grade.env"
 mkdir -p "$ROOT/results"
 work=$(mktemp -d)
