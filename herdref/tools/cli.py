@@ -58,7 +58,7 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
             or "default" in text.lower()
             or default is None
             or default is False
-            or default == []
+            or default in ([], "")
             or default is argparse.SUPPRESS
             or not action.option_strings
         ):
@@ -128,6 +128,17 @@ def _configure_logging(args: argparse.Namespace) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the herdref command line; returns the exit status."""
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        # The reader went away (`herdref ... | head`): no traceback, and no second error when
+        # Python flushes stdout at exit (the Python documentation's recipe).
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return ExitStatus.FAILURE
+
+
+def _main(argv: Sequence[str] | None) -> int:
     from herdref.herd.config import ConfigError
 
     argv = list(sys.argv[1:] if argv is None else argv)

@@ -119,3 +119,26 @@ def test_the_readme_set_up_is_two_commands_and_its_herd_file_is_the_default_herd
     sample = text.split("```toml", 1)[1].split("```", 1)[0]
     assert parse_config(sample).servers == load_preset().servers
     assert parse_config(sample).links == load_preset().links
+
+
+def test_a_reader_that_goes_away_is_no_traceback(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    listing = subprocess.Popen(
+        [sys.executable, "-m", "herdref", "herd", "--list-presets"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert listing.stdout is not None and listing.stderr is not None
+    listing.stdout.close()  # like `| head -0`: the first write hits a closed pipe
+    stderr = listing.stderr.read()
+    listing.stderr.close()
+    assert listing.wait(30) == ExitStatus.FAILURE
+    assert b"Traceback" not in stderr and stderr == b""
+
+
+def test_an_empty_default_is_not_shown(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["grade", "--help"])
+    assert "(default: )" not in capsys.readouterr().out
