@@ -173,6 +173,21 @@ def _choice(value: Any, choices: tuple[str, ...], where: str) -> Any:
     return value
 
 
+_SERVER_KEYS: Final = ("port", "host", "peer_port")
+
+
+def _reject_unknown_keys(table: dict[str, Any], known: tuple[str, ...], where: str) -> None:
+    """ConfigError naming the first unknown key of ``table`` (and the known key it resembles)."""
+    unknown = sorted(set(table) - set(known))
+    if not unknown:
+        return
+    import difflib
+
+    close = difflib.get_close_matches(unknown[0], known, n=1)
+    hint = f" (did you mean `{close[0]}`?)" if close else f" (known keys: {', '.join(known)})"
+    raise ConfigError(f"unknown key `{unknown[0]}` in [{where}]{hint}")
+
+
 def _parse_servers(servers: dict[str, Any]) -> dict[str, ServerAddress]:
     if not servers:
         raise ConfigError("[servers] names no server")
@@ -182,13 +197,13 @@ def _parse_servers(servers: dict[str, Any]) -> dict[str, ServerAddress]:
         if not name or any(octet in name for octet in " \t\r\n\f\v"):
             raise ConfigError(f"server name {name!r} is empty or holds white space")
         _expect(entry, dict, f"servers.{name}")
+        # Before any type check: a misspelt `prot = 12001` must be named, not reported as a
+        # missing `port` of the wrong type.
+        _reject_unknown_keys(entry, _SERVER_KEYS, f"servers.{name}")
         port = _expect(entry.get("port"), int, f"servers.{name}.port")
         if not 1 <= port <= 65_535:
             raise ConfigError(f"servers.{name}.port {port} is outside 1..65535")
         host = _expect(entry.get("host", "127.0.0.1"), str, f"servers.{name}.host")
-        unknown = set(entry) - {"port", "host", "peer_port"}
-        if unknown:
-            raise ConfigError(f"servers.{name} has unknown keys: {', '.join(sorted(unknown))}")
         peer_port: int | None = None
         if "peer_port" in entry:
             peer_port = _expect(entry["peer_port"], int, f"servers.{name}.peer_port")

@@ -4,20 +4,33 @@ Each server is a ``herdref serve`` child process, so the herd behaves exactly li
 started by hand (and killing one is a real crash). With no API key configured the servers use
 the offline Places fixture (PLACES-1), so the herd works with no key and no internet.
 Ctrl-C or SIGTERM stops every server cleanly.
+
+Rules:
+
+* The servers die with the herd: on Linux each child asks the kernel for SIGTERM when its
+  parent dies (``PR_SET_PDEATHSIG``), so even ``kill -9`` of ``herdref herd`` leaves no server
+  holding a port.
+* A server that dies is named on stderr. By default the herd then stops (exit status 1);
+  with ``--keep-going`` the others keep running (failover tests) until Ctrl-C, or until none
+  is left.
 """
 
 from __future__ import annotations
 
 import argparse
+import ctypes
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Final
 
-from herdref.tools.serve import add_herd_file_arguments, config_from_args
+from herdref.tools.cli import paint
+from herdref.tools.serve import PLACES_PROVIDER_HELP, add_herd_file_arguments, config_from_args
 
 __all__ = ["add_arguments", "run"]
 
@@ -28,12 +41,41 @@ _STOP_DEADLINE_S = 5.0
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_herd_file_arguments(parser)
     parser.add_argument("--log-dir", type=Path, help="directory of the servers' log files")
-    parser.add_argument("--places-provider", choices=("auto", "fixture", "legacy", "new"))
+    parser.add_argument(
+        "--places-provider", choices=("auto", "fixture", "legacy", "new"), help=PLACES_PROVIDER_HELP
+    )
     parser.add_argument("--places-url", help="base URL of the Places endpoint")
+    parser.add_argument(
+        "--keep-going",
+        action="store_true",
+        help="when a server dies, say so and keep the others running (failover tests)",
+    )
+
+
+_PR_SET_PDEATHSIG: Final = 1
+
+
+def _die_with_parent_hook() -> Callable[[], None] | None:
+    """What each child runs before exec so that it gets SIGTERM when the herd process dies
+    (Linux ``PR_SET_PDEATHSIG``, kept across exec); None elsewhere. libc is loaded here, in
+    the parent, so the child only makes two system calls; a parent that died before the prctl
+    is caught by the parent-pid check."""
+    if not sys.platform.startswith("linux"):
+        return None
+    libc = ctypes.CDLL(None, use_errno=True)
+    parent = os.getpid()
+
+    def hook() -> None:
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        if os.getppid() != parent:
+            os._exit(1)
+
+    return hook
 
 
 def _serve_command(args: argparse.Namespace, name: str) -> list[str]:
-    command = [sys.executable, "-m", "herdref", "serve", name]
+    # The herd prints one table for all; each server logs on stderr only with -v.
+    command = [sys.executable, "-m", "herdref", "serve", name, "-v" if args.verbose else "-q"]
     if args.config is not None:
         command += ["--config", str(args.config)]
     elif args.preset is not None:
@@ -69,6 +111,41 @@ def _stop(children: dict[str, subprocess.Popen[bytes]]) -> None:
             child.wait()
 
 
+def _supervise(
+    children: dict[str, subprocess.Popen[bytes]], *, keep_going: bool, stopped: Callable[[], bool]
+) -> int:
+    """Watch the servers until a stop is requested; 0 then, 1 when a server died (without
+    --keep-going) or none is left."""
+    alive = dict(children)
+    while not stopped():
+        for name, child in list(alive.items()):
+            if child.poll() is None:
+                continue
+            del alive[name]
+            how = f"status {child.returncode}" if child.returncode >= 0 else f"signal {-child.returncode}"
+            if not keep_going:
+                print(
+                    paint(f"herdref herd: {name} died ({how}); stopping the herd", "red", sys.stderr)
+                    + " (--keep-going keeps the others running)",
+                    file=sys.stderr,
+                )
+                return 1
+            if not alive:
+                print(
+                    paint(f"herdref herd: {name} died ({how}); no server left", "red", sys.stderr),
+                    file=sys.stderr,
+                )
+                return 1
+            print(
+                paint(f"herdref herd: {name} died ({how});", "red", sys.stderr)
+                + f" {', '.join(alive)} keep running (--keep-going)",
+                file=sys.stderr,
+                flush=True,
+            )
+        time.sleep(0.1)  # supervision tick
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     stop_requested = False
@@ -79,8 +156,11 @@ def run(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
+    hook = _die_with_parent_hook()
+    # preexec_fn is unsafe only with threads, and herdref herd starts none.
     children = {
-        name: subprocess.Popen(_serve_command(args, name), env=os.environ.copy()) for name in config.servers
+        name: subprocess.Popen(_serve_command(args, name), env=os.environ.copy(), preexec_fn=hook)  # noqa: PLW1509
+        for name in config.servers
     }
     try:
         deadline = time.monotonic() + _START_DEADLINE_S
@@ -103,18 +183,13 @@ def run(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 1
-        print(f"herd of {len(config.servers)} servers ({config.link_mode} links), Ctrl-C stops it:")
-        for name, address in config.servers.items():
-            neighbours = ", ".join(config.neighbours(name)) or "none"
-            print(f"  {name:<12} {address.host}:{address.port}   talks with {neighbours}")
-        print(f"logs in {args.log_dir or config.log_dir}/")
-        sys.stdout.flush()
-        while not stop_requested:
-            for name, child in children.items():
-                if child.poll() is not None:
-                    print(f"herdref herd: {name} exited with status {child.returncode}", file=sys.stderr)
-                    return 1
-            time.sleep(0.1)  # supervision tick
-        return 0
+        if not args.quiet:
+            print(f"herd of {len(config.servers)} servers ({config.link_mode} links), Ctrl-C stops it:")
+            for name, address in config.servers.items():
+                neighbours = ", ".join(config.neighbours(name)) or "none"
+                print(f"  {name:<12} {address.host}:{address.port}   talks with {neighbours}")
+            print(f"logs in {args.log_dir or config.log_dir}/")
+            sys.stdout.flush()
+        return _supervise(children, keep_going=args.keep_going, stopped=lambda: stop_requested)
     finally:
         _stop(children)

@@ -7,9 +7,12 @@ the server sends until it closes is printed, so WHATSAT replies appear whole.
 from __future__ import annotations
 
 import argparse
+import math
 import socket
 import sys
 import time
+
+from herdref.tools.exitstatus import ExitStatus
 
 __all__ = ["add_arguments", "run", "send_lines"]
 
@@ -17,7 +20,7 @@ __all__ = ["add_arguments", "run", "send_lines"]
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("address", help="HOST:PORT of a server, e.g. 127.0.0.1:12000")
     parser.add_argument("lines", nargs="*", help="lines to send (default: read them from standard input)")
-    parser.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for the replies")
+    parser.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for the replies (> 0)")
 
 
 def _split_address(address: str) -> tuple[str, int]:
@@ -43,11 +46,17 @@ def send_lines(host: str, port: int, payload: bytes, *, timeout_s: float) -> byt
 
 
 def run(args: argparse.Namespace) -> int:
+    # A zero or negative socket timeout would mean "non-blocking" or a ValueError, not a wait.
+    if not 0 < args.timeout < math.inf:
+        print(
+            f"herdref send: --timeout must be a number of seconds > 0, not {args.timeout:g}", file=sys.stderr
+        )
+        return ExitStatus.USAGE
     try:
         host, port = _split_address(args.address)
     except ValueError as exc:
         print(f"herdref send: {exc}", file=sys.stderr)
-        return 2
+        return ExitStatus.USAGE
     if args.lines:
         payload = b"".join(line.encode("utf-8", "surrogateescape") + b"\n" for line in args.lines)
     else:

@@ -15,19 +15,66 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import Any, Final, get_args
 
-from herdref.herd.config import DEFAULT_PRESET, ConfigError, HerdConfig, load_config, load_preset
+from herdref.herd.config import (
+    DEFAULT_PRESET,
+    ConfigError,
+    HerdConfig,
+    PlacesProvider,
+    load_config,
+    load_preset,
+    preset_names,
+)
 
-__all__ = ["add_arguments", "add_herd_file_arguments", "config_from_args", "run", "serve"]
+__all__ = [
+    "PLACES_PROVIDER_HELP",
+    "add_arguments",
+    "add_herd_file_arguments",
+    "config_from_args",
+    "preset_text",
+    "run",
+    "serve",
+]
 
 logger = logging.getLogger("herdref")
 
+PLACES_PROVIDER_HELP: Final = (
+    "where WHATSAT finds places (overrides [places] provider): auto = Nearby Search (New) when an "
+    "API key is configured, else the offline fixture; fixture; legacy; new"
+)
+
+
+def preset_text(name: str) -> str:
+    """The herd file of a shipped preset (ConfigError naming the presets if there is none)."""
+    if name not in preset_names():
+        raise ConfigError(f"no preset {name!r}; presets: {', '.join(preset_names())}")
+    from importlib import resources
+
+    return resources.files("herdref.herd").joinpath("presets", f"{name}.toml").read_text(encoding="utf-8")
+
+
+class _ListPresets(argparse.Action):
+    """--list-presets: each shipped herd with the comment that opens its file, then exit."""
+
+    def __init__(self, option_strings: list[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> None:
+        for name in preset_names():
+            first = preset_text(name).splitlines()[0] if preset_text(name) else ""
+            print(f"{name:<12} {first.removeprefix('#').strip()}")
+        parser.exit(0)
+
 
 def add_herd_file_arguments(parser: argparse.ArgumentParser) -> None:
-    """--config / --preset, shared by the commands that read a herd file."""
+    """--config / --preset / --list-presets, shared by the commands that read a herd file."""
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--config", type=Path, help="herd file (TOML); default: the 'default' preset")
-    source.add_argument("--preset", help=f"a herd shipped with herdref (default: {DEFAULT_PRESET})")
+    source.add_argument(
+        "--preset", help=f"a herd shipped with herdref, see --list-presets (default: {DEFAULT_PRESET})"
+    )
+    parser.add_argument("--list-presets", action=_ListPresets, help="list the shipped herds and exit")
 
 
 def config_from_args(args: argparse.Namespace) -> HerdConfig:
@@ -42,9 +89,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--log-dir", type=Path, help="directory of the server's log file (overrides [log] dir)"
     )
-    parser.add_argument(
-        "--places-provider", choices=("fixture", "legacy", "new"), help="overrides [places] provider"
-    )
+    parser.add_argument("--places-provider", choices=get_args(PlacesProvider), help=PLACES_PROVIDER_HELP)
     parser.add_argument(
         "--places-url",
         help="base URL of the Places endpoint (overrides [places] base_url; default: $HERDREF_PLACES_URL, "
@@ -56,7 +101,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="auto",
         help="event loop: uvloop when installed (auto), or force one",
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log link events to stderr")
 
 
 #: Set by ``herdref validate`` to its Places fixture; used when --places-url is not given.
@@ -77,8 +121,9 @@ def _apply_overrides(config: HerdConfig, args: argparse.Namespace) -> HerdConfig
     return dataclasses.replace(config, places=places, log_dir=log_dir)
 
 
-async def serve(config: HerdConfig, name: str) -> int:
-    """Run server ``name`` until SIGTERM/SIGINT; returns the exit status."""
+async def serve(config: HerdConfig, name: str, *, announce: bool = True) -> int:
+    """Run server ``name`` until SIGTERM/SIGINT; returns the exit status. Once it listens, one
+    line on stdout says where (unless ``announce`` is false)."""
     from herdref.herd.log import open_server_log
     from herdref.herd.server import HerdServer
     from herdref.places.client import make_places_client
@@ -98,7 +143,8 @@ async def serve(config: HerdConfig, name: str) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     address = config.address(name)
-    logger.info("%s listening on %s:%d, logging to %s", name, address.host, address.port, herd_log.path)
+    if announce:
+        print(f"{name} listening on {address.host}:{address.port}, log {herd_log.path}", flush=True)
     await stop.wait()
     await server.close()
     return 0
@@ -122,13 +168,12 @@ def _use_uvloop(choice: str) -> bool:
 def run(args: argparse.Namespace) -> int:
     config = _apply_overrides(config_from_args(args), args)
     config.address(args.name)  # an unknown name is a usage error, before anything starts
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format=f"%(asctime)s {args.name} %(levelname)s %(message)s",
-        stream=sys.stderr,
-    )
+    # cli.py configured logging (-v: link events on stderr); each line names the server.
+    for handler in logging.getLogger().handlers:
+        handler.setFormatter(logging.Formatter(f"%(asctime)s {args.name} %(levelname)s %(message)s"))
+    announce = not args.quiet
     if _use_uvloop(args.loop):
         import uvloop
 
-        return uvloop.run(serve(config, args.name))
-    return asyncio.run(serve(config, args.name))
+        return uvloop.run(serve(config, args.name, announce=announce))
+    return asyncio.run(serve(config, args.name, announce=announce))

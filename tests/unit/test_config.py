@@ -73,7 +73,7 @@ def test_every_preset_loads_with_five_servers_on_distinct_ports(name: str) -> No
         ('[servers]\nA = { port = 1 }\n[links]\nmode = "sometimes"\n', "links.mode must be one of"),
         ('[servers]\nA = { port = 1 }\n[links]\npairs = [["A", "A"]]\n', "links 'A' to itself"),
         ('[servers]\nA = { port = 1 }\n[links]\npairs = [["A"]]\n', "must be a pair"),
-        ("[servers]\nA = { port = 1, colour = 2 }\n", "unknown keys: colour"),
+        ("[servers]\nA = { port = 1, colour = 2 }\n", "unknown key `colour` in "),
         ("[servers]\nA = { port = 1 }\n[extras]\n", "unknown tables: extras"),
         ('[servers]\nA = { port = 1 }\n[places]\nprovider = "bing"\n', "places.provider must be one of"),
         ("[servers]\nA = { port = 1 }\n[limits]\nmax_line_bytes = 3\n", "at least 64"),
@@ -87,6 +87,12 @@ def test_every_preset_loads_with_five_servers_on_distinct_ports(name: str) -> No
 def test_a_broken_herd_file_is_one_clear_error(text: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(".", r"\.")):
         parse_config(text)
+
+
+def test_a_misspelt_server_key_is_named_not_reported_as_a_missing_port() -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config("[servers]\nBailey = { prot = 12001 }\n")
+    assert str(caught.value) == "unknown key `prot` in [servers.Bailey] (did you mean `port`?)"
 
 
 def test_an_unknown_server_name_is_a_config_error() -> None:
