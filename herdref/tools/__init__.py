@@ -1,4 +1,5 @@
 """The command line and the tools built on the other wings: ``cli`` dispatches to one module per
-subcommand (``serve``, ``herd``, ``send``, ``bench``; ``validate`` and ``places-fixture`` live in
-their own wings). Nothing outside this package imports it.
+subcommand (``serve``, ``herd``, ``send``, ``bench``, ``validate``, ``grade``,
+``gradescope-bundle``; ``places-fixture`` is run by ``herdref.places.fixture``). Only the tools
+wing (this package and ``herdref.grading``) imports it.
 """

@@ -105,7 +105,7 @@ WINGS: Final[Sequence[tuple[str, tuple[str, ...], tuple[str, ...]]]] = (
     ("checker", (CHECKER,), ("spec core", "herd core", PUBLIC_API, "Places")),
     (
         "tools",
-        (TOOLS, "herdref.__main__"),
+        (TOOLS, "herdref.grading", "herdref.__main__"),
         ("spec core", "herd core", PUBLIC_API, "Places", "herd shells", "checker"),
     ),
 )
