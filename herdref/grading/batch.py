@@ -51,7 +51,9 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 #: validate's exit statuses that say something other than "graded" (herdref.tools.exitstatus).
-_STATUS_BY_EXIT: Final = {2: "usage-error", 4: "unreachable"}
+#: validate's exit statuses that say more than "graded" (ExitStatus: USAGE, UNREACHABLE,
+#: CHECKER_ERROR); a checker error keeps its score but the row says the checker, not the herd, failed.
+_STATUS_BY_EXIT: Final = {2: "usage-error", 4: "unreachable", 5: "checker-error"}
 _LOG_TAIL_LINES: Final = 30
 
 
@@ -71,7 +73,7 @@ class GradeSettings:
 @dataclass(slots=True)
 class SubmissionResult:
     submission: str
-    #: graded, timeout, unreachable, usage-error, no-report, garbage-report, start-error.
+    #: graded, checker-error, timeout, unreachable, usage-error, no-report, garbage-report, start-error.
     status: str
     exit_status: int | None
     elapsed_s: float
