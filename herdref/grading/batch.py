@@ -245,7 +245,8 @@ class Batch:
             result = self._run(name, command, out, started)
         finally:
             self._forget(name)
-        if not (out / "report.html").exists():
+        if result.score is None:
+            # Not graded: the page says why first (validate's own report, if any, stays as JSON).
             write_fallback_report(out, result)
         return result
 
@@ -293,7 +294,9 @@ class Batch:
         report_path = out / "report.json"
         tail = log_tail(out / "validate.log")
         status = _STATUS_BY_EXIT.get(exit_status)
-        if not report_path.exists():
+        # Unreachable or a usage error: validate still writes its reports (every check SKIPPED),
+        # but nothing was judged, so the submission is not graded and the row says why.
+        if not report_path.exists() or status in ("usage-error", "unreachable"):
             note = _last_line(tail) or f"validate exited with status {exit_status} and wrote no report"
             return SubmissionResult(name, status or "no-report", exit_status, elapsed, note=note)
         try:
@@ -305,7 +308,10 @@ class Batch:
             return SubmissionResult(
                 name, "garbage-report", exit_status, elapsed, note=f"report.json unreadable: {exc}"
             )
-        return SubmissionResult(name, status or "graded", exit_status, elapsed, score=score, report=document)
+        note = _last_line(tail) if status else ""
+        return SubmissionResult(
+            name, status or "graded", exit_status, elapsed, score=score, report=document, note=note
+        )
 
     # ---- the batch -----------------------------------------------------------------------
 

@@ -51,16 +51,17 @@ CASES: dict[str, tuple[set[str], list[str]]] = {
     "lowercase_commands": ({"LEX-4"}, []),
     "radius_limit_exclusive": ({"WHATSAT-2"}, []),
     "skew_six_digits": ({"AT-2"}, []),
-    # Framing defects found by the dialect step and named once, by frame-half-close; the
+    # A framing defect found by the dialect step and named once, by frame-half-close; the
     # framing checks that need half-close are BLOCKED, every other check runs in the dialect.
-    "dialect_engine_whatsat_lost_on_half_close": ({"FRAME-4"}, []),
-    "dialect_engine_never_closes": ({"FRAME-4"}, []),
+    "half_close_loses_whatsat": ({"FRAME-4"}, []),
 }
 #: Herds that speak another dialect the lenient profile allows (SPEC 1.1): graded lenient
 #: they have no FAIL, only the strict deviations listed (each named once, by its own check).
 DIALECTS: dict[str, set[str]] = {
-    "dialect_engine_crlf_replies": {"AT-1"},
-    "dialect_engine_single_shot": {"FRAME-3", "AT-1"},
+    "dialect_crlf_single_line": {"AT-1"},
+    "dialect_no_final_lf": {"FRAME-3", "AT-1"},
+    # Keeps its side open after a half-close: FRAME-4's Strict: part only.
+    "dialect_never_closes": {"FRAME-4"},
 }
 #: Broken herds whose only bug is in a clause tagged ``strict`` (SPEC 1.1): IAMAT-5's byte-exact
 #: echo, ERR-2's raw copy, AT-2's nine digits, or in what the course leaves open and herdref
@@ -406,7 +407,7 @@ def test_a_single_process_herd_bound_for_the_lab_is_checked(tmp_path: Path) -> N
     host: --connect-host reaches it; what would kill one server is SKIPPED with the reason."""
     config = write_herd_file(tmp_path)
     config.write_text(config.read_text().replace("{ port =", '{ host = "lnxsrv06.seas.ucla.edu", port ='))
-    launch = f"{sys.executable} {BAD_HERDS / 'dialect_engine_single_process.py'} --config {{config}}"
+    launch = f"{sys.executable} {BAD_HERDS / 'dialect_single_process_lab_host.py'} --config {{config}}"
     status, document, output = validate(
         tmp_path, "--launch", launch, "--config", str(config), "--connect-host", "127.0.0.1", *_FAST
     )

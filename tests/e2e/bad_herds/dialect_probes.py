@@ -127,6 +127,17 @@ def dialect_crlf_replies(script: Path, directory: Path) -> Evidence:
 
 
 @trait
+def dialect_crlf_single_line(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        at = h.exchange("A", b"IAMAT crlf1 " + LOCATION + b" " + now() + b"\n", t, complete=line_done).data
+        error = h.exchange("A", b"NOPE\n", t, complete=line_done).data
+        seen = at.endswith(b"\r\n") and error == b"? NOPE\r\n"
+        return t.evidence(seen, "the AT reply and the '?' reply end with CRLF")
+
+
+@trait
 def dialect_one_read(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h:
         h.start("A")
@@ -275,3 +286,8 @@ def floods_through_its_own_herd(script: Path, directory: Path) -> Evidence:
         wait_for(lambda: reply in c.lines())
         t.got("C (fake)", b"\n".join(c.lines()))
         return t.evidence(bool(reply) and reply in c.lines(), "A's AT line reaches C through B")
+
+
+# The lab-host variant differs from dialect_single_process only in the addresses it binds, which
+# the probe (on loopback) cannot tell apart: the same trait shows it.
+TRAIT_PROBES["dialect_single_process_lab_host"] = dialect_single_process

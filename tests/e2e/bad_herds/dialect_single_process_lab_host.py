@@ -2,7 +2,7 @@
 and it binds every port on all interfaces whatever host the herd file names (a file written for
 the lab machines). Check it with a --launch template without {name} and --connect-host.
 
-Run:  python3 dialect_engine_single_process.py --config herd.toml
+Run:  python3 dialect_single_process_lab_host.py --config herd.toml
 """
 
 import argparse
