@@ -111,12 +111,14 @@ def exchange(
     half_close: bool = True,
     timeout_s: float = 5.0,
     until_complete: bool | None = None,
+    replies: int = 1,
 ) -> Exchange:
     """One connection: send ``payload``, optionally half-close, read what comes back.
 
     With ``half_close`` the read goes on until the server closes or the deadline passes (the
-    course graders' style). Without it, it stops as soon as one whole reply is in
-    (``until_complete`` says whether that reply is a WHATSAT answer), or at the deadline.
+    course graders' style). Without it, it stops as soon as ``replies`` whole one-line replies
+    are in, or one whole reply when ``until_complete`` is True (a WHATSAT answer), or at the
+    deadline.
     """
     deadline = time.monotonic() + timeout_s
     chunks: list[bytes] = []
@@ -143,7 +145,12 @@ def exchange(
                 chunks.append(chunk)
                 if transcript is not None:
                     transcript.add(server, "recv", chunk)
-                if until_complete is not None and reply_complete(b"".join(chunks), whatsat=until_complete):
+                received = b"".join(chunks)
+                if (
+                    until_complete is not None
+                    and reply_complete(received, whatsat=until_complete)
+                    and (until_complete or received.count(b"\n") >= replies)
+                ):
                     return _done(transcript, server, chunks, closed=False, reads=reads)
     except OSError as exc:
         error = type(exc).__name__ + (f": {exc.strerror}" if exc.strerror else "")

@@ -271,9 +271,10 @@ class CheckContext:
             reply, data=dialect.normalize(reply.data, whatsat=whatsat, closed=reply.closed), raw=reply.data
         )
 
-    def raw(self, name: str, payload: bytes, *, timeout_s: float | None = None) -> Exchange:
+    def raw(self, name: str, payload: bytes, *, timeout_s: float | None = None, replies: int = 1) -> Exchange:
         """Half-close, whatever the herd's framing, and read in its dialect (for the framing
-        checks, which need EOF to end a line)."""
+        checks, which need EOF to end a line); from a server that keeps its side open, until
+        ``replies`` one-line replies are in."""
         host, port = self.address(name)
         dialect = self.target.dialect
         timeout = self.remaining(self.target.timeout_s if timeout_s is None else timeout_s)
@@ -285,6 +286,7 @@ class CheckContext:
             server=name,
             timeout_s=timeout,
             until_complete=None if dialect.iamat.server_closes else False,
+            replies=replies,
         )
         return replace(
             reply, data=dialect.normalize(reply.data, whatsat=False, closed=reply.closed), raw=reply.data

@@ -190,7 +190,7 @@ def frame_pipelined(context: CheckContext) -> None:
         location,
         client_time,
     )
-    reply = context.raw(name, payload)
+    reply = context.raw(name, payload, replies=2)
     lines = reply.data.split(b"\n")
     records = [split_at_fields(line) for line in lines[:2]]
     ok = (
