@@ -97,8 +97,13 @@ def test_a_batch_tells_a_missing_a_garbage_and_a_good_report_apart(tmp_path: Pat
     (out / "report.json").write_text(json.dumps(REPORT))
     good = batch._judge("alice", 1, out, 1.0)
     assert good.status == "graded" and good.score is not None and good.score.score == 1
+    # validate writes its reports for an unreachable herd too (every check SKIPPED): nothing
+    # was judged, so it is not graded, and the row keeps validate's reason.
     unreachable = batch._judge("alice", 4, out, 1.0)
-    assert unreachable.status == "unreachable" and unreachable.score is not None
+    assert unreachable.status == "unreachable" and unreachable.score is None
+    assert unreachable.note == "RuntimeError: boom"
+    checker_error = batch._judge("alice", 5, out, 1.0)
+    assert checker_error.status == "checker-error" and checker_error.score is not None
 
 
 def test_submissions_are_the_visible_folders_but_the_output_folder(tmp_path: Path) -> None:
