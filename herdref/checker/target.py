@@ -34,7 +34,6 @@ __all__ = [
     "CommandFraming",
     "Dialect",
     "Target",
-    "components",
     "wait_until",
 ]
 
@@ -136,27 +135,6 @@ class Dialect:
         elif framing.terminator == "none" and closed and data and single_line and not data.endswith(b"\n"):
             data += b"\n"
         return data
-
-
-def components(nodes: set[str], links: frozenset[frozenset[str]]) -> list[set[str]]:
-    """Connected components of the herd graph restricted to ``nodes``."""
-    remaining = set(nodes)
-    found: list[set[str]] = []
-    while remaining:
-        start = min(remaining)
-        component = {start}
-        frontier = [start]
-        while frontier:
-            node = frontier.pop()
-            for link in links:
-                if node in link:
-                    (other,) = link - {node}
-                    if other in remaining and other not in component:
-                        component.add(other)
-                        frontier.append(other)
-        remaining -= component
-        found.append(component)
-    return found
 
 
 @dataclass(slots=True)

@@ -119,8 +119,10 @@ class ConnectionLog:
 # ---- graphs ------------------------------------------------------------------------------
 
 
-def components(servers: Iterable[str], links: Iterable[Link]) -> tuple[tuple[str, ...], ...]:
-    """The connected components of the graph, each in the order ``servers`` lists them."""
+def components(servers: Iterable[str], links: Iterable[Iterable[str]]) -> tuple[tuple[str, ...], ...]:
+    """The connected components of the graph, each in the order ``servers`` lists them; a link is
+    any pair of names (a tuple, or the herd file's frozensets), and links to servers not listed
+    are ignored, so ``servers`` may be the live ones."""
     order = list(dict.fromkeys(servers))
     adjacent: dict[str, list[str]] = {server: [] for server in order}
     for a, b in links:

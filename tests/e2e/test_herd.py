@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from herdref.model import components
 from herdref.protocol import parse_line
 
 from .herd_harness import (
@@ -29,21 +30,7 @@ NAMES = NAMES_OF_DEFAULT_HERD
 
 
 def components_without(dead: set[str], links: list[tuple[str, str]]) -> list[set[str]]:
-    alive = [name for name in NAMES if name not in dead]
-    groups: list[set[str]] = []
-    for name in alive:
-        group = {name}
-        frontier = [name]
-        while frontier:
-            current = frontier.pop()
-            for a, b in links:
-                for x, y in ((a, b), (b, a)):
-                    if x == current and y not in dead and y not in group:
-                        group.add(y)
-                        frontier.append(y)
-        if group not in groups:
-            groups.append(group)
-    return groups
+    return [set(part) for part in components([name for name in NAMES if name not in dead], links)]
 
 
 @pytest.fixture(params=["persistent", "ephemeral"])

@@ -20,7 +20,8 @@ from herdref.checker.checks.helpers import (
     show,
 )
 from herdref.checker.checks.registry import CheckFailed, check
-from herdref.checker.target import CheckContext, CheckUnsupported, components, wait_until
+from herdref.checker.target import CheckContext, CheckUnsupported, wait_until
+from herdref.model import components
 from herdref.model.judge import time_close
 
 # ---- flooding ------------------------------------------------------------------------------
@@ -235,11 +236,13 @@ def _pairs_to_check(context: CheckContext, *, quick: bool) -> list[tuple[str, st
     pairs = list(itertools.combinations(names, 2))
     if not quick:
         return pairs
+
     # Quick: one pair that leaves the survivors connected and one that cuts them apart.
-    connected = [
-        pair for pair in pairs if len(components(set(names) - set(pair), context.target.config.links)) == 1
-    ]
-    cut = [pair for pair in pairs if len(components(set(names) - set(pair), context.target.config.links)) > 1]
+    def parts_without(pair: tuple[str, str]) -> int:
+        return len(components([name for name in names if name not in pair], context.target.config.links))
+
+    connected = [pair for pair in pairs if parts_without(pair) == 1]
+    cut = [pair for pair in pairs if parts_without(pair) > 1]
     return connected[:1] + cut[:1]
 
 
@@ -252,7 +255,8 @@ def _flood_with_pairs_down(context: CheckContext, pairs: list[tuple[str, str]]) 
         for name in pair:
             launcher.kill(name)
         survivors = set(target.names) - down
-        for component in components(survivors, target.config.links):
+        for part in components(sorted(survivors), target.config.links):
+            component = set(part)
             origin = min(component)
             client = context.client_id(f"{origin}-without-{pair[0]}-{pair[1]}")
             line = at_reply(context, origin, client, context.location(), context.now_time())

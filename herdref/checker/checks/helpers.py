@@ -10,7 +10,8 @@ from typing import Final
 from herdref.checker.checks.registry import CheckFailed
 from herdref.checker.client import Exchange
 from herdref.checker.launcher import Launcher
-from herdref.checker.target import CheckContext, CheckUnsupported, Target, components
+from herdref.checker.target import CheckContext, CheckUnsupported, Target
+from herdref.model import components
 from herdref.model.judge import (
     is_error_reply_for,
     looks_like_at,
@@ -123,10 +124,10 @@ def neighbours_of(target: Target, name: str) -> list[str]:
 
 
 def reachable_without(target: Target, origin: str, down: set[str]) -> set[str]:
-    alive = set(target.names) - down
+    alive = [name for name in target.names if name not in down]
     for component in components(alive, target.config.links):
         if origin in component:
-            return component
+            return set(component)
     return set()
 
 
