@@ -172,7 +172,17 @@ PLANTED_BUGS = (
     PlantedBug("floods back to the sender", FloodBackNode, "FLOOD-3"),
     PlantedBug("never floods", NeverFloodsNode, "CATCHUP-1"),
     PlantedBug("wrong skew sign", WrongSkewSignNode, "AT-2"),
-    PlantedBug("no catch-up on reconnect", NoCatchUpNode, "CATCHUP-1"),
+    PlantedBug(
+        "no catch-up on reconnect",
+        NoCatchUpNode,
+        "CATCHUP-1",
+        # Two servers: the bug needs a stop, an IAMAT at the other server, then a restart. In the
+        # five-server herd, 300 derandomised examples reached that sequence when this file ran
+        # alone but not after the whole e2e suite (Hypothesis's generation differed between the
+        # two sessions; the exact cause is not pinned down), so the bug now gets a herd where the
+        # sequence is common.
+        topology=(("S0", "S1"), (("S0", "S1"),)),
+    ),
     PlantedBug("ignores a new incarnation", IgnoresIncarnationNode, "CATCHUP-1", mode="ephemeral"),
     PlantedBug("WHATSAT regenerates the AT line", RegeneratedWhatsatNode, "WHATSAT-5"),
     PlantedBug(
