@@ -104,17 +104,22 @@ def main(argv: list[str] | None = None) -> int:
     args, validate_options = parser.parse_known_args(argv)
     herds: dict[str, dict[str, object]] = tomllib.loads((HERDS / "manifest.toml").read_text())["herds"]
     chosen = [name for name in herds if not args.only or name in args.only.split(",")]
+    print(
+        "| herd | kind | manifest | validate reported | agrees | s |\n|---|---|---|---|---|---|", flush=True
+    )
+    rows: list[Row] = []
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        rows = list(pool.map(lambda name: run_one(name, herds[name], validate_options), chosen))
-    print("| herd | kind | manifest | validate reported | agrees | s |\n|---|---|---|---|---|---|")
-    for row in rows:
-        reported = "; ".join(row.found) or "no FAIL"
-        if row.note:
-            reported += f" ({row.note})"
-        print(
-            f"| {row.herd} | {row.kind} | {row.expected} {row.clause} | {reported} | "
-            f"{'yes' if row.agrees else 'NO'} | {row.elapsed_s:.1f} |"
-        )
+        # Rows are printed as they come (in manifest order), so a cut-short sweep still tells.
+        for row in pool.map(lambda name: run_one(name, herds[name], validate_options), chosen):
+            rows.append(row)
+            reported = "; ".join(row.found) or "no FAIL"
+            if row.note:
+                reported += f" ({row.note})"
+            print(
+                f"| {row.herd} | {row.kind} | {row.expected} {row.clause} | {reported} | "
+                f"{'yes' if row.agrees else 'NO'} | {row.elapsed_s:.1f} |",
+                flush=True,
+            )
     defects = [row for row in rows if row.kind == "defect"]
     clean = [row for row in rows if row.kind in ("base", "dialect")]
     print(
