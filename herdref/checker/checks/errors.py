@@ -154,6 +154,10 @@ def error_keeps_connection(context: CheckContext) -> None:
         bad = b"IAMAT %s +12-118 never\n" % client
         session.send(bad)
         reply = session.read_reply()
+        if reply is None and session.closed:
+            # Closed after the first reply, before the invalid line could matter: a single-shot
+            # herd (FRAME-3 lenient), which frame-keep-open reports; nothing to judge here.
+            raise CheckUnsupported("the server closed the connection after its first reply (single-shot)")
         split = (
             split_line(reply, crlf=context.target.dialect.iamat.terminator == "CRLF")
             if reply is not None
