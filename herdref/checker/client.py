@@ -97,8 +97,14 @@ def reply_complete(data: bytes, *, whatsat: bool) -> bool:
         return False
     if not whatsat or data.startswith(b"? "):
         return True
-    first_end = data.find(b"\n")
-    return data.find(b"\n\n", first_end) != -1
+    return _blank_line_end(data, data.find(b"\n")) is not None
+
+
+def _blank_line_end(data: bytes, start: int) -> int | None:
+    """Where the first empty line after ``start`` ends (LF LF, or CRLF CRLF from a herd that ends
+    its lines in CRLF: the terminator is AT-1's business, not the reader's), or None."""
+    ends = [found + len(blank) for blank in (b"\n\n", b"\n\r\n") if (found := data.find(blank, start)) != -1]
+    return min(ends, default=None)
 
 
 def exchange(
@@ -254,5 +260,4 @@ def _reply_end(data: bytes, *, whatsat: bool) -> int | None:
         return None
     if not whatsat or data.startswith(b"? "):
         return first_end + 1
-    blank = data.find(b"\n\n", first_end)
-    return None if blank == -1 else blank + 2
+    return _blank_line_end(data, first_end)

@@ -90,11 +90,13 @@ def probe_command(
     *,
     whatsat: bool,
     transcript: Transcript | None = None,
+    kept_open: bool = True,
 ) -> CommandProbe:
-    """Send a fresh ``payload()`` once with half-close and once on a kept-open connection."""
+    """Send a fresh ``payload()`` once with half-close and (unless not ``kept_open``, when it is
+    known to go unanswered) once on a kept-open connection."""
     address = target.config.address(name)
     result = CommandProbe()
-    for half_close in (True, False):
+    for half_close in (True, False) if kept_open else (True,):
         try:
             with LineSession(
                 address.host, address.port, timeout_s=target.timeout_s, transcript=transcript, server=name
@@ -164,24 +166,47 @@ def probe_dialect(
     iamat_framing = iamat_probe.framing()
     # The bound that shows a record without Places (0), else one that needs Places (1); once a
     # framing is known, whether Places work is one more exchange in it.
-    whatsat_probe = probe_command(
-        target, name, partial(_whatsat, client, 0), whatsat=True, transcript=transcript
+    # A herd that answers IAMAT only after the client's half-close (read to EOF) does the same
+    # with WHATSAT: waiting out a kept-open WHATSAT too would only cost the timeout again.
+    read_to_eof = iamat_probe.half_close_answered and not iamat_probe.kept_open_answered
+    probe_whatsat = partial(
+        probe_command, target, name, whatsat=True, transcript=transcript, kept_open=not read_to_eof
     )
-    lookup_bound: int | None = 0
-    if whatsat_probe.framing() is None:
-        whatsat_probe = probe_command(
-            target, name, partial(_whatsat, client, 1), whatsat=True, transcript=transcript
-        )
-        lookup_bound = 1 if whatsat_probe.framing() is not None else None
+    lookup_bound: int | None = None
+    if iamat_framing is None:
+        # No record could be stored: WHATSAT would only wait out the timeout, four times.
+        whatsat_probe = CommandProbe()
+    else:
+        whatsat_probe, lookup_bound = probe_whatsat(partial(_whatsat, client, 0)), 0
+        if whatsat_probe.framing() is None:
+            whatsat_probe = probe_whatsat(partial(_whatsat, client, 1))
+            lookup_bound = 1 if whatsat_probe.framing() is not None else None
     whatsat_framing = whatsat_probe.framing()
     places_work = lookup_bound == 1
+    places_lost = False
     if lookup_bound == 0 and whatsat_framing is not None:
         places_work = _answers(target, name, _whatsat(client, 1), whatsat_framing, transcript)
+        if not places_work and whatsat_framing.half_close and whatsat_probe.kept_open_answered:
+            # Bound 0 is answered at once; a WHATSAT that waits for Places may be lost when the
+            # client's EOF arrives first (FRAME-4). Kept open, it shows whether Places work.
+            kept_open = CommandFraming(
+                half_close=False,
+                server_closes=whatsat_probe.kept_open_closed,
+                terminator=whatsat_framing.terminator,
+            )
+            if _answers(target, name, _whatsat(client, 1), kept_open, transcript):
+                places_work = places_lost = True
+                whatsat_framing = kept_open
     dialect = Dialect(
         iamat=iamat_framing or CommandFraming(),
         whatsat=whatsat_framing or iamat_framing or CommandFraming(),
         iamat_answered=iamat_framing is not None,
         whatsat_answered=whatsat_framing is not None,
+        places_reply_lost_on_half_close=places_lost,
+        # One command per connection: closed after the first reply, or (read to EOF) answered
+        # only once the client half-closed.
+        single_shot=(iamat_probe.kept_open_answered and iamat_probe.kept_open_closed) or read_to_eof,
+        read_to_eof=read_to_eof,
     )
     target.lookup_bound = lookup_bound if dialect.iamat_answered else None
     target.places_work = places_work

@@ -117,11 +117,22 @@ class Dialect:
     iamat_answered: bool = True
     #: WHATSAT for a known client got a reply starting with an AT line in some framing.
     whatsat_answered: bool = True
+    #: A WHATSAT that waits for Places got no reply when the client half-closed, but got one on
+    #: a kept-open connection (FRAME-4: the server dropped it at EOF); ``whatsat`` is then the
+    #: kept-open framing, so that the WHATSAT checks still judge the herd's answers.
+    places_reply_lost_on_half_close: bool = False
+    #: One command per connection (FRAME-3 lenient): the server closed a kept-open connection
+    #: right after its first reply, or answers only once the client half-closes.
+    single_shot: bool = False
+    #: IAMAT is answered only once the client half-closes, never on a kept-open connection.
+    read_to_eof: bool = False
 
     def describe(self) -> str:
         if not self.iamat_answered:
             return "IAMAT got no AT reply, with half-close or on a kept-open connection"
         whatsat = self.whatsat.describe() if self.whatsat_answered else "no reply that shows a record"
+        if self.places_reply_lost_on_half_close:
+            whatsat += " (a WHATSAT waiting for Places is lost on half-close)"
         return f"IAMAT: {self.iamat.describe()}; WHATSAT: {whatsat}"
 
     def normalize(self, data: bytes, *, whatsat: bool, closed: bool) -> bytes:

@@ -12,8 +12,8 @@ import socket
 from herdref.checker.checks.helpers import expect_error_graded, show
 from herdref.checker.checks.registry import CheckFailed, check
 from herdref.checker.client import reply_complete
-from herdref.checker.dialect import CommandProbe, probe_dialect
-from herdref.checker.target import CheckContext, CheckUnsupported
+from herdref.checker.dialect import CommandProbe, probe_command, probe_dialect
+from herdref.checker.target import CheckContext, CheckUnsupported, Dialect
 from herdref.model.judge import looks_like_at, split_at_fields, split_line, time_close
 
 
@@ -29,12 +29,45 @@ def dialect(context: CheckContext) -> None:
     context.target.dialect = found
     context.transcript.note(f"dialect: {found.describe()}")
     if not found.iamat_answered:
+        replies = (iamat.half_close_reply, iamat.kept_open_reply)
+        if any(looks_like_at(reply.partition(b"\n")[2]) for reply in replies):
+            # An AT line after something else: a banner, a prompt or debug text, which a client
+            # takes for the reply (FRAME-6: nothing but replies is ever written to a client).
+            raise CheckFailed(
+                "the AT reply came after other text: a client reads that text as the reply",
+                expected="the AT line first, nothing before it",
+                seen=f"half-close: {show(iamat.half_close_reply or None)}; kept open: "
+                f"{show(iamat.kept_open_reply or None)}",
+                clause="FRAME-6",
+            )
+        if _answers_crlf_only(context):
+            raise CheckFailed(
+                "a line ended by LF alone is never answered; ended by CRLF it is (the server splits "
+                "lines at CRLF, e.g. Twisted LineReceiver's default delimiter)",
+                expected="an AT reply to an IAMAT ended by LF",
+                seen=f"half-close: {show(iamat.half_close_reply or None)}; kept open: "
+                f"{show(iamat.kept_open_reply or None)}; the same IAMAT ended by CRLF: an AT reply",
+                clause="FRAME-1",
+            )
         raise CheckFailed(
             "a valid IAMAT got no AT reply, neither with half-close nor on a kept-open connection",
             expected="an AT line",
             seen=f"half-close: {show(iamat.half_close_reply or None)}; kept open: "
             f"{show(iamat.kept_open_reply or None)}",
         )
+
+
+def _answers_crlf_only(context: CheckContext) -> bool:
+    """Whether an IAMAT that went unanswered ended by LF is answered when ended by CRLF."""
+    client, location = context.client_id("crlf"), context.location()
+    probe = probe_command(
+        context.target,
+        context.target.names[0],
+        lambda: b"IAMAT %s %s %s\r\n" % (client, location, context.now_time()),
+        whatsat=False,
+        transcript=context.transcript,
+    )
+    return probe.half_close_answered or probe.kept_open_answered
 
 
 @check(
@@ -45,7 +78,8 @@ def dialect(context: CheckContext) -> None:
     requires=("dialect",),
 )
 def frame_half_close(context: CheckContext) -> None:
-    for command, probe in _half_close_probes(context):
+    found, probes = _probe_again(context)
+    for command, probe in probes:
         if not probe.half_close_answered:
             kept = " (it is answered on a kept-open connection)" if probe.kept_open_answered else ""
             raise CheckFailed(
@@ -53,6 +87,13 @@ def frame_half_close(context: CheckContext) -> None:
                 expected=f"the {command} reply",
                 seen=show(probe.half_close_reply or None),
             )
+    if found.places_reply_lost_on_half_close or context.target.dialect.places_reply_lost_on_half_close:
+        raise CheckFailed(
+            "a WHATSAT that waits for Places, followed by a half-close, got no reply (it is answered "
+            "on a kept-open connection): the server dropped it when the client's EOF came first",
+            expected="the WHATSAT reply, then EOF",
+            seen="nothing before the server closed (the WHATSAT ... 1 sent with half-close above)",
+        )
 
 
 @check(
@@ -78,12 +119,17 @@ def frame_close_after_half_close(context: CheckContext) -> None:
 
 
 def _half_close_probes(context: CheckContext) -> list[tuple[str, CommandProbe]]:
-    """The dialect step's IAMAT probe, and its WHATSAT probe when WHATSAT is answered at all."""
-    _, iamat, whatsat = probe_dialect(context.target, transcript=context.transcript)
+    return _probe_again(context)[1]
+
+
+def _probe_again(context: CheckContext) -> tuple[Dialect, list[tuple[str, CommandProbe]]]:
+    """The dialect step again, in this check's transcript: the dialect found, its IAMAT probe,
+    and its WHATSAT probe when WHATSAT is answered at all."""
+    found, iamat, whatsat = probe_dialect(context.target, transcript=context.transcript)
     probes = [("IAMAT", iamat)]
     if whatsat.half_close_answered or whatsat.kept_open_answered:
         probes.append(("WHATSAT", whatsat))
-    return probes
+    return found, probes
 
 
 @check(
@@ -94,6 +140,15 @@ def _half_close_probes(context: CheckContext) -> list[tuple[str, CommandProbe]]:
     requires=("dialect",),
 )
 def frame_keep_open(context: CheckContext) -> None:
+    if context.target.dialect.read_to_eof:
+        # Seen by the dialect step (its transcript): waiting out the timeout again adds nothing.
+        raise CheckFailed(
+            "the server answers only after the client half-closes (it reads to EOF): a command on "
+            "a kept-open connection gets no reply",
+            expected="one AT line per IAMAT, without closing the connection",
+            seen=f"no reply within {context.target.timeout_s:g} s on a kept-open connection "
+            "(the dialect step's transcript)",
+        )
     name = context.target.names[0]
     client = context.client_id()
     location = context.location()
@@ -102,10 +157,11 @@ def frame_keep_open(context: CheckContext) -> None:
             session.send(b"IAMAT %s %s %s\n" % (client, location, context.now_time(round_number * 1e-3)))
             reply = session.read_reply()
             if reply is None or not looks_like_at(reply):
-                single_shot = session.closed and looks_like_at(reply or session.buffer)
+                # Closed right after answering this command, or (seen now) after the last one.
+                answered = round_number + 1 if looks_like_at(reply or session.buffer) else round_number
+                single_shot = session.closed and answered > 0
                 raise CheckFailed(
-                    f"the server closed the connection after answering command {round_number + 1} "
-                    "(single-shot)"
+                    f"the server closed the connection after answering command {answered} (single-shot)"
                     if single_shot
                     else f"no AT reply to command {round_number + 1} on a kept-open connection",
                     expected="one AT line per IAMAT, without closing the connection",
@@ -199,6 +255,14 @@ def frame_pipelined(context: CheckContext) -> None:
         and all(record is not None for record in records)
         and [record.client_id for record in records if record is not None] == [first, second]
     )
+    if not ok and context.target.dialect.single_shot:
+        # A single-shot herd (FRAME-3 lenient) reads one command per connection, so a second one
+        # in the same packet is outside what it promises; its one deviation is frame-keep-open's.
+        raise CheckUnsupported(
+            "the server takes one command per connection (single-shot: it closes after its first "
+            "reply, or answers only at EOF): two commands on one connection are reported once, by "
+            "frame-keep-open"
+        )
     if not ok:
         raise CheckFailed(
             "two IAMATs sent in one packet did not get two AT replies in order",

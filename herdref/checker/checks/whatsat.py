@@ -78,6 +78,14 @@ def whatsat_reply(context: CheckContext) -> None:
             expected=repr(line + b"\n"),
             seen=show(data[:300]),
         )
+    if data.startswith(line + b"\n\n"):
+        # WHATSAT-5's layout: a client reads up to the first empty line, which here comes before
+        # the JSON, so it gets no places at all (the JSON's own empty lines are WHATSAT-6's).
+        raise CheckFailed(
+            "an empty line follows the AT line, so the reply ends before the JSON",
+            expected=repr(line + b"\n") + " then the JSON, then an empty line",
+            seen=show(data[:300]),
+        )
     # The framing of the rest by the grammar (whatsat_reply): JSON lines, no empty line, LF LF.
     parsed = parse_whatsat_reply(data)
     if isinstance(parsed, str):

@@ -1,0 +1,182 @@
+"""The corpus of herds in this folder as data: what manifest.toml says of each, how to run
+``herdref validate`` on one, and whether its report agrees with the manifest.
+
+Used by ``sweep.py`` (every herd, any profile, a table) and by ``tests/e2e/test_validate.py``
+(every herd, the quick profile, one test each), so both judge a report the same way.
+
+A report agrees with its herd's entry when:
+
+* every herd: no ERROR (the checker's own fault), and a BLOCKED check names a prerequisite that
+  FAILed, was BLOCKED or ERRORed;
+* ``verdict = "FAIL"``: exactly one FAIL, by the entry's ``check`` under its ``clause``;
+* ``verdict = "NON-STRICT"``: no FAIL, and the entry's check reports its clause NON-STRICT;
+* ``verdict = "FLAKY"``: the entry's check reports its clause FLAKY, and nothing else FAILs;
+* ``verdict = "0 FAIL"`` (the base herd and every dialect): no FAIL and no FLAKY;
+* and beyond those: no NON-STRICT but the entry's own and those its ``non_strict`` list names
+  (a dialect's strict-only deviations, each reported once by its own check).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+HERDS = Path(__file__).resolve().parent
+MANIFEST = HERDS / "manifest.toml"
+
+#: Verdicts that say the herd broke something (FAIL, NON-STRICT, FLAKY) or the checker did (ERROR).
+REPORTED = ("FAIL", "NON-STRICT", "FLAKY", "ERROR")
+
+
+@dataclass(frozen=True)
+class CorpusHerd:
+    name: str
+    file: str
+    kind: str
+    clause: str
+    verdict: str
+    description: str
+    launch: str
+    per_server: bool = True
+    #: The check that must name the defect (defects only).
+    check: str | None = None
+    #: Checks that kill, pause or restart servers which this herd's defect needs (the quick
+    #: test run leaves the others out).
+    needs: tuple[str, ...] = ()
+    #: Strict-only deviations (check names) the herd shows besides its own: reported NON-STRICT.
+    non_strict: tuple[str, ...] = ()
+
+    @property
+    def path(self) -> Path:
+        return HERDS / self.file
+
+
+def load_corpus() -> dict[str, CorpusHerd]:
+    entries: dict[str, dict[str, Any]] = tomllib.loads(MANIFEST.read_text(encoding="utf-8"))["herds"]
+    return {
+        name: CorpusHerd(
+            name=name,
+            file=entry["file"],
+            kind=entry["kind"],
+            clause=entry["clause"],
+            verdict=entry["verdict"],
+            description=entry["description"],
+            launch=entry["launch"],
+            per_server=entry.get("per_server", True),
+            check=entry.get("check"),
+            needs=tuple(entry.get("needs", ())),
+            non_strict=tuple(entry.get("non_strict", ())),
+        )
+        for name, entry in entries.items()
+    }
+
+
+@dataclass
+class CorpusRun:
+    herd: CorpusHerd
+    returncode: int | None
+    report: dict[str, Any]
+    output: str
+    elapsed_s: float
+    #: Why there is no report (a timeout, a crash), else "".
+    trouble: str = ""
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def checks(self) -> list[dict[str, Any]]:
+        checks = self.report.get("checks", [])
+        return checks if isinstance(checks, list) else []
+
+    def reported(self) -> list[str]:
+        """Each FAIL, NON-STRICT, FLAKY and ERROR as ``VERDICT check CLAUSE``."""
+        return [
+            f"{entry['verdict']} {entry['check']} {entry['clause']}"
+            for entry in self.checks
+            if entry["verdict"] in REPORTED
+        ]
+
+
+def validate_command(herd: CorpusHerd, herd_file: Path, report: Path, options: Sequence[str]) -> list[str]:
+    """The ``herdref validate`` command line that checks ``herd`` on the herd file ``herd_file``."""
+    launch = herd.launch.replace("{python}", sys.executable).replace("{herd}", str(herd.path))
+    command = [sys.executable, "-m", "herdref", "validate", "--quiet", "--json", str(report)]
+    command += ["--launch", launch, "--config", str(herd_file)]
+    if not herd.per_server:
+        command += ["--connect-host", "127.0.0.1"]
+    return command + list(options)
+
+
+def run_validate(
+    herd: CorpusHerd, herd_file: Path, folder: Path, options: Sequence[str], *, budget_s: float
+) -> CorpusRun:
+    """Run ``herdref validate`` on ``herd`` (report in ``folder``) and judge its report."""
+    report = folder / "report.json"
+    command = validate_command(herd, herd_file, report, options)
+    started = time.monotonic()
+    returncode: int | None = None
+    output = trouble = ""
+    try:
+        completed = subprocess.run(
+            command, capture_output=True, text=True, timeout=budget_s, cwd=HERDS, check=False
+        )
+        returncode, output = completed.returncode, completed.stdout + completed.stderr
+    except subprocess.TimeoutExpired as expired:
+        trouble = f"validate ran over {budget_s:g} s"
+        output = str(expired.stdout or "") + str(expired.stderr or "")
+    elapsed = time.monotonic() - started
+    document: dict[str, Any] = {}
+    if report.exists():
+        document = json.loads(report.read_text(encoding="utf-8"))
+    elif not trouble:
+        trouble = (output.strip().splitlines() or ["validate wrote no report"])[-1]
+    run = CorpusRun(herd, returncode, document, output, elapsed, trouble)
+    run.problems = judge(herd, run.checks) + ([trouble] if trouble else [])
+    return run
+
+
+def judge(herd: CorpusHerd, checks: list[dict[str, Any]]) -> list[str]:
+    """What in the report ``checks`` disagrees with the manifest's entry (empty: it agrees)."""
+    problems: list[str] = []
+    by_name = {entry["check"]: entry for entry in checks}
+
+    def named(verdict: str) -> list[tuple[str, str]]:
+        return [(entry["check"], entry["clause"]) for entry in checks if entry["verdict"] == verdict]
+
+    fails, flaky, non_strict = named("FAIL"), named("FLAKY"), named("NON-STRICT")
+    own = (herd.check or "", herd.clause)
+    if errors := named("ERROR"):
+        problems.append(f"the checker's own error in {errors}")
+    for entry in checks:
+        if entry["verdict"] == "BLOCKED":
+            blocker = by_name.get(entry.get("blocked_by") or "", {})
+            if blocker.get("verdict") not in ("FAIL", "BLOCKED", "ERROR"):
+                problems.append(
+                    f"{entry['check']} BLOCKED by {entry.get('blocked_by')!r}, which did not fail"
+                )
+    if herd.verdict == "FAIL":
+        if fails != [own]:
+            problems.append(f"expected exactly one FAIL {own}, got {fails or 'none'}")
+    elif fails:
+        problems.append(f"expected no FAIL, got {fails}")
+    if herd.verdict == "FLAKY" and own not in flaky:
+        problems.append(f"expected FLAKY {own}, got FLAKY {flaky or 'none'}")
+    if herd.verdict != "FLAKY" and flaky:
+        problems.append(f"unexpected FLAKY {flaky}")
+    if herd.verdict == "NON-STRICT" and own not in non_strict:
+        problems.append(f"expected NON-STRICT {own}, got NON-STRICT {non_strict or 'none'}")
+    allowed = set(herd.non_strict) | ({own[0]} if herd.verdict == "NON-STRICT" else set())
+    if extra := [item for item in non_strict if item[0] not in allowed]:
+        problems.append(f"NON-STRICT not in the manifest: {extra}")
+    # A deviation the manifest lists is looked for only where its check ran (the quick run
+    # leaves some out).
+    ran = {name for name, entry in by_name.items() if entry["verdict"] != "SKIPPED"}
+    if missing := sorted((set(herd.non_strict) & ran) - {name for name, _ in non_strict}):
+        problems.append(f"the manifest's non_strict not reported: {missing}")
+    return problems
