@@ -35,7 +35,9 @@ def invalid_command(context: CheckContext) -> None:
     )
 
 
-@check("invalid-field-count", "ERR-3", "MUST", "IAMAT/WHATSAT with too few or too many fields get '? <line>'")
+@check(
+    "invalid-field-count", "ERR-3", "MUST", "IAMAT/WHATSAT/AT with too few or too many fields get '? <line>'"
+)
 def invalid_field_count(context: CheckContext) -> None:
     client = context.client_id()
     loc, when = context.location(), context.now_time()
@@ -50,6 +52,19 @@ def invalid_field_count(context: CheckContext) -> None:
         ],
         "wrong field count not answered '? <line>'",
     )
+    # A malformed AT line is invalid too (FLOOD-6), whatever format the herd's own links use:
+    # a server that indexes the fields of an AT line before counting them drops the connection.
+    name = context.target.names[0]
+    short_at = b"AT %s +0.000000001 %s\n" % (name.encode(), client)
+    reply = context.send(name, short_at)
+    if not reply.data and reply.closed:
+        raise CheckFailed(
+            "an AT line with three fields closed the connection without a reply",
+            expected=repr(error_for(short_at)),
+            seen="nothing; the server closed the connection",
+            clause="ERR-4",
+        )
+    expect_error(context, name, short_at, "a malformed AT line not answered '? <line>'")
 
 
 @check("invalid-location", "LEX-5", "MUST", "locations that are not ISO 6709 ±lat±long in range get '?'")
