@@ -399,7 +399,7 @@ def run_stateful(
     failure does not reproduce, the verdict is FLAKY.
     """
     from hypothesis import HealthCheck, Phase, settings
-    from hypothesis.errors import Flaky
+    from hypothesis.errors import Flaky, Unsatisfiable
     from hypothesis.reporting import with_reporter
     from hypothesis.stateful import run_state_machine_as_test
 
@@ -470,6 +470,20 @@ def run_stateful(
     except CheckUnsupported as exc:
         outcome.verdict = "UNSUPPORTED"
         outcome.summary = str(exc)
+    except Unsatisfiable as exc:
+        named = ", ".join(sorted({v.clause for v in deviations if v.clause in known_clauses}))
+        if named:
+            # Every example ended at a defect a check already named (each was discarded there),
+            # so nothing beyond it was exercised: no evidence either way, not a pass.
+            outcome.verdict = "UNSUPPORTED"
+            outcome.summary = (
+                f"every example ran into a defect the checks already named ({named}) within its "
+                "first steps, so nothing beyond it could be exercised"
+            )
+        else:
+            outcome.verdict = "ERROR"
+            outcome.summary = f"checker error in the stateful run: {exc!r}"
+            outcome.transcript = traceback.format_exc().splitlines()
     except LaunchError as exc:
         outcome.verdict = "FAIL"
         outcome.clause = "ERR-4"
