@@ -5,9 +5,9 @@ checks run against any herd, not only the reference one.
 
 The wire tier ships in the package (:mod:`herdref.checker.wire_properties`): when the run
 names a herd (``--herd-launch``/``--herd-config``) or selects ``-m properties``, the plugin
-adds that module to what pytest collects, so the command works from any folder where
-``herdref[check]`` is installed. In a checkout, where ``tests/properties/test_wire.py``
-collects the same tests, each is run once.
+adds that module's tests to what pytest collected, so the command works from any folder where
+``herdref[check]`` is installed (a project's own ``.venv`` included). In a checkout, where
+``tests/properties/test_wire.py`` collects the same tests, each is run once.
 
 The ``herd_target`` fixture (one per session) starts the herd under test: the servers named by
 ``--herd-launch`` and ``--herd-config`` (run from ``--herd-cwd``), or by default the reference
@@ -57,22 +57,29 @@ def _wants_wire_tier(config: pytest.Config) -> bool:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "properties: Hypothesis property tests (simulation and wire tiers)")
-    if _wants_wire_tier(config):
-        from herdref.checker import wire_properties
-
-        module = str(Path(wire_properties.__file__).resolve())
-        if module not in config.args:
-            config.args.append(module)
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """A test collected both from the package and from a checkout's shim runs once."""
-    packaged = [item for item in items if Path(str(item.path)).name == "wire_properties.py"]
-    elsewhere = {item.name for item in items if item not in packaged}
-    duplicates = [item for item in packaged if item.name in elsewhere]
-    if duplicates:
+# tryfirst: the items added here must exist before ``-m``/``-k`` deselect (a later hook).
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    """Add the packaged wire tier to what was collected, built from the module itself rather
+    than from a path argument: pytest skips paths inside a virtual environment (a project's
+    ``.venv`` holding herdref) and may skip an installed package under the rootdir, which
+    left the README's command collecting nothing (exit 5). A test a checkout's shim
+    (``tests/properties/test_wire.py``) already collected is not added twice."""
+    if not _wants_wire_tier(config):
+        return
+    from herdref.checker import wire_properties
+
+    module = pytest.Module.from_parent(session, path=Path(wire_properties.__file__).resolve())
+    already = {item.name for item in items}
+    packaged = list(session.genitems(module))
+    items.extend(item for item in packaged if item.name not in already)
+    # Counted as collected by genitems: say they were left out, so the summary adds up.
+    if duplicates := [item for item in packaged if item.name in already]:
         config.hook.pytest_deselected(items=duplicates)
-        items[:] = [item for item in items if item not in duplicates]
 
 
 @pytest.fixture(scope="session")
