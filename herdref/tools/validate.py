@@ -57,6 +57,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
+import herdref
 from herdref.tools.exitstatus import ExitStatus
 
 __all__ = ["add_arguments", "run"]
@@ -310,16 +311,22 @@ def _validate(
     args: argparse.Namespace, checks: list[Any], left_out: list[tuple[str, str]], stack: ExitStack
 ) -> int:
     from herdref.checker.bringup import open_target
+    from herdref.checker.diagnosis import report_facts
     from herdref.checker.grading import clause_tags
     from herdref.checker.launcher import LaunchError, PortBusy
-    from herdref.checker.report import clause_titles, terminal_summary
+    from herdref.checker.report import VERDICT_COLOURS, clause_titles, terminal_summary
     from herdref.checker.runner import BLOCKING, Outcome, run_checks
+    from herdref.tools.cli import paint
 
     started = time.monotonic()
 
     def progress(text: str) -> None:
         if not args.quiet:
             print(text, file=sys.stderr, flush=True)
+
+    def shade(verdict: str, width: int = 0) -> str:
+        """A verdict, padded, in its colour on a terminal (stderr: where progress goes)."""
+        return paint(f"{verdict:<{width}}", VERDICT_COLOURS.get(verdict, ""), sys.stderr)
 
     try:
         target, description = open_target(
@@ -357,7 +364,7 @@ def _validate(
         progress(f"  ... {item.name} ({item.clause})")
 
     def on_done(outcome: Any) -> None:
-        progress(f"  {outcome.verdict:<11} {outcome.check} ({outcome.duration_s:.2f} s)")
+        progress(f"  {shade(outcome.verdict, 11)} {outcome.check} ({outcome.duration_s:.2f} s)")
 
     outcomes: list[Any] = run_checks(
         target,
@@ -410,6 +417,7 @@ def _validate(
     outcomes += _skipped(left_out)
     elapsed = time.monotonic() - started
     titles = clause_titles(args.spec)
+    facts = report_facts(target.config, version=herdref.__version__)
     summary = terminal_summary(
         outcomes,
         target=description,
@@ -418,9 +426,13 @@ def _validate(
         elapsed_s=elapsed,
         titles=titles,
         spec_profile=args.spec_profile,
+        facts=facts,
+        # Colour only when stdout is a terminal and NO_COLOR is not set (herdref.tools.cli).
+        paint=lambda text, colour: paint(text, colour, sys.stdout),
     )
     print(summary)
     meta = {
+        **facts,
         "target": description,
         "framing": target.dialect.describe(),
         "profile": args.profile,
@@ -471,15 +483,37 @@ def _skipped(left_out: list[tuple[str, str]]) -> list[Any]:
     ]
 
 
+def _config_or_none(path: Path | None) -> Any:
+    """The herd file at ``path`` if it loads, else None (the reports then leave out the topology)."""
+    from herdref.herd.config import ConfigError, load_config
+
+    if path is None:
+        return None
+    try:
+        return load_config(path)
+    except (ConfigError, OSError):
+        return None
+
+
 def _write_reports(
     args: argparse.Namespace, outcomes: list[Any], skipped: list[Any], meta: dict[str, Any]
 ) -> None:
-    """Write every report asked for, whatever happened to the run."""
-    from herdref.checker.report import clause_titles, write_html, write_json, write_junit
+    """Write every report asked for, whatever happened to the run (a run that never reached
+    the herd still states the version, the date and, from the herd file, the topology)."""
+    from herdref.checker.diagnosis import report_facts
+    from herdref.checker.report import clause_titles, write_json, write_junit
+    from herdref.checker.report_html import write_html
 
+    if not (args.json or args.junit or args.html):
+        return
     everything = [*outcomes, *skipped]
     titles = clause_titles(args.spec)
-    meta = {"spec_profile": args.spec_profile, "profile": args.profile, **meta}
+    meta = {
+        **report_facts(_config_or_none(args.config), version=herdref.__version__),
+        "spec_profile": args.spec_profile,
+        "profile": args.profile,
+        **meta,
+    }
     if args.json:
         write_json(args.json, everything, meta, titles)
     if args.junit:

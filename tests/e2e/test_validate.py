@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.browser import CHROMIUM_MISSING, chromium, render
 from tests.e2e.herd_harness import write_herd_file
 
 BAD_HERDS = Path(__file__).parent / "bad_herds"
@@ -325,6 +326,40 @@ def test_html_report_explains_a_failure(tmp_path: Path) -> None:
     assert "Wire transcript" in page and "IAMAT hv" in page
     assert "--only echo-exact" in page
     assert "Server output (end)" in page
+
+
+def test_a_failing_report_shows_the_diagnosis_first_in_a_browser(tmp_path: Path) -> None:
+    """Rendered in headless Chromium, a failing report opens with the defects (on the first
+    screen, before the table of checks); the flood check's long transcript is folded away."""
+    if chromium() is None:
+        pytest.skip(CHROMIUM_MISSING)
+    page_path = tmp_path / "report.html"
+    status, document, output = validate(
+        tmp_path,
+        *launch_broken_herd(tmp_path, "one_hop_flooding.py"),
+        *_FAST,
+        "--only",
+        "echo-exact,flood-all,flood-newest-wins,flood-at-from-client",
+        "--html",
+        str(page_path),
+    )
+    assert status == 1, output
+    assert [defect["check"] for defect in document["defects"]] == ["flood-all"], output  # type: ignore[index]
+    transcript = "#flood-all details pre"
+    seen = render(page_path, ["#diagnosis", "#diagnosis li", "th.section", "#legend", transcript])
+    # What a reader meets first: the title, the run, the tally, then the defects.
+    text = seen.text
+    diagnosis = text.index("1 defect found, in the order to fix them")
+    assert diagnosis < text.index("Checks by SPEC section") < text.index("What the verdicts mean")
+    first_defect = seen.places["#diagnosis li"]["text"]
+    assert first_defect.startswith("FAIL flood-all (FLOOD-1, MUST): the record"), first_defect
+    assert "Blocks 2 checks: flood-at-from-client, flood-newest-wins." in first_defect
+    assert seen.top("#diagnosis") < seen.top("th.section")
+    assert seen.top("#diagnosis li") < seen.screen, "the first defect is below the first screen"
+    # The flood transcript is folded: not rendered, its lines not in the visible text.
+    assert not seen.shown(transcript)
+    assert "lines left out here" not in text
+    assert "Wire transcript (" in text
 
 
 def test_isolated_run_reaches_any_herd_through_the_namespace_hosts_file(tmp_path: Path) -> None:
