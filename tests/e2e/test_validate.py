@@ -362,6 +362,75 @@ def test_a_failing_report_shows_the_diagnosis_first_in_a_browser(tmp_path: Path)
     assert "Wire transcript (" in text
 
 
+def _read_terminal(controller: int, process: subprocess.Popen[bytes], deadline_s: float) -> bytes:
+    """Everything written to the terminal whose controlling side is ``controller``, until the
+    process closes it or the deadline passes."""
+    import os
+    import select
+    import time
+
+    received = bytearray()
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([controller], [], [], 1.0)
+        if not ready:
+            if process.poll() is not None:
+                break
+            continue
+        try:
+            chunk = os.read(controller, 65_536)
+        except OSError:  # EIO: the terminal's other side closed (the process ended)
+            break
+        if not chunk:
+            break
+        received += chunk
+    return bytes(received)
+
+
+def _run_on_a_terminal(arguments: list[str], environment: dict[str, str]) -> tuple[int, bytes, str]:
+    """Run a command with its stdout on a pseudo-terminal (stderr a file, so nothing blocks while
+    stdout is read); what the terminal got."""
+    import os
+    import pty
+    import tempfile
+
+    controller, terminal = pty.openpty()
+    with tempfile.TemporaryFile() as errors:
+        process = subprocess.Popen(
+            arguments, stdout=terminal, stderr=errors, stdin=subprocess.DEVNULL, env=environment
+        )
+        os.close(terminal)
+        try:
+            shown = _read_terminal(controller, process, 120)
+        finally:
+            os.close(controller)
+        status = process.wait(30)
+        errors.seek(0)
+        return status, shown, errors.read().decode(errors="replace")
+
+
+@pytest.mark.parametrize("no_color", [False, True])
+def test_verdicts_are_coloured_on_a_terminal_unless_no_color(no_color: bool) -> None:
+    import os
+
+    environment = {key: value for key, value in os.environ.items() if key != "NO_COLOR"}
+    environment["TERM"] = "xterm"
+    if no_color:
+        environment["NO_COLOR"] = "1"
+    command = [sys.executable, "-m", "herdref", "validate", *_FAST, "--only", "dialect"]
+    status, shown, stderr = _run_on_a_terminal(command, environment)
+    assert status == 0, stderr
+    green_pass = b"\x1b[32mPASS"
+    if no_color:
+        assert b"\x1b[" not in shown and b"PASS        dialect" in shown, shown
+    else:
+        assert green_pass in shown and b"dialect" in shown, shown
+    # Through a pipe (stdout and stderr): never colour.
+    piped = subprocess.run(command, capture_output=True, env=environment, timeout=120, check=False)
+    assert piped.returncode == 0 and b"PASS" in piped.stdout
+    assert b"\x1b[" not in piped.stdout + piped.stderr
+
+
 def test_isolated_run_reaches_any_herd_through_the_namespace_hosts_file(tmp_path: Path) -> None:
     from herdref.checker.isolation import isolation_unavailable
 
