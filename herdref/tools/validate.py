@@ -169,7 +169,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="a MUST check that failed once and passed on replay (FLAKY) does not fail the run",
     )
     parser.add_argument("--list", action="store_true", help="list the checks and exit")
-    parser.add_argument("--quiet", action="store_true", help="no live progress on stderr")
 
 
 def _split(values: list[str]) -> list[str]:
