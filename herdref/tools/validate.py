@@ -64,6 +64,8 @@ __all__ = ["add_arguments", "run"]
 
 #: The SPEC profiles (kept here so --help needs no heavy import; herdref.checker.grading agrees).
 SPEC_PROFILE_CHOICES = ("lenient", "strict")
+#: The stateful run's examples by --profile (for --help; herdref.checker.machine agrees, tested).
+STATEFUL_EXAMPLES = {"quick": 12, "full": 30}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -96,13 +98,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--profile",
         choices=("quick", "full"),
         default="full",
-        help="quick: two of the ten kill-pairs, fewer examples",
+        help="how much to run (not the SPEC profile graded against: that is --spec-profile); "
+        "quick: two of the ten kill-pairs, fewer stateful examples",
     )
     parser.add_argument(
         "--quick", action="store_const", const="quick", dest="profile", help="same as --profile quick"
     )
     parser.add_argument(
-        "--examples", type=int, default=None, help="stateful run: number of Hypothesis examples"
+        "--examples",
+        type=int,
+        default=None,
+        help="stateful run: number of Hypothesis examples (default: "
+        f"{STATEFUL_EXAMPLES['quick']} with --quick, {STATEFUL_EXAMPLES['full']} in full)",
     )
     parser.add_argument(
         "--timeout", type=float, default=5.0, help="seconds to wait for one reply (default 5)"
@@ -155,8 +162,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--spec-profile",
         choices=SPEC_PROFILE_CHOICES,
         default="lenient",
-        help="SPEC profile to grade against (SPEC 1.1): lenient (default) reports a broken strict-only "
-        "clause as NON-STRICT (a strict deviation), strict as FAIL",
+        help="SPEC profile to grade against (SPEC 1.1; not how much to run: that is --profile): "
+        "lenient (default) reports a broken strict-only clause as NON-STRICT (a strict deviation), "
+        "strict as FAIL",
     )
     parser.add_argument(
         "--spec",

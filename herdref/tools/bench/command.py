@@ -65,7 +65,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--workers", type=int, default=DEFAULT_WORKERS, help=f"load processes (default {DEFAULT_WORKERS})"
     )
-    parser.add_argument("--loop", choices=("auto", "asyncio", "uvloop"), default="auto")
+    parser.add_argument(
+        "--loop",
+        choices=("auto", "asyncio", "uvloop"),
+        default="auto",
+        help="event loop of the load processes: uvloop when installed (auto), or force one",
+    )
     parser.add_argument("--log-dir", type=Path, help="the herd's log directory (default: from the herd file)")
     parser.add_argument("--probe-interval-ms", type=float, default=50.0, help="pause between probes")
     parser.add_argument("--probe-poll-ms", type=float, default=0.5, help="WHATSAT poll interval of a probe")
