@@ -55,7 +55,13 @@ def _verdict(name: str) -> str:
     return f"<span class='{name}'>{name}</span>"
 
 
-def _diagnosis(defects: Sequence[Defect], outcomes: Sequence[Outcome]) -> str:
+def _diagnosis(defects: Sequence[Defect], outcomes: Sequence[Outcome], error: str) -> str:
+    if error and not defects:
+        # The run stopped before judging the herd (unreachable, bad template, port in use).
+        return (
+            "<section id='diagnosis'><h2>The herd was not checked</h2>"
+            f"<p class='ERROR'>{_escape(error)}</p></section>"
+        )
     if not defects:
         ran = sum(outcome.verdict not in ("SKIPPED", "BLOCKED") for outcome in outcomes)
         return (
@@ -111,7 +117,7 @@ def _check_table(outcomes: Sequence[Outcome], titles: Mapping[str, str], evidenc
             )
     return (
         "<h2>Checks by SPEC section</h2><table><tr><th>Verdict</th><th>Check</th><th>Clause</th>"
-        f"<th>Level</th><th>Time</th><th>What was seen</th></tr>{''.join(rows)}</table>"
+        f"<th>Level</th><th>Time</th><th>Summary</th></tr>{''.join(rows)}</table>"
     )
 
 
@@ -226,12 +232,12 @@ def write_html(path: Path, outcomes: list[Outcome], meta: dict[str, Any], titles
         )
         if key in meta
     )
-    error = f"<p class='ERROR'>{_escape(str(meta['error']))}</p>" if meta.get("error") else ""
+    error = str(meta.get("error") or "")
     page = (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>herdref validate report</title>"
         f"<style>{_STYLE}</style></head><body><h1>herdref validate report</h1>"
-        f"<p>{byline}</p>{error}<p>{tally or 'No check ran.'} (<a href='#legend'>what these mean</a>)</p>"
-        f"{_diagnosis(defects, outcomes)}"
+        f"<p>{byline}</p><p>{tally or 'No check ran.'} (<a href='#legend'>what these mean</a>)</p>"
+        f"{_diagnosis(defects, outcomes, error)}"
         f"{_check_table(outcomes, titles, {defect.check for defect in defects})}"
         f"{'<h2>Evidence</h2>' + evidence if evidence else ''}"
         f"{_facts(meta)}{_legend()}{_server_output(meta.get('server_output_tails', {}))}"

@@ -253,3 +253,14 @@ def test_html_report_folds_and_cuts_a_long_transcript(tmp_path: Path, blocking_r
     assert f"… {300 - TRANSCRIPT_HEAD - TRANSCRIPT_TAIL} lines left out here" in evidence
     # The 300 lines would take about 12 KB; the page stays far below the old 300-line page.
     assert len(page.encode()) < 12_000
+
+
+def test_html_report_of_a_run_that_never_reached_the_herd_says_so_first(tmp_path: Path) -> None:
+    skipped = [
+        Outcome("flood-pairs", "FLOOD-1", "MUST", "pairs", "SKIPPED", 0.0, summary="full profile only")
+    ]
+    write_html(tmp_path / "r.html", skipped, {"target": "t", "error": "unreachable: Bailey exited"}, {})
+    page = (tmp_path / "r.html").read_text()
+    diagnosis = page[page.index("id='diagnosis'") : page.index("</section>")]
+    assert "The herd was not checked" in diagnosis and "unreachable: Bailey exited" in diagnosis
+    assert "No defect found" not in page
