@@ -116,7 +116,8 @@ def test_reference_herd_passes(tmp_path: Path) -> None:
         "stateful",
     }
     page = (tmp_path / "report.html").read_text()
-    assert "herdref validate" in page and "<th>spec_profile</th><td>strict</td>" in page
+    assert "herdref validate" in page and "<th>SPEC profile graded against</th><td>strict</td>" in page
+    assert "<h2>No defect found</h2>" in page
 
 
 @pytest.mark.parametrize("herd", sorted(CASES))
@@ -321,7 +322,13 @@ def test_html_report_explains_a_failure(tmp_path: Path) -> None:
     )
     assert status == 1, output
     page = page_path.read_text()
-    assert "FAIL: echo-exact" in page
+    # The diagnosis names the defect and links to its evidence, which follows the table.
+    assert page.index("<a href='#echo-exact'>echo-exact</a> (IAMAT-5, MUST)") < page.index(
+        "Checks by SPEC section"
+    )
+    assert (
+        "<section class='evidence' id='echo-exact'><h3>1. <span class='FAIL'>FAIL</span>: echo-exact" in page
+    )
     assert "copied octet for octet" in page  # IAMAT-5's text, from SPEC.md
     assert "Wire transcript" in page and "IAMAT hv" in page
     assert "--only echo-exact" in page
