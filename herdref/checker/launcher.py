@@ -17,6 +17,7 @@ Rules:
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import shlex
 import signal
@@ -29,6 +30,8 @@ from pathlib import Path
 from typing import IO, Final
 
 from herdref.herd.config import HerdConfig
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["LaunchError", "Launcher", "PortBusy", "ServerProcess", "is_single_process_template", "port_open"]
 
@@ -136,6 +139,14 @@ class Launcher:
             output_file.close()
             raise LaunchError(f"cannot start {name}: {exc.strerror or exc}", name=name) from None
         self.processes[name] = ServerProcess(name, process, output_path, output_file)
+        # -v (herdref.tools.cli): what the checker does to the herd, as it happens.
+        logger.info(
+            "started %s (pid %d): %s; output in %s",
+            name,
+            process.pid,
+            shlex.join(self.command(name)),
+            output_path,
+        )
 
     def start_all(self, *, deadline_s: float) -> None:
         """Start every server and wait until each listens.
@@ -192,6 +203,7 @@ class Launcher:
         server = self.processes.get(name)
         if server is None or server.process.poll() is not None:
             return
+        logger.info("sending %s to %s (pid %d)", signal.Signals(sig).name, name, server.process.pid)
         self._signal(server, sig)
         if server.paused and sig != signal.SIGKILL:
             self._signal(server, signal.SIGCONT)  # a stopped process cannot act on SIGTERM
@@ -209,11 +221,13 @@ class Launcher:
     def pause(self, name: str) -> None:
         """SIGSTOP: the server keeps its sockets open but does nothing (a hung neighbour)."""
         server = self.processes[name]
+        logger.info("pausing %s (SIGSTOP)", name)
         self._signal(server, signal.SIGSTOP)
         server.paused = True
 
     def resume(self, name: str) -> None:
         server = self.processes[name]
+        logger.info("resuming %s (SIGCONT)", name)
         self._signal(server, signal.SIGCONT)
         server.paused = False
 
@@ -240,6 +254,7 @@ class Launcher:
 
     def stop_all(self) -> None:
         """SIGTERM every server, SIGKILL what is left after a grace period."""
+        logger.info("stopping every server")
         for server in {id(server): server for server in self.processes.values()}.values():
             if server.process.poll() is None:
                 self._signal(server, signal.SIGCONT)

@@ -1,7 +1,12 @@
-"""Reports of a validate run: the terminal summary, JSON, JUnit XML and one self-contained HTML
-page.
+"""Reports of a validate run: the terminal summary, JSON and JUnit XML (the HTML page is
+:mod:`herdref.checker.report_html`).
 
 Rules:
+
+* Every report opens with the diagnosis: the defects found, one line each, in the order to fix
+  them (:func:`herdref.checker.diagnosis.diagnose`), then the checks.
+* Every report states herdref's version, the date, the herd's topology and (JSON, JUnit, HTML)
+  what each verdict means.
 
 * Every report carries, for each check, its clause, level and verdict; for each failure what
   was expected, what was seen, the wire transcript and a command that replays it.
@@ -14,28 +19,47 @@ Rules:
 
 from __future__ import annotations
 
-import html
 import json
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Final
 from xml.etree import ElementTree
 
+from herdref.checker.diagnosis import VERDICT_MEANINGS, diagnose
 from herdref.checker.grading import HEADER_RE, clause_paragraphs
 from herdref.checker.runner import Outcome
 
 __all__ = [
+    "VERDICT_COLOURS",
+    "VERDICT_ORDER",
     "clause_titles",
+    "first_sentence",
     "framing_styles",
     "summary_counts",
     "terminal_summary",
-    "write_html",
+    "topology_line",
     "write_json",
     "write_junit",
 ]
+
+#: The colour each verdict is printed in on a terminal (the rest are printed plain).
+VERDICT_COLOURS: Final = {
+    "PASS": "green",
+    "FAIL": "red",
+    "ERROR": "red",
+    "NON-STRICT": "yellow",
+    "FLAKY": "yellow",
+}
+#: ``paint(text, colour)``: the caller's way to colour text (or leave it plain).
+Paint = Callable[[str, str], str]
+
+
+def _plain(text: str, colour: str) -> str:
+    return text
+
 
 VERDICT_ORDER: Final = ("FAIL", "ERROR", "NON-STRICT", "FLAKY", "BLOCKED", "UNSUPPORTED", "SKIPPED", "PASS")
 #: A full stop, then white space and a capital letter, not after "e.g." or "i.e.".
@@ -74,12 +98,20 @@ def framing_styles(outcomes: Iterable[Outcome]) -> dict[str, str]:
     }
 
 
-def _first_sentence(text: str) -> str:
+def first_sentence(text: str) -> str:
+    """The first sentence of a clause text (at most 240 characters)."""
     return _SENTENCE_END_RE.split(text, maxsplit=1)[0][:240]
 
 
 def summary_counts(outcomes: Iterable[Outcome]) -> Counter[str]:
     return Counter(outcome.verdict for outcome in outcomes)
+
+
+def topology_line(topology: Mapping[str, Any]) -> str:
+    """``A 127.0.0.1:12000, B 127.0.0.1:12001; links A-B`` (the topology in one line)."""
+    servers = ", ".join(f"{name} {address}" for name, address in topology.get("servers", {}).items())
+    links = ", ".join("-".join(pair) for pair in topology.get("links", []))
+    return f"{servers}; links {links or 'none'}"
 
 
 def terminal_summary(
@@ -91,40 +123,57 @@ def terminal_summary(
     elapsed_s: float,
     titles: dict[str, str] | None = None,
     spec_profile: str = "lenient",
+    facts: Mapping[str, Any] | None = None,
+    paint: Paint = _plain,
 ) -> str:
-    """The summary printed at the end of a run."""
-    lines = [
-        f"herdref validate: {target}",
-        f"SPEC profile graded against: {spec_profile}",
-        f"framing used: {framing}",
-    ]
+    """The summary printed at the end of a run: the defects in the order to fix them, then
+    every check, then each defect's evidence. ``paint`` colours the verdicts."""
+
+    def shade(name: str, width: int = 0) -> str:
+        return (
+            paint(f"{name:<{width}}", VERDICT_COLOURS[name])
+            if name in VERDICT_COLOURS
+            else f"{name:<{width}}"
+        )
+
+    facts = facts or {}
+    version = f" {facts['herdref_version']}" if "herdref_version" in facts else ""
+    lines = [f"herdref{version} validate: {target}"]
+    if "date" in facts:
+        lines.append(f"date: {facts['date']}")
+    if "topology" in facts:
+        lines.append(f"topology: {topology_line(facts['topology'])}")
+    lines += [f"SPEC profile graded against: {spec_profile}", f"framing used: {framing}"]
     styles = framing_styles(outcomes)
     if styles:
         lines.append(
             "framing styles answered: " + ", ".join(f"{style} {verdict}" for style, verdict in styles.items())
         )
+    defects = diagnose(outcomes)
+    lines += ["", "defects, in the order to fix them:" if defects else "no defect found"]
+    lines += [f"  {rank}. {defect.line(shade(defect.verdict))}" for rank, defect in enumerate(defects, 1)]
     lines.append("")
     width = max((len(outcome.check) for outcome in outcomes), default=10)
     for outcome in outcomes:
+        said = outcome.summary if outcome.verdict != "PASS" else outcome.title
         lines.append(
-            f"  {outcome.verdict:<11} {outcome.check:<{width}}  {outcome.clause:<10} {outcome.level:<6} "
-            f"{outcome.duration_s:6.2f}s  {outcome.summary if outcome.verdict != 'PASS' else outcome.title}"
+            f"  {shade(outcome.verdict, 11)} {outcome.check:<{width}}  {outcome.clause:<10} "
+            f"{outcome.level:<6} {outcome.duration_s:6.2f}s  {said}"
         )
     for name, reason in left_out:
         lines.append(f"  {'SKIPPED':<11} {name:<{width}}  {reason}")
-    failures = [
-        outcome for outcome in outcomes if outcome.verdict in ("FAIL", "NON-STRICT", "FLAKY", "ERROR")
-    ]
-    for outcome in failures:
+    by_name = {outcome.check: outcome for outcome in outcomes}
+    for defect in defects:
+        outcome = by_name[defect.check]
         lines += [
             "",
-            f"--- {outcome.verdict} {outcome.check} ({outcome.clause}, {outcome.level}"
+            f"--- {shade(outcome.verdict)} {outcome.check} ({outcome.clause}, {outcome.level}"
             f"{', strict profile only' if outcome.strict_only else ''})",
             f"    {outcome.summary}",
         ]
         clause_text = (titles or {}).get(outcome.clause)
         if clause_text:
-            lines.append(f"    {outcome.clause}: {_first_sentence(clause_text)}")
+            lines.append(f"    {outcome.clause}: {first_sentence(clause_text)}")
         if outcome.expected or outcome.seen:
             lines += [f"    expected: {outcome.expected}", f"    seen:     {outcome.seen[:500]}"]
         if outcome.minimal:
@@ -133,7 +182,7 @@ def terminal_summary(
         if outcome.replay:
             lines.append(f"    replay:   {outcome.replay}")
     counts = summary_counts(outcomes)
-    tally = ", ".join(f"{counts[verdict]} {verdict}" for verdict in VERDICT_ORDER if counts[verdict])
+    tally = ", ".join(f"{counts[name]} {shade(name)}" for name in VERDICT_ORDER if counts[name])
     failing = sorted({outcome.clause for outcome in outcomes if outcome.verdict == "FAIL"})
     lines += ["", f"{len(outcomes)} checks in {elapsed_s:.1f} s: {tally or 'nothing run'}"]
     if failing:
@@ -154,6 +203,8 @@ def _document(outcomes: list[Outcome], meta: dict[str, Any], titles: dict[str, s
     counts = summary_counts(outcomes)
     return {
         **meta,
+        "legend": VERDICT_MEANINGS,
+        "defects": [defect.as_json() for defect in diagnose(outcomes)],
         "framing_styles": framing_styles(outcomes),
         "counts": {verdict: counts[verdict] for verdict in VERDICT_ORDER},
         "checks": [
@@ -166,6 +217,21 @@ def write_json(
     path: Path, outcomes: list[Outcome], meta: dict[str, Any], titles: dict[str, str] | None = None
 ) -> None:
     path.write_text(json.dumps(_document(outcomes, meta, titles or {}), indent=2) + "\n", encoding="utf-8")
+
+
+def _junit_properties(outcomes: list[Outcome], meta: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The run's facts as flat name/value pairs: each server and the links of the topology,
+    each defect in the order to fix it, each verdict's meaning."""
+    pairs: list[tuple[str, str]] = []
+    for key, value in meta.items():
+        if key == "topology":
+            pairs += [(f"topology.server.{name}", address) for name, address in value["servers"].items()]
+            pairs.append(("topology.links", ", ".join("-".join(pair) for pair in value["links"])))
+        elif key != "server_output_tails":
+            pairs.append((key, str(value)))
+    pairs += [(f"defect.{rank}", defect.line()) for rank, defect in enumerate(diagnose(outcomes), 1)]
+    pairs += [(f"verdict.{verdict}", meaning) for verdict, meaning in VERDICT_MEANINGS.items()]
+    return pairs
 
 
 def write_junit(path: Path, outcomes: list[Outcome], meta: dict[str, Any]) -> None:
@@ -182,9 +248,8 @@ def write_junit(path: Path, outcomes: list[Outcome], meta: dict[str, Any]) -> No
         time=f"{sum(outcome.duration_s for outcome in outcomes):.3f}",
     )
     properties = ElementTree.SubElement(suite, "properties")
-    for key, value in meta.items():
-        if key != "server_output_tails":
-            ElementTree.SubElement(properties, "property", name=key, value=str(value))
+    for name, value in _junit_properties(outcomes, meta):
+        ElementTree.SubElement(properties, "property", name=name, value=value)
     tails = meta.get("server_output_tails", {})
     if tails:
         ElementTree.SubElement(suite, "system-out").text = "\n".join(
@@ -227,72 +292,3 @@ def write_junit(path: Path, outcomes: list[Outcome], meta: dict[str, Any]) -> No
         elif outcome.verdict == "FLAKY":
             ElementTree.SubElement(case, "system-out").text = f"FLAKY: failed once, passed on replay\n{body}"
     ElementTree.ElementTree(suite).write(path, encoding="utf-8", xml_declaration=True)
-
-
-_STYLE: Final = """
-body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:70em;color:#222}
-table{border-collapse:collapse;width:100%}
-td,th{padding:.25em .6em;border-bottom:1px solid #ddd;text-align:left}
-.FAIL{color:#b00020;font-weight:bold}.NON-STRICT{color:#b36b00;font-weight:bold}.FLAKY{color:#7a3db8}
-.PASS{color:#1b7e2e}.UNSUPPORTED,.SKIPPED,.BLOCKED{color:#666}.ERROR{color:#b00020}
-pre{background:#f6f6f6;padding:.6em;overflow-x:auto;font-size:12px}
-section{border:1px solid #ddd;border-radius:6px;padding:0 1em;margin:1em 0}code{background:#f0f0f0}
-"""
-
-
-def write_html(path: Path, outcomes: list[Outcome], meta: dict[str, Any], titles: dict[str, str]) -> None:
-    escape = html.escape
-    counts = summary_counts(outcomes)
-    rows = []
-    for outcome in outcomes:
-        anchor = (
-            f"<a href='#{escape(outcome.check)}'>{escape(outcome.check)}</a>"
-            if outcome.failed
-            else escape(outcome.check)
-        )
-        rows.append(
-            f"<tr><td class='{outcome.verdict}'>{outcome.verdict}</td><td>{anchor}</td>"
-            f"<td title='{escape(titles.get(outcome.clause, ''))}'>{escape(outcome.clause)}</td>"
-            f"<td>{outcome.level}</td><td>{outcome.duration_s:.2f}s</td>"
-            f"<td>{escape(outcome.summary or outcome.title)}</td></tr>"
-        )
-    sections = []
-    for outcome in outcomes:
-        if outcome.verdict not in ("FAIL", "NON-STRICT", "FLAKY", "ERROR"):
-            continue
-        clause_text = titles.get(outcome.clause, "(clause text not available: SPEC.md not found)")
-        minimal = (
-            "<h4>Minimal sequence</h4><pre>" + escape("\n".join(outcome.minimal)) + "</pre>"
-            if outcome.minimal
-            else ""
-        )
-        sections.append(
-            f"<section id='{escape(outcome.check)}'><h3 class='{outcome.verdict}'>{outcome.verdict}: "
-            f"{escape(outcome.check)}</h3>"
-            f"<p><b>{escape(outcome.clause)}</b> ({outcome.level}): {escape(clause_text)}</p>"
-            f"<p>{escape(outcome.summary)}</p>"
-            f"<p><b>Expected:</b> <code>{escape(outcome.expected)}</code><br>"
-            f"<b>Seen:</b> <code>{escape(outcome.seen)}</code></p>{minimal}"
-            f"<h4>Wire transcript</h4><pre>{escape(chr(10).join(outcome.transcript))}</pre>"
-            f"<h4>Replay</h4><pre>{escape(outcome.replay)}</pre></section>"
-        )
-    tally = " ".join(
-        f"<span class='{verdict}'>{counts[verdict]} {verdict}</span>" for verdict in VERDICT_ORDER
-    )
-    tails = meta.get("server_output_tails", {})
-    meta = {key: value for key, value in meta.items() if key != "server_output_tails"}
-    tail_sections = "".join(
-        f"<h4>{escape(name)}</h4><pre>{escape(text or '(no output)')}</pre>" for name, text in tails.items()
-    )
-    if tail_sections:
-        sections.append(f"<section><h3>Server output (end)</h3>{tail_sections}</section>")
-    meta_rows = "".join(
-        f"<tr><th>{escape(str(key))}</th><td>{escape(str(value))}</td></tr>" for key, value in meta.items()
-    )
-    page = (
-        "<!doctype html><html><head><meta charset='utf-8'><title>herdref validate report</title>"
-        f"<style>{_STYLE}</style></head><body><h1>herdref validate</h1><table>{meta_rows}</table>"
-        f"<p>{tally}</p><table><tr><th>Verdict</th><th>Check</th><th>Clause</th><th>Level</th><th>Time</th>"
-        f"<th>Summary</th></tr>{''.join(rows)}</table>{''.join(sections)}</body></html>\n"
-    )
-    path.write_text(page, encoding="utf-8")

@@ -5,7 +5,8 @@ The format (Gradescope's "Autograder Specifications"): a top-level ``score``, ``
 ``score``, ``max_score``, ``status`` (``passed``/``failed``), ``output``, ``tags`` and
 ``visibility``. Scores come from :func:`herdref.grading.points.score_report`, as in
 ``grades.csv``; a check left out of ``max_score`` (SKIPPED, ERROR, UNSUPPORTED) is shown with
-``max_score`` 0 so the student still sees why.
+``max_score`` 0 so the student still sees why. The overall ``output`` opens, as every report
+does, with the defects in the order to fix them (the JSON report's ``defects``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import json
 from pathlib import Path
 from typing import Any, Final
 
+from herdref.checker.diagnosis import Defect
 from herdref.grading.batch import SubmissionResult
 
 __all__ = ["VISIBILITIES", "results_document", "write_results"]
@@ -37,6 +39,23 @@ def _check_output(entry: dict[str, Any], verdict: str, counted: bool) -> str:
             lines.append("wire transcript (first 40 lines):")
             lines += [str(line) for line in transcript[:40]]
     return "\n".join(lines)
+
+
+def _defect_lines(defects: list[dict[str, Any]]) -> list[str]:
+    """The report's defects, in the order to fix them, one line each (as the terminal shows them)."""
+    lines = [
+        f"{rank}. "
+        + Defect(
+            str(entry.get("check", "")),
+            str(entry.get("verdict", "")),
+            str(entry.get("clause", "")),
+            str(entry.get("level", "")),
+            str(entry.get("summary", "")),
+            tuple(str(name) for name in entry.get("blocks") or []),
+        ).line()
+        for rank, entry in enumerate(defects, 1)
+    ]
+    return ["", "Defects, in the order to fix them:", *lines] if lines else []
 
 
 def results_document(
@@ -76,9 +95,12 @@ def results_document(
     broken = ", ".join(result.score.broken_clauses) or "none"
     document.update(
         score=result.score.score,
-        output=(
-            f"herdref validate: {result.score.score:g} of {result.score.max_score:g} points "
-            f"(SPEC profile {result.report.get('spec_profile', 'lenient')}); clauses broken: {broken}"
+        output="\n".join(
+            [
+                f"herdref validate: {result.score.score:g} of {result.score.max_score:g} points "
+                f"(SPEC profile {result.report.get('spec_profile', 'lenient')}); clauses broken: {broken}",
+                *_defect_lines(result.report.get("defects", [])),
+            ]
         ),
         tests=tests,
     )

@@ -18,6 +18,7 @@ import threading
 from types import TracebackType
 from typing import Any, cast
 
+from aiohttp import log as aiohttp_log
 from aiohttp import web
 
 from herdref.places.fixture_app import (
@@ -64,9 +65,16 @@ class FixtureServer:
 
     @classmethod
     async def start(
-        cls, host: str = "127.0.0.1", port: int = 0, *, mode: FaultMode = "none", latency_s: float = 0.0
+        cls,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        mode: FaultMode = "none",
+        latency_s: float = 0.0,
+        access_log: bool = False,
     ) -> FixtureServer:
-        """Listen on ``host:port`` (0: any free port).
+        """Listen on ``host:port`` (0: any free port); with ``access_log`` each request is logged
+        (INFO, on aiohttp's access logger: ``herdref places-fixture -v``).
 
         Raises:
             OSError: the address cannot be bound (e.g. the port is in use).
@@ -77,7 +85,7 @@ class FixtureServer:
         # handler_cancellation: a client that gives up on a hung request frees its handler.
         runner = web.AppRunner(
             make_app(state),
-            access_log=None,
+            access_log=aiohttp_log.access_logger if access_log else None,
             handle_signals=False,
             shutdown_timeout=0.5,
             handler_cancellation=True,
@@ -187,9 +195,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-async def _serve(host: str, port: int, mode: FaultMode, latency_s: float) -> int:
+async def _serve(
+    host: str, port: int, mode: FaultMode, latency_s: float, *, quiet: bool = False, verbose: bool = False
+) -> int:
+    """Serve until SIGTERM/SIGINT. The first stdout line says where (always: scripts wait for
+    it); the endpoint list follows unless ``quiet``; ``verbose`` logs each request on stderr."""
     try:
-        server = await FixtureServer.start(host, port, mode=mode, latency_s=latency_s)
+        server = await FixtureServer.start(host, port, mode=mode, latency_s=latency_s, access_log=verbose)
     except OSError as exc:
         reason = "address already in use" if exc.errno == errno.EADDRINUSE else (exc.strerror or str(exc))
         print(f"herdref places-fixture: cannot listen on {host}:{port}: {reason}", file=sys.stderr)
@@ -200,7 +212,8 @@ async def _serve(host: str, port: int, mode: FaultMode, latency_s: float) -> int
         loop.add_signal_handler(signum, stop.set)
     # The first line is what scripts wait for; the endpoints follow, for a person at a terminal.
     print(f"places fixture listening on {server.base_url}", flush=True)
-    print("\n".join(f"  {line}" for line in endpoint_lines(server.base_url)), flush=True)
+    if not quiet:
+        print("\n".join(f"  {line}" for line in endpoint_lines(server.base_url)), flush=True)
     await stop.wait()
     await server.close()
     return 0
@@ -213,4 +226,5 @@ def run(args: argparse.Namespace) -> int:
     if not 0 <= args.port <= 65_535:
         print("herdref places-fixture: --port must be in 0..65535", file=sys.stderr)
         return 2
-    return asyncio.run(_serve(args.host, args.port, args.fault, args.latency))
+    quiet, verbose = getattr(args, "quiet", False), getattr(args, "verbose", False)
+    return asyncio.run(_serve(args.host, args.port, args.fault, args.latency, quiet=quiet, verbose=verbose))

@@ -24,6 +24,7 @@ the virtual environment's).
 from __future__ import annotations
 
 import argparse
+import logging
 import shlex
 import sys
 import zipfile
@@ -31,6 +32,8 @@ from pathlib import Path
 from typing import Final
 
 from herdref.tools.exitstatus import ExitStatus
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["RUN_AUTOGRADER", "SETUP_SH", "add_arguments", "bundle_files", "run"]
 
@@ -184,8 +187,10 @@ def run(args: argparse.Namespace) -> int:
             info.external_attr = (0o755 if name in ("setup.sh", "run_autograder") else 0o644) << 16
             info.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(info, text)
+            logger.info("%s: %s, %d bytes", args.output, name, len(text.encode("utf-8")))
         if args.wheel is not None:
             archive.write(args.wheel, args.wheel.name)
+            logger.info("%s: %s (the wheel to install)", args.output, args.wheel.name)
     if not args.quiet:
         print(f"wrote {args.output}: {', '.join(files)}{', ' + args.wheel.name if args.wheel else ''}")
     return ExitStatus.OK

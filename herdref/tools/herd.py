@@ -74,8 +74,9 @@ def _die_with_parent_hook() -> Callable[[], None] | None:
 
 
 def _serve_command(args: argparse.Namespace, name: str) -> list[str]:
-    # The herd prints one table for all; each server logs on stderr only with -v.
-    command = [sys.executable, "-m", "herdref", "serve", name, "-v" if args.verbose else "-q"]
+    # The herd prints one table for all (so its servers never print their own: -q); each server
+    # logs on stderr only with -v.
+    command = [sys.executable, "-m", "herdref", "serve", name, "-q", *(["-v"] if args.verbose else [])]
     if args.config is not None:
         command += ["--config", str(args.config)]
     elif args.preset is not None:
@@ -177,6 +178,8 @@ def run(args: argparse.Namespace) -> int:
                     del waiting[name]
             if waiting:
                 time.sleep(0.02)  # polling interval while waiting for listeners, not synchronisation
+        if stop_requested:  # Ctrl-C or SIGTERM while the servers were starting: just stop
+            return 0
         if waiting:
             print(
                 f"herdref herd: not listening after {_START_DEADLINE_S:g} s: {', '.join(waiting)}",

@@ -1,12 +1,14 @@
 """``herdref send HOST:PORT LINE...``: send lines to a server and print its replies.
 
 The lines go out on one connection, the connection is half-closed (FRAME-4), and everything
-the server sends until it closes is printed, so WHATSAT replies appear whole.
+the server sends until it closes is printed, so WHATSAT replies appear whole. The replies are
+the result (printed under ``-q`` too); ``-v`` also logs the exchange on stderr.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import math
 import socket
 import sys
@@ -15,6 +17,8 @@ import time
 from herdref.tools.exitstatus import ExitStatus
 
 __all__ = ["add_arguments", "run", "send_lines"]
+
+logger = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -61,6 +65,14 @@ def run(args: argparse.Namespace) -> int:
         payload = b"".join(line.encode("utf-8", "surrogateescape") + b"\n" for line in args.lines)
     else:
         payload = sys.stdin.buffer.read()
+    logger.info(
+        "sending %d lines (%d bytes) to %s:%d, then half-closing",
+        payload.count(b"\n"),
+        len(payload),
+        host,
+        port,
+    )
+    started = time.monotonic()
     try:
         replies = send_lines(host, port, payload, timeout_s=args.timeout)
     except TimeoutError:
@@ -71,6 +83,14 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"herdref send: cannot reach {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
         return 1
+    logger.info(
+        "%s:%d closed after %d bytes (%d lines) in %.3f s",
+        host,
+        port,
+        len(replies),
+        replies.count(b"\n"),
+        time.monotonic() - started,
+    )
     sys.stdout.buffer.write(replies)
     sys.stdout.flush()
     return 0

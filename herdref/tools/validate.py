@@ -57,12 +57,15 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
+import herdref
 from herdref.tools.exitstatus import ExitStatus
 
 __all__ = ["add_arguments", "run"]
 
 #: The SPEC profiles (kept here so --help needs no heavy import; herdref.checker.grading agrees).
 SPEC_PROFILE_CHOICES = ("lenient", "strict")
+#: The stateful run's examples by --profile (for --help; herdref.checker.machine agrees, tested).
+STATEFUL_EXAMPLES = {"quick": 12, "full": 30}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -95,13 +98,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--profile",
         choices=("quick", "full"),
         default="full",
-        help="quick: two of the ten kill-pairs, fewer examples",
+        help="how much to run (not the SPEC profile graded against: that is --spec-profile); "
+        "quick: two of the ten kill-pairs, fewer stateful examples",
     )
     parser.add_argument(
         "--quick", action="store_const", const="quick", dest="profile", help="same as --profile quick"
     )
     parser.add_argument(
-        "--examples", type=int, default=None, help="stateful run: number of Hypothesis examples"
+        "--examples",
+        type=int,
+        default=None,
+        help="stateful run: number of Hypothesis examples (default: "
+        f"{STATEFUL_EXAMPLES['quick']} with --quick, {STATEFUL_EXAMPLES['full']} in full)",
     )
     parser.add_argument(
         "--timeout", type=float, default=5.0, help="seconds to wait for one reply (default 5)"
@@ -154,8 +162,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--spec-profile",
         choices=SPEC_PROFILE_CHOICES,
         default="lenient",
-        help="SPEC profile to grade against (SPEC 1.1): lenient (default) reports a broken strict-only "
-        "clause as NON-STRICT (a strict deviation), strict as FAIL",
+        help="SPEC profile to grade against (SPEC 1.1; not how much to run: that is --profile): "
+        "lenient (default) reports a broken strict-only clause as NON-STRICT (a strict deviation), "
+        "strict as FAIL",
     )
     parser.add_argument(
         "--spec",
@@ -168,7 +177,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="a MUST check that failed once and passed on replay (FLAKY) does not fail the run",
     )
     parser.add_argument("--list", action="store_true", help="list the checks and exit")
-    parser.add_argument("--quiet", action="store_true", help="no live progress on stderr")
 
 
 def _split(values: list[str]) -> list[str]:
@@ -310,16 +318,22 @@ def _validate(
     args: argparse.Namespace, checks: list[Any], left_out: list[tuple[str, str]], stack: ExitStack
 ) -> int:
     from herdref.checker.bringup import open_target
+    from herdref.checker.diagnosis import report_facts
     from herdref.checker.grading import clause_tags
     from herdref.checker.launcher import LaunchError, PortBusy
-    from herdref.checker.report import clause_titles, terminal_summary
+    from herdref.checker.report import VERDICT_COLOURS, clause_titles, terminal_summary
     from herdref.checker.runner import BLOCKING, Outcome, run_checks
+    from herdref.tools.cli import paint
 
     started = time.monotonic()
 
     def progress(text: str) -> None:
         if not args.quiet:
             print(text, file=sys.stderr, flush=True)
+
+    def shade(verdict: str, width: int = 0) -> str:
+        """A verdict, padded, in its colour on a terminal (stderr: where progress goes)."""
+        return paint(f"{verdict:<{width}}", VERDICT_COLOURS.get(verdict, ""), sys.stderr)
 
     try:
         target, description = open_target(
@@ -357,7 +371,7 @@ def _validate(
         progress(f"  ... {item.name} ({item.clause})")
 
     def on_done(outcome: Any) -> None:
-        progress(f"  {outcome.verdict:<11} {outcome.check} ({outcome.duration_s:.2f} s)")
+        progress(f"  {shade(outcome.verdict, 11)} {outcome.check} ({outcome.duration_s:.2f} s)")
 
     outcomes: list[Any] = run_checks(
         target,
@@ -410,6 +424,7 @@ def _validate(
     outcomes += _skipped(left_out)
     elapsed = time.monotonic() - started
     titles = clause_titles(args.spec)
+    facts = report_facts(target.config, version=herdref.__version__)
     summary = terminal_summary(
         outcomes,
         target=description,
@@ -418,9 +433,13 @@ def _validate(
         elapsed_s=elapsed,
         titles=titles,
         spec_profile=args.spec_profile,
+        facts=facts,
+        # Colour only when stdout is a terminal and NO_COLOR is not set (herdref.tools.cli).
+        paint=lambda text, colour: paint(text, colour, sys.stdout),
     )
     print(summary)
     meta = {
+        **facts,
         "target": description,
         "framing": target.dialect.describe(),
         "profile": args.profile,
@@ -471,15 +490,37 @@ def _skipped(left_out: list[tuple[str, str]]) -> list[Any]:
     ]
 
 
+def _config_or_none(path: Path | None) -> Any:
+    """The herd file at ``path`` if it loads, else None (the reports then leave out the topology)."""
+    from herdref.herd.config import ConfigError, load_config
+
+    if path is None:
+        return None
+    try:
+        return load_config(path)
+    except (ConfigError, OSError):
+        return None
+
+
 def _write_reports(
     args: argparse.Namespace, outcomes: list[Any], skipped: list[Any], meta: dict[str, Any]
 ) -> None:
-    """Write every report asked for, whatever happened to the run."""
-    from herdref.checker.report import clause_titles, write_html, write_json, write_junit
+    """Write every report asked for, whatever happened to the run (a run that never reached
+    the herd still states the version, the date and, from the herd file, the topology)."""
+    from herdref.checker.diagnosis import report_facts
+    from herdref.checker.report import clause_titles, write_json, write_junit
+    from herdref.checker.report_html import write_html
 
+    if not (args.json or args.junit or args.html):
+        return
     everything = [*outcomes, *skipped]
     titles = clause_titles(args.spec)
-    meta = {"spec_profile": args.spec_profile, "profile": args.profile, **meta}
+    meta = {
+        **report_facts(_config_or_none(args.config), version=herdref.__version__),
+        "spec_profile": args.spec_profile,
+        "profile": args.profile,
+        **meta,
+    }
     if args.json:
         write_json(args.json, everything, meta, titles)
     if args.junit:

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.bad_herds.corpus import CorpusRun, load_corpus, run_validate
+from tests.e2e.browser import CHROMIUM_MISSING, chromium, render
 from tests.e2e.herd_harness import write_herd_file
 
 BAD_HERDS = Path(__file__).parent / "bad_herds"
@@ -140,7 +141,8 @@ def test_reference_herd_passes(tmp_path: Path) -> None:
         "stateful",
     }
     page = (tmp_path / "report.html").read_text()
-    assert "herdref validate" in page and "<th>spec_profile</th><td>strict</td>" in page
+    assert "herdref validate" in page and "<th>SPEC profile graded against</th><td>strict</td>" in page
+    assert "<h2>No defect found</h2>" in page
 
 
 @pytest.mark.parametrize(
@@ -303,11 +305,120 @@ def test_html_report_explains_a_failure(tmp_path: Path) -> None:
     )
     assert status == 1, output
     page = page_path.read_text()
-    assert "FAIL: echo-exact" in page
+    # The diagnosis names the defect and links to its evidence, which follows the table.
+    assert page.index("<a href='#echo-exact'>echo-exact</a> (IAMAT-5, MUST)") < page.index(
+        "Checks by SPEC section"
+    )
+    assert (
+        "<section class='evidence' id='echo-exact'><h3>1. <span class='FAIL'>FAIL</span>: echo-exact" in page
+    )
     assert "copied octet for octet" in page  # IAMAT-5's text, from SPEC.md
     assert "Wire transcript" in page and "IAMAT hv" in page
     assert "--only echo-exact" in page
     assert "Server output (end)" in page
+
+
+def test_a_failing_report_shows_the_diagnosis_first_in_a_browser(tmp_path: Path) -> None:
+    """Rendered in headless Chromium, a failing report opens with the defects (on the first
+    screen, before the table of checks); the flood check's long transcript is folded away."""
+    if chromium() is None:
+        pytest.skip(CHROMIUM_MISSING)
+    page_path = tmp_path / "report.html"
+    status, document, output = validate(
+        tmp_path,
+        *launch_broken_herd(tmp_path, "one_hop_flooding.py"),
+        *_FAST,
+        "--only",
+        "echo-exact,flood-all,flood-newest-wins,flood-at-from-client",
+        "--html",
+        str(page_path),
+    )
+    assert status == 1, output
+    assert [defect["check"] for defect in document["defects"]] == ["flood-all"], output  # type: ignore[index]
+    transcript = "#flood-all details pre"
+    seen = render(page_path, ["#diagnosis", "#diagnosis li", "th.section", "#legend", transcript])
+    # What a reader meets first: the title, the run, the tally, then the defects.
+    text = seen.text
+    diagnosis = text.index("1 defect found, in the order to fix them")
+    assert diagnosis < text.index("Checks by SPEC section") < text.index("What the verdicts mean")
+    first_defect = seen.places["#diagnosis li"]["text"]
+    assert first_defect.startswith("FAIL flood-all (FLOOD-1, MUST): the record"), first_defect
+    assert "Blocks 2 checks: flood-at-from-client, flood-newest-wins." in first_defect
+    assert seen.top("#diagnosis") < seen.top("th.section")
+    assert seen.top("#diagnosis li") < seen.screen, "the first defect is below the first screen"
+    # The flood transcript is folded: not rendered, its lines not in the visible text.
+    assert not seen.shown(transcript)
+    assert "lines left out here" not in text
+    assert "Wire transcript (" in text
+
+
+def _read_terminal(controller: int, process: subprocess.Popen[bytes], deadline_s: float) -> bytes:
+    """Everything written to the terminal whose controlling side is ``controller``, until the
+    process closes it or the deadline passes."""
+    import os
+    import select
+    import time
+
+    received = bytearray()
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([controller], [], [], 1.0)
+        if not ready:
+            if process.poll() is not None:
+                break
+            continue
+        try:
+            chunk = os.read(controller, 65_536)
+        except OSError:  # EIO: the terminal's other side closed (the process ended)
+            break
+        if not chunk:
+            break
+        received += chunk
+    return bytes(received)
+
+
+def _run_on_a_terminal(arguments: list[str], environment: dict[str, str]) -> tuple[int, bytes, str]:
+    """Run a command with its stdout on a pseudo-terminal (stderr a file, so nothing blocks while
+    stdout is read); what the terminal got."""
+    import os
+    import pty
+    import tempfile
+
+    controller, terminal = pty.openpty()
+    with tempfile.TemporaryFile() as errors:
+        process = subprocess.Popen(
+            arguments, stdout=terminal, stderr=errors, stdin=subprocess.DEVNULL, env=environment
+        )
+        os.close(terminal)
+        try:
+            shown = _read_terminal(controller, process, 120)
+        finally:
+            os.close(controller)
+        status = process.wait(30)
+        errors.seek(0)
+        return status, shown, errors.read().decode(errors="replace")
+
+
+@pytest.mark.parametrize("no_color", [False, True])
+def test_verdicts_are_coloured_on_a_terminal_unless_no_color(no_color: bool) -> None:
+    import os
+
+    environment = {key: value for key, value in os.environ.items() if key != "NO_COLOR"}
+    environment["TERM"] = "xterm"
+    if no_color:
+        environment["NO_COLOR"] = "1"
+    command = [sys.executable, "-m", "herdref", "validate", *_FAST, "--only", "dialect"]
+    status, shown, stderr = _run_on_a_terminal(command, environment)
+    assert status == 0, stderr
+    green_pass = b"\x1b[32mPASS"
+    if no_color:
+        assert b"\x1b[" not in shown and b"PASS        dialect" in shown, shown
+    else:
+        assert green_pass in shown and b"dialect" in shown, shown
+    # Through a pipe (stdout and stderr): never colour.
+    piped = subprocess.run(command, capture_output=True, env=environment, timeout=120, check=False)
+    assert piped.returncode == 0 and b"PASS" in piped.stdout
+    assert b"\x1b[" not in piped.stdout + piped.stderr
 
 
 def test_isolated_run_reaches_any_herd_through_the_namespace_hosts_file(tmp_path: Path) -> None:

@@ -41,6 +41,9 @@ def test_every_subcommand_takes_q_and_v_with_one_meaning(
         ("serve", "{auto,fixture,legacy,new}"),
         ("herd", "where WHATSAT finds places"),
         ("herd", "--keep-going"),
+        ("bench", "uvloop when installed (auto), or force one (default: auto)"),
+        ("validate", "not the SPEC profile graded against: that is --spec-profile"),
+        ("validate", "not how much to run: that is --profile"),
     ],
 )
 def test_help_shows_defaults_and_choices(
@@ -78,6 +81,16 @@ def test_colour_only_on_a_terminal_without_no_color(monkeypatch: pytest.MonkeyPa
     assert paint("FAIL", "red", io.StringIO()) == "FAIL"
     monkeypatch.setenv("NO_COLOR", "")
     assert paint("FAIL", "red", Terminal()) == "FAIL"
+
+
+def test_validate_help_states_the_stateful_runs_default_examples(capsys: pytest.CaptureFixture[str]) -> None:
+    from herdref.checker.machine import _PROFILES
+
+    with pytest.raises(SystemExit):
+        main(["validate", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    quick, full = _PROFILES["quick"][0], _PROFILES["full"][0]
+    assert f"(default: {quick} with --quick, {full} in full)" in help_text
 
 
 def test_every_subcommand_module_has_the_cli_interface() -> None:

@@ -29,6 +29,17 @@ REPORT = {
         },
         {"check": "places-radius-metres", "clause": "PLACES-2", "verdict": "UNSUPPORTED", "summary": "no"},
     ],
+    "defects": [
+        {
+            "check": "flood-all",
+            "verdict": "FAIL",
+            "clause": "FLOOD-1",
+            "level": "MUST",
+            "summary": "never reached Clark",
+            "blocks": ["flood-newest-wins"],
+            "evidence": "#flood-all",
+        }
+    ],
 }
 REQUIRED_COLUMNS = (
     "submission,score,max_score,pass,fail,non_strict,blocked,unsupported,error,elapsed_s,broken_clauses"
@@ -66,6 +77,12 @@ def test_results_json_follows_gradescope_and_adds_up() -> None:
     unsupported = tests["places-radius-metres (PLACES-2)"]
     assert unsupported["max_score"] == 0 and "not counted" in unsupported["output"]
     assert sum(test["score"] for test in document["tests"]) == document["score"]
+    # The overall output opens with the diagnosis, as every report does.
+    assert document["output"].splitlines()[1:] == [
+        "",
+        "Defects, in the order to fix them:",
+        "1. FAIL flood-all (FLOOD-1, MUST): never reached Clark [blocks 1: flood-newest-wins]",
+    ]
 
 
 def test_results_json_of_a_submission_that_never_ran_says_why() -> None:

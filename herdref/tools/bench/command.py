@@ -1,11 +1,15 @@
 """``herdref bench``'s arguments and run: check the arguments, reach every server, run the load
-with the prober beside it, print the report."""
+with the prober beside it, print the report.
+
+The report is the result (printed under ``-q`` too); the live progress line is not (``-q``
+turns it off, even with ``--progress``); ``-v`` also logs each step on stderr."""
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
 import json
+import logging
 import socket
 import sys
 import threading
@@ -19,6 +23,8 @@ from herdref.tools.bench.report import build_report, format_report
 from herdref.tools.bench.runs import DEFAULT_WORKERS, LoadSettings, PropagationResult, Target
 
 __all__ = ["add_arguments", "run"]
+
+logger = logging.getLogger(__name__)
 
 
 class _UsageError(Exception):
@@ -59,12 +65,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--workers", type=int, default=DEFAULT_WORKERS, help=f"load processes (default {DEFAULT_WORKERS})"
     )
-    parser.add_argument("--loop", choices=("auto", "asyncio", "uvloop"), default="auto")
+    parser.add_argument(
+        "--loop",
+        choices=("auto", "asyncio", "uvloop"),
+        default="auto",
+        help="event loop of the load processes: uvloop when installed (auto), or force one",
+    )
     parser.add_argument("--log-dir", type=Path, help="the herd's log directory (default: from the herd file)")
     parser.add_argument("--probe-interval-ms", type=float, default=50.0, help="pause between probes")
     parser.add_argument("--probe-poll-ms", type=float, default=0.5, help="WHATSAT poll interval of a probe")
     parser.add_argument("--no-probe", action="store_true", help="do not measure propagation")
-    parser.add_argument("--progress", action="store_true", help="show progress even when not a tty")
+    parser.add_argument(
+        "--progress", action="store_true", help="show progress even when not a tty (not with -q)"
+    )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
 
 
@@ -150,7 +163,8 @@ def run(args: argparse.Namespace) -> int:
             )
             return 1
 
-    show_progress = args.progress or sys.stderr.isatty()
+    logger.info("all %d servers accept connections; loading %s", len(every_server), ", ".join(names))
+    show_progress = (args.progress or sys.stderr.isatty()) and not getattr(args, "quiet", False)
 
     def progress(completed: int, elapsed_s: float) -> None:
         rate = completed / elapsed_s if elapsed_s > 0 else 0.0
@@ -176,6 +190,14 @@ def run(args: argparse.Namespace) -> int:
     log_dir: Path = args.log_dir if args.log_dir is not None else config.log_dir
     log_paths = [log_dir / f"{name}.log" for name in config.servers]
     log_paths = log_paths if all(path.exists() for path in log_paths) else []
+    logger.info(
+        "load: %d connections, pipeline %d, %s; propagation probe %s; flooding counted %s",
+        settings.connections,
+        settings.pipeline,
+        f"{settings.duration_s:g} s" if settings.duration_s else f"{settings.requests} requests",
+        "off" if probe_result is None else f"every {args.probe_interval_ms:g} ms",
+        f"from the logs in {log_dir}" if log_paths else f"nowhere (no logs in {log_dir})",
+    )
     try:
         load = run_load(targets, settings, during=prober, on_progress=progress if show_progress else None)
     except (ConnectionError, OSError) as exc:
@@ -188,6 +210,7 @@ def run(args: argparse.Namespace) -> int:
     if load.requests == 0:
         print("herdref bench: no request got an answer", file=sys.stderr)
         return 1
+    logger.info("load done: %d requests answered", load.requests)
     report = build_report(config, load, probe_result, log_paths)
     if not log_paths:
         report["flooding"] = {"source": f"no logs found in {log_dir} (use --log-dir)"}
