@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any
 
 from herdref.checker.client import Exchange, LineSession, Transcript, exchange
+from herdref.checker.deadline import DeadlinePassed, wait_until
 from herdref.checker.launcher import Launcher
 from herdref.herd.config import HerdConfig
 from herdref.model.judge import Terminator, looks_like_at, parse_at_line
@@ -34,10 +35,7 @@ __all__ = [
     "CommandFraming",
     "Dialect",
     "Target",
-    "wait_until",
 ]
-
-_POLL_INTERVAL_S: Final = 0.01
 
 
 def _client_time(line: bytes) -> bytes | None:
@@ -74,17 +72,6 @@ class CheckFailed(AssertionError):
 class BudgetSpent(CheckUnsupported):
     """The check ran out of its time budget before it could judge anything (a herd that never
     answers, never closes or floods forever is judged in seconds, not in hours)."""
-
-
-def wait_until(condition: Callable[[], bool], *, deadline_s: float) -> bool:
-    """Poll ``condition`` until it holds (True) or the deadline passes (False)."""
-    deadline = time.monotonic() + deadline_s
-    while True:
-        if condition():
-            return True
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(_POLL_INTERVAL_S)
 
 
 @dataclass(frozen=True, slots=True)
@@ -336,11 +323,14 @@ class CheckContext:
 
         wanted = self.target.propagation_s
         allowed = self.remaining(wanted)
-        if not wait_until(settled, deadline_s=allowed) and allowed < wanted:
-            raise BudgetSpent(
-                f"the check ran out of its time budget ({self.target.check_budget_s:g} s per check) "
-                "while waiting for a record to spread"
-            )
+        try:
+            wait_until(settled, deadline_s=allowed)
+        except DeadlinePassed:
+            if allowed < wanted:
+                raise BudgetSpent(
+                    f"the check ran out of its time budget ({self.target.check_budget_s:g} s per "
+                    "check) while waiting for a record to spread"
+                ) from None
         return seen
 
     @property

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import argparse
 import math
-import socket
 import sys
-import time
 
+from herdref.checker.client import exchange
 from herdref.tools.exitstatus import ExitStatus
 
-__all__ = ["add_arguments", "run", "send_lines"]
+__all__ = ["add_arguments", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -28,21 +27,6 @@ def _split_address(address: str) -> tuple[str, int]:
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65_536:
         raise ValueError(f"address must be HOST:PORT, not {address!r}")
     return host.strip("[]"), int(port)
-
-
-def send_lines(host: str, port: int, payload: bytes, *, timeout_s: float) -> bytes:
-    """Send ``payload``, half-close, and return everything received until the server closes."""
-    deadline = time.monotonic() + timeout_s
-    with socket.create_connection((host, port), timeout=timeout_s) as connection:
-        connection.sendall(payload)
-        connection.shutdown(socket.SHUT_WR)
-        chunks: list[bytes] = []
-        while True:
-            connection.settimeout(max(deadline - time.monotonic(), 0.001))
-            chunk = connection.recv(65_536)
-            if not chunk:
-                return b"".join(chunks)
-            chunks.append(chunk)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -61,16 +45,15 @@ def run(args: argparse.Namespace) -> int:
         payload = b"".join(line.encode("utf-8", "surrogateescape") + b"\n" for line in args.lines)
     else:
         payload = sys.stdin.buffer.read()
-    try:
-        replies = send_lines(host, port, payload, timeout_s=args.timeout)
-    except TimeoutError:
+    reply = exchange(host, port, payload, timeout_s=args.timeout)
+    if reply.error is not None:
+        print(f"herdref send: cannot reach {host}:{port}: {reply.error}", file=sys.stderr)
+        return 1
+    if not reply.closed:
         print(
             f"herdref send: no complete answer from {host}:{port} within {args.timeout:g} s", file=sys.stderr
         )
         return 1
-    except OSError as exc:
-        print(f"herdref send: cannot reach {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
-        return 1
-    sys.stdout.buffer.write(replies)
+    sys.stdout.buffer.write(reply.data)
     sys.stdout.flush()
     return 0
