@@ -218,44 +218,57 @@ class CheckContext:
     ) -> Exchange:
         """Deliver ``payload`` in the framing the target answers for this kind of command, and
         read the reply in its dialect (its terminator turned into LF; ``raw`` keeps the octets)."""
-        host, port = self.address(name)
-        dialect = self.target.dialect
-        framing = dialect.whatsat if whatsat else dialect.iamat
-        timeout = self.remaining(self.target.timeout_s if timeout_s is None else timeout_s)
-        reply = exchange(
-            host,
-            port,
+        framing = self.target.dialect.whatsat if whatsat else self.target.dialect.iamat
+        return self._exchange(
+            name,
             payload,
-            transcript=self.transcript,
-            server=name,
+            whatsat=whatsat,
+            timeout_s=timeout_s,
             half_close=framing.half_close,
-            timeout_s=timeout,
             until_complete=None if framing.half_close and framing.server_closes else whatsat,
-        )
-        return replace(
-            reply, data=dialect.normalize(reply.data, whatsat=whatsat, closed=reply.closed), raw=reply.data
         )
 
     def raw(self, name: str, payload: bytes, *, timeout_s: float | None = None, replies: int = 1) -> Exchange:
         """Half-close, whatever the herd's framing, and read in its dialect (for the framing
         checks, which need EOF to end a line); from a server that keeps its side open, until
         ``replies`` one-line replies are in."""
+        return self._exchange(
+            name,
+            payload,
+            whatsat=False,
+            timeout_s=timeout_s,
+            half_close=True,
+            until_complete=None if self.target.dialect.iamat.server_closes else False,
+            replies=replies,
+        )
+
+    def _exchange(
+        self,
+        name: str,
+        payload: bytes,
+        *,
+        whatsat: bool,
+        timeout_s: float | None,
+        half_close: bool,
+        until_complete: bool | None,
+        replies: int = 1,
+    ) -> Exchange:
+        """One :func:`herdref.checker.client.exchange` within the check's budget, recorded in
+        its transcript, the reply read in the target's dialect."""
         host, port = self.address(name)
-        dialect = self.target.dialect
-        timeout = self.remaining(self.target.timeout_s if timeout_s is None else timeout_s)
         reply = exchange(
             host,
             port,
             payload,
             transcript=self.transcript,
             server=name,
-            timeout_s=timeout,
-            until_complete=None if dialect.iamat.server_closes else False,
+            half_close=half_close,
+            timeout_s=self.remaining(self.target.timeout_s if timeout_s is None else timeout_s),
+            until_complete=until_complete,
             replies=replies,
         )
-        return replace(
-            reply, data=dialect.normalize(reply.data, whatsat=False, closed=reply.closed), raw=reply.data
-        )
+        normalized = self.target.dialect.normalize(reply.data, whatsat=whatsat, closed=reply.closed)
+        return replace(reply, data=normalized, raw=reply.data)
 
     def session(self, name: str) -> LineSession:
         host, port = self.address(name)

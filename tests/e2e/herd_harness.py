@@ -112,6 +112,15 @@ class Herd:
             stderr = process.stderr.read().decode() if process.stderr else ""
             raise AssertionError(f"{exc}: {stderr}") from None
 
+    def refused_start(self, name: str) -> tuple[int, bytes]:
+        """Start ``name`` when it must refuse to run (a herd file it rejects): its exit status
+        and everything it wrote on stderr."""
+        process = self.processes[name] = processes.start_process(
+            self.command(name), env=self.env, stderr=subprocess.PIPE
+        )
+        _, stderr = process.communicate(timeout=10)
+        return process.returncode, stderr
+
     def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
         processes.kill_process(self.processes[name], sig, grace_s=DEFAULT_DEADLINE_S)
 

@@ -46,10 +46,14 @@ def reset_peak_memory(pid: int) -> int:
 
 
 def solo_herd_file(
-    directory: Path, limits: Limits, *, mode: Literal["persistent", "ephemeral"] = "persistent"
+    directory: Path,
+    limits: Limits,
+    *,
+    mode: Literal["persistent", "ephemeral"] = "persistent",
+    places: PlacesSettings | None = None,
 ) -> Path:
-    """One server, no links, with the given limits."""
-    return write_herd_file(directory, names=["Solo"], links=[], mode=mode, limits=limits)
+    """One server, no links, with the given limits (and Places, when given)."""
+    return write_herd_file(directory, names=["Solo"], links=[], mode=mode, limits=limits, places=places)
 
 
 def connect(herd: Herd, name: str = "Solo", *, timeout_s: float = 5.0) -> socket.socket:
@@ -430,13 +434,8 @@ def test_a_client_waiting_for_places_is_not_closed_as_idle(tmp_path: Path) -> No
     places = SlowPlaces(delay_s=idle_timeout_s * 5)
     places.start()
     try:
-        config = write_herd_file(
-            tmp_path,
-            names=["Solo"],
-            links=[],
-            places=PlacesSettings(provider="legacy", base_url=places.base_url),
-            limits=Limits(idle_timeout_s=idle_timeout_s),
-        )
+        legacy = PlacesSettings(provider="legacy", base_url=places.base_url)
+        config = solo_herd_file(tmp_path, Limits(idle_timeout_s=idle_timeout_s), places=legacy)
         with running_herd(config) as herd:
             herd.iamat("Solo", "waiting", "+34.068930-118.445127", "1")
             with connect(herd) as client:
@@ -457,12 +456,8 @@ def test_a_places_answer_over_the_size_limit_is_a_question_mark_and_the_server_g
     places = SlowPlaces(delay_s=0, body=huge)
     places.start()
     try:
-        config = write_herd_file(
-            tmp_path,
-            names=["Solo"],
-            links=[],
-            places=PlacesSettings(provider="legacy", base_url=places.base_url, max_response_bytes=1_048_576),
-        )
+        legacy = PlacesSettings(provider="legacy", base_url=places.base_url, max_response_bytes=1_048_576)
+        config = solo_herd_file(tmp_path, Limits(), places=legacy)
         with running_herd(config) as herd:
             herd.iamat("Solo", "big", "+34.068930-118.445127", "1")
             assert herd.send("Solo", b"WHATSAT big 10 5\n") == b"? WHATSAT big 10 5\n"

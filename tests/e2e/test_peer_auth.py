@@ -94,13 +94,8 @@ def test_without_a_secret_at_from_anyone_is_a_flood(tmp_path: Path) -> None:
 def test_an_unreadable_secret_file_is_one_line_on_stderr_and_exit_2(tmp_path: Path) -> None:
     path = herd_file(tmp_path, mode="persistent", secret=True)
     (tmp_path / "peer-secret").write_bytes(b"short")
-    herd = Herd(path)
-    herd.start("Clark", wait=False)
-    process = herd.processes["Clark"]
-    assert process.wait(10) == 2
-    assert process.stderr is not None
-    stderr = process.stderr.read()
-    process.stderr.close()
+    status, stderr = Herd(path).refused_start("Clark")
+    assert status == 2
     assert stderr.count(b"\n") == 1 and b"peers.secret_file" in stderr
 
 

@@ -10,6 +10,7 @@ import socket
 import ssl
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import trustme
@@ -57,20 +58,11 @@ def tls_herd_file(
     tls: bool = True,
     secret: bool = False,
 ) -> Path:
-    peer_tls = tls_settings(directory) if tls else None
-    secret_file = None
+    peers: dict[str, Any] = {"peer_tls": tls_settings(directory)} if tls else {}
     if secret:  # PEER-3 on top of PEER-4: the greeting over TLS carries the HMAC proof too
-        secret_file = directory / "peer-secret"
-        secret_file.write_bytes(b"an example shared secret for the herd\n")
-    return write_herd_file(
-        directory,
-        names=names,
-        links=links,
-        mode=mode,
-        peer_ports=tls,
-        peer_tls=peer_tls,
-        peer_secret_file=secret_file,
-    )
+        peers["peer_secret_file"] = directory / "peer-secret"
+        peers["peer_secret_file"].write_bytes(b"an example shared secret for the herd\n")
+    return write_herd_file(directory, names=names, links=links, mode=mode, peer_ports=tls, **peers)
 
 
 def forged_at(client: str) -> bytes:
@@ -228,11 +220,6 @@ def test_unusable_tls_files_are_one_line_on_stderr_and_exit_2(
         (folder / "ca.crt").write_text("not a certificate\n")
     else:
         (folder / "Left.key").write_bytes((folder / "Right.key").read_bytes())
-    herd = Herd(path)
-    herd.start("Left", wait=False)
-    process = herd.processes["Left"]
-    assert process.wait(10) == 2
-    assert process.stderr is not None
-    stderr = process.stderr.read()
-    process.stderr.close()
+    status, stderr = Herd(path).refused_start("Left")
+    assert status == 2
     assert stderr.count(b"\n") == 1 and message in stderr, stderr
