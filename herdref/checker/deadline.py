@@ -37,5 +37,5 @@ def wait_until(
         if condition():
             return time.monotonic() - started
         if time.monotonic() - started > deadline_s:
-            raise DeadlinePassed(f"not true within {deadline_s:g} s: {what or condition!r}")
+            raise DeadlinePassed(f"not true within {deadline_s:g} s: {what or repr(condition)}")
         time.sleep(poll_s)
