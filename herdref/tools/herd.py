@@ -7,6 +7,9 @@ Ctrl-C or SIGTERM stops every server cleanly.
 
 Rules:
 
+* Each server runs in a process group of its own (:mod:`herdref.checker.processes`, as every
+  server herdref starts): a terminal's Ctrl-C reaches ``herdref herd``, which stops them all
+  with SIGTERM.
 * The servers die with the herd: on Linux each child asks the kernel for SIGTERM when its
   parent dies (``PR_SET_PDEATHSIG``), so even ``kill -9`` of ``herdref herd`` leaves no server
   holding a port.
