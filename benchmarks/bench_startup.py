@@ -36,7 +36,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -47,7 +46,19 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import ROOT, free_ports, verdict, write_herd
+from harness import ROOT, verdict, write_herd
+
+from herdref.checker.deadline import DeadlinePassed
+from herdref.checker.ports import LOOPBACK, free_ports
+from herdref.checker.processes import (
+    ProcessExited,
+    signal_group,
+    start_process,
+    stop_processes,
+    wait_listening,
+)
+from herdref.herd.config import load_config
+from herdref.tools.bench import percentile
 
 GOAL_LISTENING_MS = 300.0
 _POLL_S = 0.0005
@@ -65,32 +76,18 @@ asyncio.run(main())
 """
 
 
-def _listening(port: int) -> bool:
-    with socket.socket() as probe:
-        return probe.connect_ex(("127.0.0.1", port)) == 0
-
-
 def time_to_listen(command: list[str], port: int) -> float:
     """Seconds from starting ``command`` until ``port`` accepts a connection; then stops it."""
     started = time.perf_counter()
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = start_process(command, cwd=ROOT, stderr=subprocess.PIPE)
     try:
-        while not _listening(port):
-            if process.poll() is not None:
-                stderr = process.stderr.read().decode(errors="replace") if process.stderr else ""
-                raise RuntimeError(f"{command[1:4]} exited with {process.returncode}: {stderr.strip()}")
-            if time.perf_counter() - started > _GIVE_UP_S:
-                raise RuntimeError(f"{command[1:4]} not listening after {_GIVE_UP_S} s")
-            time.sleep(_POLL_S)
+        wait_listening(process, LOOPBACK, port, deadline_s=_GIVE_UP_S, name=str(command[1:4]), poll_s=_POLL_S)
         return time.perf_counter() - started
+    except ProcessExited as exc:
+        stderr = process.stderr.read().decode(errors="replace") if process.stderr else ""
+        raise RuntimeError(f"{exc}: {stderr.strip()}") from None
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_processes([process], grace_s=10.0)
         if process.stderr is not None:
             process.stderr.close()
 
@@ -103,7 +100,7 @@ def time_to_exit(command: list[str]) -> float:
 
 def _summary(seconds: list[float]) -> dict[str, float]:
     ordered = sorted(seconds)
-    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    p95 = percentile(ordered, 0.95)
     return {"median_ms": round(statistics.median(ordered) * 1000, 1), "p95_ms": round(p95 * 1000, 1)}
 
 
@@ -111,14 +108,13 @@ def slowest_imports(herd_file: Path, loop: str, count: int = 12) -> list[tuple[s
     """The modules with the largest own import time (ms) on the serve path, best of three."""
     best: dict[str, float] = {}
     for _ in range(3):
-        port = int(herd_file.read_text().split("port = ")[1].split()[0])
+        port = load_config(herd_file).servers["Solo"].port
         command = [sys.executable, "-X", "importtime", "-m", "herdref", "serve", "Solo"]
         command += ["--config", str(herd_file), "--loop", loop]
-        process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        give_up = time.monotonic() + _GIVE_UP_S
-        while not _listening(port) and process.poll() is None and time.monotonic() < give_up:
-            time.sleep(_POLL_S)
-        process.send_signal(signal.SIGTERM)
+        process = start_process(command, cwd=ROOT, stderr=subprocess.PIPE)
+        with contextlib.suppress(ProcessExited, DeadlinePassed):  # its imports are in stderr anyway
+            wait_listening(process, LOOPBACK, port, deadline_s=_GIVE_UP_S, poll_s=_POLL_S)
+        signal_group(process.pid, signal.SIGTERM)
         _, stderr = process.communicate(timeout=10)
         for line in stderr.decode(errors="replace").splitlines():
             if not line.startswith("import time:") or "self [us]" in line:
@@ -143,7 +139,7 @@ def main() -> int:
     times: dict[str, list[float]] = {"pass": [], "listener": [], "herdref": []}
     with tempfile.TemporaryDirectory(prefix="herdref-startup-") as directory:
         herd_file = write_herd(Path(directory), ["Solo"])
-        herd_port = int(herd_file.read_text().split("port = ")[1].split()[0])
+        herd_port = load_config(herd_file).servers["Solo"].port
         herdref = [sys.executable, "-m", "herdref", "serve", "Solo", "--config", str(herd_file)]
         herdref += ["--loop", args.loop]
         # The servers run without our environment's PYTHONSTARTUP and the like.

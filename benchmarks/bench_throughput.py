@@ -49,7 +49,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import (
     LoadSettings,
     baseline_command,
-    free_ports,
     herdref_command,
     measure,
     pin_load_generator,
@@ -58,6 +57,9 @@ from harness import (
     verdict,
     write_herd,
 )
+
+from herdref.checker.ports import free_ports
+from herdref.herd.config import load_config
 
 GOAL_VS_LEAN = 0.7
 GOAL_AT_CONNECTIONS = 100
@@ -70,7 +72,7 @@ def run_loop(
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="herdref-bench-") as directory:
         herd_file = write_herd(Path(directory), ["Solo"])
-        herd_port = int(herd_file.read_text().split("port = ")[1].split()[0])
+        herd_port = load_config(herd_file).servers["Solo"].port
         lean_port, iamat_port, echo_port = free_ports(3)
         commands = {
             "herdref": (herdref_command(herd_file, "Solo", loop), herd_port),

@@ -29,6 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from harness import LoadSettings, herdref_command, measure, processes, ratio, verdict, write_herd
 
+from herdref.herd.config import load_config
+
 GOAL_PER_CORE = 5000.0
 
 
@@ -43,7 +45,7 @@ def main() -> int:
     report: dict[str, Any] = {"loop": args.loop, "connections": args.connections, "load_processes": 1}
     with tempfile.TemporaryDirectory(prefix="herdref-bench-") as directory:
         herd_file = write_herd(Path(directory), ["Solo"], provider="fixture")
-        port = int(herd_file.read_text().split("port = ")[1].split()[0])
+        port = load_config(herd_file).servers["Solo"].port
         with processes({"Solo": (herdref_command(herd_file, "Solo", args.loop), port)}) as servers:
             server = servers["Solo"]
             runs = {

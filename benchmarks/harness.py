@@ -10,11 +10,8 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,9 +20,16 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from herdref.checker.ports import free_ports  # noqa: E402
-from herdref.herd.config import load_preset  # noqa: E402
-from herdref.tools.bench import LoadResult, LoadSettings, Target, run_load  # noqa: E402
+from herdref.checker.ports import LOOPBACK, herd_on_free_ports  # noqa: E402
+from herdref.checker.processes import start_process, stop_processes, wait_listening  # noqa: E402
+from herdref.herd.config import (  # noqa: E402
+    LinkMode,
+    PlacesProvider,
+    PlacesSettings,
+    dump_config,
+    load_preset,
+)
+from herdref.tools.bench import LoadResult, LoadSettings, Target, percentile, run_load  # noqa: E402
 
 #: The course's current herd, as shipped in the default preset.
 _DEFAULT_HERD = load_preset()
@@ -39,16 +43,15 @@ def write_herd(
     names: Sequence[str],
     links: Sequence[tuple[str, str]] = (),
     *,
-    provider: str = "fixture",
-    mode: str = "persistent",
+    provider: PlacesProvider = "fixture",
+    mode: LinkMode = "persistent",
 ) -> Path:
     """A herd file on free ports with its logs in ``directory/logs``."""
-    ports = free_ports(len(names))
-    lines = ["[servers]", *(f"{name} = {{ port = {port} }}" for name, port in zip(names, ports, strict=True))]
-    lines += ["", "[links]", f'mode = "{mode}"', "pairs = [", *(f'  ["{a}", "{b}"],' for a, b in links), "]"]
-    lines += ["", "[places]", f'provider = "{provider}"', "", "[log]", f'dir = "{directory / "logs"}"']
+    config = herd_on_free_ports(
+        names, links, log_dir=directory / "logs", mode=mode, places=PlacesSettings(provider=provider)
+    )
     path = directory / "herd.toml"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    path.write_text(dump_config(config), encoding="utf-8")
     return path
 
 
@@ -65,18 +68,7 @@ class ServerProcess:
 
     @property
     def target(self) -> Target:
-        return Target(self.name, "127.0.0.1", self.port)
-
-
-def _wait_listening(server: ServerProcess, deadline_s: float = 15.0) -> None:
-    give_up = time.monotonic() + deadline_s
-    while time.monotonic() < give_up:
-        if server.process.poll() is not None:
-            raise RuntimeError(f"{server.name} exited with status {server.process.returncode}")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", server.port), timeout=0.2):
-            return
-        time.sleep(0.02)  # polling interval while the server starts
-    raise RuntimeError(f"{server.name} not listening on {server.port} after {deadline_s} s")
+        return Target(self.name, LOOPBACK, self.port)
 
 
 def _can_pin() -> bool:
@@ -109,22 +101,12 @@ def processes(
     try:
         for name, (command, port) in commands.items():
             # taskset execs the command: the process (and its pid) is the server's.
-            started[name] = ServerProcess(
-                name, port, subprocess.Popen([*pin, *command], stdout=subprocess.DEVNULL, cwd=ROOT)
-            )
+            started[name] = ServerProcess(name, port, start_process([*pin, *command], cwd=ROOT))
         for server in started.values():
-            _wait_listening(server)
+            wait_listening(server.process, LOOPBACK, server.port, deadline_s=15.0, name=server.name)
         yield started
     finally:
-        for server in started.values():
-            if server.process.poll() is None:
-                server.process.send_signal(signal.SIGTERM)
-        for server in started.values():
-            try:
-                server.process.wait(10)
-            except subprocess.TimeoutExpired:
-                server.process.kill()
-                server.process.wait()
+        stop_processes((server.process for server in started.values()), grace_s=10.0)
 
 
 def herdref_command(herd_file: Path, name: str, loop: str) -> list[str]:
@@ -159,12 +141,7 @@ class Measurement:
 
     def summary(self) -> dict[str, Any]:
         latencies = sorted(self.load.by_server[next(iter(self.load.by_server))].latencies_ns)
-        p50 = latencies[len(latencies) // 2] / 1e6 if latencies else float("nan")
-        p99 = (
-            latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] / 1e6
-            if latencies
-            else float("nan")
-        )
+        p50, p99 = (percentile(latencies, fraction) / 1e6 for fraction in (0.5, 0.99))
         errors = sum(counts.errors for counts in self.load.by_server.values())
         return {
             "requests_per_s": round(self.requests_per_s, 1),

@@ -15,12 +15,14 @@ from contextlib import ExitStack
 from functools import partial
 from pathlib import Path
 
+from herdref.checker.deadline import DeadlinePassed, wait_until
 from herdref.checker.dialect import probe_dialect
 from herdref.checker.environment import places_environment, start_fixture
 from herdref.checker.isolation import NETNS_ENV
-from herdref.checker.launcher import Launcher, LaunchError, port_open
-from herdref.checker.target import Target, wait_until
-from herdref.herd.config import HerdConfig, load_config, load_preset
+from herdref.checker.launcher import Launcher, LaunchError
+from herdref.checker.ports import herd_on_free_ports, port_open
+from herdref.checker.target import Target
+from herdref.herd.config import HerdConfig, PlacesSettings, dump_config, load_config, load_preset
 
 __all__ = ["REFERENCE_TEMPLATE", "open_target", "with_connect_host"]
 
@@ -30,22 +32,17 @@ REFERENCE_TEMPLATE = "{python} -m herdref serve {{name}} --config {{config}}"
 
 def reference_herd_file(config: HerdConfig, directory: Path, places_url: str | None) -> Path:
     """A copy of ``config`` on free loopback ports, Places pointed at the fixture."""
-    from herdref.checker.ports import free_ports
-
-    ports = free_ports(len(config.servers))
-    lines = ["[servers]"]
-    for (name, address), port in zip(config.servers.items(), ports, strict=True):
-        lines.append(f'"{name}" = {{ host = "{address.host}", port = {port} }}')
-    lines += ["", "[links]", f'mode = "{config.link_mode}"', "pairs = ["]
-    lines += [f'    ["{a}", "{b}"],' for a, b in sorted(tuple(sorted(link)) for link in config.links)]
-    lines += ["]", "", "[places]"]
-    if places_url:
-        lines += ['provider = "legacy"', f'base_url = "{places_url}"']
-    else:
-        lines.append('provider = "fixture"')
-    lines += ["", "[log]", f'dir = "{directory / "herd-logs"}"', ""]
+    places = PlacesSettings(provider="legacy", base_url=places_url) if places_url else None
+    copy = herd_on_free_ports(
+        config.servers,
+        config.links,
+        log_dir=directory / "herd-logs",
+        mode=config.link_mode,
+        host={name: address.host for name, address in config.servers.items()},
+        places=places,
+    )
     path = directory / "herd.toml"
-    path.write_text("\n".join(lines), encoding="utf-8")
+    path.write_text(dump_config(copy), encoding="utf-8")
     return path
 
 
@@ -134,8 +131,12 @@ def open_target(
         launcher.start_all(deadline_s=startup_s)
     else:
         for name, address in config.servers.items():
-            if not wait_until(partial(port_open, address.host, address.port), deadline_s=startup_s):
-                raise LaunchError(f"{name} is not listening on {address.host}:{address.port}", name=name)
+            try:
+                wait_until(partial(port_open, address.host, address.port), deadline_s=startup_s)
+            except DeadlinePassed:
+                raise LaunchError(
+                    f"{name} is not listening on {address.host}:{address.port}", name=name
+                ) from None
     if probe:  # validate leaves it to its first check, ``dialect``, which reports it
         target.dialect = probe_dialect(target)[0]
     return target, description

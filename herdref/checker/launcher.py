@@ -21,21 +21,28 @@ import logging
 import os
 import shlex
 import signal
-import socket
 import subprocess
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Final
 
+from herdref.checker.deadline import DeadlinePassed, wait_until
+from herdref.checker.ports import port_open
+from herdref.checker.processes import (
+    ProcessExited,
+    kill_process,
+    signal_group,
+    start_process,
+    stop_processes,
+    wait_listening,
+)
 from herdref.herd.config import HerdConfig
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["LaunchError", "Launcher", "PortBusy", "ServerProcess", "is_single_process_template", "port_open"]
+__all__ = ["LaunchError", "Launcher", "PortBusy", "ServerProcess", "is_single_process_template"]
 
-_POLL_INTERVAL_S: Final = 0.01
 _STOP_GRACE_S: Final = 3.0
 
 
@@ -50,15 +57,6 @@ class LaunchError(RuntimeError):
     def __init__(self, message: str, *, name: str) -> None:
         super().__init__(message)
         self.name = name
-
-
-def port_open(host: str, port: int, *, timeout_s: float = 0.2) -> bool:
-    """Whether ``host:port`` accepts a TCP connection now."""
-    try:
-        with socket.create_connection((host, port), timeout=timeout_s):
-            return True
-    except OSError:
-        return False
 
 
 @dataclass(slots=True)
@@ -126,14 +124,12 @@ class Launcher:
         output_path = self.output_dir / f"{name}.{self.starts[name]}.log"
         output_file = output_path.open("wb")
         try:
-            process = subprocess.Popen(
+            process = start_process(
                 self.command(name),
                 cwd=self.cwd,
                 env={**os.environ, **self.env},
-                stdin=subprocess.DEVNULL,
                 stdout=output_file,
                 stderr=subprocess.STDOUT,
-                start_new_session=True,
             )
         except OSError as exc:
             output_file.close()
@@ -172,30 +168,24 @@ class Launcher:
             LaunchError: the process exited, or the port stayed closed past the deadline.
         """
         address = self.config.address(name)
-        started = time.monotonic()
-        while True:
-            server = self.processes.get(name)
-            if server is not None and server.process.poll() is not None:
-                raise LaunchError(
-                    f"{name} exited with status {server.process.returncode} before opening port "
-                    f"{address.port}; output: {self.output_tail(name)!r}",
-                    name=name,
-                )
-            if port_open(address.host, address.port):
-                return time.monotonic() - started
-            if time.monotonic() - started > deadline_s:
-                raise LaunchError(
-                    f"{name} did not open {address.host}:{address.port} within {deadline_s:g} s",
-                    name=name,
-                )
-            time.sleep(_POLL_INTERVAL_S)
+        try:
+            return wait_listening(
+                self.processes[name].process, address.host, address.port, deadline_s=deadline_s, name=name
+            )
+        except ProcessExited as exc:
+            raise LaunchError(
+                f"{exc} before opening port {address.port}; output: {self.output_tail(name)!r}", name=name
+            ) from None
+        except DeadlinePassed:
+            raise LaunchError(
+                f"{name} did not open {address.host}:{address.port} within {deadline_s:g} s", name=name
+            ) from None
 
     def wait_closed(self, name: str, *, deadline_s: float) -> None:
         """Wait until ``name``'s port refuses connections (a killed server's socket is gone)."""
         address = self.config.address(name)
-        deadline = time.monotonic() + deadline_s
-        while port_open(address.host, address.port) and time.monotonic() < deadline:
-            time.sleep(_POLL_INTERVAL_S)
+        with contextlib.suppress(DeadlinePassed):
+            wait_until(lambda: not port_open(address.host, address.port), deadline_s=deadline_s)
 
     def kill(self, name: str, sig: int = signal.SIGKILL, *, deadline_s: float = 5.0) -> None:
         """Send ``sig`` (SIGKILL by default, or SIGTERM) to ``name``'s group and reap it."""
@@ -204,31 +194,22 @@ class Launcher:
         if server is None or server.process.poll() is not None:
             return
         logger.info("sending %s to %s (pid %d)", signal.Signals(sig).name, name, server.process.pid)
-        self._signal(server, sig)
-        if server.paused and sig != signal.SIGKILL:
-            self._signal(server, signal.SIGCONT)  # a stopped process cannot act on SIGTERM
-        try:
-            server.process.wait(deadline_s)
-        except subprocess.TimeoutExpired:
-            self._signal(server, signal.SIGKILL)
-            server.process.wait()
+        kill_process(server.process, sig, grace_s=deadline_s)
         server.paused = False
         server.output_file.close()
-        # The process is gone, but children in its group may outlive it.
-        self._signal(server, signal.SIGKILL)
         self.wait_closed(name, deadline_s=deadline_s)
 
     def pause(self, name: str) -> None:
         """SIGSTOP: the server keeps its sockets open but does nothing (a hung neighbour)."""
         server = self.processes[name]
         logger.info("pausing %s (SIGSTOP)", name)
-        self._signal(server, signal.SIGSTOP)
+        signal_group(server.process.pid, signal.SIGSTOP)
         server.paused = True
 
     def resume(self, name: str) -> None:
         server = self.processes[name]
         logger.info("resuming %s (SIGCONT)", name)
-        self._signal(server, signal.SIGCONT)
+        signal_group(server.process.pid, signal.SIGCONT)
         server.paused = False
 
     def restart(self, name: str, *, deadline_s: float) -> float:
@@ -255,18 +236,8 @@ class Launcher:
     def stop_all(self) -> None:
         """SIGTERM every server, SIGKILL what is left after a grace period."""
         logger.info("stopping every server")
-        for server in {id(server): server for server in self.processes.values()}.values():
-            if server.process.poll() is None:
-                self._signal(server, signal.SIGCONT)
-                self._signal(server, signal.SIGTERM)
-        deadline = time.monotonic() + _STOP_GRACE_S
-        for server in {id(server): server for server in self.processes.values()}.values():
-            try:
-                server.process.wait(max(deadline - time.monotonic(), 0.01))
-            except subprocess.TimeoutExpired:
-                self._signal(server, signal.SIGKILL)
-                server.process.wait()
-            self._signal(server, signal.SIGKILL)
+        stop_processes((server.process for server in self.processes.values()), grace_s=_STOP_GRACE_S)
+        for server in self.processes.values():
             server.output_file.close()
 
     # ---- output --------------------------------------------------------------------------
@@ -285,8 +256,3 @@ class Launcher:
 
     def output_files(self) -> list[Path]:
         return sorted(self.output_dir.glob("*.log")) if self.output_dir.exists() else []
-
-    @staticmethod
-    def _signal(server: ServerProcess, sig: int) -> None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(server.process.pid, sig)

@@ -37,7 +37,8 @@ from herdref.checker.grading import (
     failure_verdict,
     is_strict_only,
 )
-from herdref.checker.launcher import LaunchError, port_open
+from herdref.checker.launcher import LaunchError
+from herdref.checker.ports import port_open
 from herdref.checker.target import CheckContext, Target
 
 __all__ = ["Outcome", "Verdict", "run_check", "run_checks"]

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any
 
 from herdref.checker.client import Exchange, LineSession, Transcript, exchange
+from herdref.checker.deadline import DeadlinePassed, wait_until
 from herdref.checker.launcher import Launcher
 from herdref.herd.config import HerdConfig
 from herdref.model.judge import Terminator, looks_like_at, parse_at_line
@@ -34,10 +35,7 @@ __all__ = [
     "CommandFraming",
     "Dialect",
     "Target",
-    "wait_until",
 ]
-
-_POLL_INTERVAL_S: Final = 0.01
 
 
 def _client_time(line: bytes) -> bytes | None:
@@ -74,17 +72,6 @@ class CheckFailed(AssertionError):
 class BudgetSpent(CheckUnsupported):
     """The check ran out of its time budget before it could judge anything (a herd that never
     answers, never closes or floods forever is judged in seconds, not in hours)."""
-
-
-def wait_until(condition: Callable[[], bool], *, deadline_s: float) -> bool:
-    """Poll ``condition`` until it holds (True) or the deadline passes (False)."""
-    deadline = time.monotonic() + deadline_s
-    while True:
-        if condition():
-            return True
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(_POLL_INTERVAL_S)
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,44 +229,57 @@ class CheckContext:
     ) -> Exchange:
         """Deliver ``payload`` in the framing the target answers for this kind of command, and
         read the reply in its dialect (its terminator turned into LF; ``raw`` keeps the octets)."""
-        host, port = self.address(name)
-        dialect = self.target.dialect
-        framing = dialect.whatsat if whatsat else dialect.iamat
-        timeout = self.remaining(self.target.timeout_s if timeout_s is None else timeout_s)
-        reply = exchange(
-            host,
-            port,
+        framing = self.target.dialect.whatsat if whatsat else self.target.dialect.iamat
+        return self._exchange(
+            name,
             payload,
-            transcript=self.transcript,
-            server=name,
+            whatsat=whatsat,
+            timeout_s=timeout_s,
             half_close=framing.half_close,
-            timeout_s=timeout,
             until_complete=None if framing.half_close and framing.server_closes else whatsat,
-        )
-        return replace(
-            reply, data=dialect.normalize(reply.data, whatsat=whatsat, closed=reply.closed), raw=reply.data
         )
 
     def raw(self, name: str, payload: bytes, *, timeout_s: float | None = None, replies: int = 1) -> Exchange:
         """Half-close, whatever the herd's framing, and read in its dialect (for the framing
         checks, which need EOF to end a line); from a server that keeps its side open, until
         ``replies`` one-line replies are in."""
+        return self._exchange(
+            name,
+            payload,
+            whatsat=False,
+            timeout_s=timeout_s,
+            half_close=True,
+            until_complete=None if self.target.dialect.iamat.server_closes else False,
+            replies=replies,
+        )
+
+    def _exchange(
+        self,
+        name: str,
+        payload: bytes,
+        *,
+        whatsat: bool,
+        timeout_s: float | None,
+        half_close: bool,
+        until_complete: bool | None,
+        replies: int = 1,
+    ) -> Exchange:
+        """One :func:`herdref.checker.client.exchange` within the check's budget, recorded in
+        its transcript, the reply read in the target's dialect."""
         host, port = self.address(name)
-        dialect = self.target.dialect
-        timeout = self.remaining(self.target.timeout_s if timeout_s is None else timeout_s)
         reply = exchange(
             host,
             port,
             payload,
             transcript=self.transcript,
             server=name,
-            timeout_s=timeout,
-            until_complete=None if dialect.iamat.server_closes else False,
+            half_close=half_close,
+            timeout_s=self.remaining(self.target.timeout_s if timeout_s is None else timeout_s),
+            until_complete=until_complete,
             replies=replies,
         )
-        return replace(
-            reply, data=dialect.normalize(reply.data, whatsat=False, closed=reply.closed), raw=reply.data
-        )
+        normalized = self.target.dialect.normalize(reply.data, whatsat=whatsat, closed=reply.closed)
+        return replace(reply, data=normalized, raw=reply.data)
 
     def session(self, name: str) -> LineSession:
         host, port = self.address(name)
@@ -347,11 +347,14 @@ class CheckContext:
 
         wanted = self.target.propagation_s
         allowed = self.remaining(wanted)
-        if not wait_until(settled, deadline_s=allowed) and allowed < wanted:
-            raise BudgetSpent(
-                f"the check ran out of its time budget ({self.target.check_budget_s:g} s per check) "
-                "while waiting for a record to spread"
-            )
+        try:
+            wait_until(settled, deadline_s=allowed)
+        except DeadlinePassed:
+            if allowed < wanted:
+                raise BudgetSpent(
+                    f"the check ran out of its time budget ({self.target.check_budget_s:g} s per "
+                    "check) while waiting for a record to spread"
+                ) from None
         return seen
 
     @property

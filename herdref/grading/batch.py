@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+from herdref.checker.processes import signal_group, start_process
 from herdref.grading.namespaces import Namespace, NamespaceError
 from herdref.grading.points import Points, PointsError, Score, score_report
 
@@ -151,19 +152,14 @@ def _descendants(pid: int) -> list[int]:
     return found
 
 
-def _signal_group(pid: int, signum: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, signum)
-
-
 def kill_tree(process: subprocess.Popen[bytes]) -> None:
     """SIGKILL ``process``'s group and everything it started, even in sessions of their own."""
-    _signal_group(process.pid, signal.SIGSTOP)  # nothing new can be started from here on
+    signal_group(process.pid, signal.SIGSTOP)  # nothing new can be started from here on
     for pid in _descendants(process.pid):
-        _signal_group(pid, signal.SIGKILL)
+        signal_group(pid, signal.SIGKILL)
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-    _signal_group(process.pid, signal.SIGKILL)
+    signal_group(process.pid, signal.SIGKILL)
     process.wait()
 
 
@@ -260,13 +256,7 @@ class Batch:
         log_path = out / "validate.log"
         with log_path.open("wb") as log:
             try:
-                process = subprocess.Popen(
-                    command,
-                    stdin=subprocess.DEVNULL,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                )
+                process = start_process(command, stdout=log, stderr=subprocess.STDOUT)
             except OSError as exc:
                 return SubmissionResult(name, "start-error", None, 0.0, note=str(exc))
             with self._lock:

@@ -27,8 +27,9 @@ tls_ca = "tls/ca.crt"
 
 from __future__ import annotations
 
+import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Final, Literal
 
@@ -41,6 +42,7 @@ __all__ = [
     "PeerTlsSettings",
     "PlacesSettings",
     "ServerAddress",
+    "dump_config",
     "load_config",
     "load_preset",
     "parse_config",
@@ -439,3 +441,82 @@ def load_preset(name: str = DEFAULT_PRESET, *, base_dir: Path = Path(".")) -> He
 
     text = resources.files("herdref.herd").joinpath("presets", f"{name}.toml").read_text(encoding="utf-8")
     return parse_config(text, base_dir=base_dir)
+
+
+# ---- writing a herd file ---------------------------------------------------------------------
+
+_BARE_KEY: Final = re.compile(r"[A-Za-z0-9_-]+")
+#: TOML basic strings must escape the quote, the backslash and every control character but tab.
+_MUST_ESCAPE: Final = re.compile(r'["\\\x00-\x08\x0a-\x1f\x7f]')
+_SHORT_ESCAPES: Final = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\n": "\\n", "\f": "\\f", "\r": "\\r"}
+
+
+def _toml_string(text: str) -> str:
+    """``text`` as a TOML basic string. Not ``json.dumps``: it writes characters beyond the BMP
+    as surrogate pairs, which TOML rejects."""
+    if any(0xD800 <= ord(char) <= 0xDFFF for char in text):
+        raise ConfigError(f"{text!r} holds a lone surrogate, which no TOML file can")
+    escaped = _MUST_ESCAPE.sub(lambda match: _SHORT_ESCAPES.get(match[0], f"\\u{ord(match[0]):04X}"), text)
+    return f'"{escaped}"'
+
+
+def _toml_key(key: str) -> str:
+    return key if _BARE_KEY.fullmatch(key) else _toml_string(key)
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value)  # TOML's own forms: 5.0, 1e-05, inf, -inf, nan
+    if isinstance(value, Path):
+        return _toml_string(str(value))
+    if isinstance(value, str):
+        return _toml_string(value)
+    raise TypeError(f"no TOML form for {value!r}")
+
+
+def _changed_settings(settings: PlacesSettings | Limits, defaults: PlacesSettings | Limits) -> list[str]:
+    """``key = value`` for each setting that differs from its default (None: not written)."""
+    lines = []
+    for setting in fields(settings):
+        value = getattr(settings, setting.name)
+        if value is not None and value != getattr(defaults, setting.name):
+            lines.append(f"{setting.name} = {_toml_value(value)}")
+    return lines
+
+
+def dump_config(config: HerdConfig) -> str:
+    """The herd file of ``config``: ``parse_config(dump_config(config)) == config``. Every
+    value is escaped; paths are written as they are held (absolute stay absolute). Settings at
+    their default are left out."""
+    lines = ["[servers]"]
+    for name, address in config.servers.items():
+        parts = [f"host = {_toml_value(address.host)}", f"port = {address.port}"]
+        if address.peer_port is not None:
+            parts.append(f"peer_port = {address.peer_port}")
+        lines.append(f"{_toml_key(name)} = {{ {', '.join(parts)} }}")
+    lines += ["", "[links]", f"mode = {_toml_value(config.link_mode)}", "pairs = ["]
+    for pair in sorted(sorted(link) for link in config.links):
+        lines.append(f"    [{', '.join(_toml_value(end) for end in pair)}],")
+    lines.append("]")
+    places = _changed_settings(config.places, PlacesSettings())
+    if places:
+        lines += ["", "[places]", *places]
+    lines += ["", "[log]", f"dir = {_toml_value(config.log_dir)}"]
+    if config.log_max_file_bytes != DEFAULT_LOG_MAX_FILE_BYTES:
+        lines.append(f"max_file_bytes = {config.log_max_file_bytes}")
+    limits = _changed_settings(config.limits, Limits())
+    if limits:
+        lines += ["", "[limits]", *limits]
+    peers = []
+    if config.peer_secret_file is not None:
+        peers.append(f"secret_file = {_toml_value(config.peer_secret_file)}")
+    if config.peer_tls is not None:
+        tls = config.peer_tls
+        peers += [f"tls_{part} = {_toml_value(getattr(tls, part))}" for part in ("cert", "key", "ca")]
+    if peers:
+        lines += ["", "[peers]", *peers]
+    return "\n".join(lines) + "\n"

@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final, cast
 
+import herdref
 from herdref.places.answer import cut_to_bound, empty_answer, legacy_from_new, new_places, render_json
 from herdref.places.request import (
     FIELD_MASK,
@@ -46,7 +47,7 @@ if TYPE_CHECKING:
     from herdref.herd.config import PlacesSettings, PlacesShape
     from herdref.herd.node import PlacesLookup
 
-__all__ = ["LegacyPlacesClient", "NewPlacesClient"]
+__all__ = ["LegacyPlacesClient", "NewPlacesClient", "user_agent"]
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +56,12 @@ _CACHE_MAX_ENTRIES: Final = 10_000
 #: to this size (a 20-place answer is 10-60 KB); a larger one is parsed in a worker thread.
 _READ_CHUNK_BYTES: Final = 65_536
 _PARSE_ON_LOOP_MAX_BYTES: Final = 131_072
+
+
+def user_agent(server: str) -> str:
+    """``herdref/VERSION (SERVER)``: the package's version (from its metadata, read with the
+    first request, not at start-up) and the server that asks."""
+    return f"herdref/{herdref.__version__} ({server})"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -97,7 +104,7 @@ class _HttpPlacesClient:
         self.base_url = base_url.rstrip("/")
         self._key = key
         self._settings = settings
-        self._user_agent = f"herdref/0.1 ({name})"
+        self._name = name
         self._clock = clock
         self._session: aiohttp.ClientSession | None = None
         self._semaphore = asyncio.Semaphore(max(1, settings.max_concurrent))
@@ -190,7 +197,7 @@ class _HttpPlacesClient:
                     total=self._settings.timeout_s, connect=self._settings.connect_timeout_s
                 ),
                 connector=aiohttp.TCPConnector(limit=max(1, self._settings.max_concurrent)),
-                headers={"User-Agent": self._user_agent},
+                headers={"User-Agent": user_agent(self._name)},
             )
         return self._session
 

@@ -7,6 +7,9 @@ Ctrl-C or SIGTERM stops every server cleanly.
 
 Rules:
 
+* Each server runs in a process group of its own (:mod:`herdref.checker.processes`, as every
+  server herdref starts): a terminal's Ctrl-C reaches ``herdref herd``, which stops them all
+  with SIGTERM.
 * The servers die with the herd: on Linux each child asks the kernel for SIGTERM when its
   parent dies (``PR_SET_PDEATHSIG``), so even ``kill -9`` of ``herdref herd`` leaves no server
   holding a port.
@@ -18,17 +21,22 @@ Rules:
 from __future__ import annotations
 
 import argparse
-import ctypes
-import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Final
 
+from herdref.checker.deadline import DeadlinePassed
+from herdref.checker.ports import port_open
+from herdref.checker.processes import (
+    ProcessExited,
+    describe_exit,
+    start_process,
+    stop_processes,
+    wait_listening,
+)
 from herdref.tools.cli import paint
 from herdref.tools.serve import PLACES_PROVIDER_HELP, add_herd_file_arguments, config_from_args
 
@@ -52,27 +60,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-_PR_SET_PDEATHSIG: Final = 1
-
-
-def _die_with_parent_hook() -> Callable[[], None] | None:
-    """What each child runs before exec so that it gets SIGTERM when the herd process dies
-    (Linux ``PR_SET_PDEATHSIG``, kept across exec); None elsewhere. libc is loaded here, in
-    the parent, so the child only makes two system calls; a parent that died before the prctl
-    is caught by the parent-pid check."""
-    if not sys.platform.startswith("linux"):
-        return None
-    libc = ctypes.CDLL(None, use_errno=True)
-    parent = os.getpid()
-
-    def hook() -> None:
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-        if os.getppid() != parent:
-            os._exit(1)
-
-    return hook
-
-
 def _serve_command(args: argparse.Namespace, name: str) -> list[str]:
     # The herd prints one table for all (so its servers never print their own: -q); each server
     # logs on stderr only with -v.
@@ -91,27 +78,6 @@ def _serve_command(args: argparse.Namespace, name: str) -> list[str]:
     return command
 
 
-def _listening(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=0.2):
-            return True
-    except OSError:
-        return False
-
-
-def _stop(children: dict[str, subprocess.Popen[bytes]]) -> None:
-    for child in children.values():
-        if child.poll() is None:
-            child.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + _STOP_DEADLINE_S
-    for child in children.values():
-        try:
-            child.wait(max(deadline - time.monotonic(), 0.01))
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
-
-
 def _supervise(
     children: dict[str, subprocess.Popen[bytes]], *, keep_going: bool, stopped: Callable[[], bool]
 ) -> int:
@@ -123,7 +89,7 @@ def _supervise(
             if child.poll() is None:
                 continue
             del alive[name]
-            how = f"status {child.returncode}" if child.returncode >= 0 else f"signal {-child.returncode}"
+            how = describe_exit(child.returncode)
             if not keep_going:
                 print(
                     paint(f"herdref herd: {name} died ({how}); stopping the herd", "red", sys.stderr)
@@ -157,27 +123,32 @@ def run(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
-    hook = _die_with_parent_hook()
-    # preexec_fn is unsafe only with threads, and herdref herd starts none.
+    # start_process's pre-exec hook is safe here: herdref herd starts no threads.
     children = {
-        name: subprocess.Popen(_serve_command(args, name), env=os.environ.copy(), preexec_fn=hook)  # noqa: PLW1509
+        name: start_process(_serve_command(args, name), stdout=None, die_with_parent=True)
         for name in config.servers
     }
     try:
         deadline = time.monotonic() + _START_DEADLINE_S
-        waiting = dict(config.servers)
-        while waiting and time.monotonic() < deadline and not stop_requested:
-            for name, address in list(waiting.items()):
-                if children[name].poll() is not None:
-                    print(
-                        f"herdref herd: {name} exited with status {children[name].returncode}",
-                        file=sys.stderr,
-                    )
-                    return 1
-                if _listening(address.host, address.port):
-                    del waiting[name]
-            if waiting:
-                time.sleep(0.02)  # polling interval while waiting for listeners, not synchronisation
+        waiting: list[str] = []
+        try:
+            for name, address in config.servers.items():
+                wait_listening(
+                    children[name],
+                    address.host,
+                    address.port,
+                    deadline_s=max(deadline - time.monotonic(), 0.0),
+                    name=name,
+                )
+        except ProcessExited as exc:
+            if stop_requested:  # Ctrl-C or SIGTERM while the servers were starting: just stop
+                return 0
+            print(f"herdref herd: {exc}", file=sys.stderr)
+            return 1
+        except DeadlinePassed:
+            waiting = [
+                name for name, address in config.servers.items() if not port_open(address.host, address.port)
+            ]
         if stop_requested:  # Ctrl-C or SIGTERM while the servers were starting: just stop
             return 0
         if waiting:
@@ -195,4 +166,4 @@ def run(args: argparse.Namespace) -> int:
             sys.stdout.flush()
         return _supervise(children, keep_going=args.keep_going, stopped=lambda: stop_requested)
     finally:
-        _stop(children)
+        stop_processes(children.values(), grace_s=_STOP_DEADLINE_S)

@@ -10,13 +10,13 @@ from __future__ import annotations
 import argparse
 import logging
 import math
-import socket
 import sys
 import time
 
+from herdref.checker.client import exchange
 from herdref.tools.exitstatus import ExitStatus
 
-__all__ = ["add_arguments", "run", "send_lines"]
+__all__ = ["add_arguments", "run"]
 
 logger = logging.getLogger(__name__)
 
@@ -32,21 +32,6 @@ def _split_address(address: str) -> tuple[str, int]:
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65_536:
         raise ValueError(f"address must be HOST:PORT, not {address!r}")
     return host.strip("[]"), int(port)
-
-
-def send_lines(host: str, port: int, payload: bytes, *, timeout_s: float) -> bytes:
-    """Send ``payload``, half-close, and return everything received until the server closes."""
-    deadline = time.monotonic() + timeout_s
-    with socket.create_connection((host, port), timeout=timeout_s) as connection:
-        connection.sendall(payload)
-        connection.shutdown(socket.SHUT_WR)
-        chunks: list[bytes] = []
-        while True:
-            connection.settimeout(max(deadline - time.monotonic(), 0.001))
-            chunk = connection.recv(65_536)
-            if not chunk:
-                return b"".join(chunks)
-            chunks.append(chunk)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -73,24 +58,23 @@ def run(args: argparse.Namespace) -> int:
         port,
     )
     started = time.monotonic()
-    try:
-        replies = send_lines(host, port, payload, timeout_s=args.timeout)
-    except TimeoutError:
+    reply = exchange(host, port, payload, timeout_s=args.timeout)
+    if reply.error is not None:
+        print(f"herdref send: cannot reach {host}:{port}: {reply.error}", file=sys.stderr)
+        return 1
+    if not reply.closed:
         print(
             f"herdref send: no complete answer from {host}:{port} within {args.timeout:g} s", file=sys.stderr
         )
-        return 1
-    except OSError as exc:
-        print(f"herdref send: cannot reach {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
         return 1
     logger.info(
         "%s:%d closed after %d bytes (%d lines) in %.3f s",
         host,
         port,
-        len(replies),
-        replies.count(b"\n"),
+        len(reply.data),
+        reply.data.count(b"\n"),
         time.monotonic() - started,
     )
-    sys.stdout.buffer.write(replies)
+    sys.stdout.buffer.write(reply.data)
     sys.stdout.flush()
     return 0

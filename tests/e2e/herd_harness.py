@@ -7,20 +7,21 @@ a record has propagated when the server returns it. Nothing sleeps a fixed time.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-from herdref.checker.ports import free_ports
-from herdref.herd.config import HerdConfig, load_config, load_preset
+from herdref.checker import client, deadline, processes
+from herdref.checker.ports import herd_on_free_ports
+from herdref.herd.config import HerdConfig, LinkMode, dump_config, load_config, load_preset
 
 DEFAULT_DEADLINE_S = 5.0
-_POLL_INTERVAL_S = 0.005
 
 #: The course's current herd, as shipped in the default preset (one description of it, not two).
 _DEFAULT_HERD = load_preset()
@@ -33,65 +34,38 @@ def write_herd_file(
     *,
     names: list[str] | None = None,
     links: list[tuple[str, str]] | None = None,
-    mode: str = "persistent",
-    places: dict[str, str] | None = None,
-    extra: str = "",
+    mode: LinkMode = "persistent",
     peer_ports: bool = False,
+    **settings: Any,
 ) -> Path:
-    """A herd file on free ports; with ``peer_ports`` each server also gets a peer port, where
-    its neighbours' links connect (LINK-1)."""
-    names = names or NAMES_OF_DEFAULT_HERD
-    links = LINKS_OF_DEFAULT_HERD if links is None else links
-    ports = free_ports(len(names) * (2 if peer_ports else 1))
-    lines = ["[servers]"]
-    for index, name in enumerate(names):
-        peer = f", peer_port = {ports[len(names) + index]}" if peer_ports else ""
-        lines.append(f"{name} = {{ port = {ports[index]}{peer} }}")
-    lines += ["", "[links]", f'mode = "{mode}"', "pairs = ["]
-    lines += [f'    ["{a}", "{b}"],' for a, b in links]
-    lines += ["]", "", "[places]"]
-    for key, value in (places or {"provider": "fixture"}).items():
-        lines.append(f'{key} = "{value}"')
-    lines += ["", "[log]", f'dir = "{directory / "logs"}"', "", extra]
+    """A herd file on free ports, its logs in ``directory/logs``; with ``peer_ports`` each
+    server also gets a peer port, where its neighbours' links connect (LINK-1). ``settings``
+    are :class:`HerdConfig` fields (``places``, ``limits``, ``peer_secret_file``, ...)."""
+    config = herd_on_free_ports(
+        names or NAMES_OF_DEFAULT_HERD,
+        LINKS_OF_DEFAULT_HERD if links is None else links,
+        log_dir=directory / "logs",
+        mode=mode,
+        peer_ports=peer_ports,
+        **settings,
+    )
     path = directory / "herd.toml"
-    path.write_text("\n".join(lines), encoding="utf-8")
+    path.write_text(dump_config(config), encoding="utf-8")
     return path
 
 
-def wait_until(
-    condition: Callable[[], bool], *, deadline_s: float = DEFAULT_DEADLINE_S, what: str = ""
-) -> float:
-    """Poll ``condition`` until it holds; returns the seconds it took. Fails after the deadline."""
-    start = time.monotonic()
-    while True:
-        if condition():
-            return time.monotonic() - start
-        if time.monotonic() - start > deadline_s:
-            raise AssertionError(f"not true within {deadline_s} s: {what or condition}")
-        time.sleep(_POLL_INTERVAL_S)
+#: :func:`herdref.checker.deadline.wait_until`, with the harness's deadline unless told otherwise.
+wait_until = functools.partial(deadline.wait_until, deadline_s=DEFAULT_DEADLINE_S)
 
 
 def exchange(host: str, port: int, payload: bytes, *, timeout_s: float = DEFAULT_DEADLINE_S) -> bytes:
-    """Send ``payload``, half-close, and read until the server closes (the graders' style)."""
-    deadline = time.monotonic() + timeout_s
-    with socket.create_connection((host, port), timeout=timeout_s) as connection:
-        connection.sendall(payload)
-        connection.shutdown(socket.SHUT_WR)
-        chunks = []
-        while True:
-            connection.settimeout(max(deadline - time.monotonic(), 0.001))
-            chunk = connection.recv(65536)
-            if not chunk:
-                return b"".join(chunks)
-            chunks.append(chunk)
-
-
-def port_open(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=0.2):
-            return True
-    except OSError:
-        return False
+    """Send ``payload``, half-close, and read until the server closes (the graders' style);
+    fails when the server cannot be reached or does not close in time."""
+    reply = client.exchange(host, port, payload, timeout_s=timeout_s)
+    if reply.error is not None or not reply.closed:
+        why = reply.error or f"not closed within {timeout_s:g} s"
+        raise AssertionError(f"{host}:{port}: {why}; received {reply.data!r}")
+    return reply.data
 
 
 class Herd:
@@ -114,8 +88,8 @@ class Herd:
         previous = self.processes.get(name)
         if previous is not None and previous.stderr is not None:
             previous.stderr.close()  # a restart: the old process's pipe would leak
-        self.processes[name] = subprocess.Popen(
-            self.command(name), env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        self.processes[name] = processes.start_process(
+            self.command(name), env=self.env, stderr=subprocess.PIPE
         )
         if wait:
             self.wait_listening(name)
@@ -130,37 +104,35 @@ class Herd:
     def wait_listening(self, name: str) -> None:
         address = self.config.servers[name]
         process = self.processes[name]
+        try:
+            processes.wait_listening(
+                process, address.host, address.port, deadline_s=DEFAULT_DEADLINE_S, name=name
+            )
+        except processes.ProcessExited as exc:
+            stderr = process.stderr.read().decode() if process.stderr else ""
+            raise AssertionError(f"{exc}: {stderr}") from None
 
-        def listening() -> bool:
-            if process.poll() is not None:
-                stderr = process.stderr.read().decode() if process.stderr else ""
-                raise AssertionError(f"{name} exited with {process.returncode}: {stderr}")
-            return port_open(address.host, address.port)
-
-        wait_until(listening, what=f"{name} listening")
+    def refused_start(self, name: str) -> tuple[int, bytes]:
+        """Start ``name`` when it must refuse to run (a herd file it rejects): its exit status
+        and everything it wrote on stderr."""
+        process = self.processes[name] = processes.start_process(
+            self.command(name), env=self.env, stderr=subprocess.PIPE
+        )
+        _, stderr = process.communicate(timeout=10)
+        return process.returncode, stderr
 
     def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
-        process = self.processes[name]
-        process.send_signal(sig)
-        process.wait(DEFAULT_DEADLINE_S)
+        processes.kill_process(self.processes[name], sig, grace_s=DEFAULT_DEADLINE_S)
 
     def pause(self, name: str) -> None:
-        self.processes[name].send_signal(signal.SIGSTOP)
+        processes.signal_group(self.processes[name].pid, signal.SIGSTOP)
 
     def resume(self, name: str) -> None:
-        self.processes[name].send_signal(signal.SIGCONT)
+        processes.signal_group(self.processes[name].pid, signal.SIGCONT)
 
     def stop_all(self) -> None:
+        processes.stop_processes(self.processes.values(), grace_s=DEFAULT_DEADLINE_S)
         for process in self.processes.values():
-            if process.poll() is None:
-                process.send_signal(signal.SIGCONT)
-                process.terminate()
-        for process in self.processes.values():
-            try:
-                process.wait(DEFAULT_DEADLINE_S)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
             if process.stderr:
                 process.stderr.close()
 

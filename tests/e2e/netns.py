@@ -25,7 +25,10 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from .herd_harness import Herd, free_ports
+from herdref.checker.ports import herd_on_free_ports
+from herdref.herd.config import LinkMode, dump_config
+
+from .herd_harness import Herd
 
 __all__ = ["NetnsError", "NetnsHerd", "NetnsNetwork", "netns_unavailable_reason"]
 
@@ -205,27 +208,17 @@ class NetnsNetwork:
 
     # ---- the herd file -------------------------------------------------------------------
 
-    def write_herd_file(self, directory: Path, *, mode: str = "persistent") -> Path:
-        ports = free_ports(len(self.names))  # any port works per namespace; these are unused anyway
-        lines = ["[servers]"]
-        lines += [
-            f'{name} = {{ host = "{self.service_address(name)}", port = {port} }}'
-            for name, port in zip(self.names, ports, strict=True)
-        ]
-        lines += ["", "[links]", f'mode = "{mode}"', "pairs = ["]
-        lines += [f'    ["{a}", "{b}"],' for a, b in self.links]
-        lines += [
-            "]",
-            "",
-            "[places]",
-            'provider = "fixture"',
-            "",
-            "[log]",
-            f'dir = "{directory / "logs"}"',
-            "",
-        ]
+    def write_herd_file(self, directory: Path, *, mode: LinkMode = "persistent") -> Path:
+        # Any port works per namespace; free ones on this one are as good as any.
+        config = herd_on_free_ports(
+            self.names,
+            self.links,
+            log_dir=directory / "logs",
+            mode=mode,
+            host={name: self.service_address(name) for name in self.names},
+        )
         path = directory / "herd.toml"
-        path.write_text("\n".join(lines), encoding="utf-8")
+        path.write_text(dump_config(config), encoding="utf-8")
         return path
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from herdref.checker.ports import port_open
 from herdref.model import components
 from herdref.protocol import parse_line
 
@@ -20,7 +21,6 @@ from .herd_harness import (
     NAMES_OF_DEFAULT_HERD,
     Herd,
     exchange,
-    port_open,
     running_herd,
     wait_until,
     write_herd_file,

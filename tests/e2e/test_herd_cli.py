@@ -16,9 +16,10 @@ from typing import IO
 
 import pytest
 
+from herdref.checker.ports import port_open
 from herdref.herd.config import load_config
 
-from .herd_harness import exchange, port_open, wait_until, write_herd_file
+from .herd_harness import exchange, wait_until, write_herd_file
 
 
 def read_line(stream: IO[bytes], *, deadline_s: float = 10.0) -> bytes:

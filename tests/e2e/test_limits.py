@@ -12,8 +12,11 @@ import socket
 import threading
 import time
 from pathlib import Path
+from typing import Literal
 
 import pytest
+
+from herdref.herd.config import Limits, PlacesSettings
 
 from .herd_harness import Herd, running_herd, wait_until, write_herd_file
 
@@ -42,9 +45,15 @@ def reset_peak_memory(pid: int) -> int:
     return memory_kib(pid)["VmRSS"]
 
 
-def solo_herd_file(directory: Path, limits: str, *, mode: str = "persistent") -> Path:
-    """One server, no links, with the given ``[limits]`` keys."""
-    return write_herd_file(directory, names=["Solo"], links=[], mode=mode, extra=f"[limits]\n{limits}\n")
+def solo_herd_file(
+    directory: Path,
+    limits: Limits,
+    *,
+    mode: Literal["persistent", "ephemeral"] = "persistent",
+    places: PlacesSettings | None = None,
+) -> Path:
+    """One server, no links, with the given limits (and Places, when given)."""
+    return write_herd_file(directory, names=["Solo"], links=[], mode=mode, limits=limits, places=places)
 
 
 def connect(herd: Herd, name: str = "Solo", *, timeout_s: float = 5.0) -> socket.socket:
@@ -107,7 +116,7 @@ class Flooder(threading.Thread):
 
 
 def test_an_overlong_line_gets_its_first_octets_back_then_the_connection_closes(tmp_path: Path) -> None:
-    with running_herd(solo_herd_file(tmp_path, "max_line_bytes = 1024")) as herd:
+    with running_herd(solo_herd_file(tmp_path, Limits(max_line_bytes=1024))) as herd:
         overlong = bytes(range(1, 10)) + b"x" * 3000
         payload = b"IAMAT early +1+2 1\n" + overlong + b"\nIAMAT never +1+2 1\n"
         with connect(herd) as connection:
@@ -127,7 +136,7 @@ def test_an_overlong_line_gets_its_first_octets_back_then_the_connection_closes(
 
 
 def test_a_line_that_never_ends_cannot_grow_the_servers_memory(tmp_path: Path) -> None:
-    with running_herd(solo_herd_file(tmp_path, "max_line_bytes = 65536")) as herd:
+    with running_herd(solo_herd_file(tmp_path, Limits(max_line_bytes=65536))) as herd:
         pid = herd.processes["Solo"].pid
         herd.iamat("Solo", "warm-up")
         before = reset_peak_memory(pid)
@@ -155,7 +164,7 @@ def test_connections_beyond_the_limit_are_closed_unanswered_and_the_rest_keep_wo
     tmp_path: Path,
 ) -> None:
     limit = 200
-    with running_herd(solo_herd_file(tmp_path, f"max_connections = {limit}")) as herd:
+    with running_herd(solo_herd_file(tmp_path, Limits(max_connections=limit))) as herd:
         pid = herd.processes["Solo"].pid
         before = memory_kib(pid)["VmRSS"]
         held = [connect(herd) for _ in range(limit)]
@@ -200,7 +209,7 @@ def test_idle_clients_are_closed_and_peer_links_are_not(tmp_path: Path) -> None:
         tmp_path,
         names=["Left", "Right"],
         links=[("Left", "Right")],
-        extra=f"[limits]\nidle_timeout_s = {idle_timeout_s}\n",
+        limits=Limits(idle_timeout_s=idle_timeout_s),
     )
     with running_herd(config) as herd:
         before = herd.iamat("Left", "before-idle")
@@ -234,7 +243,7 @@ def repeated_iamats(count: int) -> bytes:
 
 
 def test_a_client_that_does_not_read_is_paused_not_buffered(tmp_path: Path) -> None:
-    with running_herd(solo_herd_file(tmp_path, "")) as herd:
+    with running_herd(solo_herd_file(tmp_path, Limits())) as herd:
         pid = herd.processes["Solo"].pid
         herd.iamat("Solo", "warm-up")
         before = reset_peak_memory(pid)
@@ -282,7 +291,7 @@ def test_a_client_whose_unread_replies_pass_the_cap_is_closed(tmp_path: Path) ->
     # Default limits (max_pending_reply_bytes = 1 MiB). A 19-octet WHATSAT with bound 20 earns a
     # reply of about 25 KB, so the replies to one read of commands pass the cap while reading
     # is already paused: the server must drop the client rather than hold them all.
-    with running_herd(solo_herd_file(tmp_path, "")) as herd:
+    with running_herd(solo_herd_file(tmp_path, Limits())) as herd:
         pid = herd.processes["Solo"].pid
         herd.iamat("Solo", "same", "+34.068930-118.445127", "1")
         before = reset_peak_memory(pid)
@@ -310,7 +319,7 @@ def test_a_client_whose_unread_replies_pass_the_cap_is_closed(tmp_path: Path) ->
 def test_a_client_that_never_reads_is_dropped_after_the_idle_timeout(tmp_path: Path) -> None:
     # LIMIT-3 with LIMIT-4: a paused client sends nothing more, so it goes idle; its unread
     # replies must not keep the closing connection alive for ever.
-    with running_herd(solo_herd_file(tmp_path, "idle_timeout_s = 0.5")) as herd:
+    with running_herd(solo_herd_file(tmp_path, Limits(idle_timeout_s=0.5))) as herd:
         payload = repeated_iamats(1_000_000)
         with connect(herd) as greedy:
             greedy.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
@@ -330,7 +339,7 @@ def test_a_client_that_never_reads_is_dropped_after_the_idle_timeout(tmp_path: P
 def test_hundreds_of_pipelined_whatsats_are_all_answered_in_order(tmp_path: Path) -> None:
     # LIMIT-4 holds lines back while many replies wait; held lines must still be answered, in
     # order (FRAME-3), including after the client half-closes (FRAME-4).
-    with running_herd(solo_herd_file(tmp_path, "")) as herd:
+    with running_herd(solo_herd_file(tmp_path, Limits())) as herd:
         herd.iamat("Solo", "same", "+34.068930-118.445127", "1")
         commands = [
             b"WHATSAT same 5 %d\n" % (index % 3) if index % 4 else b"IAMAT same +1+2 1\n"
@@ -425,13 +434,8 @@ def test_a_client_waiting_for_places_is_not_closed_as_idle(tmp_path: Path) -> No
     places = SlowPlaces(delay_s=idle_timeout_s * 5)
     places.start()
     try:
-        config = write_herd_file(
-            tmp_path,
-            names=["Solo"],
-            links=[],
-            places={"provider": "legacy", "base_url": places.base_url},
-            extra=f"[limits]\nidle_timeout_s = {idle_timeout_s}\n",
-        )
+        legacy = PlacesSettings(provider="legacy", base_url=places.base_url)
+        config = solo_herd_file(tmp_path, Limits(idle_timeout_s=idle_timeout_s), places=legacy)
         with running_herd(config) as herd:
             herd.iamat("Solo", "waiting", "+34.068930-118.445127", "1")
             with connect(herd) as client:
@@ -452,15 +456,8 @@ def test_a_places_answer_over_the_size_limit_is_a_question_mark_and_the_server_g
     places = SlowPlaces(delay_s=0, body=huge)
     places.start()
     try:
-        config = write_herd_file(
-            tmp_path,
-            names=["Solo"],
-            links=[],
-            places={"provider": "legacy", "base_url": places.base_url},
-        )
-        config.write_text(
-            config.read_text().replace("[places]\n", "[places]\nmax_response_bytes = 1048576\n")
-        )
+        legacy = PlacesSettings(provider="legacy", base_url=places.base_url, max_response_bytes=1_048_576)
+        config = solo_herd_file(tmp_path, Limits(), places=legacy)
         with running_herd(config) as herd:
             herd.iamat("Solo", "big", "+34.068930-118.445127", "1")
             assert herd.send("Solo", b"WHATSAT big 10 5\n") == b"? WHATSAT big 10 5\n"
@@ -477,7 +474,7 @@ def test_a_full_record_table_answers_new_clients_but_keeps_no_record_of_them(tmp
         tmp_path,
         names=["Left", "Right"],
         links=[("Left", "Right")],
-        extra="[limits]\nmax_clients = 3\nidle_timeout_s = 0.2\n",
+        limits=Limits(max_clients=3, idle_timeout_s=0.2),
     )
     with running_herd(config) as herd:
         held = [herd.iamat("Left", f"held-{index}") for index in range(3)]

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from herdref.herd.config import PlacesSettings
 from herdref.places.fixture import run_fixture_in_thread
 
 from .herd_harness import Herd, exchange, running_herd, wait_until, write_herd_file
@@ -19,11 +20,11 @@ SECRET = b"an example shared secret for the herd"
 
 
 def herd_file(directory: Path, *, mode: str, secret: bool) -> Path:
-    extra = ""
+    secret_file = None
     if secret:
-        (directory / "peer-secret").write_bytes(SECRET + b"\n")
-        extra = '[peers]\nsecret_file = "peer-secret"\n'
-    return write_herd_file(directory, mode=mode, extra=extra)
+        secret_file = directory / "peer-secret"
+        secret_file.write_bytes(SECRET + b"\n")
+    return write_herd_file(directory, mode=mode, peer_secret_file=secret_file)
 
 
 def forge(herd: Herd, at: str, client: str) -> tuple[bytes, bytes]:
@@ -93,13 +94,8 @@ def test_without_a_secret_at_from_anyone_is_a_flood(tmp_path: Path) -> None:
 def test_an_unreadable_secret_file_is_one_line_on_stderr_and_exit_2(tmp_path: Path) -> None:
     path = herd_file(tmp_path, mode="persistent", secret=True)
     (tmp_path / "peer-secret").write_bytes(b"short")
-    herd = Herd(path)
-    herd.start("Clark", wait=False)
-    process = herd.processes["Clark"]
-    assert process.wait(10) == 2
-    assert process.stderr is not None
-    stderr = process.stderr.read()
-    process.stderr.close()
+    status, stderr = Herd(path).refused_start("Clark")
+    assert status == 2
     assert stderr.count(b"\n") == 1 and b"peers.secret_file" in stderr
 
 
@@ -121,7 +117,7 @@ def places_fixture() -> Iterator[str]:
 def test_the_places_api_key_is_in_no_reply_and_no_log(
     tmp_path: Path, places_fixture: str, provider: str
 ) -> None:
-    places = {"provider": provider, "base_url": places_fixture}
+    places = PlacesSettings(provider=provider, base_url=places_fixture)
     config = write_herd_file(tmp_path, names=["Left", "Right"], links=[("Left", "Right")], places=places)
     outputs = []
     with running_herd(config, env={"HERDREF_PLACES_API_KEY": API_KEY}) as herd:

@@ -5,15 +5,19 @@ throwaway CA and per-server certificates made with ``trustme``.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import socket
 import ssl
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import trustme
 
-from .herd_harness import Herd, exchange, free_ports, running_herd, wait_until
+from herdref.herd.config import LinkMode, PeerTlsSettings, dump_config, load_config
+
+from .herd_harness import Herd, exchange, running_herd, wait_until, write_herd_file
 
 NAMES = ["Bailey", "Bona", "Campbell", "Clark", "Jaquez"]
 LINKS = [
@@ -39,32 +43,26 @@ def write_certificates(directory: Path, names: list[str], *, ca: trustme.CA | No
     return ca
 
 
+def tls_settings(directory: Path) -> PeerTlsSettings:
+    """The files :func:`write_certificates` writes in ``directory``."""
+    folder = directory / "tls"
+    return PeerTlsSettings(folder / "{name}.crt", folder / "{name}.key", folder / "ca.crt")
+
+
 def tls_herd_file(
     directory: Path,
     *,
-    mode: str,
+    mode: LinkMode,
     names: list[str] = NAMES,
     links: list[tuple[str, str]] = LINKS,
     tls: bool = True,
     secret: bool = False,
 ) -> Path:
-    ports = free_ports(2 * len(names))
-    lines = ["[servers]"]
-    for index, name in enumerate(names):
-        peer_port = f", peer_port = {ports[2 * index + 1]}" if tls else ""
-        lines.append(f"{name} = {{ port = {ports[2 * index]}{peer_port} }}")
-    lines += ["", "[links]", f'mode = "{mode}"', "pairs = ["]
-    lines += [f'    ["{a}", "{b}"],' for a, b in links]
-    lines += ["]", "", "[places]", 'provider = "fixture"', "", "[log]", f'dir = "{directory / "logs"}"']
-    if tls:
-        lines += ["", "[peers]", 'tls_cert = "tls/{name}.crt"', 'tls_key = "tls/{name}.key"']
-        lines += ['tls_ca = "tls/ca.crt"']
+    peers: dict[str, Any] = {"peer_tls": tls_settings(directory)} if tls else {}
     if secret:  # PEER-3 on top of PEER-4: the greeting over TLS carries the HMAC proof too
-        (directory / "peer-secret").write_bytes(b"an example shared secret for the herd\n")
-        lines += ['secret_file = "peer-secret"'] if tls else ["", "[peers]", 'secret_file = "peer-secret"']
-    path = directory / "herd.toml"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
+        peers["peer_secret_file"] = directory / "peer-secret"
+        peers["peer_secret_file"].write_bytes(b"an example shared secret for the herd\n")
+    return write_herd_file(directory, names=names, links=links, mode=mode, peer_ports=tls, **peers)
 
 
 def forged_at(client: str) -> bytes:
@@ -134,10 +132,10 @@ def test_a_certificate_from_another_ca_cannot_join(tmp_path: Path, mode: str) ->
     intruder_dir.mkdir()
     write_certificates(intruder_dir, names)
     intruder_path = intruder_dir / "herd.toml"
-    intruder_path.write_text(
-        path.read_text(encoding="utf-8").replace(str(tmp_path / "logs"), str(intruder_dir / "logs")),
-        encoding="utf-8",
+    intruder_config = dataclasses.replace(
+        load_config(path), log_dir=intruder_dir / "logs", peer_tls=tls_settings(intruder_dir)
     )
+    intruder_path.write_text(dump_config(intruder_config), encoding="utf-8")
     honest, intruder = Herd(path), Herd(intruder_path)
     try:
         honest.start("Left")
@@ -222,11 +220,6 @@ def test_unusable_tls_files_are_one_line_on_stderr_and_exit_2(
         (folder / "ca.crt").write_text("not a certificate\n")
     else:
         (folder / "Left.key").write_bytes((folder / "Right.key").read_bytes())
-    herd = Herd(path)
-    herd.start("Left", wait=False)
-    process = herd.processes["Left"]
-    assert process.wait(10) == 2
-    assert process.stderr is not None
-    stderr = process.stderr.read()
-    process.stderr.close()
+    status, stderr = Herd(path).refused_start("Left")
+    assert status == 2
     assert stderr.count(b"\n") == 1 and message in stderr, stderr

@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 
+from herdref.herd.config import PlacesSettings
+
 from .herd_harness import Herd, running_herd, write_herd_file
 
 KEY = "e2e-places-key-4f1c9a77d2b05e6a"
@@ -77,13 +79,8 @@ def fixture() -> Iterator[Fixture]:
 
 
 def herd_file(directory: Path, places: dict[str, str]) -> Path:
-    path = write_herd_file(directory, names=[NAME], links=[], places=places)
-    # The harness writes string values only; the timeout is a number.
-    text = path.read_text(encoding="utf-8").replace(
-        "[places]\n", f"[places]\ntimeout_s = {PLACES_TIMEOUT_S}\n"
-    )
-    path.write_text(text, encoding="utf-8")
-    return path
+    settings = PlacesSettings(**places, timeout_s=PLACES_TIMEOUT_S)  # type: ignore[arg-type]
+    return write_herd_file(directory, names=[NAME], links=[], places=settings)
 
 
 @pytest.fixture(scope="module", params=list(CONFIGS))

@@ -19,8 +19,9 @@ from pathlib import Path
 
 import pytest
 
+from herdref.checker.ports import port_open
 from herdref.herd.config import load_config
-from tests.e2e.herd_harness import exchange, port_open, running_herd, wait_until, write_herd_file
+from tests.e2e.herd_harness import exchange, running_herd, wait_until, write_herd_file
 
 BAD_HERDS = Path(__file__).parent / "bad_herds"
 #: A line of the log -v turns on (herdref.tools.cli's format: date, time, who, level, message).

@@ -4,8 +4,22 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from herdref.herd.config import ConfigError, load_config, load_preset, parse_config, preset_names
+from herdref.herd.config import (
+    ConfigError,
+    HerdConfig,
+    Limits,
+    PeerTlsSettings,
+    PlacesSettings,
+    ServerAddress,
+    dump_config,
+    load_config,
+    load_preset,
+    parse_config,
+    preset_names,
+)
 
 VALID = """
 [servers]
@@ -253,3 +267,88 @@ def test_every_herd_file_key_in_the_spec_appendix_is_read_from_the_herd_file() -
         changed = default * 2 or default + 1
         config = parse_config(f"{base}[{table}]\n{key} = {changed!r}\n")
         assert config != parse_config(base), (table, key)  # and the key is read
+
+
+# ---- dump_config: the herd file of a HerdConfig ---------------------------------------------
+
+#: Any text a TOML file can hold: no lone surrogates (Python strings may, TOML files may not).
+_text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)
+#: Server names: not empty, none of the white space CONF-1 forbids, quotes and backslashes welcome.
+_names = st.text(
+    st.characters(blacklist_categories=("Cs",), blacklist_characters=" \t\r\n\f\v"), min_size=1, max_size=8
+) | st.sampled_from(['a"b', "back\\slash", "Ünïcødé", "😀", "x\x7fy", "[servers]"])
+_paths = st.builds(Path, _text) | st.builds(lambda text: Path("/") / text, _text)
+_seconds = st.floats(min_value=1e-9, max_value=1e9, allow_nan=False)
+
+
+@st.composite
+def herd_configs(draw: st.DrawFn) -> HerdConfig:
+    names = draw(st.lists(_names, min_size=1, max_size=5, unique=True))
+    tls = draw(st.booleans())
+    ports = draw(
+        st.lists(st.integers(1, 65_535), min_size=2 * len(names), max_size=2 * len(names), unique=True)
+    )
+    with_peer_port = [tls or draw(st.booleans()) for _ in names]
+    servers = {
+        name: ServerAddress(
+            draw(_text | st.just("127.0.0.1")),
+            ports[2 * index],
+            ports[2 * index + 1] if with_peer_port[index] else None,
+        )
+        for index, name in enumerate(names)
+    }
+    pairs = st.tuples(st.sampled_from(names), st.sampled_from(names)).filter(lambda pair: pair[0] != pair[1])
+    links = frozenset(frozenset(pair) for pair in draw(st.lists(pairs, max_size=6)))
+    places = PlacesSettings(
+        provider=draw(st.sampled_from(["auto", "fixture", "legacy", "new"])),
+        base_url=draw(st.none() | _text.filter(bool)),
+        shape=draw(st.sampled_from(["legacy", "native"])),
+        api_key_env=draw(_text),
+        api_key_file=draw(st.none() | _paths),
+        timeout_s=draw(_seconds),
+        connect_timeout_s=draw(_seconds),
+        max_concurrent=draw(st.integers(1, 2**31)),
+        cache_ttl_s=draw(st.just(0.0) | _seconds),
+        max_response_bytes=draw(st.integers(1024, 2**40)),
+    )
+    limits = Limits(
+        max_line_bytes=draw(st.integers(64, 2**31)),
+        max_connections=draw(st.integers(-(2**31), 2**31)),
+        idle_timeout_s=draw(st.floats(allow_nan=False)),
+        max_pending_reply_bytes=draw(st.integers(0, 2**40)),
+        max_clients=draw(st.integers(1, 2**40)),
+    )
+    return HerdConfig(
+        servers=servers,
+        links=links,
+        link_mode=draw(st.sampled_from(["persistent", "ephemeral"])),
+        places=places,
+        log_dir=draw(_paths),
+        log_max_file_bytes=draw(st.integers(4096, 2**40)),
+        limits=limits,
+        peer_secret_file=draw(st.none() | _paths),
+        peer_tls=PeerTlsSettings(*(draw(_paths) for _ in range(3))) if tls else None,
+    )
+
+
+@given(herd_configs())
+def test_a_dumped_herd_file_reads_back_as_the_same_herd(config: HerdConfig) -> None:
+    assert parse_config(dump_config(config)) == config
+
+
+def test_a_dumped_herd_file_escapes_what_toml_must_escape(tmp_path: Path) -> None:
+    name = 'say"hi"\\to\x7f😀'
+    config = HerdConfig(
+        servers={name: ServerAddress("127.0.0.1", 9001)}, links=frozenset(), log_dir=tmp_path / 'l"o\\g'
+    )
+    text = dump_config(config)
+    assert '"say\\"hi\\"\\\\to\\u007F😀" = { host = "127.0.0.1", port = 9001 }' in text
+    path = tmp_path / "herd.toml"
+    path.write_text(text, encoding="utf-8")
+    assert load_config(path) == config
+
+
+def test_a_string_no_toml_file_can_hold_is_a_config_error() -> None:
+    config = HerdConfig(servers={"A": ServerAddress("\udc80", 9001)}, links=frozenset())
+    with pytest.raises(ConfigError, match="lone surrogate"):
+        dump_config(config)

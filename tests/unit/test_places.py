@@ -14,6 +14,7 @@ import traceback
 from collections.abc import AsyncIterator, Callable, Iterator
 from decimal import Decimal
 from fractions import Fraction
+from importlib import metadata
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -616,6 +617,15 @@ async def test_one_session_is_created_lazily_and_shared(mocked: aioresponses) ->
     assert places._session is session
     await places.aclose()
     assert session is not None and session.closed
+
+
+async def test_the_user_agent_names_the_package_version_and_the_server(mocked: aioresponses) -> None:
+    mocked.get(LEGACY_URL, payload=legacy_body(1))
+    places = client("legacy")
+    await places.nearby(lookup(b"1"))
+    assert places._session is not None
+    assert places._session.headers["User-Agent"] == f"herdref/{metadata.version('herdref')} ({places._name})"
+    await places.aclose()
 
 
 class Gate:

@@ -20,7 +20,8 @@ from herdref.checker.checks.helpers import (
     show,
 )
 from herdref.checker.checks.registry import CheckFailed, check
-from herdref.checker.target import CheckContext, CheckUnsupported, wait_until
+from herdref.checker.deadline import DeadlinePassed, wait_until
+from herdref.checker.target import CheckContext, CheckUnsupported
 from herdref.model import components
 from herdref.model.judge import time_close
 
@@ -50,10 +51,11 @@ def flood_no_loop(context: CheckContext) -> None:
         # Any record of this run may show a loop (a looping herd may be too busy to pass on
         # the newest one quickly).
         records = re.compile(rb"hv" + target.run_id.encode() + rb"\.[^ \t\n\r\f\v]+")
-        arrived = wait_until(
-            lambda: sink.most_copies(records)[1] >= 1, deadline_s=context.remaining(target.propagation_s)
-        )
-        if not arrived:
+        try:
+            wait_until(
+                lambda: sink.most_copies(records)[1] >= 1, deadline_s=context.remaining(target.propagation_s)
+            )
+        except DeadlinePassed:
             sink.close()
             # Nothing came: a herd that does not reconnect to a restarted neighbour shows it
             # here first; name that (LINK-2) rather than leave it to the next checks.
@@ -62,12 +64,16 @@ def flood_no_loop(context: CheckContext) -> None:
             _require_whole_again(context, [sink_name])
             raise CheckUnsupported(
                 f"no neighbour sent a record to {sink_name}'s port (cannot watch the links)"
-            )
+            ) from None
         limit = 4 * len(neighbours) + 4
-        looping = wait_until(
-            lambda: sink.most_copies(records)[1] > limit,
-            deadline_s=context.remaining(min(2.0, target.propagation_s)),
-        )
+        try:
+            wait_until(
+                lambda: sink.most_copies(records)[1] > limit,
+                deadline_s=context.remaining(min(2.0, target.propagation_s)),
+            )
+            looping = True
+        except DeadlinePassed:
+            looping = False
         record, copies = sink.most_copies(records)
         context.transcript.note(
             f"most copies of one record received on {sink_name}'s port: {copies} ({record!r})"

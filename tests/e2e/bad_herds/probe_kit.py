@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -23,6 +22,10 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from herdref.checker.deadline import DeadlinePassed, wait_until
+from herdref.checker.ports import LOOPBACK
+from herdref.checker.processes import ProcessExited, kill_process, signal_group, start_process, wait_listening
+from herdref.herd.config import load_config
 from herdref.places.fixture import FixtureHandle, run_fixture_in_thread
 from tests.e2e.herd_harness import write_herd_file
 
@@ -58,15 +61,11 @@ class Transcript(list[str]):
         return Evidence(seen, [*self, f"== {note}: {'seen' if seen else 'not seen'}"])
 
 
-def wait_for(condition: Callable[[], bool], deadline_s: float = DEADLINE_S) -> bool:
-    """Poll ``condition`` until it holds or the deadline passes; returns whether it held."""
-    end = time.monotonic() + deadline_s
-    while True:
-        if condition():
-            return True
-        if time.monotonic() > end:
-            return False
-        time.sleep(0.005)
+def wait_for(condition: Callable[[], bool], deadline_s: float = DEADLINE_S) -> None:
+    """Wait until ``condition`` holds or the deadline passes: either way the probe then judges
+    what it has (a behaviour that never came is evidence too)."""
+    with contextlib.suppress(DeadlinePassed):
+        wait_until(condition, deadline_s=deadline_s)
 
 
 @dataclass
@@ -124,7 +123,7 @@ class Herd:
         self.directory = directory
         self.fixture = fixture
         self.config = write_herd_file(directory, names=list(names), links=list(links))
-        self.ports = _ports_of(self.config)
+        self.ports = {name: address.port for name, address in load_config(self.config).servers.items()}
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
         self.env = {**os.environ, "PLACES_URL": fixture.base_url, "PLACES_KEY": "probe-key"}
 
@@ -143,15 +142,16 @@ class Herd:
         )
         for key, argv in commands.items():
             with (self.directory / f"{key}.stderr").open("wb") as stderr:
-                self.processes[key] = subprocess.Popen(
-                    argv, env=self.env, stdout=subprocess.DEVNULL, stderr=stderr
-                )
+                self.processes[key] = start_process(argv, env=self.env, stderr=stderr)
         for name in names:
-            if not wait_for(lambda name=name: _listening(self.ports[name]), 15):
-                raise AssertionError(f"{self.script.name} {name} is not listening: {self.stderr()}")
+            process = self.processes[name if command is None else ",".join(names)]
+            try:
+                wait_listening(process, LOOPBACK, self.ports[name], deadline_s=15, name=name)
+            except (ProcessExited, DeadlinePassed) as exc:
+                raise AssertionError(f"{self.script.name} {exc}: {self.stderr()}") from None
 
     def signal(self, name: str, signum: int) -> None:
-        self.processes[name].send_signal(signum)
+        signal_group(self.processes[name].pid, signum)
 
     def stderr(self) -> str:
         """The end of every server's stderr."""
@@ -163,16 +163,12 @@ class Herd:
 
     def stop(self) -> None:
         for process in self.processes.values():
-            with contextlib.suppress(ProcessLookupError):
-                process.send_signal(signal.SIGCONT)
-                process.kill()
-        for process in self.processes.values():
-            process.wait(10)
+            kill_process(process)
 
     # ---- talking to it -------------------------------------------------------------------
 
     def connect(self, name: str) -> socket.socket:
-        return socket.create_connection(("127.0.0.1", self.ports[name]), timeout=DEADLINE_S)
+        return socket.create_connection((LOOPBACK, self.ports[name]), timeout=DEADLINE_S)
 
     def exchange(
         self,
@@ -222,22 +218,6 @@ class Herd:
 
 def first_line(data: bytes) -> bytes:
     return data.replace(b"\r\n", b"\n").split(b"\n", 1)[0]
-
-
-def _listening(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-            return True
-    except OSError:
-        return False
-
-
-def _ports_of(config: Path) -> dict[str, int]:
-    import tomllib
-
-    with config.open("rb") as file:
-        servers = tomllib.load(file)["servers"]
-    return {name: entry["port"] for name, entry in servers.items()}
 
 
 @contextlib.contextmanager
