@@ -15,7 +15,9 @@ Rules:
 
 * Pure and reproducible: no I/O, no clock, no global RNG. The same seed gives the same inputs
   in the same order; :attr:`Variation.seed` is what a report prints so that a run can be
-  repeated (``Variation(seed)``).
+  repeated (``Variation(seed)``). A run has one seed; each check draws from
+  :func:`Variation.for_check` (the run's seed and the check's name), so a check gets the same
+  inputs whether it runs alone (``--only``) or among the others, and again on its replay.
 * Client times have 1 to 19 integer digits and 0 to 12 fractional digits (LEX-6); locations
   use integers, long fractions, leading zeros, ``-0.0`` and the exact boundaries ±90 and ±180
   (LEX-5); lines can be padded to any length from 100 to 4,000 octets through the client ID
@@ -25,19 +27,23 @@ Rules:
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import random
 import secrets
-from collections.abc import Iterator
-from typing import Final
+from collections.abc import Iterator, Sequence
+from typing import Final, TypeVar
 
 from herdref.protocol import MAX_BOUND, MAX_RADIUS_KM, WHITESPACE
+
+T = TypeVar("T")
 
 __all__ = [
     "FRACTION_DIGITS",
     "INTEGER_DIGITS",
     "LINE_LENGTHS",
     "Variation",
+    "new_seed",
     "split_points",
     "splits",
 ]
@@ -53,6 +59,7 @@ _DIGITS: Final = b"0123456789"
 #: Octets a client ID may hold (grammar CLIENT_ID): everything but the six white-space octets.
 _ID_OCTETS: Final = bytes(octet for octet in range(256) if octet not in WHITESPACE)
 _PRINTABLE_ID_OCTETS: Final = bytes(range(0x21, 0x7F))
+_WORD_OCTETS: Final = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 #: Locations every reading of LEX-5 accepts but few herds are tried with: integer degrees,
 #: leading zeros, signed zero, the exact boundaries, a long fraction.
 BOUNDARY_LOCATIONS: Final = (
@@ -69,6 +76,11 @@ BOUNDARY_LOCATIONS: Final = (
 )
 
 
+def new_seed() -> int:
+    """A fresh run seed (32 bits, short enough to type after ``--seed``)."""
+    return secrets.randbits(32)
+
+
 class Variation:
     """A seeded source of unusual but valid protocol inputs (and invalid ones, where named).
 
@@ -76,11 +88,26 @@ class Variation:
     """
 
     def __init__(self, seed: int | None = None) -> None:
-        self.seed: int = secrets.randbits(32) if seed is None else seed
+        self.seed: int = new_seed() if seed is None else seed
         self._rng = random.Random(self.seed)
 
     def __repr__(self) -> str:
         return f"Variation(seed={self.seed})"
+
+    @classmethod
+    def for_check(cls, run_seed: int, check_name: str) -> Variation:
+        """The inputs of one check in a run: seeded by the run's seed and the check's name
+        (a stable digest, not ``hash()``, which changes from one process to the next)."""
+        digest = hashlib.blake2b(f"{run_seed}:{check_name}".encode(), digest_size=8).digest()
+        return cls(int.from_bytes(digest, "big"))
+
+    def choice(self, options: Sequence[T]) -> T:
+        """One of ``options``, drawn from this seed (for a check's own choices)."""
+        return self._rng.choice(options)
+
+    def offset(self, low: int, high: int) -> int:
+        """An integer in [low, high], drawn from this seed."""
+        return self._rng.randint(low, high)
 
     # ---- fields ------------------------------------------------------------------------------
 
@@ -152,6 +179,15 @@ class Variation:
             raise ValueError("a client ID has at least one octet")
         alphabet = _PRINTABLE_ID_OCTETS if printable else _ID_OCTETS
         return bytes(self._rng.choice(alphabet) for _ in range(size))
+
+    def padded_id(self, prefix: bytes, length: int) -> bytes:
+        """A client ID of exactly ``length`` octets: ``prefix`` (a check's own fresh ID, so its
+        records stay its own), ``.``, then letters and digits. Only the length is unusual, so a
+        check that sends it judges line length alone."""
+        padding = length - len(prefix) - 1
+        if padding < 1:
+            raise ValueError(f"a {length}-octet ID cannot hold the {len(prefix)}-octet prefix and padding")
+        return prefix + b"." + bytes(self._rng.choice(_WORD_OCTETS) for _ in range(padding))
 
     def radius(self) -> bytes:
         """RADIUS in (0, 50] km: integers, fractions, leading zeros and the limit itself."""
