@@ -7,14 +7,23 @@ checks then report each deviation once, under its own clause.
 
 from __future__ import annotations
 
+import itertools
 import socket
+from dataclasses import dataclass, field
+from typing import Final
 
 from herdref.checker.checks.helpers import expect_error_graded, show
 from herdref.checker.checks.registry import CheckFailed, check
-from herdref.checker.client import reply_complete
+from herdref.checker.client import LineSession, reply_complete
 from herdref.checker.dialect import CommandProbe, probe_dialect
 from herdref.checker.target import CheckContext, CheckUnsupported
-from herdref.model.judge import looks_like_at, split_at_fields, split_line, time_close
+from herdref.model.judge import (
+    is_error_reply_for,
+    looks_like_at,
+    split_at_fields,
+    split_line,
+    time_close,
+)
 
 
 @check(
@@ -273,6 +282,133 @@ def frame_single_write(context: CheckContext) -> None:
                 expected="the whole reply in the first read, as clients that read once expect",
                 seen=f"first read: {first!r}, then: {rest!r}",
             )
+
+
+#: How long to wait after each write but the last of a split command (TCP_NODELAY): long
+#: enough that each write reaches the server as a read of its own, and that a server that
+#: answers a partial line has answered before the next piece leaves.
+_SPLIT_PAUSE_S: Final = 0.05
+#: Writes per try: the cut offsets are drawn from the run's seed (herdref.checker.variation).
+_SPLIT_TRIES: Final = (2, 3, 2)
+#: After a wrong reply, how long to wait for more of them (one reply per write shows there).
+_SPLIT_LINGER_S: Final = 0.5
+
+
+@dataclass(slots=True)
+class SplitDelivery:
+    """What came back for one command sent in several writes."""
+
+    #: Every reply, in the herd's dialect (terminator turned into LF), in order.
+    replies: list[bytes] = field(default_factory=list)
+    #: Replies that came before the last write: answers to a partial line.
+    early: int = 0
+    #: The server closed the connection.
+    closed: bool = False
+
+
+@check(
+    "frame-split-write",
+    "FRAME-1",
+    "MUST",
+    "a command that arrives in two or three TCP writes is one command",
+    requires=("dialect",),
+)
+def frame_split_write(context: CheckContext) -> None:
+    """FRAME-1: a line is the octets up to LF, however TCP delivers them. Each try cuts one
+    IAMAT at offsets drawn from the run's seed and sends the pieces with TCP_NODELAY and a
+    pause between them, so each arrives as a read of its own."""
+    name = context.target.names[0]
+    for pieces in _SPLIT_TRIES:
+        client = context.client_id("split")
+        command = b"IAMAT %s %s %s" % (client, context.location(), context.now_time())
+        writes = context.variation.split_line(command, pieces)
+        writes[-1] += b"\n"
+        delivery = _deliver_in_pieces(context, name, writes)
+        first = delivery.replies[0] if delivery.replies else b""
+        split = split_line(first, crlf=False)
+        record = split_at_fields(split[0]) if split is not None else None
+        if delivery.early == 0 and record is not None and record.client_id == client:
+            continue
+        offsets = list(itertools.accumulate(len(piece) for piece in writes[:-1]))
+        where = f"cut at octet{'s' if len(offsets) > 1 else ''} {', '.join(map(str, offsets))}"
+        seen = "; ".join(repr(reply) for reply in delivery.replies) or "no reply"
+        seen += " (then the server closed the connection)" if delivery.closed else ""
+        if _answered_one_prefix(delivery, command, offsets):
+            # One '?' for the first write(s), then close: a single-shot herd that takes one
+            # read for the whole command (FRAME-3 lenient; the course's clients write each
+            # command at once). What a line is across writes then binds only in strict.
+            raise CheckFailed(
+                f"an IAMAT sent in {pieces} writes ({where}) was answered '?' for its first "
+                "write(s) alone, and the connection closed: one read is taken for the whole command",
+                expected=f"one AT reply for {client!r} once the LF arrives",
+                seen=seen,
+                strict_part=True,
+            )
+        answered_pieces = len(delivery.replies) > 1 or delivery.early > 0
+        raise CheckFailed(
+            f"an IAMAT sent in {pieces} writes ({where}) "
+            + (
+                f"got {len(delivery.replies)} replies, {delivery.early} of them before its LF was sent: "
+                "each write was taken for a line"
+                if answered_pieces
+                else "did not get its AT reply"
+            ),
+            expected=f"one AT reply for {client!r}, after the last write",
+            seen=seen,
+        )
+
+
+def _answered_one_prefix(delivery: SplitDelivery, command: bytes, offsets: list[int]) -> bool:
+    """The herd answered '?' once, for the command up to one of the cuts, and closed."""
+    if len(delivery.replies) != 1 or not delivery.closed:
+        return False
+    split = split_line(delivery.replies[0], crlf=False)
+    return split is not None and any(
+        is_error_reply_for(command[:offset], split[0], strict=False) for offset in offsets
+    )
+
+
+def _deliver_in_pieces(context: CheckContext, name: str, writes: list[bytes]) -> SplitDelivery:
+    """Send ``writes`` on one connection (TCP_NODELAY, a pause between them, the pause being a
+    wait for an early reply) in the herd's IAMAT framing, and collect the replies."""
+    host, port = context.address(name)
+    framing = context.target.dialect.iamat
+    delivery = SplitDelivery()
+    with LineSession(
+        host,
+        port,
+        transcript=context.transcript,
+        server=name,
+        timeout_s=context.remaining(context.target.timeout_s),
+    ) as session:
+        session.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        try:
+            for index, piece in enumerate(writes):
+                session.send(piece)
+                if index < len(writes) - 1:
+                    early = session.read_reply(timeout_s=_SPLIT_PAUSE_S)
+                    if early is not None:
+                        delivery.replies.append(early)
+                        delivery.early += 1
+            if framing.half_close:
+                session.half_close()
+        except OSError as exc:  # the server closed after an earlier write
+            context.transcript.note(f"{name}: {type(exc).__name__} while sending")
+        reply = session.read_reply(timeout_s=context.remaining(context.target.timeout_s))
+        if reply is not None:
+            delivery.replies.append(reply)
+        if reply is None or delivery.early or split_at_fields(reply.rstrip(b"\r\n")) is None:
+            # A wrong reply: see whether more come (one per write) and whether the server closes.
+            while (more := session.read_reply(timeout_s=context.remaining(_SPLIT_LINGER_S))) is not None:
+                delivery.replies.append(more)
+            if session.buffer:
+                delivery.replies.append(session.buffer)  # a last reply without LF, then close
+        delivery.closed = session.closed
+    dialect = context.target.dialect
+    delivery.replies = [
+        dialect.normalize(reply, whatsat=False, closed=delivery.closed) for reply in delivery.replies
+    ]
+    return delivery
 
 
 def _article(command: str) -> str:

@@ -1,0 +1,28 @@
+"""The logic inside the checks that vary their inputs (split writes, long lines, ...): how each
+judges what came back, without a herd."""
+
+from __future__ import annotations
+
+from herdref.checker.checks.framing import SplitDelivery, _answered_one_prefix
+
+COMMAND = b"IAMAT hv1.frame-split-write.split.3 +34.000300-118.000000 1700000000.5"
+
+
+def test_one_question_mark_for_the_first_write_then_close_is_a_single_shot_read() -> None:
+    # A one-read herd: '?' for what its one read held (the first write), then close.
+    first = COMMAND[:20]
+    assert _answered_one_prefix(SplitDelivery([b"? " + first + b"\n"], early=1, closed=True), COMMAND, [20])
+    # Its read may have held the first two of three writes.
+    two = COMMAND[:41]
+    assert _answered_one_prefix(SplitDelivery([b"? " + two + b"\n"], closed=True), COMMAND, [20, 41])
+
+
+def test_a_reply_per_write_or_a_kept_open_connection_is_not_single_shot() -> None:
+    # A line loop that takes each read for a line: one '?' per write.
+    replies = [b"? " + COMMAND[:20] + b"\n", b"? " + COMMAND[20:] + b"\n"]
+    assert not _answered_one_prefix(SplitDelivery(replies, early=1, closed=True), COMMAND, [20])
+    # One '?' for the first write, but the connection stays open: not a single-shot herd.
+    assert not _answered_one_prefix(SplitDelivery([replies[0]], early=1, closed=False), COMMAND, [20])
+    # A '?' that copies something else than a prefix at a cut.
+    assert not _answered_one_prefix(SplitDelivery([b"? " + COMMAND + b"\n"], closed=True), COMMAND, [20])
+    assert not _answered_one_prefix(SplitDelivery([], closed=True), COMMAND, [20])
