@@ -3,7 +3,11 @@ judges what came back, without a herd."""
 
 from __future__ import annotations
 
+import pytest
+
+from herdref.checker.checks.errors import long_line_lengths
 from herdref.checker.checks.framing import SplitDelivery, _answered_one_prefix
+from herdref.checker.variation import Variation
 
 COMMAND = b"IAMAT hv1.frame-split-write.split.3 +34.000300-118.000000 1700000000.5"
 
@@ -26,3 +30,12 @@ def test_a_reply_per_write_or_a_kept_open_connection_is_not_single_shot() -> Non
     # A '?' that copies something else than a prefix at a cut.
     assert not _answered_one_prefix(SplitDelivery([b"? " + COMMAND + b"\n"], closed=True), COMMAND, [20])
     assert not _answered_one_prefix(SplitDelivery([], closed=True), COMMAND, [20])
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2026, 4_294_967_295])
+def test_long_lines_cross_one_kib_and_reach_4000_octets(seed: int) -> None:
+    lengths = long_line_lengths(Variation(seed))
+    assert lengths == sorted(lengths) and len(set(lengths)) == len(lengths)
+    assert lengths[0] == 100 and lengths[-1] == 4000 and 1025 in lengths
+    assert any(100 < length < 1024 for length in lengths) and any(1025 < length < 4000 for length in lengths)
+    assert long_line_lengths(Variation(seed)) == lengths

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Final
+
 from herdref.checker.checks.helpers import (
     alive_after,
     at_reply,
@@ -13,7 +15,69 @@ from herdref.checker.checks.helpers import (
 )
 from herdref.checker.checks.registry import CheckFailed, check
 from herdref.checker.target import CheckContext, CheckUnsupported
-from herdref.model.judge import is_error_reply_for, looks_like_at, split_line
+from herdref.checker.variation import LINE_LENGTHS, Variation
+from herdref.model.judge import is_error_reply_for, looks_like_at, split_at_fields, split_line
+
+# ---- long lines ----------------------------------------------------------------------------
+
+#: A line one octet past a 1 KiB read or line limit, and the longest line tried (LINE_LENGTHS).
+_PAST_ONE_KIB: Final = 1025
+_LONGEST: Final = max(LINE_LENGTHS)
+
+
+def long_line_lengths(variation: Variation) -> list[int]:
+    """The lengths (LF excluded) one run tries: 100, one drawn below 1 KiB, 1025, one drawn
+    above it, and 4,000 octets (issue 11: lines of 100-4,000 octets, crossing one read)."""
+    shortest = min(LINE_LENGTHS)
+    below = variation.offset(shortest + 1, _PAST_ONE_KIB - 2)
+    above = variation.offset(_PAST_ONE_KIB + 1, _LONGEST - 1)
+    return [shortest, below, _PAST_ONE_KIB, above, _LONGEST]
+
+
+@check("long-lines", "ERR-4", "MUST", "valid IAMATs of 100 to 4,000 octets (long client IDs) are answered")
+def long_lines(context: CheckContext) -> None:
+    """ERR-4: a line's length is content like any other; well short of any sane LIMIT-1 (the
+    reference herd's is 64 KiB), a valid IAMAT gets its AT line. Only the client ID is long,
+    so the check judges length alone."""
+    name = context.target.names[0]
+    for length in long_line_lengths(context.variation):
+        location, client_time = context.location(), context.now_time()
+        id_length = length - len(b"IAMAT   ") - len(location) - len(client_time)
+        client = context.variation.padded_id(context.client_id("long"), id_length)
+        line = b"IAMAT %s %s %s" % (client, location, client_time)
+        reply = context.send(name, line + b"\n")
+        split = split_line(reply.data, crlf=False)
+        record = split_at_fields(split[0]) if split is not None else None
+        if record is not None and record.client_id == client:
+            continue
+        seen = show(reply.received[:200] or None) + (f" ({reply.error})" if reply.error else "")
+        if reply.data.startswith(b"?"):
+            # A '?' is a defined answer: a herd may choose its own line limit (LIMIT-1), but
+            # one below 4,000 octets refuses what clients send; only strict asks for more.
+            raise CheckFailed(
+                f"a valid IAMAT of {length} octets (a {id_length}-octet client ID) was refused with '?'",
+                expected=f"AT {name} <diff> <the {id_length}-octet client ID> ...",
+                seen=seen,
+                clause="IAMAT-4",
+                strict_part=True,
+            )
+        if reply.data:
+            outcome = "a reply that is not its AT line"
+        else:
+            outcome = "no reply" + (
+                f" ({reply.error})"
+                if reply.error
+                else ", and the server closed the connection"
+                if reply.closed
+                else f" within {context.target.timeout_s:g} s"
+            )
+        raise CheckFailed(
+            f"a valid IAMAT of {length} octets (a {id_length}-octet client ID) got {outcome}",
+            expected=f"AT {name} <diff> <the {id_length}-octet client ID> ...",
+            seen=seen,
+        )
+    alive_after(context, name)
+
 
 # ---- invalid lines -------------------------------------------------------------------------
 
