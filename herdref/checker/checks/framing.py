@@ -12,7 +12,7 @@ import socket
 from dataclasses import dataclass, field
 from typing import Final
 
-from herdref.checker.checks.helpers import expect_error_graded, show
+from herdref.checker.checks.helpers import alive_after, expect_error_graded, show
 from herdref.checker.checks.registry import CheckFailed, check
 from herdref.checker.client import LineSession, reply_complete
 from herdref.checker.dialect import CommandProbe, probe_dialect
@@ -216,6 +216,11 @@ def frame_pipelined(context: CheckContext) -> None:
         )
 
 
+#: How long a connection that carries only blank lines is watched for a reply: a herd that
+#: keeps its side open after the half-close (FRAME-4 lenient) is judged in this time.
+_BLANK_ONLY_WAIT_S: Final = 1.0
+
+
 @check(
     "frame-blank-lines",
     "FRAME-5",
@@ -225,16 +230,28 @@ def frame_pipelined(context: CheckContext) -> None:
 )
 def frame_blank_lines(context: CheckContext) -> None:
     name = context.target.names[0]
+    # White space of SP, HT, VT, FF and CR, drawn from the run's seed (LEX-1).
+    blank = context.variation.separator()
+    # A connection that carries nothing but blank lines: no reply, and the server goes on.
+    only_blank = context.raw(name, b"\n" + blank + b"\n", timeout_s=_BLANK_ONLY_WAIT_S)
+    if only_blank.data.strip():
+        raise CheckFailed(
+            "a connection that carried only blank lines got a reply",
+            expected="no reply",
+            seen=show(only_blank.received),
+        )
+    alive_after(context, name)
     client = context.client_id()
     reply = context.raw(
-        name, b"\n \t \n\r\nIAMAT %s %s %s\n" % (client, context.location(), context.now_time())
+        name, b"\n" + blank + b"\n\r\nIAMAT %s %s %s\n" % (client, context.location(), context.now_time())
     )
     lines = reply.data.split(b"\n")
     if not (len(lines) == 2 and lines[1] == b"" and split_at_fields(lines[0]) is not None):
         raise CheckFailed(
             "blank lines before an IAMAT were answered"
             if len(lines) > 2
-            else "no AT reply after blank lines",
+            else "no AT reply after blank lines"
+            + (" (the server closed the connection)" if reply.closed and not reply.data else ""),
             expected="exactly one AT line",
             seen=show(reply.received or None),
         )
