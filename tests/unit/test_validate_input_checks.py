@@ -7,7 +7,9 @@ import pytest
 
 from herdref.checker.checks.errors import long_line_lengths
 from herdref.checker.checks.framing import SplitDelivery, _answered_one_prefix
+from herdref.checker.checks.whatsat import integer_degrees
 from herdref.checker.variation import Variation
+from herdref.protocol import IAmAt, parse_line
 
 COMMAND = b"IAMAT hv1.frame-split-write.split.3 +34.000300-118.000000 1700000000.5"
 
@@ -39,3 +41,12 @@ def test_long_lines_cross_one_kib_and_reach_4000_octets(seed: int) -> None:
     assert lengths[0] == 100 and lengths[-1] == 4000 and 1025 in lengths
     assert any(100 < length < 1024 for length in lengths) and any(1025 < length < 4000 for length in lengths)
     assert long_line_lengths(Variation(seed)) == lengths
+
+
+def test_integer_degree_locations_are_valid_and_distinct() -> None:
+    locations = [integer_degrees(serial) for serial in range(5600)]  # 70 latitudes x 80 longitudes
+    assert len(set(locations)) == len(locations)
+    for location in locations[::97]:
+        assert b"." not in location
+        message = parse_line(b"IAMAT c " + location + b" 1.5")
+        assert isinstance(message, IAmAt) and message.location == location
