@@ -139,11 +139,12 @@ def invalid_location(context: CheckContext) -> None:
 @check("invalid-time", "LEX-6", "MUST", "times that are not POSIX decimal seconds get '?'")
 def invalid_time(context: CheckContext) -> None:
     client, loc = context.client_id(), context.location()
-    # Core: not a number at all. Strict: exponent, sign and inf, which the handout leaves open
-    # and a float()-based parser takes (SPEC decision A19).
+    # Core: not digits with an optional fraction (LEX-6: "no `_`; `.5` and `5.` are invalid";
+    # a float()-based parser takes those three). Strict: exponent, sign and inf, which the
+    # handout leaves open (SPEC decision A19).
     invalid_lines(
         context,
-        [b"IAMAT %s %s %s" % (client, loc, when) for when in (b"abc", b"1.2.3")],
+        [b"IAMAT %s %s %s" % (client, loc, when) for when in (b"abc", b"1.2.3", b"1_000", b".5", b"5.")],
         "bad client time not answered '? <line>'",
         strict_lines=[b"IAMAT %s %s %s" % (client, loc, when) for when in (b"1e9", b"-5", b"inf")],
     )
