@@ -116,6 +116,42 @@ def invalid_field_count(context: CheckContext) -> None:
     )
 
 
+@check(
+    "extra-field-anywhere",
+    "IAMAT-1",
+    "MUST",
+    "IAMAT and WHATSAT with one extra field at any position get '? <line>'",
+    requires=("dialect", "at-reply-format", "invalid-field-count"),
+)
+def extra_field_anywhere(context: CheckContext) -> None:
+    """IAMAT-1 and WHATSAT-1: exactly four fields. One extra field, drawn from the run's seed
+    (a time, a location or a word, so that a parser that counts only the fields it reads takes
+    it for one), inserted after the command word at every position in turn. A herd that gets
+    the count wrong even at the end is invalid-field-count's (ERR-3), which this one needs."""
+    name = context.target.names[0]
+    client = context.client_id()
+    iamat = [b"IAMAT", client, context.location(), context.now_time()]
+    at_reply(context, name, client, iamat[2], iamat[3])  # WHATSAT lines below ask for a known client
+    whatsat = [b"WHATSAT", client, b"10", b"1"]
+    for fields, clause in ((iamat, "IAMAT-1"), (whatsat, "WHATSAT-1")):
+        for position, line in context.variation.extra_field_lines(fields):
+            where = (
+                "at the end"
+                if position == len(fields)
+                else "right after the command word"
+                if position == 1
+                else f"after field {position}"
+            )
+            expect_error(
+                context,
+                name,
+                line + b"\n",
+                f"{fields[0].decode()} with a fifth field {where} was not answered '? <line>'",
+                clause=clause,
+            )
+    alive_after(context, name)
+
+
 @check("invalid-location", "LEX-5", "MUST", "locations that are not ISO 6709 ±lat±long in range get '?'")
 def invalid_location(context: CheckContext) -> None:
     client, when = context.client_id(), context.now_time()
