@@ -3,10 +3,13 @@ judges what came back, without a herd."""
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import pytest
 
 from herdref.checker.checks.errors import long_line_lengths
 from herdref.checker.checks.framing import SplitDelivery, _answered_one_prefix
+from herdref.checker.checks.iamat import _decimal, varied_client_times
 from herdref.checker.checks.whatsat import integer_degrees
 from herdref.checker.variation import Variation
 from herdref.protocol import IAmAt, parse_line
@@ -50,3 +53,23 @@ def test_integer_degree_locations_are_valid_and_distinct() -> None:
         assert b"." not in location
         message = parse_line(b"IAMAT c " + location + b" 1.5")
         assert isinstance(message, IAmAt) and message.location == location
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2026, 4_294_967_295])
+def test_varied_client_times_include_the_longest_forms_and_are_valid(seed: int) -> None:
+    times = varied_client_times(Variation(seed))
+    whole, _, fraction = times[0].partition(b".")
+    assert (len(whole), len(fraction)) == (19, 12)
+    assert len(times[1]) == 19 and b"." not in times[1]
+    for client_time in times:
+        message = parse_line(b"IAMAT c +34-118 " + client_time)
+        assert isinstance(message, IAmAt) and message.client_time == client_time
+    # A float cannot hold them: that is what the skew check relies on.
+    assert Fraction(float(times[0])) != Fraction(times[0].decode())
+    assert varied_client_times(Variation(seed)) == times
+
+
+def test_skew_bounds_are_shown_exactly() -> None:
+    assert _decimal(Fraction("-7900708393749257895.8184")) == "-7900708393749257895.818"
+    assert _decimal(Fraction("3600.0006")) == "+3600.001"
+    assert _decimal(Fraction(0)) == "+0.000"
