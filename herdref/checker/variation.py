@@ -150,6 +150,19 @@ class Variation:
             whole_digits += 1
         return times[:count]
 
+    def crossing_times(
+        self, max_whole_digits: int = 18, max_fraction_digits: int = 12
+    ) -> tuple[bytes, bytes]:
+        """Two client times, the second greater in value and smaller as a string (``99.5`` then
+        ``100.5``): the first has 1 to ``max_whole_digits`` nines before the point, and both
+        the same 0 to ``max_fraction_digits`` fraction digits."""
+        if not 1 <= max_whole_digits < max(INTEGER_DIGITS) or max_fraction_digits not in FRACTION_DIGITS:
+            raise ValueError(f"no crossing times with {max_whole_digits} and {max_fraction_digits} digits")
+        whole = self._rng.randint(1, max_whole_digits)
+        places = self._rng.randint(0, max_fraction_digits)
+        fraction = b"." + self._digits(places) if places else b""
+        return b"9" * whole + fraction, b"1" + b"0" * whole + fraction
+
     def _degrees(self, limit: int) -> bytes:
         """One signed coordinate within ±limit, in an unusual form."""
         sign = self._rng.choice(b"+-")

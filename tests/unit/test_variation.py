@@ -180,3 +180,17 @@ def test_padded_ids_have_the_exact_length_and_keep_the_prefix(seed: int) -> None
         assert isinstance(message, IAmAt) and message.client_id == client
     with pytest.raises(ValueError, match="cannot hold"):
         variation.padded_id(b"hv1.check.c.1", 14)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_crossing_times_grow_in_value_but_not_as_strings(seed: int) -> None:
+    variation = Variation(seed)
+    for _ in range(50):
+        older, newer = variation.crossing_times(9, 3)
+        assert is_newer(newer, older) and not is_newer(older, newer)
+        assert newer < older  # as strings, the newer one sorts first
+        assert len(older.partition(b".")[0]) <= 9 and len(older.partition(b".")[2]) <= 3
+        for client_time in (older, newer):
+            assert isinstance(parsed_by_both(b"IAMAT c +0+0 " + client_time), IAmAt)
+    with pytest.raises(ValueError, match="no crossing times"):
+        variation.crossing_times(19, 3)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from fractions import Fraction
+from typing import Final
 
 from herdref.checker.checks.helpers import SKEW_OFFSET_S, at_fields, at_reply, show
 from herdref.checker.checks.registry import CheckFailed, check
@@ -84,6 +85,46 @@ def iamat_any_time(context: CheckContext) -> None:
                 expected="an AT line (skew shows in the time difference)",
                 seen=show(reply.received or None),
             )
+
+
+#: Digits of the crossing times of newer-by-value: few enough (at most 13 significant) that a
+#: herd that parses and re-prints them as floats still echoes them unchanged (IAMAT-5's
+#: business), so that only the comparison is judged.
+_CROSSING_WHOLE_DIGITS: Final = 9
+_CROSSING_FRACTION_DIGITS: Final = 3
+
+
+@check(
+    "newer-by-value",
+    "FLOOD-2",
+    "MUST",
+    "a report replaces the stored one when its client time is greater in value (99.5 < 100.5)",
+    requires=("dialect", "at-reply-format", "iamat-any-time"),
+)
+def newer_by_value(context: CheckContext) -> None:
+    """FLOOD-2 at the server the client reports to (IAMAT-7): client times compare as exact
+    decimals. The second of two reports is greater in value but smaller as a string (its
+    integer part has one more digit; drawn from the run's seed), so a herd that compares the
+    strings keeps the first."""
+    name = context.target.names[0]
+    client = context.client_id()
+    older, newer = context.variation.crossing_times(_CROSSING_WHOLE_DIGITS, _CROSSING_FRACTION_DIGITS)
+    first = at_reply(context, name, client, context.location(), older)
+    second = at_reply(context, name, client, context.location(), newer)
+    held = context.stored_line(name, client)
+    if held == second:
+        return
+    raise CheckFailed(
+        f"after reports with client times {older.decode()} then {newer.decode()}, {name} kept "
+        + (
+            f"the first, as a comparison of the strings would ({newer.decode()!r} sorts before "
+            f"{older.decode()!r})"
+            if held == first
+            else "neither record"
+        ),
+        expected=repr(second),
+        seen=show(held),
+    )
 
 
 @check("location-edges", "LEX-5", "MUST", "locations on the range limits (±90, ±180) are accepted")
