@@ -127,10 +127,18 @@ def newer_by_value(context: CheckContext) -> None:
     )
 
 
-@check("location-edges", "LEX-5", "MUST", "locations on the range limits (±90, ±180) are accepted")
+@check(
+    "location-edges",
+    "LEX-5",
+    "MUST",
+    "locations on the range limits (±90, ±180) and in unusual valid forms are accepted",
+)
 def location_edges(context: CheckContext) -> None:
     name = context.target.names[0]
-    for location in (b"+90-180", b"-90.000+180.000", b"+0.0-0.0", b"-1+001"):
+    # The fixed edges, and two unusual but valid forms drawn from the run's seed (leading
+    # zeros, integer degrees, long fractions, the limits themselves).
+    drawn = [context.variation.location(), context.variation.location()]
+    for location in (b"+90-180", b"-90.000+180.000", b"+0.0-0.0", b"-1+001", *drawn):
         client = context.client_id()
         reply = context.iamat(name, client, location, context.now_time())
         split = split_line(reply.data, crlf=False)

@@ -54,18 +54,33 @@ def lex_octets(context: CheckContext) -> None:
 @check("lex-extra-space", "LEX-3", "MUST", "leading, trailing and repeated white space is accepted")
 def lex_extra_space(context: CheckContext) -> None:
     name = context.target.names[0]
-    client, location, client_time = context.client_id(), context.location(), context.now_time()
-    reply = context.send(name, b"  IAMAT \t%s   %s\x0b%s \t \n" % (client, location, client_time))
-    split = split_line(reply.data, crlf=False)
-    record = split_at_fields(split[0]) if split is not None else None
-    if (
-        record is None
-        or record.client_id != client
-        or not location_close(location, record.location)
-        or not time_close(client_time, record.client_time)
-    ):
-        raise CheckFailed(
-            "an IAMAT with extra white space was not accepted as the same command",
-            expected=f"AT {name} <diff> {client.decode()} {location.decode()} {client_time.decode()}",
-            seen=show(reply.data),
-        )
+    for spaced in (_fixed_spacing, _drawn_spacing):
+        client, location, client_time = context.client_id(), context.location(), context.now_time()
+        line = spaced(context, [b"IAMAT", client, location, client_time])
+        reply = context.send(name, line + b"\n")
+        split = split_line(reply.data, crlf=False)
+        record = split_at_fields(split[0]) if split is not None else None
+        if (
+            record is None
+            or record.client_id != client
+            or not location_close(location, record.location)
+            or not time_close(client_time, record.client_time)
+        ):
+            raise CheckFailed(
+                f"an IAMAT with extra white space was not accepted as the same command: {line!r}",
+                expected=f"AT {name} <diff> {client.decode()} {location.decode()} {client_time.decode()}",
+                seen=show(reply.data),
+            )
+
+
+def _fixed_spacing(context: CheckContext, fields: list[bytes]) -> bytes:
+    command, client, location, client_time = fields
+    return b"  %s \t%s   %s\x0b%s \t " % (command, client, location, client_time)
+
+
+def _drawn_spacing(context: CheckContext, fields: list[bytes]) -> bytes:
+    """Fields joined by one to four of SP, HT, VT, FF and CR each, drawn from the run's seed,
+    with white space of the same kind before and after (LEX-1, LEX-3)."""
+    separator = context.variation.separator
+    spaced = fields[0] + b"".join(separator() + field for field in fields[1:])
+    return separator() + spaced + separator()
