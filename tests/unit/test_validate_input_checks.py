@@ -8,7 +8,7 @@ from fractions import Fraction
 import pytest
 
 from herdref.checker.checks.errors import long_line_lengths
-from herdref.checker.checks.framing import SplitDelivery, _answered_one_prefix
+from herdref.checker.checks.framing import SplitDelivery, _answered_one_prefix, _split_outcome
 from herdref.checker.checks.iamat import _decimal, varied_client_times
 from herdref.checker.checks.whatsat import integer_degrees
 from herdref.checker.variation import Variation
@@ -73,3 +73,25 @@ def test_skew_bounds_are_shown_exactly() -> None:
     assert _decimal(Fraction("-7900708393749257895.8184")) == "-7900708393749257895.818"
     assert _decimal(Fraction("3600.0006")) == "+3600.001"
     assert _decimal(Fraction(0)) == "+0.000"
+
+
+def test_an_at_line_for_a_shorter_valid_command_then_close_is_a_single_shot_read() -> None:
+    # The first write ended inside the client time: what the one read held is a valid IAMAT.
+    command = b"IAMAT hv1.c.2 +34.000300-118.000000 1796305448.219454765"
+    cut = len(b"IAMAT hv1.c.2 +34.000300-118.000000 1796305448.21")
+    reply = b"AT Bailey +0.009927500 hv1.c.2 +34.000300-118.000000 1796305448.21\n"
+    assert _answered_one_prefix(SplitDelivery([reply], early=1, closed=True), command, [cut])
+    # The AT line for the whole command is not an answer to a prefix.
+    whole = b"AT Bailey +0.009927500 hv1.c.2 +34.000300-118.000000 1796305448.219454765\n"
+    assert not _answered_one_prefix(SplitDelivery([whole], early=1, closed=True), command, [cut])
+
+
+def test_the_split_write_outcome_is_told_as_the_transcript_shows_it() -> None:
+    two = SplitDelivery([b"? IAMAT a\n", b"? b c d\n"], early=1, closed=True)
+    assert _split_outcome(two) == "got 2 replies (1 before its LF was sent): each write was taken for a line"
+    early = SplitDelivery([b"? IAMAT a\n"], early=1, closed=False)
+    assert _split_outcome(early) == "was answered before its LF was sent"
+    assert _split_outcome(SplitDelivery([b"OK\n"], closed=True)) == (
+        "got a reply that is not its AT line, and the server closed the connection"
+    )
+    assert _split_outcome(SplitDelivery()) == "got no reply"

@@ -321,6 +321,8 @@ class SplitDelivery:
     early: int = 0
     #: The server closed the connection.
     closed: bool = False
+    #: The server closed (or reset) the connection before the last write could be sent.
+    cut_short: bool = False
 
 
 @check(
@@ -347,42 +349,91 @@ def frame_split_write(context: CheckContext) -> None:
         if delivery.early == 0 and record is not None and record.client_id == client:
             continue
         offsets = list(itertools.accumulate(len(piece) for piece in writes[:-1]))
-        where = f"cut at octet{'s' if len(offsets) > 1 else ''} {', '.join(map(str, offsets))}"
+        cuts = ", ".join(map(str, offsets))
+        where = f"{pieces} writes (cut at octet{'s' if len(offsets) > 1 else ''} {cuts})"
         seen = "; ".join(repr(reply) for reply in delivery.replies) or "no reply"
         seen += " (then the server closed the connection)" if delivery.closed else ""
+        # A single-shot herd that takes one read for the whole command (FRAME-3 lenient; the
+        # course's clients write each command at once): it answers the first write(s) as a
+        # command and closes, or closes so early that its answer is lost in the reset. What a
+        # line is across writes then binds only in the strict profile.
         if _answered_one_prefix(delivery, command, offsets):
-            # One '?' for the first write(s), then close: a single-shot herd that takes one
-            # read for the whole command (FRAME-3 lenient; the course's clients write each
-            # command at once). What a line is across writes then binds only in strict.
             raise CheckFailed(
-                f"an IAMAT sent in {pieces} writes ({where}) was answered '?' for its first "
-                "write(s) alone, and the connection closed: one read is taken for the whole command",
+                f"an IAMAT sent in {where} was answered for its first write(s) alone, and the "
+                "connection closed: one read is taken for the whole command",
                 expected=f"one AT reply for {client!r} once the LF arrives",
                 seen=seen,
                 strict_part=True,
             )
-        answered_pieces = len(delivery.replies) > 1 or delivery.early > 0
+        if not delivery.replies and delivery.closed and _single_shot(context, name):
+            when = " before its LF was sent" if delivery.cut_short else ""
+            raise CheckFailed(
+                f"an IAMAT sent in {where} got no reply: the server closed the connection{when}, "
+                "and it closes every connection after one reply (a herd that answers one read "
+                "per connection loses what a reset discards)",
+                expected=f"one AT reply for {client!r} once the LF arrives",
+                seen=seen,
+                strict_part=True,
+            )
         raise CheckFailed(
-            f"an IAMAT sent in {pieces} writes ({where}) "
-            + (
-                f"got {len(delivery.replies)} replies, {delivery.early} of them before its LF was sent: "
-                "each write was taken for a line"
-                if answered_pieces
-                else "did not get its AT reply"
-            ),
+            f"an IAMAT sent in {where} {_split_outcome(delivery)}",
             expected=f"one AT reply for {client!r}, after the last write",
             seen=seen,
         )
 
 
+def _split_outcome(delivery: SplitDelivery) -> str:
+    """What the herd did with a split command, in words true of the transcript."""
+    count = len(delivery.replies)
+    closed = ", and the server closed the connection" if delivery.closed else ""
+    if count > 1:
+        return (
+            f"got {count} replies ({delivery.early} before its LF was sent): each write was taken for a line"
+        )
+    if delivery.early:
+        return f"was answered before its LF was sent{closed}"
+    if count:
+        return f"got a reply that is not its AT line{closed}"
+    return f"got no reply{closed}"
+
+
 def _answered_one_prefix(delivery: SplitDelivery, command: bytes, offsets: list[int]) -> bool:
-    """The herd answered '?' once, for the command up to one of the cuts, and closed."""
+    """The herd answered once, for the command up to one of the cuts ('?', or the AT line
+    of a shorter but valid IAMAT), and closed."""
     if len(delivery.replies) != 1 or not delivery.closed:
         return False
     split = split_line(delivery.replies[0], crlf=False)
-    return split is not None and any(
-        is_error_reply_for(command[:offset], split[0], strict=False) for offset in offsets
-    )
+    if split is None:
+        return False
+    record = split_at_fields(split[0])
+    for offset in offsets:
+        prefix = command[:offset]
+        if is_error_reply_for(prefix, split[0], strict=False):
+            return True
+        fields = prefix.split()
+        if (
+            record is not None
+            and len(fields) == 4
+            and (record.client_id, record.client_time)
+            == (
+                fields[1],
+                fields[3],
+            )
+        ):
+            return True
+    return False
+
+
+def _single_shot(context: CheckContext, name: str) -> bool:
+    """The herd closes a kept-open connection after its first reply (FRAME-3 lenient)."""
+    with context.session(name) as session:
+        session.send(
+            b"IAMAT %s %s %s\n" % (context.client_id("control"), context.location(), context.now_time())
+        )
+        if session.read_reply() is None and not session.closed:
+            return False
+        session.read_until_closed(timeout_s=context.remaining(_SPLIT_LINGER_S))
+        return session.closed
 
 
 def _deliver_in_pieces(context: CheckContext, name: str, writes: list[bytes]) -> SplitDelivery:
@@ -401,15 +452,19 @@ def _deliver_in_pieces(context: CheckContext, name: str, writes: list[bytes]) ->
         session.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         try:
             for index, piece in enumerate(writes):
+                if session.closed:
+                    delivery.cut_short = True  # closed after an earlier write: send no more
+                    break
                 session.send(piece)
                 if index < len(writes) - 1:
                     early = session.read_reply(timeout_s=_SPLIT_PAUSE_S)
                     if early is not None:
                         delivery.replies.append(early)
                         delivery.early += 1
-            if framing.half_close:
+            if framing.half_close and not session.closed:
                 session.half_close()
         except OSError as exc:  # the server closed after an earlier write
+            delivery.cut_short = True
             context.transcript.note(f"{name}: {type(exc).__name__} while sending")
         reply = session.read_reply(timeout_s=context.remaining(context.target.timeout_s))
         if reply is not None:
