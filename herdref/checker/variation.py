@@ -218,11 +218,13 @@ class Variation:
         text = b"%d" % self._rng.randint(0, MAX_BOUND)
         return b"0" * self._rng.choice((0, 0, 1, 3)) + text
 
-    def separator(self, *, mixed: bool = True) -> bytes:
-        """_WS: one to four of SP, HT, VT, FF, CR in any mix (``mixed`` False: one SP)."""
+    def separator(self, *, mixed: bool = True, cr: bool = True) -> bytes:
+        """_WS: one to four of SP, HT, VT, FF, CR in any mix (``mixed`` False: one SP; ``cr``
+        False: no CR, which some readers take for a line end when it is not before the LF)."""
         if not mixed:
             return b" "
-        return bytes(self._rng.choice(_IN_LINE_WHITESPACE) for _ in range(self._rng.randint(1, 4)))
+        octets = _IN_LINE_WHITESPACE if cr else _IN_LINE_WHITESPACE.replace(b"\r", b"")
+        return bytes(self._rng.choice(octets) for _ in range(self._rng.randint(1, 4)))
 
     # ---- lines ---------------------------------------------------------------------------
 

@@ -194,3 +194,11 @@ def test_crossing_times_grow_in_value_but_not_as_strings(seed: int) -> None:
             assert isinstance(parsed_by_both(b"IAMAT c +0+0 " + client_time), IAmAt)
     with pytest.raises(ValueError, match="no crossing times"):
         variation.crossing_times(19, 3)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_separators_without_cr_draw_the_other_four(seed: int) -> None:
+    variation = Variation(seed)
+    drawn = b"".join(variation.separator(cr=False) for _ in range(200))
+    assert set(drawn) == set(b" \t\x0b\x0c")
+    assert b"\r" in b"".join(variation.separator() for _ in range(200))
