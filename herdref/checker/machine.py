@@ -54,6 +54,11 @@ if TYPE_CHECKING:
 __all__ = ["HerdViolation", "build_machine", "lenient_iamat_violations", "run_stateful"]
 
 _PROFILES = {"quick": (12, 15), "full": (30, 25)}
+#: The run's client times are this far ahead of the clock (newer than any record a check
+#: stored); a server that refuses them breaks IAMAT-6, which iamat-any-time names.
+_AHEAD_OF_CLOCK_S = 1000
+#: Ahead by more than this, a refused IAMAT is refused for its time (IAMAT-6).
+_FAR_AHEAD_S = 60
 _example_counter: Iterator[int] = itertools.count(1)
 
 
@@ -227,8 +232,21 @@ def build_machine(
                 received_ns=(before, after),
                 strict=strict,
             )
-            if violations and not (strict_only and deviations is not None):
-                raise HerdViolation(violations, strict_only=strict_only)
+            ahead_s = int(client_time.partition(b".")[0]) - before // 1_000_000_000
+            if violations and reply.data.startswith(b"?") and not strict_only and ahead_s > _FAR_AHEAD_S:
+                # A valid IAMAT refused, and nothing in it is unusual but its client time,
+                # ahead of the clock: the IAMAT-6 defect (skew is no reason to refuse).
+                violations = [
+                    Violation(
+                        "IAMAT-6",
+                        f"{server} refused an IAMAT whose client time is {ahead_s} s ahead of the "
+                        f"clock: {reply.data[:200]!r}",
+                    )
+                ]
+            if violations and strict_only and deviations is None:
+                raise HerdViolation(violations, strict_only=True)
+            if violations and not strict_only:
+                require(violations)  # a defect a check named already is noted, not failed
             if violations and deviations is not None:
                 deviations.extend(violation for violation in violations if violation not in deviations)
             split = split_line(reply.data, crlf=False)
@@ -247,7 +265,7 @@ def build_machine(
             """A client reports a location newer than any before it."""
             if server not in self.answering():
                 return
-            client_time = b"%d.%09d" % (self.base_time + 1000 + next(self.tick), 123_456_789)
+            client_time = b"%d.%09d" % (self.base_time + _AHEAD_OF_CLOCK_S + next(self.tick), 123_456_789)
             self.last_report = (self.clients[client], client_time)
             self.report(server, self.clients[client], client_time)
 
@@ -470,23 +488,25 @@ def run_stateful(
             outcome.summary = f"failed once, then not on replay: {kept}"[:600]
         else:
             outcome.summary = f"a failure did not reproduce: {kept or exc!s}"[:600]
-    except CheckUnsupported as exc:
-        outcome.verdict = "UNSUPPORTED"
-        outcome.summary = str(exc)
     except Unsatisfiable as exc:
-        named = ", ".join(sorted({v.clause for v in deviations if v.clause in known_clauses}))
-        if named:
-            # Every example ended at a defect a check already named (each was discarded there),
-            # so nothing beyond it was exercised: no evidence either way, not a pass.
+        known_seen = sorted(
+            {violation.clause for violation in deviations if violation.clause in known_clauses}
+        )
+        if known_seen:
+            # Every example ended at a defect the checks named (e.g. IAMAT-6: the run's client
+            # times are refused), so nothing beyond it could be exercised: no verdict, and why.
             outcome.verdict = "UNSUPPORTED"
             outcome.summary = (
-                f"every example ran into a defect the checks already named ({named}) within its "
-                "first steps, so nothing beyond it could be exercised"
+                f"every example ended at a defect the checks named ({', '.join(known_seen)}), so "
+                "the random run could exercise nothing beyond it"
             )
         else:
             outcome.verdict = "ERROR"
             outcome.summary = f"checker error in the stateful run: {exc!r}"
             outcome.transcript = traceback.format_exc().splitlines()
+    except CheckUnsupported as exc:
+        outcome.verdict = "UNSUPPORTED"
+        outcome.summary = str(exc)
     except LaunchError as exc:
         outcome.verdict = "FAIL"
         outcome.clause = "ERR-4"

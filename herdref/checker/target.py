@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from herdref.checker.client import Exchange, LineSession, Transcript, exchange
 from herdref.checker.deadline import DeadlinePassed, wait_until
 from herdref.checker.launcher import Launcher
+from herdref.checker.variation import Variation, new_seed
 from herdref.herd.config import HerdConfig
 from herdref.model.judge import Terminator, looks_like_at, parse_at_line
 
@@ -157,6 +158,9 @@ class Target:
     #: ``time.monotonic()`` by which the whole run must be over (None: no limit).
     run_deadline: float | None = None
     run_id: str = field(default_factory=lambda: f"{int(time.time() * 1000) % 100_000_000:08d}")
+    #: The seed of the run's varied inputs (herdref.checker.variation); reports print it and
+    #: ``--seed`` repeats it.
+    seed: int = field(default_factory=new_seed)
     _serial: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
     @property
@@ -180,6 +184,8 @@ class CheckContext:
             deadline = min(deadline, target.run_deadline)
         #: ``time.monotonic()`` by which this check must be over (its time budget).
         self.deadline = deadline
+        #: This check's varied inputs: the same for the same run seed, alone or among others.
+        self.variation = Variation.for_check(target.seed, check_name)
 
     def judged(self, reply: Exchange) -> Exchange:
         """``reply``, unless the wait for it ran into the check's time budget: what a cut wait

@@ -15,7 +15,9 @@ Rules:
 
 * Pure and reproducible: no I/O, no clock, no global RNG. The same seed gives the same inputs
   in the same order; :attr:`Variation.seed` is what a report prints so that a run can be
-  repeated (``Variation(seed)``).
+  repeated (``Variation(seed)``). A run has one seed; each check draws from
+  :func:`Variation.for_check` (the run's seed and the check's name), so a check gets the same
+  inputs whether it runs alone (``--only``) or among the others, and again on its replay.
 * Client times have 1 to 19 integer digits and 0 to 12 fractional digits (LEX-6); locations
   use integers, long fractions, leading zeros, ``-0.0`` and the exact boundaries ±90 and ±180
   (LEX-5); lines can be padded to any length from 100 to 4,000 octets through the client ID
@@ -25,19 +27,23 @@ Rules:
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import random
 import secrets
-from collections.abc import Iterator
-from typing import Final
+from collections.abc import Iterator, Sequence
+from typing import Final, TypeVar
 
 from herdref.protocol import MAX_BOUND, MAX_RADIUS_KM, WHITESPACE
+
+T = TypeVar("T")
 
 __all__ = [
     "FRACTION_DIGITS",
     "INTEGER_DIGITS",
     "LINE_LENGTHS",
     "Variation",
+    "new_seed",
     "split_points",
     "splits",
 ]
@@ -53,6 +59,7 @@ _DIGITS: Final = b"0123456789"
 #: Octets a client ID may hold (grammar CLIENT_ID): everything but the six white-space octets.
 _ID_OCTETS: Final = bytes(octet for octet in range(256) if octet not in WHITESPACE)
 _PRINTABLE_ID_OCTETS: Final = bytes(range(0x21, 0x7F))
+_WORD_OCTETS: Final = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 #: Locations every reading of LEX-5 accepts but few herds are tried with: integer degrees,
 #: leading zeros, signed zero, the exact boundaries, a long fraction.
 BOUNDARY_LOCATIONS: Final = (
@@ -69,6 +76,11 @@ BOUNDARY_LOCATIONS: Final = (
 )
 
 
+def new_seed() -> int:
+    """A fresh run seed (32 bits, short enough to type after ``--seed``)."""
+    return secrets.randbits(32)
+
+
 class Variation:
     """A seeded source of unusual but valid protocol inputs (and invalid ones, where named).
 
@@ -76,11 +88,26 @@ class Variation:
     """
 
     def __init__(self, seed: int | None = None) -> None:
-        self.seed: int = secrets.randbits(32) if seed is None else seed
+        self.seed: int = new_seed() if seed is None else seed
         self._rng = random.Random(self.seed)
 
     def __repr__(self) -> str:
         return f"Variation(seed={self.seed})"
+
+    @classmethod
+    def for_check(cls, run_seed: int, check_name: str) -> Variation:
+        """The inputs of one check in a run: seeded by the run's seed and the check's name
+        (a stable digest, not ``hash()``, which changes from one process to the next)."""
+        digest = hashlib.blake2b(f"{run_seed}:{check_name}".encode(), digest_size=8).digest()
+        return cls(int.from_bytes(digest, "big"))
+
+    def choice(self, options: Sequence[T]) -> T:
+        """One of ``options``, drawn from this seed (for a check's own choices)."""
+        return self._rng.choice(options)
+
+    def offset(self, low: int, high: int) -> int:
+        """An integer in [low, high], drawn from this seed."""
+        return self._rng.randint(low, high)
 
     # ---- fields ------------------------------------------------------------------------------
 
@@ -123,6 +150,19 @@ class Variation:
             whole_digits += 1
         return times[:count]
 
+    def crossing_times(
+        self, max_whole_digits: int = 18, max_fraction_digits: int = 12
+    ) -> tuple[bytes, bytes]:
+        """Two client times, the second greater in value and smaller as a string (``99.5`` then
+        ``100.5``): the first has 1 to ``max_whole_digits`` nines before the point, and both
+        the same 0 to ``max_fraction_digits`` fraction digits."""
+        if not 1 <= max_whole_digits < max(INTEGER_DIGITS) or max_fraction_digits not in FRACTION_DIGITS:
+            raise ValueError(f"no crossing times with {max_whole_digits} and {max_fraction_digits} digits")
+        whole = self._rng.randint(1, max_whole_digits)
+        places = self._rng.randint(0, max_fraction_digits)
+        fraction = b"." + self._digits(places) if places else b""
+        return b"9" * whole + fraction, b"1" + b"0" * whole + fraction
+
     def _degrees(self, limit: int) -> bytes:
         """One signed coordinate within ±limit, in an unusual form."""
         sign = self._rng.choice(b"+-")
@@ -153,6 +193,15 @@ class Variation:
         alphabet = _PRINTABLE_ID_OCTETS if printable else _ID_OCTETS
         return bytes(self._rng.choice(alphabet) for _ in range(size))
 
+    def padded_id(self, prefix: bytes, length: int) -> bytes:
+        """A client ID of exactly ``length`` octets: ``prefix`` (a check's own fresh ID, so its
+        records stay its own), ``.``, then letters and digits. Only the length is unusual, so a
+        check that sends it judges line length alone."""
+        padding = length - len(prefix) - 1
+        if padding < 1:
+            raise ValueError(f"a {length}-octet ID cannot hold the {len(prefix)}-octet prefix and padding")
+        return prefix + b"." + bytes(self._rng.choice(_WORD_OCTETS) for _ in range(padding))
+
     def radius(self) -> bytes:
         """RADIUS in (0, 50] km: integers, fractions, leading zeros and the limit itself."""
         form = self._rng.randrange(5)
@@ -169,11 +218,13 @@ class Variation:
         text = b"%d" % self._rng.randint(0, MAX_BOUND)
         return b"0" * self._rng.choice((0, 0, 1, 3)) + text
 
-    def separator(self, *, mixed: bool = True) -> bytes:
-        """_WS: one to four of SP, HT, VT, FF, CR in any mix (``mixed`` False: one SP)."""
+    def separator(self, *, mixed: bool = True, cr: bool = True) -> bytes:
+        """_WS: one to four of SP, HT, VT, FF, CR in any mix (``mixed`` False: one SP; ``cr``
+        False: no CR, which some readers take for a line end when it is not before the LF)."""
         if not mixed:
             return b" "
-        return bytes(self._rng.choice(_IN_LINE_WHITESPACE) for _ in range(self._rng.randint(1, 4)))
+        octets = _IN_LINE_WHITESPACE if cr else _IN_LINE_WHITESPACE.replace(b"\r", b"")
+        return bytes(self._rng.choice(octets) for _ in range(self._rng.randint(1, 4)))
 
     # ---- lines ---------------------------------------------------------------------------
 

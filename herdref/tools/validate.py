@@ -176,6 +176,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="a MUST check that failed once and passed on replay (FLAKY) does not fail the run",
     )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        metavar="N",
+        help="seed of the varied inputs (client times, locations, line lengths, split writes); "
+        "every report prints the one used, and the same seed repeats the run's inputs",
+    )
     parser.add_argument("--list", action="store_true", help="list the checks and exit")
 
 
@@ -183,7 +191,7 @@ def _split(values: list[str]) -> list[str]:
     return [word for value in values for word in value.split(",") if word]
 
 
-def _replay_command(args: argparse.Namespace, check_name: str) -> str:
+def _replay_command(args: argparse.Namespace, check_name: str, seed: int | None = None) -> str:
     words = ["herdref", "validate"]
     if args.launch:
         words += ["--launch", args.launch]
@@ -195,6 +203,8 @@ def _replay_command(args: argparse.Namespace, check_name: str) -> str:
         words += ["--cwd", str(args.cwd)]
     if args.spec_profile != "lenient":
         words += ["--spec-profile", args.spec_profile]
+    if seed is not None:
+        words += ["--seed", str(seed)]
     words += ["--only", check_name]
     return shlex.join(words)
 
@@ -352,6 +362,8 @@ def _validate(
             connect_host=args.connect_host,
         )
         target.catch_up = args.catch_up
+        if args.seed is not None:
+            target.seed = args.seed
         target.check_budget_s = args.check_budget
         target.run_deadline = time.monotonic() + args.budget
     except PortBusy as exc:
@@ -378,7 +390,7 @@ def _validate(
         checks,
         on_start=on_start,
         on_done=on_done,
-        replay_command=lambda item: _replay_command(args, item.name),
+        replay_command=lambda item: _replay_command(args, item.name, target.seed),
         spec_profile=args.spec_profile,
         tags=tags,
     )
@@ -418,7 +430,7 @@ def _validate(
                 tags=tags,
                 known_clauses=frozenset(known),
             )
-        stateful.replay = _replay_command(args, "stateful")
+        stateful.replay = _replay_command(args, "stateful", target.seed)
         outcomes.append(stateful)
         on_done(stateful)
     outcomes += _skipped(left_out)
@@ -438,9 +450,11 @@ def _validate(
         paint=lambda text, colour: paint(text, colour, sys.stdout),
     )
     print(summary)
+    print(f"varied inputs: seed {target.seed} (the same inputs again: --seed {target.seed})")
     meta = {
         **facts,
         "target": description,
+        "seed": target.seed,
         "framing": target.dialect.describe(),
         "profile": args.profile,
         "spec_profile": args.spec_profile,

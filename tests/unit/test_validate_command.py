@@ -60,3 +60,11 @@ def test_exit_status_orders_fail_error_flaky_and_deviations() -> None:
     assert validate.exit_status([outcome("ERROR"), outcome("NON-STRICT")], allow_flaky=False) == 5
     assert validate.exit_status([outcome("ERROR"), outcome("FAIL")], allow_flaky=False) == ExitStatus.FAILURE
     assert validate.exit_status([outcome("NON-STRICT")], allow_flaky=False) == ExitStatus.NON_STRICT
+
+
+def test_the_replay_command_repeats_the_run_seed() -> None:
+    args = _args("--launch", "python3 s.py {name}", "--config", "herd.toml", "--seed", "1234")
+    assert args.seed == 1234
+    replay = validate._replay_command(args, "frame-split-write", 1234)
+    assert replay.endswith("--seed 1234 --only frame-split-write")
+    assert "--seed" not in validate._replay_command(args, "frame-split-write")

@@ -153,3 +153,52 @@ def test_same_seed_same_inputs_and_the_seed_is_reported() -> None:
     fresh = Variation()
     assert isinstance(fresh.seed, int) and repr(fresh) == f"Variation(seed={fresh.seed})"
     assert draw(Variation(fresh.seed)) == draw(Variation(fresh.seed))
+
+
+def test_each_check_draws_its_own_inputs_from_the_run_seed() -> None:
+    def draw(variation: Variation) -> list[bytes]:
+        return [variation.client_time(), variation.location(), *variation.split_line(b"IAMAT a b c", 3)]
+
+    # The same run seed and check name: the same inputs (alone, among others, on replay).
+    assert draw(Variation.for_check(7, "frame-split-write")) == draw(
+        Variation.for_check(7, "frame-split-write")
+    )
+    assert Variation.for_check(7, "skew").seed == Variation.for_check(7, "skew").seed
+    # Another check or another run seed: other inputs.
+    assert Variation.for_check(7, "skew").seed != Variation.for_check(7, "iamat-any-time").seed
+    assert Variation.for_check(7, "skew").seed != Variation.for_check(8, "skew").seed
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_padded_ids_have_the_exact_length_and_keep_the_prefix(seed: int) -> None:
+    variation = Variation(seed)
+    for length in (20, 100, 1025, 4000):
+        client = variation.padded_id(b"hv1.check.c.1", length)
+        assert len(client) == length and client.startswith(b"hv1.check.c.1.")
+        assert client[len(b"hv1.check.c.1.") :].isalnum()
+        message = parsed_by_both(b"IAMAT %s +34-118 1.5" % client)
+        assert isinstance(message, IAmAt) and message.client_id == client
+    with pytest.raises(ValueError, match="cannot hold"):
+        variation.padded_id(b"hv1.check.c.1", 14)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_crossing_times_grow_in_value_but_not_as_strings(seed: int) -> None:
+    variation = Variation(seed)
+    for _ in range(50):
+        older, newer = variation.crossing_times(9, 3)
+        assert is_newer(newer, older) and not is_newer(older, newer)
+        assert newer < older  # as strings, the newer one sorts first
+        assert len(older.partition(b".")[0]) <= 9 and len(older.partition(b".")[2]) <= 3
+        for client_time in (older, newer):
+            assert isinstance(parsed_by_both(b"IAMAT c +0+0 " + client_time), IAmAt)
+    with pytest.raises(ValueError, match="no crossing times"):
+        variation.crossing_times(19, 3)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_separators_without_cr_draw_the_other_four(seed: int) -> None:
+    variation = Variation(seed)
+    drawn = b"".join(variation.separator(cr=False) for _ in range(200))
+    assert set(drawn) == set(b" \t\x0b\x0c")
+    assert b"\r" in b"".join(variation.separator() for _ in range(200))

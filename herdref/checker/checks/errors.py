@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Final
+
 from herdref.checker.checks.helpers import (
     alive_after,
     at_reply,
@@ -13,7 +15,69 @@ from herdref.checker.checks.helpers import (
 )
 from herdref.checker.checks.registry import CheckFailed, check
 from herdref.checker.target import CheckContext, CheckUnsupported
-from herdref.model.judge import is_error_reply_for, looks_like_at, split_line
+from herdref.checker.variation import LINE_LENGTHS, Variation
+from herdref.model.judge import is_error_reply_for, looks_like_at, split_at_fields, split_line
+
+# ---- long lines ----------------------------------------------------------------------------
+
+#: A line one octet past a 1 KiB read or line limit, and the longest line tried (LINE_LENGTHS).
+_PAST_ONE_KIB: Final = 1025
+_LONGEST: Final = max(LINE_LENGTHS)
+
+
+def long_line_lengths(variation: Variation) -> list[int]:
+    """The lengths (LF excluded) one run tries: 100, one drawn below 1 KiB, 1025, one drawn
+    above it, and 4,000 octets (issue 11: lines of 100-4,000 octets, crossing one read)."""
+    shortest = min(LINE_LENGTHS)
+    below = variation.offset(shortest + 1, _PAST_ONE_KIB - 2)
+    above = variation.offset(_PAST_ONE_KIB + 1, _LONGEST - 1)
+    return [shortest, below, _PAST_ONE_KIB, above, _LONGEST]
+
+
+@check("long-lines", "ERR-4", "MUST", "valid IAMATs of 100 to 4,000 octets (long client IDs) are answered")
+def long_lines(context: CheckContext) -> None:
+    """ERR-4: a line's length is content like any other; well short of any sane LIMIT-1 (the
+    reference herd's is 64 KiB), a valid IAMAT gets its AT line. Only the client ID is long,
+    so the check judges length alone."""
+    name = context.target.names[0]
+    for length in long_line_lengths(context.variation):
+        location, client_time = context.location(), context.now_time()
+        id_length = length - len(b"IAMAT   ") - len(location) - len(client_time)
+        client = context.variation.padded_id(context.client_id("long"), id_length)
+        line = b"IAMAT %s %s %s" % (client, location, client_time)
+        reply = context.send(name, line + b"\n")
+        split = split_line(reply.data, crlf=False)
+        record = split_at_fields(split[0]) if split is not None else None
+        if record is not None and record.client_id == client:
+            continue
+        seen = show(reply.received[:200] or None) + (f" ({reply.error})" if reply.error else "")
+        if reply.data.startswith(b"?"):
+            # A '?' is a defined answer: a herd may choose its own line limit (LIMIT-1), but
+            # one below 4,000 octets refuses what clients send; only strict asks for more.
+            raise CheckFailed(
+                f"a valid IAMAT of {length} octets (a {id_length}-octet client ID) was refused with '?'",
+                expected=f"AT {name} <diff> <the {id_length}-octet client ID> ...",
+                seen=seen,
+                clause="IAMAT-4",
+                strict_part=True,
+            )
+        if reply.data:
+            outcome = "a reply that is not its AT line"
+        else:
+            outcome = "no reply" + (
+                f" ({reply.error})"
+                if reply.error
+                else ", and the server closed the connection"
+                if reply.closed
+                else f" within {context.target.timeout_s:g} s"
+            )
+        raise CheckFailed(
+            f"a valid IAMAT of {length} octets (a {id_length}-octet client ID) got {outcome}",
+            expected=f"AT {name} <diff> <the {id_length}-octet client ID> ...",
+            seen=seen,
+        )
+    alive_after(context, name)
+
 
 # ---- invalid lines -------------------------------------------------------------------------
 
@@ -67,6 +131,42 @@ def invalid_field_count(context: CheckContext) -> None:
     expect_error(context, name, short_at, "a malformed AT line not answered '? <line>'")
 
 
+@check(
+    "extra-field-anywhere",
+    "IAMAT-1",
+    "MUST",
+    "IAMAT and WHATSAT with one extra field at any position get '? <line>'",
+    requires=("dialect", "at-reply-format", "invalid-field-count"),
+)
+def extra_field_anywhere(context: CheckContext) -> None:
+    """IAMAT-1 and WHATSAT-1: exactly four fields. One extra field, drawn from the run's seed
+    (a time, a location or a word, so that a parser that counts only the fields it reads takes
+    it for one), inserted after the command word at every position in turn. A herd that gets
+    the count wrong even at the end is invalid-field-count's (ERR-3), which this one needs."""
+    name = context.target.names[0]
+    client = context.client_id()
+    iamat = [b"IAMAT", client, context.location(), context.now_time()]
+    at_reply(context, name, client, iamat[2], iamat[3])  # WHATSAT lines below ask for a known client
+    whatsat = [b"WHATSAT", client, b"10", b"1"]
+    for fields, clause in ((iamat, "IAMAT-1"), (whatsat, "WHATSAT-1")):
+        for position, line in context.variation.extra_field_lines(fields):
+            where = (
+                "at the end"
+                if position == len(fields)
+                else "right after the command word"
+                if position == 1
+                else f"after field {position}"
+            )
+            expect_error(
+                context,
+                name,
+                line + b"\n",
+                f"{fields[0].decode()} with a fifth field {where} was not answered '? <line>'",
+                clause=clause,
+            )
+    alive_after(context, name)
+
+
 @check("invalid-location", "LEX-5", "MUST", "locations that are not ISO 6709 ±lat±long in range get '?'")
 def invalid_location(context: CheckContext) -> None:
     client, when = context.client_id(), context.now_time()
@@ -90,11 +190,12 @@ def invalid_location(context: CheckContext) -> None:
 @check("invalid-time", "LEX-6", "MUST", "times that are not POSIX decimal seconds get '?'")
 def invalid_time(context: CheckContext) -> None:
     client, loc = context.client_id(), context.location()
-    # Core: not a number at all. Strict: exponent, sign and inf, which the handout leaves open
-    # and a float()-based parser takes (SPEC decision A19).
+    # Core: not digits with an optional fraction (LEX-6: "no `_`; `.5` and `5.` are invalid";
+    # a float()-based parser takes those three). Strict: exponent, sign and inf, which the
+    # handout leaves open (SPEC decision A19).
     invalid_lines(
         context,
-        [b"IAMAT %s %s %s" % (client, loc, when) for when in (b"abc", b"1.2.3")],
+        [b"IAMAT %s %s %s" % (client, loc, when) for when in (b"abc", b"1.2.3", b"1_000", b".5", b"5.")],
         "bad client time not answered '? <line>'",
         strict_lines=[b"IAMAT %s %s %s" % (client, loc, when) for when in (b"1e9", b"-5", b"inf")],
     )

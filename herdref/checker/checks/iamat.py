@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import time
+from fractions import Fraction
+from typing import Final
 
 from herdref.checker.checks.helpers import SKEW_OFFSET_S, at_fields, at_reply, show
 from herdref.checker.checks.registry import CheckFailed, check
 from herdref.checker.target import CheckContext
+from herdref.checker.variation import FRACTION_DIGITS, INTEGER_DIGITS, Variation
 from herdref.model.judge import (
     is_strict_time_diff,
     location_close,
@@ -50,10 +53,30 @@ def at_reply_format(context: CheckContext) -> None:
         )
 
 
+def varied_client_times(variation: Variation) -> list[bytes]:
+    """Client times of unusual but valid forms (LEX-6), drawn from ``variation``: the longest
+    (19 integer and 12 fraction digits, where a float keeps neither the fraction nor the units),
+    19 integer digits and no fraction, and two of any form (1-19 and 0-12 digits). Compared as
+    strings or computed in float, these show what ten-digit times hide."""
+    return [
+        variation.client_time(max(INTEGER_DIGITS), max(FRACTION_DIGITS)),
+        variation.client_time(max(INTEGER_DIGITS), 0),
+        variation.client_time(),
+        variation.client_time(),
+    ]
+
+
+def _any_time_forms(context: CheckContext) -> list[bytes]:
+    """The varied client times of iamat-any-time, which skew sends again: skew needs
+    iamat-any-time, so the times it sends are ones the herd was seen to accept."""
+    return varied_client_times(Variation.for_check(context.target.seed, "iamat-any-time"))
+
+
 @check("iamat-any-time", "IAMAT-6", "MUST", "client times far from the server's clock are accepted")
 def iamat_any_time(context: CheckContext) -> None:
     name = context.target.names[0]
-    for client_time in (b"0", b"1.5", b"1000000000.000000001", b"4102444800.999999999"):
+    fixed = [b"0", b"1.5", b"1000000000.000000001", b"4102444800.999999999"]
+    for client_time in [*fixed, *_any_time_forms(context)]:
         client = context.client_id()
         reply = context.iamat(name, client, context.location(), client_time)
         if not looks_like_at(reply.data):
@@ -64,10 +87,58 @@ def iamat_any_time(context: CheckContext) -> None:
             )
 
 
-@check("location-edges", "LEX-5", "MUST", "locations on the range limits (±90, ±180) are accepted")
+#: Digits of the crossing times of newer-by-value: few enough (at most 13 significant) that a
+#: herd that parses and re-prints them as floats still echoes them unchanged (IAMAT-5's
+#: business), so that only the comparison is judged.
+_CROSSING_WHOLE_DIGITS: Final = 9
+_CROSSING_FRACTION_DIGITS: Final = 3
+
+
+@check(
+    "newer-by-value",
+    "FLOOD-2",
+    "MUST",
+    "a report replaces the stored one when its client time is greater in value (99.5 < 100.5)",
+    requires=("dialect", "at-reply-format", "iamat-any-time"),
+)
+def newer_by_value(context: CheckContext) -> None:
+    """FLOOD-2 at the server the client reports to (IAMAT-7): client times compare as exact
+    decimals. The second of two reports is greater in value but smaller as a string (its
+    integer part has one more digit; drawn from the run's seed), so a herd that compares the
+    strings keeps the first."""
+    name = context.target.names[0]
+    client = context.client_id()
+    older, newer = context.variation.crossing_times(_CROSSING_WHOLE_DIGITS, _CROSSING_FRACTION_DIGITS)
+    first = at_reply(context, name, client, context.location(), older)
+    second = at_reply(context, name, client, context.location(), newer)
+    held = context.stored_line(name, client)
+    if held == second:
+        return
+    raise CheckFailed(
+        f"after reports with client times {older.decode()} then {newer.decode()}, {name} kept "
+        + (
+            f"the first, as a comparison of the strings would ({newer.decode()!r} sorts before "
+            f"{older.decode()!r})"
+            if held == first
+            else "neither record"
+        ),
+        expected=repr(second),
+        seen=show(held),
+    )
+
+
+@check(
+    "location-edges",
+    "LEX-5",
+    "MUST",
+    "locations on the range limits (±90, ±180) and in unusual valid forms are accepted",
+)
 def location_edges(context: CheckContext) -> None:
     name = context.target.names[0]
-    for location in (b"+90-180", b"-90.000+180.000", b"+0.0-0.0", b"-1+001"):
+    # The fixed edges, and two unusual but valid forms drawn from the run's seed (leading
+    # zeros, integer degrees, long fractions, the limits themselves).
+    drawn = [context.variation.location(), context.variation.location()]
+    for location in (b"+90-180", b"-90.000+180.000", b"+0.0-0.0", b"-1+001", *drawn):
         client = context.client_id()
         reply = context.iamat(name, client, location, context.now_time())
         split = split_line(reply.data, crlf=False)
@@ -136,13 +207,26 @@ def echo_exact(context: CheckContext) -> None:
             )
 
 
-@check("skew", "AT-2", "MUST", "time difference: signed ('+' when >= 0), decimal, and right")
+@check(
+    "skew",
+    "AT-2",
+    "MUST",
+    "time difference: signed ('+' when >= 0), decimal, and right",
+    requires=("dialect", "at-reply-format", "iamat-any-time"),
+)
 def skew(context: CheckContext) -> None:
+    """AT-2: R - T exactly, for client times an hour either side of the clock and for the
+    varied forms of iamat-any-time (19 integer digits: a float is off by minutes there, and
+    ``str(float)`` writes an exponent)."""
     name = context.target.names[0]
-    for offset in (-SKEW_OFFSET_S, SKEW_OFFSET_S):
+    now_ns = time.time_ns()
+    shifted = [
+        b"%d.%09d" % divmod(now_ns + offset * 1_000_000_000, 1_000_000_000)
+        for offset in (-SKEW_OFFSET_S, SKEW_OFFSET_S)
+    ]
+    for client_time in [*shifted, *_any_time_forms(context)]:
         client = context.client_id()
         sent_ns = time.time_ns()
-        client_time = b"%d.%09d" % divmod(sent_ns + offset * 1_000_000_000, 1_000_000_000)
         diff = at_fields(at_reply(context, name, client, context.location(), client_time)).time_diff
         received_ns = time.time_ns()
         value = time_diff_value(diff)
@@ -150,7 +234,7 @@ def skew(context: CheckContext) -> None:
             raise CheckFailed(
                 "the time difference is not a signed decimal ('+' or '-', digits, optional fraction)",
                 expected="+3600.000123456 or -3599.999876543",
-                seen=repr(diff),
+                seen=f"{diff!r} for client time {client_time.decode()}",
             )
         # One second of slack either way: lenient AT-2 allows any number of digits, truncated.
         low = expected_time_diff(sent_ns, client_time) - 1
@@ -158,9 +242,18 @@ def skew(context: CheckContext) -> None:
         if not low <= value <= high:
             raise CheckFailed(
                 "the time difference is not server time minus client time",
-                expected=f"between {float(low):+.3f} and {float(high):+.3f}",
+                expected=f"between {_decimal(low)} and {_decimal(high)} "
+                f"for client time {client_time.decode()}",
                 seen=repr(diff),
             )
+
+
+def _decimal(value: Fraction) -> str:
+    """An exact value with a sign and three decimals (a float would round 19-digit values)."""
+    thousandths = (value * 1000).__round__()
+    sign = "-" if thousandths < 0 else "+"
+    whole, fraction = divmod(abs(thousandths), 1000)
+    return f"{sign}{whole}.{fraction:03d}"
 
 
 # AT-2: "Strict: ... exactly nine fractional digits"; lenient allows any number.

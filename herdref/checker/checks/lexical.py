@@ -55,18 +55,43 @@ def lex_octets(context: CheckContext) -> None:
 @check("lex-extra-space", "LEX-3", "MUST", "leading, trailing and repeated white space is accepted")
 def lex_extra_space(context: CheckContext) -> None:
     name = context.target.names[0]
-    client, location, client_time = context.client_id(), context.location(), context.now_time()
-    reply = context.send(name, b"  IAMAT \t%s   %s\x0b%s \t \n" % (client, location, client_time))
-    split = split_line(reply.data, crlf=False)
-    record = split_at_fields(split[0]) if split is not None else None
-    if (
-        record is None
-        or record.client_id != client
-        or not location_close(location, record.location)
-        or not time_close(client_time, record.client_time)
-    ):
-        raise CheckFailed(
-            "an IAMAT with extra white space was not accepted as the same command",
-            expected=f"AT {name} <diff> {client.decode()} {location.decode()} {client_time.decode()}",
-            seen=show(reply.data),
-        )
+    for spaced, strict in ((_fixed_spacing, False), (_drawn_spacing, False), (_inner_cr, True)):
+        client, location, client_time = context.client_id(), context.location(), context.now_time()
+        line = spaced(context, [b"IAMAT", client, location, client_time])
+        reply = context.send(name, line + b"\n")
+        split = split_line(reply.data, crlf=False)
+        record = split_at_fields(split[0]) if split is not None else None
+        if (
+            record is None
+            or record.client_id != client
+            or not location_close(location, record.location)
+            or not time_close(client_time, record.client_time)
+        ):
+            raise CheckFailed(
+                f"an IAMAT with extra white space was not accepted as the same command: {line!r}"
+                + (" (a CR inside the line is white space, not a line end)" if strict else ""),
+                expected=f"AT {name} <diff> {client.decode()} {location.decode()} {client_time.decode()}",
+                seen=show(reply.data),
+                strict_part=True if strict else None,
+            )
+
+
+def _fixed_spacing(context: CheckContext, fields: list[bytes]) -> bytes:
+    command, client, location, client_time = fields
+    return b"  %s \t%s   %s\x0b%s \t " % (command, client, location, client_time)
+
+
+def _drawn_spacing(context: CheckContext, fields: list[bytes]) -> bytes:
+    """Fields joined by one to four of SP, HT, VT and FF each, drawn from the run's seed, with
+    white space before and after (LEX-1, LEX-3); a CR only at the end, before the LF (FRAME-1)."""
+    separator = context.variation.separator
+    spaced = fields[0] + b"".join(separator(cr=False) + field for field in fields[1:])
+    return separator(cr=False) + spaced + separator()
+
+
+def _inner_cr(context: CheckContext, fields: list[bytes]) -> bytes:
+    """A CR between two fields (LEX-1 makes it white space; only LF ends a line, FRAME-1).
+    Readers that split lines on CR too (``splitlines()``, text-mode streams) take it for a line
+    end, a reading the course never rules out: refusing it is a strict deviation."""
+    command, client, location, client_time = fields
+    return b"%s %s %s\r%s" % (command, client, location, client_time)

@@ -11,7 +11,7 @@ from herdref.checker.checks.helpers import (
 )
 from herdref.checker.checks.registry import CheckFailed, check
 from herdref.checker.target import CheckContext, CheckUnsupported
-from herdref.model.judge import looks_like_at, parse_whatsat_reply
+from herdref.model.judge import looks_like_at, parse_whatsat_reply, split_at_fields, split_line
 
 
 @check("limits-accepted", "WHATSAT-2", "MUST", "radius 1, radius 50 and bound 20 are accepted")
@@ -101,6 +101,49 @@ def whatsat_reply(context: CheckContext) -> None:
             expected="{...}",
             seen=repr(parsed.json_text[:200]),
             clause="WHATSAT-6",
+        )
+
+
+def integer_degrees(serial: int) -> bytes:
+    """A location in integer degrees (``+34-118``: LEX-5 makes the fraction optional), one per
+    ``serial`` so that Places requests for it are this check's own."""
+    return b"%+d%+d" % (10 + serial % 70, -(100 + serial // 70 % 80))
+
+
+@check(
+    "whatsat-location-forms",
+    "WHATSAT-5",
+    "MUST",
+    "WHATSAT for records stored at unusual but valid locations (+34-118, ...) gets the stored record",
+    requires=("dialect", "at-reply-format", "location-edges", "whatsat-reply"),
+)
+def whatsat_location_forms(context: CheckContext) -> None:
+    """The stored location goes into the Places query (PLACES-2), so a WHATSAT parses it again:
+    a record stored in integer degrees, or in a form drawn from the run's seed (leading zeros,
+    long fractions, the limits), must be answered like any other."""
+    name = context.target.names[0]
+    locations = [integer_degrees(context.target.next_serial()), context.variation.location()]
+    for location in locations:
+        client = context.client_id("where")
+        reply = context.iamat(name, client, location, context.now_time())
+        split = split_line(reply.data, crlf=False)
+        if split is None or split_at_fields(split[0]) is None:
+            raise CheckUnsupported(
+                f"the IAMAT at {location.decode()} was not accepted (location-edges judges which "
+                "locations are), so no record is stored there to ask for"
+            )
+        line = split[0]
+        answer = places_reply(context, name, client, b"10", 1)
+        if answer.data.startswith(line + b"\n"):
+            continue
+        if answer.data:
+            outcome = "'?'" if answer.data.startswith(b"?") else "a reply that does not start with it"
+        else:
+            outcome = "no reply" + (", and the server closed the connection" if answer.closed else "")
+        raise CheckFailed(
+            f"WHATSAT for a client whose record is stored at {location.decode()} got {outcome}",
+            expected=repr(line + b"\n") + ", the JSON, an empty line",
+            seen=show(answer.received[:300] or None) + (f" ({answer.error})" if answer.error else ""),
         )
 
 

@@ -1,0 +1,97 @@
+"""The logic inside the checks that vary their inputs (split writes, long lines, ...): how each
+judges what came back, without a herd."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import pytest
+
+from herdref.checker.checks.errors import long_line_lengths
+from herdref.checker.checks.framing import SplitDelivery, _answered_one_prefix, _split_outcome
+from herdref.checker.checks.iamat import _decimal, varied_client_times
+from herdref.checker.checks.whatsat import integer_degrees
+from herdref.checker.variation import Variation
+from herdref.protocol import IAmAt, parse_line
+
+COMMAND = b"IAMAT hv1.frame-split-write.split.3 +34.000300-118.000000 1700000000.5"
+
+
+def test_one_question_mark_for_the_first_write_then_close_is_a_single_shot_read() -> None:
+    # A one-read herd: '?' for what its one read held (the first write), then close.
+    first = COMMAND[:20]
+    assert _answered_one_prefix(SplitDelivery([b"? " + first + b"\n"], early=1, closed=True), COMMAND, [20])
+    # Its read may have held the first two of three writes.
+    two = COMMAND[:41]
+    assert _answered_one_prefix(SplitDelivery([b"? " + two + b"\n"], closed=True), COMMAND, [20, 41])
+
+
+def test_a_reply_per_write_or_a_kept_open_connection_is_not_single_shot() -> None:
+    # A line loop that takes each read for a line: one '?' per write.
+    replies = [b"? " + COMMAND[:20] + b"\n", b"? " + COMMAND[20:] + b"\n"]
+    assert not _answered_one_prefix(SplitDelivery(replies, early=1, closed=True), COMMAND, [20])
+    # One '?' for the first write, but the connection stays open: not a single-shot herd.
+    assert not _answered_one_prefix(SplitDelivery([replies[0]], early=1, closed=False), COMMAND, [20])
+    # A '?' that copies something else than a prefix at a cut.
+    assert not _answered_one_prefix(SplitDelivery([b"? " + COMMAND + b"\n"], closed=True), COMMAND, [20])
+    assert not _answered_one_prefix(SplitDelivery([], closed=True), COMMAND, [20])
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2026, 4_294_967_295])
+def test_long_lines_cross_one_kib_and_reach_4000_octets(seed: int) -> None:
+    lengths = long_line_lengths(Variation(seed))
+    assert lengths == sorted(lengths) and len(set(lengths)) == len(lengths)
+    assert lengths[0] == 100 and lengths[-1] == 4000 and 1025 in lengths
+    assert any(100 < length < 1024 for length in lengths) and any(1025 < length < 4000 for length in lengths)
+    assert long_line_lengths(Variation(seed)) == lengths
+
+
+def test_integer_degree_locations_are_valid_and_distinct() -> None:
+    locations = [integer_degrees(serial) for serial in range(5600)]  # 70 latitudes x 80 longitudes
+    assert len(set(locations)) == len(locations)
+    for location in locations[::97]:
+        assert b"." not in location
+        message = parse_line(b"IAMAT c " + location + b" 1.5")
+        assert isinstance(message, IAmAt) and message.location == location
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2026, 4_294_967_295])
+def test_varied_client_times_include_the_longest_forms_and_are_valid(seed: int) -> None:
+    times = varied_client_times(Variation(seed))
+    whole, _, fraction = times[0].partition(b".")
+    assert (len(whole), len(fraction)) == (19, 12)
+    assert len(times[1]) == 19 and b"." not in times[1]
+    for client_time in times:
+        message = parse_line(b"IAMAT c +34-118 " + client_time)
+        assert isinstance(message, IAmAt) and message.client_time == client_time
+    # A float cannot hold them: that is what the skew check relies on.
+    assert Fraction(float(times[0])) != Fraction(times[0].decode())
+    assert varied_client_times(Variation(seed)) == times
+
+
+def test_skew_bounds_are_shown_exactly() -> None:
+    assert _decimal(Fraction("-7900708393749257895.8184")) == "-7900708393749257895.818"
+    assert _decimal(Fraction("3600.0006")) == "+3600.001"
+    assert _decimal(Fraction(0)) == "+0.000"
+
+
+def test_an_at_line_for_a_shorter_valid_command_then_close_is_a_single_shot_read() -> None:
+    # The first write ended inside the client time: what the one read held is a valid IAMAT.
+    command = b"IAMAT hv1.c.2 +34.000300-118.000000 1796305448.219454765"
+    cut = len(b"IAMAT hv1.c.2 +34.000300-118.000000 1796305448.21")
+    reply = b"AT Bailey +0.009927500 hv1.c.2 +34.000300-118.000000 1796305448.21\n"
+    assert _answered_one_prefix(SplitDelivery([reply], early=1, closed=True), command, [cut])
+    # The AT line for the whole command is not an answer to a prefix.
+    whole = b"AT Bailey +0.009927500 hv1.c.2 +34.000300-118.000000 1796305448.219454765\n"
+    assert not _answered_one_prefix(SplitDelivery([whole], early=1, closed=True), command, [cut])
+
+
+def test_the_split_write_outcome_is_told_as_the_transcript_shows_it() -> None:
+    two = SplitDelivery([b"? IAMAT a\n", b"? b c d\n"], early=1, closed=True)
+    assert _split_outcome(two) == "got 2 replies (1 before its LF was sent): each write was taken for a line"
+    early = SplitDelivery([b"? IAMAT a\n"], early=1, closed=False)
+    assert _split_outcome(early) == "was answered before its LF was sent"
+    assert _split_outcome(SplitDelivery([b"OK\n"], closed=True)) == (
+        "got a reply that is not its AT line, and the server closed the connection"
+    )
+    assert _split_outcome(SplitDelivery()) == "got no reply"
