@@ -17,7 +17,7 @@ from herdref.checker.checks.helpers import (
 )
 from herdref.checker.checks.registry import CheckFailed, check
 from herdref.checker.target import CheckContext, CheckUnsupported
-from herdref.model.judge import LOCATION_TOLERANCE
+from herdref.model.judge import LOCATION_TOLERANCE, looks_like_at
 from herdref.protocol import location_degrees
 
 #: Coordinates in a Places request, compared as the graders compare echoes.
@@ -70,6 +70,13 @@ def places_errors(context: CheckContext) -> None:
     try:
         fixture.set_fault("over_query_limit")
         reply = places_reply(context, name, client, b"10", 3)
+        if not looks_like_at(reply.data):
+            # Refused ('?') or dropped: the JSON object Google sent never reached the client.
+            raise CheckFailed(
+                "Google's OVER_QUERY_LIMIT answer (a JSON object) was not passed through",
+                expected='the AT line and a JSON object with "status": "OVER_QUERY_LIMIT"',
+                seen=show(reply.data[:300]) if reply.data else "no reply",
+            )
         parsed = whatsat_json(reply.data.removesuffix(b"\n\n"))
         if not isinstance(parsed, dict) or parsed.get("status") != "OVER_QUERY_LIMIT":
             raise CheckFailed(
@@ -132,7 +139,6 @@ def places_radius_metres(context: CheckContext) -> None:
                 "the Places request is not centred on the client's stored location",
                 expected=f"{latitude},{longitude}",
                 seen=f"{seen_location}",
-                clause="WHATSAT-8",
             )
 
 
