@@ -23,7 +23,12 @@ def test_only_and_skip_take_names_clauses_and_families() -> None:
     chosen, _ = select_checks(only=["FLOOD-2"])
     # The dialect step always runs first: every other check talks in the dialect it finds.
     assert chosen[0].name == "dialect"
-    assert {item.name for item in chosen} == {"dialect", "flood-newest-wins", "flood-no-loop"}
+    assert {item.name for item in chosen} == {
+        "dialect",
+        "flood-newest-wins",
+        "flood-no-loop",
+        "flood-stale-not-sent",
+    }
     chosen, _ = select_checks(only=["LEX"], skip=["lex-octets"])
     assert {item.clause.split("-")[0] for item in chosen[1:]} == {"LEX"}
     assert "lex-octets" not in {item.name for item in chosen}

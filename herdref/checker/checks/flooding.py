@@ -2,26 +2,24 @@
 
 from __future__ import annotations
 
-import itertools
 import re
 import socket
 import threading
 from collections import Counter
-from collections.abc import Iterable
 
 from herdref.checker.checks.helpers import (
     at_fields,
     at_reply,
-    failure_as,
     need_launcher,
     neighbours_of,
     reachable_without,
     require_flood,
+    require_link,
+    require_whole_again,
     show,
 )
 from herdref.checker.checks.registry import CheckFailed, check
 from herdref.checker.target import CheckContext, CheckUnsupported, wait_until
-from herdref.model import components
 from herdref.model.judge import time_close
 
 # ---- flooding ------------------------------------------------------------------------------
@@ -59,7 +57,7 @@ def flood_no_loop(context: CheckContext) -> None:
             # here first; name that (LINK-2) rather than leave it to the next checks.
             launcher.start(sink_name)
             launcher.wait_listening(sink_name, deadline_s=target.startup_s)
-            _require_whole_again(context, [sink_name])
+            require_whole_again(context, [sink_name])
             raise CheckUnsupported(
                 f"no neighbour sent a record to {sink_name}'s port (cannot watch the links)"
             )
@@ -81,7 +79,7 @@ def flood_no_loop(context: CheckContext) -> None:
             )
     launcher.start(sink_name)
     launcher.wait_listening(sink_name, deadline_s=target.startup_s)
-    _require_whole_again(context, [sink_name])
+    require_whole_again(context, [sink_name])
 
 
 class _Sink:
@@ -193,11 +191,62 @@ def flood_at_from_client(context: CheckContext) -> None:
 
 
 @check(
+    "flood-stale-not-sent",
+    "FLOOD-2",
+    "MUST",
+    "a stale or duplicate IAMAT is not flooded",
+    destructive=True,
+    requires=("dialect", "at-reply-format", "flood-all"),
+)
+def flood_stale_not_sent(context: CheckContext) -> None:
+    """FLOOD-2: only a strictly newer record is flooded. A neighbour that already holds the
+    newest record would refuse a stale one anyway, so the observer is a neighbour restarted
+    empty (STATE-2): it takes whatever record of the client reaches it."""
+    launcher = need_launcher(context)
+    target = context.target
+    origin = max(target.names, key=lambda name: (len(neighbours_of(target, name)), name))
+    neighbours = neighbours_of(target, origin)
+    if not neighbours:
+        raise CheckUnsupported("no server has a neighbour")
+    observer = neighbours[0]
+    client = context.client_id()
+    newest_time = context.now_time()
+    newest = at_reply(context, origin, client, context.location(), newest_time)
+    require_flood(context, origin, [observer], client, newest)
+    launcher.kill(observer)
+    launcher.start(observer)
+    launcher.wait_listening(observer, deadline_s=target.startup_s)
+    require_link(
+        context, origin, [observer], f"after {observer} restarted, {origin}'s records never reached it"
+    )
+    if context.stored_line(observer, client, silence_is_none=True) is not None:
+        raise CheckUnsupported(
+            f"{observer} got the record back after its restart without a new IAMAT (catch-up), so "
+            "what is flooded cannot be told from what it holds"
+        )
+    # A duplicate (the newest client time, another location: FLOOD-2 keeps the first), then a
+    # stale one, both at the server that holds the newest record.
+    duplicate = at_reply(context, origin, client, context.location(), newest_time)
+    stale = at_reply(context, origin, client, context.location(), context.now_time(-100))
+    # Quiescence: a later record from the same server has overtaken anything these caused.
+    require_link(context, origin, [observer], f"{origin}'s records stopped reaching {observer}")
+    held = context.stored_line(observer, client, silence_is_none=True)
+    if held is not None:
+        what = {duplicate: "a duplicate (equal client time)", stale: "a stale"}.get(held, "an old")
+        raise CheckFailed(
+            f"{origin} flooded {what} IAMAT: its neighbour {observer}, restarted without the "
+            "client's record, received it",
+            expected=f"no record of the client at {observer} (only a strictly newer record is flooded)",
+            seen=f"{observer} holds {held!r}",
+        )
+
+
+@check(
     "flood-newest-wins",
     "FLOOD-2",
     "MUST",
-    "a stale or duplicate IAMAT neither replaces nor floods",
-    requires=("dialect", "at-reply-format", "flood-all"),
+    "a stale or duplicate IAMAT replaces no record, at the server it reaches or elsewhere",
+    requires=("dialect", "at-reply-format", "flood-all", "flood-stale-not-sent"),
 )
 def flood_newest_wins(context: CheckContext) -> None:
     names = context.target.names
@@ -207,6 +256,10 @@ def flood_newest_wins(context: CheckContext) -> None:
     newest = at_reply(context, origin, client, context.location(), newest_time)
     require_flood(context, origin, names, client, newest)
     older = context.now_time(-100)
+    # At the server that received the newest record itself (IAMAT-7), and at another one: a
+    # duplicate (same client time, another location) and a stale one.
+    at_reply(context, origin, client, context.location(), newest_time)
+    at_reply(context, origin, client, context.location(), older)
     stale_reply = at_reply(context, other, client, context.location(), older)
     if not time_close(older, at_fields(stale_reply).client_time):
         raise CheckFailed(
@@ -224,107 +277,13 @@ def flood_newest_wins(context: CheckContext) -> None:
     for name in names:
         held = context.stored_line(name, client)
         if held != newest:
+            received = name in (origin, other)
             raise CheckFailed(
-                f"{name} replaced the newest record with an older or equal-time one",
+                f"{name} replaced the newest record with an older or equal-time one"
+                + (" sent to it by a client (IAMAT)" if received else " flooded to it"),
                 expected=repr(newest),
                 seen=show(held),
+                # A server that stores a client's stale IAMAT breaks IAMAT-7; one that takes a
+                # stale record from a neighbour breaks FLOOD-2.
+                clause="IAMAT-7" if received else None,
             )
-
-
-def _pairs_to_check(context: CheckContext, *, quick: bool) -> list[tuple[str, str]]:
-    names = context.target.names
-    pairs = list(itertools.combinations(names, 2))
-    if not quick:
-        return pairs
-
-    # Quick: one pair that leaves the survivors connected and one that cuts them apart.
-    def parts_without(pair: tuple[str, str]) -> int:
-        return len(components([name for name in names if name not in pair], context.target.config.links))
-
-    connected = [pair for pair in pairs if parts_without(pair) == 1]
-    cut = [pair for pair in pairs if parts_without(pair) > 1]
-    return connected[:1] + cut[:1]
-
-
-def _flood_with_pairs_down(context: CheckContext, pairs: list[tuple[str, str]]) -> None:
-    launcher = need_launcher(context)
-    target = context.target
-    for pair in pairs:
-        down = set(pair)
-        context.transcript.note(f"killing {pair[0]} and {pair[1]}")
-        for name in pair:
-            launcher.kill(name)
-        survivors = set(target.names) - down
-        for part in components(sorted(survivors), target.config.links):
-            component = set(part)
-            origin = min(component)
-            client = context.client_id(f"{origin}-without-{pair[0]}-{pair[1]}")
-            line = at_reply(context, origin, client, context.location(), context.now_time())
-            require_flood(context, origin, component, client, line)
-            outsiders = sorted(survivors - component)
-            for name in outsiders:
-                held = context.stored_line(name, client, silence_is_none=True)
-                if held is not None:
-                    raise CheckFailed(
-                        f"{name} holds a record it cannot have got over the herd's links "
-                        f"({pair[0]} and {pair[1]} are down)",
-                        expected="no record: servers talk only with their configured neighbours",
-                        seen=repr(held),
-                        clause="FLOOD-4",
-                    )
-        for name in pair:
-            launcher.start(name)
-        for name in pair:
-            launcher.wait_listening(name, deadline_s=target.startup_s)
-        _require_whole_again(context, pair)
-
-
-def _require_whole_again(context: CheckContext, restarted: Iterable[str]) -> None:
-    """LINK-2: once restarted, each server's links work again both ways: its records reach its
-    neighbours and theirs reach it (so the next case starts from a working herd, and a missing
-    reconnection is named as such). Reaching further is FLOOD-1's business."""
-    for name in restarted:
-        client = context.client_id(f"{name}-back")
-        line = at_reply(context, name, client, context.location(), context.now_time())
-        with failure_as(
-            f"after {name} restarted, its records did not reach its neighbours",
-            clause="LINK-2",
-            only="FLOOD-1",
-        ):
-            require_flood(context, name, neighbours_of(context.target, name), client, line)
-        # And the other way: its neighbours reach it again (they must reconnect to it).
-        for neighbour in neighbours_of(context.target, name):
-            client = context.client_id(f"{neighbour}-to-{name}")
-            line = at_reply(context, neighbour, client, context.location(), context.now_time())
-            with failure_as(
-                f"after {name} restarted, a record created at its neighbour {neighbour} never reached it",
-                clause="LINK-2",
-                only="FLOOD-1",
-            ):
-                require_flood(context, neighbour, [name], client, line)
-
-
-@check(
-    "flood-pairs-quick",
-    "FLOOD-1",
-    "MUST",
-    "flooding with two servers down (one connected, one cut case)",
-    destructive=True,
-    quick_only=True,
-    requires=("dialect", "at-reply-format", "flood-all"),
-)
-def flood_pairs_quick(context: CheckContext) -> None:
-    _flood_with_pairs_down(context, _pairs_to_check(context, quick=True))
-
-
-@check(
-    "flood-pairs",
-    "FLOOD-1",
-    "MUST",
-    "flooding with each of the ten pairs of servers down (survivors cut apart included)",
-    destructive=True,
-    quick=False,
-    requires=("dialect", "at-reply-format", "flood-all"),
-)
-def flood_pairs(context: CheckContext) -> None:
-    _flood_with_pairs_down(context, _pairs_to_check(context, quick=False))

@@ -173,6 +173,35 @@ def require_flood(
         )
 
 
+def require_link(context: CheckContext, origin: str, neighbours: list[str], summary: str) -> None:
+    """A new record at ``origin`` reaches each of ``neighbours`` (LINK-2 when it never does)."""
+    client = context.client_id(f"{origin}-to-{'-'.join(neighbours)}")
+    line = at_reply(context, origin, client, context.location(), context.now_time())
+    with failure_as(summary, clause="LINK-2", only="FLOOD-1"):
+        require_flood(context, origin, neighbours, client, line)
+
+
+def require_whole_again(context: CheckContext, restarted: Iterable[str]) -> None:
+    """LINK-2: once restarted, each server's links work again both ways: its records reach its
+    neighbours and theirs reach it (so the next case starts from a working herd, and a missing
+    reconnection is named as such). Reaching further is FLOOD-1's business."""
+    for name in restarted:
+        require_link(
+            context,
+            name,
+            neighbours_of(context.target, name),
+            f"after {name} restarted, its records did not reach its neighbours",
+        )
+        # And the other way: its neighbours reach it again (they must reconnect to it).
+        for neighbour in neighbours_of(context.target, name):
+            require_link(
+                context,
+                neighbour,
+                [name],
+                f"after {name} restarted, a record created at its neighbour {neighbour} never reached it",
+            )
+
+
 def invalid_lines(
     context: CheckContext, lines: list[bytes], summary: str, *, strict_lines: Iterable[bytes] = ()
 ) -> None:

@@ -1,7 +1,9 @@
-"""Links, restarts, paused neighbours and the catch-up extension (SPEC sections 10, 11)."""
+"""Links, restarts, paused neighbours and the catch-up extension (SPEC sections 10, 11), and
+flooding with servers down (FLOOD-1, FLOOD-4), which needs links that survive kills first."""
 
 from __future__ import annotations
 
+import itertools
 import signal
 
 from herdref.checker.checks.helpers import (
@@ -11,10 +13,12 @@ from herdref.checker.checks.helpers import (
     neighbours_of,
     reachable_without,
     require_flood,
+    require_whole_again,
     show,
 )
 from herdref.checker.checks.registry import CheckFailed, check
 from herdref.checker.target import CheckContext
+from herdref.model import components
 from herdref.model.judge import looks_like_at
 
 # ---- links ---------------------------------------------------------------------------------
@@ -27,7 +31,14 @@ def _restart_case(context: CheckContext, sig: int) -> None:
     neighbour = neighbours_of(target, victim)[0]
     launcher.kill(victim, sig)
     while_down = context.client_id("while-down")
-    line = at_reply(context, neighbour, while_down, context.location(), context.now_time())
+    # LINK-4: a neighbour that is down delays no reply (a flood that fails on a refused
+    # connection must not cost the client its AT line).
+    with failure_as(
+        f"{neighbour} did not answer an IAMAT while its neighbour {victim} was down",
+        clause="LINK-4",
+        only="IAMAT-4",
+    ):
+        line = at_reply(context, neighbour, while_down, context.location(), context.now_time())
     require_flood(context, neighbour, reachable_without(target, neighbour, {victim}), while_down, line)
     launcher.start(victim)
     launcher.wait_listening(victim, deadline_s=target.startup_s)
@@ -47,7 +58,7 @@ def _restart_case(context: CheckContext, sig: int) -> None:
     "restart-reconnect",
     "LINK-2",
     "MUST",
-    "after SIGKILL and restart, records flow both ways again",
+    "a SIGKILLed neighbour delays no reply (LINK-4); after its restart, records flow both ways again",
     destructive=True,
     requires=("dialect", "at-reply-format", "flood-all"),
 )
@@ -61,7 +72,7 @@ def restart_reconnect(context: CheckContext) -> None:
     "MUST",
     "after SIGTERM and restart, records flow both ways again",
     destructive=True,
-    requires=("dialect", "at-reply-format", "flood-all"),
+    requires=("dialect", "at-reply-format", "flood-all", "restart-reconnect"),
 )
 def restart_after_sigterm(context: CheckContext) -> None:
     _restart_case(context, signal.SIGTERM)
@@ -124,3 +135,82 @@ def catch_up_after_restart(context: CheckContext) -> None:
     for client, record, when in ((known, known_line, "before it died"), (missed, line, "while it was down")):
         with failure_as(f"{victim} restarted but never got back the record created {when}", only="FLOOD-1"):
             require_flood(context, neighbour, [victim], client, record)
+
+
+# ---- flooding with servers down -------------------------------------------------------------
+
+
+def _pairs_to_check(context: CheckContext, *, quick: bool) -> list[tuple[str, str]]:
+    names = context.target.names
+    pairs = list(itertools.combinations(names, 2))
+    if not quick:
+        return pairs
+
+    # Quick: one pair that leaves the survivors connected and one that cuts them apart.
+    def parts_without(pair: tuple[str, str]) -> int:
+        return len(components([name for name in names if name not in pair], context.target.config.links))
+
+    connected = [pair for pair in pairs if parts_without(pair) == 1]
+    cut = [pair for pair in pairs if parts_without(pair) > 1]
+    return connected[:1] + cut[:1]
+
+
+def _flood_with_pairs_down(context: CheckContext, pairs: list[tuple[str, str]]) -> None:
+    launcher = need_launcher(context)
+    target = context.target
+    for pair in pairs:
+        down = set(pair)
+        context.transcript.note(f"killing {pair[0]} and {pair[1]}")
+        for name in pair:
+            launcher.kill(name)
+        survivors = set(target.names) - down
+        for part in components(sorted(survivors), target.config.links):
+            component = set(part)
+            origin = min(component)
+            client = context.client_id(f"{origin}-without-{pair[0]}-{pair[1]}")
+            line = at_reply(context, origin, client, context.location(), context.now_time())
+            require_flood(context, origin, component, client, line)
+            outsiders = sorted(survivors - component)
+            for name in outsiders:
+                held = context.stored_line(name, client, silence_is_none=True)
+                if held is not None:
+                    raise CheckFailed(
+                        f"{name} holds a record it cannot have got over the herd's links "
+                        f"({pair[0]} and {pair[1]} are down)",
+                        expected="no record: servers talk only with their configured neighbours",
+                        seen=repr(held),
+                        clause="FLOOD-4",
+                    )
+        for name in pair:
+            launcher.start(name)
+        for name in pair:
+            launcher.wait_listening(name, deadline_s=target.startup_s)
+        require_whole_again(context, pair)
+
+
+# After the link checks: a herd whose IAMAT replies wait on a dead neighbour (LINK-4) or whose
+# links never come back (LINK-2) is named there once, not again for every pair.
+@check(
+    "flood-pairs-quick",
+    "FLOOD-1",
+    "MUST",
+    "flooding with two servers down (one connected, one cut case)",
+    destructive=True,
+    quick_only=True,
+    requires=("dialect", "at-reply-format", "flood-all", "restart-reconnect"),
+)
+def flood_pairs_quick(context: CheckContext) -> None:
+    _flood_with_pairs_down(context, _pairs_to_check(context, quick=True))
+
+
+@check(
+    "flood-pairs",
+    "FLOOD-1",
+    "MUST",
+    "flooding with each of the ten pairs of servers down (survivors cut apart included)",
+    destructive=True,
+    quick=False,
+    requires=("dialect", "at-reply-format", "flood-all", "restart-reconnect"),
+)
+def flood_pairs(context: CheckContext) -> None:
+    _flood_with_pairs_down(context, _pairs_to_check(context, quick=False))
