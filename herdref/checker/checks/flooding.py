@@ -190,6 +190,44 @@ def flood_at_from_client(context: CheckContext) -> None:
         ) from None
 
 
+#: How long a malformed AT line may take to be handled: a herd that answers it closes or
+#: replies at once; one that drops it silently on a kept-open connection costs this much.
+_AT_HANDLED_S = 1.0
+
+
+@check(
+    "flood-malformed-at",
+    "FLOOD-6",
+    "MUST",
+    "a malformed AT line, as a neighbour might send it, is not stored",
+    # Whatever the herd's own server-to-server format (FLOOD-6 lenient), a record whose location
+    # or client time is not one cannot be served (WHATSAT) or compared (FLOOD-2): refusing it
+    # is what every reading requires.
+    strict_part=False,
+)
+def flood_malformed_at(context: CheckContext) -> None:
+    name = context.target.names[0]
+    cases = [
+        ("a location that is not ISO 6709", b"somewhere", context.now_time()),
+        ("a client time that is not a number", context.location(), b"noon"),
+    ]
+    sent: list[tuple[str, bytes, bytes]] = []
+    for what, location, client_time in cases:
+        client = context.client_id("malformed")
+        line = b"AT Elsewhere +0.250000000 %s %s %s" % (client, location, client_time)
+        context.send(name, line + b"\n", timeout_s=_AT_HANDLED_S)
+        sent.append((what, client, line))
+    for what, client, line in sent:
+        held = context.stored_line(name, client, silence_is_none=True)
+        if held is not None:
+            raise CheckFailed(
+                f"{name} stored an AT line with {what} (sent on a connection of its own, as a "
+                "neighbour sends a flood)",
+                expected="no record of the client: the line is invalid ('? <line>' or nothing)",
+                seen=f"sent {line!r}; WHATSAT answered {held!r}",
+            )
+
+
 @check(
     "flood-stale-not-sent",
     "FLOOD-2",
