@@ -227,10 +227,18 @@ class CheckContext:
         return address.host, address.port
 
     def send(
-        self, name: str, payload: bytes, *, whatsat: bool = False, timeout_s: float | None = None
+        self,
+        name: str,
+        payload: bytes,
+        *,
+        whatsat: bool = False,
+        timeout_s: float | None = None,
+        record: bool = True,
     ) -> Exchange:
         """Deliver ``payload`` in the framing the target answers for this kind of command, and
-        read the reply in its dialect (its terminator turned into LF; ``raw`` keeps the octets)."""
+        read the reply in its dialect (its terminator turned into LF; ``raw`` keeps the octets).
+        Without ``record`` the exchange stays out of the transcript (bulk traffic: a check
+        notes what it sent instead)."""
         host, port = self.address(name)
         dialect = self.target.dialect
         framing = dialect.whatsat if whatsat else dialect.iamat
@@ -239,7 +247,7 @@ class CheckContext:
             host,
             port,
             payload,
-            transcript=self.transcript,
+            transcript=self.transcript if record else None,
             server=name,
             half_close=framing.half_close,
             timeout_s=timeout,

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import itertools
 import signal
+import time
+from typing import Final
 
 from herdref.checker.checks.helpers import (
     at_reply,
@@ -20,6 +22,20 @@ from herdref.checker.checks.registry import CheckFailed, check
 from herdref.checker.target import CheckContext
 from herdref.model import components
 from herdref.model.judge import looks_like_at
+
+#: Flood traffic queued for a stopped neighbour: more than the socket buffers of one loopback
+#: link hold (about 4 MiB with Linux's default tcp_wmem and tcp_rmem), so a herd that writes
+#: floods synchronously blocks inside this much, and one that queues them does not.
+_FILL_BYTES: Final = 6 * 2**20
+#: The client ID of the bulk records: a line of about 15 KB, under Twisted's LineReceiver
+#: limit (16 KiB) and any stream limit a herd is likely to have.
+_FILL_CLIENT_OCTETS: Final = 15_000
+#: A reply slower than this shows a herd that waits on each flood's own connection (the
+#: stopped neighbour's accept queue is full): its buffers are not what is being tested, so the
+#: filling stops there.
+_FILL_SLOW_REPLY_S: Final = 1.0
+
+# ---- links ---------------------------------------------------------------------------------
 
 # ---- links ---------------------------------------------------------------------------------
 
@@ -103,8 +119,58 @@ def paused_neighbour(context: CheckContext) -> None:
                 )
             line = reply.data.split(b"\n", 1)[0]
             require_flood(context, neighbour, reachable_without(target, neighbour, {victim}), client, line)
+        _fill_link(context, neighbours_of(target, victim)[0], victim)
     finally:
         launcher.resume(victim)
+
+
+def _fill_link(context: CheckContext, name: str, victim: str) -> None:
+    """LINK-4 with full socket buffers: ``name`` gets records until several MiB of floods wait
+    for its stopped neighbour ``victim``; every IAMAT must still be answered, and a record made
+    after them must still reach the other servers."""
+    target = context.target
+    client = context.client_id("bulk")
+    client += b"." + b"x" * (_FILL_CLIENT_OCTETS - len(client))
+    location = context.location()
+    sent = count = 0
+    started = time.monotonic()
+    context.transcript.note(
+        f"sending {name} IAMATs of {_FILL_CLIENT_OCTETS} octets (one client, newer each time) until "
+        f"{_FILL_BYTES // 2**20} MiB of floods wait for {victim}"
+    )
+    while sent < _FILL_BYTES:
+        asked = time.monotonic()
+        reply = context.send(name, b"IAMAT %s %s %s\n" % (client, location, context.now_time()), record=False)
+        took = time.monotonic() - asked
+        if not looks_like_at(reply.data):
+            raise CheckFailed(
+                f"{name} stopped answering IAMATs while its neighbour {victim} was stopped, after "
+                f"{count} records ({sent / 2**20:.1f} MiB) were flooded towards it: a flood write "
+                "blocks the server once the link's socket buffers are full",
+                expected=f"an AT line within {target.timeout_s:g} s for each IAMAT",
+                seen=(show(reply.data[:200]) if reply.data else "no reply")
+                + f" after {took:.1f} s"
+                + (f" ({reply.error})" if reply.error else ""),
+            )
+        sent += len(reply.data)
+        count += 1
+        if took > _FILL_SLOW_REPLY_S:
+            context.transcript.note(
+                f"reply {count} took {took:.1f} s: {name} waits on each flood's connection; filling stopped"
+            )
+            break
+    context.transcript.note(f"{count} records ({sent / 2**20:.1f} MiB) in {time.monotonic() - started:.1f} s")
+    after = context.client_id("after-fill")
+    reply = context.iamat(name, after, context.location(), context.now_time())
+    if not looks_like_at(reply.data):
+        raise CheckFailed(
+            f"{name} did not answer an IAMAT after {sent / 2**20:.1f} MiB of floods were queued for "
+            f"its stopped neighbour {victim}",
+            expected="an AT line within the timeout",
+            seen=show(reply.data) + f" after {target.timeout_s:g} s",
+        )
+    line = reply.data.split(b"\n", 1)[0]
+    require_flood(context, name, reachable_without(target, name, {victim}), after, line)
 
 
 @check(
