@@ -221,62 +221,87 @@ def _pairs_to_check(context: CheckContext, *, quick: bool) -> list[tuple[str, st
     return connected[:1] + cut[:1]
 
 
-def _flood_with_pairs_down(context: CheckContext, pairs: list[tuple[str, str]]) -> None:
+def _flood_with_pairs_down(
+    context: CheckContext, pairs: list[tuple[str, str]], *, killed: list[tuple[str, str]]
+) -> None:
+    """FLOOD-1 and FLOOD-4 with each pair of ``pairs`` down: the pairs in ``killed`` are
+    SIGKILLed and restarted (refused connections, reconnection), the others SIGSTOPped and
+    resumed, which takes them off the herd as surely and costs no restart."""
     launcher = need_launcher(context)
     target = context.target
     for pair in pairs:
+        kill = pair in killed
         down = set(pair)
-        context.transcript.note(f"killing {pair[0]} and {pair[1]}")
+        context.transcript.note(f"{'killing' if kill else 'stopping'} {pair[0]} and {pair[1]}")
         for name in pair:
-            launcher.kill(name)
-        survivors = set(target.names) - down
-        for part in components(sorted(survivors), target.config.links):
-            component = set(part)
-            origin = min(component)
-            client = context.client_id(f"{origin}-without-{pair[0]}-{pair[1]}")
-            line = at_reply(context, origin, client, context.location(), context.now_time())
-            require_flood(context, origin, component, client, line)
-            outsiders = sorted(survivors - component)
-            for name in outsiders:
-                held = context.stored_line(name, client, silence_is_none=True)
-                if held is not None:
-                    raise CheckFailed(
-                        f"{name} holds a record it cannot have got over the herd's links "
-                        f"({pair[0]} and {pair[1]} are down)",
-                        expected="no record: servers talk only with their configured neighbours",
-                        seen=repr(held),
-                        clause="FLOOD-4",
-                    )
-        for name in pair:
-            launcher.start(name)
-        for name in pair:
-            launcher.wait_listening(name, deadline_s=target.startup_s)
-        require_whole_again(context, pair)
+            if kill:
+                launcher.kill(name)
+            else:
+                launcher.pause(name)
+        try:
+            _flood_without(context, pair, set(target.names) - down)
+        finally:
+            if not kill:
+                for name in pair:
+                    launcher.resume(name)
+        if kill:
+            for name in pair:
+                launcher.start(name)
+            for name in pair:
+                launcher.wait_listening(name, deadline_s=target.startup_s)
+            require_whole_again(context, pair)
 
 
-# After the link checks: a herd whose IAMAT replies wait on a dead neighbour (LINK-4) or whose
-# links never come back (LINK-2) is named there once, not again for every pair.
+def _flood_without(context: CheckContext, pair: tuple[str, str], survivors: set[str]) -> None:
+    """A record made in each part of the survivors reaches that part and no other."""
+    for part in components(sorted(survivors), context.target.config.links):
+        component = set(part)
+        origin = min(component)
+        client = context.client_id(f"{origin}-without-{pair[0]}-{pair[1]}")
+        line = at_reply(context, origin, client, context.location(), context.now_time())
+        require_flood(context, origin, component, client, line)
+        for name in sorted(survivors - component):
+            held = context.stored_line(name, client, silence_is_none=True)
+            if held is not None:
+                raise CheckFailed(
+                    f"{name} holds a record it cannot have got over the herd's links "
+                    f"({pair[0]} and {pair[1]} are down)",
+                    expected="no record: servers talk only with their configured neighbours",
+                    seen=repr(held),
+                    clause="FLOOD-4",
+                )
+
+
+# After the link checks: a herd whose IAMAT replies wait on a dead or stopped neighbour
+# (LINK-4) or whose links never come back (LINK-2) is named there once, not again per pair.
 @check(
     "flood-pairs-quick",
     "FLOOD-1",
     "MUST",
-    "flooding with two servers down (one connected, one cut case)",
+    "flooding with two servers killed (one connected, one cut case)",
     destructive=True,
     quick_only=True,
     requires=("dialect", "at-reply-format", "flood-all", "restart-reconnect"),
 )
 def flood_pairs_quick(context: CheckContext) -> None:
-    _flood_with_pairs_down(context, _pairs_to_check(context, quick=True))
+    pairs = _pairs_to_check(context, quick=True)
+    _flood_with_pairs_down(context, pairs, killed=pairs)
 
 
 @check(
     "flood-pairs",
     "FLOOD-1",
     "MUST",
-    "flooding with each of the ten pairs of servers down (survivors cut apart included)",
+    "flooding with each of the ten pairs of servers down (survivors cut apart included): "
+    "the quick profile's two pairs killed, the others stopped",
     destructive=True,
     quick=False,
-    requires=("dialect", "at-reply-format", "flood-all", "restart-reconnect"),
+    requires=("dialect", "at-reply-format", "flood-all", "restart-reconnect", "paused-neighbour"),
 )
 def flood_pairs(context: CheckContext) -> None:
-    _flood_with_pairs_down(context, _pairs_to_check(context, quick=False))
+    # Restarting two servers per pair cost most of the run on a loaded machine (20 process
+    # starts); a stopped pair is down just as well, and the two killed pairs keep the refused
+    # connections and the reconnections in the test.
+    _flood_with_pairs_down(
+        context, _pairs_to_check(context, quick=False), killed=_pairs_to_check(context, quick=True)
+    )
