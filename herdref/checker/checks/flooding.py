@@ -14,7 +14,6 @@ from herdref.checker.checks.helpers import (
     neighbours_of,
     reachable_without,
     require_flood,
-    require_link,
     require_whole_again,
     show,
 )
@@ -106,6 +105,15 @@ class _Sink:
         for thread in self.threads:
             thread.join(2)
         self.listener.close()
+
+    def saw(self, octets: bytes) -> bool:
+        """Whether ``octets`` arrived (on any connection)."""
+        return self.count(octets) > 0
+
+    def count(self, octets: bytes) -> int:
+        """How many times ``octets`` arrived (over all connections)."""
+        with self.lock:
+            return self.data.count(octets)
 
     def most_copies(self, pattern: re.Pattern[bytes]) -> tuple[bytes, int]:
         """The record (matched by ``pattern``) received most often, and how often."""
@@ -237,9 +245,9 @@ def flood_malformed_at(context: CheckContext) -> None:
     requires=("dialect", "at-reply-format", "flood-all"),
 )
 def flood_stale_not_sent(context: CheckContext) -> None:
-    """FLOOD-2: only a strictly newer record is flooded. A neighbour that already holds the
-    newest record would refuse a stale one anyway, so the observer is a neighbour restarted
-    empty (STATE-2): it takes whatever record of the client reaches it."""
+    """FLOOD-2: only a strictly newer record is flooded. A neighbour that holds the newest
+    record would refuse a stale one anyway, so the neighbour is replaced by a listener on its
+    port that sees every record sent to it (a catch-up herd's table included)."""
     launcher = need_launcher(context)
     target = context.target
     origin = max(target.names, key=lambda name: (len(neighbours_of(target, name)), name))
@@ -249,34 +257,60 @@ def flood_stale_not_sent(context: CheckContext) -> None:
     observer = neighbours[0]
     client = context.client_id()
     newest_time = context.now_time()
-    newest = at_reply(context, origin, client, context.location(), newest_time)
-    require_flood(context, origin, [observer], client, newest)
+    at_reply(context, origin, client, context.location(), newest_time)
     launcher.kill(observer)
-    launcher.start(observer)
-    launcher.wait_listening(observer, deadline_s=target.startup_s)
-    require_link(
-        context, origin, [observer], f"after {observer} restarted, {origin}'s records never reached it"
-    )
-    if context.stored_line(observer, client, silence_is_none=True) is not None:
-        raise CheckUnsupported(
-            f"{observer} got the record back after its restart without a new IAMAT (catch-up), so "
-            "what is flooded cannot be told from what it holds"
-        )
-    # A duplicate (the newest client time, another location: FLOOD-2 keeps the first), then a
-    # stale one, both at the server that holds the newest record.
-    duplicate = at_reply(context, origin, client, context.location(), newest_time)
-    stale = at_reply(context, origin, client, context.location(), context.now_time(-100))
-    # Quiescence: a later record from the same server has overtaken anything these caused.
-    require_link(context, origin, [observer], f"{origin}'s records stopped reaching {observer}")
-    held = context.stored_line(observer, client, silence_is_none=True)
-    if held is not None:
-        what = {duplicate: "a duplicate (equal client time)", stale: "a stale"}.get(held, "an old")
+    try:
+        with _Sink(*context.address(observer)) as sink:
+            copies = _require_sent(
+                context, sink, origin, observer, "link", copies=len(neighbours_of(target, observer))
+            )
+            # A duplicate (the newest client time, another location: FLOOD-2 keeps the first),
+            # then a stale one, at the server that holds the newest record; each location is
+            # this check's own, so it shows in whatever the herd sends.
+            duplicate, stale = context.location(), context.location()
+            at_reply(context, origin, client, duplicate, newest_time)
+            at_reply(context, origin, client, stale, context.now_time(-100))
+            # Quiescence: a later record from the same server has overtaken what these caused.
+            _require_sent(context, sink, origin, observer, "sentinel", copies=copies)
+            sent = [
+                what
+                for what, location in (("a duplicate (equal client time)", duplicate), ("a stale", stale))
+                if sink.saw(location)
+            ]
+    finally:
+        launcher.start(observer)
+        launcher.wait_listening(observer, deadline_s=target.startup_s)
+    require_whole_again(context, [observer])
+    if sent:
         raise CheckFailed(
-            f"{origin} flooded {what} IAMAT: its neighbour {observer}, restarted without the "
-            "client's record, received it",
-            expected=f"no record of the client at {observer} (only a strictly newer record is flooded)",
-            seen=f"{observer} holds {held!r}",
+            f"{origin} flooded {' and '.join(sent)} IAMAT to its neighbour {observer}",
+            expected="only a strictly newer record is flooded: nothing after the newest one but the "
+            "sentinel record",
+            seen=f"{observer}'s port received {' and '.join(sent)} record (its location)",
         )
+
+
+#: How long the listener waits for every neighbour's copy of a record before it settles for
+#: the copies it has (a herd need not relay a record to a server its origin also reaches).
+_COPIES_SETTLE_S = 0.5
+
+
+def _require_sent(
+    context: CheckContext, sink: _Sink, origin: str, observer: str, label: str, *, copies: int
+) -> int:
+    """A new record at ``origin`` arrives at the listener on ``observer``'s port, in ``copies``
+    copies if it comes to that within a moment (one per neighbour that relays it, the origin's
+    own link included); returns how many came. Every path that delivered it has then
+    delivered whatever was sent on it before, so a record queued at the origin while its link
+    reconnected is not outrun by a copy relayed by another neighbour."""
+    client = context.client_id(label)
+    at_reply(context, origin, client, context.location(), context.now_time())
+    if not wait_until(lambda: sink.saw(client), deadline_s=context.remaining(context.target.propagation_s)):
+        raise CheckUnsupported(
+            f"a new record at {origin} never arrived at {observer}'s port (cannot watch the link)"
+        )
+    wait_until(lambda: sink.count(client) >= copies, deadline_s=context.remaining(_COPIES_SETTLE_S))
+    return sink.count(client)
 
 
 @check(
