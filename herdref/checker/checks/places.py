@@ -178,8 +178,8 @@ def places_passthrough(context: CheckContext) -> None:
         # The New API's answer rendered in the legacy envelope (PLACES-3 shape = "legacy"): not
         # a pass-through, so there is nothing octet-for-octet to compare.
         raise CheckUnsupported("the herd renders the New API's answer in the legacy shape")
-    expected = _cut_to_bound(google, _PASSTHROUGH_BOUND)
-    difference = _first_difference(expected, seen)
+    expected = cut_to_bound(google, _PASSTHROUGH_BOUND)
+    difference = first_difference(expected, seen)
     if difference is not None:
         raise CheckFailed(
             "the Places JSON was not passed on as the fixture sent it "
@@ -189,7 +189,7 @@ def places_passthrough(context: CheckContext) -> None:
         )
 
 
-def _cut_to_bound(document: object, bound: int) -> object:
+def cut_to_bound(document: object, bound: int) -> object:
     """Google's answer as a herd passes it on: the result array cut to ``bound`` (WHATSAT-7)."""
     if not isinstance(document, dict):
         return document
@@ -200,7 +200,7 @@ def _cut_to_bound(document: object, bound: int) -> object:
     return {**document, key: results[:bound]}
 
 
-def _first_difference(expected: object, seen: object, path: str = "$") -> str | None:
+def first_difference(expected: object, seen: object, path: str = "$") -> str | None:
     """Where two parsed JSON values first differ (a JSONPath-like place and what is there), or
     None when they are equal."""
     if isinstance(expected, dict) and isinstance(seen, dict):
@@ -211,7 +211,7 @@ def _first_difference(expected: object, seen: object, path: str = "$") -> str | 
             if key not in expected:
                 return f"{path}.{key} was added"
         for key, value in expected.items():
-            found = _first_difference(value, seen[key], f"{path}.{key}")
+            found = first_difference(value, seen[key], f"{path}.{key}")
             if found is not None:
                 return found
         return None
@@ -219,7 +219,7 @@ def _first_difference(expected: object, seen: object, path: str = "$") -> str | 
         if len(expected) != len(seen):
             return f"{path} has {len(seen)} entries, not {len(expected)}"
         for index, (left, right) in enumerate(zip(expected, seen, strict=True)):
-            found = _first_difference(left, right, f"{path}[{index}]")
+            found = first_difference(left, right, f"{path}[{index}]")
             if found is not None:
                 return found
         return None
