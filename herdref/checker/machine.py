@@ -393,7 +393,7 @@ def run_stateful(
     failure does not reproduce, the verdict is FLAKY.
     """
     from hypothesis import HealthCheck, Phase, settings
-    from hypothesis.errors import Flaky
+    from hypothesis.errors import Flaky, Unsatisfiable
     from hypothesis.reporting import with_reporter
     from hypothesis.stateful import run_state_machine_as_test
 
@@ -464,6 +464,15 @@ def run_stateful(
     except CheckUnsupported as exc:
         outcome.verdict = "UNSUPPORTED"
         outcome.summary = str(exc)
+    except Unsatisfiable:
+        # Every example ended at a defect the checks named already (each one is discarded
+        # there): nothing beyond it could be judged, which is no fault of the checker.
+        named = ", ".join(sorted({violation.clause for violation in deviations})) or "none seen"
+        outcome.verdict = "UNSUPPORTED"
+        outcome.summary = (
+            f"every random run ended at a defect the checks named already ({named}): nothing else "
+            "could be judged"
+        )
     except LaunchError as exc:
         outcome.verdict = "FAIL"
         outcome.clause = "ERR-4"
