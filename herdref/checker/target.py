@@ -231,16 +231,25 @@ class CheckContext:
         return address.host, address.port
 
     def send(
-        self, name: str, payload: bytes, *, whatsat: bool = False, timeout_s: float | None = None
+        self,
+        name: str,
+        payload: bytes,
+        *,
+        whatsat: bool = False,
+        timeout_s: float | None = None,
+        record: bool = True,
     ) -> Exchange:
         """Deliver ``payload`` in the framing the target answers for this kind of command, and
-        read the reply in its dialect (its terminator turned into LF; ``raw`` keeps the octets)."""
+        read the reply in its dialect (its terminator turned into LF; ``raw`` keeps the octets).
+        Without ``record`` the exchange stays out of the transcript (bulk traffic: a check
+        notes what it sent instead)."""
         framing = self.target.dialect.whatsat if whatsat else self.target.dialect.iamat
         return self._exchange(
             name,
             payload,
             whatsat=whatsat,
             timeout_s=timeout_s,
+            record=record,
             half_close=framing.half_close,
             until_complete=None if framing.half_close and framing.server_closes else whatsat,
         )
@@ -269,15 +278,16 @@ class CheckContext:
         half_close: bool,
         until_complete: bool | None,
         replies: int = 1,
+        record: bool = True,
     ) -> Exchange:
         """One :func:`herdref.checker.client.exchange` within the check's budget, recorded in
-        its transcript, the reply read in the target's dialect."""
+        its transcript (unless not ``record``), the reply read in the target's dialect."""
         host, port = self.address(name)
         reply = exchange(
             host,
             port,
             payload,
-            transcript=self.transcript,
+            transcript=self.transcript if record else None,
             server=name,
             half_close=half_close,
             timeout_s=self.remaining(self.target.timeout_s if timeout_s is None else timeout_s),

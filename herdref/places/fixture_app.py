@@ -15,8 +15,10 @@ Rules:
   ``INVALID_ARGUMENT`` "FieldMask is a required parameter"; a bad body, circle, radius or a
   ``maxResultCount`` outside 1..20 is 400 ``INVALID_ARGUMENT``.
 * Every request to a Google path is recorded (method, path, query, headers, JSON body, time)
-  before it is answered, a hung one included. The API key is never recorded: it is replaced by
-  ``<redacted>``, and ``key_sha256`` lets a test check which key was sent.
+  before it is answered, a hung one included, and then with the answer it got (HTTP status and
+  body), so a checker can compare what a herd passed on with what Google's stand-in said. The
+  API key is never recorded: it is replaced by ``<redacted>``, and ``key_sha256`` lets a test
+  check which key was sent.
 * Faults, switchable at start and at run time: ``none``; ``latency`` (every answer waits
   ``latency_s``; the delay applies in every mode); ``hang`` (no answer until the fault changes
   or the fixture stops); ``http_500`` (an HTML error page); ``over_query_limit``;
@@ -144,6 +146,10 @@ class RecordedRequest(TypedDict):
     key_sha256: str | None
     #: Wall-clock time of arrival (POSIX seconds).
     time: float
+    #: The HTTP status of the fixture's answer; None while the request is not answered yet.
+    answer_status: int | None
+    #: The body of the fixture's answer as text; None while the request is not answered yet.
+    answer: str | None
 
 
 class FaultSettings(TypedDict):
@@ -176,6 +182,11 @@ class FixtureState:
     def record(self, entry: RecordedRequest) -> None:
         with self._lock:
             self._requests.append(entry)
+
+    def answered(self, entry: RecordedRequest, status: int, body: str) -> None:
+        """Add the answer ``entry`` (a recorded request) got."""
+        with self._lock:
+            entry["answer_status"], entry["answer"] = status, body
 
     def requests(self) -> list[RecordedRequest]:
         with self._lock:
@@ -254,7 +265,7 @@ def _sent_key(request: web.Request) -> str:
     return request.headers.get("X-Goog-Api-Key", "") or request.query.get("key", "")
 
 
-async def _record(request: web.Request, state: FixtureState) -> None:
+async def _record(request: web.Request, state: FixtureState) -> RecordedRequest:
     body = await request.read()
     parsed: Any = None
     if body:
@@ -262,19 +273,21 @@ async def _record(request: web.Request, state: FixtureState) -> None:
             parsed = json.loads(body)
     query = {name: (_REDACTED if name == "key" and value else value) for name, value in request.query.items()}
     key = _sent_key(request)
-    state.record(
-        {
-            "method": request.method,
-            "path": request.path,
-            "query": query,
-            "raw_query": _KEY_IN_QUERY_RE.sub(rf"\1key={_REDACTED}", request.rel_url.raw_query_string),
-            "headers": _redacted_headers(request),
-            "json": parsed,
-            "body": body[:_RECORDED_BODY_LIMIT].decode("utf-8", "replace"),
-            "key_sha256": hashlib.sha256(key.encode("utf-8")).hexdigest() if key else None,
-            "time": time.time(),
-        }
-    )
+    entry: RecordedRequest = {
+        "method": request.method,
+        "path": request.path,
+        "query": query,
+        "raw_query": _KEY_IN_QUERY_RE.sub(rf"\1key={_REDACTED}", request.rel_url.raw_query_string),
+        "headers": _redacted_headers(request),
+        "json": parsed,
+        "body": body[:_RECORDED_BODY_LIMIT].decode("utf-8", "replace"),
+        "key_sha256": hashlib.sha256(key.encode("utf-8")).hexdigest() if key else None,
+        "time": time.time(),
+        "answer_status": None,
+        "answer": None,
+    }
+    state.record(entry)
+    return entry
 
 
 # ---- answers -----------------------------------------------------------------------------
@@ -516,9 +529,14 @@ _STATE: Final = web.AppKey("state", FixtureState)
 async def _recording(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
-    if request.path != "/" and not request.path.startswith(CONTROL_PREFIX):
-        await _record(request, request.app[_STATE])
-    return await handler(request)
+    if request.path == "/" or request.path.startswith(CONTROL_PREFIX):
+        return await handler(request)
+    state = request.app[_STATE]
+    entry = await _record(request, state)
+    response = await handler(request)
+    if isinstance(response, web.Response) and response.text is not None:
+        state.answered(entry, response.status, response.text)
+    return response
 
 
 def make_app(state: FixtureState) -> web.Application:

@@ -418,9 +418,10 @@ def _validate(
             known = {outcome.clause for outcome in outcomes if outcome.verdict in ("FAIL", "NON-STRICT")}
             if any("died during this check" in outcome.summary for outcome in outcomes):
                 known.add("ERR-4")
-            # A stale record that replaced a newer one: FLOOD-2 to the checks, and to the model a
-            # record that went back in time (STATE-1). One defect.
-            if "FLOOD-2" in known:
+            # A stale record that replaced a newer one: FLOOD-2 (or IAMAT-7 at the server the
+            # client sent it to) to the checks, and to the model a record that went back in time
+            # (STATE-1). One defect.
+            if known & {"FLOOD-2", "IAMAT-7"}:
                 known.add("STATE-1")
             stateful = run_stateful(
                 target,

@@ -624,3 +624,19 @@ def test_fault_modes_are_the_documented_ones() -> None:
         "zero_results",
         "malformed_json",
     }
+
+
+def test_each_request_is_recorded_with_the_answer_it_got() -> None:
+    # A checker compares what a herd passed on with what the fixture said (PLACES-3), so the
+    # record keeps the answer, error pages and malformed bodies included.
+    with run_fixture_in_thread() as handle:
+        url = f"{handle.base_url}/maps/api/place/nearbysearch/json?location=1,2&radius=10&key={KEY}"
+        answered = fetch(url)
+        handle.set_fault("http_500")
+        with pytest.raises(urllib.error.HTTPError):
+            fetch(url)
+        ok, error_page = handle.requests()
+    assert ok["answer_status"] == 200
+    assert ok["answer"] is not None and json.loads(ok["answer"]) == answered
+    assert error_page["answer_status"] == 500
+    assert error_page["answer"] is not None and error_page["answer"].startswith("<!DOCTYPE html>")

@@ -6,6 +6,7 @@ import itertools
 
 from herdref.checker.checks import CHECKS, select_checks
 from herdref.checker.checks.helpers import error_for as _error_for
+from herdref.checker.checks.places import cut_to_bound, first_difference
 from herdref.checker.checks.places import request_circle as _request_circle
 from herdref.model import components
 
@@ -28,6 +29,7 @@ def test_only_and_skip_take_names_clauses_and_families() -> None:
         "newer-by-value",
         "flood-newest-wins",
         "flood-no-loop",
+        "flood-stale-not-sent",
     }
     chosen, _ = select_checks(only=["LEX"], skip=["lex-octets"])
     assert {item.clause.split("-")[0] for item in chosen[1:]} == {"LEX"}
@@ -94,3 +96,30 @@ def test_components_split_the_default_herd_when_two_servers_die() -> None:
         if len(components(sorted(everyone - set(pair)), links)) > 1
     ]
     assert len(cut) == 3
+
+
+def test_passthrough_names_where_the_json_passed_on_differs_from_the_fixtures() -> None:
+    google = {
+        "html_attributions": [],
+        "results": [{"icon": "https://maps.gstatic.com/a.png", "rating": 4, "open": True}] * 4,
+        "status": "OK",
+    }
+    expected = cut_to_bound(google, 2)
+    assert expected == {**google, "results": google["results"][:2]}
+    assert cut_to_bound({"places": [1, 2, 3]}, 1) == {"places": [1]}
+    assert first_difference(expected, {**google, "results": google["results"][:2]}) is None
+    # Numbers compare by value (4 and 4.0 are the same JSON number), true is not 1.
+    assert first_difference({"n": 4}, {"n": 4.0}) is None
+    assert first_difference({"b": True}, {"b": 1}) == "$.b is 1, not True"
+    rewritten = {
+        **expected,
+        "results": [{**google["results"][0], "icon": "https ://maps.gstatic.com/a.png"}] * 2,
+    }
+    assert first_difference(expected, rewritten) == (
+        "$.results[0].icon is 'https ://maps.gstatic.com/a.png', not 'https://maps.gstatic.com/a.png'"
+    )
+    assert first_difference(expected, {"results": expected["results"], "status": "OK"}) == (
+        "$.html_attributions is missing"
+    )
+    assert first_difference(expected, {**expected, "extra": 1}) == "$.extra was added"
+    assert first_difference(expected, google) == "$.results has 4 entries, not 2"

@@ -2,27 +2,25 @@
 
 from __future__ import annotations
 
-import itertools
+import contextlib
 import re
 import socket
 import threading
 from collections import Counter
-from collections.abc import Iterable
 
 from herdref.checker.checks.helpers import (
     at_fields,
     at_reply,
-    failure_as,
     need_launcher,
     neighbours_of,
     reachable_without,
     require_flood,
+    require_whole_again,
     show,
 )
 from herdref.checker.checks.registry import CheckFailed, check
 from herdref.checker.deadline import DeadlinePassed, wait_until
 from herdref.checker.target import CheckContext, CheckUnsupported
-from herdref.model import components
 from herdref.model.judge import time_close
 
 # ---- flooding ------------------------------------------------------------------------------
@@ -44,13 +42,22 @@ def flood_no_loop(context: CheckContext) -> None:
         raise CheckUnsupported("no server has a neighbour")
     launcher.kill(sink_name)
     host, port = context.address(sink_name)
+    limit = 4 * len(neighbours) + 4
+    # Any record of this run may show a loop (a looping herd may be too busy to pass on the
+    # newest one quickly).
+    records = re.compile(rb"hv" + target.run_id.encode() + rb"\.[^ \t\n\r\f\v]+")
     with _Sink(host, port) as sink:
         client = context.client_id()
         origin = neighbours[0]
-        at_reply(context, origin, client, context.location(), context.now_time())
-        # Any record of this run may show a loop (a looping herd may be too busy to pass on
-        # the newest one quickly).
-        records = re.compile(rb"hv" + target.run_id.encode() + rb"\.[^ \t\n\r\f\v]+")
+        try:
+            at_reply(context, origin, client, context.location(), context.now_time())
+        except CheckFailed:
+            # A herd busy relaying records for ever may not answer at all: name the storm the
+            # listener saw meanwhile, not its symptom.
+            record, copies = sink.most_copies(records)
+            if copies > limit:
+                raise _storm(sink_name, record, copies, limit, context.target.timeout_s) from None
+            raise
         try:
             wait_until(
                 lambda: sink.most_copies(records)[1] >= 1, deadline_s=context.remaining(target.propagation_s)
@@ -61,11 +68,10 @@ def flood_no_loop(context: CheckContext) -> None:
             # here first; name that (LINK-2) rather than leave it to the next checks.
             launcher.start(sink_name)
             launcher.wait_listening(sink_name, deadline_s=target.startup_s)
-            _require_whole_again(context, [sink_name])
+            require_whole_again(context, [sink_name])
             raise CheckUnsupported(
                 f"no neighbour sent a record to {sink_name}'s port (cannot watch the links)"
             ) from None
-        limit = 4 * len(neighbours) + 4
         try:
             wait_until(
                 lambda: sink.most_copies(records)[1] > limit,
@@ -79,15 +85,19 @@ def flood_no_loop(context: CheckContext) -> None:
             f"most copies of one record received on {sink_name}'s port: {copies} ({record!r})"
         )
         if looping:
-            raise CheckFailed(
-                f"flood storm: a record kept arriving at {sink_name} ({copies} copies within "
-                f"{min(2.0, target.propagation_s):g} s): servers relay records they already hold",
-                expected=f"at most {limit} copies of a record (one per link, plus catch-up)",
-                seen=f"{copies} copies of {record!r} and counting",
-            )
+            raise _storm(sink_name, record, copies, limit, min(2.0, target.propagation_s))
     launcher.start(sink_name)
     launcher.wait_listening(sink_name, deadline_s=target.startup_s)
-    _require_whole_again(context, [sink_name])
+    require_whole_again(context, [sink_name])
+
+
+def _storm(sink_name: str, record: bytes, copies: int, limit: int, within_s: float) -> CheckFailed:
+    return CheckFailed(
+        f"flood storm: a record kept arriving at {sink_name} ({copies} copies within {within_s:g} s): "
+        "servers relay records they already hold",
+        expected=f"at most {limit} copies of a record (one per link, plus catch-up)",
+        seen=f"{copies} copies of {record!r} and counting",
+    )
 
 
 class _Sink:
@@ -114,6 +124,15 @@ class _Sink:
         for thread in self.threads:
             thread.join(2)
         self.listener.close()
+
+    def saw(self, octets: bytes) -> bool:
+        """Whether ``octets`` arrived (on any connection)."""
+        return self.count(octets) > 0
+
+    def count(self, octets: bytes) -> int:
+        """How many times ``octets`` arrived (over all connections)."""
+        with self.lock:
+            return self.data.count(octets)
 
     def most_copies(self, pattern: re.Pattern[bytes]) -> tuple[bytes, int]:
         """The record (matched by ``pattern``) received most often, and how often."""
@@ -200,12 +219,137 @@ def flood_at_from_client(context: CheckContext) -> None:
         ) from None
 
 
+#: How long a malformed AT line may take to be handled: a herd that answers it closes or
+#: replies at once; one that drops it silently on a kept-open connection costs this much.
+_AT_HANDLED_S = 1.0
+
+
+@check(
+    "flood-malformed-at",
+    "FLOOD-6",
+    "MUST",
+    "a malformed AT line, as a neighbour might send it, is not stored",
+    # Whatever the herd's own server-to-server format (FLOOD-6 lenient), a record whose location
+    # or client time is not one cannot be served (WHATSAT) or compared (FLOOD-2): refusing it
+    # is what every reading requires.
+    strict_part=False,
+)
+def flood_malformed_at(context: CheckContext) -> None:
+    name = context.target.names[0]
+    cases = [
+        ("a location that is not ISO 6709", b"somewhere", context.now_time()),
+        ("a client time that is not a number", context.location(), b"noon"),
+    ]
+    sent: list[tuple[str, bytes, bytes]] = []
+    for what, location, client_time in cases:
+        client = context.client_id("malformed")
+        line = b"AT Elsewhere +0.250000000 %s %s %s" % (client, location, client_time)
+        context.send(name, line + b"\n", timeout_s=_AT_HANDLED_S)
+        sent.append((what, client, line))
+    for what, client, line in sent:
+        held = context.stored_line(name, client, silence_is_none=True)
+        if held is not None:
+            raise CheckFailed(
+                f"{name} stored an AT line with {what} (sent on a connection of its own, as a "
+                "neighbour sends a flood)",
+                expected="no record of the client: the line is invalid ('? <line>' or nothing)",
+                seen=f"sent {line!r}; WHATSAT answered {held!r}",
+            )
+
+
+@check(
+    "flood-stale-not-sent",
+    "FLOOD-2",
+    "MUST",
+    "a stale or duplicate IAMAT is not flooded",
+    destructive=True,
+    requires=("dialect", "at-reply-format", "flood-all"),
+)
+def flood_stale_not_sent(context: CheckContext) -> None:
+    """FLOOD-2: only a strictly newer record is flooded. A neighbour that holds the newest
+    record would refuse a stale one anyway, so the neighbour is replaced by a listener on its
+    port that sees every record sent to it (a catch-up herd's table included)."""
+    launcher = need_launcher(context)
+    target = context.target
+    origin = max(target.names, key=lambda name: (len(neighbours_of(target, name)), name))
+    neighbours = neighbours_of(target, origin)
+    if not neighbours:
+        raise CheckUnsupported("no server has a neighbour")
+    observer = neighbours[0]
+    client = context.client_id()
+    newest_time = context.now_time()
+    at_reply(context, origin, client, context.location(), newest_time)
+    launcher.kill(observer)
+    unwatched: CheckUnsupported | None = None
+    try:
+        with _Sink(*context.address(observer)) as sink:
+            copies = _require_sent(
+                context, sink, origin, observer, "link", copies=len(neighbours_of(target, observer))
+            )
+            # A duplicate (the newest client time, another location: FLOOD-2 keeps the first),
+            # then a stale one, at the server that holds the newest record; each location is
+            # this check's own, so it shows in whatever the herd sends.
+            duplicate, stale = context.location(), context.location()
+            at_reply(context, origin, client, duplicate, newest_time)
+            at_reply(context, origin, client, stale, context.now_time(-100))
+            # Quiescence: a later record from the same server has overtaken what these caused.
+            _require_sent(context, sink, origin, observer, "sentinel", copies=copies)
+            sent = [
+                what
+                for what, location in (("a duplicate (equal client time)", duplicate), ("a stale", stale))
+                if sink.saw(location)
+            ]
+    except CheckUnsupported as exc:
+        unwatched = exc
+    finally:
+        launcher.start(observer)
+        launcher.wait_listening(observer, deadline_s=target.startup_s)
+    # A herd that does not reconnect to a restarted neighbour shows it here (LINK-2), and the
+    # next check starts from a whole herd.
+    require_whole_again(context, [observer])
+    if unwatched is not None:
+        raise unwatched
+    if sent:
+        raise CheckFailed(
+            f"{origin} flooded {' and '.join(sent)} IAMAT to its neighbour {observer}",
+            expected="only a strictly newer record is flooded: nothing after the newest one but the "
+            "sentinel record",
+            seen=f"{observer}'s port received {' and '.join(sent)} record (its location)",
+        )
+
+
+#: How long the listener waits for every neighbour's copy of a record before it settles for
+#: the copies it has (a herd need not relay a record to a server its origin also reaches).
+_COPIES_SETTLE_S = 0.5
+
+
+def _require_sent(
+    context: CheckContext, sink: _Sink, origin: str, observer: str, label: str, *, copies: int
+) -> int:
+    """A new record at ``origin`` arrives at the listener on ``observer``'s port, in ``copies``
+    copies if it comes to that within a moment (one per neighbour that relays it, the origin's
+    own link included); returns how many came. Every path that delivered it has then
+    delivered whatever was sent on it before, so a record queued at the origin while its link
+    reconnected is not outrun by a copy relayed by another neighbour."""
+    client = context.client_id(label)
+    at_reply(context, origin, client, context.location(), context.now_time())
+    try:
+        wait_until(lambda: sink.saw(client), deadline_s=context.remaining(context.target.propagation_s))
+    except DeadlinePassed:
+        raise CheckUnsupported(
+            f"a new record at {origin} never arrived at {observer}'s port (cannot watch the link)"
+        ) from None
+    with contextlib.suppress(DeadlinePassed):  # fewer copies than neighbours is allowed
+        wait_until(lambda: sink.count(client) >= copies, deadline_s=context.remaining(_COPIES_SETTLE_S))
+    return sink.count(client)
+
+
 @check(
     "flood-newest-wins",
     "FLOOD-2",
     "MUST",
-    "a stale or duplicate IAMAT neither replaces nor floods",
-    requires=("dialect", "at-reply-format", "flood-all"),
+    "a stale or duplicate IAMAT replaces no record, at the server it reaches or elsewhere",
+    requires=("dialect", "at-reply-format", "flood-all", "flood-stale-not-sent"),
 )
 def flood_newest_wins(context: CheckContext) -> None:
     names = context.target.names
@@ -215,6 +359,10 @@ def flood_newest_wins(context: CheckContext) -> None:
     newest = at_reply(context, origin, client, context.location(), newest_time)
     require_flood(context, origin, names, client, newest)
     older = context.now_time(-100)
+    # At the server that received the newest record itself (IAMAT-7), and at another one: a
+    # duplicate (same client time, another location) and a stale one.
+    at_reply(context, origin, client, context.location(), newest_time)
+    at_reply(context, origin, client, context.location(), older)
     stale_reply = at_reply(context, other, client, context.location(), older)
     if not time_close(older, at_fields(stale_reply).client_time):
         raise CheckFailed(
@@ -232,107 +380,13 @@ def flood_newest_wins(context: CheckContext) -> None:
     for name in names:
         held = context.stored_line(name, client)
         if held != newest:
+            received = name in (origin, other)
             raise CheckFailed(
-                f"{name} replaced the newest record with an older or equal-time one",
+                f"{name} replaced the newest record with an older or equal-time one"
+                + (" sent to it by a client (IAMAT)" if received else " flooded to it"),
                 expected=repr(newest),
                 seen=show(held),
+                # A server that stores a client's stale IAMAT breaks IAMAT-7; one that takes a
+                # stale record from a neighbour breaks FLOOD-2.
+                clause="IAMAT-7" if received else None,
             )
-
-
-def _pairs_to_check(context: CheckContext, *, quick: bool) -> list[tuple[str, str]]:
-    names = context.target.names
-    pairs = list(itertools.combinations(names, 2))
-    if not quick:
-        return pairs
-
-    # Quick: one pair that leaves the survivors connected and one that cuts them apart.
-    def parts_without(pair: tuple[str, str]) -> int:
-        return len(components([name for name in names if name not in pair], context.target.config.links))
-
-    connected = [pair for pair in pairs if parts_without(pair) == 1]
-    cut = [pair for pair in pairs if parts_without(pair) > 1]
-    return connected[:1] + cut[:1]
-
-
-def _flood_with_pairs_down(context: CheckContext, pairs: list[tuple[str, str]]) -> None:
-    launcher = need_launcher(context)
-    target = context.target
-    for pair in pairs:
-        down = set(pair)
-        context.transcript.note(f"killing {pair[0]} and {pair[1]}")
-        for name in pair:
-            launcher.kill(name)
-        survivors = set(target.names) - down
-        for part in components(sorted(survivors), target.config.links):
-            component = set(part)
-            origin = min(component)
-            client = context.client_id(f"{origin}-without-{pair[0]}-{pair[1]}")
-            line = at_reply(context, origin, client, context.location(), context.now_time())
-            require_flood(context, origin, component, client, line)
-            outsiders = sorted(survivors - component)
-            for name in outsiders:
-                held = context.stored_line(name, client, silence_is_none=True)
-                if held is not None:
-                    raise CheckFailed(
-                        f"{name} holds a record it cannot have got over the herd's links "
-                        f"({pair[0]} and {pair[1]} are down)",
-                        expected="no record: servers talk only with their configured neighbours",
-                        seen=repr(held),
-                        clause="FLOOD-4",
-                    )
-        for name in pair:
-            launcher.start(name)
-        for name in pair:
-            launcher.wait_listening(name, deadline_s=target.startup_s)
-        _require_whole_again(context, pair)
-
-
-def _require_whole_again(context: CheckContext, restarted: Iterable[str]) -> None:
-    """LINK-2: once restarted, each server's links work again both ways: its records reach its
-    neighbours and theirs reach it (so the next case starts from a working herd, and a missing
-    reconnection is named as such). Reaching further is FLOOD-1's business."""
-    for name in restarted:
-        client = context.client_id(f"{name}-back")
-        line = at_reply(context, name, client, context.location(), context.now_time())
-        with failure_as(
-            f"after {name} restarted, its records did not reach its neighbours",
-            clause="LINK-2",
-            only="FLOOD-1",
-        ):
-            require_flood(context, name, neighbours_of(context.target, name), client, line)
-        # And the other way: its neighbours reach it again (they must reconnect to it).
-        for neighbour in neighbours_of(context.target, name):
-            client = context.client_id(f"{neighbour}-to-{name}")
-            line = at_reply(context, neighbour, client, context.location(), context.now_time())
-            with failure_as(
-                f"after {name} restarted, a record created at its neighbour {neighbour} never reached it",
-                clause="LINK-2",
-                only="FLOOD-1",
-            ):
-                require_flood(context, neighbour, [name], client, line)
-
-
-@check(
-    "flood-pairs-quick",
-    "FLOOD-1",
-    "MUST",
-    "flooding with two servers down (one connected, one cut case)",
-    destructive=True,
-    quick_only=True,
-    requires=("dialect", "at-reply-format", "flood-all"),
-)
-def flood_pairs_quick(context: CheckContext) -> None:
-    _flood_with_pairs_down(context, _pairs_to_check(context, quick=True))
-
-
-@check(
-    "flood-pairs",
-    "FLOOD-1",
-    "MUST",
-    "flooding with each of the ten pairs of servers down (survivors cut apart included)",
-    destructive=True,
-    quick=False,
-    requires=("dialect", "at-reply-format", "flood-all"),
-)
-def flood_pairs(context: CheckContext) -> None:
-    _flood_with_pairs_down(context, _pairs_to_check(context, quick=False))

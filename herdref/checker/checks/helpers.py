@@ -154,6 +154,13 @@ def require_flood(
     seen = context.wait_for_line(names, client, line)
     wrong = {name: got for name, got in seen.items() if got is not None and got != line}
     missing = [name for name, got in seen.items() if got is None]
+    if wrong and origin in context.target.names and context.stored_line(origin, client) != line:
+        # The origin itself no longer answers with the line it replied: WHATSAT rebuilds the
+        # AT line (WHATSAT-5, whatsat-reply's business), so no server's copy can be compared.
+        raise CheckUnsupported(
+            f"WHATSAT at {origin} does not return the AT line {origin} answered the IAMAT with "
+            "(WHATSAT-5), so what each server holds cannot be compared with it"
+        )
     if wrong:
         name, got = next(iter(wrong.items()))
         raise CheckFailed(
@@ -171,6 +178,35 @@ def require_flood(
             seen="; ".join(f"{name}: no record" for name in missing),
             clause="FLOOD-1",
         )
+
+
+def require_link(context: CheckContext, origin: str, neighbours: list[str], summary: str) -> None:
+    """A new record at ``origin`` reaches each of ``neighbours`` (LINK-2 when it never does)."""
+    client = context.client_id(f"{origin}-to-{'-'.join(neighbours)}")
+    line = at_reply(context, origin, client, context.location(), context.now_time())
+    with failure_as(summary, clause="LINK-2", only="FLOOD-1"):
+        require_flood(context, origin, neighbours, client, line)
+
+
+def require_whole_again(context: CheckContext, restarted: Iterable[str]) -> None:
+    """LINK-2: once restarted, each server's links work again both ways: its records reach its
+    neighbours and theirs reach it (so the next case starts from a working herd, and a missing
+    reconnection is named as such). Reaching further is FLOOD-1's business."""
+    for name in restarted:
+        require_link(
+            context,
+            name,
+            neighbours_of(context.target, name),
+            f"after {name} restarted, its records did not reach its neighbours",
+        )
+        # And the other way: its neighbours reach it again (they must reconnect to it).
+        for neighbour in neighbours_of(context.target, name):
+            require_link(
+                context,
+                neighbour,
+                [name],
+                f"after {name} restarted, a record created at its neighbour {neighbour} never reached it",
+            )
 
 
 def invalid_lines(

@@ -11,12 +11,13 @@ from herdref.checker.checks.helpers import (
     at_reply,
     expect_error,
     places_reply,
+    results_of,
     show,
     whatsat_json,
 )
 from herdref.checker.checks.registry import CheckFailed, check
 from herdref.checker.target import CheckContext, CheckUnsupported
-from herdref.model.judge import LOCATION_TOLERANCE
+from herdref.model.judge import LOCATION_TOLERANCE, looks_like_at
 from herdref.protocol import location_degrees
 
 #: Coordinates in a Places request, compared as the graders compare echoes.
@@ -69,6 +70,13 @@ def places_errors(context: CheckContext) -> None:
     try:
         fixture.set_fault("over_query_limit")
         reply = places_reply(context, name, client, b"10", 3)
+        if not looks_like_at(reply.data):
+            # Refused ('?') or dropped: the JSON object Google sent never reached the client.
+            raise CheckFailed(
+                "Google's OVER_QUERY_LIMIT answer (a JSON object) was not passed through",
+                expected='the AT line and a JSON object with "status": "OVER_QUERY_LIMIT"',
+                seen=show(reply.data[:300]) if reply.data else "no reply",
+            )
         parsed = whatsat_json(reply.data.removesuffix(b"\n\n"))
         if not isinstance(parsed, dict) or parsed.get("status") != "OVER_QUERY_LIMIT":
             raise CheckFailed(
@@ -131,8 +139,98 @@ def places_radius_metres(context: CheckContext) -> None:
                 "the Places request is not centred on the client's stored location",
                 expected=f"{latitude},{longitude}",
                 seen=f"{seen_location}",
-                clause="WHATSAT-8",
             )
+
+
+#: Fewer than the fixture's places, so that the cut to the bound is part of what is compared.
+_PASSTHROUGH_BOUND: Final = 3
+
+
+@check(
+    "places-passthrough",
+    "PLACES-3",
+    "MUST",
+    "the Places JSON is passed on unchanged: every key and value, the results cut to the bound",
+    needs_fixture=True,
+    # A result array cut wrongly is whatsat-bound's defect (WHATSAT-7), named there once.
+    requires=("dialect", "at-reply-format", "whatsat-bound"),
+)
+def places_passthrough(context: CheckContext) -> None:
+    fixture = context.target.fixture
+    if fixture is None:
+        raise CheckUnsupported("no Places fixture: what Google's stand-in answered cannot be seen")
+    name = context.target.names[0]
+    client = context.client_id()
+    at_reply(context, name, client, context.location(), context.now_time())
+    fixture.reset()
+    reply = places_reply(context, name, client, b"10", _PASSTHROUGH_BOUND)
+    answered = [request for request in fixture.requests() if request.get("answer") is not None]
+    if not answered:
+        raise CheckUnsupported("the herd's Places request never got an answer from the fixture")
+    request = answered[-1]
+    context.transcript.note(f"the fixture answered {request.get('path')}: {str(request['answer'])[:300]!r}")
+    try:
+        google = json.loads(str(request["answer"]))
+    except ValueError:
+        raise CheckUnsupported("the fixture's answer was not JSON (a fault was left on)") from None
+    seen = whatsat_json(reply.data.removesuffix(b"\n\n"))
+    if isinstance(seen, dict) and "places" not in seen and isinstance(google, dict) and "places" in google:
+        # The New API's answer rendered in the legacy envelope (PLACES-3 shape = "legacy"): not
+        # a pass-through, so there is nothing octet-for-octet to compare.
+        raise CheckUnsupported("the herd renders the New API's answer in the legacy shape")
+    expected = cut_to_bound(google, _PASSTHROUGH_BOUND)
+    difference = first_difference(expected, seen)
+    if difference is not None:
+        raise CheckFailed(
+            "the Places JSON was not passed on as the fixture sent it "
+            f"(compared after parsing, the results cut to bound {_PASSTHROUGH_BOUND}): {difference}",
+            expected=f"the fixture's JSON: {json.dumps(expected)[:300]}",
+            seen=show(reply.data[:300]),
+        )
+
+
+def cut_to_bound(document: object, bound: int) -> object:
+    """Google's answer as a herd passes it on: the result array cut to ``bound`` (WHATSAT-7)."""
+    if not isinstance(document, dict):
+        return document
+    results = results_of(document)
+    if results is None:
+        return document
+    key = "results" if "results" in document else "places"
+    return {**document, key: results[:bound]}
+
+
+def first_difference(expected: object, seen: object, path: str = "$") -> str | None:
+    """Where two parsed JSON values first differ (a JSONPath-like place and what is there), or
+    None when they are equal."""
+    if isinstance(expected, dict) and isinstance(seen, dict):
+        for key in expected:
+            if key not in seen:
+                return f"{path}.{key} is missing"
+        for key in seen:
+            if key not in expected:
+                return f"{path}.{key} was added"
+        for key, value in expected.items():
+            found = first_difference(value, seen[key], f"{path}.{key}")
+            if found is not None:
+                return found
+        return None
+    if isinstance(expected, list) and isinstance(seen, list):
+        if len(expected) != len(seen):
+            return f"{path} has {len(seen)} entries, not {len(expected)}"
+        for index, (left, right) in enumerate(zip(expected, seen, strict=True)):
+            found = first_difference(left, right, f"{path}[{index}]")
+            if found is not None:
+                return found
+        return None
+    # bool is an int to Python: compare types too, so that true is not 1.
+    if type(expected) is not type(seen) and not (_is_number(expected) and _is_number(seen)):
+        return f"{path} is {seen!r}, not {expected!r}"
+    return None if expected == seen else f"{path} is {seen!r}, not {expected!r}"
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _decimal(text: str) -> Decimal | None:

@@ -16,12 +16,24 @@ class BlockingFloodWrite(HerdServer):
             if peer == exclude:
                 continue
             try:
+                if peer in self.sockets and self.closed_by_peer(self.sockets[peer]):
+                    self.sockets.pop(peer).close()  # a restarted neighbour: open it again
                 if peer not in self.sockets:
                     self.sockets[peer] = socket.create_connection(self.servers[peer], timeout=1)
                     self.sockets[peer].settimeout(None)  # blocking from here on
                 self.sockets[peer].sendall(at_line + b"\n")  # the bug: blocks the event loop
             except OSError:
                 self.sockets.pop(peer, None)
+
+    @staticmethod
+    def closed_by_peer(sock: socket.socket) -> bool:
+        """Neighbours never write on a link, so a readable link is one the neighbour closed."""
+        try:
+            return sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+        except BlockingIOError:
+            return False
+        except OSError:
+            return True
 
     async def link(self, peer: str) -> None:
         return  # floods use the blocking sockets above
