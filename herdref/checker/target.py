@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Final
 from herdref.checker.client import Exchange, LineSession, Transcript, exchange
 from herdref.checker.launcher import Launcher
 from herdref.herd.config import HerdConfig
-from herdref.model.judge import Terminator, looks_like_at, parse_at_line
+from herdref.model.judge import Terminator, looks_like_at, parse_at_line, split_line
 
 if TYPE_CHECKING:
     from herdref.places.fixture import FixtureHandle
@@ -32,7 +32,9 @@ __all__ = [
     "CheckFailed",
     "CheckUnsupported",
     "CommandFraming",
+    "CommandProbe",
     "Dialect",
+    "DialectProbes",
     "Target",
     "wait_until",
 ]
@@ -137,6 +139,53 @@ class Dialect:
         return data
 
 
+class CommandProbe:
+    """What one command got in each framing (the raw octets are kept for the reports)."""
+
+    def __init__(self) -> None:
+        self.half_close_reply = b""
+        self.half_close_answered = False
+        self.half_close_closed = False
+        self.kept_open_reply = b""
+        self.kept_open_answered = False
+        self.kept_open_closed = False
+
+    def framing(self) -> CommandFraming | None:
+        """The framing to use for this command; None when neither way answered."""
+        if self.half_close_answered:
+            return CommandFraming(
+                half_close=True,
+                server_closes=self.half_close_closed,
+                terminator=_terminator(self.half_close_reply),
+            )
+        if self.kept_open_answered:
+            return CommandFraming(
+                half_close=False,
+                server_closes=self.kept_open_closed,
+                terminator=_terminator(self.kept_open_reply),
+            )
+        return None
+
+
+def _terminator(reply: bytes) -> Terminator:
+    """How the first line of ``reply`` ended (AT-1)."""
+    first, newline, _ = reply.partition(b"\n")
+    split = split_line(first + newline)
+    return "LF" if split is None else split[1]
+
+
+@dataclass(frozen=True, slots=True)
+class DialectProbes:
+    """What the dialect step saw, kept so that the framing checks judge its probes instead of
+    sending them again (each costs up to two reply timeouts on a herd that only answers after
+    a half-close: "find out once", issue 11)."""
+
+    iamat: CommandProbe
+    whatsat: CommandProbe
+    #: The wire record of the probes, shown again by each check that judges them.
+    transcript: Transcript
+
+
 @dataclass(slots=True)
 class Target:
     config: HerdConfig
@@ -152,6 +201,8 @@ class Target:
     lookup_bound: int | None = 1
     #: A WHATSAT with a bound above 0 gets places (the probe finds out).
     places_work: bool = True
+    #: The dialect step's probes (None until it ran).
+    dialect_probes: DialectProbes | None = None
     #: The herd claims the catch-up extension (CATCHUP-1): the model then owes more.
     catch_up: bool = False
     #: Seconds one check may take (its waits are cut to what is left; then it is UNSUPPORTED).

@@ -145,6 +145,12 @@ def error_echo_raw(context: CheckContext) -> None:
     "error-keeps-connection", "ERR-1", "MUST", "after '? <line>' the connection stays open for more commands"
 )
 def error_keeps_connection(context: CheckContext) -> None:
+    cached = context.target.dialect_probes
+    if cached is not None and not cached.iamat.kept_open_answered:
+        raise CheckUnsupported(
+            "the server answers no command on a kept-open connection (the dialect step's probe): "
+            "only after a half-close (FRAME-3, lenient)"
+        )
     name = context.target.names[0]
     client = context.client_id()
     with context.session(name) as session:

@@ -12,7 +12,7 @@ import socket
 from herdref.checker.checks.helpers import expect_error_graded, show
 from herdref.checker.checks.registry import CheckFailed, check
 from herdref.checker.client import reply_complete
-from herdref.checker.dialect import CommandProbe, probe_dialect
+from herdref.checker.dialect import CommandProbe, dialect_probes, probe_dialect
 from herdref.checker.target import CheckContext, CheckUnsupported
 from herdref.model.judge import looks_like_at, split_at_fields, split_line, time_close
 
@@ -79,7 +79,8 @@ def frame_close_after_half_close(context: CheckContext) -> None:
 
 def _half_close_probes(context: CheckContext) -> list[tuple[str, CommandProbe]]:
     """The dialect step's IAMAT probe, and its WHATSAT probe when WHATSAT is answered at all."""
-    _, iamat, whatsat = probe_dialect(context.target, transcript=context.transcript)
+    probed = dialect_probes(context.target, transcript=context.transcript)
+    iamat, whatsat = probed.iamat, probed.whatsat
     probes = [("IAMAT", iamat)]
     if whatsat.half_close_answered or whatsat.kept_open_answered:
         probes.append(("WHATSAT", whatsat))
@@ -94,6 +95,17 @@ def _half_close_probes(context: CheckContext) -> list[tuple[str, CommandProbe]]:
     requires=("dialect",),
 )
 def frame_keep_open(context: CheckContext) -> None:
+    cached = context.target.dialect_probes
+    if cached is not None and not cached.iamat.kept_open_answered:
+        # The dialect step already sent an IAMAT on a kept-open connection and waited a whole
+        # reply timeout for nothing: judge that, rather than wait again.
+        dialect_probes(context.target, transcript=context.transcript)
+        raise CheckFailed(
+            "no AT reply to command 1 on a kept-open connection",
+            expected="one AT line per IAMAT, without closing the connection",
+            seen=show(cached.iamat.kept_open_reply or None)
+            + (" (the server closed the connection)" if cached.iamat.kept_open_closed else ""),
+        )
     name = context.target.names[0]
     client = context.client_id()
     location = context.location()

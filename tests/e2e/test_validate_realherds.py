@@ -1,0 +1,53 @@
+"""What validate got wrong on public student herds, each mistake shown on a herd of the corpus.
+
+Measured by running ``herdref validate`` on student herds (issue 11); each test names the
+checker mistake it guards against and runs a herd of ``tests/e2e/bad_herds`` that shows it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.e2e.test_validate import launch_broken_herd, validate
+
+
+def _checks(document: dict[str, object]) -> dict[str, dict[str, object]]:
+    checks = document["checks"]
+    assert isinstance(checks, list)
+    return {entry["check"]: entry for entry in checks}
+
+
+def test_the_framing_checks_judge_the_dialect_steps_probes_without_sending_them_again(
+    tmp_path: Path,
+) -> None:
+    # A herd that answers only after a half-close costs the dialect step a reply timeout per
+    # kept-open probe; sending the probes again in frame-half-close and
+    # frame-close-after-half-close (and waiting once more in frame-keep-open and
+    # error-keeps-connection) spent a student herd's whole run budget, so that 40 checks were
+    # SKIPPED and the run exited as if it had passed.
+    status, document, output = validate(
+        tmp_path,
+        *launch_broken_herd(tmp_path, "dialect_read_to_eof.py"),
+        "--only",
+        "frame-half-close,frame-close-after-half-close,frame-keep-open,error-keeps-connection",
+    )
+    checks = _checks(document)
+    verdicts = {name: entry["verdict"] for name, entry in checks.items()}
+    assert verdicts == {
+        "dialect": "PASS",
+        "frame-half-close": "PASS",
+        "frame-close-after-half-close": "PASS",
+        "frame-keep-open": "NON-STRICT",
+        "error-keeps-connection": "UNSUPPORTED",
+    }, output
+    probes = [line for line in checks["dialect"]["transcript"] if " > " in line]  # type: ignore[union-attr]
+    assert probes, output
+    for name in ("frame-half-close", "frame-close-after-half-close", "frame-keep-open"):
+        transcript = checks[name]["transcript"]
+        assert isinstance(transcript, list)
+        assert "judged on the dialect step's probes:" in " ".join(transcript), (name, output)
+        # Only the dialect step's own probes, shown again: nothing new was sent.
+        assert [line.split(" ", 1)[1] for line in transcript if " > " in line] == [
+            line.split(" ", 1)[1] for line in probes
+        ], (name, output)
+    assert status == 3, output
