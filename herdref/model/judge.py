@@ -188,18 +188,25 @@ def error_copy(line: bytes) -> bytes | None:
 
 
 def is_error_reply_for(sent: bytes, reply_line: bytes, *, strict: bool) -> bool:
-    """Whether ``reply_line`` (terminator removed) is the ``?`` reply to the line ``sent``.
+    """Whether ``reply_line`` (the reply, its final LF removed) is the ``?`` reply to ``sent``.
 
     ERR-2 strict: the copy is the line minus its LF and one CR, octet for octet. Lenient: the
-    two compare equal after white space is stripped from both ends."""
+    copy has the line's fields, whatever white space is around or between them: the raw line,
+    the line stripped, or its fields joined by single spaces are all "a copy of the invalid
+    command" (protocol notes A4: the course's graders compare after ``strip()``, with
+    single-spaced commands). A copy that kept the line's own LF (``? <line>\n\n``, the copy
+    taken before the terminator was removed) has only white space after it, so it is one too."""
     wanted = error_reply(sent.removesuffix(b"\n")).removesuffix(b"\n")
     if strict:
         return reply_line == wanted
-    copy = error_copy(reply_line)
+    first, _, rest = reply_line.partition(b"\n")
+    if rest.strip(WHITESPACE):
+        return False  # a second line with something on it: not one reply
+    copy = error_copy(first)
     if copy is None:
         # "? " with nothing after it: a line that was only stripped to nothing.
-        return reply_line.rstrip(WHITESPACE) == b"?" and not wanted[2:].strip(WHITESPACE)
-    return copy.strip(WHITESPACE) == wanted[2:].strip(WHITESPACE)
+        return first.rstrip(WHITESPACE) == b"?" and not wanted[2:].strip(WHITESPACE)
+    return copy.split() == wanted[2:].split()
 
 
 @dataclass(frozen=True, slots=True)

@@ -51,3 +51,22 @@ def test_the_framing_checks_judge_the_dialect_steps_probes_without_sending_them_
             line.split(" ", 1)[1] for line in probes
         ], (name, output)
     assert status == 3, output
+
+
+def test_a_question_mark_copy_that_kept_the_lines_own_lf_is_a_strict_deviation(tmp_path: Path) -> None:
+    # derekvance21/proxy-server-herd answers f"? {msg}\n" with msg as read, LF included: every
+    # '?' reply ends in an empty line. The course's graders strip the reply, so lenient ERR-2
+    # takes it; validate failed it eight times (ERR-1, LEX-4, LEX-5, LEX-6, WHATSAT-2/3, ERR-3).
+    status, document, output = validate(
+        tmp_path,
+        *launch_broken_herd(tmp_path, "dialect_error_copy_keeps_lf.py"),
+        "--only",
+        "invalid-command,invalid-field-count,invalid-radius,unknown-client,frame-crlf,error-echo-raw",
+    )
+    checks = _checks(document)
+    assert [name for name, entry in checks.items() if entry["verdict"] == "FAIL"] == [], output
+    for name in ("invalid-command", "invalid-field-count", "invalid-radius", "unknown-client"):
+        assert checks[name]["verdict"] == "PASS", (name, output)
+    for name in ("frame-crlf", "error-echo-raw"):
+        assert (checks[name]["verdict"], checks[name]["clause"]) == ("NON-STRICT", "ERR-2"), (name, output)
+    assert status == 3, output

@@ -51,11 +51,10 @@ def expect_error(
     context: CheckContext, name: str, payload: bytes, summary: str, *, clause: str | None = None
 ) -> None:
     """ERR-1: ``payload`` (one invalid line) gets ``? <copy>``, the copy compared as every
-    profile allows (ERR-2 lenient: after stripping white space; the exact copy is
-    error-echo-raw's business). A failure names ``clause``, else the check's own."""
+    profile allows (ERR-2 lenient: the same fields; the exact copy is error-echo-raw's
+    business). A failure names ``clause``, else the check's own."""
     reply = context.send(name, payload, whatsat=_is_whatsat(payload))
-    split = split_line(reply.data, crlf=False)
-    if split is not None and is_error_reply_for(payload, split[0], strict=False):
+    if is_error_reply_for(payload, reply.data.removesuffix(b"\n"), strict=False):
         return
     seen = show(reply.data) + (f" ({reply.error})" if reply.error else "")
     if not reply.data:
@@ -67,15 +66,17 @@ def expect_error_graded(
     context: CheckContext, name: str, payload: bytes, summary: str, *, raw: bool = False
 ) -> None:
     """``payload`` gets ``? <copy>``: no such reply at all fails ERR-1 (every profile); a copy
-    that is right only after stripping white space fails ERR-2 (strict only, SPEC 1.1)."""
+    with the line's fields but other white space (stripped, re-joined, the line's own LF kept)
+    fails ERR-2 (strict only, SPEC 1.1)."""
     reply = context.raw(name, payload) if raw else context.send(name, payload, whatsat=_is_whatsat(payload))
-    split = split_line(reply.data, crlf=False)
+    line = reply.data.removesuffix(b"\n")
     seen = show(reply.received or None) + (f" ({reply.error})" if reply.error else "")
-    if split is None or not is_error_reply_for(payload, split[0], strict=False):
-        raise CheckFailed(
-            f"{summary}: no '?' reply for it", expected=repr(error_for(payload)), seen=seen, clause="ERR-1"
+    if not is_error_reply_for(payload, line, strict=False):
+        what = (
+            "its '?' reply does not copy the line" if reply.data.startswith(b"?") else "no '?' reply for it"
         )
-    if not is_error_reply_for(payload, split[0], strict=True):
+        raise CheckFailed(f"{summary}: {what}", expected=repr(error_for(payload)), seen=seen, clause="ERR-1")
+    if not is_error_reply_for(payload, line, strict=True):
         raise CheckFailed(summary, expected=repr(error_for(payload)), seen=seen, clause="ERR-2")
 
 

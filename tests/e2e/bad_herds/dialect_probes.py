@@ -168,6 +168,16 @@ def dialect_read_to_eof(script: Path, directory: Path) -> Evidence:
 
 
 @trait
+def dialect_error_copy_keeps_lf(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        reply = h.exchange("A", b"FOO bar\n", t)
+        seen = reply.data == b"? FOO bar\n\n"
+        return t.evidence(seen, "the '?' copy keeps the line's LF: the reply ends in an empty line")
+
+
+@trait
 def dialect_never_closes(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h:
         h.start("A")
