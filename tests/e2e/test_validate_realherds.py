@@ -70,3 +70,27 @@ def test_a_question_mark_copy_that_kept_the_lines_own_lf_is_a_strict_deviation(t
     for name in ("frame-crlf", "error-echo-raw"):
         assert (checks[name]["verdict"], checks[name]["clause"]) == ("NON-STRICT", "ERR-2"), (name, output)
     assert status == 3, output
+
+
+def test_a_decode_that_raises_on_octets_that_are_not_utf8_is_named_once_under_lex_2(tmp_path: Path) -> None:
+    # Six student herds decode() every command and drop the connection on \xff: validate named it
+    # IAMAT-4 ("did not answer a valid IAMAT") in lex-octets and ERR-1 again in error-echo-raw.
+    status, document, output = validate(
+        tmp_path, *launch_broken_herd(tmp_path, "utf8_decode_crash.py"), "--only", "lex-octets,error-echo-raw"
+    )
+    checks = _checks(document)
+    assert (checks["lex-octets"]["verdict"], checks["lex-octets"]["clause"]) == ("FAIL", "LEX-2"), output
+    assert checks["error-echo-raw"]["verdict"] == "PASS", output
+    assert status == 1, output
+
+
+def test_the_base_herd_keeps_octets_that_are_not_utf8(tmp_path: Path) -> None:
+    status, document, output = validate(
+        tmp_path, *launch_broken_herd(tmp_path, "_base.py"), "--only", "lex-octets,error-echo-raw"
+    )
+    assert {name: entry["verdict"] for name, entry in _checks(document).items()} == {
+        "dialect": "PASS",
+        "lex-octets": "PASS",
+        "error-echo-raw": "PASS",
+    }, output
+    assert status == 0, output
