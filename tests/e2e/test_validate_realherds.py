@@ -94,3 +94,43 @@ def test_the_base_herd_keeps_octets_that_are_not_utf8(tmp_path: Path) -> None:
         "error-echo-raw": "PASS",
     }, output
     assert status == 0, output
+
+
+def test_a_malformed_at_reply_is_at_1_alone_not_also_a_crlf_or_blank_line_failure(tmp_path: Path) -> None:
+    # indiandennis/proxy-server-herd answers 'AT <server> <diff> ' + ' '.join(command): frame-crlf
+    # called it FRAME-1 ("the CR is white space") and frame-blank-lines FRAME-5 ("no AT reply
+    # after blank lines") before at-reply-format named the one defect, AT-1.
+    status, document, output = validate(
+        tmp_path,
+        *launch_broken_herd(tmp_path, "at_reply_repeats_command.py"),
+        "--only",
+        "frame-crlf,frame-blank-lines,at-reply-format",
+    )
+    checks = _checks(document)
+    assert {name: (entry["verdict"], entry["clause"]) for name, entry in checks.items()} == {
+        "dialect": ("PASS", "IAMAT-4"),
+        "frame-crlf": ("PASS", "ERR-2"),
+        "frame-blank-lines": ("PASS", "FRAME-5"),
+        "at-reply-format": ("FAIL", "AT-1"),
+    }, output
+    assert status == 1, output
+
+
+def test_blank_lines_sent_to_a_single_shot_herd_are_judged_as_leading_white_space_once(
+    tmp_path: Path,
+) -> None:
+    # sophiasharif/CS131 and Douglas-Hsieh/Proxy-Server-Herd read once and test
+    # message.startswith('IAMAT'): FRAME-5 and LEX-3 both failed for the one defect.
+    status, document, output = validate(
+        tmp_path,
+        *launch_broken_herd(tmp_path, "leading_space_not_ignored.py"),
+        "--only",
+        "frame-blank-lines,lex-extra-space",
+    )
+    checks = _checks(document)
+    assert checks["frame-blank-lines"]["verdict"] == "UNSUPPORTED", output
+    assert "lex-extra-space" in str(checks["frame-blank-lines"]["summary"]), output
+    assert (checks["lex-extra-space"]["verdict"], checks["lex-extra-space"]["clause"]) == ("FAIL", "LEX-3"), (
+        output
+    )
+    assert status == 1, output

@@ -14,7 +14,7 @@ from herdref.checker.checks.registry import CheckFailed, check
 from herdref.checker.client import reply_complete
 from herdref.checker.dialect import CommandProbe, dialect_probes, probe_dialect
 from herdref.checker.target import CheckContext, CheckUnsupported
-from herdref.model.judge import looks_like_at, split_at_fields, split_line, time_close
+from herdref.model.judge import looks_like_at, split_at_fields, time_close
 
 
 @check(
@@ -147,9 +147,11 @@ def frame_crlf(context: CheckContext) -> None:
     name = context.target.names[0]
     client, location, client_time = context.client_id(), context.location(), context.now_time()
     reply = context.send(name, b"IAMAT %s %s %s\r\n" % (client, location, client_time))
-    split = split_line(reply.data, crlf=False)
-    record = split_at_fields(split[0]) if split is not None else None
-    if record is None or not time_close(client_time, record.client_time):
+    # An AT reply without the CR in it: the CR was white space. The AT line's own shape is
+    # at-reply-format's business (AT-1), so a malformed but CR-free AT reply passes here.
+    first = reply.data.partition(b"\n")[0]
+    fields = first.split()
+    if not looks_like_at(first) or b"\r" in first or not time_close(client_time, fields[-1]):
         raise CheckFailed(
             "an IAMAT ending in CRLF did not get the AT reply for it (the CR is white space)",
             expected=f"AT ... {client_time.decode()}",
@@ -233,14 +235,21 @@ def frame_blank_lines(context: CheckContext) -> None:
         name, b"\n \t \n\r\nIAMAT %s %s %s\n" % (client, context.location(), context.now_time())
     )
     lines = reply.data.split(b"\n")
-    if not (len(lines) == 2 and lines[1] == b"" and split_at_fields(lines[0]) is not None):
-        raise CheckFailed(
-            "blank lines before an IAMAT were answered"
-            if len(lines) > 2
-            else "no AT reply after blank lines",
-            expected="exactly one AT line",
-            seen=show(reply.received or None),
+    if len(lines) == 2 and lines[1] == b"" and looks_like_at(lines[0]):
+        return  # one AT reply (its shape is at-reply-format's business, AT-1)
+    if reply.data.startswith(b"?") and client in reply.data and context.target.dialect.iamat.server_closes:
+        # A single-shot herd took the blank lines and the IAMAT for one command (FRAME-3
+        # lenient): they are leading white space of that command, which lex-extra-space judges
+        # (LEX-3); judged here too, the one defect would be named twice.
+        raise CheckUnsupported(
+            "the herd takes all it reads on a connection for one command, so blank lines before a "
+            "command are leading white space: lex-extra-space judges that (LEX-3)"
         )
+    raise CheckFailed(
+        "blank lines before an IAMAT were answered" if len(lines) > 2 else "no AT reply after blank lines",
+        expected="exactly one AT line",
+        seen=show(reply.received or None),
+    )
 
 
 @check(

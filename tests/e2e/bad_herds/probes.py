@@ -246,6 +246,24 @@ def unicode_split(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def at_reply_repeats_command(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        reply = h.iamat("A", b"seven", LOCATION, now(), t)
+        return t.evidence(fields_of(reply)[3:4] == [b"IAMAT"], "the AT reply holds the word IAMAT")
+
+
+@probe
+def leading_space_not_ignored(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        reply = h.exchange("A", b"  IAMAT lead " + LOCATION + b" " + now() + b"\n", t)
+        return t.evidence(reply.data.startswith(b"? "), "white space before IAMAT makes it invalid")
+
+
+@probe
 def utf8_decode_crash(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h:
         h.start("A")
