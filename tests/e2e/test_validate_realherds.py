@@ -134,3 +134,16 @@ def test_blank_lines_sent_to_a_single_shot_herd_are_judged_as_leading_white_spac
         output
     )
     assert status == 1, output
+
+
+def test_a_herd_that_never_floods_is_named_flood_1_not_a_missing_reconnection(tmp_path: Path) -> None:
+    # Douglas-Hsieh/Proxy-Server-Herd never wrote its flooding; flood-no-loop saw nothing at the
+    # sink and blamed the restart: LINK-2 "after Wilkes restarted, its records did not reach
+    # its neighbours".
+    status, document, output = validate(
+        tmp_path, *launch_broken_herd(tmp_path, "no_flooding.py"), "--only", "flood-no-loop"
+    )
+    entry = _checks(document)["flood-no-loop"]
+    assert (entry["verdict"], entry["clause"]) == ("FAIL", "FLOOD-1"), output
+    assert "not flooded" in str(entry["summary"]), output
+    assert status == 1, output

@@ -55,8 +55,22 @@ def flood_no_loop(context: CheckContext) -> None:
         )
         if not arrived:
             sink.close()
-            # Nothing came: a herd that does not reconnect to a restarted neighbour shows it
-            # here first; name that (LINK-2) rather than leave it to the next checks.
+            # Nothing came. A herd that does not flood at all shows it here first: if the
+            # record does not reach the origin's other neighbours either (no server was
+            # restarted on those links), name that (FLOOD-1), not a missing reconnection.
+            others = [name for name in neighbours_of(target, origin) if name != sink_name]
+            if others:
+                probe = context.client_id("no-flood")
+                line = at_reply(context, origin, probe, context.location(), context.now_time())
+                with failure_as(
+                    f"records are not flooded: none reached {sink_name}'s port, and a record {origin} "
+                    f"received never reached {', '.join(others)} either",
+                    clause="FLOOD-1",
+                    only="FLOOD-1",
+                ):
+                    require_flood(context, origin, others, probe, line)
+            # Else a herd that does not reconnect to a restarted neighbour shows it here first;
+            # name that (LINK-2) rather than leave it to the next checks.
             launcher.start(sink_name)
             launcher.wait_listening(sink_name, deadline_s=target.startup_s)
             _require_whole_again(context, [sink_name])

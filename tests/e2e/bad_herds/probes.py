@@ -472,6 +472,17 @@ def one_hop_flooding(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def no_flooding(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory, names=("A", "B"), links=(("A", "B"),)) as h, fake_server(h.ports["B"]) as b:
+        h.start("A")
+        t = Transcript()
+        h.iamat("A", b"alone", LOCATION, now(), t)
+        wait_for(lambda: bool(b.lines()), QUIET_S)
+        t.got("B (fake)", b"\n".join(b.lines()))
+        return t.evidence(not b.lines(), "a record from A never reaches its neighbour B")
+
+
+@probe
 def floods_non_neighbour(script: Path, directory: Path) -> Evidence:
     with (
         herd(script, directory, names=("A", "B", "C")) as h,
