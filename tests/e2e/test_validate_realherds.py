@@ -147,3 +147,37 @@ def test_a_herd_that_never_floods_is_named_flood_1_not_a_missing_reconnection(tm
     assert (entry["verdict"], entry["clause"]) == ("FAIL", "FLOOD-1"), output
     assert "not flooded" in str(entry["summary"]), output
     assert status == 1, output
+
+
+def test_a_question_mark_reply_that_never_copies_the_line_is_one_err_1_failure(tmp_path: Path) -> None:
+    # lazraka/programming-languages answers "? {message}" (no f prefix) to every invalid line:
+    # seven checks failed for it (LEX-4, ERR-3, LEX-5, LEX-6, WHATSAT-2/3/4). Refusing a line is
+    # each invalid-* check's property; what the '?' copies is error-echo-raw's.
+    checks_run = (
+        "invalid-command,invalid-field-count,invalid-time,invalid-bound,unknown-client,error-echo-raw"
+    )
+    status, document, output = validate(
+        tmp_path, *launch_broken_herd(tmp_path, "error_copy_literal.py"), "--only", checks_run
+    )
+    checks = _checks(document)
+    failed = {name: entry["clause"] for name, entry in checks.items() if entry["verdict"] == "FAIL"}
+    assert failed == {"error-echo-raw": "ERR-1"}, output
+    assert "does not copy the line" in str(checks["error-echo-raw"]["summary"]), output
+    assert status == 1, output
+
+
+def test_an_invalid_time_that_drops_the_connection_is_named_by_invalid_time_alone(tmp_path: Path) -> None:
+    # indiandennis and dylanphe send nothing back for 'IAMAT x +12-118 never': frame-crlf,
+    # frame-no-final-newline and error-echo-raw (which use that line to test CRLF, EOF and odd
+    # white space) each failed ERR-1 "no '?' reply" for what invalid-time names (LEX-6).
+    checks_run = "frame-crlf,frame-no-final-newline,error-echo-raw,invalid-time"
+    status, document, output = validate(
+        tmp_path, *launch_broken_herd(tmp_path, "bad_time_drops_connection.py"), "--only", checks_run
+    )
+    checks = _checks(document)
+    failed = {name: entry["clause"] for name, entry in checks.items() if entry["verdict"] == "FAIL"}
+    assert failed == {"invalid-time": "LEX-6"}, output
+    for name in ("frame-crlf", "frame-no-final-newline", "error-echo-raw"):
+        assert checks[name]["verdict"] == "UNSUPPORTED", (name, output)
+        assert "invalid-*" in str(checks[name]["summary"]), (name, output)
+    assert status == 1, output

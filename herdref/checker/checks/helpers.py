@@ -18,7 +18,7 @@ from herdref.model.judge import (
     split_at_fields,
     split_line,
 )
-from herdref.protocol import At, error_reply
+from herdref.protocol import WHITESPACE, At, error_reply
 
 SKEW_OFFSET_S: Final = 3600
 
@@ -50,11 +50,13 @@ def _is_whatsat(payload: bytes) -> bool:
 def expect_error(
     context: CheckContext, name: str, payload: bytes, summary: str, *, clause: str | None = None
 ) -> None:
-    """ERR-1: ``payload`` (one invalid line) gets ``? <copy>``, the copy compared as every
-    profile allows (ERR-2 lenient: the same fields; the exact copy is error-echo-raw's
-    business). A failure names ``clause``, else the check's own."""
+    """ERR-1: ``payload`` (one invalid line) is refused: it gets one ``?`` reply. What the
+    reply copies is error-echo-raw's business (ERR-1's copy, ERR-2), so that a herd whose
+    every '?' copies the line wrong is told so once, not by each check that makes it refuse
+    a line. A failure names ``clause``, else the check's own."""
     reply = context.send(name, payload, whatsat=_is_whatsat(payload))
-    if is_error_reply_for(payload, reply.data.removesuffix(b"\n"), strict=False):
+    first, _, rest = reply.data.partition(b"\n")
+    if first.startswith(b"?") and not rest.strip(WHITESPACE):
         return
     seen = show(reply.data) + (f" ({reply.error})" if reply.error else "")
     if not reply.data:
@@ -72,12 +74,28 @@ def expect_error_graded(
     line = reply.data.removesuffix(b"\n")
     seen = show(reply.received or None) + (f" ({reply.error})" if reply.error else "")
     if not is_error_reply_for(payload, line, strict=False):
+        if not reply.data.startswith(b"?"):
+            _refused_when_plain(context, name, payload)
         what = (
             "its '?' reply does not copy the line" if reply.data.startswith(b"?") else "no '?' reply for it"
         )
         raise CheckFailed(f"{summary}: {what}", expected=repr(error_for(payload)), seen=seen, clause="ERR-1")
     if not is_error_reply_for(payload, line, strict=True):
         raise CheckFailed(summary, expected=repr(error_for(payload)), seen=seen, clause="ERR-2")
+
+
+def _refused_when_plain(context: CheckContext, name: str, payload: bytes) -> None:
+    """UNSUPPORTED when the herd refuses ``payload`` with no '?' even written plainly (single
+    spaces, LF): then the missing '?' is not about how the line was written (odd white space,
+    CRLF, no final LF) but about refusing it at all, which the invalid-* checks judge
+    (invalid-time, invalid-bound, ...); judged here too, one defect would be named twice."""
+    plain = b" ".join(payload.split()) + b"\n"
+    reply = context.send(name, plain, whatsat=_is_whatsat(plain))
+    if not reply.data.startswith(b"?"):
+        raise CheckUnsupported(
+            f"{plain.strip()!r} gets no '?' even written plainly: refusing it at all is the invalid-* "
+            "checks' business, so how the line was written cannot be judged"
+        )
 
 
 def at_reply(context: CheckContext, name: str, client: bytes, location: bytes, client_time: bytes) -> bytes:

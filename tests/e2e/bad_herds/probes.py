@@ -264,6 +264,24 @@ def leading_space_not_ignored(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def error_copy_literal(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        reply = h.exchange("A", b"HELLO there\n", t, complete=line_done)
+        return t.evidence(reply.data == b"? {message}\n", "the '?' reply does not copy the line")
+
+
+@probe
+def bad_time_drops_connection(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        reply = h.exchange("A", b"IAMAT late " + LOCATION + b" never\n", t)
+        return t.evidence(not reply.data and reply.closed, "a time that is not a number: no reply, closed")
+
+
+@probe
 def utf8_decode_crash(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h:
         h.start("A")
