@@ -181,3 +181,23 @@ def test_an_invalid_time_that_drops_the_connection_is_named_by_invalid_time_alon
         assert checks[name]["verdict"] == "UNSUPPORTED", (name, output)
         assert "invalid-*" in str(checks[name]["summary"]), (name, output)
     assert status == 1, output
+
+
+def test_a_herd_that_refuses_valid_locations_is_not_failed_again_by_echo_exact(tmp_path: Path) -> None:
+    # ehu23 and lazraka refuse valid locations (no fraction, a leading zero, an east longitude):
+    # location-edges named it (LEX-5) and echo-exact, a strict-only check, failed IAMAT-4 again.
+    status, document, output = validate(
+        tmp_path,
+        *launch_broken_herd(tmp_path, "location_needs_fraction.py"),
+        "--only",
+        "at-reply-format,location-edges,echo-numeric,echo-exact",
+    )
+    checks = _checks(document)
+    assert (checks["location-edges"]["verdict"], checks["location-edges"]["clause"]) == ("FAIL", "LEX-5"), (
+        output
+    )
+    assert (checks["echo-exact"]["verdict"], checks["echo-exact"]["blocked_by"]) == (
+        "BLOCKED",
+        "location-edges",
+    ), output
+    assert status == 1, output
