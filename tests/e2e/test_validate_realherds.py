@@ -201,3 +201,21 @@ def test_a_herd_that_refuses_valid_locations_is_not_failed_again_by_echo_exact(t
         "location-edges",
     ), output
     assert status == 1, output
+
+
+def test_a_whatsat_reply_cut_short_by_the_close_is_a_strict_deviation(tmp_path: Path) -> None:
+    # Douglas-Hsieh/Proxy-Server-Herd ends its WHATSAT reply with the JSON and one LF, then the
+    # connection closes: SPEC decision A21 calls a missing final LF LF at the close lenient.
+    status, document, output = validate(
+        tmp_path,
+        *launch_broken_herd(tmp_path, "dialect_whatsat_no_empty_line.py"),
+        "--only",
+        "whatsat-reply,whatsat-bound",
+    )
+    checks = _checks(document)
+    assert (checks["whatsat-reply"]["verdict"], checks["whatsat-reply"]["clause"]) == (
+        "NON-STRICT",
+        "WHATSAT-5",
+    ), output
+    assert checks["whatsat-bound"]["verdict"] == "PASS", output
+    assert status == 3, output

@@ -178,6 +178,17 @@ def dialect_error_copy_keeps_lf(script: Path, directory: Path) -> Evidence:
 
 
 @trait
+def dialect_whatsat_no_empty_line(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        h.iamat("A", b"short", LOCATION, now(), t)
+        reply = h.whatsat("A", b"short", b"10", b"1", t)
+        seen = reply.startswith(b"AT ") and reply.endswith(b"}\n") and not reply.endswith(b"\n\n")
+        return t.evidence(seen, "the WHATSAT reply ends '}' LF, without the empty line")
+
+
+@trait
 def dialect_never_closes(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h:
         h.start("A")
