@@ -219,3 +219,24 @@ def test_a_whatsat_reply_cut_short_by_the_close_is_a_strict_deviation(tmp_path: 
     ), output
     assert checks["whatsat-bound"]["verdict"] == "PASS", output
     assert status == 3, output
+
+
+def test_a_decimal_radius_that_drops_the_connection_is_not_called_refused(tmp_path: Path) -> None:
+    # alexdu25/Google-Places-Proxy-Prototype int()s the radius: '0.5' drops the connection.
+    # limits-edges said "was refused" and places-radius-metres "the target's Places request
+    # never reached the fixture" (UNSUPPORTED); neither is what the transcript shows.
+    status, document, output = validate(
+        tmp_path,
+        *launch_broken_herd(tmp_path, "decimal_radius_drops_connection.py"),
+        "--only",
+        "invalid-radius,limits-edges,places-radius-metres",
+    )
+    checks = _checks(document)
+    assert (checks["invalid-radius"]["verdict"], checks["invalid-radius"]["clause"]) == (
+        "FAIL",
+        "WHATSAT-2",
+    ), output
+    assert checks["limits-edges"]["verdict"] == "NON-STRICT", output
+    assert "got no reply" in str(checks["limits-edges"]["summary"]), output
+    assert checks["places-radius-metres"]["verdict"] == "PASS", output
+    assert status == 1, output

@@ -16,7 +16,7 @@ from herdref.checker.checks.helpers import (
 )
 from herdref.checker.checks.registry import CheckFailed, check
 from herdref.checker.target import CheckContext, CheckUnsupported
-from herdref.model.judge import LOCATION_TOLERANCE
+from herdref.model.judge import LOCATION_TOLERANCE, looks_like_at
 from herdref.protocol import location_degrees
 
 #: Coordinates in a Places request, compared as the graders compare echoes.
@@ -112,9 +112,13 @@ def places_radius_metres(context: CheckContext) -> None:
         requests = fixture.requests()
         context.transcript.note(f"fixture saw {len(requests)} request(s): {requests!r:.600}")
         if not requests:
-            if reply.data.startswith(b"? ") and radius_km == b"0.5":
-                return  # a decimal radius is refused here; limits-edges reports that
-            raise CheckUnsupported("the target's Places request never reached the fixture")
+            if radius_km == b"0.5" and not looks_like_at(reply.data):
+                return  # a decimal radius is refused (or dropped) here; limits-edges reports that
+            raise CheckUnsupported(
+                "the target's Places request never reached the fixture"
+                if looks_like_at(reply.data)
+                else f"WHATSAT radius {radius_km.decode()} km got no answer, so no Places request was made"
+            )
         request = requests[-1]
         seen_radius, seen_location = request_circle(request)
         if seen_radius is None or seen_radius != metres:

@@ -22,8 +22,12 @@ def limits_accepted(context: CheckContext) -> None:
     for radius, bound, clause in ((b"1", 1, "WHATSAT-2"), (b"50", 1, "WHATSAT-2"), (b"1", 20, "WHATSAT-3")):
         reply = places_reply(context, name, client, radius, bound)
         if not looks_like_at(reply.data):
+            if reply.data.startswith(b"?"):
+                what = "was refused with '?'"
+            else:
+                what = "got no reply" + (" (the server closed the connection)" if reply.closed else "")
             raise CheckFailed(
-                f"WHATSAT with radius {radius.decode()} and bound {bound} was refused",
+                f"WHATSAT with radius {radius.decode()} and bound {bound} {what}",
                 expected="the stored AT line and places",
                 seen=show(reply.data),
                 clause=clause,
@@ -49,8 +53,12 @@ def limits_edges(context: CheckContext) -> None:
             else context.whatsat(name, client, radius, 0)
         )
         if not looks_like_at(reply.data):
+            if reply.data.startswith(b"?"):
+                what = "was refused with '?'"
+            else:
+                what = "got no reply" + (" (the server closed the connection)" if reply.closed else "")
             raise CheckFailed(
-                f"WHATSAT with radius {radius.decode()} and bound {bound} was refused",
+                f"WHATSAT with radius {radius.decode()} and bound {bound} {what}",
                 expected="the stored AT line and places",
                 seen=show(reply.data),
                 clause=clause,

@@ -282,6 +282,16 @@ def bad_time_drops_connection(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def decimal_radius_drops_connection(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        h.iamat("A", b"wide", LOCATION, now(), t)
+        reply = h.exchange("A", b"WHATSAT wide 50.5 3\n", t)
+        return t.evidence(not reply.data and reply.closed, "a decimal radius: no reply, closed")
+
+
+@probe
 def utf8_decode_crash(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h:
         h.start("A")
