@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Final
 from herdref.checker.client import Exchange, LineSession, Transcript, exchange
 from herdref.checker.launcher import Launcher
 from herdref.herd.config import HerdConfig
-from herdref.model.judge import Terminator, looks_like_at, parse_at_line, split_line
+from herdref.model.judge import Terminator, looks_like_at, parse_at_line, same_record, split_line
 
 if TYPE_CHECKING:
     from herdref.places.fixture import FixtureHandle
@@ -233,6 +233,17 @@ class CheckContext:
             deadline = min(deadline, target.run_deadline)
         #: ``time.monotonic()`` by which this check must be over (its time budget).
         self.deadline = deadline
+        #: A strict-only difference seen on the way (SPEC 1.1), reported once the check has
+        #: judged everything else: a difference the lenient profile allows must not stop it.
+        self.strict_deviation: CheckFailed | None = None
+
+    def defer_strict(self, failure: CheckFailed) -> None:
+        """Note a strict deviation and go on; the first one noted is the check's verdict if
+        nothing else fails (NON-STRICT under lenient, FAIL under strict)."""
+        self.transcript.note(f"strict deviation, noted: {failure.summary}")
+        if self.strict_deviation is None:
+            failure.strict_part = True
+            self.strict_deviation = failure
 
     def judged(self, reply: Exchange) -> Exchange:
         """``reply``, unless the wait for it ran into the check's time budget: what a cut wait
@@ -379,7 +390,9 @@ class CheckContext:
                     # No answer at all while the record may still be on its way (a herd that
                     # drops WHATSATs for clients it does not hold yet): ask again.
                     held = seen[name] = None
-                if held == line:
+                if held is not None and same_record(held, line, any_time_diff=True):
+                    # The record, possibly re-printed or with its time difference worked out
+                    # again (require_flood judges which, and whether that is a failure).
                     pending.discard(name)
                 elif held is not None and client_time is not None and _client_time(held) == client_time:
                     return True

@@ -38,6 +38,7 @@ __all__ = [
     "looks_like_at",
     "parse_at_line",
     "parse_whatsat_reply",
+    "same_record",
     "split_at_fields",
     "split_line",
     "time_close",
@@ -175,6 +176,24 @@ def echo_numerically_equal(sent: tuple[bytes, bytes], seen: tuple[bytes, bytes])
     """IAMAT-5's lenient alternative: the echoed location and client time are numerically
     equal (within the tolerances graders use) to ``sent``, both ``(location, client_time)``."""
     return location_close(sent[0], seen[0]) and time_close(sent[1], seen[1])
+
+
+def same_record(seen: bytes, line: bytes, *, any_time_diff: bool = False) -> bool:
+    """Whether the AT line ``seen`` is the record ``line`` re-printed: the same server and client,
+    the time difference, location and client time numerically equal (IAMAT-5 lenient, within
+    the graders' tolerances). True for ``seen == line``. With ``any_time_diff`` the time
+    differences may differ (a line regenerated at query time, WHATSAT-5)."""
+    if seen == line:
+        return True
+    a, b = split_at_fields(seen), split_at_fields(line)
+    if a is None or b is None or (a.server_id, a.client_id) != (b.server_id, b.client_id):
+        return False
+    diff_a, diff_b = time_diff_value(a.time_diff), time_diff_value(b.time_diff)
+    return (
+        (any_time_diff or (diff_a is not None and diff_a == diff_b))
+        and location_close(b.location, a.location)
+        and time_close(b.client_time, a.client_time)
+    )
 
 
 def error_copy(line: bytes) -> bytes | None:

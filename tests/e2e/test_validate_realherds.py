@@ -240,3 +240,44 @@ def test_a_decimal_radius_that_drops_the_connection_is_not_called_refused(tmp_pa
     assert "got no reply" in str(checks["limits-edges"]["summary"]), output
     assert checks["places-radius-metres"]["verdict"] == "PASS", output
     assert status == 1, output
+
+
+def test_a_relay_that_reprints_numbers_is_a_strict_deviation_and_flooding_goes_on(tmp_path: Path) -> None:
+    # dylanphe/python-asyncio-proxy-herd keeps a relayed record's client time as a float:
+    # flood-no-loop failed FLOOD-5 for '...190095' against '...190094948' and blocked the eight
+    # flooding and link checks and the stateful run behind it. A number re-printed within the
+    # graders' tolerance (IAMAT-5 lenient) is a strict deviation, and the checks go on. (The
+    # herd re-prints the location: a re-printed time also changes which record is newer.)
+    status, document, output = validate(
+        tmp_path,
+        *launch_broken_herd(tmp_path, "relay_reprints_location.py"),
+        "--only",
+        "flood-no-loop,flood-all,flood-newest-wins",
+    )
+    checks = _checks(document)
+    assert [name for name, entry in checks.items() if entry["verdict"] in ("FAIL", "BLOCKED")] == [], output
+    assert (checks["flood-all"]["verdict"], checks["flood-all"]["clause"]) == ("NON-STRICT", "FLOOD-5"), (
+        output
+    )
+    assert {
+        (entry["verdict"], entry["clause"]) for entry in checks.values() if entry["verdict"] != "PASS"
+    } == {("NON-STRICT", "FLOOD-5")}, output
+    assert status == 3, output
+
+
+def test_a_time_difference_regenerated_at_each_whatsat_is_whatsat_5_alone(tmp_path: Path) -> None:
+    # sophiasharif/CS131 recomputes the time difference at each WHATSAT: whatsat-reply names it
+    # (WHATSAT-5), and flood-no-loop failed FLOOD-5 for it too, blocking every flooding check.
+    status, document, output = validate(
+        tmp_path,
+        *launch_broken_herd(tmp_path, "whatsat_time_diff_regenerated.py"),
+        "--only",
+        "whatsat-reply,flood-no-loop,flood-all",
+    )
+    checks = _checks(document)
+    failed = {
+        name: entry["clause"] for name, entry in checks.items() if entry["verdict"] in ("FAIL", "BLOCKED")
+    }
+    assert failed == {"whatsat-reply": "WHATSAT-5"}, output
+    assert checks["flood-all"]["verdict"] == "PASS", output
+    assert status == 1, output

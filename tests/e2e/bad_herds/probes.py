@@ -478,6 +478,30 @@ def regenerated_at_line(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def relay_reprints_location(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory, names=("A", "B", "C"), links=CHAIN) as h, fake_server(h.ports["C"]) as c:
+        h.start("A", "B")
+        t = Transcript()
+        reply = h.iamat("A", b"reprint", LOCATION, now(), t)
+        wait_for(lambda: bool(c.lines()), QUIET_S)
+        t.got("C (fake)", b"\n".join(c.lines()))
+        relayed = [line for line in c.lines() if b" reprint " in line]
+        seen = bool(reply) and bool(relayed) and b" +34.06893-118.445127 " in relayed[0]
+        return t.evidence(seen, "B relays A's record with the location re-printed from floats")
+
+
+@probe
+def whatsat_time_diff_regenerated(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        reply = h.iamat("A", b"again", LOCATION, now(), t)
+        shown = first_line(h.whatsat("A", b"again", b"10", b"1", t))
+        seen = bool(reply) and shown != reply and shown.split(b" ")[3:] == reply.split(b" ")[3:]
+        return t.evidence(seen, "WHATSAT at the origin shows another time difference than its reply")
+
+
+@probe
 def relabel_relayed_at(script: Path, directory: Path) -> Evidence:
     with herd(script, directory, names=("A", "B", "C"), links=CHAIN) as h, fake_server(h.ports["C"]) as c:
         h.start("A", "B")
