@@ -281,3 +281,24 @@ def test_a_time_difference_regenerated_at_each_whatsat_is_whatsat_5_alone(tmp_pa
     assert failed == {"whatsat-reply": "WHATSAT-5"}, output
     assert checks["flood-all"]["verdict"] == "PASS", output
     assert status == 1, output
+
+
+def test_a_new_api_error_answered_with_a_question_mark_is_a_strict_deviation(tmp_path: Path) -> None:
+    # aandrewduong/asyncio-proxy-herd (2025, Nearby Search (New)) answers '?' when Google answers
+    # an HTTP error: places-errors failed WHATSAT-6 "the WHATSAT reply's body is not JSON" for a
+    # '?' reply, and would have asked a passed-through New API error for a legacy "status".
+    status, document, output = validate(
+        tmp_path, *launch_broken_herd(tmp_path, "dialect_new_api_error_refused.py"), "--only", "places-errors"
+    )
+    entry = _checks(document)["places-errors"]
+    assert (entry["verdict"], entry["clause"]) == ("NON-STRICT", "PLACES-3"), output
+    assert "HTTP 429" in str(entry["summary"]), output
+    assert status == 3, output
+
+
+def test_the_base_herd_passes_google_errors_through(tmp_path: Path) -> None:
+    status, document, output = validate(
+        tmp_path, *launch_broken_herd(tmp_path, "_base.py"), "--only", "places-errors"
+    )
+    assert _checks(document)["places-errors"]["verdict"] == "PASS", output
+    assert status == 0, output

@@ -69,13 +69,45 @@ def places_errors(context: CheckContext) -> None:
     try:
         fixture.set_fault("over_query_limit")
         reply = places_reply(context, name, client, b"10", 3)
-        parsed = whatsat_json(reply.data.removesuffix(b"\n\n"))
-        if not isinstance(parsed, dict) or parsed.get("status") != "OVER_QUERY_LIMIT":
+        requests = fixture.requests()
+        new_api = bool(requests) and requests[-1].get("method") == "POST"  # Nearby Search (New)
+        # Legacy: HTTP 200 with "status": "OVER_QUERY_LIMIT"; New API: HTTP 429 with
+        # {"error": {"status": "RESOURCE_EXHAUSTED", ...}}.
+        expected = (
+            'the AT line and Google\'s {"error": {"status": "RESOURCE_EXHAUSTED", ...}}'
+            if new_api
+            else 'the AT line and a JSON object with "status": "OVER_QUERY_LIMIT"'
+        )
+        if reply.data.startswith(b"?") and new_api:
+            # The course never met the New API, whose errors are HTTP errors; passing their JSON
+            # body through is herdref's reading (protocol notes A12): strict.
+            context.defer_strict(
+                CheckFailed(
+                    "the New API's HTTP 429 error was answered '?' instead of passing its JSON through",
+                    expected=expected,
+                    seen=show(reply.data[:300]),
+                )
+            )
+        elif reply.data.startswith(b"?"):
             raise CheckFailed(
-                "Google's OVER_QUERY_LIMIT answer was not passed through",
-                expected='the AT line and a JSON object with "status": "OVER_QUERY_LIMIT"',
+                "Google's OVER_QUERY_LIMIT answer (HTTP 200, a JSON object) was answered '?' instead of "
+                "being passed through",
+                expected=expected,
                 seen=show(reply.data[:300]),
             )
+        else:
+            parsed = whatsat_json(reply.data.removesuffix(b"\n\n"))
+            error = parsed.get("error") if isinstance(parsed, dict) else None
+            passed = isinstance(parsed, dict) and (
+                parsed.get("status") == "OVER_QUERY_LIMIT"
+                or (isinstance(error, dict) and error.get("status") == "RESOURCE_EXHAUSTED")
+            )
+            if not passed:
+                raise CheckFailed(
+                    "Google's over-quota answer was not passed through",
+                    expected=expected,
+                    seen=show(reply.data[:300]),
+                )
         for fault in ("http_500", "malformed_json"):
             fixture.set_fault(fault)
             expect_error(

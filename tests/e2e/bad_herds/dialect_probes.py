@@ -189,6 +189,18 @@ def dialect_whatsat_no_empty_line(script: Path, directory: Path) -> Evidence:
 
 
 @trait
+def dialect_new_api_error_refused(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        h.iamat("A", b"newapi", LOCATION, now(), t)
+        h.whatsat("A", b"newapi", b"10", b"1", t)
+        posts = [request for request in h.fixture.requests() if request.get("method") == "POST"]
+        t.append(f"fixture saw {len(posts)} POST request(s)")
+        return t.evidence(bool(posts), "WHATSAT asks Nearby Search (New) with a POST")
+
+
+@trait
 def dialect_never_closes(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h:
         h.start("A")

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
-from herdref.places.fixture_data import MAX_RESULTS, generate_places, legacy_response
+from herdref.places.fixture_data import MAX_RESULTS, generate_places, legacy_response, new_response
 from tests.e2e.bad_herds.probe_kit import (
     CHAIN,
     QUIET_S,
@@ -70,7 +70,17 @@ def json_of(reply: bytes) -> object:
 
 def places_expected(h: Herd, bound: int) -> object:
     """What the fixture answered to the herd's last request, cut to ``bound`` (PLACES-3)."""
-    query = h.fixture.requests()[-1]["query"]
+    request = h.fixture.requests()[-1]
+    if request.get("method") == "POST":  # Nearby Search (New): its JSON passed through
+        body = request["json"]
+        circle = body["locationRestriction"]["circle"]
+        centre = circle["center"]
+        places = generate_places(
+            centre["latitude"], centre["longitude"], float(circle["radius"]), count=MAX_RESULTS
+        )
+        places = places[: body.get("maxResultCount", MAX_RESULTS)]
+        return {"places": list(new_response(places)["places"])[:bound]}
+    query = request["query"]
     latitude, longitude = (float(part) for part in query["location"].split(","))
     places = generate_places(latitude, longitude, float(query["radius"]), count=MAX_RESULTS)
     document = dict(legacy_response(places))
