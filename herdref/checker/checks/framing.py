@@ -15,6 +15,7 @@ from herdref.checker.client import reply_complete
 from herdref.checker.dialect import CommandProbe, dialect_probes, probe_dialect
 from herdref.checker.target import CheckContext, CheckUnsupported
 from herdref.model.judge import looks_like_at, split_at_fields, time_close
+from herdref.protocol import WHITESPACE
 
 
 @check(
@@ -237,7 +238,16 @@ def frame_blank_lines(context: CheckContext) -> None:
     lines = reply.data.split(b"\n")
     if len(lines) == 2 and lines[1] == b"" and looks_like_at(lines[0]):
         return  # one AT reply (its shape is at-reply-format's business, AT-1)
-    if reply.data.startswith(b"?") and client in reply.data and context.target.dialect.iamat.server_closes:
+    single_shot = context.target.dialect.iamat.server_closes
+    if single_shot and reply.data.startswith(b"?") and not reply.data[1:].strip(WHITESPACE):
+        # A single-shot herd took the first (blank) line for its one command: what it answers
+        # to a blank command the course leaves open (protocol notes A20: readers that take one
+        # command per connection answer '? '), and the IAMAT after it is lost to FRAME-3 lenient.
+        raise CheckUnsupported(
+            "the herd takes one line per connection and answers '? ' to a blank one (left open by the "
+            "course); blank lines before a command cannot be sent to it"
+        )
+    if reply.data.startswith(b"?") and client in reply.data and single_shot:
         # A single-shot herd took the blank lines and the IAMAT for one command (FRAME-3
         # lenient): they are leading white space of that command, which lex-extra-space judges
         # (LEX-3); judged here too, the one defect would be named twice.

@@ -201,6 +201,15 @@ def dialect_new_api_error_refused(script: Path, directory: Path) -> Evidence:
 
 
 @trait
+def dialect_one_line_blank_answered(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        reply = h.exchange("A", b"\nIAMAT blank " + LOCATION + b" " + now() + b"\n", t)
+        return t.evidence(reply.data == b"? \n" and reply.closed, "a blank first line gets '? ', then close")
+
+
+@trait
 def dialect_never_closes(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h:
         h.start("A")
