@@ -177,9 +177,12 @@ def test_an_invalid_time_that_drops_the_connection_is_named_by_invalid_time_alon
     checks = _checks(document)
     failed = {name: entry["clause"] for name, entry in checks.items() if entry["verdict"] == "FAIL"}
     assert failed == {"invalid-time": "LEX-6"}, output
-    for name in ("frame-crlf", "frame-no-final-newline", "error-echo-raw"):
+    for name in ("frame-crlf", "frame-no-final-newline"):
         assert checks[name]["verdict"] == "UNSUPPORTED", (name, output)
         assert "invalid-*" in str(checks[name]["summary"]), (name, output)
+    # Its other line (a bad bound, odd white space) is still judged: lazraka's '? {message}'
+    # copy was missed when the first line's missing '?' ended the check.
+    assert checks["error-echo-raw"]["verdict"] == "PASS", output
     assert status == 1, output
 
 
