@@ -307,8 +307,13 @@ class CheckContext:
             timeout_s=timeout,
             until_complete=None if framing.half_close and framing.server_closes else whatsat,
         )
-        return replace(
-            reply, data=dialect.normalize(reply.data, whatsat=whatsat, closed=reply.closed), raw=reply.data
+        # A wait the check's budget cut short saw no answer of the herd's (BudgetSpent).
+        return self.judged(
+            replace(
+                reply,
+                data=dialect.normalize(reply.data, whatsat=whatsat, closed=reply.closed),
+                raw=reply.data,
+            )
         )
 
     def raw(self, name: str, payload: bytes, *, timeout_s: float | None = None, replies: int = 1) -> Exchange:
@@ -328,8 +333,10 @@ class CheckContext:
             until_complete=None if dialect.iamat.server_closes else False,
             replies=replies,
         )
-        return replace(
-            reply, data=dialect.normalize(reply.data, whatsat=False, closed=reply.closed), raw=reply.data
+        return self.judged(
+            replace(
+                reply, data=dialect.normalize(reply.data, whatsat=False, closed=reply.closed), raw=reply.data
+            )
         )
 
     def session(self, name: str) -> LineSession:
