@@ -23,51 +23,16 @@ from functools import partial
 from typing import Final
 
 from herdref.checker.client import LineSession, Transcript, exchange
-from herdref.checker.target import CommandFraming, Dialect, Target
-from herdref.model.judge import Terminator, looks_like_at, split_line
+from herdref.checker.target import CommandFraming, CommandProbe, Dialect, DialectProbes, Target
+from herdref.model.judge import looks_like_at
 
-__all__ = ["CommandProbe", "probe_command", "probe_dialect"]
+__all__ = ["CommandProbe", "dialect_probes", "probe_command", "probe_dialect"]
 
 #: How long to wait, after a reply on a kept-open connection, for the server to close it.
 _CLOSE_GRACE_S: Final = 0.3
 #: How long to wait, after the reply to a half-closed connection, for the server's EOF
 #: (FRAME-4): a server that never closes is judged in this time, not the reply timeout.
 _EOF_GRACE_S: Final = 2.0
-
-
-class CommandProbe:
-    """What one command got in each framing (the raw octets are kept for the reports)."""
-
-    def __init__(self) -> None:
-        self.half_close_reply = b""
-        self.half_close_answered = False
-        self.half_close_closed = False
-        self.kept_open_reply = b""
-        self.kept_open_answered = False
-        self.kept_open_closed = False
-
-    def framing(self) -> CommandFraming | None:
-        """The framing to use for this command; None when neither way answered."""
-        if self.half_close_answered:
-            return CommandFraming(
-                half_close=True,
-                server_closes=self.half_close_closed,
-                terminator=_terminator(self.half_close_reply),
-            )
-        if self.kept_open_answered:
-            return CommandFraming(
-                half_close=False,
-                server_closes=self.kept_open_closed,
-                terminator=_terminator(self.kept_open_reply),
-            )
-        return None
-
-
-def _terminator(reply: bytes) -> Terminator:
-    """How the first line of ``reply`` ended (AT-1)."""
-    first, newline, _ = reply.partition(b"\n")
-    split = split_line(first + newline)
-    return "LF" if split is None else split[1]
 
 
 def _read(session: LineSession, *, whatsat: bool, half_close: bool, timeout_s: float) -> tuple[bytes, bool]:
@@ -154,7 +119,9 @@ def _client(target: Target) -> bytes:
 def probe_dialect(
     target: Target, *, transcript: Transcript | None = None
 ) -> tuple[Dialect, CommandProbe, CommandProbe]:
-    """The target's dialect, and what IAMAT and WHATSAT got, for the framing checks."""
+    """The target's dialect, and what IAMAT and WHATSAT got, for the framing checks; the probes
+    are kept on the target (:func:`dialect_probes` gives them to the framing checks)."""
+    transcript = transcript if transcript is not None else Transcript()
     name = target.names[0]
     client = _client(target)
     location = b"+34.068930-118.445127"
@@ -210,4 +177,17 @@ def probe_dialect(
     )
     target.lookup_bound = lookup_bound if dialect.iamat_answered else None
     target.places_work = places_work
+    target.dialect_probes = DialectProbes(iamat_probe, whatsat_probe, transcript)
     return dialect, iamat_probe, whatsat_probe
+
+
+def dialect_probes(target: Target, *, transcript: Transcript) -> DialectProbes:
+    """The dialect step's probes, shown in ``transcript``: the ones it kept when it ran, else
+    fresh ones (a check run alone, e.g. with --only)."""
+    if target.dialect_probes is None:
+        probe_dialect(target, transcript=transcript)
+        assert target.dialect_probes is not None
+        return target.dialect_probes
+    transcript.note("judged on the dialect step's probes:")
+    transcript.entries.extend(target.dialect_probes.transcript.entries)
+    return target.dialect_probes

@@ -79,6 +79,8 @@ def _attempt(target: Target, item: Check) -> tuple[CheckContext, BaseException |
     try:
         item.run(context)
         _require_all_up(context)
+        if context.strict_deviation is not None:
+            raise context.strict_deviation
     except CheckFailed as exc:
         error = exc
         try:  # a server that died on the way is part of what the client saw

@@ -67,7 +67,14 @@ def test_error_replies_strict_and_lenient() -> None:
     assert is_error_reply_for(sent, b"?   IAMAT  x\t+1+1 never ", strict=True)
     assert not is_error_reply_for(sent, b"? IAMAT  x\t+1+1 never", strict=True)
     assert is_error_reply_for(sent, b"? IAMAT  x\t+1+1 never", strict=False)
-    assert not is_error_reply_for(sent, b"? IAMAT x +1+1 never", strict=False)
+    # Lenient ERR-2: the fields re-joined, or the line's own LF kept, are copies too (A4) ...
+    assert is_error_reply_for(sent, b"? IAMAT x +1+1 never", strict=False)
+    assert is_error_reply_for(sent, b"?   IAMAT  x\t+1+1 never \n", strict=False)
+    assert not is_error_reply_for(sent, b"?   IAMAT  x\t+1+1 never \n", strict=True)
+    # ... other fields, or a second line with something on it, are not.
+    assert not is_error_reply_for(sent, b"? IAMAT x +1+1", strict=False)
+    assert not is_error_reply_for(sent, b"? {message}", strict=False)
+    assert not is_error_reply_for(sent, b"? IAMAT x +1+1 never\nAT s +0 x +1+1 1", strict=False)
     assert error_copy(b"? HELLO") == b"HELLO" and error_copy(b"HELLO") is None
 
 

@@ -9,6 +9,8 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from herdref.checker.client import LineSession, Transcript, exchange, reply_complete
+from herdref.checker.target import BudgetSpent, CheckContext, Target
+from herdref.herd.config import parse_config
 
 
 @pytest.mark.parametrize(
@@ -114,3 +116,15 @@ def test_a_long_transcript_keeps_its_ends() -> None:
     assert len(lines) == 11
     assert lines[0].endswith("S > b'0'") and lines[-1].endswith("S > b'999'")
     assert "990 entries left out" in lines[5]
+
+
+def test_a_reply_wait_cut_by_the_check_budget_is_budget_spent_not_silence(scripted_server) -> None:
+    # sophiasharif/CS131: flood-pairs sent a WHATSAT 0.05 s before its 20 s budget ran out and
+    # failed WHATSAT-4 "Clark answered a WHATSAT with nothing within 5 s".
+    finished = threading.Event()
+    port = scripted_server(lambda connection: finished.wait(5))
+    target = Target(config=parse_config(f"[servers]\nA = {{ port = {port} }}\n"), check_budget_s=0.2)
+    context = CheckContext(target, "budget")
+    with pytest.raises(BudgetSpent):
+        context.send("A", b"WHATSAT c 10 1\n", whatsat=True)
+    finished.set()

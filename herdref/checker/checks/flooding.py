@@ -11,6 +11,7 @@ from collections import Counter
 from herdref.checker.checks.helpers import (
     at_fields,
     at_reply,
+    failure_as,
     need_launcher,
     neighbours_of,
     reachable_without,
@@ -21,7 +22,7 @@ from herdref.checker.checks.helpers import (
 from herdref.checker.checks.registry import CheckFailed, check
 from herdref.checker.deadline import DeadlinePassed, wait_until
 from herdref.checker.target import CheckContext, CheckUnsupported
-from herdref.model.judge import time_close
+from herdref.model.judge import same_record, time_close
 
 # ---- flooding ------------------------------------------------------------------------------
 
@@ -64,8 +65,22 @@ def flood_no_loop(context: CheckContext) -> None:
             )
         except DeadlinePassed:
             sink.close()
-            # Nothing came: a herd that does not reconnect to a restarted neighbour shows it
-            # here first; name that (LINK-2) rather than leave it to the next checks.
+            # Nothing came. A herd that does not flood at all shows it here first: if the
+            # record does not reach the origin's other neighbours either (no server was
+            # restarted on those links), name that (FLOOD-1), not a missing reconnection.
+            others = [name for name in neighbours_of(target, origin) if name != sink_name]
+            if others:
+                probe = context.client_id("no-flood")
+                line = at_reply(context, origin, probe, context.location(), context.now_time())
+                with failure_as(
+                    f"records are not flooded: none reached {sink_name}'s port, and a record {origin} "
+                    f"received never reached {', '.join(others)} either",
+                    clause="FLOOD-1",
+                    only="FLOOD-1",
+                ):
+                    require_flood(context, origin, others, probe, line)
+            # Else a herd that does not reconnect to a restarted neighbour shows it here first;
+            # name that (LINK-2) rather than leave it to the next checks.
             launcher.start(sink_name)
             launcher.wait_listening(sink_name, deadline_s=target.startup_s)
             require_whole_again(context, [sink_name])
@@ -379,7 +394,8 @@ def flood_newest_wins(context: CheckContext) -> None:
     require_flood(context, other, names, sentinel, sentinel_line)
     for name in names:
         held = context.stored_line(name, client)
-        if held != newest:
+        # The newest record, possibly re-printed on the way (require_flood noted that, FLOOD-5).
+        if held is None or not same_record(held, newest):
             received = name in (origin, other)
             raise CheckFailed(
                 f"{name} replaced the newest record with an older or equal-time one"

@@ -15,10 +15,11 @@ from herdref.model import components
 from herdref.model.judge import (
     is_error_reply_for,
     looks_like_at,
+    same_record,
     split_at_fields,
     split_line,
 )
-from herdref.protocol import At, error_reply
+from herdref.protocol import WHITESPACE, At, error_reply
 
 SKEW_OFFSET_S: Final = 3600
 
@@ -50,12 +51,13 @@ def _is_whatsat(payload: bytes) -> bool:
 def expect_error(
     context: CheckContext, name: str, payload: bytes, summary: str, *, clause: str | None = None
 ) -> None:
-    """ERR-1: ``payload`` (one invalid line) gets ``? <copy>``, the copy compared as every
-    profile allows (ERR-2 lenient: after stripping white space; the exact copy is
-    error-echo-raw's business). A failure names ``clause``, else the check's own."""
+    """ERR-1: ``payload`` (one invalid line) is refused: it gets one ``?`` reply. What the
+    reply copies is error-echo-raw's business (ERR-1's copy, ERR-2), so that a herd whose
+    every '?' copies the line wrong is told so once, not by each check that makes it refuse
+    a line. A failure names ``clause``, else the check's own."""
     reply = context.send(name, payload, whatsat=_is_whatsat(payload))
-    split = split_line(reply.data, crlf=False)
-    if split is not None and is_error_reply_for(payload, split[0], strict=False):
+    first, _, rest = reply.data.partition(b"\n")
+    if first.startswith(b"?") and not rest.strip(WHITESPACE):
         return
     seen = show(reply.data) + (f" ({reply.error})" if reply.error else "")
     if not reply.data:
@@ -67,16 +69,34 @@ def expect_error_graded(
     context: CheckContext, name: str, payload: bytes, summary: str, *, raw: bool = False
 ) -> None:
     """``payload`` gets ``? <copy>``: no such reply at all fails ERR-1 (every profile); a copy
-    that is right only after stripping white space fails ERR-2 (strict only, SPEC 1.1)."""
+    with the line's fields but other white space (stripped, re-joined, the line's own LF kept)
+    fails ERR-2 (strict only, SPEC 1.1)."""
     reply = context.raw(name, payload) if raw else context.send(name, payload, whatsat=_is_whatsat(payload))
-    split = split_line(reply.data, crlf=False)
+    line = reply.data.removesuffix(b"\n")
     seen = show(reply.received or None) + (f" ({reply.error})" if reply.error else "")
-    if split is None or not is_error_reply_for(payload, split[0], strict=False):
-        raise CheckFailed(
-            f"{summary}: no '?' reply for it", expected=repr(error_for(payload)), seen=seen, clause="ERR-1"
+    if not is_error_reply_for(payload, line, strict=False):
+        if not reply.data.startswith(b"?"):
+            _refused_when_plain(context, name, payload)
+        what = (
+            "its '?' reply does not copy the line" if reply.data.startswith(b"?") else "no '?' reply for it"
         )
-    if not is_error_reply_for(payload, split[0], strict=True):
+        raise CheckFailed(f"{summary}: {what}", expected=repr(error_for(payload)), seen=seen, clause="ERR-1")
+    if not is_error_reply_for(payload, line, strict=True):
         raise CheckFailed(summary, expected=repr(error_for(payload)), seen=seen, clause="ERR-2")
+
+
+def _refused_when_plain(context: CheckContext, name: str, payload: bytes) -> None:
+    """UNSUPPORTED when the herd refuses ``payload`` with no '?' even written plainly (single
+    spaces, LF): then the missing '?' is not about how the line was written (odd white space,
+    CRLF, no final LF) but about refusing it at all, which the invalid-* checks judge
+    (invalid-time, invalid-bound, ...); judged here too, one defect would be named twice."""
+    plain = b" ".join(payload.split()) + b"\n"
+    reply = context.send(name, plain, whatsat=_is_whatsat(plain))
+    if not reply.data.startswith(b"?"):
+        raise CheckUnsupported(
+            f"{plain.strip()!r} gets no '?' even written plainly: refusing it at all is the invalid-* "
+            "checks' business, so how the line was written cannot be judged"
+        )
 
 
 def at_reply(context: CheckContext, name: str, client: bytes, location: bytes, client_time: bytes) -> bytes:
@@ -154,13 +174,37 @@ def require_flood(
     seen = context.wait_for_line(names, client, line)
     wrong = {name: got for name, got in seen.items() if got is not None and got != line}
     missing = [name for name, got in seen.items() if got is None]
-    if wrong and origin in context.target.names and context.stored_line(origin, client) != line:
-        # The origin itself no longer answers with the line it replied: WHATSAT rebuilds the
-        # AT line (WHATSAT-5, whatsat-reply's business), so no server's copy can be compared.
-        raise CheckUnsupported(
-            f"WHATSAT at {origin} does not return the AT line {origin} answered the IAMAT with "
-            "(WHATSAT-5), so what each server holds cannot be compared with it"
+    reprinted = {name: got for name, got in wrong.items() if same_record(got, line)}
+    if reprinted and len(reprinted) == len(wrong):
+        # The record arrived, its numbers re-printed (a float round-trip): FLOOD-5 asks the
+        # same octets, which only the strict profile holds a relay to (IAMAT-5 lenient).
+        name, got = next(iter(reprinted.items()))
+        context.defer_strict(
+            CheckFailed(
+                f"{name} holds the record {origin} received with its numbers re-printed: relayed AT "
+                "lines must be the same octets on every server",
+                expected=repr(line),
+                seen=repr(got),
+                clause="FLOOD-5",
+            )
         )
+        wrong = {}
+    held = context.stored_line(origin, client) if wrong and origin in context.target.names else line
+    if wrong and held != line:
+        # The origin itself no longer answers with the line it replied: WHATSAT rebuilds the AT
+        # line (WHATSAT-5, whatsat-reply's business), not the flood that changed it.
+        if held is not None and all(same_record(got, line, any_time_diff=True) for got in wrong.values()):
+            # Only the time difference differs, as at the origin: the record did arrive.
+            context.transcript.note(
+                f"{origin} itself answers WHATSAT with another time difference than its IAMAT reply: "
+                "the AT line is regenerated at each WHATSAT (WHATSAT-5, whatsat-reply's business)"
+            )
+            wrong = {}
+        else:
+            raise CheckUnsupported(
+                f"WHATSAT at {origin} does not return the AT line {origin} answered the IAMAT with "
+                "(WHATSAT-5), so what each server holds cannot be compared with it"
+            )
     if wrong:
         name, got = next(iter(wrong.items()))
         raise CheckFailed(

@@ -186,7 +186,9 @@ def echo_numeric(context: CheckContext) -> None:
     "IAMAT-5",
     "MUST",
     "the AT reply repeats the client's strings byte for byte",
-    requires=("dialect", "at-reply-format", "echo-numeric"),
+    # Its cases are unusual but valid locations (leading zeros, integer degrees): a herd that
+    # refuses those fails location-edges (LEX-5), which echo-exact would only repeat.
+    requires=("dialect", "at-reply-format", "location-edges", "echo-numeric"),
 )
 def echo_exact(context: CheckContext) -> None:
     name = context.target.names[0]

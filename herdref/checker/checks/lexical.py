@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from herdref.checker.checks.helpers import at_fields, at_reply, failure_as, show
+from herdref.checker.checks.helpers import at_fields, at_reply, expect_error_graded, failure_as, show
 from herdref.checker.checks.registry import CheckFailed, check
 from herdref.checker.target import CheckContext
 from herdref.model.judge import location_close, split_at_fields, split_line, time_close
@@ -37,7 +37,8 @@ def lex_unicode_space(context: CheckContext) -> None:
 def lex_octets(context: CheckContext) -> None:
     name = context.target.names[0]
     client = context.client_id() + b"\xff\xfe\x80"
-    with failure_as("an IAMAT whose client ID is not UTF-8 got no AT reply", only="IAMAT-4"):
+    # No reply here is LEX-2's defect (a decode() that raises), not a herd that ignores IAMAT.
+    with failure_as(f"{name} gave no AT reply to an IAMAT whose client ID is not UTF-8", only="IAMAT-4"):
         line = at_reply(context, name, client, context.location(), context.now_time())
     if at_fields(line).client_id != client:
         raise CheckFailed(
@@ -50,6 +51,12 @@ def lex_octets(context: CheckContext) -> None:
             expected=repr(line),
             seen=show(held),
         )
+    # An invalid line with such octets still gets its '?' (this check's, so that a decode()
+    # that raises is named once, here, and not again by error-echo-raw).
+    bad = b"HELLO\x00 \xff\xfe world"
+    expect_error_graded(
+        context, name, bad + b"\n", f"an invalid line with octets that are not UTF-8: {bad!r}"
+    )
 
 
 @check("lex-extra-space", "LEX-3", "MUST", "leading, trailing and repeated white space is accepted")

@@ -70,20 +70,52 @@ def places_errors(context: CheckContext) -> None:
     try:
         fixture.set_fault("over_query_limit")
         reply = places_reply(context, name, client, b"10", 3)
-        if not looks_like_at(reply.data):
-            # Refused ('?') or dropped: the JSON object Google sent never reached the client.
-            raise CheckFailed(
-                "Google's OVER_QUERY_LIMIT answer (a JSON object) was not passed through",
-                expected='the AT line and a JSON object with "status": "OVER_QUERY_LIMIT"',
-                seen=show(reply.data[:300]) if reply.data else "no reply",
+        requests = fixture.requests()
+        new_api = bool(requests) and requests[-1].get("method") == "POST"  # Nearby Search (New)
+        # Legacy: HTTP 200 with "status": "OVER_QUERY_LIMIT"; New API: HTTP 429 with
+        # {"error": {"status": "RESOURCE_EXHAUSTED", ...}}.
+        expected = (
+            'the AT line and Google\'s {"error": {"status": "RESOURCE_EXHAUSTED", ...}}'
+            if new_api
+            else 'the AT line and a JSON object with "status": "OVER_QUERY_LIMIT"'
+        )
+        if reply.data.startswith(b"?") and new_api:
+            # The course never met the New API, whose errors are HTTP errors; passing their JSON
+            # body through is herdref's reading (protocol notes A12): strict.
+            context.defer_strict(
+                CheckFailed(
+                    "the New API's HTTP 429 error was answered '?' instead of passing its JSON through",
+                    expected=expected,
+                    seen=show(reply.data[:300]),
+                )
             )
-        parsed = whatsat_json(reply.data.removesuffix(b"\n\n"))
-        if not isinstance(parsed, dict) or parsed.get("status") != "OVER_QUERY_LIMIT":
+        elif reply.data.startswith(b"?"):
             raise CheckFailed(
-                "Google's OVER_QUERY_LIMIT answer was not passed through",
-                expected='the AT line and a JSON object with "status": "OVER_QUERY_LIMIT"',
+                "Google's OVER_QUERY_LIMIT answer (HTTP 200, a JSON object) was answered '?' instead of "
+                "being passed through",
+                expected=expected,
                 seen=show(reply.data[:300]),
             )
+        elif not looks_like_at(reply.data):
+            # Dropped, or something else: the JSON object Google sent never reached the client.
+            raise CheckFailed(
+                "Google's over-quota answer (a JSON object) was not passed through",
+                expected=expected,
+                seen=show(reply.data[:300]) if reply.data else "no reply",
+            )
+        else:
+            parsed = whatsat_json(reply.data.removesuffix(b"\n\n"))
+            error = parsed.get("error") if isinstance(parsed, dict) else None
+            passed = isinstance(parsed, dict) and (
+                parsed.get("status") == "OVER_QUERY_LIMIT"
+                or (isinstance(error, dict) and error.get("status") == "RESOURCE_EXHAUSTED")
+            )
+            if not passed:
+                raise CheckFailed(
+                    "Google's over-quota answer was not passed through",
+                    expected=expected,
+                    seen=show(reply.data[:300]),
+                )
         for fault in ("http_500", "malformed_json"):
             fixture.set_fault(fault)
             expect_error(
@@ -120,9 +152,13 @@ def places_radius_metres(context: CheckContext) -> None:
         requests = fixture.requests()
         context.transcript.note(f"fixture saw {len(requests)} request(s): {requests!r:.600}")
         if not requests:
-            if reply.data.startswith(b"? ") and radius_km == b"0.5":
-                return  # a decimal radius is refused here; limits-edges reports that
-            raise CheckUnsupported("the target's Places request never reached the fixture")
+            if radius_km == b"0.5" and not looks_like_at(reply.data):
+                return  # a decimal radius is refused (or dropped) here; limits-edges reports that
+            raise CheckUnsupported(
+                "the target's Places request never reached the fixture"
+                if looks_like_at(reply.data)
+                else f"WHATSAT radius {radius_km.decode()} km got no answer, so no Places request was made"
+            )
         request = requests[-1]
         seen_radius, seen_location = request_circle(request)
         if seen_radius is None or seen_radius != metres:

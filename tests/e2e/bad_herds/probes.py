@@ -15,7 +15,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
-from herdref.places.fixture_data import MAX_RESULTS, generate_places, legacy_response
+from herdref.places.fixture_data import MAX_RESULTS, generate_places, legacy_response, new_response
 from tests.e2e.bad_herds.probe_kit import (
     CHAIN,
     QUIET_S,
@@ -70,7 +70,17 @@ def json_of(reply: bytes) -> object:
 
 def places_expected(h: Herd, bound: int) -> object:
     """What the fixture answered to the herd's last request, cut to ``bound`` (PLACES-3)."""
-    query = h.fixture.requests()[-1]["query"]
+    request = h.fixture.requests()[-1]
+    if request.get("method") == "POST":  # Nearby Search (New): its JSON passed through
+        body = request["json"]
+        circle = body["locationRestriction"]["circle"]
+        centre = circle["center"]
+        places = generate_places(
+            centre["latitude"], centre["longitude"], float(circle["radius"]), count=MAX_RESULTS
+        )
+        places = places[: body.get("maxResultCount", MAX_RESULTS)]
+        return {"places": list(new_response(places)["places"])[:bound]}
+    query = request["query"]
     latitude, longitude = (float(part) for part in query["location"].split(","))
     places = generate_places(latitude, longitude, float(query["radius"]), count=MAX_RESULTS)
     document = dict(legacy_response(places))
@@ -243,6 +253,52 @@ def unicode_split(script: Path, directory: Path) -> Evidence:
         client = "nb\u00a0sp".encode()
         reply = h.iamat("A", client, LOCATION, now(), t)
         return t.evidence(fields_of(reply)[3:4] != [client], "a client ID with U+00A0 is not echoed whole")
+
+
+@probe
+def at_reply_repeats_command(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        reply = h.iamat("A", b"seven", LOCATION, now(), t)
+        return t.evidence(fields_of(reply)[3:4] == [b"IAMAT"], "the AT reply holds the word IAMAT")
+
+
+@probe
+def leading_space_not_ignored(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        reply = h.exchange("A", b"  IAMAT lead " + LOCATION + b" " + now() + b"\n", t)
+        return t.evidence(reply.data.startswith(b"? "), "white space before IAMAT makes it invalid")
+
+
+@probe
+def error_copy_literal(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        reply = h.exchange("A", b"HELLO there\n", t, complete=line_done)
+        return t.evidence(reply.data == b"? {message}\n", "the '?' reply does not copy the line")
+
+
+@probe
+def bad_time_drops_connection(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        reply = h.exchange("A", b"IAMAT late " + LOCATION + b" never\n", t)
+        return t.evidence(not reply.data and reply.closed, "a time that is not a number: no reply, closed")
+
+
+@probe
+def decimal_radius_drops_connection(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        h.iamat("A", b"wide", LOCATION, now(), t)
+        reply = h.exchange("A", b"WHATSAT wide 50.5 3\n", t)
+        return t.evidence(not reply.data and reply.closed, "a decimal radius: no reply, closed")
 
 
 @probe
@@ -432,6 +488,30 @@ def regenerated_at_line(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def relay_reprints_location(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory, names=("A", "B", "C"), links=CHAIN) as h, fake_server(h.ports["C"]) as c:
+        h.start("A", "B")
+        t = Transcript()
+        reply = h.iamat("A", b"reprint", LOCATION, now(), t)
+        wait_for(lambda: bool(c.lines()), QUIET_S)
+        t.got("C (fake)", b"\n".join(c.lines()))
+        relayed = [line for line in c.lines() if b" reprint " in line]
+        seen = bool(reply) and bool(relayed) and b" +34.06893-118.445127 " in relayed[0]
+        return t.evidence(seen, "B relays A's record with the location re-printed from floats")
+
+
+@probe
+def whatsat_time_diff_regenerated(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        reply = h.iamat("A", b"again", LOCATION, now(), t)
+        shown = first_line(h.whatsat("A", b"again", b"10", b"1", t))
+        seen = bool(reply) and shown != reply and shown.split(b" ")[3:] == reply.split(b" ")[3:]
+        return t.evidence(seen, "WHATSAT at the origin shows another time difference than its reply")
+
+
+@probe
 def relabel_relayed_at(script: Path, directory: Path) -> Evidence:
     with herd(script, directory, names=("A", "B", "C"), links=CHAIN) as h, fake_server(h.ports["C"]) as c:
         h.start("A", "B")
@@ -451,6 +531,17 @@ def one_hop_flooding(script: Path, directory: Path) -> Evidence:
         wait_for(lambda: bool(c.lines()), QUIET_S)
         t.got("C (fake)", b"\n".join(c.lines()))
         return t.evidence(not c.lines(), "a record from A never reaches C through B")
+
+
+@probe
+def no_flooding(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory, names=("A", "B"), links=(("A", "B"),)) as h, fake_server(h.ports["B"]) as b:
+        h.start("A")
+        t = Transcript()
+        h.iamat("A", b"alone", LOCATION, now(), t)
+        wait_for(lambda: bool(b.lines()), QUIET_S)
+        t.got("B (fake)", b"\n".join(b.lines()))
+        return t.evidence(not b.lines(), "a record from A never reaches its neighbour B")
 
 
 @probe

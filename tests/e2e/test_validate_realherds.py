@@ -1,0 +1,324 @@
+"""What validate got wrong on public student herds, each mistake shown on a herd of the corpus.
+
+Measured by running ``herdref validate`` on student herds (issue 11); each test names the
+checker mistake it guards against and runs a herd of ``tests/e2e/bad_herds`` that shows it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.e2e.test_validate import launch_broken_herd, validate
+
+
+def _checks(document: dict[str, object]) -> dict[str, dict[str, object]]:
+    checks = document["checks"]
+    assert isinstance(checks, list)
+    return {entry["check"]: entry for entry in checks}
+
+
+def test_the_framing_checks_judge_the_dialect_steps_probes_without_sending_them_again(
+    tmp_path: Path,
+) -> None:
+    # A herd that answers only after a half-close costs the dialect step a reply timeout per
+    # kept-open probe; sending the probes again in frame-half-close and
+    # frame-close-after-half-close (and waiting once more in frame-keep-open and
+    # error-keeps-connection) spent a student herd's whole run budget, so that 40 checks were
+    # SKIPPED and the run exited as if it had passed.
+    status, document, output = validate(
+        tmp_path,
+        *launch_broken_herd(tmp_path, "dialect_read_to_eof.py"),
+        "--only",
+        "frame-half-close,frame-close-after-half-close,frame-keep-open,error-keeps-connection",
+    )
+    checks = _checks(document)
+    verdicts = {name: entry["verdict"] for name, entry in checks.items()}
+    assert verdicts == {
+        "dialect": "PASS",
+        "frame-half-close": "PASS",
+        "frame-close-after-half-close": "PASS",
+        "frame-keep-open": "NON-STRICT",
+        "error-keeps-connection": "UNSUPPORTED",
+    }, output
+    probes = [line for line in checks["dialect"]["transcript"] if " > " in line]  # type: ignore[union-attr]
+    assert probes, output
+    for name in ("frame-half-close", "frame-close-after-half-close", "frame-keep-open"):
+        transcript = checks[name]["transcript"]
+        assert isinstance(transcript, list)
+        assert "judged on the dialect step's probes:" in " ".join(transcript), (name, output)
+        # Only the dialect step's own probes, shown again: nothing new was sent.
+        assert [line.split(" ", 1)[1] for line in transcript if " > " in line] == [
+            line.split(" ", 1)[1] for line in probes
+        ], (name, output)
+    assert status == 3, output
+
+
+def test_a_question_mark_copy_that_kept_the_lines_own_lf_is_a_strict_deviation(tmp_path: Path) -> None:
+    # derekvance21/proxy-server-herd answers f"? {msg}\n" with msg as read, LF included: every
+    # '?' reply ends in an empty line. The course's graders strip the reply, so lenient ERR-2
+    # takes it; validate failed it eight times (ERR-1, LEX-4, LEX-5, LEX-6, WHATSAT-2/3, ERR-3).
+    status, document, output = validate(
+        tmp_path,
+        *launch_broken_herd(tmp_path, "dialect_error_copy_keeps_lf.py"),
+        "--only",
+        "invalid-command,invalid-field-count,invalid-radius,unknown-client,frame-crlf,error-echo-raw",
+    )
+    checks = _checks(document)
+    assert [name for name, entry in checks.items() if entry["verdict"] == "FAIL"] == [], output
+    for name in ("invalid-command", "invalid-field-count", "invalid-radius", "unknown-client"):
+        assert checks[name]["verdict"] == "PASS", (name, output)
+    for name in ("frame-crlf", "error-echo-raw"):
+        assert (checks[name]["verdict"], checks[name]["clause"]) == ("NON-STRICT", "ERR-2"), (name, output)
+    assert status == 3, output
+
+
+def test_a_decode_that_raises_on_octets_that_are_not_utf8_is_named_once_under_lex_2(tmp_path: Path) -> None:
+    # Six student herds decode() every command and drop the connection on \xff: validate named it
+    # IAMAT-4 ("did not answer a valid IAMAT") in lex-octets and ERR-1 again in error-echo-raw.
+    status, document, output = validate(
+        tmp_path, *launch_broken_herd(tmp_path, "utf8_decode_crash.py"), "--only", "lex-octets,error-echo-raw"
+    )
+    checks = _checks(document)
+    assert (checks["lex-octets"]["verdict"], checks["lex-octets"]["clause"]) == ("FAIL", "LEX-2"), output
+    assert checks["error-echo-raw"]["verdict"] == "PASS", output
+    assert status == 1, output
+
+
+def test_the_base_herd_keeps_octets_that_are_not_utf8(tmp_path: Path) -> None:
+    status, document, output = validate(
+        tmp_path, *launch_broken_herd(tmp_path, "_base.py"), "--only", "lex-octets,error-echo-raw"
+    )
+    assert {name: entry["verdict"] for name, entry in _checks(document).items()} == {
+        "dialect": "PASS",
+        "lex-octets": "PASS",
+        "error-echo-raw": "PASS",
+    }, output
+    assert status == 0, output
+
+
+def test_a_malformed_at_reply_is_at_1_alone_not_also_a_crlf_or_blank_line_failure(tmp_path: Path) -> None:
+    # indiandennis/proxy-server-herd answers 'AT <server> <diff> ' + ' '.join(command): frame-crlf
+    # called it FRAME-1 ("the CR is white space") and frame-blank-lines FRAME-5 ("no AT reply
+    # after blank lines") before at-reply-format named the one defect, AT-1.
+    status, document, output = validate(
+        tmp_path,
+        *launch_broken_herd(tmp_path, "at_reply_repeats_command.py"),
+        "--only",
+        "frame-crlf,frame-blank-lines,at-reply-format",
+    )
+    checks = _checks(document)
+    assert {name: (entry["verdict"], entry["clause"]) for name, entry in checks.items()} == {
+        "dialect": ("PASS", "IAMAT-4"),
+        "frame-crlf": ("PASS", "ERR-2"),
+        "frame-blank-lines": ("PASS", "FRAME-5"),
+        "at-reply-format": ("FAIL", "AT-1"),
+    }, output
+    assert status == 1, output
+
+
+def test_blank_lines_sent_to_a_single_shot_herd_are_judged_as_leading_white_space_once(
+    tmp_path: Path,
+) -> None:
+    # sophiasharif/CS131 and Douglas-Hsieh/Proxy-Server-Herd read once and test
+    # message.startswith('IAMAT'): FRAME-5 and LEX-3 both failed for the one defect.
+    status, document, output = validate(
+        tmp_path,
+        *launch_broken_herd(tmp_path, "leading_space_not_ignored.py"),
+        "--only",
+        "frame-blank-lines,lex-extra-space",
+    )
+    checks = _checks(document)
+    assert checks["frame-blank-lines"]["verdict"] == "UNSUPPORTED", output
+    assert "lex-extra-space" in str(checks["frame-blank-lines"]["summary"]), output
+    assert (checks["lex-extra-space"]["verdict"], checks["lex-extra-space"]["clause"]) == ("FAIL", "LEX-3"), (
+        output
+    )
+    assert status == 1, output
+
+
+def test_a_herd_that_never_floods_is_named_flood_1_not_a_missing_reconnection(tmp_path: Path) -> None:
+    # Douglas-Hsieh/Proxy-Server-Herd never wrote its flooding; flood-no-loop saw nothing at the
+    # sink and blamed the restart: LINK-2 "after Wilkes restarted, its records did not reach
+    # its neighbours".
+    status, document, output = validate(
+        tmp_path, *launch_broken_herd(tmp_path, "no_flooding.py"), "--only", "flood-no-loop"
+    )
+    entry = _checks(document)["flood-no-loop"]
+    assert (entry["verdict"], entry["clause"]) == ("FAIL", "FLOOD-1"), output
+    assert "not flooded" in str(entry["summary"]), output
+    assert status == 1, output
+
+
+def test_a_question_mark_reply_that_never_copies_the_line_is_one_err_1_failure(tmp_path: Path) -> None:
+    # lazraka/programming-languages answers "? {message}" (no f prefix) to every invalid line:
+    # seven checks failed for it (LEX-4, ERR-3, LEX-5, LEX-6, WHATSAT-2/3/4). Refusing a line is
+    # each invalid-* check's property; what the '?' copies is error-echo-raw's.
+    checks_run = (
+        "invalid-command,invalid-field-count,invalid-time,invalid-bound,unknown-client,error-echo-raw"
+    )
+    status, document, output = validate(
+        tmp_path, *launch_broken_herd(tmp_path, "error_copy_literal.py"), "--only", checks_run
+    )
+    checks = _checks(document)
+    failed = {name: entry["clause"] for name, entry in checks.items() if entry["verdict"] == "FAIL"}
+    assert failed == {"error-echo-raw": "ERR-1"}, output
+    assert "does not copy the line" in str(checks["error-echo-raw"]["summary"]), output
+    assert status == 1, output
+
+
+def test_an_invalid_time_that_drops_the_connection_is_named_by_invalid_time_alone(tmp_path: Path) -> None:
+    # indiandennis and dylanphe send nothing back for 'IAMAT x +12-118 never': frame-crlf,
+    # frame-no-final-newline and error-echo-raw (which use that line to test CRLF, EOF and odd
+    # white space) each failed ERR-1 "no '?' reply" for what invalid-time names (LEX-6).
+    checks_run = "frame-crlf,frame-no-final-newline,error-echo-raw,invalid-time"
+    status, document, output = validate(
+        tmp_path, *launch_broken_herd(tmp_path, "bad_time_drops_connection.py"), "--only", checks_run
+    )
+    checks = _checks(document)
+    failed = {name: entry["clause"] for name, entry in checks.items() if entry["verdict"] == "FAIL"}
+    assert failed == {"invalid-time": "LEX-6"}, output
+    for name in ("frame-crlf", "frame-no-final-newline"):
+        assert checks[name]["verdict"] == "UNSUPPORTED", (name, output)
+        assert "invalid-*" in str(checks[name]["summary"]), (name, output)
+    # Its other line (a bad bound, odd white space) is still judged: lazraka's '? {message}'
+    # copy was missed when the first line's missing '?' ended the check.
+    assert checks["error-echo-raw"]["verdict"] == "PASS", output
+    assert status == 1, output
+
+
+def test_a_herd_that_refuses_valid_locations_is_not_failed_again_by_echo_exact(tmp_path: Path) -> None:
+    # ehu23 and lazraka refuse valid locations (no fraction, a leading zero, an east longitude):
+    # location-edges named it (LEX-5) and echo-exact, a strict-only check, failed IAMAT-4 again.
+    status, document, output = validate(
+        tmp_path,
+        *launch_broken_herd(tmp_path, "location_needs_fraction.py"),
+        "--only",
+        "at-reply-format,location-edges,echo-numeric,echo-exact",
+    )
+    checks = _checks(document)
+    assert (checks["location-edges"]["verdict"], checks["location-edges"]["clause"]) == ("FAIL", "LEX-5"), (
+        output
+    )
+    assert (checks["echo-exact"]["verdict"], checks["echo-exact"]["blocked_by"]) == (
+        "BLOCKED",
+        "location-edges",
+    ), output
+    assert status == 1, output
+
+
+def test_a_whatsat_reply_cut_short_by_the_close_is_a_strict_deviation(tmp_path: Path) -> None:
+    # Douglas-Hsieh/Proxy-Server-Herd ends its WHATSAT reply with the JSON and one LF, then the
+    # connection closes: SPEC decision A21 calls a missing final LF LF at the close lenient.
+    status, document, output = validate(
+        tmp_path,
+        *launch_broken_herd(tmp_path, "dialect_whatsat_no_empty_line.py"),
+        "--only",
+        "whatsat-reply,whatsat-bound",
+    )
+    checks = _checks(document)
+    assert (checks["whatsat-reply"]["verdict"], checks["whatsat-reply"]["clause"]) == (
+        "NON-STRICT",
+        "WHATSAT-5",
+    ), output
+    assert checks["whatsat-bound"]["verdict"] == "PASS", output
+    assert status == 3, output
+
+
+def test_a_decimal_radius_that_drops_the_connection_is_not_called_refused(tmp_path: Path) -> None:
+    # alexdu25/Google-Places-Proxy-Prototype int()s the radius: '0.5' drops the connection.
+    # limits-edges said "was refused" and places-radius-metres "the target's Places request
+    # never reached the fixture" (UNSUPPORTED); neither is what the transcript shows.
+    status, document, output = validate(
+        tmp_path,
+        *launch_broken_herd(tmp_path, "decimal_radius_drops_connection.py"),
+        "--only",
+        "invalid-radius,limits-edges,places-radius-metres",
+    )
+    checks = _checks(document)
+    assert (checks["invalid-radius"]["verdict"], checks["invalid-radius"]["clause"]) == (
+        "FAIL",
+        "WHATSAT-2",
+    ), output
+    assert checks["limits-edges"]["verdict"] == "NON-STRICT", output
+    assert "got no reply" in str(checks["limits-edges"]["summary"]), output
+    assert checks["places-radius-metres"]["verdict"] == "PASS", output
+    assert status == 1, output
+
+
+def test_a_relay_that_reprints_numbers_is_a_strict_deviation_and_flooding_goes_on(tmp_path: Path) -> None:
+    # dylanphe/python-asyncio-proxy-herd keeps a relayed record's client time as a float:
+    # flood-no-loop failed FLOOD-5 for '...190095' against '...190094948' and blocked the eight
+    # flooding and link checks and the stateful run behind it. A number re-printed within the
+    # graders' tolerance (IAMAT-5 lenient) is a strict deviation, and the checks go on. (The
+    # herd re-prints the location: a re-printed time also changes which record is newer.)
+    status, document, output = validate(
+        tmp_path,
+        *launch_broken_herd(tmp_path, "relay_reprints_location.py"),
+        "--only",
+        "flood-no-loop,flood-all,flood-newest-wins",
+    )
+    checks = _checks(document)
+    assert [name for name, entry in checks.items() if entry["verdict"] in ("FAIL", "BLOCKED")] == [], output
+    assert (checks["flood-all"]["verdict"], checks["flood-all"]["clause"]) == ("NON-STRICT", "FLOOD-5"), (
+        output
+    )
+    assert {
+        (entry["verdict"], entry["clause"]) for entry in checks.values() if entry["verdict"] != "PASS"
+    } == {("NON-STRICT", "FLOOD-5")}, output
+    assert status == 3, output
+
+
+def test_a_time_difference_regenerated_at_each_whatsat_is_whatsat_5_alone(tmp_path: Path) -> None:
+    # sophiasharif/CS131 recomputes the time difference at each WHATSAT: whatsat-reply names it
+    # (WHATSAT-5), and flood-no-loop failed FLOOD-5 for it too, blocking every flooding check.
+    status, document, output = validate(
+        tmp_path,
+        *launch_broken_herd(tmp_path, "whatsat_time_diff_regenerated.py"),
+        "--only",
+        "whatsat-reply,flood-no-loop,flood-all",
+    )
+    checks = _checks(document)
+    failed = {
+        name: entry["clause"] for name, entry in checks.items() if entry["verdict"] in ("FAIL", "BLOCKED")
+    }
+    assert failed == {"whatsat-reply": "WHATSAT-5"}, output
+    assert checks["flood-all"]["verdict"] == "PASS", output
+    assert status == 1, output
+
+
+def test_a_new_api_error_answered_with_a_question_mark_is_a_strict_deviation(tmp_path: Path) -> None:
+    # aandrewduong/asyncio-proxy-herd (2025, Nearby Search (New)) answers '?' when Google answers
+    # an HTTP error: places-errors failed WHATSAT-6 "the WHATSAT reply's body is not JSON" for a
+    # '?' reply, and would have asked a passed-through New API error for a legacy "status".
+    status, document, output = validate(
+        tmp_path, *launch_broken_herd(tmp_path, "dialect_new_api_error_refused.py"), "--only", "places-errors"
+    )
+    entry = _checks(document)["places-errors"]
+    assert (entry["verdict"], entry["clause"]) == ("NON-STRICT", "PLACES-3"), output
+    assert "HTTP 429" in str(entry["summary"]), output
+    assert status == 3, output
+
+
+def test_the_base_herd_passes_google_errors_through(tmp_path: Path) -> None:
+    status, document, output = validate(
+        tmp_path, *launch_broken_herd(tmp_path, "_base.py"), "--only", "places-errors"
+    )
+    assert _checks(document)["places-errors"]["verdict"] == "PASS", output
+    assert status == 0, output
+
+
+def test_a_blank_line_answered_by_a_one_line_per_connection_herd_is_no_failure(tmp_path: Path) -> None:
+    # sthaw/server-propogation reads one line per connection and answers '? ' to a blank one
+    # (course: left open, protocol notes A20); frame-blank-lines failed FRAME-5 "no AT reply
+    # after blank lines" for the IAMAT that its single-shot reading never gets to.
+    status, document, output = validate(
+        tmp_path,
+        *launch_broken_herd(tmp_path, "dialect_one_line_blank_answered.py"),
+        "--only",
+        "frame-blank-lines,invalid-command",
+    )
+    checks = _checks(document)
+    assert checks["frame-blank-lines"]["verdict"] == "UNSUPPORTED", output
+    assert "left open" in str(checks["frame-blank-lines"]["summary"]), output
+    assert checks["invalid-command"]["verdict"] == "PASS", output
+    assert status == 0, output
