@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from herdref.checker.checks import CHECKS
 from tests.e2e.bad_herds.corpus import CorpusRun, load_corpus, run_validate
 from tests.e2e.browser import CHROMIUM_MISSING, chromium, render
 from tests.e2e.herd_harness import write_herd_file
@@ -28,14 +29,7 @@ BAD_HERDS = Path(__file__).parent / "bad_herds"
 _QUICK = ["--quick", "--timeout", "2", "--propagation", "3", "--startup", "15"]
 _FAST = [*_QUICK, "--skip", "stateful"]
 #: The checks that kill, pause or restart servers (run only where a bug needs them).
-_DESTRUCTIVE = [
-    "flood-no-loop",
-    "flood-pairs-quick",
-    "flood-pairs",
-    "restart-reconnect",
-    "restart-after-sigterm",
-    "paused-neighbour",
-]
+_DESTRUCTIVE = [item.name for item in CHECKS if item.destructive]
 CORPUS = load_corpus()
 #: Corpus runs side by side: each spends most of its time waiting on its herd's replies.
 CORPUS_JOBS = 3
@@ -57,7 +51,8 @@ def corpus_run(
     def run(name: str) -> CorpusRun:
         herd = CORPUS[name]
         folder = tmp_path_factory.mktemp(name)
-        skipped = [check for check in _DESTRUCTIVE if check not in herd.needs]
+        needed = {name.removesuffix("-quick") for name in herd.needs}
+        skipped = [check for check in _DESTRUCTIVE if check.removesuffix("-quick") not in needed]
         return run_validate(
             herd, write_herd_file(folder), folder, [*_FAST, "--skip", ",".join(skipped)], budget_s=240
         )

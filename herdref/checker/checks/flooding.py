@@ -194,7 +194,14 @@ def flood_all(context: CheckContext) -> None:
     for origin in context.target.names:
         client = context.client_id(origin)
         line = at_reply(context, origin, client, context.location(), context.now_time())
-        require_flood(context, origin, reachable_without(context.target, origin, set()), client, line)
+        require_flood(
+            context,
+            origin,
+            reachable_without(context.target, origin, set()),
+            client,
+            line,
+            judge_reprints=True,
+        )
 
 
 @check(
@@ -395,7 +402,7 @@ def flood_newest_wins(context: CheckContext) -> None:
     for name in names:
         held = context.stored_line(name, client)
         # The newest record, possibly re-printed on the way (require_flood noted that, FLOOD-5).
-        if held is None or not same_record(held, newest):
+        if held is None or not same_record(held, newest, any_time_diff=True):
             received = name in (origin, other)
             raise CheckFailed(
                 f"{name} replaced the newest record with an older or equal-time one"

@@ -140,4 +140,23 @@ def select_checks(
         if profile == "full" and item.quick_only and not (only_set and item.name in only_set):
             continue
         chosen.append(item)
-    return chosen, left_out
+    return _after_prerequisites(chosen), left_out
+
+
+def _after_prerequisites(chosen: list[Check]) -> list[Check]:
+    """``chosen`` in registration order, except that a check runs after every chosen check it
+    requires, so a prerequisite registered later (at-reply-format for a framing check) has a
+    verdict by the time it can block."""
+    names = {item.name for item in chosen}
+    placed: set[str] = set()
+    ordered: list[Check] = []
+    waiting = list(chosen)
+    while waiting:
+        ready = next(
+            (item for item in waiting if all(name in placed or name not in names for name in item.requires)),
+            waiting[0],  # a cycle of prerequisites: registration order breaks it
+        )
+        waiting.remove(ready)
+        ordered.append(ready)
+        placed.add(ready.name)
+    return ordered
