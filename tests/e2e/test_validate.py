@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tomllib
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -48,13 +49,18 @@ def corpus_run(
         if getattr(item, "originalname", None) == _CORPUS_TEST
     ]
 
+    # Every herd file is written before any run starts, on ports no other of them uses: free
+    # ports handed out while other herds start could otherwise be handed out twice.
+    used: set[int] = set()
+    herd_files = {name: _herd_file_on_unused_ports(tmp_path_factory.mktemp(name), used) for name in selected}
+
     def run(name: str) -> CorpusRun:
         herd = CORPUS[name]
-        folder = tmp_path_factory.mktemp(name)
         needed = {name.removesuffix("-quick") for name in herd.needs}
         skipped = [check for check in _DESTRUCTIVE if check.removesuffix("-quick") not in needed]
+        herd_file = herd_files[name]
         return run_validate(
-            herd, write_herd_file(folder), folder, [*_FAST, "--skip", ",".join(skipped)], budget_s=240
+            herd, herd_file, herd_file.parent, [*_FAST, "--skip", ",".join(skipped)], budget_s=240
         )
 
     with ThreadPoolExecutor(max_workers=CORPUS_JOBS) as pool:
@@ -62,6 +68,16 @@ def corpus_run(
         yield lambda name: runs[name].result()
         for future in runs.values():
             future.cancel()
+
+
+def _herd_file_on_unused_ports(folder: Path, used: set[int]) -> Path:
+    """A herd file in ``folder`` none of whose ports is in ``used`` (then added to it)."""
+    while True:
+        path = write_herd_file(folder)
+        ports = {server["port"] for server in tomllib.loads(path.read_text())["servers"].values()}
+        if not ports & used:
+            used |= ports
+            return path
 
 
 @pytest.mark.parametrize("herd", sorted(CORPUS))
@@ -74,7 +90,7 @@ def test_corpus_herd_is_judged_as_its_manifest_says(
     expected_status = 1 if {"FAIL", "FLAKY"} & set(verdicts) else 3 if "NON-STRICT" in verdicts else 0
     assert run.returncode == expected_status, run.output
     assert run.report["spec_profile"] == "lenient"
-    if "NON-STRICT" in verdicts:
+    if any(entry["verdict"] == "NON-STRICT" and entry["strict_only"] for entry in run.checks):
         assert "strict deviations" in run.output, run.output
 
 

@@ -267,6 +267,9 @@ def error_echo_raw(context: CheckContext) -> None:
                 line + ending,
                 f"the invalid line was not echoed as received: {line!r}",
                 raw=not ending,
+                unanswered=None
+                if ending
+                else "a line ended by EOF got no '?' at all: frame-no-final-newline's business (FRAME-2)",
             )
         except CheckUnsupported as exc:
             unsupported = unsupported or exc

@@ -253,7 +253,8 @@ def frame_no_final_newline(context: CheckContext) -> None:
     "FRAME-3",
     "MUST",
     "two commands in one packet: two replies, in order",
-    requires=("dialect", "frame-half-close"),
+    # It reads the AT replies' fields: a malformed AT line is at-reply-format's (AT-1).
+    requires=("dialect", "frame-half-close", "at-reply-format"),
 )
 def frame_pipelined(context: CheckContext) -> None:
     name = context.target.names[0]

@@ -41,6 +41,9 @@ def limits_accepted(context: CheckContext) -> None:
     "MUST",
     "a decimal radius (0.5 km) and bound 0 are accepted",
     strict_part=True,
+    # A herd whose radius parsing fails invalid-radius (a crash on a decimal, say) would fail
+    # here again for the same defect.
+    requires=("dialect", "at-reply-format", "invalid-radius"),
 )
 def limits_edges(context: CheckContext) -> None:
     name = context.target.names[0]
