@@ -211,7 +211,8 @@ def flood_all(context: CheckContext) -> None:
     "an AT line from a client connection is a flood: no reply",
     # Its AT line has odd white space between fields (LEX-3): a herd that splits on single
     # spaces fails lex-extra-space, and its '?' here would be the same defect again.
-    requires=("dialect", "at-reply-format", "flood-all", "lex-extra-space"),
+    # It sees what each server holds only through WHATSAT (whatsat-reply, WHATSAT-5).
+    requires=("dialect", "at-reply-format", "flood-all", "lex-extra-space", "whatsat-reply"),
     # The assignment leaves the server-to-server format free ("AT messages or some variant"),
     # so what a herd does with an AT line from a client is herdref's rule (SPEC A13): strict.
     strict_part=True,

@@ -14,10 +14,12 @@ from herdref.checker.target import CheckContext, CheckUnsupported, Target
 from herdref.model import components
 from herdref.model.judge import (
     is_error_reply_for,
+    location_close,
     looks_like_at,
     same_record,
     split_at_fields,
     split_line,
+    time_close,
 )
 from herdref.protocol import WHITESPACE, At, error_reply
 
@@ -223,13 +225,14 @@ def require_flood(
     if (
         wrong
         and origin not in context.target.names
-        and all(same_record(got, line, any_time_diff=True) for got in wrong.values())
+        and all(_same_report(got, line) for got in wrong.values())
     ):
-        # A line a client sent (no server's reply to compare with): only the time difference
-        # differs, which a WHATSAT that regenerates it also shows (whatsat-reply names that,
-        # WHATSAT-5; flood-all names a relay that changes it, FLOOD-5). The record did arrive.
+        # A line a client sent (no server's reply to compare with): the same client, location
+        # and time under another server ID or time difference, which a WHATSAT that regenerates
+        # the line also shows (whatsat-reply names that, WHATSAT-5; flood-all names a relay that
+        # changes it, FLOOD-5). The record did arrive.
         context.transcript.note(
-            "the record arrived with another time difference (see whatsat-reply, flood-all)"
+            "the record arrived under another server ID or time difference (see whatsat-reply, flood-all)"
         )
         wrong = {}
     held = context.stored_line(origin, client) if wrong and origin in context.target.names else line
@@ -294,6 +297,19 @@ def require_whole_again(context: CheckContext, restarted: Iterable[str]) -> None
                 [name],
                 f"after {name} restarted, a record created at its neighbour {neighbour} never reached it",
             )
+
+
+def _same_report(seen: bytes, line: bytes) -> bool:
+    """Whether two AT lines carry the same client report (client, location, client time),
+    whichever server ID and time difference they show."""
+    a, b = split_at_fields(seen), split_at_fields(line)
+    return (
+        a is not None
+        and b is not None
+        and a.client_id == b.client_id
+        and location_close(b.location, a.location)
+        and time_close(b.client_time, a.client_time)
+    )
 
 
 def invalid_lines(
