@@ -282,7 +282,7 @@ def flood_stale_not_sent(context: CheckContext) -> None:
             # this check's own, so it shows in whatever the herd sends.
             duplicate, stale = context.location(), context.location()
             at_reply(context, origin, client, duplicate, newest_time)
-            at_reply(context, origin, client, stale, context.now_time(-100))
+            at_reply(context, origin, client, stale, _STALE_TIME)
             # Quiescence: a later record from the same server has overtaken what these caused.
             _require_sent(context, sink, origin, observer, "sentinel", copies=copies)
             sent = [
@@ -308,6 +308,10 @@ def flood_stale_not_sent(context: CheckContext) -> None:
             seen=f"{observer}'s port received {' and '.join(sent)} record (its location)",
         )
 
+
+#: A stale client time with fewer integer digits than the current ones (2001): compared as
+#: text it would be the newer one (IAMAT-6: any time is valid).
+_STALE_TIME = b"999999999.999999999"
 
 #: How long the listener waits for every neighbour's copy of a record before it settles for
 #: the copies it has (a herd need not relay a record to a server its origin also reaches).
