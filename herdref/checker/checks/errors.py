@@ -11,12 +11,18 @@ from herdref.checker.checks.helpers import (
     expect_error,
     expect_error_graded,
     invalid_lines,
+    reported,
     show,
 )
 from herdref.checker.checks.registry import CheckFailed, check
 from herdref.checker.target import CheckContext, CheckUnsupported
 from herdref.checker.variation import LINE_LENGTHS, Variation
 from herdref.model.judge import looks_like_at, split_at_fields, split_line
+
+#: What a refusal check needs: the dialect step only. It judges '?' replies, not AT lines,
+#: so a malformed AT reply (at-reply-format, AT-1) does not keep its defects from being found.
+_REFUSALS: Final = ("dialect",)
+
 
 # ---- long lines ----------------------------------------------------------------------------
 
@@ -82,7 +88,13 @@ def long_lines(context: CheckContext) -> None:
 # ---- invalid lines -------------------------------------------------------------------------
 
 
-@check("invalid-command", "LEX-4", "MUST", "unknown and lower-case command words get '? <line>'")
+@check(
+    "invalid-command",
+    "LEX-4",
+    "MUST",
+    "unknown and lower-case command words get '? <line>'",
+    requires=_REFUSALS,
+)
 def invalid_command(context: CheckContext) -> None:
     client = context.client_id()
     loc, when = context.location(), context.now_time()
@@ -100,7 +112,11 @@ def invalid_command(context: CheckContext) -> None:
 
 
 @check(
-    "invalid-field-count", "ERR-3", "MUST", "IAMAT/WHATSAT/AT with too few or too many fields get '? <line>'"
+    "invalid-field-count",
+    "ERR-3",
+    "MUST",
+    "IAMAT/WHATSAT/AT with too few or too many fields get '? <line>'",
+    requires=_REFUSALS,
 )
 def invalid_field_count(context: CheckContext) -> None:
     client = context.client_id()
@@ -167,7 +183,13 @@ def extra_field_anywhere(context: CheckContext) -> None:
     alive_after(context, name)
 
 
-@check("invalid-location", "LEX-5", "MUST", "locations that are not ISO 6709 ±lat±long in range get '?'")
+@check(
+    "invalid-location",
+    "LEX-5",
+    "MUST",
+    "locations that are not ISO 6709 ±lat±long in range get '?'",
+    requires=_REFUSALS,
+)
 def invalid_location(context: CheckContext) -> None:
     client, when = context.client_id(), context.now_time()
     # Core: no sign, no longitude, a comma: not ISO 6709 decimal degrees on any reading.
@@ -187,7 +209,9 @@ def invalid_location(context: CheckContext) -> None:
     )
 
 
-@check("invalid-time", "LEX-6", "MUST", "times that are not POSIX decimal seconds get '?'")
+@check(
+    "invalid-time", "LEX-6", "MUST", "times that are not POSIX decimal seconds get '?'", requires=_REFUSALS
+)
 def invalid_time(context: CheckContext) -> None:
     client, loc = context.client_id(), context.location()
     # Core: not digits with an optional fraction (LEX-6: "no `_`; `.5` and `5.` are invalid";
@@ -201,7 +225,13 @@ def invalid_time(context: CheckContext) -> None:
     )
 
 
-@check("invalid-radius", "WHATSAT-2", "MUST", "radius outside (0, 50] km or not a number gets '?'")
+@check(
+    "invalid-radius",
+    "WHATSAT-2",
+    "MUST",
+    "radius outside (0, 50] km or not a number gets '?'",
+    requires=_REFUSALS,
+)
 def invalid_radius(context: CheckContext) -> None:
     # Core: over the stated 50 km, or not a number. Strict: 0, negative, '+5', '1e1', which
     # the handout leaves open (the course's test client sends 0..50; SPEC decision A8).
@@ -213,7 +243,9 @@ def invalid_radius(context: CheckContext) -> None:
     )
 
 
-@check("invalid-bound", "WHATSAT-3", "MUST", "bound outside 0..20 or not an integer gets '?'")
+@check(
+    "invalid-bound", "WHATSAT-3", "MUST", "bound outside 0..20 or not an integer gets '?'", requires=_REFUSALS
+)
 def invalid_bound(context: CheckContext) -> None:
     # Core: over the stated 20, or not a number. Strict: sign, fraction (SPEC decision A8).
     _invalid_whatsat_fields(
@@ -234,7 +266,7 @@ def _invalid_whatsat_fields(
     """WHATSAT lines for a client the server knows, so only the bad field can earn the '?'."""
     name = context.target.names[0]
     client = context.client_id()
-    at_reply(context, name, client, context.location(), context.now_time())
+    reported(context, name, client)
     lines = [b"WHATSAT %s %s %s" % (client, radius, bound) for radius, bound in radius_and_bound]
     strict_lines = [b"WHATSAT %s %s %s" % (client, radius, bound) for radius, bound in strict]
     invalid_lines(context, lines, f"{what} not answered '? <line>'", strict_lines=strict_lines)
@@ -332,7 +364,13 @@ def error_keeps_connection(context: CheckContext) -> None:
             )
 
 
-@check("unknown-client", "WHATSAT-4", "MUST", "WHATSAT for a client no server knows gets '? <line>'")
+@check(
+    "unknown-client",
+    "WHATSAT-4",
+    "MUST",
+    "WHATSAT for a client no server knows gets '? <line>'",
+    requires=_REFUSALS,
+)
 def unknown_client(context: CheckContext) -> None:
     line = b"WHATSAT %s 10 5\n" % context.client_id("nobody")
     for name in context.target.names:

@@ -286,7 +286,9 @@ def flood_malformed_at(context: CheckContext) -> None:
     "MUST",
     "a stale or duplicate IAMAT is not flooded",
     destructive=True,
-    requires=("dialect", "at-reply-format", "flood-all"),
+    # Its stale time is newer as text: a herd that compares client times as strings fails
+    # newer-by-value first (FLOOD-2 at the origin), and would fail here for the same defect.
+    requires=("dialect", "at-reply-format", "flood-all", "newer-by-value"),
 )
 def flood_stale_not_sent(context: CheckContext) -> None:
     """FLOOD-2: only a strictly newer record is flooded. A neighbour that holds the newest
@@ -314,7 +316,7 @@ def flood_stale_not_sent(context: CheckContext) -> None:
             # this check's own, so it shows in whatever the herd sends.
             duplicate, stale = context.location(), context.location()
             at_reply(context, origin, client, duplicate, newest_time)
-            at_reply(context, origin, client, stale, context.now_time(-100))
+            at_reply(context, origin, client, stale, _STALE_TIME)
             # Quiescence: a later record from the same server has overtaken what these caused.
             _require_sent(context, sink, origin, observer, "sentinel", copies=copies)
             sent = [
@@ -340,6 +342,10 @@ def flood_stale_not_sent(context: CheckContext) -> None:
             seen=f"{observer}'s port received {' and '.join(sent)} record (its location)",
         )
 
+
+#: A stale client time with fewer integer digits than the current ones (2001): compared as
+#: text it would be the newer one (IAMAT-6: any time is valid).
+_STALE_TIME = b"999999999.999999999"
 
 #: How long the listener waits for every neighbour's copy of a record before it settles for
 #: the copies it has (a herd need not relay a record to a server its origin also reaches).

@@ -329,7 +329,16 @@ def frame_blank_lines(context: CheckContext) -> None:
     lines = reply.data.split(b"\n")
     if len(lines) == 2 and lines[1] == b"" and looks_like_at(lines[0]):
         return  # one AT reply (its shape is at-reply-format's business, AT-1)
-    single_shot = context.target.dialect.iamat.server_closes
+    # One command per connection (FRAME-3 lenient), as the dialect step found: not merely a
+    # server that closes after a half-closed exchange, which every strict herd does.
+    single_shot = context.target.dialect.single_shot
+    if single_shot and not reply.data and reply.closed:
+        # It read the first (blank) line as its one line, found nothing to answer, and closed:
+        # what a one-line-per-connection reader does with a blank line is left open (A20).
+        raise CheckUnsupported(
+            "the herd takes one line per connection and closed after a blank one without a reply "
+            "(left open by the course); blank lines before a command cannot be sent to it"
+        )
     if single_shot and reply.data.startswith(b"?") and client not in reply.data:
         # A single-shot herd took the first (blank) line for its one command: what it answers
         # to a blank command the course leaves open (protocol notes A20: readers that take one

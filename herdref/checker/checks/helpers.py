@@ -333,9 +333,30 @@ def invalid_lines(
 
 
 def alive_after(context: CheckContext, name: str) -> None:
-    """The server still answers after the bad input (ERR-4: the server never dies or hangs)."""
-    with failure_as(f"{name} no longer answers after the bad input", clause="ERR-4"):
-        at_reply(context, name, context.client_id("alive"), context.location(), context.now_time())
+    """The server still answers after the bad input (ERR-4: the server never dies or hangs).
+    Any reply that starts like an AT line will do: its shape is at-reply-format's (AT-1)."""
+    reply = context.iamat(name, context.client_id("alive"), context.location(), context.now_time())
+    if not looks_like_at(reply.data):
+        seen = show(reply.received or None) + (f" ({reply.error})" if reply.error else "")
+        raise CheckFailed(
+            f"{name} no longer answers after the bad input",
+            expected="an AT reply to a valid IAMAT",
+            seen=seen + (" (the server closed the connection)" if reply.closed and not reply.data else ""),
+            clause="ERR-4",
+        )
+
+
+def reported(context: CheckContext, name: str, client: bytes) -> None:
+    """An IAMAT for ``client`` that must be answered (IAMAT-4), so that ``name`` knows it: any
+    reply that starts like an AT line will do (its shape is at-reply-format's, AT-1)."""
+    reply = context.iamat(name, client, context.location(), context.now_time())
+    if not looks_like_at(reply.data):
+        raise CheckFailed(
+            f"{name} did not answer a valid IAMAT with an AT line",
+            expected=f"AT {name} <time-diff> {client.decode(errors='replace')} ...",
+            seen=show(reply.received or None) + (f" ({reply.error})" if reply.error else ""),
+            clause="IAMAT-4",
+        )
 
 
 def whatsat_json(reply: bytes) -> object:
