@@ -107,12 +107,14 @@ def test_a_malformed_at_reply_is_at_1_alone_not_also_a_crlf_or_blank_line_failur
         "frame-crlf,frame-blank-lines,at-reply-format",
     )
     checks = _checks(document)
+    # frame-blank-lines reads the AT reply's fields, so it needs at-reply-format: BLOCKED.
     assert {name: (entry["verdict"], entry["clause"]) for name, entry in checks.items()} == {
         "dialect": ("PASS", "IAMAT-4"),
         "frame-crlf": ("PASS", "ERR-2"),
-        "frame-blank-lines": ("PASS", "FRAME-5"),
+        "frame-blank-lines": ("BLOCKED", "FRAME-5"),
         "at-reply-format": ("FAIL", "AT-1"),
     }, output
+    assert checks["frame-blank-lines"]["blocked_by"] == "at-reply-format", output
     assert status == 1, output
 
 
@@ -239,10 +241,23 @@ def test_a_decimal_radius_that_drops_the_connection_is_not_called_refused(tmp_pa
         "FAIL",
         "WHATSAT-2",
     ), output
-    assert checks["limits-edges"]["verdict"] == "NON-STRICT", output
-    assert "got no reply" in str(checks["limits-edges"]["summary"]), output
+    # The same defect again: limits-edges needs invalid-radius.
+    assert (checks["limits-edges"]["verdict"], checks["limits-edges"]["blocked_by"]) == (
+        "BLOCKED",
+        "invalid-radius",
+    ), output
     assert checks["places-radius-metres"]["verdict"] == "PASS", output
     assert status == 1, output
+    # Run alone, limits-edges says what the transcript shows: no reply, not "refused".
+    status, document, output = validate(
+        tmp_path,
+        *launch_broken_herd(tmp_path, "decimal_radius_drops_connection.py"),
+        "--only",
+        "limits-edges",
+    )
+    limits = _checks(document)["limits-edges"]
+    assert limits["verdict"] == "NON-STRICT", output
+    assert "got no reply" in str(limits["summary"]), output
 
 
 def test_a_relay_that_reprints_numbers_is_a_strict_deviation_and_flooding_goes_on(tmp_path: Path) -> None:
