@@ -99,6 +99,9 @@ def check_whatsat_reply(
     if first not in candidates:
         listing = " or ".join(_show(line) for line in candidates)
         return [Violation("WHATSAT-5", f"WHATSAT reply starts {_show(first)}, not the stored {listing}")]
+    if reply.startswith(first + b"\n\n"):
+        # The reply's layout (WHATSAT-5): its end comes right after the AT line, before the JSON.
+        return [Violation("WHATSAT-5", "WHATSAT reply: an empty line follows the AT line, before the JSON")]
     parsed = parse_whatsat_reply(reply)
     if isinstance(parsed, str):
         clause = "WHATSAT-5" if "empty line (LF LF)" in parsed else "WHATSAT-6"
