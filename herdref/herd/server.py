@@ -24,6 +24,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Final, cast
 
 from herdref.herd.links import PeerLinks
+from herdref.herd.listen import BoundPorts, bind_ports
 from herdref.herd.log import HerdLog
 from herdref.herd.node import HerdNode, PlacesLookup, Session
 from herdref.protocol import error_reply
@@ -107,60 +108,62 @@ class HerdServer:
         #: ``buffer_updated``, which copies the octets out, before any other read, so an idle
         #: connection costs no buffer (LIMIT-2: 10 000 connections would otherwise hold 640 MiB).
         self.read_view = memoryview(bytearray(_READ_BUFFER_BYTES))
-        self._listener: asyncio.Server | None = None
-        self._peer_listener: asyncio.Server | None = None
+        self._listeners: list[asyncio.Server] = []
+        self._peer_listeners: list[asyncio.Server] = []
         self._sweeper: asyncio.Task[None] | None = None
 
-    async def start(self) -> None:
-        """Open the listeners, then the links (clients can connect before peers are reached).
+    async def start(self, ports: BoundPorts | None = None) -> None:
+        """Serve on ``ports`` (bound here when not given), then open the links (clients can
+        connect before peers are reached). Raises PortUnavailable if a port cannot be bound.
 
-        The peer port (LINK-1, PEER-4) opens before the client port, so a server whose client port
-        accepts connections is fully up: graders and tests probe the client port only."""
+        ``herdref serve`` binds the ports before it imports this module (``herd/listen.py``
+        says why); either way the peer port listens before the client port, so a server whose
+        client port accepts connections is fully up: graders and tests probe the client port
+        only."""
         loop = asyncio.get_running_loop()
-        peer_port = self.address.peer_port
-        if self.peer_tls is not None and peer_port is not None:
-            self._peer_listener = await loop.create_server(
-                lambda: PeerPortConnection(self),
-                self.address.host,
-                peer_port,
-                ssl=self.peer_tls.server_context,
-                ssl_handshake_timeout=_PEER_TLS_HANDSHAKE_TIMEOUT_S,
-                reuse_address=True,
-            )
+        if ports is None:
+            ports = bind_ports(self.address)
+        host = self.address.host.encode()
+        for sock in ports.peer:
+            if self.peer_tls is not None:
+                listener = await loop.create_server(
+                    lambda: PeerPortConnection(self),
+                    sock=sock,
+                    ssl=self.peer_tls.server_context,
+                    ssl_handshake_timeout=_PEER_TLS_HANDSHAKE_TIMEOUT_S,
+                )
+            else:
+                # LINK-1: a plain peer port, so that no connection between servers touches a
+                # client port (a grader's `lsof -ti:PORT | xargs kill` then kills only that
+                # port's owner). It speaks the whole protocol, like the client port (FLOOD-6).
+                listener = await loop.create_server(lambda: ClientConnection(self), sock=sock)
+            self._peer_listeners.append(listener)
+        if ports.peer:
+            over = b"peers over TLS on" if self.peer_tls is not None else b"peers on"
             self.herd_log.record(
-                b"START",
-                self.name.encode(),
-                b"peers over TLS on %s:%d" % (self.address.host.encode(), peer_port),
+                b"START", self.name.encode(), b"%s %s:%d" % (over, host, self.address.peer_port or 0)
             )
-        elif peer_port is not None:
-            # LINK-1: a plain peer port, so that no connection between servers touches a client
-            # port (a grader's `lsof -ti:PORT | xargs kill` then kills only that port's owner).
-            # It speaks the whole protocol, like the client port (FLOOD-6).
-            self._peer_listener = await loop.create_server(
-                lambda: ClientConnection(self), self.address.host, peer_port, reuse_address=True
+        for sock in ports.client:
+            listener = await loop.create_server(
+                self._client_port_connection if self.peer_tls is not None else lambda: ClientConnection(self),
+                sock=sock,
             )
-            self.herd_log.record(
-                b"START", self.name.encode(), b"peers on %s:%d" % (self.address.host.encode(), peer_port)
-            )
-        self._listener = await loop.create_server(
-            self._client_port_connection if self.peer_tls is not None else lambda: ClientConnection(self),
-            self.address.host,
-            self.address.port,
-            reuse_address=True,
-        )
-        self.herd_log.record(
-            b"START",
-            self.name.encode(),
-            b"listening on %s:%d" % (self.address.host.encode(), self.address.port),
-        )
+            self._listeners.append(listener)
+        self.herd_log.record(b"START", self.name.encode(), b"listening on %s:%d" % (host, self.address.port))
         self.links.start()
         self._sweeper = loop.create_task(self._close_idle_connections(), name="idle-sweeper")
 
+    @property
+    def client_port(self) -> int:
+        """The client port the server listens on (the one the kernel chose, if port 0)."""
+        port: int = self._listeners[0].sockets[0].getsockname()[1]
+        return port
+
     async def close(self) -> None:
         """Stop listening, drop every connection and link, flush the log."""
-        for listener in (self._listener, self._peer_listener):
-            if listener is not None:
-                listener.close()
+        listeners = (*self._listeners, *self._peer_listeners)
+        for listener in listeners:
+            listener.close()
         if self._sweeper is not None:
             self._sweeper.cancel()
         for connection in list(self.connections):
@@ -169,10 +172,9 @@ class HerdServer:
         places_close = getattr(self.places, "aclose", None)
         if places_close is not None:
             await places_close()
-        for listener in (self._listener, self._peer_listener):
-            if listener is not None:
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(listener.wait_closed(), 1.0)
+        for listener in listeners:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(listener.wait_closed(), 1.0)
         self.herd_log.record(b"STOP", self.name.encode(), b"closed")
         await self.herd_log.aclose()
 

@@ -72,8 +72,7 @@ async def close_connections() -> AsyncIterator[None]:
 
 
 async def connect(server: HerdServer) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-    assert server._listener is not None
-    port = server._listener.sockets[0].getsockname()[1]
+    port = server.client_port
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     _opened.append(writer)
     return reader, writer
