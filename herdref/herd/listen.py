@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Final
 if TYPE_CHECKING:
     from herdref.herd.config import ServerAddress
 
-__all__ = ["BACKLOG", "BoundPorts", "PortUnavailable", "bind_ports"]
+__all__ = ["BACKLOG", "BoundPorts", "PortUnavailable", "accept_waiting", "bind_ports", "has_unread_input"]
 
 #: Pending connections the kernel keeps for a listener that has not accepted them yet
 #: (asyncio's default for ``create_server``).
@@ -93,3 +93,28 @@ def _listen(host: str, port: int) -> tuple[socket.socket, ...]:
             sock.close()
         raise PortUnavailable(host, port, exc) from None
     return tuple(sockets)
+
+
+def accept_waiting(listener: socket.socket) -> list[socket.socket]:
+    """The connections the kernel completed on ``listener`` (non-blocking) before the server
+    began to accept: at most a backlog's worth, in the order they arrived."""
+    accepted: list[socket.socket] = []
+    while len(accepted) < BACKLOG:
+        try:
+            connection, _ = listener.accept()
+        except (BlockingIOError, InterruptedError):
+            break
+        except OSError:  # e.g. ECONNABORTED: that one is gone; the others still wait
+            continue
+        connection.setblocking(False)
+        accepted.append(connection)
+    return accepted
+
+
+def has_unread_input(connection: socket.socket) -> bool:
+    """Whether octets wait in ``connection``'s receive buffer (peeked: nothing is consumed).
+    False at EOF and on a broken connection: there is nothing more to read first."""
+    try:
+        return bool(connection.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT))
+    except OSError:  # BlockingIOError: empty; anything else: nothing will come
+        return False

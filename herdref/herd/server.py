@@ -19,12 +19,13 @@ import collections
 import contextlib
 import logging
 import secrets
+import socket
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Final, cast
 
 from herdref.herd.links import PeerLinks
-from herdref.herd.listen import BoundPorts, bind_ports
+from herdref.herd.listen import BoundPorts, accept_waiting, bind_ports, has_unread_input
 from herdref.herd.log import HerdLog
 from herdref.herd.node import HerdNode, PlacesLookup, Session
 from herdref.protocol import error_reply
@@ -53,6 +54,9 @@ _OVERLONG_LINGER_S: Final = 1.0
 #: The idle sweep (LIMIT-3) also reports refusals of a full record table (LIMIT-7), so it runs
 #: at least this often whatever the idle timeout.
 _MAX_SWEEP_INTERVAL_S: Final = 5.0
+#: FLOOD-7: at start-up, peer connections that were already waiting are read first, for at
+#: most this long, before the client port accepts (``_read_waiting_peers_first``).
+_WAITING_PEERS_READ_S: Final = 0.25
 #: PEER-4: a TLS handshake on the peer port that takes longer than this is abandoned.
 _PEER_TLS_HANDSHAKE_TIMEOUT_S: Final = 5.0
 
@@ -136,6 +140,7 @@ class HerdServer:
                 # LINK-1: a plain peer port, so that no connection between servers touches a
                 # client port (a grader's `lsof -ti:PORT | xargs kill` then kills only that
                 # port's owner). It speaks the whole protocol, like the client port (FLOOD-6).
+                await self._read_waiting_peers_first(sock)
                 listener = await loop.create_server(lambda: ClientConnection(self), sock=sock)
             self._peer_listeners.append(listener)
         if ports.peer:
@@ -152,6 +157,37 @@ class HerdServer:
         self.herd_log.record(b"START", self.name.encode(), b"listening on %s:%d" % (host, self.address.port))
         self.links.start()
         self._sweeper = loop.create_task(self._close_idle_connections(), name="idle-sweeper")
+
+    async def _read_waiting_peers_first(self, sock: socket.socket) -> None:
+        """FLOOD-7 across a restart: while the process started, neighbours' links may already
+        have connected to the (early-bound) peer port and written records, and a client may be
+        waiting on the client port to ask for them. Accept those peer connections and let them
+        be read before any client is accepted, so the client is answered from the records that
+        reached the server first (else the order among new connections is the selector's).
+        Bounded by ``_WAITING_PEERS_READ_S``: a peer that connected but is still writing cannot
+        hold the client port shut."""
+        loop = asyncio.get_running_loop()
+        unread: list[socket.socket] = []
+        for connection in accept_waiting(sock):
+            peek = connection.dup()  # the loop may take the socket object over; peek on a copy
+            try:
+                await loop.connect_accepted_socket(lambda: ClientConnection(self), connection)
+            except OSError:
+                peek.close()
+                continue
+            unread.append(peek)
+        give_up = loop.time() + _WAITING_PEERS_READ_S
+        try:
+            while unread and loop.time() < give_up:
+                await asyncio.sleep(0)  # one pass of the loop: the transports read what is there
+                still = [peek for peek in unread if has_unread_input(peek)]
+                for peek in unread:
+                    if peek not in still:
+                        peek.close()
+                unread = still
+        finally:
+            for peek in unread:
+                peek.close()
 
     @property
     def client_port(self) -> int:

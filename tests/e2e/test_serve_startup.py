@@ -103,3 +103,40 @@ def test_a_port_in_use_is_one_stderr_line_naming_it(tmp_path: Path, busy: str) -
     other = address.peer_port if busy == "port" else address.port
     assert other is not None
     assert not port_open(address.host, other)
+
+
+def test_records_waiting_on_the_peer_port_at_start_are_read_before_any_client(
+    gated_server: tuple[subprocess.Popen[bytes], Path, Path],
+) -> None:
+    # FLOOD-7 across a restart: a neighbour's link reached the peer port while the server was
+    # starting, and a client asked for that record meanwhile (the client even came first).
+    _, gate, herd_file = gated_server
+    address = load_config(herd_file).servers["Solo"]
+    assert address.peer_port is not None
+    wait_until((gate / "reached").exists, deadline_s=20, what="serve reached the asyncio import")
+    at_line = b"AT Other +0.250000000 waited +34.068930-118.445127 1700000000.5"
+    connections: list[socket.socket] = []
+    try:
+        # Several neighbours' links wait; the last one brings the record (a loop may accept one
+        # connection per listener per pass, so clients would come before it).
+        for index in range(3):
+            peer = socket.create_connection((address.host, address.peer_port), timeout=10)
+            connections.append(peer)
+            peer.sendall(b"PEER Neighbour%d 0123456789abcdef\n" % index)
+        connections[-1].sendall(at_line + b"\n")
+        clients = []
+        for _ in range(3):
+            client = socket.create_connection((address.host, address.port), timeout=20)
+            connections.append(client)
+            clients.append(client)
+            client.sendall(b"WHATSAT waited 1 1\n")
+            client.shutdown(socket.SHUT_WR)
+        (gate / "release").touch()
+        for client in clients:
+            reply = b""
+            while chunk := client.recv(65536):
+                reply += chunk
+            assert reply.split(b"\n", 1)[0] == at_line, reply[:200]
+    finally:
+        for connection in connections:
+            connection.close()
