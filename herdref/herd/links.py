@@ -99,6 +99,8 @@ class PeerLink:
         self.bytes_read = 0
         self._work = asyncio.Event()
         self._retry_now = asyncio.Event()
+        #: Set once the first attempt is over: connected (and greeted), or failed.
+        self.settled = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._where = neighbour.encode()
         #: The live connection of a persistent link, once greeted and caught up.
@@ -257,6 +259,7 @@ class PeerLink:
                 if why != last_failure:
                     self._log_link(b"unreachable", why)
                     last_failure = why
+                self.settled.set()
                 delay_s = await self._back_off(delay_s)
                 continue
             last_failure = ""
@@ -285,6 +288,7 @@ class PeerLink:
         # Reading tells us when the neighbour goes away.
         watcher = asyncio.get_running_loop().create_task(self._read_until_closed(reader))
         self._writer = writer
+        self.settled.set()
         try:
             while True:
                 self._work.clear()
@@ -337,6 +341,7 @@ class PeerLink:
                     self._log_link(b"unreachable", why)
                     last_failure = why
                 self._lost_lines = True
+                self.settled.set()
                 delay_s = await self._back_off(delay_s)
                 continue
             lost_lines, self._lost_lines = self._lost_lines, False
@@ -359,6 +364,7 @@ class PeerLink:
             if lost_lines or not greeted:
                 self._log_link(b"connected", "ephemeral")
             greeted, delay_s, last_failure = True, INITIAL_BACKOFF_S, ""
+            self.settled.set()
 
     def _send_now(self) -> bool:
         """FLOOD-7, ephemeral mode: connect to the neighbour and hand it the greeting and the
@@ -474,6 +480,14 @@ class PeerLinks:
         due, self._due = self._due, {}
         for link in due.values():
             link.flush()
+
+    async def settle(self, timeout_s: float) -> None:
+        """Wait until every link's first attempt is over (connected or failed), at most
+        ``timeout_s``: a server that starts with its links up relays at once what it gets."""
+        waits = [link.settled.wait() for link in self.by_neighbour.values()]
+        if waits:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.gather(*waits), timeout_s)
 
     def neighbour_greeted(self, neighbour: str) -> None:
         """A neighbour opened a link to us: it is up, so our link to it should be too."""

@@ -57,6 +57,9 @@ _MAX_SWEEP_INTERVAL_S: Final = 5.0
 #: FLOOD-7: at start-up, peer connections that were already waiting are read first, for at
 #: most this long, before the client port accepts (``_read_waiting_peers_first``).
 _WAITING_PEERS_READ_S: Final = 0.25
+#: At start-up, the first connection attempt of every link may take this long before the
+#: listeners serve (``PeerLinks.settle``).
+_LINKS_SETTLE_S: Final = 0.25
 #: PEER-4: a TLS handshake on the peer port that takes longer than this is abandoned.
 _PEER_TLS_HANDSHAKE_TIMEOUT_S: Final = 5.0
 
@@ -117,17 +120,23 @@ class HerdServer:
         self._sweeper: asyncio.Task[None] | None = None
 
     async def start(self, ports: BoundPorts | None = None) -> None:
-        """Serve on ``ports`` (bound here when not given), then open the links (clients can
-        connect before peers are reached). Raises PortUnavailable if a port cannot be bound.
+        """Open the links, then serve on ``ports`` (bound here when not given). Raises
+        PortUnavailable if a port cannot be bound.
 
         ``herdref serve`` binds the ports before it imports this module (``herd/listen.py``
         says why); either way the peer port listens before the client port, so a server whose
         client port accepts connections is fully up: graders and tests probe the client port
-        only."""
+        only. Clients are accepted once each link has connected or failed once (bounded), and
+        the peer connections that were already waiting have been read."""
         loop = asyncio.get_running_loop()
         if ports is None:
             ports = bind_ports(self.address)
         host = self.address.host.encode()
+        # FLOOD-7 across a restart: links first (on loopback a connection is made or refused at
+        # once), so records read from waiting peers below, and the first IAMATs, are relayed in
+        # the pass that stores them rather than when each link gets round to connecting.
+        self.links.start()
+        await self.links.settle(_LINKS_SETTLE_S)
         for sock in ports.peer:
             if self.peer_tls is not None:
                 listener = await loop.create_server(
@@ -155,7 +164,6 @@ class HerdServer:
             )
             self._listeners.append(listener)
         self.herd_log.record(b"START", self.name.encode(), b"listening on %s:%d" % (host, self.address.port))
-        self.links.start()
         self._sweeper = loop.create_task(self._close_idle_connections(), name="idle-sweeper")
 
     async def _read_waiting_peers_first(self, sock: socket.socket) -> None:
