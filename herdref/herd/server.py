@@ -376,7 +376,8 @@ class ClientConnection(asyncio.BufferedProtocol):
                     self._floods_due = False
                     self.server.links.flush_due()  # FLOOD-7: the floods first, then the replies
                 transport.write(b"".join(replies))
-                self._check_pending_replies()
+                if transport.get_write_buffer_size() > self._max_pending_reply:  # LIMIT-4, rare
+                    self._check_pending_replies()
 
     def eof_received(self) -> bool:
         if self._discarding:

@@ -94,6 +94,18 @@ def port_open(host: str, port: int) -> bool:
         return False
 
 
+def serving(host: str, port: int) -> bool:
+    """Whether a server answers on ``port``, not only listens: ``herdref serve`` listens before
+    its event loop runs (herd/listen.py), so a probe that half-closes at once is closed by the
+    server only once it serves. Nothing is sent, so nothing is logged or stored."""
+    try:
+        with socket.create_connection((host, port), timeout=0.2) as probe:
+            probe.shutdown(socket.SHUT_WR)
+            return probe.recv(1) == b""
+    except OSError:  # refused, or no answer within the probe's timeout
+        return False
+
+
 class Herd:
     """The servers of one herd file, each a real ``herdref serve`` process."""
 
@@ -109,7 +121,7 @@ class Herd:
         return [sys.executable, "-m", "herdref", "serve", name, "--config", str(self.config_path)]
 
     def start(self, name: str, *, wait: bool = True) -> float:
-        """Start ``name``; returns the seconds until its port accepted a connection."""
+        """Start ``name``; returns the seconds until it served (closed a probe, see ``serving``)."""
         started = time.monotonic()
         previous = self.processes.get(name)
         if previous is not None and previous.stderr is not None:
@@ -135,9 +147,9 @@ class Herd:
             if process.poll() is not None:
                 stderr = process.stderr.read().decode() if process.stderr else ""
                 raise AssertionError(f"{name} exited with {process.returncode}: {stderr}")
-            return port_open(address.host, address.port)
+            return serving(address.host, address.port)
 
-        wait_until(listening, what=f"{name} listening")
+        wait_until(listening, what=f"{name} serving")
 
     def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
         process = self.processes[name]
