@@ -15,6 +15,9 @@ connect to the port succeeds (polled every 0.5 ms; a refused connect costs micro
   for any asyncio server;
 * ``herdref``: ``python3 -m herdref serve Solo --config herd.toml --loop LOOP`` (a one-server
   herd with its log on, the offline Places fixture).
+* ``herdref answers``: the same starts, timed until the server answers (it closes a probe
+  that half-closed at once): ``herdref serve`` binds its ports before it imports asyncio and
+  the server, so connections are accepted (and wait in the kernel) before they are answered.
 
 Bytecode: by default the commands may write and reuse ``__pycache__`` (one unmeasured warm-up
 start of each first), as an installed package does; ``--no-bytecode`` sets
@@ -70,8 +73,20 @@ def _listening(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
-def time_to_listen(command: list[str], port: int) -> float:
-    """Seconds from starting ``command`` until ``port`` accepts a connection; then stops it."""
+def _serving(port: int) -> bool:
+    """Whether a server answers on ``port``: it closes a probe that half-closed at once (a
+    server that binds before its event loop runs accepts connections before it answers)."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.05) as probe:
+            probe.shutdown(socket.SHUT_WR)
+            return probe.recv(1) == b""
+    except OSError:
+        return False
+
+
+def time_to_listen(command: list[str], port: int, *, serving: list[float] | None = None) -> float:
+    """Seconds from starting ``command`` until ``port`` accepts a connection; then stops it.
+    With ``serving``, also waits until the server answers and appends those seconds to it."""
     started = time.perf_counter()
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
@@ -82,7 +97,14 @@ def time_to_listen(command: list[str], port: int) -> float:
             if time.perf_counter() - started > _GIVE_UP_S:
                 raise RuntimeError(f"{command[1:4]} not listening after {_GIVE_UP_S} s")
             time.sleep(_POLL_S)
-        return time.perf_counter() - started
+        listening_s = time.perf_counter() - started
+        if serving is not None:
+            while not _serving(port):
+                if time.perf_counter() - started > _GIVE_UP_S:
+                    raise RuntimeError(f"{command[1:4]} not answering after {_GIVE_UP_S} s")
+                time.sleep(_POLL_S)
+            serving.append(time.perf_counter() - started)
+        return listening_s
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
@@ -140,7 +162,7 @@ def main() -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
-    times: dict[str, list[float]] = {"pass": [], "listener": [], "herdref": []}
+    times: dict[str, list[float]] = {"pass": [], "listener": [], "herdref": [], "herdref answers": []}
     with tempfile.TemporaryDirectory(prefix="herdref-startup-") as directory:
         herd_file = write_herd(Path(directory), ["Solo"])
         herd_port = int(herd_file.read_text().split("port = ")[1].split()[0])
@@ -164,7 +186,7 @@ def main() -> int:
             times["listener"].append(
                 time_to_listen([sys.executable, "-c", LISTENER_SCRIPT, str(listener_port)], listener_port)
             )
-            times["herdref"].append(time_to_listen(herdref, herd_port))
+            times["herdref"].append(time_to_listen(herdref, herd_port, serving=times["herdref answers"]))
         imports = slowest_imports(herd_file, args.loop) if args.imports else []
 
     summary = {name: _summary(seconds) for name, seconds in times.items()}
@@ -187,9 +209,9 @@ def main() -> int:
     setting = f"loop {args.loop}, bytecode {report['bytecode']}"
     print(f"time to a listening port, {args.runs} starts each ({setting}):")
     for name in times:
-        what = "exit" if name == "pass" else "listen"
+        what = {"pass": "exit", "herdref answers": "answer"}.get(name, "listen")
         print(
-            f"  {name:<9} median {summary[name]['median_ms']:7.1f} ms  p95 {summary[name]['p95_ms']:7.1f} ms"
+            f"  {name:<15} median {summary[name]['median_ms']:7.1f} ms  p95 {summary[name]['p95_ms']:7.1f} ms"
             f"  (to {what})"
         )
     print(
