@@ -15,6 +15,9 @@ connect to the port succeeds (polled every 0.5 ms; a refused connect costs micro
   for any asyncio server;
 * ``herdref``: ``python3 -m herdref serve Solo --config herd.toml --loop LOOP`` (a one-server
   herd with its log on, the offline Places fixture).
+* ``herdref answers``: the same starts, timed until the server answers (it closes a probe
+  that half-closed at once): ``herdref serve`` binds its ports before it imports asyncio and
+  the server, so connections are accepted (and wait in the kernel) before they are answered.
 
 Bytecode: by default the commands may write and reuse ``__pycache__`` (one unmeasured warm-up
 start of each first), as an installed package does; ``--no-bytecode`` sets
@@ -48,8 +51,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from harness import ROOT, verdict, write_herd
 
-from herdref.checker.deadline import DeadlinePassed
-from herdref.checker.ports import LOOPBACK, free_ports
+from herdref.checker.deadline import DeadlinePassed, wait_until
+from herdref.checker.ports import LOOPBACK, free_ports, port_serves
 from herdref.checker.processes import (
     ProcessExited,
     signal_group,
@@ -76,13 +79,23 @@ asyncio.run(main())
 """
 
 
-def time_to_listen(command: list[str], port: int) -> float:
-    """Seconds from starting ``command`` until ``port`` accepts a connection; then stops it."""
+def time_to_listen(command: list[str], port: int, *, serving: list[float] | None = None) -> float:
+    """Seconds from starting ``command`` until ``port`` accepts a connection; then stops it.
+    With ``serving``, also waits until the server answers and appends those seconds to it."""
     started = time.perf_counter()
     process = start_process(command, cwd=ROOT, stderr=subprocess.PIPE)
     try:
         wait_listening(process, LOOPBACK, port, deadline_s=_GIVE_UP_S, name=str(command[1:4]), poll_s=_POLL_S)
-        return time.perf_counter() - started
+        listening_s = time.perf_counter() - started
+        if serving is not None:
+            wait_until(
+                lambda: port_serves(LOOPBACK, port, timeout_s=0.05),
+                deadline_s=_GIVE_UP_S,
+                what=f"{command[1:4]} answering",
+                poll_s=_POLL_S,
+            )
+            serving.append(time.perf_counter() - started)
+        return listening_s
     except ProcessExited as exc:
         stderr = process.stderr.read().decode(errors="replace") if process.stderr else ""
         raise RuntimeError(f"{exc}: {stderr.strip()}") from None
@@ -136,7 +149,7 @@ def main() -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
-    times: dict[str, list[float]] = {"pass": [], "listener": [], "herdref": []}
+    times: dict[str, list[float]] = {"pass": [], "listener": [], "herdref": [], "herdref answers": []}
     with tempfile.TemporaryDirectory(prefix="herdref-startup-") as directory:
         herd_file = write_herd(Path(directory), ["Solo"])
         herd_port = load_config(herd_file).servers["Solo"].port
@@ -160,7 +173,7 @@ def main() -> int:
             times["listener"].append(
                 time_to_listen([sys.executable, "-c", LISTENER_SCRIPT, str(listener_port)], listener_port)
             )
-            times["herdref"].append(time_to_listen(herdref, herd_port))
+            times["herdref"].append(time_to_listen(herdref, herd_port, serving=times["herdref answers"]))
         imports = slowest_imports(herd_file, args.loop) if args.imports else []
 
     summary = {name: _summary(seconds) for name, seconds in times.items()}
@@ -183,9 +196,9 @@ def main() -> int:
     setting = f"loop {args.loop}, bytecode {report['bytecode']}"
     print(f"time to a listening port, {args.runs} starts each ({setting}):")
     for name in times:
-        what = "exit" if name == "pass" else "listen"
+        what = {"pass": "exit", "herdref answers": "answer"}.get(name, "listen")
         print(
-            f"  {name:<9} median {summary[name]['median_ms']:7.1f} ms  p95 {summary[name]['p95_ms']:7.1f} ms"
+            f"  {name:<15} median {summary[name]['median_ms']:7.1f} ms  p95 {summary[name]['p95_ms']:7.1f} ms"
             f"  (to {what})"
         )
     print(

@@ -43,6 +43,7 @@ __all__ = [
     "format_message",
     "format_time_diff",
     "grammar_text",
+    "iamat_fields",
     "is_newer",
     "lark_parser",
     "location_degrees",
@@ -270,6 +271,27 @@ def parse_line(line: bytes) -> Message | None:
         raise ProtocolError("wrong number of fields", clause="ERR-3")
     # LEX-4: command words are case-sensitive; anything else is unknown.
     raise ProtocolError("unknown command", clause="ERR-3")
+
+
+def iamat_fields(line: bytes) -> list[bytes] | None:
+    """The server's hot path: ``[b"IAMAT", client ID, location, client time]`` when ``line``
+    (LF removed) is a valid IAMAT written the usual way (command first, no LF), without the
+    ``IAmAt`` that :func:`parse_line` builds; None for anything else, which
+    :func:`parse_line` then decides (it accepts the same lines, and more: leading white space,
+    a final LF). The property suite holds the two to agreement."""
+    if not line.startswith(b"IAMAT"):
+        return None
+    fields = line.split()
+    if (
+        len(fields) != 4
+        or fields[0] != b"IAMAT"
+        or _LF in line
+        # The same field checks as parse_line (LEX-5, LEX-6).
+        or _is_valid_location(fields[2]) is None
+        or _is_posix_time(fields[3]) is None
+    ):
+        return None
+    return fields
 
 
 # ---- the grammar oracle --------------------------------------------------------------------

@@ -38,6 +38,18 @@ def port_open(host: str, port: int, *, timeout_s: float = 0.2) -> bool:
         return False
 
 
+def port_serves(host: str, port: int, *, timeout_s: float = 0.2) -> bool:
+    """Whether a server at ``host:port`` answers, not only listens: it closes a probe that
+    half-closed at once. ``herdref serve`` listens before its event loop runs (herd/listen.py),
+    so only then does it serve. Nothing is sent, so nothing is logged or stored."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout_s) as probe:
+            probe.shutdown(socket.SHUT_WR)
+            return probe.recv(1) == b""
+    except OSError:  # refused, or no answer within the probe's timeout
+        return False
+
+
 def herd_on_free_ports(
     names: Iterable[str],
     links: Iterable[Iterable[str]],

@@ -9,7 +9,11 @@ Modes (LINK-1):
 * ``persistent``: one long-lived connection per neighbour, reconnected with capped exponential
   backoff and jitter (LINK-2). Every (re)connection starts with the PEER greeting and queues the
   whole table for the neighbour (CATCHUP-1).
-* ``ephemeral``: connect, send what is due, close; no connection outlives a flood.
+* ``ephemeral``: connect, send what is due, close; no connection outlives a flood. While the
+  link is healthy, a flood is connected and handed to the kernel in the loop pass that stored
+  it, before the IAMAT's reply is written (FLOOD-7), as persistent links write theirs; on
+  loopback the connection completes within ``connect()``. Anything else (a failure, a name to
+  resolve, TLS) is left to the link task.
 
 Either way a link connects to the neighbour's ``peer_port`` when it has one (LINK-1), so no
 connection between servers involves a client port, and graders that kill every process holding
@@ -31,12 +35,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import random
 import secrets
+import socket
 import ssl
 import time
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
     from herdref.herd.config import LinkMode, ServerAddress
@@ -93,10 +99,23 @@ class PeerLink:
         self.bytes_read = 0
         self._work = asyncio.Event()
         self._retry_now = asyncio.Event()
+        #: Set once the first attempt is over: connected (and greeted), or failed.
+        self.settled = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._where = neighbour.encode()
         #: The live connection of a persistent link, once greeted and caught up.
         self._writer: asyncio.StreamWriter | None = None
+        #: Ephemeral mode: the neighbour has our greeting and every record so far, and the link
+        #: task is waiting for work, so a flood may be sent at once (``_send_now``).
+        self._ephemeral_idle = False
+        #: Ephemeral mode: a send failed, so the neighbour may lack anything: resend all.
+        self._lost_lines = False
+        #: Ephemeral sends that the kernel did not take whole at once, finishing in the loop.
+        self._finishing: set[asyncio.Task[None]] = set()
+        port = address.peer_port if address.peer_port is not None else address.port
+        #: Where ``_send_now`` connects: the address when ``host`` is numeric (no lookup that
+        #: could block the loop), else None and floods wait for the link task.
+        self._numeric_address = _numeric_address(address.host, port) if tls is None else None
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._supervise(), name=f"link:{self.neighbour}")
@@ -127,6 +146,10 @@ class PeerLink:
 
         Writing here, in the loop pass that stored the records, saves the link task's wake-up
         (several loop passes) on every hop of a flood."""
+        if self.mode == "ephemeral":
+            if not self._send_now():
+                self._work.set()
+            return
         writer = self._writer
         if (
             writer is None
@@ -154,6 +177,8 @@ class PeerLink:
             await asyncio.wait((task,), timeout=0.05)
         with contextlib.suppress(asyncio.CancelledError):
             await task
+        for finishing in list(self._finishing):
+            finishing.cancel()
 
     # ---- shared pieces -------------------------------------------------------------------
 
@@ -234,6 +259,7 @@ class PeerLink:
                 if why != last_failure:
                     self._log_link(b"unreachable", why)
                     last_failure = why
+                self.settled.set()
                 delay_s = await self._back_off(delay_s)
                 continue
             last_failure = ""
@@ -262,6 +288,7 @@ class PeerLink:
         # Reading tells us when the neighbour goes away.
         watcher = asyncio.get_running_loop().create_task(self._read_until_closed(reader))
         self._writer = writer
+        self.settled.set()
         try:
             while True:
                 self._work.clear()
@@ -296,12 +323,15 @@ class PeerLink:
     async def _run_ephemeral(self) -> None:
         delay_s = INITIAL_BACKOFF_S
         greeted = False  # PEER-1: announce our incarnation once, even with nothing to send
-        lost_lines = False  # after a failure the neighbour may lack anything: resend all
         last_failure = ""  # logged once per run of failures, and when the reason changes
         while True:
             self._work.clear()
-            if greeted and not lost_lines and not self.node.pending(self.neighbour):
-                await self._work.wait()
+            if greeted and not self._lost_lines and not self.node.pending(self.neighbour):
+                self._ephemeral_idle = True
+                try:
+                    await self._work.wait()
+                finally:
+                    self._ephemeral_idle = False
                 continue
             try:
                 _, writer = await self._connect()
@@ -310,9 +340,11 @@ class PeerLink:
                 if why != last_failure:
                     self._log_link(b"unreachable", why)
                     last_failure = why
-                lost_lines = True
+                self._lost_lines = True
+                self.settled.set()
                 delay_s = await self._back_off(delay_s)
                 continue
+            lost_lines, self._lost_lines = self._lost_lines, False
             if lost_lines:
                 self.node.link_up(self.neighbour)  # CATCHUP-1
             try:
@@ -324,14 +356,81 @@ class PeerLink:
                     await writer.drain()
             except Exception as exc:  # LINK-2: any failure on the link is a dropped connection
                 self._log_link(b"dropped", self._why(exc))
-                lost_lines = True
+                self._lost_lines = True
                 delay_s = await self._back_off(delay_s)
                 continue
             finally:
                 writer.close()
             if lost_lines or not greeted:
                 self._log_link(b"connected", "ephemeral")
-            greeted, lost_lines, delay_s, last_failure = True, False, INITIAL_BACKOFF_S, ""
+            greeted, delay_s, last_failure = True, INITIAL_BACKOFF_S, ""
+            self.settled.set()
+
+    def _send_now(self) -> bool:
+        """FLOOD-7, ephemeral mode: connect to the neighbour and hand it the greeting and the
+        outbox in this loop pass, without waiting for anything (LINK-4): on loopback
+        ``connect()`` completes the handshake before it returns, so the records are in the
+        neighbour's receive buffer before the reply that follows is written. What the kernel
+        does not take at once is finished by a task. False: the link task must send (the link
+        is not known to be healthy, or the connection failed at once)."""
+        address = self._numeric_address
+        if address is None or not self._ephemeral_idle or self._finishing:
+            # Also while a send is still finishing (a stopped neighbour with a full backlog):
+            # the link task takes the rest, one connection at a time (LINK-3, LINK-5).
+            return False
+        family, sockaddr = address
+        connection = socket.socket(family, socket.SOCK_STREAM)
+        connection.setblocking(False)
+        if connection.connect_ex(sockaddr) not in (0, errno.EINPROGRESS):
+            connection.close()
+            return False  # the task connects, fails, logs and backs off as usual
+        lines = self.node.take_outbox(self.neighbour)
+        payload = self._greeting() + b"".join(line + b"\n" for line in lines)
+        try:
+            sent = connection.send(payload)
+        except BlockingIOError:  # the handshake is not over yet: the task finishes it
+            sent = 0
+        except OSError as exc:  # refused or reset: the link task takes over and resends all
+            connection.close()
+            self._log_link(b"dropped", self._why(exc))
+            self._lost_lines = True
+            return False
+        self.lines_sent += len(lines)
+        for line in lines:
+            self.herd_log.record(b"FLOOD", self._where, line)
+        if sent == len(payload):
+            connection.shutdown(socket.SHUT_WR)
+            connection.close()
+            return True
+        finishing = asyncio.get_running_loop().create_task(self._finish_send(connection, payload[sent:]))
+        self._finishing.add(finishing)
+        finishing.add_done_callback(self._finishing.discard)
+        return True
+
+    async def _finish_send(self, connection: socket.socket, rest: bytes) -> None:
+        """The part of an ephemeral send the kernel did not take at once; on any failure the
+        link task resends everything (the neighbour may have lost any of it)."""
+        try:
+            await asyncio.wait_for(
+                asyncio.get_running_loop().sock_sendall(connection, rest), CONNECT_TIMEOUT_S
+            )
+            connection.shutdown(socket.SHUT_WR)
+        except Exception as exc:  # LINK-2: any failure on the link is a dropped connection
+            self._log_link(b"dropped", self._why(exc))
+            self._lost_lines = True
+            self._work.set()
+        finally:
+            connection.close()
+
+
+def _numeric_address(host: str, port: int) -> tuple[socket.AddressFamily, tuple[Any, ...]] | None:
+    """``(family, sockaddr)`` of a numeric ``host``; None for a name (resolving it could block)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_NUMERICHOST)
+    except OSError:
+        return None
+    family, _, _, _, sockaddr = infos[0]
+    return family, sockaddr
 
 
 class PeerLinks:
@@ -350,7 +449,6 @@ class PeerLinks:
             neighbour: PeerLink(node, neighbour, addresses[neighbour], mode=mode, herd_log=herd_log, tls=tls)
             for neighbour in node.neighbours
         }
-        self._persistent = mode == "persistent"
         #: Links whose outbox gained records in this loop pass; flushed once at its end.
         self._due: dict[str, PeerLink] = {}
 
@@ -361,13 +459,10 @@ class PeerLinks:
     def wake(self, neighbours: tuple[str, ...]) -> None:
         """These neighbours' outboxes have new records.
 
-        Persistent links are flushed by one callback after everything already due in this loop
-        pass (e.g. every line of one read), so a burst of records leaves in one write per link
-        rather than one per record, and without waiting for the link task to be scheduled."""
-        if not self._persistent:
-            for neighbour in neighbours:
-                self.by_neighbour[neighbour].wake()
-            return
+        They are flushed by one callback after everything already due in this loop pass (e.g.
+        every line of one read), so a burst of records leaves in one write (persistent) or one
+        connection (ephemeral) per link rather than one per record, and without waiting for the
+        link task to be scheduled."""
         if not self._due:
             asyncio.get_running_loop().call_soon(self._flush_due)
         for neighbour in neighbours:
@@ -385,6 +480,14 @@ class PeerLinks:
         due, self._due = self._due, {}
         for link in due.values():
             link.flush()
+
+    async def settle(self, timeout_s: float) -> None:
+        """Wait until every link's first attempt is over (connected or failed), at most
+        ``timeout_s``: a server that starts with its links up relays at once what it gets."""
+        waits = [link.settled.wait() for link in self.by_neighbour.values()]
+        if waits:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.gather(*waits), timeout_s)
 
     def neighbour_greeted(self, neighbour: str) -> None:
         """A neighbour opened a link to us: it is up, so our link to it should be too."""

@@ -35,6 +35,7 @@ from herdref.protocol import (
     error_reply,
     format_at,
     format_time_diff,
+    iamat_fields,
     location_degrees,
     parse_line,
 )
@@ -124,6 +125,9 @@ class HerdNode:
 
     def receive(self, session: Session, line: bytes, now_ns: int) -> Reaction:
         """Decide what to do about one line (LF removed) received at ``now_ns``."""
+        fields = iamat_fields(line)  # the common case, without building a message
+        if fields is not None:
+            return self._on_iamat(fields[1], fields[2], fields[3], now_ns)
         try:
             message = parse_line(line)
         except ProtocolError as exc:
@@ -138,7 +142,7 @@ class HerdNode:
         if message is None:
             return _NOTHING  # FRAME-5: blank lines get no reply
         if isinstance(message, IAmAt):
-            return self._on_iamat(message, now_ns)
+            return self._on_iamat(message.client_id, message.location, message.client_time, now_ns)
         if isinstance(message, WhatsAt):
             return self._on_whatsat(message, line)
         if not session.peer_lines:
@@ -156,16 +160,12 @@ class HerdNode:
             return self._on_at(message, session)
         return self._on_peer(message, session, line)
 
-    def _on_iamat(self, message: IAmAt, now_ns: int) -> Reaction:
+    def _on_iamat(self, client_id: bytes, location: bytes, client_time: bytes, now_ns: int) -> Reaction:
         # AT-1, IAMAT-5: the fields of ``format_at`` joined directly; an ``At`` built only to be
         # formatted would cost as much again as the join (this is the path of every IAMAT).
-        client_time = message.client_time
         time_diff = format_time_diff(now_ns, client_time)
-        at_line = b" ".join(
-            (b"AT", self.name_bytes, time_diff, message.client_id, message.location, client_time)
-        )
-        # The IAMAT carries the client ID and time the table needs, as an At would.
-        flood_to = self._store(message, at_line, sender=None)
+        at_line = b" ".join((b"AT", self.name_bytes, time_diff, client_id, location, client_time))
+        flood_to = self._store(client_id, client_time, at_line, sender=None)
         return Reaction(at_line + b"\n", None, flood_to)
 
     def _on_whatsat(self, message: WhatsAt, line: bytes) -> Reaction:
@@ -180,7 +180,11 @@ class HerdNode:
 
     def _on_at(self, message: At, session: Session) -> Reaction:
         # FLOOD-5: the record is kept and relayed as the canonical single-spaced AT line.
-        return Reaction(flood_to=self._store(message, format_at(message), sender=session.peer))
+        return Reaction(
+            flood_to=self._store(
+                message.client_id, message.client_time, format_at(message), sender=session.peer
+            )
+        )
 
     def _on_authenticated_peer(
         self, fields: list[bytes], session: Session, line: bytes, now_ns: int
@@ -211,9 +215,10 @@ class HerdNode:
         self._incarnations[neighbour] = message.incarnation
         return Reaction(flood_to=self.link_up(neighbour))
 
-    def _store(self, record: At | IAmAt, at_line: bytes, *, sender: str | None) -> tuple[str, ...]:
-        client_id = record.client_id
-        if not self.table.update(client_id, record.client_time, at_line):
+    def _store(
+        self, client_id: bytes, client_time: bytes, at_line: bytes, *, sender: str | None
+    ) -> tuple[str, ...]:
+        if not self.table.update(client_id, client_time, at_line):
             return ()  # FLOOD-2: a duplicate or stale record stops here
         # FLOOD-3: never back over the link the record came from.
         targets = self._flood_targets[sender]

@@ -1,15 +1,16 @@
 """``herdref serve NAME``: run one server of the herd until SIGTERM or Ctrl-C.
 
-Start-up is kept lean (no Lark, no aiohttp client until the first WHATSAT) because graders
-query a server half a second after starting it.
+Graders query a server half a second after starting it, so the ports are bound and listening
+as soon as the herd file is read, before asyncio, the server and the Places client are imported
+(``herd/listen.py``); connections made meanwhile wait in the kernel and are answered once the
+event loop runs. Start-up stays lean after that too (no Lark, no aiohttp session until the first
+WHATSAT).
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import dataclasses
-import errno
 import logging
 import os
 import signal
@@ -26,6 +27,7 @@ from herdref.herd.config import (
     load_preset,
     preset_names,
 )
+from herdref.herd.listen import BoundPorts, PortUnavailable, bind_ports
 
 __all__ = [
     "PLACES_PROVIDER_HELP",
@@ -121,9 +123,14 @@ def _apply_overrides(config: HerdConfig, args: argparse.Namespace) -> HerdConfig
     return dataclasses.replace(config, places=places, log_dir=log_dir)
 
 
-async def serve(config: HerdConfig, name: str, *, announce: bool = True) -> int:
-    """Run server ``name`` until SIGTERM/SIGINT; returns the exit status. Once it listens, one
-    line on stdout says where (unless ``announce`` is false)."""
+async def serve(
+    config: HerdConfig, name: str, *, announce: bool = True, ports: BoundPorts | None = None
+) -> int:
+    """Run server ``name`` until SIGTERM/SIGINT; returns the exit status. ``ports``: its
+    sockets, already listening (bound here if not given). Once it serves, one line on stdout
+    says where (unless ``announce`` is false)."""
+    import asyncio
+
     from herdref.herd.log import open_server_log
     from herdref.herd.server import HerdServer
     from herdref.places.client import make_places_client
@@ -131,12 +138,10 @@ async def serve(config: HerdConfig, name: str, *, announce: bool = True) -> int:
     herd_log = open_server_log(config, name)
     server = HerdServer(config, name, places=make_places_client(config.places, name=name), herd_log=herd_log)
     try:
-        await server.start()
-    except OSError as exc:
+        await server.start(ports)
+    except PortUnavailable as exc:
         await herd_log.aclose()
-        address = config.address(name)
-        reason = "address already in use" if exc.errno == errno.EADDRINUSE else exc.strerror
-        print(f"herdref serve: cannot listen on {address.host}:{address.port}: {reason}", file=sys.stderr)
+        print(f"herdref serve: {exc}", file=sys.stderr)
         return 1
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -167,13 +172,22 @@ def _use_uvloop(choice: str) -> bool:
 
 def run(args: argparse.Namespace) -> int:
     config = _apply_overrides(config_from_args(args), args)
-    config.address(args.name)  # an unknown name is a usage error, before anything starts
+    address = config.address(args.name)  # an unknown name is a usage error, before anything starts
+    # Listen before importing asyncio, aiohttp and the server (herd/listen.py says why).
+    try:
+        ports = bind_ports(address)
+    except PortUnavailable as exc:
+        print(f"herdref serve: {exc}", file=sys.stderr)
+        return 1
     # cli.py configured logging (-v: link events on stderr); each line names the server.
     for handler in logging.getLogger().handlers:
         handler.setFormatter(logging.Formatter(f"%(asctime)s {args.name} %(levelname)s %(message)s"))
     announce = not args.quiet
+    # From here the event loop owns the sockets: the server closes them when it stops.
     if _use_uvloop(args.loop):
         import uvloop
 
-        return uvloop.run(serve(config, args.name, announce=announce))
-    return asyncio.run(serve(config, args.name, announce=announce))
+        return uvloop.run(serve(config, args.name, announce=announce, ports=ports))
+    import asyncio
+
+    return asyncio.run(serve(config, args.name, announce=announce, ports=ports))

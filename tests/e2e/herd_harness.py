@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from herdref.checker import client, deadline, processes
-from herdref.checker.ports import herd_on_free_ports
+from herdref.checker.ports import herd_on_free_ports, port_serves
 from herdref.herd.config import HerdConfig, LinkMode, dump_config, load_config, load_preset
 
 DEFAULT_DEADLINE_S = 5.0
@@ -83,7 +83,7 @@ class Herd:
         return [sys.executable, "-m", "herdref", "serve", name, "--config", str(self.config_path)]
 
     def start(self, name: str, *, wait: bool = True) -> float:
-        """Start ``name``; returns the seconds until its port accepted a connection."""
+        """Start ``name``; returns the seconds until it served (closed a probe, see ``serving``)."""
         started = time.monotonic()
         previous = self.processes.get(name)
         if previous is not None and previous.stderr is not None:
@@ -102,15 +102,17 @@ class Herd:
             self.wait_listening(name)
 
     def wait_listening(self, name: str) -> None:
+        """Wait until ``name`` serves (answers a probe), not only listens (see ``port_serves``)."""
         address = self.config.servers[name]
         process = self.processes[name]
-        try:
-            processes.wait_listening(
-                process, address.host, address.port, deadline_s=DEFAULT_DEADLINE_S, name=name
-            )
-        except processes.ProcessExited as exc:
-            stderr = process.stderr.read().decode() if process.stderr else ""
-            raise AssertionError(f"{exc}: {stderr}") from None
+
+        def serving() -> bool:
+            if process.poll() is not None:
+                stderr = process.stderr.read().decode() if process.stderr else ""
+                raise AssertionError(f"{name} exited with {process.returncode}: {stderr}")
+            return port_serves(address.host, address.port)
+
+        wait_until(serving, what=f"{name} serving")
 
     def refused_start(self, name: str) -> tuple[int, bytes]:
         """Start ``name`` when it must refuse to run (a herd file it rejects): its exit status

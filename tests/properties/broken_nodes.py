@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from herdref.checker.simulation import NodeFactory
 from herdref.herd.node import HerdNode, PlacesLookup, Reaction, Session
 from herdref.herd.state import client_time_of
-from herdref.protocol import At, IAmAt, Peer, WhatsAt, format_at, format_time_diff, is_newer
+from herdref.protocol import At, Peer, WhatsAt, format_at, format_time_diff, is_newer
 
 
 class _PlainTable:
@@ -82,14 +82,18 @@ class FloodBackNode(HerdNode):
     """FLOOD-3 broken: a received record is also sent back to the neighbour it came from."""
 
     def _on_at(self, message: At, session: Session) -> Reaction:
-        return Reaction(flood_to=self._store(message, format_at(message), sender=None))
+        return Reaction(
+            flood_to=self._store(message.client_id, message.client_time, format_at(message), sender=None)
+        )
 
 
 class NeverFloodsNode(HerdNode):
     """FLOOD-1 broken: records are stored and answered but never sent to anyone."""
 
-    def _store(self, record: At, at_line: bytes, *, sender: str | None) -> tuple[str, ...]:
-        self.table.update(record.client_id, record.client_time, at_line)
+    def _store(
+        self, client_id: bytes, client_time: bytes, at_line: bytes, *, sender: str | None
+    ) -> tuple[str, ...]:
+        self.table.update(client_id, client_time, at_line)
         return ()
 
     def link_up(self, neighbour: str) -> tuple[str, ...]:
@@ -99,12 +103,13 @@ class NeverFloodsNode(HerdNode):
 class WrongSkewSignNode(HerdNode):
     """AT-2 broken: the time difference is client time minus server time."""
 
-    def _on_iamat(self, message: IAmAt, now_ns: int) -> Reaction:
-        diff = format_time_diff(now_ns, message.client_time)
+    def _on_iamat(self, client_id: bytes, location: bytes, client_time: bytes, now_ns: int) -> Reaction:
+        diff = format_time_diff(now_ns, client_time)
         flipped = (b"-" if diff.startswith(b"+") else b"+") + diff[1:]
-        record = At(self.name_bytes, flipped, message.client_id, message.location, message.client_time)
-        at_line = format_at(record)
-        return Reaction(reply=at_line + b"\n", flood_to=self._store(record, at_line, sender=None))
+        at_line = format_at(At(self.name_bytes, flipped, client_id, location, client_time))
+        return Reaction(
+            reply=at_line + b"\n", flood_to=self._store(client_id, client_time, at_line, sender=None)
+        )
 
 
 class NoCatchUpNode(HerdNode):

@@ -40,6 +40,7 @@ from herdref.protocol import (
     format_at,
     format_message,
     format_time_diff,
+    iamat_fields,
     is_newer,
     lark_parser,
     location_degrees,
@@ -88,6 +89,13 @@ def agreed_outcome(line: bytes) -> Message | Refused | None:
             assert fast.clause == oracle.clause, line
     else:
         assert fast == oracle, line
+    # The server's IAMAT fast path takes exactly the grammar's IAMATs written the usual way
+    # (command first, no LF), with the same fields, and nothing else.
+    fields = iamat_fields(line)
+    if fields is not None:
+        assert oracle == IAmAt(*fields[1:]), f"the fast path takes {line!r}: {oracle!r}"
+    elif isinstance(oracle, IAmAt):
+        assert not line.startswith(b"IAMAT") or b"\n" in line, f"the fast path misses {line!r}"
     if currently_in_test_context():  # the mix of outcomes, for --hypothesis-show-statistics
         event(
             f"refused: {oracle.clause}" if isinstance(oracle, Refused) else f"parsed: {type(oracle).__name__}"

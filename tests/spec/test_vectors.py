@@ -304,8 +304,7 @@ async def test_stream(vector: Vector, delivery: str) -> None:
     server = HerdServer(config, "Solo", places=NoPlaces(), clock_ns=lambda: received_ns)
     await server.start()
     try:
-        assert server._listener is not None
-        port = server._listener.sockets[0].getsockname()[1]
+        port = server.client_port
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         try:
             sender = asyncio.create_task(_send(writer, vector.octets("input"), delivery))

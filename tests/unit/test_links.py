@@ -5,13 +5,16 @@ not (LINK-3, LINK-5). The neighbour is a real listener on loopback."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import itertools
+import socket
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 import pytest
 
 from herdref.herd.config import ServerAddress
 from herdref.herd.links import DIRECT_WRITE_LIMIT_BYTES, PeerLinks
+from herdref.herd.listen import accept_waiting
 from herdref.herd.log import HerdLog
 from herdref.herd.node import HerdNode, Session
 
@@ -183,6 +186,26 @@ async def test_a_link_task_that_raises_is_logged_and_restarted(
             await listener.wait_closed()
 
 
+class ReplyTransport(asyncio.Transport):
+    """A client's transport that calls ``on_write`` when the server writes its reply."""
+
+    def __init__(self, on_write: Callable[[], object]) -> None:
+        super().__init__()
+        self.on_write = on_write
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.on_write()
+
+    def is_closing(self) -> bool:
+        return False
+
+    def get_write_buffer_size(self) -> int:
+        return 0
+
+    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
+        pass
+
+
 async def test_floods_leave_before_the_reply_of_the_read_that_made_them(
     linked: tuple[HerdNode, PeerLinks, Neighbour],
 ) -> None:
@@ -205,23 +228,55 @@ async def test_floods_leave_before_the_reply_of_the_read_that_made_them(
 
     link.flush = noted_flush  # type: ignore[method-assign]
 
-    class Transport(asyncio.Transport):
-        def write(self, data: bytes | bytearray | memoryview) -> None:
-            order.append("reply")
-
-        def is_closing(self) -> bool:
-            return False
-
-        def get_write_buffer_size(self) -> int:
-            return 0
-
-        def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
-            pass
-
     connection = ClientConnection(server)
-    connection.connection_made(Transport())
+    connection.connection_made(ReplyTransport(lambda: order.append("reply")))
     line = b"IAMAT first +1+2 1700000000.5\n"
     server.read_view[: len(line)] = line
     connection.buffer_updated(len(line))
     assert order == ["flood", "reply"]
     await neighbour.wait_for(2)  # and the flood did reach the neighbour
+
+
+async def test_ephemeral_floods_reach_the_neighbour_before_the_reply_is_written() -> None:
+    # FLOOD-7 in ephemeral mode: the link connects and hands the records to the kernel in the
+    # pass that stored them, so they wait in the neighbour's receive buffer before the reply.
+    from herdref.herd.config import parse_config
+    from herdref.herd.server import ClientConnection, HerdServer
+
+    with socket.create_server(("127.0.0.1", 0)) as neighbour:
+        neighbour.setblocking(False)
+        port = neighbour.getsockname()[1]
+        node = HerdNode("A", ["B"])
+        links = PeerLinks(
+            node, {"B": ServerAddress("127.0.0.1", port)}, mode="ephemeral", herd_log=HerdLog(None)
+        )
+        server = HerdServer(parse_config("[servers]\nA = { port = 9 }\n"), "A", places=None)  # type: ignore[arg-type]
+        server.node, server.links = node, links
+        links.start()
+        try:
+            # The link's first connection greets B (PEER-1); then the link is idle and healthy.
+            async with asyncio.timeout(DEADLINE_S):
+                greeting, _ = await asyncio.get_running_loop().sock_accept(neighbour)
+                for _pass in itertools.count():  # a few loop passes until it waits for work
+                    if links.by_neighbour["B"]._ephemeral_idle:
+                        break
+                    await asyncio.sleep(0)
+            greeting.close()
+            received_before_reply: list[bytes] = []
+
+            def read_neighbour() -> None:
+                for connection in accept_waiting(neighbour):
+                    with connection:
+                        received_before_reply.append(connection.recv(65536))
+
+            connection = ClientConnection(server)
+            connection.connection_made(ReplyTransport(read_neighbour))
+            line = b"IAMAT first +1+2 1700000000.5\n"
+            server.read_view[: len(line)] = line
+            connection.buffer_updated(len(line))
+            assert len(received_before_reply) == 1
+            greeting_line, at_line, rest = received_before_reply[0].split(b"\n")
+            assert greeting_line.startswith(b"PEER A ") and rest == b""
+            assert at_line.startswith(b"AT A ") and b" first +1+2 1700000000.5" in at_line
+        finally:
+            await links.close()
