@@ -216,11 +216,17 @@ def build_machine(
             before = time.time_ns()
             reply = self.context.iamat(server, client_id, location, client_time)
             after = time.time_ns()
-            if not reply.data and self.paused:
-                # LINK-4: nothing came back while a server was stopped: waiting for it.
-                stopped = ", ".join(sorted(self.paused))
+            down = sorted(self.paused | {name for name in names if not self.model.alive[name]})
+            if not reply.data and down:
+                # LINK-4: nothing came back while a server was stopped or dead: the reply waited
+                # on it (restart-reconnect and paused-neighbour name that, so it is known there).
                 require(
-                    [Violation("LINK-4", f"{server} did not answer an IAMAT while {stopped} was stopped")]
+                    [
+                        Violation(
+                            "LINK-4",
+                            f"{server} did not answer an IAMAT while {', '.join(down)} was stopped or down",
+                        )
+                    ]
                 )
             strict = check_iamat_reply(
                 server, client_id, location, client_time, reply.data, received_ns=(before, after)
