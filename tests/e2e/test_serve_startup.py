@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from herdref.checker.ports import port_open
 from herdref.herd.config import load_config
 from herdref.protocol import At, parse_line
 
-from .herd_harness import exchange, port_open, wait_until, write_herd_file
+from .herd_harness import exchange, wait_until, write_herd_file
 
 #: Runs ``herdref serve`` with the import of asyncio held at a gate: the child writes
 #: ``reached`` when it gets there, and goes on once ``release`` exists.
