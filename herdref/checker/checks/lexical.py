@@ -42,8 +42,10 @@ def lex_octets(context: CheckContext) -> None:
         raise CheckFailed(
             "the client ID was not echoed byte for byte", expected=repr(client), seen=repr(line)
         )
+    # The record is found under those octets; the rest of the held line is WHATSAT-5's.
     held = context.stored_line(name, client)
-    if held != line:
+    record = split_at_fields(held) if held is not None else None
+    if record is None or record.client_id != client:
         raise CheckFailed(
             "WHATSAT for a client ID with non-UTF-8 octets did not return its record",
             expected=repr(line),
