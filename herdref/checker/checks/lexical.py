@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from herdref.checker.checks.helpers import at_fields, at_reply, show
+from herdref.checker.checks.helpers import at_fields, at_reply, failure_as, show
 from herdref.checker.checks.registry import CheckFailed, check
 from herdref.checker.target import CheckContext
 from herdref.model.judge import location_close, split_at_fields, split_line, time_close
@@ -37,7 +37,14 @@ def lex_unicode_space(context: CheckContext) -> None:
 def lex_octets(context: CheckContext) -> None:
     name = context.target.names[0]
     client = context.client_id() + b"\xff\xfe\x80"
-    line = at_reply(context, name, client, context.location(), context.now_time())
+    # No AT reply here is this clause's defect (a herd that decodes the line as UTF-8), not
+    # IAMAT-4's: the IAMAT differs from every other one only in those octets.
+    with failure_as(
+        f"{name} did not answer a valid IAMAT whose client ID holds octets that are not UTF-8",
+        clause="LEX-2",
+        only="IAMAT-4",
+    ):
+        line = at_reply(context, name, client, context.location(), context.now_time())
     if at_fields(line).client_id != client:
         raise CheckFailed(
             "the client ID was not echoed byte for byte", expected=repr(client), seen=repr(line)
