@@ -272,6 +272,8 @@ def _invalid_whatsat_fields(
     invalid_lines(context, lines, f"{what} not answered '? <line>'", strict_lines=strict_lines)
 
 
+# Its third line holds octets that are not UTF-8: a herd that cannot take those is named once,
+# by lex-octets (LEX-2).
 @check(
     "error-echo-raw",
     "ERR-2",

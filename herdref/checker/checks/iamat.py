@@ -14,7 +14,6 @@ from herdref.model.judge import (
     is_strict_time_diff,
     location_close,
     looks_like_at,
-    same_record,
     split_at_fields,
     split_line,
     time_close,
@@ -110,22 +109,23 @@ def newer_by_value(context: CheckContext) -> None:
     name = context.target.names[0]
     client = context.client_id()
     older, newer = context.variation.crossing_times(_CROSSING_WHOLE_DIGITS, _CROSSING_FRACTION_DIGITS)
-    first = at_reply(context, name, client, context.location(), older)
+    at_reply(context, name, client, context.location(), older)
     second = at_reply(context, name, client, context.location(), newer)
+    # Which report the server holds, by its client time: the rest of the line is WHATSAT-5's.
     held = context.stored_line(name, client)
-    # Compared as records: a WHATSAT that regenerates the time difference is whatsat-reply's
-    # defect (WHATSAT-5), not this one.
-    if held is not None and same_record(held, second, any_time_diff=True):
+    record = split_at_fields(held) if held is not None else None
+    if record is not None and time_close(newer, record.client_time):
         return
+    kept_first = record is not None and time_close(older, record.client_time)
     raise CheckFailed(
         f"after reports with client times {older.decode()} then {newer.decode()}, {name} kept "
         + (
             f"the first, as a comparison of the strings would ({newer.decode()!r} sorts before "
             f"{older.decode()!r})"
-            if held is not None and same_record(held, first, any_time_diff=True)
+            if kept_first
             else "neither record"
         ),
-        expected=repr(second),
+        expected=f"a record with client time {newer.decode()}: {second!r}",
         seen=show(held),
     )
 

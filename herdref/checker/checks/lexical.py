@@ -5,7 +5,7 @@ from __future__ import annotations
 from herdref.checker.checks.helpers import at_fields, at_reply, expect_error_graded, failure_as, show
 from herdref.checker.checks.registry import CheckFailed, check
 from herdref.checker.target import CheckContext
-from herdref.model.judge import location_close, same_record, split_at_fields, split_line, time_close
+from herdref.model.judge import location_close, split_at_fields, split_line, time_close
 
 
 @check(
@@ -37,16 +37,22 @@ def lex_unicode_space(context: CheckContext) -> None:
 def lex_octets(context: CheckContext) -> None:
     name = context.target.names[0]
     client = context.client_id() + b"\xff\xfe\x80"
-    # No reply here is LEX-2's defect (a decode() that raises), not a herd that ignores IAMAT.
-    with failure_as(f"{name} gave no AT reply to an IAMAT whose client ID is not UTF-8", only="IAMAT-4"):
+    # No AT reply here is this clause's defect (a herd that decodes the line as UTF-8), not
+    # IAMAT-4's: the IAMAT differs from every other one only in those octets.
+    with failure_as(
+        f"{name} did not answer a valid IAMAT whose client ID holds octets that are not UTF-8",
+        clause="LEX-2",
+        only="IAMAT-4",
+    ):
         line = at_reply(context, name, client, context.location(), context.now_time())
     if at_fields(line).client_id != client:
         raise CheckFailed(
             "the client ID was not echoed byte for byte", expected=repr(client), seen=repr(line)
         )
+    # The record is found under those octets; the rest of the held line is WHATSAT-5's.
     held = context.stored_line(name, client)
-    # As a record: a WHATSAT that regenerates the time difference is whatsat-reply's (WHATSAT-5).
-    if held is None or not same_record(held, line, any_time_diff=True):
+    record = split_at_fields(held) if held is not None else None
+    if record is None or record.client_id != client:
         raise CheckFailed(
             "WHATSAT for a client ID with non-UTF-8 octets did not return its record",
             expected=repr(line),
