@@ -434,6 +434,10 @@ def _validate(
             # servers (FLOOD-5). One defect.
             if "WHATSAT-5" in known:
                 known.add("FLOOD-5")
+            # An IAMAT answered with another AT line than its own (IAMAT-4): to the model, a
+            # reply that does not echo the IAMAT (AT-1). One defect.
+            if "IAMAT-4" in known:
+                known.add("AT-1")
             stateful = run_stateful(
                 target,
                 profile=args.profile,

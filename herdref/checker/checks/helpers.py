@@ -194,10 +194,13 @@ def require_flood(
     line: bytes,
     *,
     judge_reprints: bool = False,
+    judge_lines: bool = True,
 ) -> None:
     """FLOOD-1/FLOOD-5: every server in ``holders`` answers with ``line`` in time. A record that
     arrived with its numbers re-printed counts as arrived; only with ``judge_reprints`` (the
-    one check that names it, flood-all) is that noted as the strict deviation it is."""
+    one check that names it, flood-all) is that noted as the strict deviation it is. Without
+    ``judge_lines`` only arrival is judged: a record that arrived as another line (a relay that
+    changes it, FLOOD-5) counts as arrived, for flood-all to name."""
     names = sorted(set(holders) - {origin})
     if not names:
         return
@@ -221,6 +224,9 @@ def require_flood(
                     clause="FLOOD-5",
                 )
             )
+        wrong = {}
+    if wrong and not judge_lines and all(_same_report(got, line) for got in wrong.values()):
+        context.transcript.note("the record arrived as another AT line (flood-all judges the line, FLOOD-5)")
         wrong = {}
     if (
         wrong
@@ -275,7 +281,7 @@ def require_link(context: CheckContext, origin: str, neighbours: list[str], summ
     client = context.client_id(f"{origin}-to-{'-'.join(neighbours)}")
     line = at_reply(context, origin, client, context.location(), context.now_time())
     with failure_as(summary, clause="LINK-2", only="FLOOD-1"):
-        require_flood(context, origin, neighbours, client, line)
+        require_flood(context, origin, neighbours, client, line, judge_lines=False)
 
 
 def require_whole_again(context: CheckContext, restarted: Iterable[str]) -> None:
