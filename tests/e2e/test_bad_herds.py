@@ -32,8 +32,8 @@ NO_PLACES = {"google_hardcoded", "no_places_lenient"}
 FLOODING_INTACT = sorted(
     name for name in DEFECTS if not str(MANIFEST[name]["clause"]).startswith(("FLOOD-", "LINK-"))
 )
-#: The modules of this folder that are not herds: the probes and the manifest sweep.
-_PROBE_MODULES = {"probe_kit", "probes", "dialect_probes", "sweep"}
+#: The modules of this folder that are not herds: the probes, the corpus judge and the sweep.
+_PROBE_MODULES = {"probe_kit", "probes", "dialect_probes", "sweep", "corpus"}
 SPEC_CLAUSES = set(re.findall(r"^\*\*([A-Z]+-[0-9]+)\*\*", (HERE.parents[2] / "SPEC.md").read_text(), re.M))
 
 
