@@ -138,7 +138,9 @@ def run(args: argparse.Namespace) -> int:
             print(_progress_line(result, len(results), len(submissions), paint), file=sys.stderr, flush=True)
 
     batch = Batch(settings, jobs=args.jobs, use_namespaces=use_namespaces, on_result=on_result)
-    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    # SIGINT too, explicitly (as herdref herd does): a grade started from a script in the
+    # background inherits SIGINT ignored, and then no Ctrl-C or kill -INT could stop its jobs.
+    previous = {sig: signal.signal(sig, _raise_interrupt) for sig in (signal.SIGTERM, signal.SIGINT)}
     started = time.monotonic()
     try:
         batch.run(submissions)
@@ -149,7 +151,8 @@ def run(args: argparse.Namespace) -> int:
         )
         return ExitStatus.INTERRUPTED
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     elapsed = time.monotonic() - started
     mode = f"{batch.jobs} at a time in network namespaces" if use_namespaces else "one at a time"
     if not args.quiet:
