@@ -411,6 +411,9 @@ class CheckContext:
         client_time = record.client_time if record is not None else None
 
         def settled() -> bool:
+            final = False
+            # Every pending server is asked each round, so that none is left unasked (None, as
+            # if it held nothing) when another already shows a final, different line.
             for name in sorted(pending):
                 try:
                     held = seen[name] = self.stored_line(name, client)
@@ -423,8 +426,8 @@ class CheckContext:
                     # again (require_flood judges which, and whether that is a failure).
                     pending.discard(name)
                 elif held is not None and client_time is not None and _client_time(held) == client_time:
-                    return True
-            return not pending
+                    final = True
+            return final or not pending
 
         wanted = self.target.propagation_s
         allowed = self.remaining(wanted)
