@@ -14,12 +14,10 @@ from herdref.checker.target import CheckContext, CheckUnsupported, Target
 from herdref.model import components
 from herdref.model.judge import (
     is_error_reply_for,
-    location_close,
     looks_like_at,
     same_record,
     split_at_fields,
     split_line,
-    time_close,
 )
 from herdref.protocol import WHITESPACE, At, error_reply
 
@@ -225,20 +223,14 @@ def require_flood(
                 )
             )
         wrong = {}
-    if wrong and not judge_lines and all(_same_report(got, line) for got in wrong.values()):
-        context.transcript.note("the record arrived as another AT line (flood-all judges the line, FLOOD-5)")
-        wrong = {}
-    if (
-        wrong
-        and origin not in context.target.names
-        and all(_same_report(got, line) for got in wrong.values())
-    ):
-        # A line a client sent (no server's reply to compare with): the same client, location
-        # and time under another server ID or time difference, which a WHATSAT that regenerates
-        # the line also shows (whatsat-reply names that, WHATSAT-5; flood-all names a relay that
-        # changes it, FLOOD-5). The record did arrive.
+    same_report = all(same_record(got, line, any_time_diff=True, any_server=True) for got in wrong.values())
+    if wrong and same_report and (not judge_lines or origin not in context.target.names):
+        # The same client report under another server ID or time difference. Judging only
+        # arrival, or for a line a client sent (no server's reply to compare with), the record
+        # did arrive: flood-all names a relay that changes the line (FLOOD-5), whatsat-reply a
+        # WHATSAT that regenerates it (WHATSAT-5).
         context.transcript.note(
-            "the record arrived under another server ID or time difference (see whatsat-reply, flood-all)"
+            "the record arrived as another AT line (see flood-all, FLOOD-5, and whatsat-reply, WHATSAT-5)"
         )
         wrong = {}
     held = context.stored_line(origin, client) if wrong and origin in context.target.names else line
@@ -303,19 +295,6 @@ def require_whole_again(context: CheckContext, restarted: Iterable[str]) -> None
                 [name],
                 f"after {name} restarted, a record created at its neighbour {neighbour} never reached it",
             )
-
-
-def _same_report(seen: bytes, line: bytes) -> bool:
-    """Whether two AT lines carry the same client report (client, location, client time),
-    whichever server ID and time difference they show."""
-    a, b = split_at_fields(seen), split_at_fields(line)
-    return (
-        a is not None
-        and b is not None
-        and a.client_id == b.client_id
-        and location_close(b.location, a.location)
-        and time_close(b.client_time, a.client_time)
-    )
 
 
 def invalid_lines(
