@@ -11,9 +11,24 @@ from herdref.model.judge import is_strict_time_diff, parse_at_line, parse_whatsa
 
 _NANOS_PER_SECOND: Final = 1_000_000_000
 
+#: The keys of a Places answer's result arrays: legacy Nearby Search ``results``, the New API's
+#: ``places``. A herd may send both (one it was given, one it added), so each is judged.
+RESULT_KEYS: Final = ("results", "places")
+
 
 def _show(value: bytes | None) -> str:
     return "nothing" if value is None else repr(value)[2:-1]
+
+
+def result_array(document: object) -> list[object] | None:
+    """WHATSAT-7: the longest result array of a Places JSON object, ``[]`` when it has none, None
+    when it is not an object or one of its result keys does not hold an array."""
+    if not isinstance(document, dict):
+        return None
+    arrays = [document[key] for key in RESULT_KEYS if key in document]
+    if not all(isinstance(array, list) for array in arrays):
+        return None
+    return max(arrays, key=len, default=[])
 
 
 # ---- properties over replies -------------------------------------------------------------
@@ -109,8 +124,8 @@ def check_whatsat_reply(
     document = parsed.document
     if not isinstance(document, dict):
         return [Violation("WHATSAT-6", "WHATSAT body is not a JSON object")]
-    results = document.get("results", document.get("places", []))
-    if not isinstance(results, list) or len(results) > bound:
+    results = result_array(document)
+    if results is None or len(results) > bound:
         count = len(results) if isinstance(results, list) else "non-list"
         return [Violation("WHATSAT-7", f"WHATSAT body has {count} results for bound {bound}")]
     return []

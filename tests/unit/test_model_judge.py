@@ -17,6 +17,7 @@ from herdref.model.judge import (
     split_line,
     time_diff_value,
 )
+from herdref.model.replies import check_whatsat_reply, result_array
 from herdref.protocol import At
 
 LINE = b"AT Clark +0.263873386 kiwi +34.068930-118.445127 1621464827.959498503"
@@ -102,3 +103,32 @@ def test_a_changed_copy_of_a_record_is_flood_5_and_a_line_from_nowhere_flood_4()
     for line, clause in ((changed, "FLOOD-5"), (nowhere, "FLOOD-4")):
         snapshot = Snapshot(model.step, dict(model.lives), {"B": {b"kiwi": line}})
         assert [violation.clause for violation in check_no_leakage(model, snapshot)] == [clause]
+
+
+@pytest.mark.parametrize(
+    ("document", "longest"),
+    [
+        ({"results": [1, 2], "status": "OK"}, [1, 2]),
+        ({"places": [1, 2, 3]}, [1, 2, 3]),
+        # WHATSAT-7: a herd that adds a legacy "results" array beside the New API's "places" (or
+        # the other way round) is judged by the longer one, whichever key it is under.
+        ({"places": [1], "results": [1, 2, 3]}, [1, 2, 3]),
+        ({"results": [1], "places": [1, 2, 3]}, [1, 2, 3]),
+        ({}, []),
+        ({"status": "ZERO_RESULTS"}, []),
+        ({"results": "none"}, None),
+        ({"results": [], "places": {"a": 1}}, None),
+        ([1, 2], None),
+    ],
+)
+def test_the_result_array_of_a_places_answer(document: object, longest: list[object] | None) -> None:
+    assert result_array(document) == longest
+
+
+def test_a_bound_is_broken_by_either_result_array() -> None:
+    line = b"AT Clark +0.1 kiwi +34-118 1621464827.5"
+    body = b'{"results": [{"id": "a"}], "places": [{"id": "a"}, {"id": "b"}, {"id": "c"}]}'
+    reply = line + b"\n" + body + b"\n\n"
+    violations = check_whatsat_reply(b"WHATSAT kiwi 10 2", 2, reply, stored=[line])
+    assert [violation.clause for violation in violations] == ["WHATSAT-7"]
+    assert check_whatsat_reply(b"WHATSAT kiwi 10 3", 3, reply, stored=[line]) == []

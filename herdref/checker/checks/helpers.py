@@ -360,14 +360,6 @@ def whatsat_json(reply: bytes) -> object:
         ) from None
 
 
-def results_of(document: object) -> list[object] | None:
-    """WHATSAT-7: the result array of a Places JSON object (legacy ``results``, New ``places``)."""
-    if not isinstance(document, dict):
-        return None
-    results = document.get("results", document.get("places"))
-    return results if isinstance(results, list) else None
-
-
 def places_reply(context: CheckContext, name: str, client: bytes, radius: bytes, bound: int) -> Exchange:
     """A WHATSAT that needs Places; UNSUPPORTED when this herd's Places requests fail."""
     if not context.target.places_work:

@@ -11,13 +11,13 @@ from herdref.checker.checks.helpers import (
     at_reply,
     expect_error,
     places_reply,
-    results_of,
     show,
     whatsat_json,
 )
 from herdref.checker.checks.registry import CheckFailed, check
 from herdref.checker.target import CheckContext, CheckUnsupported
 from herdref.model.judge import LOCATION_TOLERANCE, looks_like_at
+from herdref.model.replies import RESULT_KEYS
 from herdref.protocol import location_degrees
 
 #: Coordinates in a Places request, compared as the graders compare echoes.
@@ -229,11 +229,8 @@ def cut_to_bound(document: object, bound: int) -> object:
     """Google's answer as a herd passes it on: the result array cut to ``bound`` (WHATSAT-7)."""
     if not isinstance(document, dict):
         return document
-    results = results_of(document)
-    if results is None:
-        return document
-    key = "results" if "results" in document else "places"
-    return {**document, key: results[:bound]}
+    cut = {key: document[key][:bound] for key in RESULT_KEYS if isinstance(document.get(key), list)}
+    return {**document, **cut}
 
 
 def first_difference(expected: object, seen: object, path: str = "$") -> str | None:

@@ -5,13 +5,13 @@ from __future__ import annotations
 from herdref.checker.checks.helpers import (
     at_reply,
     places_reply,
-    results_of,
     show,
     whatsat_json,
 )
 from herdref.checker.checks.registry import CheckFailed, check
 from herdref.checker.target import CheckContext, CheckUnsupported
 from herdref.model.judge import looks_like_at, parse_whatsat_reply, split_at_fields, split_line
+from herdref.model.replies import result_array
 
 
 @check("limits-accepted", "WHATSAT-2", "MUST", "radius 1, radius 50 and bound 20 are accepted")
@@ -69,7 +69,7 @@ def limits_edges(context: CheckContext) -> None:
             )
         if bound == 0:
             body = whatsat_json(reply.data)
-            results = body.get("results", body.get("places", [])) if isinstance(body, dict) else None
+            results = result_array(body)
             if results != []:
                 raise CheckFailed(
                     "bound 0 gave places", expected="no results", seen=repr(results), clause="WHATSAT-7"
@@ -182,14 +182,17 @@ def whatsat_bound(context: CheckContext) -> None:
     for bound in (2, 1):
         reply = places_reply(context, name, client, b"20", bound)
         parsed = whatsat_json(reply.data.removesuffix(b"\n\n"))
-        results = results_of(parsed)
+        results = result_array(parsed)
+        if results is None:
+            # Not a JSON object, or a result key without an array: whatsat-reply judges the form
+            # (WHATSAT-6); there is nothing here to count.
+            raise CheckUnsupported(f"the WHATSAT reply for bound {bound} holds no result array to count")
         seen_any = seen_any or bool(results)
-        if not isinstance(results, list) or len(results) > bound:
-            shown = len(results) if isinstance(results, list) else results
+        if len(results) > bound:
             raise CheckFailed(
-                f"bound {bound} but the reply holds more places",
+                f"bound {bound} but the reply holds {len(results)} places",
                 expected=f"at most {bound} results",
-                seen=f"{shown} results",
+                seen=f"{len(results)} results",
             )
     if not seen_any:
         # No places at all (e.g. REQUEST_DENIED for a missing key): nothing was cut, so the bound
