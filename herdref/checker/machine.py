@@ -540,5 +540,6 @@ def run_stateful(
         outcome.seen = "; ".join(str(violation) for violation in deviations)[:2000]
     if getattr(machine, "budget_notes", None) and outcome.verdict == "PASS":
         outcome.summary = "passed the steps it ran, then was cut short: the run's time budget was spent"
+        outcome.budget_spent = True
     outcome.duration_s = time.monotonic() - started
     return outcome

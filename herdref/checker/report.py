@@ -196,6 +196,12 @@ def terminal_summary(
     should = sorted({outcome.clause for outcome in non_strict if not outcome.strict_only})
     if should:
         lines.append(f"clauses broken (SHOULD only): {', '.join(should)}")
+    unjudged = [outcome.check for outcome in outcomes if outcome.budget_spent and outcome.level == "MUST"]
+    if unjudged:
+        lines.append(
+            f"not judged for lack of time (MUST, the run is incomplete): {', '.join(unjudged)}; "
+            "raise --budget or --check-budget"
+        )
     return "\n".join(lines)
 
 

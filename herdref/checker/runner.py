@@ -39,7 +39,7 @@ from herdref.checker.grading import (
 )
 from herdref.checker.launcher import LaunchError
 from herdref.checker.ports import port_open
-from herdref.checker.target import CheckContext, Target
+from herdref.checker.target import BudgetSpent, CheckContext, Target
 
 __all__ = ["Outcome", "Verdict", "run_check", "run_checks"]
 
@@ -67,6 +67,9 @@ class Outcome:
     strict_only: bool = False
     #: BLOCKED: the prerequisite check that failed.
     blocked_by: str = ""
+    #: The run's or the check's time budget ran out before the check could judge (its SKIPPED
+    #: or UNSUPPORTED is about time, not about the herd), or cut the stateful run short.
+    budget_spent: bool = False
 
     @property
     def failed(self) -> bool:
@@ -201,6 +204,7 @@ def run_check(
         transcript=context.transcript.render(),
         replay=replay_command,
         strict_only=strict_only,
+        budget_spent=isinstance(error, BudgetSpent),
     )
     if isinstance(error, CheckFailed):
         outcome.summary, outcome.expected, outcome.seen = error.summary, error.expected, error.seen
@@ -233,6 +237,7 @@ def run_checks(
                 "SKIPPED",
                 0.0,
                 summary="not run: the run's time budget is spent",
+                budget_spent=True,
             )
         elif prerequisite is not None:
             outcome = Outcome(

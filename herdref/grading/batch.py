@@ -51,10 +51,10 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: validate's exit statuses that say something other than "graded" (herdref.tools.exitstatus).
 #: validate's exit statuses that say more than "graded" (ExitStatus: USAGE, UNREACHABLE,
-#: CHECKER_ERROR); a checker error keeps its score but the row says the checker, not the herd, failed.
-_STATUS_BY_EXIT: Final = {2: "usage-error", 4: "unreachable", 5: "checker-error"}
+#: CHECKER_ERROR, INCOMPLETE); a checker error or a run cut by its time budget keeps its score,
+#: but the row says the checker's run, not the herd, fell short.
+_STATUS_BY_EXIT: Final = {2: "usage-error", 4: "unreachable", 5: "checker-error", 6: "incomplete"}
 _LOG_TAIL_LINES: Final = 30
 
 

@@ -19,4 +19,7 @@ class ExitStatus(IntEnum):
     UNREACHABLE = 4
     #: herdref validate: the checker itself failed (an ERROR verdict), not the herd.
     CHECKER_ERROR = 5
+    #: herdref validate: no MUST failed, but the time budget ran out before every MUST check
+    #: could judge the herd (SKIPPED or UNSUPPORTED for lack of time): not a clean bill.
+    INCOMPLETE = 6
     INTERRUPTED = 130

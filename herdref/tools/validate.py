@@ -47,8 +47,9 @@ the run's inputs, and each failure's replay command carries it.
 Exit status: 0 no check failed (UNSUPPORTED, BLOCKED and SKIPPED allowed), 1 a MUST clause of
 the SPEC profile failed, or a MUST check was FLAKY (unless --allow-flaky), 2 bad command line or
 herd file, 3 only SHOULD clauses or strict deviations failed (NON-STRICT), 4 the herd never
-became reachable, 5 the checker itself failed (ERROR). The reports asked for (--json, --junit,
---html) are written in every case but a bad command line.
+became reachable, 5 the checker itself failed (ERROR), 6 nothing failed but the time budget
+ran out before every MUST check could judge (raise --budget / --check-budget). The reports asked
+for (--json, --junit, --html) are written in every case but a bad command line.
 """
 
 from __future__ import annotations
@@ -130,14 +131,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=50.0,
         metavar="SECONDS",
         help="time budget of the checks and the stateful run together (default 50); checks not "
-        "started in time are SKIPPED, the stateful run is cut short",
+        "started in time are SKIPPED, the stateful run is cut short (exit 6 when a MUST check "
+        "went unjudged)",
     )
     parser.add_argument(
         "--check-budget",
         type=float,
         default=20.0,
         metavar="SECONDS",
-        help="time budget of one check (default 20); a check that runs out is UNSUPPORTED",
+        help="time budget of one check (default 20); a check that runs out is UNSUPPORTED (exit 6 "
+        "for a MUST check)",
     )
     parser.add_argument(
         "--catch-up",
@@ -487,13 +490,16 @@ def _validate(
 
 
 def exit_status(outcomes: list[Any], *, allow_flaky: bool) -> ExitStatus:
-    """FAIL (or a FLAKY MUST, unless allowed) 1; ERROR 5; NON-STRICT 3; else 0."""
+    """FAIL (or a FLAKY MUST, unless allowed) 1; ERROR 5; a MUST check the time budget kept
+    from judging 6; NON-STRICT 3; else 0."""
     verdicts = {outcome.verdict for outcome in outcomes}
     flaky_must = any(outcome.verdict == "FLAKY" and outcome.level == "MUST" for outcome in outcomes)
     if "FAIL" in verdicts or (flaky_must and not allow_flaky):
         return ExitStatus.FAILURE
     if "ERROR" in verdicts:
         return ExitStatus.CHECKER_ERROR
+    if any(outcome.budget_spent and outcome.level == "MUST" for outcome in outcomes):
+        return ExitStatus.INCOMPLETE
     if "NON-STRICT" in verdicts:
         return ExitStatus.NON_STRICT
     return ExitStatus.OK

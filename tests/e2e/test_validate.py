@@ -232,6 +232,18 @@ def test_unreachable_target_is_reported_quickly(tmp_path: Path) -> None:
     assert "unreachable" in document["error"], output
 
 
+def test_a_run_cut_short_by_its_time_budget_is_incomplete_not_clean(tmp_path: Path) -> None:
+    """MUST checks the run's budget left unjudged do not exit 0: 6 (INCOMPLETE), each marked in
+    the report, and the summary says which and what to raise."""
+    status, document, output = validate(tmp_path, *_FAST, "--budget", "0.2")
+    assert status == 6, output
+    checks = document["checks"]
+    assert isinstance(checks, list)
+    cut = [entry["check"] for entry in checks if entry["budget_spent"]]
+    assert cut and all(entry["verdict"] == "SKIPPED" for entry in checks if entry["check"] in cut[1:])
+    assert "not judged for lack of time" in output and "raise --budget" in output, output
+
+
 def test_a_mistyped_launch_template_is_one_line_and_a_usage_error(tmp_path: Path) -> None:
     config = write_herd_file(tmp_path)
     status, document, output = validate(

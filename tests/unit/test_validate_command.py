@@ -62,6 +62,25 @@ def test_exit_status_orders_fail_error_flaky_and_deviations() -> None:
     assert validate.exit_status([outcome("NON-STRICT")], allow_flaky=False) == ExitStatus.NON_STRICT
 
 
+def test_a_must_check_left_unjudged_by_the_time_budget_is_an_incomplete_run() -> None:
+    from herdref.checker.runner import Outcome
+
+    def outcome(verdict: str, level: str = "MUST", *, budget_spent: bool = False) -> Outcome:
+        return Outcome("c", "X-1", level, "t", verdict, 0.0, budget_spent=budget_spent)  # type: ignore[arg-type]
+
+    cut = outcome("SKIPPED", budget_spent=True)
+    assert validate.exit_status([outcome("PASS"), cut], allow_flaky=False) == ExitStatus.INCOMPLETE
+    assert validate.exit_status([outcome("UNSUPPORTED", budget_spent=True)], allow_flaky=False) == 6
+    # Left out by the options (not for lack of time), or a SHOULD check: the run is complete.
+    assert validate.exit_status([outcome("PASS"), outcome("SKIPPED")], allow_flaky=False) == ExitStatus.OK
+    should_cut = outcome("SKIPPED", "SHOULD", budget_spent=True)
+    assert validate.exit_status([should_cut], allow_flaky=False) == ExitStatus.OK
+    # What was judged still decides first: a FAIL or a checker ERROR outranks the missing checks.
+    assert validate.exit_status([outcome("FAIL"), cut], allow_flaky=False) == ExitStatus.FAILURE
+    assert validate.exit_status([outcome("ERROR"), cut], allow_flaky=False) == ExitStatus.CHECKER_ERROR
+    assert validate.exit_status([outcome("NON-STRICT"), cut], allow_flaky=False) == ExitStatus.INCOMPLETE
+
+
 def test_the_replay_command_repeats_the_run_seed() -> None:
     args = _args("--launch", "python3 s.py {name}", "--config", "herd.toml", "--seed", "1234")
     assert args.seed == 1234
