@@ -19,10 +19,11 @@ Rules:
   :func:`Variation.for_check` (the run's seed and the check's name), so a check gets the same
   inputs whether it runs alone (``--only``) or among the others, and again on its replay.
 * Client times have 1 to 19 integer digits and 0 to 12 fractional digits (LEX-6); locations
-  use integers, long fractions, leading zeros, ``-0.0`` and the exact boundaries ±90 and ±180
-  (LEX-5); lines can be padded to any length from 100 to 4,000 octets through the client ID
-  (LEX-2); fields can be separated by any mix of the five in-line white-space octets (LEX-1,
-  LEX-3); :func:`split_points` gives every offset at which a line's writes can be split.
+  use integers, long fractions, leading zeros, trailing zeros, tiny values (an exponent when
+  printed as a float), ``-0.0`` and the exact boundaries ±90 and ±180 (LEX-5); lines can be
+  padded to any length from 100 to 4,000 octets through the client ID (LEX-2); fields can be
+  separated by any mix of the five in-line white-space octets (LEX-1, LEX-3);
+  :func:`split_points` gives every offset at which a line's writes can be split.
 """
 
 from __future__ import annotations
@@ -166,10 +167,14 @@ class Variation:
     def _degrees(self, limit: int) -> bytes:
         """One signed coordinate within ±limit, in an unusual form."""
         sign = self._rng.choice(b"+-")
-        form = self._rng.randrange(4)
+        form = self._rng.randrange(6)
         if form == 0:  # the boundary itself, with or without a zero fraction
             whole = b"%d" % limit
             fraction = b"." + b"0" * self._rng.randint(1, 6) if self._rng.random() < 0.5 else b""
+        elif form == 4:
+            return bytes([sign]) + self._tiny_degrees()
+        elif form == 5:
+            return bytes([sign]) + self._trailing_zero_degrees(limit)
         else:
             value = self._rng.randrange(limit)
             width = max(len(str(value)), self._rng.randint(1, 3))  # leading zeros up to 3 digits
@@ -177,6 +182,26 @@ class Variation:
             places = (0, self._rng.randint(1, 3), self._rng.randint(10, 20))[form - 1]
             fraction = b"." + self._digits(places) if places else b""
         return bytes([sign]) + whole + fraction
+
+    def _tiny_degrees(self) -> bytes:
+        """An unsigned coordinate so small that a float printed back shows an exponent (``1e-05``
+        for ``0.00001``)."""
+        return b"0." + b"0" * self._rng.randint(4, 7) + b"%d" % self._rng.randint(1, 999)
+
+    def _trailing_zero_degrees(self, limit: int) -> bytes:
+        """An unsigned coordinate with trailing zeros, which a float printed back drops."""
+        whole = b"%d" % self._rng.randrange(limit)
+        return whole + b"." + self._digits(self._rng.randint(0, 4)) + b"1" + b"0" * self._rng.randint(1, 5)
+
+    def float_sensitive_location(self) -> bytes:
+        """LOCATION that a herd keeping degrees as floats cannot print back unchanged: a tiny
+        latitude (an exponent) and a longitude with trailing zeros, signs drawn."""
+        return (
+            self._rng.choice((b"+", b"-"))
+            + self._tiny_degrees()
+            + self._rng.choice((b"+", b"-"))
+            + self._trailing_zero_degrees(180)
+        )
 
     def location(self) -> bytes:
         """LOCATION: one of the boundary forms, or a latitude and longitude drawn in unusual forms."""

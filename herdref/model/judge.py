@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from typing import Final, Literal
 
@@ -154,9 +155,42 @@ def _degrees(location: bytes) -> tuple[Fraction, Fraction] | None:
     return Fraction(latitude), Fraction(longitude)
 
 
-def location_close(sent: bytes, seen: bytes) -> bool:
-    """Two locations within the graders' tolerance of each other (IAMAT-5 lenient)."""
+#: The largest decimal exponent :func:`_float_degrees` reads: floats print degrees no smaller
+#: than 1e-324 and no larger than 180.
+_FLOAT_EXPONENT_LIMIT: Final = 330
+
+
+def _float_degrees(location: bytes) -> tuple[Fraction, Fraction] | None:
+    """A location a herd re-printed from floats (``+1e-05-118.4`` for ``+0.00001-118.4``): two
+    signed numbers in float notation. Not a LOCATION (LEX-5); read only so that the record is
+    still recognised as the same one, leaving the form to the echo checks (IAMAT-5)."""
+    second = next(
+        (
+            index
+            for index in range(1, len(location))
+            if location[index] in b"+-" and location[index - 1] not in b"eE"
+        ),
+        None,
+    )
+    if not location[:1] or location[0] not in b"+-" or second is None:
+        return None
+    try:
+        numbers = [Decimal(part.decode("ascii")) for part in (location[:second], location[second:])]
+    except (InvalidOperation, UnicodeDecodeError):
+        return None
+    # Finite, and an exponent no float prints for a coordinate (1e999999999 is no place, and
+    # its exact value would take long to build).
+    if not all(number.is_finite() and abs(number.adjusted()) <= _FLOAT_EXPONENT_LIMIT for number in numbers):
+        return None
+    return Fraction(numbers[0]), Fraction(numbers[1])
+
+
+def location_close(sent: bytes, seen: bytes, *, float_forms: bool = False) -> bool:
+    """Two locations within the graders' tolerance of each other (IAMAT-5 lenient). With
+    ``float_forms`` the seen one may also be in float notation (see :func:`_float_degrees`)."""
     sent_degrees, seen_degrees = _degrees(sent), _degrees(seen)
+    if seen_degrees is None and float_forms:
+        seen_degrees = _float_degrees(seen)
     return (
         sent_degrees is not None
         and seen_degrees is not None
@@ -194,7 +228,7 @@ def same_record(seen: bytes, line: bytes, *, any_time_diff: bool = False, any_se
     diff_a, diff_b = time_diff_value(a.time_diff), time_diff_value(b.time_diff)
     return (
         (any_time_diff or (diff_a is not None and diff_a == diff_b))
-        and location_close(b.location, a.location)
+        and location_close(b.location, a.location, float_forms=True)
         and time_close(b.client_time, a.client_time)
     )
 

@@ -96,6 +96,17 @@ def test_locations_are_valid_and_reach_the_unusual_forms(seed: int) -> None:
     assert b"+180" in text or b"-180" in text
     assert any(b"." not in location for location in locations)  # integer degrees
     assert any(len(location) > 30 for location in locations)  # long fractions
+    # Forms a herd that keeps degrees as floats prints back changed: an exponent for a tiny value
+    # (repr(float("0.00001")) is '1e-05'), a trailing zero dropped.
+    coordinates = [part for location in locations for part in _coordinates(location)]
+    assert any("e" in repr(float(part)) for part in coordinates)
+    assert any(part.endswith(b"0") and b"." in part for part in coordinates)
+
+
+def _coordinates(location: bytes) -> list[bytes]:
+    """The two signed numbers of a location, as sent."""
+    second = max(location.rfind(b"+"), location.rfind(b"-"))
+    return [location[:second], location[second:]]
 
 
 def test_boundary_locations_include_the_named_edge_cases() -> None:

@@ -166,22 +166,30 @@ def location_edges(context: CheckContext) -> None:
 )
 def echo_numeric(context: CheckContext) -> None:
     name = context.target.names[0]
-    client = context.client_id()
-    location = context.location()
-    client_time = b"%d.959498503" % int(time.time())
-    record = at_fields(at_reply(context, name, client, location, client_time))
-    if not location_close(location, record.location):
-        raise CheckFailed(
-            "the AT reply's location is not the one the client sent",
-            expected=f"{location!r} (within 1e-5 degrees)",
-            seen=repr(record.location),
-        )
-    if not time_close(client_time, record.client_time):
-        raise CheckFailed(
-            "the AT reply's client time is not the one the client sent",
-            expected=f"{client_time!r} (within 1e-6 s)",
-            seen=repr(record.client_time),
-        )
+    # A drawn location, and one a float cannot print back unchanged (a tiny latitude, trailing
+    # zeros): numerically equal is allowed, a float's exponent is not a LOCATION (LEX-5).
+    for location in (context.location(), context.variation.float_sensitive_location()):
+        client = context.client_id()
+        client_time = b"%d.959498503" % int(time.time())
+        record = at_fields(at_reply(context, name, client, location, client_time))
+        if not location_close(location, record.location):
+            close_as_float = location_close(location, record.location, float_forms=True)
+            raise CheckFailed(
+                "the AT reply's location is "
+                + (
+                    "the client's re-printed as floats, which is no LOCATION (an exponent)"
+                    if close_as_float
+                    else "not the one the client sent"
+                ),
+                expected=f"{location!r} (within 1e-5 degrees, as ±DD.D±DDD.D)",
+                seen=repr(record.location),
+            )
+        if not time_close(client_time, record.client_time):
+            raise CheckFailed(
+                "the AT reply's client time is not the one the client sent",
+                expected=f"{client_time!r} (within 1e-6 s)",
+                seen=repr(record.client_time),
+            )
 
 
 @check(

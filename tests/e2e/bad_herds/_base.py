@@ -62,6 +62,9 @@ class HerdServer:
     def echo_time(self, client_time: bytes) -> bytes:
         return client_time
 
+    def echo_location(self, location: bytes) -> bytes:
+        return location
+
     def location_ok(self, location: bytes) -> bool:
         match = LOCATION_RE.fullmatch(location)
         if match is None:
@@ -240,7 +243,7 @@ class HerdServer:
             self.name.encode(),
             self.time_diff(received, client_time),
             client,
-            location,
+            self.echo_location(location),
             echoed,
         )
         accepted = self.accept_iamat(client, echoed)
