@@ -30,6 +30,7 @@ from herdref.places.fixture_app import (
     endpoint_lines,
     make_app,
 )
+from herdref.places.lenient_head import LenientHeadProtocol
 
 __all__ = [
     "FAULT_MODES",
@@ -56,9 +57,12 @@ def _url_host(host: str) -> str:
 class FixtureServer:
     """The fixture listening on a loopback port, in the running event loop."""
 
-    def __init__(self, state: FixtureState, runner: web.AppRunner, host: str, port: int) -> None:
+    def __init__(
+        self, state: FixtureState, runner: web.AppRunner, listener: asyncio.Server, host: str, port: int
+    ) -> None:
         self.state = state
         self._runner = runner
+        self._listener = listener
         self.host = host
         self.port = port
         self.base_url = f"http://{_url_host(host)}:{port}"
@@ -91,17 +95,23 @@ class FixtureServer:
             handler_cancellation=True,
         )
         await runner.setup()
-        site = web.TCPSite(runner, host, port)
+        handler_factory = runner.server
+        assert handler_factory is not None  # set by setup()
         try:
-            await site.start()
+            # Not web.TCPSite: each connection's handler is wrapped so that request heads with
+            # bare-LF line ends are read as Google reads them (herdref.places.lenient_head).
+            listener = await asyncio.get_running_loop().create_server(
+                lambda: LenientHeadProtocol(handler_factory()), host, port, reuse_address=True
+            )
         except BaseException:
             await runner.cleanup()
             raise
-        bound_port = int(runner.addresses[0][1])
-        return cls(state, runner, host, bound_port)
+        bound_port = int(listener.sockets[0].getsockname()[1])
+        return cls(state, runner, listener, host, bound_port)
 
     async def close(self) -> None:
         self.state.close()
+        self._listener.close()
         await self._runner.cleanup()
 
 

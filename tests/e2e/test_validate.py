@@ -271,11 +271,19 @@ def test_attach_runs_only_non_destructive_checks(tmp_path: Path) -> None:
     assert "flood-all" in ran
 
 
-def test_redirect_reaches_a_herd_that_hard_codes_google(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "herd_file",
+    [
+        "google_hardcoded.py",
+        # A raw TLS socket and a hand-written request with bare-LF line ends, as Google accepts.
+        "dialect_raw_https_places.py",
+    ],
+)
+def test_redirect_reaches_a_herd_that_hard_codes_google(tmp_path: Path, herd_file: str) -> None:
     only = "whatsat-reply,whatsat-bound,places-radius-metres"
     status, document, output = validate(
         tmp_path,
-        *launch_broken_herd(tmp_path, "google_hardcoded.py"),
+        *launch_broken_herd(tmp_path, herd_file),
         *_FAST,
         "--redirect-google",
         "--only",

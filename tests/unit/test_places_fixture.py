@@ -510,6 +510,39 @@ def test_new_body_in_chunks_is_read() -> None:
     assert recorded[0]["json"] == json.loads(body)
 
 
+def test_a_request_head_with_bare_lf_line_ends_is_answered_as_google_answers_it() -> None:
+    # A raw-socket herd's hand-written "GET ... HTTP/1.1\nHost: ...\n\n": Google answers it;
+    # aiohttp alone refuses it with 400 "Expected CRLF".
+    query = urlencode({"location": f"{LAT},{LNG}", "radius": "1000", "key": KEY}).encode()
+    head = b"GET /maps/api/place/nearbysearch/json?%s HTTP/1.1\nHost: maps.googleapis.com\n" % query
+    with run_fixture_in_thread() as fixture:
+        lf_status, lf_answer = raw_http(fixture.port, head + b"Connection: close\n\n")
+        crlf_status, crlf_answer = raw_http(
+            fixture.port, (head + b"Connection: close\n\n").replace(b"\n", b"\r\n")
+        )
+    assert (lf_status, crlf_status) == (200, 200)
+    assert lf_answer == crlf_answer and len(lf_answer["results"]) == 20
+
+
+def test_bare_lf_heads_keep_their_bodies_and_the_next_request_on_the_connection() -> None:
+    # An indented body: its own LFs are body, not head, and must reach the handler unchanged
+    # (Content-Length counts them), as must the request after it on the same connection.
+    body = json.dumps(new_body(count=2), indent=1).encode()
+    first = _new_request_head(0, b"Content-Length: %d\r\n" % len(body)).replace(b"Connection: close\r\n", b"")
+    query = urlencode({"location": f"{LAT},{LNG}", "radius": "1000", "key": KEY}).encode()
+    second = b"GET /maps/api/place/nearbysearch/json?%s HTTP/1.1\nHost: x\nConnection: close\n\n" % query
+    with run_fixture_in_thread() as fixture:
+        with socket.create_connection(("127.0.0.1", fixture.port), timeout=5) as sock:
+            sock.sendall(first.replace(b"\r\n", b"\n") + body + second)
+            answer = b""
+            while chunk := sock.recv(65536):
+                answer += chunk
+        recorded = fixture.requests()
+    assert answer.count(b"HTTP/1.1 200 OK") == 2, answer[:300]
+    assert recorded[0]["json"] == json.loads(body)
+    assert recorded[1]["path"].endswith("nearbysearch/json")
+
+
 def test_index_lists_every_endpoint_and_is_not_recorded() -> None:
     with run_fixture_in_thread() as fixture:
         with urllib.request.urlopen(f"{fixture.base_url}/", timeout=5) as response:
