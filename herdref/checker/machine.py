@@ -407,6 +407,18 @@ def build_machine(
     return HerdMachine
 
 
+def _violation_in_context(error: BaseException) -> HerdViolation | None:
+    """The HerdViolation ``error`` was raised while handling, if any (its ``__context__`` chain)."""
+    seen: set[int] = set()
+    context = error.__context__
+    while context is not None and id(context) not in seen:
+        if isinstance(context, HerdViolation):
+            return context
+        seen.add(id(context))
+        context = context.__context__
+    return None
+
+
 def run_stateful(
     target: Target,
     *,
@@ -483,15 +495,36 @@ def run_stateful(
             outcome.verdict = "FLAKY"
     except Flaky as exc:
         outcome.verdict = "FLAKY"
-        # What failed the first time, when Hypothesis kept it (an exception group).
-        kept: object = next(iter(getattr(exc, "exceptions", ())), None)
+        # What failed the first time: kept in an exception group, or the exception Hypothesis
+        # was handling when it found the steps drawn differently on a repeat (the herd's
+        # timing moved the failure to another step while shrinking).
+        kept: object = next(iter(getattr(exc, "exceptions", ())), None) or _violation_in_context(exc)
         if not isinstance(kept, HerdViolation) and any(v.clause in known_clauses for v in deviations):
             # The examples ended at a known defect at a different step each time (timing):
             # Hypothesis calls that inconsistent data, not a failure of the herd.
             outcome.verdict = "PASS"
         elif isinstance(kept, HerdViolation):
-            outcome.clause = kept.violations[0].clause
-            outcome.summary = f"failed once, then not on replay: {kept}"[:600]
+            first = kept.violations[0]
+            outcome.clause = first.clause
+            outcome.expected = "; ".join(sorted({v.clause for v in kept.violations}))
+            outcome.seen = str(kept)[:2000]
+            replay = settings(options, phases=[Phase.explicit, Phase.generate])
+            try:
+                run_state_machine_as_test(machine, settings=replay)  # type: ignore[no-untyped-call,unused-ignore]
+            except (HerdViolation, Flaky) as again:
+                reproduced = isinstance(again, HerdViolation) or _violation_in_context(again) is not None
+            else:
+                reproduced = False
+            if reproduced:
+                outcome.verdict = failure_verdict(
+                    "MUST", first.clause, tags, spec_profile, strict_only=kept.strict_only
+                )
+                outcome.summary = (
+                    f"{first.message} (failed again on replay; not shrunk: the herd's timing "
+                    "moved the failure between steps)"
+                )[:600]
+            else:
+                outcome.summary = f"failed once, then not on replay: {kept}"[:600]
         else:
             outcome.summary = f"a failure did not reproduce: {kept or exc!s}"[:600]
     except Unsatisfiable as exc:

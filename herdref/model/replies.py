@@ -104,12 +104,14 @@ def check_whatsat_reply(
         # Neither the record nor '?': for a client it may not hold, the missing '?' (WHATSAT-4).
         clause = "WHATSAT-4" if may_be_unknown or not candidates else "WHATSAT-5"
         return [Violation(clause, "WHATSAT got no reply at all")]
-    if may_be_unknown and candidates and reply == unknown_reply:
+    if (may_be_unknown or not candidates) and reply == unknown_reply:
         return []
+    if (may_be_unknown or not candidates) and reply.startswith(b"?"):
+        # A '?' where one may come, that does not copy the WHATSAT: the copy is wrong (ERR-1),
+        # not the record (the same defect error-echo-raw names).
+        return [Violation("ERR-1", f"'?' reply {_show(reply)} does not copy {_show(request_line)}")]
     if not candidates:
-        if reply != unknown_reply:
-            return [Violation("WHATSAT-4", f"WHATSAT for an unknown client got {_show(reply)}")]
-        return []
+        return [Violation("WHATSAT-4", f"WHATSAT for an unknown client got {_show(reply)}")]
     first = reply.partition(b"\n")[0]
     if first not in candidates:
         listing = " or ".join(_show(line) for line in candidates)

@@ -641,6 +641,13 @@ def test_model_whatsat_replies() -> None:
     assert check_whatsat_reply(request, 1, unknown, stored=[LINE_T1], may_be_unknown=True) == []
     assert clauses(check_whatsat_reply(request, 1, unknown, stored=[LINE_T1])) == ["WHATSAT-5"]
     assert clauses(check_whatsat_reply(request, 1, good, stored=[])) == ["WHATSAT-4"]
+    # A '?' where one may come that does not copy the request: the copy is wrong (ERR-1).
+    literal = b"? {message}\n"
+    assert clauses(check_whatsat_reply(request, 1, literal, stored=[])) == ["ERR-1"]
+    assert clauses(check_whatsat_reply(request, 1, literal, stored=[LINE_T1], may_be_unknown=True)) == [
+        "ERR-1"
+    ]
+    assert clauses(check_whatsat_reply(request, 1, literal, stored=[LINE_T1])) == ["WHATSAT-5"]
 
 
 # ---- regressions: failing step sequences the suite found, pasted back ----------------------

@@ -163,3 +163,21 @@ def test_every_check_of_a_strict_part_names_a_clause_that_states_one() -> None:
     for item in strict_checks:
         assert "Strict:" in paragraphs[item.clause] or "strict:" in paragraphs[item.clause], item.name
         assert item.profile == "strict"
+
+
+def test_a_violation_hypothesis_was_handling_is_found_behind_its_flaky_error() -> None:
+    # FlakyStrategyDefinition is raised while the herd's HerdViolation is being handled (the
+    # failure moved to another step while shrinking): the violation is the failure to report.
+    from hypothesis.errors import FlakyStrategyDefinition
+
+    from herdref.checker.machine import HerdViolation, _violation_in_context
+
+    violation = HerdViolation([Violation("FLOOD-1", "Clark never got the record")])
+    try:
+        try:
+            raise violation
+        except HerdViolation:
+            raise FlakyStrategyDefinition("Inconsistent data generation!") from None
+    except FlakyStrategyDefinition as flaky:
+        assert _violation_in_context(flaky) is violation
+    assert _violation_in_context(FlakyStrategyDefinition("no failure behind it")) is None
