@@ -173,11 +173,14 @@ def test_a_violation_hypothesis_was_handling_is_found_behind_its_flaky_error() -
     from herdref.checker.machine import HerdViolation, _violation_in_context
 
     violation = HerdViolation([Violation("FLOOD-1", "Clark never got the record")])
-    try:
+
+    def shrink_step() -> None:
         try:
             raise violation
         except HerdViolation:
             raise FlakyStrategyDefinition("Inconsistent data generation!") from None
-    except FlakyStrategyDefinition as flaky:
-        assert _violation_in_context(flaky) is violation
+
+    with pytest.raises(FlakyStrategyDefinition) as flaky:
+        shrink_step()
+    assert _violation_in_context(flaky.value) is violation
     assert _violation_in_context(FlakyStrategyDefinition("no failure behind it")) is None
