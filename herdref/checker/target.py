@@ -212,6 +212,10 @@ class Target:
     #: The seed of the run's varied inputs (herdref.checker.variation); reports print it and
     #: ``--seed`` repeats it.
     seed: int = field(default_factory=new_seed)
+    #: The herd answers client times without a fraction. iamat-any-time clears it when those
+    #: alone are refused (LEX-6 strict); later checks then send times with a fraction, so that
+    #: the one strict-only deviation is reported once.
+    integer_times: bool = True
     _serial: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
     @property
@@ -236,7 +240,7 @@ class CheckContext:
         #: ``time.monotonic()`` by which this check must be over (its time budget).
         self.deadline = deadline
         #: This check's varied inputs: the same for the same run seed, alone or among others.
-        self.variation = Variation.for_check(target.seed, check_name)
+        self.variation = Variation.for_check(target.seed, check_name, integer_times=target.integer_times)
         #: A strict-only difference seen on the way (SPEC 1.1), reported once the check has
         #: judged everything else: a difference the lenient profile allows must not stop it.
         self.strict_deviation: CheckFailed | None = None

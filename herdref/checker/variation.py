@@ -85,22 +85,25 @@ def new_seed() -> int:
 class Variation:
     """A seeded source of unusual but valid protocol inputs (and invalid ones, where named).
 
-    ``seed`` None draws a fresh seed; either way :attr:`seed` holds the one in use.
+    ``seed`` None draws a fresh seed; either way :attr:`seed` holds the one in use. With
+    ``integer_times`` False every client time gets at least one fraction digit (for a herd
+    that refuses integer-only times, which only LEX-6's strict reading requires).
     """
 
-    def __init__(self, seed: int | None = None) -> None:
+    def __init__(self, seed: int | None = None, *, integer_times: bool = True) -> None:
         self.seed: int = new_seed() if seed is None else seed
+        self.integer_times = integer_times
         self._rng = random.Random(self.seed)
 
     def __repr__(self) -> str:
         return f"Variation(seed={self.seed})"
 
     @classmethod
-    def for_check(cls, run_seed: int, check_name: str) -> Variation:
+    def for_check(cls, run_seed: int, check_name: str, *, integer_times: bool = True) -> Variation:
         """The inputs of one check in a run: seeded by the run's seed and the check's name
         (a stable digest, not ``hash()``, which changes from one process to the next)."""
         digest = hashlib.blake2b(f"{run_seed}:{check_name}".encode(), digest_size=8).digest()
-        return cls(int.from_bytes(digest, "big"))
+        return cls(int.from_bytes(digest, "big"), integer_times=integer_times)
 
     def choice(self, options: Sequence[T]) -> T:
         """One of ``options``, drawn from this seed (for a check's own choices)."""
@@ -126,6 +129,8 @@ class Variation:
             raise ValueError(
                 f"client times have 1-19 integer and 0-12 fraction digits, not {whole}, {fraction}"
             )
+        if not self.integer_times:
+            fraction = max(fraction, 1)
         text = self._digits(whole, leading_zero=False)
         return text + b"." + self._digits(fraction) if fraction else text
 
@@ -160,7 +165,7 @@ class Variation:
         if not 1 <= max_whole_digits < max(INTEGER_DIGITS) or max_fraction_digits not in FRACTION_DIGITS:
             raise ValueError(f"no crossing times with {max_whole_digits} and {max_fraction_digits} digits")
         whole = self._rng.randint(1, max_whole_digits)
-        places = self._rng.randint(0, max_fraction_digits)
+        places = self._rng.randint(0 if self.integer_times else 1, max(max_fraction_digits, 1))
         fraction = b"." + self._digits(places) if places else b""
         return b"9" * whole + fraction, b"1" + b"0" * whole + fraction
 
