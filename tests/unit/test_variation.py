@@ -213,3 +213,18 @@ def test_separators_without_cr_draw_the_other_four(seed: int) -> None:
     drawn = b"".join(variation.separator(cr=False) for _ in range(200))
     assert set(drawn) == set(b" \t\x0b\x0c")
     assert b"\r" in b"".join(variation.separator() for _ in range(200))
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_without_integer_times_every_client_time_has_a_fraction(seed: int) -> None:
+    # For a herd that refuses times without a fraction (LEX-6 strict): the one deviation is
+    # reported by iamat-any-time, and every later check sends times it can take.
+    variation = Variation(seed, integer_times=False)
+    times = [
+        *variation.client_times(),
+        variation.client_time(5, 0),
+        *variation.crossing_times(9, 3),
+        *Variation.for_check(seed, "skew", integer_times=False).client_times(),
+    ]
+    assert all(b"." in time for time in times)
+    assert any(b"." not in time for time in Variation(seed).client_times())
