@@ -252,10 +252,9 @@ _AT_HANDLED_S = 1.0
     "FLOOD-6",
     "MUST",
     "a malformed AT line, as a neighbour might send it, is not stored",
-    # Whatever the herd's own server-to-server format (FLOOD-6 lenient), a record whose location
-    # or client time is not one cannot be served (WHATSAT) or compared (FLOOD-2): refusing it
-    # is what every reading requires.
-    strict_part=False,
+    # The server-to-server format is the student's own (protocol notes A13): what a herd does
+    # with a malformed line no neighbour of its own sends is herdref's reading, strict only.
+    strict_part=True,
 )
 def flood_malformed_at(context: CheckContext) -> None:
     name = context.target.names[0]
@@ -335,11 +334,20 @@ def flood_stale_not_sent(context: CheckContext) -> None:
     if unwatched is not None:
         raise unwatched
     if sent:
+        # What a client sees is core: the origin answering WHATSAT with the stale or duplicate
+        # record it should have ignored. What goes between servers is the herd's own format and
+        # traffic (protocol notes A13): flooding a record that every server then ignores is
+        # strict only.
+        held = context.stored_line(origin, client, silence_is_none=True)
+        replaced = held is not None and any(location in held for location in (duplicate, stale))
         raise CheckFailed(
-            f"{origin} flooded {' and '.join(sent)} IAMAT to its neighbour {observer}",
-            expected="only a strictly newer record is flooded: nothing after the newest one but the "
-            "sentinel record",
-            seen=f"{observer}'s port received {' and '.join(sent)} record (its location)",
+            f"{origin} flooded {' and '.join(sent)} IAMAT to its neighbour {observer}"
+            + (" and now answers WHATSAT with it" if replaced else ""),
+            expected="only a strictly newer record is stored and flooded: nothing after the newest "
+            "one but the sentinel record",
+            seen=f"{observer}'s port received {' and '.join(sent)} record (its location)"
+            + (f"; {origin}'s WHATSAT answered {held!r}" if replaced else ""),
+            strict_part=not replaced,
         )
 
 

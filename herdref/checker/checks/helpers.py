@@ -49,12 +49,19 @@ def _is_whatsat(payload: bytes) -> bool:
 
 
 def expect_error(
-    context: CheckContext, name: str, payload: bytes, summary: str, *, clause: str | None = None
+    context: CheckContext,
+    name: str,
+    payload: bytes,
+    summary: str,
+    *,
+    clause: str | None = None,
+    strict_part: bool | None = None,
 ) -> None:
     """ERR-1: ``payload`` (one invalid line) is refused: it gets one ``?`` reply. What the
     reply copies is error-echo-raw's business (ERR-1's copy, ERR-2), so that a herd whose
     every '?' copies the line wrong is told so once, not by each check that makes it refuse
-    a line. A failure names ``clause``, else the check's own."""
+    a line. A failure names ``clause``, else the check's own; ``strict_part`` True marks it as
+    breaking only what the strict profile asks."""
     reply = context.send(name, payload, whatsat=_is_whatsat(payload))
     first, _, rest = reply.data.partition(b"\n")
     if first.startswith(b"?") and not rest.strip(WHITESPACE):
@@ -62,7 +69,9 @@ def expect_error(
     seen = show(reply.data) + (f" ({reply.error})" if reply.error else "")
     if not reply.data:
         seen += " (no reply" + (", the server closed the connection)" if reply.closed else ")")
-    raise CheckFailed(summary, expected=repr(error_for(payload)), seen=seen, clause=clause)
+    raise CheckFailed(
+        summary, expected=repr(error_for(payload)), seen=seen, clause=clause, strict_part=strict_part
+    )
 
 
 def expect_error_graded(

@@ -33,7 +33,16 @@ def lex_unicode_space(context: CheckContext) -> None:
             )
 
 
-@check("lex-octets", "LEX-2", "MUST", "client IDs are octets: invalid UTF-8 is echoed byte for byte")
+@check(
+    "lex-octets",
+    "LEX-2",
+    "MUST",
+    "client IDs are octets: invalid UTF-8 is echoed byte for byte",
+    # The handout names no encoding and all its examples are ASCII (protocol notes, Encoding):
+    # octets that are not UTF-8 are herdref's reading, strict only. A server that dies on them
+    # still fails ERR-4 in every profile.
+    strict_part=True,
+)
 def lex_octets(context: CheckContext) -> None:
     name = context.target.names[0]
     client = context.client_id() + b"\xff\xfe\x80"

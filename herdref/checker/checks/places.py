@@ -59,6 +59,9 @@ def places_bound_zero(context: CheckContext) -> None:
     "MUST",
     "Google error statuses pass through; no JSON gives '?'",
     needs_fixture=True,
+    # The handout is silent on what to do when Google fails (protocol notes A12): passing its
+    # error JSON through and '?' for no JSON are herdref's reading, strict only.
+    strict_part=True,
 )
 def places_errors(context: CheckContext) -> None:
     fixture = context.target.fixture
@@ -124,6 +127,7 @@ def places_errors(context: CheckContext) -> None:
                 b"WHATSAT %s 10 3\n" % client,
                 f"Places gave no JSON object ({fault}) but the reply was not '? <line>'",
                 clause="PLACES-5",
+                strict_part=True,
             )
     finally:
         fixture.reset()

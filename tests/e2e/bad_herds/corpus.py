@@ -164,6 +164,11 @@ def judge(herd: CorpusHerd, checks: list[dict[str, Any]]) -> list[str]:
                 problems.append(
                     f"{entry['check']} BLOCKED by {entry.get('blocked_by')!r}, which did not fail"
                 )
+    unjudged = [entry["check"] for entry in checks if entry.get("budget_spent")]
+    if unjudged:
+        # Not the herd's doing: the run's time budget ran out (a loaded machine), so what these
+        # checks would have said is unknown. Said as such, not as a missing verdict.
+        problems.append(f"not judged, the run's time budget ran out: {unjudged}")
     if herd.verdict == "FAIL":
         if fails != [own]:
             problems.append(f"expected exactly one FAIL {own}, got {fails or 'none'}")

@@ -294,6 +294,24 @@ def google_hardcoded(script: Path, directory: Path) -> Evidence:
 
 
 @trait
+def dialect_raw_https_places(script: Path, directory: Path) -> Evidence:
+    # Like google_hardcoded: its requests never reach $PLACES_URL (they go to Google's host over
+    # raw TLS; validate's --redirect-google shows that the fixture answers them).
+    return google_hardcoded(script, directory)
+
+
+@trait
+def dialect_time_needs_fraction(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        whole = h.iamat("A", b"whole", LOCATION, b"%d" % time.time(), t)
+        with_fraction = h.iamat("A", b"fraction", LOCATION, now(), t)
+        seen = whole.startswith(b"? ") and with_fraction.startswith(b"AT ")
+        return t.evidence(seen, "an integer client time gets '?', one with a fraction an AT line")
+
+
+@trait
 def no_places_lenient(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h:
         h.start("A")

@@ -1,5 +1,6 @@
-"""One bug: the location is parsed into two floats and printed back with Python's repr, so a
-tiny coordinate comes back with an exponent (``+1e-05`` for ``+0.00001``), which is no LOCATION."""
+"""One bug (IAMAT-5): the location is parsed into two floats and printed back with Python's
+repr, so a tiny coordinate comes back with an exponent (``+1e-05`` for ``+0.00001``), which is
+no LOCATION."""
 
 import re
 

@@ -228,6 +228,16 @@ def exponent_time_accepted(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def location_float_echo(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        location = b"+0.00001-118.500"
+        reply = h.iamat("A", b"tiny", location, now(), t)
+        return t.evidence(fields_of(reply)[4:5] != [location], f"the location {location!r} is not echoed")
+
+
+@probe
 def location_needs_fraction(script: Path, directory: Path) -> Evidence:
     line = b"IAMAT whole +34-118 " + now() + b"\n"
     return _answered(script, directory, line, "location +34-118 gets '?'", want_at=False)
