@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Final
+
 from herdref.checker.checks.helpers import at_fields, at_reply, expect_error_graded, failure_as, show
 from herdref.checker.checks.registry import CheckFailed, check
 from herdref.checker.target import CheckContext
@@ -16,6 +18,8 @@ from herdref.model.judge import location_close, split_at_fields, split_line, tim
     # The handout says only "white space"; Python's str.split() takes these octets for it, so
     # keeping them in a client ID is herdref's reading (SPEC decision A17): strict.
     strict_part=True,
+    # A herd that refuses any octet but letters, digits and dots in an ID is named once, there.
+    requires=("dialect", "at-reply-format", "lex-id-punctuation"),
 )
 def lex_unicode_space(context: CheckContext) -> None:
     name = context.target.names[0]
@@ -33,6 +37,53 @@ def lex_unicode_space(context: CheckContext) -> None:
             )
 
 
+#: Printable ASCII other than letters, digits and dots, the octets a pattern such as ``[\w.]+``
+#: for client IDs refuses: each goes into a client ID of its own.
+_ID_PUNCTUATION: Final = tuple(
+    bytes([octet]) for octet in range(0x21, 0x7F) if not chr(octet).isalnum() and octet != 0x2E
+)
+
+
+@check(
+    "lex-id-punctuation",
+    "LEX-2",
+    "MUST",
+    "client IDs hold any printable ASCII: '-', '_', ':', '?', '+' and the rest are echoed",
+    # "A client ID is any non-empty run of non-white-space characters" (the handout): core.
+    strict_part=False,
+)
+def lex_id_punctuation(context: CheckContext) -> None:
+    name = context.target.names[0]
+    # Several octets per IAMAT keep the check short; the refused ones are then named one by one.
+    refused: list[bytes] = []
+    for start in range(0, len(_ID_PUNCTUATION), _ID_PUNCTUATION_PER_IAMAT):
+        octets = _ID_PUNCTUATION[start : start + _ID_PUNCTUATION_PER_IAMAT]
+        if not _answered_whole(context, name, context.client_id() + b"".join(octets)):
+            refused += [
+                octet
+                for octet in octets
+                if not _answered_whole(context, name, context.client_id() + b"x" + octet + b"x")
+            ]
+    if refused:
+        raise CheckFailed(
+            "client IDs holding these octets were not answered with an AT line that echoes them: "
+            + " ".join(octet.decode() for octet in refused),
+            expected="an AT line for any client ID without white space (e.g. kiwi-2_b:c)",
+            seen=f"{len(refused)} of {len(_ID_PUNCTUATION)} punctuation octets refused or changed",
+        )
+
+
+_ID_PUNCTUATION_PER_IAMAT: Final = 8
+
+
+def _answered_whole(context: CheckContext, name: str, client: bytes) -> bool:
+    """Whether an IAMAT from ``client`` gets an AT line that echoes the ID unchanged."""
+    reply = context.iamat(name, client, context.location(), context.now_time())
+    split = split_line(reply.data, crlf=False)
+    record = split_at_fields(split[0]) if split is not None else None
+    return record is not None and record.client_id == client
+
+
 @check(
     "lex-octets",
     "LEX-2",
@@ -42,6 +93,7 @@ def lex_unicode_space(context: CheckContext) -> None:
     # octets that are not UTF-8 are herdref's reading, strict only. A server that dies on them
     # still fails ERR-4 in every profile.
     strict_part=True,
+    requires=("dialect", "at-reply-format", "lex-id-punctuation"),
 )
 def lex_octets(context: CheckContext) -> None:
     name = context.target.names[0]

@@ -228,6 +228,12 @@ def exponent_time_accepted(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def id_punctuation_refused(script: Path, directory: Path) -> Evidence:
+    line = b"IAMAT kiwi-2:b " + LOCATION + b" " + now() + b"\n"
+    return _answered(script, directory, line, "client ID kiwi-2:b gets '?'", want_at=False)
+
+
+@probe
 def location_float_echo(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h:
         h.start("A")
