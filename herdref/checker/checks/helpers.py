@@ -56,12 +56,14 @@ def expect_error(
     *,
     clause: str | None = None,
     strict_part: bool | None = None,
+    unanswered_clause: str | None = None,
 ) -> None:
     """ERR-1: ``payload`` (one invalid line) is refused: it gets one ``?`` reply. What the
     reply copies is error-echo-raw's business (ERR-1's copy, ERR-2), so that a herd whose
     every '?' copies the line wrong is told so once, not by each check that makes it refuse
     a line. A failure names ``clause``, else the check's own; ``strict_part`` True marks it as
-    breaking only what the strict profile asks."""
+    breaking only what the strict profile asks. With ``unanswered_clause``, no reply at all
+    fails that clause in every profile (a line may be left open, its answer may not)."""
     reply = context.send(name, payload, whatsat=_is_whatsat(payload))
     first, _, rest = reply.data.partition(b"\n")
     if first.startswith(b"?") and not rest.strip(WHITESPACE):
@@ -69,6 +71,13 @@ def expect_error(
     seen = show(reply.data) + (f" ({reply.error})" if reply.error else "")
     if not reply.data:
         seen += " (no reply" + (", the server closed the connection)" if reply.closed else ")")
+        if unanswered_clause is not None:
+            raise CheckFailed(
+                f"{summary}: no reply at all",
+                expected=repr(error_for(payload)),
+                seen=seen,
+                clause=unanswered_clause,
+            )
     raise CheckFailed(
         summary, expected=repr(error_for(payload)), seen=seen, clause=clause, strict_part=strict_part
     )
@@ -316,14 +325,27 @@ def invalid_lines(
     name = context.target.names[0]
     for line in lines:
         expect_error(context, name, line + b"\n", f"{summary}: {line!r}")
+    # Every strict line is sent: one accepted does not hide a later one that gets no reply,
+    # which no profile allows (ERR-4).
+    deviation: CheckFailed | None = None
     for line in strict_lines:
         try:
-            expect_error(context, name, line + b"\n", f"{summary}: {line!r} (strict profile)")
+            expect_error(
+                context,
+                name,
+                line + b"\n",
+                f"{summary}: {line!r}",
+                strict_part=True,
+                unanswered_clause="ERR-4",
+            )
         except CheckFailed as failure:
-            raise CheckFailed(
-                failure.summary, expected=failure.expected, seen=failure.seen, strict_part=True
-            ) from None
+            if failure.strict_part is not True:
+                raise
+            failure.summary += " (strict profile)"
+            deviation = deviation or failure
     alive_after(context, name)
+    if deviation is not None:
+        raise deviation
 
 
 def alive_after(context: CheckContext, name: str) -> None:

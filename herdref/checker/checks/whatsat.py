@@ -9,9 +9,11 @@ from herdref.checker.checks.helpers import (
     whatsat_json,
 )
 from herdref.checker.checks.registry import CheckFailed, check
+from herdref.checker.client import Exchange
 from herdref.checker.target import CheckContext, CheckUnsupported
 from herdref.model.judge import looks_like_at, parse_whatsat_reply, split_at_fields, split_line
 from herdref.model.replies import result_array
+from herdref.protocol import MAX_BOUND
 
 
 @check("limits-accepted", "WHATSAT-2", "MUST", "radius 1, radius 50 and bound 20 are accepted")
@@ -60,12 +62,15 @@ def limits_edges(context: CheckContext) -> None:
                 what = "was refused with '?'"
             else:
                 what = "got no reply" + (" (the server closed the connection)" if reply.closed else "")
+            # Refusing a decimal radius or bound 0 is strict only; no reply at all is not
+            # allowed in any profile (ERR-4).
+            refused = reply.data.startswith(b"?")
             raise CheckFailed(
                 f"WHATSAT with radius {radius.decode()} and bound {bound} {what}",
                 expected="the stored AT line and places",
                 seen=show(reply.data),
-                clause=clause,
-                strict_part=True,
+                clause=clause if refused else "ERR-4",
+                strict_part=refused,
             )
         if bound == 0:
             body = whatsat_json(reply.data)
@@ -81,7 +86,15 @@ def whatsat_reply(context: CheckContext) -> None:
     name = context.target.names[0]
     client = context.client_id()
     line = at_reply(context, name, client, context.location(), context.now_time())
-    reply = places_reply(context, name, client, b"10", 5)
+    # A bound below the places Google has and the largest bound, at least as many as it has: a
+    # herd that mangles the end of the JSON only when nothing is cut shows it with the second.
+    for bound in (5, MAX_BOUND):
+        _judge_whatsat_reply(line, places_reply(context, name, client, b"10", bound))
+
+
+def _judge_whatsat_reply(line: bytes, reply: Exchange) -> None:
+    """WHATSAT-5/6: ``reply`` is the stored AT ``line``, LF, a JSON object without an empty line,
+    LF LF."""
     data = reply.data
     if not data.startswith(line + b"\n"):
         raise CheckFailed(

@@ -228,9 +228,30 @@ def exponent_time_accepted(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def fraction_bound_drops_connection(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        h.iamat("A", b"frac", LOCATION, now(), t)
+        reply = h.exchange("A", b"WHATSAT frac 10 1.5\n", t)
+        return t.evidence(not reply.data, "WHATSAT with bound 1.5 gets no reply at all")
+
+
+@probe
 def id_punctuation_refused(script: Path, directory: Path) -> Evidence:
     line = b"IAMAT kiwi-2:b " + LOCATION + b" " + now() + b"\n"
     return _answered(script, directory, line, "client ID kiwi-2:b gets '?'", want_at=False)
+
+
+@probe
+def json_end_extra_lf_uncut(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        h.iamat("A", b"uncut", LOCATION, now(), t)
+        # Read to the server's close (after the half-close), not to the first empty line.
+        reply = h.exchange("A", b"WHATSAT uncut 10 20\n", t).data
+        return t.evidence(reply.endswith(b"\n\n\n"), "a WHATSAT with bound 20 ends in three LFs")
 
 
 @probe
