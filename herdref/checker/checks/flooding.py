@@ -392,9 +392,19 @@ def flood_newest_wins(context: CheckContext) -> None:
     names = context.target.names
     origin, other = names[0], names[-1]
     client = context.client_id()
+    # A first report, everywhere; then a newer one for the client every server now knows: an
+    # update is flooded like a first report (a herd that floods only new clients fails here).
+    first = at_reply(context, origin, client, context.location(), context.now_time(-50))
+    require_flood(context, origin, names, client, first)
     newest_time = context.now_time()
     newest = at_reply(context, origin, client, context.location(), newest_time)
-    require_flood(context, origin, names, client, newest)
+    with failure_as(
+        f"a newer report from a client every server already held, sent to {origin}, did not replace "
+        "the older record everywhere",
+        clause="FLOOD-1",
+        only="FLOOD-1",
+    ):
+        require_flood(context, origin, names, client, newest)
     older = context.now_time(-100)
     # At the server that received the newest record itself (IAMAT-7), and at another one: a
     # duplicate (same client time, another location) and a stale one.

@@ -13,6 +13,7 @@ from herdref.checker.launcher import Launcher
 from herdref.checker.target import CheckContext, CheckUnsupported, Target
 from herdref.model import components
 from herdref.model.judge import (
+    decimal_value,
     is_error_reply_for,
     looks_like_at,
     same_record,
@@ -221,8 +222,10 @@ def require_flood(
     if not names:
         return
     seen = context.wait_for_line(names, client, line)
-    wrong = {name: got for name, got in seen.items() if got is not None and got != line}
-    missing = [name for name, got in seen.items() if got is None]
+    # A server that still holds an earlier record of the client has not received this one.
+    stale = [name for name, got in seen.items() if got is not None and _older_record(got, line)]
+    wrong = {name: got for name, got in seen.items() if got is not None and got != line and name not in stale}
+    missing = [name for name, got in seen.items() if got is None or name in stale]
     reprinted = {name: got for name, got in wrong.items() if same_record(got, line)}
     if reprinted and len(reprinted) == len(wrong):
         # The record arrived, its numbers re-printed (a float round-trip): FLOOD-5 asks the
@@ -281,9 +284,21 @@ def require_flood(
             f"the record {origin} received never reached {', '.join(missing)} "
             f"(waited {context.target.propagation_s:g} s)",
             expected=f"{', '.join(missing)} answer WHATSAT with {line!r}",
-            seen="; ".join(f"{name}: no record" for name in missing),
+            seen="; ".join(
+                f"{name}: {'an older record, ' + repr(seen[name]) if name in stale else 'no record'}"
+                for name in missing
+            ),
             clause="FLOOD-1",
         )
+
+
+def _older_record(held: bytes, line: bytes) -> bool:
+    """Whether the AT line ``held`` is a record of the same client with an older client time."""
+    held_fields, line_fields = split_at_fields(held), split_at_fields(line)
+    if held_fields is None or line_fields is None or held_fields.client_id != line_fields.client_id:
+        return False
+    held_time, line_time = decimal_value(held_fields.client_time), decimal_value(line_fields.client_time)
+    return held_time is not None and line_time is not None and held_time < line_time
 
 
 def require_link(context: CheckContext, origin: str, neighbours: list[str], summary: str) -> None:

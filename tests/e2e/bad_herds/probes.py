@@ -255,6 +255,18 @@ def json_end_extra_lf_uncut(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def update_not_reflooded(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A", "B")
+        t = Transcript()
+        h.iamat("A", b"mover", LOCATION, b"%.9f" % (time.time() - 10), t)
+        h.wait_record("B", b"mover", t)
+        newer = h.iamat("A", b"mover", b"+01.5-002.5", now(), t)
+        held = h.wait_record("B", b"mover", t, expect=newer)
+        return t.evidence(held != newer, "B keeps the first report after a newer one reached A")
+
+
+@probe
 def location_float_echo(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h:
         h.start("A")
