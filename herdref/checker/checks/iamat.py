@@ -134,20 +134,35 @@ def newer_by_value(context: CheckContext) -> None:
     # Which report the server holds, by its client time: the rest of the line is WHATSAT-5's.
     held = context.stored_line(name, client)
     record = split_at_fields(held) if held is not None else None
-    if record is not None and time_close(newer, record.client_time):
+    if record is None or not time_close(newer, record.client_time):
+        kept_first = record is not None and time_close(older, record.client_time)
+        raise CheckFailed(
+            f"after reports with client times {older.decode()} then {newer.decode()}, {name} kept "
+            + (
+                f"the first, whose client time is smaller in value but greater as a string "
+                f"({newer.decode()!r} sorts before {older.decode()!r})"
+                if kept_first
+                else "neither record"
+            ),
+            expected=f"a record with client time {newer.decode()}: {second!r}",
+            seen=show(held),
+        )
+    # The servers the two reports were flooded to compare them too (FLOOD-2). One that holds
+    # nothing is flood-all's business; one that kept the first report is this check's.
+    neighbours = list(context.target.config.neighbours(name))
+    if not neighbours:
         return
-    kept_first = record is not None and time_close(older, record.client_time)
-    raise CheckFailed(
-        f"after reports with client times {older.decode()} then {newer.decode()}, {name} kept "
-        + (
-            f"the first, as a comparison of the strings would ({newer.decode()!r} sorts before "
-            f"{older.decode()!r})"
-            if kept_first
-            else "neither record"
-        ),
-        expected=f"a record with client time {newer.decode()}: {second!r}",
-        seen=show(held),
-    )
+    arrived = context.wait_for_line(neighbours, client, second)
+    for neighbour, got in arrived.items():
+        got_record = split_at_fields(got) if got is not None else None
+        if got_record is not None and got != second and time_close(older, got_record.client_time):
+            raise CheckFailed(
+                f"{neighbour}, to which {name} flooded reports with client times {older.decode()} then "
+                f"{newer.decode()}, kept the first, whose client time is smaller in value but greater "
+                "as a string",
+                expected=f"{neighbour} holds {second!r}",
+                seen=show(got),
+            )
 
 
 @check(

@@ -267,6 +267,18 @@ def update_not_reflooded(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def relay_string_compare(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A", "B")
+        t = Transcript()
+        h.iamat("A", b"crossing", LOCATION, b"999.5", t)
+        h.wait_record("B", b"crossing", t)
+        newer = h.iamat("A", b"crossing", b"+01.5-002.5", b"1000.5", t)
+        held = h.wait_record("B", b"crossing", t, expect=newer)
+        return t.evidence(held != newer, "B keeps 999.5 after 1000.5 reached A")
+
+
+@probe
 def location_float_echo(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h:
         h.start("A")
