@@ -370,7 +370,9 @@ def alive_after(context: CheckContext, name: str) -> None:
     if not looks_like_at(reply.data):
         seen = show(reply.received or None) + (f" ({reply.error})" if reply.error else "")
         raise CheckFailed(
-            f"{name} no longer answers after the bad input",
+            f"{name} refused ('?') a valid IAMAT sent after the bad input"
+            if reply.data.startswith(b"?")
+            else f"{name} no longer answers after the bad input",
             expected="an AT reply to a valid IAMAT",
             seen=seen + (" (the server closed the connection)" if reply.closed and not reply.data else ""),
             clause="ERR-4",
