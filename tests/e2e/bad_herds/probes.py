@@ -228,6 +228,12 @@ def exponent_time_accepted(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def decimal_time_forms(script: Path, directory: Path) -> Evidence:
+    line = b"IAMAT separator " + LOCATION + b" 1_700_000_000\n"
+    return _answered(script, directory, line, "client time 1_700_000_000 gets an AT reply", want_at=True)
+
+
+@probe
 def location_needs_fraction(script: Path, directory: Path) -> Evidence:
     line = b"IAMAT whole +34-118 " + now() + b"\n"
     return _answered(script, directory, line, "location +34-118 gets '?'", want_at=False)
