@@ -98,6 +98,13 @@ def long_lines(context: CheckContext) -> None:
 def invalid_command(context: CheckContext) -> None:
     client = context.client_id()
     loc, when = context.location(), context.now_time()
+    # A command word with letters after it, and otherwise a valid command: a herd that
+    # matches the word with startswith() or a slice (sophiasharif: 'IAMATX ...' got an AT
+    # reply; douglas-hsieh: 'WHATSATX <known client> 10 5' got places) takes it for the
+    # command. The WHATSAT variant names a client the server knows, when it answered its
+    # IAMAT: for an unknown client even the slice reader says '?'.
+    known = context.client_id("known")
+    answered = looks_like_at(context.iamat(context.target.names[0], known, loc, when).data)
     invalid_lines(
         context,
         [
@@ -106,6 +113,8 @@ def invalid_command(context: CheckContext) -> None:
             b"iamat %s %s %s" % (client, loc, when),
             b"Whatsat %s 10 5" % client,
             b"IAMAT%s" % client,
+            b"IAMATX %s %s %s" % (client, loc, when),
+            *([b"WHATSATX %s 10 5" % known] if answered else []),
         ],
         "not answered '? <line>'",
     )

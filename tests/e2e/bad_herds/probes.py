@@ -210,6 +210,12 @@ def lowercase_commands(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def command_word_prefix(script: Path, directory: Path) -> Evidence:
+    line = b"IAMATX prefix " + LOCATION + b" " + now() + b"\n"
+    return _answered(script, directory, line, "IAMATX gets an AT reply", want_at=True)
+
+
+@probe
 def no_error_for_field_count(script: Path, directory: Path) -> Evidence:
     line = b"IAMAT extra " + LOCATION + b" " + now() + b" EXTRA\n"
     return _answered(script, directory, line, "an IAMAT with five fields gets an AT reply", want_at=True)
