@@ -126,6 +126,17 @@ def line_limit_1k(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def blank_lines_answered(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        reply = h.exchange(
+            "A", b"\n" + b"IAMAT blank " + LOCATION + b" " + now() + b"\n", t, complete=line_done
+        )
+        return t.evidence(reply.data.startswith(b"? "), "a blank line is answered '? '")
+
+
+@probe
 def blank_line_ends_connection(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h:
         h.start("A")
