@@ -14,6 +14,7 @@ from herdref.model.judge import (
     is_strict_time_diff,
     location_close,
     looks_like_at,
+    same_record,
     split_at_fields,
     split_line,
     time_close,
@@ -128,6 +129,42 @@ def newer_by_value(context: CheckContext) -> None:
         expected=f"a record with client time {newer.decode()}: {second!r}",
         seen=show(held),
     )
+
+
+@check(
+    "iamat-stale",
+    "IAMAT-7",
+    "MUST",
+    "a duplicate or stale IAMAT gets a fresh AT reply and replaces no record at its server",
+    requires=("dialect", "at-reply-format"),
+)
+def iamat_stale(context: CheckContext) -> None:
+    """IAMAT-4 and IAMAT-7 at the one server a client reports to, with no flooding involved (a
+    herd that floods nothing, or whose flooding fails, is judged here all the same): a report
+    with the stored client time (a duplicate) and an older one are each answered with an AT
+    line for that report, never the stored record, and the server keeps the newest record."""
+    name = context.target.names[0]
+    client = context.client_id()
+    newest_time = context.now_time()
+    newest = at_reply(context, name, client, context.location(), newest_time)
+    for kind, client_time in (("duplicate", newest_time), ("stale", context.now_time(-100))):
+        location = context.location()  # another location than the stored record's
+        line = at_reply(context, name, client, location, client_time)
+        reply = at_fields(line)
+        if not (time_close(client_time, reply.client_time) and location_close(location, reply.location)):
+            raise CheckFailed(
+                f"a {kind} IAMAT was answered with another report's AT line, not one for that IAMAT",
+                expected=f"AT {name} <diff> {client.decode()} {location.decode()} {client_time.decode()}",
+                seen=repr(line),
+                clause="IAMAT-4",
+            )
+    held = context.stored_line(name, client)
+    if held is None or not same_record(held, newest, any_time_diff=True):
+        raise CheckFailed(
+            f"{name} replaced its record of a client with that client's duplicate or stale IAMAT",
+            expected=repr(newest),
+            seen=show(held),
+        )
 
 
 @check(

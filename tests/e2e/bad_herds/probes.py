@@ -455,6 +455,16 @@ def iamat_reply_stored_record(script: Path, directory: Path) -> Evidence:
         return t.evidence(fields_of(reply)[5:] != [b"1000000000"], "a stale IAMAT is not answered fresh")
 
 
+@probe
+def duplicate_answered_with_stored_record(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        h.iamat("A", b"twice", LOCATION, b"2000000000", t)
+        reply = h.iamat("A", b"twice", b"+10.5-20.5", b"2000000000", t)
+        return t.evidence(fields_of(reply)[4:5] != [b"+10.5-20.5"], "a duplicate IAMAT is not answered fresh")
+
+
 # ---- records and flooding ----------------------------------------------------------------
 
 
