@@ -416,6 +416,13 @@ def _time_diff(
 
 
 @probe
+def skew_double_minus(script: Path, directory: Path) -> Evidence:
+    t = Transcript()
+    diff, _, _ = _time_diff(script, directory, b"%d.5" % (time.time() + 3600), t)
+    return t.evidence(diff.startswith(b"--"), "a negative time difference starts with '--'")
+
+
+@probe
 def skew_without_plus(script: Path, directory: Path) -> Evidence:
     t = Transcript()
     diff, _, _ = _time_diff(script, directory, b"1000000000.5", t)
