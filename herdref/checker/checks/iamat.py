@@ -100,24 +100,41 @@ _CROSSING_FRACTION_DIGITS: Final = 3
     "FLOOD-2",
     "MUST",
     "a report replaces the stored one when its client time is greater in value (99.5 < 100.5)",
-    requires=("dialect", "at-reply-format", "iamat-any-time"),
+    # Not iamat-any-time: a herd that refuses far times (past the year 9999) may still take
+    # these, and what it keeps is judged on them (a refused one makes the check UNSUPPORTED).
+    requires=("dialect", "at-reply-format"),
 )
 def newer_by_value(context: CheckContext) -> None:
     """FLOOD-2 at the server the client reports to (IAMAT-7): client times compare as exact
     decimals. The second of two reports is greater in value but smaller as a string (its
     integer part has one more digit; drawn from the run's seed), so a herd that compares the
-    strings keeps the first."""
+    strings keeps the first; one that keeps the first whatever the times is told apart."""
     name = context.target.names[0]
     client = context.client_id()
     older, newer = context.variation.crossing_times(_CROSSING_WHOLE_DIGITS, _CROSSING_FRACTION_DIGITS)
-    at_reply(context, name, client, context.location(), older)
-    second = at_reply(context, name, client, context.location(), newer)
+    _accepted(context, name, client, older)
+    second = _accepted(context, name, client, newer)
     # Which report the server holds, by its client time: the rest of the line is WHATSAT-5's.
     held = context.stored_line(name, client)
     record = split_at_fields(held) if held is not None else None
     if record is not None and time_close(newer, record.client_time):
         return
     kept_first = record is not None and time_close(older, record.client_time)
+    if kept_first:
+        # Greater as a string too: a herd that keeps this first report keeps every first one.
+        other = context.client_id()
+        at_reply(context, name, other, context.location(), context.now_time(-10))
+        later = context.now_time()
+        at_reply(context, name, other, context.location(), later)
+        again = context.stored_line(name, other)
+        again_record = split_at_fields(again) if again is not None else None
+        if again_record is None or not time_close(later, again_record.client_time):
+            raise CheckFailed(
+                f"{name} keeps a client's first report: a later one with a greater client time "
+                "(as a value and as a string) does not replace it",
+                expected=f"a record with client time {later.decode()}",
+                seen=show(again),
+            )
     raise CheckFailed(
         f"after reports with client times {older.decode()} then {newer.decode()}, {name} kept "
         + (
@@ -129,6 +146,17 @@ def newer_by_value(context: CheckContext) -> None:
         expected=f"a record with client time {newer.decode()}: {second!r}",
         seen=show(held),
     )
+
+
+def _accepted(context: CheckContext, name: str, client: bytes, client_time: bytes) -> bytes:
+    """The AT reply to a report the check needs stored; a refusal is iamat-any-time's (IAMAT-6)."""
+    reply = context.iamat(name, client, context.location(), client_time)
+    if not looks_like_at(reply.data):
+        raise CheckUnsupported(
+            f"an IAMAT with client time {client_time.decode()} was refused, which iamat-any-time "
+            "reports (IAMAT-6), so which report is kept cannot be seen"
+        )
+    return reply.data.partition(b"\n")[0]  # its shape is at-reply-format's (AT-1)
 
 
 @check(

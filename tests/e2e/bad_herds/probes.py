@@ -499,6 +499,13 @@ def stale_iamat_stored_at_origin(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def first_report_kept(script: Path, directory: Path) -> Evidence:
+    t = Transcript()
+    kept = _kept_record(script, directory, b"1700000000", b"1700000001", t)
+    return t.evidence(kept == b"1700000000", "1700000001 did not replace 1700000000")
+
+
+@probe
 def string_time_compare(script: Path, directory: Path) -> Evidence:
     t = Transcript()
     kept = _kept_record(script, directory, b"999999999", b"1000000000", t)
