@@ -6,9 +6,11 @@ checker mistake it guards against and runs a herd of ``tests/e2e/bad_herds`` tha
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
-from tests.e2e.test_validate import launch_broken_herd, validate
+from tests.e2e.herd_harness import write_herd_file
+from tests.e2e.test_validate import BAD_HERDS, launch_broken_herd, validate
 
 
 def _checks(document: dict[str, object]) -> dict[str, dict[str, object]]:
@@ -337,3 +339,80 @@ def test_a_blank_line_answered_by_a_one_line_per_connection_herd_is_no_failure(t
     assert "left open" in str(checks["frame-blank-lines"]["summary"]), output
     assert checks["invalid-command"]["verdict"] == "PASS", output
     assert status == 0, output
+
+
+def test_a_herd_that_refuses_far_times_still_has_its_time_differences_judged(tmp_path: Path) -> None:
+    # leechcse refuses client times past the year 9999 (iamat-any-time, IAMAT-6: its check
+    # calls datetime.utcfromtimestamp) and writes a negative time difference as '--3600.0':
+    # skew needed iamat-any-time, so it was BLOCKED and the second defect never looked for.
+    herd = tmp_path / "year_9999_and_double_minus.py"
+    herd.write_text(
+        "import sys\n"
+        "from decimal import Decimal\n"
+        f"sys.path.insert(0, {str(BAD_HERDS)!r})\n"
+        "from _base import main\n"
+        "from skew_double_minus import SkewDoubleMinus\n\n\n"
+        "class Year9999(SkewDoubleMinus):\n"
+        "    def time_ok(self, client_time):\n"
+        "        return super().time_ok(client_time) and Decimal(client_time.decode()) < 253402300800\n\n\n"
+        "main(Year9999)\n"
+    )
+    status, document, output = validate(
+        tmp_path,
+        "--launch",
+        f"{sys.executable} {herd} {{name}} --config {{config}}",
+        "--config",
+        str(write_herd_file(tmp_path)),
+        "--only",
+        "at-reply-format,iamat-any-time,skew",
+    )
+    failed = {
+        name: entry["clause"] for name, entry in _checks(document).items() if entry["verdict"] == "FAIL"
+    }
+    assert failed == {"iamat-any-time": "IAMAT-6", "skew": "AT-2"}, output
+    assert "--" in str(_checks(document)["skew"]["seen"]), output
+    assert status == 1, output
+
+
+def test_a_herd_that_never_replaces_a_record_is_told_so_even_when_it_refuses_far_times(
+    tmp_path: Path,
+) -> None:
+    # san2heg never replaces a client's first record (update_client_stamp stores nothing) and
+    # refuses client times past the year 9999: newer-by-value needed iamat-any-time, so it was
+    # BLOCKED; where it ran, its message blamed "a comparison of the strings".
+    herd = tmp_path / "year_9999_and_first_report_kept.py"
+    herd.write_text(
+        "import sys\n"
+        "from decimal import Decimal\n"
+        f"sys.path.insert(0, {str(BAD_HERDS)!r})\n"
+        "from _base import main\n"
+        "from first_report_kept import FirstReportKept\n\n\n"
+        "class Year9999(FirstReportKept):\n"
+        "    def time_ok(self, client_time):\n"
+        "        return super().time_ok(client_time) and Decimal(client_time.decode()) < 253402300800\n\n\n"
+        "main(Year9999)\n"
+    )
+    status, document, output = validate(
+        tmp_path,
+        "--launch",
+        f"{sys.executable} {herd} {{name}} --config {{config}}",
+        "--config",
+        str(write_herd_file(tmp_path)),
+        "--only",
+        "at-reply-format,iamat-any-time,newer-by-value,iamat-stale",
+    )
+    checks = _checks(document)
+    failed = {name: entry["clause"] for name, entry in checks.items() if entry["verdict"] == "FAIL"}
+    assert failed == {"iamat-any-time": "IAMAT-6", "newer-by-value": "FLOOD-2"}, output
+    assert "keeps a client's first report" in str(checks["newer-by-value"]["summary"]), output
+    assert status == 1, output
+
+
+def test_a_string_comparison_of_client_times_is_named_as_such(tmp_path: Path) -> None:
+    status, document, output = validate(
+        tmp_path, *launch_broken_herd(tmp_path, "string_time_compare.py"), "--only", "newer-by-value"
+    )
+    entry = _checks(document)["newer-by-value"]
+    assert entry["verdict"] == "FAIL", output
+    assert "as a comparison of the strings would" in str(entry["summary"]), output
+    assert status == 1, output

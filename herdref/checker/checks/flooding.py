@@ -286,8 +286,9 @@ def flood_malformed_at(context: CheckContext) -> None:
     "a stale or duplicate IAMAT is not flooded",
     destructive=True,
     # Its stale time is newer as text: a herd that compares client times as strings fails
-    # newer-by-value first (FLOOD-2 at the origin), and would fail here for the same defect.
-    requires=("dialect", "at-reply-format", "flood-all", "newer-by-value"),
+    # newer-by-value first (FLOOD-2 at the origin), and would fail here for the same defect;
+    # a herd that stores a client's stale IAMAT (and so floods it) fails iamat-stale first.
+    requires=("dialect", "at-reply-format", "flood-all", "newer-by-value", "iamat-stale"),
 )
 def flood_stale_not_sent(context: CheckContext) -> None:
     """FLOOD-2: only a strictly newer record is flooded. A neighbour that holds the newest
@@ -386,7 +387,18 @@ def _require_sent(
     "FLOOD-2",
     "MUST",
     "a stale or duplicate IAMAT replaces no record, at the server it reaches or elsewhere",
-    requires=("dialect", "at-reply-format", "flood-all", "flood-stale-not-sent"),
+    # A stale or duplicate IAMAT kept (or answered with the stored record) at the server it
+    # reaches is iamat-stale's (IAMAT-4, IAMAT-7), named even where flooding fails.
+    # A herd that keeps a client's first report at the origin fails newer-by-value, and its
+    # update step here would only repeat that.
+    requires=(
+        "dialect",
+        "at-reply-format",
+        "flood-all",
+        "flood-stale-not-sent",
+        "iamat-stale",
+        "newer-by-value",
+    ),
 )
 def flood_newest_wins(context: CheckContext) -> None:
     names = context.target.names

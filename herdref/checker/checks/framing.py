@@ -12,7 +12,7 @@ import socket
 from dataclasses import dataclass, field
 from typing import Final
 
-from herdref.checker.checks.helpers import alive_after, expect_error_graded, show
+from herdref.checker.checks.helpers import alive_after, expect_error_graded, only_error_lines, show
 from herdref.checker.checks.registry import CheckFailed, check
 from herdref.checker.client import LineSession, reply_complete
 from herdref.checker.dialect import CommandProbe, dialect_probes, probe_command, probe_dialect
@@ -313,15 +313,14 @@ def frame_blank_lines(context: CheckContext) -> None:
     # A connection that carries nothing but blank lines: no reply, and the server goes on.
     only_blank = context.raw(name, b"\n" + blank + b"\n", timeout_s=_BLANK_ONLY_WAIT_S)
     one_line_each = context.target.dialect.single_shot
-    if only_blank.data.strip() and not (one_line_each and only_blank.data.startswith(b"?")):
-        # (A herd that takes one line per connection may answer '? ' to a blank one: the course
-        # leaves that open, protocol notes A20.)
-        # Blank lines are left open by the handout (protocol notes A20): strict only.
+    # What a herd answers to a blank line the course leaves open (protocol notes A20): '? '
+    # (and its copy) is a strict deviation (FRAME-5 lenient); any other reply is a failure.
+    answered_blank = bool(only_blank.data.strip()) and not one_line_each
+    if only_blank.data.strip() and not only_error_lines(only_blank.data):
         raise CheckFailed(
             "a connection that carried only blank lines got a reply",
             expected="no reply",
             seen=show(only_blank.received),
-            strict_part=True,
         )
     alive_after(context, name)
     client = context.client_id()
@@ -329,46 +328,43 @@ def frame_blank_lines(context: CheckContext) -> None:
         name, b"\n" + blank + b"\n\r\nIAMAT %s %s %s\n" % (client, context.location(), context.now_time())
     )
     lines = reply.data.split(b"\n")
-    if len(lines) == 2 and lines[1] == b"" and looks_like_at(lines[0]):
-        return  # one AT reply (its shape is at-reply-format's business, AT-1)
-    # One command per connection (FRAME-3 lenient), as the dialect step found: not merely a
-    # server that closes after a half-closed exchange, which every strict herd does.
-    single_shot = context.target.dialect.single_shot
-    if single_shot and not reply.data and reply.closed:
-        # It read the first (blank) line as its one line, found nothing to answer, and closed:
-        # what a one-line-per-connection reader does with a blank line is left open (A20).
-        raise CheckUnsupported(
-            "the herd takes one line per connection and closed after a blank one without a reply "
-            "(left open by the course); blank lines before a command cannot be sent to it"
+    at_last = len(lines) > 1 and lines[-1] == b"" and looks_like_at(lines[-2])
+    if at_last and only_error_lines(b"\n".join(lines[:-2])):
+        if len(lines) == 2 and not answered_blank:
+            return  # one AT reply (its shape is at-reply-format's business, AT-1)
+        raise CheckFailed(
+            "blank lines were answered '? ' (left open by the course, protocol notes A20)",
+            expected="no reply to a blank line",
+            seen=show((only_blank.received if answered_blank else b"") + reply.received),
+            strict_part=True,
         )
-    if single_shot and reply.data.startswith(b"?") and client not in reply.data:
-        # A single-shot herd took the first (blank) line for its one command: what it answers
-        # to a blank command the course leaves open (protocol notes A20: readers that take one
-        # command per connection answer '? '), and the IAMAT after it is lost to FRAME-3 lenient.
-        # (What a '?' copies is error-echo-raw's business.)
+    copy_spans_blanks = client not in lines[0] and b"\n?" not in reply.data
+    if reply.data.startswith(b"?") and client in reply.data and (one_line_each or copy_spans_blanks):
+        # The blank lines and the IAMAT were one command (one command per connection, FRAME-3
+        # lenient, or one read per command: one '?' whose copy spans them): leading white
+        # space, which lex-extra-space judges (LEX-3); judged here too, it would be named twice.
         raise CheckUnsupported(
-            "the herd takes one line per connection and answers '? ' to a blank one (left open by the "
-            "course); blank lines before a command cannot be sent to it"
-        )
-    if reply.data.startswith(b"?") and client in reply.data and single_shot:
-        # A single-shot herd took the blank lines and the IAMAT for one command (FRAME-3
-        # lenient): they are leading white space of that command, which lex-extra-space judges
-        # (LEX-3); judged here too, the one defect would be named twice.
-        raise CheckUnsupported(
-            "the herd takes all it reads on a connection for one command, so blank lines before a "
+            "the herd takes all it reads at once for one command, so blank lines before a "
             "command are leading white space: lex-extra-space judges that (LEX-3)"
         )
-    answered = any(looks_like_at(line) for line in lines)
+    # One command per connection (FRAME-3 lenient), as the dialect step found: not merely a
+    # server that closes after a half-closed exchange, which every strict herd does.
+    if one_line_each and (reply.data.startswith(b"?") or (not reply.data and reply.closed)):
+        # It read the first (blank) line as its one line and answered '? ' or nothing: what a
+        # one-line-per-connection reader does with a blank line is left open (A20), and the
+        # IAMAT after it is lost to FRAME-3 lenient. (What a '?' copies is error-echo-raw's.)
+        raise CheckUnsupported(
+            "the herd takes one line per connection and "
+            + ("answers '? ' to a blank one" if reply.data else "closed after a blank one without a reply")
+            + " (left open by the course); blank lines before a command cannot be sent to it"
+        )
     raise CheckFailed(
         "blank lines before an IAMAT were answered"
-        if answered
+        if any(looks_like_at(line) for line in lines)
         else "no AT reply after blank lines"
         + (" (the server closed the connection)" if reply.closed and not reply.data else ""),
         expected="exactly one AT line",
         seen=show(reply.received or None),
-        # A reply to a blank line is left open (A20): strict only. Losing the IAMAT after
-        # it is not.
-        strict_part=answered,
     )
 
 

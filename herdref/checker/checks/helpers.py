@@ -416,3 +416,8 @@ def places_reply(context: CheckContext, name: str, client: bytes, radius: bytes,
             "fixture): give it {places_url}/$PLACES_URL, or use --redirect-google or --isolate"
         )
     return context.whatsat(name, client, radius, bound)
+
+
+def only_error_lines(data: bytes) -> bool:
+    """Whether every line of ``data`` that is not blank is a '?' reply (none at all: True)."""
+    return all(line.startswith(b"?") for line in data.split(b"\n") if line.strip(WHITESPACE))

@@ -8,12 +8,13 @@ from typing import Final
 
 from herdref.checker.checks.helpers import SKEW_OFFSET_S, at_fields, at_reply, show
 from herdref.checker.checks.registry import CheckFailed, check
-from herdref.checker.target import CheckContext
+from herdref.checker.target import CheckContext, CheckUnsupported
 from herdref.checker.variation import FRACTION_DIGITS, INTEGER_DIGITS, Variation
 from herdref.model.judge import (
     is_strict_time_diff,
     location_close,
     looks_like_at,
+    same_record,
     split_at_fields,
     split_line,
     time_close,
@@ -119,23 +120,40 @@ _CROSSING_FRACTION_DIGITS: Final = 3
     "FLOOD-2",
     "MUST",
     "a report replaces the stored one when its client time is greater in value (99.5 < 100.5)",
-    requires=("dialect", "at-reply-format", "iamat-any-time"),
+    # Not iamat-any-time: a herd that refuses far times (past the year 9999) may still take
+    # these, and what it keeps is judged on them (a refused one makes the check UNSUPPORTED).
+    requires=("dialect", "at-reply-format"),
 )
 def newer_by_value(context: CheckContext) -> None:
     """FLOOD-2 at the server the client reports to (IAMAT-7): client times compare as exact
     decimals. The second of two reports is greater in value but smaller as a string (its
     integer part has one more digit; drawn from the run's seed), so a herd that compares the
-    strings keeps the first."""
+    strings keeps the first; one that keeps the first whatever the times is told apart."""
     name = context.target.names[0]
     client = context.client_id()
     older, newer = context.variation.crossing_times(_CROSSING_WHOLE_DIGITS, _CROSSING_FRACTION_DIGITS)
-    at_reply(context, name, client, context.location(), older)
-    second = at_reply(context, name, client, context.location(), newer)
+    _accepted(context, name, client, older)
+    second = _accepted(context, name, client, newer)
     # Which report the server holds, by its client time: the rest of the line is WHATSAT-5's.
     held = context.stored_line(name, client)
     record = split_at_fields(held) if held is not None else None
     if record is None or not time_close(newer, record.client_time):
         kept_first = record is not None and time_close(older, record.client_time)
+        if kept_first:
+            # Greater as a string too: a herd that keeps this first report keeps every first one.
+            other = context.client_id()
+            at_reply(context, name, other, context.location(), context.now_time(-10))
+            later = context.now_time()
+            at_reply(context, name, other, context.location(), later)
+            again = context.stored_line(name, other)
+            again_record = split_at_fields(again) if again is not None else None
+            if again_record is None or not time_close(later, again_record.client_time):
+                raise CheckFailed(
+                    f"{name} keeps a client's first report: a later one with a greater client time "
+                    "(as a value and as a string) does not replace it",
+                    expected=f"a record with client time {later.decode()}",
+                    seen=show(again),
+                )
         raise CheckFailed(
             f"after reports with client times {older.decode()} then {newer.decode()}, {name} kept "
             + (
@@ -153,16 +171,84 @@ def newer_by_value(context: CheckContext) -> None:
     if not neighbours:
         return
     arrived = context.wait_for_line(neighbours, client, second)
-    for neighbour, got in arrived.items():
-        got_record = split_at_fields(got) if got is not None else None
-        if got_record is not None and got != second and time_close(older, got_record.client_time):
+    kept = {
+        neighbour: got
+        for neighbour, got in arrived.items()
+        if got is not None
+        and got != second
+        and (got_record := split_at_fields(got)) is not None
+        and time_close(older, got_record.client_time)
+    }
+    if not kept:
+        return
+    # A third report, greater than both as a value and as a string: a neighbour that takes it
+    # refused only the crossing one (FLOOD-2, this check's); one that does not take it either
+    # gets no updates at all (flood-newest-wins names that, FLOOD-1).
+    third_time = b"9" * (len(older.partition(b".")[0]) + 1) + older[len(older.partition(b".")[0]) :]
+    third = _accepted(context, name, client, third_time)
+    took_third = context.wait_for_line(list(kept), client, third)
+    for neighbour, got in kept.items():
+        if took_third.get(neighbour) == third:
             raise CheckFailed(
                 f"{neighbour}, to which {name} flooded reports with client times {older.decode()} then "
                 f"{newer.decode()}, kept the first, whose client time is smaller in value but greater "
-                "as a string",
+                f"as a string (it did take a third, {third_time.decode()}, greater both ways)",
                 expected=f"{neighbour} holds {second!r}",
                 seen=show(got),
             )
+
+
+def _accepted(context: CheckContext, name: str, client: bytes, client_time: bytes) -> bytes:
+    """The AT reply to a report the check needs stored; a refusal is iamat-any-time's (IAMAT-6)."""
+    reply = context.iamat(name, client, context.location(), client_time)
+    if not looks_like_at(reply.data):
+        raise CheckUnsupported(
+            f"an IAMAT with client time {client_time.decode()} was refused, which iamat-any-time "
+            "reports (IAMAT-6), so which report is kept cannot be seen"
+        )
+    return reply.data.partition(b"\n")[0]  # its shape is at-reply-format's (AT-1)
+
+
+@check(
+    "iamat-stale",
+    "IAMAT-7",
+    "MUST",
+    "a duplicate or stale IAMAT gets a fresh AT reply and replaces no record at its server",
+    requires=("dialect", "at-reply-format"),
+)
+def iamat_stale(context: CheckContext) -> None:
+    """IAMAT-4 and IAMAT-7 at the one server a client reports to, with no flooding involved (a
+    herd that floods nothing, or whose flooding fails, is judged here all the same): a report
+    with the stored client time (a duplicate) and an older one are each answered with an AT
+    line for that report, never the stored record, and the server keeps the newest record."""
+    name = context.target.names[0]
+    client = context.client_id()
+    newest_time = context.now_time()
+    newest = at_reply(context, name, client, context.location(), newest_time)
+    # Let the record spread first (as far as the herd floods it, within the propagation time):
+    # a herd that takes an equal client time for newer (sthaw) would otherwise swap the two
+    # records between its servers for ever, a flood storm that outlives this check. (Where no
+    # WHATSAT shows a record, the replies are still judged.)
+    if context.target.lookup_bound is not None:
+        context.wait_for_line(list(context.target.names), client, newest)
+    for kind, client_time in (("duplicate", newest_time), ("stale", context.now_time(-100))):
+        location = context.location()  # another location than the stored record's
+        line = at_reply(context, name, client, location, client_time)
+        reply = at_fields(line)
+        if not (time_close(client_time, reply.client_time) and location_close(location, reply.location)):
+            raise CheckFailed(
+                f"a {kind} IAMAT was answered with another report's AT line, not one for that IAMAT",
+                expected=f"AT {name} <diff> {client.decode()} {location.decode()} {client_time.decode()}",
+                seen=repr(line),
+                clause="IAMAT-4",
+            )
+    held = context.stored_line(name, client)
+    if held is None or not same_record(held, newest, any_time_diff=True):
+        raise CheckFailed(
+            f"{name} replaced its record of a client with that client's duplicate or stale IAMAT",
+            expected=repr(newest),
+            seen=show(held),
+        )
 
 
 @check(
@@ -262,12 +348,15 @@ def echo_exact(context: CheckContext) -> None:
     "AT-2",
     "MUST",
     "time difference: signed ('+' when >= 0), decimal, and right",
-    requires=("dialect", "at-reply-format", "iamat-any-time"),
+    # Not iamat-any-time: a herd that refuses far times (a year past 9999, an integer time)
+    # still has its time differences judged on the times it takes (leechcse wrote '--3600').
+    requires=("dialect", "at-reply-format"),
 )
 def skew(context: CheckContext) -> None:
     """AT-2: R - T exactly, for client times an hour either side of the clock and for the
     varied forms of iamat-any-time (19 integer digits: a float is off by minutes there, and
-    ``str(float)`` writes an exponent)."""
+    ``str(float)`` writes an exponent). A time the herd refuses is iamat-any-time's business
+    (IAMAT-6), so it is left out here."""
     name = context.target.names[0]
     now_ns = time.time_ns()
     shifted = [
@@ -277,11 +366,18 @@ def skew(context: CheckContext) -> None:
     # Times a clock can show first (ten integer digits at most: until the year 2286); a float
     # is exact enough for those. Longer ones only the strict reading asks to be exact (AT-2).
     varied = sorted(_any_time_forms(context), key=lambda client_time: not _clock_like(client_time))
+    judged = 0
     for client_time in [*shifted, *varied]:
         client = context.client_id()
         sent_ns = time.time_ns()
-        diff = at_fields(at_reply(context, name, client, context.location(), client_time)).time_diff
+        reply = context.iamat(name, client, context.location(), client_time)
         received_ns = time.time_ns()
+        split = split_line(reply.data, crlf=False)
+        record = split_at_fields(split[0]) if split is not None else None
+        if record is None:
+            continue  # refused (iamat-any-time's) or not an AT line (at-reply-format's)
+        judged += 1
+        diff = record.time_diff
         value = time_diff_value(diff)
         if value is None:
             raise CheckFailed(
@@ -301,6 +397,8 @@ def skew(context: CheckContext) -> None:
                 seen=repr(diff),
                 strict_part=not _clock_like(client_time),
             )
+    if not judged:
+        raise CheckUnsupported("every client time sent was refused, which iamat-any-time reports (IAMAT-6)")
 
 
 def _clock_like(client_time: bytes) -> bool:

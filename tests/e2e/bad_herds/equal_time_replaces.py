@@ -1,5 +1,5 @@
 """One bug: a client's IAMAT with the same client time as the stored record replaces it (>= instead
-of >) (FLOOD-2)."""
+of >) (IAMAT-7, and floods it, FLOOD-2)."""
 
 from decimal import Decimal
 

@@ -1,4 +1,5 @@
-"""One bug: the client time is validated with float(), so 1e9, 1_000 and infinity are accepted (LEX-6)."""
+"""A strict deviation, not a bug: the client time is validated with float(), so 1e9, 1_000 and
+infinity are accepted (LEX-6; the course leaves the form open, SPEC decision A19)."""
 
 from _base import HerdServer, main
 

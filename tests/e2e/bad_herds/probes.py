@@ -126,6 +126,17 @@ def line_limit_1k(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def blank_lines_answered(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        reply = h.exchange(
+            "A", b"\n" + b"IAMAT blank " + LOCATION + b" " + now() + b"\n", t, complete=line_done
+        )
+        return t.evidence(reply.data.startswith(b"? "), "a blank line is answered '? '")
+
+
+@probe
 def blank_line_ends_connection(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h:
         h.start("A")
@@ -210,6 +221,12 @@ def lowercase_commands(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def command_word_prefix(script: Path, directory: Path) -> Evidence:
+    line = b"IAMATX prefix " + LOCATION + b" " + now() + b"\n"
+    return _answered(script, directory, line, "IAMATX gets an AT reply", want_at=True)
+
+
+@probe
 def no_error_for_field_count(script: Path, directory: Path) -> Evidence:
     line = b"IAMAT extra " + LOCATION + b" " + now() + b" EXTRA\n"
     return _answered(script, directory, line, "an IAMAT with five fields gets an AT reply", want_at=True)
@@ -286,6 +303,12 @@ def location_float_echo(script: Path, directory: Path) -> Evidence:
         location = b"+0.00001-118.500"
         reply = h.iamat("A", b"tiny", location, now(), t)
         return t.evidence(fields_of(reply)[4:5] != [location], f"the location {location!r} is not echoed")
+
+
+@probe
+def decimal_time_forms(script: Path, directory: Path) -> Evidence:
+    line = b"IAMAT separator " + LOCATION + b" 1_700_000_000\n"
+    return _answered(script, directory, line, "client time 1_700_000_000 gets an AT reply", want_at=True)
 
 
 @probe
@@ -454,6 +477,13 @@ def _time_diff(
 
 
 @probe
+def skew_double_minus(script: Path, directory: Path) -> Evidence:
+    t = Transcript()
+    diff, _, _ = _time_diff(script, directory, b"%d.5" % (time.time() + 3600), t)
+    return t.evidence(diff.startswith(b"--"), "a negative time difference starts with '--'")
+
+
+@probe
 def skew_without_plus(script: Path, directory: Path) -> Evidence:
     t = Transcript()
     diff, _, _ = _time_diff(script, directory, b"1000000000.5", t)
@@ -493,6 +523,16 @@ def iamat_reply_stored_record(script: Path, directory: Path) -> Evidence:
         return t.evidence(fields_of(reply)[5:] != [b"1000000000"], "a stale IAMAT is not answered fresh")
 
 
+@probe
+def duplicate_answered_with_stored_record(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        h.iamat("A", b"twice", LOCATION, b"2000000000", t)
+        reply = h.iamat("A", b"twice", b"+10.5-20.5", b"2000000000", t)
+        return t.evidence(fields_of(reply)[4:5] != [b"+10.5-20.5"], "a duplicate IAMAT is not answered fresh")
+
+
 # ---- records and flooding ----------------------------------------------------------------
 
 
@@ -517,6 +557,13 @@ def stale_iamat_stored_at_origin(script: Path, directory: Path) -> Evidence:
     t = Transcript()
     kept = _kept_record(script, directory, b"2000000000.5", b"2000000000.25", t)
     return t.evidence(kept == b"2000000000.25", "an older IAMAT replaced the newer record at its origin")
+
+
+@probe
+def first_report_kept(script: Path, directory: Path) -> Evidence:
+    t = Transcript()
+    kept = _kept_record(script, directory, b"1700000000", b"1700000001", t)
+    return t.evidence(kept == b"1700000000", "1700000001 did not replace 1700000000")
 
 
 @probe

@@ -1,5 +1,5 @@
 """One bug: a client's IAMAT always replaces its stored record, even with an older client time
-(FLOOD-2); records from neighbours are still compared."""
+(IAMAT-7, and so it floods it, FLOOD-2); records from neighbours are still compared."""
 
 from _base import HerdServer, main
 
