@@ -376,7 +376,10 @@ class ClientConnection(asyncio.BufferedProtocol):
                     self._floods_due = False
                     self.server.links.flush_due()  # FLOOD-7: the floods first, then the replies
                 transport.write(b"".join(replies))
-                if transport.get_write_buffer_size() > self._max_pending_reply:  # LIMIT-4, rare
+                # LIMIT-4, rare: a buffer past max_pending_reply_bytes is past the high-water
+                # mark (at most half of it), and the transport has called pause_writing
+                # within write(): the size is asked only then.
+                if self._writes_paused and transport.get_write_buffer_size() > self._max_pending_reply:
                     self._check_pending_replies()
 
     def eof_received(self) -> bool:
