@@ -11,6 +11,8 @@ other load on the machine disturbs all three alike), and timed from ``Popen`` un
 connect to the port succeeds (polled every 0.5 ms; a refused connect costs microseconds):
 
 * ``pass``: ``python3 -c pass``, timed to its exit: the interpreter's own start-up, the floor;
+* ``bind``: ``python3 -c`` of a bare ``socket`` bind and listen: the least any Python server
+  needs to listen, and the baseline of the headline ratio;
 * ``listener``: a minimal asyncio listener (``asyncio.run`` of ``start_server``): the floor
   for any asyncio server;
 * ``herdref``: ``python3 -m herdref serve Solo --config herd.toml --loop LOOP`` (a one-server
@@ -26,9 +28,11 @@ herdref's modules from source (an editable install in an environment that forbid
 bytecode).
 
 Reported: median and p95 in ms of each, and herdref's median as a ratio of each baseline's,
-from the same run. ``--imports`` adds the modules with the largest own import time on the serve
-path (``python3 -X importtime``, best of three runs). Exit status 0 whether the goal is met
-or not.
+from the same run (``herdref / bind`` is the headline figure). Also the CPU time each listener
+had used when its port was found listening (``/proc/PID/schedstat``, Linux): on a loaded
+machine the wall time is mostly waiting for a core, the CPU time is what the start costs.
+``--imports`` adds the modules with the largest own import time on the serve path
+(``python3 -X importtime``, best of three runs). Exit status 0 whether the goal is met or not.
 """
 
 from __future__ import annotations
@@ -78,15 +82,43 @@ async def main():
 asyncio.run(main())
 """
 
+BIND_SCRIPT = """
+import signal, socket, sys
+listener = socket.socket()
+listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+listener.bind(("127.0.0.1", int(sys.argv[1])))
+listener.listen(100)
+signal.pause()
+"""
 
-def time_to_listen(command: list[str], port: int, *, serving: list[float] | None = None) -> float:
+
+def cpu_seconds_so_far(pid: int) -> float | None:
+    """CPU time the process's main thread has used (``/proc/PID/schedstat``, nanoseconds on a
+    CPU); None where there is no such file."""
+    try:
+        return int(Path(f"/proc/{pid}/schedstat").read_text().split()[0]) / 1e9
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def time_to_listen(
+    command: list[str],
+    port: int,
+    *,
+    serving: list[float] | None = None,
+    cpu: list[float] | None = None,
+) -> float:
     """Seconds from starting ``command`` until ``port`` accepts a connection; then stops it.
-    With ``serving``, also waits until the server answers and appends those seconds to it."""
+    With ``serving``, also waits until the server answers and appends those seconds to it;
+    with ``cpu``, appends the CPU seconds the process had used when it was found listening."""
     started = time.perf_counter()
     process = start_process(command, cwd=ROOT, stderr=subprocess.PIPE)
     try:
         wait_listening(process, LOOPBACK, port, deadline_s=_GIVE_UP_S, name=str(command[1:4]), poll_s=_POLL_S)
         listening_s = time.perf_counter() - started
+        used = cpu_seconds_so_far(process.pid) if cpu is not None else None
+        if cpu is not None and used is not None:
+            cpu.append(used)
         if serving is not None:
             wait_until(
                 lambda: port_serves(LOOPBACK, port, timeout_s=0.05),
@@ -149,7 +181,15 @@ def main() -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
-    times: dict[str, list[float]] = {"pass": [], "listener": [], "herdref": [], "herdref answers": []}
+    load_before = os.getloadavg()
+    times: dict[str, list[float]] = {
+        "pass": [],
+        "bind": [],
+        "listener": [],
+        "herdref": [],
+        "herdref answers": [],
+    }
+    cpu: dict[str, list[float]] = {"bind": [], "listener": [], "herdref": []}
     with tempfile.TemporaryDirectory(prefix="herdref-startup-") as directory:
         herd_file = write_herd(Path(directory), ["Solo"])
         herd_port = load_config(herd_file).servers["Solo"].port
@@ -168,21 +208,41 @@ def main() -> int:
             time_to_listen([sys.executable, "-c", LISTENER_SCRIPT, str(listener_port)], listener_port)
             time_to_listen(herdref, herd_port)
         for _ in range(args.runs):
-            (listener_port,) = free_ports(1)
+            bind_port, listener_port = free_ports(2)
             times["pass"].append(time_to_exit([sys.executable, "-c", "pass"]))
-            times["listener"].append(
-                time_to_listen([sys.executable, "-c", LISTENER_SCRIPT, str(listener_port)], listener_port)
+            times["bind"].append(
+                time_to_listen(
+                    [sys.executable, "-c", BIND_SCRIPT, str(bind_port)], bind_port, cpu=cpu["bind"]
+                )
             )
-            times["herdref"].append(time_to_listen(herdref, herd_port, serving=times["herdref answers"]))
+            times["listener"].append(
+                time_to_listen(
+                    [sys.executable, "-c", LISTENER_SCRIPT, str(listener_port)],
+                    listener_port,
+                    cpu=cpu["listener"],
+                )
+            )
+            times["herdref"].append(
+                time_to_listen(herdref, herd_port, serving=times["herdref answers"], cpu=cpu["herdref"])
+            )
         imports = slowest_imports(herd_file, args.loop) if args.imports else []
 
     summary = {name: _summary(seconds) for name, seconds in times.items()}
+    cpu_ms = {name: round(statistics.median(seconds) * 1000, 1) for name, seconds in cpu.items() if seconds}
     herd_median = summary["herdref"]["median_ms"]
     report: dict[str, Any] = {
         "runs": args.runs,
         "loop": args.loop,
         "bytecode": "none" if args.no_bytecode else "cached",
+        "loadavg_before": [round(value, 2) for value in load_before],
         **summary,
+        "cpu_at_listen_median_ms": cpu_ms,
+        "herdref_vs_bind": round(herd_median / summary["bind"]["median_ms"], 2),
+        "herdref_vs_bind_cpu": (
+            round(cpu_ms["herdref"] / cpu_ms["bind"], 2)
+            if "herdref" in cpu_ms and cpu_ms.get("bind")
+            else None
+        ),
         "herdref_vs_pass": round(herd_median / summary["pass"]["median_ms"], 2),
         "herdref_vs_listener": round(herd_median / summary["listener"]["median_ms"], 2),
         "goal_ms": GOAL_LISTENING_MS,
@@ -193,14 +253,20 @@ def main() -> int:
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
-    setting = f"loop {args.loop}, bytecode {report['bytecode']}"
+    setting = f"loop {args.loop}, bytecode {report['bytecode']}, load average {report['loadavg_before'][0]}"
     print(f"time to a listening port, {args.runs} starts each ({setting}):")
     for name in times:
         what = {"pass": "exit", "herdref answers": "answer"}.get(name, "listen")
+        used = f"  CPU {cpu_ms[name]:6.1f} ms" if name in cpu_ms else ""
         print(
             f"  {name:<15} median {summary[name]['median_ms']:7.1f} ms  p95 {summary[name]['p95_ms']:7.1f} ms"
-            f"  (to {what})"
+            f"  (to {what}){used}"
         )
+    cpu_ratio = report["herdref_vs_bind_cpu"]
+    print(
+        f"  herdref / bare socket bind {report['herdref_vs_bind']:.2f}x"
+        + (f" (CPU {cpu_ratio:.2f}x)" if cpu_ratio is not None else "")
+    )
     print(
         f"  herdref / python -c pass {report['herdref_vs_pass']:.2f}x, "
         f"herdref / minimal asyncio listener {report['herdref_vs_listener']:.2f}x"

@@ -136,17 +136,9 @@ class HerdLog:
         if self._queued_bytes - self._taken_bytes > self._max_buffered_bytes:
             self._dropped_lines += 2
             return
-        seconds, micros = divmod(now_ns // 1000, 1_000_000)
-        entry = b"%d.%06d IN %s %s\n%d.%06d OUT %s %s" % (
-            seconds,
-            micros,
-            where,
-            line,
-            seconds,
-            micros,
-            where,
-            reply,
-        )
+        # The time is formatted once and used twice (%s of bytes costs less than %d).
+        stamp = b"%d.%06d" % divmod(now_ns // 1000, 1_000_000)
+        entry = b"%s IN %s %s\n%s OUT %s %s" % (stamp, where, line, stamp, where, reply)
         self._append(entry)
         self._queued_bytes += len(entry)
 

@@ -89,6 +89,9 @@ class Reaction(NamedTuple):
 
 
 _NOTHING = Reaction()
+#: ``Reaction``'s own constructor is a Python function (defaults, keywords); the IAMAT path
+#: builds its reaction with the tuple constructor underneath, all four fields given.
+_new_reaction = tuple.__new__
 
 
 class HerdNode:
@@ -166,7 +169,7 @@ class HerdNode:
         time_diff = format_time_diff(now_ns, client_time)
         at_line = b" ".join((b"AT", self.name_bytes, time_diff, client_id, location, client_time))
         flood_to = self._store(client_id, client_time, at_line, sender=None)
-        return Reaction(at_line + b"\n", None, flood_to)
+        return _new_reaction(Reaction, (at_line + b"\n", None, flood_to, None))
 
     def _on_whatsat(self, message: WhatsAt, line: bytes) -> Reaction:
         at_line = self.table.get(message.client_id)

@@ -62,6 +62,10 @@ _WAITING_PEERS_READ_S: Final = 0.25
 _LINKS_SETTLE_S: Final = 0.25
 #: PEER-4: a TLS handshake on the peer port that takes longer than this is abandoned.
 _PEER_TLS_HANDSHAKE_TIMEOUT_S: Final = 5.0
+#: LIMIT-3: the clock of a connection's last activity, read on every read. asyncio's
+#: ``loop.time()`` is this clock behind a Python method call; uvloop's is its own cached one,
+#: so the sweep and the connections read this one directly whatever the loop.
+_activity_clock: Final = time.monotonic
 
 
 class HerdServer:
@@ -246,7 +250,6 @@ class HerdServer:
         and no reply written for that long, and no reply still owed to them). One sweep
         over all connections instead of one timer per connection keeps reads cheap."""
         idle_timeout_s = self.limits.idle_timeout_s
-        loop = asyncio.get_running_loop()
         reported_refusals = 0
         while True:
             await asyncio.sleep(min(max(idle_timeout_s / 4, 0.05), _MAX_SWEEP_INTERVAL_S))
@@ -261,7 +264,7 @@ class HerdServer:
                 )
                 logger.warning("%s: record table full, %d new clients refused", self.name, refused)
                 reported_refusals = refused
-            deadline = loop.time() - idle_timeout_s
+            deadline = _activity_clock() - idle_timeout_s
             for connection in list(self.connections):
                 # A client whose WHATSAT waits for Places (or whose replies queue behind one)
                 # is waiting for us, not idle; its clock restarts when the answer is written.
@@ -318,7 +321,7 @@ class ClientConnection(asyncio.BufferedProtocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports implement asyncio.Transport without subclassing it.
         self._transport = cast("asyncio.Transport", transport)
-        self.last_activity = asyncio.get_running_loop().time()
+        self.last_activity = _activity_clock()
         peer = transport.get_extra_info("peername")
         if isinstance(peer, tuple):
             self._where = b"%s:%d" % (str(peer[0]).encode(), peer[1])
@@ -337,7 +340,7 @@ class ClientConnection(asyncio.BufferedProtocol):
     def buffer_updated(self, nbytes: int) -> None:
         if self._discarding:
             return  # LIMIT-1: the connection is ending; its input is dropped unread
-        self.last_activity = self._loop.time()
+        self.last_activity = _activity_clock()
         data = self._view[:nbytes].tobytes()
         if self._partial or self._held:
             data = self._held + self._partial + data
@@ -376,7 +379,10 @@ class ClientConnection(asyncio.BufferedProtocol):
                     self._floods_due = False
                     self.server.links.flush_due()  # FLOOD-7: the floods first, then the replies
                 transport.write(b"".join(replies))
-                if transport.get_write_buffer_size() > self._max_pending_reply:  # LIMIT-4, rare
+                # LIMIT-4, rare: a buffer past max_pending_reply_bytes is past the high-water
+                # mark (at most half of it), and the transport has called pause_writing
+                # within write(): the size is asked only then.
+                if self._writes_paused and transport.get_write_buffer_size() > self._max_pending_reply:
                     self._check_pending_replies()
 
     def eof_received(self) -> bool:
@@ -510,7 +516,7 @@ class ClientConnection(asyncio.BufferedProtocol):
             return
         if ready:
             transport.write(b"".join(ready))
-            self.last_activity = self._loop.time()  # LIMIT-3: an answer is activity too
+            self.last_activity = _activity_clock()  # LIMIT-3: an answer is activity too
             self._check_pending_replies()
         if self._close_when_done and not self._queued:
             transport.close()

@@ -32,13 +32,18 @@ def client_id_of(at_line: bytes) -> bytes:
     return at_line.split(b" ", 4)[3]
 
 
+def _client_time_if_holds(at_line: bytes, client_id: bytes) -> bytes | None:
+    """``at_line``'s client time if its client-ID field is ``client_id``, else None. A stored
+    line is a canonical AT line (rule 2: six fields, one space apart, FLOOD-5), so one split
+    finds both fields; one call answers both questions an update asks (every IAMAT of a
+    known client asks them)."""
+    _, _, _, stored_id, _, stored_time = at_line.split(b" ")
+    return stored_time if stored_id == client_id else None
+
+
 def _holds_client(at_line: bytes, client_id: bytes) -> bool:
-    """Whether ``at_line``'s client-ID field is ``client_id``, without splitting the line: the
-    field ends before the last two fields (location and time hold no space) and is preceded by
-    a space (the time difference before it is never empty)."""
-    end = at_line.rfind(b" ", 0, at_line.rfind(b" "))
-    space = end - len(client_id) - 1
-    return space > 0 and at_line[space] == 0x20 and at_line.endswith(client_id, 0, end)
+    """Whether ``at_line``'s client-ID field is ``client_id``."""
+    return _client_time_if_holds(at_line, client_id) is not None
 
 
 def _is_newer(candidate_time: bytes, stored_time: bytes) -> bool:
@@ -88,8 +93,9 @@ class LocationTable:
             self._count += 1
             return True
         if isinstance(slot, bytes):
-            if _holds_client(slot, client_id):
-                if not _is_newer(client_time, client_time_of(slot)):
+            stored_time = _client_time_if_holds(slot, client_id)
+            if stored_time is not None:
+                if not _is_newer(client_time, stored_time):
                     return False
                 slots[key] = at_line
                 return True
@@ -105,8 +111,9 @@ class LocationTable:
         self, key: int, lines: tuple[bytes, ...], client_id: bytes, client_time: bytes, at_line: bytes
     ) -> bool:
         for index, stored in enumerate(lines):
-            if _holds_client(stored, client_id):
-                if not _is_newer(client_time, client_time_of(stored)):
+            stored_time = _client_time_if_holds(stored, client_id)
+            if stored_time is not None:
+                if not _is_newer(client_time, stored_time):
                     return False
                 self._slots[key] = (*lines[:index], at_line, *lines[index + 1 :])
                 return True

@@ -26,7 +26,15 @@ from typing import Final, TextIO
 from herdref.tools.exitstatus import ExitStatus
 from herdref.tools.version import VersionAction
 
-__all__ = ["ExitStatus", "HelpFormatter", "add_verbosity", "main", "paint", "use_colour"]
+__all__ = [
+    "ExitStatus",
+    "HelpFormatter",
+    "add_verbosity",
+    "configure_logging",
+    "main",
+    "paint",
+    "use_colour",
+]
 
 
 # subcommand -> (module, one-line help)
@@ -102,7 +110,13 @@ def paint(text: str, colour: str, stream: TextIO) -> str:
     return f"\x1b[{_COLOURS[colour]}m{text}\x1b[0m"
 
 
-def _build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
+def _build_parser(
+    command: str | None = None,
+) -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
+    """The parser, with a subparser for ``command`` alone when it names one (what it parses
+    and every message it prints are the same: the top level's usage names no command, and
+    ``--help`` or an unknown command gets every subparser). Each subparser costs argparse
+    gettext look-ups on disk, and ``herdref serve`` should reach its bind without them."""
     parser = argparse.ArgumentParser(
         prog="herdref",
         description="Reference server herd, specification and checker for the server herd protocol.",
@@ -110,14 +124,17 @@ def _build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argumen
     parser.add_argument("--version", action=VersionAction)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     subparsers: dict[str, argparse.ArgumentParser] = {}
-    for name, (module_name, summary) in _SUBCOMMANDS.items():
+    chosen = {command: _SUBCOMMANDS[command]} if command in _SUBCOMMANDS else _SUBCOMMANDS
+    for name, (module_name, summary) in chosen.items():
         subparsers[name] = commands.add_parser(name, help=summary, description=summary)
         subparsers[name].set_defaults(module=module_name)
     return parser, subparsers
 
 
-def _configure_logging(args: argparse.Namespace) -> None:
-    """The one place handlers are set: -v logs INFO, -q only errors, else warnings."""
+def configure_logging(args: argparse.Namespace) -> None:
+    """The one place handlers are set: -v logs INFO, -q only errors, else warnings. Called
+    before a subcommand runs, unless its module sets ``CONFIGURES_LOGGING`` (``serve`` calls
+    this itself once its ports listen: importing logging is time before the bind)."""
     import logging
 
     verbose, quiet = getattr(args, "verbose", False), getattr(args, "quiet", False)
@@ -143,9 +160,9 @@ def _main(argv: Sequence[str] | None) -> int:
     from herdref.herd.config import ConfigError
 
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser, subparsers = _build_parser()
     # Only the chosen subcommand's module is imported, so a fast command stays fast.
     command = next((word for word in argv if not word.startswith("-")), None)
+    parser, subparsers = _build_parser(command)
     if command in subparsers:
         subparser = subparsers[command]
         importlib.import_module(_SUBCOMMANDS[command][0]).add_arguments(subparser)
@@ -153,8 +170,9 @@ def _main(argv: Sequence[str] | None) -> int:
         _show_bare_defaults(subparser)
         subparser.formatter_class = HelpFormatter
     args = parser.parse_args(argv)
-    _configure_logging(args)
     module = importlib.import_module(args.module)
+    if not getattr(module, "CONFIGURES_LOGGING", False):
+        configure_logging(args)
     try:
         status: int = module.run(args)
     except ConfigError as exc:
