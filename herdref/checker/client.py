@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
-from herdref.model.judge import is_error_reply_for, split_at_fields
+from herdref.model.judge import is_error_reply_for, looks_like_at, split_at_fields
 
 __all__ = [
     "Exchange",
@@ -123,8 +123,10 @@ def reply_state(data: bytes, request: bytes, *, whatsat: bool, replies: int = 1)
     ``partial``: anything else."""
     if reply_complete(data, whatsat=whatsat) and (whatsat or data.count(b"\n") >= replies):
         return "complete"
-    if whatsat and data.startswith(b"?") and data.endswith(b"\n") and replies == 1:
-        return "complete"  # a '?' reply is one line, whatever it copies (ERR-1's business)
+    if whatsat and replies == 1 and b"\n" in data and not looks_like_at(data):
+        # Only an AT line starts a WHATSAT answer: anything else ('?', whatever it copies, or
+        # some text of the herd's own) is a one-line reply, judged by the check.
+        return "complete"
     if replies != 1 or not data:
         return "partial"
     line = data.removesuffix(b"\n").removesuffix(b"\r")

@@ -41,6 +41,7 @@ _WHATSAT = b"WHATSAT c 10 1\n"
         (b"? " + _IAMAT[:-1], _IAMAT, False, "unterminated"),
         (b"? IAMAT c", _IAMAT, False, "partial"),
         (b"?\n", _WHATSAT, True, "complete"),
+        (b"no such client\n", _WHATSAT, True, "complete"),  # not an AT line: a one-line reply
         (b"? WHATSAT c 10 1", _WHATSAT, True, "unterminated"),
         (_AT + b"\n{\n}\n", _WHATSAT, True, "unterminated"),  # no empty line: whatsat-reply's business
         (_AT + b"\n{\n", _WHATSAT, True, "partial"),
