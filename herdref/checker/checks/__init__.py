@@ -15,6 +15,8 @@ One module per SPEC section; importing this package registers every check in
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from herdref.checker.checks import (
     errors,
     flooding,
@@ -34,6 +36,17 @@ _SECTION_ORDER = [
     module.__name__ for module in (framing, iamat, lexical, errors, whatsat, places, flooding, links)
 ]
 CHECKS.sort(key=lambda item: _SECTION_ORDER.index(item.run.__module__))
+#: Run right after the dialect step: a flood storm the first IAMAT started slows every reply
+#: after it and grows with each IAMAT, so that in section order the run's budget was spent
+#: before the loop was looked for (issue 11, lingadnicholas/proxyherd: flood-no-loop SKIPPED).
+_EARLY = ("dialect", "flood-no-loop")
+CHECKS.sort(key=lambda item: _EARLY.index(item.name) if item.name in _EARLY else len(_EARLY))
+# Records that keep circling make every later reply a reply from a herd busy with them (and
+# each check's IAMATs feed the storm): what runs after the loop check is BLOCKED when it fails.
+CHECKS[:] = [
+    item if item.name in _EARLY else replace(item, requires=(*item.requires, "flood-no-loop"))
+    for item in CHECKS
+]
 
 __all__ = [
     "CHECKS",

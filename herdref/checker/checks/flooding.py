@@ -33,6 +33,8 @@ from herdref.model.judge import same_record, time_close
     "MUST",
     "a record crosses each link a bounded number of times",
     destructive=True,
+    # Not at-reply-format: it runs right after the dialect step, to name a storm first.
+    requires=("dialect",),
 )
 def flood_no_loop(context: CheckContext) -> None:
     launcher = need_launcher(context)
@@ -58,7 +60,9 @@ def flood_no_loop(context: CheckContext) -> None:
             record, copies = sink.most_copies(records)
             if copies > limit:
                 raise _storm(sink_name, record, copies, limit, context.target.timeout_s) from None
-            raise
+            # No storm: the AT reply itself is at-reply-format's and the IAMAT checks' business
+            # (this check runs before them, so as to name a storm first).
+            raise CheckUnsupported(f"{origin} gave no AT reply to watch the flood of") from None
         try:
             wait_until(
                 lambda: sink.most_copies(records)[1] >= 1, deadline_s=context.remaining(target.propagation_s)
