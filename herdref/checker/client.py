@@ -12,21 +12,28 @@ Rules:
 
 from __future__ import annotations
 
+import json
 import socket
 import time
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
+from herdref.model.judge import is_error_reply_for, looks_like_at, split_at_fields
+
 __all__ = [
     "Exchange",
     "LineSession",
+    "ReplyState",
     "Transcript",
     "exchange",
     "reply_complete",
+    "reply_state",
 ]
 
 READ_CHUNK: Final = 65_536
 Direction = Literal["send", "recv", "note"]
+#: How far the octets read so far hold the reply to a request (see :func:`reply_state`).
+ReplyState = Literal["partial", "unterminated", "complete"]
 
 
 @dataclass(slots=True)
@@ -83,6 +90,9 @@ class Exchange:
     #: The octets as received, when ``data`` was read in the target's dialect (terminator
     #: turned into LF); empty when ``data`` is already as received.
     raw: bytes = b""
+    #: The read ended because the whole reply was in and nothing more came within the linger
+    #: time (a server that keeps its side open): not a deadline, not the server's EOF.
+    complete: bool = False
 
     @property
     def received(self) -> bytes:
@@ -98,6 +108,50 @@ def reply_complete(data: bytes, *, whatsat: bool) -> bool:
     if not whatsat or data.startswith(b"? "):
         return True
     return _blank_line_end(data, data.find(b"\n")) is not None
+
+
+def reply_state(data: bytes, request: bytes, *, whatsat: bool, replies: int = 1) -> ReplyState:
+    """How far ``data`` holds the reply to ``request`` (one command line).
+
+    ``complete``: framed to its end, as :func:`reply_complete` says (``replies`` one-line
+    replies, or the AT line, the JSON and the empty line of a WHATSAT answer). ``unterminated``:
+    all of its content is in but not its final terminator (SPEC 1.1 lenient lets single-line
+    replies go without the final LF; WHATSAT-5 is whatsat-reply's business): a ``?`` that copies
+    ``request`` (ERR-1, as :func:`herdref.model.judge.is_error_reply_for` reads it), an AT line
+    that echoes the IAMAT's client ID, location and time (AT-1), or an AT line and a whole JSON
+    document. Either way nothing more need be waited for; what follows at once is still read.
+    ``partial``: anything else."""
+    if reply_complete(data, whatsat=whatsat) and (whatsat or data.count(b"\n") >= replies):
+        return "complete"
+    if whatsat and replies == 1 and b"\n" in data and not looks_like_at(data):
+        # Only an AT line starts a WHATSAT answer: anything else ('?', whatever it copies, or
+        # some text of the herd's own) is a one-line reply, judged by the check.
+        return "complete"
+    if replies != 1 or not data:
+        return "partial"
+    line = data.removesuffix(b"\n").removesuffix(b"\r")
+    if line.startswith(b"?"):
+        return "unterminated" if is_error_reply_for(request, line, strict=False) else "partial"
+    first, newline, body = data.partition(b"\n")
+    first = first.removesuffix(b"\r")
+    if not whatsat:
+        at = split_at_fields(first) if not newline else None
+        sent = request.split()
+        wanted = sent[1:4] if len(sent) == 4 and sent[0] == b"IAMAT" else None
+        echoed = None if at is None else [at.client_id, at.location, at.client_time]
+        return "unterminated" if wanted is not None and echoed == wanted else "partial"
+    if newline and split_at_fields(first) is not None and _whole_json(body):
+        return "unterminated"
+    return "partial"
+
+
+def _whole_json(body: bytes) -> bool:
+    """The body holds one whole JSON document (only white space after it)."""
+    try:
+        json.loads(body)
+    except ValueError:
+        return False
+    return True
 
 
 def _blank_line_end(data: bytes, start: int) -> int | None:
@@ -118,6 +172,8 @@ def exchange(
     timeout_s: float = 5.0,
     until_complete: bool | None = None,
     replies: int = 1,
+    linger_s: float | None = None,
+    whatsat: bool | None = None,
 ) -> Exchange:
     """One connection: send ``payload``, optionally half-close, read what comes back.
 
@@ -125,10 +181,21 @@ def exchange(
     course graders' style). Without it, it stops as soon as ``replies`` whole one-line replies
     are in, or one whole reply when ``until_complete`` is True (a WHATSAT answer), or at the
     deadline.
+
+    With ``linger_s``, once the reply to ``payload`` is in as far as :func:`reply_state` can
+    tell (whole, or whole but for its final terminator), the read waits only ``linger_s`` more
+    after the last octets for the server's EOF or further octets (text that follows a reply
+    at once is still seen), not the whole timeout: a server that keeps its side open, or
+    leaves the final LF off a reply on a kept-open connection, costs ``linger_s`` per exchange.
+    ``whatsat`` says which reply to wait for (default: ``until_complete``). A payload of more
+    lines than ``replies`` (blank lines, several commands) is read as without ``linger_s``.
     """
     deadline = time.monotonic() + timeout_s
     chunks: list[bytes] = []
     reads = 0
+    whatsat = bool(until_complete) if whatsat is None else whatsat
+    if payload.count(b"\n") > replies:
+        linger_s = None  # which octets end the exchange is then the check's business
     if transcript is not None:
         transcript.add(server, "send", payload)
     try:
@@ -136,15 +203,16 @@ def exchange(
             connection.sendall(payload)
             if half_close:
                 connection.shutdown(socket.SHUT_WR)
+            state: ReplyState = "partial"
             while True:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return _done(transcript, server, chunks, closed=False, reads=reads)
-                connection.settimeout(remaining)
-                try:
-                    chunk = connection.recv(READ_CHUNK)
-                except TimeoutError:
-                    return _done(transcript, server, chunks, closed=False, reads=reads)
+                read_until = deadline
+                if linger_s is not None and state != "partial":
+                    read_until = min(deadline, time.monotonic() + linger_s)
+                remaining = read_until - time.monotonic()
+                chunk = _recv(connection, remaining) if remaining > 0 else None
+                if chunk is None:
+                    complete = state != "partial" and read_until < deadline
+                    return _done(transcript, server, chunks, closed=False, reads=reads, complete=complete)
                 if not chunk:
                     return _done(transcript, server, chunks, closed=True, reads=reads)
                 reads += 1
@@ -152,11 +220,8 @@ def exchange(
                 if transcript is not None:
                     transcript.add(server, "recv", chunk)
                 received = b"".join(chunks)
-                if (
-                    until_complete is not None
-                    and reply_complete(received, whatsat=until_complete)
-                    and (until_complete or received.count(b"\n") >= replies)
-                ):
+                state = reply_state(received, payload, whatsat=whatsat, replies=replies)
+                if until_complete is not None and state == "complete":
                     return _done(transcript, server, chunks, closed=False, reads=reads)
     except OSError as exc:
         error = type(exc).__name__ + (f": {exc.strerror}" if exc.strerror else "")
@@ -165,16 +230,41 @@ def exchange(
         return Exchange(b"".join(chunks), closed=False, error=error, reads=reads)
 
 
+def _recv(connection: socket.socket, timeout_s: float) -> bytes | None:
+    """One recv() within ``timeout_s``: the octets (empty at EOF), or None at the timeout."""
+    connection.settimeout(timeout_s)
+    try:
+        return connection.recv(READ_CHUNK)
+    except TimeoutError:
+        return None
+
+
 def _done(
-    transcript: Transcript | None, server: str, chunks: list[bytes], *, closed: bool, reads: int
+    transcript: Transcript | None,
+    server: str,
+    chunks: list[bytes],
+    *,
+    closed: bool,
+    reads: int,
+    complete: bool = False,
 ) -> Exchange:
     if transcript is not None:
-        transcript.note(f"{server}: {'closed by server' if closed else 'no more data before deadline'}")
-    return Exchange(b"".join(chunks), closed=closed, reads=reads)
+        if closed:
+            how = "closed by server"
+        elif complete:
+            how = "reply complete; nothing more within the linger time (the connection is still open)"
+        else:
+            how = "no more data before deadline"
+        transcript.note(f"{server}: {how}")
+    return Exchange(b"".join(chunks), closed=closed, reads=reads, complete=complete)
 
 
 class LineSession:
-    """One kept-open connection for several commands (FRAME-1)."""
+    """One kept-open connection for several commands (FRAME-1).
+
+    With ``linger_s``, a reply whose content is all in but not its final LF (a ``?`` copy of
+    the line sent, an AT line echoing the IAMAT sent: :func:`reply_state`) is taken as it stands
+    once ``linger_s`` passes with nothing more; the lines sent are matched to replies in order."""
 
     def __init__(
         self,
@@ -184,12 +274,16 @@ class LineSession:
         transcript: Transcript | None = None,
         server: str = "",
         timeout_s: float = 5.0,
+        linger_s: float | None = None,
     ) -> None:
         self.transcript = transcript
         self.server = server
         self.timeout_s = timeout_s
+        self.linger_s = linger_s
         self.buffer = b""
         self.closed = False
+        #: The lines sent whose replies have not been read yet, oldest first (blank lines get none).
+        self.unanswered: list[bytes] = []
         self.socket = socket.create_connection((host, port), timeout=timeout_s)
 
     def __enter__(self) -> LineSession:
@@ -202,6 +296,7 @@ class LineSession:
         self.socket.close()
 
     def send(self, payload: bytes) -> None:
+        self.unanswered += [line for line in payload.splitlines(keepends=True) if line.strip()]
         if self.transcript is not None:
             self.transcript.add(self.server, "send", payload)
         self.socket.sendall(payload)
@@ -234,17 +329,43 @@ class LineSession:
         self.buffer += chunk
         return True
 
-    def read_reply(self, *, whatsat: bool = False, timeout_s: float | None = None) -> bytes | None:
+    def read_reply(
+        self,
+        *,
+        whatsat: bool = False,
+        timeout_s: float | None = None,
+        request: bytes | None = None,
+        linger_s: float | None = None,
+    ) -> bytes | None:
         """The next whole reply, or None if it did not arrive in time (what did arrive stays
-        in ``buffer``)."""
+        in ``buffer``). With ``request`` and ``linger_s``, a reply to ``request`` whose content
+        is all in but not its terminator (:func:`reply_state`) is taken as it stands once
+        ``linger_s`` passes with nothing more, or the server closes."""
         deadline = time.monotonic() + (self.timeout_s if timeout_s is None else timeout_s)
+        if request is None and self.unanswered:
+            request = self.unanswered[0]
+        linger_s = self.linger_s if linger_s is None else linger_s
         while True:
             end = _reply_end(self.buffer, whatsat=whatsat)
             if end is not None:
                 reply, self.buffer = self.buffer[:end], self.buffer[end:]
-                return reply
-            if not self._fill(deadline):
+                return self._answered(reply)
+            lingering = (
+                request is not None
+                and linger_s is not None
+                and reply_state(self.buffer, request, whatsat=whatsat) != "partial"
+            )
+            if lingering and linger_s is not None:
+                if not self._fill(min(deadline, time.monotonic() + linger_s)):
+                    reply, self.buffer = self.buffer, b""
+                    return self._answered(reply)
+            elif not self._fill(deadline):
                 return None
+
+    def _answered(self, reply: bytes) -> bytes:
+        """``reply``, the oldest line sent now answered."""
+        self.unanswered = self.unanswered[1:]
+        return reply
 
     def read_until_closed(self, *, timeout_s: float | None = None) -> bytes:
         deadline = time.monotonic() + (self.timeout_s if timeout_s is None else timeout_s)

@@ -35,10 +35,20 @@ _CLOSE_GRACE_S: Final = 0.3
 _EOF_GRACE_S: Final = 2.0
 
 
-def _read(session: LineSession, *, whatsat: bool, half_close: bool, timeout_s: float) -> tuple[bytes, bool]:
+def _read(
+    session: LineSession,
+    request: bytes,
+    *,
+    whatsat: bool,
+    half_close: bool,
+    timeout_s: float,
+    linger_s: float,
+) -> tuple[bytes, bool]:
     """One reply and whether the server closed after it: the reply ends at LF (LF LF for a
-    WHATSAT answer) or where the server closed."""
-    reply = session.read_reply(whatsat=whatsat, timeout_s=timeout_s)
+    WHATSAT answer), where the server closed, or, when all of its content is in but not its
+    terminator, ``linger_s`` after its last octets (a herd that leaves the empty line off a
+    WHATSAT answer and keeps the connection open is probed in that time, not the timeout)."""
+    reply = session.read_reply(whatsat=whatsat, timeout_s=timeout_s, request=request, linger_s=linger_s)
     if reply is None:
         return session.buffer, session.closed
     if not session.closed:
@@ -66,11 +76,17 @@ def probe_command(
             with LineSession(
                 address.host, address.port, timeout_s=target.timeout_s, transcript=transcript, server=name
             ) as session:
-                session.send(payload())
+                request = payload()
+                session.send(request)
                 if half_close:
                     session.half_close()
                 reply, closed = _read(
-                    session, whatsat=whatsat, half_close=half_close, timeout_s=target.timeout_s
+                    session,
+                    request,
+                    whatsat=whatsat,
+                    half_close=half_close,
+                    timeout_s=target.timeout_s,
+                    linger_s=target.linger_s,
                 )
         except OSError:
             reply, closed = b"", True
@@ -104,6 +120,8 @@ def _answers(
         half_close=framing.half_close,
         timeout_s=target.timeout_s,
         until_complete=None if framing.half_close and framing.server_closes else True,
+        linger_s=target.linger_s,
+        whatsat=True,
     )
     return looks_like_at(reply.data) and b"\n" in reply.data
 

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from herdref.checker.deadline import DeadlinePassed, wait_until
 from herdref.checker.grading import BUILTIN_CLAUSE_TAGS, ClauseTag, SpecProfile, failure_verdict
-from herdref.checker.target import CheckContext, CheckFailed, CheckUnsupported, Target
+from herdref.checker.target import BudgetSpent, CheckContext, CheckFailed, CheckUnsupported, Target
 from herdref.model import (
     HerdModel,
     Snapshot,
@@ -160,8 +160,12 @@ def build_machine(
         def __init__(self) -> None:
             super().__init__()
             self.model = HerdModel(names, [(a, b) for a, b in links], catch_up=target.catch_up)
-            # Its waits are not cut by a check budget: over_budget() stops new steps instead.
+            # Its waits are not cut by a check budget: over_budget() stops new steps instead;
+            # a step still in flight when the run's budget runs out has its waits cut there
+            # (BudgetSpent), so that no herd (one flooding for ever, say) keeps the run going.
             self.context = CheckContext(target, f"stateful{next(_example_counter)}", budgeted=False)
+            if target.run_deadline is not None:
+                self.context.deadline = target.run_deadline
             self.clients = [self.context.client_id(f"k{index}") for index in range(2)]
             self.base_time = int(time.time())
             self.tick = itertools.count(1)
@@ -330,7 +334,7 @@ def build_machine(
             if self.model.alive[server] or self.over_budget():
                 return
             launcher.start(server)
-            launcher.wait_listening(server, deadline_s=target.startup_s)
+            launcher.wait_listening(server, deadline_s=self.context.remaining(target.startup_s))
             self.model.restart(server)
 
         @precondition(lambda self: launcher is not None)
@@ -400,11 +404,17 @@ def build_machine(
         def teardown(self) -> None:
             for server in sorted(self.paused):
                 self.resume_if_paused(server)
-            if launcher is not None:
+            # Past the run's budget nothing follows the run on this herd: no waiting for it.
+            if launcher is not None and not self.over_budget():
                 launcher.ensure_all_running(deadline_s=target.startup_s)
 
     HerdMachine.budget_notes = budget_notes
     return HerdMachine
+
+
+def _past_budget(target: Target) -> bool:
+    """The run's time budget is spent (the stateful run's steps, replays and waits stop)."""
+    return target.run_deadline is not None and time.monotonic() >= target.run_deadline
 
 
 def _violation_in_context(error: BaseException) -> HerdViolation | None:
@@ -492,14 +502,20 @@ def run_stateful(
         except HerdViolation:
             pass
         else:
-            outcome.verdict = "FLAKY"
+            # A replay the run's budget cut short did not run the steps: no FLAKY from it.
+            if not _past_budget(target):
+                outcome.verdict = "FLAKY"
     except Flaky as exc:
         outcome.verdict = "FLAKY"
         # What failed the first time: kept in an exception group, or the exception Hypothesis
         # was handling when it found the steps drawn differently on a repeat (the herd's
         # timing moved the failure to another step while shrinking).
         kept: object = next(iter(getattr(exc, "exceptions", ())), None) or _violation_in_context(exc)
-        if not isinstance(kept, HerdViolation) and any(v.clause in known_clauses for v in deviations):
+        if _past_budget(target) and isinstance(kept, (BudgetSpent, LaunchError)):
+            # A wait the run's budget cut (or a restart it gave no time to open its port) is
+            # no failure of the herd, and its replays, past the budget, ran no steps.
+            outcome.verdict, outcome.budget_spent = "PASS", True
+        elif not isinstance(kept, HerdViolation) and any(v.clause in known_clauses for v in deviations):
             # The examples ended at a known defect at a different step each time (timing):
             # Hypothesis calls that inconsistent data, not a failure of the herd.
             outcome.verdict = "PASS"
@@ -543,6 +559,8 @@ def run_stateful(
             outcome.verdict = "ERROR"
             outcome.summary = f"checker error in the stateful run: {exc!r}"
             outcome.transcript = traceback.format_exc().splitlines()
+    except BudgetSpent:
+        outcome.verdict, outcome.budget_spent = "PASS", True  # reported below as cut short
     except CheckUnsupported as exc:
         outcome.verdict = "UNSUPPORTED"
         outcome.summary = str(exc)
@@ -571,7 +589,7 @@ def run_stateful(
         )
         outcome.expected = "; ".join(sorted({violation.clause for violation in deviations}))
         outcome.seen = "; ".join(str(violation) for violation in deviations)[:2000]
-    if getattr(machine, "budget_notes", None) and outcome.verdict == "PASS":
+    if (outcome.budget_spent or getattr(machine, "budget_notes", None)) and outcome.verdict == "PASS":
         outcome.summary = "passed the steps it ran, then was cut short: the run's time budget was spent"
         outcome.budget_spent = True
     outcome.duration_s = time.monotonic() - started

@@ -194,6 +194,10 @@ class Target:
     #: How long a record may take to reach every server it should reach.
     propagation_s: float = 5.0
     startup_s: float = 10.0
+    #: How long an exchange waits, once the whole reply is in, for the server's EOF or more
+    #: octets (a server that keeps its side open, or leaves the final LF off a reply, is read
+    #: in this time, not the reply timeout; text that follows a reply at once is still seen).
+    linger_s: float = 0.5
     dialect: Dialect = field(default_factory=Dialect)
     #: The bound ``stored_line`` asks with (the probe sets 0 when the target accepts it);
     #: None when no WHATSAT shows a record.
@@ -363,10 +367,34 @@ class CheckContext:
             timeout_s=self.remaining(self.target.timeout_s if timeout_s is None else timeout_s),
             until_complete=until_complete,
             replies=replies,
+            linger_s=self.target.linger_s,
+            whatsat=whatsat,
         )
-        normalized = self.target.dialect.normalize(reply.data, whatsat=whatsat, closed=reply.closed)
+        if reply.complete and half_close and until_complete is None:
+            self._left_open(whatsat=whatsat)
+        # A reply read whole and then left open ends where it ends, as if the server had closed.
+        ended = reply.closed or reply.complete
+        normalized = self.target.dialect.normalize(reply.data, whatsat=whatsat, closed=ended)
         # A wait the check's budget cut short saw no answer of the herd's (BudgetSpent).
         return self.judged(replace(reply, data=normalized, raw=reply.data))
+
+    def _left_open(self, *, whatsat: bool) -> None:
+        """The server kept a half-closed connection open after a whole reply, though the dialect
+        step saw it close one (a herd that leaves closing to the garbage collector): from now on
+        the reply, not the EOF, ends this command's exchanges, so that each costs no linger."""
+        dialect = self.target.dialect
+        framing = dialect.whatsat if whatsat else dialect.iamat
+        if not framing.server_closes:
+            return
+        kept_open = replace(framing, server_closes=False)
+        self.transcript.note(
+            f"{'WHATSAT' if whatsat else 'IAMAT'} framing is now '{kept_open.describe()}': the server "
+            "kept a half-closed connection open after a whole reply"
+        )
+        if whatsat:
+            self.target.dialect = replace(dialect, whatsat=kept_open)
+        else:
+            self.target.dialect = replace(dialect, iamat=kept_open)
 
     def session(self, name: str) -> LineSession:
         host, port = self.address(name)
@@ -376,6 +404,7 @@ class CheckContext:
             transcript=self.transcript,
             server=name,
             timeout_s=self.remaining(self.target.timeout_s),
+            linger_s=self.target.linger_s,
         )
 
     def iamat(self, name: str, client: bytes, location: bytes, client_time: bytes) -> Exchange:

@@ -220,7 +220,7 @@ def _replay_command(args: argparse.Namespace, check_name: str, seed: int | None 
 
 #: The checks whose failure leaves the stateful run nothing to judge (it is then BLOCKED): no
 #: AT reply, or a flood storm that swamps every link.
-STATEFUL_REQUIRES = ("dialect", "at-reply-format", "flood-no-loop")
+STATEFUL_REQUIRES = ("dialect", "at-reply-format", "flood-storm", "flood-no-loop")
 
 #: The placeholders a --launch template may use (herdref.checker.launcher fills them in).
 LAUNCH_PLACEHOLDERS = ("name", "port", "config", "places_url")

@@ -28,6 +28,7 @@ def test_only_and_skip_take_names_clauses_and_families() -> None:
         "dialect",
         "newer-by-value",
         "flood-newest-wins",
+        "flood-storm",
         "flood-no-loop",
         "flood-stale-not-sent",
     }

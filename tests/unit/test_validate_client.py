@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from herdref.checker.client import LineSession, Transcript, exchange, reply_complete
+from herdref.checker.client import LineSession, Transcript, exchange, reply_complete, reply_state
 from herdref.checker.target import BudgetSpent, CheckContext, Target
 from herdref.herd.config import parse_config
 
@@ -25,6 +25,34 @@ from herdref.herd.config import parse_config
 )
 def test_reply_complete_knows_where_a_reply_ends(data: bytes, whatsat: bool, complete: bool) -> None:
     assert reply_complete(data, whatsat=whatsat) is complete
+
+
+_IAMAT = b"IAMAT c +34.1-118.2 1796313685.5\n"
+_AT = b"AT A +0.1 c +34.1-118.2 1796313685.5"
+_WHATSAT = b"WHATSAT c 10 1\n"
+
+
+@pytest.mark.parametrize(
+    ("data", "request_line", "whatsat", "state"),
+    [
+        (_AT + b"\n", _IAMAT, False, "complete"),
+        (_AT, _IAMAT, False, "unterminated"),  # no final LF: SPEC 1.1 lenient
+        (_AT[:-2], _IAMAT, False, "partial"),  # the client time is cut: more may come
+        (b"? " + _IAMAT[:-1], _IAMAT, False, "unterminated"),
+        (b"? IAMAT c", _IAMAT, False, "partial"),
+        (b"?\n", _WHATSAT, True, "complete"),
+        (b"no such client\n", _WHATSAT, True, "complete"),  # not an AT line: a one-line reply
+        (b"? WHATSAT c 10 1", _WHATSAT, True, "unterminated"),
+        (_AT + b"\n{\n}\n", _WHATSAT, True, "unterminated"),  # no empty line: whatsat-reply's business
+        (_AT + b"\n{\n", _WHATSAT, True, "partial"),
+        (_AT + b"\n{\n}\n\n", _WHATSAT, True, "complete"),
+        (_AT + b"\n", _WHATSAT, True, "partial"),
+    ],
+)
+def test_reply_state_tells_a_whole_reply_from_a_cut_one(
+    data: bytes, request_line: bytes, whatsat: bool, state: str
+) -> None:
+    assert reply_state(data, request_line, whatsat=whatsat) == state
 
 
 @pytest.fixture
@@ -128,3 +156,68 @@ def test_a_reply_wait_cut_by_the_check_budget_is_budget_spent_not_silence(script
     with pytest.raises(BudgetSpent):
         context.send("A", b"WHATSAT c 10 1\n", whatsat=True)
     finished.set()
+
+
+def _reply_then_hold_open(replies: list[bytes], finished: threading.Event) -> Callable[[socket.socket], None]:
+    """A server that reads the command, writes each of ``replies`` at once and keeps its side open."""
+
+    def script(connection: socket.socket) -> None:
+        connection.recv(4096)
+        for reply in replies:
+            connection.sendall(reply)
+        finished.wait(10)
+
+    return script
+
+
+def test_exchange_ends_a_whole_reply_on_a_connection_left_open(scripted_server) -> None:
+    # Ji-Keyu/Proxy-Herd-with-Asyncio never closes: each exchange waited out the timeout.
+    finished = threading.Event()
+    port = scripted_server(_reply_then_hold_open([_AT + b"\n"], finished))
+    transcript = Transcript()
+    reply = exchange("127.0.0.1", port, _IAMAT, transcript=transcript, timeout_s=30, linger_s=0.2)
+    finished.set()
+    assert reply.data == _AT + b"\n"
+    assert reply.complete and not reply.closed
+    assert "reply complete" in transcript.render()[-1]
+
+
+def test_exchange_still_reads_what_follows_a_reply_at_once(scripted_server) -> None:
+    finished = threading.Event()
+    port = scripted_server(_reply_then_hold_open([_AT + b"\n", b"debug: done\n"], finished))
+    reply = exchange("127.0.0.1", port, _IAMAT, timeout_s=30, linger_s=2)
+    finished.set()
+    assert reply.data == _AT + b"\ndebug: done\n"
+    assert reply.complete
+
+
+def test_exchange_takes_an_error_reply_without_its_lf_on_a_kept_open_connection(scripted_server) -> None:
+    # nzimmerman3/Proxy-Herd-with-Asyncio: '? <line>' with no LF, the connection kept open.
+    finished = threading.Event()
+    port = scripted_server(_reply_then_hold_open([b"? WHATSAT c 10 1"], finished))
+    reply = exchange(
+        "127.0.0.1", port, _WHATSAT, half_close=False, until_complete=True, timeout_s=30, linger_s=0.2
+    )
+    finished.set()
+    assert reply.data == b"? WHATSAT c 10 1"
+    assert reply.complete
+
+
+def test_exchange_without_linger_waits_for_the_deadline(scripted_server) -> None:
+    finished = threading.Event()
+    port = scripted_server(_reply_then_hold_open([_AT + b"\n"], finished))
+    reply = exchange("127.0.0.1", port, _IAMAT, timeout_s=0.3)
+    finished.set()
+    assert reply.data == _AT + b"\n"
+    assert not reply.complete and not reply.closed
+
+
+def test_line_session_takes_a_whatsat_answer_without_its_empty_line(scripted_server) -> None:
+    finished = threading.Event()
+    answer = _AT + b"\n{\n}\n"
+    port = scripted_server(_reply_then_hold_open([answer], finished))
+    with LineSession("127.0.0.1", port, timeout_s=30) as session:
+        session.send(_WHATSAT)
+        reply = session.read_reply(whatsat=True, request=_WHATSAT, linger_s=0.2)
+    finished.set()
+    assert reply == answer

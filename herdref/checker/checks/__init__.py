@@ -15,6 +15,8 @@ One module per SPEC section; importing this package registers every check in
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from herdref.checker.checks import (
     errors,
     flooding,
@@ -34,6 +36,16 @@ _SECTION_ORDER = [
     module.__name__ for module in (framing, iamat, lexical, errors, whatsat, places, flooding, links)
 ]
 CHECKS.sort(key=lambda item: _SECTION_ORDER.index(item.run.__module__))
+#: flood-storm runs right after the dialect step, and a storm blocks every later check: records
+#: that keep circling make each reply a reply from a herd busy with them, and each check's
+#: IAMATs feed the storm (issue 11, lingadnicholas/proxyherd: in section order the run's budget
+#: was spent before the loop was looked for).
+_EARLY = ("dialect", "flood-storm")
+CHECKS.sort(key=lambda item: _EARLY.index(item.name) if item.name in _EARLY else len(_EARLY))
+CHECKS[:] = [
+    item if item.name in _EARLY else replace(item, requires=(*item.requires, "flood-storm"))
+    for item in CHECKS
+]
 
 __all__ = [
     "CHECKS",

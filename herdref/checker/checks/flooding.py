@@ -28,6 +28,22 @@ from herdref.model.judge import same_record, time_close
 
 
 @check(
+    "flood-storm",
+    "FLOOD-2",
+    "MUST",
+    "records do not circle the herd for ever (looked for first: a storm slows every other check)",
+    destructive=True,
+    requires=("dialect",),
+)
+def flood_storm(context: CheckContext) -> None:
+    """Run right after the dialect step (herdref.checker.checks orders it): a storm that the
+    first IAMAT started grows with each later one and slows every reply, so that in section
+    order the run's budget was spent before flood-no-loop ran (lingadnicholas/proxyherd).
+    Everything else about flooding is left to the flooding section."""
+    _watch_sink(context, storm_only=True)
+
+
+@check(
     "flood-no-loop",
     "FLOOD-2",
     "MUST",
@@ -35,6 +51,14 @@ from herdref.model.judge import same_record, time_close
     destructive=True,
 )
 def flood_no_loop(context: CheckContext) -> None:
+    _watch_sink(context, storm_only=False)
+
+
+def _watch_sink(context: CheckContext, *, storm_only: bool) -> None:
+    """Kill the server with the most neighbours, listen on its port, send an IAMAT to one of
+    its neighbours and count the copies of this run's records that arrive. ``storm_only``:
+    judge only whether records keep arriving (FLOOD-2); no copy at all, or no AT reply, is
+    UNSUPPORTED (flood-no-loop and the IAMAT checks judge those)."""
     launcher = need_launcher(context)
     target = context.target
     sink_name = max(target.names, key=lambda name: (len(neighbours_of(target, name)), name))
@@ -58,13 +82,25 @@ def flood_no_loop(context: CheckContext) -> None:
             record, copies = sink.most_copies(records)
             if copies > limit:
                 raise _storm(sink_name, record, copies, limit, context.target.timeout_s) from None
+            if storm_only:
+                # No storm: the AT reply is at-reply-format's business (this runs before it).
+                raise CheckUnsupported(f"{origin} gave no AT reply to watch the flood of") from None
             raise
         try:
             wait_until(
-                lambda: sink.most_copies(records)[1] >= 1, deadline_s=context.remaining(target.propagation_s)
+                lambda: sink.most_copies(records)[1] >= 1,
+                # A storm shows at once; a slow or missing flood is flood-no-loop's to judge.
+                deadline_s=context.remaining(
+                    min(2.0, target.propagation_s) if storm_only else target.propagation_s
+                ),
             )
         except DeadlinePassed:
             sink.close()
+            if storm_only:
+                _restore(context, sink_name)
+                raise CheckUnsupported(
+                    f"no neighbour sent a record to {sink_name}'s port (flood-no-loop looks into why)"
+                ) from None
             # Nothing came. A herd that does not flood at all shows it here first: if the
             # record does not reach the origin's other neighbours either (no server was
             # restarted on those links), name that (FLOOD-1), not a missing reconnection.
@@ -101,9 +137,22 @@ def flood_no_loop(context: CheckContext) -> None:
         )
         if looping:
             raise _storm(sink_name, record, copies, limit, min(2.0, target.propagation_s))
+    if storm_only:
+        _restore(context, sink_name)
+        return
     launcher.start(sink_name)
     launcher.wait_listening(sink_name, deadline_s=target.startup_s)
     require_whole_again(context, [sink_name])
+
+
+def _restore(context: CheckContext, name: str) -> None:
+    """Start the whole herd again after the storm watch killed ``name``: every link is then
+    fresh, so that a herd that never reconnects to a restarted neighbour (LINK-2, which
+    flood-no-loop and restart-reconnect judge later) is not left cut off for every check."""
+    launcher = need_launcher(context)
+    context.transcript.note(f"the storm watch is over: the herd is started again ({name} was killed)")
+    launcher.stop_all()
+    launcher.start_all(deadline_s=context.target.startup_s)
 
 
 def _storm(sink_name: str, record: bytes, copies: int, limit: int, within_s: float) -> CheckFailed:

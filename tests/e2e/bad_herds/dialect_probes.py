@@ -218,6 +218,34 @@ def dialect_never_closes(script: Path, directory: Path) -> Evidence:
         return t.evidence(reply.data.startswith(b"AT ") and not reply.closed, "answered, never closed")
 
 
+@trait
+def dialect_close_left_to_gc(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        replies = [
+            h.exchange("A", b"IAMAT gc%d " % index + LOCATION + b" " + now() + b"\n", t, timeout_s=QUIET_S)
+            for index in range(2)
+        ]
+        answered = all(reply.data.startswith(b"AT ") for reply in replies)
+        closed = [reply.closed for reply in replies]
+        return t.evidence(
+            answered and closed == [True, False], "both answered; the first closed, the second left open"
+        )
+
+
+@trait
+def dialect_error_no_lf_kept_open(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        reply = h.exchange("A", b"IAMAT nolf\n", t, timeout_s=QUIET_S)
+        return t.evidence(
+            reply.data == b"? IAMAT nolf" and not reply.closed,
+            "'?' copy without LF, the connection left open",
+        )
+
+
 def _flood_format(
     script: Path, directory: Path, shape: Callable[[bytes, bytes], bool], note: str
 ) -> Evidence:

@@ -26,6 +26,7 @@ from herdref.checker.deadline import DeadlinePassed, wait_until
 from herdref.checker.ports import LOOPBACK
 from herdref.checker.processes import ProcessExited, kill_process, signal_group, start_process, wait_listening
 from herdref.herd.config import load_config
+from herdref.model.judge import is_error_reply_for
 from herdref.places.fixture import FixtureHandle, run_fixture_in_thread
 from tests.e2e.herd_harness import write_herd_file
 
@@ -195,7 +196,13 @@ class Herd:
 
     def whatsat(self, name: str, client: bytes, radius: bytes, bound: bytes, t: Transcript) -> bytes:
         line = b"WHATSAT %s %s %s\n" % (client, radius, bound)
-        return self.exchange(name, line, t, complete=whatsat_done).data
+
+        def done(data: bytes) -> bool:
+            # A '?' that copies the whole line is the whole reply, with or without its final LF
+            # (SPEC 1.1 lenient): a herd that also keeps the connection open sends nothing more.
+            return whatsat_done(data) or is_error_reply_for(line, data, strict=False)
+
+        return self.exchange(name, line, t, complete=done).data
 
     def wait_record(self, name: str, client: bytes, t: Transcript, *, expect: bytes | None = None) -> bytes:
         """The first line of a WHATSAT for ``client`` at ``name`` once it holds a record (or

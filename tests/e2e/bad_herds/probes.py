@@ -699,6 +699,11 @@ def flood_storm(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def flood_storm_grows(script: Path, directory: Path) -> Evidence:
+    return _copies_at_fake(script, directory, lambda h, t: h.iamat("A", b"grows", LOCATION, now(), t))
+
+
+@probe
 def malformed_at_stored(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h:
         h.start("A")

@@ -1,0 +1,60 @@
+"""The stateful run ends at the run's time budget whatever the herd does (issue 11): a step
+in flight when the budget runs out has its waits cut there, and that is "cut short", not a
+FLAKY or a failure of the herd."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from herdref.checker.machine import run_stateful
+from herdref.checker.target import Target
+from herdref.herd.config import parse_config
+
+pytest.importorskip("hypothesis")
+
+
+@pytest.fixture
+def silent_ports() -> Iterator[list[int]]:
+    """Two loopback listeners that accept connections and never answer (a herd busy with a
+    storm, as the checker sees it)."""
+    stop = threading.Event()
+    listeners = [socket.create_server(("127.0.0.1", 0)) for _ in range(2)]
+    held: list[socket.socket] = []
+
+    def accept(listener: socket.socket) -> None:
+        listener.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                connection, _ = listener.accept()
+            except TimeoutError:
+                continue
+            held.append(connection)
+
+    threads = [threading.Thread(target=accept, args=(listener,), daemon=True) for listener in listeners]
+    for thread in threads:
+        thread.start()
+    yield [int(listener.getsockname()[1]) for listener in listeners]
+    stop.set()
+    for thread in threads:
+        thread.join(5)
+    for connection in [*held, *listeners]:
+        connection.close()
+
+
+def test_a_step_waiting_on_a_silent_herd_is_cut_at_the_run_budget(silent_ports: list[int]) -> None:
+    a, b = silent_ports
+    config = parse_config(
+        f'[servers]\nA = {{ port = {a} }}\nB = {{ port = {b} }}\n[links]\npairs = [["A", "B"]]\n'
+    )
+    # The reply timeout is far past the budget: only the budget can end the run in time.
+    target = Target(config=config, timeout_s=600, propagation_s=600)
+    target.run_deadline = time.monotonic() + 10
+    outcome = run_stateful(target, profile="quick", examples=1)
+    assert outcome.verdict == "PASS", outcome
+    assert outcome.budget_spent
+    assert "cut short" in outcome.summary
