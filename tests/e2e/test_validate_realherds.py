@@ -349,18 +349,7 @@ def test_a_herd_that_refuses_far_times_still_has_its_time_differences_judged(tmp
     # leechcse refuses client times past the year 9999 (iamat-any-time, IAMAT-6: its check
     # calls datetime.utcfromtimestamp) and writes a negative time difference as '--3600.0':
     # skew needed iamat-any-time, so it was BLOCKED and the second defect never looked for.
-    herd = tmp_path / "year_9999_and_double_minus.py"
-    herd.write_text(
-        "import sys\n"
-        "from decimal import Decimal\n"
-        f"sys.path.insert(0, {str(BAD_HERDS)!r})\n"
-        "from _base import main\n"
-        "from skew_double_minus import SkewDoubleMinus\n\n\n"
-        "class Year9999(SkewDoubleMinus):\n"
-        "    def time_ok(self, client_time):\n"
-        "        return super().time_ok(client_time) and Decimal(client_time.decode()) < 253402300800\n\n\n"
-        "main(Year9999)\n"
-    )
+    herd = _refusing_times_past_9999(tmp_path, "skew_double_minus", "SkewDoubleMinus")
     status, document, output = validate(
         tmp_path,
         "--launch",
@@ -384,18 +373,7 @@ def test_a_herd_that_never_replaces_a_record_is_told_so_even_when_it_refuses_far
     # san2heg never replaces a client's first record (update_client_stamp stores nothing) and
     # refuses client times past the year 9999: newer-by-value needed iamat-any-time, so it was
     # BLOCKED; where it ran, its message blamed "a comparison of the strings".
-    herd = tmp_path / "year_9999_and_first_report_kept.py"
-    herd.write_text(
-        "import sys\n"
-        "from decimal import Decimal\n"
-        f"sys.path.insert(0, {str(BAD_HERDS)!r})\n"
-        "from _base import main\n"
-        "from first_report_kept import FirstReportKept\n\n\n"
-        "class Year9999(FirstReportKept):\n"
-        "    def time_ok(self, client_time):\n"
-        "        return super().time_ok(client_time) and Decimal(client_time.decode()) < 253402300800\n\n\n"
-        "main(Year9999)\n"
-    )
+    herd = _refusing_times_past_9999(tmp_path, "first_report_kept", "FirstReportKept")
     status, document, output = validate(
         tmp_path,
         "--launch",
@@ -420,3 +398,21 @@ def test_a_string_comparison_of_client_times_is_named_as_such(tmp_path: Path) ->
     assert entry["verdict"] == "FAIL", output
     assert "smaller in value but greater as a string" in str(entry["summary"]), output
     assert status == 1, output
+
+
+def _refusing_times_past_9999(tmp_path: Path, module: str, defect_class: str) -> Path:
+    """A two-defect herd: the corpus herd ``module``'s defect, and client times past the year
+    9999 refused (as san2heg and leechcse do), which iamat-any-time names (IAMAT-6)."""
+    herd = tmp_path / f"year_9999_and_{module}.py"
+    herd.write_text(
+        "import sys\n"
+        "from decimal import Decimal\n"
+        f"sys.path.insert(0, {str(BAD_HERDS)!r})\n"
+        "from _base import main\n"
+        f"from {module} import {defect_class}\n\n\n"
+        f"class Year9999({defect_class}):\n"
+        "    def time_ok(self, client_time):\n"
+        "        return super().time_ok(client_time) and Decimal(client_time.decode()) < 253402300800\n\n\n"
+        "main(Year9999)\n"
+    )
+    return herd
