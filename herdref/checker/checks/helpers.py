@@ -331,7 +331,12 @@ def require_whole_again(context: CheckContext, restarted: Iterable[str]) -> None
 
 
 def invalid_lines(
-    context: CheckContext, lines: list[bytes], summary: str, *, strict_lines: Iterable[bytes] = ()
+    context: CheckContext,
+    lines: list[bytes],
+    summary: str,
+    *,
+    strict_lines: Iterable[bytes] = (),
+    unanswered_clause: str | None = "ERR-4",
 ) -> None:
     """Each of ``lines`` gets ``? <line>`` (every reading of the course requires it); then each of
     ``strict_lines`` does, which only herdref's strict profile asks (SPEC decision table): a
@@ -351,7 +356,7 @@ def invalid_lines(
                 line + b"\n",
                 f"{summary}: {line!r}",
                 strict_part=True,
-                unanswered_clause="ERR-4",
+                unanswered_clause=unanswered_clause,
             )
         except CheckFailed as failure:
             if failure.strict_part is not True:
