@@ -531,13 +531,16 @@ def run_stateful(
                 reproduced = isinstance(again, HerdViolation) or _violation_in_context(again) is not None
             else:
                 reproduced = False
-            if reproduced:
+            if reproduced or _past_budget(target):
+                # Failed again, or the replay ran no steps because the run's budget was spent
+                # (no FLAKY from a replay that did not happen, as above).
                 outcome.verdict = failure_verdict(
                     "MUST", first.clause, tags, spec_profile, strict_only=kept.strict_only
                 )
                 outcome.summary = (
-                    f"{first.message} (failed again on replay; not shrunk: the herd's timing "
-                    "moved the failure between steps)"
+                    f"{first.message} ("
+                    + ("failed again on replay" if reproduced else "no replay: the run's budget was spent")
+                    + "; not shrunk: the herd's timing moved the failure between steps)"
                 )[:600]
             else:
                 outcome.summary = f"failed once, then not on replay: {kept}"[:600]

@@ -480,6 +480,9 @@ def test_stateful_run_finds_a_stale_update_and_shrinks_it(tmp_path: Path) -> Non
         "stateful",
         "--examples",
         "40",
+        # Shrinking takes its time on a busy machine: the run's budget must not cut it.
+        "--budget",
+        "300",
     )
     assert status == 1, output
     (stateful,) = [entry for entry in document["checks"] if entry["check"] == "stateful"]  # type: ignore[union-attr]
