@@ -165,7 +165,9 @@ class Variation:
         if not 1 <= max_whole_digits < max(INTEGER_DIGITS) or max_fraction_digits not in FRACTION_DIGITS:
             raise ValueError(f"no crossing times with {max_whole_digits} and {max_fraction_digits} digits")
         whole = self._rng.randint(1, max_whole_digits)
-        places = self._rng.randint(0 if self.integer_times else 1, max(max_fraction_digits, 1))
+        # Without integer times at least one fraction digit, even past a maximum of 0.
+        fewest = 0 if self.integer_times else 1
+        places = self._rng.randint(fewest, max(max_fraction_digits, fewest))
         fraction = b"." + self._digits(places) if places else b""
         return b"9" * whole + fraction, b"1" + b"0" * whole + fraction
 

@@ -22,7 +22,7 @@ from herdref.checker.checks.helpers import (
 from herdref.checker.checks.registry import CheckFailed, check
 from herdref.checker.deadline import DeadlinePassed, wait_until
 from herdref.checker.target import CheckContext, CheckUnsupported
-from herdref.model.judge import same_record, time_close
+from herdref.model.judge import same_record, split_at_fields, time_close
 
 # ---- flooding ------------------------------------------------------------------------------
 
@@ -389,7 +389,8 @@ def flood_stale_not_sent(context: CheckContext) -> None:
         # traffic (protocol notes A13): flooding a record that every server then ignores is
         # strict only.
         held = context.stored_line(origin, client, silence_is_none=True)
-        replaced = held is not None and any(location in held for location in (duplicate, stale))
+        record = split_at_fields(held) if held is not None else None
+        replaced = record is not None and record.location in (duplicate, stale)
         raise CheckFailed(
             f"{origin} flooded {' and '.join(sent)} IAMAT to its neighbour {observer}"
             + (" and now answers WHATSAT with it" if replaced else ""),
