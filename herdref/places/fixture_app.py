@@ -31,6 +31,12 @@ Rules:
   in ``location`` (a space once decoded) is accepted like ``%2B``, since Google ignores the
   white space around each coordinate; a New API body may come with ``Content-Length`` or
   chunked (``Transfer-Encoding: chunked``).
+* Answers are framed the way Google frames them: an HTTP/1.1 request that keeps its connection
+  gets a chunked body, ended by ``0`` and an empty line. Herds that speak HTTP over a raw socket
+  wait for that second empty line after the head before they answer the WHATSAT, so a
+  ``Content-Length`` body would leave them silent. A request that says ``Connection: close`` (or
+  speaks HTTP/1.0) gets a ``Content-Length`` body and the close, which a herd reading to EOF
+  needs.
 """
 
 from __future__ import annotations
@@ -47,7 +53,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Final, Literal, TypedDict, cast, get_args
 
-from aiohttp import web
+from aiohttp import HttpVersion11, web
 
 from herdref.places.fixture_data import (
     MAX_RESULTS,
@@ -536,7 +542,14 @@ async def _recording(
     response = await handler(request)
     if isinstance(response, web.Response) and response.text is not None:
         state.answered(entry, response.status, response.text)
+    if _answer_chunked(request):
+        response.enable_chunked_encoding()
     return response
+
+
+def _answer_chunked(request: web.Request) -> bool:
+    """Google's framing (see the module's rules): chunked unless the request ends the connection."""
+    return request.version >= HttpVersion11 and request.keep_alive
 
 
 def make_app(state: FixtureState) -> web.Application:

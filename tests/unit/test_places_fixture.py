@@ -524,6 +524,33 @@ def test_a_request_head_with_bare_lf_line_ends_is_answered_as_google_answers_it(
     assert lf_answer == crlf_answer and len(lf_answer["results"]) == 20
 
 
+def _raw_answer_until_quiet(port: int, request: bytes) -> bytes:
+    """The octets answered to ``request`` on a connection the client keeps open, read until the
+    fixture has sent a complete answer (the chunked body's ``0`` line and empty line) or closed."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(request)
+        answer = b""
+        while not answer.endswith(b"\r\n0\r\n\r\n") and (chunk := sock.recv(65536)):
+            answer += chunk
+    return answer
+
+
+def test_answers_are_framed_as_google_frames_them() -> None:
+    # A raw-socket herd counts two empty lines (the head's, then the chunked body's last) before it
+    # answers the WHATSAT: a kept connection gets a chunked body; "Connection: close" gets
+    # Content-Length and the close, which a herd reading to EOF needs.
+    query = urlencode({"location": f"{LAT},{LNG}", "radius": "1000", "key": KEY}).encode()
+    head = b"GET /maps/api/place/nearbysearch/json?%s HTTP/1.1\nHost: maps.googleapis.com\n" % query
+    with run_fixture_in_thread() as fixture:
+        kept = _raw_answer_until_quiet(fixture.port, head + b"\n")
+        closed_status, closed_answer = raw_http(fixture.port, head + b"Connection: close\n\n")
+    kept_head, _, kept_body = kept.partition(b"\r\n\r\n")
+    assert b"transfer-encoding: chunked" in kept_head.lower()
+    assert kept.count(b"\r\n\r\n") == 2
+    assert json.loads(_dechunk(kept_body)) == closed_answer
+    assert closed_status == 200 and len(closed_answer["results"]) == 20
+
+
 def test_bare_lf_heads_keep_their_bodies_and_the_next_request_on_the_connection() -> None:
     # An indented body: its own LFs are body, not head, and must reach the handler unchanged
     # (Content-Length counts them), as must the request after it on the same connection.
