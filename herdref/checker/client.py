@@ -203,6 +203,9 @@ def exchange(
             connection.sendall(payload)
             if half_close:
                 connection.shutdown(socket.SHUT_WR)
+                if transcript is not None:
+                    # The words "followed by a half-close" must be provable from the transcript.
+                    transcript.note(f"{server}: half-closed by the client (EOF sent)")
             state: ReplyState = "partial"
             while True:
                 read_until = deadline

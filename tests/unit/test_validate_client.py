@@ -101,7 +101,8 @@ def test_exchange_half_closes_and_reads_to_eof(scripted_server) -> None:
     assert reply.error is None
     rendered = transcript.render()
     assert "S > b'abc\\n'" in rendered[0]
-    assert "S < b'ABC\\n'" in rendered[1]
+    assert "S: half-closed by the client" in rendered[1]
+    assert "S < b'ABC\\n'" in rendered[2]
 
 
 def test_exchange_reports_silence_at_the_deadline(scripted_server) -> None:
