@@ -37,6 +37,7 @@ from herdref.checker.grading import (
     failure_verdict,
     is_strict_only,
 )
+from herdref.checker.knowledge import RunKnowledge
 from herdref.checker.launcher import LaunchError
 from herdref.checker.ports import port_open
 from herdref.checker.target import BudgetSpent, CheckContext, Target
@@ -152,9 +153,13 @@ def _error_outcome(item: Check, started: float, summary: str, transcript: list[s
     )
 
 
-def blocked_by(item: Check, verdicts: Mapping[str, Outcome]) -> Outcome | None:
-    """The first prerequisite of ``item`` that failed (or was itself blocked), if any."""
-    for name in item.requires:
+def blocked_by(
+    item: Check, verdicts: Mapping[str, Outcome], knowledge: RunKnowledge | None = None
+) -> Outcome | None:
+    """The first prerequisite of ``item`` that failed (or was itself blocked), if any; with
+    ``knowledge``, the prerequisites the run's promotions added count too."""
+    requires = item.requires if knowledge is None else knowledge.requires(item.name, item.requires)
+    for name in requires:
         prerequisite = verdicts.get(name)
         if prerequisite is not None and prerequisite.verdict in BLOCKING:
             return prerequisite
@@ -194,6 +199,10 @@ def run_check(
         verdict = "UNSUPPORTED"
     elif isinstance(error, LaunchError):
         verdict = "FAIL"
+    if verdict in ("FAIL", "NON-STRICT"):
+        # What the failing attempt learned about the herd spares later checks a wait that
+        # cannot succeed (herdref.checker.knowledge); a FLAKY failure teaches nothing.
+        target.knowledge.learn(context.learned)
     outcome = Outcome(
         check=item.name,
         clause=getattr(error, "clause", None) or item.clause,
@@ -225,9 +234,12 @@ def run_checks(
 ) -> list[Outcome]:
     outcomes = []
     by_name: dict[str, Outcome] = {}
-    for item in checks:
+    pending = list(checks)
+    while pending:
+        _take_promotions(target.knowledge, pending)
+        item = pending.pop(0)
         on_start(item)
-        prerequisite = blocked_by(item, by_name)
+        prerequisite = blocked_by(item, by_name, target.knowledge)
         if target.run_deadline is not None and time.monotonic() >= target.run_deadline:
             outcome = Outcome(
                 item.name,
@@ -268,3 +280,18 @@ def run_checks(
         by_name[item.name] = outcome
         on_done(outcome)
     return outcomes
+
+
+def _take_promotions(knowledge: RunKnowledge, pending: list[Check]) -> None:
+    """Move each check a finished check promoted (:meth:`RunKnowledge.promote`) to the front of
+    ``pending``, behind only those of its prerequisites that are still pending and that it was
+    not promoted ahead of (a promoted flood-all still waits for at-reply-format, whose AT-1
+    verdict it needs to read AT lines, but no longer for flood-no-loop)."""
+    while (promotion := knowledge.take_promotion()) is not None:
+        promoted = next((item for item in pending if item.name == promotion.check), None)
+        if promoted is None:
+            continue  # not chosen for this run, or already judged
+        pending.remove(promoted)
+        needed = set(promoted.requires) - set(promotion.ahead_of)
+        position = max((index + 1 for index, item in enumerate(pending) if item.name in needed), default=0)
+        pending.insert(position, promoted)

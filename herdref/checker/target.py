@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from herdref.checker.client import Exchange, LineSession, Transcript, exchange
 from herdref.checker.deadline import DeadlinePassed, wait_until
+from herdref.checker.knowledge import Fact, RunKnowledge
 from herdref.checker.launcher import Launcher
 from herdref.checker.variation import Variation, new_seed
 from herdref.herd.config import HerdConfig
@@ -220,6 +221,9 @@ class Target:
     #: alone are refused (LEX-6 strict); later checks then send times with a fraction, so that
     #: the one strict-only deviation is reported once.
     integer_times: bool = True
+    #: What the run's checks have learned about the herd, shared as the dialect is (no flooding,
+    #: one command per connection; herdref.checker.knowledge).
+    knowledge: RunKnowledge = field(default_factory=RunKnowledge)
     _serial: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
     @property
@@ -248,6 +252,8 @@ class CheckContext:
         #: A strict-only difference seen on the way (SPEC 1.1), reported once the check has
         #: judged everything else: a difference the lenient profile allows must not stop it.
         self.strict_deviation: CheckFailed | None = None
+        #: What this check learned about the herd, for the run's knowledge (kept if it fails).
+        self.learned: dict[Fact, str] = {}
 
     def defer_strict(self, failure: CheckFailed) -> None:
         """Note a strict deviation and go on; the first one noted is the check's verdict if
@@ -467,6 +473,14 @@ class CheckContext:
             return final or not pending
 
         wanted = self.target.propagation_s
+        if self.target.knowledge.does_not_flood is not None:
+            # The run knows records do not leave their server (flood-all named it, FLOOD-1):
+            # waiting for this one to spread would spend the budget on a wait that cannot end.
+            self.transcript.note(
+                f"one look, no wait for the record to spread: {self.target.knowledge.does_not_flood}"
+            )
+            settled()
+            return seen
         allowed = self.remaining(wanted)
         try:
             wait_until(settled, deadline_s=allowed)
