@@ -11,6 +11,7 @@ from herdref.checker.checks.helpers import (
     expect_error,
     expect_error_graded,
     invalid_lines,
+    one_command_per_connection,
     reported,
     show,
 )
@@ -356,6 +357,14 @@ def error_keeps_connection(context: CheckContext) -> None:
         raise CheckUnsupported(
             "the server answers no command on a kept-open connection (the dialect step's probe): "
             "only after a half-close (FRAME-3, lenient)"
+        )
+    reason = one_command_per_connection(context)
+    if reason is not None:
+        # The line after the first command is never read, so a missing '?' says nothing about
+        # ERR-1 (and waiting for it would only spend the run's budget).
+        raise CheckUnsupported(
+            f"the server answers one command per connection ({reason}; FRAME-3, lenient): a line "
+            "after the first is never read, so whether a '?' keeps the connection cannot be seen"
         )
     name = context.target.names[0]
     client = context.client_id()

@@ -10,7 +10,13 @@ from __future__ import annotations
 import socket
 from typing import Final
 
-from herdref.checker.checks.helpers import alive_after, expect_error_graded, only_error_lines, show
+from herdref.checker.checks.helpers import (
+    alive_after,
+    expect_error_graded,
+    one_command_per_connection,
+    only_error_lines,
+    show,
+)
 from herdref.checker.checks.registry import CheckFailed, check
 from herdref.checker.client import reply_complete
 from herdref.checker.dialect import CommandProbe, dialect_probes, probe_command, probe_dialect
@@ -146,6 +152,9 @@ def frame_keep_open(context: CheckContext) -> None:
         # The dialect step already sent an IAMAT on a kept-open connection and waited a whole
         # reply timeout for nothing: judge that, rather than wait again.
         dialect_probes(context.target, transcript=context.transcript)
+        context.learned["one_command_per_connection"] = (
+            "frame-keep-open: no command on a kept-open connection got a reply"
+        )
         raise CheckFailed(
             "the server answers only after the client half-closes (it reads to EOF): a command on "
             "a kept-open connection gets no reply"
@@ -166,6 +175,12 @@ def frame_keep_open(context: CheckContext) -> None:
                 # Closed right after answering this command, or (seen now) after the last one.
                 answered = round_number + 1 if looks_like_at(reply or session.buffer) else round_number
                 single_shot = session.closed and answered > 0
+                # Later checks that need a second command on one connection are spared the wait.
+                context.learned["one_command_per_connection"] = (
+                    f"frame-keep-open: after {answered} AT repl{'y' if answered == 1 else 'ies'} on a "
+                    "kept-open connection, "
+                    + ("the server closed it" if single_shot else f"command {round_number + 1} got none")
+                )
                 raise CheckFailed(
                     f"the server closed the connection after answering command {answered} (single-shot)"
                     if single_shot
@@ -253,6 +268,14 @@ def frame_no_final_newline(context: CheckContext) -> None:
     requires=("dialect", "frame-half-close", "at-reply-format"),
 )
 def frame_pipelined(context: CheckContext) -> None:
+    reason = one_command_per_connection(context)
+    if reason is not None and not context.target.dialect.single_shot:
+        # Known to ignore what follows its first command on a connection (frame-keep-open
+        # reports that once): waiting out a reply timeout for the second reply judges nothing.
+        raise CheckUnsupported(
+            f"the server answers one command per connection ({reason}): two commands in one "
+            "packet are reported once, by frame-keep-open"
+        )
     name = context.target.names[0]
     first, second = context.client_id("first"), context.client_id("second")
     location, client_time = context.location(), context.now_time()
