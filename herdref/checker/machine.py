@@ -82,6 +82,8 @@ def build_machine(
     links = sorted(tuple(sorted(pair)) for pair in target.config.links)
     launcher = target.launcher if allow_faults else None
     budget_notes: set[str] = set()
+    #: Every example's context: what the run sent, to tell a run cut short from one that never began.
+    contexts: list[CheckContext] = []
 
     def require(violations: list[Violation]) -> None:
         new = [violation for violation in violations if violation.clause not in known_clauses]
@@ -107,6 +109,7 @@ def build_machine(
             self.context = CheckContext(target, f"stateful{next(_example_counter)}", budgeted=False)
             if target.run_deadline is not None:
                 self.context.deadline = target.run_deadline
+            contexts.append(self.context)
             self.clients = [self.context.client_id(f"k{index}") for index in range(2)]
             self.base_time = int(time.time())
             self.tick = itertools.count(1)
@@ -350,6 +353,7 @@ def build_machine(
                 launcher.ensure_all_running(deadline_s=target.startup_s)
 
     HerdMachine.budget_notes = budget_notes
+    HerdMachine.contexts = contexts
     return HerdMachine
 
 
@@ -534,7 +538,20 @@ def run_stateful(
         outcome.expected = "; ".join(sorted({violation.clause for violation in deviations}))
         outcome.seen = "; ".join(str(violation) for violation in deviations)[:2000]
     if (outcome.budget_spent or getattr(machine, "budget_notes", None)) and outcome.verdict == "PASS":
-        outcome.summary = "passed the steps it ran, then was cut short: the run's time budget was spent"
+        entries = [
+            entry for context in getattr(machine, "contexts", ()) for entry in context.transcript.entries
+        ]
+        sent = sum(entry.direction == "send" for entry in entries)
+        replies = sum(entry.direction == "recv" for entry in entries)
+        # A run that got no reply saw no evidence: no PASS from it (issue 11, vacuous passes).
+        outcome.verdict = "PASS" if replies else "UNSUPPORTED"
+        outcome.summary = (
+            f"passed the steps it ran ({sent} command(s) sent), then was cut short: the run's time "
+            "budget was spent"
+            if replies
+            else f"not judged: the run's time budget was spent before the stateful run got a reply "
+            f"({sent} command(s) sent; raise --budget)"
+        )
         outcome.budget_spent = True
     outcome.duration_s = time.monotonic() - started
     return outcome

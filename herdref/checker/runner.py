@@ -127,15 +127,25 @@ def _require_all_up(context: CheckContext) -> None:
 
 
 def _restore(target: Target) -> None:
-    if target.launcher is not None:
-        target.launcher.ensure_all_running(deadline_s=target.startup_s)
+    """Bring every server back, within what is left of the run's time budget: past it no
+    later check runs on this herd (each is SKIPPED), so a restart would only make the run
+    outlast its budget."""
+    if target.launcher is None:
+        return
+    left = float("inf") if target.run_deadline is None else target.run_deadline - time.monotonic()
+    if left <= 0:
+        return
+    target.launcher.ensure_all_running(deadline_s=min(target.startup_s, left))
 
 
 def _restore_or_explain(target: Target) -> str | None:
-    """Bring every server back after a check; what went wrong if that failed."""
+    """Bring every server back after a check; what went wrong if that failed (a restart that
+    the run's budget cut short is no fault: the checks after it are SKIPPED for the budget)."""
     try:
         _restore(target)
     except LaunchError as exc:
+        if target.run_deadline is not None and time.monotonic() >= target.run_deadline:
+            return None
         return f"after this check the herd could not be brought back to running: {exc}"
     return None
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import socket
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -106,3 +107,33 @@ def test_facts_keep_their_first_evidence() -> None:
     knowledge.learn({"one_command_per_connection": "later words"})
     assert knowledge.one_command_per_connection == "frame-keep-open: no reply to command 2"
     assert knowledge.does_not_flood is None
+
+
+class _RecordingLauncher:
+    """Just what the runner asks of a launcher, with each restore's deadline recorded."""
+
+    def __init__(self) -> None:
+        self.stopped: set[str] = set()
+        self.processes: dict[str, object] = {}
+        self.restores: list[float] = []
+
+    def ensure_all_running(self, *, deadline_s: float) -> None:
+        self.restores.append(deadline_s)
+
+
+def test_restoring_the_herd_after_a_check_keeps_to_the_run_budget(target: Target) -> None:
+    launcher = _RecordingLauncher()
+    target.launcher = launcher  # type: ignore[assignment]
+    target.startup_s = 30
+    target.run_deadline = time.monotonic() + 3
+    run_checks(target, [_check("first", _pass)])
+    # Cut to what is left of the run, not the full startup time.
+    assert len(launcher.restores) == 1 and 0 < launcher.restores[0] <= 3
+
+    def spend_the_budget(context: CheckContext) -> None:
+        context.target.run_deadline = time.monotonic() - 1
+
+    outcomes = run_checks(target, [_check("last", spend_the_budget), _check("after", _pass)])
+    # Past the budget no check follows on this herd (the next is SKIPPED): no restart at all.
+    assert len(launcher.restores) == 1
+    assert [outcome.verdict for outcome in outcomes] == ["PASS", "SKIPPED"]
