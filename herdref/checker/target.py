@@ -444,10 +444,15 @@ class CheckContext:
             return None
         return reply.partition(b"\n")[0]
 
-    def wait_for_line(self, names: list[str], client: bytes, line: bytes) -> dict[str, bytes | None]:
+    def wait_for_line(
+        self, names: list[str], client: bytes, line: bytes, *, any_record: bool = False
+    ) -> dict[str, bytes | None]:
         """Wait (with the propagation deadline) until every server in ``names`` answers with
         ``line``; returns what each answered last. Stops early when a server holds another
-        line with the same client time: that record is final (FLOOD-2 keeps the first)."""
+        line with the same client time: that record is final (FLOOD-2 keeps the first). With
+        ``any_record``, a server that answers any AT line for the client counts as reached (a
+        wait for a record to spread, not a judgement of the line: a herd whose WHATSAT
+        rebuilds the AT line would otherwise keep the wait going to its deadline)."""
         seen: dict[str, bytes | None] = dict.fromkeys(names)
         pending = set(names)
         record = parse_at_line(line)
@@ -464,7 +469,7 @@ class CheckContext:
                     # No answer at all while the record may still be on its way (a herd that
                     # drops WHATSATs for clients it does not hold yet): ask again.
                     held = seen[name] = None
-                if held is not None and same_record(held, line, any_time_diff=True):
+                if held is not None and (any_record or same_record(held, line, any_time_diff=True)):
                     # The record, possibly re-printed or with its time difference worked out
                     # again (require_flood judges which, and whether that is a failure).
                     pending.discard(name)
