@@ -357,6 +357,17 @@ def build_machine(
     return HerdMachine
 
 
+_TITLE = "random IAMAT/WHATSAT/kill/restart/pause sequences judged by the shared model"
+
+
+def _unjudged(*, sent: int) -> str:
+    """Why a stateful run the budget cut before any reply is UNSUPPORTED (never a PASS)."""
+    return (
+        "not judged: the run's time budget was spent before the stateful run got a reply "
+        f"({sent} command(s) sent; raise --budget)"
+    )
+
+
 def _past_budget(target: Target) -> bool:
     """The run's time budget is spent (the stateful run's steps, replays and waits stop)."""
     return target.run_deadline is not None and time.monotonic() >= target.run_deadline
@@ -392,13 +403,27 @@ def run_stateful(
     (the same examples, without shrinking): if they then pass, or Hypothesis finds that the
     failure does not reproduce, the verdict is FLAKY.
     """
+    from herdref.checker.runner import Outcome
+
+    if _past_budget(target):
+        # Nothing can be sent: no Hypothesis run (its setup alone takes a second or two).
+        return Outcome(
+            "stateful",
+            "FLOOD-1",
+            "MUST",
+            _TITLE,
+            "UNSUPPORTED",
+            0.0,
+            summary=_unjudged(sent=0),
+            budget_spent=True,
+        )
+
     from hypothesis import HealthCheck, Phase, settings
     from hypothesis.errors import Flaky, Unsatisfiable
     from hypothesis.reporting import with_reporter
     from hypothesis.stateful import run_state_machine_as_test
 
     from herdref.checker.launcher import LaunchError
-    from herdref.checker.runner import Outcome
 
     default_examples, steps = _PROFILES.get(profile, _PROFILES["full"])
     deviations: list[Violation] = []
@@ -421,7 +446,7 @@ def run_stateful(
         check="stateful",
         clause="FLOOD-1",
         level="MUST",
-        title="random IAMAT/WHATSAT/kill/restart/pause sequences judged by the shared model",
+        title=_TITLE,
         verdict="PASS",
         duration_s=0.0,
     )
@@ -549,8 +574,7 @@ def run_stateful(
             f"passed the steps it ran ({sent} command(s) sent), then was cut short: the run's time "
             "budget was spent"
             if replies
-            else f"not judged: the run's time budget was spent before the stateful run got a reply "
-            f"({sent} command(s) sent; raise --budget)"
+            else _unjudged(sent=sent)
         )
         outcome.budget_spent = True
     outcome.duration_s = time.monotonic() - started
