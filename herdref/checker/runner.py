@@ -135,7 +135,9 @@ def _restore(target: Target) -> None:
     left = float("inf") if target.run_deadline is None else target.run_deadline - time.monotonic()
     if left <= 0:
         return
-    target.launcher.ensure_all_running(deadline_s=min(target.startup_s, left))
+    target.launcher.ensure_all_running(
+        deadline_s=min(target.startup_s, left), keep_down=target.knowledge.kept_down
+    )
 
 
 def _restore_or_explain(target: Target) -> str | None:
@@ -172,6 +174,10 @@ def blocked_by(
     for name in requires:
         prerequisite = verdicts.get(name)
         if prerequisite is not None and prerequisite.verdict in BLOCKING:
+            if knowledge is not None and knowledge.judged_alone(
+                name, destructive=item.destructive, clause=item.clause
+            ):
+                continue  # judged on the one server left running (see _run_alone)
             return prerequisite
     return None
 
@@ -289,7 +295,28 @@ def run_checks(
         outcomes.append(outcome)
         by_name[item.name] = outcome
         on_done(outcome)
+        if target.knowledge.floods_forever is not None and target.knowledge.alone is None:
+            _run_alone(target)
     return outcomes
+
+
+def _run_alone(target: Target) -> None:
+    """After a flood storm (FLOOD-2), keep the first server running alone, restarted without
+    the storm's records, and its neighbours stopped, so that no record can circulate: the
+    checks that talk to one server are then judged on it instead of being BLOCKED (issue 11:
+    lingadnicholas/proxyherd, five defects never looked at). Not done where the checker does
+    not run the servers, or one program serves them all."""
+    launcher = target.launcher
+    if launcher is None or launcher.single_process or len(target.names) < 2:
+        return
+    alone, others = target.names[0], frozenset(target.names[1:])
+    try:
+        for name in sorted(others):
+            launcher.kill(name)
+        launcher.restart(alone, deadline_s=target.startup_s)
+    except LaunchError:
+        return  # the herd could not be set up that way: every check stays BLOCKED
+    target.knowledge.alone, target.knowledge.kept_down = alone, others
 
 
 def _take_promotions(knowledge: RunKnowledge, pending: list[Check]) -> None:

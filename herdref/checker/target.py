@@ -230,6 +230,12 @@ class Target:
     def names(self) -> list[str]:
         return list(self.config.servers)
 
+    @property
+    def running(self) -> list[str]:
+        """The servers the run keeps running: all of them, except after a flood storm, when
+        only one runs alone (herdref.checker.knowledge)."""
+        return [name for name in self.names if name not in self.knowledge.kept_down]
+
     def next_serial(self) -> int:
         return next(self._serial)
 
@@ -254,6 +260,11 @@ class CheckContext:
         self.strict_deviation: CheckFailed | None = None
         #: What this check learned about the herd, for the run's knowledge (kept if it fails).
         self.learned: dict[Fact, str] = {}
+        if target.knowledge.alone is not None:
+            self.transcript.note(
+                f"only {target.knowledge.alone} runs, alone: its neighbours are stopped because the "
+                "herd floods for ever (flood-storm), so no record can circulate"
+            )
 
     def defer_strict(self, failure: CheckFailed) -> None:
         """Note a strict deviation and go on; the first one noted is the check's verdict if
@@ -307,6 +318,14 @@ class CheckContext:
     # ---- talking -------------------------------------------------------------------------
 
     def address(self, name: str) -> tuple[str, int]:
+        knowledge = self.target.knowledge
+        if name in knowledge.kept_down:
+            # After a flood storm only one server runs (herdref.checker.knowledge): a check
+            # that needs another cannot judge, and says why, instead of failing to connect.
+            raise CheckUnsupported(
+                f"this check needs {name}, which is kept stopped: the herd floods for ever "
+                f"({knowledge.floods_forever}), so only {knowledge.alone} runs, alone"
+            )
         address = self.target.config.address(name)
         return address.host, address.port
 

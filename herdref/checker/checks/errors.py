@@ -410,6 +410,6 @@ def error_keeps_connection(context: CheckContext) -> None:
 )
 def unknown_client(context: CheckContext) -> None:
     line = b"WHATSAT %s 10 5\n" % context.client_id("nobody")
-    for name in context.target.names:
+    for name in context.target.running:
         expect_error(context, name, line, f"{name} did not answer '? <line>' for an unknown client")
         alive_after(context, name)

@@ -81,7 +81,10 @@ def _watch_sink(context: CheckContext, *, storm_only: bool) -> None:
             # listener saw meanwhile, not its symptom.
             record, copies = sink.most_copies(records)
             if copies > limit:
-                raise _storm(sink_name, record, copies, limit, context.target.timeout_s) from None
+                storm = _storm(sink_name, record, copies, limit, context.target.timeout_s)
+                if storm_only:
+                    context.learned["floods_forever"] = storm.summary
+                raise storm from None
             if storm_only:
                 # No storm: the AT reply is at-reply-format's business (this runs before it).
                 raise CheckUnsupported(f"{origin} gave no AT reply to watch the flood of") from None
@@ -147,7 +150,10 @@ def _watch_sink(context: CheckContext, *, storm_only: bool) -> None:
             f"most copies of one record received on {sink_name}'s port: {copies} ({record!r})"
         )
         if looping:
-            raise _storm(sink_name, record, copies, limit, min(2.0, target.propagation_s))
+            storm = _storm(sink_name, record, copies, limit, min(2.0, target.propagation_s))
+            if storm_only:  # the run then judges what one server does alone (knowledge)
+                context.learned["floods_forever"] = storm.summary
+            raise storm
     if storm_only:
         _restore(context, sink_name)
         return
