@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 
 import pytest
 
@@ -117,7 +117,7 @@ class _RecordingLauncher:
         self.processes: dict[str, object] = {}
         self.restores: list[float] = []
 
-    def ensure_all_running(self, *, deadline_s: float) -> None:
+    def ensure_all_running(self, *, deadline_s: float, keep_down: Collection[str] = ()) -> None:
         self.restores.append(deadline_s)
 
 
@@ -137,3 +137,70 @@ def test_restoring_the_herd_after_a_check_keeps_to_the_run_budget(target: Target
     # Past the budget no check follows on this herd (the next is SKIPPED): no restart at all.
     assert len(launcher.restores) == 1
     assert [outcome.verdict for outcome in outcomes] == ["PASS", "SKIPPED"]
+
+
+class _StormLauncher(_RecordingLauncher):
+    """Records the kills and restarts that set the herd up to run one server alone."""
+
+    single_process = False
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.killed: list[str] = []
+        self.restarted: list[str] = []
+        self.kept_down: list[frozenset[str]] = []
+
+    def kill(self, name: str) -> None:
+        self.killed.append(name)
+        self.stopped.add(name)
+
+    def restart(self, name: str, *, deadline_s: float) -> float:
+        self.restarted.append(name)
+        return 0.0
+
+    def ensure_all_running(self, *, deadline_s: float, keep_down: Collection[str] = ()) -> None:
+        super().ensure_all_running(deadline_s=deadline_s)
+        self.kept_down.append(frozenset(keep_down))
+
+
+def test_after_a_flood_storm_one_server_runs_alone_and_only_two_server_checks_stay_blocked() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as first, socket.create_server(("127.0.0.1", 0)) as second:
+        ports = [listener.getsockname()[1] for listener in (first, second)]
+        target = Target(
+            config=parse_config(f"[servers]\nA = {{ port = {ports[0]} }}\nB = {{ port = {ports[1]} }}\n"),
+            check_budget_s=5,
+        )
+        launcher = _StormLauncher()
+        target.launcher = launcher  # type: ignore[assignment]
+        asked: list[str] = []
+
+        def storm(context: CheckContext) -> None:
+            context.learned["floods_forever"] = "flood storm: 99 copies"
+            raise CheckFailed("flood storm", expected="a bounded flood", seen="99 copies")
+
+        def ask(name: str) -> object:
+            def run(context: CheckContext) -> None:
+                asked.append(name)
+                context.address(name)
+
+            return run
+
+        checks = [
+            _check("flood-storm", storm),
+            Check("one-server", "LEX-3", "MUST", "one", ask("A"), requires=("flood-storm",)),  # type: ignore[arg-type]
+            Check("two-servers", "LEX-3", "MUST", "two", ask("B"), requires=("flood-storm",)),  # type: ignore[arg-type]
+            Check("flooding", "FLOOD-1", "MUST", "f", ask("A"), requires=("flood-storm",)),  # type: ignore[arg-type]
+            Check("killer", "LEX-3", "MUST", "k", ask("A"), destructive=True, requires=("flood-storm",)),  # type: ignore[arg-type]
+        ]
+        outcomes = {outcome.check: outcome for outcome in run_checks(target, checks)}
+    assert (launcher.killed, launcher.restarted) == (["B"], ["A"])
+    assert (target.knowledge.alone, target.knowledge.kept_down) == ("A", frozenset({"B"}))
+    assert outcomes["flood-storm"].verdict == "FAIL"
+    assert outcomes["one-server"].verdict == "PASS"
+    assert outcomes["two-servers"].verdict == "UNSUPPORTED"
+    assert "needs B, which is kept stopped" in outcomes["two-servers"].summary
+    assert outcomes["flooding"].verdict == "BLOCKED"
+    assert outcomes["killer"].verdict == "BLOCKED"
+    assert asked == ["A", "B"]
+    # Restoring the herd between checks never starts the stopped server again.
+    assert launcher.kept_down[-1] == frozenset({"B"})
