@@ -125,9 +125,7 @@ def build_machine(
 
         def over_budget(self) -> bool:
             """The run's time budget is spent: every later step does nothing (noted)."""
-            # Stop taking steps while a step in flight can still finish inside the budget.
-            margin = min(5.0, target.timeout_s)
-            if target.run_deadline is None or time.monotonic() < target.run_deadline - margin:
+            if not _no_time_for_a_step(target):
                 return False
             budget_notes.add("cut short: the run's time budget was spent")
             return True
@@ -368,6 +366,12 @@ def _unjudged(*, sent: int) -> str:
     )
 
 
+def _no_time_for_a_step(target: Target) -> bool:
+    """Too little of the run's budget is left for a step to finish in it: no step is taken."""
+    margin = min(5.0, target.timeout_s)
+    return target.run_deadline is not None and time.monotonic() >= target.run_deadline - margin
+
+
 def _past_budget(target: Target) -> bool:
     """The run's time budget is spent (the stateful run's steps, replays and waits stop)."""
     return target.run_deadline is not None and time.monotonic() >= target.run_deadline
@@ -405,8 +409,8 @@ def run_stateful(
     """
     from herdref.checker.runner import Outcome
 
-    if _past_budget(target):
-        # Nothing can be sent: no Hypothesis run (its setup alone takes a second or two).
+    if _no_time_for_a_step(target):
+        # No step could be taken: no Hypothesis run (its setup alone takes a second or two).
         return Outcome(
             "stateful",
             "FLOOD-1",
