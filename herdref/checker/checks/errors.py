@@ -363,8 +363,8 @@ def error_keeps_connection(context: CheckContext) -> None:
         # The line after the first command is never read, so a missing '?' says nothing about
         # ERR-1 (and waiting for it would only spend the run's budget).
         raise CheckUnsupported(
-            f"the server answers one command per connection ({reason}; FRAME-3, lenient): a line "
-            "after the first is never read, so whether a '?' keeps the connection cannot be seen"
+            f"a second command on one connection gets no reply here ({reason}; FRAME-3 lenient "
+            "allows one command per connection), so whether a '?' keeps the connection cannot be seen"
         )
     name = context.target.names[0]
     client = context.client_id()

@@ -176,10 +176,8 @@ def frame_keep_open(context: CheckContext) -> None:
                 answered = round_number + 1 if looks_like_at(reply or session.buffer) else round_number
                 single_shot = session.closed and answered > 0
                 # Later checks that need a second command on one connection are spared the wait.
-                context.learned["one_command_per_connection"] = (
-                    f"frame-keep-open: after {answered} AT repl{'y' if answered == 1 else 'ies'} on a "
-                    "kept-open connection, "
-                    + ("the server closed it" if single_shot else f"command {round_number + 1} got none")
+                context.learned["one_command_per_connection"] = _no_second_reply(
+                    answered, round_number + 1, closed=single_shot
                 )
                 raise CheckFailed(
                     f"the server closed the connection after answering command {answered} (single-shot)"
@@ -273,8 +271,8 @@ def frame_pipelined(context: CheckContext) -> None:
         # Known to ignore what follows its first command on a connection (frame-keep-open
         # reports that once): waiting out a reply timeout for the second reply judges nothing.
         raise CheckUnsupported(
-            f"the server answers one command per connection ({reason}): two commands in one "
-            "packet are reported once, by frame-keep-open"
+            f"a second command on one connection gets no reply here ({reason}): two commands in "
+            "one packet are reported once, by frame-keep-open"
         )
     name = context.target.names[0]
     first, second = context.client_id("first"), context.client_id("second")
@@ -429,6 +427,20 @@ def frame_single_write(context: CheckContext) -> None:
                 expected="the whole reply in the first read, as clients that read once expect",
                 seen=f"first read: {first!r}, then: {rest!r}",
             )
+
+
+def _no_second_reply(answered: int, unanswered: int, *, closed: bool) -> str:
+    """What frame-keep-open saw, in words true of its transcript, for the checks that would
+    otherwise wait again for a second reply on one connection."""
+    if closed:
+        return f"frame-keep-open: the server closed a kept-open connection after answering command {answered}"
+    if answered >= unanswered:
+        # The reply's text came but never its LF, and nothing followed it.
+        return (
+            f"frame-keep-open: on a kept-open connection the reply to command {answered} never ended "
+            "(no LF) and nothing followed it"
+        )
+    return f"frame-keep-open: on a kept-open connection command {unanswered} got no reply"
 
 
 def _article(command: str) -> str:
