@@ -41,7 +41,6 @@ class Promotion:
 
     check: str
     ahead_of: tuple[str, ...] = ()
-    why: str = ""
 
 
 @dataclass(slots=True)
@@ -63,10 +62,10 @@ class RunKnowledge:
             if getattr(self, fact) is None:
                 setattr(self, fact, evidence)
 
-    def promote(self, check: str, *, ahead_of: tuple[str, ...] = (), why: str = "") -> None:
+    def promote(self, check: str, *, ahead_of: tuple[str, ...] = ()) -> None:
         """Ask the runner to judge ``check`` next (once; a later ask for it is ignored)."""
         if all(promotion.check != check for promotion in self.promotions):
-            self.promotions.append(Promotion(check, ahead_of, why))
+            self.promotions.append(Promotion(check, ahead_of))
 
     def requires(self, check: str, declared: tuple[str, ...]) -> tuple[str, ...]:
         """``declared`` plus what promotions made ``check`` need."""

@@ -251,6 +251,7 @@ def run_checks(
     outcomes = []
     by_name: dict[str, Outcome] = {}
     pending = list(checks)
+    alone_tried = False
     while pending:
         _take_promotions(target.knowledge, pending)
         item = pending.pop(0)
@@ -295,7 +296,8 @@ def run_checks(
         outcomes.append(outcome)
         by_name[item.name] = outcome
         on_done(outcome)
-        if target.knowledge.floods_forever is not None and target.knowledge.alone is None:
+        if target.knowledge.floods_forever is not None and not alone_tried:
+            alone_tried = True
             _run_alone(target)
     return outcomes
 
@@ -309,6 +311,8 @@ def _run_alone(target: Target) -> None:
     launcher = target.launcher
     if launcher is None or launcher.single_process or len(target.names) < 2:
         return
+    if target.run_deadline is not None and time.monotonic() >= target.run_deadline:
+        return  # no check follows
     alone, others = target.names[0], frozenset(target.names[1:])
     try:
         for name in sorted(others):

@@ -40,7 +40,7 @@ def _pass(context: CheckContext) -> None:
 
 def test_a_promoted_check_runs_next_and_blocks_the_check_it_jumped(target: Target) -> None:
     def watch(context: CheckContext) -> None:
-        context.target.knowledge.promote("flood-all", ahead_of=("flood-no-loop",), why="nothing came")
+        context.target.knowledge.promote("flood-all", ahead_of=("flood-no-loop",))
 
     checks = [
         _check("flood-storm", watch),

@@ -105,11 +105,7 @@ def _watch_sink(context: CheckContext, *, storm_only: bool) -> None:
                 # (flood-no-loop's first) would pay its whole timeout before flood-all, the
                 # check that names it (FLOOD-1), ran. It is judged next instead, on the fresh
                 # herd, and flood-no-loop, which needs records to move, comes after it.
-                target.knowledge.promote(
-                    "flood-all",
-                    ahead_of=("flood-no-loop",),
-                    why=f"no neighbour sent a record to {sink_name}'s port",
-                )
+                target.knowledge.promote("flood-all", ahead_of=("flood-no-loop",))
                 raise CheckUnsupported(
                     f"no neighbour sent a record to {sink_name}'s port within "
                     f"{min(2.0, target.propagation_s):g} s, so there was no flood to watch: flood-all "
