@@ -222,7 +222,8 @@ class Target:
     #: the one strict-only deviation is reported once.
     integer_times: bool = True
     #: What the run's checks have learned about the herd, shared as the dialect is (no flooding,
-    #: one command per connection; herdref.checker.knowledge).
+    #: one command per connection, a flood storm and the one server then run alone;
+    #: herdref.checker.knowledge).
     knowledge: RunKnowledge = field(default_factory=RunKnowledge)
     _serial: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
