@@ -22,7 +22,7 @@ import os
 import shlex
 import signal
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Final
@@ -222,15 +222,17 @@ class Launcher:
         server = self.processes.get(name)
         return server is not None and server.process.poll() is None
 
-    def ensure_all_running(self, *, deadline_s: float) -> None:
-        """Resume paused servers and restart dead ones (between checks)."""
+    def ensure_all_running(self, *, deadline_s: float, keep_down: Collection[str] = ()) -> None:
+        """Resume paused servers and restart dead ones (between checks), except those the run
+        keeps stopped (``keep_down``)."""
         for name, server in self.processes.items():
             if server.paused and server.process.poll() is None:
                 self.resume(name)
-        for name in self.config.servers:
+        wanted = [name for name in self.config.servers if name not in keep_down]
+        for name in wanted:
             if not self.alive(name):
                 self.start(name)
-        for name in self.config.servers:
+        for name in wanted:
             self.wait_listening(name, deadline_s=deadline_s)
 
     def stop_all(self) -> None:

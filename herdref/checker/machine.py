@@ -29,11 +29,11 @@ import itertools
 import time
 import traceback
 from collections.abc import Iterator, Mapping
-from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 from herdref.checker.deadline import DeadlinePassed, wait_until
 from herdref.checker.grading import BUILTIN_CLAUSE_TAGS, ClauseTag, SpecProfile, failure_verdict
+from herdref.checker.stateful_judging import HerdViolation, lenient_iamat_violations, require_none
 from herdref.checker.target import BudgetSpent, CheckContext, CheckFailed, CheckUnsupported, Target
 from herdref.model import (
     HerdModel,
@@ -44,9 +44,8 @@ from herdref.model import (
     check_monotonicity,
     check_no_leakage,
     check_whatsat_reply,
-    expected_time_diff,
 )
-from herdref.model.judge import echo_numerically_equal, parse_at_line, split_line, time_diff_value
+from herdref.model.judge import split_line
 
 if TYPE_CHECKING:
     from herdref.checker.runner import Outcome
@@ -60,64 +59,6 @@ _AHEAD_OF_CLOCK_S = 1000
 #: Ahead by more than this, a refused IAMAT is refused for its time (IAMAT-6).
 _FAR_AHEAD_S = 60
 _example_counter: Iterator[int] = itertools.count(1)
-
-
-class HerdViolation(AssertionError):
-    """The herd broke a property; ``violations`` name the clauses. ``strict_only``: the lenient
-    profile accepts what was seen (SPEC 1.1)."""
-
-    def __init__(self, violations: list[Violation], *, strict_only: bool = False) -> None:
-        super().__init__("; ".join(str(violation) for violation in violations))
-        self.violations = violations
-        self.strict_only = strict_only
-
-
-def lenient_iamat_violations(
-    server: str,
-    sent: tuple[bytes, bytes, bytes],
-    reply: bytes,
-    *,
-    received_ns: tuple[int, int],
-    strict: list[Violation],
-) -> tuple[list[Violation], bool]:
-    """Re-judge an IAMAT reply that the strict judge refused (``strict``) by the lenient profile.
-
-    Returns the violations to report and whether they are strict-only: when the lenient profile
-    accepts the reply (AT-1 lenient: CRLF; IAMAT-5 lenient: client ID exact, location and time
-    numerically equal; AT-2 lenient: any number of fractional digits), the deviation is
-    strict-only, named IAMAT-5 if the echo differs. ``sent`` is (client ID, location, time).
-    """
-    client_id, location, client_time = sent
-    split = split_line(reply)
-    # AT-1 lenient: LF, CRLF, or no terminator before the server closed.
-    at = parse_at_line(split[0]) if strict and split is not None else None
-    if at is None or (at.server_id, at.client_id) != (server.encode(), client_id):
-        return strict, False
-    if not echo_numerically_equal((location, client_time), (at.location, at.client_time)):
-        return strict, False
-    diff = at.time_diff
-    value = time_diff_value(diff)
-    if value is None:
-        return strict, False
-    # Lenient: truncated or rounded to any number of digits, so allow one unit of the last one.
-    decimals = len(diff.partition(b".")[2])
-    slack = Fraction(1, 10**decimals)
-    low = expected_time_diff(received_ns[0], client_time) - slack
-    high = expected_time_diff(received_ns[1], client_time) + slack
-    if not low <= value <= high:
-        return strict, False
-    if (at.location, at.client_time) != (location, client_time):
-        return [Violation("IAMAT-5", f"{_strict_message(strict)} (numerically equal: lenient)")], True
-    return strict, True
-
-
-def _strict_message(violations: list[Violation]) -> str:
-    return "; ".join(violation.message for violation in violations)
-
-
-def _require(violations: list[Violation]) -> None:
-    if violations:
-        raise HerdViolation(violations)
 
 
 def build_machine(
@@ -141,10 +82,12 @@ def build_machine(
     links = sorted(tuple(sorted(pair)) for pair in target.config.links)
     launcher = target.launcher if allow_faults else None
     budget_notes: set[str] = set()
+    #: Every example's context: what the run sent, to tell a run cut short from one that never began.
+    contexts: list[CheckContext] = []
 
     def require(violations: list[Violation]) -> None:
         new = [violation for violation in violations if violation.clause not in known_clauses]
-        _require(new)
+        require_none(new)
         noted = [violation for violation in violations if violation.clause in known_clauses]
         if noted and deviations is not None:
             deviations.extend(violation for violation in noted if violation not in deviations)
@@ -154,7 +97,7 @@ def build_machine(
             from hypothesis import reject
 
             reject()
-        _require(noted)
+        require_none(noted)
 
     class HerdMachine(RuleBasedStateMachine):
         def __init__(self) -> None:
@@ -166,6 +109,7 @@ def build_machine(
             self.context = CheckContext(target, f"stateful{next(_example_counter)}", budgeted=False)
             if target.run_deadline is not None:
                 self.context.deadline = target.run_deadline
+            contexts.append(self.context)
             self.clients = [self.context.client_id(f"k{index}") for index in range(2)]
             self.base_time = int(time.time())
             self.tick = itertools.count(1)
@@ -181,9 +125,7 @@ def build_machine(
 
         def over_budget(self) -> bool:
             """The run's time budget is spent: every later step does nothing (noted)."""
-            # Stop taking steps while a step in flight can still finish inside the budget.
-            margin = min(5.0, target.timeout_s)
-            if target.run_deadline is None or time.monotonic() < target.run_deadline - margin:
+            if not _no_time_for_a_step(target):
                 return False
             budget_notes.add("cut short: the run's time budget was spent")
             return True
@@ -409,7 +351,25 @@ def build_machine(
                 launcher.ensure_all_running(deadline_s=target.startup_s)
 
     HerdMachine.budget_notes = budget_notes
+    HerdMachine.contexts = contexts
     return HerdMachine
+
+
+_TITLE = "random IAMAT/WHATSAT/kill/restart/pause sequences judged by the shared model"
+
+
+def _unjudged(*, sent: int) -> str:
+    """Why a stateful run the budget cut before any reply is UNSUPPORTED (never a PASS)."""
+    return (
+        "not judged: the run's time budget was spent before the stateful run got a reply "
+        f"({sent} command(s) sent; raise --budget)"
+    )
+
+
+def _no_time_for_a_step(target: Target) -> bool:
+    """Too little of the run's budget is left for a step to finish in it: no step is taken."""
+    margin = min(5.0, target.timeout_s)
+    return target.run_deadline is not None and time.monotonic() >= target.run_deadline - margin
 
 
 def _past_budget(target: Target) -> bool:
@@ -447,13 +407,27 @@ def run_stateful(
     (the same examples, without shrinking): if they then pass, or Hypothesis finds that the
     failure does not reproduce, the verdict is FLAKY.
     """
+    from herdref.checker.runner import Outcome
+
+    if _no_time_for_a_step(target):
+        # No step could be taken: no Hypothesis run (its setup alone takes a second or two).
+        return Outcome(
+            "stateful",
+            "FLOOD-1",
+            "MUST",
+            _TITLE,
+            "UNSUPPORTED",
+            0.0,
+            summary=_unjudged(sent=0),
+            budget_spent=True,
+        )
+
     from hypothesis import HealthCheck, Phase, settings
     from hypothesis.errors import Flaky, Unsatisfiable
     from hypothesis.reporting import with_reporter
     from hypothesis.stateful import run_state_machine_as_test
 
     from herdref.checker.launcher import LaunchError
-    from herdref.checker.runner import Outcome
 
     default_examples, steps = _PROFILES.get(profile, _PROFILES["full"])
     deviations: list[Violation] = []
@@ -476,7 +450,7 @@ def run_stateful(
         check="stateful",
         clause="FLOOD-1",
         level="MUST",
-        title="random IAMAT/WHATSAT/kill/restart/pause sequences judged by the shared model",
+        title=_TITLE,
         verdict="PASS",
         duration_s=0.0,
     )
@@ -593,7 +567,19 @@ def run_stateful(
         outcome.expected = "; ".join(sorted({violation.clause for violation in deviations}))
         outcome.seen = "; ".join(str(violation) for violation in deviations)[:2000]
     if (outcome.budget_spent or getattr(machine, "budget_notes", None)) and outcome.verdict == "PASS":
-        outcome.summary = "passed the steps it ran, then was cut short: the run's time budget was spent"
+        entries = [
+            entry for context in getattr(machine, "contexts", ()) for entry in context.transcript.entries
+        ]
+        sent = sum(entry.direction == "send" for entry in entries)
+        replies = sum(entry.direction == "recv" for entry in entries)
+        # A run that got no reply saw no evidence: no PASS from it (issue 11, vacuous passes).
+        outcome.verdict = "PASS" if replies else "UNSUPPORTED"
+        outcome.summary = (
+            f"passed the steps it ran ({sent} command(s) sent), then was cut short: the run's time "
+            "budget was spent"
+            if replies
+            else _unjudged(sent=sent)
+        )
         outcome.budget_spent = True
     outcome.duration_s = time.monotonic() - started
     return outcome

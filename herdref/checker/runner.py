@@ -37,6 +37,7 @@ from herdref.checker.grading import (
     failure_verdict,
     is_strict_only,
 )
+from herdref.checker.knowledge import RunKnowledge
 from herdref.checker.launcher import LaunchError
 from herdref.checker.ports import port_open
 from herdref.checker.target import BudgetSpent, CheckContext, Target
@@ -126,15 +127,27 @@ def _require_all_up(context: CheckContext) -> None:
 
 
 def _restore(target: Target) -> None:
-    if target.launcher is not None:
-        target.launcher.ensure_all_running(deadline_s=target.startup_s)
+    """Bring every server back, within what is left of the run's time budget: past it no
+    later check runs on this herd (each is SKIPPED), so a restart would only make the run
+    outlast its budget."""
+    if target.launcher is None:
+        return
+    left = float("inf") if target.run_deadline is None else target.run_deadline - time.monotonic()
+    if left <= 0:
+        return
+    target.launcher.ensure_all_running(
+        deadline_s=min(target.startup_s, left), keep_down=target.knowledge.kept_down
+    )
 
 
 def _restore_or_explain(target: Target) -> str | None:
-    """Bring every server back after a check; what went wrong if that failed."""
+    """Bring every server back after a check; what went wrong if that failed (a restart that
+    the run's budget cut short is no fault: the checks after it are SKIPPED for the budget)."""
     try:
         _restore(target)
     except LaunchError as exc:
+        if target.run_deadline is not None and time.monotonic() >= target.run_deadline:
+            return None
         return f"after this check the herd could not be brought back to running: {exc}"
     return None
 
@@ -152,11 +165,19 @@ def _error_outcome(item: Check, started: float, summary: str, transcript: list[s
     )
 
 
-def blocked_by(item: Check, verdicts: Mapping[str, Outcome]) -> Outcome | None:
-    """The first prerequisite of ``item`` that failed (or was itself blocked), if any."""
-    for name in item.requires:
+def blocked_by(
+    item: Check, verdicts: Mapping[str, Outcome], knowledge: RunKnowledge | None = None
+) -> Outcome | None:
+    """The first prerequisite of ``item`` that failed (or was itself blocked), if any; with
+    ``knowledge``, the prerequisites the run's promotions added count too."""
+    requires = item.requires if knowledge is None else knowledge.requires(item.name, item.requires)
+    for name in requires:
         prerequisite = verdicts.get(name)
         if prerequisite is not None and prerequisite.verdict in BLOCKING:
+            if knowledge is not None and knowledge.judged_alone(
+                name, destructive=item.destructive, clause=item.clause
+            ):
+                continue  # judged on the one server left running (see _run_alone)
             return prerequisite
     return None
 
@@ -194,6 +215,10 @@ def run_check(
         verdict = "UNSUPPORTED"
     elif isinstance(error, LaunchError):
         verdict = "FAIL"
+    if verdict in ("FAIL", "NON-STRICT"):
+        # What the failing attempt learned about the herd spares later checks a wait that
+        # cannot succeed (herdref.checker.knowledge); a FLAKY failure teaches nothing.
+        target.knowledge.learn(context.learned)
     outcome = Outcome(
         check=item.name,
         clause=getattr(error, "clause", None) or item.clause,
@@ -225,9 +250,13 @@ def run_checks(
 ) -> list[Outcome]:
     outcomes = []
     by_name: dict[str, Outcome] = {}
-    for item in checks:
+    pending = list(checks)
+    alone_tried = False
+    while pending:
+        _take_promotions(target.knowledge, pending)
+        item = pending.pop(0)
         on_start(item)
-        prerequisite = blocked_by(item, by_name)
+        prerequisite = blocked_by(item, by_name, target.knowledge)
         if target.run_deadline is not None and time.monotonic() >= target.run_deadline:
             outcome = Outcome(
                 item.name,
@@ -267,4 +296,43 @@ def run_checks(
         outcomes.append(outcome)
         by_name[item.name] = outcome
         on_done(outcome)
+        if target.knowledge.floods_forever is not None and not alone_tried:
+            alone_tried = True
+            _run_alone(target)
     return outcomes
+
+
+def _run_alone(target: Target) -> None:
+    """After a flood storm (FLOOD-2), keep the first server running alone, restarted without
+    the storm's records, and its neighbours stopped, so that no record can circulate: the
+    checks that talk to one server are then judged on it instead of being BLOCKED (issue 11:
+    lingadnicholas/proxyherd, five defects never looked at). Not done where the checker does
+    not run the servers, or one program serves them all."""
+    launcher = target.launcher
+    if launcher is None or launcher.single_process or len(target.names) < 2:
+        return
+    if target.run_deadline is not None and time.monotonic() >= target.run_deadline:
+        return  # no check follows
+    alone, others = target.names[0], frozenset(target.names[1:])
+    try:
+        for name in sorted(others):
+            launcher.kill(name)
+        launcher.restart(alone, deadline_s=target.startup_s)
+    except LaunchError:
+        return  # the herd could not be set up that way: every check stays BLOCKED
+    target.knowledge.alone, target.knowledge.kept_down = alone, others
+
+
+def _take_promotions(knowledge: RunKnowledge, pending: list[Check]) -> None:
+    """Move each check a finished check promoted (:meth:`RunKnowledge.promote`) to the front of
+    ``pending``, behind only those of its prerequisites that are still pending and that it was
+    not promoted ahead of (a promoted flood-all still waits for at-reply-format, whose AT-1
+    verdict it needs to read AT lines, but no longer for flood-no-loop)."""
+    while (promotion := knowledge.take_promotion()) is not None:
+        promoted = next((item for item in pending if item.name == promotion.check), None)
+        if promoted is None:
+            continue  # not chosen for this run, or already judged
+        pending.remove(promoted)
+        needed = set(promoted.requires) - set(promotion.ahead_of)
+        position = max((index + 1 for index, item in enumerate(pending) if item.name in needed), default=0)
+        pending.insert(position, promoted)

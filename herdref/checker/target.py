@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from herdref.checker.client import Exchange, LineSession, Transcript, exchange
 from herdref.checker.deadline import DeadlinePassed, wait_until
+from herdref.checker.knowledge import Fact, RunKnowledge
 from herdref.checker.launcher import Launcher
 from herdref.checker.variation import Variation, new_seed
 from herdref.herd.config import HerdConfig
@@ -220,11 +221,21 @@ class Target:
     #: alone are refused (LEX-6 strict); later checks then send times with a fraction, so that
     #: the one strict-only deviation is reported once.
     integer_times: bool = True
+    #: What the run's checks have learned about the herd, shared as the dialect is (no flooding,
+    #: one command per connection, a flood storm and the one server then run alone;
+    #: herdref.checker.knowledge).
+    knowledge: RunKnowledge = field(default_factory=RunKnowledge)
     _serial: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
     @property
     def names(self) -> list[str]:
         return list(self.config.servers)
+
+    @property
+    def running(self) -> list[str]:
+        """The servers the run keeps running: all of them, except after a flood storm, when
+        only one runs alone (herdref.checker.knowledge)."""
+        return [name for name in self.names if name not in self.knowledge.kept_down]
 
     def next_serial(self) -> int:
         return next(self._serial)
@@ -248,6 +259,13 @@ class CheckContext:
         #: A strict-only difference seen on the way (SPEC 1.1), reported once the check has
         #: judged everything else: a difference the lenient profile allows must not stop it.
         self.strict_deviation: CheckFailed | None = None
+        #: What this check learned about the herd, for the run's knowledge (kept if it fails).
+        self.learned: dict[Fact, str] = {}
+        if target.knowledge.alone is not None:
+            self.transcript.note(
+                f"only {target.knowledge.alone} runs, alone: its neighbours are stopped because the "
+                "herd floods for ever (flood-storm), so no record can circulate"
+            )
 
     def defer_strict(self, failure: CheckFailed) -> None:
         """Note a strict deviation and go on; the first one noted is the check's verdict if
@@ -301,6 +319,14 @@ class CheckContext:
     # ---- talking -------------------------------------------------------------------------
 
     def address(self, name: str) -> tuple[str, int]:
+        knowledge = self.target.knowledge
+        if name in knowledge.kept_down:
+            # After a flood storm only one server runs (herdref.checker.knowledge): a check
+            # that needs another cannot judge, and says why, instead of failing to connect.
+            raise CheckUnsupported(
+                f"this check needs {name}, which is kept stopped: the herd floods for ever "
+                f"({knowledge.floods_forever}), so only {knowledge.alone} runs, alone"
+            )
         address = self.target.config.address(name)
         return address.host, address.port
 
@@ -438,10 +464,15 @@ class CheckContext:
             return None
         return reply.partition(b"\n")[0]
 
-    def wait_for_line(self, names: list[str], client: bytes, line: bytes) -> dict[str, bytes | None]:
+    def wait_for_line(
+        self, names: list[str], client: bytes, line: bytes, *, any_record: bool = False
+    ) -> dict[str, bytes | None]:
         """Wait (with the propagation deadline) until every server in ``names`` answers with
         ``line``; returns what each answered last. Stops early when a server holds another
-        line with the same client time: that record is final (FLOOD-2 keeps the first)."""
+        line with the same client time: that record is final (FLOOD-2 keeps the first). With
+        ``any_record``, a server that answers any AT line for the client counts as reached (a
+        wait for a record to spread, not a judgement of the line: a herd whose WHATSAT
+        rebuilds the AT line would otherwise keep the wait going to its deadline)."""
         seen: dict[str, bytes | None] = dict.fromkeys(names)
         pending = set(names)
         record = parse_at_line(line)
@@ -458,7 +489,7 @@ class CheckContext:
                     # No answer at all while the record may still be on its way (a herd that
                     # drops WHATSATs for clients it does not hold yet): ask again.
                     held = seen[name] = None
-                if held is not None and same_record(held, line, any_time_diff=True):
+                if held is not None and (any_record or same_record(held, line, any_time_diff=True)):
                     # The record, possibly re-printed or with its time difference worked out
                     # again (require_flood judges which, and whether that is a failure).
                     pending.discard(name)
@@ -467,6 +498,14 @@ class CheckContext:
             return final or not pending
 
         wanted = self.target.propagation_s
+        if self.target.knowledge.does_not_flood is not None:
+            # The run knows records do not leave their server (flood-all named it, FLOOD-1):
+            # waiting for this one to spread would spend the budget on a wait that cannot end.
+            self.transcript.note(
+                f"one look, no wait for the record to spread: {self.target.knowledge.does_not_flood}"
+            )
+            settled()
+            return seen
         allowed = self.remaining(wanted)
         try:
             wait_until(settled, deadline_s=allowed)

@@ -411,6 +411,9 @@ def _validate(
         progress("  ... stateful (model-based random run)")
         basic = [outcome for outcome in outcomes if outcome.check in STATEFUL_REQUIRES]
         failed = next((outcome for outcome in basic if outcome.verdict in BLOCKING), None)
+        by_name = {outcome.check: outcome for outcome in outcomes}
+        while failed is not None and failed.verdict == "BLOCKED" and failed.blocked_by in by_name:
+            failed = by_name[failed.blocked_by]  # name the check that failed, not one it blocked
         if failed is not None:
             stateful = Outcome(
                 "stateful",

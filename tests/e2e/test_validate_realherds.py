@@ -416,3 +416,88 @@ def _refusing_times_past_9999(tmp_path: Path, module: str, defect_class: str) ->
         "main(Year9999)\n"
     )
     return herd
+
+
+def test_a_herd_that_never_floods_is_named_by_flood_all_at_once_and_no_wait_is_paid_again(
+    tmp_path: Path,
+) -> None:
+    # Douglas-Hsieh/Proxy-Server-Herd never wrote its flooding: each wait for a flood paid its
+    # whole timeout (iamat-stale, flood-no-loop...) and flood-all, the check that names it,
+    # was SKIPPED for the run's budget. flood-storm sees no neighbour send a record: flood-all
+    # is judged next, and what it learned ends the later waits after one look.
+    status, document, output = validate(
+        tmp_path,
+        *launch_broken_herd(tmp_path, "no_flooding.py"),
+        "--only",
+        "flood-storm,flood-no-loop,flood-all,iamat-stale",
+    )
+    checks = _checks(document)
+    assert list(checks)[:3] == ["dialect", "flood-storm", "flood-all"], output
+    assert (checks["flood-all"]["verdict"], checks["flood-all"]["clause"]) == ("FAIL", "FLOOD-1"), output
+    assert (checks["flood-no-loop"]["verdict"], checks["flood-no-loop"]["blocked_by"]) == (
+        "BLOCKED",
+        "flood-all",
+    ), output
+    assert checks["iamat-stale"]["verdict"] == "PASS", output
+    assert "one look, no wait for the record to spread" in " ".join(checks["iamat-stale"]["transcript"])  # type: ignore[arg-type]
+    assert status == 1, output
+
+
+def test_a_herd_that_answers_one_command_per_connection_is_not_asked_for_a_second_again(
+    tmp_path: Path,
+) -> None:
+    # Ji-Keyu/CS131-Project answers the first command of a connection and ignores the rest:
+    # frame-pipelined waited a whole reply timeout for a second reply, and error-keeps-connection
+    # failed ERR-1 for an invalid line that was simply never read.
+    status, document, output = validate(
+        tmp_path,
+        *launch_broken_herd(tmp_path, "dialect_first_command_only.py"),
+        "--only",
+        "frame-keep-open,frame-pipelined,error-keeps-connection",
+    )
+    checks = _checks(document)
+    assert checks["frame-keep-open"]["verdict"] == "NON-STRICT", output
+    for name in ("frame-pipelined", "error-keeps-connection"):
+        assert checks[name]["verdict"] == "UNSUPPORTED", (name, output)
+        assert "gets no reply here (frame-keep-open: on a kept-open connection command 2 got no reply" in str(
+            checks[name]["summary"]
+        ), output
+        assert not [line for line in checks[name]["transcript"] if " > " in line], (name, output)  # type: ignore[union-attr]
+    assert status == 3, output
+
+
+def test_a_storm_herd_is_still_judged_on_one_server_alone(tmp_path: Path) -> None:
+    # lingadnicholas/proxyherd floods for ever: the storm was named, and 53 checks were BLOCKED,
+    # so its other defects were never looked at. With its neighbours stopped, one server cannot
+    # storm; what it does with a client's lines (here: no '+' on a positive time difference) is
+    # judged on it, and only what needs two servers stays BLOCKED.
+    herd = tmp_path / "storm_and_skew.py"
+    herd.write_text(
+        "import sys\n"
+        f"sys.path.insert(0, {str(BAD_HERDS)!r})\n"
+        "from _base import main\n"
+        "from flood_storm import FloodStorm\n"
+        "from skew_without_plus import SkewWithoutPlus\n\n\n"
+        "class StormAndSkew(FloodStorm, SkewWithoutPlus):\n"
+        "    pass\n\n\n"
+        "main(StormAndSkew)\n"
+    )
+    config = write_herd_file(tmp_path)
+    status, document, output = validate(
+        tmp_path,
+        "--launch",
+        f"{sys.executable} {herd} {{name}} --config {{config}}",
+        "--config",
+        str(config),
+        "--only",
+        "flood-storm,at-reply-format,skew,invalid-location,unknown-client,flood-all",
+    )
+    checks = _checks(document)
+    verdicts = {name: (entry["verdict"], entry["clause"]) for name, entry in checks.items()}
+    assert verdicts["flood-storm"] == ("FAIL", "FLOOD-2"), output
+    assert verdicts["skew"] == ("FAIL", "AT-2"), output
+    for name in ("at-reply-format", "invalid-location", "unknown-client"):
+        assert verdicts[name][0] == "PASS", (name, output)
+    assert verdicts["flood-all"][0] == "BLOCKED", output
+    assert "runs, alone" in " ".join(checks["skew"]["transcript"]), output  # type: ignore[arg-type]
+    assert status == 1, output

@@ -1,6 +1,7 @@
 """The stateful run ends at the run's time budget whatever the herd does (issue 11): a step
 in flight when the budget runs out has its waits cut there, and that is "cut short", not a
-FLAKY or a failure of the herd."""
+FLAKY or a failure of the herd; a run that got no reply before the budget ran out judged
+nothing, so it is UNSUPPORTED, never PASS."""
 
 from __future__ import annotations
 
@@ -55,6 +56,22 @@ def test_a_step_waiting_on_a_silent_herd_is_cut_at_the_run_budget(silent_ports: 
     target = Target(config=config, timeout_s=600, propagation_s=600)
     target.run_deadline = time.monotonic() + 10
     outcome = run_stateful(target, profile="quick", examples=1)
-    assert outcome.verdict == "PASS", outcome
+    # Cut at the budget, and never a PASS: the herd never answered, so nothing was judged.
+    assert outcome.verdict == "UNSUPPORTED", outcome
     assert outcome.budget_spent
-    assert "cut short" in outcome.summary
+    assert "before the stateful run got a reply" in outcome.summary
+
+
+def test_a_run_whose_budget_is_spent_before_it_starts_is_unsupported_not_passed(
+    silent_ports: list[int],
+) -> None:
+    a, b = silent_ports
+    config = parse_config(
+        f'[servers]\nA = {{ port = {a} }}\nB = {{ port = {b} }}\n[links]\npairs = [["A", "B"]]\n'
+    )
+    target = Target(config=config, timeout_s=600, propagation_s=600)
+    target.run_deadline = time.monotonic()
+    outcome = run_stateful(target, profile="quick", examples=1)
+    assert outcome.verdict == "UNSUPPORTED", outcome
+    assert outcome.budget_spent
+    assert "(0 command(s) sent; raise --budget)" in outcome.summary

@@ -8,7 +8,7 @@ from fractions import Fraction
 import pytest
 
 from herdref.checker.checks.errors import long_line_lengths
-from herdref.checker.checks.framing import SplitDelivery, _answered_one_prefix, _split_outcome
+from herdref.checker.checks.framing_split import SplitDelivery, _answered_one_prefix, _split_outcome
 from herdref.checker.checks.iamat import _decimal, varied_client_times
 from herdref.checker.checks.whatsat import integer_degrees
 from herdref.checker.variation import Variation

@@ -21,6 +21,7 @@ from herdref.checker.checks import (
     errors,
     flooding,
     framing,
+    framing_split,
     iamat,
     lexical,
     links,
@@ -33,7 +34,8 @@ from herdref.model.judge import echo_numerically_equal
 
 #: The order a run takes: the sections as SPEC.md lists them, basic properties first.
 _SECTION_ORDER = [
-    module.__name__ for module in (framing, iamat, lexical, errors, whatsat, places, flooding, links)
+    module.__name__
+    for module in (framing, framing_split, iamat, lexical, errors, whatsat, places, flooding, links)
 ]
 CHECKS.sort(key=lambda item: _SECTION_ORDER.index(item.run.__module__))
 #: flood-storm runs right after the dialect step, and a storm blocks every later check: records

@@ -81,7 +81,10 @@ def _watch_sink(context: CheckContext, *, storm_only: bool) -> None:
             # listener saw meanwhile, not its symptom.
             record, copies = sink.most_copies(records)
             if copies > limit:
-                raise _storm(sink_name, record, copies, limit, context.target.timeout_s) from None
+                storm = _storm(sink_name, record, copies, limit, context.target.timeout_s)
+                if storm_only:
+                    context.learned["floods_forever"] = storm.summary
+                raise storm from None
             if storm_only:
                 # No storm: the AT reply is at-reply-format's business (this runs before it).
                 raise CheckUnsupported(f"{origin} gave no AT reply to watch the flood of") from None
@@ -98,8 +101,15 @@ def _watch_sink(context: CheckContext, *, storm_only: bool) -> None:
             sink.close()
             if storm_only:
                 _restore(context, sink_name)
+                # Maybe the herd does not flood at all: then every wait for a record to spread
+                # (flood-no-loop's first) would pay its whole timeout before flood-all, the
+                # check that names it (FLOOD-1), ran. It is judged next instead, on the fresh
+                # herd, and flood-no-loop, which needs records to move, comes after it.
+                target.knowledge.promote("flood-all", ahead_of=("flood-no-loop",))
                 raise CheckUnsupported(
-                    f"no neighbour sent a record to {sink_name}'s port (flood-no-loop looks into why)"
+                    f"no neighbour sent a record to {sink_name}'s port within "
+                    f"{min(2.0, target.propagation_s):g} s, so there was no flood to watch: flood-all "
+                    "is judged next (FLOOD-1), then flood-no-loop"
                 ) from None
             # Nothing came. A herd that does not flood at all shows it here first: if the
             # record does not reach the origin's other neighbours either (no server was
@@ -136,7 +146,10 @@ def _watch_sink(context: CheckContext, *, storm_only: bool) -> None:
             f"most copies of one record received on {sink_name}'s port: {copies} ({record!r})"
         )
         if looping:
-            raise _storm(sink_name, record, copies, limit, min(2.0, target.propagation_s))
+            storm = _storm(sink_name, record, copies, limit, min(2.0, target.propagation_s))
+            if storm_only:  # the run then judges what one server does alone (knowledge)
+                context.learned["floods_forever"] = storm.summary
+            raise storm
     if storm_only:
         _restore(context, sink_name)
         return
@@ -243,14 +256,25 @@ def flood_all(context: CheckContext) -> None:
     for origin in context.target.names:
         client = context.client_id(origin)
         line = at_reply(context, origin, client, context.location(), context.now_time())
-        require_flood(
-            context,
-            origin,
-            reachable_without(context.target, origin, set()),
-            client,
-            line,
-            judge_reprints=True,
-        )
+        holders = reachable_without(context.target, origin, set()) - {origin}
+        try:
+            require_flood(context, origin, holders, client, line, judge_reprints=True)
+        except CheckFailed as failure:
+            if failure.clause == "FLOOD-1":
+                _learn_no_flooding(context, origin, sorted(holders), client)
+            raise
+
+
+def _learn_no_flooding(context: CheckContext, origin: str, holders: list[str], client: bytes) -> None:
+    """Tell the run when a record reached no other server at all (the herd does not flood): the
+    later waits for a record to spread then look once instead of waiting it out (FLOOD-1 is
+    named here, once)."""
+    if any(context.stored_line(name, client, silence_is_none=True) is not None for name in holders):
+        return  # it spread, only not everywhere: the other checks' waits may still succeed
+    context.learned["does_not_flood"] = (
+        f"flood-all: a record {origin} received reached none of {', '.join(holders)} "
+        f"within {context.target.propagation_s:g} s"
+    )
 
 
 @check(

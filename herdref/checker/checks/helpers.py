@@ -172,6 +172,22 @@ def at_fields(line: bytes) -> At:
     return record
 
 
+def one_command_per_connection(context: CheckContext) -> str | None:
+    """Why the run knows that the herd answers no second command on a connection (FRAME-3
+    lenient allows one command per connection), or None. A check that needs a second command
+    on one connection is then UNSUPPORTED with this reason: it neither waits again for a reply
+    that will not come nor fails its own clause for a line that is never read."""
+    known = context.target.knowledge.one_command_per_connection
+    if known is not None:
+        return known
+    if context.target.dialect.single_shot:
+        return (
+            "the dialect step found that it closes a kept-open connection after its first reply, "
+            "or answers only once the client half-closes"
+        )
+    return None
+
+
 def need_launcher(context: CheckContext) -> Launcher:
     if context.launcher is None:
         raise CheckUnsupported("needs to kill or pause servers: run with --launch or on the reference herd")

@@ -32,7 +32,7 @@ from herdref.model.replies import expected_time_diff
 )
 def at_reply_format(context: CheckContext) -> None:
     terminators = context.target.dialect.iamat
-    for name in context.target.names:
+    for name in context.target.running:
         client, location, client_time = context.client_id(), context.location(), context.now_time()
         line = at_reply(context, name, client, location, client_time)
         record = at_fields(line)
@@ -232,7 +232,7 @@ def iamat_stale(context: CheckContext) -> None:
     # records between its servers for ever, a flood storm that outlives this check. (Where no
     # WHATSAT shows a record, the replies are still judged.)
     if context.target.lookup_bound is not None:
-        context.wait_for_line(list(context.target.names), client, newest)
+        context.wait_for_line(context.target.running, client, newest, any_record=True)
     for kind, client_time in (("duplicate", newest_time), ("stale", context.now_time(-100))):
         location = context.location()  # another location than the stored record's
         line = at_reply(context, name, client, location, client_time)

@@ -114,6 +114,19 @@ def dialect_close_after_reply(script: Path, directory: Path) -> Evidence:
 
 
 @trait
+def dialect_first_command_only(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        first = b"IAMAT first " + LOCATION + b" " + now() + b"\n"
+        data, closed = _kept_open(h, first + b"IAMAT second " + LOCATION + b" " + now() + b"\n", t)
+        return t.evidence(
+            data.startswith(b"AT ") and data.count(b"AT ") == 1 and b" first " in data and not closed,
+            "one AT reply, to the first command; the second is ignored and the connection stays open",
+        )
+
+
+@trait
 def dialect_crlf_replies(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h:
         h.start("A")

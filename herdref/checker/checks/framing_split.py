@@ -1,0 +1,196 @@
+"""frame-split-write (SPEC section 3, FRAME-1): a command that arrives in several TCP writes is
+one command. Kept apart from :mod:`herdref.checker.checks.framing` for its size; it runs in
+the framing section, after the checks registered there."""
+
+from __future__ import annotations
+
+import itertools
+import socket
+from dataclasses import dataclass, field
+from typing import Final
+
+from herdref.checker.checks.registry import CheckFailed, check
+from herdref.checker.client import LineSession
+from herdref.checker.target import CheckContext, CheckUnsupported
+from herdref.model.judge import is_error_reply_for, split_at_fields, split_line
+
+#: How long to wait after each write but the last of a split command (TCP_NODELAY): long
+#: enough that each write reaches the server as a read of its own, and that a server that
+#: answers a partial line has answered before the next piece leaves.
+_SPLIT_PAUSE_S: Final = 0.05
+#: Writes per try: the cut offsets are drawn from the run's seed (herdref.checker.variation).
+_SPLIT_TRIES: Final = (2, 3, 2)
+#: After a wrong reply, how long to wait for more of them (one reply per write shows there).
+_SPLIT_LINGER_S: Final = 0.5
+
+
+@dataclass(slots=True)
+class SplitDelivery:
+    """What came back for one command sent in several writes."""
+
+    #: Every reply, in the herd's dialect (terminator turned into LF), in order.
+    replies: list[bytes] = field(default_factory=list)
+    #: Replies that came before the last write: answers to a partial line.
+    early: int = 0
+    #: The server closed the connection.
+    closed: bool = False
+    #: The server closed (or reset) the connection before the last write could be sent.
+    cut_short: bool = False
+
+
+@check(
+    "frame-split-write",
+    "FRAME-1",
+    "MUST",
+    "a command that arrives in two or three TCP writes is one command",
+    # It judges the AT reply's fields: a malformed AT line is at-reply-format's (AT-1).
+    requires=("dialect", "at-reply-format"),
+)
+def frame_split_write(context: CheckContext) -> None:
+    """FRAME-1: a line is the octets up to LF, however TCP delivers them. Each try cuts one
+    IAMAT at offsets drawn from the run's seed and sends the pieces with TCP_NODELAY and a
+    pause between them, so each arrives as a read of its own."""
+    name = context.target.names[0]
+    for pieces in _SPLIT_TRIES:
+        client = context.client_id("split")
+        command = b"IAMAT %s %s %s" % (client, context.location(), context.now_time())
+        writes = context.variation.split_line(command, pieces)
+        writes[-1] += b"\n"
+        delivery = _deliver_in_pieces(context, name, writes)
+        first = delivery.replies[0] if delivery.replies else b""
+        split = split_line(first, crlf=False)
+        record = split_at_fields(split[0]) if split is not None else None
+        if delivery.early == 0 and record is not None and record.client_id == client:
+            continue
+        offsets = list(itertools.accumulate(len(piece) for piece in writes[:-1]))
+        cuts = ", ".join(map(str, offsets))
+        where = f"{pieces} writes (cut at octet{'s' if len(offsets) > 1 else ''} {cuts})"
+        seen = "; ".join(repr(reply) for reply in delivery.replies) or "no reply"
+        seen += " (then the server closed the connection)" if delivery.closed else ""
+        # A single-shot herd that takes one read for the whole command (FRAME-3 lenient; the
+        # course's clients write each command at once): it answers the first write(s) as a
+        # command and closes, or closes so early that its answer is lost in the reset. That is
+        # its one deviation, which frame-keep-open reports (strict only): not named twice.
+        if _answered_one_prefix(delivery, command, offsets):
+            raise CheckUnsupported(
+                f"an IAMAT sent in {where} was answered for its first write(s) alone, and the "
+                "connection closed: the server takes one read per connection (single-shot, "
+                "FRAME-3 lenient), which frame-keep-open reports"
+            )
+        if not delivery.replies and delivery.closed and _single_shot(context, name):
+            when = " before its LF was sent" if delivery.cut_short else ""
+            raise CheckUnsupported(
+                f"an IAMAT sent in {where} got no reply: the server closed the connection{when}, "
+                "as it closes every connection after one reply (single-shot, FRAME-3 lenient, "
+                "which frame-keep-open reports); a split command cannot be judged on it"
+            )
+        raise CheckFailed(
+            f"an IAMAT sent in {where} {_split_outcome(delivery)}",
+            expected=f"one AT reply for {client!r}, after the last write",
+            seen=seen,
+        )
+
+
+def _split_outcome(delivery: SplitDelivery) -> str:
+    """What the herd did with a split command, in words true of the transcript."""
+    count = len(delivery.replies)
+    closed = ", and the server closed the connection" if delivery.closed else ""
+    if count > 1:
+        return (
+            f"got {count} replies ({delivery.early} before its LF was sent): each write was taken for a line"
+        )
+    if delivery.early:
+        return f"was answered before its LF was sent{closed}"
+    if count:
+        return f"got a reply that is not its AT line{closed}"
+    return f"got no reply{closed}"
+
+
+def _answered_one_prefix(delivery: SplitDelivery, command: bytes, offsets: list[int]) -> bool:
+    """The herd answered once, for the command up to one of the cuts ('?', or the AT line
+    of a shorter but valid IAMAT), and closed."""
+    if len(delivery.replies) != 1 or not delivery.closed:
+        return False
+    split = split_line(delivery.replies[0], crlf=False)
+    if split is None:
+        return False
+    record = split_at_fields(split[0])
+    for offset in offsets:
+        prefix = command[:offset]
+        if is_error_reply_for(prefix, split[0], strict=False):
+            return True
+        fields = prefix.split()
+        if (
+            record is not None
+            and len(fields) == 4
+            and (record.client_id, record.client_time)
+            == (
+                fields[1],
+                fields[3],
+            )
+        ):
+            return True
+    return False
+
+
+def _single_shot(context: CheckContext, name: str) -> bool:
+    """The herd closes a kept-open connection after its first reply (FRAME-3 lenient)."""
+    with context.session(name) as session:
+        session.send(
+            b"IAMAT %s %s %s\n" % (context.client_id("control"), context.location(), context.now_time())
+        )
+        if session.read_reply() is None and not session.closed:
+            return False
+        session.read_until_closed(timeout_s=context.remaining(_SPLIT_LINGER_S))
+        return session.closed
+
+
+def _deliver_in_pieces(context: CheckContext, name: str, writes: list[bytes]) -> SplitDelivery:
+    """Send ``writes`` on one connection (TCP_NODELAY, a pause between them, the pause being a
+    wait for an early reply) in the herd's IAMAT framing, and collect the replies."""
+    host, port = context.address(name)
+    framing = context.target.dialect.iamat
+    delivery = SplitDelivery()
+    with LineSession(
+        host,
+        port,
+        transcript=context.transcript,
+        server=name,
+        timeout_s=context.remaining(context.target.timeout_s),
+    ) as session:
+        session.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        try:
+            for index, piece in enumerate(writes):
+                if session.closed:
+                    delivery.cut_short = True  # closed after an earlier write: send no more
+                    break
+                session.send(piece)
+                if index < len(writes) - 1:
+                    early = session.read_reply(timeout_s=_SPLIT_PAUSE_S)
+                    if early is not None:
+                        delivery.replies.append(early)
+                        delivery.early += 1
+            if framing.half_close and not session.closed:
+                session.half_close()
+        except OSError as exc:  # the server closed after an earlier write
+            delivery.cut_short = True
+            context.transcript.note(f"{name}: {type(exc).__name__} while sending")
+        # After an early reply the verdict is a failure whatever follows; a herd that answers
+        # each write answers the last one as fast as the first, and one that answers one command
+        # per connection never answers it (Ji-Keyu's herd: a whole reply timeout spent, twice).
+        last_wait = _SPLIT_LINGER_S if delivery.early else context.target.timeout_s
+        reply = session.read_reply(timeout_s=context.remaining(last_wait))
+        if reply is not None:
+            delivery.replies.append(reply)
+        if reply is None or delivery.early or split_at_fields(reply.rstrip(b"\r\n")) is None:
+            # A wrong reply: see whether more come (one per write) and whether the server closes.
+            while (more := session.read_reply(timeout_s=context.remaining(_SPLIT_LINGER_S))) is not None:
+                delivery.replies.append(more)
+            if session.buffer:
+                delivery.replies.append(session.buffer)  # a last reply without LF, then close
+        delivery.closed = session.closed
+    dialect = context.target.dialect
+    delivery.replies = [
+        dialect.normalize(reply, whatsat=False, closed=delivery.closed) for reply in delivery.replies
+    ]
+    return delivery

@@ -1,0 +1,93 @@
+"""What a run has learned about the herd, shared by its checks as the dialect is (issue 11).
+
+A check that finds something every later check would otherwise pay for again records it here,
+with the words of its evidence; later checks then judge at once instead of waiting out a
+timeout that cannot succeed, and say why:
+
+* ``does_not_flood``: flood-all found that a record never left the server it was reported to
+  (FLOOD-1). A wait for a record to spread ends after one look.
+* ``one_command_per_connection``: the herd answers the first command on a connection and never
+  a second (FRAME-3 lenient: closed after it, only at EOF, or the rest ignored). A check that
+  needs a second command on one connection is UNSUPPORTED with this reason, not a wait for a
+  reply that will never come, and not a failure of its own clause.
+* ``floods_forever``: flood-storm saw records circle the herd (FLOOD-2). Every check that
+  needs two servers is BLOCKED by it; where the checker runs the servers, the run then keeps
+  only the first server running, alone (``alone``; the others, ``kept_down``, stay stopped, so
+  no flood can circulate), and the checks that talk to one server and kill none are judged
+  on it. One of them that needs another server is UNSUPPORTED, naming it.
+* ``promote``: a check asks the runner to judge another one next, ahead of its place, because
+  what it saw makes that one the check that names the defect (flood-storm saw no neighbour
+  send a record: flood-all is judged at once, and the checks that need flooding to work come
+  after it and are BLOCKED by its FAIL instead of each waiting for the flood).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+__all__ = ["Fact", "Promotion", "RunKnowledge"]
+
+#: What a check can learn: kept by the runner only when the check's verdict is a failure of
+#: the herd (FAIL or NON-STRICT), so that a failure that does not come back on replay (FLAKY)
+#: teaches the run nothing, and the replay itself judges without it.
+Fact = Literal["does_not_flood", "one_command_per_connection", "floods_forever"]
+
+
+@dataclass(frozen=True, slots=True)
+class Promotion:
+    """Judge ``check`` next; the checks in ``ahead_of`` (which ran before it in the usual order)
+    now need it, so that its failure BLOCKS them."""
+
+    check: str
+    ahead_of: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class RunKnowledge:
+    does_not_flood: str | None = None
+    one_command_per_connection: str | None = None
+    floods_forever: str | None = None
+    #: The one server left running after a flood storm, and the servers kept stopped.
+    alone: str | None = None
+    kept_down: frozenset[str] = frozenset()
+    #: Promotions not yet taken by the runner, oldest first.
+    promotions: list[Promotion] = field(default_factory=list)
+    #: Prerequisites added by promotions: check name -> the promoted checks it now needs.
+    added_requires: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def learn(self, facts: dict[Fact, str]) -> None:
+        """Keep ``facts`` (each with the words of its evidence); the first words stay."""
+        for fact, evidence in facts.items():
+            if getattr(self, fact) is None:
+                setattr(self, fact, evidence)
+
+    def promote(self, check: str, *, ahead_of: tuple[str, ...] = ()) -> None:
+        """Ask the runner to judge ``check`` next (once; a later ask for it is ignored)."""
+        if all(promotion.check != check for promotion in self.promotions):
+            self.promotions.append(Promotion(check, ahead_of))
+
+    def requires(self, check: str, declared: tuple[str, ...]) -> tuple[str, ...]:
+        """``declared`` plus what promotions made ``check`` need."""
+        return (*declared, *self.added_requires.get(check, ()))
+
+    def take_promotion(self) -> Promotion | None:
+        """The oldest promotion not yet taken; its ``ahead_of`` checks now need it."""
+        if not self.promotions:
+            return None
+        promotion = self.promotions.pop(0)
+        for name in promotion.ahead_of:
+            self.added_requires[name] = (*self.added_requires.get(name, ()), promotion.check)
+        return promotion
+
+    def judged_alone(self, prerequisite: str, *, destructive: bool, clause: str) -> bool:
+        """Whether the failed ``prerequisite`` no longer blocks a check (``destructive``, of
+        ``clause``) because the herd now runs one server alone: a storm blocks what needs two
+        servers (the flooding and link clauses, and whatever kills or restarts servers), not
+        what one server does with a client's lines."""
+        return (
+            prerequisite == "flood-storm"
+            and self.alone is not None
+            and not destructive
+            and clause.split("-", maxsplit=1)[0] not in ("FLOOD", "LINK")
+        )

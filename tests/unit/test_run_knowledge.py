@@ -1,0 +1,206 @@
+"""The run's shared knowledge (herdref.checker.knowledge): promotions reorder the run and turn
+the checks they jump into dependents; facts are kept only from a failure that came back."""
+
+from __future__ import annotations
+
+import itertools
+import socket
+import time
+from collections.abc import Collection, Iterator
+
+import pytest
+
+from herdref.checker.checks.registry import Check
+from herdref.checker.knowledge import RunKnowledge
+from herdref.checker.runner import run_checks
+from herdref.checker.target import CheckContext, CheckFailed, Target
+from herdref.herd.config import parse_config
+
+
+@pytest.fixture
+def target() -> Iterator[Target]:
+    """A target whose one server 'listens' (a bare socket), so the runner's liveness check holds."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        port = listener.getsockname()[1]
+        yield Target(config=parse_config(f"[servers]\nA = {{ port = {port} }}\n"), check_budget_s=5)
+
+
+def _check(name: str, run: object, requires: tuple[str, ...] = ()) -> Check:
+    return Check(name, "FLOOD-1", "MUST", name, run, requires=requires)  # type: ignore[arg-type]
+
+
+def _fail(context: CheckContext) -> None:
+    context.learned["does_not_flood"] = f"{context.check_name} saw no flood"
+    raise CheckFailed("no flood", expected="a flood", seen="none")
+
+
+def _pass(context: CheckContext) -> None:
+    return None
+
+
+def test_a_promoted_check_runs_next_and_blocks_the_check_it_jumped(target: Target) -> None:
+    def watch(context: CheckContext) -> None:
+        context.target.knowledge.promote("flood-all", ahead_of=("flood-no-loop",))
+
+    checks = [
+        _check("flood-storm", watch),
+        _check("at-reply-format", _pass),
+        _check("flood-no-loop", _pass),
+        _check("other", _pass),
+        _check("flood-all", _fail, requires=("at-reply-format", "flood-no-loop")),
+    ]
+    outcomes = run_checks(target, checks)
+    # flood-all waits for at-reply-format (a prerequisite it was not promoted over) only.
+    assert [outcome.check for outcome in outcomes] == [
+        "flood-storm",
+        "at-reply-format",
+        "flood-all",
+        "flood-no-loop",
+        "other",
+    ]
+    verdicts = {outcome.check: outcome for outcome in outcomes}
+    assert verdicts["flood-all"].verdict == "FAIL"
+    assert verdicts["flood-no-loop"].verdict == "BLOCKED"
+    assert verdicts["flood-no-loop"].blocked_by == "flood-all"
+    assert verdicts["other"].verdict == "PASS"
+    assert target.knowledge.does_not_flood == "flood-all saw no flood"
+
+
+def test_a_promotion_of_a_check_not_chosen_changes_nothing(target: Target) -> None:
+    def watch(context: CheckContext) -> None:
+        context.target.knowledge.promote("flood-all", ahead_of=("flood-no-loop",))
+
+    outcomes = run_checks(target, [_check("flood-storm", watch), _check("flood-no-loop", _pass)])
+    assert [(outcome.check, outcome.verdict) for outcome in outcomes] == [
+        ("flood-storm", "PASS"),
+        ("flood-no-loop", "PASS"),
+    ]
+
+
+def test_a_flaky_failure_teaches_the_run_nothing(target: Target) -> None:
+    attempts = itertools.count()
+
+    def once(context: CheckContext) -> None:
+        if next(attempts) == 0:
+            _fail(context)
+
+    outcomes = run_checks(target, [_check("flood-all", once)])
+    assert outcomes[0].verdict == "FLAKY"
+    assert target.knowledge.does_not_flood is None
+
+
+def test_the_replay_judges_without_what_its_first_attempt_learned(target: Target) -> None:
+    known_during: list[str | None] = []
+
+    def fail_and_look(context: CheckContext) -> None:
+        known_during.append(context.target.knowledge.does_not_flood)
+        _fail(context)
+
+    run_checks(target, [_check("flood-all", fail_and_look)])
+    assert known_during == [None, None]
+    assert target.knowledge.does_not_flood is not None
+
+
+def test_facts_keep_their_first_evidence() -> None:
+    knowledge = RunKnowledge()
+    knowledge.learn({"one_command_per_connection": "frame-keep-open: no reply to command 2"})
+    knowledge.learn({"one_command_per_connection": "later words"})
+    assert knowledge.one_command_per_connection == "frame-keep-open: no reply to command 2"
+    assert knowledge.does_not_flood is None
+
+
+class _RecordingLauncher:
+    """Just what the runner asks of a launcher, with each restore's deadline recorded."""
+
+    def __init__(self) -> None:
+        self.stopped: set[str] = set()
+        self.processes: dict[str, object] = {}
+        self.restores: list[float] = []
+
+    def ensure_all_running(self, *, deadline_s: float, keep_down: Collection[str] = ()) -> None:
+        self.restores.append(deadline_s)
+
+
+def test_restoring_the_herd_after_a_check_keeps_to_the_run_budget(target: Target) -> None:
+    launcher = _RecordingLauncher()
+    target.launcher = launcher  # type: ignore[assignment]
+    target.startup_s = 30
+    target.run_deadline = time.monotonic() + 3
+    run_checks(target, [_check("first", _pass)])
+    # Cut to what is left of the run, not the full startup time.
+    assert len(launcher.restores) == 1 and 0 < launcher.restores[0] <= 3
+
+    def spend_the_budget(context: CheckContext) -> None:
+        context.target.run_deadline = time.monotonic() - 1
+
+    outcomes = run_checks(target, [_check("last", spend_the_budget), _check("after", _pass)])
+    # Past the budget no check follows on this herd (the next is SKIPPED): no restart at all.
+    assert len(launcher.restores) == 1
+    assert [outcome.verdict for outcome in outcomes] == ["PASS", "SKIPPED"]
+
+
+class _StormLauncher(_RecordingLauncher):
+    """Records the kills and restarts that set the herd up to run one server alone."""
+
+    single_process = False
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.killed: list[str] = []
+        self.restarted: list[str] = []
+        self.kept_down: list[frozenset[str]] = []
+
+    def kill(self, name: str) -> None:
+        self.killed.append(name)
+        self.stopped.add(name)
+
+    def restart(self, name: str, *, deadline_s: float) -> float:
+        self.restarted.append(name)
+        return 0.0
+
+    def ensure_all_running(self, *, deadline_s: float, keep_down: Collection[str] = ()) -> None:
+        super().ensure_all_running(deadline_s=deadline_s)
+        self.kept_down.append(frozenset(keep_down))
+
+
+def test_after_a_flood_storm_one_server_runs_alone_and_only_two_server_checks_stay_blocked() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as first, socket.create_server(("127.0.0.1", 0)) as second:
+        ports = [listener.getsockname()[1] for listener in (first, second)]
+        target = Target(
+            config=parse_config(f"[servers]\nA = {{ port = {ports[0]} }}\nB = {{ port = {ports[1]} }}\n"),
+            check_budget_s=5,
+        )
+        launcher = _StormLauncher()
+        target.launcher = launcher  # type: ignore[assignment]
+        asked: list[str] = []
+
+        def storm(context: CheckContext) -> None:
+            context.learned["floods_forever"] = "flood storm: 99 copies"
+            raise CheckFailed("flood storm", expected="a bounded flood", seen="99 copies")
+
+        def ask(name: str) -> object:
+            def run(context: CheckContext) -> None:
+                asked.append(name)
+                context.address(name)
+
+            return run
+
+        checks = [
+            _check("flood-storm", storm),
+            Check("one-server", "LEX-3", "MUST", "one", ask("A"), requires=("flood-storm",)),  # type: ignore[arg-type]
+            Check("two-servers", "LEX-3", "MUST", "two", ask("B"), requires=("flood-storm",)),  # type: ignore[arg-type]
+            Check("flooding", "FLOOD-1", "MUST", "f", ask("A"), requires=("flood-storm",)),  # type: ignore[arg-type]
+            Check("killer", "LEX-3", "MUST", "k", ask("A"), destructive=True, requires=("flood-storm",)),  # type: ignore[arg-type]
+        ]
+        outcomes = {outcome.check: outcome for outcome in run_checks(target, checks)}
+    assert (launcher.killed, launcher.restarted) == (["B"], ["A"])
+    assert (target.knowledge.alone, target.knowledge.kept_down) == ("A", frozenset({"B"}))
+    assert outcomes["flood-storm"].verdict == "FAIL"
+    assert outcomes["one-server"].verdict == "PASS"
+    assert outcomes["two-servers"].verdict == "UNSUPPORTED"
+    assert "needs B, which is kept stopped" in outcomes["two-servers"].summary
+    assert outcomes["flooding"].verdict == "BLOCKED"
+    assert outcomes["killer"].verdict == "BLOCKED"
+    assert asked == ["A", "B"]
+    # Restoring the herd between checks never starts the stopped server again.
+    assert launcher.kept_down[-1] == frozenset({"B"})
