@@ -18,10 +18,14 @@ class HalfCloseLosesWhatsat(HerdServer):
                 await self.send_reply(writer, answer)
 
         while line := await reader.readline():
-            if not self.is_blank(line):
-                previous = pending[-1] if pending else None
+            if self.is_blank(line):
+                continue
+            previous = pending[-1] if pending else None
+            if line.split()[:1] == [b"WHATSAT"]:  # waits for Places: answered by a task
                 pending.append(asyncio.get_running_loop().create_task(reply(line, previous)))
-        writer.close()  # the bug: replies still pending are lost
+            else:  # answered at once, as a Protocol's data_received answers it
+                await reply(line, previous)
+        writer.close()  # the bug: replies still waiting for Places are lost
         for task in pending:
             task.cancel()
 
