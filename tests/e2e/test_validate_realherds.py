@@ -418,6 +418,38 @@ def _refusing_times_past_9999(tmp_path: Path, module: str, defect_class: str) ->
     return herd
 
 
+def test_a_whatsat_reply_with_a_rebuilt_at_line_still_has_its_body_judged(tmp_path: Path) -> None:
+    # carsonkimck/proxy-herd rebuilds the AT line of a WHATSAT reply and writes the Places answer
+    # as a Python dict's repr: whatsat-reply stopped at the first line, and the checks of the
+    # body's contents leave its form to whatsat-reply, so the body was never named.
+    herd = tmp_path / "rebuilt_at_line_and_dict_repr.py"
+    herd.write_text(
+        "import sys\n"
+        f"sys.path.insert(0, {str(BAD_HERDS)!r})\n"
+        "from _base import main\n"
+        "from json_as_dict_repr import JsonAsDictRepr\n"
+        "from regenerated_at_line import RegeneratedAtLine\n\n\n"
+        "class Both(RegeneratedAtLine, JsonAsDictRepr):\n"
+        "    pass\n\n\n"
+        "main(Both)\n"
+    )
+    status, document, output = validate(
+        tmp_path,
+        "--launch",
+        f"{sys.executable} {herd} {{name}} --config {{config}}",
+        "--config",
+        str(write_herd_file(tmp_path)),
+        "--only",
+        "whatsat-reply",
+    )
+    entry = _checks(document)["whatsat-reply"]
+    assert entry["verdict"] == "FAIL", output
+    summary = str(entry["summary"])
+    assert "does not start with the stored AT line (WHATSAT-5)" in summary, output
+    assert "its body is not JSON" in summary and "(WHATSAT-6)" in summary, output
+    assert status == 1, output
+
+
 def test_a_herd_that_never_floods_is_named_by_flood_all_at_once_and_no_wait_is_paid_again(
     tmp_path: Path,
 ) -> None:

@@ -484,6 +484,9 @@ def test_every_clause_cited_in_the_spec_is_defined() -> None:
 def test_every_ambiguity_has_a_decision() -> None:
     text = SPEC_PATH.read_text(encoding="utf-8")
     rows = dict(re.findall(r"^\| (A[0-9]+) \|(.*)$", text, flags=re.MULTILINE))
-    assert sorted(rows, key=lambda row: int(row[1:])) == [f"A{number}" for number in range(1, 25)]
+    numbers = sorted(int(row[1:]) for row in rows)
+    # A1-A24 are the ambiguities the protocol notes list; rows after them are ones found since
+    # (line length A25, one read per command A26), numbered on without gaps.
+    assert numbers == list(range(1, len(numbers) + 1)) and len(numbers) >= 24, numbers
     for row, rest in rows.items():
         assert CLAUSE_RE.search(rest), f"{row} names no clause"

@@ -8,9 +8,11 @@ from fractions import Fraction
 import pytest
 
 from herdref.checker.checks.errors import long_line_lengths
-from herdref.checker.checks.framing_split import SplitDelivery, _answered_one_prefix, _split_outcome
 from herdref.checker.checks.iamat import _decimal, varied_client_times
-from herdref.checker.checks.whatsat import integer_degrees
+from herdref.checker.checks.registry import CheckFailed
+from herdref.checker.checks.split_write import SplitDelivery, _answered_one_prefix, _split_outcome
+from herdref.checker.checks.whatsat import _judge_whatsat_reply, integer_degrees
+from herdref.checker.client import Exchange
 from herdref.checker.variation import Variation
 from herdref.protocol import IAmAt, parse_line
 
@@ -95,3 +97,38 @@ def test_the_split_write_outcome_is_told_as_the_transcript_shows_it() -> None:
         "got a reply that is not its AT line, and the server closed the connection"
     )
     assert _split_outcome(SplitDelivery()) == "got no reply"
+
+
+_STORED = b"AT Clark +0.263873386 kiwi +34.068930-118.445127 1621464827.959498503"
+_REBUILT = b"AT Bailey +0.5 kiwi 10 5"
+
+
+def _judged(data: bytes) -> CheckFailed | None:
+    try:
+        _judge_whatsat_reply(_STORED, Exchange(data, closed=True))
+    except CheckFailed as failure:
+        return failure
+    return None
+
+
+def test_a_whatsat_reply_names_its_first_line_and_its_body_when_both_are_wrong() -> None:
+    both = _judged(_REBUILT + b"\n{'results': []}\n\n")
+    assert both is not None and both.clause == "WHATSAT-5"
+    assert "does not start with the stored AT line (WHATSAT-5)" in both.summary
+    assert "its body is not JSON" in both.summary and both.summary.endswith("(WHATSAT-6)")
+    # The first line alone wrong: named alone; the body alone wrong: WHATSAT-6 alone.
+    first_only = _judged(_REBUILT + b'\n{"results": []}\n\n')
+    assert (
+        first_only is not None
+        and first_only.summary == "the WHATSAT reply does not start with the stored AT line"
+    )
+    body_only = _judged(_STORED + b"\n{'results': []}\n\n")
+    assert (
+        body_only is not None and body_only.clause == "WHATSAT-6" and "(WHATSAT-5)" not in body_only.summary
+    )
+    assert _judged(_STORED + b'\n{"results": []}\n\n') is None
+    # A '?' has no body to judge.
+    refused = _judged(b"? WHATSAT kiwi 10 5\n")
+    assert (
+        refused is not None and refused.summary == "the WHATSAT reply does not start with the stored AT line"
+    )

@@ -12,13 +12,20 @@ from herdref.checker.checks.helpers import (
     expect_error_graded,
     invalid_lines,
     one_command_per_connection,
+    refusal_failure,
     reported,
     show,
 )
 from herdref.checker.checks.registry import CheckFailed, check
 from herdref.checker.target import CheckContext, CheckUnsupported
 from herdref.checker.variation import LINE_LENGTHS, Variation
-from herdref.model.judge import looks_like_at, split_at_fields, split_line
+from herdref.model.judge import (
+    echo_numerically_equal,
+    is_error_reply_for,
+    looks_like_at,
+    split_at_fields,
+    split_line,
+)
 
 #: What a refusal check needs: the dialect step only. It judges '?' replies, not AT lines,
 #: so a malformed AT reply (at-reply-format, AT-1) does not keep its defects from being found.
@@ -30,6 +37,10 @@ _REFUSALS: Final = ("dialect",)
 #: A line one octet past a 1 KiB read or line limit, and the longest line tried (LINE_LENGTHS).
 _PAST_ONE_KIB: Final = 1025
 _LONGEST: Final = max(LINE_LENGTHS)
+#: LEX-2 core (SPEC decision A25): the longest client ID every reading of the course must take.
+#: The handout's client IDs are host names (kiwi.cs.ucla.edu) and a host name may be 253
+#: octets long (RFC 1035 section 2.3.4, RFC 1123 section 2.1), so no reading may refuse one.
+_LONGEST_HOST_NAME: Final = 253
 
 
 def long_line_lengths(variation: Variation) -> list[int]:
@@ -45,30 +56,58 @@ def long_line_lengths(variation: Variation) -> list[int]:
 def long_lines(context: CheckContext) -> None:
     """ERR-4: a line's length is content like any other; well short of any sane LIMIT-1 (the
     reference herd's is 64 KiB), a valid IAMAT gets its AT line. Only the client ID is long,
-    so the check judges length alone."""
+    so the check judges length alone. LEX-2 core: an IAMAT whose client ID is a host name of
+    the longest length (253 octets) MUST be answered in every profile, so that line is tried
+    second, right after 100 octets; a '?' for a longer ID is a line limit of the herd's own,
+    which only the strict profile rules out (SPEC decision A25)."""
     name = context.target.names[0]
-    for length in long_line_lengths(context.variation):
+    # Each entry is a line length, or (the host-name line) None: its ID is 253 octets whatever
+    # the lengths of the location and time drawn for it.
+    lengths: list[int | None] = list(long_line_lengths(context.variation))
+    lengths.insert(1, None)
+    for wanted in lengths:
         location, client_time = context.location(), context.now_time()
-        id_length = length - len(b"IAMAT   ") - len(location) - len(client_time)
+        overhead = len(b"IAMAT   ") + len(location) + len(client_time)
+        id_length = _LONGEST_HOST_NAME if wanted is None else wanted - overhead
+        length = id_length + overhead
         client = context.variation.padded_id(context.client_id("long"), id_length)
         line = b"IAMAT %s %s %s" % (client, location, client_time)
         reply = context.send(name, line + b"\n")
         split = split_line(reply.data, crlf=False)
         record = split_at_fields(split[0]) if split is not None else None
-        if record is not None and record.client_id == client:
+        echoed = record is not None and record.client_id == client
+        if (
+            record is not None
+            and echoed
+            and echo_numerically_equal((location, client_time), (record.location, record.client_time))
+        ):
             continue
+        what = f"a valid IAMAT of {length} octets (a {id_length}-octet client ID)"
+        expected = (
+            f"AT {name} <diff> <the {id_length}-octet client ID> {location.decode()} {client_time.decode()}"
+        )
         seen = show(reply.received[:200] or None) + (f" ({reply.error})" if reply.error else "")
         if reply.data.startswith(b"?"):
             # A '?' is a defined answer: a herd may choose its own line limit (LIMIT-1), but
-            # one below 4,000 octets refuses what clients send; only strict asks for more.
+            # not below the longest host name (LEX-2 core, A25); above it, only strict asks
+            # for more.
+            host_name = id_length <= _LONGEST_HOST_NAME
             raise CheckFailed(
-                f"a valid IAMAT of {length} octets (a {id_length}-octet client ID) was refused with '?'",
-                expected=f"AT {name} <diff> <the {id_length}-octet client ID> ...",
+                f"{what} was refused with '?'"
+                + (
+                    f": a client ID of up to {_LONGEST_HOST_NAME} octets (a host name) is valid "
+                    "in every profile"
+                    if host_name
+                    else ""
+                ),
+                expected=expected,
                 seen=seen,
                 clause="IAMAT-4",
-                strict_part=True,
+                strict_part=not host_name,
             )
-        if reply.data:
+        if echoed:
+            outcome = "an AT line with its client ID but another location or time than the IAMAT's"
+        elif reply.data:
             outcome = "a reply that is not its AT line"
         else:
             outcome = "no reply" + (
@@ -78,11 +117,7 @@ def long_lines(context: CheckContext) -> None:
                 if reply.closed
                 else f" within {context.target.timeout_s:g} s"
             )
-        raise CheckFailed(
-            f"a valid IAMAT of {length} octets (a {id_length}-octet client ID) got {outcome}",
-            expected=f"AT {name} <diff> <the {id_length}-octet client ID> ...",
-            seen=seen,
-        )
+        raise CheckFailed(f"{what} got {outcome}", expected=expected, seen=seen)
     alive_after(context, name)
 
 
@@ -230,16 +265,29 @@ def invalid_location(context: CheckContext) -> None:
 def invalid_time(context: CheckContext) -> None:
     client, loc = context.client_id(), context.location()
     # Core: not a number at all (LEX-6). Strict: what Python's float() and Decimal() take
-    # besides digits with an optional fraction (exponent, sign, inf, `_`, `.5`, `5.`): the
-    # handout leaves the form open (SPEC decision A19), and eight of twelve real course herds
-    # validate the time with float() or Decimal().
+    # besides digits with an optional fraction (exponent, sign, inf and nan in their spellings,
+    # `_`, `.5`, `5.`): the handout leaves the form open (SPEC decision A19), and eight of
+    # twelve real course herds validate the time with float() or Decimal(). A herd may take
+    # those, but one that then dies on them (nan and inf are no POSIX time: fromtimestamp()
+    # and int() raise) leaves the line unanswered, which no profile allows (ERR-4).
     invalid_lines(
         context,
         [b"IAMAT %s %s %s" % (client, loc, when) for when in (b"abc", b"1.2.3", b"12:30")],
         "bad client time not answered '? <line>'",
         strict_lines=[
             b"IAMAT %s %s %s" % (client, loc, when)
-            for when in (b"1e9", b"-5", b"inf", b"1_000", b".5", b"5.")
+            for when in (
+                b"1e9",
+                b"-5",
+                b"inf",
+                b"Infinity",
+                b"nan",
+                b"-nan",
+                b"NaN",
+                b"1_000",
+                b".5",
+                b"5.",
+            )
         ],
     )
 
@@ -252,13 +300,15 @@ def invalid_time(context: CheckContext) -> None:
     requires=_REFUSALS,
 )
 def invalid_radius(context: CheckContext) -> None:
-    # Core: over the stated 50 km, or not a number. Strict: 0, negative, '+5', '1e1', which
-    # the handout leaves open (the course's test client sends 0..50; SPEC decision A8).
+    # Core: over the stated 50 km (infinity too, on any numeric reading), or not a number.
+    # Strict: 0, negative, '+5', '1e1' and nan (float() takes it, and it compares false with
+    # both limits), which the handout leaves open (the course's test client sends 0..50; SPEC
+    # decision A8); taken or refused, each gets an answer (ERR-4).
     _invalid_whatsat_fields(
         context,
-        [(radius, b"5") for radius in (b"51", b"50.5", b"50.01", b"abc")],
+        [(radius, b"5") for radius in (b"51", b"50.5", b"50.01", b"abc", b"inf")],
         "bad radius",
-        strict=[(radius, b"5") for radius in (b"0", b"0.0", b"-1", b"+5", b"1e1")],
+        strict=[(radius, b"5") for radius in (b"0", b"0.0", b"-1", b"+5", b"1e1", b"nan")],
     )
 
 
@@ -266,12 +316,14 @@ def invalid_radius(context: CheckContext) -> None:
     "invalid-bound", "WHATSAT-3", "MUST", "bound outside 0..20 or not an integer gets '?'", requires=_REFUSALS
 )
 def invalid_bound(context: CheckContext) -> None:
-    # Core: over the stated 20, or not a number. Strict: sign, fraction (SPEC decision A8).
+    # Core: over the stated 20 (infinity too), or not a number. Strict: sign, fraction, nan
+    # (SPEC decision A8); taken or refused, each gets an answer (ERR-4: int('1.5') and
+    # int(float('nan')) raise in a herd that checks the bound with float()).
     _invalid_whatsat_fields(
         context,
-        [(b"10", bound) for bound in (b"21", b"x", b"100")],
+        [(b"10", bound) for bound in (b"21", b"x", b"100", b"inf")],
         "bad bound",
-        strict=[(b"10", bound) for bound in (b"-1", b"-0", b"+1", b"1.5", b"2.0")],
+        strict=[(b"10", bound) for bound in (b"-1", b"-0", b"+1", b"1.5", b"2.0", b"nan")],
     )
 
 
@@ -315,6 +367,10 @@ def error_echo_raw(context: CheckContext) -> None:
     # here), and must not keep the copy of the next one from being judged.
     unsupported: CheckUnsupported | None = None
     judged = 0
+    # The WHATSAT line names a client the server knows, so that it is refused for its bound
+    # alone: how a herd answers an unknown client is unknown-client's business (WHATSAT-4).
+    # Its reply is not judged here (an IAMAT that is not answered is iamat's business).
+    context.iamat(name, client, context.location(), context.now_time())
     # The last line is ended by EOF, not LF (FRAME-2): its last octet is part of the copy too.
     for line, ending in (
         (b"IAMAT  %s\t+12-118  never" % client, b"\n"),
@@ -409,7 +465,44 @@ def error_keeps_connection(context: CheckContext) -> None:
     requires=_REFUSALS,
 )
 def unknown_client(context: CheckContext) -> None:
+    """WHATSAT-4: the reply is ``?`` and a copy of the line (ERR-1; ERR-2 for its white space,
+    strict only), judged as the course's graders do (fields compared after stripping, SPEC
+    1.1 lenient). A copy that is wrong on every '?' the server sends is error-echo-raw's
+    defect, named there once: here only a copy that is wrong for this refusal alone fails."""
     line = b"WHATSAT %s 10 5\n" % context.client_id("nobody")
+    copies_elsewhere: dict[bool, bool] = {}  # strict -> whether a plain invalid line is copied
     for name in context.target.running:
-        expect_error(context, name, line, f"{name} did not answer '? <line>' for an unknown client")
+        summary = f"{name} did not answer '? <line>' for an unknown client"
+        reply = context.send(name, line, whatsat=True)
+        failure = refusal_failure(line, reply, summary)
+        if failure is not None:
+            raise failure
+        answer = reply.data.removesuffix(b"\n")
+        for strict, clause in ((False, "ERR-1"), (True, "ERR-2")):
+            if is_error_reply_for(line, answer, strict=strict):
+                continue
+            if strict not in copies_elsewhere:
+                copies_elsewhere[strict] = _copies_a_plain_invalid_line(context, name, strict=strict)
+            if not copies_elsewhere[strict]:
+                context.transcript.note(
+                    f"{name}'s '?' does not copy this line, nor a plain invalid IAMAT: the copy is "
+                    f"error-echo-raw's business ({clause})"
+                )
+                break
+            what = "does not copy the line" if not strict else "copies the line with other white space"
+            raise CheckFailed(
+                f"{summary}: its '?' reply {what}, although the server copies other invalid lines",
+                expected=repr(error_for(line)),
+                seen=show(reply.received or None),
+                clause=clause,
+            )
         alive_after(context, name)
+
+
+def _copies_a_plain_invalid_line(context: CheckContext, name: str, *, strict: bool) -> bool:
+    """Whether ``name`` answers a plain invalid line (single spaces, LF; a time that is no
+    number) with '?' and its copy: the control that tells a copy wrong only for one refusal
+    from one wrong on every '?' (error-echo-raw's)."""
+    control = b"IAMAT %s +12-118 never\n" % context.client_id("control")
+    reply = context.send(name, control)
+    return is_error_reply_for(control, reply.data.removesuffix(b"\n"), strict=strict)

@@ -66,20 +66,43 @@ def expect_error(
     breaking only what the strict profile asks. With ``unanswered_clause``, no reply at all
     fails that clause in every profile (a line may be left open, its answer may not)."""
     reply = context.send(name, payload, whatsat=_is_whatsat(payload))
+    failure = refusal_failure(
+        payload,
+        reply,
+        summary,
+        clause=clause,
+        strict_part=strict_part,
+        unanswered_clause=unanswered_clause,
+    )
+    if failure is not None:
+        raise failure
+
+
+def refusal_failure(
+    payload: bytes,
+    reply: Exchange,
+    summary: str,
+    *,
+    clause: str | None = None,
+    strict_part: bool | None = None,
+    unanswered_clause: str | None = None,
+) -> CheckFailed | None:
+    """What :func:`expect_error` raises for ``reply`` to ``payload``; None when it is one '?'
+    reply (whatever it copies)."""
     first, _, rest = reply.data.partition(b"\n")
     if first.startswith(b"?") and not rest.strip(WHITESPACE):
-        return
+        return None
     seen = show(reply.data) + (f" ({reply.error})" if reply.error else "")
     if not reply.data:
         seen += " (no reply" + (", the server closed the connection)" if reply.closed else ")")
         if unanswered_clause is not None:
-            raise CheckFailed(
+            return CheckFailed(
                 f"{summary}: no reply at all",
                 expected=repr(error_for(payload)),
                 seen=seen,
                 clause=unanswered_clause,
             )
-    raise CheckFailed(
+    return CheckFailed(
         summary, expected=repr(error_for(payload)), seen=seen, clause=clause, strict_part=strict_part
     )
 

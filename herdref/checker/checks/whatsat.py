@@ -94,53 +94,82 @@ def whatsat_reply(context: CheckContext) -> None:
 
 def _judge_whatsat_reply(line: bytes, reply: Exchange) -> None:
     """WHATSAT-5/6: ``reply`` is the stored AT ``line``, LF, a JSON object without an empty line,
-    LF LF."""
+    LF LF. The first line and the body are judged apart, and every deviation proven is named:
+    a reply whose first line is wrong may hide a body that is no JSON (a dict's repr), which
+    the checks of its contents leave to this one."""
     data = reply.data
-    if not data.startswith(line + b"\n"):
-        raise CheckFailed(
+    first, newline, body = data.partition(b"\n")
+    if data.startswith(line + b"\n"):
+        deviation = None
+    else:
+        deviation = CheckFailed(
             "the WHATSAT reply does not start with the stored AT line",
             expected=repr(line + b"\n"),
             seen=show(data[:300]),
         )
-    if data.startswith(line + b"\n\n"):
+        if not newline or not body.strip() or not looks_like_at(first):
+            raise deviation  # no body to judge ('?', nothing, one line)
+    # The body is judged as if it followed the stored line.
+    body_failure = _judge_whatsat_body(line + b"\n" + body, closed=reply.closed)
+    if deviation is None:
+        if body_failure is not None:
+            raise body_failure
+        return
+    if body_failure is None or body_failure.strict_part:
+        raise deviation
+    raise CheckFailed(
+        f"{deviation.summary} (WHATSAT-5), and {body_failure.summary} ({body_failure.clause})",
+        expected=f"{deviation.expected}; {body_failure.expected}",
+        seen=show(data[:300]),
+        clause="WHATSAT-5",
+    )
+
+
+def _judge_whatsat_body(data: bytes, *, closed: bool) -> CheckFailed | None:
+    """What is wrong after the first line of ``data`` (a WHATSAT reply that starts with the
+    stored AT line); None when it is a JSON object without an empty line, then LF LF."""
+    if data.startswith(data.partition(b"\n")[0] + b"\n\n"):
         # WHATSAT-5's layout: a client reads up to the first empty line, which here comes before
         # the JSON, so it gets no places at all (the JSON's own empty lines are WHATSAT-6's).
-        raise CheckFailed(
+        return CheckFailed(
             "an empty line follows the AT line, so the reply ends before the JSON",
-            expected=repr(line + b"\n") + " then the JSON, then an empty line",
+            expected="the AT line, LF, then the JSON, then an empty line",
             seen=show(data[:300]),
+            clause="WHATSAT-5",
         )
     # The framing of the rest by the grammar (whatsat_reply): JSON lines, no empty line, LF LF.
     parsed = parse_whatsat_reply(data)
     cut_at_close = False
-    if isinstance(parsed, str) and "(LF LF)" in parsed and reply.closed:
+    if isinstance(parsed, str) and "(LF LF)" in parsed and closed:
         # SPEC A21: the final empty line missing where the server closed is lenient; the rest
         # of the reply is still judged.
         whole = parse_whatsat_reply(data.rstrip(b"\n") + b"\n\n")
         if not isinstance(whole, str):
             parsed, cut_at_close = whole, True
     if isinstance(parsed, str):
-        raise CheckFailed(
+        return CheckFailed(
             f"the WHATSAT reply is not the AT line, the JSON and an empty line: {parsed}",
             expected="the stored AT line, LF, a JSON object without an empty line, LF LF",
             seen=repr(data[:200]) + (f" ... {data[-60:]!r}" if len(data) > 200 else ""),
             clause="WHATSAT-5" if "(LF LF)" in parsed else "WHATSAT-6",
         )
     if not isinstance(parsed.document, dict):
-        raise CheckFailed(
+        return CheckFailed(
             "the JSON is not an object",
             expected="{...}",
             seen=repr(parsed.json_text[:200]),
             clause="WHATSAT-6",
         )
     if cut_at_close:
-        raise CheckFailed(
+        return CheckFailed(
             "the WHATSAT reply ends where the server closed the connection, without its final "
             "empty line (LF LF)",
             expected="the JSON, LF, LF",
             seen=f"... {data[-60:]!r}, then the connection closed",
+            clause="WHATSAT-5",
             strict_part=True,
         )
+    return None
 
 
 def integer_degrees(serial: int) -> bytes:

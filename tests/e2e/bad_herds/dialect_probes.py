@@ -151,18 +151,6 @@ def dialect_crlf_single_line(script: Path, directory: Path) -> Evidence:
 
 
 @trait
-def dialect_one_read(script: Path, directory: Path) -> Evidence:
-    with herd(script, directory) as h:
-        h.start("A")
-        t = Transcript()
-        two = b"IAMAT one %s %s\nIAMAT two %s %s\n" % (LOCATION, now(), LOCATION, now())
-        data, closed = _kept_open(h, two, t)
-        answers = [line for line in data.split(b"\n") if line.startswith(b"AT ")]
-        seen = len(answers) < 2 and closed
-        return t.evidence(seen, "two commands in one write are one read: not two AT replies, then close")
-
-
-@trait
 def dialect_read_to_eof(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h:
         h.start("A")

@@ -98,22 +98,36 @@ def whatsat_json(h: Herd, name: str, client: bytes, bound: int, t: Transcript) -
 # ---- framing -----------------------------------------------------------------------------
 
 
-@probe
-def split_write_as_line(script: Path, directory: Path) -> Evidence:
+def _split_command_reply(script: Path, directory: Path, client: bytes) -> Evidence:
+    """One IAMAT written in two writes with a pause between them: the evidence is that the
+    reply is not one AT line (a server that answers the first piece alone)."""
     with herd(script, directory) as h:
         h.start("A")
         t = Transcript()
         with h.connect("A") as sock:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            first, second = b"IAMAT split +34.068930", b"-118.445127 " + now() + b"\n"
+            first, second = b"IAMAT " + client + b" +34.068930", b"-118.445127 " + now() + b"\n"
             t.sent("A", first)
             sock.sendall(first)
             time.sleep(WRITE_GAP_S)  # the input: a command split across two writes
             t.sent("A", second)
-            sock.sendall(second)
+            try:
+                sock.sendall(second)
+            except OSError as exc:  # the server closed after the first piece
+                t.append(f"second write: {type(exc).__name__}")
             reply = read_reply(sock, complete=line_done)
         t.got("A", reply.data)
         return t.evidence(not reply.data.startswith(b"AT "), "a command in two writes is not one AT reply")
+
+
+@probe
+def split_write_as_line(script: Path, directory: Path) -> Evidence:
+    return _split_command_reply(script, directory, b"split")
+
+
+@probe
+def one_read_per_connection(script: Path, directory: Path) -> Evidence:
+    return _split_command_reply(script, directory, b"one-read")
 
 
 @probe
@@ -376,6 +390,25 @@ def bad_time_drops_connection(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def nan_time_no_reply(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        reply = h.exchange("A", b"IAMAT nan-time " + LOCATION + b" nan\n", t)
+        return t.evidence(not reply.data and reply.closed, "a client time of nan: no reply, closed")
+
+
+@probe
+def line_limit_256(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        client = b"host." + b"a" * 248  # 253 octets: the longest host name
+        reply = h.iamat("A", client, LOCATION, now(), t)
+        return t.evidence(reply.startswith(b"?"), "an IAMAT with a 253-octet client ID is refused with '?'")
+
+
+@probe
 def decimal_radius_drops_connection(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h:
         h.start("A")
@@ -439,6 +472,15 @@ def crash_on_unknown_client(script: Path, directory: Path) -> Evidence:
         t = Transcript()
         reply = h.whatsat("A", b"nobody", b"10", b"1", t)
         return t.evidence(not reply.startswith(b"? "), "WHATSAT for an unknown client gets no '?'")
+
+
+@probe
+def unknown_client_error_without_copy(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        reply = h.whatsat("A", b"nobody", b"10", b"1", t)
+        return t.evidence(reply.rstrip() == b"?", "WHATSAT for an unknown client gets a '?' with no copy")
 
 
 @probe
@@ -804,6 +846,16 @@ def blank_lines_in_json(script: Path, directory: Path) -> Evidence:
         h.iamat("A", b"spaced", LOCATION, now(), t)
         reply = h.exchange("A", b"WHATSAT spaced 10 3\n", t).data
         return t.evidence(json_of(reply) is None, "the JSON does not end at the first empty line")
+
+
+@probe
+def json_as_dict_repr(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        h.iamat("A", b"repr", LOCATION, now(), t)
+        reply = h.exchange("A", b"WHATSAT repr 10 3\n", t).data
+        return t.evidence(json_of(reply) is None, "the WHATSAT body is no JSON")
 
 
 def _json_differs(script: Path, directory: Path, client: bytes, bound: int, note: str) -> Evidence:

@@ -1,5 +1,5 @@
-"""One bug: each read() is taken for one line, so a command that arrives in two TCP writes is two
-invalid lines (FRAME-1)."""
+"""One deviation (strict only, FRAME-1 lenient and SPEC decision A26): each read() is taken for one
+line, so a command that arrives in two TCP writes is two invalid lines."""
 
 import asyncio
 

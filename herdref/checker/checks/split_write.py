@@ -1,6 +1,9 @@
-"""frame-split-write (SPEC section 3, FRAME-1): a command that arrives in several TCP writes is
-one command. Kept apart from :mod:`herdref.checker.checks.framing` for its size; it runs in
-the framing section, after the checks registered there."""
+"""A command split across TCP writes (SPEC FRAME-1 strict, decision A26): frame-split-write.
+
+TCP delivers a byte stream, not the writes a client made: a command is the octets up to its LF
+(or the client's EOF, FRAME-2), however they arrive. This check writes one IAMAT in pieces and
+judges the reply in the herd's dialect (half-close or kept open).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ from typing import Final
 
 from herdref.checker.checks.registry import CheckFailed, check
 from herdref.checker.client import LineSession
-from herdref.checker.target import CheckContext, CheckUnsupported
+from herdref.checker.target import CheckContext
 from herdref.model.judge import is_error_reply_for, split_at_fields, split_line
 
 #: How long to wait after each write but the last of a split command (TCP_NODELAY): long
@@ -45,6 +48,9 @@ class SplitDelivery:
     "a command that arrives in two or three TCP writes is one command",
     # It judges the AT reply's fields: a malformed AT line is at-reply-format's (AT-1).
     requires=("dialect", "at-reply-format"),
+    # FRAME-1 lenient, decision A26: the course's asyncio hint reads once per connection and
+    # its graders write each command at once, so taking one read for one command is strict only.
+    strict_part=True,
 )
 def frame_split_write(context: CheckContext) -> None:
     """FRAME-1: a line is the octets up to LF, however TCP delivers them. Each try cuts one
@@ -67,22 +73,24 @@ def frame_split_write(context: CheckContext) -> None:
         where = f"{pieces} writes (cut at octet{'s' if len(offsets) > 1 else ''} {cuts})"
         seen = "; ".join(repr(reply) for reply in delivery.replies) or "no reply"
         seen += " (then the server closed the connection)" if delivery.closed else ""
-        # A single-shot herd that takes one read for the whole command (FRAME-3 lenient; the
-        # course's clients write each command at once): it answers the first write(s) as a
-        # command and closes, or closes so early that its answer is lost in the reset. That is
-        # its one deviation, which frame-keep-open reports (strict only): not named twice.
+        # SPEC FRAME-1 strict, decision A26: TCP delivers a byte stream, so a herd that takes
+        # one read for the whole command (single-shot or not) answers a fragment. The words
+        # say what the transcript shows; the check's strict_part grades it.
         if _answered_one_prefix(delivery, command, offsets):
-            raise CheckUnsupported(
-                f"an IAMAT sent in {where} was answered for its first write(s) alone, and the "
-                "connection closed: the server takes one read per connection (single-shot, "
-                "FRAME-3 lenient), which frame-keep-open reports"
+            raise CheckFailed(
+                f"an IAMAT sent in {where} was answered for its first write(s) alone (the command "
+                "cut there, with neither its LF nor the client's EOF), and the server closed the "
+                "connection: it took one read for the whole command",
+                expected=f"one AT reply for {client!r}, after the last write",
+                seen=seen,
             )
         if not delivery.replies and delivery.closed and _single_shot(context, name):
-            when = " before its LF was sent" if delivery.cut_short else ""
-            raise CheckUnsupported(
-                f"an IAMAT sent in {where} got no reply: the server closed the connection{when}, "
-                "as it closes every connection after one reply (single-shot, FRAME-3 lenient, "
-                "which frame-keep-open reports); a split command cannot be judged on it"
+            when = "before the last write (its LF) was sent" if delivery.cut_short else "after the last write"
+            raise CheckFailed(
+                f"an IAMAT sent in {where} got no reply: the server closed the connection {when}, "
+                "though it answers an IAMAT written at once",
+                expected=f"one AT reply for {client!r}, after the last write",
+                seen=seen,
             )
         raise CheckFailed(
             f"an IAMAT sent in {where} {_split_outcome(delivery)}",
@@ -134,12 +142,13 @@ def _answered_one_prefix(delivery: SplitDelivery, command: bytes, offsets: list[
 
 
 def _single_shot(context: CheckContext, name: str) -> bool:
-    """The herd closes a kept-open connection after its first reply (FRAME-3 lenient)."""
+    """The herd answers an IAMAT written at once and then closes the connection, which the
+    client kept open (FRAME-3 lenient)."""
     with context.session(name) as session:
         session.send(
             b"IAMAT %s %s %s\n" % (context.client_id("control"), context.location(), context.now_time())
         )
-        if session.read_reply() is None and not session.closed:
+        if session.read_reply() is None:
             return False
         session.read_until_closed(timeout_s=context.remaining(_SPLIT_LINGER_S))
         return session.closed
@@ -175,9 +184,9 @@ def _deliver_in_pieces(context: CheckContext, name: str, writes: list[bytes]) ->
         except OSError as exc:  # the server closed after an earlier write
             delivery.cut_short = True
             context.transcript.note(f"{name}: {type(exc).__name__} while sending")
-        # After an early reply the verdict is a failure whatever follows; a herd that answers
+        # After an early reply the verdict is settled whatever follows; a herd that answers
         # each write answers the last one as fast as the first, and one that answers one command
-        # per connection never answers it (Ji-Keyu's herd: a whole reply timeout spent, twice).
+        # per connection never answers it (a whole reply timeout spent, twice, on a student herd).
         last_wait = _SPLIT_LINGER_S if delivery.early else context.target.timeout_s
         reply = session.read_reply(timeout_s=context.remaining(last_wait))
         if reply is not None:
