@@ -224,14 +224,20 @@ def require_flood(
     names = sorted(set(holders) - {origin})
     if not names:
         return
-    seen = context.wait_for_line(names, client, line)
+    if not judge_lines:
+        # Arrival only: any AT line of the client that is not an older record will do (a line
+        # WHATSAT rebuilds never equals ``line``: waiting for that would spend the whole
+        # propagation time on each link).
+        seen = _any_line_of(context, names, client, line)
+    else:
+        seen = context.wait_for_line(names, client, line)
     late = [name for name, got in seen.items() if got is None]
     if late and any(
         got is not None and not same_record(got, line, any_time_diff=True) for got in seen.values()
     ):
         # The wait ends at the first server that shows another line of this client time (final
         # under FLOOD-2); a server that showed nothing yet may still be about to get the record.
-        seen.update(_any_line_of(context, late, client))
+        seen.update(_any_line_of(context, late, client, line))
     # A server that still holds an earlier record of the client has not received this one.
     stale = [name for name, got in seen.items() if got is not None and _older_record(got, line)]
     wrong = {name: got for name, got in seen.items() if got is not None and got != line and name not in stale}
@@ -291,16 +297,20 @@ def require_flood(
         )
 
 
-def _any_line_of(context: CheckContext, names: list[str], client: bytes) -> dict[str, bytes | None]:
-    """What each of ``names`` answers WHATSAT with once it shows any AT line of ``client``, or
-    when the propagation time (within the check's budget) is over."""
+def _any_line_of(
+    context: CheckContext, names: list[str], client: bytes, line: bytes
+) -> dict[str, bytes | None]:
+    """What each of ``names`` answers WHATSAT with once it shows an AT line of ``client`` that
+    is not a record older than ``line``, or when the propagation time (within the check's
+    budget) is over."""
     held: dict[str, bytes | None] = dict.fromkeys(names)
 
     def all_hold() -> bool:
         for name in names:
-            if held[name] is None:
+            got = held[name]
+            if got is None or _older_record(got, line):
                 held[name] = context.stored_line(name, client, silence_is_none=True)
-        return all(line is not None for line in held.values())
+        return all(got is not None and not _older_record(got, line) for got in held.values())
 
     with contextlib.suppress(DeadlinePassed):
         wait_until(all_hold, deadline_s=context.remaining(context.target.propagation_s))

@@ -641,6 +641,17 @@ def flood_handled_as_report(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def whatsat_line_from_arguments(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        reply = h.iamat("A", b"args", LOCATION, now(), t)
+        shown = first_line(h.whatsat("A", b"args", b"10", b"1", t))
+        seen = bool(reply) and shown.startswith(b"AT A ") and shown.endswith(b" args 10 1")
+        return t.evidence(seen, "WHATSAT shows an AT line ending in the request's radius and bound")
+
+
+@probe
 def whatsat_time_diff_regenerated(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h:
         h.start("A")
