@@ -641,6 +641,17 @@ def flood_handled_as_report(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def whatsat_body_bare_array(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        reply = h.iamat("A", b"bare", LOCATION, now(), t)
+        answer = h.whatsat("A", b"bare", b"10", b"0", t)
+        seen = bool(reply) and answer.startswith(reply + b"\n[]\n")
+        return t.evidence(seen, "the bound-0 WHATSAT body is a bare '[]', not a JSON object")
+
+
+@probe
 def whatsat_line_from_arguments(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h:
         h.start("A")
