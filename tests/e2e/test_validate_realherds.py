@@ -543,3 +543,23 @@ def test_a_whatsat_line_rebuilt_from_the_request_is_not_called_a_lost_record(tmp
     }, output
     assert "whatsat-reply judges that" in str(checks["newer-by-value"]["summary"]), output
     assert status == 1, output
+
+
+def test_a_time_difference_the_skew_check_named_does_not_fail_the_stateful_run_again(tmp_path: Path) -> None:
+    # marco-cos and Emmettlsc write '--' before a negative difference: skew names it (AT-2); the
+    # stateful run named it again under AT-1, or (once it knew the defect) ended every example
+    # at its first reply, as every client time it sends is ahead of the clock.
+    status, document, output = validate(
+        tmp_path,
+        *launch_broken_herd(tmp_path, "skew_double_minus.py"),
+        "--only",
+        "at-reply-format,skew,stateful",
+        "--examples",
+        "3",
+    )
+    checks = _checks(document)
+    assert (checks["skew"]["verdict"], checks["skew"]["clause"]) == ("FAIL", "AT-2"), output
+    stateful = checks["stateful"]
+    assert stateful["verdict"] == "PASS", output
+    assert "AT-2, seen here too; the run went on" in str(stateful["summary"]), output
+    assert status == 1, output
