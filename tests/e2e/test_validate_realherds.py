@@ -563,3 +563,21 @@ def test_a_time_difference_the_skew_check_named_does_not_fail_the_stateful_run_a
     assert stateful["verdict"] == "PASS", output
     assert "AT-2, seen here too; the run went on" in str(stateful["summary"]), output
     assert status == 1, output
+
+
+def test_a_stale_record_behind_a_rebuilt_whatsat_line_is_read_from_its_time_difference(
+    tmp_path: Path,
+) -> None:
+    # Ji-Keyu and carsonkimck rebuild the WHATSAT line ('... 10 0') and keep a stale IAMAT: the
+    # rebuilt line's time difference (+100 s) shows the stale client time is held.
+    herd = _combined(
+        tmp_path,
+        "rebuilt_line_and_stale_kept",
+        ("whatsat_line_from_arguments", "WhatsatLineFromArguments"),
+        ("stale_iamat_stored_at_origin", "StaleIamatStoredAtOrigin"),
+    )
+    status, document, output = validate(tmp_path, *_launch(herd, tmp_path), "--only", "iamat-stale")
+    entry = _checks(document)["iamat-stale"]
+    assert (entry["verdict"], entry["clause"]) == ("FAIL", "IAMAT-7"), output
+    assert "puts the client time it holds at the stale report's" in str(entry["summary"]), output
+    assert status == 1, output

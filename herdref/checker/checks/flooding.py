@@ -436,12 +436,12 @@ def _require_sent(
     "FLOOD-2",
     "MUST",
     "an update reaches every server, and a stale or duplicate IAMAT replaces no record elsewhere",
-    # It needs records to flood (flood-all) and the server a client reports to to take a newer
-    # report (newer-by-value). Not iamat-stale nor flood-stale-not-sent: a stale IAMAT kept at
-    # the server it was sent to is iamat-stale's, and noted here, not judged again; requiring
-    # their PASS hid the defects only this check looks for (an update that is not flooded:
-    # Emmettlsc, behind an iamat-stale FAIL for its origin's own stale record).
-    requires=("dialect", "at-reply-format", "flood-all", "newer-by-value"),
+    # It needs records to flood (flood-all), nothing else: an origin that keeps a client's first
+    # report is newer-by-value's, and a stale IAMAT kept at the server it was sent to
+    # iamat-stale's; both are seen and left to them here. Requiring those checks' PASS hid the
+    # defects only this check looks for (Emmettlsc's update that is not flooded, behind an
+    # iamat-stale FAIL and a newer-by-value FAIL for its neighbours' string comparison).
+    requires=("dialect", "at-reply-format", "flood-all"),
 )
 def flood_newest_wins(context: CheckContext) -> None:
     names = context.target.names
@@ -453,6 +453,13 @@ def flood_newest_wins(context: CheckContext) -> None:
     require_flood(context, origin, names, client, first)
     newest_time = context.now_time()
     newest = at_reply(context, origin, client, context.location(), newest_time)
+    held = context.stored_line(origin, client)
+    if held is not None and same_record(held, first, any_time_diff=True, any_server=True):
+        raise CheckUnsupported(
+            f"{origin} still holds the first report after answering a newer one ({held!r}): that is "
+            "newer-by-value's (a greater client time replaces the stored record), so whether an "
+            "update is flooded cannot be seen"
+        )
     with failure_as(
         f"a newer report from a client every server already held, sent to {origin}, did not replace "
         "the older record everywhere",

@@ -255,13 +255,25 @@ def iamat_stale(context: CheckContext) -> None:
                 seen=repr(line),
                 clause="IAMAT-4",
             )
+    asked_at = Fraction(time.time_ns(), 1_000_000_000)
     held = context.stored_line(name, client)
     record = split_at_fields(held) if held is not None else None
     if record is not None and not any(
         time_close(sent, record.client_time) for sent in (newest_time, stale_time)
     ):
         # An AT line of the client with none of the reports' client times: WHATSAT does not
-        # return a stored record as sent (whatsat-reply names that, WHATSAT-5).
+        # return a stored record as sent (whatsat-reply names that, WHATSAT-5). A line rebuilt
+        # at query time still tells, by its time difference, which client time is held.
+        diff = time_diff_value(record.time_diff)
+        held_time = asked_at - diff if diff is not None else None
+        if held_time is not None and _nearer_stale(held_time, newest_time, stale_time):
+            raise CheckFailed(
+                f"{name} replaced its record of a client with that client's stale IAMAT: the line its "
+                f"WHATSAT rebuilds has a time difference of {record.time_diff.decode()} s, which puts the "
+                "client time it holds at the stale report's, 100 s before the newest",
+                expected=repr(newest),
+                seen=repr(held),
+            )
         raise CheckUnsupported(
             f"{name} answers WHATSAT with {held!r}, whose client time {record.client_time!r} is none of "
             "the reports': not the stored AT line (whatsat-reply judges that, WHATSAT-5), so which "
@@ -273,6 +285,13 @@ def iamat_stale(context: CheckContext) -> None:
             expected=repr(newest),
             seen=show(held),
         )
+
+
+def _nearer_stale(held_time: Fraction, newest_time: bytes, stale_time: bytes) -> bool:
+    """Whether ``held_time`` (read back from a rebuilt line's time difference, so within a few
+    seconds of the truth) is the stale report's rather than the newest one's."""
+    newest, stale = Fraction(newest_time.decode()), Fraction(stale_time.decode())
+    return abs(held_time - stale) < abs(held_time - newest) / 4
 
 
 @check(
