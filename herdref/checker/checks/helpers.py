@@ -231,7 +231,7 @@ def require_flood(
         seen = _any_line_of(context, names, client, line)
     else:
         seen = context.wait_for_line(names, client, line)
-    late = [name for name, got in seen.items() if got is None]
+    late = [name for name, got in seen.items() if got is None] if judge_lines else []
     if late and any(
         got is not None and not same_record(got, line, any_time_diff=True) for got in seen.values()
     ):
