@@ -197,8 +197,14 @@ def build_machine(
                 ]
             if violations and strict_only and deviations is None:
                 raise HerdViolation(violations, strict_only=True)
-            if violations and not strict_only:
+            known_diff = bool(violations) and {violation.clause for violation in violations} <= (
+                known_clauses & {"AT-2"}
+            )
+            if violations and not strict_only and not (known_diff and deviations is not None):
                 require(violations)  # a defect a check named already is noted, not failed
+            # A time difference a check already named (skew, AT-2) changes nothing the model
+            # predicts: the herd stores the line it answered, which the model records below, so
+            # the example goes on (marco-cos's '--' in every reply ended each one at once).
             if violations and deviations is not None:
                 deviations.extend(violation for violation in violations if violation not in deviations)
             split = split_line(reply.data, crlf=False)

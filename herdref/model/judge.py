@@ -34,6 +34,7 @@ __all__ = [
     "echo_numerically_equal",
     "error_copy",
     "is_error_reply_for",
+    "is_location",
     "is_strict_time_diff",
     "location_close",
     "looks_like_at",
@@ -183,6 +184,12 @@ def _float_degrees(location: bytes) -> tuple[Fraction, Fraction] | None:
     if not all(number.is_finite() and abs(number.adjusted()) <= _FLOAT_EXPONENT_LIMIT for number in numbers):
         return None
     return Fraction(numbers[0]), Fraction(numbers[1])
+
+
+def is_location(text: bytes) -> bool:
+    """Whether ``text`` is a location: ISO 6709 (LEX-5), or the same two numbers in float
+    notation (a relay that re-printed them: FLOOD-5's business, but a location all the same)."""
+    return _degrees(text) is not None or _float_degrees(text) is not None
 
 
 def location_close(sent: bytes, seen: bytes, *, float_forms: bool = False) -> bool:

@@ -3,6 +3,18 @@
 from collections.abc import Iterable, Mapping
 
 from herdref.model.herd import ConnectionLog, HerdModel, Snapshot, Violation, time_of_line
+from herdref.model.judge import TIME_TOLERANCE
+
+
+def _same_time(line: bytes, other: bytes) -> bool:
+    """The two AT lines carry the same client time, within the graders' tolerance: a relay that
+    re-printed the time through a float (FLOOD-5) holds the same record, not another one."""
+    return abs(time_of_line(line) - time_of_line(other)) <= TIME_TOLERANCE
+
+
+def _older(line: bytes, other: bytes) -> bool:
+    """``line``'s client time is older than ``other``'s, beyond what a re-print explains."""
+    return time_of_line(line) < time_of_line(other) and not _same_time(line, other)
 
 
 def _show(value: bytes | None) -> str:
@@ -31,7 +43,7 @@ def check_monotonicity(model: HerdModel, before: Snapshot, after: Snapshot) -> l
             seen_after, new_line = after.holding(server, client_id)
             if not (seen_before and seen_after) or old_line is None:
                 continue
-            if new_line is None or time_of_line(new_line) < time_of_line(old_line):
+            if new_line is None or _older(new_line, old_line):
                 violations.append(
                     Violation(
                         "STATE-1",
@@ -55,7 +67,7 @@ def check_no_leakage(model: HerdModel, snapshot: Snapshot) -> list[Violation]:
                 same_time = [
                     known
                     for known in model.records.values()
-                    if known.client_id == client_id and time_of_line(known.at_line) == time_of_line(line)
+                    if known.client_id == client_id and _same_time(known.at_line, line)
                 ]
                 if same_time:
                     message = f"{server} holds {_show(line)}, a changed copy of {_show(same_time[0].at_line)}"
@@ -85,7 +97,7 @@ def check_known(model: HerdModel, snapshot: Snapshot, *, clause: str = "STATE-1"
             seen, line = snapshot.holding(server, client_id)
             if required is None or not seen:
                 continue
-            if line is None or time_of_line(line) < time_of_line(required.at_line):
+            if line is None or _older(line, required.at_line):
                 violations.append(
                     Violation(
                         clause,

@@ -7,7 +7,13 @@ from fractions import Fraction
 from typing import Final
 
 from herdref.model.herd import Violation
-from herdref.model.judge import is_strict_time_diff, parse_at_line, parse_whatsat_reply, split_line
+from herdref.model.judge import (
+    is_strict_time_diff,
+    parse_at_line,
+    parse_whatsat_reply,
+    split_at_fields,
+    split_line,
+)
 
 _NANOS_PER_SECOND: Final = 1_000_000_000
 
@@ -58,12 +64,17 @@ def check_iamat_reply(
     if split is None or split[1] != "LF":
         return [Violation("AT-1", f"IAMAT reply is not one line ended by LF: {_show(reply)}")]
     at = parse_at_line(split[0])
-    if at is None or (at.server_id, at.client_id, at.location, at.client_time) != (
-        server.encode(),
-        client_id,
-        location,
-        client_time,
+    echo = (server.encode(), client_id, location, client_time)
+    shape = split_at_fields(split[0])
+    if (
+        at is None
+        and shape is not None
+        and (shape.server_id, shape.client_id, shape.location, shape.client_time) == echo
     ):
+        # Six fields, every echo right: only the time difference is not one ('--8203686382',
+        # an exponent). That is AT-2's defect, as the skew check names it, not AT-1's.
+        return [Violation("AT-2", f"time difference {_show(shape.time_diff)} is not a signed decimal")]
+    if at is None or (at.server_id, at.client_id, at.location, at.client_time) != echo:
         return [
             Violation(
                 "AT-1",

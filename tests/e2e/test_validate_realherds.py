@@ -533,3 +533,168 @@ def test_a_storm_herd_is_still_judged_on_one_server_alone(tmp_path: Path) -> Non
     assert verdicts["flood-all"][0] == "BLOCKED", output
     assert "runs, alone" in " ".join(checks["skew"]["transcript"]), output  # type: ignore[arg-type]
     assert status == 1, output
+
+
+def _combined(tmp_path: Path, name: str, *bases: tuple[str, str], body: str = "pass") -> Path:
+    """A herd of several corpus herds' defects at once: a class deriving from each
+    ``(module, class)`` in ``bases``, with ``body`` as its own."""
+    herd = tmp_path / f"{name}.py"
+    imports = "".join(f"from {module} import {cls}\n" for module, cls in bases)
+    herd.write_text(
+        "import sys\n"
+        f"sys.path.insert(0, {str(BAD_HERDS)!r})\n"
+        "from _base import main\n"
+        f"{imports}\n\n"
+        f"class Combined({', '.join(cls for _, cls in bases)}):\n"
+        f"    {body}\n\n\n"
+        "main(Combined)\n"
+    )
+    return herd
+
+
+def _launch(herd: Path, tmp_path: Path) -> list[str]:
+    return [
+        "--launch",
+        f"{sys.executable} {herd} {{name}} --config {{config}}",
+        "--config",
+        str(write_herd_file(tmp_path)),
+    ]
+
+
+def test_an_origin_that_keeps_a_stale_iamat_does_not_hide_an_update_that_is_not_flooded(
+    tmp_path: Path,
+) -> None:
+    # Emmettlsc stores a stale IAMAT at its origin (iamat-stale, IAMAT-7) and does not flood a
+    # known client's update (E4): flood-newest-wins, the check that looks for the update, needed
+    # iamat-stale and flood-stale-not-sent to PASS, so it was BLOCKED and E4 never looked for.
+    herd = _combined(
+        tmp_path,
+        "stale_kept_and_update_not_flooded",
+        ("stale_iamat_stored_at_origin", "StaleIamatStoredAtOrigin"),
+        ("update_not_reflooded", "UpdateNotReflooded"),
+    )
+    status, document, output = validate(
+        tmp_path,
+        *_launch(herd, tmp_path),
+        "--only",
+        "newer-by-value,iamat-stale,flood-all,flood-stale-not-sent,flood-newest-wins",
+    )
+    checks = _checks(document)
+    failed = {name: entry["clause"] for name, entry in checks.items() if entry["verdict"] == "FAIL"}
+    assert failed == {"iamat-stale": "IAMAT-7", "flood-newest-wins": "FLOOD-1"}, output
+    assert checks["flood-stale-not-sent"]["verdict"] == "BLOCKED", output
+    assert "did not replace the older record everywhere" in str(checks["flood-newest-wins"]["summary"]), (
+        output
+    )
+    assert status == 1, output
+
+
+def test_a_stale_iamat_kept_at_its_server_is_named_once_by_iamat_stale(tmp_path: Path) -> None:
+    # flood-newest-wins now runs behind an iamat-stale FAIL: it notes the stale record kept
+    # where it was sent and judges the other servers, so the defect is not named twice.
+    status, document, output = validate(
+        tmp_path,
+        *launch_broken_herd(tmp_path, "stale_iamat_stored_at_origin.py"),
+        "--only",
+        "newer-by-value,iamat-stale,flood-all,flood-newest-wins",
+    )
+    checks = _checks(document)
+    failed = {name: entry["clause"] for name, entry in checks.items() if entry["verdict"] == "FAIL"}
+    assert failed == {"iamat-stale": "IAMAT-7"}, output
+    assert checks["flood-newest-wins"]["verdict"] == "PASS", output
+    assert "iamat-stale names that" in " ".join(checks["flood-newest-wins"]["transcript"]), output
+    assert status == 1, output
+
+
+def test_a_client_time_reprinted_smaller_is_the_same_record_not_an_older_one(tmp_path: Path) -> None:
+    # dylanphe keeps a relayed client time as a float ('...185589' for '...185589075'):
+    # flood-no-loop took it for an older record and failed LINK-2 'after Juzang restarted',
+    # blocking flood-all and paused-neighbour. It is FLOOD-5, strict only, named by flood-all.
+    status, document, output = validate(
+        tmp_path,
+        *launch_broken_herd(tmp_path, "relay_reprints_time.py"),
+        "--only",
+        "flood-no-loop,flood-all,flood-newest-wins",
+    )
+    checks = _checks(document)
+    verdicts = {name: (entry["verdict"], entry["clause"]) for name, entry in checks.items()}
+    assert verdicts["flood-all"] == ("NON-STRICT", "FLOOD-5"), output
+    assert {verdict for verdict, _ in verdicts.values()} <= {"PASS", "NON-STRICT"}, output
+    assert "older record" not in output + str(document), output
+    assert status == 3, output
+
+
+def test_a_flooded_record_stored_as_a_new_report_is_flood_5_not_unsupported(tmp_path: Path) -> None:
+    # marco-cos handles a flooded IAMAT as a new one: every server stores a line of its own and
+    # the copy that comes back replaces the origin's. flood-all gave up ('WHATSAT at Bailey
+    # does not return the AT line Bailey answered'); it judges FLOOD-5 from what it saw.
+    herd = _combined(
+        tmp_path,
+        "flood_echoed_at_once",
+        ("flood_handled_as_report", "FloodHandledAsReport"),
+        body="relay_delay_s = 0.0",
+    )
+    status, document, output = validate(tmp_path, *_launch(herd, tmp_path), "--only", "flood-all")
+    entry = _checks(document)["flood-all"]
+    assert (entry["verdict"], entry["clause"]) == ("FAIL", "FLOOD-5"), output
+    assert "twice alike" in str(entry["summary"]), output
+    assert status == 1, output
+
+
+def test_a_whatsat_line_rebuilt_from_the_request_is_not_called_a_lost_record(tmp_path: Path) -> None:
+    # carsonkimck and Ji-Keyu rebuild the AT line from the WHATSAT ('... 10 0'): newer-by-value
+    # said 'kept neither record' and iamat-stale 'replaced its record'. whatsat-reply names it.
+    status, document, output = validate(
+        tmp_path,
+        *launch_broken_herd(tmp_path, "whatsat_line_from_arguments.py"),
+        "--only",
+        "whatsat-reply,newer-by-value,iamat-stale",
+    )
+    checks = _checks(document)
+    verdicts = {name: entry["verdict"] for name, entry in checks.items()}
+    assert verdicts == {
+        "dialect": "PASS",
+        "whatsat-reply": "FAIL",
+        "newer-by-value": "UNSUPPORTED",
+        "iamat-stale": "UNSUPPORTED",
+    }, output
+    assert "whatsat-reply judges that" in str(checks["newer-by-value"]["summary"]), output
+    assert status == 1, output
+
+
+def test_a_time_difference_the_skew_check_named_does_not_fail_the_stateful_run_again(tmp_path: Path) -> None:
+    # marco-cos and Emmettlsc write '--' before a negative difference: skew names it (AT-2); the
+    # stateful run named it again under AT-1, or (once it knew the defect) ended every example
+    # at its first reply, as every client time it sends is ahead of the clock.
+    status, document, output = validate(
+        tmp_path,
+        *launch_broken_herd(tmp_path, "skew_double_minus.py"),
+        "--only",
+        "at-reply-format,skew,stateful",
+        "--examples",
+        "3",
+    )
+    checks = _checks(document)
+    assert (checks["skew"]["verdict"], checks["skew"]["clause"]) == ("FAIL", "AT-2"), output
+    stateful = checks["stateful"]
+    assert stateful["verdict"] == "PASS", output
+    assert "AT-2, seen here too; the run went on" in str(stateful["summary"]), output
+    assert status == 1, output
+
+
+def test_a_stale_record_behind_a_rebuilt_whatsat_line_is_read_from_its_time_difference(
+    tmp_path: Path,
+) -> None:
+    # Ji-Keyu and carsonkimck rebuild the WHATSAT line ('... 10 0') and keep a stale IAMAT: the
+    # rebuilt line's time difference (+100 s) shows the stale client time is held.
+    herd = _combined(
+        tmp_path,
+        "rebuilt_line_and_stale_kept",
+        ("whatsat_line_from_arguments", "WhatsatLineFromArguments"),
+        ("stale_iamat_stored_at_origin", "StaleIamatStoredAtOrigin"),
+    )
+    status, document, output = validate(tmp_path, *_launch(herd, tmp_path), "--only", "iamat-stale")
+    entry = _checks(document)["iamat-stale"]
+    assert (entry["verdict"], entry["clause"]) == ("FAIL", "IAMAT-7"), output
+    assert "puts the client time it holds at the stale report's" in str(entry["summary"]), output
+    assert status == 1, output

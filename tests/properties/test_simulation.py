@@ -626,6 +626,26 @@ def test_model_iamat_reply_must_echo_the_client() -> None:
     ]
 
 
+@pytest.mark.parametrize("difference", [b"--0.500000000", b"+5e-01", b"0.5"])
+def test_model_names_a_time_difference_that_is_no_number_at_2_not_at_1(difference: bytes) -> None:
+    # Every echo right, only the difference malformed ('-' + str(diff): marco-cos, lazraka):
+    # the skew check names it AT-2, and the stateful run must see the same defect.
+    reply = b"AT A %s kiwi +1+1 1.5\n" % difference
+    assert clauses(check_iamat_reply("A", b"kiwi", b"+1+1", b"1.5", reply, received_ns=(2 * 10**9,) * 2)) == [
+        "AT-2"
+    ]
+
+
+def test_a_relayed_time_reprinted_smaller_is_a_changed_copy_not_an_older_record() -> None:
+    model = HerdModel(("A", "B"), [("A", "B")])
+    model.create("A", b"kiwi", b"1796319437.185589075", b"AT A +0.1 kiwi +1+1 1796319437.185589075")
+    reprinted = b"AT A +0.1 kiwi +1+1 1796319437.185589"
+    model.quiet()
+    snapshot = model.snapshot({"B": {b"kiwi": reprinted}})
+    assert clauses(check_no_leakage(model, snapshot)) == ["FLOOD-5"]
+    assert check_known(model, snapshot) == []
+
+
 def test_model_whatsat_replies() -> None:
     request = b"WHATSAT kiwi 10 1"
     body = b'{\n "results" : [\n  1\n ]\n}'

@@ -4,21 +4,25 @@ from __future__ import annotations
 
 import contextlib
 import json
+import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Final
 
 from herdref.checker.checks.registry import CheckFailed
 from herdref.checker.client import Exchange
+from herdref.checker.deadline import DeadlinePassed, wait_until
 from herdref.checker.launcher import Launcher
 from herdref.checker.target import CheckContext, CheckUnsupported, Target
 from herdref.model import components
 from herdref.model.judge import (
     decimal_value,
     is_error_reply_for,
+    is_location,
     looks_like_at,
     same_record,
     split_at_fields,
     split_line,
+    time_close,
 )
 from herdref.protocol import WHITESPACE, At, error_reply
 
@@ -260,7 +264,24 @@ def require_flood(
     names = sorted(set(holders) - {origin})
     if not names:
         return
-    seen = context.wait_for_line(names, client, line)
+    cut_short = False
+    if not judge_lines:
+        # Arrival only: any AT line of the client that is not an older record will do (a line
+        # WHATSAT rebuilds never equals ``line``: waiting for that would spend the whole
+        # propagation time on each link).
+        seen = _any_line_of(context, names, client, line)
+    else:
+        started = time.monotonic()
+        seen = context.wait_for_line(names, client, line)
+        # Only a wait that ended early (below) leaves servers unasked for the rest of the time.
+        cut_short = time.monotonic() - started < context.target.propagation_s
+    late = [name for name, got in seen.items() if got is None] if cut_short else []
+    if late and any(
+        got is not None and not same_record(got, line, any_time_diff=True) for got in seen.values()
+    ):
+        # The wait ends at the first server that shows another line of this client time (final
+        # under FLOOD-2); a server that showed nothing yet may still be about to get the record.
+        seen.update(_any_line_of(context, late, client, line))
     # A server that still holds an earlier record of the client has not received this one.
     stale = [name for name, got in seen.items() if got is not None and _older_record(got, line)]
     wrong = {name: got for name, got in seen.items() if got is not None and got != line and name not in stale}
@@ -284,31 +305,20 @@ def require_flood(
             )
         wrong = {}
     same_report = all(same_record(got, line, any_time_diff=True, any_server=True) for got in wrong.values())
-    if wrong and same_report and (not judge_lines or origin not in context.target.names):
-        # The same client report under another server ID or time difference. Judging only
-        # arrival, or for a line a client sent (no server's reply to compare with), the record
-        # did arrive: flood-all names a relay that changes the line (FLOOD-5), whatsat-reply a
-        # WHATSAT that regenerates it (WHATSAT-5).
+    if wrong and (not judge_lines or (same_report and origin not in context.target.names)):
+        # Judging only arrival, a server that answers WHATSAT with an AT line of this client
+        # (a fresh ID: no earlier record of it exists, and an older one is in ``stale``) holds
+        # the record, whatever the line; for a line a client sent (no server's reply to compare
+        # with), the same client report under another server ID or time difference did arrive.
+        # flood-all names a relay that changes the line (FLOOD-5), whatsat-reply a WHATSAT
+        # that rebuilds it (WHATSAT-5).
         context.transcript.note(
-            "the record arrived as another AT line (see flood-all, FLOOD-5, and whatsat-reply, WHATSAT-5)"
+            f"{', '.join(sorted(wrong))} answer(s) WHATSAT with another AT line of the client: the "
+            "record arrived (the line itself is flood-all's, FLOOD-5, and whatsat-reply's, WHATSAT-5)"
         )
         wrong = {}
-    held = context.stored_line(origin, client) if wrong and origin in context.target.names else line
-    if wrong and held != line:
-        # The origin itself no longer answers with the line it replied: WHATSAT rebuilds the AT
-        # line (WHATSAT-5, whatsat-reply's business), not the flood that changed it.
-        if held is not None and all(same_record(got, line, any_time_diff=True) for got in wrong.values()):
-            # Only the time difference differs, as at the origin: the record did arrive.
-            context.transcript.note(
-                f"{origin} itself answers WHATSAT with another time difference than its IAMAT reply: "
-                "the AT line is regenerated at each WHATSAT (WHATSAT-5, whatsat-reply's business)"
-            )
-            wrong = {}
-        else:
-            raise CheckUnsupported(
-                f"WHATSAT at {origin} does not return the AT line {origin} answered the IAMAT with "
-                "(WHATSAT-5), so what each server holds cannot be compared with it"
-            )
+    if wrong and origin in context.target.names:
+        wrong = _judge_against_origin(context, origin, client, line, wrong)
     if wrong:
         name, got = next(iter(wrong.items()))
         raise CheckFailed(
@@ -331,13 +341,84 @@ def require_flood(
         )
 
 
+def _any_line_of(
+    context: CheckContext, names: list[str], client: bytes, line: bytes
+) -> dict[str, bytes | None]:
+    """What each of ``names`` answers WHATSAT with once it shows an AT line of ``client`` that
+    is not a record older than ``line``, or when the propagation time (within the check's
+    budget) is over."""
+    held: dict[str, bytes | None] = dict.fromkeys(names)
+
+    def all_hold() -> bool:
+        for name in names:
+            got = held[name]
+            if got is None or _older_record(got, line):
+                held[name] = context.stored_line(name, client, silence_is_none=True)
+        return all(got is not None and not _older_record(got, line) for got in held.values())
+
+    with contextlib.suppress(DeadlinePassed):
+        wait_until(all_hold, deadline_s=context.remaining(context.target.propagation_s))
+    return held
+
+
+def _judge_against_origin(
+    context: CheckContext, origin: str, client: bytes, line: bytes, wrong: dict[str, bytes]
+) -> dict[str, bytes]:
+    """``wrong`` (server: the other AT line it answers WHATSAT with), as far as it is FLOOD-5's:
+    compared with what the origin itself answers. A WHATSAT that rebuilds the line at each
+    query (two answers of the origin differ) is WHATSAT-5, whatsat-reply's: the record did
+    arrive where the line is the same report. An origin that answers, twice alike, another
+    line than its reply stores that line: the record was changed on its way (FLOOD-5)."""
+    held = context.stored_line(origin, client)
+    if held == line:
+        return wrong
+    again = context.stored_line(origin, client) if held is not None else None
+    if held is not None and again != held and same_record(held, line, any_time_diff=True):
+        context.transcript.note(
+            f"{origin} itself answers two WHATSATs with two time differences, neither its IAMAT "
+            "reply's: the AT line is rebuilt at each WHATSAT (WHATSAT-5, whatsat-reply's business)"
+        )
+        return {
+            name: got
+            for name, got in wrong.items()
+            if not same_record(got, line, any_time_diff=True, any_server=True)
+        }
+    if held is not None and same_record(held, line, any_time_diff=True, any_server=True):
+        name, got = next(iter(sorted(wrong.items())))
+        raise CheckFailed(
+            f"{origin} answers WHATSAT, twice alike, with another AT line than its reply to the "
+            f"IAMAT, and {name} holds {'that line' if got == held else 'another one'}: the line of "
+            "the record changed after the reply (relayed AT lines must be the reply's octets on every "
+            "server, the origin included)",
+            expected=repr(line),
+            seen=f"{origin}: {held!r}; {name}: {got!r}",
+            clause="FLOOD-5",
+        )
+    raise CheckUnsupported(
+        f"WHATSAT at {origin} answers {show(held)}, which is not the record {origin} answered the "
+        "IAMAT with (whatsat-reply judges that, WHATSAT-5), so what each server holds cannot be "
+        "compared with it"
+    )
+
+
 def _older_record(held: bytes, line: bytes) -> bool:
-    """Whether the AT line ``held`` is a record of the same client with an older client time."""
+    """Whether the AT line ``held`` is an earlier record of the same client: a record (its
+    location a location) whose client time is older than ``line``'s beyond the graders'
+    tolerance. The same record with its time re-printed through a float is not older (that is
+    FLOOD-5's), and a line rebuilt from the WHATSAT's own arguments (radius and bound where the
+    location and time belong) is no record at all."""
     held_fields, line_fields = split_at_fields(held), split_at_fields(line)
     if held_fields is None or line_fields is None or held_fields.client_id != line_fields.client_id:
         return False
+    if not is_location(held_fields.location):
+        return False
     held_time, line_time = decimal_value(held_fields.client_time), decimal_value(line_fields.client_time)
-    return held_time is not None and line_time is not None and held_time < line_time
+    return (
+        held_time is not None
+        and line_time is not None
+        and held_time < line_time
+        and not time_close(line_fields.client_time, held_fields.client_time)
+    )
 
 
 def require_link(context: CheckContext, origin: str, neighbours: list[str], summary: str) -> None:
@@ -353,6 +434,7 @@ def require_whole_again(context: CheckContext, restarted: Iterable[str]) -> None
     neighbours and theirs reach it (so the next case starts from a working herd, and a missing
     reconnection is named as such). Reaching further is FLOOD-1's business."""
     for name in restarted:
+        context.transcript.note(f"{name} was restarted: its links must work again, both ways (LINK-2)")
         require_link(
             context,
             name,

@@ -154,13 +154,23 @@ def newer_by_value(context: CheckContext) -> None:
                     expected=f"a record with client time {later.decode()}",
                     seen=show(again),
                 )
+        if record is not None and not kept_first:
+            # An AT line of the client with neither report's client time: not a record as the
+            # client sent it (carsonkimck and Ji-Keyu rebuild it from the WHATSAT's radius and
+            # bound). whatsat-reply names a WHATSAT that does not return the stored line
+            # (WHATSAT-5); which report is kept cannot be read from it.
+            raise CheckUnsupported(
+                f"{name} answers WHATSAT with {held!r}, whose client time {record.client_time!r} is "
+                f"neither report's ({older.decode()} or {newer.decode()}): not the stored AT line "
+                "(whatsat-reply judges that, WHATSAT-5), so which report it keeps cannot be seen"
+            )
         raise CheckFailed(
-            f"after reports with client times {older.decode()} then {newer.decode()}, {name} kept "
+            f"after reports with client times {older.decode()} then {newer.decode()}, {name} "
             + (
-                f"the first, whose client time is smaller in value but greater as a string "
+                f"kept the first, whose client time is smaller in value but greater as a string "
                 f"({newer.decode()!r} sorts before {older.decode()!r})"
                 if kept_first
-                else "neither record"
+                else "answers WHATSAT for the client with no AT line: it holds neither report"
             ),
             expected=f"a record with client time {newer.decode()}: {second!r}",
             seen=show(held),
@@ -233,7 +243,8 @@ def iamat_stale(context: CheckContext) -> None:
     # WHATSAT shows a record, the replies are still judged.)
     if context.target.lookup_bound is not None:
         context.wait_for_line(context.target.running, client, newest, any_record=True)
-    for kind, client_time in (("duplicate", newest_time), ("stale", context.now_time(-100))):
+    stale_time = context.now_time(-100)
+    for kind, client_time in (("duplicate", newest_time), ("stale", stale_time)):
         location = context.location()  # another location than the stored record's
         line = at_reply(context, name, client, location, client_time)
         reply = at_fields(line)
@@ -244,13 +255,43 @@ def iamat_stale(context: CheckContext) -> None:
                 seen=repr(line),
                 clause="IAMAT-4",
             )
+    asked_at = Fraction(time.time_ns(), 1_000_000_000)
     held = context.stored_line(name, client)
+    record = split_at_fields(held) if held is not None else None
+    if record is not None and not any(
+        time_close(sent, record.client_time) for sent in (newest_time, stale_time)
+    ):
+        # An AT line of the client with none of the reports' client times: WHATSAT does not
+        # return a stored record as sent (whatsat-reply names that, WHATSAT-5). A line rebuilt
+        # at query time still tells, by its time difference, which client time is held.
+        diff = time_diff_value(record.time_diff)
+        held_time = asked_at - diff if diff is not None else None
+        if held_time is not None and _nearer_stale(held_time, newest_time, stale_time):
+            raise CheckFailed(
+                f"{name} replaced its record of a client with that client's stale IAMAT: the line its "
+                f"WHATSAT rebuilds has a time difference of {record.time_diff.decode()} s, which puts the "
+                "client time it holds at the stale report's, 100 s before the newest",
+                expected=repr(newest),
+                seen=repr(held),
+            )
+        raise CheckUnsupported(
+            f"{name} answers WHATSAT with {held!r}, whose client time {record.client_time!r} is none of "
+            "the reports': not the stored AT line (whatsat-reply judges that, WHATSAT-5), so which "
+            "report it keeps cannot be seen"
+        )
     if held is None or not same_record(held, newest, any_time_diff=True):
         raise CheckFailed(
             f"{name} replaced its record of a client with that client's duplicate or stale IAMAT",
             expected=repr(newest),
             seen=show(held),
         )
+
+
+def _nearer_stale(held_time: Fraction, newest_time: bytes, stale_time: bytes) -> bool:
+    """Whether ``held_time`` (read back from a rebuilt line's time difference, so within a few
+    seconds of the truth) is the stale report's rather than the newest one's."""
+    newest, stale = Fraction(newest_time.decode()), Fraction(stale_time.decode())
+    return abs(held_time - stale) < abs(held_time - newest) / 4
 
 
 @check(

@@ -214,6 +214,13 @@ def places_passthrough(context: CheckContext) -> None:
     except ValueError:
         raise CheckUnsupported("the fixture's answer was not JSON (a fault was left on)") from None
     seen = whatsat_json(reply.data.removesuffix(b"\n\n"))
+    if isinstance(google, dict) and not isinstance(seen, dict):
+        # Not a JSON object at all (nzimmerman3 sends the bare results array): whatsat-reply
+        # names that (WHATSAT-6); there is no object here to compare key by key.
+        raise CheckUnsupported(
+            "the WHATSAT reply's body is not a JSON object (whatsat-reply names that, WHATSAT-6), so "
+            "there is no Places object to compare with the fixture's"
+        )
     if isinstance(seen, dict) and "places" not in seen and isinstance(google, dict) and "places" in google:
         # The New API's answer rendered in the legacy envelope (PLACES-3 shape = "legacy"): not
         # a pass-through, so there is nothing octet-for-octet to compare.

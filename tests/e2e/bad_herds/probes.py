@@ -651,6 +651,60 @@ def relay_reprints_location(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def relay_reprints_time(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory, names=("A", "B", "C"), links=CHAIN) as h, fake_server(h.ports["C"]) as c:
+        h.start("A", "B")
+        t = Transcript()
+        reply = h.iamat("A", b"retime", LOCATION, b"1621464827.959498503", t)
+        wait_for(lambda: bool(c.lines()), QUIET_S)
+        t.got("C (fake)", b"\n".join(c.lines()))
+        relayed = [line for line in c.lines() if b" retime " in line]
+        seen = bool(reply) and bool(relayed) and relayed[0].endswith(b" 1621464827.959498")
+        return t.evidence(seen, "B relays A's record with the client time cut to the microsecond")
+
+
+@probe
+def flood_handled_as_report(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory, names=("A", "B", "C"), links=CHAIN) as h, fake_server(h.ports["C"]) as c:
+        h.start("A", "B")
+        t = Transcript()
+        reply = h.iamat("A", b"rehandled", LOCATION, now(), t)
+        wait_for(lambda: any(b" rehandled " in line for line in c.lines()))
+        t.got("C (fake)", b"\n".join(c.lines()))
+        relayed = [line for line in c.lines() if b" rehandled " in line]
+        # B's own line comes back to A too: A then answers WHATSAT with another line than its
+        # reply (a correct herd's A keeps its reply line, which the wait then runs out on).
+        wait_for(
+            lambda: first_line(h.whatsat("A", b"rehandled", b"10", b"0", Transcript())) != reply, QUIET_S
+        )
+        shown = first_line(h.whatsat("A", b"rehandled", b"10", b"0", t))
+        seen = bool(reply) and bool(relayed) and relayed[0].startswith(b"AT B ") and shown != reply
+        return t.evidence(seen, "B relays an AT line of its own, and A's record becomes another line")
+
+
+@probe
+def whatsat_body_bare_array(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        reply = h.iamat("A", b"bare", LOCATION, now(), t)
+        answer = h.whatsat("A", b"bare", b"10", b"0", t)
+        seen = bool(reply) and answer.startswith(reply + b"\n[]\n")
+        return t.evidence(seen, "the bound-0 WHATSAT body is a bare '[]', not a JSON object")
+
+
+@probe
+def whatsat_line_from_arguments(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        reply = h.iamat("A", b"args", LOCATION, now(), t)
+        shown = first_line(h.whatsat("A", b"args", b"10", b"1", t))
+        seen = bool(reply) and shown.startswith(b"AT A ") and shown.endswith(b" args 10 1")
+        return t.evidence(seen, "WHATSAT shows an AT line ending in the request's radius and bound")
+
+
+@probe
 def whatsat_time_diff_regenerated(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h:
         h.start("A")
