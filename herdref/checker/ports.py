@@ -3,6 +3,7 @@ ones (the herd file the checker, the tests and the benchmarks start servers from
 
 from __future__ import annotations
 
+import random
 import socket
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -15,18 +16,49 @@ __all__ = ["LOOPBACK", "free_ports", "herd_on_free_ports", "port_open"]
 LOOPBACK: Final = "127.0.0.1"
 
 
+#: Where free ports are drawn from when the kernel's ephemeral range is known: below it, so
+#: that no outgoing connection (a herd's flood, a client, Places) can take a port between the
+#: moment it is chosen and the moment a server binds it. Ports under 10000 are left alone
+#: (well-known and course default ports live there).
+_LOWEST_CHOSEN_PORT: Final = 10_000
+_EPHEMERAL_RANGE_FILE: Final = Path("/proc/sys/net/ipv4/ip_local_port_range")
+_PICK_TRIES: Final = 200
+
+
 def free_ports(count: int, host: str = LOOPBACK) -> list[int]:
-    """Ports the kernel has just handed out, so nothing else listens on them."""
-    sockets = []
+    """``count`` ports nothing listens on now, chosen at random below the kernel's ephemeral
+    range (else handed out by the kernel), so that a server started on one a little later
+    does not find it taken by some connection's local end."""
+    chooser = random.SystemRandom()  # independent of any seeded ``random`` (Hypothesis seeds it)
+    highest = _ephemeral_floor() - 1
+    sockets: list[socket.socket] = []
     try:
-        for _ in range(count):
+        tries = 0
+        while len(sockets) < count:
             sock = socket.socket()
-            sock.bind((host, 0))
             sockets.append(sock)
+            if highest > _LOWEST_CHOSEN_PORT and tries < _PICK_TRIES:
+                tries += 1
+                try:
+                    sock.bind((host, chooser.randint(_LOWEST_CHOSEN_PORT, highest)))
+                    continue
+                except OSError:
+                    pass  # in use: draw again
+                sockets.pop().close()
+                continue
+            sock.bind((host, 0))
         return [sock.getsockname()[1] for sock in sockets]
     finally:
         for sock in sockets:
             sock.close()
+
+
+def _ephemeral_floor() -> int:
+    """The lowest port the kernel hands out to outgoing connections (0 when unknown)."""
+    try:
+        return int(_EPHEMERAL_RANGE_FILE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 def port_open(host: str, port: int, *, timeout_s: float = 0.2) -> bool:

@@ -85,6 +85,18 @@ def test_a_herd_on_free_ports_has_distinct_ports_and_reads_back_from_its_file(tm
     assert parse_config(dump_config(config)) == config
 
 
+def test_free_ports_are_distinct_bindable_and_below_the_kernels_ephemeral_range() -> None:
+    # An outgoing connection takes its local port from the ephemeral range: a port chosen there
+    # was taken between choosing and binding often enough to fail a test run ("already in use").
+    floor = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    ports = free_ports(40)
+    assert len(set(ports)) == 40
+    assert all(10_000 <= port < floor for port in ports), ports
+    for port in ports:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", port))
+
+
 def test_wait_listening_gives_the_seconds_until_the_port_opened(tmp_path: Path) -> None:
     (port,) = free_ports(1)
     process = start_process([sys.executable, "-c", LISTENER, str(port)])
