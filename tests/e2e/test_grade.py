@@ -25,6 +25,10 @@ from herdref.grading.namespaces import namespaces_unavailable
 from herdref.grading.points import Points, score_report
 from tests.e2e.herd_harness import wait_until, write_herd_file
 
+# One pytest-xdist worker runs this module: its tests assert that no grade namespace is left,
+# which a grade of this module running at the same time on another worker would contradict.
+pytestmark = pytest.mark.xdist_group("grade")
+
 BAD_HERDS = Path(__file__).parent / "bad_herds"
 #: What the e2e budget allows: the quick non-destructive sweep plus the quick fault checks.
 VALIDATE_OPTIONS = "--quick --timeout 2 --propagation 3 --startup 15 --skip stateful"
