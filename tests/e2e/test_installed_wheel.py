@@ -21,6 +21,9 @@ import pytest
 
 from tests.e2e.herd_harness import write_herd_file
 
+# One pytest-xdist worker runs this module: its tests share one built and installed wheel.
+pytestmark = pytest.mark.xdist_group("installed_wheel")
+
 REPOSITORY = Path(__file__).resolve().parents[2]
 BAD_HERDS = Path(__file__).parent / "bad_herds"
 

@@ -20,6 +20,9 @@ from herdref.herd.config import PlacesSettings
 
 from .herd_harness import Herd, running_herd, write_herd_file
 
+# One pytest-xdist worker runs this module: its tests share the fixture process and the herds.
+pytestmark = pytest.mark.xdist_group("places_e2e")
+
 KEY = "e2e-places-key-4f1c9a77d2b05e6a"
 ENV = {"HERDREF_PLACES_API_KEY": KEY}
 NAME = "Bailey"

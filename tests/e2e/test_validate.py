@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 import tomllib
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -27,7 +28,10 @@ from tests.e2e.browser import CHROMIUM_MISSING, chromium, render
 from tests.e2e.herd_harness import write_herd_file
 
 BAD_HERDS = Path(__file__).parent / "bad_herds"
-_QUICK = ["--quick", "--timeout", "2", "--propagation", "3", "--startup", "15"]
+#: The waits of every e2e validate run: a reply within 2 s, a flood within 3 s (the reference
+#: herd answers in milliseconds; a waited-out absence costs a run these seconds, not 5).
+SHORT_WAITS = ["--timeout", "2", "--propagation", "3", "--startup", "15"]
+_QUICK = ["--quick", *SHORT_WAITS]
 _FAST = [*_QUICK, "--skip", "stateful"]
 #: The checks that kill, pause or restart servers (run only where a bug needs them).
 _DESTRUCTIVE = [item.name for item in CHECKS if item.destructive]
@@ -49,16 +53,21 @@ def corpus_run(
         if getattr(item, "originalname", None) == _CORPUS_TEST
     ]
 
-    # Every herd file is written before any run starts, on ports no other of them uses: free
-    # ports handed out while other herds start could otherwise be handed out twice.
+    # Each herd file is written as its run starts, so its ports are free for the second it takes
+    # its servers to listen, not for the minutes until a run written ahead would start (another
+    # process's free port, a validate run's own fixture, could take one meanwhile: "already in
+    # use"). None of them is a port an earlier herd of this session was given: free ports handed
+    # out while other herds start could otherwise be handed out twice.
     used: set[int] = set()
-    herd_files = {name: _herd_file_on_unused_ports(tmp_path_factory.mktemp(name), used) for name in selected}
+    allocating = threading.Lock()
+    folders = {name: tmp_path_factory.mktemp(name) for name in selected}
 
     def run(name: str) -> CorpusRun:
         herd = CORPUS[name]
         needed = {name.removesuffix("-quick") for name in herd.needs}
         skipped = [check for check in _DESTRUCTIVE if check.removesuffix("-quick") not in needed]
-        herd_file = herd_files[name]
+        with allocating:
+            herd_file = _herd_file_on_unused_ports(folders[name], used)
         # The run budget is raised from validate's 50 s: runs go CORPUS_JOBS at a time on a
         # machine that may be busy, and a budget-cut check would say nothing about the herd.
         options = [*_FAST, "--budget", "200", "--skip", ",".join(skipped)]
@@ -81,6 +90,8 @@ def _herd_file_on_unused_ports(folder: Path, used: set[int]) -> Path:
             return path
 
 
+# One pytest-xdist worker runs the whole corpus: the module fixture starts every herd at once.
+@pytest.mark.xdist_group("corpus")
 @pytest.mark.parametrize("herd", sorted(CORPUS))
 def test_corpus_herd_is_judged_as_its_manifest_says(
     corpus_run: Callable[[str], CorpusRun], herd: str
