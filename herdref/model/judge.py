@@ -186,6 +186,11 @@ def _float_degrees(location: bytes) -> tuple[Fraction, Fraction] | None:
     return Fraction(numbers[0]), Fraction(numbers[1])
 
 
+def is_iso_location(text: bytes) -> bool:
+    """Whether ``text`` is a LOCATION as LEX-5 writes it (ISO 6709, within the limits)."""
+    return _degrees(text) is not None
+
+
 def is_location(text: bytes) -> bool:
     """Whether ``text`` is a location: ISO 6709 (LEX-5), or the same two numbers in float
     notation (a relay that re-printed them: FLOOD-5's business, but a location all the same)."""

@@ -11,7 +11,13 @@ from herdref.checker.checks.helpers import (
 from herdref.checker.checks.registry import CheckFailed, check
 from herdref.checker.client import Exchange
 from herdref.checker.target import CheckContext, CheckUnsupported
-from herdref.model.judge import looks_like_at, parse_whatsat_reply, split_at_fields, split_line
+from herdref.model.judge import (
+    is_iso_location,
+    looks_like_at,
+    parse_whatsat_reply,
+    split_at_fields,
+    split_line,
+)
 from herdref.model.replies import result_array
 from herdref.protocol import MAX_BOUND
 
@@ -211,6 +217,16 @@ def whatsat_location_forms(context: CheckContext) -> None:
                 "locations are), so no record is stored there to ask for"
             )
         line = split[0]
+        record = split_at_fields(line)
+        if record is not None and not is_iso_location(record.location):
+            # The record is stored in a form that is no LOCATION (a float's exponent): that is
+            # the echo's defect (IAMAT-5, echo-numeric names it once); what Places makes of
+            # that form says nothing about this check's question.
+            raise CheckUnsupported(
+                f"the AT reply for {location.decode()} echoes the location as "
+                f"{record.location.decode(errors='replace')} (IAMAT-5, echo-numeric and echo-exact "
+                "judge that), so the record stored at the form sent cannot be asked for"
+            )
         answer = places_reply(context, name, client, b"10", 1)
         if answer.data.startswith(line + b"\n"):
             continue
