@@ -3,9 +3,10 @@ ones (the herd file the checker, the tests and the benchmarks start servers from
 
 from __future__ import annotations
 
+import os
 import random
 import socket
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Final
 
@@ -22,35 +23,51 @@ LOOPBACK: Final = "127.0.0.1"
 #: (well-known and course default ports live there).
 _LOWEST_CHOSEN_PORT: Final = 10_000
 _EPHEMERAL_RANGE_FILE: Final = Path("/proc/sys/net/ipv4/ip_local_port_range")
-_PICK_TRIES: Final = 200
+#: Each process draws from a block of its own (chosen by its PID), in turn from a random start,
+#: so that processes choosing ports at the same moment (parallel test workers, a checker and
+#: the herds it starts) do not hand out the same port before either binds it.
+_BLOCK_PORTS: Final = 512
+_next_in_block: dict[int, int] = {}
 
 
 def free_ports(count: int, host: str = LOOPBACK) -> list[int]:
-    """``count`` ports nothing listens on now, chosen at random below the kernel's ephemeral
-    range (else handed out by the kernel), so that a server started on one a little later
-    does not find it taken by some connection's local end."""
-    chooser = random.SystemRandom()  # independent of any seeded ``random`` (Hypothesis seeds it)
-    highest = _ephemeral_floor() - 1
+    """``count`` ports nothing listens on now: taken in turn from this process's block below
+    the kernel's ephemeral range (else handed out by the kernel), so that a server started on
+    one a little later does not find it taken by another chooser or a connection's local end."""
+    candidates = _block_candidates()
     sockets: list[socket.socket] = []
     try:
-        tries = 0
         while len(sockets) < count:
             sock = socket.socket()
             sockets.append(sock)
-            if highest > _LOWEST_CHOSEN_PORT and tries < _PICK_TRIES:
-                tries += 1
-                try:
-                    sock.bind((host, chooser.randint(_LOWEST_CHOSEN_PORT, highest)))
-                    continue
-                except OSError:
-                    pass  # in use: draw again
-                sockets.pop().close()
-                continue
-            sock.bind((host, 0))
+            port = next(candidates, 0)  # 0: the block is used up, the kernel chooses
+            try:
+                sock.bind((host, port))
+            except OSError:
+                sockets.pop().close()  # in use: the next one
+                if port == 0:
+                    raise
         return [sock.getsockname()[1] for sock in sockets]
     finally:
         for sock in sockets:
             sock.close()
+
+
+def _block_candidates() -> Iterator[int]:
+    """This process's ports, once round its block from where the last call stopped."""
+    highest = _ephemeral_floor() - 1
+    blocks = (highest - _LOWEST_CHOSEN_PORT + 1) // _BLOCK_PORTS
+    if blocks < 1:
+        return
+    pid = os.getpid()
+    first = _LOWEST_CHOSEN_PORT + (pid % blocks) * _BLOCK_PORTS
+    if pid not in _next_in_block:  # a fork starts afresh; a random start keeps PID reuse apart
+        _next_in_block.clear()
+        _next_in_block[pid] = random.SystemRandom().randrange(_BLOCK_PORTS)
+    for _ in range(_BLOCK_PORTS):
+        offset = _next_in_block[pid]
+        _next_in_block[pid] = (offset + 1) % _BLOCK_PORTS
+        yield first + offset
 
 
 def _ephemeral_floor() -> int:
