@@ -26,6 +26,7 @@ from herdref.model.judge import (
     split_at_fields,
     time_close,
 )
+from herdref.protocol import WHITESPACE
 
 
 @check(
@@ -236,6 +237,22 @@ def frame_crlf(context: CheckContext) -> None:
     # at-reply-format's business (AT-1), so a malformed but CR-free AT reply passes here.
     first = reply.data.partition(b"\n")[0]
     fields = first.split()
+    if (
+        b"\r" not in first[:-1]
+        and first.endswith(b"\r")
+        and looks_like_at(first)
+        and time_close(client_time, fields[-1])
+    ):
+        # The CR came back at the end of the line: kept in the last field, or a CRLF terminator.
+        # Lenient AT-1 (SPEC A21) reads CRLF as a reply's terminator, so only strict fails it.
+        raise CheckFailed(
+            "the AT reply to an IAMAT ending in CRLF ends in CRLF itself (the CR kept, in the last "
+            "field or as the terminator; lenient AT-1 reads CRLF as a terminator)",
+            expected=f"AT ... {client_time.decode()}, then LF alone",
+            seen=show(reply.received),
+            clause="FRAME-1",
+            strict_part=True,
+        )
     if not looks_like_at(first) or b"\r" in first or not time_close(client_time, fields[-1]):
         raise CheckFailed(
             "an IAMAT ending in CRLF did not get the AT reply for it (the CR is white space)",
@@ -367,6 +384,17 @@ def frame_blank_lines(context: CheckContext) -> None:
         name, b"\n" + blank + b"\n\r\nIAMAT %s %s %s\n" % (client, context.location(), context.now_time())
     )
     lines = reply.data.split(b"\n")
+    glued = _at_after_unterminated_errors(lines)
+    if glued is not None and only_error_lines(b"\n".join(lines[:-2])):
+        # '? ' replies to the blank lines with no LF after them, so the AT line follows them on
+        # one line: what a blank line gets is left open (A20), so only strict fails it.
+        raise CheckFailed(
+            "blank lines were answered '? ' with no LF after each reply, so the AT line followed "
+            "them on the same line (left open by the course, protocol notes A20)",
+            expected="no reply to a blank line, then the AT line",
+            seen=show(reply.received),
+            strict_part=True,
+        )
     at_last = len(lines) > 1 and lines[-1] == b"" and looks_like_at(lines[-2])
     if at_last and only_error_lines(b"\n".join(lines[:-2])):
         if len(lines) == 2 and not answered_blank:
@@ -405,6 +433,17 @@ def frame_blank_lines(context: CheckContext) -> None:
         expected="exactly one AT line",
         seen=show(reply.received or None),
     )
+
+
+def _at_after_unterminated_errors(lines: list[bytes]) -> bytes | None:
+    """The AT line at the end of the last line, when all before it on that line is '?' replies
+    that lacked their LF ('?' and white space only); None otherwise."""
+    if len(lines) < 2 or lines[-1] != b"":
+        return None
+    before, at, after = lines[-2].partition(b"AT ")
+    if not at or b"?" not in before or before.strip(b"?" + WHITESPACE) or not looks_like_at(at + after):
+        return None
+    return at + after
 
 
 @check(

@@ -151,6 +151,26 @@ def blank_lines_answered(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def blank_lines_answered_without_lf(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        reply = h.exchange(
+            "A", b"\n" + b"IAMAT blank " + LOCATION + b" " + now() + b"\n", t, complete=line_done
+        )
+        return t.evidence(reply.data.startswith(b"? AT "), "a blank line's '? ' reply has no LF after it")
+
+
+@probe
+def crlf_kept_in_time(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        reply = h.exchange("A", b"IAMAT crlf " + LOCATION + b" " + now() + b"\r\n", t, complete=line_done)
+        return t.evidence(reply.data.endswith(b"\r\n"), "the AT reply to a CRLF line ends in CRLF")
+
+
+@probe
 def blank_line_ends_connection(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h:
         h.start("A")
