@@ -129,6 +129,4 @@ def test_a_whatsat_reply_names_its_first_line_and_its_body_when_both_are_wrong()
     assert _judged(_STORED + b'\n{"results": []}\n\n') is None
     # A '?' has no body to judge.
     refused = _judged(b"? WHATSAT kiwi 10 5\n")
-    assert (
-        refused is not None and refused.summary == "the WHATSAT reply does not start with the stored AT line"
-    )
+    assert refused is not None and refused.summary == "the WHATSAT for a stored client was refused with '?'"
