@@ -23,9 +23,10 @@ LOOPBACK: Final = "127.0.0.1"
 #: (well-known and course default ports live there).
 _LOWEST_CHOSEN_PORT: Final = 10_000
 _EPHEMERAL_RANGE_FILE: Final = Path("/proc/sys/net/ipv4/ip_local_port_range")
-#: Each process draws from a block of its own (chosen by its PID), in turn from a random start,
-#: so that processes choosing ports at the same moment (parallel test workers, a checker and
-#: the herds it starts) do not hand out the same port before either binds it.
+#: Each process draws in turn from a block of its own (chosen by its PID; from a random start;
+#: on into the next blocks when it needs more), so that processes choosing ports at the same
+#: moment (parallel test workers, a checker and the herds it starts) do not hand out the same
+#: port before either binds it.
 _BLOCK_PORTS: Final = 512
 _next_in_block: dict[int, int] = {}
 
@@ -54,20 +55,22 @@ def free_ports(count: int, host: str = LOOPBACK) -> list[int]:
 
 
 def _block_candidates() -> Iterator[int]:
-    """This process's ports, once round its block from where the last call stopped."""
+    """This process's ports in turn, from where its last call stopped: its own block first,
+    then on through the rest of the range (a process that needs more than one block, as the
+    corpus runs do, never gets a port it was handed before until the whole range went round)."""
     highest = _ephemeral_floor() - 1
-    blocks = (highest - _LOWEST_CHOSEN_PORT + 1) // _BLOCK_PORTS
-    if blocks < 1:
+    span = highest - _LOWEST_CHOSEN_PORT + 1
+    if span < _BLOCK_PORTS:
         return
     pid = os.getpid()
-    first = _LOWEST_CHOSEN_PORT + (pid % blocks) * _BLOCK_PORTS
+    first = (pid % (span // _BLOCK_PORTS)) * _BLOCK_PORTS
     if pid not in _next_in_block:  # a fork starts afresh; a random start keeps PID reuse apart
         _next_in_block.clear()
         _next_in_block[pid] = random.SystemRandom().randrange(_BLOCK_PORTS)
-    for _ in range(_BLOCK_PORTS):
+    for _ in range(span):
         offset = _next_in_block[pid]
-        _next_in_block[pid] = (offset + 1) % _BLOCK_PORTS
-        yield first + offset
+        _next_in_block[pid] = (offset + 1) % span
+        yield _LOWEST_CHOSEN_PORT + (first + offset) % span
 
 
 def _ephemeral_floor() -> int:
