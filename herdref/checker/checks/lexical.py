@@ -138,7 +138,9 @@ def lex_extra_space(context: CheckContext) -> None:
         client, location, client_time = context.client_id(), context.location(), context.now_time()
         line = spaced(context, [b"IAMAT", client, location, client_time])
         reply = context.send(name, line + b"\n")
-        split = split_line(reply.data, crlf=False)
+        # A CR kept at the end of a CRLF line comes back as a CRLF reply: frame-crlf names that
+        # (FRAME-1 strict; lenient AT-1 reads CRLF as a terminator), so it is one here.
+        split = split_line(reply.data, crlf=line.endswith(b"\r"))
         record = split_at_fields(split[0]) if split is not None else None
         if (
             record is None
