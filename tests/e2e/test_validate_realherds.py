@@ -429,23 +429,15 @@ def test_a_whatsat_reply_with_a_rebuilt_at_line_still_has_its_body_judged(tmp_pa
     # carsonkimck/proxy-herd rebuilds the AT line of a WHATSAT reply and writes the Places answer
     # as a Python dict's repr: whatsat-reply stopped at the first line, and the checks of the
     # body's contents leave its form to whatsat-reply, so the body was never named.
-    herd = tmp_path / "rebuilt_at_line_and_dict_repr.py"
-    herd.write_text(
-        "import sys\n"
-        f"sys.path.insert(0, {str(BAD_HERDS)!r})\n"
-        "from _base import main\n"
-        "from json_as_dict_repr import JsonAsDictRepr\n"
-        "from regenerated_at_line import RegeneratedAtLine\n\n\n"
-        "class Both(RegeneratedAtLine, JsonAsDictRepr):\n"
-        "    pass\n\n\n"
-        "main(Both)\n"
+    herd = _combined(
+        tmp_path,
+        "rebuilt_at_line_and_dict_repr",
+        ("regenerated_at_line", "RegeneratedAtLine"),
+        ("json_as_dict_repr", "JsonAsDictRepr"),
     )
     status, document, output = validate(
         tmp_path,
-        "--launch",
-        f"{sys.executable} {herd} {{name}} --config {{config}}",
-        "--config",
-        str(write_herd_file(tmp_path)),
+        *_launch(herd, tmp_path),
         "--only",
         "whatsat-reply",
     )
@@ -510,24 +502,15 @@ def test_a_storm_herd_is_still_judged_on_one_server_alone(tmp_path: Path) -> Non
     # so its other defects were never looked at. With its neighbours stopped, one server cannot
     # storm; what it does with a client's lines (here: no '+' on a positive time difference) is
     # judged on it, and only what needs two servers stays BLOCKED.
-    herd = tmp_path / "storm_and_skew.py"
-    herd.write_text(
-        "import sys\n"
-        f"sys.path.insert(0, {str(BAD_HERDS)!r})\n"
-        "from _base import main\n"
-        "from flood_storm import FloodStorm\n"
-        "from skew_without_plus import SkewWithoutPlus\n\n\n"
-        "class StormAndSkew(FloodStorm, SkewWithoutPlus):\n"
-        "    pass\n\n\n"
-        "main(StormAndSkew)\n"
+    herd = _combined(
+        tmp_path,
+        "storm_and_skew",
+        ("flood_storm", "FloodStorm"),
+        ("skew_without_plus", "SkewWithoutPlus"),
     )
-    config = write_herd_file(tmp_path)
     status, document, output = validate(
         tmp_path,
-        "--launch",
-        f"{sys.executable} {herd} {{name}} --config {{config}}",
-        "--config",
-        str(config),
+        *_launch(herd, tmp_path),
         "--only",
         "flood-storm,at-reply-format,skew,invalid-location,unknown-client,flood-all",
     )
