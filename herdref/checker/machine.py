@@ -375,12 +375,12 @@ def _unjudged(*, sent: int) -> str:
 def _no_time_for_a_step(target: Target) -> bool:
     """Too little of the run's budget is left for a step to finish in it: no step is taken."""
     margin = min(5.0, target.timeout_s)
-    return target.run_deadline is not None and time.monotonic() >= target.run_deadline - margin
+    return target.run_time_left() <= margin
 
 
 def _past_budget(target: Target) -> bool:
     """The run's time budget is spent (the stateful run's steps, replays and waits stop)."""
-    return target.run_deadline is not None and time.monotonic() >= target.run_deadline
+    return target.run_time_left() <= 0
 
 
 def _violation_in_context(error: BaseException) -> HerdViolation | None:

@@ -132,7 +132,7 @@ def _restore(target: Target) -> None:
     outlast its budget."""
     if target.launcher is None:
         return
-    left = float("inf") if target.run_deadline is None else target.run_deadline - time.monotonic()
+    left = target.run_time_left()
     if left <= 0:
         return
     target.launcher.ensure_all_running(
@@ -146,7 +146,7 @@ def _restore_or_explain(target: Target) -> str | None:
     try:
         _restore(target)
     except LaunchError as exc:
-        if target.run_deadline is not None and time.monotonic() >= target.run_deadline:
+        if target.run_time_left() <= 0:
             return None
         return f"after this check the herd could not be brought back to running: {exc}"
     return None
@@ -257,7 +257,7 @@ def run_checks(
         item = pending.pop(0)
         on_start(item)
         prerequisite = blocked_by(item, by_name, target.knowledge)
-        if target.run_deadline is not None and time.monotonic() >= target.run_deadline:
+        if target.run_time_left() <= 0:
             outcome = Outcome(
                 item.name,
                 item.clause,
@@ -311,7 +311,7 @@ def _run_alone(target: Target) -> None:
     launcher = target.launcher
     if launcher is None or launcher.single_process or len(target.names) < 2:
         return
-    if target.run_deadline is not None and time.monotonic() >= target.run_deadline:
+    if target.run_time_left() <= 0:
         return  # no check follows
     alone, others = target.names[0], frozenset(target.names[1:])
     try:

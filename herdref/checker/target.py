@@ -231,6 +231,10 @@ class Target:
     def names(self) -> list[str]:
         return list(self.config.servers)
 
+    def run_time_left(self) -> float:
+        """Seconds left of the run's time budget (infinite without one; 0 or less once spent)."""
+        return float("inf") if self.run_deadline is None else self.run_deadline - time.monotonic()
+
     @property
     def running(self) -> list[str]:
         """The servers the run keeps running: all of them, except after a flood storm, when

@@ -384,8 +384,7 @@ def frame_blank_lines(context: CheckContext) -> None:
         name, b"\n" + blank + b"\n\r\nIAMAT %s %s %s\n" % (client, context.location(), context.now_time())
     )
     lines = reply.data.split(b"\n")
-    glued = _at_after_unterminated_errors(lines)
-    if glued is not None and only_error_lines(b"\n".join(lines[:-2])):
+    if _at_after_unterminated_errors(lines) and only_error_lines(b"\n".join(lines[:-2])):
         # '? ' replies to the blank lines with no LF after them, so the AT line follows them on
         # one line: what a blank line gets is left open (A20), so only strict fails it.
         raise CheckFailed(
@@ -435,15 +434,13 @@ def frame_blank_lines(context: CheckContext) -> None:
     )
 
 
-def _at_after_unterminated_errors(lines: list[bytes]) -> bytes | None:
-    """The AT line at the end of the last line, when all before it on that line is '?' replies
-    that lacked their LF ('?' and white space only); None otherwise."""
+def _at_after_unterminated_errors(lines: list[bytes]) -> bool:
+    """The last line ends in the AT line, and all before it on that line is '?' replies that
+    lacked their LF ('?' and white space only)."""
     if len(lines) < 2 or lines[-1] != b"":
-        return None
+        return False
     before, at, after = lines[-2].partition(b"AT ")
-    if not at or b"?" not in before or before.strip(b"?" + WHITESPACE) or not looks_like_at(at + after):
-        return None
-    return at + after
+    return bool(at) and b"?" in before and not before.strip(b"?" + WHITESPACE) and looks_like_at(at + after)
 
 
 @check(
