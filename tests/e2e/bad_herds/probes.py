@@ -18,6 +18,7 @@ from pathlib import Path
 from herdref.places.fixture_data import MAX_RESULTS, generate_places, legacy_response, new_response
 from tests.e2e.bad_herds.probe_kit import (
     CHAIN,
+    DEADLINE_S,
     QUIET_S,
     Evidence,
     Herd,
@@ -848,6 +849,29 @@ def hang_on_paused_neighbour(script: Path, directory: Path) -> Evidence:
         t = Transcript(["B stopped (SIGSTOP)"])
         reply = h.exchange("A", b"IAMAT paused " + LOCATION + b" " + now() + b"\n", t, timeout_s=QUIET_S)
         return t.evidence(not reply.data.startswith(b"AT "), "no reply while B is stopped")
+
+
+@probe
+def flood_waits_on_stopped_neighbour(script: Path, directory: Path) -> Evidence:
+    # A's neighbours are B, then C: B is stopped and its accept queue filled by A's floods.
+    with herd(script, directory, names=("A", "B", "C"), links=(("A", "B"), ("A", "C"))) as h:
+        h.start("A", "B", "C")
+        h.signal("B", signal.SIGSTOP)
+        t = Transcript(["B stopped (SIGSTOP)"])
+        with h.connect("A") as sock:
+            for count in range(300):  # 300 records: each flood is a connection B never accepts
+                sock.sendall(b"IAMAT fill%d %s %s\n" % (count, LOCATION, now()))
+                read_reply(sock, complete=line_done, timeout_s=QUIET_S)
+        t.append("300 IAMATs sent to A")
+        reply = h.iamat("A", b"late", LOCATION, now(), t)
+        arrived = False
+        deadline = time.monotonic() + DEADLINE_S
+        while not arrived and time.monotonic() < deadline:
+            arrived = h.whatsat("C", b"late", b"10", b"0", t).startswith(b"AT ")
+        h.signal("B", signal.SIGCONT)
+        return t.evidence(
+            reply.startswith(b"AT ") and not arrived, "a record A answered never reached C while B is stopped"
+        )
 
 
 @probe
