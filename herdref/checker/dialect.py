@@ -22,7 +22,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Final
 
-from herdref.checker.client import LineSession, Transcript, exchange
+from herdref.checker.client import Exchange, LineSession, Transcript, exchange
 from herdref.checker.target import CommandFraming, CommandProbe, Dialect, DialectProbes, Target
 from herdref.model.judge import looks_like_at
 
@@ -106,12 +106,12 @@ def probe_command(
     return result
 
 
-def _answers(
+def _answer(
     target: Target, name: str, payload: bytes, framing: CommandFraming, transcript: Transcript | None
-) -> bool:
-    """Whether ``payload`` (a WHATSAT) gets an answer that starts with an AT line, in ``framing``."""
+) -> Exchange:
+    """What ``payload`` (a WHATSAT) gets in ``framing``."""
     address = target.config.address(name)
-    reply = exchange(
+    return exchange(
         address.host,
         address.port,
         payload,
@@ -123,7 +123,25 @@ def _answers(
         linger_s=target.linger_s,
         whatsat=True,
     )
-    return looks_like_at(reply.data) and b"\n" in reply.data
+
+
+def _shows_record(reply: bytes) -> bool:
+    """A WHATSAT answer that starts with an AT line."""
+    return looks_like_at(reply) and b"\n" in reply
+
+
+def _lone_at_line(reply: bytes) -> bool:
+    """The AT line of a WHATSAT answer and nothing after it (no JSON, no empty line)."""
+    first, _, rest = reply.replace(b"\r\n", b"\n").partition(b"\n")
+    return looks_like_at(first) and not rest.strip()
+
+
+def _cut_on_half_close(half_closed: bytes, closed: bool, kept_open: bytes) -> bool:
+    """FRAME-4: a WHATSAT followed by a half-close got its AT line and then the server's EOF,
+    while on a kept-open connection more came after the AT line (a herd that writes the AT line
+    at once and the JSON once Places answers, and closes when the client's EOF comes, as an
+    ``asyncio.Protocol`` does by default)."""
+    return closed and _lone_at_line(half_closed) and _shows_record(kept_open) and not _lone_at_line(kept_open)
 
 
 def _whatsat(client: bytes, bound: int) -> bytes:
@@ -169,18 +187,33 @@ def probe_dialect(
     whatsat_framing = whatsat_probe.framing()
     places_work = lookup_bound == 1
     places_lost = False
+    cut = b""
+    kept_open = None
+    if whatsat_framing is not None and whatsat_framing.half_close and whatsat_probe.kept_open_answered:
+        kept_open = CommandFraming(
+            half_close=False,
+            server_closes=whatsat_probe.kept_open_closed,
+            terminator=whatsat_framing.terminator,
+        )
+        if _cut_on_half_close(
+            whatsat_probe.half_close_reply, whatsat_probe.half_close_closed, whatsat_probe.kept_open_reply
+        ):
+            # The JSON is lost on half-close (FRAME-4); kept open, the WHATSAT checks still
+            # judge the herd's whole answers.
+            places_lost, cut = True, whatsat_probe.half_close_reply
+            whatsat_framing = kept_open
     if lookup_bound == 0 and whatsat_framing is not None:
-        places_work = _answers(target, name, _whatsat(client, 1), whatsat_framing, transcript)
-        if not places_work and whatsat_framing.half_close and whatsat_probe.kept_open_answered:
-            # Bound 0 is answered at once; a WHATSAT that waits for Places may be lost when the
-            # client's EOF arrives first (FRAME-4). Kept open, it shows whether Places work.
-            kept_open = CommandFraming(
-                half_close=False,
-                server_closes=whatsat_probe.kept_open_closed,
-                terminator=whatsat_framing.terminator,
-            )
-            if _answers(target, name, _whatsat(client, 1), kept_open, transcript):
+        answer = _answer(target, name, _whatsat(client, 1), whatsat_framing, transcript)
+        places_work = _shows_record(answer.data)
+        lone = whatsat_framing.half_close and answer.closed and _lone_at_line(answer.data)
+        if (not places_work or lone) and whatsat_framing.half_close and kept_open is not None:
+            # Bound 0 is answered at once; a WHATSAT that waits for Places may be lost (or cut
+            # after its AT line) when the client's EOF arrives first (FRAME-4). Kept open, it
+            # shows whether Places work.
+            kept = _answer(target, name, _whatsat(client, 1), kept_open, transcript).data
+            if _shows_record(kept) and (not lone or _cut_on_half_close(answer.data, True, kept)):
                 places_work = places_lost = True
+                cut = answer.data if lone else b""
                 whatsat_framing = kept_open
     dialect = Dialect(
         iamat=iamat_framing or CommandFraming(),
@@ -188,6 +221,7 @@ def probe_dialect(
         iamat_answered=iamat_framing is not None,
         whatsat_answered=whatsat_framing is not None,
         places_reply_lost_on_half_close=places_lost,
+        places_reply_cut_on_half_close=cut,
         # One command per connection: closed after the first reply, or (read to EOF) answered
         # only once the client half-closed.
         single_shot=(iamat_probe.kept_open_answered and iamat_probe.kept_open_closed) or read_to_eof,

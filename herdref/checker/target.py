@@ -108,10 +108,13 @@ class Dialect:
     iamat_answered: bool = True
     #: WHATSAT for a known client got a reply starting with an AT line in some framing.
     whatsat_answered: bool = True
-    #: A WHATSAT that waits for Places got no reply when the client half-closed, but got one on
-    #: a kept-open connection (FRAME-4: the server dropped it at EOF); ``whatsat`` is then the
+    #: A WHATSAT that waits for Places got no reply, or its AT line only, when the client
+    #: half-closed, but a whole one on a kept-open connection (FRAME-4: the server dropped what
+    #: was still waiting at EOF); ``whatsat`` is then the
     #: kept-open framing, so that the WHATSAT checks still judge the herd's answers.
     places_reply_lost_on_half_close: bool = False
+    #: When the half-closed WHATSAT got its AT line and then EOF (the JSON lost), that AT line.
+    places_reply_cut_on_half_close: bytes = b""
     #: One command per connection (FRAME-3 lenient): the server closed a kept-open connection
     #: right after its first reply, or answers only once the client half-closes.
     single_shot: bool = False
@@ -122,7 +125,9 @@ class Dialect:
         if not self.iamat_answered:
             return "IAMAT got no AT reply, with half-close or on a kept-open connection"
         whatsat = self.whatsat.describe() if self.whatsat_answered else "no reply that shows a record"
-        if self.places_reply_lost_on_half_close:
+        if self.places_reply_cut_on_half_close:
+            whatsat += " (on half-close a WHATSAT gets its AT line only, the JSON is lost)"
+        elif self.places_reply_lost_on_half_close:
             whatsat += " (a WHATSAT waiting for Places is lost on half-close)"
         return f"IAMAT: {self.iamat.describe()}; WHATSAT: {whatsat}"
 

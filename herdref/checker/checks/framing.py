@@ -109,6 +109,15 @@ def frame_half_close_whatsat(context: CheckContext) -> None:
     if not (whatsat.half_close_answered or whatsat.kept_open_answered):
         raise CheckUnsupported("WHATSAT got no reply in the dialect step, with or without a half-close")
     _require_half_close_answered("WHATSAT", whatsat)
+    cut = context.target.dialect.places_reply_cut_on_half_close
+    if cut:
+        raise CheckFailed(
+            "a WHATSAT followed by a half-close got its AT line only: the server closed the "
+            "connection before the Places JSON and the empty line (on a kept-open connection they "
+            "follow the AT line)",
+            expected="the whole WHATSAT reply (AT line, JSON, empty line), then EOF",
+            seen=show(cut) + ", then EOF (the WHATSAT sent with half-close in the dialect step's transcript)",
+        )
     if context.target.dialect.places_reply_lost_on_half_close:
         raise CheckFailed(
             "a WHATSAT that waits for Places, followed by a half-close, got no reply (it is answered "

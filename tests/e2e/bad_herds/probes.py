@@ -214,6 +214,20 @@ def half_close_loses_whatsat(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def half_close_cuts_whatsat(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        h.iamat("A", b"cut", LOCATION, now(), t)
+        h.fixture.set_fault("latency", latency_s=0.3)
+        reply = h.whatsat("A", b"cut", b"10", b"2", t)
+        return t.evidence(
+            reply.startswith(b"AT ") and reply.count(b"\n") == 1,
+            "a half-closed WHATSAT gets its AT line only",
+        )
+
+
+@probe
 def split_reply(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h:
         h.start("A")
