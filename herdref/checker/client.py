@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
-from herdref.model.judge import is_error_reply_for, looks_like_at, split_at_fields
+from herdref.model.judge import echo_numerically_equal, is_error_reply_for, looks_like_at, split_at_fields
 
 __all__ = [
     "Exchange",
@@ -118,7 +118,8 @@ def reply_state(data: bytes, request: bytes, *, whatsat: bool, replies: int = 1)
     all of its content is in but not its final terminator (SPEC 1.1 lenient lets single-line
     replies go without the final LF; WHATSAT-5 is whatsat-reply's business): a ``?`` that copies
     ``request`` (ERR-1, as :func:`herdref.model.judge.is_error_reply_for` reads it), an AT line
-    that echoes the IAMAT's client ID, location and time (AT-1), or an AT line and a whole JSON
+    that echoes the IAMAT's client ID, location and time (AT-1; the numbers exactly or, IAMAT-5
+    lenient, numerically equal), or an AT line and a whole JSON
     document. Either way nothing more need be waited for; what follows at once is still read.
     ``partial``: anything else."""
     if reply_complete(data, whatsat=whatsat) and (whatsat or data.count(b"\n") >= replies):
@@ -138,8 +139,18 @@ def reply_state(data: bytes, request: bytes, *, whatsat: bool, replies: int = 1)
         at = split_at_fields(first) if not newline else None
         sent = request.split()
         wanted = sent[1:4] if len(sent) == 4 and sent[0] == b"IAMAT" else None
-        echoed = None if at is None else [at.client_id, at.location, at.client_time]
-        return "unterminated" if wanted is not None and echoed == wanted else "partial"
+        # The echo may be numeric (IAMAT-5 lenient: a float round-trip of the time or the
+        # location), as echo-numeric judges it: such a reply is whole all the same.
+        echoed = (
+            at is not None
+            and wanted is not None
+            and at.client_id == wanted[0]
+            and (
+                [at.location, at.client_time] == wanted[1:]
+                or echo_numerically_equal((wanted[1], wanted[2]), (at.location, at.client_time))
+            )
+        )
+        return "unterminated" if echoed else "partial"
     if newline and split_at_fields(first) is not None and _whole_json(body):
         return "unterminated"
     return "partial"

@@ -38,6 +38,11 @@ _WHATSAT = b"WHATSAT c 10 1\n"
         (_AT + b"\n", _IAMAT, False, "complete"),
         (_AT, _IAMAT, False, "unterminated"),  # no final LF: SPEC 1.1 lenient
         (_AT[:-2], _IAMAT, False, "partial"),  # the client time is cut: more may come
+        # IAMAT-5 lenient: the numbers echoed through a float are the same echo, so the reply
+        # is whole (a herd that also keeps the connection open costs the linger, not the timeout)
+        (b"AT A +0.1 c +34.100000-118.2 1796313685.4999999", _IAMAT, False, "unterminated"),
+        (b"AT A +0.1 c +34.1-118.2 1796313685.49", _IAMAT, False, "partial"),  # another time
+        (b"AT A +0.1 d +34.1-118.2 1796313685.5", _IAMAT, False, "partial"),  # another client
         (b"? " + _IAMAT[:-1], _IAMAT, False, "unterminated"),
         (b"? IAMAT c", _IAMAT, False, "partial"),
         (b"?\n", _WHATSAT, True, "complete"),

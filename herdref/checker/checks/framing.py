@@ -393,6 +393,10 @@ def frame_blank_lines(context: CheckContext) -> None:
         name, b"\n" + blank + b"\n\r\nIAMAT %s %s %s\n" % (client, context.location(), context.now_time())
     )
     lines = reply.data.split(b"\n")
+    if context.target.dialect.iamat.terminator == "none" and reply.data and lines[-1]:
+        # The herd's replies end in nothing (AT-1 lenient, at-reply-format's business): the
+        # last one ends where the octets do, on a connection the server keeps open too.
+        lines.append(b"")
     if _at_after_unterminated_errors(lines) and only_error_lines(b"\n".join(lines[:-2])):
         # '? ' replies to the blank lines with no LF after them, so the AT line follows them on
         # one line: what a blank line gets is left open (A20), so only strict fails it.

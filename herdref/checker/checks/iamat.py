@@ -45,7 +45,13 @@ def at_reply_format(context: CheckContext) -> None:
     # AT-1: "Strict: LF and nothing else. Lenient: CRLF, or no terminator before the server
     # closes a single-shot connection." The dialect step saw how the replies end.
     if terminators.terminator != "LF":
-        ending = "CRLF" if terminators.terminator == "CRLF" else "nothing (the server closed instead)"
+        ending = (
+            "CRLF"
+            if terminators.terminator == "CRLF"
+            else "nothing (the server closed instead)"
+            if terminators.server_closes
+            else "nothing (no LF, and the server keeps the connection open)"
+        )
         raise CheckFailed(
             f"the AT reply ends in {ending}",
             expected="the AT line followed by LF alone",

@@ -166,6 +166,9 @@ def _deliver_in_pieces(context: CheckContext, name: str, writes: list[bytes]) ->
         transcript=context.transcript,
         server=name,
         timeout_s=context.remaining(context.target.timeout_s),
+        # A whole reply without its final LF (AT-1 lenient) on a kept-open connection ends
+        # after the linger, not the timeout (as context.session reads).
+        linger_s=context.target.linger_s,
     ) as session:
         session.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         try:
@@ -188,7 +191,7 @@ def _deliver_in_pieces(context: CheckContext, name: str, writes: list[bytes]) ->
         # each write answers the last one as fast as the first, and one that answers one command
         # per connection never answers it (a whole reply timeout spent, twice, on a student herd).
         last_wait = _SPLIT_LINGER_S if delivery.early else context.target.timeout_s
-        reply = session.read_reply(timeout_s=context.remaining(last_wait))
+        reply = session.read_reply(timeout_s=context.remaining(last_wait), request=b"".join(writes))
         if reply is not None:
             delivery.replies.append(reply)
         if reply is None or delivery.early or split_at_fields(reply.rstrip(b"\r\n")) is None:

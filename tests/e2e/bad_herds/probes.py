@@ -540,6 +540,18 @@ def float_timestamp(script: Path, directory: Path) -> Evidence:
         return t.evidence(fields_of(reply)[5:] != [TIME], "the client time is not echoed as sent")
 
 
+@probe
+def float_echo_no_lf_kept_open(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        reply = h.exchange("A", b"IAMAT floatnolf " + LOCATION + b" " + TIME + b"\n", t, timeout_s=QUIET_S)
+        return t.evidence(
+            fields_of(reply.data)[5:] != [TIME] and not reply.data.endswith(b"\n") and not reply.closed,
+            "the client time echoed re-printed, no final LF, the connection left open",
+        )
+
+
 def _time_diff(
     script: Path, directory: Path, client_time: bytes, t: Transcript
 ) -> tuple[bytes, Decimal, Decimal]:
