@@ -1,4 +1,5 @@
-"""Request heads whose lines end in LF alone, as Google's front end accepts them.
+"""Request heads whose lines end in LF alone, or that name their host only in an absolute-form
+target, as Google's front end accepts them.
 
 Herds that speak HTTP over a raw socket (asyncio ``create_connection`` with a hand-written
 ``GET ... HTTP/1.1\\nHost: ...\\n\\n``) are answered by Google, whose front end takes a bare LF as
@@ -25,14 +26,26 @@ _HEAD_END: Final = re.compile(rb"\r?\n\r?\n")
 _BARE_LF: Final = re.compile(rb"(?<!\r)\n")
 _CONTENT_LENGTH: Final = re.compile(rb"^content-length:[ \t]*([0-9]+)[ \t]*\r$", re.IGNORECASE | re.MULTILINE)
 _CHUNKED: Final = re.compile(rb"^transfer-encoding:.*chunked", re.IGNORECASE | re.MULTILINE)
+#: A request line whose target is in absolute form (``GET https://host/path HTTP/1.1``): the host.
+_ABSOLUTE_TARGET: Final = re.compile(rb"[A-Z]+ [A-Za-z][A-Za-z0-9+.-]*://([^/?#\s]+)\S* HTTP/1\.[01]\r\n")
+_HOST_FIELD: Final = re.compile(rb"^host[ \t]*:", re.IGNORECASE | re.MULTILINE)
 #: A head longer than this is handed on as it is, for aiohttp to refuse (its own limit is 8 KiB
 #: per line).
 _MAX_HEAD: Final = 65_536
 
 
 def normalise_head(head: bytes) -> bytes:
-    """A request head (up to and including its empty line) with every line ended by CRLF."""
-    return _BARE_LF.sub(b"\r\n", head)
+    """A request head (up to and including its empty line) with every line ended by CRLF, and,
+    for an absolute-form target without a Host field, the target's host as Host."""
+    head = _BARE_LF.sub(b"\r\n", head)
+    target = _ABSOLUTE_TARGET.match(head)
+    if target is not None and _HOST_FIELD.search(head) is None:
+        # RFC 9112 section 3.2.2: a server takes the host of an absolute-form target (and
+        # ignores any Host field). Google answers such a request without Host (a student herd's
+        # own log shows it); aiohttp refuses it with 400 "Missing 'Host' header".
+        line_end = head.index(b"\r\n") + 2
+        head = head[:line_end] + b"Host: " + target.group(1) + b"\r\n" + head[line_end:]
+    return head
 
 
 class LenientHeadProtocol(asyncio.Protocol):

@@ -27,7 +27,12 @@ MANIFEST: dict[str, dict[str, object]] = tomllib.loads((HERE / "manifest.toml").
 DEFECTS = sorted(name for name, entry in MANIFEST.items() if entry["kind"] == "defect")
 DIALECTS = sorted(name for name, entry in MANIFEST.items() if entry["kind"] == "dialect")
 #: Herds whose WHATSAT cannot reach the fixture (by design), so no JSON or flood is visible.
-NO_PLACES = {"google_hardcoded", "no_places_lenient", "dialect_raw_https_places"}
+NO_PLACES = {
+    "google_hardcoded",
+    "no_places_lenient",
+    "dialect_raw_https_places",
+    "dialect_raw_https_absolute_target",
+}
 #: Defects whose bug is not in flooding or links: among their own servers they still flood.
 FLOODING_INTACT = sorted(
     name for name in DEFECTS if not str(MANIFEST[name]["clause"]).startswith(("FLOOD-", "LINK-"))

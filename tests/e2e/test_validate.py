@@ -289,6 +289,8 @@ def test_attach_runs_only_non_destructive_checks(tmp_path: Path) -> None:
         "google_hardcoded.py",
         # A raw TLS socket and a hand-written request with bare-LF line ends, as Google accepts.
         "dialect_raw_https_places.py",
+        # The same with the whole URL as the target and no Host field, as Google accepts.
+        "dialect_raw_https_absolute_target.py",
     ],
 )
 def test_redirect_reaches_a_herd_that_hard_codes_google(tmp_path: Path, herd_file: str) -> None:

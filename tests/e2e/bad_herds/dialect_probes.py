@@ -330,6 +330,12 @@ def dialect_raw_https_places(script: Path, directory: Path) -> Evidence:
 
 
 @trait
+def dialect_raw_https_absolute_target(script: Path, directory: Path) -> Evidence:
+    # Like dialect_raw_https_places: its requests go to Google's host, never to $PLACES_URL.
+    return google_hardcoded(script, directory)
+
+
+@trait
 def dialect_time_needs_fraction(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h:
         h.start("A")
