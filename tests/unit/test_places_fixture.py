@@ -524,6 +524,20 @@ def test_a_request_head_with_bare_lf_line_ends_is_answered_as_google_answers_it(
     assert lf_answer == crlf_answer and len(lf_answer["results"]) == 20
 
 
+def test_an_absolute_target_without_host_is_answered_as_google_answers_it() -> None:
+    # A raw-socket herd's "GET https://maps.googleapis.com/...?... HTTP/1.1" with no Host field:
+    # Google takes the host from the target (RFC 9112 3.2.2); aiohttp alone refuses it with 400
+    # "Missing 'Host' header".
+    query = urlencode({"location": f"{LAT},{LNG}", "radius": "1000", "key": KEY}).encode()
+    target = b"https://maps.googleapis.com/maps/api/place/nearbysearch/json?%s" % query
+    with run_fixture_in_thread() as fixture:
+        status, answer = raw_http(fixture.port, b"GET %s HTTP/1.1\r\nConnection: close\r\n\r\n" % target)
+        recorded = fixture.requests()
+    assert status == 200
+    assert len(answer["results"]) == 20
+    assert recorded[0]["path"] == "/maps/api/place/nearbysearch/json"
+
+
 def _raw_answer_until_quiet(port: int, request: bytes) -> bytes:
     """The octets answered to ``request`` on a connection the client keeps open, read until the
     fixture has sent a complete answer (the chunked body's ``0`` line and empty line) or closed."""

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from herdref.checker.client import LineSession, Transcript, exchange, reply_complete, reply_state
+from herdref.checker.dialect import _cut_on_half_close
 from herdref.checker.target import BudgetSpent, CheckContext, Target
 from herdref.herd.config import parse_config
 
@@ -227,3 +228,24 @@ def test_line_session_takes_a_whatsat_answer_without_its_empty_line(scripted_ser
         reply = session.read_reply(whatsat=True, request=_WHATSAT, linger_s=0.2)
     finished.set()
     assert reply == answer
+
+
+_AT_LINE = b"AT A +0.1 c +34.1-118.2 1796313685.5\n"
+
+
+@pytest.mark.parametrize(
+    ("half_closed", "closed", "kept_open", "cut"),
+    [
+        # FRAME-4: the AT line, then EOF; kept open, the JSON and the empty line follow it.
+        (_AT_LINE, True, _AT_LINE + b"{}\n\n", True),
+        (_AT_LINE.replace(b"\n", b"\r\n"), True, _AT_LINE + b"{}\n\n", True),
+        (_AT_LINE, False, _AT_LINE + b"{}\n\n", False),  # not closed: not known to be cut
+        (_AT_LINE, True, _AT_LINE, False),  # the same lone AT line either way: WHATSAT-5's
+        (_AT_LINE + b"{}\n\n", True, _AT_LINE + b"{}\n\n", False),  # whole on half-close
+        (b"", True, _AT_LINE + b"{}\n\n", False),  # nothing at all: the 'lost' case
+    ],
+)
+def test_a_whatsat_cut_after_its_at_line_on_half_close_is_told_apart(
+    half_closed: bytes, closed: bool, kept_open: bytes, cut: bool
+) -> None:
+    assert _cut_on_half_close(half_closed, closed, kept_open) is cut
