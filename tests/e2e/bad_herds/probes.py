@@ -7,11 +7,12 @@ runs both, so a probe that cannot tell the bug from a correct herd fails.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -848,6 +849,46 @@ def hang_on_paused_neighbour(script: Path, directory: Path) -> Evidence:
         t = Transcript(["B stopped (SIGSTOP)"])
         reply = h.exchange("A", b"IAMAT paused " + LOCATION + b" " + now() + b"\n", t, timeout_s=QUIET_S)
         return t.evidence(not reply.data.startswith(b"AT "), "no reply while B is stopped")
+
+
+@probe
+def flood_waits_on_stopped_neighbour(script: Path, directory: Path) -> Evidence:
+    # B listens but never accepts, and its accept queue is full (a stopped server that floods
+    # have piled up on): a connection to it neither opens nor fails. A's neighbours are B, C.
+    with (
+        herd(script, directory, names=("A", "B", "C"), links=(("A", "B"), ("A", "C"))) as h,
+        _full_listener(h.ports["B"]),
+        fake_server(h.ports["C"]) as c,
+    ):
+        h.start("A")
+        t = Transcript(["B listens, accepts nothing and its accept queue is full (a stopped server)"])
+        h.iamat("A", b"heldup", LOCATION, now(), t)
+        wait_for(lambda: any(b" heldup " in line for line in c.lines()), QUIET_S)
+        t.append(f"C (fake) received {c.lines()!r}")
+        return t.evidence(
+            not any(b" heldup " in line for line in c.lines()), "the flood to C waits for stopped B"
+        )
+
+
+@contextlib.contextmanager
+def _full_listener(port: int) -> Iterator[None]:
+    """A listening socket on ``port`` that never accepts, its accept queue filled: a new
+    connection to it hangs (the kernel drops its SYN), as one to a SIGSTOPped server does once
+    enough connections wait for it."""
+    listener = socket.create_server(("127.0.0.1", port), backlog=0)
+    queued = []
+    try:
+        for _ in range(4):  # a backlog of 0 queues one or two; the rest stay half-open
+            sock = socket.socket()
+            sock.setblocking(False)
+            with contextlib.suppress(BlockingIOError):
+                sock.connect(("127.0.0.1", port))
+            queued.append(sock)
+        yield
+    finally:
+        for sock in queued:
+            sock.close()
+        listener.close()
 
 
 @probe
