@@ -365,6 +365,15 @@ def future_time_refused(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def time_needs_nine_digits(script: Path, directory: Path) -> Evidence:
+    # The TA client's str(time.time()): seven fractional digits, a moment ago.
+    line = b"IAMAT seven " + LOCATION + b" %.7f\n" % time.time()
+    return _answered(
+        script, directory, line, "a client time with seven fractional digits gets '?'", want_at=False
+    )
+
+
+@probe
 def unicode_split(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h:
         h.start("A")
