@@ -57,7 +57,8 @@ def _restart_case(context: CheckContext, sig: int) -> None:
         only="IAMAT-4",
     ):
         line = at_reply(context, neighbour, while_down, context.location(), context.now_time())
-    require_flood(context, neighbour, reachable_without(target, neighbour, {victim}), while_down, line)
+    with _held_up_by(victim, "down"):
+        require_flood(context, neighbour, reachable_without(target, neighbour, {victim}), while_down, line)
     launcher.start(victim)
     launcher.wait_listening(victim, deadline_s=target.startup_s)
     after = context.client_id("after-restart")
@@ -122,7 +123,7 @@ def paused_neighbour(context: CheckContext) -> None:
                     seen=show(reply.data) + f" after {target.timeout_s:g} s",
                 )
             line = reply.data.split(b"\n", 1)[0]
-            with _held_up_by(victim):
+            with _held_up_by(victim, "stopped"):
                 require_flood(
                     context, neighbour, reachable_without(target, neighbour, {victim}), client, line
                 )
@@ -132,21 +133,22 @@ def paused_neighbour(context: CheckContext) -> None:
 
 
 @contextlib.contextmanager
-def _held_up_by(victim: str) -> Iterator[None]:
-    """A record that does not reach a server while ``victim`` is stopped, though a path without
-    it exists, was held up by the stopped neighbour: flood-all, this check's prerequisite, saw
-    records reach every server with none stopped. LINK-4: "A neighbour that is down, stopped
-    (e.g. SIGSTOP) or not reading delays neither the replies to clients nor the floods to other
-    neighbours" (a herd that floods the neighbours in turn, waiting on each connection, is the
-    usual cause), so that is the clause broken, not FLOOD-1."""
+def _held_up_by(victim: str, state: str) -> Iterator[None]:
+    """A record that does not reach a server while ``victim`` is ``state`` (down, stopped),
+    though a path of running servers leads there, was held up by that neighbour: flood-all,
+    a prerequisite, saw records reach every server with all of them running. LINK-4: "A
+    neighbour that is down, stopped (e.g. SIGSTOP) or not reading delays neither the replies to
+    clients nor the floods to other neighbours" (a herd that floods the neighbours in turn,
+    stopping at a refused connection or waiting on each one, is the usual cause), so that is the
+    clause broken, not FLOOD-1."""
     try:
         yield
     except CheckFailed as failure:
         if failure.clause != "FLOOD-1":
             raise
         raise CheckFailed(
-            f"with {victim} stopped, {failure.summary}, though a path of running servers leads "
-            "there: a stopped neighbour must hold up no flood to the others",
+            f"with {victim} {state}, {failure.summary}, though a path of running servers leads "
+            f"there: a {state} neighbour must hold up no flood to the others",
             expected=failure.expected,
             seen=failure.seen,
             clause="LINK-4",
@@ -208,7 +210,7 @@ def _fill_link(context: CheckContext, name: str, victim: str) -> None:
             seen=show(reply.data) + f" after {target.timeout_s:g} s",
         )
     line = reply.data.split(b"\n", 1)[0]
-    with _held_up_by(victim):
+    with _held_up_by(victim, "stopped"):
         require_flood(context, name, reachable_without(target, name, {victim}), after, line)
 
 

@@ -901,6 +901,23 @@ def _full_listener(port: int) -> Iterator[None]:
 
 
 @probe
+def flood_stops_at_down_neighbour(script: Path, directory: Path) -> Evidence:
+    # Nothing listens on B's port (down); A's neighbours are B, then C.
+    with (
+        herd(script, directory, names=("A", "B", "C"), links=(("A", "B"), ("A", "C"))) as h,
+        fake_server(h.ports["C"]) as c,
+    ):
+        h.start("A")
+        t = Transcript(["B is down: nothing listens on its port"])
+        h.iamat("A", b"downfirst", LOCATION, now(), t)
+        wait_for(lambda: any(b" downfirst " in line for line in c.lines()), QUIET_S)
+        t.append(f"C (fake) received {c.lines()!r}")
+        return t.evidence(
+            not any(b" downfirst " in line for line in c.lines()), "the flood to C stops at down B"
+        )
+
+
+@probe
 def flood_error_drops_reply(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h:  # B is down: nothing listens on its port
         h.start("A")
