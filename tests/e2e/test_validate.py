@@ -538,6 +538,25 @@ def test_what_cannot_be_seen_is_unsupported_not_failed(tmp_path: Path) -> None:
     assert "--redirect-google or --isolate" in output
 
 
+def test_a_malformed_at_reply_is_named_as_such_where_it_stops_a_check(tmp_path: Path) -> None:
+    """flood-storm needs an accepted IAMAT; its reason quotes what came back (a malformed AT
+    line is a reply, not none) and leaves the reply to at-reply-format. places-radius-metres,
+    which judges only the request Places gets, is judged all the same (it was BLOCKED)."""
+    status, document, output = validate(
+        tmp_path,
+        *launch_broken_herd(tmp_path, "at_reply_repeats_command.py"),
+        *_QUICK,
+        "--only",
+        "flood-storm,places-radius-metres",
+    )
+    verdicts = {entry["check"]: entry for entry in document["checks"]}  # type: ignore[union-attr]
+    assert verdicts["flood-storm"]["verdict"] == "UNSUPPORTED", output
+    assert "answered a valid IAMAT with a malformed AT line" in verdicts["flood-storm"]["summary"], output
+    assert "no AT reply" not in verdicts["flood-storm"]["summary"], output
+    assert verdicts["places-radius-metres"]["verdict"] == "PASS", output
+    assert status == 0, output
+
+
 def test_a_false_claim_of_catch_up_is_caught(tmp_path: Path) -> None:
     """The shared base herd does not implement the catch-up extension; claiming it fails."""
     status, document, output = validate(

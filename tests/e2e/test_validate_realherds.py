@@ -688,3 +688,28 @@ def test_a_stale_record_behind_a_rebuilt_whatsat_line_is_read_from_its_time_diff
     assert (entry["verdict"], entry["clause"]) == ("FAIL", "IAMAT-7"), output
     assert "puts the client time it holds at the stale report's" in str(entry["summary"]), output
     assert status == 1, output
+
+
+def test_a_malformed_at_reply_blocks_no_check_that_can_judge_without_it(tmp_path: Path) -> None:
+    # A student herd repeats the IAMAT in its AT reply (AT-1), refuses a line that starts with
+    # white space and sends the radius in km: lex-extra-space and places-radius-metres were
+    # BLOCKED by at-reply-format, though a refusal next to the same line written plainly, and
+    # the request Places gets, need no AT reply that can be read.
+    herd = _combined(
+        tmp_path,
+        "repeated_command_leading_space_km",
+        ("at_reply_repeats_command", "AtReplyRepeatsCommand"),
+        ("leading_space_not_ignored", "LeadingSpaceNotIgnored"),
+        ("radius_in_km", "RadiusInKm"),
+    )
+    status, document, output = validate(
+        tmp_path,
+        *_launch(herd, tmp_path),
+        "--only",
+        "at-reply-format,lex-extra-space,places-radius-metres",
+    )
+    verdicts = {name: (entry["verdict"], entry["clause"]) for name, entry in _checks(document).items()}
+    assert verdicts["at-reply-format"] == ("FAIL", "AT-1"), output
+    assert verdicts["lex-extra-space"] == ("FAIL", "LEX-3"), output
+    assert verdicts["places-radius-metres"] == ("FAIL", "PLACES-2"), output
+    assert status == 1, output

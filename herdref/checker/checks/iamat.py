@@ -93,13 +93,12 @@ def iamat_any_time(context: CheckContext) -> None:
         if not looks_like_at(reply.data):
             refused.append((client_time, reply.received or None))
     with_fraction = [(client_time, seen) for client_time, seen in refused if b"." in client_time]
+    if len(with_fraction) < len(refused):
+        # A time without a fraction was refused: the later checks send times with one, so that
+        # one refusal is not named again by each of them (LEX-6 strict, below).
+        context.target.integer_times = False
     if with_fraction:
-        client_time, seen = with_fraction[0]
-        raise CheckFailed(
-            f"an IAMAT with client time {client_time.decode()} was refused",
-            expected="an AT line (skew shows in the time difference)",
-            seen=show(seen),
-        )
+        _judge_refused_fractions(context, name, with_fraction)
     if refused:
         # Every handout example and TA client time has a fraction: accepting a time without
         # one is LEX-6's strict reading only. Later checks send times with a fraction.
@@ -112,6 +111,50 @@ def iamat_any_time(context: CheckContext) -> None:
             clause="LEX-6",
             strict_part=True,
         )
+
+
+def _judge_refused_fractions(
+    context: CheckContext, name: str, refused: list[tuple[bytes, bytes | None]]
+) -> None:
+    """Client times with a fraction were refused: for their distance from the clock (IAMAT-6)
+    or for their form? Each is tried again at the server's clock with as many fractional
+    digits: a herd that takes that one refused the far time (IAMAT-6: a herd that converts the
+    time to a date refuses past the year 9999); one that refuses it too refuses the number of
+    digits (LEX-6: "Any number of integer and fractional digits is allowed"; a herd may demand
+    the nine digits of the handout's examples)."""
+    controls: list[tuple[bytes, bytes | None]] = []
+    for client_time, seen in refused:
+        control = _at_the_clock(len(client_time.partition(b".")[2]))
+        reply = context.iamat(name, context.client_id(), context.location(), control)
+        if looks_like_at(reply.data):
+            raise CheckFailed(
+                f"an IAMAT with client time {client_time.decode()} {_fate(seen)} (one with as many "
+                f"fractional digits at the server's clock, {control.decode()}, was taken)",
+                expected="an AT line (skew shows in the time difference)",
+                seen=show(seen),
+            )
+        controls.append((control, reply.received or None))
+    (client_time, seen), (control, control_seen) = refused[0], controls[0]
+    raise CheckFailed(
+        f"an IAMAT with client time {client_time.decode()} {_fate(seen)}, and one with as many "
+        f"fractional digits at the server's clock ({control.decode()}) {_fate(control_seen)}: "
+        "times are refused for their number of fractional digits",
+        expected="an AT line (LEX-6: any number of integer and fractional digits)",
+        seen=show(seen),
+        clause="LEX-6",
+    )
+
+
+def _fate(seen: bytes | None) -> str:
+    """What became of an IAMAT that got no AT line, in words true of the transcript."""
+    return "was refused" if seen else "got no reply"
+
+
+def _at_the_clock(fraction_digits: int) -> bytes:
+    """The time now with ``fraction_digits`` fractional digits (zeros past the nanosecond)."""
+    whole, nanoseconds = divmod(time.time_ns(), 1_000_000_000)
+    fraction = f"{nanoseconds:09d}"[:fraction_digits].ljust(fraction_digits, "0")
+    return f"{whole}.{fraction}".encode()
 
 
 #: Digits of the crossing times of newer-by-value: few enough (at most 13 significant) that a
@@ -217,12 +260,13 @@ def newer_by_value(context: CheckContext) -> None:
 
 
 def _accepted(context: CheckContext, name: str, client: bytes, client_time: bytes) -> bytes:
-    """The AT reply to a report the check needs stored; a refusal is iamat-any-time's (IAMAT-6)."""
+    """The AT reply to a report the check needs stored; a refused time is iamat-any-time's to
+    judge (IAMAT-6 for its distance from the clock, LEX-6 for its form)."""
     reply = context.iamat(name, client, context.location(), client_time)
     if not looks_like_at(reply.data):
         raise CheckUnsupported(
             f"an IAMAT with client time {client_time.decode()} was refused, which iamat-any-time "
-            "reports (IAMAT-6), so which report is kept cannot be seen"
+            "judges (IAMAT-6, or LEX-6 for the form of the time), so which report is kept cannot be seen"
         )
     return reply.data.partition(b"\n")[0]  # its shape is at-reply-format's (AT-1)
 
@@ -375,9 +419,10 @@ def echo_exact(context: CheckContext) -> None:
     name = context.target.names[0]
     cases = [
         (b"+34.068930-118.445127", b"%d.959498503" % int(time.time())),
-        # An integer time, which a float prints back as N.0 (a fraction where the herd
-        # refuses integer times: LEX-6 strict, reported once by iamat-any-time).
-        (b"+34.5-118.0", b"%d" % int(time.time()) + (b"" if context.target.integer_times else b".5")),
+        # An integer time, which a float prints back as N.0 (where the herd refuses integer
+        # times, LEX-6 strict, reported once by iamat-any-time: N.500000000, which a float
+        # prints back as N.5, in the nine digits of the handout's examples).
+        (b"+34.5-118.0", b"%d" % int(time.time()) + (b"" if context.target.integer_times else b".500000000")),
         (b"+01.100000+002.200000", b"%d.100000000" % int(time.time())),
     ]
     for location, client_time in cases:
@@ -447,7 +492,10 @@ def skew(context: CheckContext) -> None:
                 strict_part=not _clock_like(client_time),
             )
     if not judged:
-        raise CheckUnsupported("every client time sent was refused, which iamat-any-time reports (IAMAT-6)")
+        raise CheckUnsupported(
+            "every client time sent was refused, which iamat-any-time judges (IAMAT-6, or LEX-6 "
+            "for the form of the time)"
+        )
 
 
 def _clock_like(client_time: bytes) -> bool:

@@ -6,8 +6,8 @@ from typing import Final
 
 from herdref.checker.checks.helpers import at_fields, at_reply, expect_error_graded, failure_as, show
 from herdref.checker.checks.registry import CheckFailed, check
-from herdref.checker.target import CheckContext
-from herdref.model.judge import location_close, split_at_fields, split_line, time_close
+from herdref.checker.target import CheckContext, CheckUnsupported
+from herdref.model.judge import location_close, looks_like_at, split_at_fields, split_line, time_close
 
 
 @check(
@@ -131,9 +131,19 @@ def lex_octets(context: CheckContext) -> None:
     )
 
 
-@check("lex-extra-space", "LEX-3", "MUST", "leading, trailing and repeated white space is accepted")
+@check(
+    "lex-extra-space",
+    "LEX-3",
+    "MUST",
+    "leading, trailing and repeated white space is accepted",
+    # Not at-reply-format: a line refused for its white space while the same line written
+    # plainly is answered is LEX-3's whatever the AT reply looks like (a herd that repeats the
+    # IAMAT in its reply may also refuse a leading space); each case is compared with that.
+    requires=("dialect",),
+)
 def lex_extra_space(context: CheckContext) -> None:
     name = context.target.names[0]
+    unread: list[bytes] = []
     for spaced, strict in ((_fixed_spacing, False), (_drawn_spacing, False), (_inner_cr, True)):
         client, location, client_time = context.client_id(), context.location(), context.now_time()
         line = spaced(context, [b"IAMAT", client, location, client_time])
@@ -143,18 +153,53 @@ def lex_extra_space(context: CheckContext) -> None:
         split = split_line(reply.data, crlf=line.endswith(b"\r"))
         record = split_at_fields(split[0]) if split is not None else None
         if (
-            record is None
-            or record.client_id != client
-            or not location_close(location, record.location)
-            or not time_close(client_time, record.client_time)
+            record is not None
+            and record.client_id == client
+            and location_close(location, record.location)
+            and time_close(client_time, record.client_time)
         ):
-            raise CheckFailed(
-                f"an IAMAT with extra white space was not accepted as the same command: {line!r}"
-                + (" (a CR inside the line is white space, not a line end)" if strict else ""),
-                expected=f"AT {name} <diff> {client.decode()} {location.decode()} {client_time.decode()}",
-                seen=show(reply.data),
-                strict_part=True if strict else None,
-            )
+            continue
+        if record is None and not _plain_reply_is_read(context, name, location, client_time):
+            # The same IAMAT written plainly gets no AT line that can be read either.
+            if not looks_like_at(reply.data):
+                raise CheckFailed(
+                    f"an IAMAT with extra white space was not accepted: {line!r} (written plainly, "
+                    "it gets an AT reply, a malformed one: at-reply-format's)",
+                    expected=f"an AT line for {client.decode()}, as the line written plainly gets",
+                    seen=show(reply.data),
+                    strict_part=True if strict else None,
+                )
+            unread.append(line)
+            continue
+        raise CheckFailed(
+            f"an IAMAT with extra white space was not accepted as the same command: {line!r}"
+            + (" (a CR inside the line is white space, not a line end)" if strict else ""),
+            expected=f"AT {name} <diff> {client.decode()} {location.decode()} {client_time.decode()}",
+            seen=show(reply.data),
+            strict_part=True if strict else None,
+        )
+    if unread:
+        raise CheckUnsupported(
+            f"{len(unread)} IAMAT(s) with extra white space got AT replies that cannot be read, as "
+            "the same lines written plainly do (at-reply-format judges them), so whether they "
+            "were taken as the same command cannot be seen"
+        )
+
+
+def _plain_reply_is_read(context: CheckContext, name: str, location: bytes, client_time: bytes) -> bool:
+    """Whether the IAMAT written with single spaces gets an AT line that can be read; raises
+    CheckUnsupported when it gets no AT line at all (the IAMAT checks judge that)."""
+    client = context.client_id()
+    reply = context.send(name, b"IAMAT %s %s %s\n" % (client, location, client_time))
+    split = split_line(reply.data, crlf=False)
+    if split is not None and split_at_fields(split[0]) is not None:
+        return True
+    if not looks_like_at(reply.data):
+        raise CheckUnsupported(
+            f"an IAMAT written plainly got {show(reply.data) if reply.data else 'no reply'}, not "
+            "an AT line (the IAMAT checks judge that), so how extra white space is taken cannot be seen"
+        )
+    return False
 
 
 def _fixed_spacing(context: CheckContext, fields: list[bytes]) -> bytes:

@@ -140,6 +140,9 @@ def places_errors(context: CheckContext) -> None:
     "MUST",
     "the Places request carries the radius in metres and the stored location",
     needs_fixture=True,
+    # Not at-reply-format: what is judged is the request Places gets, which a malformed AT reply
+    # (the IAMAT command repeated in it, say) does not change; the herd need only take the IAMAT.
+    requires=("dialect",),
 )
 def places_radius_metres(context: CheckContext) -> None:
     fixture = context.target.fixture
@@ -148,7 +151,13 @@ def places_radius_metres(context: CheckContext) -> None:
     name = context.target.names[0]
     client = context.client_id()
     location = context.location()
-    at_reply(context, name, client, location, context.now_time())
+    taken = context.iamat(name, client, location, context.now_time())
+    if not looks_like_at(taken.data):
+        answer = repr(taken.received) if taken.received else "no reply"
+        raise CheckUnsupported(
+            f"the IAMAT that WHATSAT needs got {answer}, not an AT line (the IAMAT checks judge "
+            "that), so no Places request could be asked for"
+        )
     latitude, longitude = (Decimal(part) for part in location_degrees(location))
     for radius_km, metres in ((b"10", Decimal(10_000)), (b"0.5", Decimal(500))):
         fixture.reset()

@@ -7,18 +7,18 @@ runs both, so a probe that cannot tell the bug from a correct herd fails.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
 
 from herdref.places.fixture_data import MAX_RESULTS, generate_places, legacy_response, new_response
 from tests.e2e.bad_herds.probe_kit import (
     CHAIN,
-    DEADLINE_S,
     QUIET_S,
     Evidence,
     Herd,
@@ -376,6 +376,15 @@ def split_on_single_space(script: Path, directory: Path) -> Evidence:
 def future_time_refused(script: Path, directory: Path) -> Evidence:
     line = b"IAMAT future " + LOCATION + b" %d\n" % (time.time() + 3600)
     return _answered(script, directory, line, "a client time an hour ahead gets '?'", want_at=False)
+
+
+@probe
+def time_needs_nine_digits(script: Path, directory: Path) -> Evidence:
+    # The TA client's str(time.time()): seven fractional digits, a moment ago.
+    line = b"IAMAT seven " + LOCATION + b" %.7f\n" % time.time()
+    return _answered(
+        script, directory, line, "a client time with seven fractional digits gets '?'", want_at=False
+    )
 
 
 @probe
@@ -879,24 +888,58 @@ def hang_on_paused_neighbour(script: Path, directory: Path) -> Evidence:
 
 @probe
 def flood_waits_on_stopped_neighbour(script: Path, directory: Path) -> Evidence:
-    # A's neighbours are B, then C: B is stopped and its accept queue filled by A's floods.
-    with herd(script, directory, names=("A", "B", "C"), links=(("A", "B"), ("A", "C"))) as h:
-        h.start("A", "B", "C")
-        h.signal("B", signal.SIGSTOP)
-        t = Transcript(["B stopped (SIGSTOP)"])
-        with h.connect("A") as sock:
-            for count in range(300):  # 300 records: each flood is a connection B never accepts
-                sock.sendall(b"IAMAT fill%d %s %s\n" % (count, LOCATION, now()))
-                read_reply(sock, complete=line_done, timeout_s=QUIET_S)
-        t.append("300 IAMATs sent to A")
-        reply = h.iamat("A", b"late", LOCATION, now(), t)
-        arrived = False
-        deadline = time.monotonic() + DEADLINE_S
-        while not arrived and time.monotonic() < deadline:
-            arrived = h.whatsat("C", b"late", b"10", b"0", t).startswith(b"AT ")
-        h.signal("B", signal.SIGCONT)
+    # B listens but never accepts, and its accept queue is full (a stopped server that floods
+    # have piled up on): a connection to it neither opens nor fails. A's neighbours are B, C.
+    with (
+        herd(script, directory, names=("A", "B", "C"), links=(("A", "B"), ("A", "C"))) as h,
+        _full_listener(h.ports["B"]),
+        fake_server(h.ports["C"]) as c,
+    ):
+        h.start("A")
+        t = Transcript(["B listens, accepts nothing and its accept queue is full (a stopped server)"])
+        h.iamat("A", b"heldup", LOCATION, now(), t)
+        wait_for(lambda: any(b" heldup " in line for line in c.lines()), QUIET_S)
+        t.append(f"C (fake) received {c.lines()!r}")
         return t.evidence(
-            reply.startswith(b"AT ") and not arrived, "a record A answered never reached C while B is stopped"
+            not any(b" heldup " in line for line in c.lines()), "the flood to C waits for stopped B"
+        )
+
+
+@contextlib.contextmanager
+def _full_listener(port: int) -> Iterator[None]:
+    """A listening socket on ``port`` that never accepts, its accept queue filled: a new
+    connection to it hangs (the kernel drops its SYN), as one to a SIGSTOPped server does once
+    enough connections wait for it."""
+    listener = socket.create_server(("127.0.0.1", port), backlog=0)
+    queued = []
+    try:
+        for _ in range(4):  # a backlog of 0 queues one or two; the rest stay half-open
+            sock = socket.socket()
+            sock.setblocking(False)
+            with contextlib.suppress(BlockingIOError):
+                sock.connect(("127.0.0.1", port))
+            queued.append(sock)
+        yield
+    finally:
+        for sock in queued:
+            sock.close()
+        listener.close()
+
+
+@probe
+def flood_stops_at_down_neighbour(script: Path, directory: Path) -> Evidence:
+    # Nothing listens on B's port (down); A's neighbours are B, then C.
+    with (
+        herd(script, directory, names=("A", "B", "C"), links=(("A", "B"), ("A", "C"))) as h,
+        fake_server(h.ports["C"]) as c,
+    ):
+        h.start("A")
+        t = Transcript(["B is down: nothing listens on its port"])
+        h.iamat("A", b"downfirst", LOCATION, now(), t)
+        wait_for(lambda: any(b" downfirst " in line for line in c.lines()), QUIET_S)
+        t.append(f"C (fake) received {c.lines()!r}")
+        return t.evidence(
+            not any(b" downfirst " in line for line in c.lines()), "the flood to C stops at down B"
         )
 
 
