@@ -851,6 +851,26 @@ def hang_on_paused_neighbour(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def flood_neighbours_in_turn(script: Path, directory: Path) -> Evidence:
+    names, links = ("A", "B", "C"), (("A", "B"), ("A", "C"))
+    # B is a listening socket that never accepts (a stopped server as the kernel sees it): its
+    # accept queue holds one connection, and further connections to it hang.
+    with (
+        herd(script, directory, names=names, links=links) as h,
+        socket.create_server(("127.0.0.1", h.ports["B"]), backlog=0),
+    ):
+        h.start("A", "C")
+        t = Transcript(["B: a listening socket that never accepts"])
+        for count in range(3):  # enough records to fill B's accept queue
+            h.iamat("A", b"fill%d" % count, LOCATION, now(), t)
+        if not h.iamat("A", b"after", LOCATION, now(), t).startswith(b"AT "):
+            return t.evidence(False, "A did not answer (the reply is not this probe's question)")
+        held = h.wait_record("C", b"after", t)
+        t.append(f"C holds {held!r}" if held else "C never answered WHATSAT with a record of 'after'")
+        return t.evidence(not held, "the flood to C waits behind the connection to B")
+
+
+@probe
 def flood_error_drops_reply(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h:  # B is down: nothing listens on its port
         h.start("A")
