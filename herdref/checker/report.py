@@ -88,11 +88,21 @@ FRAMING_CHECKS: Final = {
 }
 
 
+#: The framing probes whose NON-STRICT still means the style was answered: what they report
+#: then is a strict deviation in the reply (a '?' copy that keeps the CR, ERR-2), not a
+#: command left unanswered. The others' style is itself the strict-only part (FRAME-3).
+_ANSWERED_WHEN_NON_STRICT: Final = frozenset({"frame-half-close", "frame-crlf", "frame-no-final-newline"})
+
+
 def framing_styles(outcomes: Iterable[Outcome]) -> dict[str, str]:
     """Which delivery styles the target answered ("yes", "NO", or the verdict otherwise)."""
     words = {"PASS": "yes", "FAIL": "NO", "NON-STRICT": "NO"}
     return {
-        FRAMING_CHECKS[outcome.check]: words.get(outcome.verdict, outcome.verdict.lower())
+        FRAMING_CHECKS[outcome.check]: (
+            "yes (not strictly)"
+            if outcome.verdict == "NON-STRICT" and outcome.check in _ANSWERED_WHEN_NON_STRICT
+            else words.get(outcome.verdict, outcome.verdict.lower())
+        )
         for outcome in outcomes
         if outcome.check in FRAMING_CHECKS
     }
