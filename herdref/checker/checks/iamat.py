@@ -81,16 +81,26 @@ def iamat_any_time(context: CheckContext) -> None:
     name = context.target.names[0]
     fixed = [b"0", b"1.5", b"1000000000.000000001", b"4102444800.999999999"]
     refused: list[tuple[bytes, bytes | None]] = []
+    taken_integers: list[bytes] = []
     for client_time in [*fixed, *_any_time_forms(context)]:
         client = context.client_id()
         reply = context.iamat(name, client, context.location(), client_time)
         if not looks_like_at(reply.data):
             refused.append((client_time, reply.received or None))
-    with_fraction = [(client_time, seen) for client_time, seen in refused if b"." in client_time]
-    if with_fraction:
-        client_time, seen = with_fraction[0]
+        elif b"." not in client_time:
+            taken_integers.append(client_time)
+    # A time without a fraction refused while others without one were taken was not refused
+    # for its form (LEX-6's lenient allowance) but for its value (e.g. "time must be > 0").
+    by_value = [(client_time, seen) for client_time, seen in refused if b"." in client_time or taken_integers]
+    if by_value:
+        client_time, seen = by_value[0]
         raise CheckFailed(
-            f"an IAMAT with client time {client_time.decode()} was refused",
+            f"an IAMAT with client time {client_time.decode()} was refused"
+            + (
+                f", although client times without a fraction were taken ({taken_integers[0].decode()})"
+                if b"." not in client_time
+                else ""
+            ),
             expected="an AT line (skew shows in the time difference)",
             seen=show(seen),
         )

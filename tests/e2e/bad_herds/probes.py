@@ -364,6 +364,12 @@ def future_time_refused(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def time_zero_refused(script: Path, directory: Path) -> Evidence:
+    line = b"IAMAT epoch " + LOCATION + b" 0.000\n"
+    return _answered(script, directory, line, "a client time of 0.000 gets '?'", want_at=False)
+
+
+@probe
 def unicode_split(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h:
         h.start("A")
