@@ -688,3 +688,15 @@ def test_a_stale_record_behind_a_rebuilt_whatsat_line_is_read_from_its_time_diff
     assert (entry["verdict"], entry["clause"]) == ("FAIL", "IAMAT-7"), output
     assert "puts the client time it holds at the stale report's" in str(entry["summary"]), output
     assert status == 1, output
+
+
+def test_flood_storm_says_the_at_reply_was_malformed_not_missing(tmp_path: Path) -> None:
+    # A herd whose AT reply is malformed (a student herd's leaves the client ID out; this one
+    # adds a field) was told it "gave no AT reply" by flood-storm, which runs before
+    # at-reply-format names the defect (AT-1).
+    _, document, output = validate(
+        tmp_path, *launch_broken_herd(tmp_path, "at_reply_repeats_command.py"), "--only", "flood-storm"
+    )
+    storm = _checks(document)["flood-storm"]
+    assert storm["verdict"] == "UNSUPPORTED", output
+    assert "gave a malformed AT reply (AT-1)" in str(storm["summary"]), output

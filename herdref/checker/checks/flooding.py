@@ -75,7 +75,7 @@ def _watch_sink(context: CheckContext, *, storm_only: bool) -> None:
         origin = neighbours[0]
         try:
             at_reply(context, origin, client, context.location(), context.now_time())
-        except CheckFailed:
+        except CheckFailed as failure:
             # A herd busy relaying records for ever may not answer at all: name the storm the
             # listener saw meanwhile, not its symptom.
             record, copies = sink.most_copies(records)
@@ -86,7 +86,8 @@ def _watch_sink(context: CheckContext, *, storm_only: bool) -> None:
                 raise storm from None
             if storm_only:
                 # No storm: the AT reply is at-reply-format's business (this runs before it).
-                raise CheckUnsupported(f"{origin} gave no AT reply to watch the flood of") from None
+                what = "a malformed AT reply (AT-1)" if failure.clause == "AT-1" else "no AT reply"
+                raise CheckUnsupported(f"{origin} gave {what} to watch the flood of") from None
             raise
         try:
             wait_until(
