@@ -929,6 +929,18 @@ def integer_degrees_whatsat(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def signed_zero_rebuilt(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        line = h.iamat("A", b"zero", b"+0.0-0.0", now(), t)
+        reply = h.whatsat("A", b"zero", b"10", b"1", t)
+        return t.evidence(
+            bool(line) and not reply.startswith(line + b"\n"), "WHATSAT does not start with the stored line"
+        )
+
+
+@probe
 def blank_line_after_at(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h:
         h.start("A")
