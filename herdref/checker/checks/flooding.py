@@ -10,6 +10,7 @@ from collections import Counter
 
 from herdref.checker.checks.helpers import (
     at_reply,
+    carries_fields,
     failure_as,
     need_launcher,
     neighbours_of,
@@ -343,7 +344,12 @@ def flood_malformed_at(context: CheckContext) -> None:
         sent.append((what, client, line))
     for what, client, line in sent:
         held = context.stored_line(name, client, silence_is_none=True)
-        if held is not None:
+        _, location, client_time = line.rsplit(b" ", 2)
+        if held is not None and not carries_fields(held, location, client_time):
+            # An AT-shaped answer with neither field of the line sent is no record of it (what
+            # the server answers for a client it does not know: unknown-client's, WHATSAT-4).
+            context.transcript.note(f"{name} answers {held!r}: no field of the line sent, so no record of it")
+        elif held is not None:
             raise CheckFailed(
                 f"{name} stored an AT line with {what} (sent on a connection of its own, as a "
                 "neighbour sends a flood)",

@@ -363,11 +363,7 @@ def _no_copies(
     record = split_at_fields(line)
 
     def no_copy(got: bytes) -> bool:
-        fields = got.split()
-        return record is not None and not any(
-            location_close(record.location, field, float_forms=True) or time_close(record.client_time, field)
-            for field in fields
-        )
+        return record is not None and not carries_fields(got, record.location, record.client_time)
 
     candidates = {name: got for name, got in wrong.items() if no_copy(got)}
     if not candidates or origin not in context.target.names:
@@ -439,6 +435,18 @@ def _judge_against_origin(
         f"WHATSAT at {origin} answers {show(held)}, which is not the record {origin} answered the "
         "IAMAT with (whatsat-reply judges that, WHATSAT-5), so what each server holds cannot be "
         "compared with it"
+    )
+
+
+def carries_fields(held: bytes, location: bytes, client_time: bytes) -> bool:
+    """Whether the AT-shaped line ``held`` has the ``location`` or the ``client_time`` of a line
+    sent (as sent, or numerically within the graders' tolerance): a line that has neither is no
+    record of it (e.g. what a server answers WHATSAT with for a client it knows nothing of)."""
+    return any(
+        field in (location, client_time)
+        or time_close(client_time, field)
+        or location_close(location, field, float_forms=True)
+        for field in held.split()
     )
 
 

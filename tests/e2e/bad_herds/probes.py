@@ -510,6 +510,15 @@ def unknown_client_error_without_copy(script: Path, directory: Path) -> Evidence
 
 
 @probe
+def unknown_client_placeholder(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        reply = h.whatsat("A", b"nobody", b"10", b"1", t)
+        return t.evidence(reply.startswith(b"AT "), "an AT-shaped reply for a client no server knows")
+
+
+@probe
 def flaky_unknown_client(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h:
         h.start("A")
