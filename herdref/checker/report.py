@@ -206,11 +206,20 @@ def terminal_summary(
     should = sorted({outcome.clause for outcome in non_strict if not outcome.strict_only})
     if should:
         lines.append(f"clauses broken (SHOULD only): {', '.join(should)}")
-    unjudged = [outcome.check for outcome in outcomes if outcome.budget_spent and outcome.level == "MUST"]
+    spent = [outcome for outcome in outcomes if outcome.budget_spent and outcome.level == "MUST"]
+    # A check cut short after judging part of its work (the stateful run's PASS for the steps
+    # it ran) was judged, only not wholly: saying "not judged" would contradict its verdict.
+    unjudged = [outcome.check for outcome in spent if outcome.verdict in ("SKIPPED", "UNSUPPORTED")]
+    cut = [outcome.check for outcome in spent if outcome.verdict not in ("SKIPPED", "UNSUPPORTED")]
     if unjudged:
         lines.append(
             f"not judged for lack of time (MUST, the run is incomplete): {', '.join(unjudged)}; "
             "raise --budget or --check-budget"
+        )
+    if cut:
+        lines.append(
+            f"cut short by the time budget, judged on what they ran (MUST, the run is incomplete): "
+            f"{', '.join(cut)}; raise --budget or --check-budget"
         )
     return "\n".join(lines)
 

@@ -283,3 +283,23 @@ def test_framing_styles_say_a_style_answered_with_a_strict_deviation_was_answere
         "no-final-LF": "NO",
         "LF+half-close": "yes",
     }
+
+
+def test_a_check_cut_short_after_passing_what_it_ran_is_not_called_unjudged() -> None:
+    # A student herd's stateful run passed the 414 commands it sent before the run's budget
+    # ended: the summary said "not judged for lack of time" under its PASS.
+    summary = terminal_summary(
+        [
+            Outcome("stateful", "FLOOD-1", "MUST", "random", "PASS", 20.0, budget_spent=True),
+            Outcome("flood-pairs", "FLOOD-1", "MUST", "pairs", "SKIPPED", 0.0, budget_spent=True),
+        ],
+        target="t",
+        left_out=[],
+        framing="f",
+        elapsed_s=50.0,
+    )
+    assert "not judged for lack of time (MUST, the run is incomplete): flood-pairs;" in summary
+    assert (
+        "cut short by the time budget, judged on what they ran (MUST, the run is incomplete): stateful;"
+        in summary
+    )
