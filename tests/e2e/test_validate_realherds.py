@@ -700,3 +700,22 @@ def test_flood_storm_says_the_at_reply_was_malformed_not_missing(tmp_path: Path)
     storm = _checks(document)["flood-storm"]
     assert storm["verdict"] == "UNSUPPORTED", output
     assert "gave a malformed AT reply (AT-1)" in str(storm["summary"]), output
+
+
+def test_the_radius_sent_to_places_is_judged_behind_a_malformed_at_reply(tmp_path: Path) -> None:
+    # A student herd leaves the client ID out of its AT reply (AT-1) and sends the radius in
+    # km: places-radius-metres, which judges the request and not the AT line, was BLOCKED
+    # behind at-reply-format, so the second defect was never looked for.
+    herd = _combined(
+        tmp_path,
+        "malformed_reply_and_km",
+        ("at_reply_repeats_command", "AtReplyRepeatsCommand"),
+        ("radius_in_km", "RadiusInKm"),
+    )
+    status, document, output = validate(
+        tmp_path, *_launch(herd, tmp_path), "--only", "at-reply-format,places-radius-metres"
+    )
+    verdicts = {name: (entry["verdict"], entry["clause"]) for name, entry in _checks(document).items()}
+    assert verdicts["at-reply-format"] == ("FAIL", "AT-1"), output
+    assert verdicts["places-radius-metres"] == ("FAIL", "PLACES-2"), output
+    assert status == 1, output

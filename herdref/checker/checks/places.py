@@ -140,6 +140,9 @@ def places_errors(context: CheckContext) -> None:
     "MUST",
     "the Places request carries the radius in metres and the stored location",
     needs_fixture=True,
+    # Not at-reply-format: the request is judged, not the AT line, so a herd whose AT reply is
+    # malformed (AT-1, named there) is still asked about the radius it sends.
+    requires=("dialect",),
 )
 def places_radius_metres(context: CheckContext) -> None:
     fixture = context.target.fixture
@@ -148,7 +151,12 @@ def places_radius_metres(context: CheckContext) -> None:
     name = context.target.names[0]
     client = context.client_id()
     location = context.location()
-    at_reply(context, name, client, location, context.now_time())
+    answer = context.iamat(name, client, location, context.now_time())
+    if not looks_like_at(answer.data):
+        raise CheckUnsupported(
+            f"{name} did not answer the IAMAT with an AT line (at-reply-format judges the reply), so "
+            "no record is known to be stored to ask Places about"
+        )
     latitude, longitude = (Decimal(part) for part in location_degrees(location))
     for radius_km, metres in ((b"10", Decimal(10_000)), (b"0.5", Decimal(500))):
         fixture.reset()
