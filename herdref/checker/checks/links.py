@@ -57,7 +57,8 @@ def _restart_case(context: CheckContext, sig: int) -> None:
         only="IAMAT-4",
     ):
         line = at_reply(context, neighbour, while_down, context.location(), context.now_time())
-    require_flood(context, neighbour, reachable_without(target, neighbour, {victim}), while_down, line)
+    with _held_up_by(victim, "down"):
+        require_flood(context, neighbour, reachable_without(target, neighbour, {victim}), while_down, line)
     launcher.start(victim)
     launcher.wait_listening(victim, deadline_s=target.startup_s)
     after = context.client_id("after-restart")
@@ -122,7 +123,7 @@ def paused_neighbour(context: CheckContext) -> None:
                     seen=show(reply.data) + f" after {target.timeout_s:g} s",
                 )
             line = reply.data.split(b"\n", 1)[0]
-            with _held_up_by(victim):
+            with _held_up_by(victim, "stopped"):
                 require_flood(
                     context, neighbour, reachable_without(target, neighbour, {victim}), client, line
                 )
@@ -132,24 +133,25 @@ def paused_neighbour(context: CheckContext) -> None:
 
 
 @contextlib.contextmanager
-def _held_up_by(victim: str) -> Iterator[None]:
-    """LINK-4: a record that does not reach a server while ``victim`` is stopped, in a herd
-    whose floods reached every server with all of them running (flood-all, a prerequisite), was
-    held up by the stopped neighbour (e.g. floods sent to the neighbours one after another, the
-    next one waiting while a connection to the stopped one hangs on its full accept queue): the
-    stopped neighbour delays the floods to the others. That is LINK-4's, not a missing flood
-    (FLOOD-1)."""
+def _held_up_by(victim: str, state: str) -> Iterator[None]:
+    """LINK-4: a record that does not reach a server while ``victim`` is ``state`` (stopped or
+    down), in a herd whose floods reached every server with all of them running (flood-all, a
+    prerequisite), was held up by that neighbour: floods sent to the neighbours one after
+    another, the next one waiting while a connection to a stopped one hangs on its full accept
+    queue, or given up when the one to a dead one is refused. That is LINK-4's, not a missing
+    flood (FLOOD-1)."""
     try:
         yield
     except CheckFailed as failure:
         if failure.clause != "FLOOD-1":
             raise
         raise CheckFailed(
-            f"{failure.summary} while its neighbour {victim} was stopped: a stopped neighbour must "
-            "not hold up the floods to the other servers (flood-all judges flooding with every "
+            f"{failure.summary} while its neighbour {victim} was {state}: a neighbour that is {state} "
+            "must not hold up the floods to the other servers (flood-all judges flooding with every "
             "server running)",
             expected=failure.expected,
             seen=failure.seen,
+            clause="LINK-4",
         ) from None
 
 
@@ -208,7 +210,7 @@ def _fill_link(context: CheckContext, name: str, victim: str) -> None:
             seen=show(reply.data) + f" after {target.timeout_s:g} s",
         )
     line = reply.data.split(b"\n", 1)[0]
-    with _held_up_by(victim):
+    with _held_up_by(victim, "stopped"):
         require_flood(context, name, reachable_without(target, name, {victim}), after, line)
 
 

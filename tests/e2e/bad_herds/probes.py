@@ -866,6 +866,19 @@ def hang_on_paused_neighbour(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def flood_stops_at_dead_neighbour(script: Path, directory: Path) -> Evidence:
+    # A links to B and C; B is down (nothing listens on its port), C runs.
+    with herd(script, directory, names=("A", "B", "C"), links=(("A", "B"), ("A", "C"))) as h:
+        h.start("A", "C")
+        t = Transcript(["B is down: nothing listens on its port"])
+        if not h.iamat("A", b"bdown", LOCATION, now(), t).startswith(b"AT "):
+            return t.evidence(False, "A did not answer (the reply is not this probe's question)")
+        held = h.wait_record("C", b"bdown", t)
+        t.append(f"C holds {held!r}" if held else "C never answered WHATSAT with a record of 'bdown'")
+        return t.evidence(not held, "the flood to C is lost because B is down")
+
+
+@probe
 def flood_neighbours_in_turn(script: Path, directory: Path) -> Evidence:
     names, links = ("A", "B", "C"), (("A", "B"), ("A", "C"))
     # B is a listening socket that never accepts (a stopped server as the kernel sees it): its
