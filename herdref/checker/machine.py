@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from herdref.checker.deadline import DeadlinePassed, wait_until
 from herdref.checker.grading import BUILTIN_CLAUSE_TAGS, ClauseTag, SpecProfile, failure_verdict
-from herdref.checker.stateful_judging import HerdViolation, lenient_iamat_violations, require_none
+from herdref.checker.stateful_judging import HerdViolation, lenient_iamat_violations, made_up, require_none
 from herdref.checker.target import BudgetSpent, CheckContext, CheckFailed, CheckUnsupported, Target
 from herdref.model import (
     HerdModel,
@@ -143,7 +143,10 @@ def build_machine(
                 known = self.seen.setdefault(name, {})
                 for client in asked:
                     try:
-                        known[client] = self.context.stored_line(name, client)
+                        line = self.context.stored_line(name, client)
+                        known[client] = (
+                            None if line is not None and made_up(self.model, client, line) else line
+                        )
                     except CheckFailed as failure:  # no answer at all: a violation, not "no record"
                         require([Violation(failure.clause or "WHATSAT-4", failure.summary)])
             return self.model.snapshot({name: dict(table) for name, table in self.seen.items()})

@@ -88,11 +88,21 @@ FRAMING_CHECKS: Final = {
 }
 
 
+#: The framing probes whose NON-STRICT still means the style was answered: what they report
+#: then is a strict deviation in the reply (a '?' copy that keeps the CR, ERR-2), not a
+#: command left unanswered. The others' style is itself the strict-only part (FRAME-3).
+_ANSWERED_WHEN_NON_STRICT: Final = frozenset({"frame-half-close", "frame-crlf", "frame-no-final-newline"})
+
+
 def framing_styles(outcomes: Iterable[Outcome]) -> dict[str, str]:
     """Which delivery styles the target answered ("yes", "NO", or the verdict otherwise)."""
     words = {"PASS": "yes", "FAIL": "NO", "NON-STRICT": "NO"}
     return {
-        FRAMING_CHECKS[outcome.check]: words.get(outcome.verdict, outcome.verdict.lower())
+        FRAMING_CHECKS[outcome.check]: (
+            "yes (not strictly)"
+            if outcome.verdict == "NON-STRICT" and outcome.check in _ANSWERED_WHEN_NON_STRICT
+            else words.get(outcome.verdict, outcome.verdict.lower())
+        )
         for outcome in outcomes
         if outcome.check in FRAMING_CHECKS
     }
@@ -196,11 +206,20 @@ def terminal_summary(
     should = sorted({outcome.clause for outcome in non_strict if not outcome.strict_only})
     if should:
         lines.append(f"clauses broken (SHOULD only): {', '.join(should)}")
-    unjudged = [outcome.check for outcome in outcomes if outcome.budget_spent and outcome.level == "MUST"]
+    spent = [outcome for outcome in outcomes if outcome.budget_spent and outcome.level == "MUST"]
+    # A check cut short after judging part of its work (the stateful run's PASS for the steps
+    # it ran) was judged, only not wholly: saying "not judged" would contradict its verdict.
+    unjudged = [outcome.check for outcome in spent if outcome.verdict in ("SKIPPED", "UNSUPPORTED")]
+    cut = [outcome.check for outcome in spent if outcome.verdict not in ("SKIPPED", "UNSUPPORTED")]
     if unjudged:
         lines.append(
             f"not judged for lack of time (MUST, the run is incomplete): {', '.join(unjudged)}; "
             "raise --budget or --check-budget"
+        )
+    if cut:
+        lines.append(
+            f"cut short by the time budget, judged on what they ran (MUST, the run is incomplete): "
+            f"{', '.join(cut)}; raise --budget or --check-budget"
         )
     return "\n".join(lines)
 

@@ -6,10 +6,18 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from herdref.model import Violation, expected_time_diff
-from herdref.model.judge import echo_numerically_equal, parse_at_line, split_line, time_diff_value
+from herdref.model import HerdModel, Violation, expected_time_diff
+from herdref.model.judge import (
+    echo_numerically_equal,
+    location_close,
+    parse_at_line,
+    split_at_fields,
+    split_line,
+    time_close,
+    time_diff_value,
+)
 
-__all__ = ["HerdViolation", "lenient_iamat_violations", "require_none"]
+__all__ = ["HerdViolation", "lenient_iamat_violations", "made_up", "require_none"]
 
 
 class HerdViolation(AssertionError):
@@ -69,3 +77,23 @@ def require_none(violations: list[Violation]) -> None:
     """Stop the example when the herd broke anything."""
     if violations:
         raise HerdViolation(violations)
+
+
+def made_up(model: HerdModel, client_id: bytes, line: bytes) -> bool:
+    """Whether ``line``, the AT-shaped answer of a WHATSAT for ``client_id``, is no record at all:
+    no server ever answered it, and it has neither the location nor the client time of any
+    record of the client (what a server answers for a client it holds no record of, instead of
+    '?': WHATSAT-4, which unknown-client names), so it is not a record from nowhere (FLOOD-4)."""
+    if line in model.records:
+        return False
+    fields = line.split()
+    for record in model.records.values():
+        at = split_at_fields(record.at_line) if record.client_id == client_id else None
+        if at is not None and any(
+            field in (at.location, at.client_time)
+            or time_close(at.client_time, field)
+            or location_close(at.location, field, float_forms=True)
+            for field in fields
+        ):
+            return False
+    return True

@@ -288,22 +288,23 @@ class CheckContext:
         """``reply``, unless the wait for it ran into the check's time budget: what a cut wait
         saw is not the herd's answer, so the check cannot judge it (BudgetSpent)."""
         if time.monotonic() >= self.deadline and not reply.closed and reply.error is None:
-            raise BudgetSpent(
-                f"the check ran out of its time budget ({self.target.check_budget_s:g} s per check) "
-                "while waiting for a reply"
-            )
+            raise BudgetSpent(f"the check ran out of {self.budget_words()} while waiting for a reply")
         return reply
 
     def remaining(self, wanted_s: float) -> float:
         """``wanted_s`` cut to the check's time budget; BudgetSpent when nothing is left."""
         left = self.deadline - time.monotonic()
         if left <= 0:
-            raise BudgetSpent(
-                f"the check ran out of its time budget ({self.target.check_budget_s:g} s per check"
-                + (", or the run's" if self.target.run_deadline is not None else "")
-                + ") before it could judge"
-            )
+            raise BudgetSpent(f"the check ran out of {self.budget_words()} before it could judge")
         return min(wanted_s, left)
+
+    def budget_words(self) -> str:
+        """Which time budget this check's deadline is: the run's (``--budget``) when that ends
+        first, else the check's own (``--check-budget``)."""
+        run_deadline = self.target.run_deadline
+        if run_deadline is not None and self.deadline >= run_deadline:
+            return "the run's time budget (--budget; later checks are SKIPPED)"
+        return f"its time budget ({self.target.check_budget_s:g} s per check)"
 
     # ---- fresh names and values ----------------------------------------------------------
 
@@ -521,8 +522,7 @@ class CheckContext:
         except DeadlinePassed:
             if allowed < wanted:
                 raise BudgetSpent(
-                    f"the check ran out of its time budget ({self.target.check_budget_s:g} s per "
-                    "check) while waiting for a record to spread"
+                    f"the check ran out of {self.budget_words()} while waiting for a record to spread"
                 ) from None
         return seen
 

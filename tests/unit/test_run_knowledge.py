@@ -204,3 +204,12 @@ def test_after_a_flood_storm_one_server_runs_alone_and_only_two_server_checks_st
     assert asked == ["A", "B"]
     # Restoring the herd between checks never starts the stopped server again.
     assert launcher.kept_down[-1] == frozenset({"B"})
+
+
+def test_a_check_cut_short_names_the_budget_that_ended_first(target: Target) -> None:
+    # The run's budget ending before the check's own is not "20 s per check" (a check that
+    # started with 2 s of the run left and spent them said so).
+    target.run_deadline = time.monotonic() + 1
+    assert "the run's time budget" in CheckContext(target, "late").budget_words()
+    target.run_deadline = time.monotonic() + 60
+    assert CheckContext(target, "early").budget_words() == "its time budget (5 s per check)"

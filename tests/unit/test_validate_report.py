@@ -11,7 +11,7 @@ from xml.etree import ElementTree
 import pytest
 
 from herdref.checker.diagnosis import VERDICT_MEANINGS
-from herdref.checker.report import clause_titles, terminal_summary, write_json, write_junit
+from herdref.checker.report import clause_titles, framing_styles, terminal_summary, write_json, write_junit
 from herdref.checker.report_html import TRANSCRIPT_HEAD, TRANSCRIPT_TAIL, write_html
 from herdref.checker.runner import Outcome
 
@@ -264,3 +264,42 @@ def test_html_report_of_a_run_that_never_reached_the_herd_says_so_first(tmp_path
     diagnosis = page[page.index("id='diagnosis'") : page.index("</section>")]
     assert "The herd was not checked" in diagnosis and "unreachable: Bailey exited" in diagnosis
     assert "No defect found" not in page
+
+
+def test_framing_styles_say_a_style_answered_with_a_strict_deviation_was_answered() -> None:
+    # A '?' reply to a CRLF line that keeps the CR (ERR-2 strict) is a CRLF line answered; a
+    # single-shot herd's NON-STRICT keep-open (FRAME-3 strict) is a style it does not answer.
+    styles = framing_styles(
+        [
+            Outcome("frame-crlf", "ERR-2", "MUST", "crlf", "NON-STRICT", 0.1, summary="CR kept"),
+            Outcome("frame-keep-open", "FRAME-3", "MUST", "open", "NON-STRICT", 0.1, summary="single-shot"),
+            Outcome("frame-no-final-newline", "FRAME-2", "MUST", "eof", "FAIL", 0.1, summary="no reply"),
+            Outcome("frame-half-close", "FRAME-4", "MUST", "half", "PASS", 0.1),
+        ]
+    )
+    assert styles == {
+        "CRLF": "yes (not strictly)",
+        "kept-open": "NO",
+        "no-final-LF": "NO",
+        "LF+half-close": "yes",
+    }
+
+
+def test_a_check_cut_short_after_passing_what_it_ran_is_not_called_unjudged() -> None:
+    # A student herd's stateful run passed the 414 commands it sent before the run's budget
+    # ended: the summary said "not judged for lack of time" under its PASS.
+    summary = terminal_summary(
+        [
+            Outcome("stateful", "FLOOD-1", "MUST", "random", "PASS", 20.0, budget_spent=True),
+            Outcome("flood-pairs", "FLOOD-1", "MUST", "pairs", "SKIPPED", 0.0, budget_spent=True),
+        ],
+        target="t",
+        left_out=[],
+        framing="f",
+        elapsed_s=50.0,
+    )
+    assert "not judged for lack of time (MUST, the run is incomplete): flood-pairs;" in summary
+    assert (
+        "cut short by the time budget, judged on what they ran (MUST, the run is incomplete): stateful;"
+        in summary
+    )

@@ -10,6 +10,7 @@ from collections import Counter
 
 from herdref.checker.checks.helpers import (
     at_reply,
+    carries_fields,
     failure_as,
     need_launcher,
     neighbours_of,
@@ -21,7 +22,7 @@ from herdref.checker.checks.helpers import (
 from herdref.checker.checks.registry import CheckFailed, check
 from herdref.checker.deadline import DeadlinePassed, wait_until
 from herdref.checker.target import CheckContext, CheckUnsupported
-from herdref.model.judge import same_record, split_at_fields, time_close
+from herdref.model.judge import decimal_value, same_record, split_at_fields, time_close
 
 # ---- flooding ------------------------------------------------------------------------------
 
@@ -345,7 +346,12 @@ def flood_malformed_at(context: CheckContext) -> None:
         sent.append((what, client, line))
     for what, client, line in sent:
         held = context.stored_line(name, client, silence_is_none=True)
-        if held is not None:
+        _, location, client_time = line.rsplit(b" ", 2)
+        if held is not None and not carries_fields(held, location, client_time):
+            # An AT-shaped answer with neither field of the line sent is no record of it (what
+            # the server answers for a client it does not know: unknown-client's, WHATSAT-4).
+            context.transcript.note(f"{name} answers {held!r}: no field of the line sent, so no record of it")
+        elif held is not None:
             raise CheckFailed(
                 f"{name} stored an AT line with {what} (sent on a connection of its own, as a "
                 "neighbour sends a flood)",
@@ -472,7 +478,11 @@ def _require_sent(
 )
 def flood_newest_wins(context: CheckContext) -> None:
     names = context.target.names
-    origin, other = names[0], names[-1]
+    origin = names[0]
+    # The other server a client reports to is a neighbour of the origin when it has one, so that
+    # what it floods reaches the origin directly whatever order the herd file lists servers in.
+    adjacent = neighbours_of(context.target, origin)
+    other = names[-1] if names[-1] in adjacent or not adjacent else sorted(adjacent)[-1]
     client = context.client_id()
     # A first report, everywhere; then a newer one for the client every server now knows: an
     # update is flooded like a first report (a herd that floods only new clients fails here).
@@ -503,6 +513,7 @@ def flood_newest_wins(context: CheckContext) -> None:
     # check's own, so what a server holds shows where it came from. How each is answered is
     # iamat-stale's (IAMAT-4).
     sent_to: dict[bytes, tuple[str, str]] = {}
+    kept: dict[str, bytes | None] = {}
     for name, kind, client_time in (
         (origin, "duplicate", newest_time),
         (origin, "stale", older),
@@ -512,6 +523,10 @@ def flood_newest_wins(context: CheckContext) -> None:
         location = context.location()
         sent_to[location] = (name, kind)
         at_reply(context, name, client, location, client_time)
+        if name == origin and kind == "stale":
+            # What the origin holds after its own two: one of them, if it keeps what a client
+            # sends it (IAMAT-7, iamat-stale's), and then a record newer than that may replace it.
+            kept[origin] = context.stored_line(origin, client)
     # Quiescence: a later record from the same server, once everywhere, has overtaken
     # anything the stale one could have caused.
     sentinel = context.client_id("sentinel")
@@ -528,6 +543,16 @@ def flood_newest_wins(context: CheckContext) -> None:
         if receiver == name:
             _note_kept_at_receiver(context, name, kind, before.get(name), newest_time)
             continue
+        own = split_at_fields(kept.get(name) or b"")
+        if record is not None and own is not None and sent_to.get(own.location, ("",))[0] == name:
+            own_time, held_time = decimal_value(own.client_time), decimal_value(record.client_time)
+            if own_time is not None and held_time is not None and own_time < held_time:
+                context.transcript.note(
+                    f"{name} kept the IAMAT a client sent it with an older client time (iamat-stale "
+                    f"names that, IAMAT-7), so the record {receiver or 'another server'} flooded, "
+                    "newer than that one, rightly replaced it (FLOOD-2)"
+                )
+                continue
         if held is None:
             what = "no longer answers WHATSAT with an AT line for the client"
         elif receiver:

@@ -18,6 +18,7 @@ from herdref.model.judge import (
     decimal_value,
     is_error_reply_for,
     is_location,
+    location_close,
     looks_like_at,
     same_record,
     split_at_fields,
@@ -317,6 +318,9 @@ def require_flood(
             "record arrived (the line itself is flood-all's, FLOOD-5, and whatsat-reply's, WHATSAT-5)"
         )
         wrong = {}
+    no_record = _no_copies(context, origin, client, line, wrong)
+    wrong = {name: got for name, got in wrong.items() if name not in no_record}
+    missing += sorted(no_record)
     if wrong and origin in context.target.names:
         wrong = _judge_against_origin(context, origin, client, line, wrong)
     if wrong:
@@ -334,11 +338,44 @@ def require_flood(
             f"(waited {context.target.propagation_s:g} s)",
             expected=f"{', '.join(missing)} answer WHATSAT with {line!r}",
             seen="; ".join(
-                f"{name}: {'an older record, ' + repr(seen[name]) if name in stale else 'no record'}"
+                f"{name}: "
+                + (
+                    f"an older record, {seen[name]!r}"
+                    if name in stale
+                    else f"no record (it answers {no_record[name]!r})"
+                    if name in no_record
+                    else "no record"
+                )
                 for name in missing
             ),
             clause="FLOOD-1",
         )
+
+
+def _no_copies(
+    context: CheckContext, origin: str, client: bytes, line: bytes, wrong: dict[str, bytes]
+) -> dict[str, bytes]:
+    """The servers of ``wrong`` whose AT-shaped answer carries neither the location nor the
+    client time of the record ``line`` while the origin's own answer does: no copy of the
+    record, changed or not (e.g. an AT-shaped answer for a client the server holds no record
+    of, unknown-client's business, WHATSAT-4), so the record has not reached them (FLOOD-1),
+    rather than reached them changed (FLOOD-5)."""
+    record = split_at_fields(line)
+
+    def no_copy(got: bytes) -> bool:
+        return record is not None and not carries_fields(got, record.location, record.client_time)
+
+    candidates = {name: got for name, got in wrong.items() if no_copy(got)}
+    if not candidates or origin not in context.target.names:
+        return {}
+    held = context.stored_line(origin, client, silence_is_none=True)
+    if held is None or no_copy(held):
+        return {}  # the origin answers no copy either: what WHATSAT answers is whatsat-reply's
+    context.transcript.note(
+        f"{', '.join(sorted(candidates))} answer(s) WHATSAT with an AT-shaped line that carries neither "
+        "the location nor the client time of the record: no copy of it (the record did not arrive)"
+    )
+    return candidates
 
 
 def _any_line_of(
@@ -398,6 +435,18 @@ def _judge_against_origin(
         f"WHATSAT at {origin} answers {show(held)}, which is not the record {origin} answered the "
         "IAMAT with (whatsat-reply judges that, WHATSAT-5), so what each server holds cannot be "
         "compared with it"
+    )
+
+
+def carries_fields(held: bytes, location: bytes, client_time: bytes) -> bool:
+    """Whether the AT-shaped line ``held`` has the ``location`` or the ``client_time`` of a line
+    sent (as sent, or numerically within the graders' tolerance): a line that has neither is no
+    record of it (e.g. what a server answers WHATSAT with for a client it knows nothing of)."""
+    return any(
+        field in (location, client_time)
+        or time_close(client_time, field)
+        or location_close(location, field, float_forms=True)
+        for field in held.split()
     )
 
 

@@ -87,13 +87,28 @@ def iamat_any_time(context: CheckContext) -> None:
     name = context.target.names[0]
     fixed = [b"0", b"1.5", b"1000000000.000000001", b"4102444800.999999999"]
     refused: list[tuple[bytes, bytes | None]] = []
+    taken_integers: list[bytes] = []
     for client_time in [*fixed, *_any_time_forms(context)]:
         client = context.client_id()
         reply = context.iamat(name, client, context.location(), client_time)
         if not looks_like_at(reply.data):
             refused.append((client_time, reply.received or None))
+        elif b"." not in client_time:
+            taken_integers.append(client_time)
+    integers_refused = [(client_time, seen) for client_time, seen in refused if b"." not in client_time]
+    if integers_refused and taken_integers:
+        # A time without a fraction refused while others without one were taken was not
+        # refused for its form (LEX-6's lenient allowance) but for its value ("time must be
+        # > 0", say): IAMAT-6.
+        client_time, seen = integers_refused[0]
+        raise CheckFailed(
+            f"an IAMAT with client time {client_time.decode()} {_fate(seen)}, although client "
+            f"times without a fraction were taken ({taken_integers[0].decode()})",
+            expected="an AT line (skew shows in the time difference)",
+            seen=show(seen),
+        )
     with_fraction = [(client_time, seen) for client_time, seen in refused if b"." in client_time]
-    if len(with_fraction) < len(refused):
+    if integers_refused:
         # A time without a fraction was refused: the later checks send times with one, so that
         # one refusal is not named again by each of them (LEX-6 strict, below).
         context.target.integer_times = False

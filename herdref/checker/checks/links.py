@@ -11,7 +11,9 @@ from collections.abc import Iterator
 from typing import Final
 
 from herdref.checker.checks.helpers import (
+    at_fields,
     at_reply,
+    carries_fields,
     failure_as,
     need_launcher,
     neighbours_of,
@@ -36,8 +38,6 @@ _FILL_CLIENT_OCTETS: Final = 15_000
 #: stopped neighbour's accept queue is full): its buffers are not what is being tested, so the
 #: filling stops there.
 _FILL_SLOW_REPLY_S: Final = 1.0
-
-# ---- links ---------------------------------------------------------------------------------
 
 # ---- links ---------------------------------------------------------------------------------
 
@@ -301,9 +301,11 @@ def _flood_without(context: CheckContext, pair: tuple[str, str], survivors: set[
         client = context.client_id(f"{origin}-without-{pair[0]}-{pair[1]}")
         line = at_reply(context, origin, client, context.location(), context.now_time())
         require_flood(context, origin, component, client, line)
+        record = at_fields(line)
         for name in sorted(survivors - component):
             held = context.stored_line(name, client, silence_is_none=True)
-            if held is not None:
+            # An AT-shaped answer without the record's location or time is no record of it.
+            if held is not None and carries_fields(held, record.location, record.client_time):
                 raise CheckFailed(
                     f"{name} holds a record it cannot have got over the herd's links "
                     f"({pair[0]} and {pair[1]} are down)",

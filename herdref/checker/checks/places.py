@@ -224,10 +224,10 @@ def places_passthrough(context: CheckContext) -> None:
         raise CheckUnsupported("the fixture's answer was not JSON (a fault was left on)") from None
     seen = whatsat_json(reply.data.removesuffix(b"\n\n"))
     if isinstance(google, dict) and not isinstance(seen, dict):
-        # Not a JSON object at all (nzimmerman3 sends the bare results array): whatsat-reply
-        # names that (WHATSAT-6); there is no object here to compare key by key.
+        # Not a JSON object at all (e.g. the bare results array): whatsat-reply judges the body
+        # (WHATSAT-6, or first what comes before it); there is no object to compare key by key.
         raise CheckUnsupported(
-            "the WHATSAT reply's body is not a JSON object (whatsat-reply names that, WHATSAT-6), so "
+            "the WHATSAT reply's body is not a JSON object (whatsat-reply judges the body, WHATSAT-6), so "
             "there is no Places object to compare with the fixture's"
         )
     if isinstance(seen, dict) and "places" not in seen and isinstance(google, dict) and "places" in google:

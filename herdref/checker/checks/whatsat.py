@@ -213,10 +213,12 @@ def integer_degrees(serial: int) -> bytes:
 )
 def whatsat_location_forms(context: CheckContext) -> None:
     """The stored location goes into the Places query (PLACES-2), so a WHATSAT parses it again:
-    a record stored in integer degrees, or in a form drawn from the run's seed (leading zeros,
-    long fractions, the limits), must be answered like any other."""
+    a record stored in integer degrees, at a signed zero, or in a form drawn from the run's seed
+    (leading zeros, long fractions, the limits), must be answered like any other."""
     name = context.target.names[0]
-    locations = [integer_degrees(context.target.next_serial()), context.variation.location()]
+    # Signed zero every run, not only when the seed draws it: a WHATSAT that rebuilds the line
+    # with a '+' before each number that is not negative writes -0.0 as +-0.0.
+    locations = [integer_degrees(context.target.next_serial()), b"+0.0-0.0", context.variation.location()]
     for location in locations:
         client = context.client_id("where")
         reply = context.iamat(name, client, location, context.now_time())

@@ -388,6 +388,12 @@ def time_needs_nine_digits(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def time_zero_refused(script: Path, directory: Path) -> Evidence:
+    line = b"IAMAT epoch " + LOCATION + b" 0.000\n"
+    return _answered(script, directory, line, "a client time of 0.000 gets '?'", want_at=False)
+
+
+@probe
 def unicode_split(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h:
         h.start("A")
@@ -525,6 +531,15 @@ def unknown_client_error_without_copy(script: Path, directory: Path) -> Evidence
         t = Transcript()
         reply = h.whatsat("A", b"nobody", b"10", b"1", t)
         return t.evidence(reply.rstrip() == b"?", "WHATSAT for an unknown client gets a '?' with no copy")
+
+
+@probe
+def unknown_client_placeholder(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        reply = h.whatsat("A", b"nobody", b"10", b"1", t)
+        return t.evidence(reply.startswith(b"AT "), "an AT-shaped reply for a client no server knows")
 
 
 @probe
@@ -993,6 +1008,18 @@ def integer_degrees_whatsat(script: Path, directory: Path) -> Evidence:
         h.iamat("A", b"whole", b"+34-118", now(), t)
         reply = h.whatsat("A", b"whole", b"10", b"1", t)
         return t.evidence(not reply.startswith(b"AT "), "WHATSAT for a +34-118 record gets no reply")
+
+
+@probe
+def signed_zero_rebuilt(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        line = h.iamat("A", b"zero", b"+0.0-0.0", now(), t)
+        reply = h.whatsat("A", b"zero", b"10", b"1", t)
+        return t.evidence(
+            bool(line) and not reply.startswith(line + b"\n"), "WHATSAT does not start with the stored line"
+        )
 
 
 @probe
