@@ -497,6 +497,43 @@ def test_a_herd_that_answers_one_command_per_connection_is_not_asked_for_a_secon
     assert status == 3, output
 
 
+def test_a_herd_that_answers_one_command_and_keeps_the_connection_is_known_from_the_dialect_step(
+    tmp_path: Path,
+) -> None:
+    # A herd that reads one line per connection, answers it and then neither reads nor closes:
+    # frame-keep-open waited a whole reply timeout for command 2, twice (its replay), and the
+    # run's budget was spent before the later checks. The dialect step now sends a second IAMAT
+    # on its kept-open connection and waits for it once; frame-keep-open is judged on that, and
+    # a check that needs a second command knows it even when frame-keep-open did not run.
+    herd = launch_broken_herd(tmp_path, "dialect_one_command_never_closes.py")
+    status, document, output = validate(tmp_path, *herd, "--only", "frame-keep-open,frame-pipelined")
+    checks = _checks(document)
+    dialect_sent = [line.split(" ", 1)[1] for line in checks["dialect"]["transcript"] if " > " in line]  # type: ignore[union-attr]
+    # The half-close IAMAT probe, then two IAMATs on the kept-open connection.
+    assert sum("IAMAT" in line for line in dialect_sent) == 3, output
+    assert (checks["frame-keep-open"]["verdict"], checks["frame-keep-open"]["summary"]) == (
+        "NON-STRICT",
+        "no AT reply to command 2 on a kept-open connection",
+    ), output
+    transcript = checks["frame-keep-open"]["transcript"]
+    assert isinstance(transcript, list)
+    assert "judged on the dialect step's probes:" in " ".join(transcript), output
+    # Only the dialect step's own probes, shown again: nothing new was sent, nothing waited for.
+    assert [line.split(" ", 1)[1] for line in transcript if " > " in line] == dialect_sent, output
+    assert checks["frame-pipelined"]["verdict"] == "UNSUPPORTED", output
+    assert not [line for line in checks["frame-pipelined"]["transcript"] if " > " in line], output  # type: ignore[union-attr]
+    assert status == 3, output
+
+    status, document, output = validate(tmp_path, *herd, "--only", "error-keeps-connection")
+    entry = _checks(document)["error-keeps-connection"]
+    assert entry["verdict"] == "UNSUPPORTED", output
+    assert "the dialect step found that a kept-open connection gets the reply to its first IAMAT" in str(
+        entry["summary"]
+    ), output
+    assert not [line for line in entry["transcript"] if " > " in line], output  # type: ignore[union-attr]
+    assert status == 0, output
+
+
 def test_a_storm_herd_is_still_judged_on_one_server_alone(tmp_path: Path) -> None:
     # lingadnicholas/proxyherd floods for ever: the storm was named, and 53 checks were BLOCKED,
     # so its other defects were never looked at. With its neighbours stopped, one server cannot

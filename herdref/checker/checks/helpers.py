@@ -212,6 +212,11 @@ def one_command_per_connection(context: CheckContext) -> str | None:
             "the dialect step found that it closes a kept-open connection after its first reply, "
             "or answers only once the client half-closes"
         )
+    if context.target.dialect.first_command_only:
+        return (
+            "the dialect step found that a kept-open connection gets the reply to its first IAMAT "
+            "and none to a second"
+        )
     return None
 
 
