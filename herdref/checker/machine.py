@@ -354,7 +354,7 @@ def build_machine(
                 self.resume_if_paused(server)
             # Past the run's budget nothing follows the run on this herd: no waiting for it.
             if launcher is not None and not self.over_budget():
-                launcher.ensure_all_running(deadline_s=target.startup_s)
+                launcher.ensure_all_running(deadline_s=min(target.startup_s, target.run_time_left()))
 
     HerdMachine.budget_notes = budget_notes
     HerdMachine.contexts = contexts
