@@ -410,6 +410,12 @@ def bad_time_drops_connection(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def nan_time_accepted(script: Path, directory: Path) -> Evidence:
+    line = b"IAMAT nan-time " + LOCATION + b" nan\n"
+    return _answered(script, directory, line, "client time nan gets an AT reply", want_at=True)
+
+
+@probe
 def nan_time_no_reply(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h:
         h.start("A")
