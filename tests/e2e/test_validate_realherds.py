@@ -444,8 +444,9 @@ def test_a_whatsat_reply_with_a_rebuilt_at_line_still_has_its_body_judged(tmp_pa
     entry = _checks(document)["whatsat-reply"]
     assert entry["verdict"] == "FAIL", output
     summary = str(entry["summary"])
-    assert "does not start with the stored AT line (WHATSAT-5)" in summary, output
-    assert "its body is not JSON" in summary and "(WHATSAT-6)" in summary, output
+    assert "does not start with the stored AT line: its first line has the time difference" in summary, output
+    assert "(WHATSAT-5), and " in summary and "its body is not JSON" in summary, output
+    assert "(WHATSAT-6)" in summary, output
     assert status == 1, output
 
 
@@ -686,6 +687,39 @@ def test_a_whatsat_line_rebuilt_from_the_request_is_not_called_a_lost_record(tmp
         "iamat-stale": "UNSUPPORTED",
     }, output
     assert "whatsat-reply judges that" in str(checks["newer-by-value"]["summary"]), output
+    assert status == 1, output
+
+
+def test_a_whatsat_line_rebuilt_from_the_iamat_command_is_named_once_in_words_true_of_it(
+    tmp_path: Path,
+) -> None:
+    # A WHATSAT that rebuilds its AT line at query time (the time difference as of now) from the
+    # stored IAMAT command, the word IAMAT included: newer-by-value said the server 'answers
+    # WHATSAT for the client with no AT line: it holds neither report' (FLOOD-2), iamat-stale that
+    # it 'replaced its record' (IAMAT-7) and lex-octets that it 'did not return its record',
+    # though each line shown holds the newest report. whatsat-reply names it, field by field.
+    status, document, output = validate(
+        tmp_path,
+        *launch_broken_herd(tmp_path, "whatsat_line_from_iamat.py"),
+        "--only",
+        "whatsat-reply,newer-by-value,iamat-stale,lex-octets",
+    )
+    checks = _checks(document)
+    verdicts = {name: (entry["verdict"], entry["clause"]) for name, entry in checks.items()}
+    assert verdicts == {
+        "dialect": ("PASS", "IAMAT-4"),
+        "whatsat-reply": ("FAIL", "WHATSAT-5"),
+        "newer-by-value": ("UNSUPPORTED", "FLOOD-2"),
+        "iamat-stale": ("UNSUPPORTED", "IAMAT-7"),
+        "lex-octets": ("UNSUPPORTED", "LEX-2"),
+    }, output
+    assert str(checks["whatsat-reply"]["summary"]).endswith(
+        "its first line is no AT line of AT-1's shape (six fields joined by single spaces; 7 fields here)"
+    ), output
+    for name in ("newer-by-value", "iamat-stale", "lex-octets"):
+        summary = str(checks[name]["summary"])
+        assert "which is no AT line of AT-1's shape" in summary, (name, output)
+        assert "whatsat-reply judges that, WHATSAT-5" in summary, (name, output)
     assert status == 1, output
 
 

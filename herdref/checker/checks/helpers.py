@@ -199,6 +199,25 @@ def at_fields(line: bytes) -> At:
     return record
 
 
+def held_record(name: str, held: bytes | None) -> At | None:
+    """The record in ``held``, the AT line ``name`` answers a WHATSAT with
+    (:meth:`CheckContext.stored_line`); None when it answers no AT line at all. A first line
+    that starts like an AT line but has not AT-1's shape (six fields, single spaces; e.g. one
+    rebuilt at each WHATSAT from the IAMAT command) is no record as stored: the reply does not
+    start with the stored AT line, whatsat-reply's defect (WHATSAT-5), and which record the
+    server holds cannot be read from it (CheckUnsupported), rather than "no record"."""
+    if held is None:
+        return None
+    record = split_at_fields(held)
+    if record is None:
+        raise CheckUnsupported(
+            f"{name} answers WHATSAT with {held!r}, which is no AT line of AT-1's shape (six fields "
+            f"joined by single spaces; {len(held.split())} fields here): not the stored AT line "
+            "(whatsat-reply judges that, WHATSAT-5), so which record it holds cannot be seen"
+        )
+    return record
+
+
 def one_command_per_connection(context: CheckContext) -> str | None:
     """Why the run knows that the herd answers no second command on a connection (FRAME-3
     lenient allows one command per connection), or None. A check that needs a second command

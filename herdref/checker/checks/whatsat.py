@@ -129,7 +129,7 @@ def _judge_whatsat_reply(line: bytes, reply: Exchange) -> None:
         deviation = CheckFailed(
             "the WHATSAT for a stored client was refused with '?'"
             if refused
-            else "the WHATSAT reply does not start with the stored AT line",
+            else "the WHATSAT reply does not start with the stored AT line" + _how_it_differs(line, first),
             expected=repr(line + b"\n"),
             seen=show(data[:300]),
         )
@@ -149,6 +149,38 @@ def _judge_whatsat_reply(line: bytes, reply: Exchange) -> None:
         seen=show(data[:300]),
         clause="WHATSAT-5",
     )
+
+
+#: AT-1's fields after the word AT, and their names in a report.
+_AT_FIELDS = (
+    ("server_id", "server ID"),
+    ("time_diff", "time difference"),
+    ("client_id", "client ID"),
+    ("location", "location"),
+    ("client_time", "client time"),
+)
+
+
+def _how_it_differs(line: bytes, first: bytes) -> str:
+    """How ``first``, the first line of a WHATSAT reply, differs from the stored AT ``line``
+    (the IAMAT reply), field by field: a line rebuilt at each WHATSAT shows as a time
+    difference of its own, one rebuilt from the request as other fields; "" when the lines
+    are the same (what follows them is wrong instead)."""
+    if first == line:
+        return ""
+    stored, seen = split_at_fields(line), split_at_fields(first)
+    if seen is None or stored is None:
+        return (
+            f": its first line is no AT line of AT-1's shape (six fields joined by single spaces; "
+            f"{len(first.split())} fields here)"
+        )
+    differ = [
+        f"{label} {getattr(seen, field).decode(errors='replace')} where the IAMAT reply has "
+        f"{getattr(stored, field).decode(errors='replace')}"
+        for field, label in _AT_FIELDS
+        if getattr(seen, field) != getattr(stored, field)
+    ]
+    return ": its first line has the " + "; the ".join(differ)
 
 
 def _judge_whatsat_body(data: bytes, *, closed: bool) -> CheckFailed | None:

@@ -731,6 +731,20 @@ def whatsat_line_from_arguments(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def whatsat_line_from_iamat(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        reply = h.iamat("A", b"command", LOCATION, now(), t)
+        shown = first_line(h.whatsat("A", b"command", b"10", b"1", t))
+        fields = reply.split(b" ")
+        seen = bool(reply) and shown.startswith(b"AT A ") and shown.split(b" ")[3:] == [b"IAMAT", *fields[3:]]
+        return t.evidence(
+            seen, "WHATSAT shows an AT line that ends in the IAMAT command, its word IAMAT included"
+        )
+
+
+@probe
 def whatsat_time_diff_regenerated(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h:
         h.start("A")
