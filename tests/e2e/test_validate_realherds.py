@@ -723,6 +723,29 @@ def test_a_whatsat_line_rebuilt_from_the_iamat_command_is_named_once_in_words_tr
     assert status == 1, output
 
 
+def test_a_whatsat_line_rebuilt_from_the_request_does_not_fail_the_stateful_run_again(tmp_path: Path) -> None:
+    # WHATSAT answers '... <client> 10 0' (the request's radius and bound for the location and
+    # the client time): whatsat-reply names it (WHATSAT-5); the stateful run, which sees what a
+    # server holds only through WHATSAT, failed it again as a line 'which no server ever
+    # answered' (FLOOD-4).
+    status, document, output = validate(
+        tmp_path,
+        *launch_broken_herd(tmp_path, "whatsat_line_from_arguments.py"),
+        "--only",
+        "whatsat-reply,stateful",
+        "--examples",
+        "3",
+        "--seed",
+        "1",
+    )
+    checks = _checks(document)
+    assert (checks["whatsat-reply"]["verdict"], checks["whatsat-reply"]["clause"]) == ("FAIL", "WHATSAT-5"), (
+        output
+    )
+    assert checks["stateful"]["verdict"] in ("PASS", "UNSUPPORTED"), output
+    assert status == 1, output
+
+
 def test_a_time_difference_the_skew_check_named_does_not_fail_the_stateful_run_again(tmp_path: Path) -> None:
     # marco-cos and Emmettlsc write '--' before a negative difference: skew names it (AT-2); the
     # stateful run named it again under AT-1, or (once it knew the defect) ended every example

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Final
+
 from herdref.checker.checks.helpers import (
     at_reply,
     places_reply,
@@ -97,6 +99,11 @@ def limits_edges(context: CheckContext) -> None:
                 )
 
 
+#: How whatsat-reply's summary starts when the reply's first line is not the stored AT line
+#: (validate then knows that the stateful run sees such lines too).
+FIRST_LINE_NOT_STORED: Final = "the WHATSAT reply does not start with the stored AT line"
+
+
 @check("whatsat-reply", "WHATSAT-5", "MUST", "WHATSAT: stored AT line, LF, JSON without empty lines, LF LF")
 def whatsat_reply(context: CheckContext) -> None:
     name = context.target.names[0]
@@ -129,7 +136,7 @@ def _judge_whatsat_reply(line: bytes, reply: Exchange) -> None:
         deviation = CheckFailed(
             "the WHATSAT for a stored client was refused with '?'"
             if refused
-            else "the WHATSAT reply does not start with the stored AT line" + _how_it_differs(line, first),
+            else FIRST_LINE_NOT_STORED + _how_it_differs(line, first),
             expected=repr(line + b"\n"),
             seen=show(data[:300]),
         )
