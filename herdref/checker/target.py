@@ -161,9 +161,10 @@ class CommandProbe:
 
     @property
     def first_command_only(self) -> bool:
-        """The kept-open connection got the reply to its first command and none to a second
-        (FRAME-3 lenient: one command per connection, the connection left open)."""
-        return self.second_reply is not None and not self.second_answered
+        """The kept-open connection got the reply to its first command and nothing at all for a
+        second (FRAME-3 lenient: one command per connection). Another reply to the second (a
+        '?') is no such thing: frame-keep-open judges it on a connection of its own."""
+        return self.second_reply is not None and not self.second_answered and not self.second_reply.strip()
 
     def framing(self) -> CommandFraming | None:
         """The framing to use for this command; None when neither way answered."""
