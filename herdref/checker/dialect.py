@@ -6,7 +6,9 @@ answer it on a kept-open connection), one connection each way:
 * half-close: send the command with LF, half-close, read; was it answered, how did the reply
   end (LF, CRLF, nothing before the close), and did the server then close (FRAME-4)?
 * kept open: send the command with LF, keep the connection open, read one reply; was it
-  answered, and did the server close right after it (single-shot, FRAME-3 lenient)?
+  answered, and did the server close right after it (single-shot, FRAME-3 lenient)? For IAMAT,
+  when it was answered and the connection stayed open: is a second IAMAT on it answered too
+  (FRAME-3; a herd that answers only the first is then known, after one reply timeout)?
 
 The checks then talk to the herd in the framing it answers (half-close first, the course
 graders' way) and read its replies with its terminator turned into LF, so that each check
@@ -66,9 +68,11 @@ def probe_command(
     whatsat: bool,
     transcript: Transcript | None = None,
     kept_open: bool = True,
+    second: bool = False,
 ) -> CommandProbe:
     """Send a fresh ``payload()`` once with half-close and (unless not ``kept_open``, when it is
-    known to go unanswered) once on a kept-open connection."""
+    known to go unanswered) once on a kept-open connection; with ``second``, a kept-open
+    connection that got its reply and stayed open then carries a second fresh ``payload()``."""
     address = target.config.address(name)
     result = CommandProbe()
     for half_close in (True, False) if kept_open else (True,):
@@ -76,21 +80,20 @@ def probe_command(
             with LineSession(
                 address.host, address.port, timeout_s=target.timeout_s, transcript=transcript, server=name
             ) as session:
-                request = payload()
-                session.send(request)
-                if half_close:
-                    session.half_close()
-                reply, closed = _read(
-                    session,
-                    request,
-                    whatsat=whatsat,
-                    half_close=half_close,
-                    timeout_s=target.timeout_s,
-                    linger_s=target.linger_s,
+                reply, closed = _exchange(
+                    session, payload(), whatsat=whatsat, half_close=half_close, target=target
                 )
+                if second and not half_close and _answered(reply, whatsat=whatsat) and not closed:
+                    # FRAME-3: a connection carries any number of commands. A herd that answers
+                    # only the first (lenient) is found here, once, in one reply timeout: the
+                    # checks that need a second command on a connection then judge at once.
+                    result.second_reply, result.second_closed = _exchange(
+                        session, payload(), whatsat=whatsat, half_close=False, target=target
+                    )
+                    result.second_answered = _answered(result.second_reply, whatsat=whatsat)
         except OSError:
             reply, closed = b"", True
-        answered = looks_like_at(reply) if not whatsat else looks_like_at(reply) and b"\n" in reply
+        answered = _answered(reply, whatsat=whatsat)
         if half_close:
             result.half_close_reply, result.half_close_answered, result.half_close_closed = (
                 reply,
@@ -104,6 +107,28 @@ def probe_command(
                 closed,
             )
     return result
+
+
+def _exchange(
+    session: LineSession, request: bytes, *, whatsat: bool, half_close: bool, target: Target
+) -> tuple[bytes, bool]:
+    """Send ``request`` on ``session`` (then half-close, if told) and read its reply."""
+    session.send(request)
+    if half_close:
+        session.half_close()
+    return _read(
+        session,
+        request,
+        whatsat=whatsat,
+        half_close=half_close,
+        timeout_s=target.timeout_s,
+        linger_s=target.linger_s,
+    )
+
+
+def _answered(reply: bytes, *, whatsat: bool) -> bool:
+    """``reply`` starts with an AT line (for a WHATSAT: and goes on past it)."""
+    return looks_like_at(reply) and (not whatsat or b"\n" in reply)
 
 
 def _answer(
@@ -165,7 +190,7 @@ def probe_dialect(
     def iamat() -> bytes:
         return b"IAMAT %s %s %.9f\n" % (client, location, time.time())
 
-    iamat_probe = probe_command(target, name, iamat, whatsat=False, transcript=transcript)
+    iamat_probe = probe_command(target, name, iamat, whatsat=False, transcript=transcript, second=True)
     iamat_framing = iamat_probe.framing()
     # The bound that shows a record without Places (0), else one that needs Places (1); once a
     # framing is known, whether Places work is one more exchange in it.
@@ -226,6 +251,7 @@ def probe_dialect(
         # only once the client half-closed.
         single_shot=(iamat_probe.kept_open_answered and iamat_probe.kept_open_closed) or read_to_eof,
         read_to_eof=read_to_eof,
+        first_command_only=iamat_probe.first_command_only,
     )
     target.lookup_bound = lookup_bound if dialect.iamat_answered else None
     target.places_work = places_work

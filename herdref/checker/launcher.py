@@ -22,6 +22,7 @@ import os
 import shlex
 import signal
 import subprocess
+import time
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -224,7 +225,8 @@ class Launcher:
 
     def ensure_all_running(self, *, deadline_s: float, keep_down: Collection[str] = ()) -> None:
         """Resume paused servers and restart dead ones (between checks), except those the run
-        keeps stopped (``keep_down``)."""
+        keeps stopped (``keep_down``), all of them listening within ``deadline_s`` together
+        (not each: the caller's deadline is what is left of the run's budget)."""
         for name, server in self.processes.items():
             if server.paused and server.process.poll() is None:
                 self.resume(name)
@@ -232,8 +234,9 @@ class Launcher:
         for name in wanted:
             if not self.alive(name):
                 self.start(name)
+        until = time.monotonic() + deadline_s
         for name in wanted:
-            self.wait_listening(name, deadline_s=deadline_s)
+            self.wait_listening(name, deadline_s=max(0.0, until - time.monotonic()))
 
     def stop_all(self) -> None:
         """SIGTERM every server, SIGKILL what is left after a grace period."""

@@ -145,7 +145,7 @@ def build_machine(
                     try:
                         line = self.context.stored_line(name, client)
                         known[client] = (
-                            None if line is not None and made_up(self.model, client, line) else line
+                            None if line is not None and made_up(self.model, name, client, line) else line
                         )
                     except CheckFailed as failure:  # no answer at all: a violation, not "no record"
                         require([Violation(failure.clause or "WHATSAT-4", failure.summary)])
@@ -357,7 +357,7 @@ def build_machine(
                 self.resume_if_paused(server)
             # Past the run's budget nothing follows the run on this herd: no waiting for it.
             if launcher is not None and not self.over_budget():
-                launcher.ensure_all_running(deadline_s=target.startup_s)
+                launcher.ensure_all_running(deadline_s=min(target.startup_s, target.run_time_left()))
 
     HerdMachine.budget_notes = budget_notes
     HerdMachine.contexts = contexts

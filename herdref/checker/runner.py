@@ -311,13 +311,15 @@ def _run_alone(target: Target) -> None:
     launcher = target.launcher
     if launcher is None or launcher.single_process or len(target.names) < 2:
         return
-    if target.run_time_left() <= 0:
+    left = target.run_time_left()
+    if left <= 0:
         return  # no check follows
     alone, others = target.names[0], frozenset(target.names[1:])
     try:
         for name in sorted(others):
             launcher.kill(name)
-        launcher.restart(alone, deadline_s=target.startup_s)
+        # Within what is left of the run: past it no check follows (as in _restore).
+        launcher.restart(alone, deadline_s=min(target.startup_s, left))
     except LaunchError:
         return  # the herd could not be set up that way: every check stays BLOCKED
     target.knowledge.alone, target.knowledge.kept_down = alone, others

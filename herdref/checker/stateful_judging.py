@@ -79,12 +79,14 @@ def require_none(violations: list[Violation]) -> None:
         raise HerdViolation(violations)
 
 
-def made_up(model: HerdModel, client_id: bytes, line: bytes) -> bool:
-    """Whether ``line``, the AT-shaped answer of a WHATSAT for ``client_id``, is no record at all:
-    no server ever answered it, and it has neither the location nor the client time of any
-    record of the client (what a server answers for a client it holds no record of, instead of
-    '?': WHATSAT-4, which unknown-client names), so it is not a record from nowhere (FLOOD-4)."""
-    if line in model.records:
+def made_up(model: HerdModel, server: str, client_id: bytes, line: bytes) -> bool:
+    """Whether ``line``, the AT-shaped answer of ``server`` to a WHATSAT for ``client_id``, is no
+    record at all: the server need hold none, no server ever answered the line, and it has
+    neither the location nor the client time of any record of the client (what a server answers
+    for a client it holds no record of, instead of '?': WHATSAT-4, which unknown-client names),
+    so it is not a record from nowhere (FLOOD-4). A server that must hold a record answers with
+    it, however rebuilt (WHATSAT-5, whatsat-reply's): that is no "holds nothing" (FLOOD-1)."""
+    if line in model.records or model.must_record(server, client_id) is not None:
         return False
     fields = line.split()
     for record in model.records.values():

@@ -120,6 +120,10 @@ class Dialect:
     single_shot: bool = False
     #: IAMAT is answered only once the client half-closes, never on a kept-open connection.
     read_to_eof: bool = False
+    #: A kept-open connection gets the reply to its first IAMAT and none to a second one, though
+    #: the server keeps it open (FRAME-3 lenient): a check that needs two commands on one
+    #: connection would only wait out the reply timeout again.
+    first_command_only: bool = False
 
     def describe(self) -> str:
         if not self.iamat_answered:
@@ -154,6 +158,18 @@ class CommandProbe:
         self.kept_open_reply = b""
         self.kept_open_answered = False
         self.kept_open_closed = False
+        #: What a second command on the kept-open connection got, once the first was answered
+        #: and the server kept the connection open (None: no second command was sent).
+        self.second_reply: bytes | None = None
+        self.second_answered = False
+        self.second_closed = False
+
+    @property
+    def first_command_only(self) -> bool:
+        """The kept-open connection got the reply to its first command and nothing at all for a
+        second (FRAME-3 lenient: one command per connection). Another reply to the second (a
+        '?') is no such thing: frame-keep-open judges it on a connection of its own."""
+        return self.second_reply is not None and not self.second_answered and not self.second_reply.strip()
 
     def framing(self) -> CommandFraming | None:
         """The framing to use for this command; None when neither way answered."""

@@ -337,6 +337,7 @@ def _validate(
     args: argparse.Namespace, checks: list[Any], left_out: list[tuple[str, str]], stack: ExitStack
 ) -> int:
     from herdref.checker.bringup import open_target
+    from herdref.checker.checks.whatsat import FIRST_LINE_NOT_STORED
     from herdref.checker.diagnosis import report_facts
     from herdref.checker.grading import clause_tags
     from herdref.checker.launcher import LaunchError, PortBusy
@@ -440,6 +441,16 @@ def _validate(
             # servers (FLOOD-5). One defect.
             if "WHATSAT-5" in known:
                 known.add("FLOOD-5")
+            if any(
+                outcome.check == "whatsat-reply"
+                and outcome.verdict == "FAIL"
+                and outcome.summary.startswith(FIRST_LINE_NOT_STORED)
+                for outcome in outcomes
+            ):
+                # Its first line is not the stored AT line (rebuilt from the request, say): where
+                # that line's client time is none the run sent, the model reads it as a line no
+                # server ever answered (FLOOD-4 to it). One defect, whatsat-reply's.
+                known.add("FLOOD-4")
             # An IAMAT answered with another AT line than its own (IAMAT-4): to the model, a
             # reply that does not echo the IAMAT (AT-1). One defect.
             if "IAMAT-4" in known:

@@ -444,8 +444,9 @@ def test_a_whatsat_reply_with_a_rebuilt_at_line_still_has_its_body_judged(tmp_pa
     entry = _checks(document)["whatsat-reply"]
     assert entry["verdict"] == "FAIL", output
     summary = str(entry["summary"])
-    assert "does not start with the stored AT line (WHATSAT-5)" in summary, output
-    assert "its body is not JSON" in summary and "(WHATSAT-6)" in summary, output
+    assert "does not start with the stored AT line: its first line has the time difference" in summary, output
+    assert "(WHATSAT-5), and " in summary and "its body is not JSON" in summary, output
+    assert "(WHATSAT-6)" in summary, output
     assert status == 1, output
 
 
@@ -495,6 +496,43 @@ def test_a_herd_that_answers_one_command_per_connection_is_not_asked_for_a_secon
         ), output
         assert not [line for line in checks[name]["transcript"] if " > " in line], (name, output)  # type: ignore[union-attr]
     assert status == 3, output
+
+
+def test_a_herd_that_answers_one_command_and_keeps_the_connection_is_known_from_the_dialect_step(
+    tmp_path: Path,
+) -> None:
+    # A herd that reads one line per connection, answers it and then neither reads nor closes:
+    # frame-keep-open waited a whole reply timeout for command 2, twice (its replay), and the
+    # run's budget was spent before the later checks. The dialect step now sends a second IAMAT
+    # on its kept-open connection and waits for it once; frame-keep-open is judged on that, and
+    # a check that needs a second command knows it even when frame-keep-open did not run.
+    herd = launch_broken_herd(tmp_path, "dialect_one_command_never_closes.py")
+    status, document, output = validate(tmp_path, *herd, "--only", "frame-keep-open,frame-pipelined")
+    checks = _checks(document)
+    dialect_sent = [line.split(" ", 1)[1] for line in checks["dialect"]["transcript"] if " > " in line]  # type: ignore[union-attr]
+    # The half-close IAMAT probe, then two IAMATs on the kept-open connection.
+    assert sum("IAMAT" in line for line in dialect_sent) == 3, output
+    assert (checks["frame-keep-open"]["verdict"], checks["frame-keep-open"]["summary"]) == (
+        "NON-STRICT",
+        "no AT reply to command 2 on a kept-open connection",
+    ), output
+    transcript = checks["frame-keep-open"]["transcript"]
+    assert isinstance(transcript, list)
+    assert "judged on the dialect step's probes:" in " ".join(transcript), output
+    # Only the dialect step's own probes, shown again: nothing new was sent, nothing waited for.
+    assert [line.split(" ", 1)[1] for line in transcript if " > " in line] == dialect_sent, output
+    assert checks["frame-pipelined"]["verdict"] == "UNSUPPORTED", output
+    assert not [line for line in checks["frame-pipelined"]["transcript"] if " > " in line], output  # type: ignore[union-attr]
+    assert status == 3, output
+
+    status, document, output = validate(tmp_path, *herd, "--only", "error-keeps-connection")
+    entry = _checks(document)["error-keeps-connection"]
+    assert entry["verdict"] == "UNSUPPORTED", output
+    assert "the dialect step found that a kept-open connection gets the reply to its first IAMAT" in str(
+        entry["summary"]
+    ), output
+    assert not [line for line in entry["transcript"] if " > " in line], output  # type: ignore[union-attr]
+    assert status == 0, output
 
 
 def test_a_storm_herd_is_still_judged_on_one_server_alone(tmp_path: Path) -> None:
@@ -649,6 +687,62 @@ def test_a_whatsat_line_rebuilt_from_the_request_is_not_called_a_lost_record(tmp
         "iamat-stale": "UNSUPPORTED",
     }, output
     assert "whatsat-reply judges that" in str(checks["newer-by-value"]["summary"]), output
+    assert status == 1, output
+
+
+def test_a_whatsat_line_rebuilt_from_the_iamat_command_is_named_once_in_words_true_of_it(
+    tmp_path: Path,
+) -> None:
+    # A WHATSAT that rebuilds its AT line at query time (the time difference as of now) from the
+    # stored IAMAT command, the word IAMAT included: newer-by-value said the server 'answers
+    # WHATSAT for the client with no AT line: it holds neither report' (FLOOD-2), iamat-stale that
+    # it 'replaced its record' (IAMAT-7) and lex-octets that it 'did not return its record',
+    # though each line shown holds the newest report. whatsat-reply names it, field by field.
+    status, document, output = validate(
+        tmp_path,
+        *launch_broken_herd(tmp_path, "whatsat_line_from_iamat.py"),
+        "--only",
+        "whatsat-reply,newer-by-value,iamat-stale,lex-octets",
+    )
+    checks = _checks(document)
+    verdicts = {name: (entry["verdict"], entry["clause"]) for name, entry in checks.items()}
+    assert verdicts == {
+        "dialect": ("PASS", "IAMAT-4"),
+        "whatsat-reply": ("FAIL", "WHATSAT-5"),
+        "newer-by-value": ("UNSUPPORTED", "FLOOD-2"),
+        "iamat-stale": ("UNSUPPORTED", "IAMAT-7"),
+        "lex-octets": ("UNSUPPORTED", "LEX-2"),
+    }, output
+    assert str(checks["whatsat-reply"]["summary"]).endswith(
+        "its first line is no AT line of AT-1's shape (six fields joined by single spaces; 7 fields here)"
+    ), output
+    for name in ("newer-by-value", "iamat-stale", "lex-octets"):
+        summary = str(checks[name]["summary"])
+        assert "which is no AT line of AT-1's shape" in summary, (name, output)
+        assert "whatsat-reply judges that, WHATSAT-5" in summary, (name, output)
+    assert status == 1, output
+
+
+def test_a_whatsat_line_rebuilt_from_the_request_does_not_fail_the_stateful_run_again(tmp_path: Path) -> None:
+    # WHATSAT answers '... <client> 10 0' (the request's radius and bound for the location and
+    # the client time): whatsat-reply names it (WHATSAT-5); the stateful run, which sees what a
+    # server holds only through WHATSAT, failed it again as a line 'which no server ever
+    # answered' (FLOOD-4).
+    status, document, output = validate(
+        tmp_path,
+        *launch_broken_herd(tmp_path, "whatsat_line_from_arguments.py"),
+        "--only",
+        "whatsat-reply,stateful",
+        "--examples",
+        "3",
+        "--seed",
+        "1",
+    )
+    checks = _checks(document)
+    assert (checks["whatsat-reply"]["verdict"], checks["whatsat-reply"]["clause"]) == ("FAIL", "WHATSAT-5"), (
+        output
+    )
+    assert checks["stateful"]["verdict"] in ("PASS", "UNSUPPORTED"), output
     assert status == 1, output
 
 

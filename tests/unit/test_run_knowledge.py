@@ -149,6 +149,7 @@ class _StormLauncher(_RecordingLauncher):
         self.killed: list[str] = []
         self.restarted: list[str] = []
         self.kept_down: list[frozenset[str]] = []
+        self.restart_deadlines: list[float] = []
 
     def kill(self, name: str) -> None:
         self.killed.append(name)
@@ -156,6 +157,7 @@ class _StormLauncher(_RecordingLauncher):
 
     def restart(self, name: str, *, deadline_s: float) -> float:
         self.restarted.append(name)
+        self.restart_deadlines.append(deadline_s)
         return 0.0
 
     def ensure_all_running(self, *, deadline_s: float, keep_down: Collection[str] = ()) -> None:
@@ -213,3 +215,26 @@ def test_a_check_cut_short_names_the_budget_that_ended_first(target: Target) -> 
     assert "the run's time budget" in CheckContext(target, "late").budget_words()
     target.run_deadline = time.monotonic() + 60
     assert CheckContext(target, "early").budget_words() == "its time budget (5 s per check)"
+
+
+def test_the_server_left_alone_after_a_storm_is_restarted_within_the_run_budget() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as first, socket.create_server(("127.0.0.1", 0)) as second:
+        ports = [listener.getsockname()[1] for listener in (first, second)]
+        target = Target(
+            config=parse_config(f"[servers]\nA = {{ port = {ports[0]} }}\nB = {{ port = {ports[1]} }}\n"),
+            check_budget_s=5,
+            startup_s=30,
+        )
+        target.run_deadline = time.monotonic() + 3
+        launcher = _StormLauncher()
+        target.launcher = launcher  # type: ignore[assignment]
+
+        def storm(context: CheckContext) -> None:
+            context.learned["floods_forever"] = "flood storm: 99 copies"
+            raise CheckFailed("flood storm", expected="a bounded flood", seen="99 copies")
+
+        run_checks(target, [_check("flood-storm", storm)])
+    # Cut to what is left of the run, not the full startup time (as every restore between checks).
+    assert launcher.restarted == ["A"]
+    assert 0 < launcher.restart_deadlines[0] <= 3, launcher.restart_deadlines
+    assert all(0 < deadline <= 3 for deadline in launcher.restores), launcher.restores

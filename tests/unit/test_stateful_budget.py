@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from herdref.checker.machine import run_stateful
+from herdref.checker.machine import build_machine, run_stateful
 from herdref.checker.target import Target
 from herdref.herd.config import parse_config
 
@@ -75,3 +75,29 @@ def test_a_run_whose_budget_is_spent_before_it_starts_is_unsupported_not_passed(
     assert outcome.verdict == "UNSUPPORTED", outcome
     assert outcome.budget_spent
     assert "(0 command(s) sent; raise --budget)" in outcome.summary
+
+
+class _RestoreRecorder:
+    """What the stateful run's teardown asks of a launcher, with each restore's deadline."""
+
+    single_process = False
+
+    def __init__(self) -> None:
+        self.processes: dict[str, object] = {}
+        self.restores: list[float] = []
+
+    def ensure_all_running(self, *, deadline_s: float) -> None:
+        self.restores.append(deadline_s)
+
+
+def test_an_example_restores_the_herd_within_the_run_budget(silent_ports: list[int]) -> None:
+    a, b = silent_ports
+    config = parse_config(
+        f'[servers]\nA = {{ port = {a} }}\nB = {{ port = {b} }}\n[links]\npairs = [["A", "B"]]\n'
+    )
+    target = Target(config=config, timeout_s=1, startup_s=600)
+    target.launcher = launcher = _RestoreRecorder()  # type: ignore[assignment]
+    target.run_deadline = time.monotonic() + 30
+    build_machine(target)().teardown()
+    # Cut to what is left of the run, not the full startup time.
+    assert len(launcher.restores) == 1 and 0 < launcher.restores[0] <= 30, launcher.restores

@@ -8,6 +8,7 @@ from herdref.checker.checks import CHECKS, select_checks
 from herdref.checker.checks.helpers import error_for as _error_for
 from herdref.checker.checks.places import cut_to_bound, first_difference
 from herdref.checker.checks.places import request_circle as _request_circle
+from herdref.checker.target import CommandProbe
 from herdref.model import components
 
 
@@ -131,3 +132,19 @@ def test_passthrough_names_where_the_json_passed_on_differs_from_the_fixtures() 
     )
     assert first_difference(expected, {**expected, "extra": 1}) == "$.extra was added"
     assert first_difference(expected, google) == "$.results has 4 entries, not 2"
+
+
+def test_a_second_command_that_got_nothing_marks_one_command_per_connection() -> None:
+    # The dialect step's kept-open probe: a second IAMAT that got nothing (the connection left
+    # open, or closed) is one command per connection (FRAME-3 lenient); a '?' to it is another
+    # matter, judged by frame-keep-open itself; no second command sent, nothing is known.
+    probe = CommandProbe()
+    assert not probe.first_command_only
+    probe.second_reply = b""
+    assert probe.first_command_only
+    probe.second_reply, probe.second_closed = b"", True
+    assert probe.first_command_only
+    probe.second_reply = b"? IAMAT kiwi +1+1 5\n"
+    assert not probe.first_command_only
+    probe.second_reply, probe.second_answered = b"AT A +0.1 kiwi +1+1 5\n", True
+    assert not probe.first_command_only

@@ -111,16 +111,37 @@ def _judged(data: bytes) -> CheckFailed | None:
     return None
 
 
+def test_a_whatsat_reply_whose_first_line_was_rebuilt_is_told_field_by_field() -> None:
+    # A WHATSAT that works the time difference out again at each query: the line differs from
+    # the stored one in that field alone, and the summary says so (not "no record").
+    rebuilt = _STORED.replace(b"+0.263873386", b"+5.000000000")
+    failure = _judged(rebuilt + b'\n{"results": []}\n\n')
+    assert failure is not None and failure.summary == (
+        "the WHATSAT reply does not start with the stored AT line: its first line has the time "
+        "difference +5.000000000 where the IAMAT reply has +0.263873386"
+    )
+    # Rebuilt from the IAMAT command (its word IAMAT kept): no AT line at all.
+    seven = b"AT Clark +5.000000000 IAMAT kiwi +34.068930-118.445127 1621464827.959498503"
+    failure = _judged(seven + b'\n{"results": []}\n\n')
+    assert failure is not None and failure.summary.endswith(
+        ": its first line is no AT line of AT-1's shape (six fields joined by single spaces; 7 fields here)"
+    )
+
+
 def test_a_whatsat_reply_names_its_first_line_and_its_body_when_both_are_wrong() -> None:
     both = _judged(_REBUILT + b"\n{'results': []}\n\n")
     assert both is not None and both.clause == "WHATSAT-5"
-    assert "does not start with the stored AT line (WHATSAT-5)" in both.summary
-    assert "its body is not JSON" in both.summary and both.summary.endswith("(WHATSAT-6)")
-    # The first line alone wrong: named alone; the body alone wrong: WHATSAT-6 alone.
+    assert "does not start with the stored AT line: its first line has the server ID" in both.summary
+    assert "(WHATSAT-5), and " in both.summary and "its body is not JSON" in both.summary
+    assert both.summary.endswith("(WHATSAT-6)")
+    # The first line alone wrong: named alone, each field that differs from the stored line
+    # said; the body alone wrong: WHATSAT-6 alone.
     first_only = _judged(_REBUILT + b'\n{"results": []}\n\n')
-    assert (
-        first_only is not None
-        and first_only.summary == "the WHATSAT reply does not start with the stored AT line"
+    assert first_only is not None and first_only.summary == (
+        "the WHATSAT reply does not start with the stored AT line: its first line has the server ID "
+        "Bailey where the IAMAT reply has Clark; the time difference +0.5 where the IAMAT reply has "
+        "+0.263873386; the location 10 where the IAMAT reply has +34.068930-118.445127; the client "
+        "time 5 where the IAMAT reply has 1621464827.959498503"
     )
     body_only = _judged(_STORED + b"\n{'results': []}\n\n")
     assert (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import socket
 import sys
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from herdref.checker.client import exchange
+from herdref.checker.deadline import DeadlinePassed, wait_until
 from herdref.checker.launcher import Launcher, LaunchError, PortBusy
 from herdref.checker.ports import free_ports
 from herdref.herd.config import parse_config
@@ -110,3 +112,35 @@ def test_a_port_already_in_use_is_refused_before_starting(launcher: Launcher) ->
     with socket.create_server((address.host, address.port)), pytest.raises(PortBusy, match="already in use"):
         launcher.start_all(deadline_s=5)
     assert not launcher.alive("Solo")
+
+
+class _ListensAtItsDeadline(Launcher):
+    """Servers that run and each open their port only at the last moment they are given."""
+
+    given: list[float]
+
+    def alive(self, name: str) -> bool:
+        return True
+
+    def wait_listening(self, name: str, *, deadline_s: float) -> float:
+        self.given.append(deadline_s)
+        with contextlib.suppress(DeadlinePassed):  # the server under test, slow to listen
+            wait_until(lambda: False, deadline_s=deadline_s)
+        return deadline_s
+
+
+def test_restoring_every_server_keeps_to_one_deadline_for_them_all(tmp_path: Path) -> None:
+    # The runner restores the herd within what is left of the run's budget: that deadline is
+    # for the whole herd, not for each server again (three slow servers took three times it).
+    ports = free_ports(3)
+    herd = _ListensAtItsDeadline(
+        template="unused {name}",
+        config=parse_config("[servers]\n" + "".join(f"S{port} = {{ port = {port} }}\n" for port in ports)),
+        config_path=tmp_path / "herd.toml",
+        output_dir=tmp_path / "out",
+    )
+    herd.given = []
+    herd.ensure_all_running(deadline_s=0.3)
+    assert len(herd.given) == 3
+    # The first waited the whole deadline out: nothing is left for the others.
+    assert herd.given[0] <= 0.3 and herd.given[1:] == [0.0, 0.0], herd.given

@@ -196,6 +196,17 @@ def frame_keep_open(context: CheckContext) -> None:
             seen=show(cached.iamat.kept_open_reply or None)
             + (" (the server closed the connection)" if cached.iamat.kept_open_closed else ""),
         )
+    if cached is not None and cached.iamat.first_command_only:
+        # The dialect step sent a second IAMAT on its kept-open connection and waited a whole
+        # reply timeout for its reply (FRAME-3): judge that, rather than wait again.
+        dialect_probes(context.target, transcript=context.transcript)
+        raise _keep_open_failure(
+            context,
+            answered=1,
+            sent=2,
+            closed=cached.iamat.second_closed,
+            seen=cached.iamat.second_reply or b"",
+        )
     name = context.target.names[0]
     client = context.client_id()
     location = context.location()
@@ -205,19 +216,12 @@ def frame_keep_open(context: CheckContext) -> None:
             reply = session.read_reply()
             if reply is None or not looks_like_at(reply):
                 # Closed right after answering this command, or (seen now) after the last one.
-                answered = round_number + 1 if looks_like_at(reply or session.buffer) else round_number
-                single_shot = session.closed and answered > 0
-                # Later checks that need a second command on one connection are spared the wait.
-                context.learned["one_command_per_connection"] = _no_second_reply(
-                    answered, round_number + 1, closed=single_shot
-                )
-                raise CheckFailed(
-                    f"the server closed the connection after answering command {answered} (single-shot)"
-                    if single_shot
-                    else f"no AT reply to command {round_number + 1} on a kept-open connection",
-                    expected="one AT line per IAMAT, without closing the connection",
-                    seen=show(reply if reply is not None else session.buffer or None)
-                    + (" (the server closed the connection)" if session.closed else ""),
+                raise _keep_open_failure(
+                    context,
+                    answered=round_number + 1 if looks_like_at(reply or session.buffer) else round_number,
+                    sent=round_number + 1,
+                    closed=session.closed,
+                    seen=reply if reply is not None else session.buffer,
                 )
         if context.target.lookup_bound is None:
             return  # no WHATSAT shows a record here (Places fails); the IAMATs were the test
@@ -498,6 +502,24 @@ def frame_single_write(context: CheckContext) -> None:
                 expected="the whole reply in the first read, as clients that read once expect",
                 seen=f"first read: {first!r}, then: {rest!r}",
             )
+
+
+def _keep_open_failure(
+    context: CheckContext, *, answered: int, sent: int, closed: bool, seen: bytes
+) -> CheckFailed:
+    """frame-keep-open's failure: of ``sent`` IAMATs on one kept-open connection, ``answered``
+    got their AT line (the last one's text perhaps without its LF), then ``seen`` came before
+    the connection was ``closed`` or the reply timeout passed."""
+    single_shot = closed and answered > 0
+    # Later checks that need a second command on one connection are spared the wait.
+    context.learned["one_command_per_connection"] = _no_second_reply(answered, sent, closed=single_shot)
+    return CheckFailed(
+        f"the server closed the connection after answering command {answered} (single-shot)"
+        if single_shot
+        else f"no AT reply to command {sent} on a kept-open connection",
+        expected="one AT line per IAMAT, without closing the connection",
+        seen=show(seen or None) + (" (the server closed the connection)" if closed else ""),
+    )
 
 
 def _no_second_reply(answered: int, unanswered: int, *, closed: bool) -> str:

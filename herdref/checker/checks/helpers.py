@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Final
@@ -200,6 +199,25 @@ def at_fields(line: bytes) -> At:
     return record
 
 
+def held_record(name: str, held: bytes | None) -> At | None:
+    """The record in ``held``, the AT line ``name`` answers a WHATSAT with
+    (:meth:`CheckContext.stored_line`); None when it answers no AT line at all. A first line
+    that starts like an AT line but has not AT-1's shape (six fields, single spaces; e.g. one
+    rebuilt at each WHATSAT from the IAMAT command) is no record as stored: the reply does not
+    start with the stored AT line, whatsat-reply's defect (WHATSAT-5), and which record the
+    server holds cannot be read from it (CheckUnsupported), rather than "no record"."""
+    if held is None:
+        return None
+    record = split_at_fields(held)
+    if record is None:
+        raise CheckUnsupported(
+            f"{name} answers WHATSAT with {held!r}, which is no AT line of AT-1's shape (six fields "
+            f"joined by single spaces; {len(held.split())} fields here): not the stored AT line "
+            "(whatsat-reply judges that, WHATSAT-5), so which record it holds cannot be seen"
+        )
+    return record
+
+
 def one_command_per_connection(context: CheckContext) -> str | None:
     """Why the run knows that the herd answers no second command on a connection (FRAME-3
     lenient allows one command per connection), or None. A check that needs a second command
@@ -212,6 +230,11 @@ def one_command_per_connection(context: CheckContext) -> str | None:
         return (
             "the dialect step found that it closes a kept-open connection after its first reply, "
             "or answers only once the client half-closes"
+        )
+    if context.target.dialect.first_command_only:
+        return (
+            "the dialect step found that a kept-open connection gets the reply to its first IAMAT "
+            "and none to a second"
         )
     return None
 
@@ -565,32 +588,6 @@ def reported(context: CheckContext, name: str, client: bytes) -> None:
             seen=show(reply.received or None) + (f" ({reply.error})" if reply.error else ""),
             clause="IAMAT-4",
         )
-
-
-def whatsat_json(reply: bytes) -> object:
-    """The JSON after the AT line of a WHATSAT reply, read as a client's ``json.loads`` reads it:
-    its framing (no empty line, LF LF, WHATSAT-5/6) is whatsat-reply's business, so that a
-    check of the contents judges only the contents."""
-    body = reply.partition(b"\n")[2]
-    try:
-        return json.loads(body)
-    except ValueError as exc:
-        # Unreadable contents are whatsat-reply's defect (WHATSAT-5/6), named there once; here
-        # there is nothing to judge.
-        raise CheckUnsupported(
-            f"the WHATSAT reply's body is not JSON, so its contents cannot be judged (whatsat-reply "
-            f"judges its form): {body[:120]!r} ({exc})"
-        ) from None
-
-
-def places_reply(context: CheckContext, name: str, client: bytes, radius: bytes, bound: int) -> Exchange:
-    """A WHATSAT that needs Places; UNSUPPORTED when this herd's Places requests fail."""
-    if not context.target.places_work:
-        raise CheckUnsupported(
-            "WHATSAT with a bound above 0 gets '?' on this herd (its Places requests never reach the "
-            "fixture): give it {places_url}/$PLACES_URL, or use --redirect-google or --isolate"
-        )
-    return context.whatsat(name, client, radius, bound)
 
 
 def only_error_lines(data: bytes) -> bool:

@@ -6,7 +6,7 @@ import time
 from fractions import Fraction
 from typing import Final
 
-from herdref.checker.checks.helpers import SKEW_OFFSET_S, at_fields, at_reply, show
+from herdref.checker.checks.helpers import SKEW_OFFSET_S, at_fields, at_reply, held_record, show
 from herdref.checker.checks.registry import CheckFailed, check
 from herdref.checker.target import CheckContext, CheckUnsupported
 from herdref.checker.variation import FRACTION_DIGITS, INTEGER_DIGITS, Variation
@@ -200,7 +200,7 @@ def newer_by_value(context: CheckContext) -> None:
     second = _accepted(context, name, client, newer)
     # Which report the server holds, by its client time: the rest of the line is WHATSAT-5's.
     held = context.stored_line(name, client)
-    record = split_at_fields(held) if held is not None else None
+    record = held_record(name, held)
     if record is None or not time_close(newer, record.client_time):
         kept_first = record is not None and time_close(older, record.client_time)
         if kept_first:
@@ -210,7 +210,7 @@ def newer_by_value(context: CheckContext) -> None:
             later = context.now_time()
             at_reply(context, name, other, context.location(), later)
             again = context.stored_line(name, other)
-            again_record = split_at_fields(again) if again is not None else None
+            again_record = held_record(name, again)
             if again_record is None or not time_close(later, again_record.client_time):
                 raise CheckFailed(
                     f"{name} keeps a client's first report: a later one with a greater client time "
@@ -322,7 +322,7 @@ def iamat_stale(context: CheckContext) -> None:
             )
     asked_at = Fraction(time.time_ns(), 1_000_000_000)
     held = context.stored_line(name, client)
-    record = split_at_fields(held) if held is not None else None
+    record = held_record(name, held)
     if record is not None and not any(
         time_close(sent, record.client_time) for sent in (newest_time, stale_time)
     ):

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Final
 
-from herdref.checker.checks.helpers import at_fields, at_reply, expect_error_graded, failure_as, show
+from herdref.checker.checks.helpers import (
+    at_fields,
+    at_reply,
+    expect_error_graded,
+    failure_as,
+    held_record,
+    show,
+)
 from herdref.checker.checks.registry import CheckFailed, check
 from herdref.checker.target import CheckContext, CheckUnsupported
 from herdref.model.judge import location_close, looks_like_at, split_at_fields, split_line, time_close
@@ -112,7 +119,7 @@ def lex_octets(context: CheckContext) -> None:
         )
     # The record is found under those octets; the rest of the held line is WHATSAT-5's.
     held = context.stored_line(name, client)
-    record = split_at_fields(held) if held is not None else None
+    record = held_record(name, held)
     if record is None or record.client_id != client:
         raise CheckFailed(
             "WHATSAT for a client ID with non-UTF-8 octets did not return its record",

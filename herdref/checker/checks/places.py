@@ -10,11 +10,10 @@ from herdref.checker.checks.helpers import (
     alive_after,
     at_reply,
     expect_error,
-    places_reply,
     show,
-    whatsat_json,
 )
 from herdref.checker.checks.registry import CheckFailed, check
+from herdref.checker.checks.whatsat_reading import places_reply, whatsat_json
 from herdref.checker.target import CheckContext, CheckUnsupported
 from herdref.model.judge import LOCATION_TOLERANCE, looks_like_at
 from herdref.model.replies import RESULT_KEYS

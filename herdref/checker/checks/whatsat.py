@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Final
+
 from herdref.checker.checks.helpers import (
     at_reply,
-    places_reply,
     show,
-    whatsat_json,
 )
 from herdref.checker.checks.registry import CheckFailed, check
+from herdref.checker.checks.whatsat_reading import places_reply, whatsat_json
 from herdref.checker.client import Exchange
 from herdref.checker.target import CheckContext, CheckUnsupported
 from herdref.model.judge import (
@@ -97,6 +98,11 @@ def limits_edges(context: CheckContext) -> None:
                 )
 
 
+#: How whatsat-reply's summary starts when the reply's first line is not the stored AT line
+#: (validate then knows that the stateful run sees such lines too).
+FIRST_LINE_NOT_STORED: Final = "the WHATSAT reply does not start with the stored AT line"
+
+
 @check("whatsat-reply", "WHATSAT-5", "MUST", "WHATSAT: stored AT line, LF, JSON without empty lines, LF LF")
 def whatsat_reply(context: CheckContext) -> None:
     name = context.target.names[0]
@@ -129,7 +135,7 @@ def _judge_whatsat_reply(line: bytes, reply: Exchange) -> None:
         deviation = CheckFailed(
             "the WHATSAT for a stored client was refused with '?'"
             if refused
-            else "the WHATSAT reply does not start with the stored AT line",
+            else FIRST_LINE_NOT_STORED + _how_it_differs(line, first),
             expected=repr(line + b"\n"),
             seen=show(data[:300]),
         )
@@ -149,6 +155,38 @@ def _judge_whatsat_reply(line: bytes, reply: Exchange) -> None:
         seen=show(data[:300]),
         clause="WHATSAT-5",
     )
+
+
+#: AT-1's fields after the word AT, and their names in a report.
+_AT_FIELDS = (
+    ("server_id", "server ID"),
+    ("time_diff", "time difference"),
+    ("client_id", "client ID"),
+    ("location", "location"),
+    ("client_time", "client time"),
+)
+
+
+def _how_it_differs(line: bytes, first: bytes) -> str:
+    """How ``first``, the first line of a WHATSAT reply, differs from the stored AT ``line``
+    (the IAMAT reply), field by field: a line rebuilt at each WHATSAT shows as a time
+    difference of its own, one rebuilt from the request as other fields; "" when the lines
+    are the same (what follows them is wrong instead)."""
+    if first == line:
+        return ""
+    stored, seen = split_at_fields(line), split_at_fields(first)
+    if seen is None or stored is None:
+        return (
+            f": its first line is no AT line of AT-1's shape (six fields joined by single spaces; "
+            f"{len(first.split())} fields here)"
+        )
+    differ = [
+        f"{label} {getattr(seen, field).decode(errors='replace')} where the IAMAT reply has "
+        f"{getattr(stored, field).decode(errors='replace')}"
+        for field, label in _AT_FIELDS
+        if getattr(seen, field) != getattr(stored, field)
+    ]
+    return ": its first line has the " + "; the ".join(differ)
 
 
 def _judge_whatsat_body(data: bytes, *, closed: bool) -> CheckFailed | None:

@@ -127,6 +127,26 @@ def dialect_first_command_only(script: Path, directory: Path) -> Evidence:
 
 
 @trait
+def dialect_one_command_never_closes(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        first = b"IAMAT first " + LOCATION + b" " + now() + b"\n"
+        data, closed = _kept_open(h, first + b"IAMAT second " + LOCATION + b" " + now() + b"\n", t)
+        half = h.exchange("A", b"IAMAT half " + LOCATION + b" " + now() + b"\n", t, timeout_s=QUIET_S)
+        return t.evidence(
+            data.startswith(b"AT ")
+            and data.count(b"AT ") == 1
+            and b" first " in data
+            and not closed
+            and half.data.startswith(b"AT ")
+            and not half.closed,
+            "one AT reply, to the first command; the second gets nothing and the connection stays "
+            "open, after a half-close too",
+        )
+
+
+@trait
 def dialect_crlf_replies(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h:
         h.start("A")

@@ -440,6 +440,12 @@ def bad_time_drops_connection(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def nan_time_accepted(script: Path, directory: Path) -> Evidence:
+    line = b"IAMAT nan-time " + LOCATION + b" nan\n"
+    return _answered(script, directory, line, "client time nan gets an AT reply", want_at=True)
+
+
+@probe
 def nan_time_no_reply(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h:
         h.start("A")
@@ -773,6 +779,20 @@ def whatsat_line_from_arguments(script: Path, directory: Path) -> Evidence:
         shown = first_line(h.whatsat("A", b"args", b"10", b"1", t))
         seen = bool(reply) and shown.startswith(b"AT A ") and shown.endswith(b" args 10 1")
         return t.evidence(seen, "WHATSAT shows an AT line ending in the request's radius and bound")
+
+
+@probe
+def whatsat_line_from_iamat(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        reply = h.iamat("A", b"command", LOCATION, now(), t)
+        shown = first_line(h.whatsat("A", b"command", b"10", b"1", t))
+        fields = reply.split(b" ")
+        seen = bool(reply) and shown.startswith(b"AT A ") and shown.split(b" ")[3:] == [b"IAMAT", *fields[3:]]
+        return t.evidence(
+            seen, "WHATSAT shows an AT line that ends in the IAMAT command, its word IAMAT included"
+        )
 
 
 @probe
