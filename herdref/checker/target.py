@@ -392,6 +392,12 @@ class CheckContext:
         """One :func:`herdref.checker.client.exchange` within the check's budget, recorded in
         its transcript (unless not ``record``), the reply read in the target's dialect."""
         host, port = self.address(name)
+        framing = self.target.dialect.whatsat if whatsat else self.target.dialect.iamat
+        # The dialect step saw this herd end its replies in nothing on a connection it keeps
+        # open (AT-1 lenient): once a reply's content is all in (reply_state 'unterminated'),
+        # no final LF will come however long the read waits, so the linger would only spend
+        # the run's budget (0.5 s an exchange). A reply not yet whole is still read to its end.
+        no_final_lf = framing.terminator == "none" and not framing.server_closes
         reply = exchange(
             host,
             port,
@@ -402,7 +408,7 @@ class CheckContext:
             timeout_s=self.remaining(self.target.timeout_s if timeout_s is None else timeout_s),
             until_complete=until_complete,
             replies=replies,
-            linger_s=self.target.linger_s,
+            linger_s=0.0 if no_final_lf else self.target.linger_s,
             whatsat=whatsat,
         )
         if reply.complete and half_close and until_complete is None:

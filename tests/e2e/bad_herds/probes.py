@@ -501,6 +501,20 @@ def radius_limit_exclusive(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def error_writer_always_fails(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        lines = [b"HELLO\n", b"IAMAT c " + LOCATION + b"\n", b"IAMAT c " + LOCATION + b" never\n"]
+        replies = [h.exchange("A", line, t) for line in lines]
+        answered = h.exchange("A", b"IAMAT c " + LOCATION + b" 1.5\n", t)
+        return t.evidence(
+            all(not reply.data and reply.closed for reply in replies) and answered.data.startswith(b"AT "),
+            "no invalid line of any kind gets a reply (each connection closed); a valid IAMAT is answered",
+        )
+
+
+@probe
 def crash_on_unknown_client(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h:
         h.start("A")
