@@ -204,6 +204,7 @@ def exchange(
     replies: int = 1,
     linger_s: float | None = None,
     whatsat: bool | None = None,
+    error_linger_s: float | None = None,
 ) -> Exchange:
     """One connection: send ``payload``, optionally half-close, read what comes back.
 
@@ -219,6 +220,8 @@ def exchange(
     leaves the final LF off a reply on a kept-open connection, costs ``linger_s`` per exchange.
     ``whatsat`` says which reply to wait for (default: ``until_complete``). A payload of more
     lines than ``replies`` (blank lines, several commands) is read as without ``linger_s``.
+    ``error_linger_s``, when given, is the linger for a ``?`` reply instead (a herd already
+    seen to leave the final LF off its '?' replies on a connection it keeps open).
     """
     deadline = time.monotonic() + timeout_s
     chunks: list[bytes] = []
@@ -239,8 +242,16 @@ def exchange(
             state: ReplyState = "partial"
             while True:
                 read_until = deadline
-                if linger_s is not None and state != "partial":
-                    read_until = min(deadline, time.monotonic() + linger_s)
+                linger = linger_s
+                if (
+                    linger is not None
+                    and error_linger_s is not None
+                    and chunks
+                    and chunks[0].startswith(b"?")
+                ):
+                    linger = error_linger_s
+                if linger is not None and state != "partial":
+                    read_until = min(deadline, time.monotonic() + linger)
                 remaining = read_until - time.monotonic()
                 chunk = _recv(connection, remaining) if remaining > 0 else None
                 if chunk is None:

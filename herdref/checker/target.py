@@ -204,6 +204,10 @@ class Target:
     #: octets (a server that keeps its side open, or leaves the final LF off a reply, is read
     #: in this time, not the reply timeout; text that follows a reply at once is still seen).
     linger_s: float = 0.5
+    #: A '?' reply was read whole with no final LF after it, the server keeping its side open
+    #: (SPEC 1.1 lenient; the dialect step sees only AT replies): later '?' replies whose copy
+    #: is all in are taken with no linger, since no LF will come however long a read waits.
+    error_reply_unterminated: bool = False
     dialect: Dialect = field(default_factory=Dialect)
     #: The bound ``stored_line`` asks with (the probe sets 0 when the target accepts it);
     #: None when no WHATSAT shows a record.
@@ -410,7 +414,10 @@ class CheckContext:
             replies=replies,
             linger_s=0.0 if no_final_lf else self.target.linger_s,
             whatsat=whatsat,
+            error_linger_s=0.0 if self.target.error_reply_unterminated else None,
         )
+        if reply.complete and not reply.closed and reply.data.startswith(b"?") and b"\n" not in reply.data:
+            self.target.error_reply_unterminated = True
         if reply.complete and half_close and until_complete is None:
             self._left_open(whatsat=whatsat)
         # A reply read whole and then left open ends where it ends, as if the server had closed.

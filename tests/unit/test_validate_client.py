@@ -255,6 +255,19 @@ def test_exchange_with_no_linger_ends_a_whole_reply_at_once_but_reads_a_cut_one_
     assert reply.data == _AT and reply.complete
 
 
+def test_exchange_takes_an_error_reply_at_once_with_no_error_linger(scripted_server) -> None:
+    # A herd already seen to leave the LF off its '?' replies: the next whole '?' copy is taken
+    # with no linger, while an AT reply still gets the linger it is given.
+    finished = threading.Event()
+    port = scripted_server(_reply_then_hold_open([b"? IAMAT c +34.1-118.2 never"], finished))
+    started = time.monotonic()
+    bad = b"IAMAT c +34.1-118.2 never\n"
+    reply = exchange("127.0.0.1", port, bad, timeout_s=30, linger_s=20, error_linger_s=0.0)
+    assert reply.data == b"? IAMAT c +34.1-118.2 never" and reply.complete
+    assert time.monotonic() - started < 10
+    finished.set()
+
+
 def test_exchange_without_linger_waits_for_the_deadline(scripted_server) -> None:
     finished = threading.Event()
     port = scripted_server(_reply_then_hold_open([_AT + b"\n"], finished))
