@@ -220,6 +220,10 @@ class Target:
     #: octets (a server that keeps its side open, or leaves the final LF off a reply, is read
     #: in this time, not the reply timeout; text that follows a reply at once is still seen).
     linger_s: float = 0.5
+    #: A '?' reply was read whole with no final LF after it, the server keeping its side open
+    #: (SPEC 1.1 lenient; the dialect step sees only AT replies): later '?' replies whose copy
+    #: is all in are taken with no linger, since no LF will come however long a read waits.
+    error_reply_unterminated: bool = False
     dialect: Dialect = field(default_factory=Dialect)
     #: The bound ``stored_line`` asks with (the probe sets 0 when the target accepts it);
     #: None when no WHATSAT shows a record.
@@ -409,6 +413,12 @@ class CheckContext:
         """One :func:`herdref.checker.client.exchange` within the check's budget, recorded in
         its transcript (unless not ``record``), the reply read in the target's dialect."""
         host, port = self.address(name)
+        framing = self.target.dialect.whatsat if whatsat else self.target.dialect.iamat
+        # The dialect step saw this herd end its replies in nothing on a connection it keeps
+        # open (AT-1 lenient): once a reply's content is all in (reply_state 'unterminated'),
+        # no final LF will come however long the read waits, so the linger would only spend
+        # the run's budget (0.5 s an exchange). A reply not yet whole is still read to its end.
+        no_final_lf = framing.terminator == "none" and not framing.server_closes
         reply = exchange(
             host,
             port,
@@ -419,9 +429,12 @@ class CheckContext:
             timeout_s=self.remaining(self.target.timeout_s if timeout_s is None else timeout_s),
             until_complete=until_complete,
             replies=replies,
-            linger_s=self.target.linger_s,
+            linger_s=0.0 if no_final_lf else self.target.linger_s,
             whatsat=whatsat,
+            error_linger_s=0.0 if self.target.error_reply_unterminated else None,
         )
+        if reply.complete and not reply.closed and reply.data.startswith(b"?") and b"\n" not in reply.data:
+            self.target.error_reply_unterminated = True
         if reply.complete and half_close and until_complete is None:
             self._left_open(whatsat=whatsat)
         # A reply read whole and then left open ends where it ends, as if the server had closed.

@@ -807,3 +807,52 @@ def test_a_malformed_at_reply_blocks_no_check_that_can_judge_without_it(tmp_path
     assert verdicts["lex-extra-space"] == ("FAIL", "LEX-3"), output
     assert verdicts["places-radius-metres"] == ("FAIL", "PLACES-2"), output
     assert status == 1, output
+
+
+def test_a_question_mark_writer_that_always_fails_is_named_once_by_error_reply(tmp_path: Path) -> None:
+    # A Python herd builds its '?' reply as str + bytes (a TypeError): no invalid line is ever
+    # answered, and a blank line (answered as an invalid one) drops the connection too. validate
+    # failed that one defect seven times: LEX-4, ERR-3, LEX-5, LEX-6, WHATSAT-2, WHATSAT-3,
+    # WHATSAT-4, and FRAME-5 besides. error-reply (ERR-1) names it; the others need it.
+    refusals = [
+        "invalid-command",
+        "invalid-field-count",
+        "invalid-time",
+        "unknown-client",
+        "frame-blank-lines",
+    ]
+    status, document, output = validate(
+        tmp_path,
+        *launch_broken_herd(tmp_path, "blank_line_to_failing_error_writer.py"),
+        "--only",
+        ",".join(["error-reply", *refusals]),
+    )
+    checks = _checks(document)
+    assert (checks["error-reply"]["verdict"], checks["error-reply"]["clause"]) == ("FAIL", "ERR-1"), output
+    for name in refusals:
+        assert (checks[name]["verdict"], checks[name]["blocked_by"]) == ("BLOCKED", "error-reply"), (
+            name,
+            output,
+        )
+    assert status == 1, output
+
+
+def test_a_herd_that_refuses_some_kinds_of_invalid_line_fails_the_kind_it_misses(tmp_path: Path) -> None:
+    # error-reply passes on the first '?' it gets, so the check of the one kind a herd does not
+    # refuse still fails under its own clause, not BLOCKED.
+    status, document, output = validate(
+        tmp_path,
+        *launch_broken_herd(tmp_path, "no_error_for_field_count.py"),
+        "--only",
+        "error-reply,invalid-field-count,invalid-time",
+    )
+    checks = _checks(document)
+    verdicts = {name: entry["verdict"] for name, entry in checks.items()}
+    assert verdicts == {
+        "dialect": "PASS",
+        "error-reply": "PASS",
+        "invalid-field-count": "FAIL",
+        "invalid-time": "PASS",
+    }, output
+    assert checks["invalid-field-count"]["clause"] == "ERR-3", output
+    assert status == 1, output

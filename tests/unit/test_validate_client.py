@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -44,6 +45,32 @@ _WHATSAT = b"WHATSAT c 10 1\n"
         (b"AT A +0.1 c +34.100000-118.2 1796313685.4999999", _IAMAT, False, "unterminated"),
         (b"AT A +0.1 c +34.1-118.2 1796313685.49", _IAMAT, False, "partial"),  # another time
         (b"AT A +0.1 d +34.1-118.2 1796313685.5", _IAMAT, False, "partial"),  # another client
+        # A float round-trip that echo-numeric's reading does not take (an exponent for a huge
+        # time; an invalid location the herd took): its content is all in; a prefix is not.
+        (
+            b"AT A -3.370156703690728e+18 c +34.1-118.2 3.370156705487127e+18",
+            b"IAMAT c +34.1-118.2 3370156705487127100.589943453742\n",
+            False,
+            "unterminated",
+        ),
+        (
+            b"AT A -3.370156703690728e+18 c +34.1-118.2 3.370156705487127e+1",
+            b"IAMAT c +34.1-118.2 3370156705487127100.589943453742\n",
+            False,
+            "partial",
+        ),
+        (
+            b"AT A +0.1 c 34.068930-118.445127 1796399162.388444",
+            b"IAMAT c 34.068930-118.445127 1796399162.388443947\n",
+            False,
+            "unterminated",
+        ),
+        (
+            b"AT A +0.1 c 34.068930-118.445127 1796399162.38844",
+            b"IAMAT c 34.068930-118.445127 1796399162.388443947\n",
+            False,
+            "partial",
+        ),
         (b"? " + _IAMAT[:-1], _IAMAT, False, "unterminated"),
         (b"? IAMAT c", _IAMAT, False, "partial"),
         (b"?\n", _WHATSAT, True, "complete"),
@@ -208,6 +235,37 @@ def test_exchange_takes_an_error_reply_without_its_lf_on_a_kept_open_connection(
     finished.set()
     assert reply.data == b"? WHATSAT c 10 1"
     assert reply.complete
+
+
+def test_exchange_with_no_linger_ends_a_whole_reply_at_once_but_reads_a_cut_one_on(scripted_server) -> None:
+    # A herd whose replies end in no final LF on a connection it keeps open (the dialect step
+    # saw it): a reply whose content is all in is taken at once, with no linger; one cut short
+    # (the client time half-written) is still read to its end.
+    finished = threading.Event()
+    port = scripted_server(_reply_then_hold_open([_AT], finished))
+    started = time.monotonic()
+    reply = exchange("127.0.0.1", port, _IAMAT, timeout_s=30, linger_s=0.0)
+    assert reply.data == _AT and reply.complete and not reply.closed
+    assert time.monotonic() - started < 5
+    finished.set()
+    cut = threading.Event()
+    port = scripted_server(_reply_then_hold_open([_AT[:-2], _AT[-2:]], cut))
+    reply = exchange("127.0.0.1", port, _IAMAT, timeout_s=30, linger_s=0.0)
+    cut.set()
+    assert reply.data == _AT and reply.complete
+
+
+def test_exchange_takes_an_error_reply_at_once_with_no_error_linger(scripted_server) -> None:
+    # A herd already seen to leave the LF off its '?' replies: the next whole '?' copy is taken
+    # with no linger, while an AT reply still gets the linger it is given.
+    finished = threading.Event()
+    port = scripted_server(_reply_then_hold_open([b"? IAMAT c +34.1-118.2 never"], finished))
+    started = time.monotonic()
+    bad = b"IAMAT c +34.1-118.2 never\n"
+    reply = exchange("127.0.0.1", port, bad, timeout_s=30, linger_s=20, error_linger_s=0.0)
+    assert reply.data == b"? IAMAT c +34.1-118.2 never" and reply.complete
+    assert time.monotonic() - started < 10
+    finished.set()
 
 
 def test_exchange_without_linger_waits_for_the_deadline(scripted_server) -> None:

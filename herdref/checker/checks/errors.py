@@ -123,13 +123,56 @@ def long_lines(context: CheckContext) -> None:
 
 # ---- invalid lines -------------------------------------------------------------------------
 
+#: What the refusal checks of one kind of invalid line need besides the dialect step: that the
+#: herd answers some invalid line with '?' at all (error-reply, ERR-1). A herd whose '?' writer
+#: never sends anything is named once, there, and not again by each of them (issue cause 1).
+_ONE_KIND: Final = (*_REFUSALS, "error-reply")
+
+
+@check(
+    "error-reply",
+    "ERR-1",
+    "MUST",
+    "some invalid line gets a '?' reply (the checks of each kind of invalid line need it)",
+    requires=_REFUSALS,
+)
+def error_reply(context: CheckContext) -> None:
+    """ERR-1: an invalid line gets ``?`` (what it copies is error-echo-raw's, ERR-2). One line
+    of each kind ERR-3 lists, every one invalid on any reading of the course (an unknown command
+    word, too few fields, a time that is no number, an unknown client), each on a connection of
+    its own; the first '?' passes. Only a herd that answers none of them fails: then the checks
+    of each kind (invalid-command, invalid-time, ...) are BLOCKED by this one, while a herd that
+    refuses some kinds and not another still fails that kind's check under its own clause."""
+    name = context.target.names[0]
+    client, location = context.client_id(), context.location()
+    lines = [
+        b"HELLO %s" % client,
+        b"IAMAT %s %s" % (client, location),
+        b"IAMAT %s %s never" % (client, location),
+        b"WHATSAT %s 10 5" % context.client_id("nobody"),
+    ]
+    seen: list[str] = []
+    for line in lines:
+        payload = line + b"\n"
+        reply = context.send(name, payload, whatsat=line.startswith(b"WHATSAT"))
+        failure = refusal_failure(payload, reply, "")
+        if failure is None:
+            return
+        seen.append(f"{line!r}: {failure.seen}")
+    example = error_for(lines[0] + b"\n")
+    raise CheckFailed(
+        f"none of {len(lines)} invalid lines of different kinds got a '?' reply",
+        expected=f"'? <line>' for at least one of them, e.g. {example!r}",
+        seen="; ".join(seen),
+    )
+
 
 @check(
     "invalid-command",
     "LEX-4",
     "MUST",
     "unknown and lower-case command words get '? <line>'",
-    requires=_REFUSALS,
+    requires=_ONE_KIND,
 )
 def invalid_command(context: CheckContext) -> None:
     client = context.client_id()
@@ -161,7 +204,7 @@ def invalid_command(context: CheckContext) -> None:
     "ERR-3",
     "MUST",
     "IAMAT/WHATSAT/AT with too few or too many fields get '? <line>'",
-    requires=_REFUSALS,
+    requires=_ONE_KIND,
 )
 def invalid_field_count(context: CheckContext) -> None:
     client = context.client_id()
@@ -236,7 +279,7 @@ def extra_field_anywhere(context: CheckContext) -> None:
     "LEX-5",
     "MUST",
     "locations that are not ISO 6709 ±lat±long in range get '?'",
-    requires=_REFUSALS,
+    requires=_ONE_KIND,
 )
 def invalid_location(context: CheckContext) -> None:
     # Core: no sign, no longitude, a comma: not ISO 6709 decimal degrees on any reading.
@@ -260,7 +303,7 @@ def invalid_location(context: CheckContext) -> None:
 
 
 @check(
-    "invalid-time", "LEX-6", "MUST", "times that are not POSIX decimal seconds get '?'", requires=_REFUSALS
+    "invalid-time", "LEX-6", "MUST", "times that are not POSIX decimal seconds get '?'", requires=_ONE_KIND
 )
 def invalid_time(context: CheckContext) -> None:
     client, loc = context.client_id(), context.location()
@@ -297,7 +340,7 @@ def invalid_time(context: CheckContext) -> None:
     "WHATSAT-2",
     "MUST",
     "radius outside (0, 50] km or not a number gets '?'",
-    requires=_REFUSALS,
+    requires=_ONE_KIND,
 )
 def invalid_radius(context: CheckContext) -> None:
     # Core: over the stated 50 km (infinity too, on any numeric reading), or not a number.
@@ -313,7 +356,7 @@ def invalid_radius(context: CheckContext) -> None:
 
 
 @check(
-    "invalid-bound", "WHATSAT-3", "MUST", "bound outside 0..20 or not an integer gets '?'", requires=_REFUSALS
+    "invalid-bound", "WHATSAT-3", "MUST", "bound outside 0..20 or not an integer gets '?'", requires=_ONE_KIND
 )
 def invalid_bound(context: CheckContext) -> None:
     # Core: over the stated 20 (infinity too), or not a number. Strict: sign, fraction, nan
@@ -358,6 +401,7 @@ def _invalid_whatsat_fields(
     "ERR-2",
     "MUST",
     "'? ' is followed by the line exactly as received (odd spacing kept)",
+    requires=("dialect", "at-reply-format", "error-reply"),
 )
 def error_echo_raw(context: CheckContext) -> None:
     name = context.target.names[0]
@@ -406,6 +450,7 @@ def error_echo_raw(context: CheckContext) -> None:
     "ERR-1",
     "MUST",
     "after '? <line>' the connection stays open for more commands",
+    requires=("dialect", "at-reply-format", "error-reply"),
 )
 def error_keeps_connection(context: CheckContext) -> None:
     cached = context.target.dialect_probes
@@ -462,7 +507,7 @@ def error_keeps_connection(context: CheckContext) -> None:
     "WHATSAT-4",
     "MUST",
     "WHATSAT for a client no server knows gets '? <line>'",
-    requires=_REFUSALS,
+    requires=_ONE_KIND,
 )
 def unknown_client(context: CheckContext) -> None:
     """WHATSAT-4: the reply is ``?`` and a copy of the line (ERR-1; ERR-2 for its white space,

@@ -522,6 +522,38 @@ def radius_limit_exclusive(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def error_writer_always_fails(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        lines = [b"HELLO\n", b"IAMAT c " + LOCATION + b"\n", b"IAMAT c " + LOCATION + b" never\n"]
+        replies = [h.exchange("A", line, t) for line in lines]
+        answered = h.exchange("A", b"IAMAT c " + LOCATION + b" 1.5\n", t)
+        return t.evidence(
+            all(not reply.data and reply.closed for reply in replies) and answered.data.startswith(b"AT "),
+            "no invalid line of any kind gets a reply (each connection closed); a valid IAMAT is answered",
+        )
+
+
+@probe
+def blank_line_to_failing_error_writer(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        blank = h.exchange("A", b"\n\nIAMAT c " + LOCATION + b" 1.5\n", t)
+        invalid = h.exchange("A", b"HELLO\n", t)
+        answered = h.exchange("A", b"IAMAT c " + LOCATION + b" 2.5\n", t)
+        return t.evidence(
+            not blank.data
+            and blank.closed
+            and not invalid.data
+            and invalid.closed
+            and answered.data.startswith(b"AT "),
+            "blank lines, then an IAMAT: no reply, closed (as an invalid line gets); an IAMAT is answered",
+        )
+
+
+@probe
 def crash_on_unknown_client(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h:
         h.start("A")
