@@ -13,6 +13,7 @@ from herdref.checker.checks.helpers import (
     invalid_lines,
     one_command_per_connection,
     refusal_failure,
+    refused_when_plain,
     reported,
     show,
 )
@@ -440,6 +441,12 @@ def error_keeps_connection(context: CheckContext) -> None:
             if reply is not None
             else None
         )
+        if reply is None:
+            # Nothing at all, the connection left open: if the same line on a connection of its
+            # own gets no '?' either, the herd does not refuse it at all, which invalid-time
+            # names (LEX-6); naming it here too would name one defect twice (a handler that
+            # crashed on the time and closed nothing).
+            refused_when_plain(context, name, bad)
         # Any '?' will do: what it copies is error-echo-raw's business.
         if split is None or not split[0].startswith(b"?"):
             raise CheckFailed(

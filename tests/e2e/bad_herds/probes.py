@@ -434,6 +434,17 @@ def bad_time_drops_connection(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def bad_time_crash_left_open(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        reply = h.exchange("A", b"IAMAT late " + LOCATION + b" never\n", t, timeout_s=1.0)
+        return t.evidence(
+            not reply.data and not reply.closed, "a time that is not a number: no reply, connection left open"
+        )
+
+
+@probe
 def nan_time_no_reply(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h:
         h.start("A")
