@@ -345,6 +345,18 @@ def relay_string_compare(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def relay_float_compare(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A", "B")
+        t = Transcript()
+        h.iamat("A", b"ns", LOCATION, b"1700000000.123456789", t)
+        h.wait_record("B", b"ns", t)
+        newer = h.iamat("A", b"ns", b"+01.5-002.5", b"1700000000.123456790", t)
+        held = h.wait_record("B", b"ns", t, expect=newer)
+        return t.evidence(held != newer, "B keeps the first report after one 1 ns newer reached A")
+
+
+@probe
 def location_float_echo(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h:
         h.start("A")
@@ -680,6 +692,17 @@ def string_time_compare(script: Path, directory: Path) -> Evidence:
     t = Transcript()
     kept = _kept_record(script, directory, b"999999999", b"1000000000", t)
     return t.evidence(kept == b"999999999", "1000000000 did not replace 999999999")
+
+
+@probe
+def float_time_compare(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        h.iamat("A", b"ns", LOCATION, b"1700000000.123456789", t)
+        h.iamat("A", b"ns", b"+10-10", b"1700000000.123456790", t)
+        kept = fields_of(h.wait_record("A", b"ns", t)) + [b""] * 6
+        return t.evidence(kept[4] == LOCATION, "a report 1 ns newer did not replace the stored one")
 
 
 @probe
