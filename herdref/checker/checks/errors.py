@@ -42,6 +42,8 @@ _LONGEST: Final = max(LINE_LENGTHS)
 #: The handout's client IDs are host names (kiwi.cs.ucla.edu) and a host name may be 253
 #: octets long (RFC 1035 section 2.3.4, RFC 1123 section 2.1), so no reading may refuse one.
 _LONGEST_HOST_NAME: Final = 253
+#: Past 64 KiB: one read of many herds, and asyncio's StreamReader limit (readline() raises).
+_PAST_64_KIB: Final = 65_536 + 1024
 
 
 def long_line_lengths(variation: Variation) -> list[int]:
@@ -119,7 +121,29 @@ def long_lines(context: CheckContext) -> None:
                 else f" within {context.target.timeout_s:g} s"
             )
         raise CheckFailed(f"{what} got {outcome}", expected=expected, seen=seen)
+    _past_64_kib(context, name)
     alive_after(context, name)
+
+
+def _past_64_kib(context: CheckContext, name: str) -> None:
+    """A line longer than 64 KiB. The course sets no line length and what to answer past one
+    (LIMIT-1) binds only herdref's own implementations, so its reply is not judged; ERR-4 core
+    still holds: the server neither dies nor hangs (alive_after, next). A WHATSAT for a client
+    no server knows: nothing is stored or flooded, whatever the herd makes of it."""
+    client = context.variation.padded_id(context.client_id("huge"), _PAST_64_KIB)
+    line = b"WHATSAT %s 10 1\n" % client
+    # Not recorded: 65 KiB in the transcript would say less than this note.
+    context.transcript.note(f"sent {name} a WHATSAT of {len(line)} octets (a {len(client)}-octet client ID)")
+    reply = context.send(name, line, whatsat=True, record=False, timeout_s=context.target.replay_silence_s)
+    context.transcript.note(
+        f"not judged (the course sets no line length; LIMIT-1 is herdref's): {name} answered "
+        + (
+            show(reply.received[:120])
+            if reply.received
+            else "nothing"
+            + (f" ({reply.error})" if reply.error else " and closed" if reply.closed else " within the wait")
+        )
+    )
 
 
 # ---- invalid lines -------------------------------------------------------------------------

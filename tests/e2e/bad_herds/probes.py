@@ -457,6 +457,18 @@ def bad_time_crash_left_open(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def long_line_stops_server(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        h.exchange("A", b"WHATSAT huge." + b"a" * 70_000 + b" 10 1\n", t, timeout_s=1.0)
+        process = h.processes["A"]
+        wait_for(lambda: process.poll() is not None)
+        t.got("A", b"process exit status %r" % process.poll())
+        return t.evidence(process.poll() is not None, "a line past 64 KiB ends the server process")
+
+
+@probe
 def nan_time_no_reply(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h:
         h.start("A")
