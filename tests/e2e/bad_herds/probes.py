@@ -572,6 +572,16 @@ def flaky_unknown_client(script: Path, directory: Path) -> Evidence:
         return t.evidence(answered == [False, True, True], "only the first WHATSAT for nobody fails")
 
 
+@probe
+def flaky_unknown_client_spacing(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        replies = [h.whatsat("A", b"nobody", b"10", b"1", t) for _ in range(3)]
+        exact = [reply.rstrip(b"\n") == b"? WHATSAT nobody 10 1" for reply in replies]
+        return t.evidence(exact == [False, True, True], "only the first '?' for nobody is re-spaced")
+
+
 # ---- the AT reply ------------------------------------------------------------------------
 
 
