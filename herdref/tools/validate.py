@@ -39,10 +39,10 @@ SKIPPED (left out by the options). The first check, ``dialect``, finds how the h
 IAMAT and WHATSAT; every other check talks in that dialect.
 
 Varied inputs: client times of 1 to 19 integer and 0 to 12 fraction digits, unusual but valid
-locations, lines of 100 to 4,000 octets, an extra field at every position, white space of every
-kind and commands split across TCP writes are drawn from one seed per run (each check from the
-seed and its own name). The seed is printed and written to every report; ``--seed N`` repeats
-the run's inputs, and each failure's replay command carries it.
+locations, lines of 100 to 4,000 octets (and one past 64 KiB), an extra field at every
+position, white space of every kind and commands split across TCP writes are drawn from one seed
+per run (each check from the seed and its own name). The seed is printed and written to every
+report; ``--seed N`` repeats the run's inputs, and each failure's replay command carries it.
 
 Exit status: 0 no check failed (UNSUPPORTED, BLOCKED and SKIPPED allowed), 1 a MUST clause of
 the SPEC profile failed, or a MUST check whose failure would have been a FAIL was FLAKY (unless

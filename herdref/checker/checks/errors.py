@@ -62,7 +62,8 @@ def long_lines(context: CheckContext) -> None:
     so the check judges length alone. LEX-2 core: an IAMAT whose client ID is a host name of
     the longest length (253 octets) MUST be answered in every profile, so that line is tried
     second, right after 100 octets; a '?' for a longer ID is a line limit of the herd's own,
-    which only the strict profile rules out (SPEC decision A25)."""
+    which only the strict profile rules out (SPEC decision A25). Last, a line past 64 KiB, whose
+    reply is not judged: the server must only go on answering (ERR-4)."""
     name = context.target.names[0]
     # Each entry is a line length, or (the host-name line) None: its ID is 253 octets whatever
     # the lengths of the location and time drawn for it.
