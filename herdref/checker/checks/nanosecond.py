@@ -25,6 +25,7 @@ __all__ = ["one_nanosecond_newer"]
 #: The two reports' locations: a whole degree apart, so that a float re-print cannot blur them.
 FIRST_LOCATION: Final = b"+34.068930-118.445127"
 SECOND_LOCATION: Final = b"+35.068930-119.445127"
+THIRD_LOCATION: Final = b"+36.068930-120.445127"
 
 
 def nanosecond_pair() -> tuple[bytes, bytes]:
@@ -111,23 +112,43 @@ def one_nanosecond_newer(context: CheckContext, name: str) -> None:
     if not any(context.stored_line(neighbour, client, silence_is_none=True) for neighbour in neighbours):
         return
     arrived = context.wait_for_line(neighbours, client, replies[1])
+    kept: dict[str, bytes | None] = {}
     for neighbour, got in arrived.items():
-        if _held(got) == FIRST_LOCATION:
-            got_record = split_at_fields(got) if got is not None else None
-            if got_record is not None and got_record.client_time != older:
-                # The neighbour holds the first report with its time re-printed (fewer digits):
-                # it lost the nanosecond when it read the flood, which flood-all names
-                # (FLOOD-5); in its own terms the second record was a duplicate.
-                _not_judged(
-                    context,
-                    f"{neighbour} kept the first of {said}, but holds its client time as "
-                    f"{got_record.client_time.decode()} (re-printed: flood-all judges that, FLOOD-5), "
-                    "so the second was a duplicate in its own terms",
-                )
-                continue
+        if _held(got) != FIRST_LOCATION:
+            continue
+        got_record = split_at_fields(got) if got is not None else None
+        if got_record is not None and got_record.client_time != older:
+            # The neighbour holds the first report with its time re-printed (fewer digits): it
+            # lost the nanosecond when it read the flood, which flood-all names (FLOOD-5); in
+            # its own terms the second record was a duplicate.
+            _not_judged(
+                context,
+                f"{neighbour} kept the first of {said}, but holds its client time as "
+                f"{got_record.client_time.decode()} (re-printed: flood-all judges that, FLOOD-5), "
+                "so the second was a duplicate in its own terms",
+            )
+            continue
+        kept[neighbour] = got
+    if not kept:
+        return
+    # A third report, a second later: a neighbour that takes it refused only the one 1 ns newer
+    # (FLOOD-2, this check's); one that does not take it either gets no updates at all
+    # (flood-newest-wins names that, FLOOD-1).
+    whole, _, fraction = older.partition(b".")
+    third_time = b"%d.%s" % (int(whole) + 1, fraction)
+    third = context.iamat(name, client, THIRD_LOCATION, third_time).data.partition(b"\n")[0]
+    took_third = context.wait_for_line(list(kept), client, third)
+    for neighbour, got in kept.items():
+        if took_third.get(neighbour) == third:
             raise CheckFailed(
                 f"{neighbour}, to which {name} flooded {said}, kept the first: the flooded record "
-                "1 ns newer did not replace it (compared as binary floats, the two are equal)",
+                f"1 ns newer did not replace it (as binary floats the two are equal; it did take a "
+                f"third, {third_time.decode()}, a second later)",
                 expected=f"{neighbour} holds {replies[1]!r}",
                 seen=show(got),
             )
+        _not_judged(
+            context,
+            f"{neighbour} kept the first of {said} and did not take a third a second later either: "
+            "updates do not reach it at all (flood-newest-wins judges that, FLOOD-1)",
+        )
