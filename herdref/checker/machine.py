@@ -487,7 +487,7 @@ def run_stateful(
         else:
             # A replay the run's budget cut short did not run the steps: no FLAKY from it.
             if not _past_budget(target):
-                outcome.verdict = "FLAKY"
+                outcome.flaky_grade, outcome.verdict = outcome.verdict, "FLAKY"
     except Flaky as exc:
         outcome.verdict = "FLAKY"
         # What failed the first time: kept in an exception group, or the exception Hypothesis
@@ -527,6 +527,10 @@ def run_stateful(
                 )[:600]
             else:
                 outcome.summary = f"failed once, then not on replay: {kept}"[:600]
+                outcome.strict_only = kept.strict_only
+                outcome.flaky_grade = failure_verdict(
+                    "MUST", first.clause, tags, spec_profile, strict_only=kept.strict_only
+                )
         else:
             outcome.summary = f"a failure did not reproduce: {kept or exc!s}"[:600]
     except Unsatisfiable as exc:

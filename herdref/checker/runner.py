@@ -7,8 +7,10 @@ Verdicts:
 * NON-STRICT: only a SHOULD clause was broken, or, graded against the lenient profile, only what
   binds in the strict profile (a strict deviation, SPEC 1.1; :mod:`herdref.checker.grading`).
 * UNSUPPORTED: the check cannot judge this target (the reason is kept).
-* FLAKY: the check failed, then passed when replayed once at once; reported, never hidden (a
-  FLAKY MUST fails the run unless the caller allows it).
+* FLAKY: the check failed, then passed when replayed once at once; reported, never hidden. It
+  fails the run (unless the caller allows it) only when the failure, had it come back, would have
+  been a FAIL: a FLAKY strict-only deviation under the lenient profile, or a FLAKY SHOULD, is a
+  warning (:attr:`Outcome.flaky_grade`).
 * BLOCKED: a prerequisite of the check (:attr:`Check.requires`) failed, so this check cannot
   judge its own property; the prerequisite is named. Never a failure: the defect is reported
   once, by the prerequisite.
@@ -71,14 +73,20 @@ class Outcome:
     #: The run's or the check's time budget ran out before the check could judge (its SKIPPED
     #: or UNSUPPORTED is about time, not about the herd), or cut the stateful run short.
     budget_spent: bool = False
+    #: FLAKY: the verdict the failure would have had if its replay had failed too (FAIL or
+    #: NON-STRICT); empty when it is not known, which the exit status reads as FAIL for a MUST.
+    flaky_grade: str = ""
 
     @property
     def failed(self) -> bool:
         return self.verdict in ("FAIL", "NON-STRICT")
 
 
-def _attempt(target: Target, item: Check) -> tuple[CheckContext, BaseException | None]:
+def _attempt(
+    target: Target, item: Check, quick_waits: frozenset[int] = frozenset()
+) -> tuple[CheckContext, BaseException | None]:
     context = CheckContext(target, item.name)
+    context.quick_waits = quick_waits
     error: BaseException | None = None
     try:
         item.run(context)
@@ -197,9 +205,13 @@ def run_check(
         return _error_outcome(item, started, restore_error, context.transcript.render())
     verdict: Verdict = "PASS"
     strict_only = False
+    graded = ""
     if isinstance(error, CheckFailed):
         # Replay once: a failure that does not come back is FLAKY, and reported as such.
-        _, replay_error = _attempt(target, item)
+        # Where the first attempt waited the whole reply timeout in silence on a connection
+        # left open, the replay waits less (Target.replay_silence_s): it confirms a silence
+        # already shown, and a herd whose handler dies on a line pays one timeout, not two.
+        _, replay_error = _attempt(target, item, frozenset(context.silent))
         restore_error = _restore_or_explain(target)
         if restore_error is not None:
             return _error_outcome(item, started, restore_error, context.transcript.render())
@@ -230,6 +242,7 @@ def run_check(
         replay=replay_command,
         strict_only=strict_only,
         budget_spent=isinstance(error, BudgetSpent),
+        flaky_grade=graded if verdict == "FLAKY" else "",
     )
     if isinstance(error, CheckFailed):
         outcome.summary, outcome.expected, outcome.seen = error.summary, error.expected, error.seen

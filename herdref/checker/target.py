@@ -224,6 +224,11 @@ class Target:
     #: (SPEC 1.1 lenient; the dialect step sees only AT replies): later '?' replies whose copy
     #: is all in are taken with no linger, since no LF will come however long a read waits.
     error_reply_unterminated: bool = False
+    #: How long a replay waits for a reply where its first attempt waited the whole reply
+    #: timeout and got nothing, on a connection the server left open: the first attempt already
+    #: showed the silence, the replay only confirms that it comes back (a herd whose handler
+    #: crashed on a line would otherwise cost two timeouts per check).
+    replay_silence_s: float = 1.0
     dialect: Dialect = field(default_factory=Dialect)
     #: The bound ``stored_line`` asks with (the probe sets 0 when the target accepts it);
     #: None when no WHATSAT shows a record.
@@ -290,6 +295,13 @@ class CheckContext:
         self.strict_deviation: CheckFailed | None = None
         #: What this check learned about the herd, for the run's knowledge (kept if it fails).
         self.learned: dict[Fact, str] = {}
+        #: The exchanges of this attempt, counted in order, and those among them that waited
+        #: the whole reply timeout in silence on a connection left open (see ``quick_waits``).
+        self.exchanges = 0
+        self.silent: list[int] = []
+        #: Set by the runner on a replay: the exchanges (by order) whose first attempt waited
+        #: the whole timeout in silence; here the wait is ``Target.replay_silence_s``.
+        self.quick_waits: frozenset[int] = frozenset()
         if target.knowledge.alone is not None:
             self.transcript.note(
                 f"only {target.knowledge.alone} runs, alone: its neighbours are stopped because the "
@@ -419,6 +431,16 @@ class CheckContext:
         # no final LF will come however long the read waits, so the linger would only spend
         # the run's budget (0.5 s an exchange). A reply not yet whole is still read to its end.
         no_final_lf = framing.terminator == "none" and not framing.server_closes
+        index, self.exchanges = self.exchanges, self.exchanges + 1
+        wanted = self.target.timeout_s if timeout_s is None else timeout_s
+        if index in self.quick_waits and self.target.replay_silence_s < wanted:
+            wanted = self.target.replay_silence_s
+            self.transcript.note(
+                f"replay: the first attempt waited the whole reply timeout for this reply in silence, "
+                f"the connection left open; waiting {wanted:g} s now"
+            )
+        wait_s = self.remaining(wanted)
+        started = time.monotonic()
         reply = exchange(
             host,
             port,
@@ -426,7 +448,7 @@ class CheckContext:
             transcript=self.transcript if record else None,
             server=name,
             half_close=half_close,
-            timeout_s=self.remaining(self.target.timeout_s if timeout_s is None else timeout_s),
+            timeout_s=wait_s,
             until_complete=until_complete,
             replies=replies,
             linger_s=0.0 if no_final_lf else self.target.linger_s,
@@ -435,6 +457,13 @@ class CheckContext:
         )
         if reply.complete and not reply.closed and reply.data.startswith(b"?") and b"\n" not in reply.data:
             self.target.error_reply_unterminated = True
+        if (
+            not reply.received
+            and not reply.closed
+            and reply.error is None
+            and time.monotonic() - started >= wait_s
+        ):
+            self.silent.append(index)
         if reply.complete and half_close and until_complete is None:
             self._left_open(whatsat=whatsat)
         # A reply read whole and then left open ends where it ends, as if the server had closed.

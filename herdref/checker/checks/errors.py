@@ -13,6 +13,7 @@ from herdref.checker.checks.helpers import (
     invalid_lines,
     one_command_per_connection,
     refusal_failure,
+    refused_when_plain,
     reported,
     show,
 )
@@ -41,6 +42,8 @@ _LONGEST: Final = max(LINE_LENGTHS)
 #: The handout's client IDs are host names (kiwi.cs.ucla.edu) and a host name may be 253
 #: octets long (RFC 1035 section 2.3.4, RFC 1123 section 2.1), so no reading may refuse one.
 _LONGEST_HOST_NAME: Final = 253
+#: Past 64 KiB: one read of many herds, and asyncio's StreamReader limit (readline() raises).
+_PAST_64_KIB: Final = 65_536 + 1024
 
 
 def long_line_lengths(variation: Variation) -> list[int]:
@@ -59,7 +62,8 @@ def long_lines(context: CheckContext) -> None:
     so the check judges length alone. LEX-2 core: an IAMAT whose client ID is a host name of
     the longest length (253 octets) MUST be answered in every profile, so that line is tried
     second, right after 100 octets; a '?' for a longer ID is a line limit of the herd's own,
-    which only the strict profile rules out (SPEC decision A25)."""
+    which only the strict profile rules out (SPEC decision A25). Last, a line past 64 KiB, whose
+    reply is not judged: the server must only go on answering (ERR-4)."""
     name = context.target.names[0]
     # Each entry is a line length, or (the host-name line) None: its ID is 253 octets whatever
     # the lengths of the location and time drawn for it.
@@ -118,7 +122,29 @@ def long_lines(context: CheckContext) -> None:
                 else f" within {context.target.timeout_s:g} s"
             )
         raise CheckFailed(f"{what} got {outcome}", expected=expected, seen=seen)
+    _past_64_kib(context, name)
     alive_after(context, name)
+
+
+def _past_64_kib(context: CheckContext, name: str) -> None:
+    """A line longer than 64 KiB. The course sets no line length and what to answer past one
+    (LIMIT-1) binds only herdref's own implementations, so its reply is not judged; ERR-4 core
+    still holds: the server neither dies nor hangs (alive_after, next). A WHATSAT for a client
+    no server knows: nothing is stored or flooded, whatever the herd makes of it."""
+    client = context.variation.padded_id(context.client_id("huge"), _PAST_64_KIB)
+    line = b"WHATSAT %s 10 1\n" % client
+    # Not recorded: 65 KiB in the transcript would say less than this note.
+    context.transcript.note(f"sent {name} a WHATSAT of {len(line)} octets (a {len(client)}-octet client ID)")
+    reply = context.send(name, line, whatsat=True, record=False, timeout_s=context.target.replay_silence_s)
+    context.transcript.note(
+        f"not judged (the course sets no line length; LIMIT-1 is herdref's): {name} answered "
+        + (
+            show(reply.received[:120])
+            if reply.received
+            else "nothing"
+            + (f" ({reply.error})" if reply.error else " and closed" if reply.closed else " within the wait")
+        )
+    )
 
 
 # ---- invalid lines -------------------------------------------------------------------------
@@ -485,6 +511,12 @@ def error_keeps_connection(context: CheckContext) -> None:
             if reply is not None
             else None
         )
+        if reply is None:
+            # Nothing at all, the connection left open: if the same line on a connection of its
+            # own gets no '?' either, the herd does not refuse it at all, which invalid-time
+            # names (LEX-6); naming it here too would name one defect twice (a handler that
+            # crashed on the time and closed nothing).
+            refused_when_plain(context, name, bad)
         # Any '?' will do: what it copies is error-echo-raw's business.
         if split is None or not split[0].startswith(b"?"):
             raise CheckFailed(

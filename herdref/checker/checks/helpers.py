@@ -141,7 +141,7 @@ def expect_error_graded(
         raise CheckFailed(summary, expected=repr(error_for(payload)), seen=seen, clause="ERR-2")
     if not is_error_reply_for(payload, line, strict=False):
         if not reply.data.startswith(b"?"):
-            _refused_when_plain(context, name, payload)
+            refused_when_plain(context, name, payload)
         what = (
             "its '?' reply does not copy the line" if reply.data.startswith(b"?") else "no '?' reply for it"
         )
@@ -151,7 +151,7 @@ def expect_error_graded(
         raise CheckFailed(summary, expected=repr(error_for(payload)), seen=seen, clause="ERR-2")
 
 
-def _refused_when_plain(context: CheckContext, name: str, payload: bytes) -> None:
+def refused_when_plain(context: CheckContext, name: str, payload: bytes) -> None:
     """UNSUPPORTED when the herd refuses ``payload`` with no '?' even written plainly (single
     spaces, LF): then the missing '?' is not about how the line was written (odd white space,
     CRLF, no final LF) but about refusing it at all, which the invalid-* checks judge

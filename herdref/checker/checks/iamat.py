@@ -7,6 +7,7 @@ from fractions import Fraction
 from typing import Final
 
 from herdref.checker.checks.helpers import SKEW_OFFSET_S, at_fields, at_reply, held_record, show
+from herdref.checker.checks.nanosecond import one_nanosecond_newer
 from herdref.checker.checks.registry import CheckFailed, check
 from herdref.checker.target import CheckContext, CheckUnsupported
 from herdref.checker.variation import FRACTION_DIGITS, INTEGER_DIGITS, Variation
@@ -189,11 +190,19 @@ _CROSSING_FRACTION_DIGITS: Final = 3
     requires=("dialect", "at-reply-format"),
 )
 def newer_by_value(context: CheckContext) -> None:
-    """FLOOD-2 at the server the client reports to (IAMAT-7): client times compare as exact
-    decimals. The second of two reports is greater in value but smaller as a string (its
-    integer part has one more digit; drawn from the run's seed), so a herd that compares the
-    strings keeps the first; one that keeps the first whatever the times is told apart."""
+    """FLOOD-2 at the server the client reports to (IAMAT-7) and where it floods them: client
+    times compare as exact decimals. Two pairs: one greater in value but smaller as a string
+    (:func:`_crossing_pair`), then two reports 1 ns apart at the handout's nine fraction digits,
+    equal as binary floats (:func:`one_nanosecond_newer`)."""
     name = context.target.names[0]
+    _crossing_pair(context, name)
+    one_nanosecond_newer(context, name)
+
+
+def _crossing_pair(context: CheckContext, name: str) -> None:
+    """The second of two reports is greater in value but smaller as a string (its integer part
+    has one more digit; drawn from the run's seed), so a herd that compares the strings keeps
+    the first; one that keeps the first whatever the times is told apart."""
     client = context.client_id()
     older, newer = context.variation.crossing_times(_CROSSING_WHOLE_DIGITS, _CROSSING_FRACTION_DIGITS)
     _accepted(context, name, client, older)

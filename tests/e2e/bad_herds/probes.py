@@ -345,6 +345,18 @@ def relay_string_compare(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def relay_float_compare(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A", "B")
+        t = Transcript()
+        h.iamat("A", b"ns", LOCATION, b"1700000000.123456789", t)
+        h.wait_record("B", b"ns", t)
+        newer = h.iamat("A", b"ns", b"+01.5-002.5", b"1700000000.123456790", t)
+        held = h.wait_record("B", b"ns", t, expect=newer)
+        return t.evidence(held != newer, "B keeps the first report after one 1 ns newer reached A")
+
+
+@probe
 def location_float_echo(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h:
         h.start("A")
@@ -443,6 +455,29 @@ def bad_time_drops_connection(script: Path, directory: Path) -> Evidence:
 def nan_time_accepted(script: Path, directory: Path) -> Evidence:
     line = b"IAMAT nan-time " + LOCATION + b" nan\n"
     return _answered(script, directory, line, "client time nan gets an AT reply", want_at=True)
+
+
+@probe
+def bad_time_crash_left_open(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        reply = h.exchange("A", b"IAMAT late " + LOCATION + b" never\n", t, timeout_s=1.0)
+        return t.evidence(
+            not reply.data and not reply.closed, "a time that is not a number: no reply, connection left open"
+        )
+
+
+@probe
+def long_line_stops_server(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        h.exchange("A", b"WHATSAT huge." + b"a" * 70_000 + b" 10 1\n", t, timeout_s=1.0)
+        process = h.processes["A"]
+        wait_for(lambda: process.poll() is not None)
+        t.got("A", b"process exit status %r" % process.poll())
+        return t.evidence(process.poll() is not None, "a line past 64 KiB ends the server process")
 
 
 @probe
@@ -590,6 +625,16 @@ def flaky_unknown_client(script: Path, directory: Path) -> Evidence:
         return t.evidence(answered == [False, True, True], "only the first WHATSAT for nobody fails")
 
 
+@probe
+def flaky_unknown_client_spacing(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        replies = [h.whatsat("A", b"nobody", b"10", b"1", t) for _ in range(3)]
+        exact = [reply.rstrip(b"\n") == b"? WHATSAT nobody 10 1" for reply in replies]
+        return t.evidence(exact == [False, True, True], "only the first '?' for nobody is re-spaced")
+
+
 # ---- the AT reply ------------------------------------------------------------------------
 
 
@@ -722,6 +767,17 @@ def string_time_compare(script: Path, directory: Path) -> Evidence:
     t = Transcript()
     kept = _kept_record(script, directory, b"999999999", b"1000000000", t)
     return t.evidence(kept == b"999999999", "1000000000 did not replace 999999999")
+
+
+@probe
+def float_time_compare(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        h.iamat("A", b"ns", LOCATION, b"1700000000.123456789", t)
+        h.iamat("A", b"ns", b"+10-10", b"1700000000.123456790", t)
+        kept = fields_of(h.wait_record("A", b"ns", t)) + [b""] * 6
+        return t.evidence(kept[4] == LOCATION, "a report 1 ns newer did not replace the stored one")
 
 
 @probe

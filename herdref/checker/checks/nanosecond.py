@@ -1,0 +1,159 @@
+"""newer-by-value's second pair: two reports one nanosecond apart at the course's own precision.
+
+FLOOD-2: "client time is strictly greater, compared as exact decimal values (...
+``1.5000000001`` is greater)". A time of the handout's form (ten integer and nine fraction
+digits, 19 significant) does not fit a binary float (about 16), so a herd that compares
+``float()`` values takes a report 1 ns newer than the stored one for a duplicate and keeps the
+older one, at the server the client reports to and at every server a flood reaches. The crossing
+pair of newer-by-value (at most 13 significant digits) cannot show that. Telling apart times
+closer than a float can is strict only (SPEC decision A7): the course's own clients send
+``time.time()`` floats and its graders never send two reports that close, so a herd that compares
+floats passes every course test; under lenient this is NON-STRICT.
+
+Which report a server holds is read from its location (the two differ by a whole degree), not
+its client time: a herd that re-prints times through a float echoes both the same (IAMAT-5's
+business, not this check's)."""
+
+from __future__ import annotations
+
+import time
+from typing import Final
+
+from herdref.checker.checks.helpers import show
+from herdref.checker.target import CheckContext, CheckFailed
+from herdref.model.judge import location_close, looks_like_at, split_at_fields
+
+__all__ = ["one_nanosecond_newer"]
+
+#: The two reports' locations: a whole degree apart, so that a float re-print cannot blur them.
+FIRST_LOCATION: Final = b"+34.068930-118.445127"
+SECOND_LOCATION: Final = b"+35.068930-119.445127"
+THIRD_LOCATION: Final = b"+36.068930-120.445127"
+
+
+def nanosecond_pair() -> tuple[bytes, bytes]:
+    """Two client times of the handout's form, now and 1 ns later (19 significant digits)."""
+    whole, nanoseconds = divmod(time.time_ns(), 1_000_000_000)
+    nanoseconds = min(nanoseconds, 999_999_998)
+    return f"{whole}.{nanoseconds:09d}".encode(), f"{whole}.{nanoseconds + 1:09d}".encode()
+
+
+def _not_judged(context: CheckContext, reason: str) -> None:
+    """The pair cannot be judged: newer-by-value stands on its crossing pair, and says why."""
+    context.transcript.note(f"the 1 ns pair is not judged: {reason}")
+
+
+def _held(line: bytes | None) -> bytes | None:
+    """Which report ``line`` (a WHATSAT's AT line) is: FIRST_LOCATION, SECOND_LOCATION or None."""
+    record = split_at_fields(line) if line is not None else None
+    if record is None:
+        return None
+    for location in (SECOND_LOCATION, FIRST_LOCATION):
+        if location_close(location, record.location, float_forms=True):
+            return location
+    return None
+
+
+def one_nanosecond_newer(context: CheckContext, name: str) -> None:
+    """FLOOD-2 for two reports 1 ns apart, at ``name`` and at the neighbours it floods them to."""
+    client = context.client_id("ns")
+    older, newer = nanosecond_pair()
+    replies = []
+    for location, client_time in ((FIRST_LOCATION, older), (SECOND_LOCATION, newer)):
+        reply = context.iamat(name, client, location, client_time)
+        if not looks_like_at(reply.data):
+            _not_judged(
+                context,
+                f"an IAMAT with client time {client_time.decode()} (nine fraction digits) was refused, "
+                "which iamat-any-time judges, so which of two reports 1 ns apart is kept cannot be seen",
+            )
+            return
+        replies.append(reply.data.partition(b"\n")[0])
+    said = (
+        f"reports with client times {older.decode()} then {newer.decode()} "
+        "(1 ns later; 19 significant digits)"
+    )
+    stored = context.stored_line(name, client)
+    held = _held(stored)
+    if held is None:
+        _not_judged(
+            context,
+            f"after {said}, {name} answers WHATSAT with {stored!r}, which is neither report's AT line "
+            "(whatsat-reply judges that, WHATSAT-5), so which one it keeps cannot be seen",
+        )
+        return
+    if held == FIRST_LOCATION:
+        echoes = [split_at_fields(reply) for reply in replies]
+        stored_record = split_at_fields(stored) if stored is not None else None
+        if stored_record is not None and stored_record.client_time != older:
+            _not_judged(
+                context,
+                f"{name} kept the first of {said}, but holds its client time as "
+                f"{stored_record.client_time.decode()} (re-printed: echo-exact and whatsat-reply judge "
+                "that), so the second was a duplicate in its own terms",
+            )
+            return
+        if echoes[0] is not None and echoes[1] is not None and echoes[0].client_time == echoes[1].client_time:
+            # The herd echoed both times as one (re-printed through a float): it lost the
+            # nanosecond when it read the time, which echo-exact names (IAMAT-5); in its own
+            # terms the second report is a duplicate, so FLOOD-2 cannot be judged on the pair.
+            _not_judged(
+                context,
+                f"after {said}, {name} kept the first, but it echoed both client times as "
+                f"{echoes[0].client_time.decode()} (re-printed: echo-exact judges that, IAMAT-5), "
+                "so the second was a duplicate in its own terms",
+            )
+            return
+        raise CheckFailed(
+            f"after {said}, {name} kept the first: a client time 1 ns greater did not replace it "
+            "(compared as binary floats, the two are equal)",
+            expected=f"a record with client time {newer.decode()}: {replies[1]!r}",
+            seen=show(stored),
+            strict_part=True,
+        )
+    neighbours = list(context.target.config.neighbours(name))
+    # A neighbour holding nothing of the client is flood-all's business (FLOOD-1).
+    if not any(context.stored_line(neighbour, client, silence_is_none=True) for neighbour in neighbours):
+        return
+    arrived = context.wait_for_line(neighbours, client, replies[1])
+    kept: dict[str, bytes | None] = {}
+    for neighbour, got in arrived.items():
+        if _held(got) != FIRST_LOCATION:
+            continue
+        got_record = split_at_fields(got) if got is not None else None
+        if got_record is not None and got_record.client_time != older:
+            # The neighbour holds the first report with its time re-printed (fewer digits): it
+            # lost the nanosecond when it read the flood, which flood-all names (FLOOD-5); in
+            # its own terms the second record was a duplicate.
+            _not_judged(
+                context,
+                f"{neighbour} kept the first of {said}, but holds its client time as "
+                f"{got_record.client_time.decode()} (re-printed: flood-all judges that, FLOOD-5), "
+                "so the second was a duplicate in its own terms",
+            )
+            continue
+        kept[neighbour] = got
+    if not kept:
+        return
+    # A third report, a second later: a neighbour that takes it refused only the one 1 ns newer
+    # (FLOOD-2, this check's); one that does not take it either gets no updates at all
+    # (flood-newest-wins names that, FLOOD-1).
+    whole, _, fraction = older.partition(b".")
+    third_time = b"%d.%s" % (int(whole) + 1, fraction)
+    third = context.iamat(name, client, THIRD_LOCATION, third_time).data.partition(b"\n")[0]
+    took_third = context.wait_for_line(list(kept), client, third)
+    for neighbour, got in kept.items():
+        if took_third.get(neighbour) == third:
+            raise CheckFailed(
+                f"{neighbour}, to which {name} flooded {said}, kept the first: the flooded record "
+                f"1 ns newer did not replace it (as binary floats the two are equal; it did take a "
+                f"third, {third_time.decode()}, a second later)",
+                expected=f"{neighbour} holds {replies[1]!r}",
+                seen=show(got),
+                strict_part=True,
+            )
+        _not_judged(
+            context,
+            f"{neighbour} kept the first of {said} and did not take a third a second later either: "
+            "updates do not reach it at all (flood-newest-wins judges that, FLOOD-1)",
+        )

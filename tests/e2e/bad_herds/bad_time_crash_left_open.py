@@ -1,0 +1,40 @@
+"""One bug: the client time is checked with float() outside any try, and the handler that raises
+leaves its connection open (nothing closes it), so an IAMAT whose time is not a number is never
+answered and the client waits the whole reply timeout (LEX-6; the herd keeps running). Each
+check that meets it costs one reply timeout, and its replay a short one (Target.replay_silence_s)."""
+
+import asyncio
+
+from _base import HerdServer, main
+
+
+class BadTimeCrashLeftOpen(HerdServer):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.kept: list[asyncio.StreamWriter] = []  # the connections a crashed handler left open
+
+    def time_ok(self, client_time: bytes) -> bool:
+        float(client_time)  # the bug: ValueError escapes the handler
+        return super().time_ok(client_time)
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                line = await reader.readline()
+                if not line:
+                    break
+                if self.is_blank(line):
+                    continue
+                reply = await self.answer(line)
+                if reply:
+                    await self.send_reply(writer, reply)
+        except ValueError:
+            # The bug's other half: the crashed handler closes nothing (an exception the event
+            # loop only logs), so the client sees neither a reply nor EOF.
+            self.kept.append(writer)
+            return
+        writer.close()
+
+
+if __name__ == "__main__":
+    main(BadTimeCrashLeftOpen)
