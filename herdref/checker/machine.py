@@ -207,7 +207,7 @@ def build_machine(
                 require(violations)  # a defect a check named already is noted, not failed
             # A time difference a check already named (skew, AT-2) changes nothing the model
             # predicts: the herd stores the line it answered, which the model records below, so
-            # the example goes on (marco-cos's '--' in every reply ended each one at once).
+            # the example goes on (a student herd's '--' in every reply ended each one at once).
             if violations and deviations is not None:
                 deviations.extend(violation for violation in violations if violation not in deviations)
             split = split_line(reply.data, crlf=False)

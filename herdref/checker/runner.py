@@ -319,7 +319,7 @@ def _run_alone(target: Target) -> None:
     """After a flood storm (FLOOD-2), keep the first server running alone, restarted without
     the storm's records, and its neighbours stopped, so that no record can circulate: the
     checks that talk to one server are then judged on it instead of being BLOCKED (issue 11:
-    lingadnicholas/proxyherd, five defects never looked at). Not done where the checker does
+    a student herd, five defects never looked at). Not done where the checker does
     not run the servers, or one program serves them all."""
     launcher = target.launcher
     if launcher is None or launcher.single_process or len(target.names) < 2:

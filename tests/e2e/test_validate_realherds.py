@@ -109,7 +109,7 @@ def test_the_base_herd_keeps_octets_that_are_not_utf8(tmp_path: Path) -> None:
 
 
 def test_a_malformed_at_reply_is_at_1_alone_not_also_a_crlf_or_blank_line_failure(tmp_path: Path) -> None:
-    # indiandennis/proxy-server-herd answers 'AT <server> <diff> ' + ' '.join(command): frame-crlf
+    # a student herd answers 'AT <server> <diff> ' + ' '.join(command): frame-crlf
     # called it FRAME-1 ("the CR is white space") and frame-blank-lines FRAME-5 ("no AT reply
     # after blank lines") before at-reply-format named the one defect, AT-1.
     status, document, output = validate(
@@ -164,7 +164,7 @@ def test_a_herd_that_never_floods_is_named_flood_1_not_a_missing_reconnection(tm
 
 
 def test_a_question_mark_reply_that_never_copies_the_line_is_one_err_1_failure(tmp_path: Path) -> None:
-    # lazraka/programming-languages answers "? {message}" (no f prefix) to every invalid line:
+    # a student herd answers "? {message}" (no f prefix) to every invalid line:
     # seven checks failed for it (LEX-4, ERR-3, LEX-5, LEX-6, WHATSAT-2/3/4). Refusing a line is
     # each invalid-* check's property; what the '?' copies is error-echo-raw's.
     checks_run = (
@@ -181,7 +181,7 @@ def test_a_question_mark_reply_that_never_copies_the_line_is_one_err_1_failure(t
 
 
 def test_an_invalid_time_that_drops_the_connection_is_named_by_invalid_time_alone(tmp_path: Path) -> None:
-    # indiandennis and dylanphe send nothing back for 'IAMAT x +12-118 never': frame-crlf,
+    # two student herds send nothing back for 'IAMAT x +12-118 never': frame-crlf,
     # frame-no-final-newline and error-echo-raw (which use that line to test CRLF, EOF and odd
     # white space) each failed ERR-1 "no '?' reply" for what invalid-time names (LEX-6).
     checks_run = "frame-crlf,frame-no-final-newline,error-echo-raw,invalid-time"
@@ -194,14 +194,14 @@ def test_an_invalid_time_that_drops_the_connection_is_named_by_invalid_time_alon
     for name in ("frame-crlf", "frame-no-final-newline"):
         assert checks[name]["verdict"] == "UNSUPPORTED", (name, output)
         assert "invalid-*" in str(checks[name]["summary"]), (name, output)
-    # Its other line (a bad bound, odd white space) is still judged: lazraka's '? {message}'
+    # Its other line (a bad bound, odd white space) is still judged: a student herd's '? {message}'
     # copy was missed when the first line's missing '?' ended the check.
     assert checks["error-echo-raw"]["verdict"] == "PASS", output
     assert status == 1, output
 
 
 def test_a_herd_that_refuses_valid_locations_is_not_failed_again_by_echo_exact(tmp_path: Path) -> None:
-    # ehu23 and lazraka refuse valid locations (no fraction, a leading zero, an east longitude):
+    # two student herds refuse valid locations (no fraction, a leading zero, an east longitude):
     # location-edges named it (LEX-5) and echo-exact, a strict-only check, failed IAMAT-4 again.
     status, document, output = validate(
         tmp_path,
@@ -274,7 +274,7 @@ def test_a_decimal_radius_that_drops_the_connection_is_not_called_refused(tmp_pa
 
 
 def test_a_relay_that_reprints_numbers_is_a_strict_deviation_and_flooding_goes_on(tmp_path: Path) -> None:
-    # dylanphe/python-asyncio-proxy-herd keeps a relayed record's client time as a float:
+    # a student herd keeps a relayed record's client time as a float:
     # flood-no-loop failed FLOOD-5 for '...190095' against '...190094948' and blocked the eight
     # flooding and link checks and the stateful run behind it. A number re-printed within the
     # graders' tolerance (IAMAT-5 lenient) is a strict deviation, and the checks go on. (The
@@ -315,7 +315,7 @@ def test_a_time_difference_regenerated_at_each_whatsat_is_whatsat_5_alone(tmp_pa
 
 
 def test_a_new_api_error_answered_with_a_question_mark_is_a_strict_deviation(tmp_path: Path) -> None:
-    # aandrewduong/asyncio-proxy-herd (2025, Nearby Search (New)) answers '?' when Google answers
+    # a student herd (2025, Nearby Search (New)) answers '?' when Google answers
     # an HTTP error: places-errors failed WHATSAT-6 "the WHATSAT reply's body is not JSON" for a
     # '?' reply, and would have asked a passed-through New API error for a legacy "status".
     status, document, output = validate(
@@ -336,7 +336,7 @@ def test_the_base_herd_passes_google_errors_through(tmp_path: Path) -> None:
 
 
 def test_a_blank_line_answered_by_a_one_line_per_connection_herd_is_no_failure(tmp_path: Path) -> None:
-    # sthaw/server-propogation reads one line per connection and answers '? ' to a blank one
+    # a student herd reads one line per connection and answers '? ' to a blank one
     # (course: left open, protocol notes A20); frame-blank-lines failed FRAME-5 "no AT reply
     # after blank lines" for the IAMAT that its single-shot reading never gets to.
     status, document, output = validate(
@@ -353,7 +353,7 @@ def test_a_blank_line_answered_by_a_one_line_per_connection_herd_is_no_failure(t
 
 
 def test_a_herd_that_refuses_far_times_still_has_its_time_differences_judged(tmp_path: Path) -> None:
-    # leechcse refuses client times past the year 9999 (iamat-any-time, IAMAT-6: its check
+    # a student herd refuses client times past the year 9999 (iamat-any-time, IAMAT-6: its check
     # calls datetime.utcfromtimestamp) and writes a negative time difference as '--3600.0':
     # skew needed iamat-any-time, so it was BLOCKED and the second defect never looked for.
     herd = _refusing_times_past_9999(tmp_path, "skew_double_minus", "SkewDoubleMinus")
@@ -377,7 +377,7 @@ def test_a_herd_that_refuses_far_times_still_has_its_time_differences_judged(tmp
 def test_a_herd_that_never_replaces_a_record_is_told_so_even_when_it_refuses_far_times(
     tmp_path: Path,
 ) -> None:
-    # san2heg never replaces a client's first record (update_client_stamp stores nothing) and
+    # a student herd never replaces a client's first record (update_client_stamp stores nothing) and
     # refuses client times past the year 9999: newer-by-value needed iamat-any-time, so it was
     # BLOCKED; where it ran, its message blamed "a comparison of the strings".
     herd = _refusing_times_past_9999(tmp_path, "first_report_kept", "FirstReportKept")
@@ -409,7 +409,7 @@ def test_a_string_comparison_of_client_times_is_named_as_such(tmp_path: Path) ->
 
 def _refusing_times_past_9999(tmp_path: Path, module: str, defect_class: str) -> Path:
     """A two-defect herd: the corpus herd ``module``'s defect, and client times past the year
-    9999 refused (as san2heg and leechcse do), which iamat-any-time names (IAMAT-6)."""
+    9999 refused (as two student herds do), which iamat-any-time names (IAMAT-6)."""
     herd = tmp_path / f"year_9999_and_{module}.py"
     herd.write_text(
         "import sys\n"
@@ -426,7 +426,7 @@ def _refusing_times_past_9999(tmp_path: Path, module: str, defect_class: str) ->
 
 
 def test_a_whatsat_reply_with_a_rebuilt_at_line_still_has_its_body_judged(tmp_path: Path) -> None:
-    # carsonkimck/proxy-herd rebuilds the AT line of a WHATSAT reply and writes the Places answer
+    # a student herd rebuilds the AT line of a WHATSAT reply and writes the Places answer
     # as a Python dict's repr: whatsat-reply stopped at the first line, and the checks of the
     # body's contents leave its form to whatsat-reply, so the body was never named.
     herd = _combined(
@@ -478,7 +478,7 @@ def test_a_herd_that_never_floods_is_named_by_flood_all_at_once_and_no_wait_is_p
 def test_a_herd_that_answers_one_command_per_connection_is_not_asked_for_a_second_again(
     tmp_path: Path,
 ) -> None:
-    # Ji-Keyu/CS131-Project answers the first command of a connection and ignores the rest:
+    # a student herd answers the first command of a connection and ignores the rest:
     # frame-pipelined waited a whole reply timeout for a second reply, and error-keeps-connection
     # failed ERR-1 for an invalid line that was simply never read.
     status, document, output = validate(
@@ -536,7 +536,7 @@ def test_a_herd_that_answers_one_command_and_keeps_the_connection_is_known_from_
 
 
 def test_a_storm_herd_is_still_judged_on_one_server_alone(tmp_path: Path) -> None:
-    # lingadnicholas/proxyherd floods for ever: the storm was named, and 53 checks were BLOCKED,
+    # a student herd floods for ever: the storm was named, and 53 checks were BLOCKED,
     # so its other defects were never looked at. With its neighbours stopped, one server cannot
     # storm; what it does with a client's lines (here: no '+' on a positive time difference) is
     # judged on it, and only what needs two servers stays BLOCKED.
@@ -592,7 +592,7 @@ def _launch(herd: Path, tmp_path: Path) -> list[str]:
 def test_an_origin_that_keeps_a_stale_iamat_does_not_hide_an_update_that_is_not_flooded(
     tmp_path: Path,
 ) -> None:
-    # Emmettlsc stores a stale IAMAT at its origin (iamat-stale, IAMAT-7) and does not flood a
+    # a student herd stores a stale IAMAT at its origin (iamat-stale, IAMAT-7) and does not flood a
     # known client's update (E4): flood-newest-wins, the check that looks for the update, needed
     # iamat-stale and flood-stale-not-sent to PASS, so it was BLOCKED and E4 never looked for.
     herd = _combined(
@@ -635,7 +635,7 @@ def test_a_stale_iamat_kept_at_its_server_is_named_once_by_iamat_stale(tmp_path:
 
 
 def test_a_client_time_reprinted_smaller_is_the_same_record_not_an_older_one(tmp_path: Path) -> None:
-    # dylanphe keeps a relayed client time as a float ('...185589' for '...185589075'):
+    # a student herd keeps a relayed client time as a float ('...185589' for '...185589075'):
     # flood-no-loop took it for an older record and failed LINK-2 'after Juzang restarted',
     # blocking flood-all and paused-neighbour. It is FLOOD-5, strict only, named by flood-all.
     status, document, output = validate(
@@ -653,7 +653,7 @@ def test_a_client_time_reprinted_smaller_is_the_same_record_not_an_older_one(tmp
 
 
 def test_a_flooded_record_stored_as_a_new_report_is_flood_5_not_unsupported(tmp_path: Path) -> None:
-    # marco-cos handles a flooded IAMAT as a new one: every server stores a line of its own and
+    # a student herd handles a flooded IAMAT as a new one: every server stores a line of its own and
     # the copy that comes back replaces the origin's. flood-all gave up ('WHATSAT at Bailey
     # does not return the AT line Bailey answered'); it judges FLOOD-5 from what it saw.
     herd = _combined(
@@ -670,7 +670,7 @@ def test_a_flooded_record_stored_as_a_new_report_is_flood_5_not_unsupported(tmp_
 
 
 def test_a_whatsat_line_rebuilt_from_the_request_is_not_called_a_lost_record(tmp_path: Path) -> None:
-    # carsonkimck and Ji-Keyu rebuild the AT line from the WHATSAT ('... 10 0'): newer-by-value
+    # two student herds rebuild the AT line from the WHATSAT ('... 10 0'): newer-by-value
     # said 'kept neither record' and iamat-stale 'replaced its record'. whatsat-reply names it.
     status, document, output = validate(
         tmp_path,
@@ -747,7 +747,7 @@ def test_a_whatsat_line_rebuilt_from_the_request_does_not_fail_the_stateful_run_
 
 
 def test_a_time_difference_the_skew_check_named_does_not_fail_the_stateful_run_again(tmp_path: Path) -> None:
-    # marco-cos and Emmettlsc write '--' before a negative difference: skew names it (AT-2); the
+    # two student herds write '--' before a negative difference: skew names it (AT-2); the
     # stateful run named it again under AT-1, or (once it knew the defect) ended every example
     # at its first reply, as every client time it sends is ahead of the clock.
     status, document, output = validate(
@@ -769,7 +769,7 @@ def test_a_time_difference_the_skew_check_named_does_not_fail_the_stateful_run_a
 def test_a_stale_record_behind_a_rebuilt_whatsat_line_is_read_from_its_time_difference(
     tmp_path: Path,
 ) -> None:
-    # Ji-Keyu and carsonkimck rebuild the WHATSAT line ('... 10 0') and keep a stale IAMAT: the
+    # two student herds rebuild the WHATSAT line ('... 10 0') and keep a stale IAMAT: the
     # rebuilt line's time difference (+100 s) shows the stale client time is held.
     herd = _combined(
         tmp_path,

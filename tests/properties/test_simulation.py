@@ -628,7 +628,7 @@ def test_model_iamat_reply_must_echo_the_client() -> None:
 
 @pytest.mark.parametrize("difference", [b"--0.500000000", b"+5e-01", b"0.5"])
 def test_model_names_a_time_difference_that_is_no_number_at_2_not_at_1(difference: bytes) -> None:
-    # Every echo right, only the difference malformed ('-' + str(diff): marco-cos, lazraka):
+    # Every echo right, only the difference malformed ('-' + str(diff): two student herds):
     # the skew check names it AT-2, and the stateful run must see the same defect.
     reply = b"AT A %s kiwi +1+1 1.5\n" % difference
     assert clauses(check_iamat_reply("A", b"kiwi", b"+1+1", b"1.5", reply, received_ns=(2 * 10**9,) * 2)) == [

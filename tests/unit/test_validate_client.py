@@ -205,7 +205,7 @@ def _reply_then_hold_open(replies: list[bytes], finished: threading.Event) -> Ca
 
 
 def test_exchange_ends_a_whole_reply_on_a_connection_left_open(scripted_server) -> None:
-    # Ji-Keyu/Proxy-Herd-with-Asyncio never closes: each exchange waited out the timeout.
+    # a student herd never closes: each exchange waited out the timeout.
     finished = threading.Event()
     port = scripted_server(_reply_then_hold_open([_AT + b"\n"], finished))
     transcript = Transcript()
@@ -226,7 +226,7 @@ def test_exchange_still_reads_what_follows_a_reply_at_once(scripted_server) -> N
 
 
 def test_exchange_takes_an_error_reply_without_its_lf_on_a_kept_open_connection(scripted_server) -> None:
-    # nzimmerman3/Proxy-Herd-with-Asyncio: '? <line>' with no LF, the connection kept open.
+    # a student herd: '? <line>' with no LF, the connection kept open.
     finished = threading.Event()
     port = scripted_server(_reply_then_hold_open([b"? WHATSAT c 10 1"], finished))
     reply = exchange(

@@ -40,7 +40,7 @@ _SECTION_ORDER = [
 CHECKS.sort(key=lambda item: _SECTION_ORDER.index(item.run.__module__))
 #: flood-storm runs right after the dialect step, and a storm blocks every later check: records
 #: that keep circling make each reply a reply from a herd busy with them, and each check's
-#: IAMATs feed the storm (issue 11, lingadnicholas/proxyherd: in section order the run's budget
+#: IAMATs feed the storm (issue 11, a student herd: in section order the run's budget
 #: was spent before the loop was looked for).
 _EARLY = ("dialect", "flood-storm")
 CHECKS.sort(key=lambda item: _EARLY.index(item.name) if item.name in _EARLY else len(_EARLY))

@@ -38,7 +38,7 @@ from herdref.model.judge import decimal_value, same_record, split_at_fields, tim
 def flood_storm(context: CheckContext) -> None:
     """Run right after the dialect step (herdref.checker.checks orders it): a storm that the
     first IAMAT started grows with each later one and slows every reply, so that in section
-    order the run's budget was spent before flood-no-loop ran (lingadnicholas/proxyherd).
+    order the run's budget was spent before flood-no-loop ran (a student herd).
     Everything else about flooding is left to the flooding section."""
     _watch_sink(context, storm_only=True)
 
@@ -472,7 +472,7 @@ def _require_sent(
     # It needs records to flood (flood-all), nothing else: an origin that keeps a client's first
     # report is newer-by-value's, and a stale IAMAT kept at the server it was sent to
     # iamat-stale's; both are seen and left to them here. Requiring those checks' PASS hid the
-    # defects only this check looks for (Emmettlsc's update that is not flooded, behind an
+    # defects only this check looks for (a student herd's update that is not flooded, behind an
     # iamat-stale FAIL and a newer-by-value FAIL for its neighbours' string comparison).
     requires=("dialect", "at-reply-format", "flood-all"),
 )

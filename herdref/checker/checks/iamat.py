@@ -229,7 +229,7 @@ def _crossing_pair(context: CheckContext, name: str) -> None:
                 )
         if record is not None and not kept_first:
             # An AT line of the client with neither report's client time: not a record as the
-            # client sent it (carsonkimck and Ji-Keyu rebuild it from the WHATSAT's radius and
+            # client sent it (two student herds rebuild it from the WHATSAT's radius and
             # bound). whatsat-reply names a WHATSAT that does not return the stored line
             # (WHATSAT-5); which report is kept cannot be read from it.
             raise CheckUnsupported(
@@ -312,7 +312,7 @@ def iamat_stale(context: CheckContext) -> None:
     newest_time = context.now_time()
     newest = at_reply(context, name, client, context.location(), newest_time)
     # Let the record spread first (as far as the herd floods it, within the propagation time):
-    # a herd that takes an equal client time for newer (sthaw) would otherwise swap the two
+    # a herd that takes an equal client time for newer (a student herd) would otherwise swap the two
     # records between its servers for ever, a flood storm that outlives this check. (Where no
     # WHATSAT shows a record, the replies are still judged.)
     if context.target.lookup_bound is not None:
@@ -467,7 +467,7 @@ def echo_exact(context: CheckContext) -> None:
     "MUST",
     "time difference: signed ('+' when >= 0), decimal, and right",
     # Not iamat-any-time: a herd that refuses far times (a year past 9999, an integer time)
-    # still has its time differences judged on the times it takes (leechcse wrote '--3600').
+    # still has its time differences judged on the times it takes (a student herd wrote '--3600').
     requires=("dialect", "at-reply-format"),
 )
 def skew(context: CheckContext) -> None:

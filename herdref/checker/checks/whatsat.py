@@ -82,7 +82,7 @@ def limits_edges(context: CheckContext) -> None:
         if bound == 0:
             body = whatsat_json(reply.data)
             # A bare array is no Places object (whatsat-reply names that, WHATSAT-6), but its
-            # elements are places all the same (nzimmerman3 answers '[]').
+            # elements are places all the same (a student herd answers '[]').
             places = body if isinstance(body, list) else result_array(body)
             if places is None:
                 context.transcript.note(

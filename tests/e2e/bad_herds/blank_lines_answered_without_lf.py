@@ -1,6 +1,6 @@
 """A strict deviation, not a bug: a blank line is answered '? ' and its copy with no LF after the
 reply, so the AT line for the command after it follows on the same line (FRAME-5; the course
-leaves blank lines open, protocol notes A20), as nzimmerman3's and YunzeLong's herds do."""
+leaves blank lines open, protocol notes A20), as two student herds do."""
 
 from _base import HerdServer, main
 

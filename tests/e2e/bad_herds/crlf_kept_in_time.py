@@ -1,6 +1,6 @@
 """A strict deviation, not a bug: only the LF is removed from a line, so the CR of a CRLF line stays
 in its last field, the client time, and the AT reply ends in CRLF (FRAME-1 strict: CR is white
-space; lenient AT-1 reads CRLF as a reply's terminator), as marco-cos's and carsonkimck's herds
+space; lenient AT-1 reads CRLF as a reply's terminator), as two student herds
 do."""
 
 from _base import HerdServer, main

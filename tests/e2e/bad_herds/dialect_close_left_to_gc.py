@@ -1,6 +1,6 @@
 """Dialect, no bug: a line loop that returns without ``writer.close()``, so a connection closes
 only when the garbage collector frees it: some end in EOF right after the reply, some stay open
-(Ji-Keyu/Proxy-Herd-with-Asyncio, 2018). Here, deterministically, every other connection that
+(a student herd). Here, deterministically, every other connection that
 carried a command is held open (the first one is closed). FRAME-4's "then closes" is herdref's
 own choice; the TA grader reads one chunk and closes itself."""
 

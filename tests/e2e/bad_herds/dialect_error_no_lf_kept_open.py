@@ -1,5 +1,5 @@
 """Dialect, no bug: '? <line>' is written without a final LF (``"? " + line`` after
-``splitlines()``), and a connection is never closed (nzimmerman3/Proxy-Herd-with-Asyncio,
+``splitlines()``), and a connection is never closed (a student herd,
 2018). SPEC 1.1 lenient lets a single-line reply go without its final LF; FRAME-4's "then
 closes" is herdref's own choice."""
 

@@ -1,6 +1,6 @@
 """Dialect, no bug: answers the first command of a connection and reads the rest of it without
 answering, until the client closes or half-closes (FRAME-3 lenient: one command per
-connection; the shape of Ji-Keyu's herd, which reads once per connection)."""
+connection; the shape of a student herd, which reads once per connection)."""
 
 import asyncio
 

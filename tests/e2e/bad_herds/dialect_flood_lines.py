@@ -1,6 +1,6 @@
 """Dialect, no bug: servers flood "FLOOD <sender> <AT line>" lines and do not send a record back
 to its sender; a client-sent AT line gets "? <line>" (the inter-server format is free:
-protocol notes 2.8, the FLOOD variant of ehu23/asyncio-proxy-herd)."""
+protocol notes 2.8, the FLOOD variant of a student herd)."""
 
 from _base import HerdServer, Invalid, main
 

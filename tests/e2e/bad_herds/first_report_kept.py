@@ -1,5 +1,5 @@
 """One bug: a client's first record is never replaced: the update of a newer record is a lookup
-that stores nothing (san2heg's update_client_stamp), so a newer IAMAT or flood changes nothing
+that stores nothing (a student herd's update_client_stamp), so a newer IAMAT or flood changes nothing
 (FLOOD-2); every IAMAT is still answered with its own AT line."""
 
 from _base import HerdServer, main

@@ -1,4 +1,4 @@
-"""One bug: flooding never stops and grows (FLOOD-2), in the manner of lingadnicholas/proxyherd
+"""One bug: flooding never stops and grows (FLOOD-2), in the manner of a student herd
 (2021): a server relays every AT line it receives to all of its neighbours, the one it came
 from included, whether it already holds the record or not, each copy on a connection of its
 own; and an IAMAT is answered only once its own copies are written, so replies slow down as

@@ -1,5 +1,5 @@
 """One bug: a negative time difference is written with two minus signs ('-' + str(diff), as
-lazraka and leechcse did), so a client time ahead of the server's clock gets '--3600.000000001'
+two student herds did), so a client time ahead of the server's clock gets '--3600.000000001'
 (AT-2)."""
 
 from decimal import Decimal
