@@ -9,31 +9,19 @@ from _base import HerdServer, main
 
 
 class BadTimeCrashLeftOpen(HerdServer):
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.kept: list[asyncio.StreamWriter] = []  # the connections a crashed handler left open
-
     def time_ok(self, client_time: bytes) -> bool:
         float(client_time)  # the bug: ValueError escapes the handler
         return super().time_ok(client_time)
 
-    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def answer(self, raw: bytes) -> list[bytes]:
         try:
-            while True:
-                line = await reader.readline()
-                if not line:
-                    break
-                if self.is_blank(line):
-                    continue
-                reply = await self.answer(line)
-                if reply:
-                    await self.send_reply(writer, reply)
+            return await super().answer(raw)
         except ValueError:
             # The bug's other half: the crashed handler closes nothing (an exception the event
-            # loop only logs), so the client sees neither a reply nor EOF.
-            self.kept.append(writer)
-            return
-        writer.close()
+            # loop only logs), so the client sees neither a reply nor EOF, and nothing more is
+            # read from the connection. Here the handler waits for ever instead of ending.
+            await asyncio.Event().wait()
+            raise
 
 
 if __name__ == "__main__":
