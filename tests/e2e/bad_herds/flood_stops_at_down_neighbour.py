@@ -6,14 +6,13 @@ affected: it has gone before the flood starts."""
 
 import asyncio
 
-from _base import HerdServer, main
+from _base import main
+from flood_waits_on_stopped_neighbour import FloodWaitsOnStoppedNeighbour
 
 
-class FloodStopsAtDownNeighbour(HerdServer):
-    async def flood(self, at_line: bytes, exclude: str | None = None) -> None:
-        task = asyncio.get_running_loop().create_task(self.flood_in_turn(at_line + b"\n", exclude))
-        self.sending.add(task)
-        task.add_done_callback(self.sending.discard)
+class FloodStopsAtDownNeighbour(FloodWaitsOnStoppedNeighbour):
+    """The same flooding task (one connection per neighbour, in turn), without its error
+    handling."""
 
     async def flood_in_turn(self, data: bytes, exclude: str | None) -> None:
         for peer in self.neighbours:
@@ -21,9 +20,6 @@ class FloodStopsAtDownNeighbour(HerdServer):
                 _, writer = await asyncio.open_connection(*self.servers[peer])  # the bug: raises if down
                 writer.write(data)
                 writer.close()
-
-    async def link(self, peer: str) -> None:
-        return  # one connection per flood
 
 
 if __name__ == "__main__":
