@@ -3,12 +3,21 @@ ones (the herd file the checker, the tests and the benchmarks start servers from
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import random
 import socket
+import tempfile
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Final
+
+try:
+    import fcntl
+except ImportError:  # not on POSIX: ports are still bind-tested, only not reserved
+    fcntl = None  # type: ignore[assignment]
 
 from herdref.herd.config import HerdConfig, LinkMode, PlacesSettings, ServerAddress
 
@@ -29,29 +38,93 @@ _EPHEMERAL_RANGE_FILE: Final = Path("/proc/sys/net/ipv4/ip_local_port_range")
 #: port before either binds it.
 _BLOCK_PORTS: Final = 512
 _next_in_block: dict[int, int] = {}
+#: Ports handed out stay reserved, machine-wide, for as long as the process that chose them
+#: lives: a herd's server that is stopped and started again (validate's restart checks) leaves
+#: its port free for a moment, and a bind test alone would then let another process's chooser
+#: hand it out (a process that needs more than its block, as the corpus runs do, walks into
+#: other processes' blocks). The registry maps port -> [pid, time handed out].
+_REGISTRY_NAME: Final = f"herdref-ports-{os.getuid() if hasattr(os, 'getuid') else 0}"
+#: A reservation older than this is let go even if its PID is alive again (PID reuse).
+_RESERVATION_MAX_AGE_S: Final = 6 * 3600.0
 
 
 def free_ports(count: int, host: str = LOOPBACK) -> list[int]:
-    """``count`` ports nothing listens on now: taken in turn from this process's block below
-    the kernel's ephemeral range (else handed out by the kernel), so that a server started on
-    one a little later does not find it taken by another chooser or a connection's local end."""
+    """``count`` ports nothing listens on now and no other living process was handed: taken
+    in turn from this process's block below the kernel's ephemeral range (else handed out by
+    the kernel), so that a server started on one a little later does not find it taken by
+    another chooser or a connection's local end, and keeps it while its chooser lives."""
     candidates = _block_candidates()
     sockets: list[socket.socket] = []
+    with _registry() as reserved:
+        try:
+            while len(sockets) < count:
+                port = next(candidates, 0)  # 0: the block is used up, the kernel chooses
+                if port in reserved:
+                    continue
+                sock = socket.socket()
+                sockets.append(sock)
+                try:
+                    sock.bind((host, port))
+                except OSError:
+                    sockets.pop().close()  # in use: the next one
+                    if port == 0:
+                        raise
+            ports = [sock.getsockname()[1] for sock in sockets]
+        finally:
+            for sock in sockets:
+                sock.close()
+        handed_out = [os.getpid(), time.time()]
+        reserved.update({port: handed_out for port in ports})
+    return ports
+
+
+@contextlib.contextmanager
+def _registry() -> Iterator[dict[int, list[float]]]:
+    """The ports other living processes were handed (this one's own are free to it: its block
+    walk already keeps from handing one out twice), locked for the caller to add to."""
+    directory = Path(tempfile.gettempdir())
+    if fcntl is None:
+        yield {}
+        return
     try:
-        while len(sockets) < count:
-            sock = socket.socket()
-            sockets.append(sock)
-            port = next(candidates, 0)  # 0: the block is used up, the kernel chooses
-            try:
-                sock.bind((host, port))
-            except OSError:
-                sockets.pop().close()  # in use: the next one
-                if port == 0:
-                    raise
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
+        lock = open(directory / f"{_REGISTRY_NAME}.lock", "a")  # noqa: SIM115 (held to the end)
+    except OSError:  # no writable temporary folder: bind tests only
+        yield {}
+        return
+    with lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        path = directory / f"{_REGISTRY_NAME}.json"
+        try:
+            stored = {int(port): held for port, held in json.loads(path.read_text()).items()}
+        except (OSError, ValueError, AttributeError):  # none yet, or unreadable: start afresh
+            stored = {}
+        now = time.time()
+        living = {
+            port: held
+            for port, held in stored.items()
+            if isinstance(held, list)
+            and len(held) == 2
+            and now - held[1] < _RESERVATION_MAX_AGE_S
+            and _alive(int(held[0]))
+        }
+        reserved = {port: held for port, held in living.items() if held[0] != os.getpid()}
+        yield reserved  # the caller adds the ports it hands out
+        living.update(reserved)
+        with contextlib.suppress(OSError):
+            temporary = path.with_suffix(f".{os.getpid()}.tmp")
+            temporary.write_text(json.dumps({str(port): held for port, held in living.items()}))
+            os.replace(temporary, path)
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process ``pid`` exists (one of another user's counts)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return True
+    return True
 
 
 def _block_candidates() -> Iterator[int]:

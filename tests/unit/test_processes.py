@@ -7,11 +7,13 @@ import itertools
 import os
 import signal
 import socket
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from herdref.checker import ports as ports_module
 from herdref.checker.deadline import DeadlinePassed, wait_until
 from herdref.checker.ports import free_ports, herd_on_free_ports, port_open
 from herdref.checker.processes import (
@@ -99,6 +101,36 @@ def test_free_ports_are_distinct_bindable_and_below_the_kernels_ephemeral_range(
     # handed out twice, though every port is free again by the next call.
     handed_out = [port for _ in range(150) for port in free_ports(5)]
     assert len(set(handed_out)) == len(handed_out) == 750
+
+
+def test_a_port_handed_to_a_living_process_is_not_handed_out_again_until_it_exits(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A server stopped for a restart check leaves its port free to bind for a moment; the
+    # process that chose it must still own it (a corpus run walks into other processes' blocks).
+    with subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from herdref.checker.ports import free_ports; "
+            "print(*free_ports(3), flush=True); sys.stdin.read()",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as chooser:
+        assert chooser.stdout is not None and chooser.stdin is not None
+        theirs = [int(port) for port in chooser.stdout.readline().split()]
+        assert len(theirs) == 3
+        # This process's block walk is made to offer their ports and nothing else.
+        monkeypatch.setattr(ports_module, "_block_candidates", lambda: iter(theirs))
+        try:
+            (mine,) = free_ports(1)
+            assert mine not in theirs  # the kernel's choice, every candidate being reserved
+        finally:
+            chooser.stdin.close()
+            chooser.wait(timeout=30)
+    assert free_ports(1) == theirs[:1]  # their reservations ended with them
 
 
 def test_wait_listening_gives_the_seconds_until_the_port_opened(tmp_path: Path) -> None:
