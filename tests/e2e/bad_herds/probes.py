@@ -425,6 +425,15 @@ def at_reply_repeats_command(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def at_reply_names_server_last(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        reply = h.iamat("A", b"seventh", LOCATION, now(), t)
+        return t.evidence(fields_of(reply)[6:] == [b"A"], "the AT reply ends with the server's name")
+
+
+@probe
 def leading_space_not_ignored(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h:
         h.start("A")
