@@ -302,6 +302,9 @@ class CheckContext:
         #: Set by the runner on a replay: the exchanges (by order) whose first attempt waited
         #: the whole timeout in silence; here the wait is ``Target.replay_silence_s``.
         self.quick_waits: frozenset[int] = frozenset()
+        #: Set by the runner for a check that reads malformed AT lines once at-reply-format
+        #: named them (AT-1): its words. Such lines are then read for the report they carry.
+        self.malformed_at: str | None = None
         if target.knowledge.alone is not None:
             self.transcript.note(
                 f"only {target.knowledge.alone} runs, alone: its neighbours are stopped because the "

@@ -8,14 +8,15 @@ import socket
 import threading
 from collections import Counter
 
+from herdref.checker.checks.at_lines import at_reply
 from herdref.checker.checks.helpers import (
-    at_reply,
     carries_fields,
     failure_as,
     need_launcher,
     neighbours_of,
     reachable_without,
     require_flood,
+    require_spread,
     require_whole_again,
     show,
 )
@@ -49,6 +50,8 @@ def flood_storm(context: CheckContext) -> None:
     "MUST",
     "a record crosses each link a bounded number of times",
     destructive=True,
+    # It counts copies of the run's records, whatever their lines look like.
+    reads_malformed_at=True,
 )
 def flood_no_loop(context: CheckContext) -> None:
     _watch_sink(context, storm_only=False)
@@ -120,14 +123,15 @@ def _watch_sink(context: CheckContext, *, storm_only: bool) -> None:
             others = [name for name in neighbours_of(target, origin) if name != sink_name]
             if others:
                 probe = context.client_id("no-flood")
-                line = at_reply(context, origin, probe, context.location(), context.now_time())
+                report = (context.location(), context.now_time())
+                line = at_reply(context, origin, probe, *report)
                 with failure_as(
                     f"records are not flooded: none reached {sink_name}'s port, and a record {origin} "
                     f"received never reached {', '.join(others)} either",
                     clause="FLOOD-1",
                     only="FLOOD-1",
                 ):
-                    require_flood(context, origin, others, probe, line)
+                    require_spread(context, origin, others, probe, line, report=report)
             # Else a herd that does not reconnect to a restarted neighbour shows it here first;
             # name that (LINK-2) rather than leave it to the next checks.
             launcher.start(sink_name)
@@ -254,14 +258,18 @@ class _Sink:
     "MUST",
     "an IAMAT at any server reaches every server, as the same AT line",
     requires=("dialect", "at-reply-format", "flood-no-loop"),
+    # Where the AT reply is malformed (AT-1, at-reply-format's), arrival is judged by the
+    # location and client time each server's line carries (FLOOD-5's same line is not).
+    reads_malformed_at=True,
 )
 def flood_all(context: CheckContext) -> None:
     for origin in context.target.names:
         client = context.client_id(origin)
-        line = at_reply(context, origin, client, context.location(), context.now_time())
+        report = (context.location(), context.now_time())
+        line = at_reply(context, origin, client, *report)
         holders = reachable_without(context.target, origin, set()) - {origin}
         try:
-            require_flood(context, origin, holders, client, line, judge_reprints=True)
+            require_spread(context, origin, holders, client, line, report=report, judge_reprints=True)
         except CheckFailed as failure:
             if failure.clause == "FLOOD-1":
                 _learn_no_flooding(context, origin, sorted(holders), client)

@@ -10,15 +10,15 @@ import time
 from collections.abc import Iterator
 from typing import Final
 
+from herdref.checker.checks.at_lines import at_fields, at_reply
 from herdref.checker.checks.helpers import (
-    at_fields,
-    at_reply,
     carries_fields,
     failure_as,
     need_launcher,
     neighbours_of,
     reachable_without,
     require_flood,
+    require_spread,
     require_whole_again,
     show,
 )
@@ -56,21 +56,25 @@ def _restart_case(context: CheckContext, sig: int) -> None:
         clause="LINK-4",
         only="IAMAT-4",
     ):
-        line = at_reply(context, neighbour, while_down, context.location(), context.now_time())
+        report = (context.location(), context.now_time())
+        line = at_reply(context, neighbour, while_down, *report)
     with _held_up_by(victim, "down"):
-        require_flood(context, neighbour, reachable_without(target, neighbour, {victim}), while_down, line)
+        holders = reachable_without(target, neighbour, {victim})
+        require_spread(context, neighbour, holders, while_down, line, report=report)
     launcher.start(victim)
     launcher.wait_listening(victim, deadline_s=target.startup_s)
     after = context.client_id("after-restart")
-    line = at_reply(context, neighbour, after, context.location(), context.now_time())
+    report = (context.location(), context.now_time())
+    line = at_reply(context, neighbour, after, *report)
     with failure_as(
         f"{neighbour} did not get a new record to {victim} after {victim} restarted", only="FLOOD-1"
     ):
-        require_flood(context, neighbour, [victim], after, line)
+        require_spread(context, neighbour, [victim], after, line, report=report)
     outgoing = context.client_id("from-restarted")
-    line = at_reply(context, victim, outgoing, context.location(), context.now_time())
+    report = (context.location(), context.now_time())
+    line = at_reply(context, victim, outgoing, *report)
     with failure_as(f"{victim}, restarted, did not flood a new record to {neighbour}", only="FLOOD-1"):
-        require_flood(context, victim, [neighbour], outgoing, line)
+        require_spread(context, victim, [neighbour], outgoing, line, report=report)
 
 
 @check(
@@ -80,6 +84,9 @@ def _restart_case(context: CheckContext, sig: int) -> None:
     "a SIGKILLed neighbour delays no reply (LINK-4); after its restart, records flow both ways again",
     destructive=True,
     requires=("dialect", "at-reply-format", "flood-all"),
+    # Records flow or not whatever their AT lines look like: a malformed one (AT-1,
+    # at-reply-format's) is followed by the location and client time it carries.
+    reads_malformed_at=True,
 )
 def restart_reconnect(context: CheckContext) -> None:
     _restart_case(context, signal.SIGKILL)
