@@ -99,6 +99,7 @@ def restart_reconnect(context: CheckContext) -> None:
     "after SIGTERM and restart, records flow both ways again",
     destructive=True,
     requires=("dialect", "at-reply-format", "flood-all", "restart-reconnect"),
+    reads_malformed_at=True,  # as restart-reconnect
 )
 def restart_after_sigterm(context: CheckContext) -> None:
     _restart_case(context, signal.SIGTERM)
@@ -113,6 +114,8 @@ def restart_after_sigterm(context: CheckContext) -> None:
     # A herd whose replies wait on a dead neighbour (restart-reconnect's LINK-4) waits on a
     # stopped one too once its accept queue is full: one defect, named there.
     requires=("dialect", "at-reply-format", "flood-all", "restart-reconnect"),
+    # Any AT-shaped reply will do, and a record's arrival is followed by its location and time.
+    reads_malformed_at=True,
 )
 def paused_neighbour(context: CheckContext) -> None:
     launcher = need_launcher(context)
@@ -122,7 +125,8 @@ def paused_neighbour(context: CheckContext) -> None:
     try:
         for neighbour in neighbours_of(target, victim):
             client = context.client_id(f"via-{neighbour}")
-            reply = context.iamat(neighbour, client, context.location(), context.now_time())
+            report = (context.location(), context.now_time())
+            reply = context.iamat(neighbour, client, *report)
             if not looks_like_at(reply.data):
                 raise CheckFailed(
                     f"{neighbour} did not answer an IAMAT while its neighbour {victim} was stopped",
@@ -131,9 +135,8 @@ def paused_neighbour(context: CheckContext) -> None:
                 )
             line = reply.data.split(b"\n", 1)[0]
             with _held_up_by(victim, "stopped"):
-                require_flood(
-                    context, neighbour, reachable_without(target, neighbour, {victim}), client, line
-                )
+                holders = reachable_without(target, neighbour, {victim})
+                require_spread(context, neighbour, holders, client, line, report=report)
         _fill_link(context, neighbours_of(target, victim)[0], victim)
     finally:
         launcher.resume(victim)
@@ -208,7 +211,8 @@ def _fill_link(context: CheckContext, name: str, victim: str) -> None:
             break
     context.transcript.note(f"{count} records ({sent / 2**20:.1f} MiB) in {time.monotonic() - started:.1f} s")
     after = context.client_id("after-fill")
-    reply = context.iamat(name, after, context.location(), context.now_time())
+    report = (context.location(), context.now_time())
+    reply = context.iamat(name, after, *report)
     if not looks_like_at(reply.data):
         raise CheckFailed(
             f"{name} did not answer an IAMAT after {sent / 2**20:.1f} MiB of floods were queued for "
@@ -218,7 +222,7 @@ def _fill_link(context: CheckContext, name: str, victim: str) -> None:
         )
     line = reply.data.split(b"\n", 1)[0]
     with _held_up_by(victim, "stopped"):
-        require_flood(context, name, reachable_without(target, name, {victim}), after, line)
+        require_spread(context, name, reachable_without(target, name, {victim}), after, line, report=report)
 
 
 @check(
