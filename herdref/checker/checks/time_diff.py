@@ -67,6 +67,11 @@ def skew(context: CheckContext) -> None:
             carried = (client, *carried_fields(split[0], location, client_time))
             diff = time_diff_field(split[0], name.encode(), [field for field in carried if field])
             unread += diff is None
+            if diff is not None:
+                context.transcript.note(
+                    f"the time difference read in the malformed AT line (AT-1, at-reply-format's): "
+                    f"{diff!r}, the field after the server ID"
+                )
         if diff is None:
             continue  # refused (iamat-any-time's) or not an AT line (at-reply-format's)
         judged += 1
