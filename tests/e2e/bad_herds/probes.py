@@ -450,6 +450,22 @@ def at_reply_repeats_command_double_minus(script: Path, directory: Path) -> Evid
 
 
 @probe
+def at_lines_without_client_rebuilt(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        reply = h.iamat("A", b"five", LOCATION, now(), t)
+        shown = first_line(h.whatsat("A", b"five", b"10", b"1", t))
+    seen = (
+        len(fields_of(reply)) == len(fields_of(shown)) == 5
+        and b"five" not in fields_of(reply)
+        and fields_of(shown)[2] != fields_of(reply)[2]
+        and fields_of(shown)[3:] == fields_of(reply)[3:]
+    )
+    return t.evidence(seen, "five-field AT lines, and WHATSAT shows another time difference than the reply")
+
+
+@probe
 def leading_space_not_ignored(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h:
         h.start("A")
