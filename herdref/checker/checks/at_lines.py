@@ -181,7 +181,15 @@ def require_arrival(
             f"(waited {context.target.propagation_s:g} s)",
             expected=f"{', '.join(missing)} answer WHATSAT with an AT line carrying the location "
             f"{report[0].decode()} and the client time {report[1].decode()}",
-            seen="; ".join(f"{name}: {_show(held[name])}" for name in missing),
+            seen="; ".join(
+                f"{name}: "
+                + (
+                    "no record (its answer to WHATSAT is no AT line)"
+                    if held[name] is None
+                    else repr(held[name])
+                )
+                for name in missing
+            ),
             clause="FLOOD-1",
         )
     context.transcript.note(
