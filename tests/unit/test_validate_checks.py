@@ -177,6 +177,7 @@ def test_the_checks_that_read_malformed_at_lines_are_the_ones_whose_property_ign
         "flood-newest-wins",
         "restart-reconnect",
         "restart-after-sigterm",
+        "paused-neighbour",
     }
     # Each still needs at-reply-format: another failure of it (an IAMAT-4, wrong IDs) blocks them.
     assert all("at-reply-format" in item.requires for item in CHECKS if item.reads_malformed_at)

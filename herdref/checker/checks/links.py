@@ -119,6 +119,8 @@ def restart_after_sigterm(context: CheckContext) -> None:
     # A herd whose replies wait on a dead neighbour (restart-reconnect's LINK-4) waits on a
     # stopped one too once its accept queue is full: one defect, named there.
     requires=("dialect", "at-reply-format", "flood-all", "restart-reconnect"),
+    # Any AT-shaped reply will do, and a record's arrival is followed by its location and time.
+    reads_malformed_at=True,
 )
 def paused_neighbour(context: CheckContext) -> None:
     launcher = need_launcher(context)
