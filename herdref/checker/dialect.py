@@ -25,7 +25,8 @@ from functools import partial
 from typing import Final
 
 from herdref.checker.client import Exchange, LineSession, Transcript, exchange
-from herdref.checker.target import CommandFraming, CommandProbe, Dialect, DialectProbes, Target
+from herdref.checker.framing_model import CommandFraming, CommandProbe, Dialect, DialectProbes
+from herdref.checker.target import Target
 from herdref.model.judge import looks_like_at
 
 __all__ = ["CommandProbe", "dialect_probes", "probe_command", "probe_dialect"]

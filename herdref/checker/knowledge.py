@@ -15,6 +15,12 @@ timeout that cannot succeed, and say why:
   only the first server running, alone (``alone``; the others, ``kept_down``, stay stopped, so
   no flood can circulate), and the checks that talk to one server and kill none are judged
   on it. One of them that needs another server is UNSUPPORTED, naming it.
+* ``malformed_at``: at-reply-format found the AT reply malformed (AT-1), yet carrying the
+  location and client time the client sent. The checks whose property does not depend on the
+  line's shape (``Check.reads_malformed_at``: which record a server holds, the time
+  difference's sign, the echoed fields) are then judged instead of BLOCKED, reading each
+  malformed line for the report it carries (:mod:`herdref.checker.checks.at_lines`); AT-1
+  itself stays named once, by at-reply-format.
 * ``promote``: a check asks the runner to judge another one next, ahead of its place, because
   what it saw makes that one the check that names the defect (flood-storm saw no neighbour
   send a record: flood-all is judged at once, and the checks that need flooding to work come
@@ -31,7 +37,7 @@ __all__ = ["Fact", "Promotion", "RunKnowledge"]
 #: What a check can learn: kept by the runner only when the check's verdict is a failure of
 #: the herd (FAIL or NON-STRICT), so that a failure that does not come back on replay (FLAKY)
 #: teaches the run nothing, and the replay itself judges without it.
-Fact = Literal["does_not_flood", "one_command_per_connection", "floods_forever"]
+Fact = Literal["does_not_flood", "one_command_per_connection", "floods_forever", "malformed_at"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +54,7 @@ class RunKnowledge:
     does_not_flood: str | None = None
     one_command_per_connection: str | None = None
     floods_forever: str | None = None
+    malformed_at: str | None = None
     #: The one server left running after a flood storm, and the servers kept stopped.
     alone: str | None = None
     kept_down: frozenset[str] = frozenset()
@@ -79,6 +86,12 @@ class RunKnowledge:
         for name in promotion.ahead_of:
             self.added_requires[name] = (*self.added_requires.get(name, ()), promotion.check)
         return promotion
+
+    def read_past(self, prerequisite: str, *, reads_malformed_at: bool) -> bool:
+        """Whether the failed ``prerequisite`` no longer blocks a check that reads malformed AT
+        lines: at-reply-format failed for a malformed line that still carries its report
+        (``malformed_at``), which such a check reads for what else it shows."""
+        return prerequisite == "at-reply-format" and reads_malformed_at and self.malformed_at is not None
 
     def judged_alone(self, prerequisite: str, *, destructive: bool, clause: str) -> bool:
         """Whether the failed ``prerequisite`` no longer blocks a check (``destructive``, of

@@ -87,6 +87,8 @@ def _attempt(
 ) -> tuple[CheckContext, BaseException | None]:
     context = CheckContext(target, item.name)
     context.quick_waits = quick_waits
+    if item.reads_malformed_at:
+        context.malformed_at = target.knowledge.malformed_at
     error: BaseException | None = None
     try:
         item.run(context)
@@ -186,6 +188,10 @@ def blocked_by(
                 name, destructive=item.destructive, clause=item.clause
             ):
                 continue  # judged on the one server left running (see _run_alone)
+            if knowledge is not None and knowledge.read_past(
+                name, reads_malformed_at=item.reads_malformed_at
+            ):
+                continue  # it reads the malformed AT lines for the reports they carry
             return prerequisite
     return None
 

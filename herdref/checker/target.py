@@ -20,11 +20,12 @@ from typing import TYPE_CHECKING, Any
 
 from herdref.checker.client import Exchange, LineSession, Transcript, exchange
 from herdref.checker.deadline import DeadlinePassed, wait_until
+from herdref.checker.framing_model import Dialect, DialectProbes
 from herdref.checker.knowledge import Fact, RunKnowledge
 from herdref.checker.launcher import Launcher
 from herdref.checker.variation import Variation, new_seed
 from herdref.herd.config import HerdConfig
-from herdref.model.judge import Terminator, looks_like_at, parse_at_line, same_record, split_line
+from herdref.model.judge import looks_like_at, parse_at_line, same_record
 
 if TYPE_CHECKING:
     from herdref.places.fixture import FixtureHandle
@@ -34,10 +35,6 @@ __all__ = [
     "CheckContext",
     "CheckFailed",
     "CheckUnsupported",
-    "CommandFraming",
-    "CommandProbe",
-    "Dialect",
-    "DialectProbes",
     "Target",
 ]
 
@@ -76,135 +73,6 @@ class CheckFailed(AssertionError):
 class BudgetSpent(CheckUnsupported):
     """The check ran out of its time budget before it could judge anything (a herd that never
     answers, never closes or floods forever is judged in seconds, not in hours)."""
-
-
-@dataclass(frozen=True, slots=True)
-class CommandFraming:
-    """How one command is delivered and its reply read: half-close and read (to EOF when the
-    server closes, else to the end of one reply), or one reply on a kept-open connection; and
-    how the herd ends its single-line replies (AT-1)."""
-
-    half_close: bool = True
-    #: The server closes after answering, so reading to EOF is cheap.
-    server_closes: bool = True
-    terminator: Terminator = "LF"
-
-    def describe(self) -> str:
-        if self.half_close:
-            how = "half-close, read to EOF" if self.server_closes else "half-close, read one reply"
-        else:
-            how = "kept open, reply then close" if self.server_closes else "kept open"
-        ending = {"LF": "LF", "CRLF": "CRLF", "none": "no final LF"}[self.terminator]
-        return f"{how}; replies end in {ending}"
-
-
-@dataclass(frozen=True, slots=True)
-class Dialect:
-    """The framing the herd answers, per command (found by :mod:`herdref.checker.dialect`)."""
-
-    iamat: CommandFraming = field(default_factory=CommandFraming)
-    whatsat: CommandFraming = field(default_factory=CommandFraming)
-    #: IAMAT got an AT reply in some framing: without it nothing can be checked.
-    iamat_answered: bool = True
-    #: WHATSAT for a known client got a reply starting with an AT line in some framing.
-    whatsat_answered: bool = True
-    #: A WHATSAT that waits for Places got no reply, or its AT line only, when the client
-    #: half-closed, but a whole one on a kept-open connection (FRAME-4: the server dropped what
-    #: was still waiting at EOF); ``whatsat`` is then the
-    #: kept-open framing, so that the WHATSAT checks still judge the herd's answers.
-    places_reply_lost_on_half_close: bool = False
-    #: When the half-closed WHATSAT got its AT line and then EOF (the JSON lost), that AT line.
-    places_reply_cut_on_half_close: bytes = b""
-    #: One command per connection (FRAME-3 lenient): the server closed a kept-open connection
-    #: right after its first reply, or answers only once the client half-closes.
-    single_shot: bool = False
-    #: IAMAT is answered only once the client half-closes, never on a kept-open connection.
-    read_to_eof: bool = False
-    #: A kept-open connection gets the reply to its first IAMAT and none to a second one, though
-    #: the server keeps it open (FRAME-3 lenient): a check that needs two commands on one
-    #: connection would only wait out the reply timeout again.
-    first_command_only: bool = False
-
-    def describe(self) -> str:
-        if not self.iamat_answered:
-            return "IAMAT got no AT reply, with half-close or on a kept-open connection"
-        whatsat = self.whatsat.describe() if self.whatsat_answered else "no reply that shows a record"
-        if self.places_reply_cut_on_half_close:
-            whatsat += " (on half-close a WHATSAT gets its AT line only, the JSON is lost)"
-        elif self.places_reply_lost_on_half_close:
-            whatsat += " (a WHATSAT waiting for Places is lost on half-close)"
-        return f"IAMAT: {self.iamat.describe()}; WHATSAT: {whatsat}"
-
-    def normalize(self, data: bytes, *, whatsat: bool, closed: bool) -> bytes:
-        """``data`` with this dialect's reply terminator turned into LF, so that a check judges
-        its own property; the terminator itself is the framing checks' business (AT-1). A
-        single-line reply (an AT reply, or ``?`` to any line) ends as the IAMAT reply does."""
-        single_line = not whatsat or data.startswith(b"?")
-        framing = self.iamat if single_line else self.whatsat
-        if framing.terminator == "CRLF":
-            data = data.replace(b"\r\n", b"\n")
-        elif framing.terminator == "none" and closed and data and single_line and not data.endswith(b"\n"):
-            data += b"\n"
-        return data
-
-
-class CommandProbe:
-    """What one command got in each framing (the raw octets are kept for the reports)."""
-
-    def __init__(self) -> None:
-        self.half_close_reply = b""
-        self.half_close_answered = False
-        self.half_close_closed = False
-        self.kept_open_reply = b""
-        self.kept_open_answered = False
-        self.kept_open_closed = False
-        #: What a second command on the kept-open connection got, once the first was answered
-        #: and the server kept the connection open (None: no second command was sent).
-        self.second_reply: bytes | None = None
-        self.second_answered = False
-        self.second_closed = False
-
-    @property
-    def first_command_only(self) -> bool:
-        """The kept-open connection got the reply to its first command and nothing at all for a
-        second (FRAME-3 lenient: one command per connection). Another reply to the second (a
-        '?') is no such thing: frame-keep-open judges it on a connection of its own."""
-        return self.second_reply is not None and not self.second_answered and not self.second_reply.strip()
-
-    def framing(self) -> CommandFraming | None:
-        """The framing to use for this command; None when neither way answered."""
-        if self.half_close_answered:
-            return CommandFraming(
-                half_close=True,
-                server_closes=self.half_close_closed,
-                terminator=_terminator(self.half_close_reply),
-            )
-        if self.kept_open_answered:
-            return CommandFraming(
-                half_close=False,
-                server_closes=self.kept_open_closed,
-                terminator=_terminator(self.kept_open_reply),
-            )
-        return None
-
-
-def _terminator(reply: bytes) -> Terminator:
-    """How the first line of ``reply`` ended (AT-1)."""
-    first, newline, _ = reply.partition(b"\n")
-    split = split_line(first + newline)
-    return "LF" if split is None else split[1]
-
-
-@dataclass(frozen=True, slots=True)
-class DialectProbes:
-    """What the dialect step saw, kept so that the framing checks judge its probes instead of
-    sending them again (each costs up to two reply timeouts on a herd that only answers after
-    a half-close: "find out once", issue 11)."""
-
-    iamat: CommandProbe
-    whatsat: CommandProbe
-    #: The wire record of the probes, shown again by each check that judges them.
-    transcript: Transcript
 
 
 @dataclass(slots=True)
@@ -302,6 +170,9 @@ class CheckContext:
         #: Set by the runner on a replay: the exchanges (by order) whose first attempt waited
         #: the whole timeout in silence; here the wait is ``Target.replay_silence_s``.
         self.quick_waits: frozenset[int] = frozenset()
+        #: Set by the runner for a check that reads malformed AT lines once at-reply-format
+        #: named them (AT-1): its words. Such lines are then read for the report they carry.
+        self.malformed_at: str | None = None
         if target.knowledge.alone is not None:
             self.transcript.note(
                 f"only {target.knowledge.alone} runs, alone: its neighbours are stopped because the "

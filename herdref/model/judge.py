@@ -18,6 +18,7 @@ Rules:
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
@@ -30,6 +31,8 @@ __all__ = [
     "TIME_TOLERANCE",
     "Terminator",
     "WhatsatReply",
+    "carried_fields",
+    "carried_report",
     "decimal_value",
     "echo_numerically_equal",
     "error_copy",
@@ -44,6 +47,7 @@ __all__ = [
     "split_at_fields",
     "split_line",
     "time_close",
+    "time_diff_field",
     "time_diff_value",
 ]
 
@@ -245,6 +249,53 @@ def same_record(seen: bytes, line: bytes, *, any_time_diff: bool = False, any_se
     )
 
 
+def carried_fields(line: bytes, location: bytes, client_time: bytes) -> tuple[bytes | None, bytes | None]:
+    """The fields of ``line`` (its white-space-separated fields, LEX-1's six octets: well-formed
+    or not) that carry the ``location`` and the ``client_time`` a client sent: the same octets,
+    else the first numerically equal within the graders' tolerances (IAMAT-5 lenient; a
+    location re-printed in float notation too, the echo checks' business). None for a value
+    that no field carries. The fields are read by the LEX-5 and LEX-6 forms
+    (:func:`location_close`, :func:`time_close`), so a location is never taken for a time."""
+    fields = line.split()
+    found_location = next(
+        (field for field in fields if field == location),
+        next((field for field in fields if location_close(location, field, float_forms=True)), None),
+    )
+    found_time = next(
+        (field for field in fields if field == client_time),
+        next((field for field in fields if time_close(client_time, field)), None),
+    )
+    return found_location, found_time
+
+
+def carried_report(line: bytes, reports: Sequence[tuple[bytes, bytes]]) -> int | None:
+    """Which of ``reports`` (each the ``(location, client_time)`` of an IAMAT the checker sent)
+    the AT-shaped ``line`` carries, by its fields (:func:`carried_fields`): the index of the one
+    report whose location and client time are both among them. None when no report is, or
+    more than one: which record the line holds cannot be told, and a check says so
+    (UNSUPPORTED), never PASS. This is how a line that is not AT-1's shape (a malformed AT
+    reply, or the line a WHATSAT starts with) is still read for the record it carries."""
+    found = [
+        index
+        for index, (location, client_time) in enumerate(reports)
+        if None not in carried_fields(line, location, client_time)
+    ]
+    return found[0] if len(found) == 1 else None
+
+
+def time_diff_field(line: bytes, server_id: bytes, carried: Iterable[bytes]) -> bytes | None:
+    """In an AT-shaped line that is not AT-1's shape, the field in the time difference's place:
+    right after ``AT`` and ``server_id`` (AT-1's order), provided it is none of the ``carried``
+    fields (the client ID, location and client time found in the line) and is a number written
+    some way: a LEX-6 decimal after any number of signs (``--3600.5``, ``0.25``, ``+1``), which
+    :func:`time_diff_value` then judges (AT-2). None when the place holds anything else (the
+    time difference left out, a word): where the time difference is cannot be told."""
+    fields = line.split()
+    if len(fields) < 3 or fields[:2] != [b"AT", server_id] or fields[2] in set(carried):
+        return None
+    return fields[2] if decimal_value(fields[2].lstrip(b"+-")) is not None else None
+
+
 def error_copy(line: bytes) -> bytes | None:
     """ERR-1: the copy in a ``?`` reply (terminator removed); None if the grammar's
     ``error_reply`` refuses the line."""
@@ -286,13 +337,15 @@ class WhatsatReply:
     document: object
 
 
-def parse_whatsat_reply(data: bytes) -> WhatsatReply | str:
+def parse_whatsat_reply(data: bytes, *, any_first_line: bool = False) -> WhatsatReply | str:
     """WHATSAT-5/6: the stored AT line, LF, JSON without an empty line, LF LF. The parsed reply,
-    or what is wrong with it (a phrase that is true of ``data``)."""
+    or what is wrong with it (a phrase that is true of ``data``). With ``any_first_line`` the
+    first line's shape is not judged (the stored line is a malformed AT reply, AT-1's
+    business: the body after it is judged all the same)."""
     first, newline, rest = data.partition(b"\n")
     if not newline:
         return "it is not even one whole line"
-    if split_at_fields(first) is None:
+    if not any_first_line and split_at_fields(first) is None:
         return "its first line is not an AT line (six fields, single spaces)"
     if not rest.endswith(b"\n\n"):
         return "it does not end with an empty line (LF LF)"

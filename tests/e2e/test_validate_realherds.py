@@ -856,3 +856,34 @@ def test_a_herd_that_refuses_some_kinds_of_invalid_line_fails_the_kind_it_misses
     }, output
     assert checks["invalid-field-count"]["clause"] == "ERR-3", output
     assert status == 1, output
+
+
+def test_a_flood_that_stops_at_a_down_neighbour_is_found_where_that_one_comes_last_by_name(
+    tmp_path: Path,
+) -> None:
+    # a student herd floods its neighbours in the herd file's order and gives up at the first refused
+    # connection. In its own topology the server with the most neighbours that is last by name
+    # (the one restart-reconnect killed) came last in each of its neighbours' lists, so no record
+    # was lost and restart-reconnect passed; the first of them in the herd file comes first.
+    names = ["Goloman", "Hands", "Holiday", "Welsh", "Wilkes"]
+    links = [
+        ("Goloman", "Hands"),
+        ("Goloman", "Holiday"),
+        ("Goloman", "Wilkes"),
+        ("Hands", "Wilkes"),
+        ("Holiday", "Welsh"),
+        ("Holiday", "Wilkes"),
+    ]
+    herd_file = write_herd_file(tmp_path, names=names, links=links)
+    launch = f"{sys.executable} {BAD_HERDS / 'flood_stops_at_down_neighbour.py'} {{name}} --config {{config}}"
+    status, document, output = validate(
+        tmp_path, "--launch", launch, "--config", str(herd_file), "--only", "flood-all,restart-reconnect"
+    )
+    checks = _checks(document)
+    assert checks["flood-all"]["verdict"] == "PASS", output
+    assert (checks["restart-reconnect"]["verdict"], checks["restart-reconnect"]["clause"]) == (
+        "FAIL",
+        "LINK-4",
+    ), output
+    assert "with Goloman down" in str(checks["restart-reconnect"]["summary"]), output
+    assert status == 1, output

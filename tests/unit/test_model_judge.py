@@ -6,6 +6,8 @@ import pytest
 
 from herdref.model import HerdModel, Snapshot, check_no_leakage
 from herdref.model.judge import (
+    carried_fields,
+    carried_report,
     echo_numerically_equal,
     error_copy,
     is_error_reply_for,
@@ -15,6 +17,7 @@ from herdref.model.judge import (
     parse_whatsat_reply,
     split_at_fields,
     split_line,
+    time_diff_field,
     time_diff_value,
 )
 from herdref.model.replies import check_whatsat_reply, result_array
@@ -132,3 +135,53 @@ def test_a_bound_is_broken_by_either_result_array() -> None:
     violations = check_whatsat_reply(b"WHATSAT kiwi 10 2", 2, reply, stored=[line])
     assert [violation.clause for violation in violations] == ["WHATSAT-7"]
     assert check_whatsat_reply(b"WHATSAT kiwi 10 3", 3, reply, stored=[line]) == []
+
+
+# ---- malformed AT lines read for the report they carry (issue 11) ---------------------------
+
+
+def test_carried_fields_finds_the_location_and_time_sent_in_any_shape() -> None:
+    sent = (b"+34.001500-118.000000", b"1796403898.886897087")
+    # Five fields, the client ID left out, both numbers re-printed by a float (a student herd).
+    assert carried_fields(b"AT Goloman 0.00054 +34.0015-118.0 1796403898.886897", *sent) == (
+        b"+34.0015-118.0",
+        b"1796403898.886897",
+    )
+    # Seven fields, the IAMAT repeated: the same octets are found first.
+    line = b"AT G +0.5 IAMAT c " + b" ".join(sent)
+    assert carried_fields(line, *sent) == sent
+    # A float's exponent is still the location (the echo checks judge its form); a time too far
+    # off, or a location that is no number pair at all, is not found.
+    assert carried_fields(b"AT G 0.1 +1e-05-1e-05 5.0", b"+0.00001-0.00001", b"5")[0] == b"+1e-05-1e-05"
+    assert carried_fields(b"AT G 0.1 +0.0+-0.0 6.5", b"+0.0-0.0", b"5") == (None, None)
+
+
+def test_carried_report_names_the_one_report_a_line_carries_or_none() -> None:
+    newest, duplicate, stale = (b"+1+2", b"100.5"), (b"+3+4", b"100.5"), (b"+5+6", b"0.5")
+    reports = [newest, duplicate, stale]
+    assert carried_report(b"AT A 1 +3+4 100.5", reports) == 1
+    assert carried_report(b"AT A +99.5 c +5.0+6.0 0.50", reports) == 2
+    # Neither location, or the time of one and the location of another: cannot tell.
+    assert carried_report(b"AT A 1 +7+8 100.5", reports) is None
+    assert carried_report(b"AT A 1 +1+2 0.5", reports) is None
+    # Two reports alike cannot be told apart either.
+    assert carried_report(b"AT A 1 +1+2 100.5", [newest, newest]) is None
+
+
+@pytest.mark.parametrize(
+    ("line", "diff"),
+    [
+        (b"AT G --3599.99 IAMAT c +1+2 5.5", b"--3599.99"),
+        (b"AT G 0.00054 +1+2 5.5", b"0.00054"),
+        (b"AT G +0.5 c +1+2 5.5", b"+0.5"),
+        # The time difference left out: its place holds the client ID, a location or a word.
+        (b"AT G c +1+2 5.5", None),
+        (b"AT G +1+2 5.5", None),
+        (b"AT G IAMAT c +1+2 5.5", None),
+        (b"AT Other +0.5 c +1+2 5.5", None),
+    ],
+)
+def test_time_diff_field_is_the_number_in_its_place_that_carries_nothing_else(
+    line: bytes, diff: bytes | None
+) -> None:
+    assert time_diff_field(line, b"G", [b"c", b"+1+2", b"5.5"]) == diff

@@ -238,3 +238,39 @@ def test_the_server_left_alone_after_a_storm_is_restarted_within_the_run_budget(
     assert launcher.restarted == ["A"]
     assert 0 < launcher.restart_deadlines[0] <= 3, launcher.restart_deadlines
     assert all(0 < deadline <= 3 for deadline in launcher.restores), launcher.restores
+
+
+def test_a_malformed_at_reply_blocks_only_the_checks_that_cannot_read_it(target: Target) -> None:
+    """at-reply-format FAILs for a malformed AT line that carries the report sent (issue 11):
+    a check that reads such lines (reads_malformed_at) is judged and is handed the evidence,
+    the others stay BLOCKED by it; a failure of at-reply-format without that fact blocks both."""
+    seen: list[str | None] = []
+
+    def malformed(context: CheckContext) -> None:
+        context.learned["malformed_at"] = "A answers a valid IAMAT with b'AT A +0.5 +1+2 3'"
+        raise CheckFailed("malformed", expected="six fields", seen="five", clause="AT-1")
+
+    def other_failure(context: CheckContext) -> None:
+        raise CheckFailed("malformed", expected="six fields", seen="five", clause="AT-1")
+
+    def reader(context: CheckContext) -> None:
+        seen.append(context.malformed_at)
+
+    for first, judged in ((malformed, "PASS"), (other_failure, "BLOCKED")):
+        target.knowledge = RunKnowledge()
+        checks = [
+            _check("at-reply-format", first),
+            Check(
+                "reader",
+                "IAMAT-7",
+                "MUST",
+                "reader",
+                reader,
+                requires=("at-reply-format",),
+                reads_malformed_at=True,
+            ),
+            _check("other", _pass, requires=("at-reply-format",)),
+        ]
+        verdicts = {outcome.check: outcome.verdict for outcome in run_checks(target, checks)}
+        assert verdicts == {"at-reply-format": "FAIL", "reader": judged, "other": "BLOCKED"}
+    assert seen == ["A answers a valid IAMAT with b'AT A +0.5 +1+2 3'"]

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import itertools
 
+import pytest
+
 from herdref.checker.checks import CHECKS, select_checks
+from herdref.checker.checks.at_lines import held_report
 from herdref.checker.checks.helpers import error_for as _error_for
 from herdref.checker.checks.places import cut_to_bound, first_difference
 from herdref.checker.checks.places import request_circle as _request_circle
-from herdref.checker.target import CommandProbe
+from herdref.checker.framing_model import CommandProbe
+from herdref.checker.target import CheckUnsupported
 from herdref.model import components
 
 
@@ -148,3 +152,33 @@ def test_a_second_command_that_got_nothing_marks_one_command_per_connection() ->
     assert not probe.first_command_only
     probe.second_reply, probe.second_answered = b"AT A +0.1 kiwi +1+1 5\n", True
     assert not probe.first_command_only
+
+
+def test_a_line_of_any_shape_is_read_for_the_one_report_it_carries() -> None:
+    reports = {"newest": (b"+1+2", b"100.5"), "duplicate": (b"+3+4", b"100.5"), "stale": (b"+5+6", b"0.5")}
+    assert held_report("A", b"AT A 99.9 +3.0+4.0 100.5", reports) == "duplicate"
+    assert held_report("A", b"AT A +0.1 c +1+2 100.500000", reports) == "newest"
+    # The time of one report and the location of another: which one it holds cannot be told.
+    with pytest.raises(CheckUnsupported, match="none of the reports sent"):
+        held_report("A", b"AT A 99.9 +1+2 0.5", reports)
+
+
+def test_the_checks_that_read_malformed_at_lines_are_the_ones_whose_property_ignores_the_shape() -> None:
+    reading = {item.name for item in CHECKS if item.reads_malformed_at}
+    assert reading == {
+        "iamat-any-time",
+        "iamat-stale",
+        "location-edges",
+        "echo-numeric",
+        "echo-exact",
+        "skew",
+        "whatsat-reply",
+        "flood-no-loop",
+        "flood-all",
+        "flood-newest-wins",
+        "restart-reconnect",
+        "restart-after-sigterm",
+        "paused-neighbour",
+    }
+    # Each still needs at-reply-format: another failure of it (an IAMAT-4, wrong IDs) blocks them.
+    assert all("at-reply-format" in item.requires for item in CHECKS if item.reads_malformed_at)

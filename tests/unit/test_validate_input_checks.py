@@ -8,9 +8,10 @@ from fractions import Fraction
 import pytest
 
 from herdref.checker.checks.errors import long_line_lengths
-from herdref.checker.checks.iamat import _decimal, varied_client_times
+from herdref.checker.checks.iamat import varied_client_times
 from herdref.checker.checks.registry import CheckFailed
 from herdref.checker.checks.split_write import SplitDelivery, _answered_one_prefix, _split_outcome
+from herdref.checker.checks.time_diff import _decimal
 from herdref.checker.checks.whatsat import _judge_whatsat_reply, integer_degrees
 from herdref.checker.client import Exchange
 from herdref.checker.variation import Variation

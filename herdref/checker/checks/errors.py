@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Final
 
+from herdref.checker.checks.at_lines import at_reply
 from herdref.checker.checks.helpers import (
     alive_after,
-    at_reply,
     error_for,
     expect_error,
     expect_error_graded,

@@ -8,21 +8,22 @@ import socket
 import threading
 from collections import Counter
 
+from herdref.checker.checks.at_lines import at_reply
 from herdref.checker.checks.helpers import (
-    at_reply,
     carries_fields,
     failure_as,
     need_launcher,
     neighbours_of,
     reachable_without,
     require_flood,
+    require_spread,
     require_whole_again,
     show,
 )
 from herdref.checker.checks.registry import CheckFailed, check
 from herdref.checker.deadline import DeadlinePassed, wait_until
 from herdref.checker.target import CheckContext, CheckUnsupported
-from herdref.model.judge import decimal_value, same_record, split_at_fields, time_close
+from herdref.model.judge import split_at_fields
 
 # ---- flooding ------------------------------------------------------------------------------
 
@@ -49,6 +50,8 @@ def flood_storm(context: CheckContext) -> None:
     "MUST",
     "a record crosses each link a bounded number of times",
     destructive=True,
+    # It counts copies of the run's records, whatever their lines look like.
+    reads_malformed_at=True,
 )
 def flood_no_loop(context: CheckContext) -> None:
     _watch_sink(context, storm_only=False)
@@ -120,14 +123,15 @@ def _watch_sink(context: CheckContext, *, storm_only: bool) -> None:
             others = [name for name in neighbours_of(target, origin) if name != sink_name]
             if others:
                 probe = context.client_id("no-flood")
-                line = at_reply(context, origin, probe, context.location(), context.now_time())
+                report = (context.location(), context.now_time())
+                line = at_reply(context, origin, probe, *report)
                 with failure_as(
                     f"records are not flooded: none reached {sink_name}'s port, and a record {origin} "
                     f"received never reached {', '.join(others)} either",
                     clause="FLOOD-1",
                     only="FLOOD-1",
                 ):
-                    require_flood(context, origin, others, probe, line)
+                    require_spread(context, origin, others, probe, line, report=report)
             # Else a herd that does not reconnect to a restarted neighbour shows it here first;
             # name that (LINK-2) rather than leave it to the next checks.
             launcher.start(sink_name)
@@ -254,14 +258,18 @@ class _Sink:
     "MUST",
     "an IAMAT at any server reaches every server, as the same AT line",
     requires=("dialect", "at-reply-format", "flood-no-loop"),
+    # Where the AT reply is malformed (AT-1, at-reply-format's), arrival is judged by the
+    # location and client time each server's line carries (FLOOD-5's same line is not).
+    reads_malformed_at=True,
 )
 def flood_all(context: CheckContext) -> None:
     for origin in context.target.names:
         client = context.client_id(origin)
-        line = at_reply(context, origin, client, context.location(), context.now_time())
+        report = (context.location(), context.now_time())
+        line = at_reply(context, origin, client, *report)
         holders = reachable_without(context.target, origin, set()) - {origin}
         try:
-            require_flood(context, origin, holders, client, line, judge_reprints=True)
+            require_spread(context, origin, holders, client, line, report=report, judge_reprints=True)
         except CheckFailed as failure:
             if failure.clause == "FLOOD-1":
                 _learn_no_flooding(context, origin, sorted(holders), client)
@@ -462,126 +470,3 @@ def _require_sent(
     with contextlib.suppress(DeadlinePassed):  # fewer copies than neighbours is allowed
         wait_until(lambda: sink.count(client) >= copies, deadline_s=context.remaining(_COPIES_SETTLE_S))
     return sink.count(client)
-
-
-@check(
-    "flood-newest-wins",
-    "FLOOD-2",
-    "MUST",
-    "an update reaches every server, and a stale or duplicate IAMAT replaces no record elsewhere",
-    # It needs records to flood (flood-all), nothing else: an origin that keeps a client's first
-    # report is newer-by-value's, and a stale IAMAT kept at the server it was sent to
-    # iamat-stale's; both are seen and left to them here. Requiring those checks' PASS hid the
-    # defects only this check looks for (a student herd's update that is not flooded, behind an
-    # iamat-stale FAIL and a newer-by-value FAIL for its neighbours' string comparison).
-    requires=("dialect", "at-reply-format", "flood-all"),
-)
-def flood_newest_wins(context: CheckContext) -> None:
-    names = context.target.names
-    origin = names[0]
-    # The other server a client reports to is a neighbour of the origin when it has one, so that
-    # what it floods reaches the origin directly whatever order the herd file lists servers in.
-    adjacent = neighbours_of(context.target, origin)
-    other = names[-1] if names[-1] in adjacent or not adjacent else sorted(adjacent)[-1]
-    client = context.client_id()
-    # A first report, everywhere; then a newer one for the client every server now knows: an
-    # update is flooded like a first report (a herd that floods only new clients fails here).
-    first = at_reply(context, origin, client, context.location(), context.now_time(-50))
-    require_flood(context, origin, names, client, first)
-    newest_time = context.now_time()
-    newest = at_reply(context, origin, client, context.location(), newest_time)
-    held = context.stored_line(origin, client)
-    if held is not None and same_record(held, first, any_time_diff=True, any_server=True):
-        raise CheckUnsupported(
-            f"{origin} still holds the first report after answering a newer one ({held!r}): that is "
-            "newer-by-value's (a greater client time replaces the stored record), so whether an "
-            "update is flooded cannot be seen"
-        )
-    with failure_as(
-        f"a newer report from a client every server already held, sent to {origin}, did not replace "
-        "the older record everywhere",
-        clause="FLOOD-1",
-        only="FLOOD-1",
-    ):
-        require_flood(context, origin, names, client, newest)
-    # What the two servers that get the client's IAMATs hold now: the newest record, possibly
-    # re-printed (a smaller time within the tolerance makes the duplicate below newer to them).
-    before = {name: context.stored_line(name, client) for name in (origin, other)}
-    older = context.now_time(-100)
-    # At the server that received the newest record itself (IAMAT-7), and at another one: a
-    # duplicate (same client time, another location) and a stale one. Each location is this
-    # check's own, so what a server holds shows where it came from. How each is answered is
-    # iamat-stale's (IAMAT-4).
-    sent_to: dict[bytes, tuple[str, str]] = {}
-    kept: dict[str, bytes | None] = {}
-    for name, kind, client_time in (
-        (origin, "duplicate", newest_time),
-        (origin, "stale", older),
-        (other, "stale", older),
-        (other, "duplicate", newest_time),
-    ):
-        location = context.location()
-        sent_to[location] = (name, kind)
-        at_reply(context, name, client, location, client_time)
-        if name == origin and kind == "stale":
-            # What the origin holds after its own two: one of them, if it keeps what a client
-            # sends it (IAMAT-7, iamat-stale's), and then a record newer than that may replace it.
-            kept[origin] = context.stored_line(origin, client)
-    # Quiescence: a later record from the same server, once everywhere, has overtaken
-    # anything the stale one could have caused.
-    sentinel = context.client_id("sentinel")
-    sentinel_line = at_reply(context, other, sentinel, context.location(), context.now_time())
-    require_flood(context, other, names, sentinel, sentinel_line)
-    for name in names:
-        held = context.stored_line(name, client)
-        # The newest record (its client time and location), possibly re-printed or relabelled on
-        # the way, or rebuilt by WHATSAT: flood-all and whatsat-reply judge the line itself.
-        if held is not None and same_record(held, newest, any_time_diff=True, any_server=True):
-            continue
-        record = split_at_fields(held) if held is not None else None
-        receiver, kind = sent_to.get(record.location, ("", "")) if record is not None else ("", "")
-        if receiver == name:
-            _note_kept_at_receiver(context, name, kind, before.get(name), newest_time)
-            continue
-        own = split_at_fields(kept.get(name) or b"")
-        if record is not None and own is not None and sent_to.get(own.location, ("",))[0] == name:
-            own_time, held_time = decimal_value(own.client_time), decimal_value(record.client_time)
-            if own_time is not None and held_time is not None and own_time < held_time:
-                context.transcript.note(
-                    f"{name} kept the IAMAT a client sent it with an older client time (iamat-stale "
-                    f"names that, IAMAT-7), so the record {receiver or 'another server'} flooded, "
-                    "newer than that one, rightly replaced it (FLOOD-2)"
-                )
-                continue
-        if held is None:
-            what = "no longer answers WHATSAT with an AT line for the client"
-        elif receiver:
-            what = f"replaced the newest record with the {kind} IAMAT a client sent to {receiver}"
-        else:
-            what = "answers WHATSAT with another AT line than the newest record"
-        raise CheckFailed(f"{name} {what}", expected=repr(newest), seen=show(held))
-
-
-def _note_kept_at_receiver(
-    context: CheckContext, name: str, kind: str, before: bytes | None, newest_time: bytes
-) -> None:
-    """A server keeps a stale or duplicate IAMAT sent to it by a client: IAMAT-7 at the server
-    a client reports to, which iamat-stale names; this check judges what the others hold."""
-    held_before = split_at_fields(before) if before is not None else None
-    reprinted = (
-        kind == "duplicate"
-        and held_before is not None
-        and held_before.client_time != newest_time
-        and time_close(newest_time, held_before.client_time)
-    )
-    if reprinted:
-        context.transcript.note(
-            f"{name} kept the duplicate IAMAT sent to it: it held the newest record with its client "
-            "time re-printed smaller, so the duplicate's exact time is newer to it (the re-print is "
-            "flood-all's, FLOOD-5)"
-        )
-    else:
-        context.transcript.note(
-            f"{name} kept the {kind} IAMAT sent to it by a client (iamat-stale names that, IAMAT-7); "
-            "the other servers are judged here"
-        )

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Final
 
+from herdref.checker.checks.at_lines import at_reply, is_malformed, require_arrival
 from herdref.checker.checks.registry import CheckFailed
 from herdref.checker.client import Exchange
 from herdref.checker.deadline import DeadlinePassed, wait_until
@@ -21,10 +22,9 @@ from herdref.model.judge import (
     looks_like_at,
     same_record,
     split_at_fields,
-    split_line,
     time_close,
 )
-from herdref.protocol import WHITESPACE, At, error_reply
+from herdref.protocol import WHITESPACE, error_reply
 
 SKEW_OFFSET_S: Final = 3600
 
@@ -163,59 +163,6 @@ def refused_when_plain(context: CheckContext, name: str, payload: bytes) -> None
             f"{plain.strip()!r} gets no '?' even written plainly: refusing it at all is the invalid-* "
             "checks' business, so how the line was written cannot be judged"
         )
-
-
-def at_reply(context: CheckContext, name: str, client: bytes, location: bytes, client_time: bytes) -> bytes:
-    """Send an IAMAT that must be accepted; return the AT line (no terminator), read in the
-    herd's dialect. No reply, or another reply, fails IAMAT-4; a line that starts like an AT
-    line but is not one (AT-1's six fields, single spaces) fails AT-1."""
-    reply = context.iamat(name, client, location, client_time)
-    split = split_line(reply.data, crlf=False)
-    line = split[0] if split is not None else reply.data.partition(b"\n")[0]
-    if split is not None and split_at_fields(line) is not None:
-        return line
-    seen = show(reply.received) + (f" ({reply.error})" if reply.error else "")
-    if looks_like_at(reply.data):
-        raise CheckFailed(
-            f"{name} answered a valid IAMAT with a malformed AT line",
-            expected="AT <server> <time-diff> <client> <location> <time>: six fields, single spaces",
-            seen=seen,
-            clause="AT-1",
-        )
-    raise CheckFailed(
-        f"{name} did not answer a valid IAMAT with an AT line",
-        expected=f"b'AT {name} <time-diff> {client.decode(errors='replace')} ...\\n'",
-        seen=seen
-        if reply.data
-        else f"no reply ({'closed' if reply.closed else 'nothing before the deadline'})",
-        clause="IAMAT-4",
-    )
-
-
-def at_fields(line: bytes) -> At:
-    """The fields of an AT line that :func:`at_reply` returned (its shape already judged)."""
-    record = split_at_fields(line)
-    assert record is not None, line
-    return record
-
-
-def held_record(name: str, held: bytes | None) -> At | None:
-    """The record in ``held``, the AT line ``name`` answers a WHATSAT with
-    (:meth:`CheckContext.stored_line`); None when it answers no AT line at all. A first line
-    that starts like an AT line but has not AT-1's shape (six fields, single spaces; e.g. one
-    rebuilt at each WHATSAT from the IAMAT command) is no record as stored: the reply does not
-    start with the stored AT line, whatsat-reply's defect (WHATSAT-5), and which record the
-    server holds cannot be read from it (CheckUnsupported), rather than "no record"."""
-    if held is None:
-        return None
-    record = split_at_fields(held)
-    if record is None:
-        raise CheckUnsupported(
-            f"{name} answers WHATSAT with {held!r}, which is no AT line of AT-1's shape (six fields "
-            f"joined by single spaces; {len(held.split())} fields here): not the stored AT line "
-            "(whatsat-reply judges that, WHATSAT-5), so which record it holds cannot be seen"
-        )
-    return record
 
 
 def one_command_per_connection(context: CheckContext) -> str | None:
@@ -499,9 +446,33 @@ def require_link(context: CheckContext, origin: str, neighbours: list[str], summ
     # that reads 100 octets at a time cuts (long-lines names that, ERR-4), and this check then
     # named the same defect again as a link that did not come back (LINK-2).
     client = context.client_id("link")
-    line = at_reply(context, origin, client, context.location(), context.now_time())
+    report = (context.location(), context.now_time())
+    line = at_reply(context, origin, client, *report)
     with failure_as(summary, clause="LINK-2", only="FLOOD-1"):
-        require_flood(context, origin, neighbours, client, line, judge_lines=False)
+        require_spread(context, origin, neighbours, client, line, report=report, judge_lines=False)
+
+
+def require_spread(
+    context: CheckContext,
+    origin: str,
+    holders: Iterable[str],
+    client: bytes,
+    line: bytes,
+    *,
+    report: tuple[bytes, bytes],
+    judge_reprints: bool = False,
+    judge_lines: bool = True,
+) -> None:
+    """:func:`require_flood` for ``line``, the AT reply to the IAMAT of ``report`` (its location
+    and client time). A malformed ``line`` (returned only to a check that reads them, AT-1 being
+    at-reply-format's) is no line to compare the servers' with: only the record's arrival is
+    judged then, by the report each server's line carries (FLOOD-1, require_arrival)."""
+    if is_malformed(line):
+        require_arrival(context, origin, holders, client, report)
+    else:
+        require_flood(
+            context, origin, holders, client, line, judge_reprints=judge_reprints, judge_lines=judge_lines
+        )
 
 
 def require_whole_again(context: CheckContext, restarted: Iterable[str]) -> None:

@@ -6,13 +6,22 @@ import time
 from fractions import Fraction
 from typing import Final
 
-from herdref.checker.checks.helpers import SKEW_OFFSET_S, at_fields, at_reply, held_record, show
+from herdref.checker.checks.at_lines import (
+    MALFORMED_LINE,
+    at_fields,
+    at_reply,
+    echoed,
+    held_record,
+    held_report,
+    is_malformed,
+)
+from herdref.checker.checks.helpers import show
 from herdref.checker.checks.nanosecond import one_nanosecond_newer
 from herdref.checker.checks.registry import CheckFailed, check
 from herdref.checker.target import CheckContext, CheckUnsupported
 from herdref.checker.variation import FRACTION_DIGITS, INTEGER_DIGITS, Variation
 from herdref.model.judge import (
-    is_strict_time_diff,
+    carried_fields,
     location_close,
     looks_like_at,
     same_record,
@@ -21,7 +30,6 @@ from herdref.model.judge import (
     time_close,
     time_diff_value,
 )
-from herdref.model.replies import expected_time_diff
 
 
 @check(
@@ -35,7 +43,15 @@ def at_reply_format(context: CheckContext) -> None:
     terminators = context.target.dialect.iamat
     for name in context.target.running:
         client, location, client_time = context.client_id(), context.location(), context.now_time()
-        line = at_reply(context, name, client, location, client_time)
+        try:
+            line = at_reply(context, name, client, location, client_time)
+        except CheckFailed:
+            malformed = context.details.get(MALFORMED_LINE)
+            if malformed is not None:
+                # It still carries the location and client time sent: the checks that do not
+                # depend on the line's shape read it for that, instead of being BLOCKED.
+                context.learned["malformed_at"] = f"{name} answers a valid IAMAT with {malformed!r}"
+            raise
         record = at_fields(line)
         if (record.server_id, record.client_id) != (name.encode(), client):
             raise CheckFailed(
@@ -74,7 +90,7 @@ def varied_client_times(variation: Variation) -> list[bytes]:
     ]
 
 
-def _any_time_forms(context: CheckContext) -> list[bytes]:
+def any_time_forms(context: CheckContext) -> list[bytes]:
     """The varied client times of iamat-any-time, which skew sends again: skew needs
     iamat-any-time, so the times it sends are ones the herd was seen to accept."""
     target = context.target
@@ -83,13 +99,20 @@ def _any_time_forms(context: CheckContext) -> list[bytes]:
     )
 
 
-@check("iamat-any-time", "IAMAT-6", "MUST", "client times far from the server's clock are accepted")
+@check(
+    "iamat-any-time",
+    "IAMAT-6",
+    "MUST",
+    "client times far from the server's clock are accepted",
+    # Accepted or not is an AT-shaped reply or not, whatever the line's shape (AT-1's).
+    reads_malformed_at=True,
+)
 def iamat_any_time(context: CheckContext) -> None:
     name = context.target.names[0]
     fixed = [b"0", b"1.5", b"1000000000.000000001", b"4102444800.999999999"]
     refused: list[tuple[bytes, bytes | None]] = []
     taken_integers: list[bytes] = []
-    for client_time in [*fixed, *_any_time_forms(context)]:
+    for client_time in [*fixed, *any_time_forms(context)]:
         client = context.client_id()
         reply = context.iamat(name, client, context.location(), client_time)
         if not looks_like_at(reply.data):
@@ -301,6 +324,7 @@ def _accepted(context: CheckContext, name: str, client: bytes, client_time: byte
     "MUST",
     "a duplicate or stale IAMAT gets a fresh AT reply and replaces no record at its server",
     requires=("dialect", "at-reply-format"),
+    reads_malformed_at=True,
 )
 def iamat_stale(context: CheckContext) -> None:
     """IAMAT-4 and IAMAT-7 at the one server a client reports to, with no flooding involved (a
@@ -310,7 +334,8 @@ def iamat_stale(context: CheckContext) -> None:
     name = context.target.names[0]
     client = context.client_id()
     newest_time = context.now_time()
-    newest = at_reply(context, name, client, context.location(), newest_time)
+    reports = {"newest": (context.location(), newest_time)}
+    newest = at_reply(context, name, client, *reports["newest"])
     # Let the record spread first (as far as the herd floods it, within the propagation time):
     # a herd that takes an equal client time for newer (a student herd) would otherwise swap the two
     # records between its servers for ever, a flood storm that outlives this check. (Where no
@@ -320,9 +345,10 @@ def iamat_stale(context: CheckContext) -> None:
     stale_time = context.now_time(-100)
     for kind, client_time in (("duplicate", newest_time), ("stale", stale_time)):
         location = context.location()  # another location than the stored record's
+        reports[kind] = (location, client_time)
         line = at_reply(context, name, client, location, client_time)
-        reply = at_fields(line)
-        if not (time_close(client_time, reply.client_time) and location_close(location, reply.location)):
+        echoed_location, echoed_time = echoed(line, location, client_time)
+        if not (time_close(client_time, echoed_time) and location_close(location, echoed_location)):
             raise CheckFailed(
                 f"a {kind} IAMAT was answered with another report's AT line, not one for that IAMAT",
                 expected=f"AT {name} <diff> {client.decode()} {location.decode()} {client_time.decode()}",
@@ -331,6 +357,18 @@ def iamat_stale(context: CheckContext) -> None:
             )
     asked_at = Fraction(time.time_ns(), 1_000_000_000)
     held = context.stored_line(name, client)
+    if held is not None and context.malformed_at is not None:
+        # The AT replies are malformed (AT-1, at-reply-format's): the line WHATSAT answers, of
+        # whatever shape, is read for the report it carries.
+        kind = held_report(name, held, reports)
+        if kind != "newest":
+            raise CheckFailed(
+                f"{name} replaced its record of a client with that client's {kind} IAMAT: its WHATSAT "
+                f"answers a line with the {kind} report's location and client time",
+                expected=repr(newest),
+                seen=repr(held),
+            )
+        return
     record = held_record(name, held)
     if record is not None and not any(
         time_close(sent, record.client_time) for sent in (newest_time, stale_time)
@@ -373,6 +411,7 @@ def _nearer_stale(held_time: Fraction, newest_time: bytes, stale_time: bytes) ->
     "LEX-5",
     "MUST",
     "locations on the range limits (±90, ±180) and in unusual valid forms are accepted",
+    reads_malformed_at=True,
 )
 def location_edges(context: CheckContext) -> None:
     name = context.target.names[0]
@@ -380,10 +419,25 @@ def location_edges(context: CheckContext) -> None:
     # zeros, integer degrees, long fractions, the limits themselves).
     drawn = [context.variation.location(), context.variation.location()]
     for location in (b"+90-180", b"-90.000+180.000", b"+0.0-0.0", b"-1+001", *drawn):
-        client = context.client_id()
-        reply = context.iamat(name, client, location, context.now_time())
+        client, client_time = context.client_id(), context.now_time()
+        reply = context.iamat(name, client, location, client_time)
         split = split_line(reply.data, crlf=False)
         record = split_at_fields(split[0]) if split is not None else None
+        if (
+            record is None
+            and split is not None
+            and context.malformed_at is not None
+            and looks_like_at(split[0])
+        ):
+            # A malformed AT line (AT-1, at-reply-format's) answers this IAMAT when it carries
+            # its client time or its location: accepted (how it echoes them is IAMAT-5's).
+            if carried_fields(split[0], location, client_time) == (None, None):
+                raise CheckUnsupported(
+                    f"the IAMAT at {location.decode()} was answered {split[0]!r}, a malformed AT line "
+                    "(at-reply-format names that, AT-1) in which neither the location nor the client "
+                    "time sent can be found, so whether it was accepted cannot be told"
+                )
+            continue
         if record is None or record.client_id != client:
             refused = reply.data.startswith(b"?")
             raise CheckFailed(
@@ -401,6 +455,7 @@ def location_edges(context: CheckContext) -> None:
     "MUST",
     "the AT reply repeats location and time (numerically)",
     strict_part=False,
+    reads_malformed_at=True,
 )
 def echo_numeric(context: CheckContext) -> None:
     name = context.target.names[0]
@@ -409,9 +464,11 @@ def echo_numeric(context: CheckContext) -> None:
     for location in (context.location(), context.variation.float_sensitive_location()):
         client = context.client_id()
         client_time = b"%d.959498503" % int(time.time())
-        record = at_fields(at_reply(context, name, client, location, client_time))
-        if not location_close(location, record.location):
-            close_as_float = location_close(location, record.location, float_forms=True)
+        seen_location, seen_time = echoed(
+            at_reply(context, name, client, location, client_time), location, client_time
+        )
+        if not location_close(location, seen_location):
+            close_as_float = location_close(location, seen_location, float_forms=True)
             raise CheckFailed(
                 "the AT reply's location is "
                 + (
@@ -420,13 +477,13 @@ def echo_numeric(context: CheckContext) -> None:
                     else "not the one the client sent"
                 ),
                 expected=f"{location!r} (within 1e-5 degrees, as ±DD.D±DDD.D)",
-                seen=repr(record.location),
+                seen=repr(seen_location),
             )
-        if not time_close(client_time, record.client_time):
+        if not time_close(client_time, seen_time):
             raise CheckFailed(
                 "the AT reply's client time is not the one the client sent",
                 expected=f"{client_time!r} (within 1e-6 s)",
-                seen=repr(record.client_time),
+                seen=repr(seen_time),
             )
 
 
@@ -438,6 +495,7 @@ def echo_numeric(context: CheckContext) -> None:
     # Its cases are unusual but valid locations (leading zeros, integer degrees): a herd that
     # refuses those fails location-edges (LEX-5), which echo-exact would only repeat.
     requires=("dialect", "at-reply-format", "location-edges", "echo-numeric"),
+    reads_malformed_at=True,
 )
 def echo_exact(context: CheckContext) -> None:
     name = context.target.names[0]
@@ -451,112 +509,16 @@ def echo_exact(context: CheckContext) -> None:
     ]
     for location, client_time in cases:
         client = context.client_id()
-        record = at_fields(at_reply(context, name, client, location, client_time))
-        seen = (record.client_id, record.location, record.client_time)
+        line = at_reply(context, name, client, location, client_time)
+        # In a malformed AT line (AT-1, at-reply-format's) the client ID may be missing: only
+        # the location and time it carries are judged then.
+        seen = (
+            at_fields(line).client_id if not is_malformed(line) else client,
+            *echoed(line, location, client_time),
+        )
         if seen != (client, location, client_time):
             raise CheckFailed(
                 "the AT reply changed the client's strings (a number was parsed and re-printed)",
                 expected=b" ".join((client, location, client_time)).decode(),
                 seen=b" ".join(seen).decode(errors="replace"),
             )
-
-
-@check(
-    "skew",
-    "AT-2",
-    "MUST",
-    "time difference: signed ('+' when >= 0), decimal, and right",
-    # Not iamat-any-time: a herd that refuses far times (a year past 9999, an integer time)
-    # still has its time differences judged on the times it takes (a student herd wrote '--3600').
-    requires=("dialect", "at-reply-format"),
-)
-def skew(context: CheckContext) -> None:
-    """AT-2: R - T exactly, for client times an hour either side of the clock and for the
-    varied forms of iamat-any-time (19 integer digits: a float is off by minutes there, and
-    ``str(float)`` writes an exponent). A time the herd refuses is iamat-any-time's business
-    (IAMAT-6), so it is left out here."""
-    name = context.target.names[0]
-    now_ns = time.time_ns()
-    shifted = [
-        b"%d.%09d" % divmod(now_ns + offset * 1_000_000_000, 1_000_000_000)
-        for offset in (-SKEW_OFFSET_S, SKEW_OFFSET_S)
-    ]
-    # Times a clock can show first (ten integer digits at most: until the year 2286); a float
-    # is exact enough for those. Longer ones only the strict reading asks to be exact (AT-2).
-    varied = sorted(_any_time_forms(context), key=lambda client_time: not _clock_like(client_time))
-    judged = 0
-    for client_time in [*shifted, *varied]:
-        client = context.client_id()
-        sent_ns = time.time_ns()
-        reply = context.iamat(name, client, context.location(), client_time)
-        received_ns = time.time_ns()
-        split = split_line(reply.data, crlf=False)
-        record = split_at_fields(split[0]) if split is not None else None
-        if record is None:
-            continue  # refused (iamat-any-time's) or not an AT line (at-reply-format's)
-        judged += 1
-        diff = record.time_diff
-        value = time_diff_value(diff)
-        if value is None:
-            raise CheckFailed(
-                "the time difference is not a signed decimal ('+' or '-', digits, optional fraction)",
-                expected="+3600.000123456 or -3599.999876543",
-                seen=f"{diff!r} for client time {client_time.decode()}",
-                strict_part=not _clock_like(client_time),
-            )
-        # One second of slack either way: lenient AT-2 allows any number of digits, truncated.
-        low = expected_time_diff(sent_ns, client_time) - 1
-        high = expected_time_diff(received_ns, client_time) + 1
-        if not low <= value <= high:
-            raise CheckFailed(
-                "the time difference is not server time minus client time",
-                expected=f"between {_decimal(low)} and {_decimal(high)} "
-                f"for client time {client_time.decode()}",
-                seen=repr(diff),
-                strict_part=not _clock_like(client_time),
-            )
-    if not judged:
-        raise CheckUnsupported(
-            "every client time sent was refused, which iamat-any-time judges (IAMAT-6, or LEX-6 "
-            "for the form of the time)"
-        )
-
-
-def _clock_like(client_time: bytes) -> bool:
-    """A client time a clock can show: at most ten integer digits (leading zeros aside)."""
-    whole = client_time.partition(b".")[0].lstrip(b"0")
-    return len(whole) <= _CLOCK_DIGITS
-
-
-#: Integer digits of POSIX times until the year 2286: every time a client's clock can send.
-_CLOCK_DIGITS: Final = 10
-
-
-def _decimal(value: Fraction) -> str:
-    """An exact value with a sign and three decimals (a float would round 19-digit values)."""
-    thousandths = (value * 1000).__round__()
-    sign = "-" if thousandths < 0 else "+"
-    whole, fraction = divmod(abs(thousandths), 1000)
-    return f"{sign}{whole}.{fraction:03d}"
-
-
-# AT-2: "Strict: ... exactly nine fractional digits"; lenient allows any number.
-@check(
-    "skew-nine-digits",
-    "AT-2",
-    "MUST",
-    "the time difference has nine fractional digits",
-    strict_part=True,
-    requires=("dialect", "at-reply-format", "skew"),
-)
-def skew_nine_digits(context: CheckContext) -> None:
-    name = context.target.names[0]
-    line = at_reply(context, name, context.client_id(), context.location(), context.now_time(-1))
-    diff = at_fields(line).time_diff
-    if not is_strict_time_diff(diff):
-        raise CheckFailed(
-            "the time difference is not written as the strict profile asks (no leading zeros, nine "
-            "fractional digits, never -0)",
-            expected="+S.NNNNNNNNN",
-            seen=repr(diff),
-        )

@@ -4,14 +4,8 @@ from __future__ import annotations
 
 from typing import Final
 
-from herdref.checker.checks.helpers import (
-    at_fields,
-    at_reply,
-    expect_error_graded,
-    failure_as,
-    held_record,
-    show,
-)
+from herdref.checker.checks.at_lines import at_fields, at_reply, held_record
+from herdref.checker.checks.helpers import expect_error_graded, failure_as, show
 from herdref.checker.checks.registry import CheckFailed, check
 from herdref.checker.target import CheckContext, CheckUnsupported
 from herdref.model.judge import location_close, looks_like_at, split_at_fields, split_line, time_close

@@ -6,12 +6,8 @@ import json
 from decimal import Decimal, InvalidOperation
 from typing import Final
 
-from herdref.checker.checks.helpers import (
-    alive_after,
-    at_reply,
-    expect_error,
-    show,
-)
+from herdref.checker.checks.at_lines import at_reply
+from herdref.checker.checks.helpers import alive_after, expect_error, show
 from herdref.checker.checks.registry import CheckFailed, check
 from herdref.checker.checks.whatsat_reading import places_reply, whatsat_json
 from herdref.checker.target import CheckContext, CheckUnsupported

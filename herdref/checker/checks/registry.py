@@ -47,6 +47,10 @@ class Check:
     #: it, instead of failing for the same reason. A prerequisite that was not run blocks
     #: nothing. By default a check needs the dialect step and a well-formed AT reply (AT-1).
     requires: tuple[str, ...] = ("dialect", "at-reply-format")
+    #: Judged, not BLOCKED, when at-reply-format failed only for a malformed AT line that still
+    #: carries the report sent (RunKnowledge.malformed_at): the check's property does not depend
+    #: on the line's shape, and it reads such lines for the report they carry (checks.at_lines).
+    reads_malformed_at: bool = False
 
     @property
     def profile(self) -> str:
@@ -79,6 +83,7 @@ def check(
     catch_up: bool = False,
     strict_part: bool | None = None,
     requires: tuple[str, ...] = (DIALECT_CHECK, "at-reply-format"),
+    reads_malformed_at: bool = False,
 ) -> Callable[[Callable[[CheckContext], None]], Callable[[CheckContext], None]]:
     def register(function: Callable[[CheckContext], None]) -> Callable[[CheckContext], None]:
         CHECKS.append(
@@ -95,6 +100,7 @@ def check(
                 catch_up,
                 strict_part,
                 requires,
+                reads_malformed_at,
             )
         )
         return function

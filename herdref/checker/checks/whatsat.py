@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from typing import Final
 
-from herdref.checker.checks.helpers import (
-    at_reply,
-    show,
-)
+from herdref.checker.checks.at_lines import at_reply, is_malformed
+from herdref.checker.checks.helpers import show
 from herdref.checker.checks.registry import CheckFailed, check
 from herdref.checker.checks.whatsat_reading import places_reply, whatsat_json
 from herdref.checker.client import Exchange
@@ -103,7 +101,15 @@ def limits_edges(context: CheckContext) -> None:
 FIRST_LINE_NOT_STORED: Final = "the WHATSAT reply does not start with the stored AT line"
 
 
-@check("whatsat-reply", "WHATSAT-5", "MUST", "WHATSAT: stored AT line, LF, JSON without empty lines, LF LF")
+@check(
+    "whatsat-reply",
+    "WHATSAT-5",
+    "MUST",
+    "WHATSAT: stored AT line, LF, JSON without empty lines, LF LF",
+    # Whether the reply starts with the stored line does not depend on that line's shape: a
+    # malformed one (AT-1, at-reply-format's) must come back as it is too.
+    reads_malformed_at=True,
+)
 def whatsat_reply(context: CheckContext) -> None:
     name = context.target.names[0]
     client = context.client_id()
@@ -128,10 +134,19 @@ def _judge_whatsat_reply(line: bytes, reply: Exchange) -> None:
     the checks of its contents leave to this one."""
     data = reply.data
     first, newline, body = data.partition(b"\n")
+    malformed = is_malformed(line)
     if data.startswith(line + b"\n"):
         deviation = None
     else:
         refused = data.startswith(b"?")
+        if malformed and looks_like_at(first) and len(first.split()) != len(line.split()):
+            # The stored line is a malformed AT reply (AT-1, at-reply-format's): a first line
+            # of another shape may be the record written rightly, so it proves nothing here.
+            raise CheckUnsupported(
+                f"the IAMAT reply {line!r} is malformed (at-reply-format names that, AT-1), and the "
+                f"WHATSAT reply's first line {first!r} has {len(first.split())} fields where it has "
+                f"{len(line.split())}: whether WHATSAT returns the stored line cannot be told"
+            )
         deviation = CheckFailed(
             "the WHATSAT for a stored client was refused with '?'"
             if refused
@@ -142,7 +157,7 @@ def _judge_whatsat_reply(line: bytes, reply: Exchange) -> None:
         if not newline or not body.strip() or not looks_like_at(first):
             raise deviation  # no body to judge ('?', nothing, one line)
     # The body is judged as if it followed the stored line.
-    body_failure = _judge_whatsat_body(line + b"\n" + body, closed=reply.closed)
+    body_failure = _judge_whatsat_body(line + b"\n" + body, closed=reply.closed, any_first_line=malformed)
     if deviation is None:
         if body_failure is not None:
             raise body_failure
@@ -175,6 +190,15 @@ def _how_it_differs(line: bytes, first: bytes) -> str:
     if first == line:
         return ""
     stored, seen = split_at_fields(line), split_at_fields(first)
+    if stored is None and len(first.split()) == len(line.split()):
+        # A malformed stored line (AT-1, at-reply-format's), and a first line of its shape.
+        differ = [
+            f"{got.decode(errors='replace')} where the IAMAT reply has {want.decode(errors='replace')} "
+            f"(field {index})"
+            for index, (got, want) in enumerate(zip(first.split(), line.split(), strict=True), start=1)
+            if got != want
+        ]
+        return ": its first line has " + "; ".join(differ)
     if seen is None or stored is None:
         return (
             f": its first line is no AT line of AT-1's shape (six fields joined by single spaces; "
@@ -189,9 +213,10 @@ def _how_it_differs(line: bytes, first: bytes) -> str:
     return ": its first line has the " + "; the ".join(differ)
 
 
-def _judge_whatsat_body(data: bytes, *, closed: bool) -> CheckFailed | None:
+def _judge_whatsat_body(data: bytes, *, closed: bool, any_first_line: bool = False) -> CheckFailed | None:
     """What is wrong after the first line of ``data`` (a WHATSAT reply that starts with the
-    stored AT line); None when it is a JSON object without an empty line, then LF LF."""
+    stored AT line); None when it is a JSON object without an empty line, then LF LF. With
+    ``any_first_line`` that line is a malformed AT reply, whose shape is not judged here."""
     if data.startswith(data.partition(b"\n")[0] + b"\n\n"):
         # WHATSAT-5's layout: a client reads up to the first empty line, which here comes before
         # the JSON, so it gets no places at all (the JSON's own empty lines are WHATSAT-6's).
@@ -202,12 +227,12 @@ def _judge_whatsat_body(data: bytes, *, closed: bool) -> CheckFailed | None:
             clause="WHATSAT-5",
         )
     # The framing of the rest by the grammar (whatsat_reply): JSON lines, no empty line, LF LF.
-    parsed = parse_whatsat_reply(data)
+    parsed = parse_whatsat_reply(data, any_first_line=any_first_line)
     cut_at_close = False
     if isinstance(parsed, str) and "(LF LF)" in parsed and closed:
         # SPEC A21: the final empty line missing where the server closed is lenient; the rest
         # of the reply is still judged.
-        whole = parse_whatsat_reply(data.rstrip(b"\n") + b"\n\n")
+        whole = parse_whatsat_reply(data.rstrip(b"\n") + b"\n\n", any_first_line=any_first_line)
         if not isinstance(whole, str):
             parsed, cut_at_close = whole, True
     if isinstance(parsed, str):

@@ -52,6 +52,10 @@ class CorpusHerd:
     needs: tuple[str, ...] = ()
     #: Strict-only deviations (check names) the herd shows besides its own: reported NON-STRICT.
     non_strict: tuple[str, ...] = ()
+    #: A second defect, independent of the first, that its own check must name (FAIL) too:
+    #: ``(check, clause)``. Herds whose first defect is a malformed AT line (AT-1) carry one, to
+    #: show that the checks which read such lines still judge the rest (issue 11).
+    second: tuple[str, str] | None = None
 
     @property
     def path(self) -> Path:
@@ -73,6 +77,7 @@ def load_corpus() -> dict[str, CorpusHerd]:
             check=entry.get("check"),
             needs=tuple(entry.get("needs", ())),
             non_strict=tuple(entry.get("non_strict", ())),
+            second=(entry["second_check"], entry["second_clause"]) if "second_check" in entry else None,
         )
         for name, entry in entries.items()
     }
@@ -169,7 +174,10 @@ def judge(herd: CorpusHerd, checks: list[dict[str, Any]]) -> list[str]:
         # Not the herd's doing: the run's time budget ran out (a loaded machine), so what these
         # checks would have said is unknown. Said as such, not as a missing verdict.
         problems.append(f"not judged, the run's time budget ran out: {unjudged}")
-    if herd.verdict == "FAIL":
+    if herd.verdict == "FAIL" and herd.second is not None:
+        if sorted(fails) != sorted([own, herd.second]):
+            problems.append(f"expected exactly the FAILs {own} and {herd.second}, got {fails or 'none'}")
+    elif herd.verdict == "FAIL":
         if fails != [own]:
             problems.append(f"expected exactly one FAIL {own}, got {fails or 'none'}")
     elif fails:

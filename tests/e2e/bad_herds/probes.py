@@ -434,6 +434,47 @@ def at_reply_names_server_last(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def at_reply_without_client_stale_kept(script: Path, directory: Path) -> Evidence:
+    t = Transcript()
+    with herd(script, directory) as h:
+        h.start("A")
+        reply = h.iamat("A", b"five", LOCATION, b"2000000000.5", t)
+    kept = _kept_record(script, directory, b"2000000000.5", b"2000000000.25", t)
+    return t.evidence(
+        len(fields_of(reply)) == 5 and b"five" not in fields_of(reply) and kept == b"2000000000.25",
+        "the AT reply has five fields, no client ID, and an older IAMAT replaced the newer record",
+    )
+
+
+@probe
+def at_reply_repeats_command_double_minus(script: Path, directory: Path) -> Evidence:
+    t = Transcript()
+    with herd(script, directory) as h:
+        h.start("A")
+        reply = h.iamat("A", b"ahead", LOCATION, b"%d.5" % (time.time() + 3600), t)
+    return t.evidence(
+        fields_of(reply)[3:4] == [b"IAMAT"] and fields_of(reply)[2].startswith(b"--"),
+        "the AT reply holds the word IAMAT, and its negative time difference starts with '--'",
+    )
+
+
+@probe
+def at_lines_without_client_rebuilt(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        reply = h.iamat("A", b"five", LOCATION, now(), t)
+        shown = first_line(h.whatsat("A", b"five", b"10", b"1", t))
+    seen = (
+        len(fields_of(reply)) == len(fields_of(shown)) == 5
+        and b"five" not in fields_of(reply)
+        and fields_of(shown)[2] != fields_of(reply)[2]
+        and fields_of(shown)[3:] == fields_of(reply)[3:]
+    )
+    return t.evidence(seen, "five-field AT lines, and WHATSAT shows another time difference than the reply")
+
+
+@probe
 def leading_space_not_ignored(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h:
         h.start("A")

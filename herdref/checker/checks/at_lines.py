@@ -1,0 +1,198 @@
+"""AT lines as the checks read them: the reply a valid IAMAT must get, its fields, the record a
+WHATSAT shows, and a malformed AT line read for the report it carries.
+
+at-reply-format names a malformed AT reply (AT-1) once. A check whose property does not depend
+on the line's shape (``Check.reads_malformed_at``: which record a server holds, the sign of
+the time difference, the echoed location and time) still judges such a herd: the checker
+knows the reports it sent, so it tells which of them a malformed line carries by the line's
+fields (:func:`herdref.model.judge.carried_report`, the LEX-5 and LEX-6 forms). A line that
+carries none of them, or more than one, cannot be read: the check is UNSUPPORTED with that
+reason, never PASS, and no check FAILs because the line is malformed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Mapping
+
+from herdref.checker.checks.registry import CheckFailed
+from herdref.checker.deadline import DeadlinePassed, wait_until
+from herdref.checker.target import CheckContext, CheckUnsupported
+from herdref.model.judge import carried_fields, carried_report, looks_like_at, split_at_fields, split_line
+from herdref.protocol import At
+
+__all__ = [
+    "MALFORMED_LINE",
+    "at_fields",
+    "at_reply",
+    "echoed",
+    "held_record",
+    "held_report",
+    "is_malformed",
+    "require_arrival",
+]
+
+#: Where at_reply leaves a malformed AT line that carries its report, for at-reply-format to
+#: tell the run (RunKnowledge.malformed_at).
+MALFORMED_LINE = "malformed_at_line"
+
+
+def _show(data: bytes | None) -> str:
+    return "nothing" if data is None else repr(data)
+
+
+def is_malformed(line: bytes) -> bool:
+    """Whether the AT line ``line`` (no terminator) lacks AT-1's shape (six fields, single SPs)."""
+    return split_at_fields(line) is None
+
+
+def at_reply(context: CheckContext, name: str, client: bytes, location: bytes, client_time: bytes) -> bytes:
+    """Send an IAMAT that must be accepted; return the AT line (no terminator), read in the
+    herd's dialect. No reply, or another reply, fails IAMAT-4; a line that starts like an AT
+    line but is not one (AT-1's six fields, single spaces) fails AT-1, except in a check that
+    reads malformed AT lines once at-reply-format named them (``context.malformed_at``): there
+    the line is returned when it carries the location and client time sent, and the check is
+    UNSUPPORTED when it does not (which report it answers cannot be told)."""
+    reply = context.iamat(name, client, location, client_time)
+    split = split_line(reply.data, crlf=False)
+    line = split[0] if split is not None else reply.data.partition(b"\n")[0]
+    if split is not None and not is_malformed(line):
+        return line
+    seen = _show(reply.received) + (f" ({reply.error})" if reply.error else "")
+    if looks_like_at(reply.data):
+        carried = split is not None and carried_report(line, [(location, client_time)]) == 0
+        if context.malformed_at is not None:
+            if carried:
+                return line
+            raise CheckUnsupported(
+                f"{name} answered a valid IAMAT with {reply.data[:200]!r}, a malformed AT line "
+                "(at-reply-format names that, AT-1) in which the location and client time sent "
+                "cannot both be found, so what it answers cannot be read"
+            )
+        if carried:
+            context.details[MALFORMED_LINE] = line
+        raise CheckFailed(
+            f"{name} answered a valid IAMAT with a malformed AT line",
+            expected="AT <server> <time-diff> <client> <location> <time>: six fields, single spaces",
+            seen=seen,
+            clause="AT-1",
+        )
+    raise CheckFailed(
+        f"{name} did not answer a valid IAMAT with an AT line",
+        expected=f"b'AT {name} <time-diff> {client.decode(errors='replace')} ...\\n'",
+        seen=seen
+        if reply.data
+        else f"no reply ({'closed' if reply.closed else 'nothing before the deadline'})",
+        clause="IAMAT-4",
+    )
+
+
+def at_fields(line: bytes) -> At:
+    """The fields of an AT line that :func:`at_reply` returned (its shape already judged)."""
+    record = split_at_fields(line)
+    assert record is not None, line
+    return record
+
+
+def echoed(line: bytes, location: bytes, client_time: bytes) -> tuple[bytes, bytes]:
+    """The location and client time the AT reply ``line`` (from :func:`at_reply`) echoes: its
+    fields when it has AT-1's shape, else the fields that carry the ones sent (at_reply
+    returns a malformed line only when both are there)."""
+    record = split_at_fields(line)
+    if record is not None:
+        return record.location, record.client_time
+    found_location, found_time = carried_fields(line, location, client_time)
+    assert found_location is not None and found_time is not None, line
+    return found_location, found_time
+
+
+def held_record(name: str, held: bytes | None) -> At | None:
+    """The record in ``held``, the AT line ``name`` answers a WHATSAT with
+    (:meth:`CheckContext.stored_line`); None when it answers no AT line at all. A first line
+    that starts like an AT line but has not AT-1's shape (six fields, single spaces; e.g. one
+    rebuilt at each WHATSAT from the IAMAT command) is no record as stored: the reply does not
+    start with the stored AT line, whatsat-reply's defect (WHATSAT-5), and which record the
+    server holds cannot be read from it (CheckUnsupported), rather than "no record"."""
+    if held is None:
+        return None
+    record = split_at_fields(held)
+    if record is None:
+        raise CheckUnsupported(
+            f"{name} answers WHATSAT with {held!r}, which is no AT line of AT-1's shape (six fields "
+            f"joined by single spaces; {len(held.split())} fields here): not the stored AT line "
+            "(whatsat-reply judges that, WHATSAT-5), so which record it holds cannot be seen"
+        )
+    return record
+
+
+def held_report(name: str, held: bytes, reports: Mapping[str, tuple[bytes, bytes]]) -> str:
+    """Which of ``reports`` (what each is called: its location and client time as sent) the AT
+    line ``held`` (what ``name`` answers a WHATSAT with, of any shape) carries; UNSUPPORTED when
+    none of them, or more than one, can be told from its fields."""
+    kinds = list(reports)
+    index = carried_report(held, [reports[kind] for kind in kinds])
+    if index is None:
+        raise CheckUnsupported(
+            f"{name} answers WHATSAT with {held!r}, in which the location and client time of none of "
+            f"the reports sent ({', '.join(kinds)}) can be told apart, so which record it holds cannot "
+            "be seen"
+        )
+    return kinds[index]
+
+
+def require_arrival(
+    context: CheckContext,
+    origin: str,
+    holders: Iterable[str],
+    client: bytes,
+    report: tuple[bytes, bytes],
+) -> None:
+    """FLOOD-1, arrival only, for a record whose AT reply is malformed (AT-1, at-reply-format's):
+    every server of ``holders`` answers a WHATSAT for ``client`` with a line that carries the
+    ``report`` (its location and client time as sent), within the propagation time. How the
+    line is written is not judged: the reply it would be compared with is malformed."""
+    names = sorted(set(holders) - {origin})
+    if not names:
+        return
+    held: dict[str, bytes | None] = dict.fromkeys(names)
+
+    def arrived(name: str) -> bool:
+        got = held[name]
+        return got is not None and carried_report(got, [report]) == 0
+
+    def all_arrived() -> bool:
+        for name in names:
+            if not arrived(name):
+                held[name] = context.stored_line(name, client, silence_is_none=True)
+        return all(arrived(name) for name in names)
+
+    known = context.target.knowledge.does_not_flood
+    if known is not None:
+        # flood-all named it (FLOOD-1): a wait for the record to spread cannot end.
+        context.transcript.note(f"one look, no wait for the record to spread: {known}")
+        all_arrived()
+    else:
+        with contextlib.suppress(DeadlinePassed):
+            wait_until(all_arrived, deadline_s=context.remaining(context.target.propagation_s))
+    missing = [name for name in names if not arrived(name)]
+    if missing:
+        raise CheckFailed(
+            f"the record {origin} received never reached {', '.join(missing)} "
+            f"(waited {context.target.propagation_s:g} s)",
+            expected=f"{', '.join(missing)} answer WHATSAT with an AT line carrying the location "
+            f"{report[0].decode()} and the client time {report[1].decode()}",
+            seen="; ".join(
+                f"{name}: "
+                + (
+                    "no record (its answer to WHATSAT is no AT line)"
+                    if held[name] is None
+                    else repr(held[name])
+                )
+                for name in missing
+            ),
+            clause="FLOOD-1",
+        )
+    context.transcript.note(
+        f"the record arrived at {', '.join(names)} (its AT reply is malformed, at-reply-format's: "
+        "only arrival is judged, by the location and client time each line carries)"
+    )

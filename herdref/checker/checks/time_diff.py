@@ -1,0 +1,147 @@
+"""The AT reply's time difference (SPEC section 5, AT-2): its sign, its form and its value."""
+
+from __future__ import annotations
+
+import time
+from fractions import Fraction
+from typing import Final
+
+from herdref.checker.checks.at_lines import at_fields, at_reply
+from herdref.checker.checks.helpers import SKEW_OFFSET_S
+from herdref.checker.checks.iamat import any_time_forms
+from herdref.checker.checks.registry import CheckFailed, check
+from herdref.checker.target import CheckContext, CheckUnsupported
+from herdref.model.judge import (
+    carried_fields,
+    is_strict_time_diff,
+    looks_like_at,
+    split_at_fields,
+    split_line,
+    time_diff_field,
+    time_diff_value,
+)
+from herdref.model.replies import expected_time_diff
+
+
+@check(
+    "skew",
+    "AT-2",
+    "MUST",
+    "time difference: signed ('+' when >= 0), decimal, and right",
+    # Not iamat-any-time: a herd that refuses far times (a year past 9999, an integer time)
+    # still has its time differences judged on the times it takes (a student herd wrote '--3600').
+    requires=("dialect", "at-reply-format"),
+    reads_malformed_at=True,
+)
+def skew(context: CheckContext) -> None:
+    """AT-2: R - T exactly, for client times an hour either side of the clock and for the
+    varied forms of iamat-any-time (19 integer digits: a float is off by minutes there, and
+    ``str(float)`` writes an exponent). A time the herd refuses is iamat-any-time's business
+    (IAMAT-6), so it is left out here."""
+    name = context.target.names[0]
+    now_ns = time.time_ns()
+    shifted = [
+        b"%d.%09d" % divmod(now_ns + offset * 1_000_000_000, 1_000_000_000)
+        for offset in (-SKEW_OFFSET_S, SKEW_OFFSET_S)
+    ]
+    # Times a clock can show first (ten integer digits at most: until the year 2286); a float
+    # is exact enough for those. Longer ones only the strict reading asks to be exact (AT-2).
+    varied = sorted(any_time_forms(context), key=lambda client_time: not _clock_like(client_time))
+    judged, unread = 0, 0
+    for client_time in [*shifted, *varied]:
+        client, location = context.client_id(), context.location()
+        sent_ns = time.time_ns()
+        reply = context.iamat(name, client, location, client_time)
+        received_ns = time.time_ns()
+        split = split_line(reply.data, crlf=False)
+        record = split_at_fields(split[0]) if split is not None else None
+        diff = record.time_diff if record is not None else None
+        if (
+            split is not None
+            and record is None
+            and context.malformed_at is not None
+            and looks_like_at(split[0])
+        ):
+            # A malformed AT line (AT-1, at-reply-format's): its time difference is the number
+            # in AT-1's place for it, if it can be told from the fields carrying the report.
+            carried = (client, *carried_fields(split[0], location, client_time))
+            diff = time_diff_field(split[0], name.encode(), [field for field in carried if field])
+            unread += diff is None
+            if diff is not None:
+                context.transcript.note(
+                    f"the time difference read in the malformed AT line (AT-1, at-reply-format's): "
+                    f"{diff!r}, the field after the server ID"
+                )
+        if diff is None:
+            continue  # refused (iamat-any-time's) or not an AT line (at-reply-format's)
+        judged += 1
+        value = time_diff_value(diff)
+        if value is None:
+            raise CheckFailed(
+                "the time difference is not a signed decimal ('+' or '-', digits, optional fraction)",
+                expected="+3600.000123456 or -3599.999876543",
+                seen=f"{diff!r} for client time {client_time.decode()}",
+                strict_part=not _clock_like(client_time),
+            )
+        # One second of slack either way: lenient AT-2 allows any number of digits, truncated.
+        low = expected_time_diff(sent_ns, client_time) - 1
+        high = expected_time_diff(received_ns, client_time) + 1
+        if not low <= value <= high:
+            raise CheckFailed(
+                "the time difference is not server time minus client time",
+                expected=f"between {_decimal(low)} and {_decimal(high)} "
+                f"for client time {client_time.decode()}",
+                seen=repr(diff),
+                strict_part=not _clock_like(client_time),
+            )
+    if not judged and unread:
+        raise CheckUnsupported(
+            "the AT replies are malformed (at-reply-format names that, AT-1), and the field in their "
+            "time difference's place (after the server ID) is no number or is another field sent, so "
+            "their time difference cannot be told"
+        )
+    if not judged:
+        raise CheckUnsupported(
+            "every client time sent was refused, which iamat-any-time judges (IAMAT-6, or LEX-6 "
+            "for the form of the time)"
+        )
+
+
+def _clock_like(client_time: bytes) -> bool:
+    """A client time a clock can show: at most ten integer digits (leading zeros aside)."""
+    whole = client_time.partition(b".")[0].lstrip(b"0")
+    return len(whole) <= _CLOCK_DIGITS
+
+
+#: Integer digits of POSIX times until the year 2286: every time a client's clock can send.
+_CLOCK_DIGITS: Final = 10
+
+
+def _decimal(value: Fraction) -> str:
+    """An exact value with a sign and three decimals (a float would round 19-digit values)."""
+    thousandths = (value * 1000).__round__()
+    sign = "-" if thousandths < 0 else "+"
+    whole, fraction = divmod(abs(thousandths), 1000)
+    return f"{sign}{whole}.{fraction:03d}"
+
+
+# AT-2: "Strict: ... exactly nine fractional digits"; lenient allows any number.
+@check(
+    "skew-nine-digits",
+    "AT-2",
+    "MUST",
+    "the time difference has nine fractional digits",
+    strict_part=True,
+    requires=("dialect", "at-reply-format", "skew"),
+)
+def skew_nine_digits(context: CheckContext) -> None:
+    name = context.target.names[0]
+    line = at_reply(context, name, context.client_id(), context.location(), context.now_time(-1))
+    diff = at_fields(line).time_diff
+    if not is_strict_time_diff(diff):
+        raise CheckFailed(
+            "the time difference is not written as the strict profile asks (no leading zeros, nine "
+            "fractional digits, never -0)",
+            expected="+S.NNNNNNNNN",
+            seen=repr(diff),
+        )
