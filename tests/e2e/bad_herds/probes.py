@@ -1235,3 +1235,17 @@ def places_error_status_refused(script: Path, directory: Path) -> Evidence:
     t = Transcript()
     reply = _with_fault(script, directory, "zero_results", t)
     return t.evidence(reply.startswith(b"? "), "a ZERO_RESULTS answer gets '?'")
+
+
+@probe
+def whatsat_silent_after_places(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        h.iamat("A", b"silent", LOCATION, now(), t)
+        reply = h.whatsat("A", b"silent", b"10", b"5", t)
+        requests = h.fixture.requests()
+        t.append(f"fixture saw {len(requests)} request(s)")
+        return t.evidence(
+            reply == b"" and len(requests) == 1, "the WHATSAT asked Places once and got no reply at all"
+        )
