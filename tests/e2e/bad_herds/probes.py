@@ -537,6 +537,15 @@ def error_reply_drops_last_char(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def error_reply_no_space(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        reply = h.exchange("A", b"IAMAT Clark +12-118\n", t)
+        return t.evidence(reply.data == b"?IAMAT Clark +12-118\n", "the '?' reply has no SP before the copy")
+
+
+@probe
 def bound_limit_missing(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h:
         h.start("A")
