@@ -456,7 +456,7 @@ def error_echo_raw(context: CheckContext) -> None:
                 context,
                 name,
                 line + ending,
-                f"the invalid line was not echoed as received: {line!r}",
+                f"the reply to {line!r} is not '?', SP and the line as received",
                 raw=not ending,
                 unanswered=unanswered,
             )
