@@ -202,6 +202,10 @@ def probe_dialect(
         probe_command, target, name, whatsat=True, transcript=transcript, kept_open=not read_to_eof
     )
     lookup_bound: int | None = None
+    # The fixture's log of the WHATSATs' Places requests (issue 11): a herd that asks Places and
+    # then answers nothing has a WHATSAT defect (whatsat-reply), not an unreachable Places.
+    fixture = target.fixture
+    logged_before = len(fixture.requests()) if fixture is not None else 0
     if iamat_framing is None:
         # No record could be stored: WHATSAT would only wait out the timeout, four times.
         whatsat_probe = CommandProbe()
@@ -256,7 +260,12 @@ def probe_dialect(
     )
     target.lookup_bound = lookup_bound if dialect.iamat_answered else None
     target.places_work = places_work
-    target.dialect_probes = DialectProbes(iamat_probe, whatsat_probe, transcript)
+    places_requests = (
+        tuple(fixture.requests()[logged_before:])
+        if fixture is not None and iamat_framing is not None
+        else None
+    )
+    target.dialect_probes = DialectProbes(iamat_probe, whatsat_probe, transcript, places_requests)
     return dialect, iamat_probe, whatsat_probe
 
 

@@ -7,6 +7,7 @@ Data only: :mod:`herdref.checker.dialect` finds them, :mod:`herdref.checker.targ
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from herdref.checker.client import Transcript
 from herdref.model.judge import Terminator, split_line
@@ -141,3 +142,5 @@ class DialectProbes:
     whatsat: CommandProbe
     #: The wire record of the probes, shown again by each check that judges them.
     transcript: Transcript
+    #: The fixture's log of the WHATSAT probes' Places requests (None: no fixture, no WHATSAT).
+    places_requests: tuple[dict[str, Any], ...] | None = None

@@ -248,8 +248,8 @@ def build_machine(
             if server not in self.answering():
                 return
             if not self.context.target.places_work:
-                # Places requests fail on this herd (the dialect step saw it), so a bound above 0
-                # gets '?' whatever the herd holds (PLACES-5); bound 0 still shows the record.
+                # A bound above 0 shows no record on this herd (the dialect step saw it; whatsat-
+                # reply names why, from the fixture's log); bound 0 may still show the record.
                 if self.context.target.lookup_bound != 0:
                     return
                 bound = 0

@@ -23,6 +23,7 @@ from herdref.checker.deadline import DeadlinePassed, wait_until
 from herdref.checker.framing_model import Dialect, DialectProbes
 from herdref.checker.knowledge import Fact, RunKnowledge
 from herdref.checker.launcher import Launcher
+from herdref.checker.places_evidence import unreadable_records
 from herdref.checker.variation import Variation, new_seed
 from herdref.herd.config import HerdConfig
 from herdref.model.judge import looks_like_at, parse_at_line, same_record
@@ -389,11 +390,8 @@ class CheckContext:
         No answer at all fails WHATSAT-4, unless ``silence_is_none`` (a server that must not
         hold the record: whatever it does with WHATSAT, it shows no record)."""
         if self.target.lookup_bound is None:
-            raise CheckUnsupported(
-                "WHATSAT never shows a record on this herd (bound 0 refused and Places requests fail), "
-                "so what each server holds cannot be seen: give it {places_url}/$PLACES_URL, or use "
-                "--redirect-google or --isolate"
-            )
+            probes = self.target.dialect_probes
+            raise CheckUnsupported(unreadable_records(probes.places_requests if probes else None))
         # Only the AT line is read here: once the reply's content is all in, waiting for what
         # may follow it (the linger) is whatsat-reply's business (WHATSAT-5, WHATSAT-6), and
         # would cost every record read 0.5 s on a herd that keeps its connections open.

@@ -441,22 +441,24 @@ def error_echo_raw(context: CheckContext) -> None:
     # alone: how a herd answers an unknown client is unknown-client's business (WHATSAT-4).
     # Its reply is not judged here (an IAMAT that is not answered is iamat's business).
     context.iamat(name, client, context.location(), context.now_time())
-    # The last line is ended by EOF, not LF (FRAME-2): its last octet is part of the copy too.
-    for line, ending in (
-        (b"IAMAT  %s\t+12-118  never" % client, b"\n"),
-        (b"  WHATSAT %s\t10 x\t" % client, b"\n"),
-        (b"IAMAT %s +12-118 never" % client, b""),
+    # First the course graders' own form (single spaces, LF; SPEC ERR-1's "?", SP, copy): a
+    # herd that answers none of the odd lines below (a crash on 'never' or 'x') still shows
+    # here how its '?' reply is written. The last line is ended by EOF, not LF (FRAME-2): its
+    # last octet is part of the copy too.
+    for line, ending, unanswered in (
+        (b"IAMAT %s +12-118" % client, b"\n", _PLAIN_UNANSWERED),
+        (b"IAMAT  %s\t+12-118  never" % client, b"\n", None),
+        (b"  WHATSAT %s\t10 x\t" % client, b"\n", None),
+        (b"IAMAT %s +12-118 never" % client, b"", _EOF_UNANSWERED),
     ):
         try:
             expect_error_graded(
                 context,
                 name,
                 line + ending,
-                f"the invalid line was not echoed as received: {line!r}",
+                f"the reply to {line!r} is not '?', SP and the line as received",
                 raw=not ending,
-                unanswered=None
-                if ending
-                else "a line ended by EOF got no '?' at all: frame-no-final-newline's business (FRAME-2)",
+                unanswered=unanswered,
             )
         except CheckUnsupported as exc:
             unsupported = unsupported or exc
@@ -469,6 +471,14 @@ def error_echo_raw(context: CheckContext) -> None:
     if not judged and unsupported is not None:
         raise unsupported
     alive_after(context, name)
+
+
+#: Why error-echo-raw has nothing to judge when a line gets no '?' at all: the plain line with
+#: too few fields and the line ended by EOF are other checks' business.
+_PLAIN_UNANSWERED: Final = (
+    "a plain IAMAT with too few fields got no '?' at all: invalid-field-count's business (ERR-3)"
+)
+_EOF_UNANSWERED: Final = "a line ended by EOF got no '?' at all: frame-no-final-newline's business (FRAME-2)"
 
 
 @check(

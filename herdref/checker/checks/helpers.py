@@ -142,9 +142,9 @@ def expect_error_graded(
     if not is_error_reply_for(payload, line, strict=False):
         if not reply.data.startswith(b"?"):
             refused_when_plain(context, name, payload)
-        what = (
-            "its '?' reply does not copy the line" if reply.data.startswith(b"?") else "no '?' reply for it"
-        )
+        what = "its '?' reply does not copy the line" if refused else "no '?' reply for it"
+        if refused and reply.data[1:2] != b" " and reply.data[1:].strip(WHITESPACE):
+            what = "its '?' is not followed by a space ('?', SP, then the copy)"
         raise CheckFailed(f"{summary}: {what}", expected=repr(error_for(payload)), seen=seen, clause="ERR-1")
     copied_exactly = exact(line) if exact is not None else is_error_reply_for(payload, line, strict=True)
     if not copied_exactly:

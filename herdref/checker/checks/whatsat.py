@@ -7,7 +7,7 @@ from typing import Final
 from herdref.checker.checks.at_lines import at_reply, is_malformed
 from herdref.checker.checks.helpers import show
 from herdref.checker.checks.registry import CheckFailed, check
-from herdref.checker.checks.whatsat_reading import places_reply, whatsat_json
+from herdref.checker.checks.whatsat_reading import places_reply, unanswered_after_places, whatsat_json
 from herdref.checker.client import Exchange
 from herdref.checker.target import CheckContext, CheckUnsupported
 from herdref.model.judge import (
@@ -114,6 +114,11 @@ def whatsat_reply(context: CheckContext) -> None:
     name = context.target.names[0]
     client = context.client_id()
     line = at_reply(context, name, client, context.location(), context.now_time())
+    if not context.target.places_work:
+        # No record shown in the dialect step: the fixture's log tells a herd that asked Places
+        # and answered nothing (its defect, named here once) from one that never reached it.
+        _judge_whatsat_reply(line, unanswered_after_places(context, name, client, line))
+        return
     # A bound below the places Google has and the largest bound, at least as many as it has: a
     # herd that mangles the end of the JSON only when nothing is cut shows it with the second.
     for bound in (5, MAX_BOUND):

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 
+from herdref.checker.checks.helpers import show
+from herdref.checker.checks.registry import CheckFailed
 from herdref.checker.client import Exchange
+from herdref.checker.places_evidence import answered_with_places, no_record_words
 from herdref.checker.target import CheckContext, CheckUnsupported
+from herdref.model.judge import looks_like_at
 
-__all__ = ["places_reply", "whatsat_json"]
+__all__ = ["places_reply", "unanswered_after_places", "whatsat_json"]
 
 
 def whatsat_json(reply: bytes) -> object:
@@ -27,10 +31,49 @@ def whatsat_json(reply: bytes) -> object:
 
 
 def places_reply(context: CheckContext, name: str, client: bytes, radius: bytes, bound: int) -> Exchange:
-    """A WHATSAT that needs Places; UNSUPPORTED when this herd's Places requests fail."""
+    """A WHATSAT that needs Places; UNSUPPORTED when such a WHATSAT showed no record in the
+    dialect step (why, as the fixture's log tells: whatsat-reply names a herd defect once)."""
     if not context.target.places_work:
+        probes = context.target.dialect_probes
         raise CheckUnsupported(
-            "WHATSAT with a bound above 0 gets '?' on this herd (its Places requests never reach the "
-            "fixture): give it {places_url}/$PLACES_URL, or use --redirect-google or --isolate"
+            "a WHATSAT with a bound above 0 showed no record in the dialect step, and "
+            + no_record_words(probes.places_requests if probes else None)
         )
     return context.whatsat(name, client, radius, bound)
+
+
+def unanswered_after_places(context: CheckContext, name: str, client: bytes, line: bytes) -> Exchange:
+    """whatsat-reply on a herd whose WHATSAT with a bound above 0 showed no record in the dialect
+    step: one WHATSAT (bound 5) with the fixture's log cleared. Places answered with places and
+    still no AT line fails WHATSAT-5 (a valid WHATSAT for a stored client gets the stored line
+    and the JSON, in every profile; no reply at all is ERR-4's "never closes because of a
+    line's content" too); no request at all is UNSUPPORTED, with how to point the herd at the
+    fixture. A reply that does show the record is returned, to be judged as usual."""
+    fixture = context.target.fixture
+    if fixture is None:
+        raise CheckUnsupported("a WHATSAT with a bound above 0 showed no record, and no fixture sees Places")
+    fixture.reset()
+    reply = context.whatsat(name, client, b"10", 5)
+    requests = fixture.requests()
+    context.transcript.note(f"fixture saw {len(requests)} request(s): {requests!r:.600}")
+    if looks_like_at(reply.data):
+        return reply
+    if reply.data.startswith(b"?"):
+        got = "was refused with '?'"
+    elif reply.data:
+        got = "got no AT line"
+    else:
+        got = "got no reply" + (
+            " (the server closed the connection)"
+            if reply.closed
+            else f" within {context.target.timeout_s:g} s"
+        )
+    if not any(answered_with_places(request) for request in requests):
+        raise CheckUnsupported(f"a WHATSAT with bound 5 {got}, and {no_record_words(requests)}")
+    raise CheckFailed(
+        f"a valid WHATSAT for a stored client {got}, though its Places request reached the fixture "
+        "and was answered with places",
+        expected=repr(line + b"\n") + ", then the Places JSON and an empty line",
+        seen=show(reply.data[:300]) + (f" ({reply.error})" if reply.error else ""),
+        clause="WHATSAT-5",
+    )

@@ -587,6 +587,15 @@ def error_reply_drops_last_char(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def error_reply_no_space(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        reply = h.exchange("A", b"IAMAT Clark +12-118\n", t)
+        return t.evidence(reply.data == b"?IAMAT Clark +12-118\n", "the '?' reply has no SP before the copy")
+
+
+@probe
 def bound_limit_missing(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h:
         h.start("A")
@@ -1285,3 +1294,17 @@ def places_error_status_refused(script: Path, directory: Path) -> Evidence:
     t = Transcript()
     reply = _with_fault(script, directory, "zero_results", t)
     return t.evidence(reply.startswith(b"? "), "a ZERO_RESULTS answer gets '?'")
+
+
+@probe
+def whatsat_silent_after_places(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        h.iamat("A", b"silent", LOCATION, now(), t)
+        reply = h.whatsat("A", b"silent", b"10", b"5", t)
+        requests = h.fixture.requests()
+        t.append(f"fixture saw {len(requests)} request(s)")
+        return t.evidence(
+            reply == b"" and len(requests) == 1, "the WHATSAT asked Places once and got no reply at all"
+        )

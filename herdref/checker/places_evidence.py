@@ -1,0 +1,65 @@
+"""What the Places fixture's own request log says about a herd whose WHATSAT shows no record.
+
+The fixture records every request it gets and how it answered (issue 11): a herd whose Places
+request reached the fixture, was answered with places, and whose WHATSAT then got nothing (or
+'?') has a defect of its own, which whatsat-reply names once (WHATSAT-5: the reply to a valid
+WHATSAT is the stored AT line and the JSON). Only a herd whose requests never reached the
+fixture needs pointing at it; saying so of any other herd would be false.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
+
+__all__ = ["POINT_AT_FIXTURE", "answered_with_places", "no_record_words"]
+
+#: How to make a herd's Places requests reach the fixture.
+POINT_AT_FIXTURE: Final = "give it {places_url}/$PLACES_URL, or use --redirect-google or --isolate"
+
+
+def answered_with_places(request: Mapping[str, Any]) -> bool:
+    """The fixture answered ``request`` (one entry of its log) with a successful Places answer:
+    HTTP 200 and a JSON object that is no error (legacy ``status`` OK, or the native shape with
+    no ``error``). A herd may refuse anything else with '?' (PLACES-3, PLACES-5)."""
+    if request.get("answer_status") != 200 or not isinstance(request.get("answer"), str):
+        return False
+    try:
+        document = json.loads(request["answer"])
+    except ValueError:
+        return False
+    return isinstance(document, dict) and "error" not in document and document.get("status", "OK") == "OK"
+
+
+def no_record_words(requests: Sequence[Mapping[str, Any]] | None) -> str:
+    """Why no WHATSAT with a bound above 0 showed a record, as far as the fixture's log of the
+    dialect step's WHATSATs (``requests``; None: not seen, no fixture or no WHATSAT) tells."""
+    if requests is None:
+        return "the fixture did not see its Places requests"
+    if any(answered_with_places(request) for request in requests):
+        return (
+            f"its Places requests reached the fixture and were answered ({len(requests)} in the "
+            "dialect step): whatsat-reply names what the WHATSAT got (WHATSAT-5)"
+        )
+    if requests:
+        return (
+            f"its {len(requests)} Places request(s) reached the fixture but got no places "
+            f"(answer status {requests[-1].get('answer_status')})"
+        )
+    return f"no Places request reached the fixture: {POINT_AT_FIXTURE}"
+
+
+def unreadable_records(requests: Sequence[Mapping[str, Any]] | None) -> str:
+    """Why a check that reads what a server holds (``stored_line``) cannot, on a herd whose
+    WHATSAT showed no record with bound 0 nor with bound 1 in the dialect step (``requests``:
+    the fixture's log of those WHATSATs; None when none was sent or no fixture saw them)."""
+    if requests is None:
+        return (
+            "WHATSAT never shows a record on this herd, so what each server holds cannot be seen: "
+            + POINT_AT_FIXTURE
+        )
+    return (
+        "WHATSAT never shows a record on this herd (in the dialect step, bound 0 and then bound 1 "
+        f"got no AT line; {no_record_words(requests)}), so what each server holds cannot be seen"
+    )
