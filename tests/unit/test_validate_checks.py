@@ -166,6 +166,8 @@ def test_a_line_of_any_shape_is_read_for_the_one_report_it_carries() -> None:
 def test_the_checks_that_read_malformed_at_lines_are_the_ones_whose_property_ignores_the_shape() -> None:
     reading = {item.name for item in CHECKS if item.reads_malformed_at}
     assert reading == {
+        "flood-pairs",
+        "flood-pairs-quick",
         "iamat-any-time",
         "iamat-stale",
         "location-edges",

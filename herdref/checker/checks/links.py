@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterator
 from typing import Final
 
-from herdref.checker.checks.at_lines import at_fields, at_reply
+from herdref.checker.checks.at_lines import at_reply, echoed
 from herdref.checker.checks.helpers import (
     carries_fields,
     failure_as,
@@ -318,13 +318,15 @@ def _flood_without(context: CheckContext, pair: tuple[str, str], survivors: set[
         component = set(part)
         origin = min(component)
         client = context.client_id(f"{origin}-without-{pair[0]}-{pair[1]}")
-        line = at_reply(context, origin, client, context.location(), context.now_time())
+        sent_location, sent_time = context.location(), context.now_time()
+        line = at_reply(context, origin, client, sent_location, sent_time)
         require_flood(context, origin, component, client, line)
-        record = at_fields(line)
+        # The fields the reply echoes (a malformed AT line's too, once at-reply-format named it).
+        location, client_time = echoed(line, sent_location, sent_time)
         for name in sorted(survivors - component):
             held = context.stored_line(name, client, silence_is_none=True)
             # An AT-shaped answer without the record's location or time is no record of it.
-            if held is not None and carries_fields(held, record.location, record.client_time):
+            if held is not None and carries_fields(held, location, client_time):
                 raise CheckFailed(
                     f"{name} holds a record it cannot have got over the herd's links "
                     f"({pair[0]} and {pair[1]} are down)",
@@ -344,6 +346,7 @@ def _flood_without(context: CheckContext, pair: tuple[str, str], survivors: set[
     destructive=True,
     quick_only=True,
     requires=("dialect", "at-reply-format", "flood-all", "restart-reconnect"),
+    reads_malformed_at=True,  # which report each server holds, by its location and client time
 )
 def flood_pairs_quick(context: CheckContext) -> None:
     pairs = _pairs_to_check(context, quick=True)
@@ -359,6 +362,7 @@ def flood_pairs_quick(context: CheckContext) -> None:
     destructive=True,
     quick=False,
     requires=("dialect", "at-reply-format", "flood-all", "restart-reconnect", "paused-neighbour"),
+    reads_malformed_at=True,  # as flood-pairs-quick
 )
 def flood_pairs(context: CheckContext) -> None:
     # Restarting two servers per pair cost most of the run on a loaded machine (20 process
