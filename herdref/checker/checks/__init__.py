@@ -26,6 +26,7 @@ from herdref.checker.checks import (
     links,
     places,
     split_write,
+    unchanged,
     whatsat,
 )
 from herdref.checker.checks.registry import CHECKS, Check, CheckFailed, Level, select_checks
@@ -35,7 +36,7 @@ from herdref.model.judge import echo_numerically_equal
 #: The order a run takes: the sections as SPEC.md lists them, basic properties first.
 _SECTION_ORDER = [
     module.__name__
-    for module in (framing, split_write, iamat, lexical, errors, whatsat, places, flooding, links)
+    for module in (framing, split_write, iamat, lexical, errors, unchanged, whatsat, places, flooding, links)
 ]
 CHECKS.sort(key=lambda item: _SECTION_ORDER.index(item.run.__module__))
 #: flood-storm runs right after the dialect step, and a storm blocks every later check: records

@@ -756,6 +756,20 @@ def stale_iamat_stored_at_origin(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def bad_time_overwrites_location(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        stored = h.iamat("A", b"moved", LOCATION, TIME, t)
+        refused = first_line(h.exchange("A", b"IAMAT moved +10.5-20.5 abc\n", t, complete=line_done).data)
+        held = h.wait_record("A", b"moved", t)
+        return t.evidence(
+            refused.startswith(b"?") and stored.startswith(b"AT ") and held != stored,
+            "an IAMAT refused '?' for its time moved the stored record",
+        )
+
+
+@probe
 def first_report_kept(script: Path, directory: Path) -> Evidence:
     t = Transcript()
     kept = _kept_record(script, directory, b"1700000000", b"1700000001", t)
