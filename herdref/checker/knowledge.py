@@ -15,6 +15,10 @@ timeout that cannot succeed, and say why:
   only the first server running, alone (``alone``; the others, ``kept_down``, stay stopped, so
   no flood can circulate), and the checks that talk to one server and kill none are judged
   on it. One of them that needs another server is UNSUPPORTED, naming it.
+* ``odd_times_flood_forever``: flood-odd-time saw a record whose client time is an odd form
+  the herd takes (``nan``: LEX-6 lenient) circle the herd (FLOOD-2). The herd was started
+  again without it; invalid-time then sends none of the forms the course leaves open, which
+  would start the storm again.
 * ``promote``: a check asks the runner to judge another one next, ahead of its place, because
   what it saw makes that one the check that names the defect (flood-storm saw no neighbour
   send a record: flood-all is judged at once, and the checks that need flooding to work come
@@ -31,7 +35,7 @@ __all__ = ["Fact", "Promotion", "RunKnowledge"]
 #: What a check can learn: kept by the runner only when the check's verdict is a failure of
 #: the herd (FAIL or NON-STRICT), so that a failure that does not come back on replay (FLAKY)
 #: teaches the run nothing, and the replay itself judges without it.
-Fact = Literal["does_not_flood", "one_command_per_connection", "floods_forever"]
+Fact = Literal["does_not_flood", "one_command_per_connection", "floods_forever", "odd_times_flood_forever"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +52,7 @@ class RunKnowledge:
     does_not_flood: str | None = None
     one_command_per_connection: str | None = None
     floods_forever: str | None = None
+    odd_times_flood_forever: str | None = None
     #: The one server left running after a flood storm, and the servers kept stopped.
     alone: str | None = None
     kept_down: frozenset[str] = frozenset()

@@ -24,6 +24,7 @@ from herdref.checker.checks import (
     iamat,
     lexical,
     links,
+    odd_times,
     places,
     split_write,
     unchanged,
@@ -36,14 +37,28 @@ from herdref.model.judge import echo_numerically_equal
 #: The order a run takes: the sections as SPEC.md lists them, basic properties first.
 _SECTION_ORDER = [
     module.__name__
-    for module in (framing, split_write, iamat, lexical, errors, unchanged, whatsat, places, flooding, links)
+    for module in (
+        framing,
+        split_write,
+        iamat,
+        lexical,
+        errors,
+        unchanged,
+        whatsat,
+        places,
+        flooding,
+        odd_times,
+        links,
+    )
 ]
 CHECKS.sort(key=lambda item: _SECTION_ORDER.index(item.run.__module__))
 #: flood-storm runs right after the dialect step, and a storm blocks every later check: records
 #: that keep circling make each reply a reply from a herd busy with them, and each check's
 #: IAMATs feed the storm (issue 11, a student herd: in section order the run's budget
 #: was spent before the loop was looked for).
-_EARLY = ("dialect", "flood-storm")
+#: flood-odd-time follows it, before invalid-time sends odd client times (nan) of its own: a
+#: herd that floods those for ever is started again without them, and the run learns it.
+_EARLY = ("dialect", "flood-storm", "flood-odd-time")
 CHECKS.sort(key=lambda item: _EARLY.index(item.name) if item.name in _EARLY else len(_EARLY))
 CHECKS[:] = [
     item if item.name in _EARLY else replace(item, requires=(*item.requires, "flood-storm"))

@@ -993,6 +993,28 @@ def flood_storm_grows(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def nan_time_floods_forever(script: Path, directory: Path) -> Evidence:
+    # A, the origin, linked to a triangle B-D-E (a record sent back neither to its sender nor to
+    # the server its AT line names circles only around a cycle of the others), and C, a fake,
+    # linked to B: each time the record passes B, C gets a copy.
+    names = ("A", "B", "C", "D", "E")
+    links = (("A", "B"), ("B", "D"), ("D", "E"), ("E", "B"), ("B", "C"))
+    with herd(script, directory, names=names, links=links) as h, fake_server(h.ports["C"]) as c:
+        h.start("A", "B", "D", "E")
+        t = Transcript()
+        line = h.iamat("A", b"nan", LOCATION, b"nan", t)
+
+        def copies() -> int:
+            return sum(b" nan " in got and got.endswith(b" nan") for got in c.lines())
+
+        wait_for(lambda: copies() > 20, QUIET_S)
+        t.append(f"C (fake) got {copies()} copies of the record of client nan")
+        return t.evidence(
+            line.startswith(b"AT ") and copies() > 20, "a record with client time nan keeps arriving"
+        )
+
+
+@probe
 def malformed_at_stored(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h:
         h.start("A")
