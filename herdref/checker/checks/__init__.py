@@ -30,7 +30,7 @@ from herdref.checker.checks import (
     unchanged,
     whatsat,
 )
-from herdref.checker.checks.registry import CHECKS, Check, CheckFailed, Level, select_checks
+from herdref.checker.checks.registry import CHECKS, Check, CheckBlocked, CheckFailed, Level, select_checks
 from herdref.checker.target import CheckUnsupported
 from herdref.model.judge import echo_numerically_equal
 
@@ -68,6 +68,7 @@ CHECKS[:] = [
 __all__ = [
     "CHECKS",
     "Check",
+    "CheckBlocked",
     "CheckFailed",
     "CheckUnsupported",
     "Level",

@@ -96,6 +96,8 @@ def long_lines(context: CheckContext) -> None:
             # not below the longest host name (LEX-2 core, A25); above it, only strict asks
             # for more.
             host_name = id_length <= _LONGEST_HOST_NAME
+            if host_name:
+                context.learned["long_lines_fail"] = f"{what} was refused with '?' (IAMAT-4)"
             raise CheckFailed(
                 f"{what} was refused with '?'"
                 + (
@@ -121,6 +123,8 @@ def long_lines(context: CheckContext) -> None:
                 if reply.closed
                 else f" within {context.target.timeout_s:g} s"
             )
+        # Later checks that find a flooded line cut short are BLOCKED by this (knowledge).
+        context.learned["long_lines_fail"] = f"{what} got {outcome} (ERR-4)"
         raise CheckFailed(f"{what} got {outcome}", expected=expected, seen=seen)
     _past_64_kib(context, name)
     alive_after(context, name)

@@ -7,7 +7,6 @@ import re
 
 from herdref.checker.checks.helpers import (
     at_reply,
-    carries_fields,
     failure_as,
     need_launcher,
     neighbours_of,
@@ -16,6 +15,7 @@ from herdref.checker.checks.helpers import (
     require_whole_again,
     show,
 )
+from herdref.checker.checks.records import carries_fields
 from herdref.checker.checks.registry import CheckFailed, check
 from herdref.checker.checks.sink import Sink
 from herdref.checker.deadline import DeadlinePassed, wait_until

@@ -1015,6 +1015,21 @@ def nan_time_floods_forever(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def fixed_read_cuts_lines(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        # A flood as a neighbour sends it: 110 octets, its client time from octet 91 on.
+        line = b"AT Z +0.500000000 " + b"c" * 50 + b" " + LOCATION + b" " + TIME
+        h.exchange("A", line + b"\n", t, timeout_s=QUIET_S)
+        held = h.wait_record("A", b"c" * 50, t)
+        t.append(f"the line sent is {len(line)} octets; A holds {len(held)}")
+        return t.evidence(
+            held.startswith(b"AT ") and held != line, "a flooded line of 110 octets is stored cut"
+        )
+
+
+@probe
 def malformed_at_stored(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h:
         h.start("A")
