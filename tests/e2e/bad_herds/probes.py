@@ -1030,6 +1030,24 @@ def fixed_read_cuts_lines(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def overlong_line_left_open(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        line = b"WHATSAT " + b"x" * 70_000 + b" 10 1\n"
+        t.sent("A", line[:40] + b"... (%d octets)" % len(line))
+        with h.connect("A") as sock:
+            sock.sendall(line)
+            reply = read_reply(sock, timeout_s=QUIET_S)
+        t.got("A", reply.data + (b" <EOF>" if reply.closed else b" <no EOF>"))
+        alive = h.iamat("A", b"after", LOCATION, TIME, t)
+        return t.evidence(
+            not reply.data and not reply.closed and alive.startswith(b"AT "),
+            "a line past 64 KiB gets nothing on a connection left open, and the server goes on",
+        )
+
+
+@probe
 def malformed_at_stored(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h:
         h.start("A")
