@@ -17,6 +17,7 @@ it (``odd_times_flood_forever``) and invalid-time sends no such form again."""
 
 from __future__ import annotations
 
+import contextlib
 from typing import Final
 
 from herdref.checker.checks.helpers import need_launcher, neighbours_of
@@ -56,9 +57,11 @@ def flood_odd_time(context: CheckContext) -> None:
     try:
         host, port = context.address(sink_name)
         with Sink(host, port) as sink:
+            watched = _Watch(context, sink, sink_name, origin, limit)
             for form in ODD_TIMES:
-                if _watch(context, sink, sink_name, origin, form, limit=limit):
+                if watched.send(form):
                     taken.append(form)
+            watched.settle()
     finally:
         # Every record sent here goes with the processes: a circling one would slow every later
         # check, and one that stopped is of no use to them.
@@ -118,45 +121,87 @@ def _on_cycle(name: str, servers: list[str], links: list[tuple[str, ...]]) -> bo
     return False
 
 
-def _watch(
-    context: CheckContext, sink: Sink, sink_name: str, origin: str, form: bytes, *, limit: int
-) -> bool:
-    """Send ``origin`` an IAMAT with client time ``form`` for a fresh client and watch its record
-    arrive at ``sink``; whether the herd took it. A storm fails the check (FLOOD-2)."""
-    client = context.client_id("odd")
-    needle = b" " + client + b" "
+class _Watch:
+    """The records of odd client times sent to ``origin``, counted at the listener ``sink``: all
+    are sent first, then watched together for one window (a storm shows within milliseconds;
+    one window for all keeps the check short on a herd that takes every form)."""
 
-    def copies() -> int:
-        return sink.count(needle)
+    def __init__(self, context: CheckContext, sink: Sink, sink_name: str, origin: str, limit: int) -> None:
+        self.context, self.sink, self.sink_name, self.origin, self.limit = (
+            context,
+            sink,
+            sink_name,
+            origin,
+            limit,
+        )
+        #: form -> the octets that mark a copy of its record (its client ID between spaces).
+        self.needles: dict[bytes, bytes] = {}
 
-    reply = context.iamat(origin, client, context.location(), form)
-    said = f"client time {form.decode()}"
-    if copies() > limit:
-        # Circling already; the reply may not even have come (a herd busy with the record).
-        _storm(context, f"{said}, sent to {origin},", sink_name, copies(), limit)
-    if not looks_like_at(reply.data):
-        context.transcript.note(f"{said}: not taken (no AT reply), so there is no record to watch")
-        return False
-    propagation_s = context.target.propagation_s
-    try:
-        wait_until(lambda: copies() >= 1, deadline_s=context.remaining(min(2.0, propagation_s)))
-    except DeadlinePassed:
-        context.transcript.note(
-            f"{said}: no copy of the record reached {sink_name}'s port (whether records spread at all "
-            "is flood-all's business)"
-        )
+    def copies(self, form: bytes) -> int:
+        return self.sink.count(self.needles[form])
+
+    def _storming(self) -> None:
+        """A storm of any record sent so far fails the check (FLOOD-2)."""
+        for form in self.needles:
+            if self.copies(form) > self.limit:
+                _storm(
+                    self.context,
+                    f"client time {form.decode()}, which {self.origin} took (an AT reply),",
+                    self.sink_name,
+                    self.copies(form),
+                    self.limit,
+                )
+
+    def send(self, form: bytes) -> bool:
+        """Send an IAMAT with client time ``form`` for a fresh client; whether it was taken."""
+        client = self.context.client_id("odd")
+        needle = b" " + client + b" "
+        reply = self.context.iamat(self.origin, client, self.context.location(), form)
+        if self.sink.count(needle) > self.limit:
+            # Circling already: the reply may not even have come (a herd busy with the record).
+            _storm(
+                self.context,
+                f"client time {form.decode()}, sent to {self.origin},",
+                self.sink_name,
+                self.sink.count(needle),
+                self.limit,
+            )
+        self._storming()
+        if not looks_like_at(reply.data):
+            self.context.transcript.note(
+                f"client time {form.decode()}: not taken (no AT reply), so there is no record to watch"
+            )
+            return False
+        self.needles[form] = needle
         return True
-    within_s = min(1.0, propagation_s)
-    try:
-        wait_until(lambda: copies() > limit, deadline_s=context.remaining(within_s))
-    except DeadlinePassed:
-        context.transcript.note(
-            f"{said}: {copies()} copies of the record reached {sink_name}'s port within {within_s:g} s "
-            f"(at most {limit} allowed)"
-        )
-        return True
-    _storm(context, f"{said}, which {origin} took (an AT reply),", sink_name, copies(), limit)
-    return True
+
+    def settle(self) -> None:
+        """Wait for a copy of each record taken, then one window for any to keep coming."""
+        if not self.needles:
+            return
+        propagation_s = self.context.target.propagation_s
+        with contextlib.suppress(DeadlinePassed):
+            wait_until(
+                lambda: all(self.copies(form) >= 1 for form in self.needles),
+                deadline_s=self.context.remaining(min(2.0, propagation_s)),
+            )
+        within_s = min(1.0, propagation_s)
+        with contextlib.suppress(DeadlinePassed):
+            wait_until(
+                lambda: any(self.copies(form) > self.limit for form in self.needles),
+                deadline_s=self.context.remaining(within_s),
+            )
+        self._storming()
+        for form in self.needles:
+            self.context.transcript.note(
+                f"client time {form.decode()}: {self.copies(form)} copies of the record reached "
+                f"{self.sink_name}'s port (at most {self.limit} allowed"
+                + (
+                    "; none came, whether records spread at all is flood-all's business)"
+                    if not self.copies(form)
+                    else ")"
+                )
+            )
 
 
 def _storm(context: CheckContext, sent: str, sink_name: str, copies: int, limit: int) -> None:

@@ -60,6 +60,9 @@ def _held(context: CheckContext, name: str, client: bytes) -> bytes | None:
     "IAMAT-2",
     "MUST",
     "an IAMAT refused with '?' changes nothing: the client's record stays, at its server and its neighbours",
+    # It judges only lines refused with '?': a herd that answers no invalid line '?' is named
+    # once, by error-reply (ERR-1).
+    requires=("dialect", "at-reply-format", "error-reply"),
 )
 def invalid_iamat_unchanged(context: CheckContext) -> None:
     target = context.target
