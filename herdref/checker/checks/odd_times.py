@@ -10,8 +10,9 @@ thousands of connections, then no server answered). flood-storm watches an ordin
 it cannot see this; this check watches, in the same way, one record for each odd form the herd
 takes.
 
-Only forms the herd takes are watched (an AT reply to the IAMAT); a ``?`` is fine here, and no
-reply at all is invalid-time's to judge (ERR-4). The herd is started again afterwards, so that
+Each record is watched whatever the reply: one the herd refused ('?') holds no such record, and
+no reply at all is invalid-time's to judge (ERR-4); a herd that takes none of the forms passes,
+since no such record of it can circle. The herd is started again afterwards, so that
 no record sent here (circling or not) is left for later checks; when one circled, the run learns
 it (``odd_times_flood_forever``) and invalid-time sends no such form again."""
 
@@ -53,14 +54,12 @@ def flood_odd_time(context: CheckContext) -> None:
     neighbours = neighbours_of(target, sink_name)
     limit = 4 * len(neighbours) + 4
     launcher.kill(sink_name)
-    taken: list[bytes] = []
     try:
         host, port = context.address(sink_name)
         with Sink(host, port) as sink:
             watched = _Watch(context, sink, sink_name, origin, limit)
             for form in ODD_TIMES:
-                if watched.send(form):
-                    taken.append(form)
+                watched.send(form)
             watched.settle()
     finally:
         # Every record sent here goes with the processes: a circling one would slow every later
@@ -70,11 +69,10 @@ def flood_odd_time(context: CheckContext) -> None:
         )
         launcher.stop_all()
         launcher.start_all(deadline_s=target.startup_s)
-    if not taken:
-        raise CheckUnsupported(
-            f"{origin} took none of the odd client times {', '.join(form.decode() for form in ODD_TIMES)} "
-            "(no AT reply), so there was no such record to watch"
-        )
+    if not watched.taken:
+        # A herd that takes none of them holds no such record: none can circle (the records
+        # were watched all the same, above).
+        context.transcript.note(f"{origin} took none of the odd client times (no AT reply)")
 
 
 def _sink_and_origin(target: Target) -> tuple[str, str]:
@@ -136,6 +134,8 @@ class _Watch:
         )
         #: form -> the octets that mark a copy of its record (its client ID between spaces).
         self.needles: dict[bytes, bytes] = {}
+        #: The forms the herd took (an AT reply): a copy of each must reach the listener.
+        self.taken: list[bytes] = []
 
     def copies(self, form: bytes) -> int:
         return self.sink.count(self.needles[form])
@@ -167,22 +167,21 @@ class _Watch:
                 self.limit,
             )
         self._storming()
-        if not looks_like_at(reply.data):
-            self.context.transcript.note(
-                f"client time {form.decode()}: not taken (no AT reply), so there is no record to watch"
-            )
-            return False
+        # Watched whatever the reply: a record flooded though its IAMAT was refused, or never
+        # answered, is a record too.
         self.needles[form] = needle
+        if not looks_like_at(reply.data):
+            self.context.transcript.note(f"client time {form.decode()}: not taken (no AT reply)")
+            return False
+        self.taken.append(form)
         return True
 
     def settle(self) -> None:
         """Wait for a copy of each record taken, then one window for any to keep coming."""
-        if not self.needles:
-            return
         propagation_s = self.context.target.propagation_s
         with contextlib.suppress(DeadlinePassed):
             wait_until(
-                lambda: all(self.copies(form) >= 1 for form in self.needles),
+                lambda: all(self.copies(form) >= 1 for form in self.taken),
                 deadline_s=self.context.remaining(min(2.0, propagation_s)),
             )
         within_s = min(1.0, propagation_s)
@@ -194,11 +193,11 @@ class _Watch:
         self._storming()
         for form in self.needles:
             self.context.transcript.note(
-                f"client time {form.decode()}: {self.copies(form)} copies of the record reached "
+                f"client time {form.decode()}: {self.copies(form)} copies of its record reached "
                 f"{self.sink_name}'s port (at most {self.limit} allowed"
                 + (
-                    "; none came, whether records spread at all is flood-all's business)"
-                    if not self.copies(form)
+                    "; none came for a record taken: whether records spread is flood-all's business)"
+                    if form in self.taken and not self.copies(form)
                     else ")"
                 )
             )

@@ -69,6 +69,7 @@ def invalid_iamat_unchanged(context: CheckContext) -> None:
     name = target.names[0]
     neighbours = [n for n in neighbours_of(target, name) if n not in target.knowledge.kept_down]
     judged: list[tuple[bytes, bytes, bytes]] = []  # (client, the record, the invalid line)
+    held_there: dict[bytes, bytes | None] = {}  # client -> what the first neighbour holds
     for what in _KINDS:
         client = context.client_id()
         line = at_reply(context, name, client, context.location(), context.now_time())
@@ -79,6 +80,12 @@ def invalid_iamat_unchanged(context: CheckContext) -> None:
                 f"record {line!r} (whatsat-reply judges that, WHATSAT-5), so whether a later line "
                 "changes the record cannot be seen"
             )
+        if neighbours:
+            # What the neighbour holds once the record has arrived, whatever the line (a relay
+            # that changes it is flood-all's business, FLOOD-5), before the invalid line is sent.
+            held_there[client] = context.wait_for_line(neighbours[:1], client, line, any_record=True)[
+                neighbours[0]
+            ]
         invalid = _invalid_line(context, client, what)
         reply = context.send(name, invalid)
         if not reply.data.startswith(b"?"):
@@ -113,7 +120,7 @@ def invalid_iamat_unchanged(context: CheckContext) -> None:
             f"{name} refused none of the invalid IAMATs with '?' (the invalid-* checks judge that), "
             "so whether a refused line changes a record could not be seen"
         )
-    _judge_neighbours(context, name, neighbours, judged)
+    _judge_neighbours(context, name, neighbours, judged, held_there)
 
 
 def _still_answers(context: CheckContext, name: str, invalid: bytes) -> None:
@@ -130,7 +137,11 @@ def _still_answers(context: CheckContext, name: str, invalid: bytes) -> None:
 
 
 def _judge_neighbours(
-    context: CheckContext, name: str, neighbours: list[str], judged: list[tuple[bytes, bytes, bytes]]
+    context: CheckContext,
+    name: str,
+    neighbours: list[str],
+    judged: list[tuple[bytes, bytes, bytes]],
+    held_before: dict[bytes, bytes | None],
 ) -> None:
     """Each record still held unchanged by a neighbour of ``name`` once a valid record sent
     after the invalid lines has reached it (links pass records in order, so whatever the invalid
@@ -140,12 +151,6 @@ def _judge_neighbours(
         context.transcript.note(f"{name} has no running neighbour: only {name} itself was judged")
         return
     neighbour = neighbours[0]
-    # What the neighbour holds once the record has arrived there, whatever the line (a relay
-    # that changes it is flood-all's business, FLOOD-5): the invalid line must not change it.
-    held_before = {
-        client: context.wait_for_line([neighbour], client, line, any_record=True)[neighbour]
-        for client, line, _ in judged
-    }
     marker = context.client_id("marker")
     marker_line = at_reply(context, name, marker, context.location(), context.now_time())
     context.wait_for_line([neighbour], marker, marker_line, any_record=True)
