@@ -30,6 +30,7 @@ def test_only_and_skip_take_names_clauses_and_families() -> None:
         "newer-by-value",
         "flood-newest-wins",
         "flood-storm",
+        "flood-odd-time",
         "flood-no-loop",
         "flood-stale-not-sent",
     }
