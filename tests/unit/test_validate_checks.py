@@ -8,6 +8,7 @@ from herdref.checker.checks import CHECKS, select_checks
 from herdref.checker.checks.helpers import error_for as _error_for
 from herdref.checker.checks.places import cut_to_bound, first_difference
 from herdref.checker.checks.places import request_circle as _request_circle
+from herdref.checker.checks.records import cut_record, older_record
 from herdref.checker.target import CommandProbe
 from herdref.model import components
 
@@ -149,3 +150,17 @@ def test_a_second_command_that_got_nothing_marks_one_command_per_connection() ->
     assert not probe.first_command_only
     probe.second_reply, probe.second_answered = b"AT A +0.1 kiwi +1+1 5\n", True
     assert not probe.first_command_only
+
+
+def test_a_record_with_its_client_time_cut_short_is_no_older_record() -> None:
+    sent = b"AT Welsh +0.000659227 c.1 +34.016100-118.000000 1796410024.9255078"
+    cut = b"AT Ball +5.979743957 c.1 +34.016100-118.000000 1796410024.92"
+    cut_reprinted = (
+        b"AT Ball +5.364015579 c.1 +34.0161-118.0 1796410024.0"  # cut to '1796410024.', then float()
+    )
+    reprinted = b"AT Ball +5.364015579 c.1 +34.016100-118.000000 1796410024.925508"  # within the tolerance
+    older = b"AT Ball +5.364015579 c.1 +34.016100-118.000000 1796410023.5"
+    assert cut_record(cut, sent) and not older_record(cut, sent)
+    assert cut_record(cut_reprinted, sent) and not older_record(cut_reprinted, sent)
+    assert not cut_record(reprinted, sent) and not older_record(reprinted, sent)
+    assert not cut_record(older, sent) and older_record(older, sent)

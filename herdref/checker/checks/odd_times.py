@@ -178,6 +178,10 @@ class _Watch:
 
     def settle(self) -> None:
         """Wait for a copy of each record taken, then one window for any to keep coming."""
+        if not self.taken and not any(self.copies(form) for form in self.needles):
+            # Every form refused and none flooded: nothing to watch for a window (a refusing
+            # herd pays no wait).
+            return
         propagation_s = self.context.target.propagation_s
         with contextlib.suppress(DeadlinePassed):
             wait_until(

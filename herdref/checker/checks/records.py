@@ -45,23 +45,28 @@ def older_record(held: bytes, line: bytes) -> bool:
 
 def cut_record(held: bytes, line: bytes) -> bool:
     """Whether the AT line ``held`` is the record ``line`` with its line cut short on its way: the
-    same client and location, and a client time that is a proper prefix of ``line``'s, octet for
-    octet, and further from it than the graders' tolerance (a herd that takes one read of a fixed
-    size, e.g. 100 octets, for a whole line stores ``1796405651.41`` of ``1796405651.4109886``).
-    Such a record is no older record (FLOOD-2 did not keep an earlier one): the line that carried
-    it was not read whole (FRAME-1)."""
+    same client and location, and a client time that is, as a number, a prefix of ``line``'s (the
+    whole seconds at least) but further from it than the graders' tolerance. A herd that takes
+    one read of a fixed size, e.g. 100 octets, for a whole line stores ``1796405651.41`` of
+    ``1796405651.4109886``, or ``1796410024.0`` once it re-prints a time cut to ``1796410024.``
+    through a float. Such a record is no older record (FLOOD-2 did not keep an earlier one): the
+    line that carried it was not read whole (FRAME-1)."""
     held_fields, line_fields = split_at_fields(held), split_at_fields(line)
-    return (
-        held_fields is not None
-        and line_fields is not None
-        and held_fields.client_id == line_fields.client_id
-        and held_fields.location == line_fields.location
-        and len(held_fields.client_time) < len(line_fields.client_time)
-        and line_fields.client_time.startswith(held_fields.client_time)
-        # Within the graders' tolerance it may as well be the time re-printed through a float
-        # (a prefix too, more often than not: FLOOD-5's business, not a cut).
-        and not time_close(line_fields.client_time, held_fields.client_time)
-    )
+    if (
+        held_fields is None
+        or line_fields is None
+        or held_fields.client_id != line_fields.client_id
+        or not location_close(line_fields.location, held_fields.location, float_forms=True)
+    ):
+        return False
+    sent, kept = line_fields.client_time, held_fields.client_time
+    point = sent.find(b".")
+    # Within the graders' tolerance it may as well be the time re-printed through a float (a
+    # prefix too, more often than not): FLOOD-5's business, not a cut.
+    if point < 0 or time_close(sent, kept):
+        return False
+    prefixes = [sent[:point]] + [sent[:end] for end in range(point + 2, len(sent))]
+    return any(time_close(prefix, kept) for prefix in prefixes)
 
 
 def judge_cut(
@@ -79,9 +84,9 @@ def judge_cut(
     held, sent = split_at_fields(got), split_at_fields(line)
     assert held is not None and sent is not None  # cut_record read both
     what = (
-        f"{', '.join(cut)} {'holds' if len(cut) == 1 else 'hold'} the record cut short: client time "
-        f"{held.client_time.decode()} of {sent.client_time.decode()} (its AT line is {len(line) + 1} "
-        "octets with its LF)"
+        f"{', '.join(cut)} {'holds' if len(cut) == 1 else 'hold'} the record with its client time cut "
+        f"short: {held.client_time.decode()} of {sent.client_time.decode()} (the AT line is "
+        f"{len(line) + 1} octets with its LF)"
     )
     if not judge_lines:
         context.transcript.note(f"{what}: it arrived (the line it came in was not read whole)")
