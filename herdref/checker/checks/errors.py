@@ -224,8 +224,16 @@ def invalid_time(context: CheckContext) -> None:
     # and int() raise) leaves the line unanswered, which no profile allows (ERR-4).
     storm = context.target.knowledge.odd_times_flood_forever
     if storm is not None:
-        # Each of the strict forms may be taken and start the storm again (FLOOD-2, named).
+        # Each of the strict forms may be taken and start the storm again (FLOOD-2, named): not
+        # sent. That the herd took one is known all the same (it flooded it): strict only.
         context.transcript.note(f"the forms the course leaves open are not sent: {storm} (flood-odd-time)")
+        context.defer_strict(
+            CheckFailed(
+                "a client time of a form the course leaves open was taken and flooded (flood-odd-time)",
+                expected="'? <line>' for an odd client time (strict profile)",
+                seen=storm,
+            )
+        )
     invalid_lines(
         context,
         [b"IAMAT %s %s %s" % (client, loc, when) for when in (b"abc", b"1.2.3", b"12:30")],
