@@ -48,10 +48,10 @@ def _client_time(line: bytes) -> bytes | None:
 
 
 def _final(held: bytes, client_time: bytes) -> bool:
-    """``held`` has ``client_time`` (FLOOD-2 keeps the first record) or it cut short (its line
-    not read whole): either way that record stays."""
-    held_time = _client_time(held)
-    return bool(held_time) and client_time.startswith(held_time or b"")
+    """``held`` has ``client_time`` (FLOOD-2 keeps the first record) or it cut short in its
+    fraction (its line not read whole; a whole number may be an older record): it stays."""
+    held_time = _client_time(held) or b""
+    return held_time == client_time or (b"." in held_time and client_time.startswith(held_time))
 
 
 class CheckUnsupported(Exception):
