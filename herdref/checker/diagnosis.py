@@ -45,7 +45,10 @@ VERDICT_MEANINGS: Final[dict[str, str]] = {
     "NON-STRICT": "only a SHOULD clause, or a part only the strict profile asks (e.g. byte-exact "
     "echo), is broken: a strict deviation",
     "FLAKY": "failed once, passed when replayed",
-    "BLOCKED": "not run because a check it depends on failed (the report names that one)",
+    "BLOCKED": (
+        "not run because a check it depends on failed, or not judged because what it saw is spoilt "
+        "by a defect another check already failed on (the report names that one)"
+    ),
     "UNSUPPORTED": "the checker could not observe the property (e.g. the herd's Places requests "
     "never reached the fixture)",
     "SKIPPED": "not run: left out by `--only`/`--skip`, the quick profile, or an extension the herd "

@@ -21,6 +21,13 @@ timeout that cannot succeed, and say why:
   difference's sign, the echoed fields) are then judged instead of BLOCKED, reading each
   malformed line for the report it carries (:mod:`herdref.checker.checks.at_lines`); AT-1
   itself stays named once, by at-reply-format.
+* ``odd_times_flood_forever``: flood-odd-time saw a record whose client time is an odd form
+  the herd takes (``nan``: LEX-6 lenient) circle the herd (FLOOD-2). The herd was started
+  again without it; invalid-time then sends none of the forms the course leaves open, which
+  would start the storm again.
+* ``long_lines_fail``: long-lines saw a valid long IAMAT go unanswered or answered with other
+  fields (ERR-4). A check that then finds a flooded record cut short (its line not read whole)
+  is BLOCKED by long-lines instead of naming the same defect again.
 * ``promote``: a check asks the runner to judge another one next, ahead of its place, because
   what it saw makes that one the check that names the defect (flood-storm saw no neighbour
   send a record: flood-all is judged at once, and the checks that need flooding to work come
@@ -37,7 +44,14 @@ __all__ = ["Fact", "Promotion", "RunKnowledge"]
 #: What a check can learn: kept by the runner only when the check's verdict is a failure of
 #: the herd (FAIL or NON-STRICT), so that a failure that does not come back on replay (FLAKY)
 #: teaches the run nothing, and the replay itself judges without it.
-Fact = Literal["does_not_flood", "one_command_per_connection", "floods_forever", "malformed_at"]
+Fact = Literal[
+    "does_not_flood",
+    "one_command_per_connection",
+    "floods_forever",
+    "malformed_at",
+    "odd_times_flood_forever",
+    "long_lines_fail",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +69,8 @@ class RunKnowledge:
     one_command_per_connection: str | None = None
     floods_forever: str | None = None
     malformed_at: str | None = None
+    odd_times_flood_forever: str | None = None
+    long_lines_fail: str | None = None
     #: The one server left running after a flood storm, and the servers kept stopped.
     alone: str | None = None
     kept_down: frozenset[str] = frozenset()

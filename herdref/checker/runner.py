@@ -31,7 +31,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
-from herdref.checker.checks import Check, CheckFailed, CheckUnsupported
+from herdref.checker.checks import Check, CheckBlocked, CheckFailed, CheckUnsupported
 from herdref.checker.grading import (
     BUILTIN_CLAUSE_TAGS,
     ClauseTag,
@@ -229,6 +229,8 @@ def run_check(
         )
         graded = failure_verdict(item.level, clause, tags, spec_profile, strict_only=strict_only)
         verdict = "FLAKY" if replay_error is None else graded
+    elif isinstance(error, CheckBlocked):
+        verdict = "BLOCKED"
     elif isinstance(error, CheckUnsupported):
         verdict = "UNSUPPORTED"
     elif isinstance(error, LaunchError):
@@ -249,6 +251,7 @@ def run_check(
         strict_only=strict_only,
         budget_spent=isinstance(error, BudgetSpent),
         flaky_grade=graded if verdict == "FLAKY" else "",
+        blocked_by=error.by if isinstance(error, CheckBlocked) else "",
     )
     if isinstance(error, CheckFailed):
         outcome.summary, outcome.expected, outcome.seen = error.summary, error.expected, error.seen

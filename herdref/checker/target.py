@@ -45,6 +45,13 @@ def _client_time(line: bytes) -> bytes | None:
     return None if record is None else record.client_time
 
 
+def _final(held: bytes, client_time: bytes) -> bool:
+    """``held`` has ``client_time`` (FLOOD-2 keeps the first record) or it cut short in its
+    fraction (its line not read whole; a whole number may be an older record): it stays."""
+    held_time = _client_time(held) or b""
+    return held_time == client_time or (b"." in held_time and client_time.startswith(held_time))
+
+
 class CheckUnsupported(Exception):
     """The check cannot judge this target (say why)."""
 
@@ -439,7 +446,7 @@ class CheckContext:
                     # The record, possibly re-printed or with its time difference worked out
                     # again (require_flood judges which, and whether that is a failure).
                     pending.discard(name)
-                elif held is not None and client_time is not None and _client_time(held) == client_time:
+                elif held is not None and client_time is not None and _final(held, client_time):
                     final = True
             return final or not pending
 

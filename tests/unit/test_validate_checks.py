@@ -11,6 +11,7 @@ from herdref.checker.checks.at_lines import held_report
 from herdref.checker.checks.helpers import error_for as _error_for
 from herdref.checker.checks.places import cut_to_bound, first_difference
 from herdref.checker.checks.places import request_circle as _request_circle
+from herdref.checker.checks.records import cut_record, older_record
 from herdref.checker.framing_model import CommandProbe
 from herdref.checker.target import CheckUnsupported
 from herdref.model import components
@@ -34,6 +35,7 @@ def test_only_and_skip_take_names_clauses_and_families() -> None:
         "newer-by-value",
         "flood-newest-wins",
         "flood-storm",
+        "flood-odd-time",
         "flood-no-loop",
         "flood-stale-not-sent",
     }
@@ -184,3 +186,17 @@ def test_the_checks_that_read_malformed_at_lines_are_the_ones_whose_property_ign
     }
     # Each still needs at-reply-format: another failure of it (an IAMAT-4, wrong IDs) blocks them.
     assert all("at-reply-format" in item.requires for item in CHECKS if item.reads_malformed_at)
+
+
+def test_a_record_with_its_client_time_cut_short_is_no_older_record() -> None:
+    sent = b"AT Welsh +0.000659227 c.1 +34.016100-118.000000 1796410024.9255078"
+    cut = b"AT Ball +5.979743957 c.1 +34.016100-118.000000 1796410024.92"
+    cut_reprinted = (
+        b"AT Ball +5.364015579 c.1 +34.0161-118.0 1796410024.0"  # cut to '1796410024.', then float()
+    )
+    reprinted = b"AT Ball +5.364015579 c.1 +34.016100-118.000000 1796410024.925508"  # within the tolerance
+    older = b"AT Ball +5.364015579 c.1 +34.016100-118.000000 1796410023.5"
+    assert cut_record(cut, sent) and not older_record(cut, sent)
+    assert cut_record(cut_reprinted, sent) and not older_record(cut_reprinted, sent)
+    assert not cut_record(reprinted, sent) and not older_record(reprinted, sent)
+    assert not cut_record(older, sent) and older_record(older, sent)

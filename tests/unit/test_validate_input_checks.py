@@ -7,8 +7,8 @@ from fractions import Fraction
 
 import pytest
 
-from herdref.checker.checks.errors import long_line_lengths
 from herdref.checker.checks.iamat import varied_client_times
+from herdref.checker.checks.long_lines import long_line_lengths
 from herdref.checker.checks.registry import CheckFailed
 from herdref.checker.checks.split_write import SplitDelivery, _answered_one_prefix, _split_outcome
 from herdref.checker.checks.time_diff import _decimal

@@ -24,13 +24,16 @@ from herdref.checker.checks import (
     iamat,
     lexical,
     links,
+    long_lines,
     newest_wins,
+    odd_times,
     places,
     split_write,
     time_diff,
+    unchanged,
     whatsat,
 )
-from herdref.checker.checks.registry import CHECKS, Check, CheckFailed, Level, select_checks
+from herdref.checker.checks.registry import CHECKS, Check, CheckBlocked, CheckFailed, Level, select_checks
 from herdref.checker.target import CheckUnsupported
 from herdref.model.judge import echo_numerically_equal
 
@@ -43,11 +46,14 @@ _SECTION_ORDER = [
         iamat,
         time_diff,
         lexical,
+        long_lines,
         errors,
+        unchanged,
         whatsat,
         places,
         flooding,
         newest_wins,
+        odd_times,
         links,
     )
 ]
@@ -56,7 +62,9 @@ CHECKS.sort(key=lambda item: _SECTION_ORDER.index(item.run.__module__))
 #: that keep circling make each reply a reply from a herd busy with them, and each check's
 #: IAMATs feed the storm (issue 11, a student herd: in section order the run's budget
 #: was spent before the loop was looked for).
-_EARLY = ("dialect", "flood-storm")
+#: flood-odd-time follows it, before invalid-time sends odd client times (nan) of its own: a
+#: herd that floods those for ever is started again without them, and the run learns it.
+_EARLY = ("dialect", "flood-storm", "flood-odd-time")
 CHECKS.sort(key=lambda item: _EARLY.index(item.name) if item.name in _EARLY else len(_EARLY))
 CHECKS[:] = [
     item if item.name in _EARLY else replace(item, requires=(*item.requires, "flood-storm"))
@@ -66,6 +74,7 @@ CHECKS[:] = [
 __all__ = [
     "CHECKS",
     "Check",
+    "CheckBlocked",
     "CheckFailed",
     "CheckUnsupported",
     "Level",

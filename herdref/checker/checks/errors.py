@@ -19,132 +19,15 @@ from herdref.checker.checks.helpers import (
 )
 from herdref.checker.checks.registry import CheckFailed, check
 from herdref.checker.target import CheckContext, CheckUnsupported
-from herdref.checker.variation import LINE_LENGTHS, Variation
 from herdref.model.judge import (
-    echo_numerically_equal,
     is_error_reply_for,
     looks_like_at,
-    split_at_fields,
     split_line,
 )
 
 #: What a refusal check needs: the dialect step only. It judges '?' replies, not AT lines,
 #: so a malformed AT reply (at-reply-format, AT-1) does not keep its defects from being found.
 _REFUSALS: Final = ("dialect",)
-
-
-# ---- long lines ----------------------------------------------------------------------------
-
-#: A line one octet past a 1 KiB read or line limit, and the longest line tried (LINE_LENGTHS).
-_PAST_ONE_KIB: Final = 1025
-_LONGEST: Final = max(LINE_LENGTHS)
-#: LEX-2 core (SPEC decision A25): the longest client ID every reading of the course must take.
-#: The handout's client IDs are host names (kiwi.cs.ucla.edu) and a host name may be 253
-#: octets long (RFC 1035 section 2.3.4, RFC 1123 section 2.1), so no reading may refuse one.
-_LONGEST_HOST_NAME: Final = 253
-#: Past 64 KiB: one read of many herds, and asyncio's StreamReader limit (readline() raises).
-_PAST_64_KIB: Final = 65_536 + 1024
-
-
-def long_line_lengths(variation: Variation) -> list[int]:
-    """The lengths (LF excluded) one run tries: 100, one drawn below 1 KiB, 1025, one drawn
-    above it, and 4,000 octets (issue 11: lines of 100-4,000 octets, crossing one read)."""
-    shortest = min(LINE_LENGTHS)
-    below = variation.offset(shortest + 1, _PAST_ONE_KIB - 2)
-    above = variation.offset(_PAST_ONE_KIB + 1, _LONGEST - 1)
-    return [shortest, below, _PAST_ONE_KIB, above, _LONGEST]
-
-
-@check("long-lines", "ERR-4", "MUST", "valid IAMATs of 100 to 4,000 octets (long client IDs) are answered")
-def long_lines(context: CheckContext) -> None:
-    """ERR-4: a line's length is content like any other; well short of any sane LIMIT-1 (the
-    reference herd's is 64 KiB), a valid IAMAT gets its AT line. Only the client ID is long,
-    so the check judges length alone. LEX-2 core: an IAMAT whose client ID is a host name of
-    the longest length (253 octets) MUST be answered in every profile, so that line is tried
-    second, right after 100 octets; a '?' for a longer ID is a line limit of the herd's own,
-    which only the strict profile rules out (SPEC decision A25). Last, a line past 64 KiB, whose
-    reply is not judged: the server must only go on answering (ERR-4)."""
-    name = context.target.names[0]
-    # Each entry is a line length, or (the host-name line) None: its ID is 253 octets whatever
-    # the lengths of the location and time drawn for it.
-    lengths: list[int | None] = list(long_line_lengths(context.variation))
-    lengths.insert(1, None)
-    for wanted in lengths:
-        location, client_time = context.location(), context.now_time()
-        overhead = len(b"IAMAT   ") + len(location) + len(client_time)
-        id_length = _LONGEST_HOST_NAME if wanted is None else wanted - overhead
-        length = id_length + overhead
-        client = context.variation.padded_id(context.client_id("long"), id_length)
-        line = b"IAMAT %s %s %s" % (client, location, client_time)
-        reply = context.send(name, line + b"\n")
-        split = split_line(reply.data, crlf=False)
-        record = split_at_fields(split[0]) if split is not None else None
-        echoed = record is not None and record.client_id == client
-        if (
-            record is not None
-            and echoed
-            and echo_numerically_equal((location, client_time), (record.location, record.client_time))
-        ):
-            continue
-        what = f"a valid IAMAT of {length} octets (a {id_length}-octet client ID)"
-        expected = (
-            f"AT {name} <diff> <the {id_length}-octet client ID> {location.decode()} {client_time.decode()}"
-        )
-        seen = show(reply.received[:200] or None) + (f" ({reply.error})" if reply.error else "")
-        if reply.data.startswith(b"?"):
-            # A '?' is a defined answer: a herd may choose its own line limit (LIMIT-1), but
-            # not below the longest host name (LEX-2 core, A25); above it, only strict asks
-            # for more.
-            host_name = id_length <= _LONGEST_HOST_NAME
-            raise CheckFailed(
-                f"{what} was refused with '?'"
-                + (
-                    f": a client ID of up to {_LONGEST_HOST_NAME} octets (a host name) is valid "
-                    "in every profile"
-                    if host_name
-                    else ""
-                ),
-                expected=expected,
-                seen=seen,
-                clause="IAMAT-4",
-                strict_part=not host_name,
-            )
-        if echoed:
-            outcome = "an AT line with its client ID but another location or time than the IAMAT's"
-        elif reply.data:
-            outcome = "a reply that is not its AT line"
-        else:
-            outcome = "no reply" + (
-                f" ({reply.error})"
-                if reply.error
-                else ", and the server closed the connection"
-                if reply.closed
-                else f" within {context.target.timeout_s:g} s"
-            )
-        raise CheckFailed(f"{what} got {outcome}", expected=expected, seen=seen)
-    _past_64_kib(context, name)
-    alive_after(context, name)
-
-
-def _past_64_kib(context: CheckContext, name: str) -> None:
-    """A line longer than 64 KiB. The course sets no line length and what to answer past one
-    (LIMIT-1) binds only herdref's own implementations, so its reply is not judged; ERR-4 core
-    still holds: the server neither dies nor hangs (alive_after, next). A WHATSAT for a client
-    no server knows: nothing is stored or flooded, whatever the herd makes of it."""
-    client = context.variation.padded_id(context.client_id("huge"), _PAST_64_KIB)
-    line = b"WHATSAT %s 10 1\n" % client
-    # Not recorded: 65 KiB in the transcript would say less than this note.
-    context.transcript.note(f"sent {name} a WHATSAT of {len(line)} octets (a {len(client)}-octet client ID)")
-    reply = context.send(name, line, whatsat=True, record=False, timeout_s=context.target.replay_silence_s)
-    context.transcript.note(
-        f"not judged (the course sets no line length; LIMIT-1 is herdref's): {name} answered "
-        + (
-            show(reply.received[:120])
-            if reply.received
-            else "nothing"
-            + (f" ({reply.error})" if reply.error else " and closed" if reply.closed else " within the wait")
-        )
-    )
 
 
 # ---- invalid lines -------------------------------------------------------------------------
@@ -339,6 +222,18 @@ def invalid_time(context: CheckContext) -> None:
     # twelve real course herds validate the time with float() or Decimal(). A herd may take
     # those, but one that then dies on them (nan and inf are no POSIX time: fromtimestamp()
     # and int() raise) leaves the line unanswered, which no profile allows (ERR-4).
+    storm = context.target.knowledge.odd_times_flood_forever
+    if storm is not None:
+        # Each of the strict forms may be taken and start the storm again (FLOOD-2, named): not
+        # sent. That the herd took one is known all the same (it flooded it): strict only.
+        context.transcript.note(f"the forms the course leaves open are not sent: {storm} (flood-odd-time)")
+        context.defer_strict(
+            CheckFailed(
+                "a client time of a form the course leaves open was taken and flooded (flood-odd-time)",
+                expected="'? <line>' for an odd client time (strict profile)",
+                seen=storm,
+            )
+        )
     invalid_lines(
         context,
         [b"IAMAT %s %s %s" % (client, loc, when) for when in (b"abc", b"1.2.3", b"12:30")],
@@ -346,16 +241,20 @@ def invalid_time(context: CheckContext) -> None:
         strict_lines=[
             b"IAMAT %s %s %s" % (client, loc, when)
             for when in (
-                b"1e9",
-                b"-5",
-                b"inf",
-                b"Infinity",
-                b"nan",
-                b"-nan",
-                b"NaN",
-                b"1_000",
-                b".5",
-                b"5.",
+                ()
+                if storm is not None
+                else (
+                    b"1e9",
+                    b"-5",
+                    b"inf",
+                    b"Infinity",
+                    b"nan",
+                    b"-nan",
+                    b"NaN",
+                    b"1_000",
+                    b".5",
+                    b"5.",
+                )
             )
         ],
     )

@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import re
-import socket
-import threading
-from collections import Counter
 
 from herdref.checker.checks.at_lines import at_reply
 from herdref.checker.checks.helpers import (
-    carries_fields,
     failure_as,
     need_launcher,
     neighbours_of,
@@ -20,7 +16,9 @@ from herdref.checker.checks.helpers import (
     require_whole_again,
     show,
 )
+from herdref.checker.checks.records import carries_fields
 from herdref.checker.checks.registry import CheckFailed, check
+from herdref.checker.checks.sink import Sink
 from herdref.checker.deadline import DeadlinePassed, wait_until
 from herdref.checker.target import CheckContext, CheckUnsupported
 from herdref.model.judge import split_at_fields
@@ -74,7 +72,7 @@ def _watch_sink(context: CheckContext, *, storm_only: bool) -> None:
     # Any record of this run may show a loop (a looping herd may be too busy to pass on the
     # newest one quickly).
     records = re.compile(rb"hv" + target.run_id.encode() + rb"\.[^ \t\n\r\f\v]+")
-    with _Sink(host, port) as sink:
+    with Sink(host, port) as sink:
         client = context.client_id()
         origin = neighbours[0]
         try:
@@ -182,74 +180,6 @@ def _storm(sink_name: str, record: bytes, copies: int, limit: int, within_s: flo
         expected=f"at most {limit} copies of a record (one per link, plus catch-up)",
         seen=f"{copies} copies of {record!r} and counting",
     )
-
-
-class _Sink:
-    """A listener that accepts connections on a dead server's port and counts what arrives."""
-
-    def __init__(self, host: str, port: int) -> None:
-        self.listener = socket.create_server((host, port), reuse_port=False)
-        self.listener.settimeout(0.1)
-        self.data = bytearray()
-        self.lock = threading.Lock()
-        self.stopped = threading.Event()
-        self.threads: list[threading.Thread] = [threading.Thread(target=self._accept, daemon=True)]
-        self.threads[0].start()
-
-    def __enter__(self) -> _Sink:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Stop listening (the port is free for the server again); idempotent."""
-        self.stopped.set()
-        for thread in self.threads:
-            thread.join(2)
-        self.listener.close()
-
-    def saw(self, octets: bytes) -> bool:
-        """Whether ``octets`` arrived (on any connection)."""
-        return self.count(octets) > 0
-
-    def count(self, octets: bytes) -> int:
-        """How many times ``octets`` arrived (over all connections)."""
-        with self.lock:
-            return self.data.count(octets)
-
-    def most_copies(self, pattern: re.Pattern[bytes]) -> tuple[bytes, int]:
-        """The record (matched by ``pattern``) received most often, and how often."""
-        with self.lock:
-            counts = Counter(pattern.findall(bytes(self.data)))
-        return counts.most_common(1)[0] if counts else (b"", 0)
-
-    def _accept(self) -> None:
-        while not self.stopped.is_set():
-            try:
-                connection, _ = self.listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            thread = threading.Thread(target=self._read, args=(connection,), daemon=True)
-            self.threads.append(thread)
-            thread.start()
-
-    def _read(self, connection: socket.socket) -> None:
-        connection.settimeout(0.1)
-        with connection:
-            while not self.stopped.is_set():
-                try:
-                    chunk = connection.recv(65_536)
-                except TimeoutError:
-                    continue
-                except OSError:
-                    return
-                if not chunk:
-                    return
-                with self.lock:
-                    self.data += chunk
 
 
 @check(
@@ -396,7 +326,7 @@ def flood_stale_not_sent(context: CheckContext) -> None:
     launcher.kill(observer)
     unwatched: CheckUnsupported | None = None
     try:
-        with _Sink(*context.address(observer)) as sink:
+        with Sink(*context.address(observer)) as sink:
             copies = _require_sent(
                 context, sink, origin, observer, "link", copies=len(neighbours_of(target, observer))
             )
@@ -452,7 +382,7 @@ _COPIES_SETTLE_S = 0.5
 
 
 def _require_sent(
-    context: CheckContext, sink: _Sink, origin: str, observer: str, label: str, *, copies: int
+    context: CheckContext, sink: Sink, origin: str, observer: str, label: str, *, copies: int
 ) -> int:
     """A new record at ``origin`` arrives at the listener on ``observer``'s port, in ``copies``
     copies if it comes to that within a moment (one per neighbour that relays it, the origin's

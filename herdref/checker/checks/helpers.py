@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Final
 
 from herdref.checker.checks.at_lines import at_reply, is_malformed, require_arrival
+from herdref.checker.checks.records import carries_fields, judge_cut, older_record
 from herdref.checker.checks.registry import CheckFailed
 from herdref.checker.client import Exchange
 from herdref.checker.deadline import DeadlinePassed, wait_until
@@ -15,14 +16,10 @@ from herdref.checker.launcher import Launcher
 from herdref.checker.target import CheckContext, CheckUnsupported, Target
 from herdref.model import components
 from herdref.model.judge import (
-    decimal_value,
     is_error_reply_for,
-    is_location,
-    location_close,
     looks_like_at,
     same_record,
     split_at_fields,
-    time_close,
 )
 from herdref.protocol import WHITESPACE, error_reply
 
@@ -253,8 +250,9 @@ def require_flood(
         # The wait ends at the first server that shows another line of this client time (final
         # under FLOOD-2); a server that showed nothing yet may still be about to get the record.
         seen.update(_any_line_of(context, late, client, line))
+    judge_cut(context, seen, line, judge_lines=judge_lines)
     # A server that still holds an earlier record of the client has not received this one.
-    stale = [name for name, got in seen.items() if got is not None and _older_record(got, line)]
+    stale = [name for name, got in seen.items() if got is not None and older_record(got, line)]
     wrong = {name: got for name, got in seen.items() if got is not None and got != line and name not in stale}
     missing = [name for name, got in seen.items() if got is None or name in stale]
     reprinted = {name: got for name, got in wrong.items() if same_record(got, line)}
@@ -359,9 +357,9 @@ def _any_line_of(
     def all_hold() -> bool:
         for name in names:
             got = held[name]
-            if got is None or _older_record(got, line):
+            if got is None or older_record(got, line):
                 held[name] = context.stored_line(name, client, silence_is_none=True)
-        return all(got is not None and not _older_record(got, line) for got in held.values())
+        return all(got is not None and not older_record(got, line) for got in held.values())
 
     with contextlib.suppress(DeadlinePassed):
         wait_until(all_hold, deadline_s=context.remaining(context.target.propagation_s))
@@ -405,38 +403,6 @@ def _judge_against_origin(
         f"WHATSAT at {origin} answers {show(held)}, which is not the record {origin} answered the "
         "IAMAT with (whatsat-reply judges that, WHATSAT-5), so what each server holds cannot be "
         "compared with it"
-    )
-
-
-def carries_fields(held: bytes, location: bytes, client_time: bytes) -> bool:
-    """Whether the AT-shaped line ``held`` has the ``location`` or the ``client_time`` of a line
-    sent (as sent, or numerically within the graders' tolerance): a line that has neither is no
-    record of it (e.g. what a server answers WHATSAT with for a client it knows nothing of)."""
-    return any(
-        field in (location, client_time)
-        or time_close(client_time, field)
-        or location_close(location, field, float_forms=True)
-        for field in held.split()
-    )
-
-
-def _older_record(held: bytes, line: bytes) -> bool:
-    """Whether the AT line ``held`` is an earlier record of the same client: a record (its
-    location a location) whose client time is older than ``line``'s beyond the graders'
-    tolerance. The same record with its time re-printed through a float is not older (that is
-    FLOOD-5's), and a line rebuilt from the WHATSAT's own arguments (radius and bound where the
-    location and time belong) is no record at all."""
-    held_fields, line_fields = split_at_fields(held), split_at_fields(line)
-    if held_fields is None or line_fields is None or held_fields.client_id != line_fields.client_id:
-        return False
-    if not is_location(held_fields.location):
-        return False
-    held_time, line_time = decimal_value(held_fields.client_time), decimal_value(line_fields.client_time)
-    return (
-        held_time is not None
-        and line_time is not None
-        and held_time < line_time
-        and not time_close(line_fields.client_time, held_fields.client_time)
     )
 
 

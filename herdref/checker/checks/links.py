@@ -12,7 +12,6 @@ from typing import Final
 
 from herdref.checker.checks.at_lines import at_reply, echoed
 from herdref.checker.checks.helpers import (
-    carries_fields,
     failure_as,
     need_launcher,
     neighbours_of,
@@ -22,6 +21,7 @@ from herdref.checker.checks.helpers import (
     require_whole_again,
     show,
 )
+from herdref.checker.checks.records import carries_fields
 from herdref.checker.checks.registry import CheckFailed, check
 from herdref.checker.target import CheckContext
 from herdref.model import components

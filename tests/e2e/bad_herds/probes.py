@@ -815,6 +815,20 @@ def stale_iamat_stored_at_origin(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def bad_time_overwrites_location(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        stored = h.iamat("A", b"moved", LOCATION, TIME, t)
+        refused = first_line(h.exchange("A", b"IAMAT moved +10.5-20.5 abc\n", t, complete=line_done).data)
+        held = h.wait_record("A", b"moved", t)
+        return t.evidence(
+            refused.startswith(b"?") and stored.startswith(b"AT ") and held != stored,
+            "an IAMAT refused '?' for its time moved the stored record",
+        )
+
+
+@probe
 def first_report_kept(script: Path, directory: Path) -> Evidence:
     t = Transcript()
     kept = _kept_record(script, directory, b"1700000000", b"1700000001", t)
@@ -1035,6 +1049,61 @@ def flood_storm(script: Path, directory: Path) -> Evidence:
 @probe
 def flood_storm_grows(script: Path, directory: Path) -> Evidence:
     return _copies_at_fake(script, directory, lambda h, t: h.iamat("A", b"grows", LOCATION, now(), t))
+
+
+@probe
+def nan_time_floods_forever(script: Path, directory: Path) -> Evidence:
+    # A, the origin, linked to a triangle B-D-E (a record sent back neither to its sender nor to
+    # the server its AT line names circles only around a cycle of the others), and C, a fake,
+    # linked to B: each time the record passes B, C gets a copy.
+    names = ("A", "B", "C", "D", "E")
+    links = (("A", "B"), ("B", "D"), ("D", "E"), ("E", "B"), ("B", "C"))
+    with herd(script, directory, names=names, links=links) as h, fake_server(h.ports["C"]) as c:
+        h.start("A", "B", "D", "E")
+        t = Transcript()
+        line = h.iamat("A", b"nan", LOCATION, b"nan", t)
+
+        def copies() -> int:
+            return sum(b" nan " in got and got.endswith(b" nan") for got in c.lines())
+
+        wait_for(lambda: copies() > 20, QUIET_S)
+        t.append(f"C (fake) got {copies()} copies of the record of client nan")
+        return t.evidence(
+            line.startswith(b"AT ") and copies() > 20, "a record with client time nan keeps arriving"
+        )
+
+
+@probe
+def fixed_read_cuts_lines(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        # A flood as a neighbour sends it: 110 octets, its client time from octet 91 on.
+        line = b"AT Z +0.500000000 " + b"c" * 50 + b" " + LOCATION + b" " + TIME
+        h.exchange("A", line + b"\n", t, timeout_s=QUIET_S)
+        held = h.wait_record("A", b"c" * 50, t)
+        t.append(f"the line sent is {len(line)} octets; A holds {len(held)}")
+        return t.evidence(
+            held.startswith(b"AT ") and held != line, "a flooded line of 110 octets is stored cut"
+        )
+
+
+@probe
+def overlong_line_left_open(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        line = b"WHATSAT " + b"x" * 70_000 + b" 10 1\n"
+        t.sent("A", line[:40] + b"... (%d octets)" % len(line))
+        with h.connect("A") as sock:
+            sock.sendall(line)
+            reply = read_reply(sock, timeout_s=QUIET_S)
+        t.got("A", reply.data + (b" <EOF>" if reply.closed else b" <no EOF>"))
+        alive = h.iamat("A", b"after", LOCATION, TIME, t)
+        return t.evidence(
+            not reply.data and not reply.closed and alive.startswith(b"AT "),
+            "a line past 64 KiB gets nothing on a connection left open, and the server goes on",
+        )
 
 
 @probe
