@@ -179,6 +179,7 @@ def test_the_checks_that_read_malformed_at_lines_are_the_ones_whose_property_ign
         "whatsat-reply",
         "flood-no-loop",
         "flood-all",
+        "flood-eof-ended",
         "flood-newest-wins",
         "restart-reconnect",
         "restart-after-sigterm",

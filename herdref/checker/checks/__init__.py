@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from herdref.checker.checks import (
+    eof_flood,
     errors,
     flooding,
     framing,
@@ -52,6 +53,7 @@ _SECTION_ORDER = [
         whatsat,
         places,
         flooding,
+        eof_flood,
         newest_wins,
         odd_times,
         links,

@@ -46,14 +46,26 @@ def is_malformed(line: bytes) -> bool:
     return split_at_fields(line) is None
 
 
-def at_reply(context: CheckContext, name: str, client: bytes, location: bytes, client_time: bytes) -> bytes:
+def at_reply(
+    context: CheckContext,
+    name: str,
+    client: bytes,
+    location: bytes,
+    client_time: bytes,
+    *,
+    ended_by_eof: bool = False,
+) -> bytes:
     """Send an IAMAT that must be accepted; return the AT line (no terminator), read in the
     herd's dialect. No reply, or another reply, fails IAMAT-4; a line that starts like an AT
     line but is not one (AT-1's six fields, single spaces) fails AT-1, except in a check that
     reads malformed AT lines once at-reply-format named them (``context.malformed_at``): there
     the line is returned when it carries the location and client time sent, and the check is
-    UNSUPPORTED when it does not (which report it answers cannot be told)."""
-    reply = context.iamat(name, client, location, client_time)
+    UNSUPPORTED when it does not (which report it answers cannot be told). ``ended_by_eof``:
+    the IAMAT goes without its final LF, ended by the client's half-close (FRAME-2)."""
+    if ended_by_eof:
+        reply = context.raw(name, b"IAMAT %s %s %s" % (client, location, client_time))
+    else:
+        reply = context.iamat(name, client, location, client_time)
     split = split_line(reply.data, crlf=False)
     line = split[0] if split is not None else reply.data.partition(b"\n")[0]
     if split is not None and not is_malformed(line):

@@ -22,6 +22,7 @@ from herdref.checker.client import reply_complete
 from herdref.checker.dialect import CommandProbe, dialect_probes, probe_command, probe_dialect
 from herdref.checker.target import CheckContext, CheckUnsupported
 from herdref.model.judge import (
+    carried_report,
     looks_like_at,
     split_at_fields,
     time_close,
@@ -267,8 +268,13 @@ def frame_crlf(context: CheckContext) -> None:
             strict_part=True,
         )
     # The reply is this IAMAT's if it is an AT line carrying the client's ID and time, wherever
-    # they are: an AT line with a field too many (at-reply-format's, AT-1) still answers it.
-    answered = b"\r" not in first and client in fields and any(time_close(client_time, f) for f in fields)
+    # they are, or the location and time sent (the report, as at_reply reads a malformed line):
+    # an AT line with a field too many, or without the client ID, is at-reply-format's (AT-1)
+    # and still answers it.
+    answered = b"\r" not in first and (
+        (client in fields and any(time_close(client_time, f) for f in fields))
+        or carried_report(first, [(location, client_time)]) == 0
+    )
     if not looks_like_at(first) or not answered:
         raise CheckFailed(
             "an IAMAT ending in CRLF did not get the AT reply for it (the CR is white space)",

@@ -203,6 +203,24 @@ def eof_line_dropped(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def eof_flood_glued(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A", "B")
+        t = Transcript()
+        # A record ended by LF reaches B: the links work, only the EOF-ended one is lost.
+        control = h.iamat("A", b"lf", LOCATION, now(), t)
+        spread = h.wait_record("B", b"lf", t, expect=control) == control
+        reply = first_line(
+            h.exchange("A", b"IAMAT eof " + LOCATION + b" " + now(), t, complete=line_done).data
+        )
+        arrived = reply.startswith(b"AT ") and h.wait_record("B", b"eof", t, expect=reply) == reply
+        return t.evidence(
+            spread and reply.startswith(b"AT ") and not arrived,
+            "an IAMAT ended by EOF is answered, but its record never reaches B (one ended by LF does)",
+        )
+
+
+@probe
 def half_close_loses_whatsat(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h:
         h.start("A")
