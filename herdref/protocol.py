@@ -413,6 +413,10 @@ def format_time_diff(received_ns: int, client_time: bytes) -> bytes:
             # and flooring rounds half upward.
             unit = 10 ** (digits - 9)
             nanoseconds = (received_ns * unit - int(whole + fraction) + unit // 2) // unit
+        if 0 <= nanoseconds < _NS_PER_S:
+            # The usual case (a client whose clock is the server's, up to a second's delay):
+            # no divmod, one small integer to format.
+            return b"+0.%09d" % nanoseconds
         if nanoseconds >= 0:
             return b"+%d.%09d" % divmod(nanoseconds, _NS_PER_S)
         return b"-%d.%09d" % divmod(-nanoseconds, _NS_PER_S)

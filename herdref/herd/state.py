@@ -93,9 +93,15 @@ class LocationTable:
             self._count += 1
             return True
         if isinstance(slot, bytes):
-            stored_time = _client_time_if_holds(slot, client_id)
-            if stored_time is not None:
-                if not _is_newer(client_time, stored_time):
+            # _client_time_if_holds and _is_newer, written out: this is the path of every
+            # IAMAT of a known client, and the two calls were about 1.5% of its instructions
+            # (issue 12).
+            _, _, _, stored_id, _, stored_time = slot.split(b" ")
+            if stored_id == client_id:
+                if len(client_time) == len(stored_time) and client_time.find(b".") == stored_time.find(b"."):
+                    if client_time <= stored_time:
+                        return False
+                elif not is_newer(client_time, stored_time):
                     return False
                 slots[key] = at_line
                 return True

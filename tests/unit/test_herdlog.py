@@ -30,6 +30,36 @@ def test_lines_arrive_in_order_with_their_fields(tmp_path: Path) -> None:
         assert match.groups() == (b"IN", b"127.0.0.1:9", b"IAMAT c%d +1+2 3" % number)
 
 
+def test_exchange_stamps_are_the_microsecond_of_their_time(tmp_path: Path) -> None:
+    # The stamp's millisecond and second are formatted once and reused: across a millisecond,
+    # a second, and a clock that steps back, every stamp must still read as %d.%06d of the
+    # time given (truncated to the microsecond).
+    second = 1_700_000_000_000_000_000
+    times = [
+        second + 999_999_999,
+        second + 999_999_000,
+        second + 1_000_000_000,  # the next second
+        second + 1_000_000_999,
+        second + 1_000_001_000,  # the next millisecond
+        second + 1_000_998_500,
+        second + 1_001_000_000,
+        second + 1_000_000_000,  # back a millisecond
+        second - 1,  # back a second
+        5_000,  # near the epoch
+        second + 999_999_999,
+    ]
+    log = HerdLog(tmp_path / "Solo.log", flush_interval_s=3600)
+    for now_ns in times:
+        log.record_exchange(b"127.0.0.1:9", b"IAMAT c +1+2 3", b"AT S +0.1 c +1+2 3\n", now_ns)
+    log.close()
+    lines = (tmp_path / "Solo.log").read_bytes().splitlines()
+    expected = [b"%d.%06d" % divmod(now_ns // 1000, 1_000_000) for now_ns in times]
+    assert [line.split(b" ", 1)[0] for line in lines[0::2]] == expected
+    assert [line.split(b" ", 1)[0] for line in lines[1::2]] == expected
+    assert lines[0].split(b" ", 1)[1] == b"IN 127.0.0.1:9 IAMAT c +1+2 3"
+    assert lines[1].split(b" ", 1)[1] == b"OUT 127.0.0.1:9 AT S +0.1 c +1+2 3"
+
+
 def test_a_disk_that_falls_behind_drops_and_counts_lines(tmp_path: Path) -> None:
     # A flush interval far longer than the test: nothing is taken before close().
     log = HerdLog(tmp_path / "Solo.log", flush_interval_s=3600, max_buffered_bytes=1000)
