@@ -200,10 +200,14 @@ class HerdServer:
     def is_blank(self, line: bytes) -> bool:
         return not line.strip()
 
+    async def read_line(self, reader: asyncio.StreamReader) -> bytes:
+        """The next line of a connection (empty at EOF)."""
+        return await reader.readline()
+
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while True:
-                line = await reader.readline()
+                line = await self.read_line(reader)
                 if not line:
                     break
                 if self.is_blank(line):

@@ -12,20 +12,8 @@ BUFFER = 100
 
 
 class FixedReadCutsLines(HerdServer):
-    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while True:
-                line = await reader.readline()
-                if not line:
-                    break
-                line = line[:BUFFER]  # the bug: the rest of the line is dropped
-                if self.is_blank(line):
-                    continue
-                reply = await self.answer(line)
-                if reply:
-                    await self.send_reply(writer, reply)
-        finally:
-            writer.close()
+    async def read_line(self, reader: asyncio.StreamReader) -> bytes:
+        return (await reader.readline())[:BUFFER]  # the bug: the rest of the line is dropped
 
 
 if __name__ == "__main__":
