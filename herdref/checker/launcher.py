@@ -120,6 +120,9 @@ class Launcher:
             if running is not None:  # the one program already serves this server too
                 self.processes[name] = running
                 return
+        previous = self.processes.get(name)
+        if previous is not None:  # a server that died by itself: its output file is done
+            previous.output_file.close()
         self.starts[name] = self.starts.get(name, 0) + 1
         self.output_dir.mkdir(parents=True, exist_ok=True)
         output_path = self.output_dir / f"{name}.{self.starts[name]}.log"
@@ -231,12 +234,23 @@ class Launcher:
             if server.paused and server.process.poll() is None:
                 self.resume(name)
         wanted = [name for name in self.config.servers if name not in keep_down]
+        started: set[str] = set()
         for name in wanted:
             if not self.alive(name):
                 self.start(name)
+                started.add(name)
         until = time.monotonic() + deadline_s
         for name in wanted:
-            self.wait_listening(name, deadline_s=max(0.0, until - time.monotonic()))
+            try:
+                self.wait_listening(name, deadline_s=max(0.0, until - time.monotonic()))
+            except LaunchError:
+                if name in started or self.alive(name):
+                    raise
+                # It was still exiting when looked at: a process whose sockets are closed is
+                # not reaped at once, so a server that died on the check's last line can look
+                # alive for a moment after it. That death was the check's; this is a restart.
+                self.start(name)
+                self.wait_listening(name, deadline_s=max(0.0, until - time.monotonic()))
 
     def stop_all(self) -> None:
         """SIGTERM every server, SIGKILL what is left after a grace period."""

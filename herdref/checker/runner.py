@@ -154,13 +154,7 @@ def _restore_or_explain(target: Target) -> str | None:
     """Bring every server back after a check; what went wrong if that failed (a restart that
     the run's budget cut short is no fault: the checks after it are SKIPPED for the budget)."""
     try:
-        try:
-            _restore(target)
-        except LaunchError:
-            # One more start: a server that exits as it comes back can have met something the
-            # check left on its way to it (a neighbour's queued flood, a client's late line),
-            # which a second start no longer meets; one that exits twice cannot be restored.
-            _restore(target)
+        _restore(target)
     except LaunchError as exc:
         if target.run_time_left() <= 0:
             return None

@@ -144,3 +144,35 @@ def test_restoring_every_server_keeps_to_one_deadline_for_them_all(tmp_path: Pat
     assert len(herd.given) == 3
     # The first waited the whole deadline out: nothing is left for the others.
     assert herd.given[0] <= 0.3 and herd.given[1:] == [0.0, 0.0], herd.given
+
+
+# Told "die", it closes its port at once but exits (status 1) only a second later: a server
+# that dies on a line looks alive for a moment after its sockets are gone.
+SLOW_TO_DIE_SERVER = (
+    "import os,socket,sys,time\n"
+    "s=socket.create_server(('127.0.0.1',int(sys.argv[1])))\n"
+    "while True:\n"
+    "    c,_=s.accept(); d=c.recv(100); c.sendall(d.upper()); c.close()\n"
+    "    if d==b'die': s.close(); time.sleep(1); os._exit(1)\n"
+)
+
+
+def test_a_server_still_exiting_when_the_herd_is_restored_is_started_again(tmp_path: Path) -> None:
+    script = tmp_path / "slow_to_die.py"
+    script.write_text(SLOW_TO_DIE_SERVER)
+    (port,) = free_ports(1)
+    config = parse_config(f"[servers]\nSolo = {{ port = {port} }}\n")
+    herd = Launcher(
+        template=f"{sys.executable} {script} {{port}}",
+        config=config,
+        config_path=tmp_path / "herd.toml",
+        output_dir=tmp_path / "out",
+    )
+    try:
+        herd.start_all(deadline_s=10)
+        assert exchange("127.0.0.1", port, b"die", timeout_s=2).data == b"DIE"
+        herd.ensure_all_running(deadline_s=10)
+        assert herd.starts["Solo"] == 2
+        assert exchange("127.0.0.1", port, b"back", timeout_s=2).data == b"BACK"
+    finally:
+        herd.stop_all()
