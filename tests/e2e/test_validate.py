@@ -625,3 +625,22 @@ def test_herdref_serve_takes_the_places_url_validate_hands_it(tmp_path: Path) ->
     verdicts = {entry["check"]: entry["verdict"] for entry in document["checks"]}  # type: ignore[index]
     assert verdicts == dict.fromkeys(["dialect", *only.split(",")], "PASS"), output
     assert status == 0, output
+
+
+def test_flood_odd_time_waits_out_one_silence_only(tmp_path: Path) -> None:
+    """A herd that leaves nan and inf unanswered on an open connection: flood-odd-time is not
+    the check that judges that silence (invalid-time is), so after the first one it waits the
+    short replay silence for the next form instead of the whole reply timeout."""
+    status, document, output = validate(
+        tmp_path,
+        *launch_broken_herd(tmp_path, "odd_time_crash_left_open.py"),
+        *_FAST,
+        "--only",
+        "flood-odd-time",
+    )
+    (odd,) = [entry for entry in document["checks"] if entry["check"] == "flood-odd-time"]  # type: ignore[union-attr]
+    assert odd["verdict"] == "PASS", output
+    transcript = "\n".join(odd["transcript"])
+    assert "client time nan: no reply, the connection left open" in transcript, output
+    assert "the other odd forms are waited for 1 s each" in transcript, output
+    assert status == 0, output

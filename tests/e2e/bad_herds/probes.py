@@ -537,6 +537,22 @@ def bad_time_crash_left_open(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def odd_time_crash_left_open(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        taken = h.exchange("A", b"IAMAT big-time " + LOCATION + b" 1e9\n", t, timeout_s=1.0)
+        silent = [
+            h.exchange("A", b"IAMAT odd-time " + LOCATION + b" " + form + b"\n", t, timeout_s=1.0)
+            for form in (b"nan", b"inf")
+        ]
+        return t.evidence(
+            taken.data.startswith(b"AT ") and all(not reply.data and not reply.closed for reply in silent),
+            "client time 1e9 is answered; nan and inf get no reply, the connection left open",
+        )
+
+
+@probe
 def long_line_stops_server(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h:
         h.start("A")
