@@ -27,7 +27,10 @@ timeout that cannot succeed, and say why:
   would start the storm again.
 * ``long_lines_fail``: long-lines saw a valid long IAMAT go unanswered or answered with other
   fields (ERR-4). A check that then finds a flooded record cut short (its line not read whole)
-  is BLOCKED by long-lines instead of naming the same defect again.
+  is BLOCKED by long-lines instead of naming the same defect again; so is a check whose line
+  got the wrong answer while longer than any long-lines saw answered (``longest_line_answered``,
+  in octets without the LF): that the herd cuts such lines is named, what it does with the
+  line's content cannot be told.
 * ``promote``: a check asks the runner to judge another one next, ahead of its place, because
   what it saw makes that one the check that names the defect (flood-storm saw no neighbour
   send a record: flood-all is judged at once, and the checks that need flooding to work come
@@ -71,6 +74,9 @@ class RunKnowledge:
     malformed_at: str | None = None
     odd_times_flood_forever: str | None = None
     long_lines_fail: str | None = None
+    #: With ``long_lines_fail``: the longest line (octets, LF excluded) long-lines saw answered
+    #: before that failure (0: none).
+    longest_line_answered: int = 0
     #: The one server left running after a flood storm, and the servers kept stopped.
     alone: str | None = None
     kept_down: frozenset[str] = frozenset()
@@ -79,11 +85,20 @@ class RunKnowledge:
     #: Prerequisites added by promotions: check name -> the promoted checks it now needs.
     added_requires: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
-    def learn(self, facts: dict[Fact, str]) -> None:
-        """Keep ``facts`` (each with the words of its evidence); the first words stay."""
+    def learn(self, facts: dict[Fact, str], *, longest_line_answered: int = 0) -> None:
+        """Keep ``facts`` (each with the words of its evidence); the first words stay. With a
+        first ``long_lines_fail``, the longest line answered before it."""
+        if "long_lines_fail" in facts and self.long_lines_fail is None:
+            self.longest_line_answered = longest_line_answered
         for fact, evidence in facts.items():
             if getattr(self, fact) is None:
                 setattr(self, fact, evidence)
+
+    def line_too_long(self, line: bytes) -> bool:
+        """Whether ``line`` (its LF, or CR LF, excluded) is longer than any line long-lines
+        saw answered, on a herd long-lines failed on: a wrong answer to it may be the cut."""
+        length = len(line.removesuffix(b"\n").removesuffix(b"\r"))
+        return self.long_lines_fail is not None and length > self.longest_line_answered
 
     def promote(self, check: str, *, ahead_of: tuple[str, ...] = ()) -> None:
         """Ask the runner to judge ``check`` next (once; a later ask for it is ignored)."""

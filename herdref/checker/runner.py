@@ -238,7 +238,7 @@ def run_check(
     if verdict in ("FAIL", "NON-STRICT"):
         # What the failing attempt learned about the herd spares later checks a wait that
         # cannot succeed (herdref.checker.knowledge); a FLAKY failure teaches nothing.
-        target.knowledge.learn(context.learned)
+        target.knowledge.learn(context.learned, longest_line_answered=context.longest_line_answered)
     outcome = Outcome(
         check=item.name,
         clause=getattr(error, "clause", None) or item.clause,

@@ -171,6 +171,8 @@ class CheckContext:
         self.strict_deviation: CheckFailed | None = None
         #: What this check learned about the herd, for the run's knowledge (kept if it fails).
         self.learned: dict[Fact, str] = {}
+        #: long-lines: the longest line it saw answered (kept with ``long_lines_fail``).
+        self.longest_line_answered = 0
         #: The exchanges of this attempt, counted in order, and those among them that waited
         #: the whole reply timeout in silence on a connection left open (see ``quick_waits``).
         self.exchanges = 0

@@ -10,6 +10,7 @@ from collections.abc import Collection, Iterator
 
 import pytest
 
+from herdref.checker.checks.helpers import cut_or
 from herdref.checker.checks.registry import Check
 from herdref.checker.knowledge import RunKnowledge
 from herdref.checker.runner import run_checks
@@ -274,3 +275,45 @@ def test_a_malformed_at_reply_blocks_only_the_checks_that_cannot_read_it(target:
         verdicts = {outcome.check: outcome.verdict for outcome in run_checks(target, checks)}
         assert verdicts == {"at-reply-format": "FAIL", "reader": judged, "other": "BLOCKED"}
     assert seen == ["A answers a valid IAMAT with b'AT A +0.5 +1+2 3'"]
+
+
+def test_a_wrong_answer_to_a_line_longer_than_any_answered_is_blocked_by_long_lines(target: Target) -> None:
+    """long-lines answered lines up to 100 octets, then failed: a later check whose 150-octet
+    line gets the wrong answer may be looking at the cut (BLOCKED by long-lines, named once),
+    while the same wrong answer to a 90-octet line is that check's own FAIL."""
+
+    def long_lines(context: CheckContext) -> None:
+        context.longest_line_answered = 100
+        context.learned["long_lines_fail"] = "a valid IAMAT of 400 octets got '?'"
+        raise CheckFailed("cut", expected="AT", seen="?")
+
+    def refusing(length: int) -> object:
+        def run(context: CheckContext) -> None:
+            line = b"IAMAT " + b"x" * (length - 6) + b"\n"
+            raise cut_or(context, line, CheckFailed("no '?'", expected="?", seen="AT"))
+
+        return run
+
+    outcomes = run_checks(
+        target,
+        [
+            _check("long-lines", long_lines),
+            _check("long-line-refused", refusing(150)),
+            _check("short-line-refused", refusing(90)),
+        ],
+    )
+    verdicts = {outcome.check: (outcome.verdict, outcome.blocked_by) for outcome in outcomes}
+    assert verdicts == {
+        "long-lines": ("FAIL", ""),
+        "long-line-refused": ("BLOCKED", "long-lines"),
+        "short-line-refused": ("FAIL", ""),
+    }
+    assert target.knowledge.longest_line_answered == 100
+
+
+def test_without_a_long_lines_failure_no_line_is_too_long() -> None:
+    knowledge = RunKnowledge()
+    assert not knowledge.line_too_long(b"x" * 70_000 + b"\n")
+    knowledge.learn({"long_lines_fail": "refused"}, longest_line_answered=99)
+    assert knowledge.line_too_long(b"x" * 100 + b"\r\n")
+    assert not knowledge.line_too_long(b"x" * 99 + b"\r\n")

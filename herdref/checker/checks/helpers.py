@@ -9,7 +9,7 @@ from typing import Final
 
 from herdref.checker.checks.at_lines import at_reply, is_malformed, require_arrival
 from herdref.checker.checks.records import carries_fields, judge_cut, older_record
-from herdref.checker.checks.registry import CheckFailed
+from herdref.checker.checks.registry import CheckBlocked, CheckFailed
 from herdref.checker.client import Exchange
 from herdref.checker.deadline import DeadlinePassed, wait_until
 from herdref.checker.launcher import Launcher
@@ -76,7 +76,23 @@ def expect_error(
         unanswered_clause=unanswered_clause,
     )
     if failure is not None:
-        raise failure
+        raise cut_or(context, payload, failure)
+
+
+def cut_or(context: CheckContext, payload: bytes, failure: CheckFailed) -> CheckFailed | CheckBlocked:
+    """``failure``, or BLOCKED by long-lines where ``payload`` is longer than any line the herd
+    was seen to answer and long-lines failed on a long one: the herd may have judged a cut
+    line, a defect long-lines named already (knowledge ``long_lines_fail``)."""
+    knowledge = context.target.knowledge
+    if not knowledge.line_too_long(payload):
+        return failure
+    length = len(payload.removesuffix(b"\n").removesuffix(b"\r"))
+    return CheckBlocked(
+        "long-lines",
+        f"{failure.summary}; the line is {length} octets, longer than any "
+        f"line long-lines saw answered ({knowledge.longest_line_answered} octets), and long-lines "
+        f"failed on a long one ({knowledge.long_lines_fail}): the herd may have judged a cut line",
+    )
 
 
 def refusal_failure(
@@ -142,10 +158,14 @@ def expect_error_graded(
         what = "its '?' reply does not copy the line" if refused else "no '?' reply for it"
         if refused and reply.data[1:2] != b" " and reply.data[1:].strip(WHITESPACE):
             what = "its '?' is not followed by a space ('?', SP, then the copy)"
-        raise CheckFailed(f"{summary}: {what}", expected=repr(error_for(payload)), seen=seen, clause="ERR-1")
+        failure = CheckFailed(
+            f"{summary}: {what}", expected=repr(error_for(payload)), seen=seen, clause="ERR-1"
+        )
+        raise cut_or(context, payload, failure)
     copied_exactly = exact(line) if exact is not None else is_error_reply_for(payload, line, strict=True)
     if not copied_exactly:
-        raise CheckFailed(summary, expected=repr(error_for(payload)), seen=seen, clause="ERR-2")
+        failure = CheckFailed(summary, expected=repr(error_for(payload)), seen=seen, clause="ERR-2")
+        raise cut_or(context, payload, failure)
 
 
 def refused_when_plain(context: CheckContext, name: str, payload: bytes) -> None:

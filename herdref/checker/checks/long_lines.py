@@ -49,6 +49,8 @@ def long_lines(context: CheckContext) -> None:
     # the lengths of the location and time drawn for it.
     lengths: list[int | None] = list(long_line_lengths(context.variation))
     lengths.insert(1, None)
+    # Lines shorter than the shortest tried count as answered: every other check sends them.
+    context.longest_line_answered = min(LINE_LENGTHS) - 1
     for wanted in lengths:
         location, client_time = context.location(), context.now_time()
         overhead = len(b"IAMAT   ") + len(location) + len(client_time)
@@ -65,6 +67,7 @@ def long_lines(context: CheckContext) -> None:
             and echoed
             and echo_numerically_equal((location, client_time), (record.location, record.client_time))
         ):
+            context.longest_line_answered = max(context.longest_line_answered, length)
             continue
         what = f"a valid IAMAT of {length} octets (a {id_length}-octet client ID)"
         expected = (
