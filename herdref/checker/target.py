@@ -59,7 +59,8 @@ class CheckUnsupported(Exception):
 class CheckFailed(AssertionError):
     """The target broke the check's clause (or ``clause``, when given). ``strict_part`` says
     whether what broke binds only in the strict profile, when the clause's tag does not tell
-    (see :func:`herdref.checker.grading.is_strict_only`)."""
+    (see :func:`herdref.checker.grading.is_strict_only`). ``missing``: the servers a record
+    never reached, where that is the failure (FLOOD-1)."""
 
     def __init__(
         self,
@@ -69,6 +70,7 @@ class CheckFailed(AssertionError):
         seen: str,
         clause: str | None = None,
         strict_part: bool | None = None,
+        missing: tuple[str, ...] = (),
     ) -> None:
         super().__init__(summary)
         self.summary = summary
@@ -76,6 +78,7 @@ class CheckFailed(AssertionError):
         self.seen = seen
         self.clause = clause
         self.strict_part = strict_part
+        self.missing = missing
 
 
 class BudgetSpent(CheckUnsupported):

@@ -203,6 +203,7 @@ def require_arrival(
                 for name in missing
             ),
             clause="FLOOD-1",
+            missing=tuple(missing),
         )
     context.transcript.note(
         f"the record arrived at {', '.join(names)} (its AT reply is malformed, at-reply-format's: "

@@ -337,6 +337,7 @@ def require_flood(
                 for name in missing
             ),
             clause="FLOOD-1",
+            missing=tuple(missing),
         )
 
 

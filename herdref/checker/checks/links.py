@@ -7,7 +7,7 @@ import contextlib
 import itertools
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from typing import Final
 
 from herdref.checker.checks.at_lines import at_reply, echoed
@@ -63,8 +63,8 @@ def _restart_case(context: CheckContext, sig: int) -> None:
     ):
         report = (context.location(), context.now_time())
         line = at_reply(context, neighbour, while_down, *report)
-    with _held_up_by(victim, "down"):
-        holders = reachable_without(target, neighbour, {victim})
+    holders = reachable_without(target, neighbour, {victim})
+    with _held_up_by(context, victim, "down", holders):
         require_spread(context, neighbour, holders, while_down, line, report=report)
     launcher.start(victim)
     launcher.wait_listening(victim, deadline_s=target.startup_s)
@@ -139,8 +139,8 @@ def paused_neighbour(context: CheckContext) -> None:
                     seen=show(reply.data) + f" after {target.timeout_s:g} s",
                 )
             line = reply.data.split(b"\n", 1)[0]
-            with _held_up_by(victim, "stopped"):
-                holders = reachable_without(target, neighbour, {victim})
+            holders = reachable_without(target, neighbour, {victim})
+            with _held_up_by(context, victim, "stopped", holders):
                 require_spread(context, neighbour, holders, client, line, report=report)
         _fill_link(context, neighbours_of(target, victim)[0], victim)
     finally:
@@ -148,26 +148,92 @@ def paused_neighbour(context: CheckContext) -> None:
 
 
 @contextlib.contextmanager
-def _held_up_by(victim: str, state: str) -> Iterator[None]:
+def _held_up_by(context: CheckContext, victim: str, state: str, holders: Collection[str]) -> Iterator[None]:
     """A record that does not reach a server while ``victim`` is ``state`` (down, stopped),
     though a path of running servers leads there, was held up by that neighbour: flood-all,
     a prerequisite, saw records reach every server with all of them running. LINK-4: "A
     neighbour that is down, stopped (e.g. SIGSTOP) or not reading delays neither the replies to
     clients nor the floods to other neighbours" (a herd that floods the neighbours in turn,
     stopping at a refused connection or waiting on each one, is the usual cause), so that is the
-    clause broken, not FLOOD-1."""
+    clause broken, not FLOOD-1; unless the isolation experiment (:func:`_isolate_link`) shows
+    the link the record should have crossed carries no flood even with ``victim`` running."""
     try:
         yield
     except CheckFailed as failure:
         if failure.clause != "FLOOD-1":
             raise
+        _isolate_link(context, victim, state, set(holders) - set(failure.missing), failure.missing)
         raise CheckFailed(
             f"with {victim} {state}, {failure.summary}, though a path of running servers leads "
             f"there: a {state} neighbour must hold up no flood to the others",
             expected=failure.expected,
             seen=failure.seen,
             clause="LINK-4",
+            missing=failure.missing,
         ) from None
+
+
+def _isolate_link(
+    context: CheckContext, victim: str, state: str, reached: Collection[str], missing: Collection[str]
+) -> None:
+    """Tell a neighbour that holds up floods (LINK-4) from a link that carries none (FLOOD-1: a
+    neighbour table that leaves a neighbour out, in one direction only, still lets flood-all
+    pass over other paths). Take a server ``missed`` the record never reached and a neighbour of
+    it, ``sender``, that it did reach; make every neighbour of ``sender`` run (``victim`` back,
+    if it is one) and every other neighbour of ``missed`` be down (``victim``, or killed), so
+    that ``missed`` can get a record made at ``sender`` from ``sender`` alone and nothing can
+    hold that flood up. If it still never arrives, the link carries no flood: FLOOD-1
+    (raised). If it does, ``victim`` being ``state`` held the first record up (LINK-4, the
+    caller's). Where no such pair exists, nothing is told apart (and the transcript says so)."""
+    target, launcher = context.target, need_launcher(context)
+    for missed, sender in itertools.product(sorted(missing), sorted(reached)):
+        if sender not in neighbours_of(target, missed):
+            continue
+        others = [name for name in neighbours_of(target, missed) if name != sender]
+        bring_back = victim in neighbours_of(target, sender)
+        killed = [name for name in others if name != victim or bring_back]
+        if (bring_back and victim in others) or set(killed) & set(neighbours_of(target, sender)):
+            continue
+        if bring_back and state == "down":
+            launcher.start(victim)
+            launcher.wait_listening(victim, deadline_s=target.startup_s)
+        elif bring_back:
+            launcher.resume(victim)
+        for name in killed:
+            launcher.kill(name)
+        down = [*killed, *([] if bring_back else [victim])]
+        context.transcript.note(
+            f"isolating the link {sender}-{missed}: every neighbour of {sender} runs"
+            + (f" ({victim} again)" if bring_back else "")
+            + (f", and {', '.join(down)} (the other neighbours of {missed}) are down" if down else "")
+            + f", so {missed} can get a record made at {sender} from {sender} alone"
+        )
+        client = context.client_id("isolate")
+        report = (context.location(), context.now_time())
+        line = at_reply(context, sender, client, *report)
+        try:
+            require_spread(context, sender, [missed], client, line, report=report)
+        except CheckFailed as again:
+            if again.clause != "FLOOD-1":
+                raise
+            raise CheckFailed(
+                f"{sender} never floods to its neighbour {missed}: a record made at {sender} did not reach "
+                f"{missed} with every neighbour of {sender} running and no other way to {missed} "
+                "(the herd file links them: a neighbour table that leaves one of them out)",
+                expected=again.expected,
+                seen=again.seen,
+                clause="FLOOD-1",
+                missing=(missed,),
+            ) from None
+        context.transcript.note(
+            f"{missed} got the record from {sender} with every neighbour of {sender} running: "
+            f"{victim} being {state} held the first one up"
+        )
+        return
+    context.transcript.note(
+        f"no link to {', '.join(sorted(missing))} can be isolated: whether it carries no flood at all "
+        "(FLOOD-1) is not told apart"
+    )
 
 
 def _fill_link(context: CheckContext, name: str, victim: str) -> None:
@@ -229,8 +295,9 @@ def _fill_link(context: CheckContext, name: str, victim: str) -> None:
             seen=show(reply.data) + f" after {target.timeout_s:g} s",
         )
     line = reply.data.split(b"\n", 1)[0]
-    with _held_up_by(victim, "stopped"):
-        require_spread(context, name, reachable_without(target, name, {victim}), after, line, report=report)
+    holders = reachable_without(target, name, {victim})
+    with _held_up_by(context, victim, "stopped", holders):
+        require_spread(context, name, holders, after, line, report=report)
 
 
 @check(

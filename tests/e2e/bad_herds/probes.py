@@ -1229,6 +1229,33 @@ def flood_stops_at_down_neighbour(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def neighbour_left_out(script: Path, directory: Path) -> Evidence:
+    # Jaquez's neighbours in the herd file: Campbell and Clark, both fakes that record what comes.
+    with (
+        herd(
+            script,
+            directory,
+            names=("Jaquez", "Campbell", "Clark"),
+            links=(("Jaquez", "Campbell"), ("Jaquez", "Clark")),
+        ) as h,
+        fake_server(h.ports["Campbell"]) as campbell,
+        fake_server(h.ports["Clark"]) as clark,
+    ):
+        h.start("Jaquez")
+        t = Transcript()
+        h.iamat("Jaquez", b"leftout", LOCATION, now(), t)
+        wait_for(lambda: any(b" leftout " in line for line in campbell.lines()), QUIET_S)
+        wait_for(lambda: any(b" leftout " in line for line in clark.lines()), QUIET_S)
+        t.append(f"Campbell (fake) received {campbell.lines()!r}")
+        t.append(f"Clark (fake) received {clark.lines()!r}")
+        return t.evidence(
+            any(b" leftout " in line for line in campbell.lines())
+            and not any(b" leftout " in line for line in clark.lines()),
+            "Jaquez floods the record to Campbell, never to Clark",
+        )
+
+
+@probe
 def flood_error_drops_reply(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h:  # B is down: nothing listens on its port
         h.start("A")
