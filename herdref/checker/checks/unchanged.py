@@ -15,11 +15,11 @@ from __future__ import annotations
 
 from typing import Final
 
-from herdref.checker.checks.at_lines import at_reply
+from herdref.checker.checks.at_lines import at_reply, is_malformed
 from herdref.checker.checks.helpers import neighbours_of, show
 from herdref.checker.checks.registry import CheckFailed, check
 from herdref.checker.target import CheckContext, CheckUnsupported
-from herdref.model.judge import looks_like_at, same_record
+from herdref.model.judge import carried_report, looks_like_at, same_record
 
 __all__ = ["invalid_iamat_unchanged"]
 
@@ -50,6 +50,17 @@ def _invalid_line(context: CheckContext, client: bytes, kind: str) -> bytes:
     }[kind]
 
 
+def _holds(held: bytes | None, line: bytes, report: tuple[bytes, bytes]) -> bool:
+    """Whether ``held`` (a server's answer's AT line) is the record ``line`` answered the IAMAT
+    of ``report`` with; where ``line`` is malformed (AT-1, at-reply-format's), whether ``held``
+    still carries that report's location and client time."""
+    if held is None:
+        return False
+    if is_malformed(line):
+        return carried_report(held, [report]) == 0
+    return same_record(held, line, any_time_diff=True)
+
+
 def _held(context: CheckContext, name: str, client: bytes) -> bytes | None:
     """What ``name`` answers a WHATSAT for ``client`` with: its AT line, or None when it answers
     anything else. No reply at all is None too (the caller says what that means)."""
@@ -64,24 +75,29 @@ def _held(context: CheckContext, name: str, client: bytes) -> bytes | None:
     # It judges only lines refused with '?': a herd that answers no invalid line '?' is named
     # once, by error-reply (ERR-1).
     requires=("dialect", "at-reply-format", "error-reply"),
+    # A malformed AT reply (AT-1) that carries the report sent still shows whether the record
+    # changed: by the location and client time the server's answers carry.
+    reads_malformed_at=True,
 )
 def invalid_iamat_unchanged(context: CheckContext) -> None:
     target = context.target
     name = target.names[0]
     neighbours = [n for n in neighbours_of(target, name) if n not in target.knowledge.kept_down]
     judged: list[tuple[bytes, bytes, bytes]] = []  # (client, the record, the invalid line)
+    refused = 0  # invalid lines refused with '?' that left the record as it was
     held_there: dict[bytes, bytes | None] = {}  # client -> what the first neighbour holds
     for what in _KINDS:
         client = context.client_id()
-        line = at_reply(context, name, client, context.location(), context.now_time())
+        report = (context.location(), context.now_time())
+        line = at_reply(context, name, client, *report)
         before = _held(context, name, client)
-        if before is None or not same_record(before, line, any_time_diff=True):
+        if not _holds(before, line, report):
             raise CheckUnsupported(
                 f"{name} answers a WHATSAT for a client it just stored with {show(before)}, not the "
                 f"record {line!r} (whatsat-reply judges that, WHATSAT-5), so whether a later line "
                 "changes the record cannot be seen"
             )
-        if neighbours:
+        if neighbours and not is_malformed(line):
             # What the neighbour holds once the record has arrived, whatever the line (a relay
             # that changes it is flood-all's business, FLOOD-5), before the invalid line is sent.
             held_there[client] = context.wait_for_line(neighbours[:1], client, line, any_record=True)[
@@ -98,8 +114,10 @@ def invalid_iamat_unchanged(context: CheckContext) -> None:
             continue
         answer = context.whatsat(name, client, bound=target.lookup_bound or 0).data
         after = answer.partition(b"\n")[0] if looks_like_at(answer) else None
-        if after is not None and same_record(after, before, any_time_diff=True):
-            judged.append((client, line, invalid))
+        if after is not None and _holds(after, line, report):
+            refused += 1
+            if not is_malformed(line):  # a neighbour's copy is compared by its line
+                judged.append((client, line, invalid))
             continue
         if not answer:
             _still_answers(context, name, invalid)
@@ -116,11 +134,17 @@ def invalid_iamat_unchanged(context: CheckContext) -> None:
             expected=f"WHATSAT answered with the record kept: {before!r}",
             seen=f"before: {before!r}; after {invalid!r}: {show(after if after is not None else answer)}",
         )
-    if not judged:
+    if not refused:
         raise CheckUnsupported(
             f"{name} refused none of the invalid IAMATs with '?' (the invalid-* checks judge that), "
             "so whether a refused line changes a record could not be seen"
         )
+    if not judged:
+        context.transcript.note(
+            f"{name}'s AT lines are malformed (AT-1): only {name} itself was judged, by the location "
+            "and client time its answers carry"
+        )
+        return
     _judge_neighbours(context, name, neighbours, judged, held_there)
 
 

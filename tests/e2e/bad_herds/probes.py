@@ -863,6 +863,24 @@ def bad_time_overwrites_location(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def at_reply_without_client_bad_time_overwrites(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        reply = h.iamat("A", b"moved", LOCATION, TIME, t)
+        refused = first_line(h.exchange("A", b"IAMAT moved +10.5-20.5 abc\n", t, complete=line_done).data)
+        held = h.wait_record("A", b"moved", t)
+        return t.evidence(
+            len(fields_of(reply)) == 5
+            and b"moved" not in fields_of(reply)
+            and refused.startswith(b"?")
+            and held is not None
+            and b"+10.5-20.5" in held,
+            "the AT reply has five fields, no client ID; an IAMAT refused '?' for its time moved the record",
+        )
+
+
+@probe
 def first_report_kept(script: Path, directory: Path) -> Evidence:
     t = Transcript()
     kept = _kept_record(script, directory, b"1700000000", b"1700000001", t)
