@@ -31,6 +31,11 @@ timeout that cannot succeed, and say why:
   got the wrong answer while longer than any long-lines saw answered (``longest_line_answered``,
   in octets without the LF): that the herd cuts such lines is named, what it does with the
   line's content cannot be told.
+* ``records_unreadable``: whatsat-reply saw the WHATSAT reply's AT line carry neither the
+  location and client time of the stored record (a line rebuilt from the WHATSAT's own fields:
+  WHATSAT-5). No WHATSAT can then show which record a server holds: every check that reads
+  records that way is BLOCKED by whatsat-reply at its first read, instead of waiting out the
+  propagation time and ending UNSUPPORTED.
 * ``promote``: a check asks the runner to judge another one next, ahead of its place, because
   what it saw makes that one the check that names the defect (flood-storm saw no neighbour
   send a record: flood-all is judged at once, and the checks that need flooding to work come
@@ -54,6 +59,7 @@ Fact = Literal[
     "malformed_at",
     "odd_times_flood_forever",
     "long_lines_fail",
+    "records_unreadable",
 ]
 
 
@@ -74,6 +80,7 @@ class RunKnowledge:
     malformed_at: str | None = None
     odd_times_flood_forever: str | None = None
     long_lines_fail: str | None = None
+    records_unreadable: str | None = None
     #: With ``long_lines_fail``: the longest line (octets, LF excluded) long-lines saw answered
     #: before that failure (0: none).
     longest_line_answered: int = 0

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BudgetSpent",
+    "CheckBlocked",
     "CheckContext",
     "CheckFailed",
     "CheckUnsupported",
@@ -54,6 +55,16 @@ def _final(held: bytes, client_time: bytes) -> bool:
 
 class CheckUnsupported(Exception):
     """The check cannot judge this target (say why)."""
+
+
+class CheckBlocked(CheckUnsupported):
+    """What the check needs to see is spoilt by a defect that another check, ``by``, has
+    already failed on (the run learned it from that failure): the check is BLOCKED by it, as
+    by a prerequisite, rather than naming the same defect a second time."""
+
+    def __init__(self, by: str, reason: str) -> None:
+        super().__init__(f"not judged: {reason}")
+        self.by = by
 
 
 class CheckFailed(AssertionError):
@@ -404,6 +415,11 @@ class CheckContext:
         if self.target.lookup_bound is None:
             probes = self.target.dialect_probes
             raise CheckUnsupported(unreadable_records(probes.places_requests if probes else None))
+        unreadable = self.target.knowledge.records_unreadable
+        if unreadable is not None:
+            # whatsat-reply named it (WHATSAT-5): no WHATSAT shows which record a server holds,
+            # and a wait for one to show would spend the propagation time for nothing.
+            raise CheckBlocked("whatsat-reply", f"which record a server holds cannot be read: {unreadable}")
         # Only the AT line is read here: once the reply's content is all in, waiting for what
         # may follow it (the linger) is whatsat-reply's business (WHATSAT-5, WHATSAT-6), and
         # would cost every record read 0.5 s on a herd that keeps its connections open.

@@ -644,3 +644,22 @@ def test_flood_odd_time_waits_out_one_silence_only(tmp_path: Path) -> None:
     assert "client time nan: no reply, the connection left open" in transcript, output
     assert "the other odd forms are waited for 1 s each" in transcript, output
     assert status == 0, output
+
+
+def test_records_no_whatsat_can_show_block_the_flood_checks_at_once(tmp_path: Path) -> None:
+    """A herd whose WHATSAT rebuilds the AT line from the request (radius and bound where the
+    location and client time belong): whatsat-reply names it (WHATSAT-5), and a flood check then
+    cannot read which record a server holds: BLOCKED by whatsat-reply at its first read, not
+    UNSUPPORTED after the whole propagation wait."""
+    status, document, output = validate(
+        tmp_path,
+        *launch_broken_herd(tmp_path, "whatsat_line_from_arguments.py"),
+        *_FAST,
+        "--only",
+        "whatsat-reply,flood-no-loop,flood-malformed-at",
+    )
+    verdicts = {entry["check"]: (entry["verdict"], entry["blocked_by"]) for entry in document["checks"]}  # type: ignore[index]
+    assert verdicts["whatsat-reply"] == ("FAIL", ""), output
+    assert verdicts["flood-no-loop"] == ("BLOCKED", "whatsat-reply"), output
+    assert verdicts["flood-malformed-at"] == ("BLOCKED", "whatsat-reply"), output
+    assert status == 1, output

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Final, Literal
 
 from herdref.checker.grading import BUILTIN_CLAUSE_TAGS
-from herdref.checker.target import CheckContext, CheckFailed, CheckUnsupported
+from herdref.checker.target import CheckBlocked, CheckContext, CheckFailed
 
 __all__ = [
     "CHECKS",
@@ -22,16 +22,6 @@ __all__ = [
 ]
 
 Level = Literal["MUST", "SHOULD"]
-
-
-class CheckBlocked(CheckUnsupported):
-    """What the check needs to see is spoilt by a defect that another check, ``by``, has
-    already failed on (the run learned it from that failure): the check is BLOCKED by it, as
-    by a prerequisite, rather than naming the same defect a second time."""
-
-    def __init__(self, by: str, reason: str) -> None:
-        super().__init__(f"not judged: {reason}")
-        self.by = by
 
 
 Profile = Literal["quick", "full"]

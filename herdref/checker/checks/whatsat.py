@@ -11,6 +11,7 @@ from herdref.checker.checks.whatsat_reading import places_reply, unanswered_afte
 from herdref.checker.client import Exchange
 from herdref.checker.target import CheckContext, CheckUnsupported
 from herdref.model.judge import (
+    carried_report,
     is_iso_location,
     looks_like_at,
     parse_whatsat_reply,
@@ -113,7 +114,8 @@ FIRST_LINE_NOT_STORED: Final = "the WHATSAT reply does not start with the stored
 def whatsat_reply(context: CheckContext) -> None:
     name = context.target.names[0]
     client = context.client_id()
-    line = at_reply(context, name, client, context.location(), context.now_time())
+    report = (context.location(), context.now_time())
+    line = at_reply(context, name, client, *report)
     if not context.target.places_work:
         # No record shown in the dialect step: the fixture's log tells a herd that asked Places
         # and answered nothing (its defect, named here once) from one that never reached it.
@@ -129,7 +131,20 @@ def whatsat_reply(context: CheckContext) -> None:
                 f"bound {bound} refused with '?': limits-accepted judges that (WHATSAT-3)"
             )
             continue
+        _learn_if_unreadable(context, name, reply.data, report)
         _judge_whatsat_reply(line, reply)
+
+
+def _learn_if_unreadable(context: CheckContext, name: str, data: bytes, report: tuple[bytes, bytes]) -> None:
+    """When the reply's first line is AT-shaped but does not carry the stored report (its
+    location and client time), no WHATSAT can show which record a server holds: the run learns
+    it (``records_unreadable``), kept if this check fails."""
+    first = data.partition(b"\n")[0]
+    if looks_like_at(first) and carried_report(first, [report]) is None:
+        context.learned["records_unreadable"] = (
+            f"{name} answers WHATSAT with {first[:160]!r}, an AT line that does not carry the location "
+            f"{report[0].decode()} and client time {report[1].decode()} of the record it stored"
+        )
 
 
 def _judge_whatsat_reply(line: bytes, reply: Exchange) -> None:
