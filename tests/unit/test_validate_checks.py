@@ -172,6 +172,7 @@ def test_the_checks_that_read_malformed_at_lines_are_the_ones_whose_property_ign
         "flood-pairs-quick",
         "iamat-any-time",
         "iamat-stale",
+        "invalid-iamat-unchanged",
         "location-edges",
         "echo-numeric",
         "echo-exact",

@@ -170,9 +170,9 @@ def test_a_server_still_exiting_when_the_herd_is_restored_is_started_again(tmp_p
     )
     try:
         herd.start_all(deadline_s=10)
-        assert exchange("127.0.0.1", port, b"die", timeout_s=2).data == b"DIE"
+        assert exchange("127.0.0.1", port, b"die", timeout_s=10).data == b"DIE"
         herd.ensure_all_running(deadline_s=10)
         assert herd.starts["Solo"] == 2
-        assert exchange("127.0.0.1", port, b"back", timeout_s=2).data == b"BACK"
+        assert exchange("127.0.0.1", port, b"back", timeout_s=10).data == b"BACK"
     finally:
         herd.stop_all()

@@ -361,6 +361,9 @@ def flood_stale_not_sent(context: CheckContext) -> None:
         held = context.stored_line(origin, client, silence_is_none=True)
         record = split_at_fields(held) if held is not None else None
         replaced = record is not None and record.location in (duplicate, stale)
+        # A duplicate (an equal client time) the origin took for newer is a choice the course
+        # leaves open (SPEC decision A7, IAMAT-7's Strict part): strict only, stored or not.
+        stale_replaced = record is not None and record.location == stale
         raise CheckFailed(
             f"{origin} flooded {' and '.join(sent)} IAMAT to its neighbour {observer}"
             + (" and now answers WHATSAT with it" if replaced else ""),
@@ -368,7 +371,7 @@ def flood_stale_not_sent(context: CheckContext) -> None:
             "one but the sentinel record",
             seen=f"{observer}'s port received {' and '.join(sent)} record (its location)"
             + (f"; {origin}'s WHATSAT answered {held!r}" if replaced else ""),
-            strict_part=not replaced,
+            strict_part=not stale_replaced,
         )
 
 

@@ -24,7 +24,6 @@ from herdref.model.judge import (
     carried_fields,
     location_close,
     looks_like_at,
-    same_record,
     split_at_fields,
     split_line,
     time_close,
@@ -330,7 +329,10 @@ def iamat_stale(context: CheckContext) -> None:
     """IAMAT-4 and IAMAT-7 at the one server a client reports to, with no flooding involved (a
     herd that floods nothing, or whose flooding fails, is judged here all the same): a report
     with the stored client time (a duplicate) and an older one are each answered with an AT
-    line for that report, never the stored record, and the server keeps the newest record."""
+    line for that report, never the stored record, and the server keeps the newest record.
+    A duplicate that replaced the record is a strict deviation only: the course leaves equal
+    timestamps open (SPEC decision A7; "most recent" may be read in arrival order); a stale
+    one that did is core."""
     name = context.target.names[0]
     client = context.client_id()
     newest_time = context.now_time()
@@ -355,48 +357,71 @@ def iamat_stale(context: CheckContext) -> None:
                 seen=repr(line),
                 clause="IAMAT-4",
             )
+        held, held_kind = _held_kind(context, name, client, reports)
+        if held_kind == kind == "duplicate":
+            context.defer_strict(
+                CheckFailed(
+                    f"{name} replaced its record of a client with that client's duplicate IAMAT (the "
+                    "same client time, another location): equal times are duplicates in herdref's "
+                    "strict profile (SPEC decision A7), a choice the course leaves open",
+                    expected=repr(newest),
+                    seen=repr(held),
+                )
+            )
+        elif held_kind == "stale" or held_kind is None:
+            raise CheckFailed(
+                f"{name} replaced its record of a client with that client's stale IAMAT (a client time "
+                "100 s older than the record's)"
+                if held_kind == "stale"
+                else f"{name} no longer answers WHATSAT with a record of the client after its {kind} IAMAT",
+                expected=repr(newest),
+                seen=show(held),
+            )
+
+
+def _held_kind(
+    context: CheckContext, name: str, client: bytes, reports: dict[str, tuple[bytes, bytes]]
+) -> tuple[bytes | None, str | None]:
+    """What ``name`` answers a WHATSAT for ``client`` with, and which of ``reports`` it is
+    (None: no record at all). UNSUPPORTED when that cannot be told."""
     asked_at = Fraction(time.time_ns(), 1_000_000_000)
     held = context.stored_line(name, client)
-    if held is not None and context.malformed_at is not None:
+    if held is None:
+        return None, None
+    if context.malformed_at is not None:
         # The AT replies are malformed (AT-1, at-reply-format's): the line WHATSAT answers, of
         # whatever shape, is read for the report it carries.
-        kind = held_report(name, held, reports)
-        if kind != "newest":
-            raise CheckFailed(
-                f"{name} replaced its record of a client with that client's {kind} IAMAT: its WHATSAT "
-                f"answers a line with the {kind} report's location and client time",
-                expected=repr(newest),
-                seen=repr(held),
-            )
-        return
+        return held, held_report(name, held, reports)
     record = held_record(name, held)
-    if record is not None and not any(
-        time_close(sent, record.client_time) for sent in (newest_time, stale_time)
-    ):
+    assert record is not None  # held is an AT line
+    for kind, (location, client_time) in reports.items():
+        if time_close(client_time, record.client_time) and location_close(location, record.location):
+            return held, kind
+    newest_time = reports["newest"][1]
+    if not any(time_close(sent, record.client_time) for _, sent in reports.values()):
         # An AT line of the client with none of the reports' client times: WHATSAT does not
         # return a stored record as sent (whatsat-reply names that, WHATSAT-5). A line rebuilt
-        # at query time still tells, by its time difference, which client time is held.
+        # at query time still tells, by its time difference, which client time is held (the
+        # duplicate's is the newest's: told apart from it by the stale report alone).
         diff = time_diff_value(record.time_diff)
         held_time = asked_at - diff if diff is not None else None
-        if held_time is not None and _nearer_stale(held_time, newest_time, stale_time):
-            raise CheckFailed(
-                f"{name} replaced its record of a client with that client's stale IAMAT: the line its "
-                f"WHATSAT rebuilds has a time difference of {record.time_diff.decode()} s, which puts the "
-                "client time it holds at the stale report's, 100 s before the newest",
-                expected=repr(newest),
-                seen=repr(held),
-            )
+        if "stale" not in reports:
+            return held, "unread"
+        if held_time is not None and _nearer_stale(held_time, newest_time, reports["stale"][1]):
+            return held, "stale"
         raise CheckUnsupported(
             f"{name} answers WHATSAT with {held!r}, whose client time {record.client_time!r} is none of "
             "the reports': not the stored AT line (whatsat-reply judges that, WHATSAT-5), so which "
             "report it keeps cannot be seen"
         )
-    if held is None or not same_record(held, newest, any_time_diff=True):
-        raise CheckFailed(
-            f"{name} replaced its record of a client with that client's duplicate or stale IAMAT",
-            expected=repr(newest),
-            seen=show(held),
-        )
+    # A record mixed from two reports: the one whose location it took changed it.
+    for kind, (location, _) in reports.items():
+        if kind != "newest" and location_close(location, record.location):
+            return held, kind
+    raise CheckUnsupported(
+        f"{name} answers WHATSAT with {held!r}, whose location is no report's: which report it keeps "
+        "cannot be seen"
+    )
 
 
 def _nearer_stale(held_time: Fraction, newest_time: bytes, stale_time: bytes) -> bool:

@@ -125,7 +125,20 @@ def flood_newest_wins(context: CheckContext) -> None:
             what = f"replaced the newest record with the {kind} IAMAT a client sent to {receiver}"
         else:
             what = "answers WHATSAT with another AT line than the newest record"
-        raise CheckFailed(f"{name} {what}", expected=repr(newest), seen=show(held))
+        _fail_or_defer(
+            context, f"{name} {what}", kind if receiver else "", expected=repr(newest), seen=show(held)
+        )
+
+
+def _fail_or_defer(context: CheckContext, summary: str, kind: str, *, expected: str, seen: str) -> None:
+    """A duplicate (the newest client time, another location) that replaced the newest record
+    is a strict deviation only: the course leaves equal timestamps open (SPEC decision A7), and
+    a record that circles for it is flood-storm's. Anything else that replaced it is FLOOD-2."""
+    failure = CheckFailed(summary, expected=expected, seen=seen)
+    if kind != "duplicate":
+        raise failure
+    failure.summary += " (an equal client time: a duplicate in herdref's strict profile, SPEC decision A7)"
+    context.defer_strict(failure)
 
 
 def _note_kept_at_receiver(
@@ -201,8 +214,10 @@ def _judge_by_report(
                 "replaced it (FLOOD-2)"
             )
             return
-    raise CheckFailed(
+    _fail_or_defer(
+        context,
         f"{name} replaced the newest record with the {kind} IAMAT a client sent to {receiver}",
+        kind,
         expected=repr(newest),
         seen=repr(held),
     )

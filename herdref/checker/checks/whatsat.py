@@ -6,7 +6,7 @@ from typing import Final
 
 from herdref.checker.checks.at_lines import at_reply, is_malformed
 from herdref.checker.checks.helpers import show
-from herdref.checker.checks.registry import CheckFailed, check
+from herdref.checker.checks.registry import CheckBlocked, CheckFailed, check
 from herdref.checker.checks.whatsat_reading import places_reply, unanswered_after_places, whatsat_json
 from herdref.checker.client import Exchange
 from herdref.checker.target import CheckContext, CheckUnsupported
@@ -49,9 +49,9 @@ def limits_accepted(context: CheckContext) -> None:
     "MUST",
     "a decimal radius (0.5 km) and bound 0 are accepted",
     strict_part=True,
-    # A herd whose radius parsing fails invalid-radius (a crash on a decimal, say) would fail
-    # here again for the same defect.
-    requires=("dialect", "at-reply-format", "invalid-radius"),
+    # Not invalid-radius: a herd that answers radius 51 with text of its own (invalid-radius's)
+    # may still refuse a decimal radius, which only this check names. A herd that dies on any
+    # decimal radius is invalid-radius's (its 50.5), and BLOCKS this check (below).
 )
 def limits_edges(context: CheckContext) -> None:
     name = context.target.names[0]
@@ -71,6 +71,8 @@ def limits_edges(context: CheckContext) -> None:
             # Refusing a decimal radius or bound 0 is strict only; no reply at all is not
             # allowed in any profile (ERR-4).
             refused = reply.data.startswith(b"?")
+            if not reply.data and bound:
+                _no_reply_to_any_decimal(context, name, client, radius)
             raise CheckFailed(
                 f"WHATSAT with radius {radius.decode()} and bound {bound} {what}",
                 expected="the stored AT line and places",
@@ -95,6 +97,19 @@ def limits_edges(context: CheckContext) -> None:
                     seen=repr(places)[:300],
                     clause="WHATSAT-7",
                 )
+
+
+def _no_reply_to_any_decimal(context: CheckContext, name: str, client: bytes, radius: bytes) -> None:
+    """BLOCKED by invalid-radius when an invalid decimal radius (its 50.5) gets no reply either:
+    the herd dies or hangs on decimal radii, valid or not, which invalid-radius has named."""
+    invalid = b"WHATSAT %s 50.5 5\n" % client
+    if context.send(name, invalid, whatsat=True).data:
+        return
+    raise CheckBlocked(
+        "invalid-radius",
+        f"radius {radius.decode()} got no reply, and neither did {invalid.strip()!r}: the herd answers "
+        "no decimal radius, valid or not (invalid-radius names that)",
+    )
 
 
 #: How whatsat-reply's summary starts when the reply's first line is not the stored AT line

@@ -1,5 +1,7 @@
-"""One bug: a client's IAMAT with the same client time as the stored record replaces it (>= instead
-of >) (IAMAT-7, and floods it, FLOOD-2)."""
+"""One strict deviation: a client's IAMAT with the same client time as the stored record replaces
+it (>= instead of >) and is flooded. IAMAT-7's Strict part calls it a duplicate; the course leaves
+equal timestamps open (decision A7), and records from neighbours are still compared strictly, so
+nothing circles (FLOOD-2 holds)."""
 
 from decimal import Decimal
 

@@ -773,6 +773,32 @@ def skew_double_minus(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def skew_double_minus_float_digits(script: Path, directory: Path) -> Evidence:
+    t = Transcript()
+    negative, _, _ = _time_diff(script, directory, b"%d.5" % (time.time() + 3600), t)
+    positive, _, _ = _time_diff(script, directory, b"%d.5" % (time.time() - 10), t)
+    digits = positive.partition(b".")[2]
+    return t.evidence(
+        negative.startswith(b"--") and positive.startswith(b"+") and len(digits) != 9,
+        "a negative time difference starts with '--', a positive one has a float's digits",
+    )
+
+
+@probe
+def radius_limit_text_integer_only(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        h.iamat("A", b"far", LOCATION, now(), t)
+        over = first_line(h.exchange("A", b"WHATSAT far 51 5\n", t, complete=line_done).data)
+        decimal = first_line(h.exchange("A", b"WHATSAT far 0.5 5\n", t, complete=line_done).data)
+        return t.evidence(
+            bool(over) and not over.startswith(b"?") and decimal.startswith(b"?"),
+            "radius 51 gets a message that is no '?', radius 0.5 gets '?'",
+        )
+
+
+@probe
 def skew_without_plus(script: Path, directory: Path) -> Evidence:
     t = Transcript()
     diff, _, _ = _time_diff(script, directory, b"1000000000.5", t)
