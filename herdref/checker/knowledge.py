@@ -36,6 +36,10 @@ timeout that cannot succeed, and say why:
   WHATSAT-5). No WHATSAT can then show which record a server holds: every check that reads
   records that way is BLOCKED by whatsat-reply at its first read, instead of waiting out the
   propagation time and ending UNSUPPORTED.
+* ``stopped_neighbour_blocks``: paused-neighbour saw a stopped (SIGSTOPped) neighbour hold up
+  replies or floods (LINK-4's Strict part). flood-pairs then kills every pair it takes down
+  instead of stopping it, and the stateful run stops no server: the course's fault model is a
+  server that goes down, which such a herd may meet and still be right.
 * ``promote``: a check asks the runner to judge another one next, ahead of its place, because
   what it saw makes that one the check that names the defect (flood-storm saw no neighbour
   send a record: flood-all is judged at once, and the checks that need flooding to work come
@@ -60,6 +64,7 @@ Fact = Literal[
     "odd_times_flood_forever",
     "long_lines_fail",
     "records_unreadable",
+    "stopped_neighbour_blocks",
 ]
 
 
@@ -81,6 +86,7 @@ class RunKnowledge:
     odd_times_flood_forever: str | None = None
     long_lines_fail: str | None = None
     records_unreadable: str | None = None
+    stopped_neighbour_blocks: str | None = None
     #: With ``long_lines_fail``: the longest line (octets, LF excluded) long-lines saw answered
     #: before that failure (0: none).
     longest_line_answered: int = 0

@@ -81,6 +81,8 @@ def build_machine(
     names = target.names
     links = sorted(tuple(sorted(pair)) for pair in target.config.links)
     launcher = target.launcher if allow_faults else None
+    # A herd a stopped neighbour holds up (LINK-4 Strict, paused-neighbour's) is stopped nowhere.
+    pauses = launcher is not None and target.knowledge.stopped_neighbour_blocks is None
     budget_notes: set[str] = set()
     #: Every example's context: what the run sent, to tell a run cut short from one that never began.
     contexts: list[CheckContext] = []
@@ -288,7 +290,7 @@ def build_machine(
             launcher.wait_listening(server, deadline_s=self.context.remaining(target.startup_s))
             self.model.restart(server)
 
-        @precondition(lambda self: launcher is not None)
+        @precondition(lambda self: pauses)
         @rule(server=st.sampled_from(names))
         def pause(self, server: str) -> None:
             assert launcher is not None

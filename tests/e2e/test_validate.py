@@ -663,3 +663,26 @@ def test_records_no_whatsat_can_show_block_the_flood_checks_at_once(tmp_path: Pa
     assert verdicts["flood-no-loop"] == ("BLOCKED", "whatsat-reply"), output
     assert verdicts["flood-malformed-at"] == ("BLOCKED", "whatsat-reply"), output
     assert status == 1, output
+
+
+def test_a_herd_held_up_by_a_stopped_neighbour_is_taken_down_by_kills_alone(tmp_path: Path) -> None:
+    """A stopped neighbour holding the floods up is LINK-4's Strict part (the course's fault
+    model is a server that goes down): NON-STRICT, and flood-pairs then kills every pair
+    instead of stopping it, so the course's own kill-pair test is judged on such a herd."""
+    status, document, output = validate(
+        tmp_path,
+        *launch_broken_herd(tmp_path, "flood_waits_on_stopped_neighbour.py"),
+        *SHORT_WAITS,
+        "--only",
+        "paused-neighbour,flood-pairs",
+    )
+    verdicts = {entry["check"]: entry for entry in document["checks"]}  # type: ignore[union-attr]
+    assert (verdicts["paused-neighbour"]["verdict"], verdicts["paused-neighbour"]["clause"]) == (
+        "NON-STRICT",
+        "LINK-4",
+    ), output
+    assert verdicts["flood-pairs"]["verdict"] == "PASS", output
+    assert any(
+        "every pair is killed, none stopped" in line for line in verdicts["flood-pairs"]["transcript"]
+    ), output
+    assert status == 3, output
