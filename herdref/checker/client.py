@@ -129,6 +129,8 @@ def reply_state(data: bytes, request: bytes, *, whatsat: bool, replies: int = 1)
         # Only an AT line starts a WHATSAT answer: anything else ('?', whatever it copies, or
         # some text of the herd's own) is a one-line reply, judged by the check.
         return "complete"
+    if _whole_then_stray(data, whatsat=whatsat, replies=replies):
+        return "unterminated"
     if replies != 1 or not data:
         return "partial"
     line = data.removesuffix(b"\n").removesuffix(b"\r")
@@ -156,6 +158,20 @@ def reply_state(data: bytes, request: bytes, *, whatsat: bool, replies: int = 1)
     if newline and split_at_fields(first) is not None and _whole_json(body):
         return "unterminated"
     return "partial"
+
+
+def _whole_then_stray(data: bytes, *, whatsat: bool, replies: int) -> bool:
+    """Whether ``data`` holds the whole reply (``replies`` one-line replies, or a WHATSAT
+    answer to its empty line) and then octets of a line that has not ended: output that
+    answers nothing (a herd that writes a stray '?' when its read meets EOF). The reply is in;
+    waiting the whole timeout for that line's end would only spend the run's budget, and what
+    else comes at once is still read (the linger)."""
+    if data.endswith(b"\n"):
+        return False
+    if not whatsat:
+        return data.count(b"\n") >= replies
+    end = data.find(b"\n\n")
+    return replies == 1 and end >= 0 and reply_complete(data[: end + 2], whatsat=True)
 
 
 def _float_echo(sent: bytes, echoed: bytes) -> bool:

@@ -27,6 +27,7 @@ from herdref.checker.places_evidence import unreadable_records
 from herdref.checker.variation import Variation, new_seed
 from herdref.herd.config import HerdConfig
 from herdref.model.judge import looks_like_at, parse_at_line, same_record
+from herdref.protocol import WHITESPACE
 
 if TYPE_CHECKING:
     from herdref.places.fixture import FixtureHandle
@@ -368,8 +369,26 @@ class CheckContext:
         # A reply read whole and then left open ends where it ends, as if the server had closed.
         ended = reply.closed or reply.complete
         normalized = self.target.dialect.normalize(reply.data, whatsat=whatsat, closed=ended)
+        if payload.rstrip(b"\r\n").rpartition(b"\n")[2].strip(WHITESPACE):
+            normalized = self._without_stray_error(normalized)
         # A wait the check's budget cut short saw no answer of the herd's (BudgetSpent).
         return self.judged(replace(reply, data=normalized, raw=reply.data))
+
+    def _without_stray_error(self, data: bytes) -> bytes:
+        """``data`` without a last line that is a '?' copying nothing, after the replies to a
+        payload whose last line is a command (a herd that takes the empty read at the client's
+        EOF for one more, blank, command and answers it '?', as FRAME-5 lenient lets a blank line
+        be answered): the replies are judged by the check, the stray line noted here (FRAME-6's
+        strict reading, nothing but replies, is not this exchange's to judge)."""
+        head, newline, last = data.removesuffix(b"\n").rpartition(b"\n")
+        if not newline or last.strip(WHITESPACE) != b"?":
+            return data
+        self.transcript.note(
+            f"after the reply came {data[len(head) + 1 :]!r}, a '?' that copies nothing (the herd's "
+            "answer to the empty read at the client's EOF, as to a blank line: FRAME-5 lenient): not "
+            "judged as part of the reply"
+        )
+        return head + b"\n"
 
     def _left_open(self, *, whatsat: bool) -> None:
         """The server kept a half-closed connection open after a whole reply, though the dialect

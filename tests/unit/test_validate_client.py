@@ -80,6 +80,12 @@ _WHATSAT = b"WHATSAT c 10 1\n"
         (_AT + b"\n{\n", _WHATSAT, True, "partial"),
         (_AT + b"\n{\n}\n\n", _WHATSAT, True, "complete"),
         (_AT + b"\n", _WHATSAT, True, "partial"),
+        # A whole reply, then a stray line the herd never ends (its '?' for the EOF it read):
+        # the reply is in, and only the linger is waited for what else follows.
+        (b"? HELLO\n? ", b"HELLO\n", False, "unterminated"),
+        (_AT + b"\n? ", _IAMAT, False, "unterminated"),
+        (_AT + b"\n{\n}\n\n? ", _WHATSAT, True, "unterminated"),
+        (_AT + b"\n{\n}\n? ", _WHATSAT, True, "partial"),
     ],
 )
 def test_reply_state_tells_a_whole_reply_from_a_cut_one(

@@ -421,3 +421,21 @@ def floods_through_its_own_herd(script: Path, directory: Path) -> Evidence:
 # The lab-host variant differs from dialect_single_process only in the addresses it binds, which
 # the probe (on loopback) cannot tell apart: the same trait shows it.
 TRAIT_PROBES["dialect_single_process_lab_host"] = dialect_single_process
+
+
+@trait
+def dialect_stray_error_at_eof(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        with h.connect("A") as sock:
+            line = b"IAMAT stray " + LOCATION + b" " + now() + b"\n"
+            t.sent("A", line)
+            sock.sendall(line)
+            sock.shutdown(socket.SHUT_WR)
+            reply = read_reply(sock)
+            t.got("A", reply.data)
+        first, _, rest = reply.data.partition(b"\n")
+        return t.evidence(
+            first.startswith(b"AT ") and rest == b"? ", "the AT reply, then '? ' for the EOF read"
+        )
