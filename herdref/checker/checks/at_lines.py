@@ -13,7 +13,7 @@ reason, never PASS, and no check FAILs because the line is malformed.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from herdref.checker.checks.registry import CheckFailed
 from herdref.checker.deadline import DeadlinePassed, wait_until
@@ -23,13 +23,17 @@ from herdref.protocol import At
 
 __all__ = [
     "MALFORMED_LINE",
+    "answered_report",
     "at_fields",
     "at_reply",
+    "carries_client",
     "echoed",
     "held_record",
     "held_report",
     "is_malformed",
+    "plain_answer",
     "require_arrival",
+    "unreadable",
 ]
 
 #: Where at_reply leaves a malformed AT line that carries its report, for at-reply-format to
@@ -116,6 +120,56 @@ def echoed(line: bytes, location: bytes, client_time: bytes) -> tuple[bytes, byt
     found_location, found_time = carried_fields(line, location, client_time)
     assert found_location is not None and found_time is not None, line
     return found_location, found_time
+
+
+def answered_report(
+    context: CheckContext, line: bytes, sent: Sequence[tuple[bytes, tuple[bytes, bytes]]]
+) -> int | None:
+    """Which of ``sent`` (each an IAMAT's client ID and its location and client time, the
+    client IDs all different) the reply ``line`` (no terminator) answers: a line of AT-1's shape
+    by its client ID; in a check that reads malformed AT lines (``context.malformed_at``), a
+    malformed one by the report its fields carry (:func:`herdref.model.judge.carried_report`).
+    None when it answers none of them, or cannot be read (the caller tells the two apart with
+    :func:`unreadable`)."""
+    record = split_at_fields(line)
+    if record is not None:
+        clients = [client for client, _ in sent]
+        return clients.index(record.client_id) if record.client_id in clients else None
+    if context.malformed_at is None or not looks_like_at(line):
+        return None
+    return carried_report(line, [report for _, report in sent])
+
+
+def unreadable(context: CheckContext, line: bytes, reports: Sequence[tuple[bytes, bytes]]) -> bool:
+    """Whether ``line`` is a malformed AT line, in a check that reads them, that carries none of
+    ``reports`` (or more than one): which IAMAT it answers cannot be told, so a check that
+    needs to know is UNSUPPORTED rather than FAIL (its shape is at-reply-format's, AT-1)."""
+    return (
+        context.malformed_at is not None
+        and looks_like_at(line)
+        and is_malformed(line)
+        and carried_report(line, reports) is None
+    )
+
+
+def carries_client(line: bytes, client: bytes) -> bool:
+    """Whether the AT-shaped ``line`` echoes ``client`` whole: as its client ID when it has
+    AT-1's shape, else as one of its fields (LEX-1 white space between them; a malformed line,
+    at-reply-format's, may hold the client ID elsewhere, or not at all)."""
+    record = split_at_fields(line)
+    if record is not None:
+        return record.client_id == client
+    return client in line.split()
+
+
+def plain_answer(context: CheckContext, name: str) -> tuple[bytes, bytes, tuple[bytes, bytes]]:
+    """A plain IAMAT to ``name`` (a short client ID, a location and a client time of its own):
+    the first line of its reply, the client ID and the report sent. The control with which a
+    check compares the malformed AT reply (AT-1, at-reply-format's) to an unusual IAMAT: what
+    the herd's malformed lines carry for a plain one, they must carry for that one too."""
+    client, report = context.client_id("plain"), (context.location(), context.now_time())
+    reply = context.iamat(name, client, *report)
+    return reply.data.partition(b"\n")[0], client, report
 
 
 def held_record(name: str, held: bytes | None) -> At | None:

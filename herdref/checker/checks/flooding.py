@@ -269,6 +269,9 @@ _AT_HANDLED_S = 1.0
     # The server-to-server format is the student's own (protocol notes A13): what a herd does
     # with a malformed line no neighbour of its own sends is herdref's reading, strict only.
     strict_part=True,
+    # It sends AT lines of its own and reads what WHATSAT shows by their fields: the herd's AT
+    # reply is never read (a malformed one, AT-1, is at-reply-format's).
+    reads_malformed_at=True,
 )
 def flood_malformed_at(context: CheckContext) -> None:
     name = context.target.names[0]

@@ -21,7 +21,16 @@ from herdref.model.replies import result_array
 from herdref.protocol import MAX_BOUND
 
 
-@check("limits-accepted", "WHATSAT-2", "MUST", "radius 1, radius 50 and bound 20 are accepted")
+# The WHATSAT checks below judge whether a WHATSAT is answered and what its JSON holds, which
+#: a malformed AT reply (AT-1, at-reply-format's) does not change: the IAMAT they need only has
+#: to be answered with an AT line that carries its report (at_reply reads it so).
+@check(
+    "limits-accepted",
+    "WHATSAT-2",
+    "MUST",
+    "radius 1, radius 50 and bound 20 are accepted",
+    reads_malformed_at=True,
+)
 def limits_accepted(context: CheckContext) -> None:
     name = context.target.names[0]
     client = context.client_id()
@@ -51,6 +60,7 @@ def limits_accepted(context: CheckContext) -> None:
     # A herd whose radius parsing fails invalid-radius (a crash on a decimal, say) would fail
     # here again for the same defect.
     requires=("dialect", "at-reply-format", "invalid-radius"),
+    reads_malformed_at=True,
 )
 def limits_edges(context: CheckContext) -> None:
     name = context.target.names[0]
@@ -321,7 +331,7 @@ def whatsat_location_forms(context: CheckContext) -> None:
         )
 
 
-@check("whatsat-bound", "WHATSAT-7", "MUST", "at most <bound> places in the reply")
+@check("whatsat-bound", "WHATSAT-7", "MUST", "at most <bound> places in the reply", reads_malformed_at=True)
 def whatsat_bound(context: CheckContext) -> None:
     name = context.target.names[0]
     client = context.client_id()
