@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from herdref.checker.checks.registry import CheckFailed
 from herdref.checker.deadline import DeadlinePassed, wait_until
-from herdref.checker.target import CheckContext, CheckUnsupported
+from herdref.checker.target import BudgetSpent, CheckContext, CheckUnsupported
 from herdref.model.judge import carried_fields, carried_report, looks_like_at, split_at_fields, split_line
 from herdref.protocol import At
 
@@ -30,10 +30,12 @@ __all__ = [
     "echoed",
     "held_record",
     "held_report",
+    "held_time",
     "is_malformed",
     "plain_answer",
     "require_arrival",
     "unreadable",
+    "wait_for_report",
 ]
 
 #: Where at_reply leaves a malformed AT line that carries its report, for at-reply-format to
@@ -204,6 +206,66 @@ def held_report(name: str, held: bytes, reports: Mapping[str, tuple[bytes, bytes
             "be seen"
         )
     return kinds[index]
+
+
+def held_time(
+    context: CheckContext, name: str, held: bytes | None, reports: Sequence[tuple[bytes, bytes]]
+) -> bytes | None:
+    """The client time of the record in ``held`` (what ``name`` answers a WHATSAT with; None:
+    no AT line, no record). A line of AT-1's shape gives its own (:func:`held_record`); in a
+    check that reads malformed AT lines, a malformed one gives the client time of the one of
+    ``reports`` (each a location and client time sent) that its fields carry, and is
+    UNSUPPORTED when none of them, or more than one, can be told."""
+    if held is None or context.malformed_at is None or not is_malformed(held):
+        record = held_record(name, held)
+        return None if record is None else record.client_time
+    index = carried_report(held, reports)
+    if index is None:
+        raise CheckUnsupported(
+            f"{name} answers WHATSAT with {held!r}, a malformed AT line (at-reply-format names that, "
+            "AT-1) in which the location and client time of exactly one of the reports sent cannot "
+            "be found, so which record it holds cannot be seen"
+        )
+    return reports[index][1]
+
+
+def wait_for_report(
+    context: CheckContext,
+    names: Iterable[str],
+    client: bytes,
+    reports: Sequence[tuple[bytes, bytes]],
+    wanted: int,
+) -> dict[str, int | None]:
+    """Wait (the propagation time) until every server of ``names`` answers a WHATSAT for
+    ``client`` with a line that carries ``reports[wanted]`` (its location and client time, by
+    :func:`herdref.model.judge.carried_report`, whatever the line's shape): which of ``reports``
+    each holds at the end, None where no AT line shows one. The wait of a check that compares
+    records by the report they carry, where the AT replies are malformed (AT-1)."""
+    held: dict[str, int | None] = dict.fromkeys(names)
+
+    def settled() -> bool:
+        for name, index in held.items():
+            if index != wanted:
+                line = context.stored_line(name, client, silence_is_none=True)
+                held[name] = None if line is None else carried_report(line, reports)
+        return all(index == wanted for index in held.values())
+
+    known = context.target.knowledge.does_not_flood
+    if known is not None:
+        # flood-all named it (FLOOD-1): a wait for the record to spread cannot end.
+        context.transcript.note(f"one look, no wait for the record to spread: {known}")
+        settled()
+        return held
+    wanted_s = context.target.propagation_s
+    allowed = context.remaining(wanted_s)
+    try:
+        wait_until(settled, deadline_s=allowed)
+    except DeadlinePassed:
+        if allowed < wanted_s:
+            raise BudgetSpent(
+                f"the check ran out of {context.budget_words()} while waiting for a record to spread"
+            ) from None
+    return held
 
 
 def require_arrival(
