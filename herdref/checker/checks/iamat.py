@@ -24,6 +24,7 @@ from herdref.checker.target import CheckContext, CheckUnsupported
 from herdref.checker.variation import FRACTION_DIGITS, INTEGER_DIGITS, Variation
 from herdref.model.judge import (
     carried_fields,
+    carried_report,
     location_close,
     looks_like_at,
     same_record,
@@ -336,6 +337,9 @@ def _crossing_at_neighbours(
         for neighbour, index in wait_for_report(context, neighbours, client, reports, 1).items()
         if index == 0
     ]
+    held = {neighbour: context.stored_line(neighbour, client, silence_is_none=True) for neighbour in kept}
+    # Still the first report when looked at again (the second may have come after the wait).
+    kept = [neighbour for neighbour, line in held.items() if line and carried_report(line, reports) == 0]
     if not kept:
         return
     third = (context.location(), _third_time(older))
@@ -349,7 +353,7 @@ def _crossing_at_neighbours(
                 f"as a string (it did take a third, {third[1].decode()}, greater both ways)",
                 expected=f"{neighbour} holds a line with the location {reports[1][0].decode()} and the "
                 f"client time {newer.decode()}",
-                seen=f"a line with the first report's location {reports[0][0].decode()} and client time",
+                seen=f"{show(held[neighbour])}: the first report's location and client time",
             )
 
 
