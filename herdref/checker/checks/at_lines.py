@@ -8,6 +8,11 @@ knows the reports it sent, so it tells which of them a malformed line carries by
 fields (:func:`herdref.model.judge.carried_report`, the LEX-5 and LEX-6 forms). A line that
 carries none of them, or more than one, cannot be read: the check is UNSUPPORTED with that
 reason, never PASS, and no check FAILs because the line is malformed.
+
+What such a check reads: which IAMAT a reply answers (:func:`answered_report`), the client time
+a server holds (:func:`held_time`, :func:`wait_for_report`), a client ID the line holds as a
+field (:func:`carries_client`; a herd whose lines leave it out is compared with a plain IAMAT's
+answer, :func:`plain_answer`, and the check is UNSUPPORTED where neither shows it).
 """
 
 from __future__ import annotations
