@@ -18,7 +18,8 @@ timeout that cannot succeed, and say why:
 * ``malformed_at``: at-reply-format found the AT reply malformed (AT-1), yet carrying the
   location and client time the client sent. The checks whose property does not depend on the
   line's shape (``Check.reads_malformed_at``: which record a server holds, the time
-  difference's sign, the echoed fields) are then judged instead of BLOCKED, reading each
+  difference's sign and form, the echoed fields, whether an IAMAT was answered, '?' replies,
+  WHATSAT and Places answers) are then judged instead of BLOCKED, reading each
   malformed line for the report it carries (:mod:`herdref.checker.checks.at_lines`); AT-1
   itself stays named once, by at-reply-format.
 * ``odd_times_flood_forever``: flood-odd-time saw a record whose client time is an odd form

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import itertools
+from types import SimpleNamespace
 
 import pytest
 
 from herdref.checker.checks import CHECKS, select_checks
-from herdref.checker.checks.at_lines import held_report
+from herdref.checker.checks.at_lines import (
+    answered_report,
+    carries_client,
+    held_report,
+    held_time,
+    unreadable,
+)
 from herdref.checker.checks.helpers import error_for as _error_for
 from herdref.checker.checks.places import cut_to_bound, first_difference
 from herdref.checker.checks.places import request_circle as _request_circle
@@ -185,6 +192,31 @@ def test_the_checks_that_read_malformed_at_lines_are_the_ones_whose_property_ign
         "restart-reconnect",
         "restart-after-sigterm",
         "paused-neighbour",
+        # '?' replies, WHATSAT and Places answers: the IAMAT before them need only be answered.
+        "extra-field-anywhere",
+        "error-echo-raw",
+        "error-keeps-connection",
+        "limits-accepted",
+        "limits-edges",
+        "whatsat-bound",
+        "places-bound-zero",
+        "places-errors",
+        "places-passthrough",
+        "frame-blank-lines",
+        "flood-malformed-at",
+        # Which IAMAT a reply answers, read by the report a malformed line carries.
+        "frame-pipelined",
+        "frame-split-write",
+        "long-lines",
+        "newer-by-value",
+        "flood-stale-not-sent",
+        "flood-at-from-client",
+        "whatsat-location-forms",
+        # The time difference's form, where skew reads it; the client ID, where a line holds it.
+        "skew-nine-digits",
+        "lex-id-punctuation",
+        "lex-unicode-space",
+        "lex-octets",
     }
     # Each still needs at-reply-format: another failure of it (an IAMAT-4, wrong IDs) blocks them.
     assert all("at-reply-format" in item.requires for item in CHECKS if item.reads_malformed_at)
@@ -202,3 +234,43 @@ def test_a_record_with_its_client_time_cut_short_is_no_older_record() -> None:
     assert cut_record(cut_reprinted, sent) and not older_record(cut_reprinted, sent)
     assert not cut_record(reprinted, sent) and not older_record(reprinted, sent)
     assert not cut_record(older, sent) and older_record(older, sent)
+
+
+def test_a_reply_is_told_by_its_client_id_or_by_the_report_a_malformed_one_carries() -> None:
+    sent = [(b"one", (b"+1+2", b"100.5")), (b"two", (b"+3+4", b"100.5"))]
+    reading, not_reading = SimpleNamespace(malformed_at="A answers ..."), SimpleNamespace(malformed_at=None)
+    assert answered_report(not_reading, b"AT A +0.1 two +3+4 100.5", sent) == 1
+    assert answered_report(not_reading, b"AT A +0.1 three +3+4 100.5", sent) is None
+    # Five fields, no client ID: read only by a check that reads malformed lines, by its report.
+    five = b"AT A +0.1 +3.0+4.0 100.5"
+    assert answered_report(not_reading, five, sent) is None
+    assert answered_report(reading, five, sent) == 1
+    assert not unreadable(reading, five, [report for _, report in sent])
+    # The location of one report and the time of none: which one it answers cannot be told.
+    assert answered_report(reading, b"AT A +0.1 +1+2 7.5", sent) is None
+    assert unreadable(reading, b"AT A +0.1 +1+2 7.5", [report for _, report in sent])
+    assert not unreadable(not_reading, b"AT A +0.1 +1+2 7.5", [report for _, report in sent])
+    assert not unreadable(reading, b"? IAMAT one +1+2 100.5", [report for _, report in sent])
+
+
+def test_a_client_id_is_echoed_whole_as_one_field() -> None:
+    assert carries_client(b"AT A +0.1 k\xc2\xa0x +1+2 5", b"k\xc2\xa0x")
+    assert not carries_client(b"AT A +0.1 k x +1+2 5", b"k\xc2\xa0x")
+    # A malformed line (the IAMAT repeated in it): the ID is one of its fields.
+    assert carries_client(b"AT A +0.1 IAMAT k-2:b +1+2 5", b"k-2:b")
+    assert not carries_client(b"AT A +0.1 +1+2 5", b"k-2:b")
+    # A line of AT-1's shape echoes it as its client ID, not as another field.
+    assert not carries_client(b"AT k-2:b +0.1 c +1+2 5", b"k-2:b")
+
+
+def test_the_client_time_held_is_read_from_the_report_a_malformed_line_carries() -> None:
+    reports = [(b"+1+2", b"99.5"), (b"+3+4", b"100.5")]
+    reading = SimpleNamespace(malformed_at="A answers ...")
+    assert held_time(reading, "A", b"AT A +0.1 +3+4 100.5", reports) == b"100.5"
+    assert held_time(reading, "A", b"AT A +0.1 c +1+2 99.50", reports) == b"99.50"
+    assert held_time(reading, "A", None, reports) is None
+    with pytest.raises(CheckUnsupported, match="exactly one of the reports"):
+        held_time(reading, "A", b"AT A +0.1 +5+6 1.5", reports)
+    # Not reading malformed lines: such a line is no stored record (held_record's reason).
+    with pytest.raises(CheckUnsupported, match="AT-1's shape"):
+        held_time(SimpleNamespace(malformed_at=None), "A", b"AT A +0.1 +3+4 100.5", reports)

@@ -8,28 +8,39 @@ knows the reports it sent, so it tells which of them a malformed line carries by
 fields (:func:`herdref.model.judge.carried_report`, the LEX-5 and LEX-6 forms). A line that
 carries none of them, or more than one, cannot be read: the check is UNSUPPORTED with that
 reason, never PASS, and no check FAILs because the line is malformed.
+
+What such a check reads: which IAMAT a reply answers (:func:`answered_report`), the client time
+a server holds (:func:`held_time`, :func:`wait_for_report`), a client ID the line holds as a
+field (:func:`carries_client`; a herd whose lines leave it out is compared with a plain IAMAT's
+answer, :func:`plain_answer`, and the check is UNSUPPORTED where neither shows it).
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from herdref.checker.checks.registry import CheckFailed
 from herdref.checker.deadline import DeadlinePassed, wait_until
-from herdref.checker.target import CheckContext, CheckUnsupported
+from herdref.checker.target import BudgetSpent, CheckContext, CheckUnsupported
 from herdref.model.judge import carried_fields, carried_report, looks_like_at, split_at_fields, split_line
 from herdref.protocol import At
 
 __all__ = [
     "MALFORMED_LINE",
+    "answered_report",
     "at_fields",
     "at_reply",
+    "carries_client",
     "echoed",
     "held_record",
     "held_report",
+    "held_time",
     "is_malformed",
+    "plain_answer",
     "require_arrival",
+    "unreadable",
+    "wait_for_report",
 ]
 
 #: Where at_reply leaves a malformed AT line that carries its report, for at-reply-format to
@@ -118,6 +129,56 @@ def echoed(line: bytes, location: bytes, client_time: bytes) -> tuple[bytes, byt
     return found_location, found_time
 
 
+def answered_report(
+    context: CheckContext, line: bytes, sent: Sequence[tuple[bytes, tuple[bytes, bytes]]]
+) -> int | None:
+    """Which of ``sent`` (each an IAMAT's client ID and its location and client time, the
+    client IDs all different) the reply ``line`` (no terminator) answers: a line of AT-1's shape
+    by its client ID; in a check that reads malformed AT lines (``context.malformed_at``), a
+    malformed one by the report its fields carry (:func:`herdref.model.judge.carried_report`).
+    None when it answers none of them, or cannot be read (the caller tells the two apart with
+    :func:`unreadable`)."""
+    record = split_at_fields(line)
+    if record is not None:
+        clients = [client for client, _ in sent]
+        return clients.index(record.client_id) if record.client_id in clients else None
+    if context.malformed_at is None or not looks_like_at(line):
+        return None
+    return carried_report(line, [report for _, report in sent])
+
+
+def unreadable(context: CheckContext, line: bytes, reports: Sequence[tuple[bytes, bytes]]) -> bool:
+    """Whether ``line`` is a malformed AT line, in a check that reads them, that carries none of
+    ``reports`` (or more than one): which IAMAT it answers cannot be told, so a check that
+    needs to know is UNSUPPORTED rather than FAIL (its shape is at-reply-format's, AT-1)."""
+    return (
+        context.malformed_at is not None
+        and looks_like_at(line)
+        and is_malformed(line)
+        and carried_report(line, reports) is None
+    )
+
+
+def carries_client(line: bytes, client: bytes) -> bool:
+    """Whether the AT-shaped ``line`` echoes ``client`` whole: as its client ID when it has
+    AT-1's shape, else as one of its fields (LEX-1 white space between them; a malformed line,
+    at-reply-format's, may hold the client ID elsewhere, or not at all)."""
+    record = split_at_fields(line)
+    if record is not None:
+        return record.client_id == client
+    return client in line.split()
+
+
+def plain_answer(context: CheckContext, name: str) -> tuple[bytes, bytes, tuple[bytes, bytes]]:
+    """A plain IAMAT to ``name`` (a short client ID, a location and a client time of its own):
+    the first line of its reply, the client ID and the report sent. The control with which a
+    check compares the malformed AT reply (AT-1, at-reply-format's) to an unusual IAMAT: what
+    the herd's malformed lines carry for a plain one, they must carry for that one too."""
+    client, report = context.client_id("plain"), (context.location(), context.now_time())
+    reply = context.iamat(name, client, *report)
+    return reply.data.partition(b"\n")[0], client, report
+
+
 def held_record(name: str, held: bytes | None) -> At | None:
     """The record in ``held``, the AT line ``name`` answers a WHATSAT with
     (:meth:`CheckContext.stored_line`); None when it answers no AT line at all. A first line
@@ -150,6 +211,66 @@ def held_report(name: str, held: bytes, reports: Mapping[str, tuple[bytes, bytes
             "be seen"
         )
     return kinds[index]
+
+
+def held_time(
+    context: CheckContext, name: str, held: bytes | None, reports: Sequence[tuple[bytes, bytes]]
+) -> bytes | None:
+    """The client time of the record in ``held`` (what ``name`` answers a WHATSAT with; None:
+    no AT line, no record). A line of AT-1's shape gives its own (:func:`held_record`); in a
+    check that reads malformed AT lines, a malformed one gives the client time of the one of
+    ``reports`` (each a location and client time sent) that its fields carry, and is
+    UNSUPPORTED when none of them, or more than one, can be told."""
+    if held is None or context.malformed_at is None or not is_malformed(held):
+        record = held_record(name, held)
+        return None if record is None else record.client_time
+    index = carried_report(held, reports)
+    if index is None:
+        raise CheckUnsupported(
+            f"{name} answers WHATSAT with {held!r}, a malformed AT line (at-reply-format names that, "
+            "AT-1) in which the location and client time of exactly one of the reports sent cannot "
+            "be found, so which record it holds cannot be seen"
+        )
+    return reports[index][1]
+
+
+def wait_for_report(
+    context: CheckContext,
+    names: Iterable[str],
+    client: bytes,
+    reports: Sequence[tuple[bytes, bytes]],
+    wanted: int,
+) -> dict[str, int | None]:
+    """Wait (the propagation time) until every server of ``names`` answers a WHATSAT for
+    ``client`` with a line that carries ``reports[wanted]`` (its location and client time, by
+    :func:`herdref.model.judge.carried_report`, whatever the line's shape): which of ``reports``
+    each holds at the end, None where no AT line shows one. The wait of a check that compares
+    records by the report they carry, where the AT replies are malformed (AT-1)."""
+    held: dict[str, int | None] = dict.fromkeys(names)
+
+    def settled() -> bool:
+        for name, index in held.items():
+            if index != wanted:
+                line = context.stored_line(name, client, silence_is_none=True)
+                held[name] = None if line is None else carried_report(line, reports)
+        return all(index == wanted for index in held.values())
+
+    known = context.target.knowledge.does_not_flood
+    if known is not None:
+        # flood-all named it (FLOOD-1): a wait for the record to spread cannot end.
+        context.transcript.note(f"one look, no wait for the record to spread: {known}")
+        settled()
+        return held
+    wanted_s = context.target.propagation_s
+    allowed = context.remaining(wanted_s)
+    try:
+        wait_until(settled, deadline_s=allowed)
+    except DeadlinePassed:
+        if allowed < wanted_s:
+            raise BudgetSpent(
+                f"the check ran out of {context.budget_words()} while waiting for a record to spread"
+            ) from None
+    return held
 
 
 def require_arrival(

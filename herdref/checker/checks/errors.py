@@ -153,6 +153,8 @@ def invalid_field_count(context: CheckContext) -> None:
     "MUST",
     "IAMAT and WHATSAT with one extra field at any position get '? <line>'",
     requires=("dialect", "at-reply-format", "invalid-field-count"),
+    # It judges '?' replies; the IAMAT before them need only be answered (AT-1 is not its).
+    reads_malformed_at=True,
 )
 def extra_field_anywhere(context: CheckContext) -> None:
     """IAMAT-1 and WHATSAT-1: exactly four fields. One extra field, drawn from the run's seed
@@ -327,6 +329,7 @@ def _invalid_whatsat_fields(
     "MUST",
     "'? ' is followed by the line exactly as received (odd spacing kept)",
     requires=("dialect", "at-reply-format", "error-reply"),
+    reads_malformed_at=True,  # it judges '?' replies only
 )
 def error_echo_raw(context: CheckContext) -> None:
     name = context.target.names[0]
@@ -386,6 +389,8 @@ _EOF_UNANSWERED: Final = "a line ended by EOF got no '?' at all: frame-no-final-
     "MUST",
     "after '? <line>' the connection stays open for more commands",
     requires=("dialect", "at-reply-format", "error-reply"),
+    # Any AT-shaped reply after the '?' shows the connection kept (its shape is AT-1's).
+    reads_malformed_at=True,
 )
 def error_keeps_connection(context: CheckContext) -> None:
     cached = context.target.dialect_probes

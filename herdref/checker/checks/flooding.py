@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import re
 
-from herdref.checker.checks.at_lines import at_reply
+from herdref.checker.checks.at_lines import at_reply, is_malformed, require_arrival
 from herdref.checker.checks.helpers import (
     failure_as,
     need_launcher,
@@ -21,7 +21,7 @@ from herdref.checker.checks.registry import CheckFailed, check
 from herdref.checker.checks.sink import Sink
 from herdref.checker.deadline import DeadlinePassed, wait_until
 from herdref.checker.target import CheckContext, CheckUnsupported
-from herdref.model.judge import split_at_fields
+from herdref.model.judge import carried_report, split_at_fields
 
 # ---- flooding ------------------------------------------------------------------------------
 
@@ -230,13 +230,17 @@ def _learn_no_flooding(context: CheckContext, origin: str, holders: list[str], c
     # The assignment leaves the server-to-server format free ("AT messages or some variant"),
     # so what a herd does with an AT line from a client is herdref's rule (SPEC A13): strict.
     strict_part=True,
+    # The AT line is its own; where the herd's AT lines are malformed (AT-1, at-reply-format's)
+    # and so are the lines its WHATSAT shows, only the record's arrival is judged.
+    reads_malformed_at=True,
 )
 def flood_at_from_client(context: CheckContext) -> None:
     names = context.target.names
     origin = names[-1]
     client = context.client_id()
+    report = (context.location(), context.now_time())
     # A server ID outside the herd: some herds skip the server an AT line names when relaying.
-    at_line = b"AT Elsewhere +0.250000000 %s %s %s" % (client, context.location(), context.now_time())
+    at_line = b"AT Elsewhere +0.250000000 %s %s %s" % (client, *report)
     reply = context.send(origin, b"AT  %s\t%s" % tuple(at_line[3:].split(b" ", 1)) + b"\n")
     if reply.data:
         raise CheckFailed(
@@ -245,6 +249,15 @@ def flood_at_from_client(context: CheckContext) -> None:
     # Every server, the one that was sent the line included, must end up holding it, in
     # canonical form although it came with odd white space (AT-3, FLOOD-5).
     try:
+        if context.malformed_at is not None:
+            require_arrival(context, f"{origin} (from a client)", names, client, report)
+            held = [context.stored_line(name, client, silence_is_none=True) for name in names]
+            if any(line is None or is_malformed(line) for line in held):
+                context.transcript.note(
+                    "the lines WHATSAT shows are malformed (AT-1, at-reply-format's): only the "
+                    "record's arrival is judged, not its form"
+                )
+                return
         require_flood(context, f"{origin} (from a client)", names, client, at_line)
     except CheckFailed as failure:
         raise CheckFailed(
@@ -269,6 +282,9 @@ _AT_HANDLED_S = 1.0
     # The server-to-server format is the student's own (protocol notes A13): what a herd does
     # with a malformed line no neighbour of its own sends is herdref's reading, strict only.
     strict_part=True,
+    # It sends AT lines of its own and reads what WHATSAT shows by their fields: the herd's AT
+    # reply is never read (a malformed one, AT-1, is at-reply-format's).
+    reads_malformed_at=True,
 )
 def flood_malformed_at(context: CheckContext) -> None:
     name = context.target.names[0]
@@ -308,6 +324,9 @@ def flood_malformed_at(context: CheckContext) -> None:
     # newer-by-value first (FLOOD-2 at the origin), and would fail here for the same defect;
     # a herd that stores a client's stale IAMAT (and so floods it) fails iamat-stale first.
     requires=("dialect", "at-reply-format", "flood-all", "newer-by-value", "iamat-stale"),
+    # What crosses the link is seen by its locations, whatever the AT reply's shape (a malformed
+    # one, AT-1, is at-reply-format's); what the origin then holds, by the report its line carries.
+    reads_malformed_at=True,
 )
 def flood_stale_not_sent(context: CheckContext) -> None:
     """FLOOD-2: only a strictly newer record is flooded. A neighbour that holds the newest
@@ -360,10 +379,14 @@ def flood_stale_not_sent(context: CheckContext) -> None:
         # strict only.
         held = context.stored_line(origin, client, silence_is_none=True)
         record = split_at_fields(held) if held is not None else None
-        replaced = record is not None and record.location in (duplicate, stale)
+        reports = [(duplicate, newest_time), (stale, _STALE_TIME)]
+        carried = (
+            carried_report(held, reports) if held is not None and context.malformed_at is not None else None
+        )
+        replaced = record.location in (duplicate, stale) if record is not None else carried is not None
         # A duplicate (an equal client time) the origin took for newer is a choice the course
         # leaves open (SPEC decision A7, IAMAT-7's Strict part): strict only, stored or not.
-        stale_replaced = record is not None and record.location == stale
+        stale_replaced = record.location == stale if record is not None else carried == 1
         raise CheckFailed(
             f"{origin} flooded {' and '.join(sent)} IAMAT to its neighbour {observer}"
             + (" and now answers WHATSAT with it" if replaced else ""),

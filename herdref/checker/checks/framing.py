@@ -10,6 +10,7 @@ from __future__ import annotations
 import socket
 from typing import Final
 
+from herdref.checker.checks.at_lines import answered_report, unreadable
 from herdref.checker.checks.helpers import (
     alive_after,
     expect_error_graded,
@@ -24,7 +25,6 @@ from herdref.checker.target import CheckContext, CheckUnsupported
 from herdref.model.judge import (
     carried_report,
     looks_like_at,
-    split_at_fields,
     time_close,
 )
 from herdref.protocol import WHITESPACE
@@ -323,8 +323,10 @@ def frame_no_final_newline(context: CheckContext) -> None:
     "FRAME-3",
     "MUST",
     "two commands in one packet: two replies, in order",
-    # It reads the AT replies' fields: a malformed AT line is at-reply-format's (AT-1).
+    # It tells the two AT replies apart by their client IDs; a malformed AT line (AT-1,
+    # at-reply-format's) by the location and client time each carries (two locations).
     requires=("dialect", "frame-half-close", "at-reply-format"),
+    reads_malformed_at=True,
 )
 def frame_pipelined(context: CheckContext) -> None:
     reason = one_command_per_connection(context)
@@ -336,25 +338,26 @@ def frame_pipelined(context: CheckContext) -> None:
             "one packet are reported once, by frame-keep-open"
         )
     name = context.target.names[0]
-    first, second = context.client_id("first"), context.client_id("second")
-    location, client_time = context.location(), context.now_time()
-    payload = b"IAMAT %s %s %s\nIAMAT %s %s %s\n" % (
-        first,
-        location,
-        client_time,
-        second,
-        location,
-        client_time,
-    )
+    client_time = context.now_time()
+    sent = [
+        (client, (context.location(), client_time))
+        for client in (context.client_id("first"), context.client_id("second"))
+    ]
+    payload = b"".join(b"IAMAT %s %s %s\n" % (client, *report) for client, report in sent)
+    first, second = (client for client, _ in sent)
     reply = context.raw(name, payload, replies=2)
     lines = reply.data.split(b"\n")
-    records = [split_at_fields(line) for line in lines[:2]]
     ok = (
         len(lines) == 3
         and lines[2] == b""
-        and all(record is not None for record in records)
-        and [record.client_id for record in records if record is not None] == [first, second]
+        and [answered_report(context, line, sent) for line in lines[:2]] == [0, 1]
     )
+    if not ok and any(unreadable(context, line, [report for _, report in sent]) for line in lines[:2]):
+        raise CheckUnsupported(
+            f"the replies {show(reply.received)} hold a malformed AT line (at-reply-format names "
+            "that, AT-1) in which the location and client time of exactly one IAMAT sent cannot "
+            "be found, so which reply answers which cannot be told"
+        )
     if not ok and context.target.dialect.single_shot:
         # A single-shot herd (FRAME-3 lenient) reads one command per connection, so a second one
         # in the same packet is outside what it promises; its one deviation is frame-keep-open's.
@@ -381,11 +384,13 @@ _BLANK_ONLY_WAIT_S: Final = 1.0
     "FRAME-5",
     "MUST",
     "blank and white-space-only lines get no reply",
-    # After the blank lines it needs an AT reply it can read (AT-1, at-reply-format's). And a
+    # After the blank lines it needs one AT-shaped reply (a malformed one, AT-1, is
+    # at-reply-format's: only that one reply came is judged, so it reads past one). And a
     # herd may answer a blank line as an invalid one (FRAME-5: "no reply other than a `?`
     # reply"): one whose '?' writer never answers any invalid line (error-reply, ERR-1) and
     # drops the connection instead would fail here for that same defect, so it is BLOCKED.
     requires=("dialect", "frame-half-close", "at-reply-format", "error-reply"),
+    reads_malformed_at=True,
 )
 def frame_blank_lines(context: CheckContext) -> None:
     name = context.target.names[0]

@@ -13,7 +13,9 @@ from herdref.checker.checks.at_lines import (
     echoed,
     held_record,
     held_report,
+    held_time,
     is_malformed,
+    wait_for_report,
 )
 from herdref.checker.checks.helpers import show
 from herdref.checker.checks.nanosecond import one_nanosecond_newer
@@ -22,6 +24,7 @@ from herdref.checker.target import CheckContext, CheckUnsupported
 from herdref.checker.variation import FRACTION_DIGITS, INTEGER_DIGITS, Variation
 from herdref.model.judge import (
     carried_fields,
+    carried_report,
     location_close,
     looks_like_at,
     split_at_fields,
@@ -210,6 +213,9 @@ _CROSSING_FRACTION_DIGITS: Final = 3
     # Not iamat-any-time: a herd that refuses far times (past the year 9999) may still take
     # these, and what it keeps is judged on them (a refused one makes the check UNSUPPORTED).
     requires=("dialect", "at-reply-format"),
+    # Which report a server keeps does not depend on the AT line's shape: a malformed line
+    # (AT-1, at-reply-format's) is read for the location and client time it carries.
+    reads_malformed_at=True,
 )
 def newer_by_value(context: CheckContext) -> None:
     """FLOOD-2 at the server the client reports to (IAMAT-7) and where it floods them: client
@@ -227,35 +233,37 @@ def _crossing_pair(context: CheckContext, name: str) -> None:
     the first; one that keeps the first whatever the times is told apart."""
     client = context.client_id()
     older, newer = context.variation.crossing_times(_CROSSING_WHOLE_DIGITS, _CROSSING_FRACTION_DIGITS)
-    _accepted(context, name, client, older)
-    second = _accepted(context, name, client, newer)
+    reports = [(context.location(), older), (context.location(), newer)]
+    _accepted(context, name, client, *reports[0])
+    second = _accepted(context, name, client, *reports[1])
     # Which report the server holds, by its client time: the rest of the line is WHATSAT-5's.
     held = context.stored_line(name, client)
-    record = held_record(name, held)
-    if record is None or not time_close(newer, record.client_time):
-        kept_first = record is not None and time_close(older, record.client_time)
+    held_client_time = held_time(context, name, held, reports)
+    if held_client_time is None or not time_close(newer, held_client_time):
+        kept_first = held_client_time is not None and time_close(older, held_client_time)
         if kept_first:
             # Greater as a string too: a herd that keeps this first report keeps every first one.
             other = context.client_id()
-            at_reply(context, name, other, context.location(), context.now_time(-10))
-            later = context.now_time()
-            at_reply(context, name, other, context.location(), later)
+            controls = [(context.location(), context.now_time(-10)), (context.location(), context.now_time())]
+            later = controls[1][1]
+            for control in controls:
+                at_reply(context, name, other, *control)
             again = context.stored_line(name, other)
-            again_record = held_record(name, again)
-            if again_record is None or not time_close(later, again_record.client_time):
+            again_time = held_time(context, name, again, controls)
+            if again_time is None or not time_close(later, again_time):
                 raise CheckFailed(
                     f"{name} keeps a client's first report: a later one with a greater client time "
                     "(as a value and as a string) does not replace it",
                     expected=f"a record with client time {later.decode()}",
                     seen=show(again),
                 )
-        if record is not None and not kept_first:
+        if held_client_time is not None and not kept_first:
             # An AT line of the client with neither report's client time: not a record as the
             # client sent it (two student herds rebuild it from the WHATSAT's radius and
             # bound). whatsat-reply names a WHATSAT that does not return the stored line
             # (WHATSAT-5); which report is kept cannot be read from it.
             raise CheckUnsupported(
-                f"{name} answers WHATSAT with {held!r}, whose client time {record.client_time!r} is "
+                f"{name} answers WHATSAT with {held!r}, whose client time {held_client_time!r} is "
                 f"neither report's ({older.decode()} or {newer.decode()}): not the stored AT line "
                 "(whatsat-reply judges that, WHATSAT-5), so which report it keeps cannot be seen"
             )
@@ -277,6 +285,11 @@ def _crossing_pair(context: CheckContext, name: str) -> None:
     # waiting out the propagation time for it here would only spend the run's budget.
     if not any(context.stored_line(neighbour, client, silence_is_none=True) for neighbour in neighbours):
         return
+    if is_malformed(second):
+        # The AT replies are malformed (AT-1, at-reply-format's): what each neighbour holds is
+        # read by the report its line carries.
+        _crossing_at_neighbours(context, name, neighbours, client, reports)
+        return
     arrived = context.wait_for_line(neighbours, client, second)
     kept = {
         neighbour: got
@@ -291,8 +304,8 @@ def _crossing_pair(context: CheckContext, name: str) -> None:
     # A third report, greater than both as a value and as a string: a neighbour that takes it
     # refused only the crossing one (FLOOD-2, this check's); one that does not take it either
     # gets no updates at all (flood-newest-wins names that, FLOOD-1).
-    third_time = b"9" * (len(older.partition(b".")[0]) + 1) + older[len(older.partition(b".")[0]) :]
-    third = _accepted(context, name, client, third_time)
+    third_time = _third_time(older)
+    third = _accepted(context, name, client, context.location(), third_time)
     took_third = context.wait_for_line(list(kept), client, third)
     for neighbour, got in kept.items():
         if took_third.get(neighbour) == third:
@@ -305,10 +318,48 @@ def _crossing_pair(context: CheckContext, name: str) -> None:
             )
 
 
-def _accepted(context: CheckContext, name: str, client: bytes, client_time: bytes) -> bytes:
+def _third_time(older: bytes) -> bytes:
+    """A client time greater than both crossing times, as a value and as a string."""
+    whole = older.partition(b".")[0]
+    return b"9" * (len(whole) + 1) + older[len(whole) :]
+
+
+def _crossing_at_neighbours(
+    context: CheckContext, name: str, neighbours: list[str], client: bytes, reports: list[tuple[bytes, bytes]]
+) -> None:
+    """newer-by-value's crossing pair at ``name``'s neighbours, each record read by the report
+    its line carries (the AT replies are malformed, AT-1): one that keeps the first report and
+    takes a third, greater both ways, compares client times as strings."""
+    older, newer = reports[0][1], reports[1][1]
+    kept = [
+        neighbour
+        for neighbour, index in wait_for_report(context, neighbours, client, reports, 1).items()
+        if index == 0
+    ]
+    held = {neighbour: context.stored_line(neighbour, client, silence_is_none=True) for neighbour in kept}
+    # Still the first report when looked at again (the second may have come after the wait).
+    kept = [neighbour for neighbour, line in held.items() if line and carried_report(line, reports) == 0]
+    if not kept:
+        return
+    third = (context.location(), _third_time(older))
+    _accepted(context, name, client, *third)
+    took_third = wait_for_report(context, kept, client, [*reports, third], 2)
+    for neighbour in kept:
+        if took_third[neighbour] == 2:
+            raise CheckFailed(
+                f"{neighbour}, to which {name} flooded reports with client times {older.decode()} then "
+                f"{newer.decode()}, kept the first, whose client time is smaller in value but greater "
+                f"as a string (it did take a third, {third[1].decode()}, greater both ways)",
+                expected=f"{neighbour} holds a line with the location {reports[1][0].decode()} and the "
+                f"client time {newer.decode()}",
+                seen=f"{show(held[neighbour])}: the first report's location and client time",
+            )
+
+
+def _accepted(context: CheckContext, name: str, client: bytes, location: bytes, client_time: bytes) -> bytes:
     """The AT reply to a report the check needs stored; a refused time is iamat-any-time's to
     judge (IAMAT-6 for its distance from the clock, LEX-6 for its form)."""
-    reply = context.iamat(name, client, context.location(), client_time)
+    reply = context.iamat(name, client, location, client_time)
     if not looks_like_at(reply.data):
         raise CheckUnsupported(
             f"an IAMAT with client time {client_time.decode()} was refused, which iamat-any-time "

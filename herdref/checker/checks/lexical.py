@@ -4,11 +4,42 @@ from __future__ import annotations
 
 from typing import Final
 
-from herdref.checker.checks.at_lines import at_fields, at_reply, held_record
+from herdref.checker.checks.at_lines import at_reply, carries_client, held_record, is_malformed, plain_answer
 from herdref.checker.checks.helpers import expect_error_graded, failure_as, show
 from herdref.checker.checks.registry import CheckFailed, check
 from herdref.checker.target import CheckContext, CheckUnsupported
-from herdref.model.judge import location_close, looks_like_at, split_at_fields, split_line, time_close
+from herdref.model.judge import (
+    carried_report,
+    location_close,
+    looks_like_at,
+    split_at_fields,
+    split_line,
+    time_close,
+)
+
+#: Why an ID check cannot judge a herd whose malformed AT lines (AT-1) leave client IDs out.
+_NO_IDS: Final = (
+    "the herd's AT replies are malformed (at-reply-format names that, AT-1) and leave the client "
+    "ID out, a plain IAMAT's too, so whether"
+)
+
+
+def _id_echo(context: CheckContext, name: str, data: bytes, client: bytes) -> bool | None:
+    """Whether the reply ``data`` is an AT line that echoes ``client`` whole (its client ID).
+    In a check that reads malformed AT lines (AT-1, at-reply-format's), a malformed one echoes
+    it as one of its fields; one without it is compared with a plain IAMAT's: None (cannot be
+    told) when that one leaves its client ID out too, False when it does not."""
+    split = split_line(data, crlf=False)
+    line = split[0] if split is not None else b""
+    record = split_at_fields(line)
+    if record is not None:
+        return record.client_id == client
+    if context.malformed_at is None or not looks_like_at(line):
+        return False
+    if carries_client(line, client):
+        return True
+    plain, plain_client, _ = plain_answer(context, name)
+    return False if carries_client(plain, plain_client) else None
 
 
 @check(
@@ -21,21 +52,30 @@ from herdref.model.judge import location_close, looks_like_at, split_at_fields, 
     strict_part=True,
     # A herd that refuses any octet but letters, digits and dots in an ID is named once, there.
     requires=("dialect", "at-reply-format", "lex-id-punctuation"),
+    # What it judges is the client ID's echo, a field a malformed AT line (AT-1) may still hold.
+    reads_malformed_at=True,
 )
 def lex_unicode_space(context: CheckContext) -> None:
     name = context.target.names[0]
+    unread: list[bytes] = []
     for separator in (b"\xc2\xa0", b"\xc2\x85", b"\x1c", b"\xe2\x80\x83"):
         client = context.client_id() + separator + b"x"
         location, client_time = context.location(), context.now_time()
         reply = context.iamat(name, client, location, client_time)
-        split = split_line(reply.data, crlf=False)
-        record = split_at_fields(split[0]) if split is not None else None
-        if record is None or record.client_id != client:
+        echo = _id_echo(context, name, reply.data, client)
+        if echo is None:
+            unread.append(separator)
+        elif not echo:
             raise CheckFailed(
                 f"the octets {separator!r} inside a client ID were taken for white space",
                 expected=f"AT {name} <diff> {client!r} ...",
                 seen=show(reply.data),
             )
+    if unread:
+        raise CheckUnsupported(
+            f"{_NO_IDS} the octets {b''.join(unread)!r} inside a client ID are taken for white space "
+            "cannot be seen"
+        )
 
 
 #: Printable ASCII other than letters, digits and dots, the octets a pattern such as ``[\w.]+``
@@ -52,19 +92,31 @@ _ID_PUNCTUATION: Final = tuple(
     "client IDs hold any printable ASCII: '-', '_', ':', '?', '+' and the rest are echoed",
     # "A client ID is any non-empty run of non-white-space characters" (the handout): core.
     strict_part=False,
+    # What it judges is the client ID's echo, a field a malformed AT line (AT-1) may still hold.
+    reads_malformed_at=True,
 )
 def lex_id_punctuation(context: CheckContext) -> None:
     name = context.target.names[0]
     # Several octets per IAMAT keep the check short; the refused ones are then named one by one.
     refused: list[bytes] = []
+    unread: list[bytes] = []  # answered with a malformed AT line that cannot show the ID
     for start in range(0, len(_ID_PUNCTUATION), _ID_PUNCTUATION_PER_IAMAT):
         octets = _ID_PUNCTUATION[start : start + _ID_PUNCTUATION_PER_IAMAT]
-        if not _answered_whole(context, name, context.client_id() + b"".join(octets)):
-            refused += [
-                octet
-                for octet in octets
-                if not _answered_whole(context, name, context.client_id() + b"x" + octet + b"x")
-            ]
+        whole = _answered_whole(context, name, context.client_id() + b"".join(octets))
+        if whole is None:
+            unread += octets
+        elif not whole:
+            for octet in octets:
+                alone = _answered_whole(context, name, context.client_id() + b"x" + octet + b"x")
+                if alone is None:
+                    unread.append(octet)
+                elif not alone:
+                    refused.append(octet)
+    if unread and not refused:
+        raise CheckUnsupported(
+            f"{_NO_IDS} client IDs holding these octets are echoed cannot be seen: "
+            + " ".join(octet.decode() for octet in unread)
+        )
     if refused:
         raise CheckFailed(
             "client IDs holding these octets were not answered with an AT line that echoes them: "
@@ -77,12 +129,11 @@ def lex_id_punctuation(context: CheckContext) -> None:
 _ID_PUNCTUATION_PER_IAMAT: Final = 8
 
 
-def _answered_whole(context: CheckContext, name: str, client: bytes) -> bool:
-    """Whether an IAMAT from ``client`` gets an AT line that echoes the ID unchanged."""
+def _answered_whole(context: CheckContext, name: str, client: bytes) -> bool | None:
+    """Whether an IAMAT from ``client`` gets an AT line that echoes the ID unchanged (None:
+    cannot be told, see :func:`_id_echo`)."""
     reply = context.iamat(name, client, context.location(), context.now_time())
-    split = split_line(reply.data, crlf=False)
-    record = split_at_fields(split[0]) if split is not None else None
-    return record is not None and record.client_id == client
+    return _id_echo(context, name, reply.data, client)
 
 
 @check(
@@ -95,10 +146,14 @@ def _answered_whole(context: CheckContext, name: str, client: bytes) -> bool:
     # still fails ERR-4 in every profile.
     strict_part=True,
     requires=("dialect", "at-reply-format", "lex-id-punctuation"),
+    # The ID's echo, and the record WHATSAT finds under it, read in malformed AT lines (AT-1)
+    # by the client ID, location and client time their fields carry.
+    reads_malformed_at=True,
 )
 def lex_octets(context: CheckContext) -> None:
     name = context.target.names[0]
     client = context.client_id() + b"\xff\xfe\x80"
+    report = (context.location(), context.now_time())
     # No AT reply here is this clause's defect (a herd that decodes the line as UTF-8), not
     # IAMAT-4's: the IAMAT differs from every other one only in those octets.
     with failure_as(
@@ -106,19 +161,33 @@ def lex_octets(context: CheckContext) -> None:
         clause="LEX-2",
         only="IAMAT-4",
     ):
-        line = at_reply(context, name, client, context.location(), context.now_time())
-    if at_fields(line).client_id != client:
+        line = at_reply(context, name, client, *report)
+    echo = _id_echo(context, name, line, client)
+    if echo is False:
         raise CheckFailed(
             "the client ID was not echoed byte for byte", expected=repr(client), seen=repr(line)
         )
     # The record is found under those octets; the rest of the held line is WHATSAT-5's.
     held = context.stored_line(name, client)
-    record = held_record(name, held)
-    if record is None or record.client_id != client:
-        raise CheckFailed(
-            "WHATSAT for a client ID with non-UTF-8 octets did not return its record",
-            expected=repr(line),
-            seen=show(held),
+    if held is not None and context.malformed_at is not None and is_malformed(held):
+        # A malformed line (AT-1, at-reply-format's): the record it carries, by its fields.
+        if not (carries_client(held, client) or carried_report(held, [report]) == 0):
+            raise CheckUnsupported(
+                f"{name} answers WHATSAT for the client with {held!r}, a malformed AT line in which "
+                "neither the client ID nor the location and client time sent can be found, so "
+                "whether its record was found cannot be told"
+            )
+    else:
+        record = held_record(name, held)
+        if record is None or record.client_id != client:
+            raise CheckFailed(
+                "WHATSAT for a client ID with non-UTF-8 octets did not return its record",
+                expected=repr(line),
+                seen=show(held),
+            )
+    if echo is None and not (held is not None and carries_client(held, client)):
+        raise CheckUnsupported(
+            f"{_NO_IDS} the client ID is echoed byte for byte cannot be seen (nor in the WHATSAT reply)"
         )
     # An invalid line with such octets still gets its '?' (this check's, so that a decode()
     # that raises is named once, here, and not again by error-echo-raw).

@@ -5,11 +5,18 @@ from __future__ import annotations
 
 from typing import Final
 
+from herdref.checker.checks.at_lines import is_malformed, plain_answer
 from herdref.checker.checks.helpers import alive_after, show
 from herdref.checker.checks.registry import CheckFailed, check
-from herdref.checker.target import CheckContext
+from herdref.checker.target import CheckContext, CheckUnsupported
 from herdref.checker.variation import LINE_LENGTHS, Variation
-from herdref.model.judge import echo_numerically_equal, split_at_fields, split_line
+from herdref.model.judge import (
+    carried_report,
+    echo_numerically_equal,
+    looks_like_at,
+    split_at_fields,
+    split_line,
+)
 
 __all__ = ["long_line_lengths", "long_lines"]
 
@@ -35,7 +42,15 @@ def long_line_lengths(variation: Variation) -> list[int]:
     return [shortest, below, _PAST_ONE_KIB, above, _LONGEST]
 
 
-@check("long-lines", "ERR-4", "MUST", "valid IAMATs of 100 to 4,000 octets (long client IDs) are answered")
+@check(
+    "long-lines",
+    "ERR-4",
+    "MUST",
+    "valid IAMATs of 100 to 4,000 octets (long client IDs) are answered",
+    # Whether a long line is answered does not depend on the AT line's shape: a malformed one
+    # (AT-1, at-reply-format's) answers it when it carries its location and client time.
+    reads_malformed_at=True,
+)
 def long_lines(context: CheckContext) -> None:
     """ERR-4: a line's length is content like any other; well short of any sane LIMIT-1 (the
     reference herd's is 64 KiB), a valid IAMAT gets its AT line. Only the client ID is long,
@@ -66,6 +81,8 @@ def long_lines(context: CheckContext) -> None:
             record is not None
             and echoed
             and echo_numerically_equal((location, client_time), (record.location, record.client_time))
+        ) or _malformed_answer(
+            context, name, split[0] if split is not None else b"", (location, client_time)
         ):
             context.longest_line_answered = max(context.longest_line_answered, length)
             continue
@@ -111,6 +128,26 @@ def long_lines(context: CheckContext) -> None:
         raise CheckFailed(f"{what} got {outcome}", expected=expected, seen=seen)
     _past_64_kib(context, name)
     alive_after(context, name)
+
+
+def _malformed_answer(context: CheckContext, name: str, line: bytes, report: tuple[bytes, bytes]) -> bool:
+    """Whether ``line``, in a check that reads malformed AT lines, is a malformed one (AT-1,
+    at-reply-format's) that answers the long IAMAT: it carries the IAMAT's location and client
+    time. One that does not is judged against a plain IAMAT's: UNSUPPORTED when that one's
+    malformed line does not carry them either (nothing can be read from the herd's lines),
+    False (the long line was not answered as a short one is) when it does."""
+    if context.malformed_at is None or not looks_like_at(line) or not is_malformed(line):
+        return False
+    if carried_report(line, [report]) == 0:
+        return True
+    plain, _, plain_report = plain_answer(context, name)
+    if carried_report(plain, [plain_report]) != 0:
+        raise CheckUnsupported(
+            f"{name} answers a long IAMAT with {line[:200]!r}, a malformed AT line (at-reply-format "
+            "names that, AT-1) without its location and client time, and a plain IAMAT with "
+            f"{plain!r}, without them too: whether the long line was read whole cannot be told"
+        )
+    return False
 
 
 def _past_64_kib(context: CheckContext, name: str) -> None:

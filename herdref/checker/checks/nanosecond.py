@@ -19,9 +19,10 @@ from __future__ import annotations
 import time
 from typing import Final
 
+from herdref.checker.checks.at_lines import is_malformed, wait_for_report
 from herdref.checker.checks.helpers import show
 from herdref.checker.target import CheckContext, CheckFailed
-from herdref.model.judge import location_close, looks_like_at, split_at_fields
+from herdref.model.judge import carried_fields, carried_report, location_close, looks_like_at, split_at_fields
 
 __all__ = ["one_nanosecond_newer"]
 
@@ -43,15 +44,29 @@ def _not_judged(context: CheckContext, reason: str) -> None:
     context.transcript.note(f"the 1 ns pair is not judged: {reason}")
 
 
-def _held(line: bytes | None) -> bytes | None:
-    """Which report ``line`` (a WHATSAT's AT line) is: FIRST_LOCATION, SECOND_LOCATION or None."""
+def _held(context: CheckContext, line: bytes | None, times: tuple[bytes, bytes]) -> bytes | None:
+    """Which report ``line`` (a WHATSAT's AT line) is: FIRST_LOCATION, SECOND_LOCATION or None.
+    In a check that reads malformed AT lines (AT-1, at-reply-format's), a malformed one is the
+    report whose location and client time (``times``: the first's, the second's) it carries."""
     record = split_at_fields(line) if line is not None else None
     if record is None:
-        return None
+        if line is None or context.malformed_at is None:
+            return None
+        index = carried_report(line, [(FIRST_LOCATION, times[0]), (SECOND_LOCATION, times[1])])
+        return None if index is None else (FIRST_LOCATION, SECOND_LOCATION)[index]
     for location in (SECOND_LOCATION, FIRST_LOCATION):
         if location_close(location, record.location, float_forms=True):
             return location
     return None
+
+
+def _time_field(line: bytes | None, location: bytes, client_time: bytes) -> bytes | None:
+    """The client time ``line`` (an AT line of the report of ``location``) holds: its field when
+    it has AT-1's shape, else the field that carries the time sent (None: none does)."""
+    if line is None:
+        return None
+    record = split_at_fields(line)
+    return record.client_time if record is not None else carried_fields(line, location, client_time)[1]
 
 
 def one_nanosecond_newer(context: CheckContext, name: str) -> None:
@@ -74,7 +89,7 @@ def one_nanosecond_newer(context: CheckContext, name: str) -> None:
         "(1 ns later; 19 significant digits)"
     )
     stored = context.stored_line(name, client)
-    held = _held(stored)
+    held = _held(context, stored, (older, newer))
     if held is None:
         _not_judged(
             context,
@@ -83,24 +98,29 @@ def one_nanosecond_newer(context: CheckContext, name: str) -> None:
         )
         return
     if held == FIRST_LOCATION:
-        echoes = [split_at_fields(reply) for reply in replies]
-        stored_record = split_at_fields(stored) if stored is not None else None
-        if stored_record is not None and stored_record.client_time != older:
+        echoes = [
+            _time_field(reply, location, client_time)
+            for reply, (location, client_time) in zip(
+                replies, ((FIRST_LOCATION, older), (SECOND_LOCATION, newer)), strict=True
+            )
+        ]
+        stored_time = _time_field(stored, FIRST_LOCATION, older)
+        if stored_time is not None and stored_time != older:
             _not_judged(
                 context,
                 f"{name} kept the first of {said}, but holds its client time as "
-                f"{stored_record.client_time.decode()} (re-printed: echo-exact and whatsat-reply judge "
+                f"{stored_time.decode()} (re-printed: echo-exact and whatsat-reply judge "
                 "that), so the second was a duplicate in its own terms",
             )
             return
-        if echoes[0] is not None and echoes[1] is not None and echoes[0].client_time == echoes[1].client_time:
+        if echoes[0] is not None and echoes[0] == echoes[1]:
             # The herd echoed both times as one (re-printed through a float): it lost the
             # nanosecond when it read the time, which echo-exact names (IAMAT-5); in its own
             # terms the second report is a duplicate, so FLOOD-2 cannot be judged on the pair.
             _not_judged(
                 context,
                 f"after {said}, {name} kept the first, but it echoed both client times as "
-                f"{echoes[0].client_time.decode()} (re-printed: echo-exact judges that, IAMAT-5), "
+                f"{echoes[0].decode()} (re-printed: echo-exact judges that, IAMAT-5), "
                 "so the second was a duplicate in its own terms",
             )
             return
@@ -115,20 +135,31 @@ def one_nanosecond_newer(context: CheckContext, name: str) -> None:
     # A neighbour holding nothing of the client is flood-all's business (FLOOD-1).
     if not any(context.stored_line(neighbour, client, silence_is_none=True) for neighbour in neighbours):
         return
-    arrived = context.wait_for_line(neighbours, client, replies[1])
+    reports = [(FIRST_LOCATION, older), (SECOND_LOCATION, newer)]
+    malformed = is_malformed(replies[1])
+    if malformed:
+        # The AT replies are malformed (AT-1, at-reply-format's): a wait for the line cannot
+        # end, so each neighbour's record is read by the report its line carries.
+        wait_for_report(context, neighbours, client, reports, 1)
+        arrived = {
+            neighbour: context.stored_line(neighbour, client, silence_is_none=True)
+            for neighbour in neighbours
+        }
+    else:
+        arrived = context.wait_for_line(neighbours, client, replies[1])
     kept: dict[str, bytes | None] = {}
     for neighbour, got in arrived.items():
-        if _held(got) != FIRST_LOCATION:
+        if _held(context, got, (older, newer)) != FIRST_LOCATION:
             continue
-        got_record = split_at_fields(got) if got is not None else None
-        if got_record is not None and got_record.client_time != older:
+        got_time = _time_field(got, FIRST_LOCATION, older)
+        if got_time is not None and got_time != older:
             # The neighbour holds the first report with its time re-printed (fewer digits): it
             # lost the nanosecond when it read the flood, which flood-all names (FLOOD-5); in
             # its own terms the second record was a duplicate.
             _not_judged(
                 context,
                 f"{neighbour} kept the first of {said}, but holds its client time as "
-                f"{got_record.client_time.decode()} (re-printed: flood-all judges that, FLOOD-5), "
+                f"{got_time.decode()} (re-printed: flood-all judges that, FLOOD-5), "
                 "so the second was a duplicate in its own terms",
             )
             continue
@@ -141,7 +172,11 @@ def one_nanosecond_newer(context: CheckContext, name: str) -> None:
     whole, _, fraction = older.partition(b".")
     third_time = b"%d.%s" % (int(whole) + 1, fraction)
     third = context.iamat(name, client, THIRD_LOCATION, third_time).data.partition(b"\n")[0]
-    took_third = context.wait_for_line(list(kept), client, third)
+    if malformed:
+        indices = wait_for_report(context, list(kept), client, [*reports, (THIRD_LOCATION, third_time)], 2)
+        took_third: dict[str, bytes | None] = {n: third for n, index in indices.items() if index == 2}
+    else:
+        took_third = context.wait_for_line(list(kept), client, third)
     for neighbour, got in kept.items():
         if took_third.get(neighbour) == third:
             raise CheckFailed(

@@ -27,6 +27,8 @@ _LOCATION_TOLERANCE: Final = Decimal(LOCATION_TOLERANCE.numerator) / LOCATION_TO
     needs_fixture=True,
     # A request made for bound 0 is invisible to every client: herdref's rule (SPEC A10), strict.
     strict_part=True,
+    # What Places is asked does not depend on the AT reply's shape (AT-1, at-reply-format's).
+    reads_malformed_at=True,
 )
 def places_bound_zero(context: CheckContext) -> None:
     fixture = context.target.fixture
@@ -57,6 +59,7 @@ def places_bound_zero(context: CheckContext) -> None:
     # The handout is silent on what to do when Google fails (protocol notes A12): passing its
     # error JSON through and '?' for no JSON are herdref's reading, strict only.
     strict_part=True,
+    reads_malformed_at=True,  # what reaches the client after Google's error: not the AT line's shape
 )
 def places_errors(context: CheckContext) -> None:
     fixture = context.target.fixture
@@ -198,6 +201,7 @@ _PASSTHROUGH_BOUND: Final = 3
     needs_fixture=True,
     # A result array cut wrongly is whatsat-bound's defect (WHATSAT-7), named there once.
     requires=("dialect", "at-reply-format", "whatsat-bound"),
+    reads_malformed_at=True,  # the JSON after the AT line, compared with the fixture's
 )
 def places_passthrough(context: CheckContext) -> None:
     fixture = context.target.fixture

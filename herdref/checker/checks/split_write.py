@@ -12,9 +12,10 @@ import socket
 from dataclasses import dataclass, field
 from typing import Final
 
+from herdref.checker.checks.at_lines import answered_report, unreadable
 from herdref.checker.checks.registry import CheckFailed, check
 from herdref.checker.client import LineSession
-from herdref.checker.target import CheckContext
+from herdref.checker.target import CheckContext, CheckUnsupported
 from herdref.model.judge import is_error_reply_for, split_at_fields, split_line
 
 #: How long to wait after each write but the last of a split command (TCP_NODELAY): long
@@ -46,8 +47,10 @@ class SplitDelivery:
     "FRAME-1",
     "MUST",
     "a command that arrives in two or three TCP writes is one command",
-    # It judges the AT reply's fields: a malformed AT line is at-reply-format's (AT-1).
+    # It tells the IAMAT's AT reply by its client ID; a malformed AT line (AT-1,
+    # at-reply-format's) by the location and client time it carries.
     requires=("dialect", "at-reply-format"),
+    reads_malformed_at=True,
     # FRAME-1 lenient, decision A26: the course's asyncio hint reads once per connection and
     # its graders write each command at once, so taking one read for one command is strict only.
     strict_part=True,
@@ -59,15 +62,31 @@ def frame_split_write(context: CheckContext) -> None:
     name = context.target.names[0]
     for pieces in _SPLIT_TRIES:
         client = context.client_id("split")
-        command = b"IAMAT %s %s %s" % (client, context.location(), context.now_time())
+        report = (context.location(), context.now_time())
+        command = b"IAMAT %s %s %s" % (client, *report)
         writes = context.variation.split_line(command, pieces)
         writes[-1] += b"\n"
         delivery = _deliver_in_pieces(context, name, writes)
         first = delivery.replies[0] if delivery.replies else b""
         split = split_line(first, crlf=False)
-        record = split_at_fields(split[0]) if split is not None else None
-        if delivery.early == 0 and record is not None and record.client_id == client:
+        line = split[0] if split is not None else None
+        if (
+            delivery.early == 0
+            and line is not None
+            and answered_report(context, line, [(client, report)]) == 0
+        ):
             continue
+        if (
+            delivery.early == 0
+            and len(delivery.replies) == 1
+            and line is not None
+            and unreadable(context, line, [report])
+        ):
+            raise CheckUnsupported(
+                f"the one reply to an IAMAT sent in {pieces} writes, {line!r}, is a malformed AT line "
+                "(at-reply-format names that, AT-1) in which the location and client time sent "
+                "cannot both be found, so whether it answers the whole command cannot be told"
+            )
         offsets = list(itertools.accumulate(len(piece) for piece in writes[:-1]))
         cuts = ", ".join(map(str, offsets))
         where = f"{pieces} writes (cut at octet{'s' if len(offsets) > 1 else ''} {cuts})"

@@ -6,7 +6,7 @@ import time
 from fractions import Fraction
 from typing import Final
 
-from herdref.checker.checks.at_lines import at_fields, at_reply
+from herdref.checker.checks.at_lines import at_fields, at_reply, is_malformed
 from herdref.checker.checks.helpers import SKEW_OFFSET_S
 from herdref.checker.checks.iamat import any_time_forms
 from herdref.checker.checks.registry import CheckFailed, check
@@ -134,11 +134,26 @@ def _decimal(value: Fraction) -> str:
     strict_part=True,
     # Not skew: a herd that writes '--' before a negative difference (skew's, AT-2) still has
     # the digits of its positive differences judged here.
+    # The form of the time difference, read in a malformed AT line (AT-1, at-reply-format's) as
+    # skew reads it: the number in its place after the server ID.
+    reads_malformed_at=True,
 )
 def skew_nine_digits(context: CheckContext) -> None:
     name = context.target.names[0]
-    line = at_reply(context, name, context.client_id(), context.location(), context.now_time(-1))
-    diff = at_fields(line).time_diff
+    client, location, client_time = context.client_id(), context.location(), context.now_time(-1)
+    line = at_reply(context, name, client, location, client_time)
+    if is_malformed(line):
+        carried = (client, *carried_fields(line, location, client_time))
+        found = time_diff_field(line, name.encode(), [field for field in carried if field])
+        if found is None:
+            raise CheckUnsupported(
+                f"the AT reply {line!r} is malformed (at-reply-format names that, AT-1), and the field "
+                "in its time difference's place (after the server ID) is no number or is another "
+                "field sent, so how its time difference is written cannot be told"
+            )
+        diff = found
+    else:
+        diff = at_fields(line).time_diff
     if time_diff_value(diff) is None:
         raise CheckUnsupported(
             f"the time difference {diff!r} is no signed decimal at all (skew judges that, AT-2): how "

@@ -11,6 +11,7 @@ from herdref.checker.checks.whatsat_reading import places_reply, unanswered_afte
 from herdref.checker.client import Exchange
 from herdref.checker.target import CheckContext, CheckUnsupported
 from herdref.model.judge import (
+    carried_fields,
     carried_report,
     is_iso_location,
     looks_like_at,
@@ -22,7 +23,16 @@ from herdref.model.replies import result_array
 from herdref.protocol import MAX_BOUND
 
 
-@check("limits-accepted", "WHATSAT-2", "MUST", "radius 1, radius 50 and bound 20 are accepted")
+# The WHATSAT checks below judge whether a WHATSAT is answered and what its JSON holds, which
+#: a malformed AT reply (AT-1, at-reply-format's) does not change: the IAMAT they need only has
+#: to be answered with an AT line that carries its report (at_reply reads it so).
+@check(
+    "limits-accepted",
+    "WHATSAT-2",
+    "MUST",
+    "radius 1, radius 50 and bound 20 are accepted",
+    reads_malformed_at=True,
+)
 def limits_accepted(context: CheckContext) -> None:
     name = context.target.names[0]
     client = context.client_id()
@@ -52,6 +62,7 @@ def limits_accepted(context: CheckContext) -> None:
     # Not invalid-radius: a herd that answers radius 51 with text of its own (invalid-radius's)
     # may still refuse a decimal radius, which only this check names. A herd that dies on any
     # decimal radius is invalid-radius's (its 50.5), and BLOCKS this check (below).
+    reads_malformed_at=True,
 )
 def limits_edges(context: CheckContext) -> None:
     name = context.target.names[0]
@@ -308,6 +319,9 @@ def integer_degrees(serial: int) -> bytes:
     "MUST",
     "WHATSAT for records stored at unusual but valid locations (+34-118, ...) gets the stored record",
     requires=("dialect", "at-reply-format", "location-edges", "whatsat-reply"),
+    # Whether the record is found and its location kept does not depend on the AT line's
+    # shape: a malformed one (AT-1, at-reply-format's) is read for the location it carries.
+    reads_malformed_at=True,
 )
 def whatsat_location_forms(context: CheckContext) -> None:
     """The stored location goes into the Places query (PLACES-2), so a WHATSAT parses it again:
@@ -319,27 +333,50 @@ def whatsat_location_forms(context: CheckContext) -> None:
     locations = [integer_degrees(context.target.next_serial()), b"+0.0-0.0", context.variation.location()]
     for location in locations:
         client = context.client_id("where")
-        reply = context.iamat(name, client, location, context.now_time())
+        client_time = context.now_time()
+        reply = context.iamat(name, client, location, client_time)
         split = split_line(reply.data, crlf=False)
-        if split is None or split_at_fields(split[0]) is None:
+        line = split[0] if split is not None else b""
+        # A malformed AT line (AT-1, at-reply-format's) that carries the report: its fields.
+        carried = (
+            carried_fields(line, location, client_time)
+            if context.malformed_at is not None and looks_like_at(line) and is_malformed(line)
+            else (None, None)
+        )
+        if split is None or (split_at_fields(line) is None and None in carried):
             raise CheckUnsupported(
-                f"the IAMAT at {location.decode()} was not accepted (location-edges judges which "
-                "locations are), so no record is stored there to ask for"
+                f"the IAMAT at {location.decode()} was not answered with an AT line that can be read "
+                "(location-edges judges which locations are accepted, at-reply-format how the line "
+                "is written), so no record is known to be stored there to ask for"
             )
-        line = split[0]
         record = split_at_fields(line)
-        if record is not None and not is_iso_location(record.location):
+        echoed_location = record.location if record is not None else carried[0]
+        if echoed_location is not None and not is_iso_location(echoed_location):
             # The record is stored in a form that is no LOCATION (a float's exponent): that is
             # the echo's defect (IAMAT-5, echo-numeric names it once); what Places makes of
             # that form says nothing about this check's question.
             raise CheckUnsupported(
                 f"the AT reply for {location.decode()} echoes the location as "
-                f"{record.location.decode(errors='replace')}, which is no LOCATION (IAMAT-5, echo-numeric "
+                f"{echoed_location.decode(errors='replace')}, which is no LOCATION (IAMAT-5, echo-numeric "
                 "judges that), so a record stored at the form sent cannot be asked for"
             )
         answer = places_reply(context, name, client, b"10", 1)
         if answer.data.startswith(line + b"\n"):
             continue
+        first = answer.data.partition(b"\n")[0]
+        if record is None and looks_like_at(first):
+            # The stored line is malformed: the first line shows the record when it carries the
+            # location and client time as the IAMAT reply does. One of another shape that carries
+            # the location otherwise may be the record written rightly (whatsat-reply's reading).
+            seen = carried_fields(first, location, client_time)
+            if seen == carried:
+                continue
+            if seen[0] is not None and len(first.split()) != len(line.split()):
+                raise CheckUnsupported(
+                    f"the IAMAT reply {line!r} is malformed (at-reply-format names that, AT-1), and the "
+                    f"WHATSAT reply's first line {first!r} has another shape and writes its fields "
+                    "otherwise: whether it is the record stored cannot be told"
+                )
         if answer.data:
             outcome = "'?'" if answer.data.startswith(b"?") else "a reply that does not start with it"
         else:
@@ -351,7 +388,7 @@ def whatsat_location_forms(context: CheckContext) -> None:
         )
 
 
-@check("whatsat-bound", "WHATSAT-7", "MUST", "at most <bound> places in the reply")
+@check("whatsat-bound", "WHATSAT-7", "MUST", "at most <bound> places in the reply", reads_malformed_at=True)
 def whatsat_bound(context: CheckContext) -> None:
     name = context.target.names[0]
     client = context.client_id()

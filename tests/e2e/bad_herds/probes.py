@@ -907,6 +907,82 @@ def at_reply_without_client_bad_time_overwrites(script: Path, directory: Path) -
 
 
 @probe
+def at_reply_without_client_radius_limit_exclusive(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        reply = h.iamat("A", b"fifty", LOCATION, TIME, t)
+        refused = h.whatsat("A", b"fifty", b"50", b"1", t)
+        return t.evidence(
+            len(fields_of(reply)) == 5 and b"fifty" not in fields_of(reply) and refused.startswith(b"? "),
+            "the AT reply has five fields, no client ID; radius 50 gets '?'",
+        )
+
+
+@probe
+def at_reply_without_client_extra_field_middle(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        reply = h.iamat("A", b"middle", LOCATION, TIME, t)
+        line = b"IAMAT middle EXTRA " + LOCATION + b" " + now() + b"\n"
+        extra = first_line(h.exchange("A", line, t, complete=line_done).data)
+        return t.evidence(
+            len(fields_of(reply)) == 5 and b"middle" not in fields_of(reply) and extra.startswith(b"AT "),
+            "the AT reply has five fields, no client ID; an extra field in the middle gets an AT reply",
+        )
+
+
+@probe
+def at_reply_without_client_id_punctuation_refused(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        reply = h.iamat("A", b"plain", LOCATION, TIME, t)
+        line = b"IAMAT kiwi-2:b " + LOCATION + b" " + now() + b"\n"
+        refused = first_line(h.exchange("A", line, t, complete=line_done).data)
+        return t.evidence(
+            len(fields_of(reply)) == 5 and b"plain" not in fields_of(reply) and refused.startswith(b"? "),
+            "the AT reply has five fields, no client ID; client ID kiwi-2:b gets '?'",
+        )
+
+
+@probe
+def at_reply_without_client_relay_string_compare(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A", "B")
+        t = Transcript()
+        reply = h.iamat("A", b"crossing", LOCATION, b"999.5", t)
+        h.wait_record("B", b"crossing", t)
+        h.iamat("A", b"crossing", b"+01.5-002.5", b"1000.5", t)
+        newer = h.wait_record("A", b"crossing", t)
+        held = h.wait_record("B", b"crossing", t, expect=newer)
+        return t.evidence(
+            len(fields_of(reply)) == 5
+            and b"crossing" not in fields_of(reply)
+            and newer is not None
+            and b"1000.5" in fields_of(newer)
+            and held != newer,
+            "the AT reply has five fields, no client ID; B keeps 999.5 after 1000.5 reached A",
+        )
+
+
+@probe
+def at_reply_without_client_signed_zero_rebuilt(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        reply = h.iamat("A", b"zero", b"+0.0-0.0", now(), t)
+        answer = h.whatsat("A", b"zero", b"10", b"1", t)
+        return t.evidence(
+            len(fields_of(reply)) == 5
+            and b"zero" not in fields_of(reply)
+            and b"+0.0+-0.0" in fields_of(first_line(answer)),
+            "the AT reply has five fields, no client ID; WHATSAT shows the record at +0.0+-0.0",
+        )
+
+
+@probe
 def first_report_kept(script: Path, directory: Path) -> Evidence:
     t = Transcript()
     kept = _kept_record(script, directory, b"1700000000", b"1700000001", t)
