@@ -115,6 +115,10 @@ class Target:
     #: (SPEC 1.1 lenient; the dialect step sees only AT replies): later '?' replies whose copy
     #: is all in are taken with no linger, since no LF will come however long a read waits.
     error_reply_unterminated: bool = False
+    #: A server was seen to leave a WHATSAT for a client it does not hold yet unanswered (the
+    #: connection left open) while a record was on its way: from then on, each ask of a wait
+    #: for a record to spread waits only ``replay_silence_s`` (CheckContext.wait_for_line).
+    whatsat_silent_while_waiting: bool = False
     #: How long a replay waits for a reply where its first attempt waited the whole reply
     #: timeout and got nothing, on a connection the server left open: the first attempt already
     #: showed the silence, the replay only confirms that it comes back (a herd whose handler
@@ -423,14 +427,25 @@ class CheckContext:
         return self.send(name, b"IAMAT %s %s %s\n" % (client, location, client_time))
 
     def whatsat(
-        self, name: str, client: bytes, radius: bytes = b"10", bound: int = 1, *, linger: bool = True
+        self,
+        name: str,
+        client: bytes,
+        radius: bytes = b"10",
+        bound: int = 1,
+        *,
+        linger: bool = True,
+        timeout_s: float | None = None,
     ) -> Exchange:
-        return self.send(name, b"WHATSAT %s %s %d\n" % (client, radius, bound), whatsat=True, linger=linger)
+        request = b"WHATSAT %s %s %d\n" % (client, radius, bound)
+        return self.send(name, request, whatsat=True, linger=linger, timeout_s=timeout_s)
 
-    def stored_line(self, name: str, client: bytes, *, silence_is_none: bool = False) -> bytes | None:
+    def stored_line(
+        self, name: str, client: bytes, *, silence_is_none: bool = False, timeout_s: float | None = None
+    ) -> bytes | None:
         """The AT line ``name`` answers a WHATSAT with, or None if it answers anything else.
-        No answer at all fails WHATSAT-4, unless ``silence_is_none`` (a server that must not
-        hold the record: whatever it does with WHATSAT, it shows no record)."""
+        No answer at all (within ``timeout_s``, else the reply timeout) fails WHATSAT-4, unless
+        ``silence_is_none`` (a server that must not hold the record: whatever it does with
+        WHATSAT, it shows no record)."""
         if self.target.lookup_bound is None:
             probes = self.target.dialect_probes
             raise CheckUnsupported(unreadable_records(probes.places_requests if probes else None))
@@ -442,7 +457,7 @@ class CheckContext:
         # Only the AT line is read here: once the reply's content is all in, waiting for what
         # may follow it (the linger) is whatsat-reply's business (WHATSAT-5, WHATSAT-6), and
         # would cost every record read 0.5 s on a herd that keeps its connections open.
-        answer = self.whatsat(name, client, bound=self.target.lookup_bound, linger=False)
+        answer = self.whatsat(name, client, bound=self.target.lookup_bound, linger=False, timeout_s=timeout_s)
         reply = answer.data
         if not reply and not silence_is_none:
             # Neither a record nor '?': the client cannot tell "no record" from this.
@@ -471,17 +486,25 @@ class CheckContext:
         record = parse_at_line(line)
         client_time = record.client_time if record is not None else None
 
+        # Once a server answered a WHATSAT with silence, each later ask waits only the short
+        # replay silence, so that one silent ask does not spend the whole propagation time and
+        # leave the record's arrival unseen (silence for a client a server does not hold yet is
+        # unknown-client's business, WHATSAT-4, not evidence about flooding).
+        target = self.target
+
         def settled() -> bool:
             final = False
             # Every pending server is asked each round, so that none is left unasked (None, as
             # if it held nothing) when another already shows a final, different line.
             for name in sorted(pending):
                 try:
-                    held = seen[name] = self.stored_line(name, client)
+                    ask_s = target.replay_silence_s if target.whatsat_silent_while_waiting else None
+                    held = seen[name] = self.stored_line(name, client, timeout_s=ask_s)
                 except CheckFailed:
                     # No answer at all while the record may still be on its way (a herd that
                     # drops WHATSATs for clients it does not hold yet): ask again.
                     held = seen[name] = None
+                    target.whatsat_silent_while_waiting = True
                 if held is not None and (any_record or same_record(held, line, any_time_diff=True)):
                     # The record, possibly re-printed or with its time difference worked out
                     # again (require_flood judges which, and whether that is a failure).
@@ -507,6 +530,13 @@ class CheckContext:
                 raise BudgetSpent(
                     f"the check ran out of {self.budget_words()} while waiting for a record to spread"
                 ) from None
+            if target.whatsat_silent_while_waiting and pending:
+                # A silent ask may have taken the time the record needed: one last round of
+                # short asks sees a record that arrived meanwhile.
+                self.transcript.note(
+                    "the propagation time is over; one last look at the servers still waited for"
+                )
+                settled()
         return seen
 
     @property

@@ -686,3 +686,23 @@ def test_a_herd_held_up_by_a_stopped_neighbour_is_taken_down_by_kills_alone(tmp_
         "every pair is killed, none stopped" in line for line in verdicts["flood-pairs"]["transcript"]
     ), output
     assert status == 3, output
+
+
+def test_one_silent_ask_does_not_spend_the_wait_for_a_flood(tmp_path: Path) -> None:
+    """A herd that leaves a WHATSAT for a client it does not hold unanswered and floods a moment
+    after the reply: the first ask of a neighbour meets the silence and, with the reply timeout
+    as long as the propagation time, takes all of it. The record arrives meanwhile; later asks
+    are short and a last look after the propagation time sees it (no false FLOOD-1)."""
+    status, document, output = validate(
+        tmp_path,
+        *launch_broken_herd(tmp_path, "unknown_client_silent_late_flood.py"),
+        "--timeout",
+        "3",
+        "--propagation",
+        "3",
+        "--only",
+        "flood-all",
+    )
+    (flood_all,) = [entry for entry in document["checks"] if entry["check"] == "flood-all"]  # type: ignore[union-attr]
+    assert flood_all["verdict"] == "PASS", output
+    assert status == 0, output

@@ -691,6 +691,18 @@ def crash_on_unknown_client(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def unknown_client_silent_late_flood(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        reply = h.exchange("A", b"WHATSAT nobody 10 1\n", t, timeout_s=1.0)
+        return t.evidence(
+            not reply.data and not reply.closed,
+            "a WHATSAT for an unknown client: no reply, connection left open",
+        )
+
+
+@probe
 def unknown_client_error_without_copy(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h:
         h.start("A")
