@@ -25,6 +25,7 @@ checks leave the herd running: dead servers are restarted and paused ones resume
 
 from __future__ import annotations
 
+import logging
 import time
 import traceback
 from collections.abc import Callable, Mapping
@@ -40,9 +41,11 @@ from herdref.checker.grading import (
     is_strict_only,
 )
 from herdref.checker.knowledge import RunKnowledge
-from herdref.checker.launcher import LaunchError
+from herdref.checker.launcher import LaunchError, PortBusy
 from herdref.checker.ports import port_open
 from herdref.checker.target import BudgetSpent, CheckContext, Target
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["Outcome", "Verdict", "run_check", "run_checks"]
 
@@ -150,7 +153,7 @@ def _restore(target: Target) -> None:
     )
 
 
-def _restore_or_explain(target: Target) -> str | None:
+def _restore_or_explain(target: Target, context: CheckContext | None = None) -> str | None:
     """Bring every server back after a check; what went wrong if that failed (a restart that
     the run's budget cut short is no fault: the checks after it are SKIPPED for the budget)."""
     try:
@@ -158,8 +161,39 @@ def _restore_or_explain(target: Target) -> str | None:
     except LaunchError as exc:
         if target.run_time_left() <= 0:
             return None
-        return f"after this check the herd could not be brought back to running: {exc}"
+        try:
+            # A server that runs but no longer accepts connections (a herd melting down in its
+            # own flood storm: out of file descriptors, its backlog full) cannot be brought back
+            # one server at a time: the whole herd is stopped and started again, so that the
+            # checks after this one judge it rather than being BLOCKED by an ERROR.
+            _restart_from_scratch(target, why=str(exc))
+            if context is not None:
+                context.transcript.note(
+                    f"after this check the herd was stopped and started again from scratch: {exc}"
+                )
+        except LaunchError as again:
+            if target.run_time_left() <= 0:
+                return None
+            return (
+                f"after this check the herd could not be brought back to running: {exc}; stopped and "
+                f"started again from scratch: {again}"
+            )
     return None
+
+
+def _restart_from_scratch(target: Target, *, why: str) -> None:
+    """Stop every server and start the herd again, within what is left of the run's budget."""
+    launcher = target.launcher
+    if launcher is None:
+        raise LaunchError(why, name="")
+    logger.info("restarting the whole herd: %s", why)
+    launcher.stop_all()
+    try:
+        launcher.start_all(deadline_s=min(target.startup_s, max(0.0, target.run_time_left())))
+    except PortBusy as exc:
+        raise LaunchError(str(exc), name="") from None
+    for name in target.knowledge.kept_down:
+        launcher.kill(name)
 
 
 def _error_outcome(item: Check, started: float, summary: str, transcript: list[str]) -> Outcome:
@@ -206,7 +240,7 @@ def run_check(
 ) -> Outcome:
     started = time.monotonic()
     context, error = _attempt(target, item)
-    restore_error = _restore_or_explain(target)
+    restore_error = _restore_or_explain(target, context)
     if restore_error is not None:
         return _error_outcome(item, started, restore_error, context.transcript.render())
     verdict: Verdict = "PASS"

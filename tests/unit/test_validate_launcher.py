@@ -10,10 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from herdref.checker.checks.registry import Check
 from herdref.checker.client import exchange
 from herdref.checker.deadline import DeadlinePassed, wait_until
 from herdref.checker.launcher import Launcher, LaunchError, PortBusy
 from herdref.checker.ports import free_ports
+from herdref.checker.runner import run_checks
+from herdref.checker.target import CheckContext, CheckFailed, Target
 from herdref.herd.config import parse_config
 
 # A one-line echo server: the launcher needs something that listens on {port}.
@@ -176,3 +179,52 @@ def test_a_server_still_exiting_when_the_herd_is_restored_is_started_again(tmp_p
         assert exchange("127.0.0.1", port, b"back", timeout_s=10).data == b"BACK"
     finally:
         herd.stop_all()
+
+
+# Told "melt", it closes its port but keeps running (a herd out of file descriptors in its own
+# flood storm): alive, and no connection is accepted any more.
+MELTING_SERVER = (
+    "import socket,sys,time\n"
+    "s=socket.create_server(('127.0.0.1',int(sys.argv[1])))\n"
+    "while True:\n"
+    "    c,_=s.accept(); d=c.recv(100); c.sendall(d.upper()); c.close()\n"
+    "    if d==b'melt':\n"
+    "        s.close()\n"
+    "        while True: time.sleep(60)\n"
+)
+
+
+def test_a_herd_that_stops_accepting_is_restarted_from_scratch_and_the_run_goes_on(tmp_path: Path) -> None:
+    script = tmp_path / "melting.py"
+    script.write_text(MELTING_SERVER)
+    (port,) = free_ports(1)
+    config = parse_config(f"[servers]\nSolo = {{ port = {port} }}\n")
+    herd = Launcher(
+        template=f"{sys.executable} {script} {{port}}",
+        config=config,
+        config_path=tmp_path / "herd.toml",
+        output_dir=tmp_path / "out",
+    )
+    target = Target(config=config, check_budget_s=20, launcher=herd, startup_s=3)
+
+    def melt(context: CheckContext) -> None:
+        assert exchange("127.0.0.1", port, b"melt", timeout_s=10).data == b"MELT"
+
+    def answers(context: CheckContext) -> None:
+        if exchange("127.0.0.1", port, b"next", timeout_s=10).data != b"NEXT":
+            raise CheckFailed("no answer", expected="NEXT", seen="nothing")
+
+    try:
+        herd.start_all(deadline_s=10)
+        outcomes = run_checks(
+            target,
+            [
+                Check("melt", "ERR-4", "MUST", "melt", melt, requires=()),
+                Check("after", "ERR-4", "MUST", "after", answers, requires=()),
+            ],
+        )
+    finally:
+        herd.stop_all()
+    assert [(outcome.check, outcome.verdict) for outcome in outcomes] == [("melt", "PASS"), ("after", "PASS")]
+    assert any("started again from scratch" in line for line in outcomes[0].transcript)
+    assert herd.starts["Solo"] == 2
