@@ -41,6 +41,9 @@ timeout that cannot succeed, and say why:
   replies or floods (LINK-4's Strict part). flood-pairs then kills every pair it takes down
   instead of stopping it, and the stateful run stops no server: the course's fault model is a
   server that goes down, which such a herd may meet and still be right.
+* ``no_error_reply``: error-reply saw no invalid line of four kinds get a '?' reply (ERR-1).
+  The checks of each kind of invalid line are then BLOCKED by it at a line that gets no '?'
+  either, and still judge a line the herd takes as valid.
 * ``promote``: a check asks the runner to judge another one next, ahead of its place, because
   what it saw makes that one the check that names the defect (flood-storm saw no neighbour
   send a record: flood-all is judged at once, and the checks that need flooding to work come
@@ -66,6 +69,7 @@ Fact = Literal[
     "long_lines_fail",
     "records_unreadable",
     "stopped_neighbour_blocks",
+    "no_error_reply",
 ]
 
 
@@ -88,6 +92,7 @@ class RunKnowledge:
     long_lines_fail: str | None = None
     records_unreadable: str | None = None
     stopped_neighbour_blocks: str | None = None
+    no_error_reply: str | None = None
     #: With ``long_lines_fail``: the longest line (octets, LF excluded) long-lines saw answered
     #: before that failure (0: none).
     longest_line_answered: int = 0

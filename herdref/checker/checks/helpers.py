@@ -76,7 +76,20 @@ def expect_error(
         unanswered_clause=unanswered_clause,
     )
     if failure is not None:
-        raise cut_or(context, payload, failure)
+        raise no_error_reply_or(context, reply, cut_or(context, payload, failure))
+
+
+def no_error_reply_or(
+    context: CheckContext, reply: Exchange, failure: CheckFailed | CheckBlocked
+) -> CheckFailed | CheckBlocked:
+    """``failure``, or BLOCKED by error-reply where the run knows the herd answers no invalid
+    line '?' (knowledge ``no_error_reply``) and this line got no '?' either: the herd's own
+    words, or nothing, are that one defect again. An invalid line taken as valid (an AT line,
+    Places results) is a defect of its own kind, and fails."""
+    known = context.target.knowledge.no_error_reply
+    if known is None or isinstance(failure, CheckBlocked) or looks_like_at(reply.data):
+        return failure
+    return CheckBlocked("error-reply", f"{failure.summary}: {known}")
 
 
 def cut_or(context: CheckContext, payload: bytes, failure: CheckFailed) -> CheckFailed | CheckBlocked:
@@ -497,8 +510,15 @@ def invalid_lines(
     line the course leaves open, e.g. a value a ``float()``-based parser accepts. Refusing
     those is a strict deviation when it fails, not a failure (SPEC 1.1)."""
     name = context.target.names[0]
+    # A line BLOCKED (its wrong answer is a defect another check named: no '?' for any invalid
+    # line, a line cut short) does not end the check: a later line the herd takes as valid is
+    # a defect of this check's own, and fails it.
+    blocked: CheckBlocked | None = None
     for line in lines:
-        expect_error(context, name, line + b"\n", f"{summary}: {line!r}")
+        try:
+            expect_error(context, name, line + b"\n", f"{summary}: {line!r}")
+        except CheckBlocked as why:
+            blocked = blocked or why
     # Every strict line is sent: one accepted does not hide a later one that gets no reply,
     # which no profile allows (ERR-4).
     deviation: CheckFailed | None = None
@@ -512,12 +532,16 @@ def invalid_lines(
                 strict_part=True,
                 unanswered_clause=unanswered_clause,
             )
+        except CheckBlocked as why:
+            blocked = blocked or why
         except CheckFailed as failure:
             if failure.strict_part is not True:
                 raise
             failure.summary += " (strict profile)"
             deviation = deviation or failure
     alive_after(context, name)
+    if blocked is not None:
+        raise blocked
     if deviation is not None:
         raise deviation
 

@@ -300,6 +300,19 @@ def no_error_for_field_count(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def error_text_extra_fields_taken(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        taken = h.iamat("A", b"extra", LOCATION, now() + b" EXTRA", t)
+        refused = first_line(h.exchange("A", b"HELLO\n", t, complete=line_done).data)
+        return t.evidence(
+            taken.startswith(b"AT ") and bool(refused) and not refused.startswith(b"?"),
+            "an IAMAT with five fields gets an AT line, an unknown command words of the herd's own",
+        )
+
+
+@probe
 def extra_field_middle(script: Path, directory: Path) -> Evidence:
     line = b"IAMAT middle EXTRA " + LOCATION + b" " + now() + b"\n"
     return _answered(script, directory, line, "an extra field in the middle gets an AT reply", want_at=True)
