@@ -407,6 +407,46 @@ def test_a_string_comparison_of_client_times_is_named_as_such(tmp_path: Path) ->
     assert status == 1, output
 
 
+def test_an_older_record_put_back_after_a_newer_one_is_named_as_such_whatever_the_seed(
+    tmp_path: Path,
+) -> None:
+    # a student herd compares no client times on flooded records and floods to every neighbour:
+    # the first of two reports, coming back from a neighbour after the second was taken,
+    # replaced it. newer-by-value diagnosed the last line by elimination: "keeps a client's
+    # first report", "greater as a string", or under another seed NON-STRICT "compared as
+    # binary floats", none of which the transcript showed. Here the echo always comes back.
+    for seed in ("1", "2"):
+        status, document, output = validate(
+            tmp_path,
+            *launch_broken_herd(tmp_path, "own_record_back_replaces_newer.py"),
+            "--only",
+            "newer-by-value",
+            "--seed",
+            seed,
+        )
+        entry = _checks(document)["newer-by-value"]
+        assert (entry["verdict"], entry["strict_only"]) == ("FAIL", False), output
+        summary = str(entry["summary"])
+        assert "a record with a smaller client time replaced a newer one" in summary, output
+        assert not any(
+            cause in summary for cause in ("keeps a client's first report", "as a string", "binary floats")
+        ), output
+        assert status == 1, output
+
+
+def test_a_float_comparison_is_named_only_where_the_newer_report_was_never_taken(tmp_path: Path) -> None:
+    # The other side of the test above: a herd that compares floats never takes the report 1 ns
+    # newer, floods nothing of it and keeps the first when asked again, so the float comparison
+    # stays the cause, a strict-only deviation.
+    status, document, output = validate(
+        tmp_path, *launch_broken_herd(tmp_path, "float_time_compare.py"), "--only", "newer-by-value"
+    )
+    entry = _checks(document)["newer-by-value"]
+    assert (entry["verdict"], entry["strict_only"]) == ("NON-STRICT", True), output
+    assert "compared as binary floats" in str(entry["summary"]), output
+    assert status == 3, output
+
+
 def _refusing_times_past_9999(tmp_path: Path, module: str, defect_class: str) -> Path:
     """A two-defect herd: the corpus herd ``module``'s defect, and client times past the year
     9999 refused (as two student herds do), which iamat-any-time names (IAMAT-6)."""

@@ -17,6 +17,7 @@ from herdref.checker.checks.at_lines import (
 )
 from herdref.checker.checks.helpers import show
 from herdref.checker.checks.nanosecond import one_nanosecond_newer
+from herdref.checker.checks.put_back import Pair, raise_if_put_back, raise_if_taken, raise_if_taken_at
 from herdref.checker.checks.registry import CheckFailed, check
 from herdref.checker.target import CheckContext, CheckUnsupported
 from herdref.checker.variation import FRACTION_DIGITS, INTEGER_DIGITS, Variation
@@ -224,17 +225,39 @@ def newer_by_value(context: CheckContext) -> None:
 def _crossing_pair(context: CheckContext, name: str) -> None:
     """The second of two reports is greater in value but smaller as a string (its integer part
     has one more digit; drawn from the run's seed), so a herd that compares the strings keeps
-    the first; one that keeps the first whatever the times is told apart."""
+    the first; one that keeps the first whatever the times is told apart, and so is one that
+    took the second and had the first put back (:mod:`herdref.checker.checks.put_back`)."""
     client = context.client_id()
     older, newer = context.variation.crossing_times(_CROSSING_WHOLE_DIGITS, _CROSSING_FRACTION_DIGITS)
-    _accepted(context, name, client, older)
-    second = _accepted(context, name, client, newer)
+    reports = ((context.location(), older), (context.location(), newer))
+    first = _accepted(context, name, client, *reports[0])
+    second = _accepted(context, name, client, *reports[1])
+
+    def which(line: bytes | None) -> int | None:
+        record = held_record(name, line)
+        if record is None:
+            return None
+        if time_close(newer, record.client_time):
+            return 1
+        return 0 if time_close(older, record.client_time) else None
+
+    pair = Pair(
+        name=name,
+        client=client,
+        reports=reports,
+        replies=(first, second),
+        which=which,
+        said=f"reports with client times {older.decode()} then {newer.decode()}",
+    )
     # Which report the server holds, by its client time: the rest of the line is WHATSAT-5's.
     held = context.stored_line(name, client)
     record = held_record(name, held)
     if record is None or not time_close(newer, record.client_time):
         kept_first = record is not None and time_close(older, record.client_time)
         if kept_first:
+            # Holding the first does not say the second was refused: it may have been taken,
+            # then the first put back by a flood of it (core, whatever the times' forms).
+            raise_if_taken(context, pair, held)
             # Greater as a string too: a herd that keeps this first report keeps every first one.
             other = context.client_id()
             at_reply(context, name, other, context.location(), context.now_time(-10))
@@ -270,14 +293,24 @@ def _crossing_pair(context: CheckContext, name: str) -> None:
             expected=f"a record with client time {newer.decode()}: {second!r}",
             seen=show(held),
         )
-    # The servers the two reports were flooded to compare them too (FLOOD-2). One that holds
-    # nothing is flood-all's business; one that kept the first report is this check's.
+    _crossing_neighbours(context, pair, older)
+
+
+def _crossing_neighbours(context: CheckContext, pair: Pair, older: bytes) -> None:
+    """The servers the two reports were flooded to compare them too (FLOOD-2). One that holds
+    nothing is flood-all's business; one that kept the first report is this check's. The
+    server they were sent to, seen holding the second, is read again once they have been
+    asked: holding the first by then, it had it put back."""
+    name, client, second = pair.name, pair.client, pair.replies[1]
     neighbours = list(context.target.config.neighbours(name))
+    since = "right after the two reports"
     # Where no neighbour shows a record of the client at all, flooding is flood-all's business;
     # waiting out the propagation time for it here would only spend the run's budget.
     if not any(context.stored_line(neighbour, client, silence_is_none=True) for neighbour in neighbours):
+        raise_if_put_back(context, pair, since=since)
         return
     arrived = context.wait_for_line(neighbours, client, second)
+    raise_if_put_back(context, pair, since=since)
     kept = {
         neighbour: got
         for neighbour, got in arrived.items()
@@ -292,23 +325,26 @@ def _crossing_pair(context: CheckContext, name: str) -> None:
     # refused only the crossing one (FLOOD-2, this check's); one that does not take it either
     # gets no updates at all (flood-newest-wins names that, FLOOD-1).
     third_time = b"9" * (len(older.partition(b".")[0]) + 1) + older[len(older.partition(b".")[0]) :]
-    third = _accepted(context, name, client, third_time)
+    third = _accepted(context, name, client, context.location(), third_time)
     took_third = context.wait_for_line(list(kept), client, third)
     for neighbour, got in kept.items():
         if took_third.get(neighbour) == third:
+            # Holding the first does not say it refused the second: a flood of the first that
+            # came back may have put it back (core too, but not a string comparison).
+            raise_if_taken_at(context, pair, neighbour, got)
             raise CheckFailed(
-                f"{neighbour}, to which {name} flooded reports with client times {older.decode()} then "
-                f"{newer.decode()}, kept the first, whose client time is smaller in value but greater "
-                f"as a string (it did take a third, {third_time.decode()}, greater both ways)",
+                f"{neighbour}, to which {name} flooded {pair.said}, kept the first, whose client time "
+                f"is smaller in value but greater as a string (it did take a third, "
+                f"{third_time.decode()}, greater both ways)",
                 expected=f"{neighbour} holds {second!r}",
                 seen=show(got),
             )
 
 
-def _accepted(context: CheckContext, name: str, client: bytes, client_time: bytes) -> bytes:
+def _accepted(context: CheckContext, name: str, client: bytes, location: bytes, client_time: bytes) -> bytes:
     """The AT reply to a report the check needs stored; a refused time is iamat-any-time's to
     judge (IAMAT-6 for its distance from the clock, LEX-6 for its form)."""
-    reply = context.iamat(name, client, context.location(), client_time)
+    reply = context.iamat(name, client, location, client_time)
     if not looks_like_at(reply.data):
         raise CheckUnsupported(
             f"an IAMAT with client time {client_time.decode()} was refused, which iamat-any-time "
