@@ -1341,6 +1341,24 @@ def blocking_flood_write(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def flood_connects_before_reply(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A", "B")
+        h.signal("B", signal.SIGSTOP)  # B accepts nothing; its accept queue fills
+        t = Transcript(["B stopped (SIGSTOP)"])
+        for count in range(400):  # 400 small records: a few KiB, nothing for socket buffers
+            reply = h.exchange(
+                "A", b"IAMAT q%d %s %s\n" % (count, LOCATION, now()), Transcript(), timeout_s=1
+            )
+            if not reply.data.startswith(b"AT "):
+                t.append(f"IAMAT number {count} ({len(LOCATION) + 40} octets or so) got {reply.data[:60]!r}")
+                # Not the first: the replies wait only once B's accept queue is full.
+                return t.evidence(count > 10, "A stopped answering, after some records, while B is stopped")
+        t.append("400 small IAMATs all answered")
+        return t.evidence(False, "A stopped answering, after some records, while B is stopped")
+
+
+@probe
 def no_reconnect(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h, fake_server(h.ports["B"]) as b:
         h.start("A")
