@@ -952,3 +952,20 @@ def test_a_reply_held_up_by_a_stopped_neighbour_names_what_the_floods_wait_on(tm
         assert words in summary, output
         assert "either" not in summary, output
         assert status == 3, output
+
+
+def test_blank_lines_answered_are_quoted_as_they_came(tmp_path: Path) -> None:
+    # a student herd answers a blank line with b'?\n' (its '? ' + copy, stripped); frame-blank-lines
+    # said "blank lines were answered '? '", a reply with an SP it never sent.
+    herd = _combined(
+        tmp_path,
+        "blank_lines_answered_bare",
+        ("blank_lines_answered", "BlankLinesAnswered"),
+        body="def error_reply(self, line):\n"
+        "        return [b'?\\n'] if not line.strip() else super().error_reply(line)",
+    )
+    status, document, output = validate(tmp_path, *_launch(herd, tmp_path), "--only", "frame-blank-lines")
+    entry = _checks(document)["frame-blank-lines"]
+    assert (entry["verdict"], entry["clause"]) == ("NON-STRICT", "FRAME-5"), output
+    assert str(entry["summary"]).startswith("blank lines were answered b'?\\n' (left open"), output
+    assert status == 3, output
