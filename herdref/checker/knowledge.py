@@ -40,6 +40,11 @@ timeout that cannot succeed, and say why:
   replies or floods (LINK-4's Strict part). flood-pairs then kills every pair it takes down
   instead of stopping it, and the stateful run stops no server: the course's fault model is a
   server that goes down, which such a herd may meet and still be right.
+* ``short_lines_fail``: invalid-field-count saw a line with too few fields for its command not
+  refused (ERR-3; a herd that reads fields before it counts them drops the connection). An
+  unknown command word on a line of fewer than four fields that fails the same way is then
+  sent again with four fields: refused right, the word is not what fails, and invalid-command
+  is BLOCKED by invalid-field-count instead of naming the field count a second time.
 * ``promote``: a check asks the runner to judge another one next, ahead of its place, because
   what it saw makes that one the check that names the defect (flood-storm saw no neighbour
   send a record: flood-all is judged at once, and the checks that need flooding to work come
@@ -65,6 +70,7 @@ Fact = Literal[
     "long_lines_fail",
     "records_unreadable",
     "stopped_neighbour_blocks",
+    "short_lines_fail",
 ]
 
 
@@ -87,6 +93,7 @@ class RunKnowledge:
     long_lines_fail: str | None = None
     records_unreadable: str | None = None
     stopped_neighbour_blocks: str | None = None
+    short_lines_fail: str | None = None
     #: With ``long_lines_fail``: the longest line (octets, LF excluded) long-lines saw answered
     #: before that failure (0: none).
     longest_line_answered: int = 0

@@ -1359,6 +1359,18 @@ def flood_connects_before_reply(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def fields_read_before_command(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        short = h.exchange("A", b"HELLO\n", t, timeout_s=QUIET_S)
+        padded = h.exchange("A", b"HELLO a b c\n", t, timeout_s=QUIET_S)
+        # A one-word line gets nothing, the same word with four fields its '?'.
+        seen = not short.data and padded.data == b"? HELLO a b c\n"
+        return t.evidence(seen, "a line of fewer than four fields gets no reply, whatever its first word")
+
+
+@probe
 def no_reconnect(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h, fake_server(h.ports["B"]) as b:
         h.start("A")
