@@ -216,7 +216,9 @@ def newer_by_value(context: CheckContext) -> None:
     """FLOOD-2 at the server the client reports to (IAMAT-7) and where it floods them: client
     times compare as exact decimals. Two pairs: one greater in value but smaller as a string
     (:func:`_crossing_pair`), then two reports 1 ns apart at the handout's nine fraction digits,
-    equal as binary floats (:func:`one_nanosecond_newer`)."""
+    equal as binary floats (:func:`one_nanosecond_newer`). A server left holding the first of a
+    pair is said to compare strings or floats only where the transcript shows the second never
+    taken; one that took it and had the first put back is told so (:mod:`herdref.checker.checks.put_back`)."""
     name = context.target.names[0]
     _crossing_pair(context, name)
     one_nanosecond_newer(context, name)

@@ -12,7 +12,10 @@ floats passes every course test; under lenient this is NON-STRICT.
 
 Which report a server holds is read from its location (the two differ by a whole degree), not
 its client time: a herd that re-prints times through a float echoes both the same (IAMAT-5's
-business, not this check's)."""
+business, not this check's). Holding the first is put down to a float comparison only where
+nothing shows the second taken (:mod:`herdref.checker.checks.put_back`): a server seen holding
+the second, or flooding it, or taking it when the pair is sent again with the first spread, had
+the first put back afterwards, which FLOOD-2 forbids in every profile."""
 
 from __future__ import annotations
 
