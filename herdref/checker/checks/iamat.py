@@ -250,6 +250,7 @@ def _crossing_pair(context: CheckContext, name: str) -> None:
         replies=(first, second),
         which=which,
         said=f"reports with client times {older.decode()} then {newer.decode()}",
+        hint=f"the first is the greater as strings: {newer.decode()!r} sorts before {older.decode()!r}",
     )
     # Which report the server holds, by its client time: the rest of the line is WHATSAT-5's.
     held = context.stored_line(name, client)

@@ -4,7 +4,7 @@ FLOOD-2: a record replaces the stored one only when its client time is strictly 
 server that was sent a client's report X and then a newer one Y answers WHATSAT with X, two
 causes fit the same last line: its comparison refused Y (a string or float comparison, which
 newer-by-value names by the times), or it took Y and X came back afterwards (its own flood of X
-returning from a neighbour, stored without comparing client times: a core defect whatever the gap
+returning from a neighbour, taken without a comparison by value: a core defect whatever the gap
 between the times). The comparison is named only where the transcript shows Y never taken; this
 module looks for the evidence that it was:
 
@@ -14,8 +14,8 @@ module looks for the evidence that it was:
   (:func:`raise_if_taken`);
 * taken when nothing can come back: the same two reports for another client, the second sent
   only once the first had reached every neighbour showing records, leave the server holding the
-  second (:func:`raise_if_taken`): its comparison takes the greater time, so the first time the
-  older record was put back after the newer one.
+  second (:func:`raise_if_taken`): it takes the second, so the first time the older record was
+  put back after the newer one.
 
 A pair is described by :class:`Pair`; which report a line carries is the pair's own business (by
 client time for newer-by-value's crossing pair, by location for its 1 ns pair).
@@ -33,13 +33,6 @@ from herdref.model.judge import looks_like_at
 
 __all__ = ["Pair", "raise_if_put_back", "raise_if_taken", "raise_if_taken_at"]
 
-#: How a flooded older record overwrites a newer one: the likely way, named as such.
-_HOW = (
-    "a record with a smaller client time replaced a newer one; nothing more was sent for the client, "
-    "so the herd put it back itself (as the first report's own flood does, returning from a "
-    "neighbour to a server that stores flooded records without comparing client times)"
-)
-
 
 @dataclass(frozen=True)
 class Pair:
@@ -55,6 +48,18 @@ class Pair:
     which: Callable[[bytes | None], int | None]
     #: The pair in words: "reports with client times X then Y".
     said: str
+    #: What else the two times show, said with the way the first can come back (optional).
+    hint: str = ""
+
+    def put_back(self) -> str:
+        """How the first report's record came back, in words true of every herd this fits."""
+        return (
+            "a record with a smaller client time replaced a newer one; nothing more was sent for the "
+            "client, so the herd put it back itself (a flood of the first report coming back from a "
+            "neighbour does that where flooded records are not compared by value"
+            + (f"; {self.hint}" if self.hint else "")
+            + ")"
+        )
 
 
 def raise_if_put_back(context: CheckContext, pair: Pair, *, since: str) -> None:
@@ -65,7 +70,7 @@ def raise_if_put_back(context: CheckContext, pair: Pair, *, since: str) -> None:
         return
     raise CheckFailed(
         f"after {pair.said}, {pair.name} held the second (its WHATSAT showed it {since}) and now holds "
-        f"the first again: {_HOW}",
+        f"the first again: {pair.put_back()}",
         expected=f"{pair.name} holds {pair.replies[1]!r}",
         seen=show(held),
         strict_part=False,
@@ -84,7 +89,7 @@ def raise_if_taken(context: CheckContext, pair: Pair, held: bytes | None) -> Non
         if pair.which(line) == 1:
             raise CheckFailed(
                 f"{name} answered the second of {pair.said} and flooded it ({neighbour} holds it, and "
-                f"only {name} was sent it), yet holds the first: {_HOW}",
+                f"only {name} was sent it), yet holds the first: {pair.put_back()}",
                 expected=f"{name} holds {pair.replies[1]!r}",
                 seen=show(held),
                 strict_part=False,
@@ -98,7 +103,7 @@ def raise_if_taken(context: CheckContext, pair: Pair, held: bytes | None) -> Non
     raise CheckFailed(
         f"after {pair.said}, {name} held the first; the same two reports for another client, the "
         f"second sent only once the first had reached {', '.join(flooding)}, left it holding the "
-        f"second: its comparison takes the greater time, so the first time {_HOW}",
+        f"second: it takes the second from the client, so the first time {pair.put_back()}",
         expected=f"{name} holds {pair.replies[1]!r}",
         seen=show(held),
         strict_part=False,
@@ -108,8 +113,8 @@ def raise_if_taken(context: CheckContext, pair: Pair, held: bytes | None) -> Non
 def raise_if_taken_at(context: CheckContext, pair: Pair, neighbour: str, got: bytes | None) -> None:
     """``neighbour``, to which ``pair.name`` flooded both reports, holds the first (``got``):
     FAIL (FLOOD-2, core) where the same two reports for another client, the second sent once the
-    first had reached the neighbours showing records, leave it holding the second (its comparison
-    takes the greater time, so the first time the older record was put back); return otherwise."""
+    first had reached the neighbours showing records, leave it holding the second (it takes the
+    second, so the first time the older record was put back); return otherwise."""
     flooding = neighbours_of(context.target, pair.name)
     again = _repeat(context, pair, flooding, [neighbour])
     if again is None or pair.which(again[neighbour]) != 1:
@@ -117,8 +122,8 @@ def raise_if_taken_at(context: CheckContext, pair: Pair, neighbour: str, got: by
     raise CheckFailed(
         f"{neighbour}, to which {pair.name} flooded {pair.said}, held the first; the same two reports "
         f"for another client, the second sent only once the first had reached {', '.join(flooding)}, "
-        f"left it holding the second: its comparison takes the greater time, so the first time "
-        f"{_HOW}",
+        f"left it holding the second: it takes the second as flooded to it, so the first time "
+        f"{pair.put_back()}",
         expected=f"{neighbour} holds {pair.replies[1]!r}",
         seen=show(got),
         strict_part=False,
