@@ -44,6 +44,14 @@ timeout that cannot succeed, and say why:
 * ``no_error_reply``: error-reply saw no invalid line of four kinds get a '?' reply (ERR-1).
   The checks of each kind of invalid line are then BLOCKED by it at a line that gets no '?'
   either, and still judge a line the herd takes as valid.
+* ``short_lines_fail``: invalid-field-count saw a line with too few fields for its command not
+  refused (ERR-3; a herd that reads fields before it counts them drops the connection). An
+  unknown command word on a line of fewer than four fields that fails the same way is then
+  sent again with four fields: refused right, the word is not what fails, and invalid-command
+  is BLOCKED by invalid-field-count instead of naming the field count a second time.
+* ``radius_unanswered``: invalid-radius saw a WHATSAT with an invalid radius left without any
+  reply. limits-edges' valid decimal radius that gets none, where 50.5 gets none either, is then
+  BLOCKED by it.
 * ``promote``: a check asks the runner to judge another one next, ahead of its place, because
   what it saw makes that one the check that names the defect (flood-storm saw no neighbour
   send a record: flood-all is judged at once, and the checks that need flooding to work come
@@ -70,6 +78,8 @@ Fact = Literal[
     "records_unreadable",
     "stopped_neighbour_blocks",
     "no_error_reply",
+    "radius_unanswered",
+    "short_lines_fail",
 ]
 
 
@@ -93,6 +103,8 @@ class RunKnowledge:
     records_unreadable: str | None = None
     stopped_neighbour_blocks: str | None = None
     no_error_reply: str | None = None
+    radius_unanswered: str | None = None
+    short_lines_fail: str | None = None
     #: With ``long_lines_fail``: the longest line (octets, LF excluded) long-lines saw answered
     #: before that failure (0: none).
     longest_line_answered: int = 0

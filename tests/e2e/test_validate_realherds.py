@@ -407,6 +407,46 @@ def test_a_string_comparison_of_client_times_is_named_as_such(tmp_path: Path) ->
     assert status == 1, output
 
 
+def test_an_older_record_put_back_after_a_newer_one_is_named_as_such_whatever_the_seed(
+    tmp_path: Path,
+) -> None:
+    # a student herd compares no client times on flooded records and floods to every neighbour:
+    # the first of two reports, coming back from a neighbour after the second was taken,
+    # replaced it. newer-by-value diagnosed the last line by elimination: "keeps a client's
+    # first report", "greater as a string", or under another seed NON-STRICT "compared as
+    # binary floats", none of which the transcript showed. Here the echo always comes back.
+    for seed in ("1", "2"):
+        status, document, output = validate(
+            tmp_path,
+            *launch_broken_herd(tmp_path, "own_record_back_replaces_newer.py"),
+            "--only",
+            "newer-by-value",
+            "--seed",
+            seed,
+        )
+        entry = _checks(document)["newer-by-value"]
+        assert (entry["verdict"], entry["strict_only"]) == ("FAIL", False), output
+        summary = str(entry["summary"])
+        assert "a record with a smaller client time replaced a newer one" in summary, output
+        assert not any(
+            cause in summary for cause in ("keeps a client's first report", "as a string", "binary floats")
+        ), output
+        assert status == 1, output
+
+
+def test_a_float_comparison_is_named_only_where_the_newer_report_was_never_taken(tmp_path: Path) -> None:
+    # The other side of the test above: a herd that compares floats never takes the report 1 ns
+    # newer, floods nothing of it and keeps the first when asked again, so the float comparison
+    # stays the cause, a strict-only deviation.
+    status, document, output = validate(
+        tmp_path, *launch_broken_herd(tmp_path, "float_time_compare.py"), "--only", "newer-by-value"
+    )
+    entry = _checks(document)["newer-by-value"]
+    assert (entry["verdict"], entry["strict_only"]) == ("NON-STRICT", True), output
+    assert "compared as binary floats" in str(entry["summary"]), output
+    assert status == 3, output
+
+
 def _refusing_times_past_9999(tmp_path: Path, module: str, defect_class: str) -> Path:
     """A two-defect herd: the corpus herd ``module``'s defect, and client times past the year
     9999 refused (as two student herds do), which iamat-any-time names (IAMAT-6)."""
@@ -887,3 +927,45 @@ def test_a_flood_that_stops_at_a_down_neighbour_is_found_where_that_one_comes_la
     ), output
     assert "with Goloman down" in str(checks["restart-reconnect"]["summary"]), output
     assert status == 1, output
+
+
+def test_a_reply_held_up_by_a_stopped_neighbour_names_what_the_floods_wait_on(tmp_path: Path) -> None:
+    # two student herds flood on a connection per record before replying: with a neighbour
+    # stopped, what blocks is connect() once its accept queue is full (after some 30 records of
+    # 15 KB, or 34 of 60 octets), yet paused-neighbour said "a flood written synchronously
+    # blocks once the link's socket buffers are full". The kernel's queues on the stopped
+    # server's port tell the two apart: connections waiting to be accepted, or octets unread.
+    expected = {
+        "flood_connects_before_reply.py": "connections wait in",
+        "blocking_flood_write.py": "wait unread in",
+    }
+    for herd, words in expected.items():
+        folder = tmp_path / herd.removesuffix(".py")
+        folder.mkdir()
+        status, document, output = validate(
+            folder, *launch_broken_herd(folder, herd), "--only", "paused-neighbour"
+        )
+        entry = _checks(document)["paused-neighbour"]
+        # LINK-4's Strict part: a stopped neighbour is not the course's fault model.
+        assert (entry["verdict"], entry["clause"]) == ("NON-STRICT", "LINK-4"), output
+        summary = str(entry["summary"])
+        assert words in summary, output
+        assert "either" not in summary, output
+        assert status == 3, output
+
+
+def test_blank_lines_answered_are_quoted_as_they_came(tmp_path: Path) -> None:
+    # a student herd answers a blank line with b'?\n' (its '? ' + copy, stripped); frame-blank-lines
+    # said "blank lines were answered '? '", a reply with an SP it never sent.
+    herd = _combined(
+        tmp_path,
+        "blank_lines_answered_bare",
+        ("blank_lines_answered", "BlankLinesAnswered"),
+        body="def error_reply(self, line):\n"
+        "        return [b'?\\n'] if not line.strip() else super().error_reply(line)",
+    )
+    status, document, output = validate(tmp_path, *_launch(herd, tmp_path), "--only", "frame-blank-lines")
+    entry = _checks(document)["frame-blank-lines"]
+    assert (entry["verdict"], entry["clause"]) == ("NON-STRICT", "FRAME-5"), output
+    assert str(entry["summary"]).startswith("blank lines were answered b'?\\n' (left open"), output
+    assert status == 3, output

@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from herdref.checker.checks import (
+    echo,
     eof_flood,
     errors,
     flooding,
@@ -45,6 +46,7 @@ _SECTION_ORDER = [
         framing,
         split_write,
         iamat,
+        echo,
         time_diff,
         lexical,
         long_lines,

@@ -421,9 +421,12 @@ def frame_blank_lines(context: CheckContext) -> None:
     if _at_after_unterminated_errors(lines) and only_error_lines(b"\n".join(lines[:-2])):
         # '? ' replies to the blank lines with no LF after them, so the AT line follows them on
         # one line: what a blank line gets is left open (A20), so only strict fails it.
+        last = lines[-2]
+        before_at = b"\n".join([*lines[:-2], last[: last.find(b"AT ")] if b"AT " in last else last])
         raise CheckFailed(
-            "blank lines were answered '? ' with no LF after each reply, so the AT line followed "
-            "them on the same line (left open by the course, protocol notes A20)",
+            f"blank lines were answered with no LF after each reply ({before_at!r} came before the "
+            "AT line), so the AT line followed them on the same line (left open by the course, "
+            "protocol notes A20)",
             expected="no reply to a blank line, then the AT line",
             seen=show(reply.received),
             strict_part=True,
@@ -432,8 +435,10 @@ def frame_blank_lines(context: CheckContext) -> None:
     if at_last and only_error_lines(b"\n".join(lines[:-2])):
         if len(lines) == 2 and not answered_blank:
             return  # one AT reply (its shape is at-reply-format's business, AT-1)
+        answers = (only_blank.data if answered_blank else b"") + b"\n".join(lines[:-2]) + b"\n"
         raise CheckFailed(
-            "blank lines were answered '? ' (left open by the course, protocol notes A20)",
+            f"blank lines were answered {_quoted(_lines_with_lf(answers))} (left open by the course, "
+            "protocol notes A20)",
             expected="no reply to a blank line",
             seen=show((only_blank.received if answered_blank else b"") + reply.received),
             strict_part=True,
@@ -466,6 +471,22 @@ def frame_blank_lines(context: CheckContext) -> None:
         expected="exactly one AT line",
         seen=show(reply.received or None),
     )
+
+
+def _lines_with_lf(data: bytes) -> list[bytes]:
+    """``data`` cut after each LF, each line keeping it (a last one without LF kept as it is)."""
+    parts = data.split(b"\n")
+    return [part + b"\n" for part in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
+
+
+def _quoted(lines: list[bytes]) -> str:
+    """The replies to blank lines as they came, each distinct one quoted once, in order (what a
+    blank line gets is judged on its octets: '?', '? ' and '? ' with a copy differ)."""
+    seen: list[bytes] = []
+    for line in lines:
+        if line.strip() and line not in seen:
+            seen.append(line)
+    return " and ".join(repr(line) for line in seen) or "nothing"
 
 
 def _at_after_unterminated_errors(lines: list[bytes]) -> bool:

@@ -19,16 +19,15 @@ from herdref.checker.checks.at_lines import (
 )
 from herdref.checker.checks.helpers import show
 from herdref.checker.checks.nanosecond import one_nanosecond_newer
+from herdref.checker.checks.put_back import Pair, raise_if_put_back, raise_if_taken, raise_if_taken_at
 from herdref.checker.checks.registry import CheckFailed, check
 from herdref.checker.target import CheckContext, CheckUnsupported
 from herdref.checker.variation import FRACTION_DIGITS, INTEGER_DIGITS, Variation
 from herdref.model.judge import (
-    carried_fields,
     carried_report,
     location_close,
     looks_like_at,
     split_at_fields,
-    split_line,
     time_close,
     time_diff_value,
 )
@@ -221,7 +220,9 @@ def newer_by_value(context: CheckContext) -> None:
     """FLOOD-2 at the server the client reports to (IAMAT-7) and where it floods them: client
     times compare as exact decimals. Two pairs: one greater in value but smaller as a string
     (:func:`_crossing_pair`), then two reports 1 ns apart at the handout's nine fraction digits,
-    equal as binary floats (:func:`one_nanosecond_newer`)."""
+    equal as binary floats (:func:`one_nanosecond_newer`). A server left holding the first of a
+    pair is said to compare strings or floats only where the transcript shows the second never
+    taken; one that took it and had the first put back is told so (:mod:`herdref.checker.checks.put_back`)."""
     name = context.target.names[0]
     _crossing_pair(context, name)
     one_nanosecond_newer(context, name)
@@ -230,18 +231,43 @@ def newer_by_value(context: CheckContext) -> None:
 def _crossing_pair(context: CheckContext, name: str) -> None:
     """The second of two reports is greater in value but smaller as a string (its integer part
     has one more digit; drawn from the run's seed), so a herd that compares the strings keeps
-    the first; one that keeps the first whatever the times is told apart."""
+    the first; one that keeps the first whatever the times is told apart, and so is one that
+    took the second and had the first put back (:mod:`herdref.checker.checks.put_back`)."""
     client = context.client_id()
     older, newer = context.variation.crossing_times(_CROSSING_WHOLE_DIGITS, _CROSSING_FRACTION_DIGITS)
-    reports = [(context.location(), older), (context.location(), newer)]
-    _accepted(context, name, client, *reports[0])
+    reports = ((context.location(), older), (context.location(), newer))
+    first = _accepted(context, name, client, *reports[0])
     second = _accepted(context, name, client, *reports[1])
+
+    def which(line: bytes | None) -> int | None:
+        try:  # a malformed line (AT-1) is read by the report it carries
+            client_time = held_time(context, name, line, reports)
+        except CheckUnsupported:
+            return None
+        if client_time is None:
+            return None
+        if time_close(newer, client_time):
+            return 1
+        return 0 if time_close(older, client_time) else None
+
+    pair = Pair(
+        name=name,
+        client=client,
+        reports=reports,
+        replies=(first, second),
+        which=which,
+        said=f"reports with client times {older.decode()} then {newer.decode()}",
+        hint=f"the first is the greater as strings: {newer.decode()!r} sorts before {older.decode()!r}",
+    )
     # Which report the server holds, by its client time: the rest of the line is WHATSAT-5's.
     held = context.stored_line(name, client)
     held_client_time = held_time(context, name, held, reports)
     if held_client_time is None or not time_close(newer, held_client_time):
         kept_first = held_client_time is not None and time_close(older, held_client_time)
         if kept_first:
+            # Holding the first does not say the second was refused: it may have been taken,
+            # then the first put back by a flood of it (core, whatever the times' forms).
+            raise_if_taken(context, pair, held)
             # Greater as a string too: a herd that keeps this first report keeps every first one.
             other = context.client_id()
             controls = [(context.location(), context.now_time(-10)), (context.location(), context.now_time())]
@@ -278,19 +304,29 @@ def _crossing_pair(context: CheckContext, name: str) -> None:
             expected=f"a record with client time {newer.decode()}: {second!r}",
             seen=show(held),
         )
-    # The servers the two reports were flooded to compare them too (FLOOD-2). One that holds
-    # nothing is flood-all's business; one that kept the first report is this check's.
+    _crossing_neighbours(context, pair, older)
+
+
+def _crossing_neighbours(context: CheckContext, pair: Pair, older: bytes) -> None:
+    """The servers the two reports were flooded to compare them too (FLOOD-2). One that holds
+    nothing is flood-all's business; one that kept the first report is this check's. The
+    server they were sent to, seen holding the second, is read again once they have been
+    asked: holding the first by then, it had it put back."""
+    name, client, second = pair.name, pair.client, pair.replies[1]
     neighbours = list(context.target.config.neighbours(name))
+    since = "right after the two reports"
     # Where no neighbour shows a record of the client at all, flooding is flood-all's business;
     # waiting out the propagation time for it here would only spend the run's budget.
     if not any(context.stored_line(neighbour, client, silence_is_none=True) for neighbour in neighbours):
+        raise_if_put_back(context, pair, since=since)
         return
     if is_malformed(second):
         # The AT replies are malformed (AT-1, at-reply-format's): what each neighbour holds is
         # read by the report its line carries.
-        _crossing_at_neighbours(context, name, neighbours, client, reports)
+        _crossing_at_neighbours(context, name, neighbours, client, list(pair.reports))
         return
     arrived = context.wait_for_line(neighbours, client, second)
+    raise_if_put_back(context, pair, since=since)
     kept = {
         neighbour: got
         for neighbour, got in arrived.items()
@@ -309,10 +345,13 @@ def _crossing_pair(context: CheckContext, name: str) -> None:
     took_third = context.wait_for_line(list(kept), client, third)
     for neighbour, got in kept.items():
         if took_third.get(neighbour) == third:
+            # Holding the first does not say it refused the second: a flood of the first that
+            # came back may have put it back (core too, but not a string comparison).
+            raise_if_taken_at(context, pair, neighbour, got)
             raise CheckFailed(
-                f"{neighbour}, to which {name} flooded reports with client times {older.decode()} then "
-                f"{newer.decode()}, kept the first, whose client time is smaller in value but greater "
-                f"as a string (it did take a third, {third_time.decode()}, greater both ways)",
+                f"{neighbour}, to which {name} flooded {pair.said}, kept the first, whose client time "
+                f"is smaller in value but greater as a string (it did take a third, "
+                f"{third_time.decode()}, greater both ways)",
                 expected=f"{neighbour} holds {second!r}",
                 seen=show(got),
             )
@@ -408,7 +447,7 @@ def iamat_stale(context: CheckContext) -> None:
                 seen=repr(line),
                 clause="IAMAT-4",
             )
-        held, held_kind = _held_kind(context, name, client, reports)
+        held, held_kind, how = _held_kind(context, name, client, reports)
         if held_kind == kind == "duplicate":
             context.defer_strict(
                 CheckFailed(
@@ -421,8 +460,8 @@ def iamat_stale(context: CheckContext) -> None:
             )
         elif held_kind == "stale" or held_kind is None:
             raise CheckFailed(
-                f"{name} replaced its record of a client with that client's stale IAMAT (a client time "
-                "100 s older than the record's)"
+                f"{name} replaced its record of a client with that client's stale IAMAT"
+                + (f": {how}" if how else " (a client time 100 s older than the record's)")
                 if held_kind == "stale"
                 else f"{name} no longer answers WHATSAT with a record of the client after its {kind} IAMAT",
                 expected=repr(newest),
@@ -432,22 +471,23 @@ def iamat_stale(context: CheckContext) -> None:
 
 def _held_kind(
     context: CheckContext, name: str, client: bytes, reports: dict[str, tuple[bytes, bytes]]
-) -> tuple[bytes | None, str | None]:
-    """What ``name`` answers a WHATSAT for ``client`` with, and which of ``reports`` it is
-    (None: no record at all). UNSUPPORTED when that cannot be told."""
+) -> tuple[bytes | None, str | None, str]:
+    """What ``name`` answers a WHATSAT for ``client`` with, which of ``reports`` it is (None: no
+    record at all), and how that was told where the line does not show it plainly.
+    UNSUPPORTED when that cannot be told."""
     asked_at = Fraction(time.time_ns(), 1_000_000_000)
     held = context.stored_line(name, client)
     if held is None:
-        return None, None
+        return None, None, ""
     if context.malformed_at is not None:
         # The AT replies are malformed (AT-1, at-reply-format's): the line WHATSAT answers, of
         # whatever shape, is read for the report it carries.
-        return held, held_report(name, held, reports)
+        return held, held_report(name, held, reports), ""
     record = held_record(name, held)
     assert record is not None  # held is an AT line
     for kind, (location, client_time) in reports.items():
         if time_close(client_time, record.client_time) and location_close(location, record.location):
-            return held, kind
+            return held, kind, ""
     newest_time = reports["newest"][1]
     if not any(time_close(sent, record.client_time) for _, sent in reports.values()):
         # An AT line of the client with none of the reports' client times: WHATSAT does not
@@ -457,9 +497,14 @@ def _held_kind(
         diff = time_diff_value(record.time_diff)
         held_time = asked_at - diff if diff is not None else None
         if "stale" not in reports:
-            return held, "unread"
+            return held, "unread", ""
         if held_time is not None and _nearer_stale(held_time, newest_time, reports["stale"][1]):
-            return held, "stale"
+            return (
+                held,
+                "stale",
+                f"the line its WHATSAT rebuilds has a time difference of {record.time_diff.decode()} s, "
+                "which puts the client time it holds at the stale report's, 100 s before the newest",
+            )
         raise CheckUnsupported(
             f"{name} answers WHATSAT with {held!r}, whose client time {record.client_time!r} is none of "
             "the reports': not the stored AT line (whatsat-reply judges that, WHATSAT-5), so which "
@@ -468,7 +513,7 @@ def _held_kind(
     # A record mixed from two reports: the one whose location it took changed it.
     for kind, (location, _) in reports.items():
         if kind != "newest" and location_close(location, record.location):
-            return held, kind
+            return held, kind, f"it holds that report's location, {location.decode()}"
     raise CheckUnsupported(
         f"{name} answers WHATSAT with {held!r}, whose location is no report's: which report it keeps "
         "cannot be seen"
@@ -480,121 +525,3 @@ def _nearer_stale(held_time: Fraction, newest_time: bytes, stale_time: bytes) ->
     seconds of the truth) is the stale report's rather than the newest one's."""
     newest, stale = Fraction(newest_time.decode()), Fraction(stale_time.decode())
     return abs(held_time - stale) < abs(held_time - newest) / 4
-
-
-@check(
-    "location-edges",
-    "LEX-5",
-    "MUST",
-    "locations on the range limits (±90, ±180) and in unusual valid forms are accepted",
-    reads_malformed_at=True,
-)
-def location_edges(context: CheckContext) -> None:
-    name = context.target.names[0]
-    # The fixed edges, and two unusual but valid forms drawn from the run's seed (leading
-    # zeros, integer degrees, long fractions, the limits themselves).
-    drawn = [context.variation.location(), context.variation.location()]
-    for location in (b"+90-180", b"-90.000+180.000", b"+0.0-0.0", b"-1+001", *drawn):
-        client, client_time = context.client_id(), context.now_time()
-        reply = context.iamat(name, client, location, client_time)
-        split = split_line(reply.data, crlf=False)
-        record = split_at_fields(split[0]) if split is not None else None
-        if (
-            record is None
-            and split is not None
-            and context.malformed_at is not None
-            and looks_like_at(split[0])
-        ):
-            # A malformed AT line (AT-1, at-reply-format's) answers this IAMAT when it carries
-            # its client time or its location: accepted (how it echoes them is IAMAT-5's).
-            if carried_fields(split[0], location, client_time) == (None, None):
-                raise CheckUnsupported(
-                    f"the IAMAT at {location.decode()} was answered {split[0]!r}, a malformed AT line "
-                    "(at-reply-format names that, AT-1) in which neither the location nor the client "
-                    "time sent can be found, so whether it was accepted cannot be told"
-                )
-            continue
-        if record is None or record.client_id != client:
-            refused = reply.data.startswith(b"?")
-            raise CheckFailed(
-                f"an IAMAT at {location.decode()} was "
-                + ("refused with '?'" if refused else "not answered with its AT line"),
-                expected="an AT line",
-                seen=show(reply.received or None),
-            )
-
-
-# IAMAT-5's lenient alternative ("numerically equal") binds in every profile.
-@check(
-    "echo-numeric",
-    "IAMAT-5",
-    "MUST",
-    "the AT reply repeats location and time (numerically)",
-    strict_part=False,
-    reads_malformed_at=True,
-)
-def echo_numeric(context: CheckContext) -> None:
-    name = context.target.names[0]
-    # A drawn location, and one a float cannot print back unchanged (a tiny latitude, trailing
-    # zeros): numerically equal is allowed, a float's exponent is not a LOCATION (LEX-5).
-    for location in (context.location(), context.variation.float_sensitive_location()):
-        client = context.client_id()
-        client_time = b"%d.959498503" % int(time.time())
-        seen_location, seen_time = echoed(
-            at_reply(context, name, client, location, client_time), location, client_time
-        )
-        if not location_close(location, seen_location):
-            close_as_float = location_close(location, seen_location, float_forms=True)
-            raise CheckFailed(
-                "the AT reply's location is "
-                + (
-                    "the client's re-printed as floats, which is no LOCATION (an exponent)"
-                    if close_as_float
-                    else "not the one the client sent"
-                ),
-                expected=f"{location!r} (within 1e-5 degrees, as ±DD.D±DDD.D)",
-                seen=repr(seen_location),
-            )
-        if not time_close(client_time, seen_time):
-            raise CheckFailed(
-                "the AT reply's client time is not the one the client sent",
-                expected=f"{client_time!r} (within 1e-6 s)",
-                seen=repr(seen_time),
-            )
-
-
-@check(
-    "echo-exact",
-    "IAMAT-5",
-    "MUST",
-    "the AT reply repeats the client's strings byte for byte",
-    # Its cases are unusual but valid locations (leading zeros, integer degrees): a herd that
-    # refuses those fails location-edges (LEX-5), which echo-exact would only repeat.
-    requires=("dialect", "at-reply-format", "location-edges", "echo-numeric"),
-    reads_malformed_at=True,
-)
-def echo_exact(context: CheckContext) -> None:
-    name = context.target.names[0]
-    cases = [
-        (b"+34.068930-118.445127", b"%d.959498503" % int(time.time())),
-        # An integer time, which a float prints back as N.0 (where the herd refuses integer
-        # times, LEX-6 strict, reported once by iamat-any-time: N.500000000, which a float
-        # prints back as N.5, in the nine digits of the handout's examples).
-        (b"+34.5-118.0", b"%d" % int(time.time()) + (b"" if context.target.integer_times else b".500000000")),
-        (b"+01.100000+002.200000", b"%d.100000000" % int(time.time())),
-    ]
-    for location, client_time in cases:
-        client = context.client_id()
-        line = at_reply(context, name, client, location, client_time)
-        # In a malformed AT line (AT-1, at-reply-format's) the client ID may be missing: only
-        # the location and time it carries are judged then.
-        seen = (
-            at_fields(line).client_id if not is_malformed(line) else client,
-            *echoed(line, location, client_time),
-        )
-        if seen != (client, location, client_time):
-            raise CheckFailed(
-                "the AT reply changed the client's strings (a number was parsed and re-printed)",
-                expected=b" ".join((client, location, client_time)).decode(),
-                seen=b" ".join(seen).decode(errors="replace"),
-            )

@@ -23,7 +23,8 @@ from herdref.checker.checks.helpers import (
 )
 from herdref.checker.checks.records import carries_fields
 from herdref.checker.checks.registry import CheckFailed, check
-from herdref.checker.target import CheckContext
+from herdref.checker.socket_queues import PortQueues, how_floods_wait, port_queues
+from herdref.checker.target import CheckContext, Target
 from herdref.model import components
 from herdref.model.judge import looks_like_at
 
@@ -281,9 +282,9 @@ def _fill_link(context: CheckContext, name: str, victim: str) -> None:
         if not looks_like_at(reply.data):
             raise CheckFailed(
                 f"{name} stopped answering IAMATs while its neighbour {victim} was stopped, after "
-                f"{count} records ({sent / 2**20:.1f} MiB) were flooded towards it (the same IAMAT "
-                "was answered until then: a flood written synchronously blocks once the link's "
-                "socket buffers are full)",
+                f"{count} records of {_FILL_CLIENT_OCTETS // 1000} KB ({sent / 2**20:.1f} MiB) were "
+                f"sent to {name} to flood, {victim} among others (the same IAMAT was answered until then; "
+                f"{how_floods_wait(victim, _victim_queues(target, victim))})",
                 expected=f"an AT line within {target.timeout_s:g} s for each IAMAT",
                 seen=(show(reply.data[:200]) if reply.data else "no reply")
                 + f" after {took:.1f} s"
@@ -313,6 +314,16 @@ def _fill_link(context: CheckContext, name: str, victim: str) -> None:
     holders = reachable_without(target, name, {victim})
     with _held_up_by(context, victim, "stopped", holders):
         require_spread(context, name, holders, after, line, report=report)
+
+
+def _victim_queues(target: Target, victim: str) -> dict[int, PortQueues] | None:
+    """The queues of the stopped ``victim``'s ports (client port, and peer port where it has
+    one), as the kernel shows them here: None for a server on another host, or no ``/proc``."""
+    address = target.config.address(victim)
+    if not address.host.startswith("127.") and address.host not in ("localhost", "::1"):
+        return None
+    ports = {address.port, *([address.peer_port] if address.peer_port is not None else [])}
+    return port_queues(ports)
 
 
 @check(

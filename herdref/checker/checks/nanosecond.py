@@ -12,7 +12,10 @@ floats passes every course test; under lenient this is NON-STRICT.
 
 Which report a server holds is read from its location (the two differ by a whole degree), not
 its client time: a herd that re-prints times through a float echoes both the same (IAMAT-5's
-business, not this check's)."""
+business, not this check's). Holding the first is put down to a float comparison only where
+nothing shows the second taken (:mod:`herdref.checker.checks.put_back`): a server seen holding
+the second, or flooding it, or taking it when the pair is sent again with the first spread, had
+the first put back afterwards, which FLOOD-2 forbids in every profile."""
 
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ from typing import Final
 
 from herdref.checker.checks.at_lines import is_malformed, wait_for_report
 from herdref.checker.checks.helpers import show
+from herdref.checker.checks.put_back import Pair, raise_if_put_back, raise_if_taken, raise_if_taken_at
 from herdref.checker.target import CheckContext, CheckFailed
 from herdref.model.judge import carried_fields, carried_report, location_close, looks_like_at, split_at_fields
 
@@ -69,6 +73,12 @@ def _time_field(line: bytes | None, location: bytes, client_time: bytes) -> byte
     return record.client_time if record is not None else carried_fields(line, location, client_time)[1]
 
 
+def _which(context: CheckContext, line: bytes | None, times: tuple[bytes, bytes]) -> int | None:
+    """Which of the pair's reports ``line`` carries: 0 (the first), 1 (the second) or None."""
+    held = _held(context, line, times)
+    return None if held is None else 0 if held == FIRST_LOCATION else 1
+
+
 def one_nanosecond_newer(context: CheckContext, name: str) -> None:
     """FLOOD-2 for two reports 1 ns apart, at ``name`` and at the neighbours it floods them to."""
     client = context.client_id("ns")
@@ -87,6 +97,14 @@ def one_nanosecond_newer(context: CheckContext, name: str) -> None:
     said = (
         f"reports with client times {older.decode()} then {newer.decode()} "
         "(1 ns later; 19 significant digits)"
+    )
+    pair = Pair(
+        name=name,
+        client=client,
+        reports=((FIRST_LOCATION, older), (SECOND_LOCATION, newer)),
+        replies=(replies[0], replies[1]),
+        which=lambda line: _which(context, line, (older, newer)),
+        said=said,
     )
     stored = context.stored_line(name, client)
     held = _held(context, stored, (older, newer))
@@ -124,16 +142,21 @@ def one_nanosecond_newer(context: CheckContext, name: str) -> None:
                 "so the second was a duplicate in its own terms",
             )
             return
+        # Holding the first does not say the second was refused (as a float comparison does):
+        # it may have been taken, then the first put back by a flood of it (core).
+        raise_if_taken(context, pair, stored)
         raise CheckFailed(
-            f"after {said}, {name} kept the first: a client time 1 ns greater did not replace it "
-            "(compared as binary floats, the two are equal)",
+            f"after {said}, {name} kept the first: a client time 1 ns greater did not replace it, "
+            "and nothing shows it was ever taken (compared as binary floats, the two are equal)",
             expected=f"a record with client time {newer.decode()}: {replies[1]!r}",
             seen=show(stored),
             strict_part=True,
         )
     neighbours = list(context.target.config.neighbours(name))
     # A neighbour holding nothing of the client is flood-all's business (FLOOD-1).
+    since = "right after the two reports"
     if not any(context.stored_line(neighbour, client, silence_is_none=True) for neighbour in neighbours):
+        raise_if_put_back(context, pair, since=since)
         return
     reports = [(FIRST_LOCATION, older), (SECOND_LOCATION, newer)]
     malformed = is_malformed(replies[1])
@@ -147,6 +170,7 @@ def one_nanosecond_newer(context: CheckContext, name: str) -> None:
         }
     else:
         arrived = context.wait_for_line(neighbours, client, replies[1])
+    raise_if_put_back(context, pair, since=since)
     kept: dict[str, bytes | None] = {}
     for neighbour, got in arrived.items():
         if _held(context, got, (older, newer)) != FIRST_LOCATION:
@@ -179,6 +203,9 @@ def one_nanosecond_newer(context: CheckContext, name: str) -> None:
         took_third = context.wait_for_line(list(kept), client, third)
     for neighbour, got in kept.items():
         if took_third.get(neighbour) == third:
+            # Holding the first does not say it refused the second (as a float comparison does):
+            # a flood of the first that came back may have put it back (core).
+            raise_if_taken_at(context, pair, neighbour, got)
             raise CheckFailed(
                 f"{neighbour}, to which {name} flooded {said}, kept the first: the flooded record "
                 f"1 ns newer did not replace it (as binary floats the two are equal; it did take a "

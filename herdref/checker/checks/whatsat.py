@@ -111,8 +111,11 @@ def limits_edges(context: CheckContext) -> None:
 
 
 def _no_reply_to_any_decimal(context: CheckContext, name: str, client: bytes, radius: bytes) -> None:
-    """BLOCKED by invalid-radius when an invalid decimal radius (its 50.5) gets no reply either:
+    """BLOCKED by invalid-radius when it saw a decimal radius left without any reply (knowledge
+    ``radius_unanswered``) and an invalid decimal radius (its 50.5) gets no reply here either:
     the herd dies or hangs on decimal radii, valid or not, which invalid-radius has named."""
+    if context.target.knowledge.radius_unanswered is None:
+        return
     invalid = b"WHATSAT %s 50.5 5\n" % client
     if context.send(name, invalid, whatsat=True).data:
         return

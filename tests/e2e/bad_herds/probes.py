@@ -1033,6 +1033,21 @@ def float_time_compare(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def own_record_back_replaces_newer(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A", "B")
+        t = Transcript()
+        h.iamat("A", b"back", LOCATION, b"1700000000", t)
+        h.wait_record("B", b"back", t)
+        newer = h.iamat("A", b"back", b"+10-10", b"1700000001", t)
+        h.wait_record("B", b"back", t, expect=newer)
+        # B holds the newer record: whatever it echoed back to A has been sent by now; A, which
+        # answered and flooded the newer report, holds the first again.
+        kept = fields_of(h.wait_record("A", b"back", t)) + [b""] * 6
+        return t.evidence(kept[5] == b"1700000000", "A took the newer report, then its first came back")
+
+
+@probe
 def equal_time_replaces(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h:
         h.start("A", "B")
@@ -1424,6 +1439,36 @@ def blocking_flood_write(script: Path, directory: Path) -> Evidence:
                     return t.evidence(True, "A stopped answering while B is stopped")
         t.append("600 IAMATs of 32 KiB all answered")
         return t.evidence(False, "A stopped answering while B is stopped")
+
+
+@probe
+def flood_connects_before_reply(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A", "B")
+        h.signal("B", signal.SIGSTOP)  # B accepts nothing; its accept queue fills
+        t = Transcript(["B stopped (SIGSTOP)"])
+        for count in range(400):  # 400 small records: a few KiB, nothing for socket buffers
+            reply = h.exchange(
+                "A", b"IAMAT q%d %s %s\n" % (count, LOCATION, now()), Transcript(), timeout_s=1
+            )
+            if not reply.data.startswith(b"AT "):
+                t.append(f"IAMAT number {count} ({len(LOCATION) + 40} octets or so) got {reply.data[:60]!r}")
+                # Not the first: the replies wait only once B's accept queue is full.
+                return t.evidence(count > 10, "A stopped answering, after some records, while B is stopped")
+        t.append("400 small IAMATs all answered")
+        return t.evidence(False, "A stopped answering, after some records, while B is stopped")
+
+
+@probe
+def fields_read_before_command(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        short = h.exchange("A", b"HELLO\n", t, timeout_s=QUIET_S)
+        padded = h.exchange("A", b"HELLO a b c\n", t, timeout_s=QUIET_S)
+        # A one-word line gets nothing, the same word with four fields its '?'.
+        seen = not short.data and padded.data == b"? HELLO a b c\n"
+        return t.evidence(seen, "a line of fewer than four fields gets no reply, whatever its first word")
 
 
 @probe
