@@ -149,14 +149,16 @@ def test_restoring_every_server_keeps_to_one_deadline_for_them_all(tmp_path: Pat
     assert herd.given[0] <= 0.3 and herd.given[1:] == [0.0, 0.0], herd.given
 
 
-# Told "die", it closes its port at once but exits (status 1) only a second later: a server
-# that dies on a line looks alive for a moment after its sockets are gone.
+# Told "die", it closes its port before it answers but exits (status 1) only a second later: a
+# server that dies on a line looks alive for a moment after its sockets are gone.
 SLOW_TO_DIE_SERVER = (
     "import os,socket,sys,time\n"
     "s=socket.create_server(('127.0.0.1',int(sys.argv[1])))\n"
     "while True:\n"
-    "    c,_=s.accept(); d=c.recv(100); c.sendall(d.upper()); c.close()\n"
-    "    if d==b'die': s.close(); time.sleep(1); os._exit(1)\n"
+    "    c,_=s.accept(); d=c.recv(100)\n"
+    "    if d==b'die': s.close()\n"
+    "    c.sendall(d.upper()); c.close()\n"
+    "    if d==b'die': time.sleep(1); os._exit(1)\n"
 )
 
 
