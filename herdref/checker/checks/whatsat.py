@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Final
 
 from herdref.checker.checks.at_lines import at_reply, is_malformed
@@ -9,6 +10,7 @@ from herdref.checker.checks.helpers import show
 from herdref.checker.checks.registry import CheckFailed, check
 from herdref.checker.checks.whatsat_reading import places_reply, unanswered_after_places, whatsat_json
 from herdref.checker.client import Exchange
+from herdref.checker.places_attribution import now, wait_for_request
 from herdref.checker.target import CheckContext, CheckUnsupported
 from herdref.model.judge import (
     carried_report,
@@ -19,7 +21,7 @@ from herdref.model.judge import (
     split_line,
 )
 from herdref.model.replies import result_array
-from herdref.protocol import MAX_BOUND
+from herdref.protocol import MAX_BOUND, location_degrees
 
 
 @check("limits-accepted", "WHATSAT-2", "MUST", "radius 1, radius 50 and bound 20 are accepted")
@@ -322,8 +324,10 @@ def whatsat_location_forms(context: CheckContext) -> None:
                 f"{record.location.decode(errors='replace')}, which is no LOCATION (IAMAT-5, echo-numeric "
                 "judges that), so a record stored at the form sent cannot be asked for"
             )
+        since = now()
         answer = places_reply(context, name, client, b"10", 1)
         if answer.data.startswith(line + b"\n"):
+            misplaced_request(context, location, since)
             continue
         if answer.data:
             outcome = "'?'" if answer.data.startswith(b"?") else "a reply that does not start with it"
@@ -334,6 +338,26 @@ def whatsat_location_forms(context: CheckContext) -> None:
             expected=repr(line + b"\n") + ", the JSON, an empty line",
             seen=show(answer.received[:300] or None) + (f" ({answer.error})" if answer.error else ""),
         )
+
+
+def misplaced_request(context: CheckContext, location: bytes, since: float) -> None:
+    """PLACES-2 for a record stored at ``location``: the WHATSAT's Places request (found by its
+    centre or, failing that, as the one stray that came after it: places_attribution) is
+    centred on the stored location, compared as numbers (``37.32,19.991`` for
+    ``+37.32+19.9910000``). A reply that shows the record came after its request, so the wait
+    is short; no request seen at all leaves nothing to judge here."""
+    if context.target.fixture is None:
+        return
+    found = wait_for_request(context, location, since=since, radius_m=Decimal(10_000), wait_s=1.0)
+    if found.own or not found.strays:
+        return
+    stray = found.strays[0]
+    raise CheckFailed(
+        f"the Places request for a record stored at {location.decode()} is not centred on it",
+        expected="location " + ",".join(location_degrees(location)),
+        seen=f"{stray.get('path')}?{stray.get('raw_query') or stray.get('body')}",
+        clause="PLACES-2",
+    )
 
 
 @check("whatsat-bound", "WHATSAT-7", "MUST", "at most <bound> places in the reply")
