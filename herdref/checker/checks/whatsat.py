@@ -304,6 +304,7 @@ def whatsat_location_forms(context: CheckContext) -> None:
     # Signed zero every run, not only when the seed draws it: a WHATSAT that rebuilds the line
     # with a '+' before each number that is not negative writes -0.0 as +-0.0.
     locations = [integer_degrees(context.target.next_serial()), b"+0.0-0.0", context.variation.location()]
+    judge_requests = context.target.fixture is not None
     for location in locations:
         client = context.client_id("where")
         reply = context.iamat(name, client, location, context.now_time())
@@ -327,7 +328,7 @@ def whatsat_location_forms(context: CheckContext) -> None:
         since = now()
         answer = places_reply(context, name, client, b"10", 1)
         if answer.data.startswith(line + b"\n"):
-            misplaced_request(context, location, since)
+            judge_requests = judge_requests and misplaced_request(context, location, since)
             continue
         if answer.data:
             outcome = "'?'" if answer.data.startswith(b"?") else "a reply that does not start with it"
@@ -340,20 +341,32 @@ def whatsat_location_forms(context: CheckContext) -> None:
         )
 
 
-def misplaced_request(context: CheckContext, location: bytes, since: float) -> None:
+def misplaced_request(context: CheckContext, location: bytes, since: float) -> bool:
     """PLACES-2 for a record stored at ``location``: the WHATSAT's Places request (found by its
     centre or, failing that, as the one stray that came after it: places_attribution) is
     centred on the stored location, compared as numbers (``37.32,19.991`` for
-    ``+37.32+19.9910000``). A reply that shows the record came after its request, so the wait
-    is short; no request seen at all leaves nothing to judge here."""
-    if context.target.fixture is None:
-        return
-    found = wait_for_request(context, location, since=since, radius_m=Decimal(10_000), wait_s=1.0)
+    ``+37.32+19.9910000``). A reply that shows the record came after its request, which the
+    fixture logs as it arrives, so one look is enough; no request seen at all leaves nothing
+    to judge. A herd that misplaces the request for an ordinary location too is
+    places-radius-metres' to name: False, and no more requests are judged here."""
+    found = wait_for_request(context, location, since=since, radius_m=Decimal(10_000), wait_s=0)
     if found.own or not found.strays:
-        return
+        return True
+    ordinary = context.location()
+    client = context.client_id("ordinary")
+    context.iamat(context.target.names[0], client, ordinary, context.now_time())
+    control_since = now()
+    context.whatsat(context.target.names[0], client, b"10", 1)
+    if not wait_for_request(context, ordinary, since=control_since, radius_m=Decimal(10_000), wait_s=0).own:
+        context.transcript.note(
+            "the Places request for an ordinary location is not centred on it either: "
+            "places-radius-metres judges that (PLACES-2)"
+        )
+        return False
     stray = found.strays[0]
     raise CheckFailed(
-        f"the Places request for a record stored at {location.decode()} is not centred on it",
+        f"the Places request for a record stored at {location.decode()} is not centred on it "
+        f"(for {ordinary.decode()} it is)",
         expected="location " + ",".join(location_degrees(location)),
         seen=f"{stray.get('path')}?{stray.get('raw_query') or stray.get('body')}",
         clause="PLACES-2",
