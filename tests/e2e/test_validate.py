@@ -337,6 +337,23 @@ def test_a_places_request_made_after_the_close_is_charged_to_its_own_whatsat(tmp
     assert status == 3, output
 
 
+def test_the_words_for_places_requests_that_never_came_say_what_the_run_did(tmp_path: Path) -> None:
+    # --redirect-google was given: the words must say so, and not tell the user to give it.
+    status, document, output = validate(
+        tmp_path,
+        *launch_broken_herd(tmp_path, "no_places_lenient.py"),
+        *_FAST,
+        "--redirect-google",
+        "--only",
+        "whatsat-reply",
+    )
+    reply = next(entry for entry in document["checks"] if entry["check"] == "whatsat-reply")  # type: ignore[attr-defined]
+    assert reply["verdict"] == "UNSUPPORTED", output
+    assert "--redirect-google sent Python's look-ups" in reply["summary"], output
+    assert "use --redirect-google" not in reply["summary"], output
+    assert status == 0, output
+
+
 def test_reference_herd_survives_each_of_the_ten_pairs_of_deaths(tmp_path: Path) -> None:
     status, document, output = validate(tmp_path, *_FAST, "--only", "flood-pairs")
     assert status == 0, output
