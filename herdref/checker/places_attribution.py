@@ -26,7 +26,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 
 from herdref.checker.deadline import DeadlinePassed, wait_until
-from herdref.checker.target import CheckContext
+from herdref.checker.target import CheckContext, CheckFailed
 from herdref.model.judge import LOCATION_TOLERANCE
 from herdref.protocol import ProtocolError, location_degrees
 
@@ -35,6 +35,7 @@ __all__ = [
     "attribute_again",
     "centred_on",
     "degrees",
+    "misplaced_request",
     "now",
     "request_circle",
     "wait_for_request",
@@ -178,3 +179,35 @@ def attribute_again(
     if point is None:
         return Attribution(seen=requests)
     return attribute(requests, point, radius_m, since=since, known=[point])
+
+
+def misplaced_request(context: CheckContext, location: bytes, since: float) -> bool:
+    """PLACES-2 for a record stored at ``location``: the WHATSAT's Places request (found by its
+    centre or, failing that, as the one stray that came after it: places_attribution) is
+    centred on the stored location, compared as numbers (``37.32,19.991`` for
+    ``+37.32+19.9910000``). A reply that shows the record came after its request, which the
+    fixture logs as it arrives, so one look is enough; no request seen at all leaves nothing
+    to judge. A herd that misplaces the request for an ordinary location too is
+    places-radius-metres' to name: False, and no more requests are judged here."""
+    found = wait_for_request(context, location, since=since, radius_m=Decimal(10_000), wait_s=0)
+    if found.own or not found.strays:
+        return True
+    ordinary = context.location()
+    client = context.client_id("ordinary")
+    context.iamat(context.target.names[0], client, ordinary, context.now_time())
+    control_since = now()
+    context.whatsat(context.target.names[0], client, b"10", 1)
+    if not wait_for_request(context, ordinary, since=control_since, radius_m=Decimal(10_000), wait_s=0).own:
+        context.transcript.note(
+            "the Places request for an ordinary location is not centred on it either: "
+            "places-radius-metres judges that (PLACES-2)"
+        )
+        return False
+    stray = found.strays[0]
+    raise CheckFailed(
+        f"the Places request for a record stored at {location.decode()} is not centred on it "
+        f"(for {ordinary.decode()} it is)",
+        expected="location " + ",".join(location_degrees(location)),
+        seen=f"{stray.get('path')}?{stray.get('raw_query') or stray.get('body')}",
+        clause="PLACES-2",
+    )

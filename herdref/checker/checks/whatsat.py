@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Final
 
 from herdref.checker.checks.at_lines import at_reply, is_malformed
@@ -10,7 +9,7 @@ from herdref.checker.checks.helpers import show
 from herdref.checker.checks.registry import CheckFailed, check
 from herdref.checker.checks.whatsat_reading import places_reply, unanswered_after_places, whatsat_json
 from herdref.checker.client import Exchange
-from herdref.checker.places_attribution import now, wait_for_request
+from herdref.checker.places_attribution import misplaced_request, now
 from herdref.checker.target import CheckContext, CheckUnsupported
 from herdref.model.judge import (
     carried_report,
@@ -21,7 +20,7 @@ from herdref.model.judge import (
     split_line,
 )
 from herdref.model.replies import result_array
-from herdref.protocol import MAX_BOUND, location_degrees
+from herdref.protocol import MAX_BOUND
 
 
 @check("limits-accepted", "WHATSAT-2", "MUST", "radius 1, radius 50 and bound 20 are accepted")
@@ -339,38 +338,6 @@ def whatsat_location_forms(context: CheckContext) -> None:
             expected=repr(line + b"\n") + ", the JSON, an empty line",
             seen=show(answer.received[:300] or None) + (f" ({answer.error})" if answer.error else ""),
         )
-
-
-def misplaced_request(context: CheckContext, location: bytes, since: float) -> bool:
-    """PLACES-2 for a record stored at ``location``: the WHATSAT's Places request (found by its
-    centre or, failing that, as the one stray that came after it: places_attribution) is
-    centred on the stored location, compared as numbers (``37.32,19.991`` for
-    ``+37.32+19.9910000``). A reply that shows the record came after its request, which the
-    fixture logs as it arrives, so one look is enough; no request seen at all leaves nothing
-    to judge. A herd that misplaces the request for an ordinary location too is
-    places-radius-metres' to name: False, and no more requests are judged here."""
-    found = wait_for_request(context, location, since=since, radius_m=Decimal(10_000), wait_s=0)
-    if found.own or not found.strays:
-        return True
-    ordinary = context.location()
-    client = context.client_id("ordinary")
-    context.iamat(context.target.names[0], client, ordinary, context.now_time())
-    control_since = now()
-    context.whatsat(context.target.names[0], client, b"10", 1)
-    if not wait_for_request(context, ordinary, since=control_since, radius_m=Decimal(10_000), wait_s=0).own:
-        context.transcript.note(
-            "the Places request for an ordinary location is not centred on it either: "
-            "places-radius-metres judges that (PLACES-2)"
-        )
-        return False
-    stray = found.strays[0]
-    raise CheckFailed(
-        f"the Places request for a record stored at {location.decode()} is not centred on it "
-        f"(for {ordinary.decode()} it is)",
-        expected="location " + ",".join(location_degrees(location)),
-        seen=f"{stray.get('path')}?{stray.get('raw_query') or stray.get('body')}",
-        clause="PLACES-2",
-    )
 
 
 @check("whatsat-bound", "WHATSAT-7", "MUST", "at most <bound> places in the reply")
