@@ -20,6 +20,7 @@ from herdref.checker.dialect import probe_dialect
 from herdref.checker.environment import places_environment, start_fixture
 from herdref.checker.isolation import NETNS_ENV
 from herdref.checker.launcher import Launcher, LaunchError
+from herdref.checker.places_evidence import ROUTE_ISOLATE, ROUTE_REDIRECT, ROUTE_URL
 from herdref.checker.ports import herd_on_free_ports, port_open
 from herdref.checker.target import Target
 from herdref.herd.config import HerdConfig, PlacesSettings, dump_config, load_config, load_preset
@@ -78,6 +79,7 @@ def open_target(
     fixture = None if attach else start_fixture(stack)
     places_url = fixture.base_url if fixture is not None else ""
     launcher = None
+    route = ""  # an attached herd: how it reaches Places is its own business
     if attach:
         description = f"attached herd {config_path}"
     else:
@@ -93,7 +95,9 @@ def open_target(
         if os.environ.get(NETNS_ENV):
             description += f" in network namespace {os.environ[NETNS_ENV]}"
         env = places_environment(places_url)
+        route = ROUTE_URL if fixture is not None else ""
         if fixture is not None and os.environ.get(NETNS_ENV):
+            route = ROUTE_ISOLATE
             from herdref.checker.redirect import install_isolated_fronts
 
             env.update(install_isolated_fronts(fixture.port, work_dir, stack))
@@ -101,6 +105,7 @@ def open_target(
             from herdref.checker.redirect import install_redirect
 
             env.update(install_redirect(fixture.port, work_dir, stack))
+            route = ROUTE_REDIRECT
         launcher = Launcher(
             template=template,
             config=config,
@@ -126,6 +131,7 @@ def open_target(
         timeout_s=timeout_s,
         propagation_s=propagation_s,
         startup_s=startup_s,
+        places_route=route,
     )
     if launcher is not None:
         launcher.start_all(deadline_s=startup_s)

@@ -13,10 +13,32 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-__all__ = ["POINT_AT_FIXTURE", "answered_with_places", "no_record_words"]
+__all__ = ["POINT_AT_FIXTURE", "answered_with_places", "how_to_reach", "no_record_words"]
 
-#: How to make a herd's Places requests reach the fixture.
+#: How to make a herd's Places requests reach the fixture (when the run does not say how it
+#: sent them there: an attached herd).
 POINT_AT_FIXTURE: Final = "give it {places_url}/$PLACES_URL, or use --redirect-google or --isolate"
+
+#: ``Target.places_route``: how the run sent a launched herd's Places requests to the fixture.
+ROUTE_URL: Final = "url"
+ROUTE_REDIRECT: Final = "redirect"
+ROUTE_ISOLATE: Final = "isolate"
+
+
+def how_to_reach(route: str) -> str:
+    """What the run did to send the herd's Places requests to the fixture, and what is left to
+    try; words true of the run (``route``: ``Target.places_route``)."""
+    given = "the herd was given the fixture's URL ($PLACES_URL, {places_url})"
+    if route == ROUTE_URL:
+        return f"{given}; a herd that asks Google's own hosts needs --redirect-google or --isolate"
+    if route == ROUTE_REDIRECT:
+        return (
+            f"{given}, and --redirect-google sent Python's look-ups of Google's hosts to it; a herd "
+            "that reaches Google another way (not Python's getaddrinfo, a pinned certificate) needs --isolate"
+        )
+    if route == ROUTE_ISOLATE:
+        return f"{given}, and --isolate sent every connection to Google's hosts to it"
+    return POINT_AT_FIXTURE
 
 
 def answered_with_places(request: Mapping[str, Any]) -> bool:
@@ -32,7 +54,7 @@ def answered_with_places(request: Mapping[str, Any]) -> bool:
     return isinstance(document, dict) and "error" not in document and document.get("status", "OK") == "OK"
 
 
-def no_record_words(requests: Sequence[Mapping[str, Any]] | None) -> str:
+def no_record_words(requests: Sequence[Mapping[str, Any]] | None, route: str = "") -> str:
     """Why no WHATSAT with a bound above 0 showed a record, as far as the fixture's log of the
     dialect step's WHATSATs (``requests``; None: not seen, no fixture or no WHATSAT) tells."""
     if requests is None:
@@ -47,19 +69,19 @@ def no_record_words(requests: Sequence[Mapping[str, Any]] | None) -> str:
             f"its {len(requests)} Places request(s) reached the fixture but got no places "
             f"(answer status {requests[-1].get('answer_status')})"
         )
-    return f"no Places request reached the fixture: {POINT_AT_FIXTURE}"
+    return f"no Places request reached the fixture: {how_to_reach(route)}"
 
 
-def unreadable_records(requests: Sequence[Mapping[str, Any]] | None) -> str:
+def unreadable_records(requests: Sequence[Mapping[str, Any]] | None, route: str = "") -> str:
     """Why a check that reads what a server holds (``stored_line``) cannot, on a herd whose
     WHATSAT showed no record with bound 0 nor with bound 1 in the dialect step (``requests``:
     the fixture's log of those WHATSATs; None when none was sent or no fixture saw them)."""
     if requests is None:
         return (
             "WHATSAT never shows a record on this herd, so what each server holds cannot be seen: "
-            + POINT_AT_FIXTURE
+            + how_to_reach(route)
         )
     return (
         "WHATSAT never shows a record on this herd (in the dialect step, bound 0 and then bound 1 "
-        f"got no AT line; {no_record_words(requests)}), so what each server holds cannot be seen"
+        f"got no AT line; {no_record_words(requests, route)}), so what each server holds cannot be seen"
     )

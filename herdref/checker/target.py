@@ -150,6 +150,11 @@ class Target:
     #: one command per connection, a flood storm and the one server then run alone;
     #: herdref.checker.knowledge).
     knowledge: RunKnowledge = field(default_factory=RunKnowledge)
+    #: Every location a check has sent in an IAMAT: a Places request centred on one of them is
+    #: that client's, whichever check is running when it arrives (herdref.checker.places_attribution).
+    sent_locations: set[bytes] = field(default_factory=set)
+    #: How the herd's Places requests are sent to the fixture, in words ("" without a fixture).
+    places_route: str = ""
     _serial: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
     @property
@@ -424,6 +429,7 @@ class CheckContext:
         )
 
     def iamat(self, name: str, client: bytes, location: bytes, client_time: bytes) -> Exchange:
+        self.target.sent_locations.add(location)
         return self.send(name, b"IAMAT %s %s %s\n" % (client, location, client_time))
 
     def whatsat(
@@ -448,7 +454,9 @@ class CheckContext:
         WHATSAT, it shows no record)."""
         if self.target.lookup_bound is None:
             probes = self.target.dialect_probes
-            raise CheckUnsupported(unreadable_records(probes.places_requests if probes else None))
+            raise CheckUnsupported(
+                unreadable_records(probes.places_requests if probes else None, self.target.places_route)
+            )
         unreadable = self.target.knowledge.records_unreadable
         if unreadable is not None:
             # whatsat-reply named it (WHATSAT-5): no WHATSAT shows which record a server holds,

@@ -37,6 +37,14 @@ Rules:
   ``Content-Length`` body would leave them silent. A request that says ``Connection: close`` (or
   speaks HTTP/1.0) gets a ``Content-Length`` body and the close, which a herd reading to EOF
   needs.
+* The head is Google's, in Google's order: a raw HTTP/1.1 reply of maps.googleapis.com (a Maps
+  web service, 2020) reads ``Content-Type: application/json; charset=UTF-8``, ``Date``,
+  ``Pragma``, ``Expires``, ``Cache-Control``, ``Access-Control-Allow-Origin``, ``Server: mafe``,
+  ``X-XSS-Protection``, ``X-Frame-Options``, ``Server-Timing``, ``Alt-Svc``, ``Accept-Ranges:
+  none``, ``Vary``, ``Transfer-Encoding: chunked``. The Legacy answers carry these (less the two
+  that name Google's network), and every answer ends its head with the framing header: a
+  herd's hand-written parser that reads the chunk size right after the word ``chunked`` works
+  on Google, so it must work here.
 """
 
 from __future__ import annotations
@@ -65,6 +73,7 @@ from herdref.places.fixture_data import (
     legacy_response,
     new_response,
 )
+from herdref.places.fixture_head import google_head
 
 __all__ = [
     "CONTROL_PREFIX",
@@ -542,8 +551,11 @@ async def _recording(
     response = await handler(request)
     if isinstance(response, web.Response) and response.text is not None:
         state.answered(entry, response.status, response.text)
+    google_head(response, legacy=request.path == LEGACY_PATH)
     if _answer_chunked(request):
         response.enable_chunked_encoding()
+        # Google's last header; aiohttp sets this one in place, so it stays last.
+        response.headers["Transfer-Encoding"] = "chunked"
     return response
 
 

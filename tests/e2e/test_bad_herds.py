@@ -32,6 +32,7 @@ NO_PLACES = {
     "no_places_lenient",
     "dialect_raw_https_places",
     "dialect_raw_https_absolute_target",
+    "dialect_raw_https_chunk_after_word",
 }
 #: Defects whose bug is not in flooding or links: among their own servers they still flood.
 FLOODING_INTACT = sorted(

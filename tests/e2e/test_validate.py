@@ -297,6 +297,9 @@ def test_attach_runs_only_non_destructive_checks(tmp_path: Path) -> None:
         "dialect_raw_https_places.py",
         # The same with the whole URL as the target and no Host field, as Google accepts.
         "dialect_raw_https_absolute_target.py",
+        # A kept connection whose chunk sizes are read right after the word "chunked" (Google's
+        # head ends with Transfer-Encoding).
+        "dialect_raw_https_chunk_after_word.py",
     ],
 )
 def test_redirect_reaches_a_herd_that_hard_codes_google(tmp_path: Path, herd_file: str) -> None:
@@ -311,6 +314,43 @@ def test_redirect_reaches_a_herd_that_hard_codes_google(tmp_path: Path, herd_fil
     )
     verdicts = {entry["check"]: entry["verdict"] for entry in document["checks"]}  # type: ignore[index]
     assert verdicts == dict.fromkeys(["dialect", *only.split(",")], "PASS"), output
+    assert status == 0, output
+
+
+def test_a_places_request_made_after_the_close_is_charged_to_its_own_whatsat(tmp_path: Path) -> None:
+    # Bound 0 answered at once, its request made once the connection is closed: places-bound-zero
+    # must see it (strict), and places-radius-metres, next, must not take it for its own.
+    only = "places-bound-zero,places-radius-metres"
+    status, document, output = validate(
+        tmp_path,
+        *launch_broken_herd(tmp_path, "dialect_bound_zero_asks_after_close.py"),
+        *_FAST,
+        "--only",
+        only,
+    )
+    verdicts = {entry["check"]: entry["verdict"] for entry in document["checks"]}  # type: ignore[index]
+    assert verdicts == {
+        "dialect": "PASS",
+        "places-bound-zero": "NON-STRICT",
+        "places-radius-metres": "PASS",
+    }, output
+    assert status == 3, output
+
+
+def test_the_words_for_places_requests_that_never_came_say_what_the_run_did(tmp_path: Path) -> None:
+    # --redirect-google was given: the words must say so, and not tell the user to give it.
+    status, document, output = validate(
+        tmp_path,
+        *launch_broken_herd(tmp_path, "no_places_lenient.py"),
+        *_FAST,
+        "--redirect-google",
+        "--only",
+        "whatsat-reply",
+    )
+    reply = next(entry for entry in document["checks"] if entry["check"] == "whatsat-reply")  # type: ignore[attr-defined]
+    assert reply["verdict"] == "UNSUPPORTED", output
+    assert "--redirect-google sent Python's look-ups" in reply["summary"], output
+    assert "use --redirect-google" not in reply["summary"], output
     assert status == 0, output
 
 

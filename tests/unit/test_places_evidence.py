@@ -6,7 +6,11 @@ from typing import Any
 
 from herdref.checker.places_evidence import (
     POINT_AT_FIXTURE,
+    ROUTE_ISOLATE,
+    ROUTE_REDIRECT,
+    ROUTE_URL,
     answered_with_places,
+    how_to_reach,
     no_record_words,
     unreadable_records,
 )
@@ -42,3 +46,15 @@ def test_unreadable_records_names_the_bounds_tried_only_when_whatsat_was_sent() 
     assert "bound 0 and then bound 1 got no AT line" in unreadable_records([OK])
     assert "bound 0" not in unreadable_records(None)
     assert unreadable_records(None).endswith(POINT_AT_FIXTURE)
+
+
+def test_the_words_say_what_the_run_did_to_reach_the_fixture() -> None:
+    # --redirect-google given: the words must not tell the user to use it.
+    redirected = no_record_words([], ROUTE_REDIRECT)
+    assert "--redirect-google sent Python's look-ups" in redirected and "needs --isolate" in redirected
+    assert "use --redirect-google" not in redirected
+    assert "--isolate sent every connection" in no_record_words([], ROUTE_ISOLATE)
+    given_url = no_record_words([], ROUTE_URL)
+    assert "was given the fixture's URL" in given_url and "needs --redirect-google or --isolate" in given_url
+    assert how_to_reach("") == POINT_AT_FIXTURE  # an attached herd: the run cannot tell
+    assert "--redirect-google sent" in unreadable_records(None, ROUTE_REDIRECT)

@@ -714,3 +714,47 @@ def test_each_request_is_recorded_with_the_answer_it_got() -> None:
     assert ok["answer"] is not None and json.loads(ok["answer"]) == answered
     assert error_page["answer_status"] == 500
     assert error_page["answer"] is not None and error_page["answer"].startswith("<!DOCTYPE html>")
+
+
+def test_the_legacy_head_is_googles_with_the_framing_header_last() -> None:
+    # A raw-HTTPS herd finds the word "chunked" and reads the chunk size right after it: on
+    # Google's head (Transfer-Encoding last) that works, so it must work on the fixture's.
+    query = urlencode({"location": f"{LAT},{LNG}", "radius": "1000", "key": KEY}).encode()
+    request = b"GET /maps/api/place/nearbysearch/json?%s HTTP/1.1\r\nHost: maps.googleapis.com\r\n" % query
+    with run_fixture_in_thread() as fixture:
+        kept = _raw_answer_until_quiet(fixture.port, request + b"\r\n")
+        closed = _raw_answer_until_quiet(fixture.port, request + b"Connection: close\r\n\r\n")
+    head, _, body = kept.partition(b"\r\n\r\n")
+    names = [line.split(b":", 1)[0].decode() for line in head.split(b"\r\n")[1:]]
+    assert names == [
+        "Content-Type",
+        "Date",
+        "Pragma",
+        "Expires",
+        "Cache-Control",
+        "Access-Control-Allow-Origin",
+        "Server",
+        "X-XSS-Protection",
+        "X-Frame-Options",
+        "Accept-Ranges",
+        "Vary",
+        "Transfer-Encoding",
+    ]
+    assert head.split(b"\r\n")[1] == b"Content-Type: application/json; charset=UTF-8"
+    after_chunked = kept[kept.index(b"chunked") + len(b"chunked") :].strip()
+    size, _, rest = after_chunked.partition(b"\r\n")
+    assert json.loads(rest[: int(size, 16)])["status"] == "OK"
+    assert json.loads(_dechunk(body))["status"] == "OK"
+    closed_names = [line.split(b":", 1)[0] for line in closed.partition(b"\r\n\r\n")[0].split(b"\r\n")[1:]]
+    assert closed_names[-2:] == [b"Content-Length", b"Connection"]
+
+
+def test_the_new_api_head_ends_with_the_framing_header() -> None:
+    body = json.dumps(new_body(count=3)).encode()
+    with run_fixture_in_thread() as fixture:
+        request = _new_request_head(fixture.port, b"Content-Length: %d\r\n" % len(body))
+        kept = _raw_answer_until_quiet(fixture.port, request.replace(b"Connection: close\r\n", b"") + body)
+    head = kept.partition(b"\r\n\r\n")[0].split(b"\r\n")
+    assert head[0] == b"HTTP/1.1 200 OK"
+    assert head[1].startswith(b"Content-Type: application/json") and head[2].startswith(b"Date: ")
+    assert head[-1] == b"Transfer-Encoding: chunked"

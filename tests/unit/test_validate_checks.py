@@ -17,9 +17,9 @@ from herdref.checker.checks.at_lines import (
 )
 from herdref.checker.checks.helpers import error_for as _error_for
 from herdref.checker.checks.places import cut_to_bound, first_difference
-from herdref.checker.checks.places import request_circle as _request_circle
 from herdref.checker.checks.records import cut_record, older_record
 from herdref.checker.framing_model import CommandProbe
+from herdref.checker.places_attribution import request_circle as _request_circle
 from herdref.checker.target import CheckUnsupported
 from herdref.model import components
 

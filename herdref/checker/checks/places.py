@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import json
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Final
 
 from herdref.checker.checks.at_lines import at_reply
 from herdref.checker.checks.helpers import alive_after, expect_error, show
 from herdref.checker.checks.registry import CheckFailed, check
 from herdref.checker.checks.whatsat_reading import places_reply, whatsat_json
+from herdref.checker.places_attribution import attribute_again, now, request_circle, wait_for_request
 from herdref.checker.target import CheckContext, CheckUnsupported
-from herdref.model.judge import LOCATION_TOLERANCE, looks_like_at
+from herdref.model.judge import looks_like_at
 from herdref.model.replies import RESULT_KEYS
 from herdref.protocol import location_degrees
-
-#: Coordinates in a Places request, compared as the graders compare echoes.
-_LOCATION_TOLERANCE: Final = Decimal(LOCATION_TOLERANCE.numerator) / LOCATION_TOLERANCE.denominator
 
 
 @check(
@@ -36,17 +34,36 @@ def places_bound_zero(context: CheckContext) -> None:
         raise CheckUnsupported("no Places fixture: the requests the target sends cannot be seen")
     name = context.target.names[0]
     client = context.client_id()
-    at_reply(context, name, client, context.location(), context.now_time())
+    location = context.location()
+    at_reply(context, name, client, location, context.now_time())
     fixture.reset()
+    since = now()
     reply = context.whatsat(name, client, b"10", 0)
     if reply.data.startswith(b"? "):
         raise CheckUnsupported("the target refuses bound 0 (WHATSAT-3 lenient)")
-    requests = fixture.requests()
-    if requests:
+    # A request may come after the reply, or after the close (herdref.checker.places_attribution):
+    # a second WHATSAT for the same client with another radius marks the end of the wait, its
+    # request coming after any the first one made.
+    bound_zero = wait_for_request(context, location, since=since, radius_m=Decimal(10_000), wait_s=0)
+    if not bound_zero.own:
+        marked = context.whatsat(name, client, b"9", 1)
+        # Answered, its request is logged already; unanswered, it may still come.
+        marker = wait_for_request(
+            context, location, since=since, radius_m=Decimal(9_000), wait_s=0 if marked.data else None
+        )
+        bound_zero = attribute_again(marker.seen, location, Decimal(10_000), since)
+    if bound_zero.own:
+        request = bound_zero.own[0]
         raise CheckFailed(
             "a WHATSAT with bound 0 made a Places request",
             expected="no request (the answer is known: no places)",
-            seen=f"{len(requests)} request(s): {requests[0].get('path')}?{requests[0].get('raw_query', '')}",
+            seen=f"{len(bound_zero.own)} request(s): {request.get('path')}?{request.get('raw_query', '')}",
+        )
+    if not looks_like_at(reply.data):
+        got = show(reply.data[:200]) if reply.data else "no reply"
+        raise CheckUnsupported(
+            f"a WHATSAT with bound 0 got {got}, not the AT line and an empty result (whatsat-reply "
+            "judges the reply), so there is no empty result to judge"
         )
 
 
@@ -156,13 +173,20 @@ def places_radius_metres(context: CheckContext) -> None:
             f"the IAMAT that WHATSAT needs got {answer}, not an AT line (the IAMAT checks judge "
             "that), so no Places request could be asked for"
         )
-    latitude, longitude = (Decimal(part) for part in location_degrees(location))
     for radius_km, metres in ((b"10", Decimal(10_000)), (b"0.5", Decimal(500))):
+        if radius_km != b"10":
+            # A location of its own for each WHATSAT: a late request is told by its centre.
+            location = context.location()
+            if not looks_like_at(context.iamat(name, client, location, context.now_time()).data):
+                raise CheckUnsupported("the second IAMAT that WHATSAT needs got no AT line")
         fixture.reset()
+        since = now()
         reply = context.whatsat(name, client, radius_km, 3)
-        requests = fixture.requests()
-        context.transcript.note(f"fixture saw {len(requests)} request(s): {requests!r:.600}")
-        if not requests:
+        # A request made before the reply is in the log already (recorded as it arrives); only
+        # a WHATSAT left without a reply may have its request still to come.
+        answered = reply.data.startswith(b"?") or looks_like_at(reply.data)
+        found = wait_for_request(context, location, since=since, wait_s=0 if answered else None)
+        if not found.own and not found.strays:
             if radius_km == b"0.5" and not looks_like_at(reply.data):
                 return  # a decimal radius is refused (or dropped) here; limits-edges reports that
             raise CheckUnsupported(
@@ -170,22 +194,19 @@ def places_radius_metres(context: CheckContext) -> None:
                 if looks_like_at(reply.data)
                 else f"WHATSAT radius {radius_km.decode()} km got no answer, so no Places request was made"
             )
-        request = requests[-1]
-        seen_radius, seen_location = request_circle(request)
+        if not found.own:
+            stray = found.strays[0]
+            raise CheckFailed(
+                "the Places request is not centred on the client's stored location",
+                expected=",".join(location_degrees(location)),
+                seen=f"{stray.get('path')}?{stray.get('raw_query') or stray.get('body')}",
+            )
+        seen_radius = request_circle(found.own[0])[0]
         if seen_radius is None or seen_radius != metres:
             raise CheckFailed(
                 f"WHATSAT radius {radius_km.decode()} km was sent to Places as {seen_radius}",
                 expected=f"radius {metres} (metres)",
                 seen=f"radius {seen_radius}",
-            )
-        if seen_location is None or any(
-            abs(seen - sent) > _LOCATION_TOLERANCE
-            for seen, sent in zip(seen_location, (latitude, longitude), strict=True)
-        ):
-            raise CheckFailed(
-                "the Places request is not centred on the client's stored location",
-                expected=f"{latitude},{longitude}",
-                seen=f"{seen_location}",
             )
 
 
@@ -209,13 +230,18 @@ def places_passthrough(context: CheckContext) -> None:
         raise CheckUnsupported("no Places fixture: what Google's stand-in answered cannot be seen")
     name = context.target.names[0]
     client = context.client_id()
-    at_reply(context, name, client, context.location(), context.now_time())
+    location = context.location()
+    at_reply(context, name, client, location, context.now_time())
     fixture.reset()
+    since = now()
     reply = places_reply(context, name, client, b"10", _PASSTHROUGH_BOUND)
-    answered = [request for request in fixture.requests() if request.get("answer") is not None]
+    own = wait_for_request(
+        context, location, since=since, radius_m=Decimal(10_000), wait_s=0 if reply.data else None
+    ).own
+    answered = [request for request in own if request.get("answer") is not None]
     if not answered:
         raise CheckUnsupported("the herd's Places request never got an answer from the fixture")
-    request = answered[-1]
+    request = answered[0]
     context.transcript.note(f"the fixture answered {request.get('path')}: {str(request['answer'])[:300]!r}")
     try:
         google = json.loads(str(request["answer"]))
@@ -283,39 +309,3 @@ def first_difference(expected: object, seen: object, path: str = "$") -> str | N
 
 def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _decimal(text: str) -> Decimal | None:
-    """A number the herd put in its HTTP request (not a wire field), or None."""
-    try:
-        return Decimal(text.strip())
-    except InvalidOperation:
-        return None
-
-
-def request_circle(request: dict[str, object]) -> tuple[Decimal | None, tuple[Decimal, Decimal] | None]:
-    """Radius and centre of a Places request, legacy (query string) or New (JSON body)."""
-    query = request.get("query")
-    if isinstance(query, dict) and "radius" in query:
-        radius_value = query.get("radius")
-        location_value = query.get("location")
-        radius_text = radius_value[0] if isinstance(radius_value, list) else radius_value
-        location_text = location_value[0] if isinstance(location_value, list) else location_value
-        radius = _decimal(str(radius_text))
-        centre = None
-        if isinstance(location_text, str) and "," in location_text:
-            lat_text, lng_text = location_text.split(",", 1)
-            lat, lng = _decimal(lat_text), _decimal(lng_text)
-            centre = (lat, lng) if lat is not None and lng is not None else None
-        return radius, centre
-    body = request.get("json") or request.get("body")
-    try:
-        parsed = json.loads(body) if isinstance(body, str | bytes) else body
-        circle = parsed["locationRestriction"]["circle"]  # type: ignore[index]
-        centre_json = circle["center"]
-        return (
-            Decimal(str(circle["radius"])),
-            (Decimal(str(centre_json["latitude"])), Decimal(str(centre_json["longitude"]))),
-        )
-    except (ValueError, KeyError, TypeError, InvalidOperation):
-        return None, None

@@ -9,6 +9,7 @@ from herdref.checker.checks.helpers import show
 from herdref.checker.checks.registry import CheckBlocked, CheckFailed, check
 from herdref.checker.checks.whatsat_reading import places_reply, unanswered_after_places, whatsat_json
 from herdref.checker.client import Exchange
+from herdref.checker.places_attribution import misplaced_request, now
 from herdref.checker.target import CheckContext, CheckUnsupported
 from herdref.model.judge import (
     carried_fields,
@@ -334,6 +335,7 @@ def whatsat_location_forms(context: CheckContext) -> None:
     # Signed zero every run, not only when the seed draws it: a WHATSAT that rebuilds the line
     # with a '+' before each number that is not negative writes -0.0 as +-0.0.
     locations = [integer_degrees(context.target.next_serial()), b"+0.0-0.0", context.variation.location()]
+    judge_requests = context.target.fixture is not None
     for location in locations:
         client = context.client_id("where")
         client_time = context.now_time()
@@ -363,8 +365,10 @@ def whatsat_location_forms(context: CheckContext) -> None:
                 f"{echoed_location.decode(errors='replace')}, which is no LOCATION (IAMAT-5, echo-numeric "
                 "judges that), so a record stored at the form sent cannot be asked for"
             )
+        since = now()
         answer = places_reply(context, name, client, b"10", 1)
         if answer.data.startswith(line + b"\n"):
+            judge_requests = judge_requests and misplaced_request(context, location, since)
             continue
         first = answer.data.partition(b"\n")[0]
         if record is None and looks_like_at(first):

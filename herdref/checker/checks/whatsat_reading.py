@@ -7,7 +7,8 @@ import json
 from herdref.checker.checks.helpers import show
 from herdref.checker.checks.registry import CheckFailed
 from herdref.checker.client import Exchange
-from herdref.checker.places_evidence import answered_with_places, no_record_words
+from herdref.checker.places_attribution import now, wait_for_request
+from herdref.checker.places_evidence import answered_with_places, how_to_reach, no_record_words
 from herdref.checker.target import CheckContext, CheckUnsupported
 from herdref.model.judge import looks_like_at
 
@@ -37,7 +38,7 @@ def places_reply(context: CheckContext, name: str, client: bytes, radius: bytes,
         probes = context.target.dialect_probes
         raise CheckUnsupported(
             "a WHATSAT with a bound above 0 showed no record in the dialect step, and "
-            + no_record_words(probes.places_requests if probes else None)
+            + no_record_words(probes.places_requests if probes else None, context.target.places_route)
         )
     return context.whatsat(name, client, radius, bound)
 
@@ -53,11 +54,19 @@ def unanswered_after_places(context: CheckContext, name: str, client: bytes, lin
     if fixture is None:
         raise CheckUnsupported("a WHATSAT with a bound above 0 showed no record, and no fixture sees Places")
     fixture.reset()
+    since = now()
     reply = context.whatsat(name, client, b"10", 5)
-    requests = fixture.requests()
-    context.transcript.note(f"fixture saw {len(requests)} request(s): {requests!r:.600}")
     if looks_like_at(reply.data):
         return reply
+    # The request may come after the reply or the close: wait for this client's own
+    # (herdref.checker.places_attribution), not whatever the log holds last.
+    fields = line.split()
+    # A reply of any kind came after the request (logged as it arrives): one look is enough.
+    found = wait_for_request(
+        context, fields[4] if len(fields) > 4 else b"", since=since, wait_s=0 if reply.data else None
+    )
+    requests = found.own or found.strays
+    context.transcript.note(f"fixture saw {len(requests)} request(s) for this WHATSAT: {requests!r:.600}")
     if reply.data.startswith(b"?"):
         got = "was refused with '?'"
     elif reply.data:
@@ -69,7 +78,18 @@ def unanswered_after_places(context: CheckContext, name: str, client: bytes, lin
             else f" within {context.target.timeout_s:g} s"
         )
     if not any(answered_with_places(request) for request in requests):
-        raise CheckUnsupported(f"a WHATSAT with bound 5 {got}, and {no_record_words(requests)}")
+        if requests:
+            why = no_record_words(requests, context.target.places_route)
+        else:
+            probes = context.target.dialect_probes
+            earlier = len(probes.places_requests or ()) if probes else 0
+            why = (
+                "no Places request for it reached the fixture"
+                + ("" if reply.data else f" within {context.target.timeout_s:g} s")
+                + (f" (the fixture saw {earlier} in the dialect step)" if earlier else "")
+                + f": {how_to_reach(context.target.places_route)}"
+            )
+        raise CheckUnsupported(f"a WHATSAT with bound 5 {got}, and {why}")
     raise CheckFailed(
         f"a valid WHATSAT for a stored client {got}, though its Places request reached the fixture "
         "and was answered with places",

@@ -356,6 +356,29 @@ def dialect_raw_https_absolute_target(script: Path, directory: Path) -> Evidence
 
 
 @trait
+def dialect_raw_https_chunk_after_word(script: Path, directory: Path) -> Evidence:
+    # Like dialect_raw_https_places: its requests go to Google's host, never to $PLACES_URL.
+    return google_hardcoded(script, directory)
+
+
+@trait
+def dialect_bound_zero_asks_after_close(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        line = h.iamat("A", b"zero", LOCATION, now(), t)
+        reply = h.whatsat("A", b"zero", b"10", b"0", t)
+        at_reply_time = len(h.fixture.requests())
+        wait_for(lambda: bool(h.fixture.requests()))
+        t.append(f"fixture saw {at_reply_time} request(s) at the reply, {len(h.fixture.requests())} after")
+        empty = json_of(reply) == {"html_attributions": [], "results": [], "status": "OK"}
+        seen = (
+            reply.startswith(line + b"\n") and empty and at_reply_time == 0 and len(h.fixture.requests()) == 1
+        )
+        return t.evidence(seen, "bound 0 answered at once, its Places request made after the close")
+
+
+@trait
 def dialect_time_needs_fraction(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h:
         h.start("A")

@@ -1633,3 +1633,15 @@ def whatsat_silent_after_places(script: Path, directory: Path) -> Evidence:
         return t.evidence(
             reply == b"" and len(requests) == 1, "the WHATSAT asked Places once and got no reply at all"
         )
+
+
+@probe
+def places_location_fixed_width(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        h.iamat("A", b"whole", b"+12-100", now(), t)
+        h.whatsat("A", b"whole", b"10", b"1", t)
+        locations = [request["query"].get("location") for request in h.fixture.requests()]
+        t.append(f"fixture saw locations {locations}")
+        return t.evidence(locations == ["12-100,"], "a record at +12-100 is asked about at '12-100,'")
