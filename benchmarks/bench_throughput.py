@@ -23,8 +23,9 @@ client time, so each is a new record the server stores (and logs). With ``taskse
 never compete for a core; the report says whether they were, as observed (the CPUs each server
 process was given). Sharing a core changes what is measured: the load generator, woken by each
 reply, preempts the server about every second request, and the server's CPU per request moves
-with the scheduler's interleaving (before the servers were really pinned, about a quarter of
-herdref processes served some 20 % fewer requests that way, for their whole life).
+with the scheduler's interleaving (before the servers were really pinned, one herdref process
+in four to ten took some 35 % more user CPU per request that way, and served 20 % fewer
+requests, for its whole life; pinned, none did).
 
 The figure is herdref / lean: the ratio of their requests per second within each round (the
 two ran back to back, so a change in other load on the machine disturbs both), and the median
