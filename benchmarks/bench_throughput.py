@@ -20,7 +20,12 @@ The load (herdref.tools.bench, ``--workers`` processes, 1 by default) is request
 connection sends an IAMAT, waits for its reply, sends the next; every IAMAT carries a newer
 client time, so each is a new record the server stores (and logs). With ``taskset`` available
 (Linux CPU affinity), every server runs on CPU 0 and the load generator on CPU 1, so the two
-never compete for a core; the report says whether they were pinned.
+never compete for a core; the report says whether they were, as observed (the CPUs each server
+process was given). Sharing a core changes what is measured: the load generator, woken by each
+reply, preempts the server about every second request, and the server's CPU per request moves
+with the scheduler's interleaving (before the servers were really pinned, one herdref process
+in four to ten took some 35 % more user CPU per request that way, and served 20 % fewer
+requests, for its whole life; pinned, none did).
 
 The figure is herdref / lean: the ratio of their requests per second within each round (the
 two ran back to back, so a change in other load on the machine disturbs both), and the median
@@ -49,6 +54,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import (
     LoadSettings,
     baseline_command,
+    cpus_of,
     herdref_command,
     measure,
     pin_load_generator,
@@ -68,7 +74,8 @@ SERVERS = ("herdref", "lean", "iamat", "echo")
 
 def run_loop(
     loop: str, connection_counts: list[int], duration_s: float, workers: int, rounds: int
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], set[frozenset[int]]]:
+    """The figures by number of connections, and the CPU sets the servers were given."""
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="herdref-bench-") as directory:
         herd_file = write_herd(Path(directory), ["Solo"])
@@ -81,6 +88,7 @@ def run_loop(
             "echo": (baseline_command("echo", echo_port, loop), echo_port),
         }
         with processes(commands, server_cpu=0) as servers:
+            server_cpus = {cpus_of(server.process.pid) for server in servers.values()}
             for connections in connection_counts:
                 by_round: list[dict[str, Any]] = []
                 for round_number in range(rounds):
@@ -109,7 +117,7 @@ def run_loop(
                         flush=True,
                     )
                 results[str(connections)] = summarise(by_round)
-    return results
+    return results, server_cpus
 
 
 def summarise(by_round: list[dict[str, Any]]) -> dict[str, Any]:
@@ -158,15 +166,22 @@ def main() -> int:
             )
             loops = [loop for loop in loops if loop != "uvloop"]
     load_before = os.getloadavg()
-    pinned = pin_load_generator(cpu=1)
-    by_loop = {
-        loop: run_loop(loop, connection_counts, args.duration, args.workers, args.rounds) for loop in loops
-    }
+    load_pinned = pin_load_generator(cpu=1)
+    by_loop: dict[str, Any] = {}
+    server_cpus: set[frozenset[int]] = set()
+    for loop in loops:
+        by_loop[loop], cpus = run_loop(loop, connection_counts, args.duration, args.workers, args.rounds)
+        server_cpus |= cpus
+    # As observed, not as intended: a server left on the load generator's CPU is preempted by
+    # it every few requests, and its figures then say more about the scheduler than the server.
+    pinned = load_pinned and server_cpus == {frozenset({0})} and cpus_of(os.getpid()) == {1}
     report: dict[str, Any] = {
         "duration_s": args.duration,
         "rounds": args.rounds,
         "load_processes": args.workers,
         "pinned_server_cpu0_load_cpu1": pinned,
+        "server_cpus": sorted(sorted(cpus) for cpus in server_cpus),
+        "load_cpus": sorted(cpus_of(os.getpid())),
         "loadavg_before": [round(value, 2) for value in load_before],
         "loadavg_after": [round(value, 2) for value in os.getloadavg()],
         "by_loop": by_loop,
@@ -184,7 +199,11 @@ def main() -> int:
     print(
         f"IAMAT throughput, request-reply on kept-open connections, median of {args.rounds} alternating "
         f"rounds x {args.duration:g} s per server, {args.workers} load process(es), "
-        + ("server on CPU 0 and load on CPU 1" if pinned else "not pinned (no CPU affinity)")
+        + (
+            "server on CPU 0 and load on CPU 1"
+            if pinned
+            else f"NOT pinned (servers on CPUs {report['server_cpus']}, load on {report['load_cpus']})"
+        )
         + f"; load average before {report['loadavg_before'][0]}, after {report['loadavg_after'][0]}"
     )
     header = f"{'loop':<8} {'conns':>6} " + " ".join(f"{kind + ' req/s':>14}" for kind in SERVERS)

@@ -71,23 +71,36 @@ class ServerProcess:
         return Target(self.name, LOOPBACK, self.port)
 
 
-def _can_pin() -> bool:
+#: The CPUs this process may use as it started, before ``pin_load_generator`` narrows them: the
+#: servers are given theirs from these (they would otherwise inherit the load generator's).
+_CPUS_AT_START: frozenset[int] = (
+    frozenset(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else frozenset()
+)
+
+
+def _can_pin(cpu: int | None = None) -> bool:
     """Whether processes can be given CPUs here (Linux affinity and ``taskset``), with two CPUs
-    to give."""
+    to give (and ``cpu`` among them)."""
     return (
         hasattr(os, "sched_setaffinity")
         and shutil.which("taskset") is not None
-        and len(os.sched_getaffinity(0)) >= 2
+        and len(_CPUS_AT_START) >= 2
+        and (cpu is None or cpu in _CPUS_AT_START)
     )
 
 
 def pin_load_generator(cpu: int = 1) -> bool:
     """Run this process (and the load generator processes it forks) on ``cpu`` alone, so that
     servers pinned to another CPU never compete with it; False if it cannot be done."""
-    if not _can_pin() or cpu not in os.sched_getaffinity(0):
+    if not _can_pin(cpu):
         return False
     os.sched_setaffinity(0, {cpu})
     return True
+
+
+def cpus_of(pid: int) -> frozenset[int]:
+    """The CPUs process ``pid`` may run on (empty where affinity is unknown)."""
+    return frozenset(os.sched_getaffinity(pid)) if hasattr(os, "sched_getaffinity") else frozenset()
 
 
 @contextlib.contextmanager
@@ -95,9 +108,10 @@ def processes(
     commands: dict[str, tuple[list[str], int]], *, server_cpu: int | None = None
 ) -> Iterator[dict[str, ServerProcess]]:
     """Start ``{name: (command, port)}``, wait until each listens, stop them all at the end.
-    With ``server_cpu`` (and ``taskset`` available) every server runs on that CPU alone."""
+    With ``server_cpu`` (and ``taskset`` available) every server runs on that CPU alone, whatever
+    CPUs this process has been narrowed to since it started (``pin_load_generator``)."""
     started: dict[str, ServerProcess] = {}
-    pin = ["taskset", "-c", str(server_cpu)] if server_cpu is not None and _can_pin() else []
+    pin = ["taskset", "-c", str(server_cpu)] if server_cpu is not None and _can_pin(server_cpu) else []
     try:
         for name, (command, port) in commands.items():
             # taskset execs the command: the process (and its pid) is the server's.

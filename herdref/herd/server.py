@@ -366,7 +366,7 @@ class ClientConnection(asyncio.BufferedProtocol):
                 was_peer = session.peer
                 now_ns = self._clock_ns()
                 try:
-                    reply, lookup, flood_to, _ = self.node.receive(session, line, now_ns)
+                    reply, lookup, flood_to, _ = self.node.react(session, line, now_ns)
                 except Exception:
                     self._herd_log.record(b"IN", self._where, line)  # the line that met a bug
                     raise
