@@ -174,6 +174,29 @@ def _whole_then_stray(data: bytes, *, whatsat: bool, replies: int) -> bool:
     return replies == 1 and end >= 0 and reply_complete(data[: end + 2], whatsat=True)
 
 
+def without_glued_stray_error(
+    data: bytes, request: bytes, *, whatsat: bool, replies: int = 1
+) -> bytes | None:
+    """``data`` without a '?' glued to the end of its last reply, or None when there is none.
+
+    A herd that ends its one-line replies in nothing (AT-1 lenient) and answers the empty read
+    at the client's EOF as one more, blank, command ('?' and an empty copy) writes
+    ``AT ... 1700000000?``: the '?' ends a line that is otherwise the whole reply. It is
+    taken off only where that is so: ``data`` without its final LF (which the dialect may have
+    put there) is not the reply to ``request`` (reply_state 'partial') and without its last
+    '?' it is (the echoed client time or
+    the '?' copy is then exact without it, so a reply with a wrong echo is never mended)."""
+    body = data.removesuffix(b"\n")
+    if not body.endswith(b"?") or body.endswith(b"\n?"):
+        return None
+    head = body[:-1]
+    if not head.strip() or reply_state(body, request, whatsat=whatsat, replies=replies) != "partial":
+        return None
+    if reply_state(head, request, whatsat=whatsat, replies=replies) == "partial":
+        return None
+    return head + data[len(body) :]
+
+
 def _float_echo(sent: bytes, echoed: bytes) -> bool:
     """``echoed`` is ``sent`` itself, or ``sent`` through Python's float() and repr(): a float
     round-trip that echo_numerically_equal does not take, because a field is not of its form

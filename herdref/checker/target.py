@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from herdref.checker.client import Exchange, LineSession, Transcript, exchange
+from herdref.checker.client import Exchange, LineSession, Transcript, exchange, without_glued_stray_error
 from herdref.checker.deadline import DeadlinePassed, wait_until
 from herdref.checker.framing_model import Dialect, DialectProbes
 from herdref.checker.knowledge import Fact, RunKnowledge
@@ -378,17 +378,27 @@ class CheckContext:
         # A reply read whole and then left open ends where it ends, as if the server had closed.
         ended = reply.closed or reply.complete
         normalized = self.target.dialect.normalize(reply.data, whatsat=whatsat, closed=ended)
-        if payload.rstrip(b"\r\n").rpartition(b"\n")[2].strip(WHITESPACE):
-            normalized = self._without_stray_error(normalized)
+        request = payload.rstrip(b"\r\n").rpartition(b"\n")[2]
+        if request.strip(WHITESPACE):
+            normalized = self._without_stray_error(normalized, request, whatsat=whatsat, replies=replies)
         # A wait the check's budget cut short saw no answer of the herd's (BudgetSpent).
         return self.judged(replace(reply, data=normalized, raw=reply.data))
 
-    def _without_stray_error(self, data: bytes) -> bytes:
+    def _without_stray_error(self, data: bytes, request: bytes, *, whatsat: bool, replies: int) -> bytes:
         """``data`` without a last line that is a '?' copying nothing, after the replies to a
         payload whose last line is a command (a herd that takes the empty read at the client's
         EOF for one more, blank, command and answers it '?', as FRAME-5 lenient lets a blank line
         be answered): the replies are judged by the check, the stray line noted here (FRAME-6's
-        strict reading, nothing but replies, is not this exchange's to judge)."""
+        strict reading, nothing but replies, is not this exchange's to judge). A herd whose
+        replies end in nothing glues that '?' to the reply's last line; it comes off too."""
+        unglued = without_glued_stray_error(data, request, whatsat=whatsat, replies=replies)
+        if unglued is not None:
+            self.transcript.note(
+                "the reply ended in a '?' glued to its last line (no LF before it): the herd's answer "
+                "to the empty read at the client's EOF, as to a blank line (FRAME-5 lenient): not "
+                "judged as part of the reply"
+            )
+            return unglued
         head, newline, last = data.removesuffix(b"\n").rpartition(b"\n")
         if not newline or last.strip(WHITESPACE) != b"?":
             return data

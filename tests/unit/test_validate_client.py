@@ -9,7 +9,14 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from herdref.checker.client import LineSession, Transcript, exchange, reply_complete, reply_state
+from herdref.checker.client import (
+    LineSession,
+    Transcript,
+    exchange,
+    reply_complete,
+    reply_state,
+    without_glued_stray_error,
+)
 from herdref.checker.dialect import _cut_on_half_close
 from herdref.checker.target import BudgetSpent, CheckContext, Target
 from herdref.herd.config import parse_config
@@ -313,3 +320,24 @@ def test_a_whatsat_cut_after_its_at_line_on_half_close_is_told_apart(
     half_closed: bytes, closed: bool, kept_open: bytes, cut: bool
 ) -> None:
     assert _cut_on_half_close(half_closed, closed, kept_open) is cut
+
+
+@pytest.mark.parametrize(
+    ("data", "request_line", "unglued"),
+    [
+        # A reply without its LF, then the herd's '?' for the EOF it read, glued to it.
+        (_AT + b"?", _IAMAT, _AT),
+        (_AT + b"?\n", _IAMAT, _AT + b"\n"),  # the LF the dialect put at the end is kept
+        (b"? HELLO?", b"HELLO\n", b"? HELLO"),
+        # A '?' that belongs to the reply, or a reply that is wrong without it, stays.
+        (b"? HELLO?", b"HELLO?\n", None),
+        (_AT, _IAMAT, None),
+        (_AT[:-1] + b"?", _IAMAT, None),  # the echoed time is cut short: not mended
+        (b"?", _IAMAT, None),
+        (_AT + b"\n?", _IAMAT, None),  # a stray line of its own: not glued
+    ],
+)
+def test_a_stray_error_glued_to_an_unterminated_reply_comes_off(
+    data: bytes, request_line: bytes, unglued: bytes | None
+) -> None:
+    assert without_glued_stray_error(data, request_line, whatsat=False) == unglued

@@ -44,18 +44,25 @@ def start(h: Herd, *names: str, single_process: bool = False) -> None:
 
 
 def correct_in_framing(
-    script: Path, directory: Path, *, places: bool = True, single_process: bool = False
+    script: Path,
+    directory: Path,
+    *,
+    places: bool = True,
+    single_process: bool = False,
+    stray_at_eof: bytes = b"",
 ) -> Evidence:
     """Whether the herd, spoken to one command per connection with a half-close (the graders'
     way, which every dialect here accepts), answers IAMAT, floods, answers WHATSAT with the
-    stored line and Places' JSON, and answers '?' where it must. ``seen`` True: all correct."""
+    stored line and Places' JSON, and answers '?' where it must. ``seen`` True: all correct.
+    ``stray_at_eof``: what the herd writes for the empty read at the client's EOF right after
+    a one-line reply that has no LF (its dialect), taken off that reply before it is judged."""
     with herd(script, directory) as h:
         start(h, "A", "B", single_process=single_process)
         t = Transcript()
         problems: list[str] = []
         client_time = now()
         before = Decimal(time.time_ns()).scaleb(-9)
-        reply = h.iamat("A", b"dialect", LOCATION, client_time, t)
+        reply = h.iamat("A", b"dialect", LOCATION, client_time, t).removesuffix(stray_at_eof)
         after = Decimal(time.time_ns()).scaleb(-9)
         fields = reply.split(b" ")
         if fields[:2] != [b"AT", b"A"] or fields[3:] != [b"dialect", LOCATION, client_time]:
@@ -73,7 +80,8 @@ def correct_in_framing(
             whole = h.whatsat("B", b"dialect", b"10", b"3", t)
             if json_of(whole) != places_expected(h, 3):
                 problems.append("the WHATSAT JSON is not the fixture's answer cut to 3")
-        if first_line(h.exchange("A", b"FOO bar\n", t, complete=line_done).data).strip() != b"? FOO bar":
+        unknown = first_line(h.exchange("A", b"FOO bar\n", t, complete=line_done).data)
+        if unknown.removesuffix(stray_at_eof).strip() != b"? FOO bar":
             problems.append("an unknown command does not get '? FOO bar'")
         if not h.whatsat("A", b"nobody", b"10", b"1", t).startswith(b"? "):
             problems.append("WHATSAT for an unknown client does not get '?'")
@@ -461,4 +469,25 @@ def dialect_stray_error_at_eof(script: Path, directory: Path) -> Evidence:
         first, _, rest = reply.data.partition(b"\n")
         return t.evidence(
             first.startswith(b"AT ") and rest == b"? ", "the AT reply, then '? ' for the EOF read"
+        )
+
+
+@trait
+def dialect_no_final_lf_stray_error(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        client_time = now()
+        with h.connect("A") as sock:
+            line = b"IAMAT glued " + LOCATION + b" " + client_time + b"\n"
+            t.sent("A", line)
+            sock.sendall(line)
+            sock.shutdown(socket.SHUT_WR)
+            reply = read_reply(sock)
+            t.got("A", reply.data)
+        return t.evidence(
+            reply.data.startswith(b"AT ")
+            and b"\n" not in reply.data
+            and reply.data.endswith(b" glued " + LOCATION + b" " + client_time + b"?"),
+            "the AT reply without its LF, then '?' for the EOF read, glued to it",
         )
