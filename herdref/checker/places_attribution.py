@@ -35,6 +35,7 @@ __all__ = [
     "attribute_again",
     "centred_on",
     "degrees",
+    "in_proportion",
     "misplaced_request",
     "now",
     "request_circle",
@@ -179,6 +180,34 @@ def attribute_again(
     if point is None:
         return Attribution(seen=requests)
     return attribute(requests, point, radius_m, since=since, known=[point])
+
+
+def in_proportion(
+    requests: list[dict[str, Any]],
+    location: bytes,
+    since: float,
+    *,
+    radius_km: Decimal,
+    other_radius_km: Decimal,
+) -> list[dict[str, Any]]:
+    """The requests among ``requests`` centred on ``location``, arrived since ``since``, whose
+    radius stands to another such request's as ``radius_km`` to ``other_radius_km``: those a
+    WHATSAT of ``radius_km`` made when another of ``other_radius_km`` about the same record
+    followed, whatever unit the herd puts its radius in (a herd that sends kilometres, ``10``
+    and ``9``, is charged by the ratio where the metres 10000 would miss its request). A herd
+    whose radius does not scale with the WHATSAT's shows no pair, and nothing is charged."""
+    point = degrees(location)
+    if point is None:
+        return []
+    here = [
+        (request, radius)
+        for request in requests
+        if float(request.get("time", 0.0)) >= since
+        and centred_on(request, point)
+        and (radius := request_circle(request)[0]) is not None
+    ]
+    others = {radius for _, radius in here}
+    return [request for request, radius in here if radius * other_radius_km / radius_km in others]
 
 
 def misplaced_request(context: CheckContext, location: bytes, since: float) -> bool:

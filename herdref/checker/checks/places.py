@@ -10,7 +10,13 @@ from herdref.checker.checks.at_lines import at_reply
 from herdref.checker.checks.helpers import alive_after, expect_error, show
 from herdref.checker.checks.registry import CheckFailed, check
 from herdref.checker.checks.whatsat_reading import places_reply, whatsat_json
-from herdref.checker.places_attribution import attribute_again, now, request_circle, wait_for_request
+from herdref.checker.places_attribution import (
+    attribute_again,
+    in_proportion,
+    now,
+    request_circle,
+    wait_for_request,
+)
 from herdref.checker.target import CheckContext, CheckUnsupported
 from herdref.model.judge import looks_like_at
 from herdref.model.replies import RESULT_KEYS
@@ -52,6 +58,12 @@ def places_bound_zero(context: CheckContext) -> None:
             context, location, since=since, radius_m=Decimal(9_000), wait_s=0 if marked.data else None
         )
         bound_zero = attribute_again(marker.seen, location, Decimal(10_000), since)
+        if not bound_zero.own:
+            # A herd whose radius is not in metres (places-radius-metres names that) made its
+            # requests of 10 and 9 in its own unit: charged by their ratio.
+            bound_zero.own = in_proportion(
+                marker.seen, location, since, radius_km=Decimal(10), other_radius_km=Decimal(9)
+            )
     if bound_zero.own:
         request = bound_zero.own[0]
         raise CheckFailed(

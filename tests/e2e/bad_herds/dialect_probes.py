@@ -248,6 +248,20 @@ def dialect_never_closes(script: Path, directory: Path) -> Evidence:
 
 
 @trait
+def dialect_never_closes_blank_answered(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        payload = b"\n \nIAMAT blank " + LOCATION + b" " + now() + b"\n"
+        reply = h.exchange("A", payload, t, timeout_s=QUIET_S)
+        lines = reply.data.split(b"\n")
+        return t.evidence(
+            lines[:2] == [b"? ", b"? "] and lines[2].startswith(b"AT ") and not reply.closed,
+            "'? ' for each blank line, then the AT reply; never closed",
+        )
+
+
+@trait
 def dialect_close_left_to_gc(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h:
         h.start("A")

@@ -1592,6 +1592,22 @@ def radius_in_km(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def bound_zero_asks_radius_km(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        h.iamat("A", b"kmzero", LOCATION, now(), t)
+        answer = h.whatsat("A", b"kmzero", b"10", b"0", t)
+        asked = [request["query"].get("radius") for request in h.fixture.requests()]
+        t.append(f"fixture saw radius: {asked}")
+        body = json_of(answer)
+        return t.evidence(
+            asked == ["10"] and isinstance(body, dict) and body.get("results") == [],
+            "bound 0 asked Places with radius 10 (km), and the reply has no results",
+        )
+
+
+@probe
 def places_location_swapped(script: Path, directory: Path) -> Evidence:
     t = Transcript()
     query = _fixture_query(script, directory, b"swap", t)
