@@ -45,6 +45,7 @@ def test_only_and_skip_take_names_clauses_and_families() -> None:
         "flood-odd-time",
         "flood-no-loop",
         "flood-stale-not-sent",
+        "flood-older-ignored",
     }
     chosen, _ = select_checks(only=["LEX"], skip=["lex-octets"])
     assert {item.clause.split("-")[0] for item in chosen[1:]} == {"LEX"}
@@ -204,6 +205,7 @@ def test_the_checks_that_read_malformed_at_lines_are_the_ones_whose_property_ign
         "places-passthrough",
         "frame-blank-lines",
         "flood-malformed-at",
+        "flood-older-ignored",
         # Which IAMAT a reply answers, read by the report a malformed line carries.
         "frame-pipelined",
         "frame-split-write",

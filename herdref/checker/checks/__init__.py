@@ -30,6 +30,7 @@ from herdref.checker.checks import (
     newest_wins,
     odd_times,
     places,
+    relayed_older,
     split_write,
     time_diff,
     unchanged,
@@ -57,6 +58,7 @@ _SECTION_ORDER = [
         flooding,
         eof_flood,
         newest_wins,
+        relayed_older,
         odd_times,
         links,
     )
