@@ -22,6 +22,7 @@ from herdref.checker.isolation import NETNS_ENV
 from herdref.checker.launcher import Launcher, LaunchError
 from herdref.checker.places_evidence import ROUTE_ISOLATE, ROUTE_REDIRECT, ROUTE_URL
 from herdref.checker.ports import herd_on_free_ports, port_open
+from herdref.checker.redirect import lookup_log
 from herdref.checker.target import Target
 from herdref.herd.config import HerdConfig, PlacesSettings, dump_config, load_config, load_preset
 
@@ -131,7 +132,8 @@ def open_target(
         timeout_s=timeout_s,
         propagation_s=propagation_s,
         startup_s=startup_s,
-        places_route=route,
+        route_taken=route,
+        redirect_log=lookup_log(work_dir) if route == ROUTE_REDIRECT else None,
     )
     if launcher is not None:
         launcher.start_all(deadline_s=startup_s)

@@ -544,8 +544,8 @@ def run_stateful(
             # times are refused), so nothing beyond it could be exercised: no verdict, and why.
             outcome.verdict = "UNSUPPORTED"
             outcome.summary = (
-                f"every example ended at a defect the checks named ({', '.join(known_seen)}), so "
-                "the random run could exercise nothing beyond it"
+                f"every example ended at a defect the checks named (seen by the model as "
+                f"{', '.join(known_seen)}), so the random run could exercise nothing beyond it"
             )
         else:
             outcome.verdict = "ERROR"
@@ -568,7 +568,7 @@ def run_stateful(
     known_seen = sorted({violation.clause for violation in deviations if violation.clause in known_clauses})
     if outcome.verdict == "PASS" and known_seen and not strict_deviations:
         named = ", ".join(known_seen)
-        outcome.summary = f"no defect beyond those the checks named ({named}, seen here too; the run went on)"
+        outcome.summary = f"no defect beyond those the checks named (seen as {named}; the run went on)"
     if outcome.verdict == "PASS" and strict_deviations:
         # Strict-only differences seen on the way (the run went on past them, SPEC 1.1).
         deviations = strict_deviations

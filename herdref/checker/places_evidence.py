@@ -23,6 +23,9 @@ POINT_AT_FIXTURE: Final = "give it {places_url}/$PLACES_URL, or use --redirect-g
 ROUTE_URL: Final = "url"
 ROUTE_REDIRECT: Final = "redirect"
 ROUTE_ISOLATE: Final = "isolate"
+#: The redirect was installed, the herd's Python processes loaded it, and none of them ever
+#: looked up a Google host: the herd made no Places request at all.
+ROUTE_REDIRECT_UNUSED: Final = "redirect, no look-up"
 
 
 def how_to_reach(route: str) -> str:
@@ -35,6 +38,12 @@ def how_to_reach(route: str) -> str:
         return (
             f"{given}, and --redirect-google sent Python's look-ups of Google's hosts to it; a herd "
             "that reaches Google another way (not Python's getaddrinfo, a pinned certificate) needs --isolate"
+        )
+    if route == ROUTE_REDIRECT_UNUSED:
+        return (
+            f"{given}, and --redirect-google was ready to send Python's look-ups of Google's hosts to "
+            "it, but the herd's Python processes never looked one up: the herd made no Places request "
+            "at all (one that resolves names without getaddrinfo, with aiodns say, needs --isolate)"
         )
     if route == ROUTE_ISOLATE:
         return f"{given}, and --isolate sent every connection to Google's hosts to it"

@@ -29,10 +29,18 @@ import socket
 import ssl
 import threading
 from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-__all__ = ["GOOGLE_HOSTS", "TlsFront", "install_isolated_fronts", "install_redirect"]
+__all__ = [
+    "GOOGLE_HOSTS",
+    "GoogleLookups",
+    "TlsFront",
+    "install_isolated_fronts",
+    "install_redirect",
+    "lookup_log",
+]
 
 GOOGLE_HOSTS: Final = ("maps.googleapis.com", "places.googleapis.com")
 _CHUNK: Final = 65_536
@@ -45,13 +53,26 @@ import os as _os
 import socket as _socket
 
 _ROUTES = _json.loads(_os.environ.get("HERDREF_REDIRECT", "{}"))
+_LOG = _os.environ.get("HERDREF_REDIRECT_LOG", "")
 _original_getaddrinfo = _socket.getaddrinfo
+
+
+def _note(word):
+    # One line per event, appended: the checker counts them to tell a herd that never looked
+    # Google up from one whose look-ups went astray.
+    if _LOG:
+        try:
+            with open(_LOG, "a", encoding="ascii") as log:
+                log.write(word + "\\n")
+        except OSError:
+            pass
 
 
 def _redirected_getaddrinfo(host, port, *args, **kwargs):
     name = host.decode() if isinstance(host, bytes) else host
     route = _ROUTES.get(str(name).lower().rstrip("."))
     if route is not None:
+        _note("lookup")
         tls = str(port) in ("443", "https", "None")
         port = route["tls_port"] if tls else route["http_port"]
         host = route["host"]
@@ -60,6 +81,7 @@ def _redirected_getaddrinfo(host, port, *args, **kwargs):
 
 if _ROUTES:
     _socket.getaddrinfo = _redirected_getaddrinfo
+    _note("loaded")
 '''
 
 
@@ -186,6 +208,30 @@ def install_redirect(fixture_port: int, work_dir: Path, stack: ExitStack) -> dic
     python_path = os.pathsep.join(filter(None, [str(folder), os.environ.get("PYTHONPATH")]))
     return {
         "HERDREF_REDIRECT": json.dumps(routes),
+        "HERDREF_REDIRECT_LOG": str(lookup_log(work_dir)),
         "PYTHONPATH": python_path,
         **_trust(bundle),
     }
+
+
+def lookup_log(work_dir: Path) -> Path:
+    """Where the servers' ``sitecustomize`` notes each start ("loaded") and each look-up of a
+    Google host it redirected ("lookup")."""
+    return work_dir / "redirect" / "lookups.log"
+
+
+@dataclass(frozen=True, slots=True)
+class GoogleLookups:
+    """What the redirect saw: Python processes of the herd that loaded it, and their look-ups
+    of Google's hosts."""
+
+    loaded: int
+    lookups: int
+
+    @classmethod
+    def read(cls, log: Path) -> GoogleLookups:
+        try:
+            words = log.read_text(encoding="ascii", errors="replace").split()
+        except OSError:
+            words = []
+        return cls(loaded=words.count("loaded"), lookups=words.count("lookup"))

@@ -16,6 +16,7 @@ import itertools
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from herdref.checker.client import Exchange, LineSession, Transcript, exchange, without_glued_stray_error
@@ -23,7 +24,8 @@ from herdref.checker.deadline import DeadlinePassed, wait_until
 from herdref.checker.framing_model import Dialect, DialectProbes
 from herdref.checker.knowledge import Fact, RunKnowledge
 from herdref.checker.launcher import Launcher
-from herdref.checker.places_evidence import unreadable_records
+from herdref.checker.places_evidence import ROUTE_REDIRECT, ROUTE_REDIRECT_UNUSED, unreadable_records
+from herdref.checker.redirect import GoogleLookups
 from herdref.checker.variation import Variation, new_seed
 from herdref.herd.config import HerdConfig
 from herdref.model.judge import looks_like_at, parse_at_line, same_record
@@ -154,8 +156,21 @@ class Target:
     #: that client's, whichever check is running when it arrives (herdref.checker.places_attribution).
     sent_locations: set[bytes] = field(default_factory=set)
     #: How the herd's Places requests are sent to the fixture, in words ("" without a fixture).
-    places_route: str = ""
+    route_taken: str = ""
+    #: Where the --redirect-google look-ups are noted (herdref.checker.redirect), when installed.
+    redirect_log: Path | None = None
     _serial: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+
+    @property
+    def places_route(self) -> str:
+        """``route_taken``, or ROUTE_REDIRECT_UNUSED once the redirect shows that the herd's
+        Python processes loaded it and never looked up a Google host (herdref.checker.redirect):
+        then no Places request was ever made, which no other route would change."""
+        if self.route_taken == ROUTE_REDIRECT and self.redirect_log is not None:
+            seen = GoogleLookups.read(self.redirect_log)
+            if seen.loaded and not seen.lookups:
+                return ROUTE_REDIRECT_UNUSED
+        return self.route_taken
 
     @property
     def names(self) -> list[str]:
@@ -252,11 +267,17 @@ class CheckContext:
         words = f"{self.check_name}.{label}".replace("-", "")
         return f"hv{self.target.run_id}.{words}.{self.target.next_serial()}".encode()
 
-    def location(self) -> bytes:
-        """A location no other check uses: Places requests for it are this check's."""
+    def location(self, *, south_east: bool = False) -> bytes:
+        """A location no other check uses: Places requests for it are this check's. North and
+        west, as the course's examples are, unless ``south_east`` (both signs turned: a herd
+        that mishandles a '-' before the latitude or a '+' before the longitude shows it)."""
         serial = self.target.next_serial()
         latitude = 34.0 + (serial % 5000) / 10_000
         longitude = -118.0 - (serial // 5000 % 5000) / 10_000
+        if south_east:
+            # Five fraction digits, the last of them not 0: a herd that drops a digit (or the
+            # last character) of a number moves the centre beyond the graders' tolerance.
+            return f"{-latitude - 0.00007:+.5f}{-longitude + 0.00007:+.5f}".encode()
         return f"{latitude:+.6f}{longitude:+.6f}".encode()
 
     @staticmethod

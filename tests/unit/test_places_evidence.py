@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from contextlib import ExitStack
+from pathlib import Path
 from typing import Any
 
 from herdref.checker.places_evidence import (
     POINT_AT_FIXTURE,
     ROUTE_ISOLATE,
     ROUTE_REDIRECT,
+    ROUTE_REDIRECT_UNUSED,
     ROUTE_URL,
     answered_with_places,
     how_to_reach,
     no_record_words,
     unreadable_records,
 )
+from herdref.checker.redirect import GoogleLookups, install_redirect, lookup_log
+from herdref.checker.target import Target
+from herdref.herd.config import parse_config
 
 
 def _request(status: int | None, answer: str | None) -> dict[str, Any]:
@@ -58,3 +67,38 @@ def test_the_words_say_what_the_run_did_to_reach_the_fixture() -> None:
     assert "was given the fixture's URL" in given_url and "needs --redirect-google or --isolate" in given_url
     assert how_to_reach("") == POINT_AT_FIXTURE  # an attached herd: the run cannot tell
     assert "--redirect-google sent" in unreadable_records(None, ROUTE_REDIRECT)
+
+
+def test_a_redirect_the_herd_loaded_and_never_used_says_no_request_was_made(tmp_path: Path) -> None:
+    """The servers' sitecustomize notes each start and each Google look-up it redirected: a herd
+    that loaded it and never looked Google up made no Places request, and the words say so
+    instead of blaming the route."""
+    log = lookup_log(tmp_path)
+    log.parent.mkdir(parents=True)
+    target = Target(
+        config=parse_config("[servers]\nA = { port = 1 }\n"), route_taken=ROUTE_REDIRECT, redirect_log=log
+    )
+    assert target.places_route == ROUTE_REDIRECT  # nothing noted yet: no server ran
+    log.write_text("loaded\nloaded\n", encoding="ascii")
+    assert target.places_route == ROUTE_REDIRECT_UNUSED
+    unused = no_record_words([], target.places_route)
+    assert "never looked one up: the herd made no Places request at all" in unused
+    assert "sent Python's look-ups" not in unused
+    log.write_text("loaded\nlookup\n", encoding="ascii")
+    assert target.places_route == ROUTE_REDIRECT
+    assert GoogleLookups.read(log) == GoogleLookups(loaded=1, lookups=1)
+
+
+def test_the_redirect_notes_what_a_python_server_did(tmp_path: Path) -> None:
+    """The sitecustomize itself, in a real Python process: 'loaded' at start, 'lookup' for a
+    Google host it redirected, nothing for any other name."""
+    stack = ExitStack()
+    with stack:
+        env = {**os.environ, **install_redirect(1, tmp_path, stack)}
+        script = (
+            "import socket\n"
+            "socket.getaddrinfo('localhost', 80)\n"
+            "socket.getaddrinfo('maps.googleapis.com', 443)\n"
+        )
+        subprocess.run([sys.executable, "-c", script], env=env, check=True, timeout=60)
+    assert GoogleLookups.read(lookup_log(tmp_path)) == GoogleLookups(loaded=1, lookups=1)

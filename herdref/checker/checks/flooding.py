@@ -260,11 +260,13 @@ def flood_at_from_client(context: CheckContext) -> None:
                 return
         require_flood(context, f"{origin} (from a client)", names, client, at_line)
     except CheckFailed as failure:
+        # Judged as a flood would be (FLOOD-1, FLOOD-5), but that a client's AT line is a flood
+        # at all is FLOOD-6's strict rule: the deviation is FLOOD-6's, the clause it broke noted.
         raise CheckFailed(
-            failure.summary,
+            failure.summary + (f" (as {failure.clause} judges a flood)" if failure.clause else ""),
             expected=failure.expected,
             seen=failure.seen,
-            clause=failure.clause,
+            clause="FLOOD-6",
             strict_part=True,
         ) from None
 

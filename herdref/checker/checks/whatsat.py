@@ -334,7 +334,14 @@ def whatsat_location_forms(context: CheckContext) -> None:
     name = context.target.names[0]
     # Signed zero every run, not only when the seed draws it: a WHATSAT that rebuilds the line
     # with a '+' before each number that is not negative writes -0.0 as +-0.0.
-    locations = [integer_degrees(context.target.next_serial()), b"+0.0-0.0", context.variation.location()]
+    # And south and east, its last digits not 0: a herd that mishandles a '-' before the
+    # latitude or drops a character asks Places elsewhere, never for the north-west forms.
+    locations = [
+        integer_degrees(context.target.next_serial()),
+        b"+0.0-0.0",
+        context.location(south_east=True),
+        context.variation.location(),
+    ]
     judge_requests = context.target.fixture is not None
     for location in locations:
         client = context.client_id("where")
