@@ -24,7 +24,7 @@ ROUTE_URL: Final = "url"
 ROUTE_REDIRECT: Final = "redirect"
 ROUTE_ISOLATE: Final = "isolate"
 #: The redirect was installed, the herd's Python processes loaded it, and none of them ever
-#: looked up a Google host: the herd made no Places request at all.
+#: looked up a Google host: no Places request of the herd asked for Google by name.
 ROUTE_REDIRECT_UNUSED: Final = "redirect, no look-up"
 
 
@@ -42,8 +42,9 @@ def how_to_reach(route: str) -> str:
     if route == ROUTE_REDIRECT_UNUSED:
         return (
             f"{given}, and --redirect-google was ready to send Python's look-ups of Google's hosts to "
-            "it, but the herd's Python processes never looked one up: the herd made no Places request "
-            "at all (one that resolves names without getaddrinfo, with aiodns say, needs --isolate)"
+            "it, but the herd's Python processes never looked one up: whatever Places requests it "
+            "made did not ask for Google by name (a WHATSAT that never asks Places, a fixed address, "
+            "or a resolver other than getaddrinfo, aiodns say, which needs --isolate)"
         )
     if route == ROUTE_ISOLATE:
         return f"{given}, and --isolate sent every connection to Google's hosts to it"

@@ -165,7 +165,7 @@ class Target:
     def places_route(self) -> str:
         """``route_taken``, or ROUTE_REDIRECT_UNUSED once the redirect shows that the herd's
         Python processes loaded it and never looked up a Google host (herdref.checker.redirect):
-        then no Places request was ever made, which no other route would change."""
+        then no Places request of the herd asked for Google by name."""
         if self.route_taken == ROUTE_REDIRECT and self.redirect_log is not None:
             seen = GoogleLookups.read(self.redirect_log)
             if seen.loaded and not seen.lookups:

@@ -327,6 +327,7 @@ def run(args: argparse.Namespace) -> int:
             else "kills or pauses servers: not done to an attached herd"
         ),
         catch_up=args.catch_up,
+        strict_only_last=args.spec_profile == "lenient",
     )
     if not checks and not (args.only and "stateful" in _split(args.only)):
         print("herdref validate: no check matches --only/--skip", file=sys.stderr)

@@ -349,7 +349,9 @@ def test_the_words_for_places_requests_that_never_came_say_what_the_run_did(tmp_
     )
     reply = next(entry for entry in document["checks"] if entry["check"] == "whatsat-reply")  # type: ignore[attr-defined]
     assert reply["verdict"] == "UNSUPPORTED", output
-    assert "--redirect-google sent Python's look-ups" in reply["summary"], output
+    # The herd asks a fixed address, never Google by name: the redirect saw no look-up.
+    assert "--redirect-google was ready" in reply["summary"], output
+    assert "never looked one up" in reply["summary"], output
     assert "use --redirect-google" not in reply["summary"], output
     assert status == 0, output
 
@@ -458,7 +460,7 @@ def test_a_failing_report_shows_the_diagnosis_first_in_a_browser(tmp_path: Path)
     assert diagnosis < text.index("Checks by SPEC section") < text.index("What the verdicts mean")
     first_defect = seen.places["#diagnosis li"]["text"]
     assert first_defect.startswith("FAIL flood-all (FLOOD-1, MUST): the record"), first_defect
-    assert "Blocks 2 checks: flood-at-from-client, flood-newest-wins." in first_defect
+    assert "Blocks 2 checks: flood-newest-wins, flood-at-from-client." in first_defect
     assert seen.top("#diagnosis") < seen.top("th.section")
     assert seen.top("#diagnosis li") < seen.screen, "the first defect is below the first screen"
     # The flood transcript is folded: not rendered, its lines not in the visible text.

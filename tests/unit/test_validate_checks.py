@@ -276,3 +276,19 @@ def test_the_client_time_held_is_read_from_the_report_a_malformed_line_carries()
     # Not reading malformed lines: such a line is no stored record (held_record's reason).
     with pytest.raises(CheckUnsupported, match="AT-1's shape"):
         held_time(SimpleNamespace(malformed_at=None), "A", b"AT A +0.1 +3+4 100.5", reports)
+
+
+def test_under_the_lenient_profile_what_the_course_requires_runs_first() -> None:
+    """The run's budget goes first to the checks that can fail a course herd: the strict-only
+    and SHOULD checks follow them, every prerequisite still before the checks that need it."""
+    chosen, _ = select_checks(strict_only_last=True)
+    names = [item.name for item in chosen]
+    minor = [item.name for item in chosen if item.strict_part is True or item.level == "SHOULD"]
+    # paused-neighbour (strict as a whole) stays where it is: flood-pairs needs it.
+    moved = [name for name in minor if name != "paused-neighbour"]
+    assert moved and names[-len(moved) :] == moved
+    assert names.index("paused-neighbour") < names.index("flood-pairs") < names.index(moved[0])
+    for item in chosen:
+        assert all(names.index(name) < names.index(item.name) for name in item.requires if name in names)
+    # The strict profile keeps the sections' order.
+    assert [item.name for item in select_checks()[0]] != names
