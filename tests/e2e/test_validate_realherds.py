@@ -802,7 +802,7 @@ def test_a_time_difference_the_skew_check_named_does_not_fail_the_stateful_run_a
     assert (checks["skew"]["verdict"], checks["skew"]["clause"]) == ("FAIL", "AT-2"), output
     stateful = checks["stateful"]
     assert stateful["verdict"] == "PASS", output
-    assert "AT-2, seen here too; the run went on" in str(stateful["summary"]), output
+    assert "(seen as AT-2; the run went on)" in str(stateful["summary"]), output
     assert status == 1, output
 
 
