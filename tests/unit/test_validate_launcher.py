@@ -184,14 +184,16 @@ def test_a_server_still_exiting_when_the_herd_is_restored_is_started_again(tmp_p
 
 
 # Told "melt", it closes its port but keeps running (a herd out of file descriptors in its own
-# flood storm): alive, and no connection is accepted any more.
+# flood storm): alive, and no connection is accepted any more. The port is closed before the
+# answer is sent, so once "MELT" has arrived no later connection can still land in its backlog.
 MELTING_SERVER = (
     "import socket,sys,time\n"
     "s=socket.create_server(('127.0.0.1',int(sys.argv[1])))\n"
     "while True:\n"
-    "    c,_=s.accept(); d=c.recv(100); c.sendall(d.upper()); c.close()\n"
+    "    c,_=s.accept(); d=c.recv(100)\n"
+    "    if d==b'melt': s.close()\n"
+    "    c.sendall(d.upper()); c.close()\n"
     "    if d==b'melt':\n"
-    "        s.close()\n"
     "        while True: time.sleep(60)\n"
 )
 
