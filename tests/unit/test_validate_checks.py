@@ -46,6 +46,7 @@ def test_only_and_skip_take_names_clauses_and_families() -> None:
         "flood-no-loop",
         "flood-stale-not-sent",
         "flood-older-ignored",
+        "flood-healed-split",
     }
     chosen, _ = select_checks(only=["LEX"], skip=["lex-octets"])
     assert {item.clause.split("-")[0] for item in chosen[1:]} == {"LEX"}
@@ -206,6 +207,7 @@ def test_the_checks_that_read_malformed_at_lines_are_the_ones_whose_property_ign
         "frame-blank-lines",
         "flood-malformed-at",
         "flood-older-ignored",
+        "flood-healed-split",
         # Which IAMAT a reply answers, read by the report a malformed line carries.
         "frame-pipelined",
         "frame-split-write",

@@ -23,6 +23,7 @@ from herdref.checker.checks import (
     errors,
     flooding,
     framing,
+    healed_split,
     iamat,
     lexical,
     links,
@@ -61,6 +62,7 @@ _SECTION_ORDER = [
         relayed_older,
         odd_times,
         links,
+        healed_split,
     )
 ]
 CHECKS.sort(key=lambda item: _SECTION_ORDER.index(item.run.__module__))

@@ -1029,6 +1029,29 @@ def relay_takes_older(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def sequence_beats_time(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory, names=("A", "B", "C"), links=CHAIN) as h:
+        h.start("A", "B", "C")
+        t = Transcript()
+        h.iamat("A", b"split", LOCATION, b"1700000000", t)
+        h.wait_record("C", b"split", t)
+        # B down: C is cut off from A. A takes the newest report, C three older ones.
+        h.signal("B", signal.SIGKILL)
+        h.processes["B"].wait()
+        newest = h.iamat("A", b"split", b"+10-10", b"1700000300", t)
+        for client_time in (b"1700000200", b"1700000201", b"1700000202"):
+            h.iamat("C", b"split", b"+20-20", client_time, t)
+        h.start("B")
+        # Whole again: C floods its next report over C-B-A.
+        older = h.iamat("C", b"split", b"+20-20", b"1700000203", t)
+        held = h.wait_record("A", b"split", t, expect=older)
+        return t.evidence(
+            held == older != newest,
+            "A, holding the newest record (1700000300), took C's older 1700000203 after the split healed",
+        )
+
+
+@probe
 def first_report_kept(script: Path, directory: Path) -> Evidence:
     t = Transcript()
     kept = _kept_record(script, directory, b"1700000000", b"1700000001", t)
