@@ -4,6 +4,7 @@ lenient profile (SPEC 1.1), so that a strict-only difference is a note, not a st
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from fractions import Fraction
 
 from herdref.model import HerdModel, Violation, expected_time_diff
@@ -17,7 +18,7 @@ from herdref.model.judge import (
     time_diff_value,
 )
 
-__all__ = ["HerdViolation", "lenient_iamat_violations", "made_up", "require_none"]
+__all__ = ["HerdViolation", "gone", "lenient_iamat_violations", "made_up", "require_none"]
 
 
 class HerdViolation(AssertionError):
@@ -99,3 +100,19 @@ def made_up(model: HerdModel, server: str, client_id: bytes, line: bytes) -> boo
         ):
             return False
     return True
+
+
+def gone(
+    names: list[str],
+    started: Mapping[str, object],
+    alive: Callable[[str], bool],
+    among: Mapping[str, bool] | None = None,
+) -> list[str]:
+    """The servers of ``names`` that were started (``started``: name -> its process) and whose
+    process no longer runs (``alive``: whether it does); with ``among`` (name -> whether the
+    model has it running), only those it has running: a death the run did not cause."""
+    return [
+        name
+        for name in names
+        if started.get(name) is not None and not alive(name) and (among is None or among[name])
+    ]

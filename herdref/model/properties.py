@@ -98,11 +98,20 @@ def check_known(model: HerdModel, snapshot: Snapshot, *, clause: str = "STATE-1"
             if required is None or not seen:
                 continue
             if line is None or _older(line, required.at_line):
+                # The server a newer report was sent to that still holds an older record did
+                # not let the newer replace it (FLOOD-2, as newer-by-value names it): nothing
+                # had to reach it, so it is no flood that went missing.
+                kept_older = line is not None and required.origin == server
                 violations.append(
                     Violation(
-                        clause,
+                        "FLOOD-2" if kept_older else clause,
                         f"{server} holds {_show(line)} for {_show(client_id)} but must hold "
-                        f"{_show(required.at_line)} (from {required.origin}) or newer",
+                        f"{_show(required.at_line)} (from {required.origin}) or newer"
+                        + (
+                            ": a client's newer report to it did not replace the older record"
+                            if kept_older
+                            else ""
+                        ),
                     )
                 )
     return violations

@@ -569,6 +569,15 @@ def test_model_the_origin_must_hold_its_record_at_once() -> None:
     assert clauses(check_known(model, model.snapshot({"A": {}}, complete=True))) == ["STATE-1"]
 
 
+def test_model_an_origin_keeping_an_older_record_breaks_flood_2_not_flood_1() -> None:
+    model = chain_model()
+    model.quiet()
+    model.create("A", b"kiwi", b"2", LINE_T2)
+    kept = model.snapshot({"A": {b"kiwi": LINE_T1}})
+    assert clauses(check_known(model, kept)) == ["FLOOD-2"]
+    assert clauses(check_convergence(model, kept)) == ["FLOOD-2"]
+
+
 def test_model_catch_up_owes_old_records_to_a_restarted_server() -> None:
     model = chain_model(catch_up=True)
     model.quiet()

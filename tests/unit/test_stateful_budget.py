@@ -89,6 +89,9 @@ class _RestoreRecorder:
     def ensure_all_running(self, *, deadline_s: float) -> None:
         self.restores.append(deadline_s)
 
+    def alive(self, name: str) -> bool:
+        return name in self.processes
+
 
 def test_an_example_restores_the_herd_within_the_run_budget(silent_ports: list[int]) -> None:
     a, b = silent_ports
@@ -101,3 +104,43 @@ def test_an_example_restores_the_herd_within_the_run_budget(silent_ports: list[i
     build_machine(target)().teardown()
     # Cut to what is left of the run, not the full startup time.
     assert len(launcher.restores) == 1 and 0 < launcher.restores[0] <= 30, launcher.restores
+
+
+class _OneLeftDown(_RestoreRecorder):
+    """Both servers were started; B's process has exited (an earlier example killed it and its
+    teardown had no time left to start it again)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.processes = {"A": object(), "B": object()}
+
+    def alive(self, name: str) -> bool:
+        return name == "A"
+
+
+def test_a_server_an_earlier_example_left_down_is_down_from_the_start_not_a_death() -> None:
+    config = parse_config('[servers]\nA = { port = 1 }\nB = { port = 2 }\n[links]\npairs = [["A", "B"]]\n')
+    target = Target(config=config, timeout_s=1, startup_s=1)
+    target.launcher = _OneLeftDown()  # type: ignore[assignment]
+    machine = build_machine(target)()
+    assert machine.model.alive == {"A": True, "B": False}
+    machine.records_only_get_newer()  # before the fix: ERR-4 "B died during the stateful run"
+
+
+class _DiesDuringTheRun(_OneLeftDown):
+    def __init__(self) -> None:
+        super().__init__()
+        self.dead: set[str] = set()
+
+    def alive(self, name: str) -> bool:
+        return name not in self.dead
+
+
+def test_a_server_that_dies_during_an_example_is_still_err_4() -> None:
+    config = parse_config('[servers]\nA = { port = 1 }\nB = { port = 2 }\n[links]\npairs = [["A", "B"]]\n')
+    target = Target(config=config, timeout_s=1, startup_s=1)
+    target.launcher = launcher = _DiesDuringTheRun()  # type: ignore[assignment]
+    machine = build_machine(target)()
+    launcher.dead.add("B")
+    with pytest.raises(AssertionError, match=r"ERR-4.*B died during the stateful run"):
+        machine.records_only_get_newer()
