@@ -52,6 +52,11 @@ timeout that cannot succeed, and say why:
 * ``radius_unanswered``: invalid-radius saw a WHATSAT with an invalid radius left without any
   reply. limits-edges' valid decimal radius that gets none, where 50.5 gets none either, is then
   BLOCKED by it.
+* ``relay_takes_older``: flood-older-ignored saw a server replace a client's record with an
+  older one sent as a neighbour floods it (FLOOD-2). newer-by-value's evidence that a server
+  took the newer of two reports and then held the older again is that defect at work (its own
+  flood coming back): newer-by-value is then BLOCKED by flood-older-ignored there, not a second
+  FAIL of the same defect.
 * ``promote``: a check asks the runner to judge another one next, ahead of its place, because
   what it saw makes that one the check that names the defect (flood-storm saw no neighbour
   send a record: flood-all is judged at once, and the checks that need flooding to work come
@@ -80,6 +85,7 @@ Fact = Literal[
     "no_error_reply",
     "radius_unanswered",
     "short_lines_fail",
+    "relay_takes_older",
 ]
 
 
@@ -105,6 +111,7 @@ class RunKnowledge:
     no_error_reply: str | None = None
     radius_unanswered: str | None = None
     short_lines_fail: str | None = None
+    relay_takes_older: str | None = None
     #: With ``long_lines_fail``: the longest line (octets, LF excluded) long-lines saw answered
     #: before that failure (0: none).
     longest_line_answered: int = 0

@@ -47,6 +47,10 @@ _SECTION_ORDER = [
     for module in (
         framing,
         split_write,
+        # flood-older-ignored before newer-by-value (iamat): a herd that takes an older record
+        # from a neighbour is named there once, and newer-by-value's put-back evidence, the
+        # same defect at work, is then BLOCKED by it (relay_takes_older).
+        relayed_older,
         iamat,
         echo,
         time_diff,
@@ -59,7 +63,6 @@ _SECTION_ORDER = [
         flooding,
         eof_flood,
         newest_wins,
-        relayed_older,
         odd_times,
         links,
         healed_split,

@@ -20,7 +20,6 @@ from typing import Final
 
 from herdref.checker.checks.at_lines import at_reply
 from herdref.checker.checks.helpers import (
-    failure_as,
     need_launcher,
     neighbours_of,
     reachable_without,
@@ -75,7 +74,16 @@ def split_of(target: Target) -> tuple[str, list[str], str] | None:
     # a neighbour sends is flood-older-ignored's, named there once (this check would see the same
     # defect at work); a herd that never takes the checker's AT lines (a format of its own) is
     # UNSUPPORTED there, and judged here.
-    requires=("dialect", "at-reply-format", "flood-all", "restart-reconnect", "flood-older-ignored"),
+    # newer-by-value's core FAIL (a server that takes an older record, or puts one back) is a
+    # FLOOD-2 defect this check would see at work too: named there once.
+    requires=(
+        "dialect",
+        "at-reply-format",
+        "flood-all",
+        "restart-reconnect",
+        "flood-older-ignored",
+        "newer-by-value",
+    ),
     # Which record a server holds is read by the location and client time its line carries.
     reads_malformed_at=True,
 )
@@ -110,12 +118,20 @@ def flood_healed_split(context: CheckContext) -> None:
     newest = report(context.now_time())
     newest_line = at_reply(context, watched, client, *newest)
     other_side = sorted(reachable_without(target, watched, set(killed)))
-    with failure_as(
-        f"with {', '.join(killed)} down, the record {watched} took did not reach the servers still "
-        "connected to it (restart-reconnect's LINK-4), so the split cannot be judged",
-        only="FLOOD-1",
-    ):
+    try:
         require_spread(context, watched, other_side, client, newest_line, report=newest)
+    except CheckFailed as failure:
+        raise CheckUnsupported(
+            f"with {', '.join(killed)} down, the record {watched} took did not reach the servers "
+            f"still connected to it ({failure.summary}; restart-reconnect judges floods with a "
+            "neighbour down), so the split cannot be judged"
+        ) from None
+    # The servers judged are those seen holding the newest record before the herd is whole again.
+    held_newest = {
+        name: carried_report(held_line, reports) == reports.index(newest)
+        for name in other_side
+        if (held_line := context.stored_line(name, client, silence_is_none=True)) is not None
+    }
     cut_off_side: list[tuple[bytes, bytes]] = []
     for step in range(_REPORTS_WHILE_CUT_OFF + 1):
         if step == _REPORTS_WHILE_CUT_OFF:
@@ -142,7 +158,18 @@ def flood_healed_split(context: CheckContext) -> None:
             f"{watched} ({failure.summary}): whether the older records it flooded would replace "
             "the newer one there cannot be seen (restart-reconnect judges links after a restart)"
         ) from None
+    # Only an older record that crossed the healed links can replace the newest: where none of
+    # the restarted servers holds a record of the client, nothing crossed, and nothing is shown.
+    crossed = {name: context.stored_line(name, client, silence_is_none=True) for name in killed}
+    if not any(crossed.values()):
+        raise CheckUnsupported(
+            f"after {', '.join(killed)} restarted, {cut_off} took a report of a client it knew and "
+            f"none of them holds any record of the client ({crossed}): no record crossed the healed "
+            "links (flood-newest-wins judges whether updates are flooded), so nothing can be seen"
+        )
     for name in other_side:
+        if not held_newest.get(name):
+            continue  # it never held the newest (flood-all and newer-by-value judge that)
         held = context.stored_line(name, client)
         which = carried_report(held, reports) if held is not None else None
         if which is None or reports[which] not in cut_off_side:

@@ -25,13 +25,30 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NoReturn
 
 from herdref.checker.checks.helpers import neighbours_of, show
 from herdref.checker.checks.registry import CheckFailed
-from herdref.checker.target import CheckContext
+from herdref.checker.target import CheckBlocked, CheckContext
 from herdref.model.judge import looks_like_at
 
 __all__ = ["Pair", "raise_if_put_back", "raise_if_taken", "raise_if_taken_at"]
+
+
+def _put_back_failed(
+    context: CheckContext, summary: str, *, expected: str, seen: str, strict_part: bool = False
+) -> NoReturn:
+    """FAIL (FLOOD-2, core): the older record was put back. Where flood-older-ignored already
+    saw a server take an older record from a neighbour (``relay_takes_older``), that is how it
+    came back: the defect is named there, and this check is BLOCKED by it, not a second FAIL."""
+    relayed = context.target.knowledge.relay_takes_older
+    if relayed is not None:
+        raise CheckBlocked(
+            "flood-older-ignored",
+            "a server took the newer of two reports and then held the older again: a record came "
+            f"back the way flood-older-ignored saw one taken ({relayed})",
+        )
+    raise CheckFailed(summary, expected=expected, seen=seen, strict_part=strict_part)
 
 
 @dataclass(frozen=True)
@@ -68,7 +85,8 @@ def raise_if_put_back(context: CheckContext, pair: Pair, *, since: str) -> None:
     held = context.stored_line(pair.name, pair.client)
     if pair.which(held) != 0:
         return
-    raise CheckFailed(
+    _put_back_failed(
+        context,
         f"after {pair.said}, {pair.name} held the second (its WHATSAT showed it {since}) and now holds "
         f"the first again: {pair.put_back()}",
         expected=f"{pair.name} holds {pair.replies[1]!r}",
@@ -87,7 +105,8 @@ def raise_if_taken(context: CheckContext, pair: Pair, held: bytes | None) -> Non
     for neighbour in neighbours:
         line = shown[neighbour] = context.stored_line(neighbour, pair.client, silence_is_none=True)
         if pair.which(line) == 1:
-            raise CheckFailed(
+            _put_back_failed(
+                context,
                 f"{name} answered the second of {pair.said} and flooded it ({neighbour} holds it, and "
                 f"only {name} was sent it), yet holds the first: {pair.put_back()}",
                 expected=f"{name} holds {pair.replies[1]!r}",
@@ -100,7 +119,8 @@ def raise_if_taken(context: CheckContext, pair: Pair, held: bytes | None) -> Non
     again = _repeat(context, pair, flooding, [])
     if again is None or pair.which(again[name]) != 1:
         return
-    raise CheckFailed(
+    _put_back_failed(
+        context,
         f"after {pair.said}, {name} held the first; the same two reports for another client, the "
         f"second sent only once the first had reached {', '.join(flooding)}, left it holding the "
         f"second: it takes the second from the client, so the first time {pair.put_back()}",
@@ -119,7 +139,8 @@ def raise_if_taken_at(context: CheckContext, pair: Pair, neighbour: str, got: by
     again = _repeat(context, pair, flooding, [neighbour])
     if again is None or pair.which(again[neighbour]) != 1:
         return
-    raise CheckFailed(
+    _put_back_failed(
+        context,
         f"{neighbour}, to which {pair.name} flooded {pair.said}, held the first; the same two reports "
         f"for another client, the second sent only once the first had reached {', '.join(flooding)}, "
         f"left it holding the second: it takes the second as flooded to it, so the first time "

@@ -64,6 +64,7 @@ def flood_older_ignored(context: CheckContext) -> None:
     sent_older = as_a_neighbour_sends(*older)
     held = context.stored_line(name, client, silence_is_none=True)
     if held is not None and carries_fields(held, *older) and not carries_fields(held, *newer):
+        context.learned["relay_takes_older"] = f"{name} took an AT line {_OLDER_BY_S:g} s older"
         raise CheckFailed(
             f"{name} replaced a client's record with an older one that came from a neighbour "
             f"(client time {_OLDER_BY_S:g} s older)",
