@@ -33,7 +33,13 @@ from typing import TYPE_CHECKING, Any
 
 from herdref.checker.deadline import DeadlinePassed, wait_until
 from herdref.checker.grading import BUILTIN_CLAUSE_TAGS, ClauseTag, SpecProfile, failure_verdict
-from herdref.checker.stateful_judging import HerdViolation, lenient_iamat_violations, made_up, require_none
+from herdref.checker.stateful_judging import (
+    HerdViolation,
+    died,
+    lenient_iamat_violations,
+    made_up,
+    require_none,
+)
 from herdref.checker.target import BudgetSpent, CheckContext, CheckFailed, CheckUnsupported, Target
 from herdref.model import (
     HerdModel,
@@ -321,16 +327,9 @@ def build_machine(
             """After every step (no waiting): no server holds a record that could not have
             reached it (FLOOD-4), and none went back to an older one (STATE-1); and no
             server the run did not kill has died (ERR-4)."""
-            if launcher is not None:
-                dead = [
-                    name
-                    for name in names
-                    if self.model.alive[name]
-                    and launcher.processes.get(name) is not None
-                    and not launcher.alive(name)
-                ]
-                if dead:
-                    require([Violation("ERR-4", f"{name} died during the stateful run") for name in dead])
+            if launcher is not None:  # one the run killed, in this example or before, is no death
+                dead = [name for name in names if self.model.alive[name] and launcher.crashed(name)]
+                require([died(launcher, name) for name in dead])
             if self.touched is not None:
                 self.check_snapshot(self.observe([self.touched]))
                 self.touched = None
