@@ -226,6 +226,12 @@ class Launcher:
         server = self.processes.get(name)
         return server is not None and server.process.poll() is None
 
+    def crashed(self, name: str) -> bool:
+        """``name``'s process has exited although no check stopped it: a server a check killed
+        (``stopped``) and did not start again is down, not crashed."""
+        server = self.processes.get(name)
+        return server is not None and name not in self.stopped and server.process.poll() is not None
+
     def ensure_all_running(self, *, deadline_s: float, keep_down: Collection[str] = ()) -> None:
         """Resume paused servers and restart dead ones (between checks), except those the run
         keeps stopped (``keep_down``), all of them listening within ``deadline_s`` together

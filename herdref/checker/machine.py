@@ -31,10 +31,10 @@ import traceback
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+from herdref.checker import stateful_judging as judging
 from herdref.checker.deadline import DeadlinePassed, wait_until
 from herdref.checker.grading import BUILTIN_CLAUSE_TAGS, ClauseTag, SpecProfile, failure_verdict
 from herdref.checker.stateful_judging import HerdViolation, lenient_iamat_violations, made_up, require_none
-from herdref.checker.stateful_judging import gone as gone_down
 from herdref.checker.target import BudgetSpent, CheckContext, CheckFailed, CheckUnsupported, Target
 from herdref.model import (
     HerdModel,
@@ -124,7 +124,7 @@ def build_machine(
             self.touched: bytes | None = None
             self.last_report: tuple[bytes, bytes] | None = None
             # Left down by an earlier example (no time left to restart it): no death in this one.
-            for name in gone_down(names, launcher.processes, launcher.alive) if launcher else []:
+            for name in judging.gone(names, launcher.processes, launcher.alive) if launcher else []:
                 self.model.crash(name)
 
         # ---- helpers ---------------------------------------------------------------------
@@ -325,10 +325,9 @@ def build_machine(
             """After every step (no waiting): no server holds a record that could not have
             reached it (FLOOD-4), and none went back to an older one (STATE-1); and no
             server the run did not kill has died (ERR-4)."""
-            if launcher is not None and (
-                dead := gone_down(names, launcher.processes, launcher.alive, self.model.alive)
-            ):
-                require([Violation("ERR-4", f"{name} died during the stateful run") for name in dead])
+            if launcher is not None:  # one the run killed, in this example or before, is no death
+                dead = [name for name in names if self.model.alive[name] and launcher.crashed(name)]
+                require([judging.died(launcher, name) for name in dead])
             if self.touched is not None:
                 self.check_snapshot(self.observe([self.touched]))
                 self.touched = None

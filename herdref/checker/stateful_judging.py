@@ -4,8 +4,10 @@ lenient profile (SPEC 1.1), so that a strict-only difference is a note, not a st
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Callable, Mapping
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 from herdref.model import HerdModel, Violation, expected_time_diff
 from herdref.model.judge import (
@@ -18,7 +20,10 @@ from herdref.model.judge import (
     time_diff_value,
 )
 
-__all__ = ["HerdViolation", "gone", "lenient_iamat_violations", "made_up", "require_none"]
+if TYPE_CHECKING:
+    from herdref.checker.launcher import Launcher
+
+__all__ = ["HerdViolation", "died", "gone", "lenient_iamat_violations", "made_up", "require_none"]
 
 
 class HerdViolation(AssertionError):
@@ -116,3 +121,17 @@ def gone(
         for name in names
         if started.get(name) is not None and not alive(name) and (among is None or among[name])
     ]
+
+
+def died(launcher: Launcher, name: str) -> Violation:
+    """ERR-4 for ``name``, whose process exited though the run did not stop it: how it ended
+    and the end of its output (a traceback there says which line killed it)."""
+    server = launcher.processes[name]
+    status = server.process.returncode
+    try:
+        how = f"killed by {signal.Signals(-status).name}" if status < 0 else f"exit status {status}"
+    except ValueError:
+        how = f"killed by signal {-status}"
+    tail = launcher.output_tail(name, limit=300).strip()
+    output = f"its output ends: {tail!r}" if tail else "no output"
+    return Violation("ERR-4", f"{name} died during the stateful run ({how}; {output})")
