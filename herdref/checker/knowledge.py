@@ -57,6 +57,10 @@ timeout that cannot succeed, and say why:
   took the newer of two reports and then held the older again is that defect at work (its own
   flood coming back): newer-by-value is then BLOCKED by flood-older-ignored there, not a second
   FAIL of the same defect.
+* ``whatsat_glued``: whatsat-reply saw the stored AT line with the body glued to it on the same
+  line, no LF between (WHATSAT-5). The record is still readable: every later WHATSAT's first
+  line is read up to the body, so the checks that read records judge what each server holds
+  (instead of BLOCKED as by ``records_unreadable``), and the glue stays named once.
 * ``promote``: a check asks the runner to judge another one next, ahead of its place, because
   what it saw makes that one the check that names the defect (flood-storm saw no neighbour
   send a record: flood-all is judged at once, and the checks that need flooding to work come
@@ -86,6 +90,7 @@ Fact = Literal[
     "radius_unanswered",
     "short_lines_fail",
     "relay_takes_older",
+    "whatsat_glued",
 ]
 
 
@@ -112,6 +117,7 @@ class RunKnowledge:
     radius_unanswered: str | None = None
     short_lines_fail: str | None = None
     relay_takes_older: str | None = None
+    whatsat_glued: str | None = None
     #: With ``long_lines_fail``: the longest line (octets, LF excluded) long-lines saw answered
     #: before that failure (0: none).
     longest_line_answered: int = 0

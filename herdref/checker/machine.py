@@ -89,6 +89,7 @@ def build_machine(
     contexts: list[CheckContext] = []
 
     def require(violations: list[Violation]) -> None:
+        violations = [judging.as_known(violation, known_clauses) for violation in violations]
         new = [violation for violation in violations if violation.clause not in known_clauses]
         require_none(new)
         noted = [violation for violation in violations if violation.clause in known_clauses]
@@ -149,7 +150,7 @@ def build_machine(
                 known = self.seen.setdefault(name, {})
                 for client in asked:
                     try:
-                        line = self.context.stored_line(name, client)
+                        line = judging.record_of(self.context.stored_line(name, client))
                         known[client] = (
                             None if line is not None and made_up(self.model, name, client, line) else line
                         )

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from herdref.model import HerdModel, Violation, expected_time_diff
 from herdref.model.judge import (
     echo_numerically_equal,
+    glued_at_line,
     location_close,
     parse_at_line,
     split_at_fields,
@@ -23,7 +24,16 @@ from herdref.model.judge import (
 if TYPE_CHECKING:
     from herdref.checker.launcher import Launcher
 
-__all__ = ["HerdViolation", "died", "gone", "lenient_iamat_violations", "made_up", "require_none"]
+__all__ = [
+    "HerdViolation",
+    "as_known",
+    "died",
+    "gone",
+    "lenient_iamat_violations",
+    "made_up",
+    "record_of",
+    "require_none",
+]
 
 
 class HerdViolation(AssertionError):
@@ -135,3 +145,20 @@ def died(launcher: Launcher, name: str) -> Violation:
     tail = launcher.output_tail(name, limit=300).strip()
     output = f"its output ends: {tail!r}" if tail else "no output"
     return Violation("ERR-4", f"{name} died during the stateful run ({how}; {output})")
+
+
+def record_of(line: bytes | None) -> bytes | None:
+    """The record a WHATSAT's first ``line`` shows: the AT line, read up to a body glued to it
+    with no LF between (whatsat-reply and flood-all judge that form; the model judges which
+    record is held, and took ``...1796491584.123456789{`` for a record no server answered)."""
+    return None if line is None else glued_at_line(line) or line
+
+
+def as_known(violation: Violation, known_clauses: frozenset[str]) -> Violation:
+    """``violation`` under a clause the run's checks already named, when one of those it could
+    equally be (``Violation.also``) is: one defect, named once (a server holding an older
+    record after newer-by-value named a refused newer one, FLOOD-2, is that defect at work)."""
+    if violation.clause in known_clauses:
+        return violation
+    named = next((clause for clause in violation.also if clause in known_clauses), None)
+    return violation if named is None else Violation(named, violation.message)

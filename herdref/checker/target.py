@@ -28,7 +28,7 @@ from herdref.checker.places_evidence import ROUTE_REDIRECT, ROUTE_REDIRECT_UNUSE
 from herdref.checker.redirect import GoogleLookups
 from herdref.checker.variation import Variation, new_seed
 from herdref.herd.config import HerdConfig
-from herdref.model.judge import looks_like_at, parse_at_line, same_record
+from herdref.model.judge import glued_at_line, looks_like_at, parse_at_line, same_record
 from herdref.protocol import WHITESPACE
 
 if TYPE_CHECKING:
@@ -507,9 +507,15 @@ class CheckContext:
                 seen=f"nothing{f' ({answer.error})' if answer.error else ''}",
                 clause="WHATSAT-4",
             )
+        return self.held_line(reply)
+
+    def held_line(self, reply: bytes) -> bytes | None:
+        """The record's AT line a WHATSAT ``reply`` starts with (None: no AT line). Where
+        whatsat-reply named a body glued to it (WHATSAT-5), the line is read up to that body."""
         if not looks_like_at(reply):
             return None
-        return reply.partition(b"\n")[0]
+        first = reply.partition(b"\n")[0]
+        return (glued_at_line(first) or first) if self.target.knowledge.whatsat_glued else first
 
     def wait_for_line(
         self, names: list[str], client: bytes, line: bytes, *, any_record: bool = False

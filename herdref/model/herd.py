@@ -56,6 +56,9 @@ class Violation:
 
     clause: str
     message: str
+    #: Other clauses whose breach explains what was seen as well (a server holding an older
+    #: record: a flood that never came, FLOOD-1, or one it refused, FLOOD-2).
+    also: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         return f"{self.clause}: {self.message}"

@@ -36,6 +36,7 @@ __all__ = [
     "decimal_value",
     "echo_numerically_equal",
     "error_copy",
+    "glued_at_line",
     "is_error_reply_for",
     "is_location",
     "is_strict_time_diff",
@@ -119,6 +120,18 @@ def split_at_fields(line: bytes) -> At | None:
     if any(octet in WHITESPACE for octet in line.replace(b" ", b"")):
         return None
     return At(*fields[1:])
+
+
+def glued_at_line(line: bytes) -> bytes | None:
+    """The AT line (AT-1's shape) at the start of ``line`` when a body follows it on the same
+    line, with no LF between: ``AT ... 1621464827.5{"html_attributions": ...`` (a WHATSAT reply
+    or a record written without the LF that ends the AT line). None when ``line`` is no such
+    thing."""
+    starts = [index for index in (line.find(b"{"), line.find(b"[")) if index > 0]
+    if not starts:
+        return None
+    head = line[: min(starts)].rstrip(WHITESPACE)
+    return head if split_at_fields(head) is not None else None
 
 
 def looks_like_at(data: bytes) -> bool:

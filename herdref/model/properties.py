@@ -112,6 +112,8 @@ def check_known(model: HerdModel, snapshot: Snapshot, *, clause: str = "STATE-1"
                             if kept_older
                             else ""
                         ),
+                        # Holding an older record, it may have refused the newer one's flood.
+                        also=("FLOOD-2",) if line is not None and not kept_older else (),
                     )
                 )
     return violations

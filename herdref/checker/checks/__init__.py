@@ -76,7 +76,15 @@ CHECKS.sort(key=lambda item: _SECTION_ORDER.index(item.run.__module__))
 #: flood-odd-time follows it, before invalid-time sends odd client times (nan) of its own: a
 #: herd that floods those for ever is started again without them, and the run learns it.
 _EARLY = ("dialect", "flood-storm", "flood-odd-time")
-CHECKS.sort(key=lambda item: _EARLY.index(item.name) if item.name in _EARLY else len(_EARLY))
+#: whatsat-reply comes next (once at-reply-format has a verdict): every check that reads which
+#: record a server holds reads it from a WHATSAT reply, and what whatsat-reply learns of that
+#: reply's form (records_unreadable, whatsat_glued) must be known before the first of them.
+_RECORDS_READ_BY = "whatsat-reply"
+CHECKS.sort(
+    key=lambda item: (
+        _EARLY.index(item.name) if item.name in _EARLY else len(_EARLY) + (item.name != _RECORDS_READ_BY)
+    )
+)
 CHECKS[:] = [
     item if item.name in _EARLY else replace(item, requires=(*item.requires, "flood-storm"))
     for item in CHECKS

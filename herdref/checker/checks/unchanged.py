@@ -113,7 +113,7 @@ def invalid_iamat_unchanged(context: CheckContext) -> None:
             )
             continue
         answer = context.whatsat(name, client, bound=target.lookup_bound or 0).data
-        after = answer.partition(b"\n")[0] if looks_like_at(answer) else None
+        after = context.held_line(answer)
         if after is not None and _holds(after, line, report):
             refused += 1
             if not is_malformed(line):  # a neighbour's copy is compared by its line

@@ -14,6 +14,7 @@ from herdref.checker.target import CheckContext, CheckUnsupported
 from herdref.model.judge import (
     carried_fields,
     carried_report,
+    glued_at_line,
     is_iso_location,
     looks_like_at,
     parse_whatsat_reply,
@@ -170,6 +171,12 @@ def _learn_if_unreadable(context: CheckContext, name: str, data: bytes, report: 
     location and client time), no WHATSAT can show which record a server holds: the run learns
     it (``records_unreadable``), kept if this check fails."""
     first = data.partition(b"\n")[0]
+    glued = glued_at_line(first)
+    if glued is not None and carried_report(glued, [report]) == 0:
+        # The record is there, the body glued to it (this check names that, WHATSAT-5): every
+        # later WHATSAT is read up to the body.
+        context.learned["whatsat_glued"] = f"{name} answers WHATSAT with {first[:120]!r}..."
+        return
     if looks_like_at(first) and carried_report(first, [report]) is None:
         context.learned["records_unreadable"] = (
             f"{name} answers WHATSAT with {first[:160]!r}, an AT line that does not carry the location "
@@ -249,6 +256,17 @@ def _how_it_differs(line: bytes, first: bytes) -> str:
             if got != want
         ]
         return ": its first line has " + "; ".join(differ)
+    glued = glued_at_line(first)
+    if glued is not None:
+        return (
+            ": the body follows the AT line on the same line, with no LF between (its first line "
+            f"is {first[: len(glued) + 24]!r}...)"
+            + (
+                ""
+                if glued == line
+                else f", and that AT line is not the stored one{_how_it_differs(line, glued)}"
+            )
+        )
     if seen is None or stored is None:
         return (
             f": its first line is no AT line of AT-1's shape (six fields joined by single spaces; "

@@ -1052,6 +1052,20 @@ def sequence_beats_time(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def whatsat_glued_first_report_kept(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        h.iamat("A", b"glued", LOCATION, b"1700000000", t)
+        h.iamat("A", b"glued", b"+10-10", b"1700000001", t)
+        first = first_line(h.whatsat("A", b"glued", b"10", b"1", t))
+        return t.evidence(
+            first.startswith(b"AT ") and b" 1700000000{" in first,
+            "the JSON follows the AT line with no LF, and the record is still the first report",
+        )
+
+
+@probe
 def first_report_kept(script: Path, directory: Path) -> Evidence:
     t = Transcript()
     kept = _kept_record(script, directory, b"1700000000", b"1700000001", t)
