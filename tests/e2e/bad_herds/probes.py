@@ -1645,6 +1645,18 @@ def radius_in_km(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def radius_in_km_json_colon_rewritten(script: Path, directory: Path) -> Evidence:
+    t = Transcript()
+    query = _fixture_query(script, directory, b"kmcolon", t)
+    colon = _json_differs(script, directory, b"colon", 2, "the JSON is not the fixture's answer")
+    t.extend(colon.transcript)
+    return t.evidence(
+        query.get("radius") == "10" and colon.seen,
+        "radius 10 km went to Places as 10, and the JSON is not the fixture's answer",
+    )
+
+
+@probe
 def bound_zero_asks_radius_km(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h:
         h.start("A")
