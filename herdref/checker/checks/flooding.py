@@ -118,18 +118,7 @@ def _watch_sink(context: CheckContext, *, storm_only: bool) -> None:
             # Nothing came. A herd that does not flood at all shows it here first: if the
             # record does not reach the origin's other neighbours either (no server was
             # restarted on those links), name that (FLOOD-1), not a missing reconnection.
-            others = [name for name in neighbours_of(target, origin) if name != sink_name]
-            if others:
-                probe = context.client_id("no-flood")
-                report = (context.location(), context.now_time())
-                line = at_reply(context, origin, probe, *report)
-                with failure_as(
-                    f"records are not flooded: none reached {sink_name}'s port, and a record {origin} "
-                    f"received never reached {', '.join(others)} either",
-                    clause="FLOOD-1",
-                    only="FLOOD-1",
-                ):
-                    require_spread(context, origin, others, probe, line, report=report)
+            _floods_at_all(context, origin, sink_name, f"none reached {sink_name}'s port")
             # Else a herd that does not reconnect to a restarted neighbour shows it here first;
             # name that (LINK-2) rather than leave it to the next checks.
             launcher.start(sink_name)
@@ -160,7 +149,40 @@ def _watch_sink(context: CheckContext, *, storm_only: bool) -> None:
         return
     launcher.start(sink_name)
     launcher.wait_listening(sink_name, deadline_s=target.startup_s)
-    require_whole_again(context, [sink_name])
+    try:
+        require_whole_again(context, [sink_name])
+    except CheckFailed as failure:
+        if failure.clause == "LINK-2":
+            # Copies reached the listener, yet records from the restarted server reach no
+            # neighbour: a herd whose servers cannot take a flood at all (the receiver fails on
+            # it) shows it here first. Name that (FLOOD-1), not a missing reconnection.
+            _floods_at_all(context, origin, sink_name, f"{failure.summary} ({failure.seen})")
+        raise
+
+
+def _floods_at_all(context: CheckContext, origin: str, left_out: str, why: str) -> None:
+    """FLOOD-1 unless a record ``origin`` receives reaches its neighbours other than
+    ``left_out`` (the server a check killed or restarted): with no server restarted on those
+    links, a record that never arrives is a herd that does not flood, whatever ``why`` (what
+    the check saw first) suggests."""
+    others = [name for name in neighbours_of(context.target, origin) if name != left_out]
+    if not others:
+        return
+    probe = context.client_id("no-flood")
+    report = (context.location(), context.now_time())
+    line = at_reply(context, origin, probe, *report)
+    summary = (
+        f"records are not flooded: {why}, and a record {origin} received never reached "
+        f"{', '.join(others)} either"
+    )
+    with failure_as(summary, clause="FLOOD-1", only="FLOOD-1"):
+        try:
+            require_spread(context, origin, others, probe, line, report=report)
+        except CheckFailed as failure:
+            if failure.clause == "FLOOD-1":
+                # Later waits for a record to spread end after one look (knowledge).
+                context.learned["does_not_flood"] = summary
+            raise
 
 
 def _restore(context: CheckContext, name: str) -> None:

@@ -103,6 +103,14 @@ def invalid_iamat_unchanged(context: CheckContext) -> None:
             held_there[client] = context.wait_for_line(neighbours[:1], client, line, any_record=True)[
                 neighbours[0]
             ]
+            if held_there[client] is None:
+                # No record reached it in the whole propagation time (flood-all's, FLOOD-1):
+                # the other lines are judged at this server alone, with no wait for each.
+                context.transcript.note(
+                    f"{neighbours[0]} never showed the record (flood-all judges that, FLOOD-1): "
+                    f"only {name} itself is judged"
+                )
+                neighbours = []
         invalid = _invalid_line(context, client, what)
         reply = context.send(name, invalid)
         if not reply.data.startswith(b"?"):

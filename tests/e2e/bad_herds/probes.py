@@ -1066,6 +1066,24 @@ def whatsat_glued_first_report_kept(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def flood_receiver_fails(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h, fake_server(h.ports["B"]) as b:
+        h.start("A")
+        t = Transcript()
+        h.iamat("A", b"taken", LOCATION, now(), t)
+        wait_for(lambda: any(b"taken" in line for line in b.lines()))
+        t.append(f"B's port got: {b.lines()}")
+    with herd(script, directory / "both") as h:
+        h.start("A", "B")
+        h.iamat("A", b"taken", LOCATION, now(), t)
+        held = h.wait_record("B", b"taken", t)  # b"" when B never holds it within the deadline
+        return t.evidence(
+            bool(b.lines()) and not held,
+            "A's flood leaves for B, and B never holds the record",
+        )
+
+
+@probe
 def first_report_kept(script: Path, directory: Path) -> Evidence:
     t = Transcript()
     kept = _kept_record(script, directory, b"1700000000", b"1700000001", t)
