@@ -128,4 +128,3 @@ def test_a_server_an_earlier_example_left_down_is_down_from_the_start_not_a_deat
     machine = build_machine(target)()
     assert machine.model.alive == {"A": True, "B": False}
     machine.records_only_get_newer()  # before the fix: ERR-4 "B died during the stateful run"
-
