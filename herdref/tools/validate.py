@@ -410,7 +410,7 @@ def _validate(
     only = _split(args.only)
     # Attached herds get the stateful run too, without its kill/restart/pause steps.
     if (not only or "stateful" in only) and "stateful" not in _split(args.skip):
-        from herdref.checker.machine import run_stateful
+        from herdref.checker.stateful_run import run_stateful
 
         progress("  ... stateful (model-based random run)")
         basic = [outcome for outcome in outcomes if outcome.check in STATEFUL_REQUIRES]

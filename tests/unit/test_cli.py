@@ -84,12 +84,12 @@ def test_colour_only_on_a_terminal_without_no_color(monkeypatch: pytest.MonkeyPa
 
 
 def test_validate_help_states_the_stateful_runs_default_examples(capsys: pytest.CaptureFixture[str]) -> None:
-    from herdref.checker.machine import _PROFILES
+    from herdref.checker.stateful_run import PROFILES
 
     with pytest.raises(SystemExit):
         main(["validate", "--help"])
     help_text = " ".join(capsys.readouterr().out.split())
-    quick, full = _PROFILES["quick"][0], _PROFILES["full"][0]
+    quick, full = PROFILES["quick"][0], PROFILES["full"][0]
     assert f"(default: {quick} with --quick, {full} in full)" in help_text
 
 

@@ -12,7 +12,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from herdref.checker.machine import build_machine, run_stateful
+from herdref.checker.machine import build_machine
+from herdref.checker.stateful_run import run_stateful
 from herdref.checker.target import Target
 from herdref.herd.config import parse_config
 

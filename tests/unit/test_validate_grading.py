@@ -170,7 +170,8 @@ def test_a_violation_hypothesis_was_handling_is_found_behind_its_flaky_error() -
     # failure moved to another step while shrinking): the violation is the failure to report.
     from hypothesis.errors import FlakyStrategyDefinition
 
-    from herdref.checker.machine import HerdViolation, _violation_in_context
+    from herdref.checker.machine import HerdViolation
+    from herdref.checker.stateful_run import _violation_in_context
 
     violation = HerdViolation([Violation("FLOOD-1", "Clark never got the record")])
 
