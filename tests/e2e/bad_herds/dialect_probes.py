@@ -24,6 +24,7 @@ from tests.e2e.bad_herds.probe_kit import (
     line_done,
     read_reply,
     wait_for,
+    whatsat_done,
 )
 from tests.e2e.bad_herds.probes import LOCATION, json_of, now, places_expected
 
@@ -389,8 +390,15 @@ def dialect_bound_zero_asks_after_close(script: Path, directory: Path) -> Eviden
         h.start("A")
         t = Transcript()
         line = h.iamat("A", b"zero", LOCATION, now(), t)
-        reply = h.whatsat("A", b"zero", b"10", b"0", t)
-        at_reply_time = len(h.fixture.requests())
+        # Counted while the connection is still open (no half-close either): the herd asks
+        # Places once the client has gone, which may be before a reader of the reply is done.
+        with h.connect("A") as sock:
+            request = b"WHATSAT zero 10 0\n"
+            t.sent("A", request)
+            sock.sendall(request)
+            reply = read_reply(sock, complete=whatsat_done).data
+            t.got("A", reply)
+            at_reply_time = len(h.fixture.requests())
         wait_for(lambda: bool(h.fixture.requests()))
         t.append(f"fixture saw {at_reply_time} request(s) at the reply, {len(h.fixture.requests())} after")
         empty = json_of(reply) == {"html_attributions": [], "results": [], "status": "OK"}
