@@ -61,6 +61,11 @@ timeout that cannot succeed, and say why:
   line, no LF between (WHATSAT-5). The record is still readable: every later WHATSAT's first
   line is read up to the body, so the checks that read records judge what each server holds
   (instead of BLOCKED as by ``records_unreadable``), and the glue stays named once.
+* ``links_not_reopened``: a server restarted by a check did not get its links back (LINK-2:
+  its records reached no neighbour, or theirs never reached it), named by that check. A later
+  check that restarts a server notes the same missing reconnection instead of failing on it a
+  second time (the herd stays as the first restart left it: no check can mend its links), and
+  judges its own property.
 * ``promote``: a check asks the runner to judge another one next, ahead of its place, because
   what it saw makes that one the check that names the defect (flood-storm saw no neighbour
   send a record: flood-all is judged at once, and the checks that need flooding to work come
@@ -91,6 +96,7 @@ Fact = Literal[
     "short_lines_fail",
     "relay_takes_older",
     "whatsat_glued",
+    "links_not_reopened",
 ]
 
 
@@ -118,6 +124,9 @@ class RunKnowledge:
     short_lines_fail: str | None = None
     relay_takes_older: str | None = None
     whatsat_glued: str | None = None
+    links_not_reopened: str | None = None
+    #: The check that taught each fact (the first one: its words are the ones kept).
+    learned_by: dict[str, str] = field(default_factory=dict)
     #: With ``long_lines_fail``: the longest line (octets, LF excluded) long-lines saw answered
     #: before that failure (0: none).
     longest_line_answered: int = 0
@@ -129,14 +138,15 @@ class RunKnowledge:
     #: Prerequisites added by promotions: check name -> the promoted checks it now needs.
     added_requires: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
-    def learn(self, facts: dict[Fact, str], *, longest_line_answered: int = 0) -> None:
-        """Keep ``facts`` (each with the words of its evidence); the first words stay. With a
-        first ``long_lines_fail``, the longest line answered before it."""
+    def learn(self, facts: dict[Fact, str], *, longest_line_answered: int = 0, check: str = "") -> None:
+        """Keep ``facts`` (each with the words of its evidence), learned by ``check``; the first
+        words stay. With a first ``long_lines_fail``, the longest line answered before it."""
         if "long_lines_fail" in facts and self.long_lines_fail is None:
             self.longest_line_answered = longest_line_answered
         for fact, evidence in facts.items():
             if getattr(self, fact) is None:
                 setattr(self, fact, evidence)
+                self.learned_by[fact] = check
 
     def line_too_long(self, line: bytes) -> bool:
         """Whether ``line`` (its LF, or CR LF, excluded) is longer than any line long-lines

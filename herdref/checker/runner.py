@@ -153,11 +153,28 @@ def _restore(target: Target) -> None:
     )
 
 
-def _restore_or_explain(target: Target, context: CheckContext | None = None) -> str | None:
+def _restore_or_explain(
+    target: Target, context: CheckContext | None = None, *, relink: bool = False
+) -> str | None:
     """Bring every server back after a check; what went wrong if that failed (a restart that
-    the run's budget cut short is no fault: the checks after it are SKIPPED for the budget)."""
+    the run's budget cut short is no fault: the checks after it are SKIPPED for the budget).
+
+    ``relink``: the check restarted servers of a herd that does not reopen a link to a
+    restarted neighbour (``links_not_reopened``, LINK-2, named once): bringing the servers back
+    would leave the herd cut in two, and every later check would meet that defect again as a
+    record that never arrives. The whole herd is stopped and started again instead, so that
+    its links are new, as when the run began."""
     try:
-        _restore(target)
+        if relink and target.launcher is not None and target.run_time_left() > 0:
+            _restart_from_scratch(target, why="a restarted server's links are not reopened (LINK-2)")
+            if context is not None:
+                context.transcript.note(
+                    "after this check the herd was stopped and started again from scratch: it does "
+                    "not reopen a link to a restarted neighbour (LINK-2), and the checks after this "
+                    "one start from a whole herd"
+                )
+        else:
+            _restore(target)
     except LaunchError as exc:
         if target.run_time_left() <= 0:
             return None
@@ -230,6 +247,13 @@ def blocked_by(
     return None
 
 
+def _cut_links(target: Target, item: Check, context: CheckContext) -> bool:
+    """Whether ``item`` may have left the herd cut in two: it restarts servers (destructive) and
+    this herd does not reopen links to a restarted server (known, or just seen by ``context``)."""
+    known = target.knowledge.links_not_reopened is not None or "links_not_reopened" in context.learned
+    return item.destructive and known
+
+
 def run_check(
     target: Target,
     item: Check,
@@ -240,7 +264,7 @@ def run_check(
 ) -> Outcome:
     started = time.monotonic()
     context, error = _attempt(target, item)
-    restore_error = _restore_or_explain(target, context)
+    restore_error = _restore_or_explain(target, context, relink=_cut_links(target, item, context))
     if restore_error is not None:
         return _error_outcome(item, started, restore_error, context.transcript.render())
     verdict: Verdict = "PASS"
@@ -251,8 +275,8 @@ def run_check(
         # Where the first attempt waited the whole reply timeout in silence on a connection
         # left open, the replay waits less (Target.replay_silence_s): it confirms a silence
         # already shown, and a herd whose handler dies on a line pays one timeout, not two.
-        _, replay_error = _attempt(target, item, frozenset(context.silent))
-        restore_error = _restore_or_explain(target)
+        replayed, replay_error = _attempt(target, item, frozenset(context.silent))
+        restore_error = _restore_or_explain(target, relink=_cut_links(target, item, replayed))
         if restore_error is not None:
             return _error_outcome(item, started, restore_error, context.transcript.render())
         clause = error.clause or item.clause
@@ -272,7 +296,9 @@ def run_check(
     if verdict in ("FAIL", "NON-STRICT"):
         # What the failing attempt learned about the herd spares later checks a wait that
         # cannot succeed (herdref.checker.knowledge); a FLAKY failure teaches nothing.
-        target.knowledge.learn(context.learned, longest_line_answered=context.longest_line_answered)
+        target.knowledge.learn(
+            context.learned, longest_line_answered=context.longest_line_answered, check=item.name
+        )
     outcome = Outcome(
         check=item.name,
         clause=getattr(error, "clause", None) or item.clause,

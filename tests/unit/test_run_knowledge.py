@@ -110,6 +110,15 @@ def test_facts_keep_their_first_evidence() -> None:
     assert knowledge.does_not_flood is None
 
 
+def test_a_fact_names_the_check_that_taught_it_first() -> None:
+    """A later check BLOCKED by a known defect names the check that saw it (links_not_reopened)."""
+    knowledge = RunKnowledge()
+    knowledge.learn({"links_not_reopened": "Bailey never reached Campbell"}, check="flood-no-loop")
+    knowledge.learn({"links_not_reopened": "Bona never reached Bailey"}, check="restart-reconnect")
+    assert knowledge.links_not_reopened == "Bailey never reached Campbell"
+    assert knowledge.learned_by == {"links_not_reopened": "flood-no-loop"}
+
+
 class _RecordingLauncher:
     """Just what the runner asks of a launcher, with each restore's deadline recorded."""
 

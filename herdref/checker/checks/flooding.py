@@ -13,11 +13,11 @@ from herdref.checker.checks.helpers import (
     reachable_without,
     require_flood,
     require_spread,
-    require_whole_again,
     show,
 )
 from herdref.checker.checks.records import carries_fields
-from herdref.checker.checks.registry import CheckFailed, check
+from herdref.checker.checks.registry import CheckBlocked, CheckFailed, check
+from herdref.checker.checks.relinking import require_whole_again
 from herdref.checker.checks.sink import Sink
 from herdref.checker.deadline import DeadlinePassed, wait_until
 from herdref.checker.target import CheckContext, CheckUnsupported
@@ -155,8 +155,12 @@ def _watch_sink(context: CheckContext, *, storm_only: bool) -> None:
         if failure.clause == "LINK-2":
             # Copies reached the listener, yet records from the restarted server reach no
             # neighbour: a herd whose servers cannot take a flood at all (the receiver fails on
-            # it) shows it here first. Name that (FLOOD-1), not a missing reconnection.
+            # it) shows it here first. Name that (FLOOD-1), not a missing reconnection (and
+            # teach the run no missing reconnection either).
+            reconnection = context.learned.pop("links_not_reopened", None)
             _floods_at_all(context, origin, sink_name, f"{failure.summary} ({failure.seen})")
+            if reconnection is not None:
+                context.learned["links_not_reopened"] = reconnection
         raise
 
 
@@ -444,6 +448,16 @@ def _require_sent(
     try:
         wait_until(lambda: sink.saw(client), deadline_s=context.remaining(context.target.propagation_s))
     except DeadlinePassed:
+        knowledge = context.target.knowledge
+        if knowledge.links_not_reopened is not None:
+            # The listener stands where a killed server was: only a link reopened to it shows
+            # anything, and this herd reopens none (LINK-2, named by the check that saw it).
+            raise CheckBlocked(
+                knowledge.learned_by.get("links_not_reopened", "an earlier check"),
+                f"a new record at {origin} never arrived at {observer}'s port, where a listener took "
+                f"the place of the killed {observer}: the herd does not reopen a link to a restarted "
+                f"server ({knowledge.links_not_reopened})",
+            ) from None
         raise CheckUnsupported(
             f"a new record at {origin} never arrived at {observer}'s port (cannot watch the link)"
         ) from None

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Final
 
-from herdref.checker.checks.at_lines import at_reply, is_malformed, require_arrival
+from herdref.checker.checks.at_lines import is_malformed, require_arrival
 from herdref.checker.checks.records import carries_fields, judge_cut, older_record
 from herdref.checker.checks.registry import CheckBlocked, CheckFailed
 from herdref.checker.client import Exchange
@@ -450,18 +450,6 @@ def _judge_against_origin(
     )
 
 
-def require_link(context: CheckContext, origin: str, neighbours: list[str], summary: str) -> None:
-    """A new record at ``origin`` reaches each of ``neighbours`` (LINK-2 when it never does)."""
-    # A short ID: the servers' names in it made flood lines of 110-odd octets, which a herd
-    # that reads 100 octets at a time cuts (long-lines names that, ERR-4), and this check then
-    # named the same defect again as a link that did not come back (LINK-2).
-    client = context.client_id("link")
-    report = (context.location(), context.now_time())
-    line = at_reply(context, origin, client, *report)
-    with failure_as(summary, clause="LINK-2", only="FLOOD-1"):
-        require_spread(context, origin, neighbours, client, line, report=report, judge_lines=False)
-
-
 def require_spread(
     context: CheckContext,
     origin: str,
@@ -483,28 +471,6 @@ def require_spread(
         require_flood(
             context, origin, holders, client, line, judge_reprints=judge_reprints, judge_lines=judge_lines
         )
-
-
-def require_whole_again(context: CheckContext, restarted: Iterable[str]) -> None:
-    """LINK-2: once restarted, each server's links work again both ways: its records reach its
-    neighbours and theirs reach it (so the next case starts from a working herd, and a missing
-    reconnection is named as such). Reaching further is FLOOD-1's business."""
-    for name in restarted:
-        context.transcript.note(f"{name} was restarted: its links must work again, both ways (LINK-2)")
-        require_link(
-            context,
-            name,
-            neighbours_of(context.target, name),
-            f"after {name} restarted, its records did not reach its neighbours",
-        )
-        # And the other way: its neighbours reach it again (they must reconnect to it).
-        for neighbour in neighbours_of(context.target, name):
-            require_link(
-                context,
-                neighbour,
-                [name],
-                f"after {name} restarted, a record created at its neighbour {neighbour} never reached it",
-            )
 
 
 def invalid_lines(
