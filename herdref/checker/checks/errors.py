@@ -244,7 +244,9 @@ def extra_field_anywhere(context: CheckContext) -> None:
     requires=_ONE_KIND,
 )
 def invalid_location(context: CheckContext) -> None:
-    # Core: no sign, no longitude, a comma: not ISO 6709 decimal degrees on any reading.
+    # Core: no sign, no longitude, a comma, signs and points without a digit: not ISO 6709
+    # decimal degrees on any reading ('+.-.' passes a student pattern of optional digits, and
+    # float() then raises on it).
     # Strict: the ranges and nan, which the handout never states (a float()-based parser takes
     # them; SPEC decision A18). Each line has a client of its own: a herd that takes the strict
     # ones would otherwise hold two records of one client with one client time, which a herd
@@ -254,7 +256,7 @@ def invalid_location(context: CheckContext) -> None:
         context,
         [
             b"IAMAT %s %s %s" % (context.client_id(), location, context.now_time())
-            for location in (b"34.068930-118.445127", b"+34.068930", b"+34,5-118.2")
+            for location in (b"34.068930-118.445127", b"+34.068930", b"+34,5-118.2", b"+.-.")
         ],
         "bad location not answered '? <line>'",
         strict_lines=[
@@ -289,7 +291,8 @@ def invalid_time(context: CheckContext) -> None:
         )
     invalid_lines(
         context,
-        [b"IAMAT %s %s %s" % (client, loc, when) for when in (b"abc", b"1.2.3", b"12:30")],
+        # '.' has no digit: a pattern of optional digits takes it, and float() raises on it.
+        [b"IAMAT %s %s %s" % (client, loc, when) for when in (b"abc", b"1.2.3", b"12:30", b".")],
         "bad client time not answered '? <line>'",
         strict_lines=[
             b"IAMAT %s %s %s" % (client, loc, when)

@@ -587,6 +587,17 @@ def nan_time_no_reply(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def location_regex_empty_digits(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        valid = h.iamat("A", b"digits", LOCATION, now(), t)
+        reply = h.exchange("A", b"IAMAT no-digits +.-. " + now() + b"\n", t)
+        seen = valid.startswith(b"AT ") and not reply.data and reply.closed
+        return t.evidence(seen, "a location without digits ('+.-.'): no reply, closed")
+
+
+@probe
 def line_limit_256(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h:
         h.start("A")
