@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 
 from herdref.checker.checks.helpers import show
@@ -15,14 +16,38 @@ from herdref.model.judge import looks_like_at
 __all__ = ["places_reply", "unanswered_after_places", "whatsat_json"]
 
 
+#: The longest body read as a Python literal (ast.literal_eval's time and depth grow with it);
+#: a Places answer of 20 results printed with str() is about 20 KB.
+_LITERAL_BODY_LIMIT = 2**20
+
+
+def _python_literal(body: bytes) -> object | None:
+    """``body`` read as the repr of a dict or list (``str()`` of the parsed JSON: single quotes,
+    True, None), or None when it is not one."""
+    if len(body) > _LITERAL_BODY_LIMIT:
+        return None
+    try:
+        value = ast.literal_eval(body.decode("utf-8").strip())
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError, UnicodeDecodeError):
+        return None
+    return value if isinstance(value, (dict, list)) else None
+
+
 def whatsat_json(reply: bytes) -> object:
     """The JSON after the AT line of a WHATSAT reply, read as a client's ``json.loads`` reads it:
     its framing (no empty line, LF LF, WHATSAT-5/6) is whatsat-reply's business, so that a
-    check of the contents judges only the contents."""
+    check of the contents judges only the contents.
+
+    A body that is no JSON but the Python repr of the answer (a student's ``str(dict)``) is read
+    as such: that it is no JSON is whatsat-reply's defect (WHATSAT-6), named there once, and
+    what it holds (how many places, which status) is still each check's own to judge."""
     body = reply.partition(b"\n")[2]
     try:
         return json.loads(body)
     except ValueError as exc:
+        literal = _python_literal(body)
+        if literal is not None:
+            return literal
         # Unreadable contents are whatsat-reply's defect (WHATSAT-5/6), named there once; here
         # there is nothing to judge.
         raise CheckUnsupported(

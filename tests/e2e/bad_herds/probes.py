@@ -7,6 +7,7 @@ runs both, so a probe that cannot tell the bug from a correct herd fails.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import json
 import signal
@@ -1625,6 +1626,22 @@ def json_as_dict_repr(script: Path, directory: Path) -> Evidence:
         h.iamat("A", b"repr", LOCATION, now(), t)
         reply = h.exchange("A", b"WHATSAT repr 10 3\n", t).data
         return t.evidence(json_of(reply) is None, "the WHATSAT body is no JSON")
+
+
+@probe
+def json_as_dict_repr_uncut(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        h.iamat("A", b"repr", LOCATION, now(), t)
+        reply = h.exchange("A", b"WHATSAT repr 10 1\n", t).data
+        # Read the way the probe of a str(dict) body must: as a Python literal.
+        body = reply.partition(b"\n")[2].strip()
+        places = ast.literal_eval(body.decode())["results"] if body.startswith(b"{'") else []
+        t.append(f"places in the Python repr: {len(places)}")
+        return t.evidence(
+            json_of(reply) is None and len(places) > 1, "no JSON, and more than 1 place for bound 1"
+        )
 
 
 def _json_differs(script: Path, directory: Path, client: bytes, bound: int, note: str) -> Evidence:
