@@ -78,7 +78,8 @@ def skew(context: CheckContext) -> None:
         value = time_diff_value(diff)
         if value is None:
             raise CheckFailed(
-                "the time difference is not a signed decimal ('+' or '-', digits, optional fraction)",
+                "the time difference is not a signed decimal ('+' or '-', digits, optional fraction)"
+                + _past_any_clock(client_time),
                 expected="+3600.000123456 or -3599.999876543",
                 seen=f"{diff!r} for client time {client_time.decode()}",
                 strict_part=not _clock_like(client_time),
@@ -88,7 +89,7 @@ def skew(context: CheckContext) -> None:
         high = expected_time_diff(received_ns, client_time) + 1
         if not low <= value <= high:
             raise CheckFailed(
-                "the time difference is not server time minus client time",
+                "the time difference is not server time minus client time" + _past_any_clock(client_time),
                 expected=f"between {_decimal(low)} and {_decimal(high)} "
                 f"for client time {client_time.decode()}",
                 seen=repr(diff),
@@ -105,6 +106,19 @@ def skew(context: CheckContext) -> None:
             "every client time sent was refused, which iamat-any-time judges (IAMAT-6, or LEX-6 "
             "for the form of the time)"
         )
+
+
+def _past_any_clock(client_time: bytes) -> str:
+    """Why a wrong difference for ``client_time`` is a strict deviation, if it is: a time no
+    clock shows before 2286, where a float loses digits and ``str(float)`` writes an exponent,
+    whose difference only the strict profile asks exact and without one (AT-2 Strict)."""
+    if _clock_like(client_time):
+        return ""
+    digits = len(client_time.partition(b".")[0].lstrip(b"0"))
+    return (
+        f" for a client time of {digits} integer digits, which no clock shows before the year 2286: "
+        "only the strict profile asks that difference to be exact and written without an exponent (AT-2)"
+    )
 
 
 def _clock_like(client_time: bytes) -> bool:
