@@ -135,7 +135,10 @@ def reply_state(data: bytes, request: bytes, *, whatsat: bool, replies: int = 1)
         return "partial"
     line = data.removesuffix(b"\n").removesuffix(b"\r")
     if line.startswith(b"?"):
-        return "unterminated" if is_error_reply_for(request, line, strict=False) else "partial"
+        # A '?' and the whole line is all of the reply, with or without the SP between them
+        # (a copy glued to the '?' is error-echo-raw's to name, ERR-1, not a reply still coming).
+        whole = is_error_reply_for(request, line, strict=False) or line[1:].strip() == request.strip()
+        return "unterminated" if whole else "partial"
     first, newline, body = data.partition(b"\n")
     first = first.removesuffix(b"\r")
     if not whatsat:

@@ -479,9 +479,17 @@ def error_keeps_connection(context: CheckContext) -> None:
         session.send(bad)
         reply = session.read_reply()
         if reply is None and session.closed:
-            # Closed after the first reply, before the invalid line could matter: a single-shot
-            # herd (FRAME-3 lenient), which frame-keep-open reports; nothing to judge here.
-            raise CheckUnsupported("the server closed the connection after its first reply (single-shot)")
+            # Closed at the invalid line with no reply, by a herd the dialect step saw answer a
+            # second command on one connection (not single-shot, or the check stopped above).
+            # If the line gets no '?' on a connection of its own either, the herd does not
+            # refuse it at all (a handler that dies on it): the invalid-* checks name that.
+            refused_when_plain(context, name, bad)
+            raise CheckFailed(
+                "an invalid line on a kept-open connection got no '?' reply: the server closed the "
+                "connection at it (on a connection of its own, the same line gets '?')",
+                expected=repr(error_for(bad)),
+                seen="nothing; the connection was closed",
+            )
         split = (
             split_line(reply, crlf=context.target.dialect.iamat.terminator == "CRLF")
             if reply is not None
@@ -493,8 +501,10 @@ def error_keeps_connection(context: CheckContext) -> None:
             # names (LEX-6); naming it here too would name one defect twice (a handler that
             # crashed on the time and closed nothing).
             refused_when_plain(context, name, bad)
-        # Any '?' will do: what it copies is error-echo-raw's business.
-        if split is None or not split[0].startswith(b"?"):
+        # Any '?' will do, with or without its final LF (SPEC 1.1 lenient) or the SP after it:
+        # what it copies, and how, is error-echo-raw's business.
+        first_line = split[0] if split is not None else reply or b""
+        if not first_line.lstrip().startswith(b"?"):
             raise CheckFailed(
                 "an invalid line on a kept-open connection got no '?' reply",
                 expected=repr(error_for(bad)),

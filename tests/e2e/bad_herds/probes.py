@@ -655,6 +655,30 @@ def error_reply_no_space(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def error_reply_no_space_no_lf(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+
+        def ask(sock: socket.socket, line: bytes) -> bytes:
+            t.sent("A", line)
+            sock.sendall(line)
+            reply = read_reply(sock, timeout_s=QUIET_S).data
+            t.got("A", reply)
+            return reply
+
+        with h.connect("A") as sock:
+            refused = ask(sock, b"IAMAT Clark +12-118\n")
+            answered = ask(sock, b"IAMAT kept " + LOCATION + b" " + now() + b"\n")
+        seen = (
+            refused == b"?IAMAT Clark +12-118"
+            and answered.startswith(b"AT ")
+            and not answered.endswith(b"\n")
+        )
+        return t.evidence(seen, "'?' glued to the copy, no LF, and the connection answers the next IAMAT")
+
+
+@probe
 def bound_limit_missing(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h:
         h.start("A")
