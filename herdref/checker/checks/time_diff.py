@@ -34,11 +34,13 @@ from herdref.model.replies import expected_time_diff
     reads_malformed_at=True,
 )
 def skew(context: CheckContext) -> None:
-    """AT-2: R - T exactly, for client times an hour either side of the clock and for the
-    varied forms of iamat-any-time (19 integer digits: a float is off by minutes there, and
-    ``str(float)`` writes an exponent). A time the herd refuses is iamat-any-time's business
-    (IAMAT-6), so it is left out here."""
-    name = context.target.names[0]
+    """AT-2: R - T exactly, for client times an hour either side of the clock, for the varied
+    forms of iamat-any-time (19 integer digits: a float is off by minutes there, and
+    ``str(float)`` writes an exponent), and for times so close to the server's clock that the
+    difference is under 0.1 ms, where ``str(float)`` writes an exponent too (``4.7e-05``): a
+    course client sends its clock's time, so that is the difference most replies carry on a
+    fast link. A time the herd refuses is iamat-any-time's business (IAMAT-6), so it is left
+    out here."""
     now_ns = time.time_ns()
     shifted = [
         b"%d.%09d" % divmod(now_ns + offset * 1_000_000_000, 1_000_000_000)
@@ -48,53 +50,26 @@ def skew(context: CheckContext) -> None:
     # is exact enough for those. Longer ones only the strict reading asks to be exact (AT-2).
     varied = sorted(any_time_forms(context), key=lambda client_time: not _clock_like(client_time))
     judged, unread = 0, 0
-    for client_time in [*shifted, *varied]:
-        client, location = context.client_id(), context.location()
-        sent_ns = time.time_ns()
-        reply = context.iamat(name, client, location, client_time)
-        received_ns = time.time_ns()
-        split = split_line(reply.data, crlf=False)
-        record = split_at_fields(split[0]) if split is not None else None
-        diff = record.time_diff if record is not None else None
-        if (
-            split is not None
-            and record is None
-            and context.malformed_at is not None
-            and looks_like_at(split[0])
-        ):
-            # A malformed AT line (AT-1, at-reply-format's): its time difference is the number
-            # in AT-1's place for it, if it can be told from the fields carrying the report.
-            carried = (client, *carried_fields(split[0], location, client_time))
-            diff = time_diff_field(split[0], name.encode(), [field for field in carried if field])
-            unread += diff is None
-            if diff is not None:
-                context.transcript.note(
-                    f"the time difference read in the malformed AT line (AT-1, at-reply-format's): "
-                    f"{diff!r}, the field after the server ID"
-                )
-        if diff is None:
-            continue  # refused (iamat-any-time's) or not an AT line (at-reply-format's)
-        judged += 1
-        value = time_diff_value(diff)
-        if value is None:
-            raise CheckFailed(
-                "the time difference is not a signed decimal ('+' or '-', digits, optional fraction)"
-                + _past_any_clock(client_time),
-                expected="+3600.000123456 or -3599.999876543",
-                seen=f"{diff!r} for client time {client_time.decode()}",
-                strict_part=not _clock_like(client_time),
-            )
-        # One second of slack either way: lenient AT-2 allows any number of digits, truncated.
-        low = expected_time_diff(sent_ns, client_time) - 1
-        high = expected_time_diff(received_ns, client_time) + 1
-        if not low <= value <= high:
-            raise CheckFailed(
-                "the time difference is not server time minus client time" + _past_any_clock(client_time),
-                expected=f"between {_decimal(low)} and {_decimal(high)} "
-                f"for client time {client_time.decode()}",
-                seen=repr(diff),
-                strict_part=not _clock_like(client_time),
-            )
+    for client_time in shifted:
+        value, read = _judge_time_diff(context, client_time)
+        judged += value is not None
+        unread += not read
+    # Near the clock: each time is the send time plus the delay the last reply showed (R - T
+    # is the server's own measure of it), so the differences shrink to the link's jitter.
+    lead_ns = 0
+    for _ in range(_NEAR_CLOCK_TRIES):
+        value, read = _judge_time_diff(context, b"%d.%09d" % divmod(time.time_ns() + lead_ns, 1_000_000_000))
+        judged += value is not None
+        unread += not read
+        if value is None or abs(value) < _EXPONENT_BELOW_S:
+            break
+        lead_ns += round(value * 1_000_000_000)
+    # The varied forms last: past ten integer digits, a wrong difference is strict only, and the
+    # core findings above come first.
+    for client_time in varied:
+        value, read = _judge_time_diff(context, client_time)
+        judged += value is not None
+        unread += not read
     if not judged and unread:
         raise CheckUnsupported(
             "the AT replies are malformed (at-reply-format names that, AT-1), and the field in their "
@@ -106,6 +81,61 @@ def skew(context: CheckContext) -> None:
             "every client time sent was refused, which iamat-any-time judges (IAMAT-6, or LEX-6 "
             "for the form of the time)"
         )
+
+
+#: Python's str() and repr() of a float write an exponent below this magnitude (0.0001).
+_EXPONENT_BELOW_S: Final = Fraction(1, 10_000)
+#: IAMATs sent near the clock: the first difference is the delay, the next ones its jitter.
+_NEAR_CLOCK_TRIES: Final = 8
+
+
+def _judge_time_diff(context: CheckContext, client_time: bytes) -> tuple[Fraction | None, bool]:
+    """Send an IAMAT with ``client_time`` and judge its reply's time difference (AT-2): its value
+    (None when not judged: refused, or not an AT line) and whether it could be read at all
+    (False only for a malformed AT line whose difference cannot be told)."""
+    name = context.target.names[0]
+    client, location = context.client_id(), context.location()
+    sent_ns = time.time_ns()
+    reply = context.iamat(name, client, location, client_time)
+    received_ns = time.time_ns()
+    split = split_line(reply.data, crlf=False)
+    record = split_at_fields(split[0]) if split is not None else None
+    diff = record.time_diff if record is not None else None
+    if split is not None and record is None and context.malformed_at is not None and looks_like_at(split[0]):
+        # A malformed AT line (AT-1, at-reply-format's): its time difference is the number in
+        # AT-1's place for it, if it can be told from the fields carrying the report.
+        carried = (client, *carried_fields(split[0], location, client_time))
+        diff = time_diff_field(split[0], name.encode(), [field for field in carried if field])
+        if diff is None:
+            return None, False
+        context.transcript.note(
+            f"the time difference read in the malformed AT line (AT-1, at-reply-format's): "
+            f"{diff!r}, the field after the server ID"
+        )
+    if diff is None:
+        return None, True  # refused (iamat-any-time's) or not an AT line (at-reply-format's)
+    value = time_diff_value(diff)
+    if value is None:
+        raise CheckFailed(
+            "the time difference is not a signed decimal ('+' or '-', digits, optional fraction"
+            + (", no exponent" if b"e" in diff.lower() else "")
+            + ")"
+            + _past_any_clock(client_time),
+            expected="+3600.000123456 or -3599.999876543",
+            seen=f"{diff!r} for client time {client_time.decode()}",
+            strict_part=not _clock_like(client_time),
+        )
+    # One second of slack either way: lenient AT-2 allows any number of digits, truncated.
+    low = expected_time_diff(sent_ns, client_time) - 1
+    high = expected_time_diff(received_ns, client_time) + 1
+    if not low <= value <= high:
+        raise CheckFailed(
+            "the time difference is not server time minus client time" + _past_any_clock(client_time),
+            expected=f"between {_decimal(low)} and {_decimal(high)} for client time {client_time.decode()}",
+            seen=repr(diff),
+            strict_part=not _clock_like(client_time),
+        )
+    return value, True
 
 
 def _past_any_clock(client_time: bytes) -> str:

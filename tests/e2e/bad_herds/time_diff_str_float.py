@@ -1,5 +1,6 @@
-"""One bug: the time difference is '+' + str(float), which uses an exponent (e.g. -1.2345e+18) for
-large values (AT-2)."""
+"""One bug: the time difference is '+' + str(float), which uses an exponent for differences under
+0.1 ms (+4.7e-05: a client that sends its clock's time over a fast link) and for large values
+(-1.2345e+18). AT-2 allows no exponent; the course's TA checker reads one decimal number."""
 
 from _base import HerdServer, main
 
