@@ -86,7 +86,7 @@ def skew(context: CheckContext) -> None:
 #: Python's str() and repr() of a float write an exponent below this magnitude (0.0001).
 _EXPONENT_BELOW_S: Final = Fraction(1, 10_000)
 #: IAMATs sent near the clock: the first difference is the delay, the next ones its jitter.
-_NEAR_CLOCK_TRIES: Final = 8
+_NEAR_CLOCK_TRIES: Final = 16
 
 
 def _judge_time_diff(context: CheckContext, client_time: bytes) -> tuple[Fraction | None, bool]:
