@@ -47,7 +47,7 @@ from herdref.checker.target import BudgetSpent, CheckContext, Target
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Outcome", "Verdict", "run_check", "run_checks"]
+__all__ = ["DeferredReplay", "Outcome", "Verdict", "replay_deferred", "run_check", "run_checks"]
 
 Verdict = Literal["PASS", "FAIL", "NON-STRICT", "UNSUPPORTED", "FLAKY", "BLOCKED", "ERROR", "SKIPPED"]
 #: Verdicts of a prerequisite that block the checks that need it.
@@ -254,6 +254,17 @@ def _cut_links(target: Target, item: Check, context: CheckContext) -> bool:
     return item.destructive and known
 
 
+@dataclass
+class DeferredReplay:
+    """A strict deviation seen once whose replay waits for the end of the run: a replay tells
+    only NON-STRICT from FLAKY, and the run's budget goes first to judging every check."""
+
+    item: Check
+    outcome: Outcome
+    #: The waits of the first attempt that were whole reply timeouts in silence (replayed short).
+    quick_waits: frozenset[int]
+
+
 def run_check(
     target: Target,
     item: Check,
@@ -261,7 +272,11 @@ def run_check(
     replay_command: str = "",
     spec_profile: SpecProfile = "lenient",
     tags: Mapping[str, ClauseTag] = BUILTIN_CLAUSE_TAGS,
+    deferred: list[DeferredReplay] | None = None,
 ) -> Outcome:
+    """Run ``item`` once and replay a failure once (FLAKY when the replay passes). With
+    ``deferred``, a failure graded NON-STRICT is not replayed now but added there, for
+    :func:`replay_deferred` at the end of the run."""
     started = time.monotonic()
     context, error = _attempt(target, item)
     restore_error = _restore_or_explain(target, context, relink=_cut_links(target, item, context))
@@ -270,15 +285,8 @@ def run_check(
     verdict: Verdict = "PASS"
     strict_only = False
     graded = ""
+    replay_later = False
     if isinstance(error, CheckFailed):
-        # Replay once: a failure that does not come back is FLAKY, and reported as such.
-        # Where the first attempt waited the whole reply timeout in silence on a connection
-        # left open, the replay waits less (Target.replay_silence_s): it confirms a silence
-        # already shown, and a herd whose handler dies on a line pays one timeout, not two.
-        replayed, replay_error = _attempt(target, item, frozenset(context.silent))
-        restore_error = _restore_or_explain(target, relink=_cut_links(target, item, replayed))
-        if restore_error is not None:
-            return _error_outcome(item, started, restore_error, context.transcript.render())
         clause = error.clause or item.clause
         strict_part = error.strict_part if error.strict_part is not None else item.strict_part
         # A failure the check itself marks as strict-only is one, whatever clause it names.
@@ -286,7 +294,19 @@ def run_check(
             clause, tags, own_clause=item.clause, strict_part=strict_part
         )
         graded = failure_verdict(item.level, clause, tags, spec_profile, strict_only=strict_only)
-        verdict = "FLAKY" if replay_error is None else graded
+        replay_later = deferred is not None and graded == "NON-STRICT"
+        if replay_later:
+            verdict = graded
+        else:
+            # Replay once: a failure that does not come back is FLAKY, and reported as such.
+            # Where the first attempt waited the whole reply timeout in silence on a connection
+            # left open, the replay waits less (Target.replay_silence_s): it confirms a silence
+            # already shown, and a herd whose handler dies on a line pays one timeout, not two.
+            replayed, replay_error = _attempt(target, item, frozenset(context.silent))
+            restore_error = _restore_or_explain(target, relink=_cut_links(target, item, replayed))
+            if restore_error is not None:
+                return _error_outcome(item, started, restore_error, context.transcript.render())
+            verdict = "FLAKY" if replay_error is None else graded
     elif isinstance(error, CheckBlocked):
         verdict = "BLOCKED"
     elif isinstance(error, CheckUnsupported):
@@ -317,7 +337,27 @@ def run_check(
         outcome.summary, outcome.expected, outcome.seen = error.summary, error.expected, error.seen
     elif error is not None:
         outcome.summary = str(error)
+    if replay_later and deferred is not None:
+        deferred.append(DeferredReplay(item, outcome, frozenset(context.silent)))
     return outcome
+
+
+def replay_deferred(target: Target, deferred: list[DeferredReplay]) -> None:
+    """Replay each strict deviation :func:`run_check` left for the end, while the run's budget
+    lasts: one that passes is FLAKY; one the budget leaves unreplayed says so."""
+    for replay in deferred:
+        outcome = replay.outcome
+        if target.run_time_left() <= 0:
+            outcome.summary += (
+                " (seen once; its replay was left for the end of the run, and the run's budget was spent)"
+            )
+            continue
+        started = time.monotonic()
+        replayed, replay_error = _attempt(target, replay.item, replay.quick_waits)
+        restore_error = _restore_or_explain(target, relink=_cut_links(target, replay.item, replayed))
+        outcome.duration_s += time.monotonic() - started
+        if replay_error is None and restore_error is None:
+            outcome.flaky_grade, outcome.verdict = outcome.verdict, "FLAKY"
 
 
 def run_checks(
@@ -329,6 +369,7 @@ def run_checks(
     replay_command: Callable[[Check], str] = lambda item: "",
     spec_profile: SpecProfile = "lenient",
     tags: Mapping[str, ClauseTag] = BUILTIN_CLAUSE_TAGS,
+    deferred: list[DeferredReplay] | None = None,
 ) -> list[Outcome]:
     outcomes = []
     by_name: dict[str, Outcome] = {}
@@ -366,7 +407,12 @@ def run_checks(
             started = time.monotonic()
             try:
                 outcome = run_check(
-                    target, item, replay_command=replay_command(item), spec_profile=spec_profile, tags=tags
+                    target,
+                    item,
+                    replay_command=replay_command(item),
+                    spec_profile=spec_profile,
+                    tags=tags,
+                    deferred=deferred,
                 )
             except Exception as exc:  # a bug in a check must not hide the other checks' results
                 outcome = _error_outcome(

@@ -345,7 +345,7 @@ def _validate(
     from herdref.checker.grading import clause_tags
     from herdref.checker.launcher import LaunchError, PortBusy
     from herdref.checker.report import VERDICT_COLOURS, clause_titles, terminal_summary
-    from herdref.checker.runner import BLOCKING, Outcome, run_checks
+    from herdref.checker.runner import BLOCKING, DeferredReplay, Outcome, replay_deferred, run_checks
     from herdref.tools.cli import paint
 
     started = time.monotonic()
@@ -398,9 +398,12 @@ def _validate(
     def on_done(outcome: Any) -> None:
         progress(f"  {shade(outcome.verdict, 11)} {outcome.check} ({outcome.duration_s:.2f} s)")
 
+    # Strict deviations are replayed (NON-STRICT or FLAKY) once everything else is judged.
+    deferred: list[DeferredReplay] = []
     outcomes: list[Any] = run_checks(
         target,
         checks,
+        deferred=deferred,
         on_start=on_start,
         on_done=on_done,
         replay_command=lambda item: _replay_command(args, item.name, target.seed),
@@ -469,6 +472,7 @@ def _validate(
         stateful.replay = _replay_command(args, "stateful", target.seed)
         outcomes.append(stateful)
         on_done(stateful)
+    replay_deferred(target, deferred)
     outcomes += _skipped(left_out)
     elapsed = time.monotonic() - started
     titles = clause_titles(args.spec)

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import itertools
 import socket
+import time
 from collections.abc import Iterator
 
 import pytest
 
 from herdref.checker.checks.registry import Check
-from herdref.checker.runner import run_check
+from herdref.checker.runner import DeferredReplay, replay_deferred, run_check
 from herdref.checker.target import CheckContext, CheckFailed, Target
 from herdref.herd.config import parse_config
 from herdref.tools import validate
@@ -55,3 +56,27 @@ def test_a_flaky_core_must_still_fails_the_run_unless_allowed(target: Target) ->
     assert (outcome.verdict, outcome.strict_only, outcome.flaky_grade) == ("FLAKY", False, "FAIL")
     assert validate.exit_status([outcome], allow_flaky=False) == ExitStatus.FAILURE
     assert validate.exit_status([outcome], allow_flaky=True) == ExitStatus.OK
+
+
+def test_a_strict_deviation_is_replayed_at_the_end_of_the_run_not_at_once(target: Target) -> None:
+    """The run's budget goes first to judging every check: a strict deviation's replay (which
+    tells only NON-STRICT from FLAKY) waits for replay_deferred; a core failure's does not."""
+    deferred: list[DeferredReplay] = []
+    strict = run_check(target, _fails_once("IAMAT-5"), spec_profile="lenient", deferred=deferred)
+    core = run_check(target, _fails_once("AT-1"), spec_profile="lenient", deferred=deferred)
+    assert (strict.verdict, core.verdict) == ("NON-STRICT", "FLAKY")
+    assert [replay.outcome for replay in deferred] == [strict]
+    target.run_deadline = time.monotonic() + 60
+    replay_deferred(target, deferred)
+    assert (strict.verdict, strict.flaky_grade) == ("FLAKY", "NON-STRICT")
+
+
+def test_a_strict_deviation_left_unreplayed_by_the_budget_says_so(target: Target) -> None:
+    deferred: list[DeferredReplay] = []
+    strict = run_check(target, _fails_once("IAMAT-5"), spec_profile="lenient", deferred=deferred)
+    target.run_deadline = time.monotonic() - 1
+    replay_deferred(target, deferred)
+    assert strict.verdict == "NON-STRICT"
+    assert strict.summary.endswith(
+        "its replay was left for the end of the run, and the run's budget was spent)"
+    )
