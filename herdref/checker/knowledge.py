@@ -66,6 +66,10 @@ timeout that cannot succeed, and say why:
   check that restarts a server notes the same missing reconnection instead of failing on it a
   second time (the herd stays as the first restart left it: no check can mend its links), and
   judges its own property.
+* ``origin_record_missing``: origin-holds-record saw a server answer an IAMAT and hold no
+  record of it (STATE-1: it keeps a record only when a neighbour sends it back). A check that
+  finds no record at the server a client just reported to is then BLOCKED by it, instead of
+  UNSUPPORTED or FLAKY as the flood's round trip goes.
 * ``promote``: a check asks the runner to judge another one next, ahead of its place, because
   what it saw makes that one the check that names the defect (flood-storm saw no neighbour
   send a record: flood-all is judged at once, and the checks that need flooding to work come
@@ -97,6 +101,7 @@ Fact = Literal[
     "relay_takes_older",
     "whatsat_glued",
     "links_not_reopened",
+    "origin_record_missing",
 ]
 
 
@@ -125,6 +130,7 @@ class RunKnowledge:
     relay_takes_older: str | None = None
     whatsat_glued: str | None = None
     links_not_reopened: str | None = None
+    origin_record_missing: str | None = None
     #: The check that taught each fact (the first one: its words are the ones kept).
     learned_by: dict[str, str] = field(default_factory=dict)
     #: With ``long_lines_fail``: the longest line (octets, LF excluded) long-lines saw answered

@@ -30,6 +30,7 @@ from herdref.checker.checks import (
     long_lines,
     newest_wins,
     odd_times,
+    own_record,
     places,
     relayed_older,
     split_write,
@@ -52,6 +53,7 @@ _SECTION_ORDER = [
         # same defect at work, is then BLOCKED by it (relay_takes_older).
         relayed_older,
         iamat,
+        own_record,
         echo,
         time_diff,
         lexical,
@@ -80,9 +82,16 @@ _EARLY = ("dialect", "flood-storm", "flood-odd-time")
 #: record a server holds reads it from a WHATSAT reply, and what whatsat-reply learns of that
 #: reply's form (records_unreadable, whatsat_glued) must be known before the first of them.
 _RECORDS_READ_BY = "whatsat-reply"
+#: origin-holds-record before it: a server that keeps a record only once a neighbour sends it
+#: back answers whatsat-reply's WHATSAT with '?' or the record as the flood's round trip goes;
+#: named first (STATE-1), the run learns it (origin_record_missing) and waits for the record.
+_RECORDS_HELD_BY = "origin-holds-record"
+_AFTER_EARLY = (_RECORDS_HELD_BY, _RECORDS_READ_BY)
 CHECKS.sort(
     key=lambda item: (
-        _EARLY.index(item.name) if item.name in _EARLY else len(_EARLY) + (item.name != _RECORDS_READ_BY)
+        _EARLY.index(item.name)
+        if item.name in _EARLY
+        else len(_EARLY) + (_AFTER_EARLY.index(item.name) if item.name in _AFTER_EARLY else len(_AFTER_EARLY))
     )
 )
 CHECKS[:] = [

@@ -17,7 +17,7 @@ from typing import Final
 
 from herdref.checker.checks.at_lines import at_reply, is_malformed
 from herdref.checker.checks.helpers import neighbours_of, show
-from herdref.checker.checks.registry import CheckFailed, check
+from herdref.checker.checks.registry import CheckBlocked, CheckFailed, check
 from herdref.checker.target import CheckContext, CheckUnsupported
 from herdref.model.judge import carried_report, looks_like_at, same_record
 
@@ -91,9 +91,17 @@ def invalid_iamat_unchanged(context: CheckContext) -> None:
         report = (context.location(), context.now_time())
         line = at_reply(context, name, client, *report)
         before = _held(context, name, client)
+        missing = target.knowledge.origin_record_missing
+        if before is None and missing is not None:
+            raise CheckBlocked(
+                "origin-holds-record",
+                f"{name} holds no record of a client right after its AT reply ({missing}), so whether "
+                "a later line changes the record cannot be seen",
+            )
         if not _holds(before, line, report):
             raise CheckUnsupported(
-                f"{name} answers a WHATSAT for a client it just stored with {show(before)}, not the "
+                f"{name} answers a WHATSAT for a client it just stored with "
+                f"{'no AT line' if before is None else show(before)}, not the "
                 f"record {line!r} (whatsat-reply judges that, WHATSAT-5), so whether a later line "
                 "changes the record cannot be seen"
             )

@@ -679,6 +679,16 @@ def error_reply_no_space_no_lf(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def own_record_from_flood_back(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")  # alone: no neighbour can send its record back
+        t = Transcript()
+        reply = h.iamat("A", b"own", LOCATION, now(), t)
+        held = first_line(h.whatsat("A", b"own", b"10", b"1", t))
+        return t.evidence(reply.startswith(b"AT ") and held.startswith(b"?"), "answered, then no record: '?'")
+
+
+@probe
 def bound_limit_missing(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h:
         h.start("A")
