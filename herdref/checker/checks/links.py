@@ -255,6 +255,21 @@ def _isolate_link(
                 strict_part=False,  # core, whichever check's experiment showed it
                 missing=(missed,),
             ) from None
+        if victim not in neighbours_of(target, sender):
+            # No neighbour of the sender was down when it held the first record and did not pass
+            # it on, and the link carries a record the sender makes: no hold-up by the victim
+            # (LINK-4) can explain it, only a flood that stops on the way (a hop limit, say).
+            raise CheckFailed(
+                f"{sender} held the record but never passed it on to its neighbour {missed}, though "
+                f"no neighbour of {sender} was {state} and a record made at {sender} does reach {missed}: "
+                "a record must reach every server over any path of running servers (a herd that stops "
+                "a flood after a fixed number of hops does this)",
+                expected=f"the record at {missed}",
+                seen=f"it reached {', '.join(sorted(reached))} only",
+                clause="FLOOD-1",
+                strict_part=False,
+                missing=tuple(sorted(missing)),
+            )
         context.transcript.note(
             f"{missed} got the record from {sender} with every neighbour of {sender} running: "
             f"{victim} being {state} held the first one up"

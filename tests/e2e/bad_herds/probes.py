@@ -689,6 +689,19 @@ def own_record_from_flood_back(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def flood_two_hops(script: Path, directory: Path) -> Evidence:
+    four = (("A", "B"), ("B", "C"), ("C", "D"))  # D is three hops from A
+    with herd(script, directory, names=("A", "B", "C", "D"), links=four) as h:
+        h.start("A", "B", "C", "D")
+        t = Transcript()
+        h.iamat("A", b"far", LOCATION, now(), t)
+        two_hops = h.wait_record("C", b"far", t)
+        three_hops = first_line(h.whatsat("D", b"far", b"10", b"1", t))
+        seen = two_hops.startswith(b"AT ") and three_hops.startswith(b"?")
+        return t.evidence(seen, "two hops away: the record; three hops away: '?'")
+
+
+@probe
 def bound_limit_missing(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h:
         h.start("A")
