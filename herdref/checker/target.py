@@ -29,7 +29,7 @@ from herdref.checker.places_evidence import ROUTE_REDIRECT, ROUTE_REDIRECT_UNUSE
 from herdref.checker.redirect import GoogleLookups
 from herdref.checker.variation import Variation, new_seed
 from herdref.herd.config import HerdConfig
-from herdref.model.judge import glued_at_line, looks_like_at, parse_at_line, same_record
+from herdref.model.judge import carries_report_of, glued_at_line, looks_like_at, parse_at_line, same_record
 from herdref.protocol import WHITESPACE
 
 if TYPE_CHECKING:
@@ -555,7 +555,9 @@ class CheckContext:
                     # drops WHATSATs for clients it does not hold yet): ask again.
                     held = seen[name] = None
                     target.whatsat_silent_while_waiting = True
-                if held is not None and (any_record or same_record(held, line, any_time_diff=True)):
+                # Any record that carries the report (a made-up answer for an unknown client is none).
+                reached = any_record and carries_report_of(held, record)
+                if held is not None and (reached or same_record(held, line, any_time_diff=True)):
                     # The record, possibly re-printed or with its time difference worked out
                     # again (require_flood judges which, and whether that is a failure).
                     pending.discard(name)

@@ -33,6 +33,7 @@ __all__ = [
     "WhatsatReply",
     "carried_fields",
     "carried_report",
+    "carries_report_of",
     "decimal_value",
     "echo_numerically_equal",
     "error_copy",
@@ -279,6 +280,16 @@ def carried_fields(line: bytes, location: bytes, client_time: bytes) -> tuple[by
         next((field for field in fields if time_close(client_time, field)), None),
     )
     return found_location, found_time
+
+
+def carries_report_of(line: bytes | None, record: At | None) -> bool:
+    """Whether ``line`` (a server's answer) carries the location or the client time of
+    ``record``, as :func:`carried_fields` reads them: a line that carries neither (a herd's
+    made-up answer for a client it holds nothing of, ``AT X +0 c unknown 0``) is no copy of the
+    record, however it was re-printed. With no ``record`` to compare, any line does."""
+    if line is None:
+        return False
+    return record is None or any(carried_fields(line, record.location, record.client_time))
 
 
 def carried_report(line: bytes, reports: Sequence[tuple[bytes, bytes]]) -> int | None:

@@ -8,6 +8,7 @@ from herdref.model import HerdModel, Snapshot, check_no_leakage
 from herdref.model.judge import (
     carried_fields,
     carried_report,
+    carries_report_of,
     echo_numerically_equal,
     error_copy,
     is_error_reply_for,
@@ -185,3 +186,13 @@ def test_time_diff_field_is_the_number_in_its_place_that_carries_nothing_else(
     line: bytes, diff: bytes | None
 ) -> None:
     assert time_diff_field(line, b"G", [b"c", b"+1+2", b"5.5"]) == diff
+
+
+def test_a_made_up_answer_for_an_unknown_client_carries_no_report_of_the_record() -> None:
+    """A wait for a record to spread (any re-print of it counts) must not take a herd's answer
+    for a client it holds nothing of, 'AT X +0 c unknwon 0', for the record's arrival."""
+    record = parse_at_line(b"AT Juzang +0.000321 c +34.068930-118.445127 1621464827.959498503")
+    assert carries_report_of(b"AT Bernard +0 c unknwon 0", record) is False
+    assert carries_report_of(b"AT Juzang +0.000321 c +34.06893-118.445127 1621464827.9594986", record)
+    assert carries_report_of(None, record) is False
+    assert carries_report_of(b"anything", None)

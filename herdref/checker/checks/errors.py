@@ -247,11 +247,11 @@ def invalid_location(context: CheckContext) -> None:
     # Core: no sign, no longitude, a comma, signs and points without a digit: not ISO 6709
     # decimal degrees on any reading ('+.-.' passes a student pattern of optional digits, and
     # float() then raises on it).
-    # Strict: the ranges and nan, which the handout never states (a float()-based parser takes
-    # them; SPEC decision A18). Each line has a client of its own: a herd that takes the strict
-    # ones would otherwise hold two records of one client with one client time, which a herd
-    # that replaces on an equal time swaps between its servers for ever (a storm that outlives
-    # the check).
+    # Strict: the ranges, nan and the count of integer digits (none, or four), which the handout
+    # never states (a float()-based parser takes them; SPEC decision A18). Each line has a
+    # client of its own: a herd that takes the strict ones would otherwise hold two records of
+    # one client with one client time, which a herd that replaces on an equal time swaps
+    # between its servers for ever (a storm that outlives the check).
     invalid_lines(
         context,
         [
@@ -261,7 +261,7 @@ def invalid_location(context: CheckContext) -> None:
         "bad location not answered '? <line>'",
         strict_lines=[
             b"IAMAT %s %s %s" % (context.client_id(), location, context.now_time())
-            for location in (b"+91.0-118.0", b"+34.0-181.0", b"+nan-118.0")
+            for location in (b"+91.0-118.0", b"+34.0-181.0", b"+nan-118.0", b"+.5-.5", b"+0034.5-118.5")
         ],
     )
 
