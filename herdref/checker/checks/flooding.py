@@ -72,11 +72,20 @@ def _watch_sink(context: CheckContext, *, storm_only: bool) -> None:
     # Any record of this run may show a loop (a looping herd may be too busy to pass on the
     # newest one quickly).
     records = re.compile(rb"hv" + target.run_id.encode() + rb"\.[^ \t\n\r\f\v]+")
+    # flood-storm: a second, newer report of the same client at another server, at once: two
+    # versions of one record crossing each other is what starts a storm in a herd that relays
+    # any line that differs from the one it holds (a student herd's storm began only when a
+    # later check sent such a pair).
+    origin = neighbours[0]
+    others = [name for name in target.names if name not in (sink_name, origin)]
+    reporters = [origin, *others[:1]] if storm_only else [origin]
     with Sink(host, port) as sink:
         client = context.client_id()
-        origin = neighbours[0]
         try:
-            at_reply(context, origin, client, context.location(), context.now_time())
+            for reporter in reporters:
+                if reporter != origin and sink.most_copies(records)[1] > limit:
+                    break  # already storming: the second report would only wait on a busy herd
+                at_reply(context, reporter, client, context.location(), context.now_time())
         except CheckFailed as failure:
             # A herd busy relaying records for ever may not answer at all: name the storm the
             # listener saw meanwhile, not its symptom.
