@@ -16,8 +16,10 @@ from herdref.checker.launcher import Launcher
 from herdref.checker.target import CheckContext, CheckUnsupported, Target
 from herdref.model import components
 from herdref.model.judge import (
+    carries_report_of,
     is_error_reply_for,
     looks_like_at,
+    parse_at_line,
     same_record,
     split_at_fields,
 )
@@ -324,10 +326,16 @@ def require_flood(
         # with), the same client report under another server ID or time difference did arrive.
         # flood-all names a relay that changes the line (FLOOD-5), whatsat-reply a WHATSAT
         # that rebuilds it (WHATSAT-5).
-        context.transcript.note(
-            f"{', '.join(sorted(wrong))} answer(s) WHATSAT with another AT line of the client: the "
-            "record arrived (the line itself is flood-all's, FLOOD-5, and whatsat-reply's, WHATSAT-5)"
-        )
+        # Not a line that carries neither the report's location nor its time: a herd's made-up
+        # answer for a client it holds nothing of ('AT X +0 c unknwon 0') is no arrival.
+        record = parse_at_line(line)
+        missing += sorted(name for name, got in wrong.items() if not carries_report_of(got, record))
+        wrong = {name: got for name, got in wrong.items() if carries_report_of(got, record)}
+        if wrong:
+            context.transcript.note(
+                f"{', '.join(sorted(wrong))} answer(s) WHATSAT with another AT line of the client: the "
+                "record arrived (the line itself is flood-all's, FLOOD-5, and whatsat-reply's, WHATSAT-5)"
+            )
         wrong = {}
     no_record = _no_copies(context, origin, client, line, wrong)
     wrong = {name: got for name, got in wrong.items() if name not in no_record}
