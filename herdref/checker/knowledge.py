@@ -70,6 +70,10 @@ timeout that cannot succeed, and say why:
   record of it (STATE-1: it keeps a record only when a neighbour sends it back). A check that
   finds no record at the server a client just reported to is then BLOCKED by it, instead of
   UNSUPPORTED or FLAKY as the flood's round trip goes.
+* ``repeat_unanswered``: a valid IAMAT whose client time an earlier IAMAT of the run had carried
+  (a duplicate, or another client's time) got no reply (IAMAT-4: a herd that drops every
+  time it has seen, whatever the client). A later check whose IAMAT with a repeated time gets
+  no reply is BLOCKED by the check that named it, not a second IAMAT-4 FAIL.
 * ``promote``: a check asks the runner to judge another one next, ahead of its place, because
   what it saw makes that one the check that names the defect (flood-storm saw no neighbour
   send a record: flood-all is judged at once, and the checks that need flooding to work come
@@ -102,6 +106,7 @@ Fact = Literal[
     "whatsat_glued",
     "links_not_reopened",
     "origin_record_missing",
+    "repeat_unanswered",
 ]
 
 
@@ -131,6 +136,7 @@ class RunKnowledge:
     whatsat_glued: str | None = None
     links_not_reopened: str | None = None
     origin_record_missing: str | None = None
+    repeat_unanswered: str | None = None
     #: The check that taught each fact (the first one: its words are the ones kept).
     learned_by: dict[str, str] = field(default_factory=dict)
     #: With ``long_lines_fail``: the longest line (octets, LF excluded) long-lines saw answered

@@ -149,6 +149,8 @@ class Target:
     #: Every location a check has sent in an IAMAT: a Places request centred on one of them is
     #: that client's, whichever check is running when it arrives (herdref.checker.places_attribution).
     sent_locations: set[bytes] = field(default_factory=set)
+    #: Every client time an IAMAT of the run carried (a repeated one: knowledge.repeat_unanswered).
+    sent_times: set[bytes] = field(default_factory=set)
     #: How the herd's Places requests are sent to the fixture, in words ("" without a fixture).
     route_taken: str = ""
     #: Where the --redirect-google look-ups are noted (herdref.checker.redirect), when installed.
@@ -455,6 +457,7 @@ class CheckContext:
 
     def iamat(self, name: str, client: bytes, location: bytes, client_time: bytes) -> Exchange:
         self.target.sent_locations.add(location)
+        self.target.sent_times.add(client_time)
         reply = self.send(name, b"IAMAT %s %s %s\n" % (client, location, client_time))
         late = self.target.knowledge.origin_record_missing
         if late is not None and looks_like_at(reply.data) and self.check_name != "origin-holds-record":

@@ -20,7 +20,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterable, Mapping, Sequence
 
-from herdref.checker.checks.registry import CheckFailed
+from herdref.checker.checks.registry import CheckBlocked, CheckFailed
 from herdref.checker.deadline import DeadlinePassed, wait_until
 from herdref.checker.target import BudgetSpent, CheckContext, CheckUnsupported
 from herdref.model.judge import carried_fields, carried_report, looks_like_at, split_at_fields, split_line
@@ -73,6 +73,7 @@ def at_reply(
     the line is returned when it carries the location and client time sent, and the check is
     UNSUPPORTED when it does not (which report it answers cannot be told). ``ended_by_eof``:
     the IAMAT goes without its final LF, ended by the client's half-close (FRAME-2)."""
+    repeated = client_time in context.target.sent_times
     if ended_by_eof:
         reply = context.raw(name, b"IAMAT %s %s %s" % (client, location, client_time))
     else:
@@ -100,8 +101,23 @@ def at_reply(
             seen=seen,
             clause="AT-1",
         )
+    knowledge = context.target.knowledge
+    unanswered_repeat = repeated and not reply.data
+    if unanswered_repeat:
+        if knowledge.repeat_unanswered is not None:
+            # IAMAT-4 for a client time seen before, named once by the check that saw it first.
+            by = knowledge.learned_by.get("repeat_unanswered", "an earlier check")
+            raise CheckBlocked(
+                by,
+                f"{name} gave no reply to an IAMAT whose client time an earlier IAMAT had carried, "
+                f"the defect {by} named (IAMAT-4: {knowledge.repeat_unanswered})",
+            )
+        context.learned["repeat_unanswered"] = (
+            f"{name} left an IAMAT with a client time sent before unanswered"
+        )
     raise CheckFailed(
-        f"{name} did not answer a valid IAMAT with an AT line",
+        f"{name} did not answer a valid IAMAT with an AT line"
+        + (" (its client time had been sent before, in another IAMAT)" if unanswered_repeat else ""),
         expected=f"b'AT {name} <time-diff> {client.decode(errors='replace')} ...\\n'",
         seen=seen
         if reply.data

@@ -338,9 +338,10 @@ def frame_pipelined(context: CheckContext) -> None:
             "one packet are reported once, by frame-keep-open"
         )
     name = context.target.names[0]
-    client_time = context.now_time()
+    # A client time of its own for each: two reports with one time would meet a herd's
+    # duplicate guard keyed on the time alone (IAMAT-4, iamat-stale's), not its framing.
     sent = [
-        (client, (context.location(), client_time))
+        (client, (context.location(), context.now_time()))
         for client in (context.client_id("first"), context.client_id("second"))
     ]
     payload = b"".join(b"IAMAT %s %s %s\n" % (client, *report) for client, report in sent)

@@ -702,6 +702,18 @@ def flood_two_hops(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def seen_time_unanswered(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        when = now()
+        first = h.iamat("A", b"one", LOCATION, when, t)
+        other_client = h.exchange("A", b"IAMAT two " + LOCATION + b" " + when + b"\n", t)
+        seen = first.startswith(b"AT ") and not other_client.data
+        return t.evidence(seen, "another client's report with the same time: no reply")
+
+
+@probe
 def bound_limit_missing(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h:
         h.start("A")
