@@ -402,16 +402,20 @@ def _any_line_of(
     context: CheckContext, names: list[str], client: bytes, line: bytes
 ) -> dict[str, bytes | None]:
     """What each of ``names`` answers WHATSAT with once it shows an AT line of ``client`` that
-    is not a record older than ``line``, or when the propagation time (within the check's
-    budget) is over."""
+    is not a record older than ``line`` and carries its location or time (a made-up answer for
+    a client a server holds nothing of is none), or when the propagation time (within the
+    check's budget) is over."""
     held: dict[str, bytes | None] = dict.fromkeys(names)
+    record = parse_at_line(line)
+
+    def holds(got: bytes | None) -> bool:
+        return got is not None and not older_record(got, line) and carries_report_of(got, record)
 
     def all_hold() -> bool:
         for name in names:
-            got = held[name]
-            if got is None or older_record(got, line):
+            if not holds(held[name]):
                 held[name] = context.stored_line(name, client, silence_is_none=True)
-        return all(got is not None and not older_record(got, line) for got in held.values())
+        return all(holds(got) for got in held.values())
 
     with contextlib.suppress(DeadlinePassed):
         wait_until(all_hold, deadline_s=context.remaining(context.target.propagation_s))

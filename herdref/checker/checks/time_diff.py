@@ -54,16 +54,18 @@ def skew(context: CheckContext) -> None:
         value, read = _judge_time_diff(context, client_time)
         judged += value is not None
         unread += not read
-    # Near the clock: each time is the send time plus the delay the last reply showed (R - T
-    # is the server's own measure of it), so the differences shrink to the link's jitter.
+    # Near the clock: each time is the send time plus the delay the replies showed (R - T is
+    # the server's own measure of it), so the differences shrink to the link's jitter. After
+    # the first, half of each difference is added: where the delay jitters by milliseconds (a
+    # connection per command), the whole of it overshoots and the signs alternate.
     lead_ns = 0
-    for _ in range(_NEAR_CLOCK_TRIES):
+    for attempt in range(_NEAR_CLOCK_TRIES):
         value, read = _judge_time_diff(context, b"%d.%09d" % divmod(time.time_ns() + lead_ns, 1_000_000_000))
         judged += value is not None
         unread += not read
         if value is None or abs(value) < _EXPONENT_BELOW_S:
             break
-        lead_ns += round(value * 1_000_000_000)
+        lead_ns += round(value * 1_000_000_000 / (1 if attempt == 0 else 2))
     # The varied forms last: past ten integer digits, a wrong difference is strict only, and the
     # core findings above come first.
     for client_time in varied:
@@ -86,7 +88,7 @@ def skew(context: CheckContext) -> None:
 #: Python's str() and repr() of a float write an exponent below this magnitude (0.0001).
 _EXPONENT_BELOW_S: Final = Fraction(1, 10_000)
 #: IAMATs sent near the clock: the first difference is the delay, the next ones its jitter.
-_NEAR_CLOCK_TRIES: Final = 16
+_NEAR_CLOCK_TRIES: Final = 32
 
 
 def _judge_time_diff(context: CheckContext, client_time: bytes) -> tuple[Fraction | None, bool]:
