@@ -1,5 +1,7 @@
 """One intermittent strict-only deviation: the first WHATSAT for an unknown client anywhere in
-the herd is answered '?' with the line's fields joined by two spaces; every later '?' copies
+the herd that asks for places (a bound above 0; a bound-0 WHATSAT, the checker's way of asking
+which record a server holds, takes another path) is answered '?' with the line's fields joined
+by two spaces; every later '?' copies
 the line exactly (ERR-2, strict: a copy with other white space is allowed by the lenient
 profile). The checker calls this FLAKY, and under the lenient profile a FLAKY strict deviation
 is no failure of the run (exit 0). (The herd remembers "first" in a marker file next to its
@@ -16,8 +18,15 @@ MARKER = Path(sys.argv[sys.argv.index("--config") + 1]).parent / "flaky-unknown-
 
 class FlakyUnknownClientSpacing(HerdServer):
     respace_next = False
+    asks_places = False
+
+    async def on_whatsat(self, fields: list[bytes], line: bytes) -> list[bytes]:
+        self.asks_places = len(fields) == 4 and fields[3] != b"0"
+        return await super().on_whatsat(fields, line)
 
     def lookup_missing(self, client: bytes) -> tuple[bytes, bytes]:
+        if not self.asks_places:
+            raise Invalid
         try:
             os.close(os.open(MARKER, os.O_CREAT | os.O_EXCL))
         except FileExistsError:
