@@ -31,6 +31,7 @@ from herdref.model.judge import (
     time_close,
     time_diff_value,
 )
+from herdref.model.replies import expected_time_diff
 
 
 @check(
@@ -407,6 +408,10 @@ def _accepted(context: CheckContext, name: str, client: bytes, location: bytes, 
     return reply.data.partition(b"\n")[0]  # its shape is at-reply-format's (AT-1)
 
 
+#: How much older than the newest report iamat-stale's stale report is, in seconds.
+_STALE_AGE_S: Final = 100
+
+
 @check(
     "iamat-stale",
     "IAMAT-7",
@@ -427,18 +432,22 @@ def iamat_stale(context: CheckContext) -> None:
     client = context.client_id()
     newest_time = context.now_time()
     reports = {"newest": (context.location(), newest_time)}
+    newest_sent_ns = time.time_ns()
     newest = at_reply(context, name, client, *reports["newest"])
+    newest_window = (newest_sent_ns, time.time_ns())
     # Let the record spread first (as far as the herd floods it, within the propagation time):
     # a herd that takes an equal client time for newer (a student herd) would otherwise swap the two
     # records between its servers for ever, a flood storm that outlives this check. (Where no
     # WHATSAT shows a record, the replies are still judged.)
     if context.target.lookup_bound is not None:
         context.wait_for_line(context.target.running, client, newest, any_record=True)
-    stale_time = context.now_time(-100)
+    stale_time = context.now_time(-_STALE_AGE_S)
     for kind, client_time in (("duplicate", newest_time), ("stale", stale_time)):
         location = context.location()  # another location than the stored record's
         reports[kind] = (location, client_time)
+        sent_ns = time.time_ns()
         line = at_reply(context, name, client, location, client_time)
+        window = (sent_ns, time.time_ns())
         echoed_location, echoed_time = echoed(line, location, client_time)
         if not (time_close(client_time, echoed_time) and location_close(location, echoed_location)):
             raise CheckFailed(
@@ -447,6 +456,8 @@ def iamat_stale(context: CheckContext) -> None:
                 seen=repr(line),
                 clause="IAMAT-4",
             )
+        if kind == "stale":
+            _raise_if_stored_diff_reused((newest, newest_time, newest_window), (line, client_time, window))
         held, held_kind, how = _held_kind(context, name, client, reports)
         if held_kind == kind == "duplicate":
             context.defer_strict(
@@ -461,12 +472,51 @@ def iamat_stale(context: CheckContext) -> None:
         elif held_kind == "stale" or held_kind is None:
             raise CheckFailed(
                 f"{name} replaced its record of a client with that client's stale IAMAT"
-                + (f": {how}" if how else " (a client time 100 s older than the record's)")
+                + (f": {how}" if how else f" (a client time {_STALE_AGE_S} s older than the record's)")
                 if held_kind == "stale"
                 else f"{name} no longer answers WHATSAT with a record of the client after its {kind} IAMAT",
                 expected=repr(newest),
                 seen=show(held),
             )
+
+
+#: An AT reply, the client time of the IAMAT it answers, and the clock (ns) when that IAMAT
+#: was sent and when its reply was read: the server's receive time lies between the two.
+_TimedReply = tuple[bytes, bytes, tuple[int, int]]
+
+
+def _raise_if_stored_diff_reused(newest_reply: _TimedReply, stale_reply: _TimedReply) -> None:
+    """IAMAT-4: the reply to a stale IAMAT is fresh, so its time difference is the server's
+    receive time minus *this* client time (_STALE_AGE_S more than the stored record's). A herd that
+    echoes the IAMAT's fields next to the time difference it stored with the newer record
+    (student herds did) FAILs here. Only that case: a difference that is wrong for the newest
+    report as well, or wrong in another way, is skew's (AT-2), so one defect is named once."""
+    newest, newest_time, newest_window = newest_reply
+    line, client_time, window = stale_reply
+    stored, fresh = split_at_fields(newest), split_at_fields(line)
+    if stored is None or fresh is None:
+        return  # a malformed AT line: at-reply-format's (AT-1)
+    stored_diff, fresh_diff = time_diff_value(stored.time_diff), time_diff_value(fresh.time_diff)
+    if stored_diff is None or fresh_diff is None:
+        return  # not a signed decimal: skew's (AT-2)
+
+    def right(diff: Fraction, client_time: bytes, window: tuple[int, int]) -> bool:
+        # One second of slack either way, as skew allows (lenient AT-2 may truncate).
+        low = expected_time_diff(window[0], client_time) - 1
+        return low <= diff <= expected_time_diff(window[1], client_time) + 1
+
+    if (
+        right(stored_diff, newest_time, newest_window)
+        and not right(fresh_diff, client_time, window)
+        and abs(fresh_diff - stored_diff) <= 1
+    ):
+        raise CheckFailed(
+            "the AT reply to a stale IAMAT carries the time difference of the record held (the newer "
+            "report's), not the server's receive time minus this IAMAT's client time",
+            expected=f"about +{_STALE_AGE_S} s more than the stored record's {stored.time_diff.decode()}",
+            seen=repr(line),
+            clause="IAMAT-4",
+        )
 
 
 def _held_kind(

@@ -940,6 +940,19 @@ def iamat_reply_stored_record(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def stale_reply_stored_diff(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        stored = fields_of(h.iamat("A", b"older", LOCATION, TIME, t))
+        stale_time = b"%.9f" % (float(TIME) - 1000)
+        reply = fields_of(h.iamat("A", b"older", LOCATION, stale_time, t))
+        # Fresh, its difference is 1000 s more than the stored record's (and a moment).
+        reused = len(stored) == len(reply) == 6 and abs(float(reply[2]) - float(stored[2])) < 500
+        return t.evidence(reused, "a stale IAMAT's reply carries the stored record's time difference")
+
+
+@probe
 def duplicate_answered_with_stored_record(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h:
         h.start("A")
