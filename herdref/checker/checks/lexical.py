@@ -124,9 +124,23 @@ def lex_id_punctuation(context: CheckContext) -> None:
             expected="an AT line for any client ID without white space (e.g. kiwi-2_b:c)",
             seen=f"{len(refused)} of {len(_ID_PUNCTUATION)} punctuation octets refused or changed",
         )
+    # Backslash sequences are printable ASCII as well: a herd that decodes lines with
+    # 'unicode_escape' (or evaluates them) turns '\\t' into a tab and '\\x41' into 'A', so it
+    # echoes another ID than the client's (each octet alone, above, can slip through).
+    escaped = context.client_id() + _BACKSLASH_SEQUENCES
+    reply = context.iamat(name, escaped, context.location(), context.now_time())
+    if _id_echo(context, name, reply.data, escaped) is False:
+        raise CheckFailed(
+            "a client ID holding backslash sequences was not echoed as sent: the backslashes are "
+            "octets of the ID, not escapes",
+            expected=f"AT {name} <diff> {escaped.decode()} ...",
+            seen=show(reply.data),
+        )
 
 
 _ID_PUNCTUATION_PER_IAMAT: Final = 8
+#: Printable ASCII that an escape decoder rewrites: a tab, a newline, 'A' twice, one backslash.
+_BACKSLASH_SEQUENCES: Final = rb"-\t\n\x41\u0041\\"
 
 
 def _answered_whole(context: CheckContext, name: str, client: bytes) -> bool | None:

@@ -336,6 +336,16 @@ def fraction_bound_drops_connection(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def id_unicode_escape(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        client = rb"kiwi\x41"
+        reply = fields_of(h.iamat("A", client, LOCATION, now(), t))
+        return t.evidence(len(reply) == 6 and reply[3] != client, "client ID kiwi\\x41 is echoed altered")
+
+
+@probe
 def id_punctuation_refused(script: Path, directory: Path) -> Evidence:
     line = b"IAMAT kiwi-2:b " + LOCATION + b" " + now() + b"\n"
     return _answered(script, directory, line, "client ID kiwi-2:b gets '?'", want_at=False)
