@@ -25,6 +25,7 @@ from herdref.checker.deadline import DeadlinePassed, wait_until
 from herdref.checker.framing_model import Dialect, DialectProbes
 from herdref.checker.knowledge import Fact, RunKnowledge
 from herdref.checker.launcher import Launcher
+from herdref.checker.outcomes import BudgetSpent, CheckBlocked, CheckFailed, CheckUnsupported
 from herdref.checker.places_evidence import ROUTE_REDIRECT, ROUTE_REDIRECT_UNUSED, unreadable_records
 from herdref.checker.redirect import GoogleLookups
 from herdref.checker.variation import Variation, new_seed
@@ -48,50 +49,6 @@ def _final(held: bytes, client_time: bytes) -> bool:
     fraction (its line not read whole; a whole number may be an older record): it stays."""
     held_time = _client_time(held) or b""
     return held_time == client_time or (b"." in held_time and client_time.startswith(held_time))
-
-
-class CheckUnsupported(Exception):
-    """The check cannot judge this target (say why)."""
-
-
-class CheckBlocked(CheckUnsupported):
-    """What the check needs to see is spoilt by a defect that another check, ``by``, has
-    already failed on (the run learned it from that failure): the check is BLOCKED by it, as
-    by a prerequisite, rather than naming the same defect a second time."""
-
-    def __init__(self, by: str, reason: str) -> None:
-        super().__init__(f"not judged: {reason}")
-        self.by = by
-
-
-class CheckFailed(AssertionError):
-    """The target broke the check's clause (or ``clause``, when given). ``strict_part`` says
-    whether what broke binds only in the strict profile, when the clause's tag does not tell
-    (see :func:`herdref.checker.grading.is_strict_only`). ``missing``: the servers a record
-    never reached, where that is the failure (FLOOD-1)."""
-
-    def __init__(
-        self,
-        summary: str,
-        *,
-        expected: str,
-        seen: str,
-        clause: str | None = None,
-        strict_part: bool | None = None,
-        missing: tuple[str, ...] = (),
-    ) -> None:
-        super().__init__(summary)
-        self.summary = summary
-        self.expected = expected
-        self.seen = seen
-        self.clause = clause
-        self.strict_part = strict_part
-        self.missing = missing
-
-
-class BudgetSpent(CheckUnsupported):
-    """The check ran out of its time budget before it could judge anything (a herd that never
-    answers, never closes or floods forever is judged in seconds, not in hours)."""
 
 
 @dataclass(slots=True)
@@ -459,10 +416,16 @@ class CheckContext:
         self.target.sent_locations.add(location)
         self.target.sent_times.add(client_time)
         reply = self.send(name, b"IAMAT %s %s %s\n" % (client, location, client_time))
-        late = self.target.knowledge.origin_record_missing
-        if late is not None and looks_like_at(reply.data) and self.check_name != "origin-holds-record":
+        knowledge = self.target.knowledge
+        late = knowledge.origin_record_missing
+        if (
+            late is not None
+            and looks_like_at(reply.data)
+            and knowledge.learned_by.get("origin_record_missing") != self.check_name
+        ):
             # Kept only once a neighbour sends it back (STATE-1, origin-holds-record's): read at
             # once, the defect would show again. A round trip takes ms; none comes if all are down.
+            # The check that named it (replayed) looks at once, as it did the first time.
             self.transcript.note(f"waiting until {name} holds the record ({late})")
             with contextlib.suppress(DeadlinePassed):
                 wait_until(

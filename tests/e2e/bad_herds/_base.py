@@ -159,7 +159,10 @@ class HerdServer:
         raise Invalid
 
     async def send_reply(self, writer: asyncio.StreamWriter, parts: list[bytes]) -> None:
-        writer.write(b"".join(parts))
+        data = b"".join(parts)
+        if self.one_line_replies_without_lf and len(parts) == 1:  # an AT or '?' reply
+            data = data.removesuffix(b"\n")
+        writer.write(data)
         await writer.drain()
 
     async def flood(self, at_line: bytes, exclude: str | None = None) -> None:
@@ -194,6 +197,9 @@ class HerdServer:
     ephemeral_links = False
     #: Lenient FRAME-3: answer the first command of a connection, then close it.
     single_shot = False
+    #: Lenient AT-1 (or strict-only where the connection stays open): an AT or '?' reply is
+    #: written without its final LF, as ``writer.write(reply.encode())`` with no newline does.
+    one_line_replies_without_lf = False
 
     # ---- the protocol -------------------------------------------------------------------------
 

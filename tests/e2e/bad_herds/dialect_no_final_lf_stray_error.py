@@ -11,6 +11,7 @@ from _base import HerdServer, main
 
 
 class NoFinalLfStrayError(HerdServer):
+    one_line_replies_without_lf = True
     ephemeral_links = True  # one flood per connection: the reading loop above ends at its EOF
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -30,13 +31,6 @@ class NoFinalLfStrayError(HerdServer):
             pass
         finally:
             writer.close()
-
-    async def send_reply(self, writer: asyncio.StreamWriter, parts: list[bytes]) -> None:
-        data = b"".join(parts)
-        if len(parts) == 1:  # AT or '?': one line, its LF left out
-            data = data.removesuffix(b"\n")
-        writer.write(data)
-        await writer.drain()
 
 
 if __name__ == "__main__":

@@ -5,21 +5,14 @@ no newline does. A reader that waits for the LF, or for '? ' and the copy, waits
 on each such reply; the missing SP must be named once, by error-echo-raw, and no check may take
 the '?' for no reply."""
 
-import asyncio
-
 from _base import HerdServer, main
 
 
 class ErrorReplyNoSpaceNoLf(HerdServer):
+    one_line_replies_without_lf = True
+
     def error_reply(self, line: bytes) -> list[bytes]:
         return [b"?" + line + b"\n"]  # the bug: no SP after '?'
-
-    async def send_reply(self, writer: asyncio.StreamWriter, parts: list[bytes]) -> None:
-        data = b"".join(parts)
-        if len(parts) == 1:  # AT or '?': one line, its LF left out
-            data = data.removesuffix(b"\n")
-        writer.write(data)
-        await writer.drain()
 
 
 if __name__ == "__main__":

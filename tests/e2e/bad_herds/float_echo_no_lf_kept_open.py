@@ -4,22 +4,15 @@ server never closes (SPEC 1.1 and FRAME-4 lenient), as a herd that writes ``'AT 
 (..., float(time))`` and forgets both the LF and ``writer.close()`` does. A reader that waits
 for the LF or the EOF waits out its whole timeout on every reply."""
 
-import asyncio
-
 from _base import main
 from dialect_never_closes import NeverCloses
 
 
 class FloatEchoNoLfKeptOpen(NeverCloses):
+    one_line_replies_without_lf = True
+
     def echo_time(self, client_time: bytes) -> bytes:
         return repr(float(client_time)).encode()
-
-    async def send_reply(self, writer: asyncio.StreamWriter, parts: list[bytes]) -> None:
-        data = b"".join(parts)
-        if len(parts) == 1:  # AT or '?': one line, its LF left out
-            data = data.removesuffix(b"\n")
-        writer.write(data)
-        await writer.drain()
 
 
 if __name__ == "__main__":
