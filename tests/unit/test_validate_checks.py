@@ -16,7 +16,7 @@ from herdref.checker.checks.at_lines import (
     unreadable,
 )
 from herdref.checker.checks.helpers import error_for as _error_for
-from herdref.checker.checks.places import cut_to_bound, first_difference
+from herdref.checker.checks.places import cut_to_bound, first_difference, places_held
 from herdref.checker.checks.records import cut_record, older_record
 from herdref.checker.framing_model import CommandProbe
 from herdref.checker.places_attribution import request_circle as _request_circle
@@ -294,3 +294,12 @@ def test_under_the_lenient_profile_what_the_course_requires_runs_first() -> None
         assert all(names.index(name) < names.index(item.name) for name in item.requires if name in names)
     # The strict profile keeps the sections' order.
     assert [item.name for item in select_checks()[0]] != names
+
+
+def test_a_bound_zero_reply_that_holds_places_says_how_many() -> None:
+    at_line = b"AT Bailey +0.000100000 c +34.1-118.1 1700000000.0"
+    two = at_line + b'\n{"results": [{"name": "a"}, {"name": "b"}], "status": "OK"}\n\n'
+    assert places_held(two) == ", and its reply holds 2 place(s) (whatsat-bound judges the count, WHATSAT-7)"
+    assert places_held(at_line + b'\n{"results": [], "status": "ZERO_RESULTS"}\n\n') == ""
+    assert places_held(at_line + b"\nnot json\n\n") == ""
+    assert places_held(b"? WHATSAT c 10 0\n") == ""

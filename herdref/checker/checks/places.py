@@ -19,7 +19,7 @@ from herdref.checker.places_attribution import (
 )
 from herdref.checker.target import CheckContext, CheckUnsupported
 from herdref.model.judge import looks_like_at
-from herdref.model.replies import RESULT_KEYS
+from herdref.model.replies import RESULT_KEYS, result_array
 from herdref.protocol import location_degrees
 
 
@@ -67,7 +67,7 @@ def places_bound_zero(context: CheckContext) -> None:
     if bound_zero.own:
         request = bound_zero.own[0]
         raise CheckFailed(
-            "a WHATSAT with bound 0 made a Places request",
+            "a WHATSAT with bound 0 made a Places request" + places_held(reply.data),
             expected="no request (the answer is known: no places)",
             seen=f"{len(bound_zero.own)} request(s): {request.get('path')}?{request.get('raw_query', '')}",
         )
@@ -77,6 +77,20 @@ def places_bound_zero(context: CheckContext) -> None:
             f"a WHATSAT with bound 0 got {got}, not the AT line and an empty result (whatsat-reply "
             "judges the reply), so there is no empty result to judge"
         )
+
+
+def places_held(reply: bytes) -> str:
+    """What a bound-0 reply that made a request says of its own count, if it holds places: that
+    is whatsat-bound's defect (WHATSAT-7), said here so that the words are whole."""
+    if not looks_like_at(reply):
+        return ""
+    try:
+        results = result_array(whatsat_json(reply))
+    except CheckUnsupported:
+        return ""
+    if not results:
+        return ""
+    return f", and its reply holds {len(results)} place(s) (whatsat-bound judges the count, WHATSAT-7)"
 
 
 @check(
