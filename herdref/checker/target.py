@@ -30,7 +30,15 @@ from herdref.checker.places_evidence import ROUTE_REDIRECT, ROUTE_REDIRECT_UNUSE
 from herdref.checker.redirect import GoogleLookups
 from herdref.checker.variation import Variation, new_seed
 from herdref.herd.config import HerdConfig
-from herdref.model.judge import carries_report_of, glued_at_line, looks_like_at, parse_at_line, same_record
+from herdref.model.judge import (
+    carried_fields,
+    carries_report_of,
+    decimal_value,
+    glued_at_line,
+    looks_like_at,
+    parse_at_line,
+    same_record,
+)
 from herdref.protocol import WHITESPACE
 
 if TYPE_CHECKING:
@@ -49,6 +57,18 @@ def _final(held: bytes, client_time: bytes) -> bool:
     fraction (its line not read whole; a whole number may be an older record): it stays."""
     held_time = _client_time(held) or b""
     return held_time == client_time or (b"." in held_time and client_time.startswith(held_time))
+
+
+def _holds_report_or_newer(held: bytes | None, location: bytes, client_time: bytes) -> bool:
+    """Whether ``held`` (a server's answer to WHATSAT) carries the report sent (its location and
+    client time), or a record with a newer client time (the report was stale)."""
+    if held is None:
+        return False
+    if all(carried_fields(held, location, client_time)):
+        return True
+    record, sent = parse_at_line(held), decimal_value(client_time)
+    kept = decimal_value(record.client_time) if record is not None else None
+    return kept is not None and sent is not None and kept >= sent
 
 
 @dataclass(slots=True)
@@ -427,9 +447,13 @@ class CheckContext:
             # once, the defect would show again. A round trip takes ms; none comes if all are down.
             # The check that named it (replayed) looks at once, as it did the first time.
             self.transcript.note(f"waiting until {name} holds the record ({late})")
+            # Until it holds this report or a newer one: an earlier report's record, back from a
+            # neighbour, is held while this one's round trip is still on its way.
             with contextlib.suppress(DeadlinePassed):
                 wait_until(
-                    lambda: self.stored_line(name, client, silence_is_none=True) is not None,
+                    lambda: _holds_report_or_newer(
+                        self.stored_line(name, client, silence_is_none=True), location, client_time
+                    ),
                     deadline_s=self.remaining(min(1.0, self.target.propagation_s)),
                 )
         return reply
