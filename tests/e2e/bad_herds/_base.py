@@ -13,20 +13,39 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import re
 import time
 import tomllib
+from collections.abc import AsyncIterator
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
-import aiohttp
+if TYPE_CHECKING:
+    import aiohttp
 
 LOCATION_RE = re.compile(rb"([+-][0-9]{1,3}(?:\.[0-9]+)?)([+-][0-9]{1,3}(?:\.[0-9]+)?)")
 TIME_RE = re.compile(rb"[0-9]+(?:\.[0-9]+)?")
 RADIUS_RE = re.compile(rb"[0-9]+(?:\.[0-9]+)?")
 BOUND_RE = re.compile(rb"[0-9]+")
 TIME_DIFF_RE = re.compile(rb"[+-][0-9]+(?:\.[0-9]+)?")
+
+
+class PlacesUnavailable(Exception):
+    """A Places call failed in aiohttp (a connection refused or reset, an HTTP error read)."""
+
+
+@contextlib.asynccontextmanager
+async def places_call() -> AsyncIterator[None]:
+    """Around a Places call: aiohttp's errors become :class:`PlacesUnavailable`."""
+    import aiohttp  # loaded by places_session() already
+
+    try:
+        yield
+    except aiohttp.ClientError as error:
+        raise PlacesUnavailable(str(error)) from error
 
 
 class Invalid(Exception):
@@ -147,7 +166,7 @@ class HerdServer:
         return True
 
     #: What a failed Places call can raise; each is answered with '? <line>' (PLACES-5).
-    places_errors: tuple[type[BaseException], ...] = (aiohttp.ClientError, TimeoutError, ValueError)
+    places_errors: tuple[type[BaseException], ...] = (PlacesUnavailable, TimeoutError, ValueError)
     #: StreamReader limit: the longest line readline() takes (asyncio's default, 64 KiB).
     stream_limit = 2**16
 
@@ -297,19 +316,28 @@ class HerdServer:
         return self.whatsat_reply(at_line, self.format_json(body))
 
     async def places(self, location: str, radius: Decimal) -> dict[str, object]:
-        if self.session is None:
-            self.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5))
+        session = self.places_session()
         params = {
             "location": location,
             "radius": self.radius_param(radius),
             "key": os.environ.get("PLACES_KEY", "k"),
         }
         url = f"{self.places_url}/maps/api/place/nearbysearch/json"
-        async with self.session.get(url, params=params) as response:
+        async with places_call(), session.get(url, params=params) as response:
             body = await response.json(content_type=None)
         if not isinstance(body, dict):
             raise ValueError("not a JSON object")
         return body
+
+    def places_session(self) -> aiohttp.ClientSession:
+        """The HTTP session for Places, made at the first WHATSAT that needs one."""
+        if self.session is None:
+            import aiohttp  # here, not at the top: most servers never call Places, and its import
+            # is half the CPU a server takes to start, paid by each of the thousands of server
+            # processes a test run starts
+
+            self.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5))
+        return self.session
 
     # ---- links --------------------------------------------------------------------------------
 

@@ -6,16 +6,14 @@ API, and '?' on an HTTP error is what students do: protocol notes A12)."""
 import os
 from decimal import Decimal
 
-import aiohttp
-from _base import HerdServer, main
+from _base import HerdServer, main, places_call
 
 
 class NewApiErrorRefused(HerdServer):
     bound = 20
 
     async def places(self, location: str, radius: Decimal) -> dict[str, object]:
-        if self.session is None:
-            self.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5))
+        session = self.places_session()
         latitude, longitude = (float(part) for part in location.split(","))
         payload = {
             "maxResultCount": 20,
@@ -28,7 +26,7 @@ class NewApiErrorRefused(HerdServer):
         }
         headers = {"X-Goog-Api-Key": os.environ.get("PLACES_KEY", "k"), "X-Goog-FieldMask": "*"}
         url = f"{self.places_url}/v1/places:searchNearby"
-        async with self.session.post(url, json=payload, headers=headers) as response:
+        async with places_call(), session.post(url, json=payload, headers=headers) as response:
             if response.status != 200:
                 raise ValueError(f"Places answered HTTP {response.status}")  # the '?' reply
             body = await response.json(content_type=None)
