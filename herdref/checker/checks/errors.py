@@ -244,11 +244,12 @@ def extra_field_anywhere(context: CheckContext) -> None:
     requires=_ONE_KIND,
 )
 def invalid_location(context: CheckContext) -> None:
-    # Core: no sign, no longitude, a comma, signs and points without a digit: not ISO 6709
-    # decimal degrees on any reading ('+.-.' passes a student pattern of optional digits, and
-    # float() then raises on it).
-    # Strict: the ranges, nan and the count of integer digits (none, or four), which the handout
-    # never states (a float()-based parser takes them; SPEC decision A18). Each line has a
+    # Core: no sign, no longitude, a comma, signs and points without a digit, a digit before the
+    # latitude's sign: not ISO 6709 decimal degrees on any reading ('+.-.' passes a student
+    # pattern of optional digits, and float() then raises on it; '5+34.1-118.2' passes a pattern
+    # searched for, not matched from the start).
+    # Strict: the ranges, nan, digit separators and the count of integer digits (none, or four),
+    # which the handout never states (a float()-based parser takes them; SPEC decision A18). Each line has a
     # client of its own: a herd that takes the strict ones would otherwise hold two records of
     # one client with one client time, which a herd that replaces on an equal time swaps
     # between its servers for ever (a storm that outlives the check).
@@ -256,12 +257,19 @@ def invalid_location(context: CheckContext) -> None:
         context,
         [
             b"IAMAT %s %s %s" % (context.client_id(), location, context.now_time())
-            for location in (b"34.068930-118.445127", b"+34.068930", b"+34,5-118.2", b"+.-.")
+            for location in (b"34.068930-118.445127", b"+34.068930", b"+34,5-118.2", b"+.-.", b"5+34.1-118.2")
         ],
         "bad location not answered '? <line>'",
         strict_lines=[
             b"IAMAT %s %s %s" % (context.client_id(), location, context.now_time())
-            for location in (b"+91.0-118.0", b"+34.0-181.0", b"+nan-118.0", b"+.5-.5", b"+0034.5-118.5")
+            for location in (
+                b"+91.0-118.0",
+                b"+34.0-181.0",
+                b"+nan-118.0",
+                b"+.5-.5",
+                b"+0034.5-118.5",
+                b"+3_4.1-118.2",
+            )
         ],
     )
 

@@ -598,6 +598,12 @@ def nan_time_no_reply(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def location_pattern_searched(script: Path, directory: Path) -> Evidence:
+    line = b"IAMAT lead5 5+34.1-118.2 " + now() + b"\n"
+    return _answered(script, directory, line, "location 5+34.1-118.2 gets an AT line", want_at=True)
+
+
+@probe
 def location_regex_empty_digits(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h:
         h.start("A")
