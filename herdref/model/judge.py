@@ -378,6 +378,9 @@ def parse_whatsat_reply(data: bytes, *, any_first_line: bool = False) -> Whatsat
         return "there is no JSON between the AT line and the empty line"
     # The framing of the body by the grammar; the AT line's own values are AT-1/AT-2's business.
     if _parse(b"AT s +0 c +0+0 0\n" + rest, "whatsat_reply") is None:
+        trailing = len(rest) - len(rest.rstrip(b"\n"))
+        if trailing > 2 and _parse(b"AT s +0 c +0+0 0\n" + rest[: 2 - trailing], "whatsat_reply") is not None:
+            return f"the JSON text ends with an LF: {trailing} LFs in a row end the reply, not two"
         return "the JSON holds an empty line (two LFs in a row) before the end"
     try:
         document = json.loads(json_text)

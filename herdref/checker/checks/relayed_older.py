@@ -58,7 +58,9 @@ def flood_older_ignored(context: CheckContext) -> None:
     if held is None or not carries_fields(held, *newer):
         raise CheckUnsupported(
             f"{name} keeps no record of an AT line sent to it as a neighbour sends a flood "
-            f"({sent_newer!r}; WHATSAT then answered {held!r}): its neighbours speak a format of "
+            f"({sent_newer!r}; WHATSAT then "
+            + ("showed no record of the client" if held is None else f"answered {held!r}")
+            + "): its neighbours speak a format of "
             "its own (protocol notes A13), so what it does with an older record cannot be seen"
         )
     sent_older = as_a_neighbour_sends(*older)
