@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -28,6 +29,7 @@ from herdref.checker.launcher import Launcher
 from herdref.checker.outcomes import BudgetSpent, CheckBlocked, CheckFailed, CheckUnsupported
 from herdref.checker.places_evidence import ROUTE_REDIRECT, ROUTE_REDIRECT_UNUSED, unreadable_records
 from herdref.checker.redirect import GoogleLookups
+from herdref.checker.side_by_side import ask_each
 from herdref.checker.variation import Variation, new_seed
 from herdref.herd.config import HerdConfig
 from herdref.model.judge import (
@@ -188,6 +190,7 @@ class CheckContext:
         #: The exchanges of this attempt, counted in order, and those among them that waited
         #: the whole reply timeout in silence on a connection left open (see ``quick_waits``).
         self.exchanges = 0
+        self._counting = threading.Lock()  # exchanges may run side by side (side_by_side)
         self.silent: list[int] = []
         #: Set by the runner on a replay: the exchanges (by order) whose first attempt waited
         #: the whole timeout in silence; here the wait is ``Target.replay_silence_s``.
@@ -334,7 +337,8 @@ class CheckContext:
         # no final LF will come however long the read waits, so the linger would only spend
         # the run's budget (0.5 s an exchange). A reply not yet whole is still read to its end.
         no_final_lf = framing.terminator == "none" and not framing.server_closes
-        index, self.exchanges = self.exchanges, self.exchanges + 1
+        with self._counting:
+            index, self.exchanges = self.exchanges, self.exchanges + 1
         wanted = self.target.timeout_s if timeout_s is None else timeout_s
         if index in self.quick_waits and self.target.replay_silence_s < wanted:
             wanted = self.target.replay_silence_s
@@ -534,17 +538,21 @@ class CheckContext:
 
         def settled() -> bool:
             final = False
+            ask_s = target.replay_silence_s if target.whatsat_silent_while_waiting else None
             # Every pending server is asked each round, so that none is left unasked (None, as
             # if it held nothing) when another already shows a final, different line.
-            for name in sorted(pending):
-                try:
-                    ask_s = target.replay_silence_s if target.whatsat_silent_while_waiting else None
-                    held = seen[name] = self.stored_line(name, client, timeout_s=ask_s)
-                except CheckFailed:
+            # Side by side (one thread per server): each is its own process or listener.
+            answers = ask_each(sorted(pending), lambda name: self.stored_line(name, client, timeout_s=ask_s))
+            for name, answer in answers.items():
+                if isinstance(answer, CheckFailed):
                     # No answer at all while the record may still be on its way (a herd that
                     # drops WHATSATs for clients it does not hold yet): ask again.
                     held = seen[name] = None
                     target.whatsat_silent_while_waiting = True
+                elif isinstance(answer, Exception):
+                    raise answer
+                else:
+                    held = seen[name] = answer
                 # Any record that carries the report (a made-up answer for an unknown client is none).
                 reached = any_record and carries_report_of(held, record)
                 if held is not None and (reached or same_record(held, line, any_time_diff=True)):
