@@ -161,11 +161,25 @@ def terminal_summary(
         )
     defects = diagnose(outcomes)
     lines += ["", "defects, in the order to fix them:" if defects else "no defect found"]
+    # Up front too, not only under the verdicts: a run whose budget left MUST checks unjudged
+    # is incomplete, and its defects (or "no defect found") are no whole verdict on the herd.
+    unjudged_count = sum(
+        outcome.budget_spent and outcome.level == "MUST" and outcome.verdict in ("SKIPPED", "UNSUPPORTED")
+        for outcome in outcomes
+    )
+    if unjudged_count:
+        lines.insert(
+            -1,
+            f"the run is incomplete: {unjudged_count} MUST check(s) were not judged for lack of time "
+            "(listed at the end; raise --budget)",
+        )
     lines += [f"  {rank}. {defect.line(shade(defect.verdict))}" for rank, defect in enumerate(defects, 1)]
     lines.append("")
     width = max((len(outcome.check) for outcome in outcomes), default=10)
     for outcome in outcomes:
         said = outcome.summary if outcome.verdict != "PASS" else outcome.title
+        if outcome.verdict == "PASS" and outcome.budget_spent:
+            said += " (cut short by the time budget: passed what it ran)"
         lines.append(
             f"  {shade(outcome.verdict, 11)} {outcome.check:<{width}}  {outcome.clause:<10} "
             f"{outcome.level:<6} {outcome.duration_s:6.2f}s  {said}"

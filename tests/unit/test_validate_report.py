@@ -299,6 +299,14 @@ def test_a_check_cut_short_after_passing_what_it_ran_is_not_called_unjudged() ->
         elapsed_s=50.0,
     )
     assert "not judged for lack of time (MUST, the run is incomplete): flood-pairs;" in summary
+    # Said up front as well, before the defects, and next to the PASS cut short.
+    lines = summary.splitlines()
+    incomplete = (
+        "the run is incomplete: 1 MUST check(s) were not judged for lack of time "
+        "(listed at the end; raise --budget)"
+    )
+    assert lines.index(incomplete) + 1 == lines.index("no defect found")
+    assert "random (cut short by the time budget: passed what it ran)" in summary
     assert (
         "cut short by the time budget, judged on what they ran (MUST, the run is incomplete): stateful;"
         in summary
