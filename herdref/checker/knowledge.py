@@ -74,6 +74,11 @@ timeout that cannot succeed, and say why:
   (a duplicate, or another client's time) got no reply (IAMAT-4: a herd that drops every
   time it has seen, whatever the client). A later check whose IAMAT with a repeated time gets
   no reply is BLOCKED by the check that named it, not a second IAMAT-4 FAIL.
+* ``far_time_unanswered``: iamat-any-time saw a valid client time far from the clock get no
+  reply at all (IAMAT-6: a herd that converts the time to a date, which fails past the year
+  9999, and dies of it). invalid-time's odd forms that fail the same conversion (``inf``,
+  ``nan``) and get no reply either are then that defect again: BLOCKED by iamat-any-time, not
+  a second FAIL (ERR-4).
 * ``promote``: a check asks the runner to judge another one next, ahead of its place, because
   what it saw makes that one the check that names the defect (flood-storm saw no neighbour
   send a record: flood-all is judged at once, and the checks that need flooding to work come
@@ -107,6 +112,7 @@ Fact = Literal[
     "links_not_reopened",
     "origin_record_missing",
     "repeat_unanswered",
+    "far_time_unanswered",
 ]
 
 
@@ -137,6 +143,7 @@ class RunKnowledge:
     links_not_reopened: str | None = None
     origin_record_missing: str | None = None
     repeat_unanswered: str | None = None
+    far_time_unanswered: str | None = None
     #: The check that taught each fact (the first one: its words are the ones kept).
     learned_by: dict[str, str] = field(default_factory=dict)
     #: With ``long_lines_fail``: the longest line (octets, LF excluded) long-lines saw answered

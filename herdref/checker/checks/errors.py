@@ -300,11 +300,21 @@ def invalid_time(context: CheckContext) -> None:
                 seen=storm,
             )
         )
+    far = context.target.knowledge.far_time_unanswered
     invalid_lines(
         context,
         # '.' has no digit: a pattern of optional digits takes it, and float() raises on it.
         [b"IAMAT %s %s %s" % (client, loc, when) for when in (b"abc", b"1.2.3", b"12:30", b".")],
         "bad client time not answered '? <line>'",
+        # A herd that dies on a valid time past what its date conversion takes (iamat-any-time
+        # named it) dies on inf and nan for the same reason: that defect again, not ERR-4's.
+        strict_unanswered=None
+        if far is None
+        else CheckBlocked(
+            "iamat-any-time",
+            f"an odd client time got no reply at all, as a valid far one did ({far}): the same "
+            "conversion of the time fails on both",
+        ),
         strict_lines=[
             b"IAMAT %s %s %s" % (client, loc, when)
             for when in (

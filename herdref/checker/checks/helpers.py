@@ -492,11 +492,14 @@ def invalid_lines(
     *,
     strict_lines: Iterable[bytes] = (),
     unanswered_clause: str | None = "ERR-4",
+    strict_unanswered: CheckBlocked | None = None,
 ) -> None:
     """Each of ``lines`` gets ``? <line>`` (every reading of the course requires it); then each of
     ``strict_lines`` does, which only herdref's strict profile asks (SPEC decision table): a
     line the course leaves open, e.g. a value a ``float()``-based parser accepts. Refusing
-    those is a strict deviation when it fails, not a failure (SPEC 1.1)."""
+    those is a strict deviation when it fails, not a failure (SPEC 1.1). With
+    ``strict_unanswered``, a strict line left with no reply at all is that defect, named by
+    another check (BLOCKED), not a failure of ``unanswered_clause``."""
     name = context.target.names[0]
     # A line BLOCKED (its wrong answer is a defect another check named: no '?' for any invalid
     # line, a line cut short) does not end the check: a later line the herd takes as valid is
@@ -523,11 +526,18 @@ def invalid_lines(
         except CheckBlocked as why:
             blocked = blocked or why
         except CheckFailed as failure:
+            if strict_unanswered is not None and failure.clause == unanswered_clause is not None:
+                blocked = blocked or strict_unanswered
+                continue
             if failure.strict_part is not True:
                 raise
             failure.summary += " (strict profile)"
             deviation = deviation or failure
-    alive_after(context, name)
+    try:
+        alive_after(context, name)
+    except CheckFailed:
+        if blocked is None or blocked is not strict_unanswered:
+            raise
     if blocked is not None:
         raise blocked
     if deviation is not None:

@@ -121,6 +121,11 @@ def iamat_any_time(context: CheckContext) -> None:
             refused.append((client_time, reply.received or None))
         elif b"." not in client_time:
             taken_integers.append(client_time)
+    unanswered = [client_time for client_time, seen in refused if seen is None]
+    if unanswered:
+        context.learned["far_time_unanswered"] = (
+            f"iamat-any-time: client time {unanswered[0].decode()} got no reply at all"
+        )
     integers_refused = [(client_time, seen) for client_time, seen in refused if b"." not in client_time]
     if integers_refused and taken_integers:
         # A time without a fraction refused while others without one were taken was not

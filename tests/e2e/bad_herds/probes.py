@@ -442,6 +442,15 @@ def time_needs_nine_digits(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def time_to_date_dies(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        reply = h.exchange("A", b"IAMAT far " + LOCATION + b" 4535975573084717626.5\n", t)
+        return t.evidence(not reply.data and reply.closed, "a 19-digit client time gets no reply")
+
+
+@probe
 def time_zero_refused(script: Path, directory: Path) -> Evidence:
     line = b"IAMAT epoch " + LOCATION + b" 0.000\n"
     return _answered(script, directory, line, "a client time of 0.000 gets '?'", want_at=False)
