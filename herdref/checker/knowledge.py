@@ -52,6 +52,9 @@ timeout that cannot succeed, and say why:
 * ``radius_unanswered``: invalid-radius saw a WHATSAT with an invalid radius left without any
   reply. limits-edges' valid decimal radius that gets none, where 50.5 gets none either, is then
   BLOCKED by it.
+* ``decimal_radius_unanswered``: the radius invalid-radius saw left without any reply was a
+  decimal (``0.0``, ``50.5``: a herd that turns it into an integer with ``int()`` and dies).
+  limits-edges' decimal radius that gets no reply is then BLOCKED by it at once.
 * ``relay_takes_older``: flood-older-ignored saw a server replace a client's record with an
   older one sent as a neighbour floods it (FLOOD-2). newer-by-value's evidence that a server
   took the newer of two reports and then held the older again is that defect at work (its own
@@ -106,6 +109,7 @@ Fact = Literal[
     "stopped_neighbour_blocks",
     "no_error_reply",
     "radius_unanswered",
+    "decimal_radius_unanswered",
     "short_lines_fail",
     "relay_takes_older",
     "whatsat_glued",
@@ -137,6 +141,7 @@ class RunKnowledge:
     stopped_neighbour_blocks: str | None = None
     no_error_reply: str | None = None
     radius_unanswered: str | None = None
+    decimal_radius_unanswered: str | None = None
     short_lines_fail: str | None = None
     relay_takes_older: str | None = None
     whatsat_glued: str | None = None

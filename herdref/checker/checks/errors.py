@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
 from herdref.checker.checks.at_lines import at_reply
@@ -362,6 +363,12 @@ def invalid_radius(context: CheckContext) -> None:
             # check's 50.5 get none either, that is this defect again (knowledge
             # radius_unanswered; limits-edges asks 50.5 itself before it is BLOCKED).
             context.learned["radius_unanswered"] = f"invalid-radius: {failure.summary} ({failure.seen})"
+            # Which radius: the summary quotes the line (b'WHATSAT <client> <radius> <bound>').
+            radius = re.search(r"WHATSAT \S+ (\S+) \S+'", failure.summary)
+            if radius is not None and "." in radius.group(1):
+                context.learned["decimal_radius_unanswered"] = (
+                    f"invalid-radius: radius {radius.group(1)} got no reply at all"
+                )
         raise
 
 

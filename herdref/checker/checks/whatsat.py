@@ -116,8 +116,16 @@ def _no_reply_to_any_decimal(context: CheckContext, name: str, client: bytes, ra
     """BLOCKED by invalid-radius when it saw a decimal radius left without any reply (knowledge
     ``radius_unanswered``) and an invalid decimal radius (its 50.5) gets no reply here either:
     the herd dies or hangs on decimal radii, valid or not, which invalid-radius has named."""
-    if context.target.knowledge.radius_unanswered is None:
+    knowledge = context.target.knowledge
+    if knowledge.radius_unanswered is None:
         return
+    if knowledge.decimal_radius_unanswered is not None:
+        # A decimal radius was left unanswered there already: this one is the same defect.
+        raise CheckBlocked(
+            "invalid-radius",
+            f"radius {radius.decode()} got no reply, as a decimal radius did before "
+            f"({knowledge.decimal_radius_unanswered}): the same defect",
+        )
     invalid = b"WHATSAT %s 50.5 5\n" % client
     if context.send(name, invalid, whatsat=True).data:
         return

@@ -749,6 +749,16 @@ def bound_limit_missing(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def radius_int_after_range(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        h.iamat("A", b"decimal", LOCATION, now(), t)
+        reply = h.exchange("A", b"WHATSAT decimal 0.5 1\n", t)
+        return t.evidence(not reply.data and reply.closed, "a WHATSAT with radius 0.5 gets no reply")
+
+
+@probe
 def radius_limit_exclusive(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h:
         h.start("A")
