@@ -282,6 +282,20 @@ def _answered(script: Path, directory: Path, line: bytes, note: str, *, want_at:
         return t.evidence(seen, note)
 
 
+def _dropped(
+    script: Path, directory: Path, line: bytes, note: str, *, client: bytes | None = None
+) -> Evidence:
+    """Whether ``line`` gets no reply and the server closes the connection (after an IAMAT of
+    ``client``, when given, so that a WHATSAT has a record to look up)."""
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        if client is not None:
+            h.iamat("A", client, LOCATION, now(), t)
+        reply = h.exchange("A", line, t)
+        return t.evidence(not reply.data and reply.closed, note)
+
+
 @probe
 def lowercase_commands(script: Path, directory: Path) -> Evidence:
     line = b"iamat lower " + LOCATION + b" " + now() + b"\n"
@@ -443,11 +457,8 @@ def time_needs_nine_digits(script: Path, directory: Path) -> Evidence:
 
 @probe
 def time_to_date_dies(script: Path, directory: Path) -> Evidence:
-    with herd(script, directory) as h:
-        h.start("A")
-        t = Transcript()
-        reply = h.exchange("A", b"IAMAT far " + LOCATION + b" 4535975573084717626.5\n", t)
-        return t.evidence(not reply.data and reply.closed, "a 19-digit client time gets no reply")
+    line = b"IAMAT far " + LOCATION + b" 4535975573084717626.5\n"
+    return _dropped(script, directory, line, "a 19-digit client time gets no reply")
 
 
 @probe
@@ -545,11 +556,8 @@ def error_copy_literal(script: Path, directory: Path) -> Evidence:
 
 @probe
 def bad_time_drops_connection(script: Path, directory: Path) -> Evidence:
-    with herd(script, directory) as h:
-        h.start("A")
-        t = Transcript()
-        reply = h.exchange("A", b"IAMAT late " + LOCATION + b" never\n", t)
-        return t.evidence(not reply.data and reply.closed, "a time that is not a number: no reply, closed")
+    line = b"IAMAT late " + LOCATION + b" never\n"
+    return _dropped(script, directory, line, "a time that is not a number: no reply, closed")
 
 
 @probe
@@ -599,11 +607,8 @@ def long_line_stops_server(script: Path, directory: Path) -> Evidence:
 
 @probe
 def nan_time_no_reply(script: Path, directory: Path) -> Evidence:
-    with herd(script, directory) as h:
-        h.start("A")
-        t = Transcript()
-        reply = h.exchange("A", b"IAMAT nan-time " + LOCATION + b" nan\n", t)
-        return t.evidence(not reply.data and reply.closed, "a client time of nan: no reply, closed")
+    line = b"IAMAT nan-time " + LOCATION + b" nan\n"
+    return _dropped(script, directory, line, "a client time of nan: no reply, closed")
 
 
 @probe
@@ -635,12 +640,8 @@ def line_limit_256(script: Path, directory: Path) -> Evidence:
 
 @probe
 def decimal_radius_drops_connection(script: Path, directory: Path) -> Evidence:
-    with herd(script, directory) as h:
-        h.start("A")
-        t = Transcript()
-        h.iamat("A", b"wide", LOCATION, now(), t)
-        reply = h.exchange("A", b"WHATSAT wide 50.5 3\n", t)
-        return t.evidence(not reply.data and reply.closed, "a decimal radius: no reply, closed")
+    line = b"WHATSAT wide 50.5 3\n"
+    return _dropped(script, directory, line, "a decimal radius: no reply, closed", client=b"wide")
 
 
 @probe
@@ -750,12 +751,8 @@ def bound_limit_missing(script: Path, directory: Path) -> Evidence:
 
 @probe
 def radius_int_after_range(script: Path, directory: Path) -> Evidence:
-    with herd(script, directory) as h:
-        h.start("A")
-        t = Transcript()
-        h.iamat("A", b"decimal", LOCATION, now(), t)
-        reply = h.exchange("A", b"WHATSAT decimal 0.5 1\n", t)
-        return t.evidence(not reply.data and reply.closed, "a WHATSAT with radius 0.5 gets no reply")
+    line = b"WHATSAT decimal 0.5 1\n"
+    return _dropped(script, directory, line, "a WHATSAT with radius 0.5 gets no reply", client=b"decimal")
 
 
 @probe
