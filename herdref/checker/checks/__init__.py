@@ -20,6 +20,7 @@ from dataclasses import replace
 from herdref.checker.checks import (
     echo,
     eof_flood,
+    error_replies,
     errors,
     flooding,
     framing,
@@ -59,6 +60,7 @@ _SECTION_ORDER = [
         lexical,
         long_lines,
         errors,
+        error_replies,
         unchanged,
         whatsat,
         places,

@@ -546,6 +546,15 @@ def leading_space_not_ignored(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def error_copy_rebuilt(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        reply = h.exchange("A", b"WHATSAT zeros 010 21\n", t, complete=line_done).data
+        return t.evidence(reply == b"? WHATSAT zeros 10 21\n", "the '?' copy is rebuilt from the numbers")
+
+
+@probe
 def error_copy_literal(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h:
         h.start("A")
