@@ -293,12 +293,25 @@ def _judge_whatsat_body(data: bytes, *, closed: bool, any_first_line: bool = Fal
     """What is wrong after the first line of ``data`` (a WHATSAT reply that starts with the
     stored AT line); None when it is a JSON object without an empty line, then LF LF. With
     ``any_first_line`` that line is a malformed AT reply, whose shape is not judged here."""
-    if data.startswith(data.partition(b"\n")[0] + b"\n\n"):
+    first = data.partition(b"\n")[0]
+    if data.startswith(first + b"\n\n"):
         # WHATSAT-5's layout: a client reads up to the first empty line, which here comes before
         # the JSON, so it gets no places at all (the JSON's own empty lines are WHATSAT-6's).
-        return CheckFailed(
+        empty_line = CheckFailed(
             "an empty line follows the AT line, so the reply ends before the JSON",
             expected="the AT line, LF, then the JSON, then an empty line",
+            seen=show(data[:300]),
+            clause="WHATSAT-5",
+        )
+        # What follows is judged too, as if it came right after the AT line: a body that is no
+        # JSON object is a defect of its own (WHATSAT-6), which no later check can see past this.
+        after = data[len(first) :].lstrip(b"\n")
+        body = _judge_whatsat_body(first + b"\n" + after, closed=closed, any_first_line=any_first_line)
+        if not after or body is None or body.strict_part:
+            return empty_line
+        return CheckFailed(
+            f"{empty_line.summary} (WHATSAT-5), and after it {body.summary} ({body.clause})",
+            expected=f"{empty_line.expected}; {body.expected}",
             seen=show(data[:300]),
             clause="WHATSAT-5",
         )

@@ -1722,6 +1722,18 @@ def blank_line_after_at(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def blank_line_then_bare_array(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        h.iamat("A", b"gap", LOCATION, now(), t)
+        reply = h.exchange("A", b"WHATSAT gap 10 1\n", t).data
+        lines = reply.split(b"\n")
+        seen = lines[1:2] == [b""] and lines[2:3] == [b"["]
+        return t.evidence(seen, "an empty line follows the AT line, then a bare array")
+
+
+@probe
 def blank_lines_in_json(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h:
         h.start("A")
