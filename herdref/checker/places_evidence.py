@@ -17,7 +17,10 @@ __all__ = ["POINT_AT_FIXTURE", "answered_with_places", "how_to_reach", "no_recor
 
 #: How to make a herd's Places requests reach the fixture (when the run does not say how it
 #: sent them there: an attached herd).
-POINT_AT_FIXTURE: Final = "give it {places_url}/$PLACES_URL, or use --redirect-google or --isolate"
+POINT_AT_FIXTURE: Final = (
+    "give it the fixture's URL ($PLACES_URL, or {places_url} in the launch template), or use "
+    "--redirect-google or --isolate"
+)
 
 #: ``Target.places_route``: how the run sent a launched herd's Places requests to the fixture.
 ROUTE_URL: Final = "url"
@@ -31,7 +34,7 @@ ROUTE_REDIRECT_UNUSED: Final = "redirect, no look-up"
 def how_to_reach(route: str) -> str:
     """What the run did to send the herd's Places requests to the fixture, and what is left to
     try; words true of the run (``route``: ``Target.places_route``)."""
-    given = "the herd was given the fixture's URL ($PLACES_URL, {places_url})"
+    given = "the herd was given the fixture's URL ($PLACES_URL, and {places_url} in the launch template)"
     if route == ROUTE_URL:
         return f"{given}; a herd that asks Google's own hosts needs --redirect-google or --isolate"
     if route == ROUTE_REDIRECT:
@@ -43,8 +46,8 @@ def how_to_reach(route: str) -> str:
         return (
             f"{given}, and --redirect-google was ready to send Python's look-ups of Google's hosts to "
             "it, but the herd's Python processes never looked one up: whatever Places requests it "
-            "made did not ask for Google by name (a WHATSAT that never asks Places, a fixed address, "
-            "or a resolver other than getaddrinfo, aiodns say, which needs --isolate)"
+            "made did not ask for Google by name (a WHATSAT that fails or stops before it asks Places, "
+            "a fixed address, or a resolver other than getaddrinfo, aiodns say, which needs --isolate)"
         )
     if route == ROUTE_ISOLATE:
         return f"{given}, and --isolate sent every connection to Google's hosts to it"
