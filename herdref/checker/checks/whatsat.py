@@ -305,9 +305,15 @@ def _judge_whatsat_body(data: bytes, *, closed: bool, any_first_line: bool = Fal
         )
         # What follows is judged too, as if it came right after the AT line: a body that is no
         # JSON object is a defect of its own (WHATSAT-6), which no later check can see past this.
+        # Only where the server closed the connection: on one it keeps open, the read ended at
+        # that empty line (the reply's end for a client), and what came with it may be a part.
         after = data[len(first) :].lstrip(b"\n")
-        body = _judge_whatsat_body(first + b"\n" + after, closed=closed, any_first_line=any_first_line)
-        if not after or body is None or body.strict_part:
+        body = (
+            _judge_whatsat_body(first + b"\n" + after, closed=closed, any_first_line=any_first_line)
+            if closed and after
+            else None
+        )
+        if body is None or body.strict_part or body.clause != "WHATSAT-6":
             return empty_line
         return CheckFailed(
             f"{empty_line.summary} (WHATSAT-5), and after it {body.summary} ({body.clause})",
