@@ -20,6 +20,7 @@ from herdref.checker.checks.registry import CheckBlocked, CheckFailed, check
 from herdref.checker.checks.relinking import require_whole_again
 from herdref.checker.checks.sink import Sink
 from herdref.checker.deadline import DeadlinePassed, wait_until
+from herdref.checker.side_by_side import ask_each
 from herdref.checker.target import CheckContext, CheckUnsupported
 from herdref.model.judge import carried_report, split_at_fields
 
@@ -72,20 +73,27 @@ def _watch_sink(context: CheckContext, *, storm_only: bool) -> None:
     # Any record of this run may show a loop (a looping herd may be too busy to pass on the
     # newest one quickly).
     records = re.compile(rb"hv" + target.run_id.encode() + rb"\.[^ \t\n\r\f\v]+")
-    # flood-storm: a second, newer report of the same client at another server, at once: two
-    # versions of one record crossing each other is what starts a storm in a herd that relays
-    # any line that differs from the one it holds (a student herd's storm began only when a
-    # later check sent such a pair).
+    # flood-storm: a second, newer report of the same client at another server, sent side by
+    # side with the first: two versions of one record crossing each other is what starts a
+    # storm in a herd that relays any line that differs from the one it holds (a student herd's
+    # storm began only when a later check sent such a pair, and only when the two floods met:
+    # sent one after the other, a reply apart, they met in one run of two).
     origin = neighbours[0]
     others = [name for name in target.names if name not in (sink_name, origin)]
     reporters = [origin, *others[:1]] if storm_only else [origin]
     with Sink(host, port) as sink:
         client = context.client_id()
+        # The second report 1 ms newer than the first, whichever is answered first.
+        reports = {
+            name: (context.location(), context.now_time(0.001 * rank)) for rank, name in enumerate(reporters)
+        }
+        answers = ask_each(
+            reporters, lambda reporter: at_reply(context, reporter, client, *reports[reporter])
+        )
         try:
-            for reporter in reporters:
-                if reporter != origin and sink.most_copies(records)[1] > limit:
-                    break  # already storming: the second report would only wait on a busy herd
-                at_reply(context, reporter, client, context.location(), context.now_time())
+            for answer in answers.values():
+                if isinstance(answer, Exception):
+                    raise answer
         except CheckFailed as failure:
             # A herd busy relaying records for ever may not answer at all: name the storm the
             # listener saw meanwhile, not its symptom.
@@ -211,7 +219,8 @@ def _restore(context: CheckContext, name: str) -> None:
 def _storm(sink_name: str, record: bytes, copies: int, limit: int, within_s: float) -> CheckFailed:
     return CheckFailed(
         f"flood storm: a record kept arriving at {sink_name} ({copies} copies within {within_s:g} s): "
-        "servers relay records they already hold",
+        "records go round the herd without end (a server passes on a record that is not newer than "
+        "the one it holds, or two versions of one record keep replacing each other)",
         expected=f"at most {limit} copies of a record (one per link, plus catch-up)",
         seen=f"{copies} copies of {record!r} and counting",
     )
