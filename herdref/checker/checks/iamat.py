@@ -61,8 +61,8 @@ def at_reply_format(context: CheckContext) -> None:
                 expected=repr(b"AT %s <diff> %s %s %s" % (name.encode(), client, location, client_time)),
                 seen=repr(line),
             )
-    # AT-1: "Strict: LF and nothing else. Lenient: CRLF, or no terminator before the server
-    # closes a single-shot connection." The dialect step saw how the replies end.
+    # AT-1: "Strict: LF and nothing else. Lenient: CRLF, or no terminator at all, whether the
+    # server then closes the connection or keeps it open." The dialect step saw how replies end.
     if terminators.terminator != "LF":
         ending = (
             "CRLF"

@@ -1,5 +1,5 @@
 """Dialect, no bug: one command per connection, a one-line reply without its final LF, then
-close (AT-1 lenient: no terminator before the server closes a single-shot connection)."""
+close (AT-1 lenient: no terminator, here before the server closes a single-shot connection)."""
 
 from _base import HerdServer, main
 
