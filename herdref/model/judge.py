@@ -380,7 +380,10 @@ def parse_whatsat_reply(data: bytes, *, any_first_line: bool = False) -> Whatsat
     if _parse(b"AT s +0 c +0+0 0\n" + rest, "whatsat_reply") is None:
         trailing = len(rest) - len(rest.rstrip(b"\n"))
         if trailing > 2 and _parse(b"AT s +0 c +0+0 0\n" + rest[: 2 - trailing], "whatsat_reply") is not None:
-            return f"the JSON text ends with an LF: {trailing} LFs in a row end the reply, not two"
+            return (
+                f"{trailing} LFs in a row follow the JSON, not two: an empty line too many (the JSON "
+                "text ends with an LF, or one more LF follows the reply)"
+            )
         return "the JSON holds an empty line (two LFs in a row) before the end"
     try:
         document = json.loads(json_text)

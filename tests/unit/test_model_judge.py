@@ -201,7 +201,10 @@ def test_a_made_up_answer_for_an_unknown_client_carries_no_report_of_the_record(
 def test_a_whatsat_reply_whose_json_ends_with_an_lf_is_told_from_an_empty_line_inside_it() -> None:
     at_line = b"AT Bailey +0.1 c +34.1-118.1 1700000000.5\n"
     extra = parse_whatsat_reply(at_line + b'{\n "a": 1\n}\n\n\n')
-    assert extra == "the JSON text ends with an LF: 3 LFs in a row end the reply, not two"
+    assert extra == (
+        "3 LFs in a row follow the JSON, not two: an empty line too many (the JSON text ends with "
+        "an LF, or one more LF follows the reply)"
+    )
     inside = parse_whatsat_reply(at_line + b'{\n\n "a": 1\n}\n\n')
     assert inside == "the JSON holds an empty line (two LFs in a row) before the end"
     assert not isinstance(parse_whatsat_reply(at_line + b'{\n "a": 1\n}\n\n'), str)
