@@ -48,6 +48,18 @@ def expected_time_diff(received_ns: int, client_time: bytes) -> Fraction:
     return Fraction(nanos, _NANOS_PER_SECOND)
 
 
+def time_diff_window(
+    sent_ns: int, received_ns: int, client_time: bytes, *, slack_s: int = 1
+) -> tuple[Fraction, Fraction]:
+    """AT-2: the least and the greatest time difference a reply to an IAMAT with ``client_time``
+    may carry when it was sent at ``sent_ns`` and its reply read at ``received_ns`` (the server's
+    receive time lies between), widened by ``slack_s`` either way (lenient AT-2 may truncate)."""
+    return (
+        expected_time_diff(sent_ns, client_time) - slack_s,
+        expected_time_diff(received_ns, client_time) + slack_s,
+    )
+
+
 def check_iamat_reply(
     server: str,
     client_id: bytes,

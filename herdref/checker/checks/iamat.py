@@ -31,7 +31,7 @@ from herdref.model.judge import (
     time_close,
     time_diff_value,
 )
-from herdref.model.replies import expected_time_diff
+from herdref.model.replies import time_diff_window
 
 
 @check(
@@ -506,9 +506,8 @@ def _raise_if_stored_diff_reused(newest_reply: _TimedReply, stale_reply: _TimedR
         return  # not a signed decimal: skew's (AT-2)
 
     def right(diff: Fraction, client_time: bytes, window: tuple[int, int]) -> bool:
-        # One second of slack either way, as skew allows (lenient AT-2 may truncate).
-        low = expected_time_diff(window[0], client_time) - 1
-        return low <= diff <= expected_time_diff(window[1], client_time) + 1
+        low, high = time_diff_window(*window, client_time)  # skew's slack (lenient AT-2)
+        return low <= diff <= high
 
     if (
         right(stored_diff, newest_time, newest_window)

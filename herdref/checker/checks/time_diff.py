@@ -20,7 +20,7 @@ from herdref.model.judge import (
     time_diff_field,
     time_diff_value,
 )
-from herdref.model.replies import expected_time_diff
+from herdref.model.replies import time_diff_window
 
 
 @check(
@@ -139,8 +139,7 @@ def _judge_time_diff(context: CheckContext, client_time: bytes) -> tuple[Fractio
             strict_part=not _clock_like(client_time),
         )
     # One second of slack either way: lenient AT-2 allows any number of digits, truncated.
-    low = expected_time_diff(sent_ns, client_time) - 1
-    high = expected_time_diff(received_ns, client_time) + 1
+    low, high = time_diff_window(sent_ns, received_ns, client_time)
     if not low <= value <= high:
         raise CheckFailed(
             "the time difference is not server time minus client time" + _past_any_clock(client_time),

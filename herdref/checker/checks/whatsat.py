@@ -229,12 +229,7 @@ def _judge_whatsat_reply(line: bytes, reply: Exchange) -> None:
         return
     if body_failure is None or body_failure.strict_part:
         raise deviation
-    raise CheckFailed(
-        f"{deviation.summary} (WHATSAT-5), and {body_failure.summary} ({body_failure.clause})",
-        expected=f"{deviation.expected}; {body_failure.expected}",
-        seen=show(data[:300]),
-        clause="WHATSAT-5",
-    )
+    raise _both(deviation, body_failure, data, "and")
 
 
 #: AT-1's fields after the word AT, and their names in a report.
@@ -289,6 +284,17 @@ def _how_it_differs(line: bytes, first: bytes) -> str:
     return ": its first line has the " + "; the ".join(differ)
 
 
+def _both(layout: CheckFailed, body: CheckFailed, data: bytes, joined_by: str) -> CheckFailed:
+    """One FAIL for a reply whose layout (WHATSAT-5) and body (``body``'s clause) are both wrong:
+    each is named, so that neither hides the other."""
+    return CheckFailed(
+        f"{layout.summary} (WHATSAT-5), {joined_by} {body.summary} ({body.clause})",
+        expected=f"{layout.expected}; {body.expected}",
+        seen=show(data[:300]),
+        clause="WHATSAT-5",
+    )
+
+
 def _judge_whatsat_body(data: bytes, *, closed: bool, any_first_line: bool = False) -> CheckFailed | None:
     """What is wrong after the first line of ``data`` (a WHATSAT reply that starts with the
     stored AT line); None when it is a JSON object without an empty line, then LF LF. With
@@ -315,12 +321,7 @@ def _judge_whatsat_body(data: bytes, *, closed: bool, any_first_line: bool = Fal
         )
         if body is None or body.strict_part or body.clause != "WHATSAT-6":
             return empty_line
-        return CheckFailed(
-            f"{empty_line.summary} (WHATSAT-5), and after it {body.summary} ({body.clause})",
-            expected=f"{empty_line.expected}; {body.expected}",
-            seen=show(data[:300]),
-            clause="WHATSAT-5",
-        )
+        return _both(empty_line, body, data, "and after it")
     # The framing of the rest by the grammar (whatsat_reply): JSON lines, no empty line, LF LF.
     parsed = parse_whatsat_reply(data, any_first_line=any_first_line)
     cut_at_close = False
