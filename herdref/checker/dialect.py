@@ -25,6 +25,7 @@ from functools import partial
 from typing import Final
 
 from herdref.checker.client import Exchange, LineSession, Transcript, exchange
+from herdref.checker.deadline import DeadlinePassed, wait_until
 from herdref.checker.framing_model import CommandFraming, CommandProbe, Dialect, DialectProbes
 from herdref.checker.target import Target
 from herdref.model.judge import looks_like_at
@@ -33,6 +34,10 @@ __all__ = ["CommandProbe", "dialect_probes", "probe_command", "probe_dialect"]
 
 #: How long to wait, after a reply on a kept-open connection, for the server to close it.
 _CLOSE_GRACE_S: Final = 0.3
+#: How long a WHATSAT refused right after the IAMAT probes waits for a late record (a round
+#: trip through a neighbour takes milliseconds), and how often it asks meanwhile.
+_RECORD_LATE_S: Final = 1.0
+_RECORD_POLL_S: Final = 0.05
 #: How long to wait, after the reply to a half-closed connection, for the server's EOF
 #: (FRAME-4): a server that never closes is judged in this time, not the reply timeout.
 _EOF_GRACE_S: Final = 2.0
@@ -170,6 +175,29 @@ def _cut_on_half_close(half_closed: bytes, closed: bool, kept_open: bytes) -> bo
     return closed and _lone_at_line(half_closed) and _shows_record(kept_open) and not _lone_at_line(kept_open)
 
 
+def _refused(probe: CommandProbe) -> bool:
+    """A '?' to a WHATSAT probe, sent for the client the IAMAT probes had just reported."""
+    return probe.half_close_reply.startswith(b"?") or probe.kept_open_reply.startswith(b"?")
+
+
+def _record_came_late(
+    target: Target, name: str, client: bytes, framing: CommandFraming, transcript: Transcript
+) -> bool:
+    """Whether a WHATSAT for ``client``, sent in the framing IAMAT is answered in, is answered
+    otherwise than with '?' within the wait for a late record: a server that keeps a record
+    only once a neighbour sends it back refuses a WHATSAT sent right after the reply."""
+    transcript.note(f"WHATSAT refused right after the IAMAT: waiting for {name} to hold the record")
+    try:
+        wait_until(
+            lambda: not _answer(target, name, _whatsat(client, 0), framing, transcript).data.startswith(b"?"),
+            deadline_s=min(_RECORD_LATE_S, target.propagation_s),
+            poll_s=_RECORD_POLL_S,
+        )
+    except DeadlinePassed:
+        return False
+    return True
+
+
 def _whatsat(client: bytes, bound: int) -> bytes:
     return b"WHATSAT %s 10 %d\n" % (client, bound)
 
@@ -211,6 +239,10 @@ def probe_dialect(
         whatsat_probe = CommandProbe()
     else:
         whatsat_probe, lookup_bound = probe_whatsat(partial(_whatsat, client, 0)), 0
+        if _refused(whatsat_probe) and _record_came_late(target, name, client, iamat_framing, transcript):
+            # Refused, then held: the record came after the IAMAT's reply (STATE-1,
+            # origin-holds-record's). Probed again, the framing is judged on the record.
+            whatsat_probe = probe_whatsat(partial(_whatsat, client, 0))
         if whatsat_probe.framing() is None:
             whatsat_probe = probe_whatsat(partial(_whatsat, client, 1))
             lookup_bound = 1 if whatsat_probe.framing() is not None else None

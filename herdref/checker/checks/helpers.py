@@ -573,6 +573,20 @@ def reported(context: CheckContext, name: str, client: bytes) -> None:
         )
 
 
+def held_soon(context: CheckContext, name: str, client: bytes) -> bool:
+    """Whether ``name`` holds a record of ``client`` within the propagation time (asked on
+    connections of its own): a '?' to a WHATSAT sent right after the IAMAT was then the race
+    of a server that keeps a record only once a neighbour sends it back (STATE-1)."""
+    try:
+        wait_until(
+            lambda: context.stored_line(name, client, silence_is_none=True) is not None,
+            deadline_s=context.remaining(context.target.propagation_s),
+        )
+    except DeadlinePassed:
+        return False
+    return True
+
+
 def only_error_lines(data: bytes) -> bool:
     """Whether every line of ``data`` that is not blank is a '?' reply (none at all: True)."""
     return all(line.startswith(b"?") for line in data.split(b"\n") if line.strip(WHITESPACE))

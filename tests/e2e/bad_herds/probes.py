@@ -724,6 +724,18 @@ def own_record_from_flood_back(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def own_record_late_from_flood_back(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A", "B")  # B sends the record back, 0.2 s late
+        t = Transcript()
+        reply = h.iamat("A", b"late", LOCATION, now(), t)
+        at_once = first_line(h.whatsat("A", b"late", b"10", b"1", t))
+        later = h.wait_record("A", b"late", t)
+        seen = reply.startswith(b"AT ") and at_once.startswith(b"?") and later.startswith(b"AT ")
+        return t.evidence(seen, "answered, '?' to a WHATSAT at once, the record once B sends it back")
+
+
+@probe
 def flood_two_hops(script: Path, directory: Path) -> Evidence:
     four = (("A", "B"), ("B", "C"), ("C", "D"))  # D is three hops from A
     with herd(script, directory, names=("A", "B", "C", "D"), links=four) as h:
