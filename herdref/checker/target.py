@@ -283,13 +283,17 @@ class CheckContext:
         timeout_s: float | None = None,
         record: bool = True,
         linger: bool = True,
+        past_reply: bool = False,
     ) -> Exchange:
         """Deliver ``payload`` in the framing the target answers for this kind of command, and
         read the reply in its dialect (its terminator turned into LF; ``raw`` keeps the octets).
         Without ``record`` the exchange stays out of the transcript (bulk traffic: a check
         notes what it sent instead). Without ``linger`` the read ends as soon as the reply's
-        content is all in, its final terminator or not (a caller that reads only the record)."""
+        content is all in, its final terminator or not (a caller that reads only the record).
+        With ``past_reply`` it goes on past the reply's end until the server closes or the
+        linger passes in silence (what a herd writes after it on a connection it keeps open)."""
         framing = self.target.dialect.whatsat if whatsat else self.target.dialect.iamat
+        read_to_close = past_reply or (framing.half_close and framing.server_closes)
         return self._exchange(
             name,
             payload,
@@ -297,7 +301,7 @@ class CheckContext:
             timeout_s=timeout_s,
             record=record,
             half_close=framing.half_close,
-            until_complete=None if framing.half_close and framing.server_closes else whatsat,
+            until_complete=None if read_to_close else whatsat,
             linger=linger,
         )
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.e2e.herd_harness import write_herd_file
 from tests.e2e.test_validate import BAD_HERDS, SHORT_WAITS, launch_broken_herd
 from tests.e2e.test_validate import validate as validate_with_default_waits
@@ -970,3 +972,39 @@ def test_blank_lines_answered_are_quoted_as_they_came(tmp_path: Path) -> None:
     assert (entry["verdict"], entry["clause"]) == ("NON-STRICT", "FRAME-5"), output
     assert str(entry["summary"]).startswith("blank lines were answered b'?\\n' (left open"), output
     assert status == 3, output
+
+
+def test_a_question_mark_without_sp_does_not_hide_a_rebuilt_copy(tmp_path: Path) -> None:
+    # A student herd wrote '?' with no SP before every copy, and rebuilt the copy of a WHATSAT
+    # from its parsed numbers: error-echo-raw named the SP only, so the rebuilt copy (another
+    # line than the one received, ERR-1 too) would have come to light only after that fix.
+    status, document, output = validate(
+        tmp_path,
+        *launch_broken_herd(tmp_path, "error_no_space_copy_rebuilt.py"),
+        "--only",
+        "error-echo-raw",
+    )
+    entry = _checks(document)["error-echo-raw"]
+    assert (entry["verdict"], entry["clause"]) == ("FAIL", "ERR-1"), output
+    summary = str(entry["summary"])
+    assert "not followed by a space" in summary, output
+    assert "does not copy the line" in summary, output
+    assert status == 1, output
+
+
+@pytest.mark.parametrize(
+    "herd_file", ["blank_line_then_bare_array.py", "blank_line_then_bare_array_never_closes.py"]
+)
+def test_an_empty_line_before_the_json_hides_no_defect_of_the_json(tmp_path: Path, herd_file: str) -> None:
+    # A student herd wrote the AT line, an empty line, then the bare results array. The empty
+    # line ends the reply for a client, so no later check reads past it: whatsat-reply must
+    # name what follows too, on a connection the server closes and on one it keeps open.
+    status, document, output = validate(
+        tmp_path, *launch_broken_herd(tmp_path, herd_file), "--only", "whatsat-reply"
+    )
+    entry = _checks(document)["whatsat-reply"]
+    assert (entry["verdict"], entry["clause"]) == ("FAIL", "WHATSAT-5"), output
+    summary = str(entry["summary"])
+    assert "an empty line follows the AT line" in summary, output
+    assert "(WHATSAT-6)" in summary, output
+    assert status == 1, output

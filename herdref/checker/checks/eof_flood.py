@@ -12,8 +12,9 @@ herd). Every flooded IAMAT the other checks send ends in LF, so only this check 
 from __future__ import annotations
 
 from herdref.checker.checks.at_lines import at_reply
-from herdref.checker.checks.helpers import neighbours_of, reachable_without, require_spread
+from herdref.checker.checks.helpers import neighbours_of, reachable_without
 from herdref.checker.checks.registry import CheckFailed, check
+from herdref.checker.checks.spreading import require_spread
 from herdref.checker.target import CheckContext, CheckUnsupported
 
 #: What require_spread fails for a record that did not spread as the same line: those are

@@ -8,6 +8,7 @@ from typing import Final
 
 from herdref.checker.checks.errors import ONE_KIND_OF_INVALID_LINE
 from herdref.checker.checks.helpers import (
+    NO_ERROR_REPLY,
     alive_after,
     error_for,
     expect_error_graded,
@@ -43,6 +44,7 @@ def error_echo_raw(context: CheckContext) -> None:
     # its own: one that gets no '?' at all is the invalid-* checks' business (UNSUPPORTED
     # here), and must not keep the copy of the next one from being judged.
     unsupported: CheckUnsupported | None = None
+    core: list[CheckFailed] = []  # judged all, named together: one defect hides no other
     judged = 0
     # The WHATSAT line names a client the server knows, so that it is refused for its bound
     # alone: how a herd answers an unknown client is unknown-client's business (WHATSAT-4).
@@ -74,13 +76,40 @@ def error_echo_raw(context: CheckContext) -> None:
             unsupported = unsupported or exc
             continue
         except CheckFailed as failure:
-            if failure.clause != "ERR-2":
-                raise
-            context.defer_strict(failure)
+            if failure.clause == "ERR-2":
+                context.defer_strict(failure)
+            else:
+                core.append(failure)
+                if NO_ERROR_REPLY in failure.summary:
+                    break  # unanswered: later lines may each wait out the reply timeout
         judged += 1
+    if core:
+        raise _named_once(core)
     if not judged and unsupported is not None:
         raise unsupported
     alive_after(context, name)
+
+
+def _named_once(failures: list[CheckFailed]) -> CheckFailed:
+    """One FAIL for the '?' replies that broke ERR-1: the first, and each later one that shows
+    a defect of another kind (its words after the line differ), so that one defect (no SP
+    after '?') hides no other (a copy rebuilt from the parsed fields)."""
+    first, *later = failures
+    kinds = {first.summary.partition(": ")[2]}
+    others = []
+    for failure in later:
+        kind = failure.summary.partition(": ")[2]
+        if kind not in kinds:
+            kinds.add(kind)
+            others.append(failure)
+    if not others:
+        return first
+    return CheckFailed(
+        "; ".join(failure.summary for failure in (first, *others)),
+        expected="; ".join(failure.expected for failure in (first, *others)),
+        seen="; ".join(failure.seen for failure in (first, *others)),
+        clause=first.clause,
+    )
 
 
 #: Why error-echo-raw has nothing to judge when a line gets no '?' at all: the plain line with

@@ -11,14 +11,13 @@ from herdref.checker.checks.helpers import (
     need_launcher,
     neighbours_of,
     reachable_without,
-    require_flood,
-    require_spread,
     show,
 )
 from herdref.checker.checks.records import carries_fields
 from herdref.checker.checks.registry import CheckBlocked, CheckFailed, check
 from herdref.checker.checks.relinking import require_whole_again
 from herdref.checker.checks.sink import Sink
+from herdref.checker.checks.spreading import require_flood, require_spread
 from herdref.checker.deadline import DeadlinePassed, wait_until
 from herdref.checker.side_by_side import ask_each
 from herdref.checker.target import CheckContext, CheckUnsupported

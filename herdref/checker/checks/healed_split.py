@@ -23,10 +23,10 @@ from herdref.checker.checks.helpers import (
     need_launcher,
     neighbours_of,
     reachable_without,
-    require_spread,
     show,
 )
 from herdref.checker.checks.registry import CheckFailed, check
+from herdref.checker.checks.spreading import require_spread
 from herdref.checker.target import CheckContext, CheckUnsupported, Target
 from herdref.model.judge import carried_report
 

@@ -16,13 +16,12 @@ from herdref.checker.checks.helpers import (
     need_launcher,
     neighbours_of,
     reachable_without,
-    require_flood,
-    require_spread,
     show,
 )
 from herdref.checker.checks.records import carries_fields
 from herdref.checker.checks.registry import CheckBlocked, CheckFailed, check
 from herdref.checker.checks.relinking import require_whole_again
+from herdref.checker.checks.spreading import require_flood, require_spread
 from herdref.checker.socket_queues import PortQueues, how_floods_wait, port_queues
 from herdref.checker.target import CheckContext, Target
 from herdref.model import components

@@ -4,8 +4,9 @@ stale or duplicate IAMAT replaces no record anywhere but, perhaps, at its own se
 from __future__ import annotations
 
 from herdref.checker.checks.at_lines import at_reply, held_report
-from herdref.checker.checks.helpers import failure_as, neighbours_of, require_spread, show
+from herdref.checker.checks.helpers import failure_as, neighbours_of, show
 from herdref.checker.checks.registry import CheckFailed, check
+from herdref.checker.checks.spreading import require_spread
 from herdref.checker.target import CheckContext, CheckUnsupported
 from herdref.model.judge import carried_report, decimal_value, same_record, split_at_fields, time_close
 

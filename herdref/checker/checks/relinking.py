@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from herdref.checker.checks.at_lines import at_reply
-from herdref.checker.checks.helpers import failure_as, neighbours_of, require_spread
+from herdref.checker.checks.helpers import failure_as, neighbours_of
 from herdref.checker.checks.registry import CheckFailed
+from herdref.checker.checks.spreading import require_spread
 from herdref.checker.target import CheckContext
 
 __all__ = ["require_link", "require_whole_again"]

@@ -139,6 +139,9 @@ def _no_reply_to_any_decimal(context: CheckContext, name: str, client: bytes, ra
 #: How whatsat-reply's summary starts when the reply's first line is not the stored AT line
 #: (validate then knows that the stateful run sees such lines too).
 FIRST_LINE_NOT_STORED: Final = "the WHATSAT reply does not start with the stored AT line"
+#: How long a WHATSAT reply that ended at an empty line right after its AT line, on a
+#: connection the server keeps open, is read on for what the herd writes after that line.
+_PAST_EMPTY_LINE_S: Final = 2.0
 
 
 @check(
@@ -170,8 +173,17 @@ def whatsat_reply(context: CheckContext) -> None:
                 f"bound {bound} refused with '?': limits-accepted judges that (WHATSAT-3)"
             )
             continue
+        read_on = not reply.closed and reply.data.startswith(line + b"\n\n")
+        if read_on:
+            # An empty line right after the AT line ended the read (the reply's end for a
+            # client) on a connection the server keeps open, with whatever came in the same
+            # read: what it writes after that empty line is read whole, as a closed connection
+            # would have shown it, to be judged too.
+            context.transcript.note("the reply ended at an empty line after the AT line: reading on")
+            request = b"WHATSAT %s 10 %d\n" % (client, bound)
+            reply = context.send(name, request, whatsat=True, timeout_s=_PAST_EMPTY_LINE_S, past_reply=True)
         _learn_if_unreadable(context, name, reply.data, report)
-        _judge_whatsat_reply(line, reply)
+        _judge_whatsat_reply(line, reply, read_past_end=read_on)
 
 
 def _learn_if_unreadable(context: CheckContext, name: str, data: bytes, report: tuple[bytes, bytes]) -> None:
@@ -192,7 +204,7 @@ def _learn_if_unreadable(context: CheckContext, name: str, data: bytes, report: 
         )
 
 
-def _judge_whatsat_reply(line: bytes, reply: Exchange) -> None:
+def _judge_whatsat_reply(line: bytes, reply: Exchange, *, read_past_end: bool = False) -> None:
     """WHATSAT-5/6: ``reply`` is the stored AT ``line``, LF, a JSON object without an empty line,
     LF LF. The first line and the body are judged apart, and every deviation proven is named:
     a reply whose first line is wrong may hide a body that is no JSON (a dict's repr), which
@@ -222,7 +234,9 @@ def _judge_whatsat_reply(line: bytes, reply: Exchange) -> None:
         if not newline or not body.strip() or not looks_like_at(first):
             raise deviation  # no body to judge ('?', nothing, one line)
     # The body is judged as if it followed the stored line.
-    body_failure = _judge_whatsat_body(line + b"\n" + body, closed=reply.closed, any_first_line=malformed)
+    body_failure = _judge_whatsat_body(
+        line + b"\n" + body, closed=reply.closed, any_first_line=malformed, read_past_end=read_past_end
+    )
     if deviation is None:
         if body_failure is not None:
             raise body_failure
@@ -295,10 +309,13 @@ def _both(layout: CheckFailed, body: CheckFailed, data: bytes, joined_by: str) -
     )
 
 
-def _judge_whatsat_body(data: bytes, *, closed: bool, any_first_line: bool = False) -> CheckFailed | None:
+def _judge_whatsat_body(
+    data: bytes, *, closed: bool, any_first_line: bool = False, read_past_end: bool = False
+) -> CheckFailed | None:
     """What is wrong after the first line of ``data`` (a WHATSAT reply that starts with the
     stored AT line); None when it is a JSON object without an empty line, then LF LF. With
-    ``any_first_line`` that line is a malformed AT reply, whose shape is not judged here."""
+    ``any_first_line`` that line is a malformed AT reply, whose shape is not judged here; with
+    ``read_past_end`` the read went on past the reply's end on a connection kept open."""
     first = data.partition(b"\n")[0]
     if data.startswith(first + b"\n\n"):
         # WHATSAT-5's layout: a client reads up to the first empty line, which here comes before
@@ -311,12 +328,13 @@ def _judge_whatsat_body(data: bytes, *, closed: bool, any_first_line: bool = Fal
         )
         # What follows is judged too, as if it came right after the AT line: a body that is no
         # JSON object is a defect of its own (WHATSAT-6), which no later check can see past this.
-        # Only where the server closed the connection: on one it keeps open, the read ended at
-        # that empty line (the reply's end for a client), and what came with it may be a part.
+        # Only where the server closed the connection, or the read went on past that empty
+        # line: otherwise it ended there (the reply's end for a client), and what came with it
+        # may be a part.
         after = data[len(first) :].lstrip(b"\n")
         body = (
             _judge_whatsat_body(first + b"\n" + after, closed=closed, any_first_line=any_first_line)
-            if closed and after
+            if (closed or read_past_end) and after
             else None
         )
         if body is None or body.strict_part or body.clause != "WHATSAT-6":

@@ -555,6 +555,15 @@ def error_copy_rebuilt(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def error_no_space_copy_rebuilt(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        reply = h.exchange("A", b"WHATSAT zeros 010 21\n", t, complete=line_done).data
+        return t.evidence(reply == b"?WHATSAT zeros 10 21\n", "no SP after '?', and the copy rebuilt")
+
+
+@probe
 def error_copy_literal(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h:
         h.start("A")
@@ -1743,6 +1752,18 @@ def blank_line_then_bare_array(script: Path, directory: Path) -> Evidence:
         lines = reply.split(b"\n")
         seen = lines[1:2] == [b""] and lines[2:3] == [b"["]
         return t.evidence(seen, "an empty line follows the AT line, then a bare array")
+
+
+@probe
+def blank_line_then_bare_array_never_closes(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        h.iamat("A", b"gap", LOCATION, now(), t)
+        reply = h.exchange("A", b"WHATSAT gap 10 1\n", t, timeout_s=QUIET_S)
+        lines = reply.data.split(b"\n")
+        seen = lines[1:2] == [b""] and lines[2:3] == [b"["] and not reply.closed
+        return t.evidence(seen, "an empty line follows the AT line, then a bare array; never closed")
 
 
 @probe
