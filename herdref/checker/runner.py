@@ -33,6 +33,8 @@ from dataclasses import dataclass, field
 from typing import Final, Literal
 
 from herdref.checker.checks import Check, CheckBlocked, CheckFailed, CheckUnsupported
+from herdref.checker.client import Transcript
+from herdref.checker.dialect import probe_dialect
 from herdref.checker.grading import (
     BUILTIN_CLAUSE_TAGS,
     ClauseTag,
@@ -451,6 +453,22 @@ def _run_alone(target: Target) -> None:
     except LaunchError:
         return  # the herd could not be set up that way: every check stays BLOCKED
     target.knowledge.alone, target.knowledge.kept_down = alone, others
+    _probe_dialect_again(target, alone)
+
+
+def _probe_dialect_again(target: Target, alone: str) -> None:
+    """The dialect step's probes taken again on the server left alone: those taken while the
+    storm raged saw replies held up by it (a herd busy with records that never stop circling
+    answered a WHATSAT after the reply timeout), and the framing checks that judge them would
+    name that as a framing defect. Kept as they were if the server alone answers no IAMAT."""
+    transcript = Transcript()
+    transcript.note(f"probed again with {alone} running alone, after the flood storm (flood-storm's)")
+    previous = (target.dialect, target.dialect_probes, target.lookup_bound, target.places_work)
+    found, _, _ = probe_dialect(target, transcript=transcript)
+    if found.iamat_answered:
+        target.dialect = found
+        return
+    target.dialect, target.dialect_probes, target.lookup_bound, target.places_work = previous
 
 
 def _take_promotions(knowledge: RunKnowledge, pending: list[Check]) -> None:

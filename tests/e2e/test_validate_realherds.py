@@ -1008,3 +1008,20 @@ def test_an_empty_line_before_the_json_hides_no_defect_of_the_json(tmp_path: Pat
     assert "an empty line follows the AT line" in summary, output
     assert "(WHATSAT-6)" in summary, output
     assert status == 1, output
+
+
+def test_framing_after_a_flood_storm_is_judged_on_the_server_alone(tmp_path: Path) -> None:
+    # A student herd's flood storm, started by the dialect step's own IAMATs, held its WHATSAT
+    # replies past the reply timeout: frame-half-close-whatsat failed it (FRAME-4) on probes
+    # taken during the storm, though the server alone answers a WHATSAT with half-close at once.
+    status, document, output = validate(
+        tmp_path,
+        *launch_broken_herd(tmp_path, "flood_storm_holds_whatsat.py"),
+        "--only",
+        "flood-storm,frame-half-close-whatsat,frame-keep-open,whatsat-reply",
+    )
+    verdicts = {name: entry["verdict"] for name, entry in _checks(document).items()}
+    assert verdicts["flood-storm"] == "FAIL", output
+    for name in ("frame-half-close-whatsat", "frame-keep-open", "whatsat-reply"):
+        assert verdicts[name] == "PASS", (name, output)
+    assert status == 1, output

@@ -1464,6 +1464,11 @@ def flood_storm(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def flood_storm_holds_whatsat(script: Path, directory: Path) -> Evidence:
+    return _copies_at_fake(script, directory, lambda h, t: h.iamat("A", b"holds", LOCATION, now(), t))
+
+
+@probe
 def flood_storm_grows(script: Path, directory: Path) -> Evidence:
     return _copies_at_fake(script, directory, lambda h, t: h.iamat("A", b"grows", LOCATION, now(), t))
 
