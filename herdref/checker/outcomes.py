@@ -25,7 +25,9 @@ class CheckFailed(AssertionError):
     """The target broke the check's clause (or ``clause``, when given). ``strict_part`` says
     whether what broke binds only in the strict profile, when the clause's tag does not tell
     (see :func:`herdref.checker.grading.is_strict_only`). ``missing``: the servers a record
-    never reached, where that is the failure (FLOOD-1)."""
+    never reached, where that is the failure (FLOOD-1). ``unanswered``: nothing at all came back
+    (a server that may be stuck or gone: a check sends it no more lines that would each wait
+    out the reply timeout)."""
 
     def __init__(
         self,
@@ -36,6 +38,7 @@ class CheckFailed(AssertionError):
         clause: str | None = None,
         strict_part: bool | None = None,
         missing: tuple[str, ...] = (),
+        unanswered: bool = False,
     ) -> None:
         super().__init__(summary)
         self.summary = summary
@@ -44,6 +47,7 @@ class CheckFailed(AssertionError):
         self.clause = clause
         self.strict_part = strict_part
         self.missing = missing
+        self.unanswered = unanswered
 
 
 class BudgetSpent(CheckUnsupported):

@@ -1025,3 +1025,20 @@ def test_framing_after_a_flood_storm_is_judged_on_the_server_alone(tmp_path: Pat
     for name in ("frame-half-close-whatsat", "frame-keep-open", "whatsat-reply"):
         assert verdicts[name] == "PASS", (name, output)
     assert status == 1, output
+
+
+def test_a_line_taken_as_valid_does_not_hide_a_later_one_the_herd_dies_on(tmp_path: Path) -> None:
+    # A student herd took a radius of 51 km and died on 'abc' (float() raised): invalid-radius
+    # stopped at 51, so the crash was never looked for. Each failing line is named now.
+    status, document, output = validate(
+        tmp_path,
+        *launch_broken_herd(tmp_path, "radius_unlimited_text_drops_connection.py"),
+        "--only",
+        "invalid-radius",
+    )
+    entry = _checks(document)["invalid-radius"]
+    assert (entry["verdict"], entry["clause"]) == ("FAIL", "WHATSAT-2"), output
+    summary = str(entry["summary"])
+    assert " 51 5'" in summary, output
+    assert " abc 5'" in summary, output
+    assert status == 1, output

@@ -8,10 +8,10 @@ from typing import Final
 
 from herdref.checker.checks.errors import ONE_KIND_OF_INVALID_LINE
 from herdref.checker.checks.helpers import (
-    NO_ERROR_REPLY,
     alive_after,
     error_for,
     expect_error_graded,
+    named_together,
     no_error_reply_or,
     one_command_per_connection,
     refusal_failure,
@@ -80,36 +80,15 @@ def error_echo_raw(context: CheckContext) -> None:
                 context.defer_strict(failure)
             else:
                 core.append(failure)
-                if NO_ERROR_REPLY in failure.summary:
-                    break  # unanswered: later lines may each wait out the reply timeout
+                if failure.unanswered:
+                    break  # later lines might each wait out the reply timeout
         judged += 1
     if core:
-        raise _named_once(core)
+        # One kind of defect per '?' reply named (no SP after '?' on every line, once).
+        raise named_together(core, kind=lambda failure: failure.summary.partition(": ")[2])
     if not judged and unsupported is not None:
         raise unsupported
     alive_after(context, name)
-
-
-def _named_once(failures: list[CheckFailed]) -> CheckFailed:
-    """One FAIL for the '?' replies that broke ERR-1: the first, and each later one that shows
-    a defect of another kind (its words after the line differ), so that one defect (no SP
-    after '?') hides no other (a copy rebuilt from the parsed fields)."""
-    first, *later = failures
-    kinds = {first.summary.partition(": ")[2]}
-    others = []
-    for failure in later:
-        kind = failure.summary.partition(": ")[2]
-        if kind not in kinds:
-            kinds.add(kind)
-            others.append(failure)
-    if not others:
-        return first
-    return CheckFailed(
-        "; ".join(failure.summary for failure in (first, *others)),
-        expected="; ".join(failure.expected for failure in (first, *others)),
-        seen="; ".join(failure.seen for failure in (first, *others)),
-        clause=first.clause,
-    )
 
 
 #: Why error-echo-raw has nothing to judge when a line gets no '?' at all: the plain line with

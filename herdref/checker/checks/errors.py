@@ -11,6 +11,7 @@ from herdref.checker.checks.helpers import (
     error_for,
     expect_error,
     invalid_lines,
+    named_together,
     refusal_failure,
     reported,
 )
@@ -93,22 +94,32 @@ def invalid_field_count(context: CheckContext) -> None:
     # BLOCKED (its wrong answer is another check's defect, e.g. no '?' for any invalid line)
     # does not end the check: a too-long line taken as valid is this check's own defect.
     blocked: CheckBlocked | None = None
+    # Each line is judged and each failure named (too few fields taken does not hide too many
+    # taken), up to one left unanswered (invalid_lines).
+    failures: list[CheckFailed] = []
     for line in (b"IAMAT %s %s" % (client, loc), b"IAMAT", b"WHATSAT %s 10" % client):
         try:
             expect_error(context, name, line + b"\n", f"{summary}: {line!r}")
         except CheckBlocked as why:
             blocked = blocked or why
         except CheckFailed as failure:
-            context.learned["short_lines_fail"] = f"{failure.summary} (invalid-field-count)"
-            raise
-    try:
-        invalid_lines(
-            context,
-            [b"IAMAT %s %s %s extra" % (client, loc, when), b"WHATSAT %s 10 5 5" % client],
-            summary,
-        )
-    except CheckBlocked as why:
-        blocked = blocked or why
+            context.learned.setdefault("short_lines_fail", f"{failure.summary} (invalid-field-count)")
+            failures.append(failure)
+            if failure.unanswered:
+                break
+    if not any(failure.unanswered for failure in failures):
+        try:
+            invalid_lines(
+                context,
+                [b"IAMAT %s %s %s extra" % (client, loc, when), b"WHATSAT %s 10 5 5" % client],
+                summary,
+            )
+        except CheckBlocked as why:
+            blocked = blocked or why
+        except CheckFailed as failure:
+            failures.append(failure)
+    if failures:
+        raise named_together(failures)
     if blocked is not None:
         # The AT line below would be judged by the same wrong answer again.
         raise blocked
@@ -355,16 +366,17 @@ def invalid_radius(context: CheckContext) -> None:
             strict=[(radius, b"5") for radius in (b"0", b"0.0", b"-1", b"+5", b"1e1", b"nan")],
         )
     except CheckFailed as failure:
-        if "no reply" in failure.seen:
+        if failure.unanswered:
             # A radius left without any reply: where limits-edges' valid decimal radius and this
             # check's 50.5 get none either, that is this defect again (knowledge
             # radius_unanswered; limits-edges asks 50.5 itself before it is BLOCKED).
             context.learned["radius_unanswered"] = f"invalid-radius: {failure.summary} ({failure.seen})"
-            # Which radius: the summary quotes the line (b'WHATSAT <client> <radius> <bound>').
-            radius = re.search(r"WHATSAT \S+ (\S+) \S+'", failure.summary)
-            if radius is not None and "." in radius.group(1):
+            # Which radius: the summary quotes each line (b'WHATSAT <client> <radius> <bound>'),
+            # the one left unanswered last (no line is sent after it).
+            radii = re.findall(r"WHATSAT \S+ (\S+) \S+'", failure.summary)
+            if radii and "." in radii[-1]:
                 context.learned["decimal_radius_unanswered"] = (
-                    f"invalid-radius: radius {radius.group(1)} got no reply at all"
+                    f"invalid-radius: radius {radii[-1]} got no reply at all"
                 )
         raise
 

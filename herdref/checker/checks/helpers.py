@@ -24,10 +24,6 @@ SKEW_OFFSET_S: Final = 3600
 # ---- helpers -------------------------------------------------------------------------------
 
 
-#: expect_error_graded's words for a line that got no '?' reply at all.
-NO_ERROR_REPLY: Final = "no '?' reply for it"
-
-
 def show(data: bytes | None) -> str:
     return "nothing" if data is None else repr(data)
 
@@ -140,9 +136,15 @@ def refusal_failure(
                 expected=repr(error_for(payload)),
                 seen=seen,
                 clause=unanswered_clause,
+                unanswered=True,
             )
     return CheckFailed(
-        summary, expected=repr(error_for(payload)), seen=seen, clause=clause, strict_part=strict_part
+        summary,
+        expected=repr(error_for(payload)),
+        seen=seen,
+        clause=clause,
+        strict_part=strict_part,
+        unanswered=not reply.data,
     )
 
 
@@ -177,14 +179,18 @@ def expect_error_graded(
     if not is_error_reply_for(payload, line, strict=False):
         if not reply.data.startswith(b"?"):
             refused_when_plain(context, name, payload)
-        what = "its '?' reply does not copy the line" if refused else NO_ERROR_REPLY
+        what = "its '?' reply does not copy the line" if refused else "no '?' reply for it"
         if refused and reply.data[1:2] != b" " and reply.data[1:].strip(WHITESPACE):
             what = "its '?' is not followed by a space ('?', SP, then the copy)"
             if not is_error_reply_for(payload, b"? " + line[1:], strict=False):
                 # A second defect in the same reply, named with the first (one hides no other).
                 what += ", and what follows it does not copy the line"
         failure = CheckFailed(
-            f"{summary}: {what}", expected=repr(error_for(payload)), seen=seen, clause="ERR-1"
+            f"{summary}: {what}",
+            expected=repr(error_for(payload)),
+            seen=seen,
+            clause="ERR-1",
+            unanswered=not reply.data,
         )
         raise cut_or(context, payload, failure)
     copied_exactly = exact(line) if exact is not None else is_error_reply_for(payload, line, strict=True)
@@ -279,11 +285,21 @@ def invalid_lines(
     # line, a line cut short) does not end the check: a later line the herd takes as valid is
     # a defect of this check's own, and fails it.
     blocked: CheckBlocked | None = None
+    # Every line is judged, and each one that fails is named (one accepted does not hide a
+    # later one the herd crashes on), up to one left unanswered: later lines might each wait
+    # out the reply timeout at a server that is stuck or gone.
+    failures: list[CheckFailed] = []
     for line in lines:
         try:
             expect_error(context, name, line + b"\n", f"{summary}: {line!r}")
         except CheckBlocked as why:
             blocked = blocked or why
+        except CheckFailed as failure:
+            failures.append(failure)
+            if failure.unanswered:
+                break
+    if failures:
+        raise named_together(failures)
     # Every strict line is sent: one accepted does not hide a later one that gets no reply,
     # which no profile allows (ERR-4).
     deviation: CheckFailed | None = None
@@ -316,6 +332,41 @@ def invalid_lines(
         raise blocked
     if deviation is not None:
         raise deviation
+
+
+#: How many failures :func:`named_together` names in full; the rest are counted.
+_NAMED_IN_FULL: Final = 4
+
+
+def named_together(
+    failures: list[CheckFailed], *, kind: Callable[[CheckFailed], str] = lambda failure: failure.summary
+) -> CheckFailed:
+    """One FAIL for the lines of one check that each failed: the first, and each later one of
+    another ``kind`` (by default each line is its own kind), so that one defect hides no other.
+    It keeps the first one's clause."""
+    first, *later = failures
+    kinds = {kind(first)}
+    named = [first]
+    for failure in later:
+        if kind(failure) not in kinds:
+            kinds.add(kind(failure))
+            named.append(failure)
+    if len(named) == 1:
+        return first
+    shown, rest = named[:_NAMED_IN_FULL], len(named) - _NAMED_IN_FULL
+    summaries = [failure.summary for failure in shown]
+    # Summaries that share their words up to the line they quote say those words once.
+    prefix = first.summary.partition(": ")[0] + ": "
+    if all(summary.startswith(prefix) for summary in summaries):
+        summaries = [summaries[0], *(summary.removeprefix(prefix) for summary in summaries[1:])]
+    return CheckFailed(
+        "; ".join(summaries) + (f"; and {rest} more" if rest > 0 else ""),
+        expected="; ".join(dict.fromkeys(failure.expected for failure in shown)),
+        seen="; ".join(failure.seen for failure in shown),
+        clause=first.clause,
+        strict_part=first.strict_part,
+        unanswered=any(failure.unanswered for failure in named),
+    )
 
 
 def alive_after(context: CheckContext, name: str) -> None:

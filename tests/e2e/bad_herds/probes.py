@@ -564,6 +564,18 @@ def error_no_space_copy_rebuilt(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def radius_unlimited_text_drops_connection(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        h.iamat("A", b"far", LOCATION, now(), t)
+        far = h.whatsat("A", b"far", b"51", b"1", t)
+        text = h.exchange("A", b"WHATSAT far abc 1\n", t)
+        seen = far.startswith(b"AT ") and not text.data and text.closed
+        return t.evidence(seen, "51 km answered; 'abc': no reply, the connection closed")
+
+
+@probe
 def error_copy_literal(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h:
         h.start("A")
