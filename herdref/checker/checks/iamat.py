@@ -128,16 +128,19 @@ def iamat_any_time(context: CheckContext) -> None:
         )
     integers_refused = [(client_time, seen) for client_time, seen in refused if b"." not in client_time]
     if integers_refused and taken_integers:
-        # A time without a fraction refused while others without one were taken was not
-        # refused for its form (LEX-6's lenient allowance) but for its value ("time must be
-        # > 0", say): IAMAT-6.
+        # A time without a fraction refused while others without one were taken: for its value
+        # ("time must be > 0", say: IAMAT-6), or for its form (a pattern that wants three
+        # characters or more; LEX-6's lenient allowance)? Another time of as many digits, as
+        # far from the clock, tells: taken, the value was refused.
         client_time, seen = integers_refused[0]
-        raise CheckFailed(
-            f"an IAMAT with client time {client_time.decode()} {_fate(seen)}, although client "
-            f"times without a fraction were taken ({taken_integers[0].decode()})",
-            expected="an AT line (skew shows in the time difference)",
-            seen=show(seen),
-        )
+        control = (b"2" if client_time.startswith(b"1") else b"1") * len(client_time)
+        if looks_like_at(context.iamat(name, context.client_id(), context.location(), control).data):
+            raise CheckFailed(
+                f"an IAMAT with client time {client_time.decode()} {_fate(seen)}, although one "
+                f"of as many digits, as far from the server's clock, was taken ({control.decode()})",
+                expected="an AT line (skew shows in the time difference)",
+                seen=show(seen),
+            )
     with_fraction = [(client_time, seen) for client_time, seen in refused if b"." in client_time]
     if integers_refused:
         # A time without a fraction was refused: the later checks send times with one, so that

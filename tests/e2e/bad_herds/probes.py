@@ -462,6 +462,20 @@ def time_to_date_dies(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def time_pattern_any_char(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        colon = h.exchange("A", b"IAMAT colon " + LOCATION + b" 12:30\n", t).data
+        zero = h.iamat("A", b"zero", LOCATION, b"0", t)
+        one = h.iamat("A", b"one", LOCATION, b"1", t)
+        taken = h.iamat("A", b"long", LOCATION, b"123", t)
+        refused = not zero.startswith(b"AT ") and not one.startswith(b"AT ")
+        seen = not colon.startswith(b"?") and refused and taken.startswith(b"AT ")
+        return t.evidence(seen, "'12:30' not refused; '0' and '1' get no AT line; '123' does")
+
+
+@probe
 def time_zero_refused(script: Path, directory: Path) -> Evidence:
     line = b"IAMAT epoch " + LOCATION + b" 0.000\n"
     return _answered(script, directory, line, "a client time of 0.000 gets '?'", want_at=False)
