@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import re
+from functools import partial
+from typing import Final
 
 from herdref.checker.checks.at_lines import at_reply, is_malformed, require_arrival
 from herdref.checker.checks.helpers import (
@@ -13,6 +15,7 @@ from herdref.checker.checks.helpers import (
     reachable_without,
     show,
 )
+from herdref.checker.checks.nanosecond import nanosecond_pair
 from herdref.checker.checks.records import carries_fields
 from herdref.checker.checks.registry import CheckBlocked, CheckFailed, check
 from herdref.checker.checks.relinking import require_whole_again
@@ -20,7 +23,8 @@ from herdref.checker.checks.sink import Sink
 from herdref.checker.checks.spreading import require_flood, require_spread
 from herdref.checker.deadline import DeadlinePassed, wait_until
 from herdref.checker.side_by_side import ask_each
-from herdref.checker.target import CheckContext, CheckUnsupported
+from herdref.checker.target import CheckContext, CheckUnsupported, Target
+from herdref.model import components
 from herdref.model.judge import carried_report, split_at_fields
 
 # ---- flooding ------------------------------------------------------------------------------
@@ -55,6 +59,31 @@ def flood_no_loop(context: CheckContext) -> None:
     _watch_sink(context, storm_only=False)
 
 
+#: How many pairs of crossing reports flood-storm sends (see _watch_sink).
+_PAIRS: Final = 3
+
+
+def _report_at(
+    context: CheckContext, client: bytes, reports: dict[str, tuple[bytes, bytes]], reporter: str
+) -> bytes:
+    """The AT reply ``reporter`` gives to ``client``'s report there (its location and time)."""
+    return at_reply(context, reporter, client, *reports[reporter])
+
+
+def _sink_for(target: Target) -> str:
+    """The server whose port listens for copies: the one whose loss leaves the other servers
+    the most independent cycles (a storm of two versions of a record chasing each other needs
+    one; without it, the last version sent wins and the chase ends), then the most neighbours
+    (the most copies to count)."""
+
+    def cycles_without(name: str) -> int:
+        alive = [other for other in target.names if other != name]
+        links = [pair for pair in target.config.links if name not in pair]
+        return len(links) - len(alive) + len(components(alive, links))
+
+    return max(target.names, key=lambda name: (cycles_without(name), len(neighbours_of(target, name)), name))
+
+
 def _watch_sink(context: CheckContext, *, storm_only: bool) -> None:
     """Kill the server with the most neighbours, listen on its port, send an IAMAT to one of
     its neighbours and count the copies of this run's records that arrive. ``storm_only``:
@@ -62,7 +91,7 @@ def _watch_sink(context: CheckContext, *, storm_only: bool) -> None:
     UNSUPPORTED (flood-no-loop and the IAMAT checks judge those)."""
     launcher = need_launcher(context)
     target = context.target
-    sink_name = max(target.names, key=lambda name: (len(neighbours_of(target, name)), name))
+    sink_name = _sink_for(target)
     neighbours = neighbours_of(target, sink_name)
     if not neighbours:
         raise CheckUnsupported("no server has a neighbour")
@@ -81,16 +110,19 @@ def _watch_sink(context: CheckContext, *, storm_only: bool) -> None:
     others = [name for name in target.names if name not in (sink_name, origin)]
     reporters = [origin, *others[:1]] if storm_only else [origin]
     with Sink(host, port) as sink:
-        client = context.client_id()
-        # The second report 1 ms newer than the first, whichever is answered first.
-        reports = {
-            name: (context.location(), context.now_time(0.001 * rank)) for rank, name in enumerate(reporters)
-        }
-        answers = ask_each(
-            reporters, lambda reporter: at_reply(context, reporter, client, *reports[reporter])
-        )
+        # The second report 1 ns newer than the first, whichever is answered first: equal as
+        # binary floats, so a herd that takes a report whose time differs from the one it holds
+        # and is not smaller as a float (`<=`) swaps the two for ever (a student herd; another
+        # never stores the second, which newer-by-value judges). Whether the two floods cross
+        # is a race (in one run of eight they did not): three pairs, each a client of its own.
+        answers: list[object] = []
+        for _ in range(_PAIRS if storm_only else 1):
+            client = context.client_id()
+            times = nanosecond_pair()
+            reports = {name: (context.location(), times[rank]) for rank, name in enumerate(reporters)}
+            answers += ask_each(reporters, partial(_report_at, context, client, reports)).values()
         try:
-            for answer in answers.values():
+            for answer in answers:
                 if isinstance(answer, Exception):
                     raise answer
         except CheckFailed as failure:

@@ -22,8 +22,9 @@ from herdref.checker.checks.records import carries_fields
 from herdref.checker.checks.registry import CheckBlocked, CheckFailed, check
 from herdref.checker.checks.relinking import require_whole_again
 from herdref.checker.checks.spreading import require_flood, require_spread
+from herdref.checker.deadline import DeadlinePassed, wait_until
 from herdref.checker.socket_queues import PortQueues, how_floods_wait, port_queues
-from herdref.checker.target import CheckContext, Target
+from herdref.checker.target import BudgetSpent, CheckContext, Target
 from herdref.model import components
 from herdref.model.judge import looks_like_at
 
@@ -152,6 +153,24 @@ def paused_neighbour(context: CheckContext) -> None:
         raise
     finally:
         launcher.resume(victim)
+        _drained(context, neighbours_of(target, victim)[0])
+
+
+def _drained(context: CheckContext, name: str) -> None:
+    """Wait, up to the reply timeout, until ``name`` answers an IAMAT again: a herd blocked on
+    the stopped neighbour's full link goes on once it reads again, and the next check (or this
+    one's replay) must not start while the backlog still holds it up."""
+    client = context.client_id("drained")
+
+    def answers() -> bool:
+        return looks_like_at(context.iamat(name, client, context.location(), context.now_time()).data)
+
+    with contextlib.suppress(DeadlinePassed, BudgetSpent):
+        wait_until(
+            answers,
+            deadline_s=context.remaining(context.target.timeout_s),
+            poll_s=0.1,
+        )
 
 
 def _with_neighbour_stopped(context: CheckContext, victim: str) -> None:
@@ -299,19 +318,26 @@ def _fill_link(context: CheckContext, name: str, victim: str) -> None:
         payload = b"IAMAT %s %s %s\n" % (client, location, context.now_time())
         reply = context.send(name, payload, record=False)
         took = time.monotonic() - asked
-        if count == 0 and not looks_like_at(reply.data):
+        if count == 0 and reply.data and not looks_like_at(reply.data):
             # Nothing waits for the stopped server yet: the line itself was not taken (a line
             # limit is ERR-4's business). The replies with the neighbour stopped were judged.
+            # (No reply at all is no such answer: a server still blocked on the link, below.)
             context.transcript.note(
                 f"{name} does not answer an IAMAT with a {_FILL_CLIENT_OCTETS}-octet client ID, so "
                 "the link to the stopped neighbour was not filled"
             )
             return
         if not looks_like_at(reply.data):
+            sent_so_far = (
+                f"after {count} records of {_FILL_CLIENT_OCTETS // 1000} KB ({sent / 2**20:.1f} MiB) "
+                f"were sent to {name} to flood, {victim} among others (the same IAMAT was answered "
+                "until then"
+                if count
+                else f"at the first of the records of {_FILL_CLIENT_OCTETS // 1000} KB sent to {name} to "
+                f"flood, {victim} among others (a short IAMAT was answered just before"
+            )
             raise CheckFailed(
-                f"{name} stopped answering IAMATs while its neighbour {victim} was stopped, after "
-                f"{count} records of {_FILL_CLIENT_OCTETS // 1000} KB ({sent / 2**20:.1f} MiB) were "
-                f"sent to {name} to flood, {victim} among others (the same IAMAT was answered until then; "
+                f"{name} stopped answering IAMATs while its neighbour {victim} was stopped, {sent_so_far}; "
                 f"{how_floods_wait(victim, _victim_queues(target, victim))})",
                 expected=f"an AT line within {target.timeout_s:g} s for each IAMAT",
                 seen=(show(reply.data[:200]) if reply.data else "no reply")

@@ -1490,6 +1490,33 @@ def flood_storm(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def float_equal_replaces(script: Path, directory: Path) -> Evidence:
+    # A cycle of three real servers (A, B, D) and C, a fake, linked to A: two reports 1 ns apart
+    # at A and B cross on the cycle and keep replacing each other; each time A takes one, C
+    # gets a copy.
+    names, links = ("A", "B", "C", "D"), (("A", "B"), ("B", "D"), ("D", "A"), ("A", "C"))
+    with herd(script, directory, names=names, links=links) as h, fake_server(h.ports["C"]) as c:
+        h.start("A", "B", "D")
+        t = Transcript()
+        whole, nanoseconds = divmod(time.time_ns(), 1_000_000_000)
+        # Both sent before either is answered, so that their floods cross.
+        with h.connect("A") as a, h.connect("B") as b:
+            for sock, name, offset in ((a, "A", 0), (b, "B", 1)):
+                line = b"IAMAT swap %s %d.%09d\n" % (LOCATION, whole, nanoseconds % 999_999_990 + offset)
+                t.sent(name, line)
+                sock.sendall(line)
+            for sock, name in ((a, "A"), (b, "B")):
+                t.got(name, read_reply(sock, timeout_s=QUIET_S).data)
+
+        def copies() -> int:
+            return sum(b" swap " in line for line in c.lines())
+
+        wait_for(lambda: copies() > 20, QUIET_S)
+        t.append(f"C (fake) got {copies()} copies of the client's records")
+        return t.evidence(copies() > 20, "two reports 1 ns apart keep replacing each other")
+
+
+@probe
 def flood_storm_holds_whatsat(script: Path, directory: Path) -> Evidence:
     return _copies_at_fake(script, directory, lambda h, t: h.iamat("A", b"holds", LOCATION, now(), t))
 
