@@ -82,6 +82,10 @@ timeout that cannot succeed, and say why:
   9999, and dies of it). invalid-time's odd forms that fail the same conversion (``inf``,
   ``nan``) and get no reply either are then that defect again: BLOCKED by iamat-any-time, not
   a second FAIL (ERR-4).
+* ``request_misplaced``: whatsat-location-forms saw the Places request for a record stored in
+  an unusual form or quadrant centred elsewhere, while one for an ordinary location was not
+  (PLACES-2). places-radius-metres' own records in other quadrants, asked for elsewhere too,
+  are then that defect again: BLOCKED by whatsat-location-forms, not a second FAIL.
 * ``promote``: a check asks the runner to judge another one next, ahead of its place, because
   what it saw makes that one the check that names the defect (flood-storm saw no neighbour
   send a record: flood-all is judged at once, and the checks that need flooding to work come
@@ -117,6 +121,7 @@ Fact = Literal[
     "origin_record_missing",
     "repeat_unanswered",
     "far_time_unanswered",
+    "request_misplaced",
 ]
 
 
@@ -149,6 +154,7 @@ class RunKnowledge:
     origin_record_missing: str | None = None
     repeat_unanswered: str | None = None
     far_time_unanswered: str | None = None
+    request_misplaced: str | None = None
     #: The check that taught each fact (the first one: its words are the ones kept).
     learned_by: dict[str, str] = field(default_factory=dict)
     #: With ``long_lines_fail``: the longest line (octets, LF excluded) long-lines saw answered

@@ -233,6 +233,9 @@ def misplaced_request(context: CheckContext, location: bytes, since: float) -> b
         )
         return False
     stray = found.strays[0]
+    context.learned["request_misplaced"] = (
+        f"whatsat-location-forms: the request for a record at {location.decode()} is centred elsewhere"
+    )
     raise CheckFailed(
         f"the Places request for a record stored at {location.decode()} is not centred on it "
         f"(for {ordinary.decode()} it is)",

@@ -1042,3 +1042,19 @@ def test_a_line_taken_as_valid_does_not_hide_a_later_one_the_herd_dies_on(tmp_pa
     assert " 51 5'" in summary, output
     assert " abc 5'" in summary, output
     assert status == 1, output
+
+
+def test_a_places_request_for_another_quadrant_is_judged_by_places_radius_metres(tmp_path: Path) -> None:
+    # A student herd sent '+34.5+118.25' to Places as '34.,+118.25': the course's locations are
+    # all north-west, and places-radius-metres only ever asked for those, while the check that
+    # asks for unusual forms (whatsat-location-forms) was BLOCKED behind whatsat-reply.
+    status, document, output = validate(
+        tmp_path,
+        *launch_broken_herd(tmp_path, "location_split_at_last_minus.py"),
+        "--only",
+        "places-radius-metres",
+    )
+    entry = _checks(document)["places-radius-metres"]
+    assert (entry["verdict"], entry["clause"]) == ("FAIL", "PLACES-2"), output
+    assert "is not centred on it" in str(entry["summary"]), output
+    assert status == 1, output

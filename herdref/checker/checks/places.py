@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 from typing import Final
+from urllib.parse import unquote
 
 from herdref.checker.checks.at_lines import at_reply
-from herdref.checker.checks.helpers import alive_after, expect_error, show
-from herdref.checker.checks.registry import CheckFailed, check
+from herdref.checker.checks.helpers import alive_after, expect_error, named_together, show
+from herdref.checker.checks.registry import CheckBlocked, CheckFailed, check
 from herdref.checker.checks.whatsat_reading import places_reply, whatsat_json
 from herdref.checker.places_attribution import (
     attribute_again,
@@ -199,6 +200,9 @@ def places_radius_metres(context: CheckContext) -> None:
             f"the IAMAT that WHATSAT needs got {answer}, not an AT line (the IAMAT checks judge "
             "that), so no Places request could be asked for"
         )
+    # Each request is judged by value (core); how its numbers are written, after (strict).
+    failures: list[CheckFailed] = []
+    written: list[str] = []
     for radius_km, metres in ((b"10", Decimal(10_000)), (b"0.5", Decimal(500))):
         if radius_km != b"10":
             # A location of its own for each WHATSAT: a late request is told by its centre.
@@ -214,26 +218,109 @@ def places_radius_metres(context: CheckContext) -> None:
         found = wait_for_request(context, location, since=since, wait_s=0 if answered else None)
         if not found.own and not found.strays:
             if radius_km == b"0.5" and not looks_like_at(reply.data):
-                return  # a decimal radius is refused (or dropped) here; limits-edges reports that
+                break  # a decimal radius is refused (or dropped) here; limits-edges reports that
             raise CheckUnsupported(
                 "the target's Places request never reached the fixture"
                 if looks_like_at(reply.data)
                 else f"WHATSAT radius {radius_km.decode()} km got no answer, so no Places request was made"
             )
         if not found.own:
-            stray = found.strays[0]
-            raise CheckFailed(
-                "the Places request is not centred on the client's stored location",
-                expected=",".join(location_degrees(location)),
-                seen=f"{stray.get('path')}?{stray.get('raw_query') or stray.get('body')}",
-            )
+            failures.append(_off_centre(location, found.strays[0]))
+            continue
         seen_radius = request_circle(found.own[0])[0]
         if seen_radius is None or seen_radius != metres:
-            raise CheckFailed(
-                f"WHATSAT radius {radius_km.decode()} km was sent to Places as {seen_radius}",
-                expected=f"radius {metres} (metres)",
-                seen=f"radius {seen_radius}",
+            failures.append(
+                CheckFailed(
+                    f"WHATSAT radius {radius_km.decode()} km was sent to Places as {seen_radius}",
+                    expected=f"radius {metres} (metres)",
+                    seen=f"radius {seen_radius}",
+                )
             )
+            continue
+        written += _written_otherwise(found.own[0], location, metres)
+    elsewhere = _other_quadrants(context, name, client)
+    misplaced = context.target.knowledge.request_misplaced
+    if elsewhere and misplaced is not None:
+        # The same misplacing, named once (knowledge request_misplaced).
+        context.transcript.note(f"{elsewhere[0].summary}: {misplaced}")
+        if not failures:
+            raise CheckBlocked("whatsat-location-forms", f"{elsewhere[0].summary}: {misplaced}")
+        elsewhere = []
+    failures += elsewhere
+    if failures:
+        raise named_together(failures)
+    if written:
+        context.defer_strict(
+            CheckFailed(
+                "the Places request writes its numbers otherwise than the client did: "
+                + "; ".join(dict.fromkeys(written)),
+                expected="location=<the client's digits, no '+'>&radius=<metres, an integer when whole>",
+                seen="; ".join(dict.fromkeys(written)),
+                strict_part=True,
+            )
+        )
+
+
+def _off_centre(location: bytes, stray: dict[str, object]) -> CheckFailed:
+    """A Places request that came for a WHATSAT about a client stored at ``location`` and is
+    centred elsewhere."""
+    return CheckFailed(
+        f"the Places request for a record stored at {location.decode()} is not centred on it",
+        expected=",".join(location_degrees(location)),
+        seen=f"{stray.get('path')}?{stray.get('raw_query') or stray.get('body')}",
+    )
+
+
+#: The signs of two other quadrants: the course's own locations are all +lat -long, and a herd
+#: that cuts the location at its sign characters writes only those right. (South-east, -lat
+#: +long, is whatsat-location-forms', which judges its request too.)
+_OTHER_SIGNS: Final = ((b"+", b"+"), (b"-", b"-"))
+
+
+def _other_quadrants(context: CheckContext, name: str, client: bytes) -> list[CheckFailed]:
+    """PLACES-2 for records stored north-east and south-west (a student herd sent
+    '+34.5+118.25' as '34.,+118.25'): each Places request must be centred on its record. A
+    WHATSAT answered without a request is not judged here (WHATSAT-5, whatsat-location-forms)."""
+    fixture = context.target.fixture
+    assert fixture is not None  # the caller has one
+    failures: list[CheckFailed] = []
+    for latitude_sign, longitude_sign in _OTHER_SIGNS:
+        latitude, longitude = (part.lstrip("+-").encode() for part in location_degrees(context.location()))
+        location = latitude_sign + latitude + longitude_sign + longitude
+        if not looks_like_at(context.iamat(name, client, location, context.now_time()).data):
+            # Refusing a valid location is location-edges' business (LEX-5).
+            context.transcript.note(f"{location.decode()} got no AT line: no Places request to judge for it")
+            continue
+        fixture.reset()
+        since = now()
+        reply = context.whatsat(name, client, b"10", 1)
+        answered = reply.data.startswith(b"?") or looks_like_at(reply.data)
+        found = wait_for_request(context, location, since=since, wait_s=0 if answered else None)
+        if not found.own and found.strays:
+            failures.append(_off_centre(location, found.strays[0]))
+        elif not found.own:
+            context.transcript.note(f"no Places request for the record at {location.decode()}: not judged")
+    return failures
+
+
+def _written_otherwise(request: dict[str, object], location: bytes, metres: Decimal) -> list[str]:
+    """How a legacy request (query string) writes the centre and the radius otherwise than
+    PLACES-2's strict part asks, in words: [] when as asked, or for the New API (JSON numbers,
+    judged by value only)."""
+    raw = request.get("raw_query")
+    if not isinstance(raw, str):
+        return []
+    fields = dict(part.partition("=")[::2] for part in raw.split("&"))
+    seen_location = unquote(fields.get("location", ""))
+    seen_radius = unquote(fields.get("radius", ""))
+    wanted_location = ",".join(location_degrees(location))
+    wanted_radius = str(metres.normalize()) if metres != metres.to_integral() else str(int(metres))
+    words = []
+    if seen_location != wanted_location:
+        words.append(f"location={seen_location} for the client's {location.decode()} ({wanted_location})")
+    if seen_radius != wanted_radius:
+        words.append(f"radius={seen_radius} for {wanted_radius} metres")
+    return words
 
 
 #: Fewer than the fixture's places, so that the cut to the bound is part of what is compared.

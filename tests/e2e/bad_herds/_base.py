@@ -138,7 +138,8 @@ class HerdServer:
         return stored
 
     def radius_param(self, radius_km: Decimal) -> str:
-        return str(radius_km * 1000)
+        """The radius in metres, an integer when whole (PLACES-2: 0.5 km is 500, not 500.0)."""
+        return format((radius_km * 1000).normalize(), "f")
 
     def bound_ok(self, bound: int) -> bool:
         return bound <= 20

@@ -513,3 +513,17 @@ def dialect_no_final_lf_stray_error(script: Path, directory: Path) -> Evidence:
             and reply.data.endswith(b" glued " + LOCATION + b" " + client_time + b"?"),
             "the AT reply without its LF, then '?' for the EOF read, glued to it",
         )
+
+
+@trait
+def dialect_places_query_float_forms(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        h.iamat("A", b"forms", LOCATION, now(), t)
+        h.whatsat("A", b"forms", b"10", b"1", t)
+        requests = h.fixture.requests()
+        t.append(f"fixture saw: {[request['raw_query'] for request in requests]}")
+        query = requests[-1]["query"] if requests else {}
+        seen = query.get("radius") == "10000.0" and str(query.get("location", "")).startswith("+")
+        return t.evidence(seen, "radius=10000.0 and the location's '+' kept")

@@ -1900,6 +1900,19 @@ def _fixture_query(script: Path, directory: Path, client: bytes, t: Transcript) 
 
 
 @probe
+def location_split_at_last_minus(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        h.iamat("A", b"south", b"-34.5-118.25", now(), t)
+        h.whatsat("A", b"south", b"10", b"1", t)
+        requests = h.fixture.requests()
+        t.append(f"fixture saw: {[request['raw_query'] for request in requests]}")
+        location = requests[-1]["query"].get("location") if requests else None
+        return t.evidence(location == "34.5,-118.25", "-34.5-118.25 went to Places as 34.5,-118.25")
+
+
+@probe
 def radius_in_km(script: Path, directory: Path) -> Evidence:
     t = Transcript()
     query = _fixture_query(script, directory, b"km", t)
