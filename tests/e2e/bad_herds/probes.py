@@ -1433,6 +1433,18 @@ def one_hop_flooding(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def one_hop_whatsat_prefixed(script: Path, directory: Path) -> Evidence:
+    hops = one_hop_flooding(script, directory / "hops")
+    with herd(script, directory / "prefixed") as h:
+        h.start("A")
+        t = Transcript(hops.transcript)
+        h.iamat("A", b"prefix", LOCATION, now(), t)
+        first = first_line(h.whatsat("A", b"prefix", b"10", b"1", t))
+        seen = hops.seen and first.startswith(b"AT A ") and len(first.split()) == 9
+        return t.evidence(seen, "one hop only, and the WHATSAT line has nine fields")
+
+
+@probe
 def no_flooding(script: Path, directory: Path) -> Evidence:
     with herd(script, directory, names=("A", "B"), links=(("A", "B"),)) as h, fake_server(h.ports["B"]) as b:
         h.start("A")
