@@ -25,9 +25,9 @@ class CheckFailed(AssertionError):
     """The target broke the check's clause (or ``clause``, when given). ``strict_part`` says
     whether what broke binds only in the strict profile, when the clause's tag does not tell
     (see :func:`herdref.checker.grading.is_strict_only`). ``missing``: the servers a record
-    never reached, where that is the failure (FLOOD-1). ``unanswered``: nothing at all came back
-    (a server that may be stuck or gone: a check sends it no more lines that would each wait
-    out the reply timeout)."""
+    never reached, where that is the failure (FLOOD-1). ``unanswered``: nothing at all came back;
+    ``silent``: nor did the server close the connection before the reply timeout (a server that
+    may be stuck: a check sends it no more lines that would each wait out that timeout)."""
 
     def __init__(
         self,
@@ -39,6 +39,7 @@ class CheckFailed(AssertionError):
         strict_part: bool | None = None,
         missing: tuple[str, ...] = (),
         unanswered: bool = False,
+        silent: bool = False,
     ) -> None:
         super().__init__(summary)
         self.summary = summary
@@ -48,6 +49,7 @@ class CheckFailed(AssertionError):
         self.strict_part = strict_part
         self.missing = missing
         self.unanswered = unanswered
+        self.silent = silent
 
 
 class BudgetSpent(CheckUnsupported):

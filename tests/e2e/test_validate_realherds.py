@@ -1058,3 +1058,21 @@ def test_a_places_request_for_another_quadrant_is_judged_by_places_radius_metres
     assert (entry["verdict"], entry["clause"]) == ("FAIL", "PLACES-2"), output
     assert "is not centred on it" in str(entry["summary"]), output
     assert status == 1, output
+
+
+def test_a_line_the_herd_dies_on_does_not_hide_a_later_one_it_takes(tmp_path: Path) -> None:
+    # A student herd dropped the connection on a location with one sign and took '+abc-def':
+    # invalid-location stopped at the first line left without a reply. A line answered by a
+    # closed connection costs nothing to go on from, once the server is seen still to answer.
+    status, document, output = validate(
+        tmp_path,
+        *launch_broken_herd(tmp_path, "location_one_sign_crash_others_taken.py"),
+        "--only",
+        "invalid-location",
+    )
+    entry = _checks(document)["invalid-location"]
+    assert (entry["verdict"], entry["clause"]) == ("FAIL", "LEX-5"), output
+    summary = str(entry["summary"])
+    assert "(no reply)" in summary, output
+    assert " +.-. " in summary, output
+    assert status == 1, output

@@ -11,6 +11,7 @@ from herdref.checker.checks.helpers import (
     alive_after,
     error_for,
     expect_error_graded,
+    goes_on_after,
     named_together,
     no_error_reply_or,
     one_command_per_connection,
@@ -78,10 +79,8 @@ def error_echo_raw(context: CheckContext) -> None:
         except CheckFailed as failure:
             if failure.clause == "ERR-2":
                 context.defer_strict(failure)
-            else:
-                core.append(failure)
-                if failure.unanswered:
-                    break  # later lines might each wait out the reply timeout
+            elif not goes_on_after(context, name, failure, core):
+                break
         judged += 1
     if core:
         # One kind of defect per '?' reply named (no SP after '?' on every line, once).

@@ -10,6 +10,7 @@ from herdref.checker.checks.helpers import (
     alive_after,
     error_for,
     expect_error,
+    goes_on_after,
     invalid_lines,
     named_together,
     refusal_failure,
@@ -104,10 +105,9 @@ def invalid_field_count(context: CheckContext) -> None:
             blocked = blocked or why
         except CheckFailed as failure:
             context.learned.setdefault("short_lines_fail", f"{failure.summary} (invalid-field-count)")
-            failures.append(failure)
-            if failure.unanswered:
+            if not goes_on_after(context, name, failure, failures):
                 break
-    if not any(failure.unanswered for failure in failures):
+    if not any(failure.silent or failure.clause == "ERR-4" for failure in failures):
         try:
             invalid_lines(
                 context,

@@ -137,6 +137,7 @@ def refusal_failure(
                 seen=seen,
                 clause=unanswered_clause,
                 unanswered=True,
+                silent=_silent(reply),
             )
     return CheckFailed(
         summary,
@@ -145,7 +146,32 @@ def refusal_failure(
         clause=clause,
         strict_part=strict_part,
         unanswered=not reply.data,
+        silent=_silent(reply),
     )
+
+
+def _silent(reply: Exchange) -> bool:
+    """Nothing came back, and the connection stayed open until the read's deadline."""
+    return not reply.data and not reply.closed and reply.error is None
+
+
+def goes_on_after(
+    context: CheckContext, name: str, failure: CheckFailed, failures: list[CheckFailed]
+) -> bool:
+    """Whether a check that judges several lines sends the next one after ``failure`` (kept in
+    ``failures``): not after a silence (each line would wait out the reply timeout again), nor
+    when the server no longer answers a valid IAMAT (that ERR-4 failure is kept too); after a
+    reply, or a connection closed at once, the next line may show a defect of another kind."""
+    failures.append(failure)
+    if failure.silent:
+        return False
+    if failure.unanswered:
+        try:
+            alive_after(context, name)
+        except CheckFailed as dead:
+            failures.append(dead)
+            return False
+    return True
 
 
 def expect_error_graded(
@@ -191,6 +217,7 @@ def expect_error_graded(
             seen=seen,
             clause="ERR-1",
             unanswered=not reply.data,
+            silent=_silent(reply),
         )
         raise cut_or(context, payload, failure)
     copied_exactly = exact(line) if exact is not None else is_error_reply_for(payload, line, strict=True)
@@ -286,8 +313,7 @@ def invalid_lines(
     # a defect of this check's own, and fails it.
     blocked: CheckBlocked | None = None
     # Every line is judged, and each one that fails is named (one accepted does not hide a
-    # later one the herd crashes on), up to one left unanswered: later lines might each wait
-    # out the reply timeout at a server that is stuck or gone.
+    # later one the herd crashes on), up to one met with silence or a server gone.
     failures: list[CheckFailed] = []
     for line in lines:
         try:
@@ -295,8 +321,9 @@ def invalid_lines(
         except CheckBlocked as why:
             blocked = blocked or why
         except CheckFailed as failure:
-            failures.append(failure)
             if failure.unanswered:
+                failure.summary += " (no reply)"  # told apart from lines answered otherwise
+            if not goes_on_after(context, name, failure, failures):
                 break
     if failures:
         raise named_together(failures)

@@ -308,7 +308,7 @@ def _written_otherwise(request: dict[str, object], location: bytes, metres: Deci
     PLACES-2's strict part asks, in words: [] when as asked, or for the New API (JSON numbers,
     judged by value only)."""
     raw = request.get("raw_query")
-    if not isinstance(raw, str):
+    if not isinstance(raw, str) or "location=" not in raw:
         return []
     fields = dict(part.partition("=")[::2] for part in raw.split("&"))
     seen_location = unquote(fields.get("location", ""))

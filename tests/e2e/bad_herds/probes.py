@@ -656,6 +656,17 @@ def nan_time_no_reply(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def location_one_sign_crash_others_taken(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        crash = h.exchange("A", b"IAMAT one +34.068930 " + now() + b"\n", t)
+        taken = h.iamat("A", b"dots", b"+.-.", now(), t)
+        seen = not crash.data and crash.closed and taken.startswith(b"AT ")
+        return t.evidence(seen, "'+34.068930': no reply, closed; '+.-.': an AT reply")
+
+
+@probe
 def location_pattern_searched(script: Path, directory: Path) -> Evidence:
     line = b"IAMAT lead5 5+34.1-118.2 " + now() + b"\n"
     return _answered(script, directory, line, "location 5+34.1-118.2 gets an AT line", want_at=True)
