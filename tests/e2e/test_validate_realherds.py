@@ -1076,3 +1076,21 @@ def test_a_line_the_herd_dies_on_does_not_hide_a_later_one_it_takes(tmp_path: Pa
     assert "(no reply)" in summary, output
     assert " +.-. " in summary, output
     assert status == 1, output
+
+
+def test_a_stale_iamat_answered_wrong_is_still_judged_for_what_it_stored(tmp_path: Path) -> None:
+    # A student herd answered a stale IAMAT with its stored AT line and stored the stale report
+    # too: iamat-stale stopped at the reply (IAMAT-4), so the record going back in time
+    # (IAMAT-7) was never looked for. One FAIL names both now.
+    status, document, output = validate(
+        tmp_path,
+        *launch_broken_herd(tmp_path, "stale_answered_stored_and_kept.py"),
+        "--only",
+        "iamat-stale",
+    )
+    entry = _checks(document)["iamat-stale"]
+    assert (entry["verdict"], entry["clause"]) == ("FAIL", "IAMAT-4"), output
+    summary = str(entry["summary"])
+    assert "stale IAMAT was answered with another report's AT line" in summary, output
+    assert "replaced its record of a client with that client's stale IAMAT" in summary, output
+    assert status == 1, output

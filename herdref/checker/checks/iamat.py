@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from fractions import Fraction
 from typing import Final
 
 from herdref.checker.checks.at_lines import (
@@ -11,16 +10,15 @@ from herdref.checker.checks.at_lines import (
     at_fields,
     at_reply,
     echoed,
-    held_record,
-    held_report,
     held_time,
     is_malformed,
     wait_for_report,
 )
-from herdref.checker.checks.helpers import show
+from herdref.checker.checks.helpers import named_together, show
 from herdref.checker.checks.nanosecond import one_nanosecond_newer
 from herdref.checker.checks.put_back import Pair, raise_if_put_back, raise_if_taken, raise_if_taken_at
 from herdref.checker.checks.registry import CheckFailed, check
+from herdref.checker.checks.stale_reports import STALE_AGE_S, kept_report, raise_if_stored_diff_reused
 from herdref.checker.target import CheckContext, CheckUnsupported
 from herdref.checker.variation import FRACTION_DIGITS, INTEGER_DIGITS, Variation
 from herdref.model.judge import (
@@ -29,9 +27,7 @@ from herdref.model.judge import (
     looks_like_at,
     split_at_fields,
     time_close,
-    time_diff_value,
 )
-from herdref.model.replies import time_diff_window
 
 
 @check(
@@ -416,10 +412,6 @@ def _accepted(context: CheckContext, name: str, client: bytes, location: bytes, 
     return reply.data.partition(b"\n")[0]  # its shape is at-reply-format's (AT-1)
 
 
-#: How much older than the newest report iamat-stale's stale report is, in seconds.
-_STALE_AGE_S: Final = 100
-
-
 @check(
     "iamat-stale",
     "IAMAT-7",
@@ -449,7 +441,11 @@ def iamat_stale(context: CheckContext) -> None:
     # WHATSAT shows a record, the replies are still judged.)
     if context.target.lookup_bound is not None:
         context.wait_for_line(context.target.running, client, newest, any_record=True)
-    stale_time = context.now_time(-_STALE_AGE_S)
+    stale_time = context.now_time(-STALE_AGE_S)
+    # Each report's reply and the record kept after it are judged, and every failure is named
+    # in one FAIL: a herd that answered a stale IAMAT with its stored line (IAMAT-4) and also
+    # stored the stale report (IAMAT-7, a student herd did both) has two defects, not one.
+    failures: list[CheckFailed] = []
     for kind, client_time in (("duplicate", newest_time), ("stale", stale_time)):
         location = context.location()  # another location than the stored record's
         reports[kind] = (location, client_time)
@@ -458,15 +454,26 @@ def iamat_stale(context: CheckContext) -> None:
         window = (sent_ns, time.time_ns())
         echoed_location, echoed_time = echoed(line, location, client_time)
         if not (time_close(client_time, echoed_time) and location_close(location, echoed_location)):
-            raise CheckFailed(
-                f"a {kind} IAMAT was answered with another report's AT line, not one for that IAMAT",
-                expected=f"AT {name} <diff> {client.decode()} {location.decode()} {client_time.decode()}",
-                seen=repr(line),
-                clause="IAMAT-4",
+            failures.append(
+                CheckFailed(
+                    f"a {kind} IAMAT was answered with another report's AT line, not one for that IAMAT",
+                    expected=f"AT {name} <diff> {client.decode()} {location.decode()} {client_time.decode()}",
+                    seen=repr(line),
+                    clause="IAMAT-4",
+                )
             )
-        if kind == "stale":
-            _raise_if_stored_diff_reused((newest, newest_time, newest_window), (line, client_time, window))
-        held, held_kind, how = _held_kind(context, name, client, reports)
+        elif kind == "stale":
+            try:
+                stored_reply = (newest, newest_time, newest_window)
+                raise_if_stored_diff_reused(stored_reply, (line, client_time, window))
+            except CheckFailed as reused:
+                failures.append(reused)
+        try:
+            held, held_kind, how = kept_report(context, name, client, reports)
+        except CheckUnsupported:
+            if failures:
+                break  # what is kept cannot be told; the replies' failures stand
+            raise
         if held_kind == kind == "duplicate":
             context.defer_strict(
                 CheckFailed(
@@ -478,107 +485,18 @@ def iamat_stale(context: CheckContext) -> None:
                 )
             )
         elif held_kind == "stale" or held_kind is None:
-            raise CheckFailed(
-                f"{name} replaced its record of a client with that client's stale IAMAT"
-                + (f": {how}" if how else f" (a client time {_STALE_AGE_S} s older than the record's)")
-                if held_kind == "stale"
-                else f"{name} no longer answers WHATSAT with a record of the client after its {kind} IAMAT",
-                expected=repr(newest),
-                seen=show(held),
+            gone = f"{name} no longer answers WHATSAT with a record of the client after its {kind} IAMAT"
+            failures.append(
+                CheckFailed(
+                    f"{name} replaced its record of a client with that client's stale IAMAT"
+                    + (f": {how}" if how else f" (a client time {STALE_AGE_S} s older than the record's)")
+                    if held_kind == "stale"
+                    else gone,
+                    expected=repr(newest),
+                    seen=show(held),
+                    clause="IAMAT-7",
+                )
             )
-
-
-#: An AT reply, the client time of the IAMAT it answers, and the clock (ns) when that IAMAT
-#: was sent and when its reply was read: the server's receive time lies between the two.
-_TimedReply = tuple[bytes, bytes, tuple[int, int]]
-
-
-def _raise_if_stored_diff_reused(newest_reply: _TimedReply, stale_reply: _TimedReply) -> None:
-    """IAMAT-4: the reply to a stale IAMAT is fresh, so its time difference is the server's
-    receive time minus *this* client time (_STALE_AGE_S more than the stored record's). A herd that
-    echoes the IAMAT's fields next to the time difference it stored with the newer record
-    (student herds did) FAILs here. Only that case: a difference that is wrong for the newest
-    report as well, or wrong in another way, is skew's (AT-2), so one defect is named once."""
-    newest, newest_time, newest_window = newest_reply
-    line, client_time, window = stale_reply
-    stored, fresh = split_at_fields(newest), split_at_fields(line)
-    if stored is None or fresh is None:
-        return  # a malformed AT line: at-reply-format's (AT-1)
-    stored_diff, fresh_diff = time_diff_value(stored.time_diff), time_diff_value(fresh.time_diff)
-    if stored_diff is None or fresh_diff is None:
-        return  # not a signed decimal: skew's (AT-2)
-
-    def right(diff: Fraction, client_time: bytes, window: tuple[int, int]) -> bool:
-        low, high = time_diff_window(*window, client_time)  # skew's slack (lenient AT-2)
-        return low <= diff <= high
-
-    if (
-        right(stored_diff, newest_time, newest_window)
-        and not right(fresh_diff, client_time, window)
-        and abs(fresh_diff - stored_diff) <= 1
-    ):
-        raise CheckFailed(
-            "the AT reply to a stale IAMAT carries the time difference of the record held (the newer "
-            "report's), not the server's receive time minus this IAMAT's client time",
-            expected=f"about +{_STALE_AGE_S} s more than the stored record's {stored.time_diff.decode()}",
-            seen=repr(line),
-            clause="IAMAT-4",
-        )
-
-
-def _held_kind(
-    context: CheckContext, name: str, client: bytes, reports: dict[str, tuple[bytes, bytes]]
-) -> tuple[bytes | None, str | None, str]:
-    """What ``name`` answers a WHATSAT for ``client`` with, which of ``reports`` it is (None: no
-    record at all), and how that was told where the line does not show it plainly.
-    UNSUPPORTED when that cannot be told."""
-    asked_at = Fraction(time.time_ns(), 1_000_000_000)
-    held = context.stored_line(name, client)
-    if held is None:
-        return None, None, ""
-    if context.malformed_at is not None:
-        # The AT replies are malformed (AT-1, at-reply-format's): the line WHATSAT answers, of
-        # whatever shape, is read for the report it carries.
-        return held, held_report(name, held, reports), ""
-    record = held_record(name, held)
-    assert record is not None  # held is an AT line
-    for kind, (location, client_time) in reports.items():
-        if time_close(client_time, record.client_time) and location_close(location, record.location):
-            return held, kind, ""
-    newest_time = reports["newest"][1]
-    if not any(time_close(sent, record.client_time) for _, sent in reports.values()):
-        # An AT line of the client with none of the reports' client times: WHATSAT does not
-        # return a stored record as sent (whatsat-reply names that, WHATSAT-5). A line rebuilt
-        # at query time still tells, by its time difference, which client time is held (the
-        # duplicate's is the newest's: told apart from it by the stale report alone).
-        diff = time_diff_value(record.time_diff)
-        held_time = asked_at - diff if diff is not None else None
-        if "stale" not in reports:
-            return held, "unread", ""
-        if held_time is not None and _nearer_stale(held_time, newest_time, reports["stale"][1]):
-            return (
-                held,
-                "stale",
-                f"the line its WHATSAT rebuilds has a time difference of {record.time_diff.decode()} s, "
-                "which puts the client time it holds at the stale report's, 100 s before the newest",
-            )
-        raise CheckUnsupported(
-            f"{name} answers WHATSAT with {held!r}, whose client time {record.client_time!r} is none of "
-            "the reports': not the stored AT line (whatsat-reply judges that, WHATSAT-5), so which "
-            "report it keeps cannot be seen"
-        )
-    # A record mixed from two reports: the one whose location it took changed it.
-    for kind, (location, _) in reports.items():
-        if kind != "newest" and location_close(location, record.location):
-            return held, kind, f"it holds that report's location, {location.decode()}"
-    raise CheckUnsupported(
-        f"{name} answers WHATSAT with {held!r}, whose location is no report's: which report it keeps "
-        "cannot be seen"
-    )
-
-
-def _nearer_stale(held_time: Fraction, newest_time: bytes, stale_time: bytes) -> bool:
-    """Whether ``held_time`` (read back from a rebuilt line's time difference, so within a few
-    seconds of the truth) is the stale report's rather than the newest one's."""
-    newest, stale = Fraction(newest_time.decode()), Fraction(stale_time.decode())
-    return abs(held_time - stale) < abs(held_time - newest) / 4
+            break  # the newest record is gone: later reports would be judged against nothing
+    if failures:
+        raise named_together(failures)

@@ -1039,6 +1039,20 @@ def iamat_reply_stored_record(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def stale_answered_stored_and_kept(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        h.iamat("A", b"older", LOCATION, b"2000000000", t)
+        reply = h.iamat("A", b"older", LOCATION, b"1000000000", t)
+        kept = (fields_of(h.wait_record("A", b"older", t)) + [b""] * 6)[5]
+        return t.evidence(
+            fields_of(reply)[5:] != [b"1000000000"] and kept == b"1000000000",
+            "a stale IAMAT is answered with the stored record and then replaces it",
+        )
+
+
+@probe
 def stale_reply_stored_diff(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h:
         h.start("A")
