@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Final
 
 from herdref.checker.checks.at_lines import at_reply, carries_client, held_record, is_malformed, plain_answer
-from herdref.checker.checks.helpers import expect_error_graded, failure_as, show
+from herdref.checker.checks.helpers import expect_error_graded, failure_as, held_soon, show
 from herdref.checker.checks.registry import CheckFailed, check
 from herdref.checker.target import CheckContext, CheckUnsupported
 from herdref.model.judge import (
@@ -100,9 +100,13 @@ def lex_id_punctuation(context: CheckContext) -> None:
     # Several octets per IAMAT keep the check short; the refused ones are then named one by one.
     refused: list[bytes] = []
     unread: list[bytes] = []  # answered with a malformed AT line that cannot show the ID
+    taken: list[tuple[bytes, tuple[bytes, ...]]] = []  # IDs whose IAMAT was answered whole
     for start in range(0, len(_ID_PUNCTUATION), _ID_PUNCTUATION_PER_IAMAT):
         octets = _ID_PUNCTUATION[start : start + _ID_PUNCTUATION_PER_IAMAT]
-        whole = _answered_whole(context, name, context.client_id() + b"".join(octets))
+        client = context.client_id() + b"".join(octets)
+        whole = _answered_whole(context, name, client)
+        if whole:
+            taken.append((client, octets))
         if whole is None:
             unread += octets
         elif not whole:
@@ -124,6 +128,7 @@ def lex_id_punctuation(context: CheckContext) -> None:
             expected="an AT line for any client ID without white space (e.g. kiwi-2_b:c)",
             seen=f"{len(refused)} of {len(_ID_PUNCTUATION)} punctuation octets refused or changed",
         )
+    _raise_if_not_found(context, name, taken)
     # Backslash sequences are printable ASCII as well: a herd that decodes lines with
     # 'unicode_escape' (or evaluates them) turns '\\t' into a tab and '\\x41' into 'A', so it
     # echoes another ID than the client's (each octet alone, above, can slip through).
@@ -141,6 +146,59 @@ def lex_id_punctuation(context: CheckContext) -> None:
 _ID_PUNCTUATION_PER_IAMAT: Final = 8
 #: Printable ASCII that an escape decoder rewrites: a tab, a newline, 'A' twice, one backslash.
 _BACKSLASH_SEQUENCES: Final = rb"-\t\n\x41\u0041\\"
+
+
+def _raise_if_not_found(
+    context: CheckContext, name: str, taken: list[tuple[bytes, tuple[bytes, ...]]]
+) -> None:
+    """LEX-2 holds for WHATSAT as for IAMAT: a client whose punctuated ID was taken is found
+    under it (a student herd matched WHATSAT's client ID with a stricter pattern than IAMAT's,
+    so the client got '?' for its own record). Where a plain ID's record is not found either,
+    the fault is not the punctuation's and other checks name it."""
+    if not taken or context.target.lookup_bound is None or context.target.knowledge.records_unreadable:
+        return  # no record can be read here (whatsat-reply's, or no WHATSAT dialect)
+    if not _settled(context, name):
+        return
+    unfound = [octets for client, octets in taken if not _found(context, name, client)]
+    alone: dict[bytes, bytes] = {}  # which of those groups' octets the WHATSAT pattern refuses
+    for octet in (octet for octets in unfound for octet in octets):
+        client = context.client_id() + b"x" + octet + b"x"
+        if _answered_whole(context, name, client):
+            alone[octet] = client
+    if not alone or not _settled(context, name):
+        return
+    missing = [octet for octet, client in alone.items() if not _found(context, name, client)]
+    if missing:
+        raise CheckFailed(
+            "WHATSAT for client IDs holding these octets did not return their records, though "
+            "their IAMATs were answered: " + " ".join(octet.decode() for octet in missing),
+            expected="WHATSAT finds a record under any client ID its IAMAT was answered for",
+            seen=f"{len(missing)} of {len(_ID_PUNCTUATION)} punctuation octets not found by WHATSAT",
+        )
+
+
+def _settled(context: CheckContext, name: str) -> bool:
+    """Whether a plain client ID reported after the IAMATs before it is found by WHATSAT within
+    the propagation time (a server that keeps its own record only once a neighbour sends it
+    back holds those earlier ones by then too); if not, records are not for this check to read."""
+    plain = context.client_id() + b"x"
+    return (
+        bool(_answered_whole(context, name, plain))
+        and held_soon(context, name, plain)
+        and _found(context, name, plain)
+    )
+
+
+def _found(context: CheckContext, name: str, client: bytes) -> bool:
+    """Whether ``name`` answers a WHATSAT for ``client`` with that client's record (read by its
+    fields in a malformed AT line, AT-1)."""
+    held = context.stored_line(name, client, silence_is_none=True)
+    if held is None:
+        return False
+    if context.malformed_at is not None and is_malformed(held):
+        return carries_client(held, client)
+    record = held_record(name, held)
+    return record is not None and record.client_id == client
 
 
 def _answered_whole(context: CheckContext, name: str, client: bytes) -> bool | None:

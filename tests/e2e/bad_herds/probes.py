@@ -366,6 +366,20 @@ def id_punctuation_refused(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def whatsat_id_pattern_stricter(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        client = b"kiwi-2:b"
+        answered = h.iamat("A", client, LOCATION, now(), t)
+        reply = h.whatsat("A", client, b"10", b"1", t)
+        return t.evidence(
+            fields_of(answered)[3:4] == [client] and reply.startswith(b"?"),
+            "client ID kiwi-2:b is answered for IAMAT and gets '?' for WHATSAT",
+        )
+
+
+@probe
 def json_end_extra_lf_uncut(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h:
         h.start("A")
