@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Final, Literal
 
 from herdref.model.judge import echo_numerically_equal, is_error_reply_for, looks_like_at, split_at_fields
+from herdref.protocol import WHITESPACE
 
 __all__ = [
     "Exchange",
@@ -139,6 +140,11 @@ def reply_state(data: bytes, request: bytes, *, whatsat: bool, replies: int = 1)
         # (a copy glued to the '?' is error-echo-raw's to name, ERR-1, not a reply still coming).
         whole = is_error_reply_for(request, line, strict=False) or line[1:].strip() == request.strip()
         return "unterminated" if whole else "partial"
+    if not _may_begin_at_line(line):
+        # Neither '?' nor the start of an AT line (a herd's own words, 'ERROR: no such client',
+        # left without a LF on a connection it keeps open): no more of a reply will come, and
+        # the check judges these octets; only the linger is waited for what follows at once.
+        return "unterminated"
     first, newline, body = data.partition(b"\n")
     first = first.removesuffix(b"\r")
     if not whatsat:
@@ -161,6 +167,14 @@ def reply_state(data: bytes, request: bytes, *, whatsat: bool, replies: int = 1)
     if newline and split_at_fields(first) is not None and _whole_json(body):
         return "unterminated"
     return "partial"
+
+
+def _may_begin_at_line(data: bytes) -> bool:
+    """Whether ``data`` (no LF in it yet) may still grow into an AT line: its first field is
+    ``AT`` or a prefix of it (white space before it is the reply's, as looks_like_at reads it)."""
+    head = data.lstrip(WHITESPACE)
+    word = head.split(None, 1)[0] if head.strip(WHITESPACE) else b""
+    return b"AT".startswith(word) if word == head else word == b"AT"
 
 
 def _whole_then_stray(data: bytes, *, whatsat: bool, replies: int) -> bool:

@@ -82,6 +82,13 @@ _WHATSAT = b"WHATSAT c 10 1\n"
         (b"? IAMAT c", _IAMAT, False, "partial"),
         (b"?\n", _WHATSAT, True, "complete"),
         (b"no such client\n", _WHATSAT, True, "complete"),  # not an AT line: a one-line reply
+        # Neither '?' nor an AT line's start, left without its LF: nothing more will come.
+        (b"ERROR: no such client", _WHATSAT, True, "unterminated"),
+        (b"Invalid command", _IAMAT, False, "unterminated"),
+        (b"ATTENTION", _WHATSAT, True, "unterminated"),
+        (b"A", _WHATSAT, True, "partial"),
+        (b" AT", _IAMAT, False, "partial"),
+        (b"AT A +0.1", _WHATSAT, True, "partial"),
         (b"? WHATSAT c 10 1", _WHATSAT, True, "unterminated"),
         (_AT + b"\n{\n}\n", _WHATSAT, True, "unterminated"),  # no empty line: whatsat-reply's business
         (_AT + b"\n{\n", _WHATSAT, True, "partial"),

@@ -918,6 +918,18 @@ def unknown_client_placeholder(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def unknown_client_own_words_kept_open(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        reply = h.exchange("A", b"WHATSAT nobody 10 1\n", t, complete=lambda data: data.endswith(b"nobody"))
+        return t.evidence(
+            reply.data.startswith(b"ERROR") and not reply.closed and b"\n" not in reply.data,
+            "WHATSAT for an unknown client gets the herd's own words, no LF, the connection left open",
+        )
+
+
+@probe
 def flaky_unknown_client(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h:
         h.start("A")
