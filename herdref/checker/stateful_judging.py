@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING
 from herdref.model import HerdModel, Violation, expected_time_diff
 from herdref.model.judge import (
     echo_numerically_equal,
-    glued_at_line,
     location_close,
     parse_at_line,
     split_at_fields,
     split_line,
+    stored_line_within,
     time_close,
     time_diff_value,
 )
@@ -149,9 +149,10 @@ def died(launcher: Launcher, name: str) -> Violation:
 
 def record_of(line: bytes | None) -> bytes | None:
     """The record a WHATSAT's first ``line`` shows: the AT line, read up to a body glued to it
-    with no LF between (whatsat-reply and flood-all judge that form; the model judges which
-    record is held, and took ``...1796491584.123456789{`` for a record no server answered)."""
-    return None if line is None else glued_at_line(line) or line
+    with no LF between, or past words of the herd's own before it (whatsat-reply and flood-all
+    judge that form; the model judges which record is held, and took ``...1796491584.123456789{``
+    for a record no server answered)."""
+    return None if line is None else stored_line_within(line) or line
 
 
 def as_known(violation: Violation, known_clauses: frozenset[str]) -> Violation:

@@ -36,10 +36,10 @@ from herdref.model.judge import (
     carried_fields,
     carries_report_of,
     decimal_value,
-    glued_at_line,
     looks_like_at,
     parse_at_line,
     same_record,
+    stored_line_within,
 )
 from herdref.protocol import WHITESPACE
 
@@ -518,7 +518,7 @@ class CheckContext:
         if not looks_like_at(reply):
             return None
         first = reply.partition(b"\n")[0]
-        return (glued_at_line(first) or first) if self.target.knowledge.whatsat_glued else first
+        return (stored_line_within(first) or first) if self.target.knowledge.whatsat_glued else first
 
     def wait_for_line(
         self, names: list[str], client: bytes, line: bytes, *, any_record: bool = False

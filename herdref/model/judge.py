@@ -48,9 +48,11 @@ __all__ = [
     "same_record",
     "split_at_fields",
     "split_line",
+    "stored_line_within",
     "time_close",
     "time_diff_field",
     "time_diff_value",
+    "wrapped_at_line",
 ]
 
 #: Graders compare coordinates within 1e-5 degrees; float round-trips stay far inside that.
@@ -133,6 +135,27 @@ def glued_at_line(line: bytes) -> bytes | None:
         return None
     head = line[: min(starts)].rstrip(WHITESPACE)
     return head if split_at_fields(head) is not None else None
+
+
+def wrapped_at_line(line: bytes) -> bytes | None:
+    """The AT line (AT-1's shape) that ends ``line`` behind words of the herd's own on the same
+    line: ``AT Bona +0.2 AT Bailey +0.1 kiwi +34-118 1621464827.5`` (a WHATSAT reply that puts a
+    second 'AT <server> <time-diff>' in front of the stored line). None when ``line`` is no such
+    thing, or is itself of AT-1's shape."""
+    if split_at_fields(line) is not None:
+        return None
+    for start in range(len(line) - 1, 0, -1):
+        if line[start : start + 3] == b"AT " and line[start - 1 : start] in (b" ", b"\t"):
+            tail = line[start:]
+            if split_at_fields(tail) is not None:
+                return tail
+    return None
+
+
+def stored_line_within(line: bytes) -> bytes | None:
+    """The AT line of AT-1's shape found inside a WHATSAT reply's first ``line`` that is not
+    itself of that shape: a body glued after it, or words of the herd's own before it."""
+    return glued_at_line(line) or wrapped_at_line(line)
 
 
 def looks_like_at(data: bytes) -> bool:

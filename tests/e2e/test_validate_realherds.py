@@ -1094,3 +1094,20 @@ def test_a_stale_iamat_answered_wrong_is_still_judged_for_what_it_stored(tmp_pat
     assert "stale IAMAT was answered with another report's AT line" in summary, output
     assert "replaced its record of a client with that client's stale IAMAT" in summary, output
     assert status == 1, output
+
+
+def test_a_record_behind_the_herds_own_words_in_the_whatsat_line_is_still_read(tmp_path: Path) -> None:
+    # A student herd put a second 'AT <server> <time-diff>' in front of the stored line in its
+    # WHATSAT replies: whatsat-reply named that (WHATSAT-5), and every check that reads which
+    # record a server holds ended UNSUPPORTED, 14 of them, five waiting out the propagation time.
+    status, document, output = validate(
+        tmp_path,
+        *launch_broken_herd(tmp_path, "whatsat_prefixed.py"),
+        "--only",
+        "whatsat-reply,flood-all,iamat-stale,newer-by-value,flood-newest-wins",
+    )
+    verdicts = {name: entry["verdict"] for name, entry in _checks(document).items()}
+    assert verdicts["whatsat-reply"] == "FAIL", output
+    for name in ("flood-all", "iamat-stale", "newer-by-value", "flood-newest-wins"):
+        assert verdicts[name] == "PASS", (name, output)
+    assert status == 1, output

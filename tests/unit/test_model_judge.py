@@ -18,6 +18,7 @@ from herdref.model.judge import (
     parse_whatsat_reply,
     split_at_fields,
     split_line,
+    stored_line_within,
     time_diff_field,
     time_diff_value,
 )
@@ -208,3 +209,21 @@ def test_a_whatsat_reply_whose_json_ends_with_an_lf_is_told_from_an_empty_line_i
     inside = parse_whatsat_reply(at_line + b'{\n\n "a": 1\n}\n\n')
     assert inside == "the JSON holds an empty line (two LFs in a row) before the end"
     assert not isinstance(parse_whatsat_reply(at_line + b'{\n "a": 1\n}\n\n'), str)
+
+
+_STORED = b"AT Bailey +0.100000000 kiwi.cs.ucla.edu +34.068930-118.445127 1621464827.959498503"
+
+
+@pytest.mark.parametrize(
+    ("line", "within"),
+    [
+        (b"AT Bona +0.200000000 " + _STORED, _STORED),  # a second 'AT <server> <diff>' in front
+        (b"AT Bona  " + _STORED, _STORED),
+        (_STORED + b'{"results": []}', _STORED),  # the body glued after it
+        (_STORED, None),  # AT-1's shape itself: nothing inside it to find
+        (b"AT Bona +0.2 AT Bailey +0.1 kiwi", None),  # no whole AT line at the end
+        (b"AT Bona +0.2 xAT Bailey +0.1 kiwi +34-118 1621464827.5", None),  # 'AT' inside a field
+    ],
+)
+def test_the_stored_line_is_found_inside_a_whatsat_first_line(line: bytes, within: bytes | None) -> None:
+    assert stored_line_within(line) == within

@@ -20,6 +20,8 @@ from herdref.model.judge import (
     parse_whatsat_reply,
     split_at_fields,
     split_line,
+    stored_line_within,
+    wrapped_at_line,
 )
 from herdref.model.replies import result_array
 from herdref.protocol import MAX_BOUND
@@ -191,10 +193,10 @@ def _learn_if_unreadable(context: CheckContext, name: str, data: bytes, report: 
     location and client time), no WHATSAT can show which record a server holds: the run learns
     it (``records_unreadable``), kept if this check fails."""
     first = data.partition(b"\n")[0]
-    glued = glued_at_line(first)
-    if glued is not None and carried_report(glued, [report]) == 0:
-        # The record is there, the body glued to it (this check names that, WHATSAT-5): every
-        # later WHATSAT is read up to the body.
+    within = stored_line_within(first)
+    if within is not None and carried_report(within, [report]) == 0:
+        # The record is there, the body glued to it or the herd's own words before it (this
+        # check names that, WHATSAT-5): every later WHATSAT's first line is read for it.
         context.learned["whatsat_glued"] = f"{name} answers WHATSAT with {first[:120]!r}..."
         return
     if looks_like_at(first) and carried_report(first, [report]) is None:
@@ -282,6 +284,17 @@ def _how_it_differs(line: bytes, first: bytes) -> str:
                 ""
                 if glued == line
                 else f", and that AT line is not the stored one{_how_it_differs(line, glued)}"
+            )
+        )
+    wrapped = wrapped_at_line(first)
+    if wrapped is not None:
+        return (
+            ": words of the herd's own come before the AT line on the same line "
+            f"({first[: -len(wrapped)]!r}), {len(first.split())} fields in all"
+            + (
+                ""
+                if wrapped == line
+                else f", and that AT line is not the stored one{_how_it_differs(line, wrapped)}"
             )
         )
     if seen is None or stored is None:

@@ -1864,6 +1864,19 @@ def blank_line_after_at(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def whatsat_prefixed(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        stored = h.iamat("A", b"wrapped", LOCATION, now(), t)
+        first = h.exchange("A", b"WHATSAT wrapped 10 1\n", t).data.partition(b"\n")[0]
+        return t.evidence(
+            len(first.split()) == 9 and first.endswith(b" " + stored),
+            "the WHATSAT reply's first line is 'AT <server> <time-diff>' and the stored AT line",
+        )
+
+
+@probe
 def blank_line_then_bare_array(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h:
         h.start("A")
