@@ -60,10 +60,6 @@ timeout that cannot succeed, and say why:
   took the newer of two reports and then held the older again is that defect at work (its own
   flood coming back): newer-by-value is then BLOCKED by flood-older-ignored there, not a second
   FAIL of the same defect.
-* ``whatsat_glued``: whatsat-reply saw the stored AT line with the body glued to it on the same
-  line, no LF between (WHATSAT-5). The record is still readable: every later WHATSAT's first
-  line is read up to the body, so the checks that read records judge what each server holds
-  (instead of BLOCKED as by ``records_unreadable``), and the glue stays named once.
 * ``links_not_reopened``: a server restarted by a check did not get its links back (LINK-2:
   its records reached no neighbour, or theirs never reached it), named by that check. A later
   check that restarts a server notes the same missing reconnection instead of failing on it a
@@ -116,7 +112,6 @@ Fact = Literal[
     "decimal_radius_unanswered",
     "short_lines_fail",
     "relay_takes_older",
-    "whatsat_glued",
     "links_not_reopened",
     "origin_record_missing",
     "repeat_unanswered",
@@ -149,7 +144,6 @@ class RunKnowledge:
     decimal_radius_unanswered: str | None = None
     short_lines_fail: str | None = None
     relay_takes_older: str | None = None
-    whatsat_glued: str | None = None
     links_not_reopened: str | None = None
     origin_record_missing: str | None = None
     repeat_unanswered: str | None = None

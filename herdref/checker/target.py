@@ -513,12 +513,14 @@ class CheckContext:
         return self.held_line(reply)
 
     def held_line(self, reply: bytes) -> bytes | None:
-        """The record's AT line a WHATSAT ``reply`` starts with (None: no AT line). Where
-        whatsat-reply named a body glued to it (WHATSAT-5), the line is read up to that body."""
+        """The record's AT line a WHATSAT ``reply`` starts with (None: no AT line). A first line
+        that holds an AT line of AT-1's shape with a body glued after it or the herd's own words
+        before it (WHATSAT-5: whatsat-reply names that at the origin, whatsat-reply-flooded at a
+        server the record reached by flooding) is read for that line: the record it holds."""
         if not looks_like_at(reply):
             return None
         first = reply.partition(b"\n")[0]
-        return (stored_line_within(first) or first) if self.target.knowledge.whatsat_glued else first
+        return stored_line_within(first) or first
 
     def wait_for_line(
         self, names: list[str], client: bytes, line: bytes, *, any_record: bool = False

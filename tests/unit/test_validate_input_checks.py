@@ -12,7 +12,7 @@ from herdref.checker.checks.long_lines import long_line_lengths
 from herdref.checker.checks.registry import CheckFailed
 from herdref.checker.checks.split_write import SplitDelivery, _answered_one_prefix, _split_outcome
 from herdref.checker.checks.time_diff import _decimal
-from herdref.checker.checks.whatsat import _judge_whatsat_reply, integer_degrees
+from herdref.checker.checks.whatsat import integer_degrees, judge_whatsat_reply
 from herdref.checker.client import Exchange
 from herdref.checker.variation import Variation
 from herdref.protocol import IAmAt, parse_line
@@ -106,7 +106,7 @@ _REBUILT = b"AT Bailey +0.5 kiwi 10 5"
 
 def _judged(data: bytes) -> CheckFailed | None:
     try:
-        _judge_whatsat_reply(_STORED, Exchange(data, closed=True))
+        judge_whatsat_reply(_STORED, Exchange(data, closed=True))
     except CheckFailed as failure:
         return failure
     return None

@@ -22,6 +22,7 @@ from herdref.checker.checks import (
     eof_flood,
     error_replies,
     errors,
+    flooded_reply,
     flooding,
     framing,
     healed_split,
@@ -65,6 +66,7 @@ _SECTION_ORDER = [
         whatsat,
         places,
         flooding,
+        flooded_reply,
         eof_flood,
         newest_wins,
         odd_times,
@@ -82,7 +84,7 @@ CHECKS.sort(key=lambda item: _SECTION_ORDER.index(item.run.__module__))
 _EARLY = ("dialect", "flood-storm", "flood-odd-time")
 #: whatsat-reply comes next (once at-reply-format has a verdict): every check that reads which
 #: record a server holds reads it from a WHATSAT reply, and what whatsat-reply learns of that
-#: reply's form (records_unreadable, whatsat_glued) must be known before the first of them.
+#: reply's form (records_unreadable) must be known before the first of them.
 _RECORDS_READ_BY = "whatsat-reply"
 #: origin-holds-record before it: a server that keeps a record only once a neighbour sends it
 #: back answers whatsat-reply's WHATSAT with '?' or the record as the flood's round trip goes;

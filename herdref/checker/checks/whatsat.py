@@ -163,7 +163,7 @@ def whatsat_reply(context: CheckContext) -> None:
     if not context.target.places_work:
         # No record shown in the dialect step: the fixture's log tells a herd that asked Places
         # and answered nothing (its defect, named here once) from one that never reached it.
-        _judge_whatsat_reply(line, unanswered_after_places(context, name, client, line))
+        judge_whatsat_reply(line, unanswered_after_places(context, name, client, line))
         return
     # A bound below the places Google has and the largest bound, at least as many as it has: a
     # herd that mangles the end of the JSON only when nothing is cut shows it with the second.
@@ -185,7 +185,7 @@ def whatsat_reply(context: CheckContext) -> None:
             request = b"WHATSAT %s 10 %d\n" % (client, bound)
             reply = context.send(name, request, whatsat=True, timeout_s=_PAST_EMPTY_LINE_S, past_reply=True)
         _learn_if_unreadable(context, name, reply.data, report)
-        _judge_whatsat_reply(line, reply, read_past_end=read_on)
+        judge_whatsat_reply(line, reply, read_past_end=read_on)
 
 
 def _learn_if_unreadable(context: CheckContext, name: str, data: bytes, report: tuple[bytes, bytes]) -> None:
@@ -196,8 +196,7 @@ def _learn_if_unreadable(context: CheckContext, name: str, data: bytes, report: 
     within = stored_line_within(first)
     if within is not None and carried_report(within, [report]) == 0:
         # The record is there, the body glued to it or the herd's own words before it (this
-        # check names that, WHATSAT-5): every later WHATSAT's first line is read for it.
-        context.learned["whatsat_glued"] = f"{name} answers WHATSAT with {first[:120]!r}..."
+        # check names that, WHATSAT-5): every WHATSAT's first line is read for it (held_line).
         return
     if looks_like_at(first) and carried_report(first, [report]) is None:
         context.learned["records_unreadable"] = (
@@ -206,7 +205,7 @@ def _learn_if_unreadable(context: CheckContext, name: str, data: bytes, report: 
         )
 
 
-def _judge_whatsat_reply(line: bytes, reply: Exchange, *, read_past_end: bool = False) -> None:
+def judge_whatsat_reply(line: bytes, reply: Exchange, *, read_past_end: bool = False) -> None:
     """WHATSAT-5/6: ``reply`` is the stored AT ``line``, LF, a JSON object without an empty line,
     LF LF. The first line and the body are judged apart, and every deviation proven is named:
     a reply whose first line is wrong may hide a body that is no JSON (a dict's repr), which

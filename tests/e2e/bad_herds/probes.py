@@ -1275,6 +1275,21 @@ def sequence_beats_time(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def flooded_record_glued(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        h.start("B")
+        t = Transcript()
+        stored = h.iamat("A", b"relayed", LOCATION, now(), t)
+        at_origin = h.exchange("A", b"WHATSAT relayed 10 1\n", t).data
+        at_neighbour = h.wait_record("B", b"relayed", t)
+        return t.evidence(
+            at_origin.startswith(stored + b"\n{") and at_neighbour.startswith(stored + b"{"),
+            "the JSON follows the AT line with no LF at the neighbour, not at the origin",
+        )
+
+
+@probe
 def whatsat_glued_first_report_kept(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h:
         h.start("A")
