@@ -312,7 +312,15 @@ def exchange(
                 chunk = _recv(connection, remaining) if remaining > 0 else None
                 if chunk is None:
                     complete = state != "partial" and read_until < deadline
-                    return _done(transcript, server, chunks, closed=False, reads=reads, complete=complete)
+                    return _done(
+                        transcript,
+                        server,
+                        chunks,
+                        closed=False,
+                        reads=reads,
+                        complete=complete,
+                        linger_s=linger,
+                    )
                 if not chunk:
                     return _done(transcript, server, chunks, closed=True, reads=reads)
                 reads += 1
@@ -322,7 +330,7 @@ def exchange(
                 received = b"".join(chunks)
                 state = reply_state(received, payload, whatsat=whatsat, replies=replies)
                 if until_complete is not None and state == "complete":
-                    return _done(transcript, server, chunks, closed=False, reads=reads)
+                    return _done(transcript, server, chunks, closed=False, reads=reads, framed=True)
     except OSError as exc:
         error = type(exc).__name__ + (f": {exc.strerror}" if exc.strerror else "")
         if transcript is not None:
@@ -347,12 +355,21 @@ def _done(
     closed: bool,
     reads: int,
     complete: bool = False,
+    linger_s: float | None = None,
+    framed: bool = False,
 ) -> Exchange:
+    """The exchange, its end noted in words true of what was seen: ``complete`` (the reply's
+    content all in, then ``linger_s`` of silence on a connection still open; with no linger,
+    not waited on at all), ``framed`` (read to its framed end, nothing after it waited for)."""
     if transcript is not None:
         if closed:
             how = "closed by server"
+        elif complete and linger_s:
+            how = f"reply complete; nothing more within {linger_s:g} s (the connection still open then)"
         elif complete:
-            how = "reply complete; nothing more within the linger time (the connection is still open)"
+            how = "reply complete; nothing more waited for (replies here end without their terminator)"
+        elif framed:
+            how = "reply read to its end; nothing after it waited for"
         else:
             how = "no more data before deadline"
         transcript.note(f"{server}: {how}")

@@ -31,8 +31,10 @@ class CommandFraming:
             how = "half-close, read to EOF" if self.server_closes else "half-close, read one reply"
         else:
             how = "kept open, reply then close" if self.server_closes else "kept open"
-        ending = {"LF": "LF", "CRLF": "CRLF", "none": "no final LF"}[self.terminator]
-        return f"{how}; replies end in {ending}"
+        # The terminator is the one seen after the reply's first line (the AT line, or '?'):
+        # how a WHATSAT reply's JSON ends is whatsat-reply's to judge, not the framing's.
+        ending = {"LF": "LF", "CRLF": "CRLF", "none": "nothing"}[self.terminator]
+        return f"{how}; the reply's first line ends in {ending}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -341,4 +341,8 @@ def client_time_value(client_time: bytes) -> Fraction:
 
 
 def time_of_line(at_line: bytes) -> Fraction:
-    return client_time_value(at_line[at_line.rfind(b" ") + 1 :])
+    """The client time an AT line carries: its last field (white space after it is not part of
+    it: a relayed copy with a trailing space carries the same time, and which record it is
+    must not turn on the space; that the line changed is FLOOD-5's)."""
+    fields = at_line.split()
+    return client_time_value(fields[-1]) if fields else Fraction(-1)

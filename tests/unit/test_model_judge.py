@@ -104,8 +104,11 @@ def test_a_changed_copy_of_a_record_is_flood_5_and_a_line_from_nowhere_flood_4()
     model = HerdModel(["A", "B"], [("A", "B")], catch_up=False)
     model.create("A", b"kiwi", b"5", b"AT A +1.000000000 kiwi +1+1 5")
     changed = b"AT B +1.000000000 kiwi +1+1 5"
+    # A relayed copy with a trailing space (a student herd's) is the record changed, not one
+    # from nowhere: its client time is read without the space.
+    trailing_space = b"AT A +1.000000000 kiwi +1+1 5 "
     nowhere = b"AT A +1.000000000 kiwi +1+1 6"
-    for line, clause in ((changed, "FLOOD-5"), (nowhere, "FLOOD-4")):
+    for line, clause in ((changed, "FLOOD-5"), (trailing_space, "FLOOD-5"), (nowhere, "FLOOD-4")):
         snapshot = Snapshot(model.step, dict(model.lives), {"B": {b"kiwi": line}})
         assert [violation.clause for violation in check_no_leakage(model, snapshot)] == [clause]
 

@@ -255,7 +255,8 @@ def invalid_location(context: CheckContext) -> None:
     # Core: no sign, no longitude, a comma, signs and points without a digit, a digit before the
     # latitude's sign: not ISO 6709 decimal degrees on any reading ('+.-.' passes a student
     # pattern of optional digits, and float() then raises on it; '5+34.1-118.2' passes a pattern
-    # searched for, not matched from the start).
+    # searched for, not matched from the start); a doubled sign, and a sign or an altitude after
+    # the longitude (a pattern matched from the start but not to the end takes them).
     # Strict: the ranges, nan, digit separators and the count of integer digits (none, or four),
     # which the handout never states (a float()-based parser takes them; SPEC decision A18). Each line has a
     # client of its own: a herd that takes the strict ones would otherwise hold two records of
@@ -265,7 +266,16 @@ def invalid_location(context: CheckContext) -> None:
         context,
         [
             b"IAMAT %s %s %s" % (context.client_id(), location, context.now_time())
-            for location in (b"34.068930-118.445127", b"+34.068930", b"+34,5-118.2", b"+.-.", b"5+34.1-118.2")
+            for location in (
+                b"34.068930-118.445127",
+                b"+34.068930",
+                b"+34,5-118.2",
+                b"+.-.",
+                b"5+34.1-118.2",
+                b"++34.1-118.2",
+                b"+34.1-118.2-",
+                b"+34.1-118.2-5.5",
+            )
         ],
         "bad location not answered '? <line>'",
         strict_lines=[

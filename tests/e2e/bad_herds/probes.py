@@ -360,6 +360,12 @@ def id_unicode_escape(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def location_matched_not_to_end(script: Path, directory: Path) -> Evidence:
+    line = b"IAMAT alt +34.1-118.2-5.5 " + now() + b"\n"
+    return _answered(script, directory, line, "location +34.1-118.2-5.5 gets an AT line", want_at=True)
+
+
+@probe
 def id_punctuation_refused(script: Path, directory: Path) -> Evidence:
     line = b"IAMAT kiwi-2:b " + LOCATION + b" " + now() + b"\n"
     return _answered(script, directory, line, "client ID kiwi-2:b gets '?'", want_at=False)
