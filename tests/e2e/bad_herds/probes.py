@@ -366,6 +366,12 @@ def location_matched_not_to_end(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def negative_latitude_refused(script: Path, directory: Path) -> Evidence:
+    line = b"IAMAT south -33.8688+151.2093 " + now() + b"\n"
+    return _answered(script, directory, line, "location -33.8688+151.2093 gets '?'", want_at=False)
+
+
+@probe
 def id_punctuation_refused(script: Path, directory: Path) -> Evidence:
     line = b"IAMAT kiwi-2:b " + LOCATION + b" " + now() + b"\n"
     return _answered(script, directory, line, "client ID kiwi-2:b gets '?'", want_at=False)
