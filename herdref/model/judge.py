@@ -130,11 +130,13 @@ def glued_at_line(line: bytes) -> bytes | None:
     line, with no LF between: ``AT ... 1621464827.5{"html_attributions": ...`` (a WHATSAT reply
     or a record written without the LF that ends the AT line). None when ``line`` is no such
     thing."""
-    starts = [index for index in (line.find(b"{"), line.find(b"[")) if index > 0]
-    if not starts:
-        return None
-    head = line[: min(starts)].rstrip(WHITESPACE)
-    return head if split_at_fields(head) is not None else None
+    # Each '{' or '[' in turn: a client ID may hold them too ('c.106<=>?@[\\]', LEX-2).
+    for index, octet in enumerate(line):
+        if index > 0 and octet in b"{[":
+            head = line[:index].rstrip(WHITESPACE)
+            if split_at_fields(head) is not None:
+                return head
+    return None
 
 
 def wrapped_at_line(line: bytes) -> bytes | None:

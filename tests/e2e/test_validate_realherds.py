@@ -1111,3 +1111,24 @@ def test_a_record_behind_the_herds_own_words_in_the_whatsat_line_is_still_read(t
     for name in ("flood-all", "iamat-stale", "newer-by-value", "flood-newest-wins"):
         assert verdicts[name] == "PASS", (name, output)
     assert status == 1, output
+
+
+def test_a_body_glued_to_the_at_line_is_judged_from_that_line(tmp_path: Path) -> None:
+    # A student herd wrote str(dict) right after the AT line, no LF between: whatsat-reply named
+    # the missing LF only (the body after the first LF was empty), and the repr's 20 places for
+    # bound 2 were never counted (whatsat-bound UNSUPPORTED: "the body is b''").
+    status, document, output = validate(
+        tmp_path,
+        *launch_broken_herd(tmp_path, "glued_dict_repr_uncut.py"),
+        "--only",
+        "whatsat-reply,whatsat-bound",
+    )
+    checks = _checks(document)
+    assert (checks["whatsat-reply"]["verdict"], checks["whatsat-reply"]["clause"]) == ("FAIL", "WHATSAT-5"), (
+        output
+    )
+    assert "(WHATSAT-6)" in str(checks["whatsat-reply"]["summary"]), output
+    assert (checks["whatsat-bound"]["verdict"], checks["whatsat-bound"]["clause"]) == ("FAIL", "WHATSAT-7"), (
+        output
+    )
+    assert status == 1, output

@@ -223,6 +223,8 @@ _STORED = b"AT Bailey +0.100000000 kiwi.cs.ucla.edu +34.068930-118.445127 162146
         (b"AT Bona +0.200000000 " + _STORED, _STORED),  # a second 'AT <server> <diff>' in front
         (b"AT Bona  " + _STORED, _STORED),
         (_STORED + b'{"results": []}', _STORED),  # the body glued after it
+        # A client ID holding '[' and '{' (LEX-2): the body starts after the whole AT line.
+        (_STORED.replace(b"kiwi", b"k[i{wi") + b"{'results': []}", _STORED.replace(b"kiwi", b"k[i{wi")),
         (_STORED, None),  # AT-1's shape itself: nothing inside it to find
         (b"AT Bona +0.2 AT Bailey +0.1 kiwi", None),  # no whole AT line at the end
         (b"AT Bona +0.2 xAT Bailey +0.1 kiwi +34-118 1621464827.5", None),  # 'AT' inside a field

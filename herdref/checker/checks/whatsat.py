@@ -232,6 +232,13 @@ def judge_whatsat_reply(line: bytes, reply: Exchange, *, read_past_end: bool = F
             expected=repr(line + b"\n"),
             seen=show(data[:300]),
         )
+        glued = glued_at_line(first) if looks_like_at(first) else None
+        if glued is not None:
+            # The body starts on the AT line's own line (no LF between): it is judged from
+            # there, so that a body that is no JSON (a dict's repr, all on that one line) is
+            # named too, not hidden behind the missing LF.
+            body = first[len(glued) :].lstrip(b" \t") + newline + body
+            newline = b"\n"
         if not newline or not body.strip() or not looks_like_at(first):
             raise deviation  # no body to judge ('?', nothing, one line)
     # The body is judged as if it followed the stored line.

@@ -11,7 +11,7 @@ from herdref.checker.client import Exchange
 from herdref.checker.places_attribution import now, wait_for_request
 from herdref.checker.places_evidence import answered_with_places, how_to_reach, no_record_words
 from herdref.checker.target import CheckContext, CheckUnsupported
-from herdref.model.judge import looks_like_at
+from herdref.model.judge import glued_at_line, looks_like_at
 
 __all__ = ["places_reply", "unanswered_after_places", "whatsat_json"]
 
@@ -41,7 +41,12 @@ def whatsat_json(reply: bytes) -> object:
     A body that is no JSON but the Python repr of the answer (a student's ``str(dict)``) is read
     as such: that it is no JSON is whatsat-reply's defect (WHATSAT-6), named there once, and
     what it holds (how many places, which status) is still each check's own to judge."""
-    body = reply.partition(b"\n")[2]
+    first, _, body = reply.partition(b"\n")
+    glued = glued_at_line(first)
+    if glued is not None:
+        # The body glued to the AT line, no LF between (whatsat-reply's defect, WHATSAT-5):
+        # it starts on that line.
+        body = first[len(glued) :] + b"\n" + body
     try:
         return json.loads(body)
     except ValueError as exc:

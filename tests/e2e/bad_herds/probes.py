@@ -1948,6 +1948,22 @@ def json_as_dict_repr(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def glued_dict_repr_uncut(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        stored = h.iamat("A", b"repr", LOCATION, now(), t)
+        first = h.exchange("A", b"WHATSAT repr 10 1\n", t).data.partition(b"\n")[0]
+        body = first.removeprefix(stored)
+        places = ast.literal_eval(body.decode())["results"] if body.startswith(b"{'") else []
+        t.append(f"places in the Python repr: {len(places)}")
+        return t.evidence(
+            first.startswith(stored + b"{'") and len(places) > 1,
+            "the Python repr glued to the AT line, and more than 1 place for bound 1",
+        )
+
+
+@probe
 def json_as_dict_repr_uncut(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h:
         h.start("A")
