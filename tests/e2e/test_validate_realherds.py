@@ -1132,3 +1132,21 @@ def test_a_body_glued_to_the_at_line_is_judged_from_that_line(tmp_path: Path) ->
         output
     )
     assert status == 1, output
+
+
+def test_a_server_that_exits_on_one_line_is_started_again_for_the_next(tmp_path: Path) -> None:
+    # A student herd called sys.exit() on radius 51 and died on 'abc' as well: invalid-radius
+    # stopped at the dead server, so the second defect was never looked for.
+    status, document, output = validate(
+        tmp_path,
+        *launch_broken_herd(tmp_path, "radius_over_limit_exits.py"),
+        "--only",
+        "invalid-radius",
+    )
+    entry = _checks(document)["invalid-radius"]
+    assert (entry["verdict"], entry["clause"]) == ("FAIL", "WHATSAT-2"), output
+    summary = str(entry["summary"])
+    assert " 51 5' (no reply)" in summary, output
+    assert " abc 5' (no reply)" in summary, output
+    assert "started again" in " ".join(entry["transcript"]), output  # type: ignore[arg-type]
+    assert status == 1, output

@@ -371,7 +371,9 @@ def invalid_radius(context: CheckContext) -> None:
     try:
         _invalid_whatsat_fields(
             context,
-            [(radius, b"5") for radius in (b"51", b"50.5", b"50.01", b"abc", b"inf")],
+            # Kinds interleaved (over the limit, no number, a decimal over it): a herd that dies of
+            # one kind is started again at most twice, and the next kind is still sent.
+            [(radius, b"5") for radius in (b"51", b"abc", b"50.5", b"inf", b"50.01")],
             "bad radius",
             strict=[(radius, b"5") for radius in (b"0", b"0.0", b"-1", b"+5", b"1e1", b"nan")],
         )
@@ -381,12 +383,16 @@ def invalid_radius(context: CheckContext) -> None:
             # check's 50.5 get none either, that is this defect again (knowledge
             # radius_unanswered; limits-edges asks 50.5 itself before it is BLOCKED).
             context.learned["radius_unanswered"] = f"invalid-radius: {failure.summary} ({failure.seen})"
-            # Which radius: the summary quotes each line (b'WHATSAT <client> <radius> <bound>'),
-            # the one left unanswered last (no line is sent after it).
-            radii = re.findall(r"WHATSAT \S+ (\S+) \S+'", failure.summary)
-            if radii and "." in radii[-1]:
+            # Which radii: the summary quotes each line (b'WHATSAT <client> <radius> <bound>'),
+            # those of the core lines left without a reply marked so; a strict line left
+            # without one is the only line its failure quotes.
+            radii = re.findall(r"WHATSAT \S+ (\S+) \S+' \(no reply\)", failure.summary) or re.findall(
+                r"WHATSAT \S+ (\S+) \S+'", failure.summary
+            )
+            decimal = next((radius for radius in radii if "." in radius), None)
+            if decimal is not None:
                 context.learned["decimal_radius_unanswered"] = (
-                    f"invalid-radius: radius {radii[-1]} got no reply at all"
+                    f"invalid-radius: radius {decimal} got no reply at all"
                 )
         raise
 
@@ -431,4 +437,5 @@ def _invalid_whatsat_fields(
         f"{what} not answered '? <line>'",
         strict_lines=strict_lines,
         unanswered_clause="ERR-4" if context.target.places_work else None,
+        revive=lambda: reported(context, name, client),
     )

@@ -9,7 +9,7 @@ from typing import Final
 from herdref.checker.checks.registry import CheckBlocked, CheckFailed
 from herdref.checker.client import Exchange
 from herdref.checker.deadline import DeadlinePassed, wait_until
-from herdref.checker.launcher import Launcher
+from herdref.checker.launcher import Launcher, LaunchError
 from herdref.checker.target import CheckContext, CheckUnsupported, Target
 from herdref.model import components
 from herdref.model.judge import (
@@ -156,12 +156,20 @@ def _silent(reply: Exchange) -> bool:
 
 
 def goes_on_after(
-    context: CheckContext, name: str, failure: CheckFailed, failures: list[CheckFailed]
+    context: CheckContext,
+    name: str,
+    failure: CheckFailed,
+    failures: list[CheckFailed],
+    *,
+    revive: Callable[[], None] | None = None,
 ) -> bool:
     """Whether a check that judges several lines sends the next one after ``failure`` (kept in
-    ``failures``): not after a silence (each line would wait out the reply timeout again), nor
-    when the server no longer answers a valid IAMAT (that ERR-4 failure is kept too); after a
-    reply, or a connection closed at once, the next line may show a defect of another kind."""
+    ``failures``): not after a silence (each line would wait out the reply timeout again); after
+    a reply, or a connection closed at once, the next line may show a defect of another kind.
+    A server that no longer answers a valid IAMAT fails ERR-4 (kept too); where its process
+    exited and the checker runs the herd, it is started again (``revive`` gives it back what
+    the lines need, a record) and the next line is judged: a student herd that called
+    sys.exit() on radius 51 hid that it also dies on 'abc'. At most _RESTARTS_PER_CHECK times."""
     failures.append(failure)
     if failure.silent:
         return False
@@ -170,7 +178,29 @@ def goes_on_after(
             alive_after(context, name)
         except CheckFailed as dead:
             failures.append(dead)
-            return False
+            return _started_again(context, name, revive)
+    return True
+
+
+#: How many times one check starts a server again that died of its lines (each start costs up
+#: to the herd's start-up time; a herd that dies of every line is named by the first deaths).
+_RESTARTS_PER_CHECK: Final = 2
+
+
+def _started_again(context: CheckContext, name: str, revive: Callable[[], None] | None) -> bool:
+    """Whether ``name``, whose process exited, listens again (and is revived) to be sent more."""
+    launcher = context.launcher
+    restarts = int(context.details.get("restarts_for_lines", 0))
+    if launcher is None or not launcher.crashed(name) or restarts >= _RESTARTS_PER_CHECK:
+        return False
+    context.details["restarts_for_lines"] = restarts + 1
+    try:
+        launcher.restart(name, deadline_s=context.remaining(context.target.startup_s))
+    except LaunchError:
+        return False
+    context.transcript.note(f"{name} exited: started again to judge the lines after this one")
+    if revive is not None:
+        revive()
     return True
 
 
@@ -300,13 +330,15 @@ def invalid_lines(
     strict_lines: Iterable[bytes] = (),
     unanswered_clause: str | None = "ERR-4",
     strict_unanswered: CheckBlocked | None = None,
+    revive: Callable[[], None] | None = None,
 ) -> None:
     """Each of ``lines`` gets ``? <line>`` (every reading of the course requires it); then each of
     ``strict_lines`` does, which only herdref's strict profile asks (SPEC decision table): a
     line the course leaves open, e.g. a value a ``float()``-based parser accepts. Refusing
     those is a strict deviation when it fails, not a failure (SPEC 1.1). With
     ``strict_unanswered``, a strict line left with no reply at all is that defect, named by
-    another check (BLOCKED), not a failure of ``unanswered_clause``."""
+    another check (BLOCKED), not a failure of ``unanswered_clause``. ``revive``: what a server
+    started again after dying of a line needs before the next one (see :func:`goes_on_after`)."""
     name = context.target.names[0]
     # A line BLOCKED (its wrong answer is a defect another check named: no '?' for any invalid
     # line, a line cut short) does not end the check: a later line the herd takes as valid is
@@ -323,7 +355,7 @@ def invalid_lines(
         except CheckFailed as failure:
             if failure.unanswered:
                 failure.summary += " (no reply)"  # told apart from lines answered otherwise
-            if not goes_on_after(context, name, failure, failures):
+            if not goes_on_after(context, name, failure, failures, revive=revive):
                 break
     if failures:
         raise named_together(failures)

@@ -12,6 +12,7 @@ import contextlib
 import json
 import signal
 import socket
+import subprocess
 import time
 from collections.abc import Callable, Iterator
 from decimal import Decimal
@@ -369,6 +370,21 @@ def location_matched_not_to_end(script: Path, directory: Path) -> Evidence:
 def negative_latitude_refused(script: Path, directory: Path) -> Evidence:
     line = b"IAMAT south -33.8688+151.2093 " + now() + b"\n"
     return _answered(script, directory, line, "location -33.8688+151.2093 gets '?'", want_at=False)
+
+
+@probe
+def radius_over_limit_exits(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        h.iamat("A", b"far", LOCATION, now(), t)
+        h.exchange("A", b"WHATSAT far 51 5\n", t)
+        try:
+            status = h.processes["A"].wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            status = None
+        t.append(f"A's exit status after radius 51: {status}")
+        return t.evidence(status is not None, "a WHATSAT with radius 51 ends the server's process")
 
 
 @probe
