@@ -60,6 +60,10 @@ timeout that cannot succeed, and say why:
   took the newer of two reports and then held the older again is that defect at work (its own
   flood coming back): newer-by-value is then BLOCKED by flood-older-ignored there, not a second
   FAIL of the same defect.
+* ``relayed_spacing``: flood-all saw every server hold the record, some with the line's white
+  space changed (a trailing space, doubled spaces: FLOOD-5), named there. Every WHATSAT's first
+  line is then read with its white space squeezed, and flood-all's FAIL no longer blocks the
+  checks that need flooding: each judges its own property (FLOOD-2, LINK-2 ...) past it.
 * ``links_not_reopened``: a server restarted by a check did not get its links back (LINK-2:
   its records reached no neighbour, or theirs never reached it), named by that check. A later
   check that restarts a server notes the same missing reconnection instead of failing on it a
@@ -117,6 +121,7 @@ Fact = Literal[
     "repeat_unanswered",
     "far_time_unanswered",
     "request_misplaced",
+    "relayed_spacing",
 ]
 
 
@@ -149,6 +154,7 @@ class RunKnowledge:
     repeat_unanswered: str | None = None
     far_time_unanswered: str | None = None
     request_misplaced: str | None = None
+    relayed_spacing: str | None = None
     #: The check that taught each fact (the first one: its words are the ones kept).
     learned_by: dict[str, str] = field(default_factory=dict)
     #: With ``long_lines_fail``: the longest line (octets, LF excluded) long-lines saw answered
@@ -199,7 +205,10 @@ class RunKnowledge:
     def read_past(self, prerequisite: str, *, reads_malformed_at: bool) -> bool:
         """Whether the failed ``prerequisite`` no longer blocks a check that reads malformed AT
         lines: at-reply-format failed for a malformed line that still carries its report
-        (``malformed_at``), which such a check reads for what else it shows."""
+        (``malformed_at``), which such a check reads for what else it shows; or any check,
+        where flood-all failed for relayed lines whose white space alone changed."""
+        if prerequisite == "flood-all":
+            return self.relayed_spacing is not None  # read squeezed (see relayed_spacing)
         return prerequisite == "at-reply-format" and reads_malformed_at and self.malformed_at is not None
 
     def judged_alone(self, prerequisite: str, *, destructive: bool, clause: str) -> bool:

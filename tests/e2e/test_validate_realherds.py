@@ -1150,3 +1150,20 @@ def test_a_server_that_exits_on_one_line_is_started_again_for_the_next(tmp_path:
     assert " abc 5' (no reply)" in summary, output
     assert "started again" in " ".join(entry["transcript"]), output  # type: ignore[arg-type]
     assert status == 1, output
+
+
+def test_relayed_lines_with_other_white_space_block_no_flooding_check(tmp_path: Path) -> None:
+    # A student herd answered relayed records with a trailing space: flood-all's FLOOD-5 FAIL
+    # blocked nine checks, so its refused newer records and its flood stopped by a neighbour
+    # that was down were never looked for.
+    status, document, output = validate(
+        tmp_path,
+        *launch_broken_herd(tmp_path, "relayed_trailing_space.py"),
+        "--only",
+        "flood-all,flood-newest-wins,flood-pairs,whatsat-reply-flooded",
+    )
+    verdicts = {name: entry["verdict"] for name, entry in _checks(document).items()}
+    assert verdicts["flood-all"] == "FAIL", output
+    for name in ("flood-newest-wins", "flood-pairs", "whatsat-reply-flooded"):
+        assert verdicts[name] == "PASS", (name, output)
+    assert status == 1, output

@@ -10,6 +10,8 @@ judged here, as whatsat-reply judges the origin's.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from herdref.checker.checks.at_lines import at_reply
 from herdref.checker.checks.helpers import neighbours_of
 from herdref.checker.checks.registry import CheckFailed, check
@@ -45,8 +47,14 @@ def whatsat_reply_flooded(context: CheckContext) -> None:
         # Another line than the origin's reached it (FLOOD-5, flood-all's to name): the reply
         # is judged against the line it holds, so that only the reply's form is judged here.
         context.transcript.note(f"{neighbour} holds {held!r}: the reply is judged against that line")
+    reply = places_reply(context, neighbour, client, b"10", 5)
+    if target.knowledge.relayed_spacing is not None:
+        # flood-all named the relayed lines' white space (FLOOD-5): the first line is judged
+        # squeezed, so that only what else this reply does wrong is named here.
+        first, newline, rest = reply.data.partition(b"\n")
+        reply = replace(reply, data=b" ".join(first.split()) + newline + rest)
     try:
-        judge_whatsat_reply(held, places_reply(context, neighbour, client, b"10", 5))
+        judge_whatsat_reply(held, reply)
     except CheckFailed as at_neighbour:
         # The same deviation at the origin is whatsat-reply's (a herd whose replies all lack
         # the final empty line, which lenient allows): named once, there.

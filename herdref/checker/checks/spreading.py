@@ -120,6 +120,11 @@ def require_flood(
             wrong = {}
     if wrong:
         name, got = next(iter(wrong.items()))
+        if not missing and all(b" ".join(other.split()) == line for other in wrong.values()):
+            # Only the white space differs (a student herd relayed its line with a trailing
+            # space): the run learns it, and the checks that need flooding read the records
+            # with their white space squeezed, each judging its own property past this FAIL.
+            context.learned["relayed_spacing"] = f"{name} holds {got!r} for {line!r}"
         raise CheckFailed(
             f"{name} holds a different AT line for the record {origin} received: relayed AT lines "
             "must be the same line on every server",

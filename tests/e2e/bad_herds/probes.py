@@ -1318,6 +1318,37 @@ def flooded_record_glued(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def relayed_trailing_space(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        h.start("B")
+        t = Transcript()
+        stored = h.iamat("A", b"spaced", LOCATION, now(), t)
+        at_origin = first_line(h.whatsat("A", b"spaced", b"10", b"1", t))
+        at_neighbour = h.wait_record("B", b"spaced", t)
+        return t.evidence(
+            at_origin == stored and at_neighbour == stored + b" ",
+            "the neighbour answers the relayed record with a space after its client time",
+        )
+
+
+@probe
+def relayed_trailing_space_first_kept(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        h.start("B")
+        t = Transcript()
+        first = h.iamat("A", b"kept", LOCATION, b"1700000000", t)
+        held = h.wait_record("B", b"kept", t)
+        newer = h.iamat("A", b"kept", b"+10-10", b"1700000001", t)
+        replaced = h.wait_record("B", b"kept", t, expect=newer + b" ")
+        return t.evidence(
+            held == first + b" " and not replaced,
+            "the relayed record has a trailing space, and a newer one never replaces it",
+        )
+
+
+@probe
 def whatsat_glued_first_report_kept(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h:
         h.start("A")
