@@ -38,8 +38,8 @@ from herdref.model.judge import (
     decimal_value,
     looks_like_at,
     parse_at_line,
+    record_line,
     same_record,
-    stored_line_within,
 )
 from herdref.protocol import WHITESPACE
 
@@ -513,18 +513,9 @@ class CheckContext:
         return self.held_line(reply)
 
     def held_line(self, reply: bytes) -> bytes | None:
-        """The record's AT line a WHATSAT ``reply`` starts with (None: no AT line). A first line
-        that holds an AT line of AT-1's shape with a body glued after it or the herd's own words
-        before it (WHATSAT-5: whatsat-reply names that at the origin, whatsat-reply-flooded at a
-        server the record reached by flooding) is read for that line: the record it holds."""
-        if not looks_like_at(reply):
-            return None
-        first = reply.partition(b"\n")[0]
-        if self.target.knowledge.relayed_spacing is not None:
-            # flood-all named the relayed lines' changed white space (FLOOD-5): squeezed, each
-            # is the record it carries.
-            first = b" ".join(first.split())
-        return stored_line_within(first) or first
+        """The record's AT line a WHATSAT ``reply`` starts with (see :func:`record_line`), its
+        white space squeezed once flood-all named relayed lines with other white space (FLOOD-5)."""
+        return record_line(reply, squeeze=self.target.knowledge.relayed_spacing is not None)
 
     def wait_for_line(
         self, names: list[str], client: bytes, line: bytes, *, any_record: bool = False

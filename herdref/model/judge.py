@@ -45,6 +45,7 @@ __all__ = [
     "looks_like_at",
     "parse_at_line",
     "parse_whatsat_reply",
+    "record_line",
     "same_record",
     "split_at_fields",
     "split_line",
@@ -158,6 +159,19 @@ def stored_line_within(line: bytes) -> bytes | None:
     """The AT line of AT-1's shape found inside a WHATSAT reply's first ``line`` that is not
     itself of that shape: a body glued after it, or words of the herd's own before it."""
     return glued_at_line(line) or wrapped_at_line(line)
+
+
+def record_line(reply: bytes, *, squeeze: bool = False) -> bytes | None:
+    """The record's AT line a WHATSAT ``reply`` starts with (None: no AT line). A first line that
+    holds an AT line of AT-1's shape with a body glued after it or the herd's own words before
+    it (WHATSAT-5) is read for that line: the record it holds. With ``squeeze``, white space
+    runs become single spaces first (a relay that changed them, FLOOD-5, named elsewhere)."""
+    if not looks_like_at(reply):
+        return None
+    first = reply.partition(b"\n")[0]
+    if squeeze:
+        first = b" ".join(first.split())
+    return stored_line_within(first) or first
 
 
 def looks_like_at(data: bytes) -> bool:
