@@ -313,6 +313,25 @@ def lex_extra_space(context: CheckContext) -> None:
                 )
             unread.append(line)
             continue
+        first = split[0] if split is not None else reply.data
+        respaced = split_at_fields(b" ".join(first.split()))
+        if (
+            respaced is not None
+            and respaced.client_id == client
+            and location_close(location, respaced.location)
+            and time_close(client_time, respaced.client_time)
+        ):
+            # Taken as the same command, but the reply is built from the raw line (a student
+            # herd replaced the word IAMAT and kept the rest): its fields are joined by the
+            # client's white space, not single spaces (AT-1).
+            raise CheckFailed(
+                f"an IAMAT with extra white space was accepted, but its AT reply keeps that white "
+                f"space between its fields: {line!r}",
+                expected=f"AT {name} <diff> {client.decode()} {location.decode()} {client_time.decode()}",
+                seen=show(reply.data),
+                clause="AT-1",
+                strict_part=True if strict else None,
+            )
         raise CheckFailed(
             f"an IAMAT with extra white space was not accepted as the same command: {line!r}"
             + (" (a CR inside the line is white space, not a line end)" if strict else ""),

@@ -388,6 +388,19 @@ def radius_over_limit_exits(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def at_reply_keeps_client_spacing(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        line = b"IAMAT  spaced \t" + LOCATION + b"  " + now() + b"\n"
+        reply = first_line(h.exchange("A", line, t, complete=line_done).data)
+        return t.evidence(
+            reply.startswith(b"AT ") and b"\t" in reply and len(reply.split()) == 6,
+            "the AT reply keeps the tab and the doubled spaces of the IAMAT",
+        )
+
+
+@probe
 def id_punctuation_refused(script: Path, directory: Path) -> Evidence:
     line = b"IAMAT kiwi-2:b " + LOCATION + b" " + now() + b"\n"
     return _answered(script, directory, line, "client ID kiwi-2:b gets '?'", want_at=False)
