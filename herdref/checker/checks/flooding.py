@@ -319,7 +319,7 @@ def flood_at_from_client(context: CheckContext) -> None:
     reply = context.send(origin, b"AT  %s\t%s" % tuple(at_line[3:].split(b" ", 1)) + b"\n")
     if reply.data:
         raise CheckFailed(
-            "a valid AT line from a client got a reply", expected="no reply", seen=show(reply.data)
+            "a valid AT line from a client got a reply", expected="no reply", seen=show(reply.received)
         )
     # Every server, the one that was sent the line included, must end up holding it, in
     # canonical form although it came with odd white space (AT-3, FLOOD-5).

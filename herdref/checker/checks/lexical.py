@@ -69,7 +69,7 @@ def lex_unicode_space(context: CheckContext) -> None:
             raise CheckFailed(
                 f"the octets {separator!r} inside a client ID were taken for white space",
                 expected=f"AT {name} <diff> {client!r} ...",
-                seen=show(reply.data),
+                seen=show(reply.received),
             )
     if unread:
         raise CheckUnsupported(
@@ -139,7 +139,7 @@ def lex_id_punctuation(context: CheckContext) -> None:
             "a client ID holding backslash sequences was not echoed as sent: the backslashes are "
             "octets of the ID, not escapes",
             expected=f"AT {name} <diff> {escaped.decode()} ...",
-            seen=show(reply.data),
+            seen=show(reply.received),
         )
 
 
@@ -308,7 +308,7 @@ def lex_extra_space(context: CheckContext) -> None:
                     f"an IAMAT with extra white space was not accepted: {line!r} (written plainly, "
                     "it gets an AT reply, a malformed one: at-reply-format's)",
                     expected=f"an AT line for {client.decode()}, as the line written plainly gets",
-                    seen=show(reply.data),
+                    seen=show(reply.received),
                     strict_part=True if strict else None,
                 )
             unread.append(line)
@@ -328,7 +328,7 @@ def lex_extra_space(context: CheckContext) -> None:
                 f"an IAMAT with extra white space was accepted, but its AT reply keeps that white "
                 f"space between its fields: {line!r}",
                 expected=f"AT {name} <diff> {client.decode()} {location.decode()} {client_time.decode()}",
-                seen=show(reply.data),
+                seen=show(reply.received),
                 clause="AT-1",
                 strict_part=True if strict else None,
             )
@@ -336,7 +336,7 @@ def lex_extra_space(context: CheckContext) -> None:
             f"an IAMAT with extra white space was not accepted as the same command: {line!r}"
             + (" (a CR inside the line is white space, not a line end)" if strict else ""),
             expected=f"AT {name} <diff> {client.decode()} {location.decode()} {client_time.decode()}",
-            seen=show(reply.data),
+            seen=show(reply.received),
             strict_part=True if strict else None,
         )
     if unread:

@@ -185,7 +185,7 @@ def _with_neighbour_stopped(context: CheckContext, victim: str) -> None:
             raise CheckFailed(
                 f"{neighbour} did not answer an IAMAT while its neighbour {victim} was stopped",
                 expected="an AT line within the timeout",
-                seen=show(reply.data) + f" after {target.timeout_s:g} s",
+                seen=show(reply.received) + f" after {target.timeout_s:g} s",
             )
         line = reply.data.split(b"\n", 1)[0]
         holders = reachable_without(target, neighbour, {victim})
@@ -362,7 +362,7 @@ def _fill_link(context: CheckContext, name: str, victim: str) -> None:
             f"{name} did not answer an IAMAT after {sent / 2**20:.1f} MiB of floods were queued for "
             f"its stopped neighbour {victim}",
             expected="an AT line within the timeout",
-            seen=show(reply.data) + f" after {target.timeout_s:g} s",
+            seen=show(reply.received) + f" after {target.timeout_s:g} s",
         )
     line = reply.data.split(b"\n", 1)[0]
     holders = reachable_without(target, name, {victim})

@@ -51,7 +51,7 @@ def limits_accepted(context: CheckContext) -> None:
             raise CheckFailed(
                 f"WHATSAT with radius {radius.decode()} and bound {bound} {what}",
                 expected="the stored AT line and places",
-                seen=show(reply.data),
+                seen=show(reply.received),
                 clause=clause,
             )
 
@@ -91,7 +91,7 @@ def limits_edges(context: CheckContext) -> None:
             raise CheckFailed(
                 f"WHATSAT with radius {radius.decode()} and bound {bound} {what}",
                 expected="the stored AT line and places",
-                seen=show(reply.data),
+                seen=show(reply.received),
                 clause=clause if refused else "ERR-4",
                 strict_part=refused,
             )
