@@ -18,6 +18,7 @@ from herdref.checker.checks.helpers import (
     refusal_failure,
     refused_when_plain,
     show,
+    start_again_if_exited,
 )
 from herdref.checker.checks.registry import CheckFailed, check
 from herdref.checker.target import CheckContext, CheckUnsupported
@@ -75,6 +76,14 @@ def error_echo_raw(context: CheckContext) -> None:
             )
         except CheckUnsupported as exc:
             unsupported = unsupported or exc
+            # A line that got no '?' at all is an invalid-* check's (bound 21: invalid-bound's),
+            # its death too (a student herd called sys.exit() on it): started again, the server
+            # still shows how it copies the lines after it, and the death is named once, there.
+            try:
+                alive_after(context, name)
+            except CheckFailed:
+                if not start_again_if_exited(context, name, None):
+                    break  # still dead: the run's check of a dead server names it (ERR-4)
             continue
         except CheckFailed as failure:
             if failure.clause == "ERR-2":

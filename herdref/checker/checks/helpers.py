@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import subprocess
 from collections.abc import Callable, Iterable, Iterator
 from typing import Final
 
@@ -178,20 +179,29 @@ def goes_on_after(
             alive_after(context, name)
         except CheckFailed as dead:
             failures.append(dead)
-            return _started_again(context, name, revive)
+            return start_again_if_exited(context, name, revive)
     return True
 
 
+#: How long a server that no longer answers is given to exit before it is taken for hung.
+_EXIT_WAIT_S: Final = 1.0
 #: How many times one check starts a server again that died of its lines (each start costs up
 #: to the herd's start-up time; a herd that dies of every line is named by the first deaths).
 _RESTARTS_PER_CHECK: Final = 2
 
 
-def _started_again(context: CheckContext, name: str, revive: Callable[[], None] | None) -> bool:
+def start_again_if_exited(context: CheckContext, name: str, revive: Callable[[], None] | None) -> bool:
     """Whether ``name``, whose process exited, listens again (and is revived) to be sent more."""
     launcher = context.launcher
     restarts = int(context.details.get("restarts_for_lines", 0))
-    if launcher is None or not launcher.crashed(name) or restarts >= _RESTARTS_PER_CHECK:
+    if launcher is None or restarts >= _RESTARTS_PER_CHECK:
+        return False
+    server = launcher.processes.get(name)
+    if server is not None and name not in launcher.stopped:
+        # A server that refuses connections may be exiting still: its exit is waited for.
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            server.process.wait(timeout=_EXIT_WAIT_S)
+    if not launcher.crashed(name):
         return False
     context.details["restarts_for_lines"] = restarts + 1
     try:

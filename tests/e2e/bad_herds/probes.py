@@ -373,6 +373,21 @@ def negative_latitude_refused(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def bound_over_limit_exits(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        h.iamat("A", b"many", LOCATION, now(), t)
+        h.exchange("A", b"WHATSAT many 10 21\n", t)
+        try:
+            status = h.processes["A"].wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            status = None
+        t.append(f"A's exit status after bound 21: {status}")
+        return t.evidence(status is not None, "a WHATSAT with bound 21 ends the server's process")
+
+
+@probe
 def radius_over_limit_exits(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h:
         h.start("A")
