@@ -23,7 +23,9 @@ Rules:
   ``latency_s``; the delay applies in every mode); ``hang`` (no answer until the fault changes
   or the fixture stops); ``http_500`` (an HTML error page); ``over_query_limit``;
   ``request_denied`` (which, unlike Google, echoes the key it was sent, so tests can prove the
-  herd never passes it on: PLACES-6); ``zero_results``; ``malformed_json``.
+  herd never passes it on: PLACES-6); ``zero_results``; ``malformed_json``; ``blank_lines`` (the
+  answer as ever, with an empty line after each of its lines that ends in a comma: still JSON,
+  which the course has a herd squeeze to no empty line, WHATSAT-6).
 * Control endpoints, used by ``herdref validate`` and the tests: ``GET /_fixture/requests``,
   ``POST /_fixture/reset`` (clears the record and the fault), ``POST /_fixture/fault`` with
   ``{"mode": ..., "latency_s": ...}``. ``GET /`` lists the endpoints.
@@ -98,6 +100,7 @@ FaultMode = Literal[
     "request_denied",
     "zero_results",
     "malformed_json",
+    "blank_lines",
 ]
 FAULT_MODES: Final[tuple[FaultMode, ...]] = get_args(FaultMode)
 
@@ -308,9 +311,11 @@ async def _record(request: web.Request, state: FixtureState) -> RecordedRequest:
 # ---- answers -----------------------------------------------------------------------------
 
 
-def _json(document: object, *, status: int = 200) -> web.Response:
+def _json(document: object, *, status: int = 200, blank_lines: bool = False) -> web.Response:
     # Google's legacy layout, so what a herd passes through looks like what Google sends.
     text = json.dumps(document, indent=3, separators=(",", " : "), ensure_ascii=False)
+    if blank_lines:
+        text = text.replace(",\n", ",\n\n")
     return web.Response(text=text + "\n", status=status, content_type="application/json")
 
 
@@ -380,7 +385,8 @@ async def legacy_nearby(request: web.Request) -> web.Response:
         return _legacy_error("INVALID_REQUEST", "Invalid request. 'radius' must be in (0, 50000].")
     if fault == "zero_results":
         return _json(legacy_response([]))
-    return _json(legacy_response(generate_places(*point, radius_m, count=MAX_RESULTS)))
+    places = generate_places(*point, radius_m, count=MAX_RESULTS)
+    return _json(legacy_response(places), blank_lines=fault == "blank_lines")
 
 
 def _mask_fields(mask: str) -> set[str] | str | None:
@@ -478,7 +484,7 @@ async def new_nearby(request: web.Request) -> web.Response:
     if fault == "zero_results":
         return _json(new_response([]))
     places = generate_places(latitude, longitude, radius, count=MAX_RESULTS)[:count]
-    return _json(new_response(places, fields))
+    return _json(new_response(places, fields), blank_lines=fault == "blank_lines")
 
 
 # ---- control endpoints -------------------------------------------------------------------

@@ -23,7 +23,7 @@ import pytest
 from yarl import URL
 
 from herdref.places.fixture import FAULT_MODES, FixtureServer, run_fixture_in_thread
-from herdref.places.fixture_app import ENDPOINTS
+from herdref.places.fixture_app import ENDPOINTS, LEGACY_PATH
 from herdref.places.fixture_data import NEW_PLACE_FIELDS, generate_places, haversine_m, legacy_response
 
 KEY = "fixture-test-key-0123456789"
@@ -313,6 +313,26 @@ async def test_fault_malformed_json_is_cut_off(
     )
     assert (status, content_type) == (200, "application/json")
     assert isinstance(body, str) and body.startswith("{")  # it did not parse
+
+
+@pytest.mark.parametrize("api", ["legacy", "new"])
+async def test_fault_blank_lines_is_the_same_json_spaced_out(
+    fixture: FixtureServer, http: aiohttp.ClientSession, api: str
+) -> None:
+    # WHATSAT-6: the course has a herd squeeze runs of newlines in Google's JSON; this answer
+    # has them, and is the same JSON document as ever.
+    _, _, plain = await (legacy_get(http, fixture) if api == "legacy" else new_post(http, fixture))
+    fixture.state.set_fault("blank_lines")
+    if api == "legacy":
+        query = urlencode({"location": f"{LAT},{LNG}", "radius": "1000", "key": KEY})
+        answer = http.get(URL(f"{fixture.base_url}{LEGACY_PATH}?{query}", encoded=True))
+    else:
+        headers = {"X-Goog-Api-Key": KEY, "X-Goog-FieldMask": FULL_MASK}
+        answer = http.post(f"{fixture.base_url}/v1/places:searchNearby", json=new_body(), headers=headers)
+    async with answer as response:
+        text = await response.text()
+    assert ",\n\n" in text
+    assert json.loads(text) == plain
 
 
 async def test_fault_over_query_limit(fixture: FixtureServer, http: aiohttp.ClientSession) -> None:
@@ -697,6 +717,7 @@ def test_fault_modes_are_the_documented_ones() -> None:
         "request_denied",
         "zero_results",
         "malformed_json",
+        "blank_lines",
     }
 
 

@@ -10,6 +10,7 @@ from urllib.parse import unquote
 from herdref.checker.checks.at_lines import at_reply
 from herdref.checker.checks.helpers import alive_after, expect_error, named_together, show
 from herdref.checker.checks.registry import CheckBlocked, CheckFailed, check
+from herdref.checker.checks.whatsat import judge_whatsat_reply
 from herdref.checker.checks.whatsat_reading import places_reply, whatsat_json
 from herdref.checker.places_attribution import (
     attribute_again,
@@ -21,7 +22,7 @@ from herdref.checker.places_attribution import (
 from herdref.checker.target import CheckContext, CheckUnsupported
 from herdref.model.judge import looks_like_at
 from herdref.model.replies import RESULT_KEYS, result_array
-from herdref.protocol import location_degrees
+from herdref.protocol import MAX_BOUND, location_degrees
 
 
 @check(
@@ -174,6 +175,36 @@ def places_errors(context: CheckContext) -> None:
     finally:
         fixture.reset()
     alive_after(context, name)
+
+
+@check(
+    "places-newlines-squeezed",
+    "WHATSAT-6",
+    "MUST",
+    "Google's JSON with empty lines in it is passed on with each run of newlines made one",
+    needs_fixture=True,
+    # The course: the JSON is Google's "with two exceptions: every sequence of two or more
+    # adjacent newlines is replaced by a single newline, and all trailing newlines are removed"
+    # (core). A reply already wrong in its form is whatsat-reply's, named once there.
+    requires=("dialect", "at-reply-format", "whatsat-reply"),
+)
+def places_newlines_squeezed(context: CheckContext) -> None:
+    fixture = context.target.fixture
+    if fixture is None:
+        raise CheckUnsupported("no Places fixture: an answer with empty lines in it cannot be staged")
+    name = context.target.names[0]
+    client = context.client_id()
+    line = at_reply(context, name, client, context.location(), context.now_time())
+    try:
+        # The fixture's answer with an empty line after each line that ends in a comma; the
+        # largest bound, so that a herd that passes Google's text on when it cuts nothing (a
+        # student herd did) shows it.
+        fixture.set_fault("blank_lines")
+        reply = places_reply(context, name, client, b"10", MAX_BOUND)
+    finally:
+        fixture.set_fault("none")
+    context.transcript.note("Places answered with an empty line after each line that ends in a comma")
+    judge_whatsat_reply(line, reply)
 
 
 @check(

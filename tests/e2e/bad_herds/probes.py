@@ -2170,6 +2170,19 @@ def _with_fault(script: Path, directory: Path, fault: str, t: Transcript) -> byt
 
 
 @probe
+def google_text_passed_through(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        h.iamat("A", b"spaced", LOCATION, now(), t)
+        h.fixture.set_fault("blank_lines")
+        t.append("fixture fault: blank_lines")
+        reply = h.exchange("A", b"WHATSAT spaced 10 20\n", t).data
+        body = reply.partition(b"\n")[2].removesuffix(b"\n\n")
+        return t.evidence(b"\n\n" in body, "an empty line inside the JSON of a WHATSAT reply")
+
+
+@probe
 def places_failure_silent(script: Path, directory: Path) -> Evidence:
     t = Transcript()
     replies = [_with_fault(script, directory / fault, fault, t) for fault in ("http_500", "malformed_json")]
