@@ -20,6 +20,7 @@ from herdref.checker.checks.records import carries_fields
 from herdref.checker.checks.registry import CheckFailed, check
 from herdref.checker.deadline import DeadlinePassed, wait_until
 from herdref.checker.target import CheckContext, CheckUnsupported
+from herdref.model.judge import carried_report
 
 #: How long an AT line sent as a flood may take to be handled: a herd that answers it closes or
 #: replies at once; one that reads it silently on a kept-open connection costs this much.
@@ -64,8 +65,11 @@ def flood_older_ignored(context: CheckContext) -> None:
         return context.stored_line(name, client, silence_is_none=True)
 
     def newer_held() -> bool:
+        # The record as sent, location and client time both: a herd that reads a neighbour's
+        # line in a format of its own (a student herd took the client time for a sender field
+        # and kept the rest) shows a record from which the older one cannot be told.
         held = held_now()
-        return held is not None and carries_fields(held, *newer)
+        return held is not None and carried_report(held, [newer]) == 0
 
     def older_taken() -> bool:
         held = held_now()

@@ -327,6 +327,20 @@ def dialect_flood_lines(script: Path, directory: Path) -> Evidence:
 
 
 @trait
+def dialect_sender_last_field(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h, fake_server(h.ports["B"]) as b:
+        h.start("A")
+        t = Transcript()
+        reply = h.iamat("A", b"format", LOCATION, now(), t)
+        wait_for(lambda: bool(b.lines()))
+        t.got("B (fake)", b"\n".join(b.lines()))
+        h.exchange("A", b"AT Z +0.5 planted " + LOCATION + b" " + now() + b"\n", t, timeout_s=QUIET_S)
+        kept = first_line(h.whatsat("A", b"planted", b"10", b"1", t))
+        seen = bool(b.lines()) and b.lines()[0] == reply + b" A" and kept == b"AT Z +0.5 planted " + LOCATION
+        return t.evidence(seen, "floods carry the sender last; a six-field AT line is kept without its time")
+
+
+@trait
 def dialect_reply_after_flood(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h, fake_server(h.ports["B"]) as b:
         h.start("A")
