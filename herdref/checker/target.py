@@ -50,7 +50,9 @@ __all__ = ["BudgetSpent", "CheckBlocked", "CheckContext", "CheckFailed", "CheckU
 
 
 def _client_time(line: bytes) -> bytes | None:
-    record = parse_at_line(line)
+    """The client time of an AT line, one with other white space between its six fields too (a
+    relayed line with a trailing space holds that client time: final all the same)."""
+    record = parse_at_line(line) or parse_at_line(b" ".join(line.split()))
     return None if record is None else record.client_time
 
 

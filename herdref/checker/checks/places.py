@@ -244,9 +244,12 @@ def places_radius_metres(context: CheckContext) -> None:
         since = now()
         reply = context.whatsat(name, client, radius_km, 3)
         # A request made before the reply is in the log already (recorded as it arrives); only
-        # a WHATSAT left without a reply may have its request still to come.
+        # a WHATSAT left without a reply may have its request still to come, and where the
+        # server closed the connection unanswered (a handler that died) only for the linger.
         answered = reply.data.startswith(b"?") or looks_like_at(reply.data)
-        found = wait_for_request(context, location, since=since, wait_s=0 if answered else None)
+        dropped = reply.closed and not reply.data
+        wait_s = 0 if answered else context.target.linger_s if dropped else None
+        found = wait_for_request(context, location, since=since, wait_s=wait_s)
         if not found.own and not found.strays:
             if radius_km == b"0.5" and not looks_like_at(reply.data):
                 break  # a decimal radius is refused (or dropped) here; limits-edges reports that
