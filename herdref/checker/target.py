@@ -40,6 +40,7 @@ from herdref.model.judge import (
     parse_at_line,
     record_line,
     same_record,
+    split_at_fields,
 )
 from herdref.protocol import WHITESPACE
 
@@ -52,7 +53,7 @@ __all__ = ["BudgetSpent", "CheckBlocked", "CheckContext", "CheckFailed", "CheckU
 def _client_time(line: bytes) -> bytes | None:
     """The client time of an AT line, one with other white space between its six fields too (a
     relayed line with a trailing space holds that client time: final all the same)."""
-    record = parse_at_line(line) or parse_at_line(b" ".join(line.split()))
+    record = parse_at_line(line) or split_at_fields(b" ".join(line.split()))
     return None if record is None else record.client_time
 
 
