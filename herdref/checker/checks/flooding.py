@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import re
 from functools import partial
@@ -337,8 +338,18 @@ def flood_at_from_client(context: CheckContext) -> None:
     except CheckFailed as failure:
         # Judged as a flood would be (FLOOD-1, FLOOD-5), but that a client's AT line is a flood
         # at all is FLOOD-6's strict rule: the deviation is FLOOD-6's, the clause it broke noted.
+        summary = failure.summary
+        with contextlib.suppress(ValueError, SyntaxError):
+            seen = ast.literal_eval(failure.seen)
+            if failure.clause == "FLOOD-5" and isinstance(seen, bytes) and b" ".join(seen.split()) == at_line:
+                # What differs is the white space the client sent, kept (not the servers from
+                # one another): said so, not "a different line on every server".
+                summary = (
+                    "the client's AT line is held with the white space it came with, not rewritten "
+                    "with single spaces"
+                )
         raise CheckFailed(
-            failure.summary + (f" (as {failure.clause} judges a flood)" if failure.clause else ""),
+            summary + (f" (as {failure.clause} judges a flood)" if failure.clause else ""),
             expected=failure.expected,
             seen=failure.seen,
             clause="FLOOD-6",

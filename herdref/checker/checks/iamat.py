@@ -405,8 +405,9 @@ def _accepted(context: CheckContext, name: str, client: bytes, location: bytes, 
     judge (IAMAT-6 for its distance from the clock, LEX-6 for its form)."""
     reply = context.iamat(name, client, location, client_time)
     if not looks_like_at(reply.data):
+        how = _fate(reply.received or None)
         raise CheckUnsupported(
-            f"an IAMAT with client time {client_time.decode()} was refused, which iamat-any-time "
+            f"an IAMAT with client time {client_time.decode()} {how}, which iamat-any-time "
             "judges (IAMAT-6, or LEX-6 for the form of the time), so which report is kept cannot be seen"
         )
     return reply.data.partition(b"\n")[0]  # its shape is at-reply-format's (AT-1)

@@ -191,12 +191,17 @@ def _settled(context: CheckContext, name: str) -> bool:
 
 def _found(context: CheckContext, name: str, client: bytes) -> bool:
     """Whether ``name`` answers a WHATSAT for ``client`` with that client's record (read by its
-    fields in a malformed AT line, AT-1)."""
+    fields in a malformed AT line, AT-1). A line of another shape (a herd that rewrites ':' as
+    ' :' in its whole reply: places-passthrough's and whatsat-reply's to name) counts as found,
+    noted: it is an answer for the client, just not one this check can read."""
     held = context.stored_line(name, client, silence_is_none=True)
     if held is None:
         return False
     if context.malformed_at is not None and is_malformed(held):
         return carries_client(held, client)
+    if split_at_fields(held) is None:
+        context.transcript.note(f"{held!r} is no AT line of AT-1's shape: its form is not this check's")
+        return True
     record = held_record(name, held)
     return record is not None and record.client_id == client
 

@@ -168,7 +168,7 @@ def places_errors(context: CheckContext) -> None:
                 context,
                 name,
                 b"WHATSAT %s 10 3\n" % client,
-                f"Places gave no JSON object ({fault}) but the reply was not '? <line>'",
+                f"Places gave no JSON object ({fault}), and no '? <line>' reply came",
                 clause="PLACES-5",
                 strict_part=True,
             )
