@@ -75,7 +75,9 @@ def split_of(target: Target) -> tuple[str, list[str], str] | None:
     # defect at work); a herd that never takes the checker's AT lines (a format of its own) is
     # UNSUPPORTED there, and judged here.
     # newer-by-value's core FAIL (a server that takes an older record, or puts one back) is a
-    # FLOOD-2 defect this check would see at work too: named there once.
+    # FLOOD-2 defect this check would see at work too: named there once. So is iamat-stale's
+    # (a server that keeps a client's older report: a student herd ordered records by when they
+    # arrived, which this check then saw again across the healed split).
     requires=(
         "dialect",
         "at-reply-format",
@@ -83,6 +85,7 @@ def split_of(target: Target) -> tuple[str, list[str], str] | None:
         "restart-reconnect",
         "flood-older-ignored",
         "newer-by-value",
+        "iamat-stale",
     ),
     # Which record a server holds is read by the location and client time its line carries.
     reads_malformed_at=True,
