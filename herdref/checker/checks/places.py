@@ -204,7 +204,15 @@ def places_newlines_squeezed(context: CheckContext) -> None:
     finally:
         fixture.set_fault("none")
     context.transcript.note("Places answered with an empty line after each line that ends in a comma")
-    judge_whatsat_reply(line, reply)
+    try:
+        judge_whatsat_reply(line, reply)
+    except CheckFailed as failure:
+        if failure.strict_part:
+            # A strict-only deviation of the reply's form (no empty line at its end, which
+            # lenient allows) is whatsat-reply's, seen on every WHATSAT: not named again here.
+            context.transcript.note(f"{failure.summary}: whatsat-reply's to name (strict only)")
+            return
+        raise
 
 
 @check(
