@@ -32,6 +32,16 @@ from herdref.model.judge import looks_like_at
 #: link hold (about 4 MiB with Linux's default tcp_wmem and tcp_rmem), so a herd that writes
 #: floods synchronously blocks inside this much, and one that queues them does not.
 _FILL_BYTES: Final = 6 * 2**20
+#: Where the kernel's queues can be read, filling goes on past _FILL_BYTES until this much more
+#: was sent after the stopped neighbour's unread octets last grew (more than a send buffer
+#: holds, tcp_wmem's 4 MiB): a link whose receive buffer grew when the neighbour last read fast
+#: (Linux tunes it up to tcp_rmem's maximum, 32 MiB here) takes far more than 6 MiB before a
+#: synchronous writer blocks, and a run that stopped at 6 MiB then passed it (FLAKY).
+_FILL_MARGIN_BYTES: Final = 5 * 2**20
+#: The most a fill sends, whatever the queues show.
+_FILL_MAX_BYTES: Final = 48 * 2**20
+#: How often (in records) the queues are read while filling.
+_FILL_LOOK_EVERY: Final = 8
 #: The client ID of the bulk records: a line of about 15 KB, under Twisted's LineReceiver
 #: limit (16 KiB) and any stream limit a herd is likely to have.
 _FILL_CLIENT_OCTETS: Final = 15_000
@@ -311,9 +321,19 @@ def _fill_link(context: CheckContext, name: str, victim: str) -> None:
     started = time.monotonic()
     context.transcript.note(
         f"sending {name} IAMATs of {_FILL_CLIENT_OCTETS} octets (one client, newer each time) until "
-        f"{_FILL_BYTES // 2**20} MiB of floods wait for {victim}"
+        f"{_FILL_BYTES // 2**20} MiB of floods wait for {victim}, and {_FILL_MARGIN_BYTES // 2**20} MiB "
+        f"more than when the octets unread at {victim} last grew"
     )
-    while sent < _FILL_BYTES:
+    unread, grew_at = -1, 0
+    while sent < _FILL_BYTES or (
+        grew_at >= 0 and sent - grew_at < _FILL_MARGIN_BYTES and sent < _FILL_MAX_BYTES
+    ):
+        if count % _FILL_LOOK_EVERY == 0:
+            queues = _victim_queues(target, victim)
+            if queues is None:
+                grew_at = -1  # nothing to read: _FILL_BYTES it is
+            elif sum(queue.unread for queue in queues.values()) > unread:
+                unread, grew_at = sum(queue.unread for queue in queues.values()), sent
         asked = time.monotonic()
         payload = b"IAMAT %s %s %s\n" % (client, location, context.now_time())
         reply = context.send(name, payload, record=False)
