@@ -330,10 +330,11 @@ def _fill_link(context: CheckContext, name: str, victim: str) -> None:
     ):
         if count % _FILL_LOOK_EVERY == 0:
             queues = _victim_queues(target, victim)
+            waiting = -1 if queues is None else sum(queue.unread for queue in queues.values())
             if queues is None:
                 grew_at = -1  # nothing to read: _FILL_BYTES it is
-            elif sum(queue.unread for queue in queues.values()) > unread:
-                unread, grew_at = sum(queue.unread for queue in queues.values()), sent
+            elif waiting > unread:
+                unread, grew_at = waiting, sent
         asked = time.monotonic()
         payload = b"IAMAT %s %s %s\n" % (client, location, context.now_time())
         reply = context.send(name, payload, record=False)

@@ -317,6 +317,13 @@ class HerdServer:
         return self.whatsat_reply(at_line, self.format_json(body))
 
     async def places(self, location: str, radius: Decimal) -> dict[str, object]:
+        body = json.loads(await self.places_text(location, radius))
+        if not isinstance(body, dict):
+            raise ValueError("not a JSON object")
+        return body
+
+    async def places_text(self, location: str, radius: Decimal) -> str:
+        """Google's answer to a Nearby Search, as text."""
         session = self.places_session()
         params = {
             "location": location,
@@ -325,10 +332,7 @@ class HerdServer:
         }
         url = f"{self.places_url}/maps/api/place/nearbysearch/json"
         async with places_call(), session.get(url, params=params) as response:
-            body = await response.json(content_type=None)
-        if not isinstance(body, dict):
-            raise ValueError("not a JSON object")
-        return body
+            return await response.text()
 
     def places_session(self) -> aiohttp.ClientSession:
         """The HTTP session for Places, made at the first WHATSAT that needs one."""

@@ -7,10 +7,13 @@ reported to, the reply is right; at every other server the JSON is glued to the 
 from _base import HerdServer, main
 
 
-class FloodedRecordGlued(HerdServer):
+class KnowsFloodedRecords(HerdServer):
+    """Not a herd of its own: which clients' records came from a neighbour (``flooded``), for
+    herds that answer those otherwise than a client's own."""
+
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.flooded: set[bytes] = set()  # clients whose record came from a neighbour
+        self.flooded: set[bytes] = set()
 
     def store_iamat(self, client: bytes, client_time: bytes, at_line: bytes, accepted: bool) -> None:
         super().store_iamat(client, client_time, at_line, accepted)
@@ -18,11 +21,13 @@ class FloodedRecordGlued(HerdServer):
             self.flooded.discard(client)
 
     async def on_at(self, fields: list[bytes]) -> None:
-        before = self.table.get(fields[3])
+        before = self.table.get(fields[3]) if len(fields) == 6 else None
         await super().on_at(fields)
-        if self.table.get(fields[3]) is not before:
+        if len(fields) == 6 and self.table.get(fields[3]) is not before:
             self.flooded.add(fields[3])
 
+
+class FloodedRecordGlued(KnowsFloodedRecords):
     def whatsat_at_line(self, client: bytes, stored: tuple[bytes, bytes]) -> bytes:
         return stored[1] if client in self.flooded else stored[1] + b"\n"
 

@@ -4,36 +4,24 @@ answer with empty lines in it reaches the client with them (WHATSAT-6: the cours
 of newlines made one). Only an answer it must cut is parsed and written again (a student herd's
 shortcut). places-newlines-squeezed names it."""
 
-import json
-import os
 from decimal import Decimal
 
-from _base import HerdServer, main, places_call
+from _base import HerdServer, main
 
 
 class GoogleTextPassedThrough(HerdServer):
-    async def places(self, location: str, radius: Decimal) -> dict[str, object]:
-        session = self.places_session()
-        params = {
-            "location": location,
-            "radius": self.radius_param(radius),
-            "key": os.environ.get("PLACES_KEY", "k"),
-        }
-        url = f"{self.places_url}/maps/api/place/nearbysearch/json"
-        async with places_call(), session.get(url, params=params) as response:
-            text = await response.text()
-        body = json.loads(text)
-        if not isinstance(body, dict):
-            raise ValueError("not a JSON object")
-        body["__text__"] = text  # kept for the reply below
-        return body
+    async def places_text(self, location: str, radius: Decimal) -> str:
+        # No await between this answer and the reply's writing (on_whatsat): the text kept is
+        # this WHATSAT's.
+        self.google_text = await super().places_text(location, radius)
+        return self.google_text
 
     def truncate(self, results: list[object], bound: int) -> list[object]:
         self.cut = len(results) > bound
         return results[:bound]
 
     def format_json(self, body: dict[str, object]) -> bytes:
-        text = body.pop("__text__", None)
+        text = self.__dict__.pop("google_text", None)
         if isinstance(text, str) and not self.__dict__.pop("cut", True):
             return text.rstrip("\n").encode()  # the bug: Google's own newlines kept
         return super().format_json(body)

@@ -3,25 +3,11 @@
 names it; the records read with their white space squeezed, every check that needs flooding
 still judges its own property, and passes."""
 
-from _base import HerdServer, main
+from _base import main
+from flooded_record_glued import KnowsFloodedRecords
 
 
-class RelayedTrailingSpace(HerdServer):
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.flooded: set[bytes] = set()  # clients whose record came from a neighbour
-
-    def store_iamat(self, client: bytes, client_time: bytes, at_line: bytes, accepted: bool) -> None:
-        super().store_iamat(client, client_time, at_line, accepted)
-        if accepted:
-            self.flooded.discard(client)
-
-    async def on_at(self, fields: list[bytes]) -> None:
-        before = self.table.get(fields[3]) if len(fields) == 6 else None
-        await super().on_at(fields)
-        if len(fields) == 6 and self.table.get(fields[3]) is not before:
-            self.flooded.add(fields[3])
-
+class RelayedTrailingSpace(KnowsFloodedRecords):
     def whatsat_at_line(self, client: bytes, stored: tuple[bytes, bytes]) -> bytes:
         return stored[1] + b" " if client in self.flooded else stored[1]
 
