@@ -474,12 +474,13 @@ class CheckContext:
         name: str,
         client: bytes,
         radius: bytes = b"10",
-        bound: int = 1,
+        bound: int | bytes = 1,
         *,
         linger: bool = True,
         timeout_s: float | None = None,
     ) -> Exchange:
-        request = b"WHATSAT %s %s %d\n" % (client, radius, bound)
+        bound_field = bound if isinstance(bound, bytes) else b"%d" % bound
+        request = b"WHATSAT %s %s %s\n" % (client, radius, bound_field)
         return self.send(name, request, whatsat=True, linger=linger, timeout_s=timeout_s)
 
     def stored_line(

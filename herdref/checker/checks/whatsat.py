@@ -61,7 +61,7 @@ def limits_accepted(context: CheckContext) -> None:
     "limits-edges",
     "WHATSAT-2",
     "MUST",
-    "a decimal radius (0.5 km) and bound 0 are accepted",
+    "a decimal radius (0.5 km), bound 0 and bound 05 are accepted",
     strict_part=True,
     # Not invalid-radius: a herd that answers radius 51 with text of its own (invalid-radius's)
     # may still refuse a decimal radius, which only this check names. A herd that dies on any
@@ -72,10 +72,16 @@ def limits_edges(context: CheckContext) -> None:
     name = context.target.names[0]
     client = context.client_id()
     at_reply(context, name, client, context.location(), context.now_time())
-    for radius, bound, clause in ((b"0.5", 1, "WHATSAT-2"), (b"10", 0, "WHATSAT-3")):
+    # WHATSAT-3: "`0020` is 20"; a herd that reads the bound with a pattern of its own may
+    # refuse the leading zero, which the course never sends (Lenient).
+    for radius, bound, clause in (
+        (b"0.5", b"1", "WHATSAT-2"),
+        (b"10", b"0", "WHATSAT-3"),
+        (b"10", b"05", "WHATSAT-3"),
+    ):
         reply = (
             places_reply(context, name, client, radius, bound)
-            if bound
+            if bound != b"0"
             else context.whatsat(name, client, radius, 0)
         )
         if not looks_like_at(reply.data):
@@ -83,19 +89,19 @@ def limits_edges(context: CheckContext) -> None:
                 what = "was refused with '?'"
             else:
                 what = "got no reply" + (" (the server closed the connection)" if reply.closed else "")
-            # Refusing a decimal radius or bound 0 is strict only; no reply at all is not
-            # allowed in any profile (ERR-4).
+            # Refusing a decimal radius, bound 0 or a leading zero is strict only; no reply at
+            # all is not allowed in any profile (ERR-4).
             refused = reply.data.startswith(b"?")
-            if not reply.data and bound:
+            if not reply.data and b"." in radius:
                 _no_reply_to_any_decimal(context, name, client, radius)
             raise CheckFailed(
-                f"WHATSAT with radius {radius.decode()} and bound {bound} {what}",
+                f"WHATSAT with radius {radius.decode()} and bound {bound.decode()} {what}",
                 expected="the stored AT line and places",
                 seen=show(reply.received),
                 clause=clause if refused else "ERR-4",
                 strict_part=refused,
             )
-        if bound == 0:
+        if bound == b"0":
             body = whatsat_json(reply.data)
             # A bare array is no Places object (whatsat-reply names that, WHATSAT-6), but its
             # elements are places all the same (a student herd answers '[]').

@@ -61,7 +61,9 @@ def whatsat_json(reply: bytes) -> object:
         ) from None
 
 
-def places_reply(context: CheckContext, name: str, client: bytes, radius: bytes, bound: int) -> Exchange:
+def places_reply(
+    context: CheckContext, name: str, client: bytes, radius: bytes, bound: int | bytes
+) -> Exchange:
     """A WHATSAT that needs Places; UNSUPPORTED when such a WHATSAT showed no record in the
     dialect step (why, as the fixture's log tells: whatsat-reply names a herd defect once)."""
     if not context.target.places_work:

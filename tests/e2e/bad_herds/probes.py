@@ -887,6 +887,16 @@ def bound_limit_missing(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def bound_leading_zero_refused(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        h.iamat("A", b"zero", LOCATION, now(), t)
+        reply = h.whatsat("A", b"zero", b"10", b"05", t)
+        return t.evidence(reply.startswith(b"? "), "bound 05 is refused with '?'")
+
+
+@probe
 def radius_int_after_range(script: Path, directory: Path) -> Evidence:
     line = b"WHATSAT decimal 0.5 1\n"
     return _dropped(script, directory, line, "a WHATSAT with radius 0.5 gets no reply", client=b"decimal")
