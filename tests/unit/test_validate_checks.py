@@ -211,6 +211,7 @@ def test_the_checks_that_read_malformed_at_lines_are_the_ones_whose_property_ign
         # Which IAMAT a reply answers, read by the report a malformed line carries.
         "frame-pipelined",
         "frame-split-write",
+        "frame-lf-between-fields",
         "long-lines",
         "newer-by-value",
         "flood-stale-not-sent",

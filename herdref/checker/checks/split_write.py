@@ -1,8 +1,10 @@
-"""A command split across TCP writes (SPEC FRAME-1 strict, decision A26): frame-split-write.
+"""Where one command ends (SPEC FRAME-1 strict, decisions A2 and A26): frame-split-write and
+frame-lf-between-fields.
 
 TCP delivers a byte stream, not the writes a client made: a command is the octets up to its LF
-(or the client's EOF, FRAME-2), however they arrive. This check writes one IAMAT in pieces and
-judges the reply in the herd's dialect (half-close or kept open).
+(or the client's EOF, FRAME-2), however they arrive, and no further. frame-split-write writes one
+IAMAT in pieces; frame-lf-between-fields puts an LF between its fields. Both judge the reply in
+the herd's dialect (half-close or kept open).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from herdref.checker.checks.at_lines import answered_report, unreadable
+from herdref.checker.checks.helpers import show
 from herdref.checker.checks.registry import CheckFailed, check
 from herdref.checker.client import LineSession
 from herdref.checker.target import CheckContext, CheckUnsupported
@@ -115,6 +118,44 @@ def frame_split_write(context: CheckContext) -> None:
             f"an IAMAT sent in {where} {_split_outcome(delivery)}",
             expected=f"one AT reply for {client!r}, after the last write",
             seen=seen,
+        )
+
+
+@check(
+    "frame-lf-between-fields",
+    "FRAME-1",
+    "MUST",
+    "an LF between an IAMAT's fields ends a line: neither piece is a command",
+    # It tells an AT reply for the IAMAT by its client ID, or a malformed one (AT-1,
+    # at-reply-format's) by the location and client time it carries; what the two pieces get
+    # instead ('?' or nothing) is judged by error-reply and invalid-field-count.
+    requires=("dialect", "at-reply-format", "error-reply"),
+    reads_malformed_at=True,
+    # FRAME-1 strict, decision A2: a herd that reads to EOF MAY take all it read for one
+    # command (a TA allowed newlines between the words; such a herd passes every course test).
+    strict_part=True,
+)
+def frame_lf_between_fields(context: CheckContext) -> None:
+    """FRAME-1: "IAMAT <client>" LF "<location> <time>" LF is two lines, each with too few
+    fields: no AT reply. Sent with a half-close, so a herd that reads to EOF answers too."""
+    name = context.target.names[0]
+    client = context.client_id("lf")
+    report = (context.location(), context.now_time())
+    payload = b"IAMAT %s\n%s %s\n" % (client, *report)
+    reply = context.raw(name, payload, replies=2)
+    lines = [line.rstrip(b"\r") for line in reply.data.split(b"\n") if line.strip()]
+    if any(answered_report(context, line, [(client, report)]) == 0 for line in lines):
+        raise CheckFailed(
+            "an IAMAT with an LF between its client ID and its location was answered as one "
+            "command: the herd took what it read, LF included, for one line",
+            expected=f"no AT reply for {client!r}: '?' for each of the two lines",
+            seen=show(reply.received),
+        )
+    if not lines:
+        raise CheckUnsupported(
+            "neither of the two lines got a reply"
+            + (" (the server closed the connection)" if reply.closed else "")
+            + ", so whether they were taken for one command cannot be told"
         )
 
 
