@@ -421,6 +421,11 @@ class LineSession:
     def half_close(self) -> None:
         self.socket.shutdown(socket.SHUT_WR)
 
+    def read_more(self, deadline: float) -> bool:
+        """Read once into ``buffer`` (for a caller that judges what it holds); False at EOF or
+        at ``deadline`` (a :func:`time.monotonic` time)."""
+        return self._fill(deadline)
+
     def _fill(self, deadline: float) -> bool:
         """Read once; False at EOF or at the deadline."""
         remaining = deadline - time.monotonic()

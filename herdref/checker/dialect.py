@@ -206,6 +206,20 @@ def _client(target: Target) -> bytes:
     return b"hv%s.dialect.%d" % (target.run_id.encode(), target.next_serial())
 
 
+def _reported_client(probe: CommandProbe, clients: list[bytes]) -> bytes:
+    """The client of the first IAMAT ``probe`` saw answered (the WHATSAT probes ask for its
+    record); the first client when none was."""
+    for reply, answered in (
+        (probe.half_close_reply, probe.half_close_answered),
+        (probe.kept_open_reply, probe.kept_open_answered),
+    ):
+        # Whichever field the herd put it in: the reply names the client it answers.
+        named = [client for client in clients if client in reply.split()] if answered else []
+        if named:
+            return named[0]
+    return clients[0]
+
+
 def probe_dialect(
     target: Target, *, transcript: Transcript | None = None
 ) -> tuple[Dialect, CommandProbe, CommandProbe]:
@@ -213,13 +227,20 @@ def probe_dialect(
     are kept on the target (:func:`dialect_probes` gives them to the framing checks)."""
     transcript = transcript if transcript is not None else Transcript()
     name = target.names[0]
-    client = _client(target)
     location = b"+34.068930-118.445127"
+    # A client of its own for each IAMAT: two reports of one client, a few milliseconds apart,
+    # are a record changed twice, and a herd that passes on any record that differs from the
+    # one it holds sends the two versions round the herd for ever. Started here, that storm
+    # slowed every probe and spent half the run's budget before flood-storm, the check that
+    # looks for it first, had run (a student herd).
+    clients: list[bytes] = []
 
     def iamat() -> bytes:
-        return b"IAMAT %s %s %.9f\n" % (client, location, time.time())
+        clients.append(_client(target))
+        return b"IAMAT %s %s %.9f\n" % (clients[-1], location, time.time())
 
     iamat_probe = probe_command(target, name, iamat, whatsat=False, transcript=transcript, second=True)
+    client = _reported_client(iamat_probe, clients)
     iamat_framing = iamat_probe.framing()
     # The bound that shows a record without Places (0), else one that needs Places (1); once a
     # framing is known, whether Places work is one more exchange in it.

@@ -86,6 +86,15 @@ timeout that cannot succeed, and say why:
   an unusual form or quadrant centred elsewhere, while one for an ordinary location was not
   (PLACES-2). places-radius-metres' own records in other quadrants, asked for elsewhere too,
   are then that defect again: BLOCKED by whatsat-location-forms, not a second FAIL.
+* ``unknown_client_kills``: unknown-client saw a server exit on a WHATSAT for a client no
+  server knows (WHATSAT-4, ERR-4). The checks that wait for a record to arrive ask for it with
+  WHATSATs, which are WHATSATs for a client unknown there until it arrives: a server that dies
+  during such a check after being sent one is then that defect again (the checker's own poll
+  killed it), and the check is BLOCKED by unknown-client instead of naming a missing flood or
+  a death of its own.
+* ``neighbour_death_kills``: a server exited right after a check killed its neighbour (LINK-4,
+  named by that check: herdref.checker.aftermath). Every later check that kills a server
+  meets it again, and is BLOCKED by the first instead of naming it again.
 * ``promote``: a check asks the runner to judge another one next, ahead of its place, because
   what it saw makes that one the check that names the defect (flood-storm saw no neighbour
   send a record: flood-all is judged at once, and the checks that need flooding to work come
@@ -122,6 +131,8 @@ Fact = Literal[
     "far_time_unanswered",
     "request_misplaced",
     "relayed_spacing",
+    "unknown_client_kills",
+    "neighbour_death_kills",
 ]
 
 
@@ -155,6 +166,8 @@ class RunKnowledge:
     far_time_unanswered: str | None = None
     request_misplaced: str | None = None
     relayed_spacing: str | None = None
+    unknown_client_kills: str | None = None
+    neighbour_death_kills: str | None = None
     #: The check that taught each fact (the first one: its words are the ones kept).
     learned_by: dict[str, str] = field(default_factory=dict)
     #: With ``long_lines_fail``: the longest line (octets, LF excluded) long-lines saw answered

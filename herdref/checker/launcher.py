@@ -22,6 +22,7 @@ import os
 import shlex
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
@@ -67,6 +68,17 @@ class ServerProcess:
     output_path: Path
     output_file: IO[bytes]
     paused: bool = False
+    #: When the process exited (:func:`time.monotonic`), seen by a thread that waits for it.
+    exited_at: float | None = None
+
+    def watch_exit(self) -> None:
+        """Note when the process exits, from a thread of its own (it only waits)."""
+
+        def wait() -> None:
+            self.process.wait()
+            self.exited_at = time.monotonic()
+
+        threading.Thread(target=wait, name=f"exit of {self.name}", daemon=True).start()
 
 
 def is_single_process_template(template: str) -> bool:
@@ -90,6 +102,10 @@ class Launcher:
     starts: dict[str, int] = field(default_factory=dict)
     #: Servers a check stopped on purpose (not a crash).
     stopped: set[str] = field(default_factory=set)
+    #: Each server killed on purpose, one at a time (a check's fault, not a stop of the whole
+    #: herd), with when (:func:`time.monotonic`): a neighbour that exits right after it died of
+    #: its death (herdref.checker.aftermath).
+    kill_log: list[tuple[str, float]] = field(default_factory=list)
 
     @property
     def single_process(self) -> bool:
@@ -139,6 +155,7 @@ class Launcher:
             output_file.close()
             raise LaunchError(f"cannot start {name}: {exc.strerror or exc}", name=name) from None
         self.processes[name] = ServerProcess(name, process, output_path, output_file)
+        self.processes[name].watch_exit()
         # -v (herdref.tools.cli): what the checker does to the herd, as it happens.
         logger.info(
             "started %s (pid %d): %s; output in %s",
@@ -198,6 +215,7 @@ class Launcher:
         if server is None or server.process.poll() is not None:
             return
         logger.info("sending %s to %s (pid %d)", signal.Signals(sig).name, name, server.process.pid)
+        self.kill_log.append((name, time.monotonic()))
         kill_process(server.process, sig, grace_s=deadline_s)
         server.paused = False
         server.output_file.close()

@@ -27,7 +27,10 @@ class CheckFailed(AssertionError):
     (see :func:`herdref.checker.grading.is_strict_only`). ``missing``: the servers a record
     never reached, where that is the failure (FLOOD-1). ``unanswered``: nothing at all came back;
     ``silent``: nor did the server close the connection before the reply timeout (a server that
-    may be stuck: a check sends it no more lines that would each wait out that timeout)."""
+    may be stuck: a check sends it no more lines that would each wait out that timeout).
+    ``aftermath``: found after the check ran, in what it left behind (a server that died of
+    its neighbour's death, or hung: herdref.checker.aftermath), not the check's own property,
+    so it blocks none of the checks that need that property (the run restores the herd)."""
 
     def __init__(
         self,
@@ -40,6 +43,7 @@ class CheckFailed(AssertionError):
         missing: tuple[str, ...] = (),
         unanswered: bool = False,
         silent: bool = False,
+        aftermath: bool = False,
     ) -> None:
         super().__init__(summary)
         self.summary = summary
@@ -50,6 +54,7 @@ class CheckFailed(AssertionError):
         self.missing = missing
         self.unanswered = unanswered
         self.silent = silent
+        self.aftermath = aftermath
 
 
 class BudgetSpent(CheckUnsupported):

@@ -32,6 +32,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
+from herdref.checker.aftermath import judged_after, require_all_up
 from herdref.checker.checks import Check, CheckBlocked, CheckFailed, CheckUnsupported
 from herdref.checker.client import Transcript
 from herdref.checker.dialect import probe_dialect
@@ -44,7 +45,6 @@ from herdref.checker.grading import (
 )
 from herdref.checker.knowledge import RunKnowledge
 from herdref.checker.launcher import LaunchError, PortBusy
-from herdref.checker.ports import port_open
 from herdref.checker.target import BudgetSpent, CheckContext, Target
 
 logger = logging.getLogger(__name__)
@@ -78,6 +78,9 @@ class Outcome:
     #: The run's or the check's time budget ran out before the check could judge (its SKIPPED
     #: or UNSUPPORTED is about time, not about the herd), or cut the stateful run short.
     budget_spent: bool = False
+    #: The failure was found in what the check left behind (herdref.checker.aftermath): it
+    #: blocks none of the checks that need the check's own property.
+    aftermath: bool = False
     #: FLAKY: the verdict the failure would have had if its replay had failed too (FAIL or
     #: NON-STRICT); empty when it is not known, which the exit status reads as FAIL for a MUST.
     flaky_grade: str = ""
@@ -95,50 +98,46 @@ def _attempt(
     if item.reads_malformed_at:
         context.malformed_at = target.knowledge.malformed_at
     error: BaseException | None = None
+    kills_before = len(target.launcher.kill_log) if target.launcher is not None else 0
+    ran = False
     try:
         item.run(context)
-        _require_all_up(context)
+        ran = True
+        require_all_up(context, kills_before)
         if context.strict_deviation is not None:
             raise context.strict_deviation
     except CheckFailed as exc:
         error = exc
         try:  # a server that died on the way is part of what the client saw
-            _require_all_up(context)
+            if not ran:
+                require_all_up(context, kills_before)
+        except CheckBlocked as known_death:
+            error = known_death  # a death named before: what the check saw is its symptom
         except CheckFailed as death:
-            exc.summary += f"; {death.summary}"
+            if death.clause == "LINK-4":
+                # Its neighbour's death killed it: what the check saw after that is the death's.
+                death.summary += f"; what the check saw: {exc.summary}"
+                error = death
+            else:
+                exc.summary += f"; {death.summary}"
     except (CheckUnsupported, LaunchError) as exc:
         error = exc
+        try:  # a server that died of its neighbour's death may be why the check could not judge
+            if not ran and not isinstance(exc, CheckBlocked):
+                require_all_up(context, kills_before)
+        except CheckBlocked as known_death:
+            error = known_death
+        except CheckFailed as death:
+            if death.clause == "LINK-4":
+                death.summary += f"; so the check could not judge: {exc}"
+                error = death
     except OSError as exc:
         error = CheckFailed(
             f"a socket call failed: {exc}",
             expected="the server accepts connections and answers",
             seen=f"{type(exc).__name__}: {exc}",
         )
-    return context, error
-
-
-def _require_all_up(context: CheckContext) -> None:
-    """The server never dies: every server that is meant to run still listens."""
-    target = context.target
-    launcher = target.launcher
-    for name in target.names:
-        if launcher is not None and name in launcher.stopped:
-            continue
-        if launcher is not None and launcher.processes.get(name) is not None and not launcher.alive(name):
-            raise CheckFailed(
-                f"{name} died during this check",
-                expected=f"{name} keeps running whatever it is sent",
-                clause="ERR-4",
-                seen=f"process exited; output: {launcher.output_tail(name, limit=600)!r}",
-            )
-        address = target.config.address(name)
-        if launcher is None and not port_open(address.host, address.port):
-            raise CheckFailed(
-                f"{name} stopped accepting connections during this check",
-                expected=f"{name} keeps listening",
-                clause="ERR-4",
-                seen="connection refused",
-            )
+    return context, judged_after(context, item.name, error)
 
 
 def _restore(target: Target) -> None:
@@ -237,6 +236,8 @@ def blocked_by(
     for name in requires:
         prerequisite = verdicts.get(name)
         if prerequisite is not None and prerequisite.verdict in BLOCKING:
+            if prerequisite.aftermath:
+                continue  # its failure is what it left behind, not the property this one needs
             if knowledge is not None and knowledge.judged_alone(
                 name, destructive=item.destructive, clause=item.clause
             ):
@@ -332,6 +333,7 @@ def run_check(
         replay=replay_command,
         strict_only=strict_only,
         budget_spent=isinstance(error, BudgetSpent),
+        aftermath=isinstance(error, CheckFailed) and error.aftermath,
         flaky_grade=graded if verdict == "FLAKY" else "",
         blocked_by=error.by if isinstance(error, CheckBlocked) else "",
     )

@@ -68,9 +68,11 @@ def corpus_run(
         skipped = [check for check in _DESTRUCTIVE if check.removesuffix("-quick") not in needed]
         with allocating:
             herd_file = _herd_file_on_unused_ports(folders[name], used)
-        # The run budget is raised from validate's 50 s: runs go CORPUS_JOBS at a time on a
-        # machine that may be busy, and a budget-cut check would say nothing about the herd.
-        options = [*_FAST, "--budget", "200", "--skip", ",".join(skipped)]
+        # The run's and each check's budgets are raised from validate's 50 s and 20 s: runs go
+        # CORPUS_JOBS at a time on a machine that may be busy, and a budget-cut check would say
+        # nothing about the herd (paused-neighbour fills a stopped neighbour's link with MiBs
+        # of floods; beside two other herds doing the same it took over 20 s).
+        options = [*_FAST, "--budget", "200", "--check-budget", "40", "--skip", ",".join(skipped)]
         return run_validate(herd, herd_file, herd_file.parent, options, budget_s=240)
 
     with ThreadPoolExecutor(max_workers=CORPUS_JOBS) as pool:

@@ -126,6 +126,7 @@ class _RecordingLauncher:
         self.stopped: set[str] = set()
         self.processes: dict[str, object] = {}
         self.restores: list[float] = []
+        self.kill_log: list[tuple[str, float]] = []
 
     def ensure_all_running(self, *, deadline_s: float, keep_down: Collection[str] = ()) -> None:
         self.restores.append(deadline_s)

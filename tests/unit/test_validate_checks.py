@@ -212,6 +212,7 @@ def test_the_checks_that_read_malformed_at_lines_are_the_ones_whose_property_ign
         "frame-pipelined",
         "frame-split-write",
         "frame-lf-between-fields",
+        "frame-replies-whole",
         "long-lines",
         "newer-by-value",
         "flood-stale-not-sent",

@@ -17,7 +17,8 @@ from herdref.checker.client import (
     reply_state,
     without_glued_stray_error,
 )
-from herdref.checker.dialect import _cut_on_half_close
+from herdref.checker.dialect import _cut_on_half_close, _reported_client
+from herdref.checker.framing_model import CommandProbe
 from herdref.checker.target import BudgetSpent, CheckContext, Target
 from herdref.herd.config import parse_config
 
@@ -348,3 +349,18 @@ def test_a_stray_error_glued_to_an_unterminated_reply_comes_off(
     data: bytes, request_line: bytes, unglued: bytes | None
 ) -> None:
     assert without_glued_stray_error(data, request_line, whatsat=False) == unglued
+
+
+def test_the_dialect_step_asks_for_the_client_whose_iamat_was_answered() -> None:
+    # Each IAMAT probe reports a client of its own (two reports of one client are a record
+    # changed twice: a storm in a herd that relays any line that differs from the one it holds).
+    clients = [b"hv1.dialect.1", b"hv1.dialect.2", b"hv1.dialect.3"]
+    probe = CommandProbe()
+    assert _reported_client(probe, clients) == clients[0]  # nothing answered: the first
+    probe.kept_open_reply, probe.kept_open_answered = b"AT A +0.1 hv1.dialect.2 +1+1 5\n", True
+    assert _reported_client(probe, clients) == clients[1]
+    probe.half_close_reply, probe.half_close_answered = b"AT A +0.1 hv1.dialect.1 +1+1 5\n", True
+    assert _reported_client(probe, clients) == clients[0]
+    # Whichever field the herd put the client in.
+    probe.half_close_reply = b"AT +0.1 A +1+1 5 hv1.dialect.1\n"
+    assert _reported_client(probe, clients) == clients[0]

@@ -3,18 +3,26 @@ judges what came back, without a herd."""
 
 from __future__ import annotations
 
+import socketserver
+import threading
+import time
 from fractions import Fraction
 
 import pytest
 
+from herdref.checker.checks import CHECKS
 from herdref.checker.checks.iamat import varied_client_times
+from herdref.checker.checks.interleaving import interleaved
 from herdref.checker.checks.long_lines import long_line_lengths
 from herdref.checker.checks.registry import CheckFailed
 from herdref.checker.checks.split_write import SplitDelivery, _answered_one_prefix, _split_outcome
-from herdref.checker.checks.time_diff import _decimal
+from herdref.checker.checks.time_diff import _decimal, _form_defect, _loose_value
 from herdref.checker.checks.whatsat import integer_degrees, judge_whatsat_reply
 from herdref.checker.client import Exchange
+from herdref.checker.runner import run_check
+from herdref.checker.target import Target
 from herdref.checker.variation import Variation
+from herdref.herd.config import parse_config
 from herdref.protocol import IAmAt, parse_line
 
 COMMAND = b"IAMAT hv1.frame-split-write.split.3 +34.000300-118.000000 1700000000.5"
@@ -152,3 +160,59 @@ def test_a_whatsat_reply_names_its_first_line_and_its_body_when_both_are_wrong()
     # A '?' has no body to judge.
     refused = _judged(b"? WHATSAT kiwi 10 5\n")
     assert refused is not None and refused.summary == "the WHATSAT for a stored client was refused with '?'"
+
+
+def test_a_wrong_time_difference_is_named_for_each_way_it_is_written_wrong() -> None:
+    assert _form_defect(b"-6.19e-06") == "written with an exponent"
+    assert _form_defect(b"--3599.99") == "two signs"
+    assert _form_defect(b"3600.5") == "no sign ('+' for a difference of zero or more)"
+    assert _form_defect(b"+1.2.3") == "not digits with an optional fraction"
+    # What the herd meant, for the tries near the clock to steer by.
+    assert _loose_value(b"--3599.5") == Fraction("-3599.5")
+    assert _loose_value(b"+6.25e-06") == Fraction(6.25e-06)
+    assert _loose_value(b"3600") == 3600
+    assert _loose_value(b"soon") is None and _loose_value(b"-inf") is None
+
+
+class _StrFloatSkewHerd(socketserver.StreamRequestHandler):
+    """A herd that writes the time difference as '+' or '-' followed by ``str(float)``, as
+    students do: a negative difference gets two signs, and one under 0.1 ms an exponent."""
+
+    def handle(self) -> None:
+        line = self.rfile.readline()
+        received = time.time()
+        _, client, location, client_time = line.split()
+        diff = received - float(client_time)
+        sign = "+" if diff >= 0 else "-"
+        self.wfile.write(
+            b"AT A %s%s %s %s %s\n" % (sign.encode(), str(diff).encode(), client, location, client_time)
+        )
+
+
+def test_skew_names_both_a_doubled_sign_and_an_exponent() -> None:
+    with socketserver.ThreadingTCPServer(("127.0.0.1", 0), _StrFloatSkewHerd) as server:
+        server.daemon_threads = True
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            config = parse_config(f"[servers]\nA = {{ port = {server.server_address[1]} }}\n")
+            skew = next(item for item in CHECKS if item.name == "skew")
+            outcome = run_check(Target(config=config, timeout_s=3.0), skew)
+        finally:
+            server.shutdown()
+    assert outcome.verdict == "FAIL" and outcome.clause == "AT-2"
+    assert "two signs" in outcome.summary and "written with an exponent" in outcome.summary
+
+
+@pytest.mark.parametrize(
+    ("received", "inside"),
+    [
+        (b"AT A +1 w +1+1 5\n{\n}\n\nAT A +1 i +1+1 6\n", False),  # one after the other
+        (b"AT A +1 w +1+1 5\n{\n}\n\nAT A +1 i +1+1 6\n? ", False),  # a stray '?' at EOF after both
+        (b"AT A +1 w +1+1 5\nAT A +1 i +1+1 6\n{\n}\n\n", True),  # the IAMAT's line inside
+        (b"AT A +1 w +1+1 5\nAT A +1 i +1+1 6\n{\n", True),  # inside, the WHATSAT never ended
+        (b"AT A +1 w +1+1 5\n{\nAT A +1 i +1+1 6\n}\n\n", True),  # inside the JSON itself
+    ],
+)
+def test_two_replies_interleave_only_when_one_comes_inside_the_other(received: bytes, inside: bool) -> None:
+    lines = received.split(b"\n")
+    assert interleaved(lines, 0, next(index for index, line in enumerate(lines) if b" i " in line)) is inside

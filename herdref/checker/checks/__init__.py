@@ -27,6 +27,7 @@ from herdref.checker.checks import (
     framing,
     healed_split,
     iamat,
+    interleaving,
     lexical,
     links,
     long_lines,
@@ -50,6 +51,7 @@ _SECTION_ORDER = [
     for module in (
         framing,
         split_write,
+        interleaving,
         # flood-older-ignored before newer-by-value (iamat): a herd that takes an older record
         # from a neighbour is named there once, and newer-by-value's put-back evidence, the
         # same defect at work, is then BLOCKED by it (relay_takes_older).

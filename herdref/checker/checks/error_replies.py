@@ -10,6 +10,7 @@ from herdref.checker.checks.errors import ONE_KIND_OF_INVALID_LINE
 from herdref.checker.checks.helpers import (
     alive_after,
     error_for,
+    exited,
     expect_error_graded,
     goes_on_after,
     named_together,
@@ -58,6 +59,10 @@ def error_echo_raw(context: CheckContext) -> None:
     # last octet is part of the copy too.
     for line, ending, unanswered in (
         (b"IAMAT %s +12-118" % client, b"\n", _PLAIN_UNANSWERED),
+        # An unknown command word: the one line nearly every herd refuses, so a herd that dies
+        # on every other invalid line still shows its copy (a student herd answered '? ' and
+        # no copy, and crashed on all the lines below).
+        (b"HELLO %s" % client, b"\n", _UNKNOWN_WORD_UNANSWERED),
         (b"IAMAT  %s\t+12-118  never" % client, b"\n", None),
         (b"  WHATSAT %s\t10 x\t" % client, b"\n", None),
         # Numbers written unusually: a copy rebuilt from the parsed fields writes '10 21' (a
@@ -103,6 +108,9 @@ def error_echo_raw(context: CheckContext) -> None:
 #: too few fields and the line ended by EOF are other checks' business.
 _PLAIN_UNANSWERED: Final = (
     "a plain IAMAT with too few fields got no '?' at all: invalid-field-count's business (ERR-3)"
+)
+_UNKNOWN_WORD_UNANSWERED: Final = (
+    "an unknown command word got no '?' at all: invalid-command's business (LEX-4)"
 )
 _BOUND_UNANSWERED: Final = "a bound of 21 got no '?' at all: invalid-bound's business (WHATSAT-3)"
 _EOF_UNANSWERED: Final = "a line ended by EOF got no '?' at all: frame-no-final-newline's business (FRAME-2)"
@@ -202,6 +210,13 @@ def unknown_client(context: CheckContext) -> None:
         reply = context.send(name, line, whatsat=True)
         failure = refusal_failure(line, reply, summary)
         if failure is not None:
+            if not reply.data and exited(context, name):
+                # Every later WHATSAT that asks whether a record has arrived yet is one for a
+                # client unknown there until it has: the run learns that it kills (knowledge).
+                failure.summary += f"; {name} exited on it"
+                context.learned["unknown_client_kills"] = (
+                    f"unknown-client: {name} exited on a WHATSAT for a client no server knows (WHATSAT-4)"
+                )
             raise no_error_reply_or(context, reply, failure)
         answer = reply.data.removesuffix(b"\n")
         for strict, clause in ((False, "ERR-1"), (True, "ERR-2")):

@@ -10,13 +10,11 @@ from __future__ import annotations
 import socket
 from typing import Final
 
-from herdref.checker.checks.at_lines import answered_report, unreadable
 from herdref.checker.checks.helpers import (
     alive_after,
     error_for,
     expect_error_graded,
     held_soon,
-    one_command_per_connection,
     only_error_lines,
     show,
 )
@@ -327,63 +325,6 @@ def frame_no_final_newline(context: CheckContext) -> None:
     )
 
 
-@check(
-    "frame-pipelined",
-    "FRAME-3",
-    "MUST",
-    "two commands in one packet: two replies, in order",
-    # It tells the two AT replies apart by their client IDs; a malformed AT line (AT-1,
-    # at-reply-format's) by the location and client time each carries (two locations).
-    requires=("dialect", "frame-half-close", "at-reply-format"),
-    reads_malformed_at=True,
-)
-def frame_pipelined(context: CheckContext) -> None:
-    reason = one_command_per_connection(context)
-    if reason is not None and not context.target.dialect.single_shot:
-        # Known to ignore what follows its first command on a connection (frame-keep-open
-        # reports that once): waiting out a reply timeout for the second reply judges nothing.
-        raise CheckUnsupported(
-            f"a second command on one connection gets no reply here ({reason}): two commands in "
-            "one packet are reported once, by frame-keep-open"
-        )
-    name = context.target.names[0]
-    # A client time of its own for each: two reports with one time would meet a herd's
-    # duplicate guard keyed on the time alone (IAMAT-4, iamat-stale's), not its framing.
-    sent = [
-        (client, (context.location(), context.now_time()))
-        for client in (context.client_id("first"), context.client_id("second"))
-    ]
-    payload = b"".join(b"IAMAT %s %s %s\n" % (client, *report) for client, report in sent)
-    first, second = (client for client, _ in sent)
-    reply = context.raw(name, payload, replies=2)
-    lines = reply.data.split(b"\n")
-    ok = (
-        len(lines) == 3
-        and lines[2] == b""
-        and [answered_report(context, line, sent) for line in lines[:2]] == [0, 1]
-    )
-    if not ok and any(unreadable(context, line, [report for _, report in sent]) for line in lines[:2]):
-        raise CheckUnsupported(
-            f"the replies {show(reply.received)} hold a malformed AT line (at-reply-format names "
-            "that, AT-1) in which the location and client time of exactly one IAMAT sent cannot "
-            "be found, so which reply answers which cannot be told"
-        )
-    if not ok and context.target.dialect.single_shot:
-        # A single-shot herd (FRAME-3 lenient) reads one command per connection, so a second one
-        # in the same packet is outside what it promises; its one deviation is frame-keep-open's.
-        raise CheckUnsupported(
-            "the server takes one command per connection (single-shot: it closes after its first "
-            "reply, or answers only at EOF): two commands on one connection are reported once, by "
-            "frame-keep-open"
-        )
-    if not ok:
-        raise CheckFailed(
-            "two IAMATs sent in one packet did not get two AT replies in order",
-            expected=f"AT ... {first!r} ..., then AT ... {second!r} ...",
-            seen=show(reply.received or None),
-        )
-
-
 #: How long a connection that carries only blank lines is watched for a reply: a herd that
 #: keeps its side open after the half-close (FRAME-4 lenient) is judged in this time.
 _BLANK_ONLY_WAIT_S: Final = 1.0
@@ -473,13 +414,19 @@ def frame_blank_lines(context: CheckContext) -> None:
     # One command per connection (FRAME-3 lenient), as the dialect step found: not merely a
     # server that closes after a half-closed exchange, which every strict herd does.
     if one_line_each and (reply.data.startswith(b"?") or (not reply.data and reply.closed)):
-        # It read the first (blank) line as its one line and answered '? ' or nothing: what a
-        # one-line-per-connection reader does with a blank line is left open (A20), and the
-        # IAMAT after it is lost to FRAME-3 lenient. (What a '?' copies is error-echo-raw's.)
-        raise CheckUnsupported(
+        # It read the first (blank) line as its one line and answered '? ' or nothing, and the
+        # IAMAT after it was never answered: FRAME-5 asks that it be, but the course leaves
+        # blank lines open (A20) and allows one command per connection (FRAME-3 lenient), so
+        # only strict fails it. (What a '?' copies is error-echo-raw's.)
+        raise CheckFailed(
             "the herd takes one line per connection and "
-            + ("answers '? ' to a blank one" if reply.data else "closed after a blank one without a reply")
-            + " (left open by the course); blank lines before a command cannot be sent to it"
+            + ("answered '? ' to a blank one" if reply.data else "closed after a blank one without a reply")
+            + ": the IAMAT after the blank lines was never answered (the course leaves blank lines "
+            "open, protocol notes A20)",
+            expected="no reply to the blank lines, then the AT line",
+            seen=show(reply.received or None)
+            + (" (the server closed the connection)" if reply.closed else ""),
+            strict_part=True,
         )
     raise CheckFailed(
         "blank lines before an IAMAT were answered"

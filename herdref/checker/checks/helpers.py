@@ -190,6 +190,18 @@ _EXIT_WAIT_S: Final = 1.0
 _RESTARTS_PER_CHECK: Final = 2
 
 
+def exited(context: CheckContext, name: str) -> bool:
+    """Whether ``name``'s process has exited by itself (given a moment to finish exiting: a
+    server that closed a connection on its way out is not reaped at once)."""
+    launcher = context.launcher
+    server = launcher.processes.get(name) if launcher is not None else None
+    if launcher is None or server is None or name in launcher.stopped:
+        return False
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        server.process.wait(timeout=_EXIT_WAIT_S)
+    return launcher.crashed(name)
+
+
 def start_again_if_exited(context: CheckContext, name: str, revive: Callable[[], None] | None) -> bool:
     """Whether ``name``, whose process exited, listens again (and is revived) to be sent more."""
     launcher = context.launcher

@@ -14,7 +14,7 @@ from herdref.checker.checks.at_lines import (
     is_malformed,
     wait_for_report,
 )
-from herdref.checker.checks.helpers import named_together, show
+from herdref.checker.checks.helpers import named_together, neighbours_of, show
 from herdref.checker.checks.nanosecond import one_nanosecond_newer
 from herdref.checker.checks.put_back import Pair, raise_if_put_back, raise_if_taken, raise_if_taken_at
 from herdref.checker.checks.registry import CheckFailed, check
@@ -499,5 +499,36 @@ def iamat_stale(context: CheckContext) -> None:
                 )
             )
             break  # the newest record is gone: later reports would be judged against nothing
+    if not failures:
+        _stale_elsewhere_named_by_its_server(context, name, client, newest_time, failures)
     if failures:
         raise named_together(failures)
+
+
+def _stale_elsewhere_named_by_its_server(
+    context: CheckContext, origin: str, client: bytes, newest_time: bytes, failures: list[CheckFailed]
+) -> None:
+    """A stale IAMAT at a neighbour that holds the client's record from ``origin`` gets an AT
+    reply in that neighbour's name (IAMAT-4, AT-1's server ID). At the origin the stored
+    record's server and the receiving one are the same, so a herd that answers a stale report
+    with the stored record's server ID shows it only elsewhere (a student herd did)."""
+    others = [name for name in neighbours_of(context.target, origin) if name in context.target.running]
+    if not others or context.target.lookup_bound is None or context.target.knowledge.does_not_flood:
+        return
+    other = others[0]
+    held = context.stored_line(other, client, silence_is_none=True)
+    if held is None or newest_time not in held.split():
+        return  # the record did not reach it: what a stale report meets there is not this
+    location, stale_time = context.location(), context.now_time(-STALE_AGE_S)
+    line = at_reply(context, other, client, location, stale_time)
+    fields = split_at_fields(line)
+    if fields is not None and fields.server_id == origin.encode():
+        failures.append(
+            CheckFailed(
+                f"a stale IAMAT at {other} was answered in the name of {origin}, the server of the "
+                "record it holds, not its own",
+                expected=f"AT {other} <diff> {client.decode()} {location.decode()} {stale_time.decode()}",
+                seen=repr(line),
+                clause="IAMAT-4",
+            )
+        )

@@ -7,7 +7,7 @@ from fractions import Fraction
 from typing import Final
 
 from herdref.checker.checks.at_lines import at_fields, at_reply, is_malformed
-from herdref.checker.checks.helpers import SKEW_OFFSET_S
+from herdref.checker.checks.helpers import SKEW_OFFSET_S, named_together
 from herdref.checker.checks.iamat import any_time_forms
 from herdref.checker.checks.registry import CheckFailed, check
 from herdref.checker.target import CheckContext, CheckUnsupported
@@ -50,8 +50,12 @@ def skew(context: CheckContext) -> None:
     # is exact enough for those. Longer ones only the strict reading asks to be exact (AT-2).
     varied = sorted(any_time_forms(context), key=lambda client_time: not _clock_like(client_time))
     judged, unread = 0, 0
+    # Every time is judged, and every kind of wrong difference named: a herd that doubles the
+    # sign of a negative difference may also write a tiny one with an exponent (a student
+    # herd: '--3599.99' and '-6.19e-06'), and the first must not hide the second.
+    failures: list[CheckFailed] = []
     for client_time in shifted:
-        value, read = _judge_time_diff(context, client_time)
+        value, read = _judge_time_diff(context, client_time, failures)
         judged += value is not None
         unread += not read
     # Near the clock: each time is the send time plus the delay the replies showed (R - T is
@@ -66,7 +70,8 @@ def skew(context: CheckContext) -> None:
         if attempt and time.monotonic() > stop_at:
             context.transcript.note(f"no difference under 0.1 ms in {attempt} tries near the clock")
             break
-        value, read = _judge_time_diff(context, b"%d.%09d" % divmod(time.time_ns() + lead_ns, 1_000_000_000))
+        near = b"%d.%09d" % divmod(time.time_ns() + lead_ns, 1_000_000_000)
+        value, read = _judge_time_diff(context, near, failures)
         judged += value is not None
         unread += not read
         if value is None or abs(value) < _EXPONENT_BELOW_S:
@@ -75,9 +80,13 @@ def skew(context: CheckContext) -> None:
     # The varied forms last: past ten integer digits, a wrong difference is strict only, and the
     # core findings above come first.
     for client_time in varied:
-        value, read = _judge_time_diff(context, client_time)
+        value, read = _judge_time_diff(context, client_time, failures)
         judged += value is not None
         unread += not read
+    if failures:
+        # Core findings first: the FAIL is core when any of them is.
+        failures.sort(key=lambda failure: bool(failure.strict_part))
+        raise named_together(failures, kind=lambda failure: failure.summary.partition(" for a client")[0])
     if not judged and unread:
         raise CheckUnsupported(
             "the AT replies are malformed (at-reply-format names that, AT-1), and the field in their "
@@ -102,10 +111,14 @@ _NEAR_CLOCK_TRIES: Final = 128
 _NEAR_CLOCK_SPEND_S: Final = 2.0
 
 
-def _judge_time_diff(context: CheckContext, client_time: bytes) -> tuple[Fraction | None, bool]:
-    """Send an IAMAT with ``client_time`` and judge its reply's time difference (AT-2): its value
-    (None when not judged: refused, or not an AT line) and whether it could be read at all
-    (False only for a malformed AT line whose difference cannot be told)."""
+def _judge_time_diff(
+    context: CheckContext, client_time: bytes, failures: list[CheckFailed]
+) -> tuple[Fraction | None, bool]:
+    """Send an IAMAT with ``client_time`` and judge its reply's time difference (AT-2), a wrong
+    one added to ``failures``: its value (None when not judged: refused, or not an AT line; a
+    difference written wrongly, with two signs or an exponent, is read as a number all the
+    same) and whether it could be read at all (False only for a malformed AT line whose
+    difference cannot be told)."""
     name = context.target.names[0]
     client, location = context.client_id(), context.location()
     sent_ns = time.time_ns()
@@ -129,25 +142,53 @@ def _judge_time_diff(context: CheckContext, client_time: bytes) -> tuple[Fractio
         return None, True  # refused (iamat-any-time's) or not an AT line (at-reply-format's)
     value = time_diff_value(diff)
     if value is None:
-        raise CheckFailed(
-            "the time difference is not a signed decimal ('+' or '-', digits, optional fraction"
-            + (", no exponent" if b"e" in diff.lower() else "")
-            + ")"
-            + _past_any_clock(client_time),
-            expected="+3600.000123456 or -3599.999876543",
-            seen=f"{diff!r} for client time {client_time.decode()}",
-            strict_part=not _clock_like(client_time),
+        failures.append(
+            CheckFailed(
+                "the time difference is not a signed decimal ('+' or '-', digits, optional "
+                f"fraction): {_form_defect(diff)}" + _past_any_clock(client_time),
+                expected="+3600.000123456 or -3599.999876543",
+                seen=f"{diff!r} for client time {client_time.decode()}",
+                strict_part=not _clock_like(client_time),
+            )
         )
+        return _loose_value(diff), True
     # One second of slack either way: lenient AT-2 allows any number of digits, truncated.
     low, high = time_diff_window(sent_ns, received_ns, client_time)
     if not low <= value <= high:
-        raise CheckFailed(
-            "the time difference is not server time minus client time" + _past_any_clock(client_time),
-            expected=f"between {_decimal(low)} and {_decimal(high)} for client time {client_time.decode()}",
-            seen=repr(diff),
-            strict_part=not _clock_like(client_time),
+        window = f"between {_decimal(low)} and {_decimal(high)}"
+        failures.append(
+            CheckFailed(
+                "the time difference is not server time minus client time" + _past_any_clock(client_time),
+                expected=f"{window} for client time {client_time.decode()}",
+                seen=repr(diff),
+                strict_part=not _clock_like(client_time),
+            )
         )
     return value, True
+
+
+def _form_defect(diff: bytes) -> str:
+    """What is wrong with how ``diff``, no signed decimal, is written (one kind per defect:
+    each is named once, whichever times showed it)."""
+    if b"e" in diff.lower():
+        return "written with an exponent"
+    if diff[:1] in b"+-" and diff[1:2] in (b"+", b"-"):
+        return "two signs"
+    if diff[:1] not in (b"+", b"-"):
+        return "no sign ('+' for a difference of zero or more)"
+    return "not digits with an optional fraction"
+
+
+def _loose_value(diff: bytes) -> Fraction | None:
+    """``diff``'s number read as a float would read it, its signs squeezed into one (two
+    signs, an exponent): what the herd meant, for the tries near the clock to steer by."""
+    signs = len(diff) - len(diff.lstrip(b"+-"))
+    negative = b"-" in diff[:signs]
+    try:
+        magnitude = Fraction(float(diff[signs:].decode("ascii")))
+    except (UnicodeDecodeError, ValueError, OverflowError):
+        return None
+    return -magnitude if negative else magnitude
 
 
 def _past_any_clock(client_time: bytes) -> str:

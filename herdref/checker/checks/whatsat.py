@@ -87,11 +87,16 @@ def limits_edges(context: CheckContext) -> None:
         if not looks_like_at(reply.data):
             if reply.data.startswith(b"?"):
                 what = "was refused with '?'"
+            elif reply.data.strip():
+                # A refusal in the herd's own words ('(?) <line>', 'ERROR'): how a refusal is
+                # written is error-reply's business (ERR-1); refusing these values at all is
+                # what this check judges, and a strict deviation only.
+                what = f"was refused ({show(reply.data)}, not written '? <line>': error-reply's business)"
             else:
                 what = "got no reply" + (" (the server closed the connection)" if reply.closed else "")
             # Refusing a decimal radius, bound 0 or a leading zero is strict only; no reply at
             # all is not allowed in any profile (ERR-4).
-            refused = reply.data.startswith(b"?")
+            refused = bool(reply.data.strip())
             if not reply.data and b"." in radius:
                 _no_reply_to_any_decimal(context, name, client, radius)
             raise CheckFailed(
@@ -500,7 +505,9 @@ def whatsat_bound(context: CheckContext) -> None:
     for bound in (2, 1):
         reply = places_reply(context, name, client, b"20", bound)
         parsed = whatsat_json(reply.data.removesuffix(b"\n\n"))
-        results = result_array(parsed)
+        # A bare array is no Places object (whatsat-reply names that, WHATSAT-6), but its
+        # elements are places all the same (a student herd answers the results list alone).
+        results = parsed if isinstance(parsed, list) else result_array(parsed)
         if results is None:
             # Not a JSON object, or a result key without an array: whatsat-reply judges the form
             # (WHATSAT-6); there is nothing here to count.

@@ -31,6 +31,7 @@ from tests.e2e.bad_herds.probe_kit import (
     line_done,
     read_reply,
     wait_for,
+    whatsat_done,
 )
 
 Probe = Callable[[Path, Path], Evidence]
@@ -245,6 +246,42 @@ def half_close_cuts_whatsat(script: Path, directory: Path) -> Evidence:
             reply.startswith(b"AT ") and reply.count(b"\n") == 1,
             "a half-closed WHATSAT gets its AT line only",
         )
+
+
+@probe
+def whatsat_reply_interleaved(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        h.iamat("A", b"asked", LOCATION, now(), t)
+        h.fixture.set_fault("latency", latency_s=0.3)
+        payload = b"WHATSAT asked 10 1\nIAMAT behind " + LOCATION + b" " + now() + b"\n"
+
+        def both_whole(data: bytes) -> bool:
+            return b"behind" in data and whatsat_done(data)
+
+        reply = h.exchange("A", payload, t, complete=both_whole)
+        lines = reply.data.split(b"\n")
+        return t.evidence(
+            len(lines) > 2 and b"asked" in lines[0] and b"behind" in lines[1] and lines[2].startswith(b"{"),
+            "the IAMAT's AT line comes between the WHATSAT's AT line and its JSON",
+        )
+
+
+@probe
+def neighbour_death_stops_server(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A", "B")
+        t = Transcript()
+        control = h.iamat("A", b"linked", LOCATION, now(), t)
+        h.wait_record("B", b"linked", t, expect=control)  # the link from A to B is up
+        h.signal("B", signal.SIGKILL)
+        t.append("B killed (SIGKILL)")
+        process = h.processes["A"]
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=QUIET_S)
+        t.append(f"A's process: exit status {process.poll()!r}")
+        return t.evidence(process.poll() is not None, "A exits when its neighbour B is killed")
 
 
 @probe
@@ -954,6 +991,22 @@ def crash_on_unknown_client(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def unknown_client_exits(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        reply = h.whatsat("A", b"nobody", b"10", b"1", t)
+        process = h.processes["A"]
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=QUIET_S)
+        t.got("A (process)", b"exit status %r" % process.poll())
+        return t.evidence(
+            not reply.startswith(b"? ") and process.poll() is not None,
+            "a WHATSAT for an unknown client ends the server's process",
+        )
+
+
+@probe
 def unknown_client_silent_late_flood(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h:
         h.start("A")
@@ -1141,6 +1194,21 @@ def stale_answered_stored_and_kept(script: Path, directory: Path) -> Evidence:
         return t.evidence(
             fields_of(reply)[5:] != [b"1000000000"] and kept == b"1000000000",
             "a stale IAMAT is answered with the stored record and then replaces it",
+        )
+
+
+@probe
+def stale_answered_in_stored_name(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A", "B")
+        t = Transcript()
+        newest = h.iamat("A", b"moved", LOCATION, TIME, t)
+        h.wait_record("B", b"moved", t, expect=newest)
+        stale_time = b"%.9f" % (float(TIME) - 100)
+        reply = fields_of(h.iamat("B", b"moved", LOCATION, stale_time, t))
+        return t.evidence(
+            reply[:2] == [b"AT", b"A"] and reply[5:] == [stale_time],
+            "a stale IAMAT at B is answered for that IAMAT, in A's name (the stored record's server)",
         )
 
 
@@ -1535,6 +1603,21 @@ def whatsat_body_bare_array(script: Path, directory: Path) -> Evidence:
         answer = h.whatsat("A", b"bare", b"10", b"0", t)
         seen = bool(reply) and answer.startswith(reply + b"\n[]\n")
         return t.evidence(seen, "the bound-0 WHATSAT body is a bare '[]', not a JSON object")
+
+
+@probe
+def bare_array_cut_to_radius(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        reply = h.iamat("A", b"swapped", LOCATION, now(), t)
+        answer = h.whatsat("A", b"swapped", b"5", b"2", t)
+        body = answer.partition(b"\n")[2]
+        places = json.loads(body) if body.strip().startswith(b"[") else None
+        return t.evidence(
+            bool(reply) and isinstance(places, list) and len(places) == 5,
+            "radius 5, bound 2: a bare array of 5 places",
+        )
 
 
 @probe
@@ -2198,6 +2281,24 @@ def places_failure_silent(script: Path, directory: Path) -> Evidence:
     replies = [_with_fault(script, directory / fault, fault, t) for fault in ("http_500", "malformed_json")]
     seen = any(not reply.startswith(b"? ") for reply in replies)
     return t.evidence(seen, "a Places failure gets no '?'")
+
+
+@probe
+def places_error_hangs(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        h.iamat("A", b"fault", LOCATION, now(), t)
+        h.fixture.set_fault("http_500")
+        t.append("fixture fault: http_500")
+        h.exchange("A", b"WHATSAT fault 10 1\n", t, timeout_s=QUIET_S)
+        reply = h.exchange("A", b"IAMAT after " + LOCATION + b" " + now() + b"\n", t, timeout_s=QUIET_S)
+        running = h.processes["A"].poll() is None
+        t.append(f"server process running: {running}")
+        return t.evidence(
+            running and not reply.data and not reply.closed,
+            "after a Places HTTP 500 the server keeps its port and answers nothing",
+        )
 
 
 @probe

@@ -1,0 +1,212 @@
+"""What a check left behind, judged after it ran (herdref.checker.runner): servers that died
+or hung during it, and why.
+
+* A server that died fails the check (ERR-4: the server never dies, whatever it is sent); one
+  that exited right after a neighbour was killed by the check died of that death (LINK-4: a
+  server keeps working when a neighbour goes down).
+* A server that met silence and then answers no valid IAMAT has hung (ERR-4); it is killed so
+  that the checks after this one judge a herd that answers.
+* A server that died after the check sent it a WHATSAT, in a herd known to exit on a WHATSAT
+  for a client it does not know, died of the checker's own poll for a record still on its
+  way: the check is BLOCKED by unknown-client (knowledge ``unknown_client_kills``).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from herdref.checker.outcomes import CheckBlocked, CheckFailed
+from herdref.checker.ports import port_open
+from herdref.checker.side_by_side import ask_each
+from herdref.checker.target import CheckContext
+
+__all__ = ["judged_after", "require_all_up"]
+
+#: How soon after its neighbour was killed a server that exits died of that death (a herd
+#: that stops its event loop when a link drops exits within milliseconds).
+_NEIGHBOUR_DEATH_S: Final = 1.0
+
+
+def judged_after(context: CheckContext, check_name: str, error: BaseException | None) -> BaseException | None:
+    """What the check's ``error`` becomes once what it left behind is judged (see the module
+    docstring): BLOCKED by unknown-client, or the hang it caused."""
+    if error is not None and not isinstance(error, CheckBlocked):
+        error = _killed_by_unknown_client_poll(context, check_name, error) or error
+    # A check that failed has judged its silences; one that passed or could not judge may
+    # have met a server that no longer answers anything (and judged silence as 'no record').
+    hung = _hung_servers(context) if context.silent and not isinstance(error, CheckFailed) else None
+    return hung if hung is not None else error
+
+
+def require_all_up(context: CheckContext, kills_before: int) -> None:
+    """The server never dies: every server that is meant to run still listens. One that
+    exited soon after the check killed a neighbour of it (the launcher's kills from
+    ``kills_before`` on), with nothing sent to it meanwhile, died of that death (LINK-4; a
+    student herd stopped its event loop when a link to a killed neighbour dropped), and so did
+    the servers that died with it (their neighbour's death took them down in turn)."""
+    target = context.target
+    launcher = target.launcher
+    if launcher is None:
+        for name in target.names:
+            address = target.config.address(name)
+            if not port_open(address.host, address.port):
+                raise CheckFailed(
+                    f"{name} stopped accepting connections during this check",
+                    expected=f"{name} keeps listening",
+                    clause="ERR-4",
+                    seen="connection refused",
+                )
+        return
+    dead = [
+        name
+        for name in target.names
+        if name not in launcher.stopped and name in launcher.processes and not launcher.alive(name)
+    ]
+    if not dead:
+        return
+    killed_by = {
+        name: killer
+        for name in dead
+        if (
+            killer := _neighbour_killed_before(
+                context, name, launcher.processes[name].exited_at, kills_before
+            )
+        )
+    }
+    if not killed_by:
+        raise CheckFailed(
+            f"{dead[0]} died during this check",
+            expected=f"{dead[0]} keeps running whatever it is sent",
+            clause="ERR-4",
+            seen=f"process exited; output: {launcher.output_tail(dead[0], limit=600)!r}",
+        )
+    name, killer = next(iter(killed_by.items()))
+    others = [other for other in dead if other != name]
+    summary = (
+        f"{name} died during this check, right after its neighbour {killer} was killed"
+        + (f" (and {', '.join(others)} with it)" if others else "")
+        + ": a server keeps running when a neighbour goes down"
+    )
+    known = target.knowledge.neighbour_death_kills
+    if known is not None:
+        # Every check that kills a server meets it again: named once.
+        raise CheckBlocked(target.knowledge.learned_by["neighbour_death_kills"], f"{summary} ({known})")
+    context.learned["neighbour_death_kills"] = summary
+    raise CheckFailed(
+        summary,
+        expected=f"{name} keeps running and answering whatever happens to its neighbours",
+        clause="LINK-4",
+        seen=f"process exited; output: {launcher.output_tail(name, limit=600)!r}",
+        aftermath=True,
+    )
+
+
+def _neighbour_killed_before(
+    context: CheckContext, name: str, exited_at: float | None, kills_before: int
+) -> str | None:
+    """The neighbour of ``name`` the check killed within :data:`_NEIGHBOUR_DEATH_S` before
+    ``name`` exited, with nothing sent to ``name`` in between (a line it died of would be its
+    own defect), or None."""
+    launcher = context.target.launcher
+    if launcher is None or exited_at is None or launcher.single_process:
+        return None
+    neighbours = {a if b == name else b for a, b in context.target.config.links if name in (a, b)}
+    started = context.transcript.started
+    for killed, killed_at in reversed(launcher.kill_log[kills_before:]):
+        if killed not in neighbours or not killed_at <= exited_at <= killed_at + _NEIGHBOUR_DEATH_S:
+            continue
+        sent_between = any(
+            entry.server == name
+            and entry.direction == "send"
+            and killed_at <= started + entry.elapsed_s <= exited_at
+            for entry in context.transcript.entries
+        )
+        if not sent_between:
+            return killed
+    return None
+
+
+def _hung_servers(context: CheckContext) -> CheckFailed | None:
+    """ERR-4 (the server never dies or hangs) where this check met silence: each running
+    server is sent a valid IAMAT, and one that accepts the connection but answers nothing,
+    while the dialect step saw IAMATs answered, has hung. It is killed (the run's restore
+    starts it again), so that the checks after this one judge a herd that answers, and the
+    check that hung it says so (a student herd blocked its event loop for good on a Places
+    HTTP 500: the checks after it judged silence as 'no record' and passed)."""
+    target = context.target
+    launcher = target.launcher
+    if target.dialect_probes is None or not target.dialect.iamat_answered:
+        return None  # no dialect step saw this herd answer an IAMAT
+    # Not a server a check left stopped (SIGSTOP): the restore resumes it.
+    alive = [
+        name
+        for name in target.running
+        if launcher is None or (launcher.alive(name) and not launcher.processes[name].paused)
+    ]
+    probe = CheckContext(target, f"{context.check_name}.alive", budgeted=False)
+    replies = ask_each(
+        alive, lambda name: probe.iamat(name, probe.client_id("alive"), probe.location(), probe.now_time())
+    )
+    hung = [
+        name
+        for name, reply in replies.items()
+        if not isinstance(reply, Exception)
+        and not reply.received
+        and not reply.closed
+        and reply.error is None
+    ]
+    if not hung:
+        return None
+    context.transcript.note(
+        f"after this check's silences, a valid IAMAT to each server: {', '.join(hung)} answered nothing"
+    )
+    context.transcript.entries.extend(probe.transcript.entries)
+    for name in hung:
+        if launcher is not None:
+            launcher.kill(name)
+    return CheckFailed(
+        f"{', '.join(hung)} stopped answering during this check: the port accepts connections, but a "
+        f"valid IAMAT got nothing within {target.timeout_s:g} s (hung; killed and started again)",
+        expected="an AT reply to a valid IAMAT, whatever the server was sent before",
+        seen="nothing; the connection left open",
+        clause="ERR-4",
+        aftermath=True,
+    )
+
+
+def _killed_by_unknown_client_poll(
+    context: CheckContext, check_name: str, error: BaseException
+) -> CheckBlocked | None:
+    """BLOCKED by unknown-client where the run knows that a WHATSAT for a client a server does
+    not know kills it (knowledge ``unknown_client_kills``) and a server that this check sent a
+    WHATSAT died during it: a check that waits for a record asks for it with WHATSATs, and
+    until the record arrives each is one for a client unknown there. What the check then saw
+    (a record that never arrived, a dead server) is that defect again, the checker's own poll
+    its cause (a student herd: 'never floods to its neighbour', untrue)."""
+    target = context.target
+    known = target.knowledge.unknown_client_kills
+    launcher = target.launcher
+    if known is None or launcher is None or check_name == "unknown-client":
+        return None
+    said = str(error) + "".join(
+        entry.data.decode(errors="replace")
+        for entry in context.transcript.entries
+        if entry.direction == "note"
+    )
+    asked = {
+        entry.server
+        for entry in context.transcript.entries
+        if entry.direction == "send" and entry.data.lstrip().startswith(b"WHATSAT")
+    }
+    killed = [
+        name
+        for name in target.names
+        if name in asked and (launcher.crashed(name) or f"{name} exited" in said or f"{name} died" in said)
+    ]
+    if not killed:
+        return None
+    return CheckBlocked(
+        "unknown-client",
+        f"{', '.join(killed)} died during this check after being sent a WHATSAT, which may have "
+        f"asked for a client it did not know yet (a record still on its way): {known}",
+    )
