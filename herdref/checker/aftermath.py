@@ -13,8 +13,10 @@ or hung during it, and why.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Final
 
+from herdref.checker.launcher import ServerProcess
 from herdref.checker.outcomes import CheckBlocked, CheckFailed
 from herdref.checker.ports import port_open
 from herdref.checker.side_by_side import ask_each
@@ -32,18 +34,22 @@ def judged_after(context: CheckContext, check_name: str, error: BaseException | 
     docstring): BLOCKED by unknown-client, or the hang it caused."""
     if error is not None and not isinstance(error, CheckBlocked):
         error = _killed_by_unknown_client_poll(context, check_name, error) or error
-    # A check that failed has judged its silences; one that passed or could not judge may
-    # have met a server that no longer answers anything (and judged silence as 'no record').
-    hung = _hung_servers(context) if context.silent and not isinstance(error, CheckFailed) else None
+    # Even a check that failed: a strict-only failure ('no ? reply') may stand for a server
+    # that answers nothing ever again, the defect a client meets first.
+    hung = _hung_servers(context) if context.silent else None
+    if hung is not None and isinstance(error, CheckFailed):
+        hung.summary += f"; before that: {error.summary}"
     return hung if hung is not None else error
 
 
-def require_all_up(context: CheckContext, kills_before: int) -> None:
+def require_all_up(context: CheckContext, kills_before: int, before: Mapping[str, ServerProcess]) -> None:
     """The server never dies: every server that is meant to run still listens. One that
     exited soon after the check killed a neighbour of it (the launcher's kills from
     ``kills_before`` on), with nothing sent to it meanwhile, died of that death (LINK-4; a
     student herd stopped its event loop when a link to a killed neighbour dropped), and so did
-    the servers that died with it (their neighbour's death took them down in turn)."""
+    the servers that died with it (their neighbour's death took them down in turn). A server
+    whose process of ``before`` (as the check began) died by itself counts too, though the
+    check started it again (a check that restarts the whole herd would hide the death)."""
     target = context.target
     launcher = target.launcher
     if launcher is None:
@@ -57,22 +63,21 @@ def require_all_up(context: CheckContext, kills_before: int) -> None:
                     seen="connection refused",
                 )
         return
-    dead = [
-        name
-        for name in target.names
-        if name not in launcher.stopped and name in launcher.processes and not launcher.alive(name)
-    ]
+    ended: dict[str, ServerProcess] = {}
+    for name in target.names:
+        current, earlier = launcher.processes.get(name), before.get(name)
+        if current is not None and name not in launcher.stopped and not launcher.alive(name):
+            ended[name] = current
+        elif earlier is not None and earlier is not current and earlier.died_by_itself:
+            ended[name] = earlier
+    dead = list(ended)
     if not dead:
         return
-    killed_by = {
-        name: killer
-        for name in dead
-        if (
-            killer := _neighbour_killed_before(
-                context, name, launcher.processes[name].exited_at, kills_before
-            )
-        )
-    }
+    killed_by: dict[str, str] = {}
+    for name in dead:
+        killer = _neighbour_killed_before(context, name, ended[name].exited_at, kills_before)
+        if killer is not None:
+            killed_by[name] = killer
     if not killed_by:
         raise CheckFailed(
             f"{dead[0]} died during this check",

@@ -70,6 +70,15 @@ class ServerProcess:
     paused: bool = False
     #: When the process exited (:func:`time.monotonic`), seen by a thread that waits for it.
     exited_at: float | None = None
+    #: When the checker sent it a signal to end it (a kill, or a stop of the whole herd).
+    signalled_at: float | None = None
+
+    @property
+    def died_by_itself(self) -> bool:
+        """It exited before the checker ever signalled it to end."""
+        return self.exited_at is not None and (
+            self.signalled_at is None or self.exited_at < self.signalled_at
+        )
 
     def watch_exit(self) -> None:
         """Note when the process exits, from a thread of its own (it only waits)."""
@@ -216,6 +225,7 @@ class Launcher:
             return
         logger.info("sending %s to %s (pid %d)", signal.Signals(sig).name, name, server.process.pid)
         self.kill_log.append((name, time.monotonic()))
+        server.signalled_at = self.kill_log[-1][1]
         kill_process(server.process, sig, grace_s=deadline_s)
         server.paused = False
         server.output_file.close()
@@ -279,6 +289,9 @@ class Launcher:
     def stop_all(self) -> None:
         """SIGTERM every server, SIGKILL what is left after a grace period."""
         logger.info("stopping every server")
+        now = time.monotonic()
+        for server in self.processes.values():
+            server.signalled_at = server.signalled_at or now
         stop_processes((server.process for server in self.processes.values()), grace_s=_STOP_GRACE_S)
         for server in self.processes.values():
             server.output_file.close()

@@ -99,18 +99,21 @@ def _attempt(
         context.malformed_at = target.knowledge.malformed_at
     error: BaseException | None = None
     kills_before = len(target.launcher.kill_log) if target.launcher is not None else 0
+    # The processes as the check begins: one a check restarts (the whole herd, say) after it
+    # died by itself died during the check all the same.
+    before = dict(target.launcher.processes) if target.launcher is not None else {}
     ran = False
     try:
         item.run(context)
         ran = True
-        require_all_up(context, kills_before)
+        require_all_up(context, kills_before, before)
         if context.strict_deviation is not None:
             raise context.strict_deviation
     except CheckFailed as exc:
         error = exc
         try:  # a server that died on the way is part of what the client saw
             if not ran:
-                require_all_up(context, kills_before)
+                require_all_up(context, kills_before, before)
         except CheckBlocked as known_death:
             error = known_death  # a death named before: what the check saw is its symptom
         except CheckFailed as death:
@@ -124,7 +127,7 @@ def _attempt(
         error = exc
         try:  # a server that died of its neighbour's death may be why the check could not judge
             if not ran and not isinstance(exc, CheckBlocked):
-                require_all_up(context, kills_before)
+                require_all_up(context, kills_before, before)
         except CheckBlocked as known_death:
             error = known_death
         except CheckFailed as death:
