@@ -2,8 +2,9 @@
 or hung during it, and why.
 
 * A server that died fails the check (ERR-4: the server never dies, whatever it is sent); one
-  that exited right after a neighbour was killed by the check died of that death (LINK-4: a
-  server keeps working when a neighbour goes down).
+  that exited right after the check killed a neighbour of it, and dies again when only that
+  neighbour is killed and nothing is sent, died of that death (LINK-4: a server keeps working
+  when a neighbour goes down).
 * A server that met silence and then answers no valid IAMAT has hung (ERR-4); it is killed so
   that the checks after this one judge a herd that answers.
 * A server that died after the check sent it a WHATSAT, in a herd known to exit on a WHATSAT
@@ -16,7 +17,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
-from herdref.checker.launcher import ServerProcess
+from herdref.checker.deadline import DeadlinePassed, wait_until
+from herdref.checker.launcher import LaunchError, ServerProcess
 from herdref.checker.outcomes import CheckBlocked, CheckFailed
 from herdref.checker.ports import port_open
 from herdref.checker.side_by_side import ask_each
@@ -68,7 +70,13 @@ def require_all_up(context: CheckContext, kills_before: int, before: Mapping[str
         current, earlier = launcher.processes.get(name), before.get(name)
         if current is not None and name not in launcher.stopped and not launcher.alive(name):
             ended[name] = current
-        elif earlier is not None and earlier is not current and earlier.died_by_itself:
+        elif (
+            earlier is not None
+            and earlier is not current
+            and earlier.died_by_itself
+            # Not a death the check met and started the server again after, on purpose.
+            and name not in context.details.get("restarted_after_death", set())
+        ):
             ended[name] = earlier
     dead = list(ended)
     if not dead:
@@ -76,8 +84,10 @@ def require_all_up(context: CheckContext, kills_before: int, before: Mapping[str
     killed_by: dict[str, str] = {}
     for name in dead:
         killer = _neighbour_killed_before(context, name, ended[name].exited_at, kills_before)
-        if killer is not None:
+        known_to_die = target.knowledge.neighbour_death_kills is not None
+        if killer is not None and (known_to_die or _dies_with(context, name, killer)):
             killed_by[name] = killer
+            break
     if not killed_by:
         raise CheckFailed(
             f"{dead[0]} died during this check",
@@ -102,7 +112,7 @@ def require_all_up(context: CheckContext, kills_before: int, before: Mapping[str
         expected=f"{name} keeps running and answering whatever happens to its neighbours",
         clause="LINK-4",
         seen=f"process exited; output: {launcher.output_tail(name, limit=600)!r}",
-        aftermath=True,
+        blocks_dependents=False,
     )
 
 
@@ -110,25 +120,37 @@ def _neighbour_killed_before(
     context: CheckContext, name: str, exited_at: float | None, kills_before: int
 ) -> str | None:
     """The neighbour of ``name`` the check killed within :data:`_NEIGHBOUR_DEATH_S` before
-    ``name`` exited, with nothing sent to ``name`` in between (a line it died of would be its
-    own defect), or None."""
+    ``name`` exited, or None: a suspect only (the check may have sent ``name`` a line it died
+    of meanwhile), which :func:`_dies_with` puts to the test."""
     launcher = context.target.launcher
     if launcher is None or exited_at is None or launcher.single_process:
         return None
     neighbours = {a if b == name else b for a, b in context.target.config.links if name in (a, b)}
-    started = context.transcript.started
     for killed, killed_at in reversed(launcher.kill_log[kills_before:]):
-        if killed not in neighbours or not killed_at <= exited_at <= killed_at + _NEIGHBOUR_DEATH_S:
-            continue
-        sent_between = any(
-            entry.server == name
-            and entry.direction == "send"
-            and killed_at <= started + entry.elapsed_s <= exited_at
-            for entry in context.transcript.entries
-        )
-        if not sent_between:
+        if killed in neighbours and killed_at <= exited_at <= killed_at + _NEIGHBOUR_DEATH_S:
             return killed
     return None
+
+
+def _dies_with(context: CheckContext, name: str, killer: str) -> bool:
+    """Whether ``name`` dies again when ``killer`` is killed and nothing is sent to anyone:
+    the whole herd brought back, ``killer`` killed, ``name`` watched for
+    :data:`_NEIGHBOUR_DEATH_S`. (The run's restore after the check brings both back.)"""
+    target, launcher = context.target, context.target.launcher
+    if launcher is None:
+        return False
+    try:
+        launcher.ensure_all_running(deadline_s=target.startup_s, keep_down=target.knowledge.kept_down)
+    except LaunchError:
+        return False
+    launcher.kill(killer)
+    try:
+        wait_until(lambda: not launcher.alive(name), deadline_s=_NEIGHBOUR_DEATH_S)
+    except DeadlinePassed:
+        context.transcript.note(f"{name} outlived {killer}'s death when nothing else was sent to it")
+        return False
+    context.transcript.note(f"{name} died again when only its neighbour {killer} was killed")
+    return True
 
 
 def _hung_servers(context: CheckContext) -> CheckFailed | None:
@@ -175,7 +197,7 @@ def _hung_servers(context: CheckContext) -> CheckFailed | None:
         expected="an AT reply to a valid IAMAT, whatever the server was sent before",
         seen="nothing; the connection left open",
         clause="ERR-4",
-        aftermath=True,
+        blocks_dependents=False,
     )
 
 

@@ -84,7 +84,12 @@ def probe_command(
     for half_close in (True, False) if kept_open else (True,):
         try:
             with LineSession(
-                address.host, address.port, timeout_s=target.timeout_s, transcript=transcript, server=name
+                address.host,
+                address.port,
+                timeout_s=target.timeout_s,
+                transcript=transcript,
+                server=name,
+                crlf=target.dialect.sends_crlf,
             ) as session:
                 reply, closed = _exchange(
                     session, payload(), whatsat=whatsat, half_close=half_close, target=target
@@ -146,6 +151,7 @@ def _answer(
         address.host,
         address.port,
         payload,
+        crlf=target.dialect.sends_crlf,
         transcript=transcript,
         server=name,
         half_close=framing.half_close,
@@ -310,6 +316,7 @@ def probe_dialect(
         single_shot=(iamat_probe.kept_open_answered and iamat_probe.kept_open_closed) or read_to_eof,
         read_to_eof=read_to_eof,
         first_command_only=iamat_probe.first_command_only,
+        sends_crlf=target.dialect.sends_crlf,  # probed as the lines were written
     )
     target.lookup_bound = lookup_bound if dialect.iamat_answered else None
     target.places_work = places_work

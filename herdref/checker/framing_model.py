@@ -63,6 +63,10 @@ class Dialect:
     #: the server keeps it open (FRAME-3 lenient): a check that needs two commands on one
     #: connection would only wait out the reply timeout again.
     first_command_only: bool = False
+    #: The herd answers no line ended by LF alone, and every line ended by CR LF (FRAME-1,
+    #: named by the dialect step): the checker then writes CR LF, so that the herd's other
+    #: properties are judged rather than all BLOCKED by that one defect.
+    sends_crlf: bool = False
 
     def describe(self) -> str:
         if not self.iamat_answered:

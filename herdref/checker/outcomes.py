@@ -28,9 +28,10 @@ class CheckFailed(AssertionError):
     never reached, where that is the failure (FLOOD-1). ``unanswered``: nothing at all came back;
     ``silent``: nor did the server close the connection before the reply timeout (a server that
     may be stuck: a check sends it no more lines that would each wait out that timeout).
-    ``aftermath``: found after the check ran, in what it left behind (a server that died of
-    its neighbour's death, or hung: herdref.checker.aftermath), not the check's own property,
-    so it blocks none of the checks that need that property (the run restores the herd)."""
+    Without ``blocks_dependents`` the failure blocks none of the checks that need the check's
+    own property: it was found in what the check left behind (a server that died of its
+    neighbour's death, or hung: herdref.checker.aftermath; the run restores the herd), or the
+    run goes on in a way around it (lines written CR LF to a herd that answers no other)."""
 
     def __init__(
         self,
@@ -43,7 +44,7 @@ class CheckFailed(AssertionError):
         missing: tuple[str, ...] = (),
         unanswered: bool = False,
         silent: bool = False,
-        aftermath: bool = False,
+        blocks_dependents: bool = True,
     ) -> None:
         super().__init__(summary)
         self.summary = summary
@@ -54,7 +55,7 @@ class CheckFailed(AssertionError):
         self.missing = missing
         self.unanswered = unanswered
         self.silent = silent
-        self.aftermath = aftermath
+        self.blocks_dependents = blocks_dependents
 
 
 class BudgetSpent(CheckUnsupported):

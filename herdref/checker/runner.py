@@ -78,9 +78,8 @@ class Outcome:
     #: The run's or the check's time budget ran out before the check could judge (its SKIPPED
     #: or UNSUPPORTED is about time, not about the herd), or cut the stateful run short.
     budget_spent: bool = False
-    #: The failure was found in what the check left behind (herdref.checker.aftermath): it
-    #: blocks none of the checks that need the check's own property.
-    aftermath: bool = False
+    #: Whether the failure blocks the checks that need this one (see CheckFailed).
+    blocks_dependents: bool = True
     #: FLAKY: the verdict the failure would have had if its replay had failed too (FAIL or
     #: NON-STRICT); empty when it is not known, which the exit status reads as FAIL for a MUST.
     flaky_grade: str = ""
@@ -239,8 +238,8 @@ def blocked_by(
     for name in requires:
         prerequisite = verdicts.get(name)
         if prerequisite is not None and prerequisite.verdict in BLOCKING:
-            if prerequisite.aftermath:
-                continue  # its failure is what it left behind, not the property this one needs
+            if not prerequisite.blocks_dependents:
+                continue  # its failure is not the property this one needs (CheckFailed)
             if knowledge is not None and knowledge.judged_alone(
                 name, destructive=item.destructive, clause=item.clause
             ):
@@ -336,7 +335,7 @@ def run_check(
         replay=replay_command,
         strict_only=strict_only,
         budget_spent=isinstance(error, BudgetSpent),
-        aftermath=isinstance(error, CheckFailed) and error.aftermath,
+        blocks_dependents=not isinstance(error, CheckFailed) or error.blocks_dependents,
         flaky_grade=graded if verdict == "FLAKY" else "",
         blocked_by=error.by if isinstance(error, CheckBlocked) else "",
     )

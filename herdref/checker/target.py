@@ -337,7 +337,6 @@ class CheckContext:
     ) -> Exchange:
         """One :func:`herdref.checker.client.exchange` within the check's budget, recorded in
         its transcript (unless not ``record``), the reply read in the target's dialect."""
-        host, port = self.address(name)
         framing = self.target.dialect.whatsat if whatsat else self.target.dialect.iamat
         # The dialect step saw this herd end its replies in nothing on a connection it keeps
         # open (AT-1 lenient): once a reply's content is all in (reply_state 'unterminated'),
@@ -356,9 +355,9 @@ class CheckContext:
         wait_s = self.remaining(wanted)
         started = time.monotonic()
         reply = exchange(
-            host,
-            port,
+            *self.address(name),
             payload,
+            crlf=self.target.dialect.sends_crlf,
             transcript=self.transcript if record else None,
             server=name,
             half_close=half_close,
@@ -433,10 +432,9 @@ class CheckContext:
             self.target.dialect = replace(dialect, iamat=kept_open)
 
     def session(self, name: str) -> LineSession:
-        host, port = self.address(name)
         return LineSession(
-            host,
-            port,
+            *self.address(name),
+            crlf=self.target.dialect.sends_crlf,
             transcript=self.transcript,
             server=name,
             timeout_s=self.remaining(self.target.timeout_s),

@@ -12,6 +12,7 @@ import pytest
 from herdref.checker.client import (
     LineSession,
     Transcript,
+    crlf_lines,
     exchange,
     reply_complete,
     reply_state,
@@ -364,3 +365,11 @@ def test_the_dialect_step_asks_for_the_client_whose_iamat_was_answered() -> None
     # Whichever field the herd put the client in.
     probe.half_close_reply = b"AT +0.1 A +1+1 5 hv1.dialect.1\n"
     assert _reported_client(probe, clients) == clients[0]
+
+
+def test_lines_written_to_a_crlf_only_herd_end_in_cr_lf_once() -> None:
+    assert crlf_lines(b"IAMAT a +1+1 5\n") == b"IAMAT a +1+1 5\r\n"
+    # A line already ended by CR LF keeps one CR; blank lines and the last unended line stay so.
+    assert (
+        crlf_lines(b"\n \r\nIAMAT a +1+1 5\r\nWHATSAT a 10 1") == b"\r\n \r\nIAMAT a +1+1 5\r\nWHATSAT a 10 1"
+    )

@@ -216,6 +216,9 @@ def start_again_if_exited(context: CheckContext, name: str, revive: Callable[[],
     if not launcher.crashed(name):
         return False
     context.details["restarts_for_lines"] = restarts + 1
+    # The death is the business of the check of the line it died of, named there; the run
+    # does not name it again for this check (herdref.checker.aftermath).
+    context.details.setdefault("restarted_after_death", set()).add(name)
     try:
         launcher.restart(name, deadline_s=context.remaining(context.target.startup_s))
     except LaunchError:

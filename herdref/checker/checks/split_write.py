@@ -229,6 +229,7 @@ def _deliver_in_pieces(context: CheckContext, name: str, writes: list[bytes]) ->
         # A whole reply without its final LF (AT-1 lenient) on a kept-open connection ends
         # after the linger, not the timeout (as context.session reads).
         linger_s=context.target.linger_s,
+        crlf=context.target.dialect.sends_crlf,
     ) as session:
         session.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         try:
