@@ -210,7 +210,7 @@ def unknown_client(context: CheckContext) -> None:
         reply = context.send(name, line, whatsat=True)
         failure = refusal_failure(line, reply, summary)
         if failure is not None:
-            if not reply.data and exited(context, name):
+            if not reply.data and reply.closed and exited(context, name):
                 # Every later WHATSAT that asks whether a record has arrived yet is one for a
                 # client unknown there until it has: the run learns that it kills (knowledge).
                 failure.summary += f"; {name} exited on it"

@@ -29,6 +29,8 @@ _SPLIT_PAUSE_S: Final = 0.05
 _SPLIT_TRIES: Final = (2, 3, 2)
 #: After a wrong reply, how long to wait for more of them (one reply per write shows there).
 _SPLIT_LINGER_S: Final = 0.5
+#: How long frame-lf-between-fields waits for the answers to its two pieces.
+_PIECES_WAIT_S: Final = 1.0
 
 
 @dataclass(slots=True)
@@ -142,7 +144,9 @@ def frame_lf_between_fields(context: CheckContext) -> None:
     client = context.client_id("lf")
     report = (context.location(), context.now_time())
     payload = b"IAMAT %s\n%s %s\n" % (client, *report)
-    reply = context.raw(name, payload, replies=2)
+    # The two pieces' answers ('?' or nothing) come at once; a herd that keeps its side open
+    # after answering one of them is waited for a moment, not a whole reply timeout.
+    reply = context.raw(name, payload, replies=2, timeout_s=min(_PIECES_WAIT_S, context.target.timeout_s))
     lines = [line.rstrip(b"\r") for line in reply.data.split(b"\n") if line.strip()]
     if any(answered_report(context, line, [(client, report)]) == 0 for line in lines):
         raise CheckFailed(
