@@ -440,8 +440,10 @@ def iamat_stale(context: CheckContext) -> None:
     # a herd that takes an equal client time for newer (a student herd) would otherwise swap the two
     # records between its servers for ever, a flood storm that outlives this check. (Where no
     # WHATSAT shows a record, the replies are still judged.)
+    holders: list[str] = []
     if context.target.lookup_bound is not None:
-        context.wait_for_line(context.target.running, client, newest, any_record=True)
+        seen = context.wait_for_line(context.target.running, client, newest, any_record=True)
+        holders = [holder for holder, line in seen.items() if line is not None]
     stale_time = context.now_time(-STALE_AGE_S)
     # Each report's reply and the record kept after it are judged, and every failure is named
     # in one FAIL: a herd that answered a stale IAMAT with its stored line (IAMAT-4) and also
@@ -500,19 +502,29 @@ def iamat_stale(context: CheckContext) -> None:
             )
             break  # the newest record is gone: later reports would be judged against nothing
     if not failures:
-        _stale_elsewhere_named_by_its_server(context, name, client, newest_time, failures)
+        _stale_elsewhere_named_by_its_server(
+            context, name, client, newest_time, holders=holders, failures=failures
+        )
     if failures:
         raise named_together(failures)
 
 
 def _stale_elsewhere_named_by_its_server(
-    context: CheckContext, origin: str, client: bytes, newest_time: bytes, failures: list[CheckFailed]
+    context: CheckContext,
+    origin: str,
+    client: bytes,
+    newest_time: bytes,
+    *,
+    holders: list[str],
+    failures: list[CheckFailed],
 ) -> None:
     """A stale IAMAT at a neighbour that holds the client's record from ``origin`` gets an AT
     reply in that neighbour's name (IAMAT-4, AT-1's server ID). At the origin the stored
     record's server and the receiving one are the same, so a herd that answers a stale report
     with the stored record's server ID shows it only elsewhere (a student herd did)."""
-    others = [name for name in neighbours_of(context.target, origin) if name in context.target.running]
+    # Only a neighbour seen holding the record: a WHATSAT for a client a server does not hold
+    # yet is unknown-client's business (and kills some herds' servers).
+    others = [name for name in neighbours_of(context.target, origin) if name in holders]
     if not others or context.target.lookup_bound is None or context.target.knowledge.does_not_flood:
         return
     other = others[0]
