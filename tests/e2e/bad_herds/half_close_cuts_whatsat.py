@@ -41,6 +41,10 @@ class HalfCloseCutsWhatsat(HerdServer):
                 await asyncio.sleep(0)  # the task writes the AT line, then waits for Places
             else:
                 await reply(line)
+        await self.at_eof(writer, pending)
+
+    async def at_eof(self, writer: asyncio.StreamWriter, pending: list[asyncio.Task[None]]) -> None:
+        """The client's EOF: the connection is closed at once."""
         writer.close()  # the bug: what still waits for Places is lost
         for task in pending:
             task.cancel()

@@ -2,46 +2,17 @@
 ``asyncio.Protocol`` herd writes from ``data_received`` and from a task), while the commands
 after it on the connection are answered meanwhile, so an IAMAT sent right behind a WHATSAT gets
 its AT line between the WHATSAT's AT line and its JSON: the two replies interleave (FRAME-6).
-Unlike half_close_cuts_whatsat it waits for its Places calls before closing on the client's EOF."""
+Unlike half_close_cuts_whatsat, whose reading it shares, it waits for its Places calls before
+closing on the client's EOF."""
 
 import asyncio
-from contextvars import ContextVar
 
-from _base import HerdServer, main
-
-#: The connection the WHATSAT being answered came on (each reply task has its own copy).
-_WRITER: ContextVar[asyncio.StreamWriter] = ContextVar("writer")
+from _base import main
+from half_close_cuts_whatsat import HalfCloseCutsWhatsat
 
 
-class WhatsatReplyInterleaved(HerdServer):
-    def whatsat_at_line(self, client: bytes, stored: tuple[bytes, bytes]) -> bytes:
-        _WRITER.get().write(stored[1] + b"\n")  # the AT line leaves before the Places call
-        return stored[1]
-
-    def whatsat_reply(self, at_line: bytes, body: bytes) -> list[bytes]:
-        return [body + b"\n\n"]  # the AT line is already written
-
-    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        pending: list[asyncio.Task[None]] = []
-
-        async def reply(line: bytes) -> None:
-            answer = await self.answer(line)
-            if answer and line.split()[:1] == [b"WHATSAT"] and not answer[0].startswith(b"?"):
-                # The JSON leaves a Places round trip after the AT line, for bound 0 too (as
-                # herds that ask Places for every WHATSAT do): this pause stands for it.
-                await asyncio.sleep(0.05)
-            if answer:
-                await self.send_reply(writer, answer)
-
-        _WRITER.set(writer)
-        while line := await reader.readline():
-            if self.is_blank(line):
-                continue
-            if line.split()[:1] == [b"WHATSAT"]:  # answered by a task, as data_received would
-                pending.append(asyncio.get_running_loop().create_task(reply(line)))
-                await asyncio.sleep(0)  # the task writes the AT line, then waits for Places
-            else:
-                await reply(line)  # the bug: answered while a WHATSAT's JSON is still to come
+class WhatsatReplyInterleaved(HalfCloseCutsWhatsat):
+    async def at_eof(self, writer: asyncio.StreamWriter, pending: list[asyncio.Task[None]]) -> None:
         await asyncio.gather(*pending, return_exceptions=True)
         writer.close()
 
