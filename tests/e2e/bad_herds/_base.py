@@ -7,6 +7,11 @@ persistent link to each neighbour (reconnecting with back-off), floods AT lines 
 strictly newer by client time, and asks Places at ``$PLACES_URL`` (Google's host by default)
 with the legacy Nearby Search API. Each method below is one decision a student makes; each
 broken herd overrides exactly one of them.
+
+Its Places GET is a few lines of asyncio streams (HTTP/1.1, ``Connection: close``, read to EOF),
+not aiohttp: importing aiohttp is half a second of CPU, paid by every server that answers a
+WHATSAT, and a test run starts thousands of these servers. Herds that need aiohttp's own
+behaviour (dialect_new_api_error_refused) take its session from :meth:`HerdServer.places_session`.
 """
 
 from __future__ import annotations
@@ -17,8 +22,10 @@ import contextlib
 import json
 import os
 import re
+import ssl
 import time
 import tomllib
+import urllib.parse
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -46,6 +53,51 @@ async def places_call() -> AsyncIterator[None]:
         yield
     except aiohttp.ClientError as error:
         raise PlacesUnavailable(str(error)) from error
+
+
+async def http_get(url: str, params: dict[str, str], *, timeout_s: float = 5) -> str:
+    """The body of a GET of ``url`` with the query ``params``, as text, whatever the HTTP status
+    (as aiohttp's ``response.text()``). A connection that fails is :class:`PlacesUnavailable`;
+    one that takes over ``timeout_s`` raises TimeoutError (as aiohttp's total timeout)."""
+    parts = urllib.parse.urlsplit(url)
+    secure = parts.scheme == "https"
+    request = (
+        f"GET {parts.path}?{urllib.parse.urlencode(params)} HTTP/1.1\r\n"
+        f"Host: {parts.netloc}\r\nAccept: application/json\r\nConnection: close\r\n\r\n"
+    )
+    try:
+        async with asyncio.timeout(timeout_s):
+            reader, writer = await asyncio.open_connection(
+                parts.hostname,
+                parts.port or (443 if secure else 80),
+                ssl=ssl.create_default_context() if secure else None,
+            )
+            try:
+                writer.write(request.encode())
+                response = await reader.read()  # to EOF: the request asked for the close
+            finally:
+                writer.close()
+    except TimeoutError:
+        raise
+    except OSError as error:
+        raise PlacesUnavailable(str(error)) from error
+    head, separator, body = response.partition(b"\r\n\r\n")
+    if not head.startswith(b"HTTP/") or not separator:
+        raise PlacesUnavailable(f"not an HTTP response: {response[:80]!r}")
+    if b"transfer-encoding: chunked" in head.lower():
+        body = _unchunked(body)
+    return body.decode("utf-8", errors="replace")
+
+
+def _unchunked(body: bytes) -> bytes:
+    """A chunked HTTP body, its chunks joined (RFC 9112 section 7.1)."""
+    joined = b""
+    while True:
+        size_line, _, rest = body.partition(b"\r\n")
+        size = int(size_line.split(b";")[0], 16)
+        if size == 0:
+            return joined
+        joined, body = joined + rest[:size], rest[size + 2 :]
 
 
 class Invalid(Exception):
@@ -324,22 +376,17 @@ class HerdServer:
 
     async def places_text(self, location: str, radius: Decimal) -> str:
         """Google's answer to a Nearby Search, as text."""
-        session = self.places_session()
         params = {
             "location": location,
             "radius": self.radius_param(radius),
             "key": os.environ.get("PLACES_KEY", "k"),
         }
-        url = f"{self.places_url}/maps/api/place/nearbysearch/json"
-        async with places_call(), session.get(url, params=params) as response:
-            return await response.text()
+        return await http_get(f"{self.places_url}/maps/api/place/nearbysearch/json", params)
 
     def places_session(self) -> aiohttp.ClientSession:
         """The HTTP session for Places, made at the first WHATSAT that needs one."""
         if self.session is None:
-            import aiohttp  # here, not at the top: most servers never call Places, and its import
-            # is half the CPU a server takes to start, paid by each of the thousands of server
-            # processes a test run starts
+            import aiohttp  # here, not at the top: see the module's docstring
 
             self.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5))
         return self.session
