@@ -5,9 +5,11 @@ what they promise; the same seed gives the same inputs."""
 from __future__ import annotations
 
 import itertools
+from decimal import Decimal
 
 import pytest
 
+from herdref.checker.checks import nanosecond
 from herdref.checker.variation import (
     BOUNDARY_LOCATIONS,
     FRACTION_DIGITS,
@@ -228,3 +230,22 @@ def test_without_integer_times_every_client_time_has_a_fraction(seed: int) -> No
     ]
     assert all(b"." in time for time in times)
     assert any(b"." not in time for time in Variation(seed).client_times())
+
+
+@pytest.mark.parametrize("side", ["below", "above"])
+def test_the_nanosecond_pair_is_one_binary_float_even_where_a_float_boundary_falls_between(
+    monkeypatch: pytest.MonkeyPatch, side: str
+) -> None:
+    """newer-by-value and flood-storm need two times 1 ns apart that a float comparison takes
+    for equal; at one clock reading in some 240 the two straddle a rounding boundary."""
+    whole = 1_796_601_282
+    straddling = next(
+        nanoseconds
+        for nanoseconds in range(1, 10_000)
+        if float(f"{whole}.{nanoseconds:09d}") != float(f"{whole}.{nanoseconds + 1:09d}")
+    )
+    now = whole * 1_000_000_000 + (straddling if side == "below" else straddling - 1)
+    monkeypatch.setattr(nanosecond.time, "time_ns", lambda: now)
+    first, second = nanosecond.nanosecond_pair()
+    assert float(first) == float(second)
+    assert Decimal(second.decode()) - Decimal(first.decode()) == Decimal("1e-9")

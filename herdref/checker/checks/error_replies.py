@@ -22,6 +22,7 @@ from herdref.checker.checks.helpers import (
     start_again_if_exited,
 )
 from herdref.checker.checks.registry import CheckFailed, check
+from herdref.checker.client import LineSession
 from herdref.checker.target import CheckContext, CheckUnsupported
 from herdref.model.judge import (
     is_error_reply_for,
@@ -146,49 +147,77 @@ def error_keeps_connection(context: CheckContext) -> None:
         session.send(b"IAMAT %s %s %s\n" % (client, context.location(), context.now_time()))
         if session.read_reply() is None or session.closed:
             raise CheckUnsupported("the server answers one command per connection (FRAME-3, lenient)")
-        bad = b"IAMAT %s +12-118 never\n" % client
-        session.send(bad)
-        reply = session.read_reply()
-        if reply is None and session.closed:
-            # Closed at the invalid line with no reply, by a herd the dialect step saw answer a
-            # second command on one connection (not single-shot, or the check stopped above).
-            # If the line gets no '?' on a connection of its own either, the herd does not
-            # refuse it at all (a handler that dies on it): the invalid-* checks name that.
-            refused_when_plain(context, name, bad)
-            raise CheckFailed(
-                "an invalid line on a kept-open connection got no '?' reply: the server closed the "
-                "connection at it (on a connection of its own, the same line gets '?')",
-                expected=repr(error_for(bad)),
-                seen="nothing; the connection was closed",
-            )
-        split = (
-            split_line(reply, crlf=context.target.dialect.iamat.terminator == "CRLF")
-            if reply is not None
-            else None
+        # An invalid IAMAT, then invalid WHATSATs, each followed by a valid IAMAT on the same
+        # connection: a herd's handler may go wrong after the '?' for one kind of line only (a
+        # student herd closed the connection after the '?' for a radius or bound that is no
+        # number, but not after an invalid IAMAT).
+        _refused_and_kept(context, session, name, client, b"IAMAT %s +12-118 never\n" % client)
+        for bad in (b"WHATSAT %s ten 5\n" % client, b"WHATSAT %s 10 five\n" % client):
+            if not _refused_and_kept(context, session, name, client, bad, only_if_refused=True):
+                return
+
+
+def _refused_and_kept(
+    context: CheckContext,
+    session: LineSession,
+    name: str,
+    client: bytes,
+    bad: bytes,
+    *,
+    only_if_refused: bool = False,
+) -> bool:
+    """``bad`` sent on ``session`` gets a '?' reply, and the IAMAT sent after it an AT line.
+    With ``only_if_refused``, a reply that is no '?' is not judged (False: the session is then
+    of no more use): not refusing the line at all is an invalid-* check's defect (WHATSAT-2,
+    WHATSAT-3), and what that reply holds is no line's answer to read past."""
+    session.send(bad)
+    reply = session.read_reply()
+    if only_if_refused and (reply is None or not reply.lstrip().startswith(b"?")):
+        context.transcript.note(
+            f"{bad.strip()!r} got no '?' here: refusing it at all is the invalid-* checks' business"
         )
-        if reply is None:
-            # Nothing at all, the connection left open: if the same line on a connection of its
-            # own gets no '?' either, the herd does not refuse it at all, which invalid-time
-            # names (LEX-6); naming it here too would name one defect twice (a handler that
-            # crashed on the time and closed nothing).
-            refused_when_plain(context, name, bad)
-        # Any '?' will do, with or without its final LF (SPEC 1.1 lenient) or the SP after it:
-        # what it copies, and how, is error-echo-raw's business.
-        first_line = split[0] if split is not None else reply or b""
-        if not first_line.lstrip().startswith(b"?"):
-            raise CheckFailed(
-                "an invalid line on a kept-open connection got no '?' reply",
-                expected=repr(error_for(bad)),
-                seen=show(reply),
-            )
-        session.send(b"IAMAT %s %s %s\n" % (client, context.location(), context.now_time()))
-        reply = session.read_reply()
-        if reply is None or not looks_like_at(reply):
-            raise CheckFailed(
-                "after a '?' reply the connection no longer answers",
-                expected="an AT line for the next IAMAT on the same connection",
-                seen=show(reply) + (" (connection closed)" if session.closed else ""),
-            )
+        return False
+    if reply is None and session.closed:
+        # Closed at the invalid line with no reply, by a herd the dialect step saw answer a
+        # second command on one connection (not single-shot, or the check stopped above).
+        # If the line gets no '?' on a connection of its own either, the herd does not
+        # refuse it at all (a handler that dies on it): the invalid-* checks name that.
+        refused_when_plain(context, name, bad)
+        raise CheckFailed(
+            "an invalid line on a kept-open connection got no '?' reply: the server closed the "
+            "connection at it (on a connection of its own, the same line gets '?')",
+            expected=repr(error_for(bad)),
+            seen="nothing; the connection was closed",
+        )
+    split = (
+        split_line(reply, crlf=context.target.dialect.iamat.terminator == "CRLF")
+        if reply is not None
+        else None
+    )
+    if reply is None:
+        # Nothing at all, the connection left open: if the same line on a connection of its
+        # own gets no '?' either, the herd does not refuse it at all, which the invalid-*
+        # checks name (LEX-6, WHATSAT-2, WHATSAT-3); naming it here too would name one defect
+        # twice (a handler that crashed on the time and closed nothing).
+        refused_when_plain(context, name, bad)
+    # Any '?' will do, with or without its final LF (SPEC 1.1 lenient) or the SP after it:
+    # what it copies, and how, is error-echo-raw's business.
+    first_line = split[0] if split is not None else reply or b""
+    if not first_line.lstrip().startswith(b"?"):
+        raise CheckFailed(
+            "an invalid line on a kept-open connection got no '?' reply",
+            expected=repr(error_for(bad)),
+            seen=show(reply),
+        )
+    session.send(b"IAMAT %s %s %s\n" % (client, context.location(), context.now_time()))
+    reply = session.read_reply()
+    if reply is None or not looks_like_at(reply):
+        raise CheckFailed(
+            f"after the '?' reply to {bad.strip()!r} the connection no longer answers",
+            expected="an AT line for the next IAMAT on the same connection",
+            seen=show(reply) + (" (connection closed)" if session.closed else ""),
+        )
+    return True
 
 
 @check(

@@ -42,10 +42,17 @@ _GRACE_S: Final = 1.0
 
 
 def nanosecond_pair() -> tuple[bytes, bytes]:
-    """Two client times of the handout's form, now and 1 ns later (19 significant digits)."""
+    """Two client times of the handout's form, now and 1 ns later (19 significant digits), that
+    are the same binary float: a herd that compares times as floats takes them for equal. (Near
+    2**31 s binary floats are some 240 ns apart, so one pair in 240 straddles a rounding
+    boundary; such a herd then passed, in a fresh-clone run. The pair 1 ns earlier does not.)"""
     whole, nanoseconds = divmod(time.time_ns(), 1_000_000_000)
     nanoseconds = min(nanoseconds, 999_999_998)
-    return f"{whole}.{nanoseconds:09d}".encode(), f"{whole}.{nanoseconds + 1:09d}".encode()
+    pair = f"{whole}.{nanoseconds:09d}", f"{whole}.{nanoseconds + 1:09d}"
+    if float(pair[0]) != float(pair[1]):
+        nanoseconds += -1 if nanoseconds > 0 else 1
+        pair = f"{whole}.{nanoseconds:09d}", f"{whole}.{nanoseconds + 1:09d}"
+    return pair[0].encode(), pair[1].encode()
 
 
 def _not_judged(context: CheckContext, reason: str) -> None:

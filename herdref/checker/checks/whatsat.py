@@ -18,6 +18,7 @@ from herdref.model.judge import (
     is_iso_location,
     looks_like_at,
     parse_whatsat_reply,
+    same_record,
     split_at_fields,
     split_line,
     stored_line_within,
@@ -242,6 +243,10 @@ def judge_whatsat_reply(line: bytes, reply: Exchange, *, read_past_end: bool = F
             else FIRST_LINE_NOT_STORED + _how_it_differs(line, first),
             expected=repr(line + b"\n"),
             seen=show(data[:300]),
+            # The stored line with its location or client time re-printed, numerically equal
+            # (a herd that keeps the report as numbers, `+34.0037-118.0`): octet-exact copies
+            # are strict, numeric equality lenient (SPEC A6, as for the IAMAT reply, IAMAT-5).
+            strict_part=True if not refused and same_record(first, line) else None,
         )
         glued = glued_at_line(first) if looks_like_at(first) else None
         if glued is not None:
@@ -262,6 +267,8 @@ def judge_whatsat_reply(line: bytes, reply: Exchange, *, read_past_end: bool = F
         return
     if body_failure is None or body_failure.strict_part:
         raise deviation
+    if deviation.strict_part:
+        raise body_failure  # the core defect; a re-printed first line is strict only
     raise _both(deviation, body_failure, data, "and")
 
 

@@ -1646,6 +1646,47 @@ def whatsat_line_from_iamat(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def whatsat_error_closes(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        client = b"closes"
+        h.iamat("A", client, LOCATION, now(), t)
+        request = b"WHATSAT closes 10 five\nIAMAT closes " + LOCATION + b" " + now() + b"\n"
+        reply = h.exchange("A", request, t)
+        after_invalid_iamat = h.exchange(
+            "A", b"IAMAT closes +12-118 never\nIAMAT closes " + LOCATION + b" " + now() + b"\n", t
+        )
+        return t.evidence(
+            reply.data == b"? WHATSAT closes 10 five\n"
+            and reply.closed
+            and b"\nAT A " in after_invalid_iamat.data,
+            "the '?' to a WHATSAT whose bound is no number, then the connection closed with the next "
+            "IAMAT unanswered; after an invalid IAMAT the next one is answered",
+        )
+
+
+@probe
+def whatsat_location_reprinted(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        sent = b"+34.003700-118.000000"
+        reply = h.iamat("A", b"reprinted", sent, now(), t)
+        shown = first_line(h.whatsat("A", b"reprinted", b"10", b"1", t)).split(b" ")
+        fields = reply.split(b" ")
+        seen = (
+            fields[4:5] == [sent]
+            and len(shown) == 6
+            and shown[4] == b"+34.0037-118.0"
+            and shown[:4] + shown[5:] == fields[:4] + fields[5:]
+        )
+        return t.evidence(
+            seen, "the IAMAT reply echoes the location as sent; WHATSAT's AT line re-prints it, no more"
+        )
+
+
+@probe
 def whatsat_time_diff_regenerated(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h:
         h.start("A")
