@@ -71,6 +71,13 @@ def require_flood(
         name, got = next(iter(reprinted.items()))
         if not judge_reprints:
             context.transcript.note(f"{name} holds the record re-printed (flood-all names that, FLOOD-5)")
+        elif _origin_shows_it_so(context, origin, client, reprinted.values()):
+            # The origin's own WHATSAT shows the same octets: WHATSAT re-prints the record it
+            # holds (whatsat-reply names that, WHATSAT-5 strict), and the relay kept it as it was.
+            context.transcript.note(
+                f"{origin}'s own WHATSAT shows the record as {name} does ({got!r}): the re-print is "
+                "WHATSAT's (whatsat-reply's, WHATSAT-5), not the flood's"
+            )
         else:
             context.defer_strict(
                 CheckFailed(
@@ -177,6 +184,15 @@ def _no_copies(
         "the location nor the client time of the record: no copy of it (the record did not arrive)"
     )
     return candidates
+
+
+def _origin_shows_it_so(context: CheckContext, origin: str, client: bytes, lines: Iterable[bytes]) -> bool:
+    """Whether ``origin``, the server the client reported to, answers WHATSAT with the very
+    line every server in ``lines`` shows."""
+    shown = set(lines)
+    if origin not in context.target.names or len(shown) != 1:
+        return False
+    return context.stored_line(origin, client, silence_is_none=True) in shown
 
 
 def _any_line_of(

@@ -479,6 +479,11 @@ def whatsat_location_forms(context: CheckContext) -> None:
             judge_requests = judge_requests and misplaced_request(context, location, since)
             continue
         first = answer.data.partition(b"\n")[0]
+        if record is not None and same_record(first, line):
+            # The record, its location or client time re-printed numerically equal: that is
+            # whatsat-reply's to name (WHATSAT-5, strict only, SPEC A6).
+            judge_requests = judge_requests and misplaced_request(context, location, since)
+            continue
         if record is None and looks_like_at(first):
             # The stored line is malformed: the first line shows the record when it carries the
             # location and client time as the IAMAT reply does. One of another shape that carries
