@@ -119,6 +119,9 @@ def require_all_up(context: CheckContext, kills_before: int, before: Mapping[str
         clause="LINK-4",
         seen=f"process exited; output: {launcher.output_tail(name, limit=600)!r}",
         blocks_dependents=False,
+        # Seen twice: in the check, and again with nothing sent (_dies_with), unless the run
+        # already knew it (then it is BLOCKED above).
+        reproduced=True,
     )
 
 

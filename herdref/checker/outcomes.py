@@ -31,7 +31,9 @@ class CheckFailed(AssertionError):
     Without ``blocks_dependents`` the failure blocks none of the checks that need the check's
     own property: it was found in what the check left behind (a server that died of its
     neighbour's death, or hung: herdref.checker.aftermath; the run restores the herd), or the
-    run goes on in a way around it (lines written CR LF to a herd that answers no other)."""
+    run goes on in a way around it (lines written CR LF to a herd that answers no other).
+    ``reproduced``: the check saw the failure happen twice already (a server that died when its
+    neighbour was killed, and again when only that neighbour was), so it is not replayed."""
 
     def __init__(
         self,
@@ -45,6 +47,7 @@ class CheckFailed(AssertionError):
         unanswered: bool = False,
         silent: bool = False,
         blocks_dependents: bool = True,
+        reproduced: bool = False,
     ) -> None:
         super().__init__(summary)
         self.summary = summary
@@ -56,6 +59,7 @@ class CheckFailed(AssertionError):
         self.unanswered = unanswered
         self.silent = silent
         self.blocks_dependents = blocks_dependents
+        self.reproduced = reproduced
 
 
 class BudgetSpent(CheckUnsupported):

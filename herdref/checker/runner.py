@@ -300,7 +300,10 @@ def run_check(
         )
         graded = failure_verdict(item.level, clause, tags, spec_profile, strict_only=strict_only)
         replay_later = deferred is not None and graded == "NON-STRICT"
-        if replay_later:
+        if replay_later or error.reproduced:
+            # Replayed later, or already seen twice: a replay would only kill and restart
+            # servers again (a death that takes longer than the replay lasts went unseen, and
+            # a LINK-4 death seen twice was graded FLAKY, in a loaded run).
             verdict = graded
         else:
             # Replay once: a failure that does not come back is FLAKY, and reported as such.

@@ -37,6 +37,20 @@ def _fails_once(clause: str) -> Check:
     return Check("at-reply-format", "AT-1", "MUST", "t", run)  # type: ignore[arg-type]
 
 
+def test_a_failure_the_check_saw_twice_is_not_replayed(target: Target) -> None:
+    """A server that died when its neighbour was killed, and again when only that neighbour was
+    (aftermath's LINK-4), is a FAIL: a replay whose servers take longer to die than it lasts
+    would otherwise call it FLAKY."""
+    attempts = itertools.count()
+
+    def run(context: CheckContext) -> None:
+        if next(attempts) == 0:
+            raise CheckFailed("died with its neighbour", expected="alive", seen="exited", reproduced=True)
+
+    outcome = run_check(target, Check("flood-storm", "LINK-4", "MUST", "t", run), spec_profile="lenient")  # type: ignore[arg-type]
+    assert (outcome.verdict, next(attempts)) == ("FAIL", 1)
+
+
 def test_a_flaky_strict_deviation_under_lenient_does_not_fail_the_run(target: Target) -> None:
     # IAMAT-5 (echo byte-exact) is tagged strict: reproduced, it would be NON-STRICT.
     outcome = run_check(target, _fails_once("IAMAT-5"), spec_profile="lenient")

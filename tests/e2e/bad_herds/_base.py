@@ -22,7 +22,6 @@ import contextlib
 import json
 import os
 import re
-import ssl
 import time
 import tomllib
 import urllib.parse
@@ -61,6 +60,8 @@ async def http_get(url: str, params: dict[str, str], *, timeout_s: float = 5) ->
     one that takes over ``timeout_s`` raises TimeoutError (as aiohttp's total timeout)."""
     parts = urllib.parse.urlsplit(url)
     secure = parts.scheme == "https"
+    if secure:
+        import ssl  # here: only the herds that call Google's own host need it
     request = (
         f"GET {parts.path}?{urllib.parse.urlencode(params)} HTTP/1.1\r\n"
         f"Host: {parts.netloc}\r\nAccept: application/json\r\nConnection: close\r\n\r\n"
