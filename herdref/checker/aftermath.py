@@ -14,6 +14,9 @@ or hung during it, and why.
 
 from __future__ import annotations
 
+import contextlib
+import subprocess
+import time
 from collections.abc import Mapping
 from typing import Final
 
@@ -22,6 +25,7 @@ from herdref.checker.launcher import LaunchError, ServerProcess
 from herdref.checker.outcomes import CheckBlocked, CheckFailed
 from herdref.checker.ports import port_open
 from herdref.checker.side_by_side import ask_each
+from herdref.checker.socket_queues import port_queues
 from herdref.checker.target import CheckContext
 
 __all__ = ["judged_after", "require_all_up"]
@@ -71,6 +75,7 @@ def require_all_up(context: CheckContext, kills_before: int, before: Mapping[str
                     seen="connection refused",
                 )
         return
+    _let_closing_servers_exit(context, kills_before)
     ended: dict[str, ServerProcess] = {}
     for name in target.names:
         current, earlier = launcher.processes.get(name), before.get(name)
@@ -125,6 +130,30 @@ def require_all_up(context: CheckContext, kills_before: int, before: Mapping[str
     )
 
 
+def _let_closing_servers_exit(context: CheckContext, kills_before: int) -> None:
+    """After a check that killed a server: a running server whose listening socket is gone is
+    on its way out; it is given :func:`_neighbour_death_window` to finish (a server that stops
+    its event loop when a link drops closes its port at once, but on a loaded machine its
+    process took over a second to end, and the death went unseen). The kernel's table is read,
+    no connection is made; where it shows none of the herd's ports, nothing is waited for."""
+    target, launcher = context.target, context.target.launcher
+    if launcher is None or len(launcher.kill_log) <= kills_before or launcher.single_process:
+        return
+    running = {
+        name: target.config.address(name).port
+        for name in target.names
+        if name not in launcher.stopped and launcher.alive(name) and not launcher.processes[name].paused
+    }
+    queues = port_queues(running.values())
+    if queues is None or all(queues[port].accept_queue is None for port in running.values()):
+        return  # the herd's sockets are not in this namespace's table (or nothing runs)
+    deadline = time.monotonic() + _neighbour_death_window(context)
+    for name, port in running.items():
+        if queues[port].accept_queue is None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                launcher.processes[name].process.wait(timeout=max(0.0, deadline - time.monotonic()))
+
+
 def _neighbour_killed_before(
     context: CheckContext, name: str, exited_at: float | None, kills_before: int
 ) -> str | None:
@@ -132,8 +161,12 @@ def _neighbour_killed_before(
     ``name`` exited, or None: a suspect only (the check may have sent ``name`` a line it died
     of meanwhile), which :func:`_dies_with` puts to the test."""
     launcher = context.target.launcher
-    if launcher is None or exited_at is None or launcher.single_process:
+    if launcher is None or launcher.single_process:
         return None
+    if exited_at is None:
+        # Its exit not noted yet by the thread that waits for it (a loaded machine, in a
+        # fresh-clone run): it exited by now, which bounds the time from above.
+        exited_at = time.monotonic()
     neighbours = {a if b == name else b for a, b in context.target.config.links if name in (a, b)}
     for killed, killed_at in reversed(launcher.kill_log[kills_before:]):
         if killed in neighbours and killed_at <= exited_at <= killed_at + _neighbour_death_window(context):
@@ -222,7 +255,7 @@ def _killed_by_unknown_client_poll(
     target = context.target
     known = target.knowledge.unknown_client_kills
     launcher = target.launcher
-    if known is None or launcher is None or check_name == "unknown-client":
+    if launcher is None or check_name == "unknown-client":
         return None
     said = str(error) + "".join(
         entry.data.decode(errors="replace")
@@ -241,8 +274,41 @@ def _killed_by_unknown_client_poll(
     ]
     if not killed:
         return None
+    if known is None:
+        # Not known yet (unknown-client runs later): put it to the test as _dies_with does, a
+        # WHATSAT for a client no server knows, nothing else sent. A herd whose checks before
+        # unknown-client polled for a record a moment too soon had a death named ERR-4 by
+        # whichever check met it first, in one fresh-clone run of several.
+        if not _dies_on_unknown_client(context, killed[0]):
+            return None
+        known = (
+            f"{killed[0]} exited again when sent only a WHATSAT for a client no server knows "
+            "(unknown-client names that, WHATSAT-4)"
+        )
+        target.knowledge.learn({"unknown_client_kills": known}, check="unknown-client")
     return CheckBlocked(
         "unknown-client",
         f"{', '.join(killed)} died during this check after being sent a WHATSAT, which may have "
         f"asked for a client it did not know yet (a record still on its way): {known}",
     )
+
+
+def _dies_on_unknown_client(context: CheckContext, name: str) -> bool:
+    """Whether ``name`` exits when, the herd brought back, it is sent a WHATSAT for a client no
+    server knows and nothing else (watched for :func:`_neighbour_death_window`)."""
+    target, launcher = context.target, context.target.launcher
+    if launcher is None:
+        return False
+    try:
+        launcher.ensure_all_running(deadline_s=target.startup_s, keep_down=target.knowledge.kept_down)
+    except LaunchError:
+        return False
+    probe = CheckContext(target, f"{context.check_name}.unknown", budgeted=False)
+    probe.send(name, b"WHATSAT %s 10 1\n" % probe.client_id("nobody"), whatsat=True)
+    context.transcript.entries.extend(probe.transcript.entries)
+    try:
+        wait_until(lambda: not launcher.alive(name), deadline_s=_neighbour_death_window(context))
+    except DeadlinePassed:
+        return False
+    context.transcript.note(f"{name} exited again when sent only a WHATSAT for a client no server knows")
+    return True

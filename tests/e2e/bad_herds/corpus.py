@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tests.e2e.bad_herds.probe_kit import python_for
+
 HERDS = Path(__file__).resolve().parent
 MANIFEST = HERDS / "manifest.toml"
 
@@ -110,7 +112,8 @@ class CorpusRun:
 
 def validate_command(herd: CorpusHerd, herd_file: Path, report: Path, options: Sequence[str]) -> list[str]:
     """The ``herdref validate`` command line that checks ``herd`` on the herd file ``herd_file``."""
-    launch = herd.launch.replace("{python}", sys.executable).replace("{herd}", str(herd.path))
+    python = " ".join(python_for(herd.path))
+    launch = herd.launch.replace("{python}", python).replace("{herd}", str(herd.path))
     command = [sys.executable, "-m", "herdref", "validate", "--quiet", "--json", str(report)]
     command += ["--launch", launch, "--config", str(herd_file)]
     if not herd.per_server:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import socket
-import sys
 import time
 from collections.abc import Callable
 from decimal import Decimal
@@ -22,6 +21,7 @@ from tests.e2e.bad_herds.probe_kit import (
     first_line,
     herd,
     line_done,
+    python_for,
     read_reply,
     wait_for,
     whatsat_done,
@@ -39,7 +39,7 @@ def trait(function: Probe) -> Probe:
 
 def start(h: Herd, *names: str, single_process: bool = False) -> None:
     if single_process:
-        h.start(*names, command=[sys.executable, str(h.script), "--config", str(h.config)])
+        h.start(*names, command=[*python_for(h.script), str(h.script), "--config", str(h.config)])
     else:
         h.start(*names)
 

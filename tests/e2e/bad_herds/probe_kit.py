@@ -108,6 +108,27 @@ def whatsat_done(data: bytes) -> bool:
     return b"\n\n" in normal or (normal.startswith(b"? ") and b"\n" in normal)
 
 
+#: The herds here that need site-packages (aiohttp), or the ``sitecustomize`` that ``herdref
+#: validate --redirect-google`` puts on their path (they call Google's own host). Every other
+#: herd imports only the standard library and is started with ``python3 -S``: without site's
+#: ``.pth`` files a server starts in a fifth less CPU, and the suite starts thousands of them.
+NEEDS_SITE = frozenset(
+    {
+        "dialect_new_api_error_refused",
+        "dialect_raw_https_absolute_target",
+        "dialect_raw_https_chunk_after_word",
+        "dialect_raw_https_places",
+        "google_hardcoded",
+        "no_places_lenient",
+    }
+)
+
+
+def python_for(script: Path) -> list[str]:
+    """The interpreter's words that start ``script`` (see :data:`NEEDS_SITE`)."""
+    return [sys.executable] if script.stem in NEEDS_SITE else [sys.executable, "-S"]
+
+
 class Herd:
     """Some servers of one herd script, on the ports of a herd file, with a Places fixture."""
 
@@ -138,7 +159,8 @@ class Herd:
             {",".join(names): list(command)}
             if command is not None
             else {
-                name: [sys.executable, str(self.script), name, "--config", str(self.config)] for name in names
+                name: [*python_for(self.script), str(self.script), name, "--config", str(self.config)]
+                for name in names
             }
         )
         for key, argv in commands.items():

@@ -235,6 +235,24 @@ def half_close_loses_whatsat(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def half_close_loses_replies(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        half_closed = h.exchange("A", b"IAMAT lost " + LOCATION + b" " + now() + b"\n", t)
+        with h.connect("A") as sock:  # the same IAMAT on a connection kept open
+            request = b"IAMAT kept " + LOCATION + b" " + now() + b"\n"
+            t.sent("A", request)
+            sock.sendall(request)
+            kept_open = read_reply(sock, complete=line_done)
+            t.got("A", kept_open.data)
+        return t.evidence(
+            half_closed.data == b"" and half_closed.closed and kept_open.data.startswith(b"AT A "),
+            "an IAMAT followed by a half-close gets nothing; kept open, it gets its AT line",
+        )
+
+
+@probe
 def half_close_cuts_whatsat(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h:
         h.start("A")
@@ -1003,6 +1021,24 @@ def unknown_client_exits(script: Path, directory: Path) -> Evidence:
         return t.evidence(
             not reply.startswith(b"? ") and process.poll() is not None,
             "a WHATSAT for an unknown client ends the server's process",
+        )
+
+
+@probe
+def unknown_client_exits_slow_flood(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A", "B")
+        t = Transcript()
+        h.iamat("A", b"soon", LOCATION, now(), t)
+        reply = h.whatsat("B", b"soon", b"10", b"1", t)  # right after the reply: not there yet
+        process = h.processes["B"]
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=QUIET_S)
+        t.got("B (process)", b"exit status %r" % process.poll())
+        return t.evidence(
+            not reply.startswith(b"AT ") and process.poll() is not None,
+            "a WHATSAT at a neighbour right after the IAMAT's reply finds no record there yet and "
+            "ends that server's process",
         )
 
 
