@@ -933,31 +933,6 @@ def test_a_flood_that_stops_at_a_down_neighbour_is_found_where_that_one_comes_la
     assert status == 1, output
 
 
-def test_a_reply_held_up_by_a_stopped_neighbour_names_what_the_floods_wait_on(tmp_path: Path) -> None:
-    # two student herds flood on a connection per record before replying: with a neighbour
-    # stopped, what blocks is connect() once its accept queue is full (after some 30 records of
-    # 15 KB, or 34 of 60 octets), yet paused-neighbour said "a flood written synchronously
-    # blocks once the link's socket buffers are full". The kernel's queues on the stopped
-    # server's port tell the two apart: connections waiting to be accepted, or octets unread.
-    expected = {
-        "flood_connects_before_reply.py": "connections wait in",
-        "blocking_flood_write.py": "wait unread in",
-    }
-    for herd, words in expected.items():
-        folder = tmp_path / herd.removesuffix(".py")
-        folder.mkdir()
-        status, document, output = validate(
-            folder, *launch_broken_herd(folder, herd), "--only", "paused-neighbour"
-        )
-        entry = _checks(document)["paused-neighbour"]
-        # LINK-4's Strict part: a stopped neighbour is not the course's fault model.
-        assert (entry["verdict"], entry["clause"]) == ("NON-STRICT", "LINK-4"), output
-        summary = str(entry["summary"])
-        assert words in summary, output
-        assert "either" not in summary, output
-        assert status == 3, output
-
-
 def test_blank_lines_answered_are_quoted_as_they_came(tmp_path: Path) -> None:
     # a student herd answers a blank line with b'?\n' (its '? ' + copy, stripped); frame-blank-lines
     # said "blank lines were answered '? '", a reply with an SP it never sent.

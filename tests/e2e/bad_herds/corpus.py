@@ -58,6 +58,9 @@ class CorpusHerd:
     #: ``(check, clause)``. Herds whose first defect is a malformed AT line (AT-1) carry one, to
     #: show that the checks which read such lines still judge the rest (issue 11).
     second: tuple[str, str] | None = None
+    #: Words a check's summary or transcript must hold (check name -> words): what a report
+    #: must say about this herd, beyond its verdicts.
+    says: dict[str, str] = field(default_factory=dict)
 
     @property
     def path(self) -> Path:
@@ -80,6 +83,7 @@ def load_corpus() -> dict[str, CorpusHerd]:
             needs=tuple(entry.get("needs", ())),
             non_strict=tuple(entry.get("non_strict", ())),
             second=(entry["second_check"], entry["second_clause"]) if "second_check" in entry else None,
+            says=dict(entry.get("says", {})),
         )
         for name, entry in entries.items()
     }
@@ -200,4 +204,34 @@ def judge(herd: CorpusHerd, checks: list[dict[str, Any]]) -> list[str]:
     ran = {name for name, entry in by_name.items() if entry["verdict"] != "SKIPPED"}
     if missing := sorted((set(herd.non_strict) & ran) - {name for name, _ in non_strict}):
         problems.append(f"the manifest's non_strict not reported: {missing}")
+    for check, words in herd.says.items():
+        entry = by_name.get(check, {})
+        said = " ".join([str(entry.get("summary", "")), *entry.get("transcript", [])])
+        if words not in said:
+            problems.append(f"{check} does not say {words!r}")
+    # One bug per herd: a herd whose bug is not about flooding floods among its servers, so that
+    # a checker sees that bug alone (flood-all passes). Where the run cannot show it,
+    # tests/e2e/test_bad_herds.py proves it with a probe of its own (FLOODS_UNSEEN).
+    flood_all = by_name.get("flood-all", {}).get("verdict")
+    if floods_intact(herd) and herd.name not in FLOODS_UNSEEN and flood_all != "PASS":
+        problems.append(f"flood-all is {flood_all}: a herd whose one bug is elsewhere must flood")
     return problems
+
+
+def floods_intact(herd: CorpusHerd) -> bool:
+    """Whether ``herd``'s one bug is not about flooding or links (so its servers flood)."""
+    return herd.kind == "defect" and not herd.clause.startswith(("FLOOD-", "LINK-"))
+
+
+#: Herds whose bug is elsewhere but whose validate run cannot show their flooding (flood-all
+#: BLOCKED or UNSUPPORTED by that bug): WHATSAT, the only way to see a record, kills the server
+#: or answers with a line that shows no record. A probe shows they flood (test_bad_herds.py).
+FLOODS_UNSEEN: frozenset[str] = frozenset(
+    {
+        "debug_text_to_client",
+        "unknown_client_exits",
+        "unknown_client_exits_slow_flood",
+        "whatsat_line_from_arguments",
+        "whatsat_line_from_iamat",
+    }
+)
