@@ -174,16 +174,23 @@ def _neighbour_killed_before(
     return None
 
 
+def _herd_back(context: CheckContext) -> bool:
+    """Whether every server the run keeps running runs again (restarted or resumed)."""
+    target, launcher = context.target, context.target.launcher
+    try:
+        if launcher is not None:
+            launcher.ensure_all_running(deadline_s=target.startup_s, keep_down=target.knowledge.kept_down)
+    except LaunchError:
+        return False
+    return launcher is not None
+
+
 def _dies_with(context: CheckContext, name: str, killer: str) -> bool:
     """Whether ``name`` dies again when ``killer`` is killed and nothing is sent to anyone:
     the whole herd brought back, ``killer`` killed, ``name`` watched for
     :func:`_neighbour_death_window`. (The run's restore after the check brings both back.)"""
-    target, launcher = context.target, context.target.launcher
-    if launcher is None:
-        return False
-    try:
-        launcher.ensure_all_running(deadline_s=target.startup_s, keep_down=target.knowledge.kept_down)
-    except LaunchError:
+    launcher = context.target.launcher
+    if launcher is None or not _herd_back(context):
         return False
     _linked_to(context, killer)
     launcher.kill(killer)
@@ -318,11 +325,7 @@ def _dies_on_unknown_client(context: CheckContext, name: str) -> bool:
     """Whether ``name`` exits when, the herd brought back, it is sent a WHATSAT for a client no
     server knows and nothing else (watched for :func:`_neighbour_death_window`)."""
     target, launcher = context.target, context.target.launcher
-    if launcher is None:
-        return False
-    try:
-        launcher.ensure_all_running(deadline_s=target.startup_s, keep_down=target.knowledge.kept_down)
-    except LaunchError:
+    if launcher is None or not _herd_back(context):
         return False
     probe = CheckContext(target, f"{context.check_name}.unknown", budgeted=False)
     probe.send(name, b"WHATSAT %s 10 1\n" % probe.client_id("nobody"), whatsat=True)

@@ -294,10 +294,14 @@ class HerdServer:
                 reply = await self.answer(line)
                 if reply:
                     await self.send_reply(writer, reply)
-                if self.single_shot:
+                if self.ends_connection_after(line):
                     break
         finally:
             writer.close()
+
+    def ends_connection_after(self, line: bytes) -> bool:
+        """Whether the connection ends once ``line`` is answered (single-shot herds: always)."""
+        return self.single_shot
 
     async def answer(self, raw: bytes) -> list[bytes]:
         line = self.strip_terminator(raw)

@@ -4,32 +4,17 @@ variable it never set, which ended the connection): the client's next command on
 answered (ERR-1: after '? <line>' the connection stays open for more commands). An invalid
 IAMAT leaves the connection open."""
 
-import asyncio
-
 from _base import BOUND_RE, RADIUS_RE, HerdServer, main
 
 
 class WhatsatErrorCloses(HerdServer):
-    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while True:
-                line = await self.read_line(reader)
-                if not line:
-                    break
-                if self.is_blank(line):
-                    continue
-                reply = await self.answer(line)
-                if reply:
-                    await self.send_reply(writer, reply)
-                fields = self.strip_terminator(line).split()
-                if (
-                    fields[:1] == [b"WHATSAT"]
-                    and len(fields) == 4
-                    and (RADIUS_RE.fullmatch(fields[2]) is None or BOUND_RE.fullmatch(fields[3]) is None)
-                ):
-                    break  # the bug: the handler ends after that '?'
-        finally:
-            writer.close()
+    def ends_connection_after(self, line: bytes) -> bool:
+        fields = self.strip_terminator(line).split()
+        return (
+            fields[:1] == [b"WHATSAT"]
+            and len(fields) == 4
+            and (RADIUS_RE.fullmatch(fields[2]) is None or BOUND_RE.fullmatch(fields[3]) is None)
+        )  # the bug: the handler ends after that '?'
 
 
 if __name__ == "__main__":
