@@ -181,7 +181,10 @@ class _StrFloatSkewHerd(socketserver.StreamRequestHandler):
     def handle(self) -> None:
         line = self.rfile.readline()
         received = time.time()
-        _, client, location, client_time = line.split()
+        fields = line.split()
+        if len(fields) != 4:  # a connection the check opened and closed unused
+            return
+        _, client, location, client_time = fields
         diff = received - float(client_time)
         sign = "+" if diff >= 0 else "-"
         self.wfile.write(
