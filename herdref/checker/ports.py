@@ -78,11 +78,20 @@ def free_ports(count: int, host: str = LOOPBACK) -> list[int]:
     return ports
 
 
+def _registry_directory() -> Path:
+    """The machine's shared temporary folder, not this process's: a process given a TMPDIR of
+    its own (each job of ``herdref grade``) must still see every other chooser's ports."""
+    shared = Path("/tmp")
+    if os.name == "posix" and os.access(shared, os.W_OK | os.X_OK):
+        return shared
+    return Path(tempfile.gettempdir())
+
+
 @contextlib.contextmanager
 def _registry() -> Iterator[dict[int, list[float]]]:
     """The ports other living processes were handed (this one's own are free to it: its block
     walk already keeps from handing one out twice), locked for the caller to add to."""
-    directory = Path(tempfile.gettempdir())
+    directory = _registry_directory()
     if fcntl is None:
         yield {}
         return

@@ -26,6 +26,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -237,10 +238,14 @@ class Batch:
                 self._forget(name)
                 return SubmissionResult(name, "start-error", None, 0.0, note=f"namespace: {exc}")
             command = namespace.prefix(command)
+        # validate and the servers keep their temporary files under a folder of the job's own,
+        # removed here whatever ended the job: a validate killed at its budget cannot clean up.
+        job_tmp = Path(tempfile.mkdtemp(prefix=f"herdref-grade-{slot}-"))
         try:
-            result = self._run(name, command, out, started)
+            result = self._run(name, command, out, started, job_tmp)
         finally:
             self._forget(name)
+            shutil.rmtree(job_tmp, ignore_errors=True)
         if result.score is None:
             # Not graded: the page says why first (validate's own report, if any, stays as JSON).
             write_fallback_report(out, result)
@@ -252,11 +257,14 @@ class Batch:
         if namespace is not None:
             namespace.delete()
 
-    def _run(self, name: str, command: list[str], out: Path, started: float) -> SubmissionResult:
+    def _run(
+        self, name: str, command: list[str], out: Path, started: float, job_tmp: Path
+    ) -> SubmissionResult:
         log_path = out / "validate.log"
+        environment = {**os.environ, "TMPDIR": str(job_tmp)}
         with log_path.open("wb") as log:
             try:
-                process = start_process(command, stdout=log, stderr=subprocess.STDOUT)
+                process = start_process(command, env=environment, stdout=log, stderr=subprocess.STDOUT)
             except OSError as exc:
                 return SubmissionResult(name, "start-error", None, 0.0, note=str(exc))
             with self._lock:

@@ -60,12 +60,16 @@ def make_class(tmp_path: Path) -> tuple[Path, Path]:
     return submissions, herd_file
 
 
-def grade(*arguments: str, timeout: float = 400) -> subprocess.CompletedProcess[str]:
+def grade(
+    *arguments: str, timeout: float = 400, temporary_folder: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    environment = None if temporary_folder is None else {**os.environ, "TMPDIR": str(temporary_folder)}
     return subprocess.run(
         [sys.executable, "-m", "herdref", "grade", *arguments],
         capture_output=True,
         text=True,
         timeout=timeout,
+        env=environment,
     )
 
 
@@ -162,23 +166,31 @@ def test_a_submission_over_its_budget_is_killed_with_everything_it_started(tmp_p
     (submissions / "hangs" / "server.py").write_text(HANGING_SERVER)
     (submissions / "no_server").mkdir()
     out = tmp_path / "grades"
+    temporary_folder = tmp_path / "tmp"
+    temporary_folder.mkdir()
     completed = grade(
         str(submissions), "--launch", LAUNCH, "--config", str(herd_file), "--out", str(out),
         "--no-netns", "--budget", str(BUDGET_S), "--gradescope",
         "--validate-options=--quick --startup 60", "-v",
+        temporary_folder=temporary_folder,
     )  # fmt: skip
     assert completed.returncode == 0, completed.stderr
     # -v: each job says what it runs and where; the budget's kill is announced.
     assert "hangs: checking on this host" in completed.stderr
     assert f"hangs: over its {BUDGET_S} s budget, killing it" in completed.stderr
     rows = read_grades(out)
-    assert rows["hangs"]["status"] == "timeout" and rows["hangs"]["note"] == f"killed after the {BUDGET_S} s budget"
+    assert (
+        rows["hangs"]["status"] == "timeout"
+        and rows["hangs"]["note"] == f"killed after the {BUDGET_S} s budget"
+    )
     assert rows["hangs"]["score"] == "0"
     # The server that made itself a session leader was found and killed with the checker.
     pids = [int(pid) for path in (submissions / "hangs").glob("pid-*") for pid in path.read_text().split()]
     assert pids
     for pid in pids:
         assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2]
+    # The killed validate could not remove its temporary files; grade removed the job's folder.
+    assert list(temporary_folder.iterdir()) == []
     # A folder without server.py: its server exits at once; the row says why.
     assert rows["no_server"]["status"] == "unreachable", rows["no_server"]
     assert "server.py" in rows["no_server"]["note"] or "exited" in rows["no_server"]["note"]
