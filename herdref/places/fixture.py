@@ -111,6 +111,13 @@ class FixtureServer:
 
     async def close(self) -> None:
         self.state.close()
+        # Stop accepting, then let the connections accepted in this loop pass be set up before
+        # the listener closes: asyncio (3.11) sets an accepted connection up one pass later and,
+        # finding its listener closed by then, drops it with its socket left open for good.
+        loop = asyncio.get_running_loop()
+        for listening in self._listener.sockets:
+            loop.remove_reader(listening.fileno())
+        await asyncio.sleep(0)
         self._listener.close()
         await self._runner.cleanup()
 
