@@ -8,7 +8,7 @@ answer it on a kept-open connection), one connection each way:
 * kept open: send the command with LF, keep the connection open, read one reply; was it
   answered, and did the server close right after it (single-shot, FRAME-3 lenient)? For IAMAT,
   when it was answered and the connection stayed open: is a second IAMAT on it answered too
-  (FRAME-3; a herd that answers only the first is then known, after one reply timeout)?
+  (FRAME-3; a herd that answers only the first is then known, after one wait)?
 
 The checks then talk to the herd in the framing it answers (half-close first, the course
 graders' way) and read its replies with its terminator turned into LF, so that each check
@@ -41,6 +41,12 @@ _RECORD_POLL_S: Final = 0.05
 #: How long to wait, after the reply to a half-closed connection, for the server's EOF
 #: (FRAME-4): a server that never closes is judged in this time, not the reply timeout.
 _EOF_GRACE_S: Final = 2.0
+#: A command answered this fast on a half-closed connection is waited for only
+#: _KEPT_OPEN_WAIT_S on a kept-open one: a herd that reads to EOF (a common student style)
+#: never answers there, and waiting the whole reply timeout cost each such run 5 s of its
+#: budget. A herd that answers both ways does so as fast both ways (its reply is the same work).
+_FAST_REPLY_S: Final = 0.2
+_KEPT_OPEN_WAIT_S: Final = 2.0
 
 
 def _read(
@@ -81,7 +87,14 @@ def probe_command(
     connection that got its reply and stayed open then carries a second fresh ``payload()``."""
     address = target.config.address(name)
     result = CommandProbe()
+    wait_s = target.timeout_s
     for half_close in (True, False) if kept_open else (True,):
+        if not half_close and wait_s < target.timeout_s and transcript is not None:
+            transcript.note(
+                f"the half-closed command was answered within {_FAST_REPLY_S:g} s: on a kept-open "
+                f"connection it is waited for {wait_s:g} s"
+            )
+        asked = time.monotonic()
         try:
             with LineSession(
                 address.host,
@@ -92,19 +105,21 @@ def probe_command(
                 crlf=target.dialect.sends_crlf,
             ) as session:
                 reply, closed = _exchange(
-                    session, payload(), whatsat=whatsat, half_close=half_close, target=target
+                    session, payload(), whatsat=whatsat, half_close=half_close, wait_s=wait_s, target=target
                 )
                 if second and not half_close and _answered(reply, whatsat=whatsat) and not closed:
                     # FRAME-3: a connection carries any number of commands. A herd that answers
-                    # only the first (lenient) is found here, once, in one reply timeout: the
-                    # checks that need a second command on a connection then judge at once.
+                    # only the first (lenient) is found here, once, in one wait: the checks
+                    # that need a second command on a connection then judge at once.
                     result.second_reply, result.second_closed = _exchange(
-                        session, payload(), whatsat=whatsat, half_close=False, target=target
+                        session, payload(), whatsat=whatsat, half_close=False, wait_s=wait_s, target=target
                     )
                     result.second_answered = _answered(result.second_reply, whatsat=whatsat)
         except OSError:
             reply, closed = b"", True
         answered = _answered(reply, whatsat=whatsat)
+        if half_close and answered and time.monotonic() - asked <= _FAST_REPLY_S:
+            wait_s = min(target.timeout_s, _KEPT_OPEN_WAIT_S)
         if half_close:
             result.half_close_reply, result.half_close_answered, result.half_close_closed = (
                 reply,
@@ -121,9 +136,16 @@ def probe_command(
 
 
 def _exchange(
-    session: LineSession, request: bytes, *, whatsat: bool, half_close: bool, target: Target
+    session: LineSession,
+    request: bytes,
+    *,
+    whatsat: bool,
+    half_close: bool,
+    target: Target,
+    wait_s: float | None = None,
 ) -> tuple[bytes, bool]:
-    """Send ``request`` on ``session`` (then half-close, if told) and read its reply."""
+    """Send ``request`` on ``session`` (then half-close, if told) and read its reply within
+    ``wait_s`` (None: the reply timeout)."""
     session.send(request)
     if half_close:
         session.half_close()
@@ -132,7 +154,7 @@ def _exchange(
         request,
         whatsat=whatsat,
         half_close=half_close,
-        timeout_s=target.timeout_s,
+        timeout_s=target.timeout_s if wait_s is None else wait_s,
         linger_s=target.linger_s,
     )
 

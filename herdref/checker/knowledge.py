@@ -95,6 +95,10 @@ timeout that cannot succeed, and say why:
 * ``neighbour_death_kills``: a server exited right after a check killed its neighbour (LINK-4,
   named by that check: herdref.checker.aftermath). Every later check that kills a server
   meets it again, and is BLOCKED by the first instead of naming it again.
+* ``at_lines_flood_forever``: an AT line a check sent as a neighbour does went round the herd
+  without end (FLOOD-2; herdref.checker.checks.storm_watch). The herd was started again
+  fresh; the later checks that send AT lines of their own (flood-at-from-client,
+  flood-malformed-at) would start the storm again, and are BLOCKED by that check.
 * ``promote``: a check asks the runner to judge another one next, ahead of its place, because
   what it saw makes that one the check that names the defect (flood-storm saw no neighbour
   send a record: flood-all is judged at once, and the checks that need flooding to work come
@@ -105,6 +109,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Literal
+
+from herdref.checker.silent_lines import SilentLines
 
 __all__ = ["Fact", "Promotion", "RunKnowledge"]
 
@@ -133,6 +139,7 @@ Fact = Literal[
     "relayed_spacing",
     "unknown_client_kills",
     "neighbour_death_kills",
+    "at_lines_flood_forever",
 ]
 
 
@@ -168,6 +175,7 @@ class RunKnowledge:
     relayed_spacing: str | None = None
     unknown_client_kills: str | None = None
     neighbour_death_kills: str | None = None
+    at_lines_flood_forever: str | None = None
     #: The check that taught each fact (the first one: its words are the ones kept).
     learned_by: dict[str, str] = field(default_factory=dict)
     #: With ``long_lines_fail``: the longest line (octets, LF excluded) long-lines saw answered
@@ -176,6 +184,10 @@ class RunKnowledge:
     #: The one server left running after a flood storm, and the servers kept stopped.
     alone: str | None = None
     kept_down: frozenset[str] = frozenset()
+    #: Invalid lines left unanswered for a whole reply timeout, by kind: kept from every
+    #: attempt, whatever its verdict (a silence is a measurement, not a failure):
+    #: herdref.checker.silent_lines.
+    silent_lines: SilentLines = field(default_factory=SilentLines)
     #: Promotions not yet taken by the runner, oldest first.
     promotions: list[Promotion] = field(default_factory=list)
     #: Prerequisites added by promotions: check name -> the promoted checks it now needs.

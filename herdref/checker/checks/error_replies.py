@@ -18,6 +18,7 @@ from herdref.checker.checks.helpers import (
     one_command_per_connection,
     refusal_failure,
     refused_when_plain,
+    send_invalid,
     show,
     start_again_if_exited,
 )
@@ -236,7 +237,7 @@ def unknown_client(context: CheckContext) -> None:
     copies_elsewhere: dict[bool, bool] = {}  # strict -> whether a plain invalid line is copied
     for name in context.target.running:
         summary = f"{name} did not answer '? <line>' for an unknown client"
-        reply = context.send(name, line, whatsat=True)
+        reply = send_invalid(context, name, line)
         failure = refusal_failure(line, reply, summary)
         if failure is not None:
             if not reply.data and reply.closed and exited(context, name):

@@ -15,6 +15,7 @@ from herdref.checker.checks.helpers import (
     named_together,
     refusal_failure,
     reported,
+    send_invalid,
 )
 from herdref.checker.checks.registry import CheckBlocked, CheckFailed, check
 from herdref.checker.target import CheckContext
@@ -62,7 +63,7 @@ def error_reply(context: CheckContext) -> None:
     seen: list[str] = []
     for line in lines:
         payload = line + b"\n"
-        reply = context.send(name, payload, whatsat=line.startswith(b"WHATSAT"))
+        reply = send_invalid(context, name, payload)
         failure = refusal_failure(payload, reply, "")
         if failure is None:
             return

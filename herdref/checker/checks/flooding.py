@@ -20,12 +20,11 @@ from herdref.checker.checks.nanosecond import nanosecond_pair
 from herdref.checker.checks.records import carries_fields
 from herdref.checker.checks.registry import CheckBlocked, CheckFailed, check
 from herdref.checker.checks.relinking import require_whole_again
-from herdref.checker.checks.sink import Sink
+from herdref.checker.checks.sink import Sink, end_storm, sink_server_for
 from herdref.checker.checks.spreading import require_flood, require_spread
 from herdref.checker.deadline import DeadlinePassed, wait_until
 from herdref.checker.side_by_side import ask_each
-from herdref.checker.target import CheckContext, CheckUnsupported, Target
-from herdref.model import components
+from herdref.checker.target import CheckContext, CheckUnsupported
 from herdref.model.judge import carried_report, split_at_fields
 
 # ---- flooding ------------------------------------------------------------------------------
@@ -72,20 +71,6 @@ def _report_at(
     return at_reply(context, reporter, client, *reports[reporter])
 
 
-def _sink_for(target: Target) -> str:
-    """The server whose port listens for copies: the one whose loss leaves the other servers
-    the most independent cycles (a storm of two versions of a record chasing each other needs
-    one; without it, the last version sent wins and the chase ends), then the most neighbours
-    (the most copies to count)."""
-
-    def cycles_without(name: str) -> int:
-        alive = [other for other in target.names if other != name]
-        links = [pair for pair in target.config.links if name not in pair]
-        return len(links) - len(alive) + len(components(alive, links))
-
-    return max(target.names, key=lambda name: (cycles_without(name), len(neighbours_of(target, name)), name))
-
-
 def _watch_sink(context: CheckContext, *, storm_only: bool) -> None:
     """Kill the server with the most neighbours, listen on its port, send an IAMAT to one of
     its neighbours and count the copies of this run's records that arrive. ``storm_only``:
@@ -93,7 +78,7 @@ def _watch_sink(context: CheckContext, *, storm_only: bool) -> None:
     UNSUPPORTED (flood-no-loop and the IAMAT checks judge those)."""
     launcher = need_launcher(context)
     target = context.target
-    sink_name = _sink_for(target)
+    sink_name = sink_server_for(target)
     neighbours = neighbours_of(target, sink_name)
     if not neighbours:
         raise CheckUnsupported("no server has a neighbour")
@@ -135,7 +120,7 @@ def _watch_sink(context: CheckContext, *, storm_only: bool) -> None:
                 storm = _storm(sink_name, record, copies, limit, context.target.timeout_s)
                 if storm_only:
                     context.learned["floods_forever"] = storm.summary
-                _end_storm(context)
+                end_storm(context)
                 raise storm from None
             if storm_only:
                 # No storm: the AT reply is at-reply-format's business (this runs before it).
@@ -194,7 +179,7 @@ def _watch_sink(context: CheckContext, *, storm_only: bool) -> None:
             storm = _storm(sink_name, record, copies, limit, min(2.0, target.propagation_s))
             if storm_only:  # the run then judges what one server does alone (knowledge)
                 context.learned["floods_forever"] = storm.summary
-            _end_storm(context)
+            end_storm(context)
             raise storm
     if storm_only:
         _restore(context, sink_name)
@@ -249,17 +234,6 @@ def _restore(context: CheckContext, name: str) -> None:
     context.transcript.note(f"the storm watch is over: the herd is started again ({name} was killed)")
     launcher.stop_all()
     launcher.start_all(deadline_s=context.target.startup_s)
-
-
-def _end_storm(context: CheckContext) -> None:
-    """Kill every server once a storm is seen: a herd busy relaying records for ever answers
-    nothing in time, not even a connection to its port, so bringing it back server by server
-    waited out each start-up deadline in turn (a student herd: 35 s of one check's run, in a
-    run whose budget is 50 s). Killed, it starts again fresh, without the storm's records."""
-    launcher = need_launcher(context)
-    context.transcript.note("the storm is stopped: every server is killed (each starts again fresh)")
-    for name in context.target.names:
-        launcher.kill(name)
 
 
 def _storm(sink_name: str, record: bytes, copies: int, limit: int, within_s: float) -> CheckFailed:
@@ -325,6 +299,7 @@ def _learn_no_flooding(context: CheckContext, origin: str, holders: list[str], c
     reads_malformed_at=True,
 )
 def flood_at_from_client(context: CheckContext) -> None:
+    _not_after_at_storm(context)
     names = context.target.names
     origin = names[-1]
     client = context.client_id()
@@ -371,6 +346,17 @@ def flood_at_from_client(context: CheckContext) -> None:
         ) from None
 
 
+def _not_after_at_storm(context: CheckContext) -> None:
+    """BLOCKED where an AT line a check sent went round the herd for ever: this check's own
+    AT lines would start the storm again (knowledge at_lines_flood_forever)."""
+    knowledge = context.target.knowledge
+    if knowledge.at_lines_flood_forever is not None:
+        raise CheckBlocked(
+            knowledge.learned_by.get("at_lines_flood_forever", "flood-older-ignored"),
+            knowledge.at_lines_flood_forever,
+        )
+
+
 #: How long a malformed AT line may take to be handled: a herd that answers it closes or
 #: replies at once; one that drops it silently on a kept-open connection costs this much.
 _AT_HANDLED_S = 1.0
@@ -389,6 +375,7 @@ _AT_HANDLED_S = 1.0
     reads_malformed_at=True,
 )
 def flood_malformed_at(context: CheckContext) -> None:
+    _not_after_at_storm(context)
     name = context.target.names[0]
     cases = [
         ("a location that is not ISO 6709", b"somewhere", context.now_time()),

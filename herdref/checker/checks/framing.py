@@ -194,8 +194,8 @@ def _half_close_probes(context: CheckContext) -> list[tuple[str, CommandProbe]]:
 def frame_keep_open(context: CheckContext) -> None:
     cached = context.target.dialect_probes
     if cached is not None and not cached.iamat.kept_open_answered:
-        # The dialect step already sent an IAMAT on a kept-open connection and waited a whole
-        # reply timeout for nothing: judge that, rather than wait again.
+        # The dialect step already sent an IAMAT on a kept-open connection and waited for a
+        # reply in vain (its transcript says how long): judge that, rather than wait again.
         dialect_probes(context.target, transcript=context.transcript)
         context.learned["one_command_per_connection"] = (
             "frame-keep-open: no command on a kept-open connection got a reply"
@@ -210,8 +210,8 @@ def frame_keep_open(context: CheckContext) -> None:
             + (" (the server closed the connection)" if cached.iamat.kept_open_closed else ""),
         )
     if cached is not None and cached.iamat.first_command_only:
-        # The dialect step sent a second IAMAT on its kept-open connection and waited a whole
-        # reply timeout for its reply (FRAME-3): judge that, rather than wait again.
+        # The dialect step sent a second IAMAT on its kept-open connection and waited for its
+        # reply in vain (FRAME-3; its transcript says how long): judge that, rather than wait again.
         dialect_probes(context.target, transcript=context.transcript)
         raise _keep_open_failure(
             context,
@@ -328,7 +328,7 @@ def frame_no_final_newline(context: CheckContext) -> None:
         raise CheckFailed(
             "an IAMAT without a final LF, then EOF, got no AT reply",
             expected="an AT line",
-            seen=show(reply.data or None) + (f" ({reply.error})" if reply.error else ""),
+            seen=show(reply.received or None) + (f" ({reply.error})" if reply.error else ""),
         )
     bad = b"IAMAT %s +12-118 never" % client
     # What the '?' copies (an EOF-ended line's last octet included) is error-echo-raw's business.

@@ -32,7 +32,7 @@ def show(data: bytes | None) -> str:
 def expect_exact(context: CheckContext, name: str, payload: bytes, expected: bytes, summary: str) -> None:
     reply = context.send(name, payload)
     if reply.data != expected:
-        seen = show(reply.data) + (f" ({reply.error})" if reply.error else "")
+        seen = show(reply.received) + (f" ({reply.error})" if reply.error else "")
         raise CheckFailed(summary, expected=repr(expected), seen=seen)
 
 
@@ -44,6 +44,29 @@ def error_for(line: bytes) -> bytes:
 def _is_whatsat(payload: bytes) -> bool:
     """A WHATSAT line is sent in the herd's WHATSAT framing (its reply may be a whole answer)."""
     return payload.split(None, 1)[:1] == [b"WHATSAT"]
+
+
+def send_invalid(
+    context: CheckContext, name: str, payload: bytes, *, raw: bool = False, timeout_s: float | None = None
+) -> Exchange:
+    """``payload``, an invalid line that must be refused, sent as ``context.send`` (or ``raw``)
+    would. Where the run saw a line of its kind left unanswered for the whole reply timeout
+    (herdref.checker.silent_lines), it is waited for only as long as a replay waits for a
+    silence, the transcript saying which check showed the whole silence; a whole silence
+    waited out here is recorded for the checks after it."""
+    silent_lines = context.target.knowledge.silent_lines
+    earlier = silent_lines.seen_silent(payload) if timeout_s is None else None
+    if earlier is not None:
+        timeout_s = context.target.replay_silence_s
+        context.transcript.note(f"{earlier}: this line of that kind is waited for {timeout_s:g} s")
+    if raw:
+        reply = context.raw(name, payload, timeout_s=timeout_s)
+    else:
+        reply = context.send(name, payload, whatsat=_is_whatsat(payload), timeout_s=timeout_s)
+    if timeout_s is None and _silent(reply):
+        # The whole reply timeout: a wait the check's budget cut short ended in BudgetSpent.
+        silent_lines.record(payload, check=context.check_name, waited_s=context.target.timeout_s)
+    return reply
 
 
 def expect_error(
@@ -67,12 +90,8 @@ def expect_error(
     # silence again is that defect (BLOCKED by it), and four kinds of invalid line each waiting
     # the whole timeout cost a student herd 25 s of its run's budget for BLOCKED verdicts.
     silent = context.target.knowledge.no_error_reply is not None
-    reply = context.send(
-        name,
-        payload,
-        whatsat=_is_whatsat(payload),
-        timeout_s=context.target.replay_silence_s if silent else None,
-    )
+    wait_s = context.target.replay_silence_s if silent else None
+    reply = send_invalid(context, name, payload, timeout_s=wait_s)
     failure = refusal_failure(
         payload,
         reply,
@@ -128,7 +147,7 @@ def refusal_failure(
     first, _, rest = reply.data.partition(b"\n")
     if first.startswith(b"?") and not rest.strip(WHITESPACE):
         return None
-    seen = show(reply.data) + (f" ({reply.error})" if reply.error else "")
+    seen = show(reply.received) + (f" ({reply.error})" if reply.error else "")
     if not reply.data:
         seen += " (no reply" + (", the server closed the connection)" if reply.closed else ")")
         if unanswered_clause is not None:
@@ -247,7 +266,7 @@ def expect_error_graded(
     '?' reply will do: what it copies is error-echo-raw's business, so that a herd whose '?'
     copies nothing (or the wrong octets) is named once, there. With ``unanswered``, a reply
     that is no '?' at all is UNSUPPORTED with that reason (another check names it)."""
-    reply = context.raw(name, payload) if raw else context.send(name, payload, whatsat=_is_whatsat(payload))
+    reply = send_invalid(context, name, payload, raw=raw)
     line = reply.data.removesuffix(b"\n")
     seen = show(reply.received or None) + (f" ({reply.error})" if reply.error else "")
     refused = reply.data.startswith(b"?")
@@ -287,7 +306,7 @@ def refused_when_plain(context: CheckContext, name: str, payload: bytes) -> None
     CRLF, no final LF) but about refusing it at all, which the invalid-* checks judge
     (invalid-time, invalid-bound, ...); judged here too, one defect would be named twice."""
     plain = b" ".join(payload.split()) + b"\n"
-    reply = context.send(name, plain, whatsat=_is_whatsat(plain))
+    reply = send_invalid(context, name, plain)
     if not reply.data.startswith(b"?"):
         raise CheckUnsupported(
             f"{plain.strip()!r} gets no '?' even written plainly: refusing it at all is the invalid-* "

@@ -362,7 +362,7 @@ def _plain_reply_is_read(context: CheckContext, name: str, location: bytes, clie
         return True
     if not looks_like_at(reply.data):
         raise CheckUnsupported(
-            f"an IAMAT written plainly got {show(reply.data) if reply.data else 'no reply'}, not "
+            f"an IAMAT written plainly got {show(reply.received) if reply.data else 'no reply'}, not "
             "an AT line (the IAMAT checks judge that), so how extra white space is taken cannot be seen"
         )
     return False

@@ -361,7 +361,7 @@ def _fill_link(context: CheckContext, name: str, victim: str) -> None:
                 f"{name} stopped answering IAMATs while its neighbour {victim} was stopped, {sent_so_far}; "
                 f"{how_floods_wait(victim, _victim_queues(target, victim))})",
                 expected=f"an AT line within {target.timeout_s:g} s for each IAMAT",
-                seen=(show(reply.data[:200]) if reply.data else "no reply")
+                seen=(show(reply.received[:200]) if reply.data else "no reply")
                 + f" after {took:.1f} s"
                 + (f" ({reply.error})" if reply.error else ""),
             )

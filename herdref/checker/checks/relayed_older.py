@@ -18,6 +18,7 @@ from typing import Final
 from herdref.checker.checks.helpers import neighbours_of
 from herdref.checker.checks.records import carries_fields
 from herdref.checker.checks.registry import CheckFailed, check
+from herdref.checker.checks.storm_watch import storm_left_by
 from herdref.checker.deadline import DeadlinePassed, wait_until
 from herdref.checker.target import CheckContext, CheckUnsupported
 from herdref.model.judge import carried_report
@@ -46,13 +47,24 @@ _OLDER_BY_S: Final = 100.0
     reads_malformed_at=True,
 )
 def flood_older_ignored(context: CheckContext) -> None:
+    """FLOOD-2 twice over: the older record is not taken, and the AT lines sent do not go
+    round the herd for ever (herdref.checker.checks.storm_watch), whatever the herd keeps."""
+    client = context.client_id()
+    try:
+        _older_not_taken(context, client)
+    except CheckUnsupported:
+        storm_left_by(context, client, "AT lines sent to a server as a neighbour sends a flood")
+        raise
+    storm_left_by(context, client, "AT lines sent to a server as a neighbour sends a flood")
+
+
+def _older_not_taken(context: CheckContext, client: bytes) -> None:
     target = context.target
     name = target.names[0]
     # The record's origin is a server of the herd, a neighbour where there is one: a herd may
     # drop an AT line from a server it does not know.
     adjacent = neighbours_of(target, name)
     origin = (adjacent or [other for other in target.names if other != name] or [name])[0]
-    client = context.client_id()
     newer = (context.location(), context.now_time())
     older = (context.location(), context.now_time(-_OLDER_BY_S))
 

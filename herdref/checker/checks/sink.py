@@ -1,5 +1,6 @@
 """A listener on a stopped server's port that counts what its neighbours send there: how the
-flood-storm checks see a record arrive again and again (FLOOD-2)."""
+flood-storm checks see a record arrive again and again (FLOOD-2); which server to stop for it,
+and how a storm seen is ended."""
 
 from __future__ import annotations
 
@@ -8,7 +9,11 @@ import socket
 import threading
 from collections import Counter
 
-__all__ = ["Sink"]
+from herdref.checker.checks.helpers import need_launcher, neighbours_of
+from herdref.checker.target import CheckContext, Target
+from herdref.model import components
+
+__all__ = ["Sink", "end_storm", "sink_server_for"]
 
 
 class Sink:
@@ -77,3 +82,28 @@ class Sink:
                     return
                 with self.lock:
                     self.data += chunk
+
+
+def sink_server_for(target: Target) -> str:
+    """The server whose port listens for copies: the one whose loss leaves the other servers
+    the most independent cycles (a storm of two versions of a record chasing each other needs
+    one; without it, the last version sent wins and the chase ends), then the most neighbours
+    (the most copies to count)."""
+
+    def cycles_without(name: str) -> int:
+        alive = [other for other in target.names if other != name]
+        links = [pair for pair in target.config.links if name not in pair]
+        return len(links) - len(alive) + len(components(alive, links))
+
+    return max(target.names, key=lambda name: (cycles_without(name), len(neighbours_of(target, name)), name))
+
+
+def end_storm(context: CheckContext) -> None:
+    """Kill every server once a storm is seen: a herd busy relaying records for ever answers
+    nothing in time, not even a connection to its port, so bringing it back server by server
+    waited out each start-up deadline in turn (a student herd: 35 s of one check's run, in a
+    run whose budget is 50 s). Killed, it starts again fresh, without the storm's records."""
+    launcher = need_launcher(context)
+    context.transcript.note("the storm is stopped: every server is killed (each starts again fresh)")
+    for name in context.target.names:
+        launcher.kill(name)

@@ -172,7 +172,7 @@ def _still_answers(context: CheckContext, name: str, invalid: bytes) -> None:
     if not looks_like_at(reply.data):
         raise CheckUnsupported(
             f"after {invalid!r} (answered '?'), {name} answers a valid IAMAT with "
-            f"{show(reply.data or None)}: it no longer works at all (ERR-4, the invalid-* checks' "
+            f"{show(reply.received or None)}: it no longer works at all (ERR-4, the invalid-* checks' "
             "business), so what it holds cannot be seen"
         )
 

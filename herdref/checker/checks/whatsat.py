@@ -92,7 +92,7 @@ def limits_edges(context: CheckContext) -> None:
                 # A refusal in the herd's own words ('(?) <line>', 'ERROR'): how a refusal is
                 # written is error-reply's business (ERR-1); refusing these values at all is
                 # what this check judges, and a strict deviation only.
-                what = f"was refused ({show(reply.data)}, not written '? <line>': error-reply's business)"
+                what = f"was refused ({show(reply.received)}, not written '? <line>': error-reply's business)"
             else:
                 what = "got no reply" + (" (the server closed the connection)" if reply.closed else "")
             # Refusing a decimal radius, bound 0 or a leading zero is strict only; no reply at
@@ -514,7 +514,10 @@ def whatsat_bound(context: CheckContext) -> None:
     client = context.client_id()
     at_reply(context, name, client, context.location(), context.now_time())
     seen_any = False
-    for bound in (2, 1):
+    # A bound from 3 up as well as 2 and 1: a student herd cut the results only when the bound
+    # was below the number of keys in Google's answer (len() of the dict, 3), and bounds 2 and
+    # 1 alone passed it. The fixture has 20 places within 20 km, so any bound up to 19 bites.
+    for bound in (context.variation.offset(3, 19), 2, 1):
         reply = places_reply(context, name, client, b"20", bound)
         parsed = whatsat_json(reply.data.removesuffix(b"\n\n"))
         # A bare array is no Places object (whatsat-reply names that, WHATSAT-6), but its

@@ -126,6 +126,6 @@ def unanswered_after_places(context: CheckContext, name: str, client: bytes, lin
         f"a valid WHATSAT for a stored client {got}, though its Places request reached the fixture "
         "and was answered with places",
         expected=repr(line + b"\n") + ", then the Places JSON and an empty line",
-        seen=show(reply.data[:300]) + (f" ({reply.error})" if reply.error else ""),
+        seen=show(reply.received[:300]) + (f" ({reply.error})" if reply.error else ""),
         clause="WHATSAT-5",
     )

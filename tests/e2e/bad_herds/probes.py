@@ -1884,6 +1884,29 @@ def nan_time_floods_forever(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def client_at_line_floods_forever(script: Path, directory: Path) -> Evidence:
+    # The same topology as nan_time_floods_forever: C, a fake linked to B, gets a copy each
+    # time the record passes B.
+    names = ("A", "B", "C", "D", "E")
+    links = (("A", "B"), ("B", "D"), ("D", "E"), ("E", "B"), ("B", "C"))
+    with herd(script, directory, names=names, links=links) as h, fake_server(h.ports["C"]) as c:
+        h.start("A", "B", "D", "E")
+        t = Transcript()
+        # An AT line as a client (or another herd's server) sends it: six fields, no list.
+        h.exchange("A", b"AT Z +0.500000000 circling " + LOCATION + b" " + TIME + b"\n", t, timeout_s=QUIET_S)
+        # A record of an IAMAT spreads once: C gets one copy of it (or a few), no more.
+        h.iamat("A", b"once", LOCATION, now(), t)
+
+        def copies(client: bytes) -> int:
+            return sum(b" %s " % client in got for got in c.lines())
+
+        wait_for(lambda: copies(b"circling") > 20, QUIET_S)
+        circling, once = copies(b"circling"), copies(b"once")
+        t.append(f"C (fake) got {circling} copies of circling's AT line, {once} of once's")
+        return t.evidence(circling > 20 and once <= 3, "a client's AT line keeps arriving, an IAMAT's not")
+
+
+@probe
 def fixed_read_cuts_lines(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h:
         h.start("A")
@@ -2249,6 +2272,11 @@ def untruncated_results(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def bound_compared_with_key_count(script: Path, directory: Path) -> Evidence:
+    return _json_differs(script, directory, b"seven", 7, "the JSON is not the fixture's answer cut to 7")
+
+
+@probe
 def fixed_result_count(script: Path, directory: Path) -> Evidence:
     return _json_differs(script, directory, b"five", 2, "the JSON is not the fixture's answer cut to 2")
 
@@ -2396,6 +2424,20 @@ def whatsat_silent_after_places(script: Path, directory: Path) -> Evidence:
         t.append(f"fixture saw {len(requests)} request(s)")
         return t.evidence(
             reply == b"" and len(requests) == 1, "the WHATSAT asked Places once and got no reply at all"
+        )
+
+
+@probe
+def places_latitude_last_char_dropped(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        h.iamat("A", b"half", b"+34.5-118.25", now(), t)
+        h.whatsat("A", b"half", b"10", b"1", t)
+        locations = [request["query"].get("location") for request in h.fixture.requests()]
+        t.append(f"fixture saw locations {locations}")
+        return t.evidence(
+            locations == ["34.,-118.25"], "a record at +34.5-118.25 is asked about at '34.,-118.25'"
         )
 
 
