@@ -270,6 +270,7 @@ def exchange(
     whatsat: bool | None = None,
     error_linger_s: float | None = None,
     crlf: bool = False,
+    greeting: bytes = b"",
 ) -> Exchange:
     """One connection: send ``payload`` (each LF written CR LF with ``crlf``: see
     :func:`crlf_lines`), optionally half-close, read what comes back.
@@ -288,6 +289,8 @@ def exchange(
     lines than ``replies`` (blank lines, several commands) is read as without ``linger_s``.
     ``error_linger_s``, when given, is the linger for a ``?`` reply instead (a herd already
     seen to leave the final LF off its '?' replies on a connection it keeps open).
+    A ``greeting`` the server writes first on every connection is read past: the reply is
+    what follows it (the Exchange keeps every octet received).
     """
     deadline = time.monotonic() + timeout_s
     chunks: list[bytes] = []
@@ -314,7 +317,7 @@ def exchange(
                     linger is not None
                     and error_linger_s is not None
                     and chunks
-                    and chunks[0].startswith(b"?")
+                    and _past_greeting(b"".join(chunks), greeting).startswith(b"?")
                 ):
                     linger = error_linger_s
                 if linger is not None and state != "partial":
@@ -338,7 +341,7 @@ def exchange(
                 chunks.append(chunk)
                 if transcript is not None:
                     transcript.add(server, "recv", chunk)
-                received = b"".join(chunks)
+                received = _past_greeting(b"".join(chunks), greeting)
                 state = reply_state(received, payload, whatsat=whatsat, replies=replies)
                 if until_complete is not None and state == "complete":
                     return _done(transcript, server, chunks, closed=False, reads=reads, framed=True)
@@ -347,6 +350,16 @@ def exchange(
         if transcript is not None:
             transcript.note(f"{server}: {error}")
         return Exchange(b"".join(chunks), closed=False, error=error, reads=reads)
+
+
+def _past_greeting(data: bytes, greeting: bytes) -> bytes:
+    """``data`` without the server's ``greeting`` at its start; nothing yet while only part of
+    the greeting is in."""
+    if not greeting:
+        return data
+    if data.startswith(greeting):
+        return data[len(greeting) :]
+    return b"" if greeting.startswith(data) else data
 
 
 def _recv(connection: socket.socket, timeout_s: float) -> bytes | None:
@@ -404,9 +417,12 @@ class LineSession:
         timeout_s: float = 5.0,
         linger_s: float | None = None,
         crlf: bool = False,
+        greeting: bytes = b"",
     ) -> None:
         #: Each LF sent is written CR LF (see :func:`crlf_lines`).
         self.crlf = crlf
+        #: What the server writes first on every connection, not yet read past (see exchange).
+        self.greeting = greeting
         self.transcript = transcript
         self.server = server
         self.timeout_s = timeout_s
@@ -464,6 +480,8 @@ class LineSession:
         if self.transcript is not None:
             self.transcript.add(self.server, "recv", chunk)
         self.buffer += chunk
+        if self.greeting and self.buffer.startswith(self.greeting):
+            self.buffer, self.greeting = self.buffer[len(self.greeting) :], b""
         return True
 
     def read_reply(

@@ -30,7 +30,7 @@ from herdref.checker.framing_model import CommandFraming, CommandProbe, Dialect,
 from herdref.checker.target import Target
 from herdref.model.judge import looks_like_at
 
-__all__ = ["CommandProbe", "dialect_probes", "probe_command", "probe_dialect"]
+__all__ = ["CommandProbe", "dialect_probes", "greeting_of", "probe_command", "probe_dialect"]
 
 #: How long to wait, after a reply on a kept-open connection, for the server to close it.
 _CLOSE_GRACE_S: Final = 0.3
@@ -47,6 +47,9 @@ _EOF_GRACE_S: Final = 2.0
 #: budget. A herd that answers both ways does so as fast both ways (its reply is the same work).
 _FAST_REPLY_S: Final = 0.2
 _KEPT_OPEN_WAIT_S: Final = 2.0
+#: How long a new connection on which nothing is sent is watched for a greeting line (only when
+#: no IAMAT got an AT line first: a herd that greets every connection).
+_GREETING_WAIT_S: Final = 0.5
 
 
 def _read(
@@ -103,6 +106,7 @@ def probe_command(
                 transcript=transcript,
                 server=name,
                 crlf=target.dialect.sends_crlf,
+                greeting=target.dialect.greeting(name),
             ) as session:
                 reply, closed = _exchange(
                     session, payload(), whatsat=whatsat, half_close=half_close, wait_s=wait_s, target=target
@@ -174,6 +178,7 @@ def _answer(
         address.port,
         payload,
         crlf=target.dialect.sends_crlf,
+        greeting=target.dialect.greeting(name),
         transcript=transcript,
         server=name,
         half_close=framing.half_close,
@@ -339,6 +344,7 @@ def probe_dialect(
         read_to_eof=read_to_eof,
         first_command_only=iamat_probe.first_command_only,
         sends_crlf=target.dialect.sends_crlf,  # probed as the lines were written
+        greetings=target.dialect.greetings,  # read past as the replies were read
     )
     target.lookup_bound = lookup_bound if dialect.iamat_answered else None
     target.places_work = places_work
@@ -349,6 +355,26 @@ def probe_dialect(
     )
     target.dialect_probes = DialectProbes(iamat_probe, whatsat_probe, transcript, places_requests)
     return dialect, iamat_probe, whatsat_probe
+
+
+def greeting_of(target: Target, name: str, transcript: Transcript | None) -> bytes:
+    """The line ``name`` writes on a new connection before any command is sent (a Twisted
+    ``connectionMade`` greeting), with its line end; b"" when none comes in _GREETING_WAIT_S."""
+    address = target.config.address(name)
+    deadline = time.monotonic() + _GREETING_WAIT_S
+    try:
+        with LineSession(
+            address.host, address.port, timeout_s=_GREETING_WAIT_S, transcript=transcript, server=name
+        ) as session:
+            while b"\n" not in session.buffer and session.read_more(deadline):
+                pass
+            first, newline, _ = session.buffer.partition(b"\n")
+    except OSError:
+        return b""
+    if transcript is not None:
+        got = f"{first + newline!r} within" if newline else "no line in"
+        transcript.note(f"{name}: a connection on which nothing was sent got {got} {_GREETING_WAIT_S:g} s")
+    return first + newline if newline else b""
 
 
 def dialect_probes(target: Target, *, transcript: Transcript) -> DialectProbes:

@@ -67,6 +67,14 @@ class Dialect:
     #: named by the dialect step): the checker then writes CR LF, so that the herd's other
     #: properties are judged rather than all BLOCKED by that one defect.
     sends_crlf: bool = False
+    #: The line each server writes on every new connection before any command (a Twisted
+    #: ``connectionMade`` greeting, often naming the server), by server: FRAME-6, named once by
+    #: frame-greeting; every reply is read past it, so that the herd's other properties are judged.
+    greetings: tuple[tuple[str, bytes], ...] = ()
+
+    def greeting(self, server: str) -> bytes:
+        """What ``server`` writes first on every connection (b"": nothing)."""
+        return next((line for name, line in self.greetings if name == server), b"")
 
     def describe(self) -> str:
         if not self.iamat_answered:
@@ -78,10 +86,13 @@ class Dialect:
             whatsat += " (a WHATSAT waiting for Places is lost on half-close)"
         return f"IAMAT: {self.iamat.describe()}; WHATSAT: {whatsat}"
 
-    def normalize(self, data: bytes, *, whatsat: bool, closed: bool) -> bytes:
+    def normalize(self, data: bytes, *, whatsat: bool, closed: bool, server: str = "") -> bytes:
         """``data`` with this dialect's reply terminator turned into LF, so that a check judges
         its own property; the terminator itself is the framing checks' business (AT-1). A
         single-line reply (an AT reply, or ``?`` to any line) ends as the IAMAT reply does."""
+        greeting = self.greeting(server)
+        if greeting and data.startswith(greeting):
+            data = data[len(greeting) :]
         single_line = not whatsat or data.startswith(b"?")
         framing = self.iamat if single_line else self.whatsat
         if framing.terminator == "CRLF":

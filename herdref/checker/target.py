@@ -358,6 +358,7 @@ class CheckContext:
             *self.address(name),
             payload,
             crlf=self.target.dialect.sends_crlf,
+            greeting=self.target.dialect.greeting(name),
             transcript=self.transcript if record else None,
             server=name,
             half_close=half_close,
@@ -381,7 +382,7 @@ class CheckContext:
             self._left_open(whatsat=whatsat)
         # A reply read whole and then left open ends where it ends, as if the server had closed.
         ended = reply.closed or reply.complete
-        normalized = self.target.dialect.normalize(reply.data, whatsat=whatsat, closed=ended)
+        normalized = self.target.dialect.normalize(reply.data, whatsat=whatsat, closed=ended, server=name)
         request = payload.rstrip(b"\r\n").rpartition(b"\n")[2]
         if request.strip(WHITESPACE):
             normalized = self._without_stray_error(normalized, request, whatsat=whatsat, replies=replies)
@@ -435,6 +436,7 @@ class CheckContext:
         return LineSession(
             *self.address(name),
             crlf=self.target.dialect.sends_crlf,
+            greeting=self.target.dialect.greeting(name),
             transcript=self.transcript,
             server=name,
             timeout_s=self.remaining(self.target.timeout_s),

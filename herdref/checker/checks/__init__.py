@@ -25,6 +25,7 @@ from herdref.checker.checks import (
     flooded_reply,
     flooding,
     framing,
+    greeting,
     healed_split,
     iamat,
     interleaving,
@@ -50,6 +51,7 @@ _SECTION_ORDER = [
     module.__name__
     for module in (
         framing,
+        greeting,
         split_write,
         interleaving,
         # flood-older-ignored before newer-by-value (iamat): a herd that takes an older record

@@ -11,6 +11,7 @@ import socket
 from dataclasses import replace
 from typing import Final
 
+from herdref.checker.checks.greeting import read_past_greeting
 from herdref.checker.checks.helpers import (
     alive_after,
     error_for,
@@ -21,7 +22,7 @@ from herdref.checker.checks.helpers import (
 )
 from herdref.checker.checks.registry import CheckFailed, check
 from herdref.checker.client import crlf_lines, reply_complete
-from herdref.checker.dialect import CommandProbe, dialect_probes, probe_command, probe_dialect
+from herdref.checker.dialect import CommandProbe, dialect_probes, greeting_of, probe_command, probe_dialect
 from herdref.checker.target import CheckContext, CheckUnsupported
 from herdref.model.judge import (
     carried_report,
@@ -41,9 +42,24 @@ from herdref.protocol import WHITESPACE
 def dialect(context: CheckContext) -> None:
     # Lines ended by LF first, as the course writes them (a replay starts there again too).
     context.target.dialect = replace(context.target.dialect, sends_crlf=False)
+    context.target.dialect = replace(context.target.dialect, greetings=())
     found, iamat, _ = probe_dialect(context.target, transcript=context.transcript)
     context.target.dialect = found
     context.transcript.note(f"dialect: {found.describe()}")
+    if not found.iamat_answered:
+        greeting = greeting_of(context.target, context.target.names[0], context.transcript)
+        if greeting and any(
+            reply.startswith(greeting) for reply in (iamat.half_close_reply, iamat.kept_open_reply)
+        ):
+            # A line written on every new connection before any command (FRAME-6, named once by
+            # frame-greeting): every reply is read past it, and the herd judged as it answers.
+            greetings = {context.target.names[0]: greeting}
+            for other in context.target.names[1:]:
+                greetings[other] = greeting_of(context.target, other, context.transcript)
+            context.target.dialect = replace(found, greetings=tuple(greetings.items()))
+            found, iamat, _ = probe_dialect(context.target, transcript=context.transcript)
+            context.target.dialect = found
+            context.transcript.note(f"dialect, read past the greeting: {found.describe()}")
     if not found.iamat_answered:
         replies = (iamat.half_close_reply, iamat.kept_open_reply)
         if any(looks_like_at(reply.partition(b"\n")[2]) for reply in replies):
@@ -500,6 +516,7 @@ def frame_single_write(context: CheckContext) -> None:
                 connection.shutdown(socket.SHUT_WR)
             first = connection.recv(65_536)
             context.transcript.add(name, "recv", first)
+            first = read_past_greeting(context, name, connection, first)
             rest = b""
             normalized = context.target.dialect.normalize(first, whatsat=whatsat, closed=True)
             if first and not reply_complete(normalized, whatsat=whatsat):

@@ -227,6 +227,7 @@ def _deliver_in_pieces(context: CheckContext, name: str, writes: list[bytes]) ->
     with LineSession(
         host,
         port,
+        greeting=context.target.dialect.greeting(name),
         transcript=context.transcript,
         server=name,
         timeout_s=context.remaining(context.target.timeout_s),

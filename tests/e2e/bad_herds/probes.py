@@ -1907,6 +1907,24 @@ def client_at_line_floods_forever(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def greeting_on_connect(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        with socket.create_connection(("127.0.0.1", h.ports["A"]), timeout=QUIET_S) as quiet:
+            try:
+                greeting = quiet.recv(4096)  # nothing sent on this connection
+            except TimeoutError:
+                greeting = b""
+        t.append(f"a connection on which nothing was sent got {greeting!r}")
+        reply = h.iamat("A", b"greeted", LOCATION, now(), t)
+        return t.evidence(
+            greeting.startswith(b"Connection Succesful") and reply.startswith(b"Connection Succesful"),
+            "every connection starts with a greeting, the IAMAT's reply after it",
+        )
+
+
+@probe
 def fixed_read_cuts_lines(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h:
         h.start("A")
