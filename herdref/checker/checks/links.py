@@ -17,6 +17,7 @@ from herdref.checker.checks.helpers import (
     neighbours_of,
     reachable_without,
     show,
+    start_again_if_exited,
 )
 from herdref.checker.checks.records import carries_fields
 from herdref.checker.checks.registry import CheckBlocked, CheckFailed, check
@@ -45,6 +46,11 @@ _FILL_LOOK_EVERY: Final = 8
 #: The client ID of the bulk records: a line of about 15 KB, under Twisted's LineReceiver
 #: limit (16 KiB) and any stream limit a herd is likely to have.
 _FILL_CLIENT_OCTETS: Final = 15_000
+#: The client ID of the bulk records for a herd seen to take a line this long (under asyncio's
+#: 64 KiB readline limit): a quarter as many records fill the link, and on slow herds the cost
+#: is per record (a connection, a parse and a flood each: a student herd took 19 s for the
+#: 419 records of 15 KB, most of its run's budget).
+_FILL_BIG_CLIENT_OCTETS: Final = 60_000
 #: A reply slower than this shows a herd that waits on each flood's own connection (the
 #: stopped neighbour's accept queue is full): its buffers are not what is being tested, so the
 #: filling stops there.
@@ -154,9 +160,10 @@ def paused_neighbour(context: CheckContext) -> None:
     launcher = need_launcher(context)
     target = context.target
     victim = max(target.names, key=lambda name: (len(neighbours_of(target, name)), name))
+    octets = _record_octets(context, neighbours_of(target, victim)[0])
     launcher.pause(victim)
     try:
-        _with_neighbour_stopped(context, victim)
+        _with_neighbour_stopped(context, victim, octets)
     except CheckFailed as failure:
         if failure.clause in (None, "LINK-4"):
             context.learned["stopped_neighbour_blocks"] = f"{failure.summary} (paused-neighbour)"
@@ -183,9 +190,32 @@ def _drained(context: CheckContext, name: str) -> None:
         )
 
 
-def _with_neighbour_stopped(context: CheckContext, victim: str) -> None:
+def _record_octets(context: CheckContext, name: str) -> int:
+    """The client ID length of the records that fill the link: _FILL_BIG_CLIENT_OCTETS where
+    ``name`` answers an IAMAT with such a client ID (asked before any neighbour is stopped),
+    else _FILL_CLIENT_OCTETS. A server that exits on the long line is started again."""
+    client = context.client_id("big")
+    client += b"." + b"x" * (_FILL_BIG_CLIENT_OCTETS - len(client))
+    reply = context.send(
+        name, b"IAMAT %s %s %s\n" % (client, context.location(), context.now_time()), record=False
+    )
+    taken = looks_like_at(reply.data) and client in reply.data
+    context.transcript.note(
+        f"{name} was sent an IAMAT with a {_FILL_BIG_CLIENT_OCTETS}-octet client ID and "
+        + (
+            f"answered it: the link is filled with records of {_FILL_BIG_CLIENT_OCTETS // 1000} KB"
+            if taken
+            else f"did not answer it with its AT line: records of {_FILL_CLIENT_OCTETS // 1000} KB"
+        )
+    )
+    if not taken:
+        start_again_if_exited(context, name, None)
+    return _FILL_BIG_CLIENT_OCTETS if taken else _FILL_CLIENT_OCTETS
+
+
+def _with_neighbour_stopped(context: CheckContext, victim: str, octets: int) -> None:
     """Each neighbour of the stopped ``victim`` answers an IAMAT and floods it to the others;
-    then the link to ``victim`` is filled (:func:`_fill_link`)."""
+    then the link to ``victim`` is filled with records of ``octets`` (:func:`_fill_link`)."""
     target = context.target
     for neighbour in neighbours_of(target, victim):
         client = context.client_id(f"via-{neighbour}")
@@ -201,7 +231,7 @@ def _with_neighbour_stopped(context: CheckContext, victim: str) -> None:
         holders = reachable_without(target, neighbour, {victim})
         with _held_up_by(context, victim, "stopped", holders):
             require_spread(context, neighbour, holders, client, line, report=report)
-    _fill_link(context, neighbours_of(target, victim)[0], victim)
+    _fill_link(context, neighbours_of(target, victim)[0], victim, octets)
 
 
 @contextlib.contextmanager
@@ -309,18 +339,18 @@ def _isolate_link(
     )
 
 
-def _fill_link(context: CheckContext, name: str, victim: str) -> None:
+def _fill_link(context: CheckContext, name: str, victim: str, octets: int) -> None:
     """LINK-4 with full socket buffers: ``name`` gets records until several MiB of floods wait
     for its stopped neighbour ``victim``; every IAMAT must still be answered, and a record made
     after them must still reach the other servers."""
     target = context.target
     client = context.client_id("bulk")
-    client += b"." + b"x" * (_FILL_CLIENT_OCTETS - len(client))
+    client += b"." + b"x" * (octets - len(client))
     location = context.location()
     sent = count = 0
     started = time.monotonic()
     context.transcript.note(
-        f"sending {name} IAMATs of {_FILL_CLIENT_OCTETS} octets (one client, newer each time) until "
+        f"sending {name} IAMATs of {octets} octets (one client, newer each time) until "
         f"{_FILL_BYTES // 2**20} MiB of floods wait for {victim}, and {_FILL_MARGIN_BYTES // 2**20} MiB "
         f"more than when the octets unread at {victim} last grew"
     )
@@ -344,17 +374,17 @@ def _fill_link(context: CheckContext, name: str, victim: str) -> None:
             # limit is ERR-4's business). The replies with the neighbour stopped were judged.
             # (No reply at all is no such answer: a server still blocked on the link, below.)
             context.transcript.note(
-                f"{name} does not answer an IAMAT with a {_FILL_CLIENT_OCTETS}-octet client ID, so "
+                f"{name} does not answer an IAMAT with a {octets}-octet client ID, so "
                 "the link to the stopped neighbour was not filled"
             )
             return
         if not looks_like_at(reply.data):
             sent_so_far = (
-                f"after {count} records of {_FILL_CLIENT_OCTETS // 1000} KB ({sent / 2**20:.1f} MiB) "
+                f"after {count} records of {octets // 1000} KB ({sent / 2**20:.1f} MiB) "
                 f"were sent to {name} to flood, {victim} among others (the same IAMAT was answered "
                 "until then"
                 if count
-                else f"at the first of the records of {_FILL_CLIENT_OCTETS // 1000} KB sent to {name} to "
+                else f"at the first of the records of {octets // 1000} KB sent to {name} to "
                 f"flood, {victim} among others (a short IAMAT was answered just before"
             )
             raise CheckFailed(
