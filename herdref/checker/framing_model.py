@@ -71,6 +71,9 @@ class Dialect:
     #: ``connectionMade`` greeting, often naming the server), by server: FRAME-6, named once by
     #: frame-greeting; every reply is read past it, so that the herd's other properties are judged.
     greetings: tuple[tuple[str, bytes], ...] = ()
+    #: A check saw an IAMAT lost on a half-closed connection and answered on a kept-open one
+    #: (its words); the IAMAT framing is kept open from then on, and frame-half-close names it.
+    iamat_lost_on_half_close: str = ""
 
     def greeting(self, server: str) -> bytes:
         """What ``server`` writes first on every connection (b"": nothing)."""

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 
 from herdref.checker.checks.registry import CheckBlocked, CheckFailed
 from herdref.checker.deadline import DeadlinePassed, wait_until
@@ -101,6 +102,10 @@ def at_reply(
             seen=seen,
             clause="AT-1",
         )
+    if not reply.data and reply.closed and not ended_by_eof and not repeated:
+        kept_open = _answered_kept_open(context, name, b"IAMAT %s %s %s\n" % (client, location, client_time))
+        if kept_open is not None:
+            return kept_open
     knowledge = context.target.knowledge
     unanswered_repeat = repeated and not reply.data
     if unanswered_repeat:
@@ -124,6 +129,41 @@ def at_reply(
         else f"no reply ({'closed' if reply.closed else 'nothing before the deadline'})",
         clause="IAMAT-4",
     )
+
+
+def _answered_kept_open(context: CheckContext, name: str, line: bytes) -> bytes | None:
+    """The AT line ``line`` (an IAMAT the server closed a half-closed connection on, unanswered)
+    gets on a kept-open connection, or None. A herd that drops the connection, and a reply not
+    yet written, at the client's EOF (a Twisted protocol that is not half-closeable) does so now
+    and then, so the dialect step's probes may not have met it: once seen, the run's IAMATs go
+    on kept-open connections, so that each check judges its own property, and the loss is
+    frame-half-close's to name (FRAME-4; Dialect.iamat_lost_on_half_close)."""
+    dialect = context.target.dialect
+    if not dialect.iamat.half_close or dialect.single_shot:
+        return None
+    try:
+        with context.session(name) as session:
+            session.send(line)
+            reply = session.read_reply(request=line)
+    except OSError:  # the server is gone: what killed it is for the run to name (ERR-4)
+        return None
+    if reply is None or not looks_like_at(reply):
+        return None
+    answer = split_line(reply, crlf=dialect.iamat.terminator == "CRLF")
+    at_line = answer[0] if answer is not None else reply.rstrip(b"\r\n")
+    context.target.dialect = replace(
+        dialect,
+        iamat=replace(dialect.iamat, half_close=False, server_closes=False),
+        iamat_lost_on_half_close=(
+            f"{context.check_name}: {name} closed a half-closed connection without answering "
+            f"{line.strip()!r}; sent again on a kept-open connection, it got {at_line!r}"
+        ),
+    )
+    context.transcript.note(
+        "the reply was lost at the client's EOF and came on a kept-open connection: from now on "
+        "IAMATs go on kept-open connections (frame-half-close names the loss, FRAME-4)"
+    )
+    return at_line
 
 
 def at_fields(line: bytes) -> At:
