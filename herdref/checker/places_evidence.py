@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
+
+if TYPE_CHECKING:
+    from herdref.checker.framing_model import DialectProbes
 
 __all__ = ["POINT_AT_FIXTURE", "answered_with_places", "how_to_reach", "no_record_words"]
 
@@ -85,10 +88,20 @@ def no_record_words(requests: Sequence[Mapping[str, Any]] | None, route: str = "
     return f"no Places request reached the fixture: {how_to_reach(route)}"
 
 
-def unreadable_records(requests: Sequence[Mapping[str, Any]] | None, route: str = "") -> str:
+def unreadable_records(probes: DialectProbes | None, route: str = "") -> str:
     """Why a check that reads what a server holds (``stored_line``) cannot, on a herd whose
-    WHATSAT showed no record with bound 0 nor with bound 1 in the dialect step (``requests``:
-    the fixture's log of those WHATSATs; None when none was sent or no fixture saw them)."""
+    WHATSAT showed no record with bound 0 nor with bound 1 in the dialect step (``probes``:
+    what those WHATSATs got, and the fixture's log of their Places requests)."""
+    requests = probes.places_requests if probes is not None else None
+    answered = probes.whatsat.half_close_reply or probes.whatsat.kept_open_reply if probes else b""
+    if answered.strip():
+        # An answer that is no record, for a client the server had just answered an AT line:
+        # about the record, not about reaching Places (origin-holds-record judges STATE-1).
+        return (
+            "WHATSAT never shows a record on this herd (in the dialect step, a WHATSAT for a "
+            f"client it had just answered with an AT line got {answered[:120]!r}, with bound 0 and "
+            "with bound 1), so what each server holds cannot be seen"
+        )
     if requests is None:
         return (
             "WHATSAT never shows a record on this herd, so what each server holds cannot be seen: "

@@ -491,10 +491,7 @@ class CheckContext:
         ``silence_is_none`` (a server that must not hold the record: whatever it does with
         WHATSAT, it shows no record)."""
         if self.target.lookup_bound is None:
-            probes = self.target.dialect_probes
-            raise CheckUnsupported(
-                unreadable_records(probes.places_requests if probes else None, self.target.places_route)
-            )
+            raise CheckUnsupported(unreadable_records(self.target.dialect_probes, self.target.places_route))
         unreadable = self.target.knowledge.records_unreadable
         if unreadable is not None:
             # whatsat-reply named it (WHATSAT-5): no WHATSAT shows which record a server holds,

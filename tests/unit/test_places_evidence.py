@@ -9,6 +9,8 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
+from herdref.checker.client import Transcript
+from herdref.checker.framing_model import CommandProbe, DialectProbes
 from herdref.checker.places_evidence import (
     POINT_AT_FIXTURE,
     ROUTE_ISOLATE,
@@ -51,10 +53,26 @@ def test_the_fixture_hint_is_given_only_when_no_request_reached_the_fixture() ->
     assert "got no places (answer status 500)" in failed and POINT_AT_FIXTURE not in failed
 
 
+def _probes(requests: list[dict[str, Any]] | None, whatsat_got: bytes = b"") -> DialectProbes:
+    """What the dialect step saw: its WHATSATs got ``whatsat_got`` (on half-close), their
+    Places requests ``requests``."""
+    whatsat = CommandProbe()
+    whatsat.half_close_reply = whatsat_got
+    return DialectProbes(CommandProbe(), whatsat, Transcript(), None if requests is None else tuple(requests))
+
+
 def test_unreadable_records_names_the_bounds_tried_only_when_whatsat_was_sent() -> None:
-    assert "bound 0 and then bound 1 got no AT line" in unreadable_records([OK])
+    assert "bound 0 and then bound 1 got no AT line" in unreadable_records(_probes([OK]))
     assert "bound 0" not in unreadable_records(None)
     assert unreadable_records(None).endswith(POINT_AT_FIXTURE)
+
+
+def test_unreadable_records_quote_a_refusal_instead_of_blaming_places() -> None:
+    # A herd that forgets a client once its connection closes refuses the WHATSAT with words
+    # of its own: that is about the record, and the Places hint would mislead.
+    words = unreadable_records(_probes([], b"No such user on the servers\r\n"), ROUTE_URL)
+    assert "got b'No such user on the servers\\r\\n'" in words
+    assert "fixture" not in words and "--redirect-google" not in words
 
 
 def test_the_words_say_what_the_run_did_to_reach_the_fixture() -> None:

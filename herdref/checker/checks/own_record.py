@@ -11,12 +11,16 @@ from herdref.checker.checks.helpers import need_launcher, neighbours_of, show
 from herdref.checker.checks.registry import CheckFailed, check
 from herdref.checker.deadline import DeadlinePassed, wait_until
 from herdref.checker.target import CheckContext, CheckUnsupported
+from herdref.model.judge import looks_like_at
 
 #: How often the record is asked for again while waiting to see whether it comes late.
 _ASK_EVERY_S: Final = 0.05
 #: How long a record is waited for after the reply: a server that keeps it itself does so in
 #: the handler that answers, at worst after its floods to the (down) neighbours failed.
 _LATE_BY_S: Final = 2.0
+#: How long a record shown on the IAMAT's own connection is asked for on new ones once that
+#: connection closed (a server learns of the close a moment after it).
+_CLOSE_NOTICED_S: Final = 0.5
 
 
 @check(
@@ -40,6 +44,9 @@ def origin_holds_record(context: CheckContext) -> None:
     launcher = need_launcher(context)
     target = context.target
     name = min(target.names, key=lambda server: (len(neighbours_of(target, server)), server))
+    if target.lookup_bound is None:
+        # The dialect step's WHATSATs showed no record on a connection of their own.
+        _held_only_while_connected(context, name)
     neighbours = neighbours_of(target, name)
     if not neighbours:
         raise CheckUnsupported(f"{name} has no neighbour, so nothing could send its record back")
@@ -91,3 +98,50 @@ def origin_holds_record(context: CheckContext) -> None:
             launcher.start(neighbour)
         for neighbour in neighbours:
             launcher.wait_listening(neighbour, deadline_s=target.startup_s)
+
+
+def _held_only_while_connected(context: CheckContext, name: str) -> None:
+    """STATE-1 where no WHATSAT on a connection of its own shows a record: an IAMAT and then a
+    WHATSAT for its client on one kept-open connection, and the WHATSAT again on a new one once
+    that connection closed. The record shown on the IAMAT's own connection and not after it
+    closed is kept only while the client is connected (a Twisted herd deleted it in
+    connectionLost); otherwise nothing is judged here (stored_line says why, UNSUPPORTED)."""
+    client = context.client_id("connected")
+    iamat = b"IAMAT %s %s %s\n" % (client, context.location(), context.now_time())
+    whatsat = b"WHATSAT %s 10 1\n" % client
+    try:
+        with context.session(name) as session:
+            session.send(iamat)
+            answered = session.read_reply(request=iamat)
+            if answered is None or not looks_like_at(answered):
+                return
+            # Its first line is all that is read: whether it is the record (how the answer
+            # ends is whatsat-reply's business).
+            session.send(whatsat)
+            while_connected = session.read_reply(request=whatsat)
+        if while_connected is None or not looks_like_at(while_connected):
+            return
+
+        def asked_after() -> bytes | None:
+            with context.session(name) as session:
+                session.send(whatsat)
+                return session.read_reply(request=whatsat)
+
+        # The server learns of the close a moment after it: asked again for a little while.
+        after = asked_after()
+        deadline = time.monotonic() + _CLOSE_NOTICED_S
+        while after is not None and looks_like_at(after) and time.monotonic() < deadline:
+            time.sleep(_ASK_EVERY_S)
+            after = asked_after()
+    except OSError:
+        return
+    if after is None or looks_like_at(after):
+        return  # the record, or no answer at all (not evidence of a record forgotten)
+    raise CheckFailed(
+        f"{name} showed the record of an IAMAT to a WHATSAT on the IAMAT's own connection, and not to "
+        "the same WHATSAT on a new connection once that one had closed: it keeps a client's record "
+        "only while the client's connection is open",
+        expected=f"the record {show(answered)} from the AT reply on, on any connection",
+        seen=f"on the IAMAT's connection: {show(while_connected[:120])}; "
+        f"after it closed, on a new connection: {show(after)}",
+    )

@@ -1925,6 +1925,16 @@ def greeting_on_connect(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def record_forgotten_on_close(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        h.iamat("A", b"gone", LOCATION, now(), t)
+        reply = h.whatsat("A", b"gone", b"10", b"0", t)
+        return t.evidence(not reply.startswith(b"AT "), "a WHATSAT on a new connection finds no record")
+
+
+@probe
 def fixed_read_cuts_lines(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h:
         h.start("A")
