@@ -53,14 +53,21 @@ def test_the_framing_checks_judge_the_dialect_steps_probes_without_sending_them_
     }, output
     probes = [line for line in checks["dialect"]["transcript"] if " > " in line]  # type: ignore[union-attr]
     assert probes, output
+    shown_again = [line.split(" ", 1)[1] for line in probes]
     for name in ("frame-half-close", "frame-close-after-half-close", "frame-keep-open"):
         transcript = checks[name]["transcript"]
         assert isinstance(transcript, list)
         assert "judged on the dialect step's probes:" in " ".join(transcript), (name, output)
-        # Only the dialect step's own probes, shown again: nothing new was sent.
-        assert [line.split(" ", 1)[1] for line in transcript if " > " in line] == [
-            line.split(" ", 1)[1] for line in probes
-        ], (name, output)
+        sent = [line.split(" ", 1)[1] for line in transcript if " > " in line]
+        # The dialect step's own probes, shown again, and nothing on a kept-open connection:
+        # frame-half-close adds only one half-closed IAMAT to each server (answered at once
+        # here; a reply a herd loses at the client's EOF now and then shows there).
+        extra = sent[len(shown_again) :]
+        assert sent[: len(shown_again)] == shown_again, (name, output)
+        if name == "frame-half-close":
+            assert len(extra) == 5 and all(" > b'IAMAT " in line for line in extra), (name, output)
+        else:
+            assert extra == [], (name, output)
     assert status == 3, output
 
 
