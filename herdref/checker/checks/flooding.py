@@ -60,8 +60,10 @@ def flood_no_loop(context: CheckContext) -> None:
 
 
 #: How many pairs of crossing reports flood-storm sends (see _watch_sink): whether a pair's
-#: floods cross is a race, and three pairs missed on a loaded machine (a fresh-clone run).
-_PAIRS: Final = 5
+#: floods cross is a race; three pairs missed on a loaded machine (a fresh-clone run), and five
+#: missed in 2 of some 15 fresh-clone runs (corpus herd float_equal_replaces). Each pair costs
+#: two IAMATs sent side by side.
+_PAIRS: Final = 8
 
 
 def _report_at(
