@@ -140,7 +140,14 @@ def reply_state(data: bytes, request: bytes, *, whatsat: bool, replies: int = 1)
         # A '?' and the whole line is all of the reply, with or without the SP between them
         # (a copy glued to the '?' is error-echo-raw's to name, ERR-1, not a reply still coming).
         whole = is_error_reply_for(request, line, strict=False) or line[1:].strip() == request.strip()
-        return "unterminated" if whole else "partial"
+        # Octets that no longer begin the copy, white space squeezed, will not become it (a
+        # herd's '? <words of its own>' left without a LF on a connection it keeps open cost a
+        # student herd the whole reply timeout per invalid line): nothing more need be waited for.
+        # (Octets that run past a whole copy are still partial: a '?' glued to the reply's end
+        # is without_glued_stray_error's to take off.)
+        copy, seen = b"? " + b" ".join(request.split()), b" ".join(line.split())
+        diverged = not copy.startswith(seen) and not seen.startswith(copy)
+        return "unterminated" if whole or diverged else "partial"
     if not _may_begin_at_line(line):
         # Neither '?' nor the start of an AT line (a herd's own words, 'ERROR: no such client',
         # left without a LF on a connection it keeps open): no more of a reply will come, and

@@ -13,7 +13,8 @@ A line's kind is what makes it invalid, not who sent it: its words with the clie
 valid location or client time, put in general terms (``IAMAT <id> <location> never``). White
 space and line ends are not part of it: a line written oddly that the herd leaves unanswered is
 unanswered written plainly too, or is the odd-writing check's own evidence, which waits in full
-the first time either way.
+the first time either way. Once two kinds were left unanswered in full, a line of a new kind is
+waited for 2 s (a '?' comes at once where it comes at all), not the whole reply timeout.
 """
 
 from __future__ import annotations

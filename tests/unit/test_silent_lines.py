@@ -42,8 +42,9 @@ def test_the_first_silence_of_a_kind_is_the_one_kept() -> None:
 
 
 class _SilentOnBadTimes(socketserver.StreamRequestHandler):
-    """A herd whose handler dies on a time that is no number, the connection left open (as a
-    coroutine that raised leaves it); other lines are answered, then the connection closed."""
+    """A herd whose handler dies on a time that is no number, and on a bound that is no
+    integer, the connection left open (as a coroutine that raised leaves it); other lines are
+    answered, then the connection closed."""
 
     def handle(self) -> None:
         line = self.rfile.readline()
@@ -55,6 +56,8 @@ class _SilentOnBadTimes(socketserver.StreamRequestHandler):
                 _released.wait(30)  # open, and silent, until the test ends
                 return
             self.wfile.write(b"AT A +0.1 %s %s %s\n" % (fields[1], fields[2], fields[3]))
+        elif len(fields) == 4 and fields[0] == b"WHATSAT" and not fields[3].isdigit():
+            _released.wait(30)  # a bound that is no integer: the same death
         elif fields:
             self.wfile.write(b"? " + line.rstrip(b"\r\n") + b"\n")
 
@@ -91,3 +94,18 @@ def test_a_later_check_waits_briefly_for_a_kind_left_silent(silent_herd: int) ->
     assert eof_ended.verdict == "UNSUPPORTED", eof_ended.summary
     transcript = "\n".join(eof_ended.transcript)
     assert transcript.count("frame-crlf waited the whole 2 s reply timeout in silence") == 2
+
+
+def test_after_two_kinds_left_silent_a_new_kind_is_waited_for_briefly(silent_herd: int) -> None:
+    config = parse_config(f"[servers]\nA = {{ port = {silent_herd} }}\n")
+    target = Target(config=config, timeout_s=3.0, replay_silence_s=0.3)
+    by_name = {item.name: item for item in CHECKS}
+    run_check(target, by_name["frame-crlf"])  # 'never': one kind left unanswered in full
+    run_check(target, by_name["invalid-time"])  # 'abc': the second
+    outcome = run_check(target, by_name["invalid-bound"])  # '10 x', a new kind: waited briefly
+    transcript = "\n".join(outcome.transcript)
+    assert outcome.verdict == "FAIL", outcome.summary  # still named: no reply to it
+    assert (
+        "a new kind of invalid line is waited for 2 s: 2 kinds of invalid line were left unanswered "
+        "for the whole reply timeout" in transcript
+    )

@@ -373,3 +373,16 @@ def test_lines_written_to_a_crlf_only_herd_end_in_cr_lf_once() -> None:
     assert (
         crlf_lines(b"\n \r\nIAMAT a +1+1 5\r\nWHATSAT a 10 1") == b"\r\n \r\nIAMAT a +1+1 5\r\nWHATSAT a 10 1"
     )
+
+
+def test_a_question_mark_reply_in_words_of_its_own_is_taken_as_whole() -> None:
+    # A student herd answered "? 'Incorrect number of parameters'" with no LF and kept the
+    # connection open: octets that no longer begin the copy will not become it, so only the
+    # linger is waited for, not the whole reply timeout.
+    request = b"IAMAT c +34.1-118.2\n"
+    assert reply_state(b"? 'Incorrect number of parameters'", request, whatsat=False) == "unterminated"
+    # The beginning of the copy may still grow into it (white space squeezed, as ERR-1 lenient
+    # reads it); a whole copy with more after it is the glued-'?' case.
+    assert reply_state(b"? IAMAT c +34", request, whatsat=False) == "partial"
+    assert reply_state(b"?  IAMAT  c", request, whatsat=False) == "partial"
+    assert reply_state(b"? IAMAT c +34.1-118.2", request, whatsat=False) == "unterminated"

@@ -46,6 +46,12 @@ def _is_whatsat(payload: bytes) -> bool:
     return payload.split(None, 1)[:1] == [b"WHATSAT"]
 
 
+#: After this many kinds of invalid line were left unanswered for the whole reply timeout, a
+#: line of a new kind is waited for only _NEW_KIND_WAIT_S (see send_invalid).
+_SILENT_KINDS_FOR_SHORT_WAITS: Final = 2
+_NEW_KIND_WAIT_S: Final = 2.0
+
+
 def send_invalid(
     context: CheckContext, name: str, payload: bytes, *, raw: bool = False, timeout_s: float | None = None
 ) -> Exchange:
@@ -59,6 +65,21 @@ def send_invalid(
     if earlier is not None:
         timeout_s = context.target.replay_silence_s
         context.transcript.note(f"{earlier}: this line of that kind is waited for {timeout_s:g} s")
+    elif (
+        timeout_s is None
+        and len(silent_lines.evidence) >= _SILENT_KINDS_FOR_SHORT_WAITS
+        and context.target.timeout_s > _NEW_KIND_WAIT_S
+    ):
+        # A herd that leaves kind after kind of invalid line unanswered (a handler that dies on
+        # each) cost a student herd's run most of its budget in whole-timeout waits; a '?' comes
+        # at once where it comes at all, so a new kind is waited for less.
+        timeout_s = _NEW_KIND_WAIT_S
+        context.transcript.note(
+            f"a new kind of invalid line is waited for {timeout_s:g} s: {len(silent_lines.evidence)} "
+            "kinds of invalid line were left unanswered for the whole reply timeout ("
+            + "; ".join(silent_lines.evidence.values())
+            + ")"
+        )
     if raw:
         reply = context.raw(name, payload, timeout_s=timeout_s)
     else:
