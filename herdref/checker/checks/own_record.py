@@ -3,6 +3,7 @@ or not a neighbour ever sends the record back."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Final
 
@@ -121,18 +122,18 @@ def _held_only_while_connected(context: CheckContext, name: str) -> None:
             while_connected = session.read_reply(request=whatsat)
         if while_connected is None or not looks_like_at(while_connected):
             return
+        answers: list[bytes | None] = []
 
-        def asked_after() -> bytes | None:
+        def no_record_after() -> bool:
             with context.session(name) as session:
                 session.send(whatsat)
-                return session.read_reply(request=whatsat)
+                answers.append(session.read_reply(request=whatsat))
+            return answers[-1] is None or not looks_like_at(answers[-1])
 
         # The server learns of the close a moment after it: asked again for a little while.
-        after = asked_after()
-        deadline = time.monotonic() + _CLOSE_NOTICED_S
-        while after is not None and looks_like_at(after) and time.monotonic() < deadline:
-            time.sleep(_ASK_EVERY_S)
-            after = asked_after()
+        with contextlib.suppress(DeadlinePassed):
+            wait_until(no_record_after, deadline_s=_CLOSE_NOTICED_S, poll_s=_ASK_EVERY_S)
+        after = answers[-1]
     except OSError:
         return
     if after is None or looks_like_at(after):

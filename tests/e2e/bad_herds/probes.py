@@ -1861,14 +1861,19 @@ def flood_storm_grows(script: Path, directory: Path) -> Evidence:
     return _copies_at_fake(script, directory, lambda h, t: h.iamat("A", b"grows", LOCATION, now(), t))
 
 
+#: A, the origin, linked to a triangle B-D-E (a record sent back neither to its sender nor to
+#: the server its AT line names circles only around a cycle of the others), and C, a fake,
+#: linked to B: each time the record passes B, C gets a copy.
+CYCLE_BEHIND_B = ("A", "B", "C", "D", "E")
+CYCLE_BEHIND_B_LINKS = (("A", "B"), ("B", "D"), ("D", "E"), ("E", "B"), ("B", "C"))
+
+
 @probe
 def nan_time_floods_forever(script: Path, directory: Path) -> Evidence:
-    # A, the origin, linked to a triangle B-D-E (a record sent back neither to its sender nor to
-    # the server its AT line names circles only around a cycle of the others), and C, a fake,
-    # linked to B: each time the record passes B, C gets a copy.
-    names = ("A", "B", "C", "D", "E")
-    links = (("A", "B"), ("B", "D"), ("D", "E"), ("E", "B"), ("B", "C"))
-    with herd(script, directory, names=names, links=links) as h, fake_server(h.ports["C"]) as c:
+    with (
+        herd(script, directory, names=CYCLE_BEHIND_B, links=CYCLE_BEHIND_B_LINKS) as h,
+        fake_server(h.ports["C"]) as c,
+    ):
         h.start("A", "B", "D", "E")
         t = Transcript()
         line = h.iamat("A", b"nan", LOCATION, b"nan", t)
@@ -1885,11 +1890,10 @@ def nan_time_floods_forever(script: Path, directory: Path) -> Evidence:
 
 @probe
 def client_at_line_floods_forever(script: Path, directory: Path) -> Evidence:
-    # The same topology as nan_time_floods_forever: C, a fake linked to B, gets a copy each
-    # time the record passes B.
-    names = ("A", "B", "C", "D", "E")
-    links = (("A", "B"), ("B", "D"), ("D", "E"), ("E", "B"), ("B", "C"))
-    with herd(script, directory, names=names, links=links) as h, fake_server(h.ports["C"]) as c:
+    with (
+        herd(script, directory, names=CYCLE_BEHIND_B, links=CYCLE_BEHIND_B_LINKS) as h,
+        fake_server(h.ports["C"]) as c,
+    ):
         h.start("A", "B", "D", "E")
         t = Transcript()
         # An AT line as a client (or another herd's server) sends it: six fields, no list.
