@@ -25,6 +25,7 @@ import pytest
 from herdref.checker.checks import CHECKS
 from tests.e2e.bad_herds.corpus import CorpusRun, load_corpus, run_validate
 from tests.e2e.bad_herds.probe_kit import python_for
+from tests.e2e.bad_herds.warm_validate import WarmValidate
 from tests.e2e.browser import CHROMIUM_MISSING, chromium, render
 from tests.e2e.herd_harness import write_herd_file
 
@@ -78,9 +79,14 @@ def corpus_run(
         # CORPUS_JOBS at a time on a machine that may be busy, and a budget-cut check would say
         # nothing about the herd (_FILLING_BUDGETS: paused-neighbour took over 40 s there).
         options = [*_FAST, *_FILLING_BUDGETS, "--skip", ",".join(skipped)]
-        return run_validate(herd, herd_file, herd_file.parent, options, budget_s=240)
+        return run_validate(herd, herd_file, herd_file.parent, options, budget_s=240, warm=warm)
 
-    with ThreadPoolExecutor(max_workers=CORPUS_JOBS) as pool:
+    # Each run forks from one interpreter that has imported the checker (warm_validate.py: a
+    # second of CPU per run saved, minutes over the corpus).
+    with (
+        WarmValidate(tmp_path_factory.mktemp("warm-validate")) as warm,
+        ThreadPoolExecutor(CORPUS_JOBS) as pool,
+    ):
         # The herds whose runs kill, pause or restart servers first: theirs are the longest runs,
         # and one that started last would leave the pool waiting on it alone at the end.
         runs: dict[str, Future[CorpusRun]] = {

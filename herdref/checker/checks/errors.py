@@ -170,6 +170,9 @@ def invalid_command(context: CheckContext) -> None:
         b"IAMAT%s" % client,
         b"IAMATX %s %s %s" % (client, loc, when),
         *([b"WHATSATX %s 10 5" % known] if answered else []),
+        # A browser or curl pointed at a server's port: the stray client every server meets
+        # (auppunda took GET for a command word and closed the connection without a reply).
+        b"GET / HTTP/1.1",
     ]
     short: list[tuple[bytes, bytes]] = []  # (a line that failed, the same with four fields, refused)
     for line in lines:

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.e2e.bad_herds.probe_kit import python_for
+from tests.e2e.bad_herds.warm_validate import WarmValidate
 
 HERDS = Path(__file__).resolve().parent
 MANIFEST = HERDS / "manifest.toml"
@@ -126,18 +127,28 @@ def validate_command(herd: CorpusHerd, herd_file: Path, report: Path, options: S
 
 
 def run_validate(
-    herd: CorpusHerd, herd_file: Path, folder: Path, options: Sequence[str], *, budget_s: float
+    herd: CorpusHerd,
+    herd_file: Path,
+    folder: Path,
+    options: Sequence[str],
+    *,
+    budget_s: float,
+    warm: WarmValidate | None = None,
 ) -> CorpusRun:
-    """Run ``herdref validate`` on ``herd`` (report in ``folder``) and judge its report."""
+    """Run ``herdref validate`` on ``herd`` (report in ``folder``) and judge its report; in a
+    process forked from ``warm`` when given, else in a new interpreter."""
     report = folder / "report.json"
     command = validate_command(herd, herd_file, report, options)
     started = time.monotonic()
     returncode: int | None = None
     output = trouble = ""
     try:
-        completed = subprocess.run(
-            command, capture_output=True, text=True, timeout=budget_s, cwd=HERDS, check=False
-        )
+        if warm is not None:
+            completed = warm.run(command[3:], cwd=HERDS, timeout=budget_s)  # after "python3 -m herdref"
+        else:
+            completed = subprocess.run(
+                command, capture_output=True, text=True, timeout=budget_s, cwd=HERDS, check=False
+            )
         returncode, output = completed.returncode, completed.stdout + completed.stderr
     except subprocess.TimeoutExpired as expired:
         trouble = f"validate ran over {budget_s:g} s"
