@@ -42,8 +42,9 @@ STRAY_AT_EOF = {"dialect_no_final_lf_stray_error": b"?"}
 #: The herds whose bug is elsewhere but whose corpus run cannot show that they flood: the
 #: corpus judge asks every other such herd for flood-all's PASS (tests/e2e/bad_herds/corpus.py).
 FLOODING_INTACT = sorted(FLOODS_UNSEEN)
-#: The modules of this folder that are not herds: the probes, the corpus judge and the sweep.
-_PROBE_MODULES = {"probe_kit", "probes", "dialect_probes", "sweep", "corpus"}
+#: The modules of this folder that are not herds: the probes, the corpus judge, its warm
+#: interpreter and the sweep.
+_PROBE_MODULES = {"probe_kit", "probes", "dialect_probes", "sweep", "corpus", "warm_validate"}
 SPEC_CLAUSES = set(re.findall(r"^\*\*([A-Z]+-[0-9]+)\*\*", (HERE.parents[2] / "SPEC.md").read_text(), re.M))
 
 

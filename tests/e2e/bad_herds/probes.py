@@ -1929,6 +1929,19 @@ def greeting_on_connect(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def http_get_closes(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        reply = h.exchange("A", b"GET / HTTP/1.1\n", t)
+        other = h.exchange("A", b"HELLO / HTTP/1.1\n", t)
+        return t.evidence(
+            reply.data == b"" and reply.closed and other.data.startswith(b"? HELLO"),
+            "a GET line is closed without a reply, another unknown word gets '?'",
+        )
+
+
+@probe
 def record_forgotten_on_close(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h:
         h.start("A")
