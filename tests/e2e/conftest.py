@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.e2e.bad_herds import warm_validate
+
 #: The xdist group that one worker runs whole: the corpus of one-defect herds, minutes of runs
 #: that no other worker can share (tests/e2e/test_validate.py).
 LONGEST_GROUP = "corpus"
@@ -20,3 +22,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 def _in_group(item: pytest.Item, group: str) -> bool:
     return any(marker.args[:1] == (group,) for marker in item.iter_markers("xdist_group"))
+
+
+def pytest_sessionfinish() -> None:
+    warm_validate.close_shared()

@@ -14,7 +14,7 @@ The interpreter is this file run as a script. It reads one JSON request per line
 answers on stdout, single-threaded (a thread could hold a lock that the forked child would then
 never see released):
 
-    request:  {"id": 1, "argv": [...], "cwd": "...", "stdout": PATH, "stderr": PATH}
+    request:  {"id": 1, "argv": [...], "cwd": "...", "env": {...}, "stdout": PATH, "stderr": PATH}
     answers:  {"id": 1, "pid": 4242}    then    {"id": 1, "returncode": 0}
 """
 
@@ -23,9 +23,11 @@ from __future__ import annotations
 import json
 import os
 import selectors
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -96,6 +98,8 @@ def _become_validate(request: dict[str, Any]) -> None:
     signal.set_wakeup_fd(-1)
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     os.chdir(request["cwd"])
+    os.environ.clear()  # the caller's environment as it is now, as a new process would get it
+    os.environ.update(request["env"])
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     for fd, path in ((1, request["stdout"]), (2, request["stderr"])):
@@ -123,7 +127,7 @@ class WarmValidate:
     """A warm interpreter, and :meth:`run`, which is ``subprocess.run`` for validate argv."""
 
     def __init__(self, scratch: Path) -> None:
-        self._scratch = scratch
+        self.scratch = scratch
         self._process = subprocess.Popen(
             [sys.executable, __file__], stdin=subprocess.PIPE, stdout=subprocess.PIPE
         )
@@ -155,8 +159,8 @@ class WarmValidate:
             self._next_id += 1
             number = self._next_id
             run = self._runs[number] = _Run()
-            outputs = self._scratch / f"validate-{number}.out", self._scratch / f"validate-{number}.err"
-            request = {"id": number, "argv": list(argv), "cwd": str(cwd)}
+            outputs = self.scratch / f"validate-{number}.out", self.scratch / f"validate-{number}.err"
+            request = {"id": number, "argv": list(argv), "cwd": str(cwd), "env": dict(os.environ)}
             request |= {"stdout": str(outputs[0]), "stderr": str(outputs[1])}
             stdin: IO[bytes] | None = self._process.stdin
             assert stdin is not None
@@ -190,6 +194,24 @@ class WarmValidate:
         self._reader.join(10)
         if self._process.stdout is not None:
             self._process.stdout.close()
+
+
+_shared: list[WarmValidate] = []
+
+
+def shared() -> WarmValidate:
+    """This process's one warm interpreter, started on first use (closed by :func:`close_shared`,
+    which tests/e2e/conftest.py calls as the session ends)."""
+    if not _shared:
+        _shared.append(WarmValidate(Path(tempfile.mkdtemp(prefix="herdref-warm-validate-"))))
+    return _shared[0]
+
+
+def close_shared() -> None:
+    while _shared:
+        warm = _shared.pop()
+        warm.close()
+        shutil.rmtree(warm.scratch, ignore_errors=True)
 
 
 if __name__ == "__main__":
