@@ -100,6 +100,7 @@ def _become_validate(request: dict[str, Any]) -> None:
     os.chdir(request["cwd"])
     os.environ.clear()  # the caller's environment as it is now, as a new process would get it
     os.environ.update(request["env"])
+    tempfile.tempdir = None  # found again from TMPDIR, as a new process would
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     for fd, path in ((1, request["stdout"]), (2, request["stderr"])):
