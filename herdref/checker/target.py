@@ -37,6 +37,7 @@ from herdref.model.judge import (
     carries_report_of,
     decimal_value,
     looks_like_at,
+    names_answering_server,
     parse_at_line,
     record_line,
     same_record,
@@ -556,7 +557,9 @@ class CheckContext:
                 else:
                     held = seen[name] = answer
                 # Any record that carries the report (a made-up answer for an unknown client is none).
-                reached = any_record and carries_report_of(held, record)
+                # A line naming the server asked is the record, arrived (require_flood says whose).
+                named = held is not None and names_answering_server(held, line, name)
+                reached = named or (any_record and carries_report_of(held, record))
                 if held is not None and (reached or same_record(held, line, any_time_diff=True)):
                     # The record, possibly re-printed or with its time difference worked out
                     # again (require_flood judges which, and whether that is a failure).

@@ -43,6 +43,7 @@ __all__ = [
     "is_strict_time_diff",
     "location_close",
     "looks_like_at",
+    "names_answering_server",
     "parse_at_line",
     "parse_whatsat_reply",
     "record_line",
@@ -299,6 +300,20 @@ def same_record(seen: bytes, line: bytes, *, any_time_diff: bool = False, any_se
         (any_time_diff or (diff_a is not None and diff_a == diff_b))
         and location_close(b.location, a.location, float_forms=True)
         and time_close(b.client_time, a.client_time)
+    )
+
+
+def names_answering_server(seen: bytes, line: bytes, answering: str) -> bool:
+    """Whether ``seen``, what the server ``answering`` shows for the record ``line``, is that
+    line with ``answering``'s own name in the server field and every other octet kept: the
+    server writes its own name where the origin's stands (WHATSAT-5, whatsat-origin-named's to
+    name), which no relay that changes the line (FLOOD-5) is needed to explain."""
+    ours, theirs = seen.split(b" "), line.split(b" ")
+    return (
+        len(ours) == len(theirs) == 6
+        and ours[1] == answering.encode()
+        and theirs[1] != ours[1]
+        and ours[:1] + ours[2:] == theirs[:1] + theirs[2:]
     )
 
 

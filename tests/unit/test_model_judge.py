@@ -14,6 +14,7 @@ from herdref.model.judge import (
     is_error_reply_for,
     is_strict_time_diff,
     looks_like_at,
+    names_answering_server,
     parse_at_line,
     parse_whatsat_reply,
     split_at_fields,
@@ -232,3 +233,20 @@ _STORED = b"AT Bailey +0.100000000 kiwi.cs.ucla.edu +34.068930-118.445127 162146
 )
 def test_the_stored_line_is_found_inside_a_whatsat_first_line(line: bytes, within: bytes | None) -> None:
     assert stored_line_within(line) == within
+
+
+@pytest.mark.parametrize(
+    ("seen", "answering", "names_itself"),
+    [
+        (_STORED.replace(b"Bailey", b"Bona"), "Bona", True),  # the server asked wrote its own name
+        (_STORED.replace(b"Bailey", b"Bona"), "Clark", False),  # a third server's name: a changed relay
+        (_STORED, "Bona", False),  # the origin's line itself
+        (_STORED.replace(b"Bailey", b"Bona").replace(b"+0.1", b"+0.2"), "Bona", False),  # more changed
+        (_STORED.replace(b"Bailey", b"Bona") + b" ", "Bona", False),  # white space changed too
+        (_STORED.replace(b"Bailey", b"Bona  "), "Bona", False),
+    ],
+)
+def test_a_line_naming_the_answering_server_is_the_record_with_only_its_server_field_changed(
+    seen: bytes, answering: str, names_itself: bool
+) -> None:
+    assert names_answering_server(seen, _STORED, answering) is names_itself

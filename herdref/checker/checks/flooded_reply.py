@@ -17,7 +17,76 @@ from herdref.checker.checks.helpers import neighbours_of
 from herdref.checker.checks.registry import CheckFailed, check
 from herdref.checker.checks.whatsat import judge_whatsat_reply
 from herdref.checker.checks.whatsat_reading import places_reply
+from herdref.checker.deadline import DeadlinePassed, wait_until
+from herdref.checker.places_evidence import unreadable_records
 from herdref.checker.target import CheckContext, CheckUnsupported
+
+
+@check(
+    "whatsat-origin-named",
+    "WHATSAT-5",
+    "MUST",
+    "WHATSAT at a server that got the record by flooding answers an AT line naming the server the "
+    "client reported to, not itself",
+    # A herd that writes WHATSAT's AT line from its stored fields writes its own name there.
+    # A WHATSAT that does not answer the stored line at the origin either is whatsat-reply's
+    # (the same rebuilt line, named once there); flood-all counts a line that names the server
+    # asked, and is the record's otherwise, as the record arrived, for this check to name.
+    requires=("dialect", "at-reply-format", "whatsat-reply", "flood-all"),
+)
+def whatsat_origin_named(context: CheckContext) -> None:
+    target = context.target
+    if target.lookup_bound is None:
+        raise CheckUnsupported(unreadable_records(target.dialect_probes, target.places_route))
+    origin = next((name for name in target.names if neighbours_of(target, name)), None)
+    if origin is None:
+        raise CheckUnsupported("no server has a neighbour: no record arrives by flooding")
+    neighbour = neighbours_of(target, origin)[0]
+    client = context.client_id()
+    # Each server's name as it writes it in its own AT replies (AT-1's server field).
+    origin_id = _server_field(at_reply(context, origin, client, context.location(), context.now_time()))
+    own_client = context.client_id("own")
+    neighbour_id = _server_field(
+        at_reply(context, neighbour, own_client, context.location(), context.now_time())
+    )
+    if origin_id is None or neighbour_id is None or origin_id == neighbour_id:
+        raise CheckUnsupported(
+            f"{origin} and {neighbour} do not write two names in their AT replies' server field "
+            f"({origin_id!r}, {neighbour_id!r}): which server a line names cannot be told"
+        )
+    answered: list[bytes] = []
+
+    def record_shown() -> bool:
+        reply = context.whatsat(neighbour, client, bound=target.lookup_bound or 0, linger=False)
+        first = reply.data.partition(b"\n")[0]
+        fields = first.split()
+        if fields[:1] == [b"AT"] and client in fields[2:]:
+            answered.append(first)
+        return bool(answered)
+
+    try:
+        # A tenth of a second between asks: each may cost the herd a Places request.
+        wait_until(record_shown, deadline_s=context.remaining(target.propagation_s), poll_s=0.1)
+    except DeadlinePassed:
+        raise CheckUnsupported(
+            f"{neighbour} answered no WHATSAT with an AT line for the client within the propagation time"
+        ) from None
+    named = answered[0].split()[1]
+    if named == neighbour_id:
+        raise CheckFailed(
+            f"{neighbour} answers WHATSAT for a record that came from {origin} with an AT line "
+            f"naming itself ({neighbour_id.decode(errors='replace')})",
+            expected=f"the AT line naming {origin_id.decode(errors='replace')}, the server the client "
+            "reported to",
+            seen=repr(answered[0][:200]),
+            clause="WHATSAT-5",
+        )
+    context.transcript.note(f"{neighbour}'s AT line names {named!r} ({origin} writes {origin_id!r})")
+
+
+def _server_field(line: bytes) -> bytes | None:
+    fields = line.split()
+    return fields[1] if len(fields) > 1 and fields[0] == b"AT" else None
 
 
 @check(
@@ -28,7 +97,8 @@ from herdref.checker.target import CheckContext, CheckUnsupported
     "LF, JSON without empty lines, LF LF",
     # A reply wrong at the origin is whatsat-reply's (named once, there), and a record that does
     # not reach the neighbour is flood-all's (FLOOD-1).
-    requires=("dialect", "at-reply-format", "whatsat-reply", "flood-all"),
+    # A line naming the answering server is whatsat-origin-named's, named once there.
+    requires=("dialect", "at-reply-format", "whatsat-reply", "flood-all", "whatsat-origin-named"),
 )
 def whatsat_reply_flooded(context: CheckContext) -> None:
     target = context.target

@@ -15,6 +15,7 @@ from herdref.checker.deadline import DeadlinePassed, wait_until
 from herdref.checker.target import CheckContext, CheckUnsupported
 from herdref.model.judge import (
     carries_report_of,
+    names_answering_server,
     parse_at_line,
     same_record,
     split_at_fields,
@@ -89,6 +90,16 @@ def require_flood(
                 )
             )
         wrong = {}
+    self_named = sorted(name for name, got in wrong.items() if names_answering_server(got, line, name))
+    if self_named:
+        # The record arrived; the line shows the answering server's own name where the
+        # origin's stands, whether its WHATSAT or its relay wrote it: what a client reads is
+        # WHATSAT-5's, named once by whatsat-origin-named (which needs this check to pass).
+        context.transcript.note(
+            f"{', '.join(self_named)} answer(s) WHATSAT with the record's line naming itself: the record "
+            "arrived (whatsat-origin-named names the line, WHATSAT-5)"
+        )
+        wrong = {name: got for name, got in wrong.items() if name not in self_named}
     same_report = all(same_record(got, line, any_time_diff=True, any_server=True) for got in wrong.values())
     if wrong and (not judge_lines or (same_report and origin not in context.target.names)):
         # Judging only arrival, a server that answers WHATSAT with an AT line of this client

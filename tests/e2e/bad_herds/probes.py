@@ -1942,6 +1942,20 @@ def http_get_closes(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def whatsat_names_answering_server(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A", "B")
+        t = Transcript()
+        h.iamat("A", b"named", LOCATION, now(), t)
+        held = h.wait_record("B", b"named", t)
+        own = h.whatsat("A", b"named", b"10", b"0", t)
+        return t.evidence(
+            held.startswith(b"AT B ") and own.startswith(b"AT A "),
+            "B answers the record A flooded with an AT line naming B; A's names A",
+        )
+
+
+@probe
 def record_forgotten_on_close(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h:
         h.start("A")
