@@ -20,6 +20,8 @@ never see released):
 
 from __future__ import annotations
 
+import contextlib
+import faulthandler
 import json
 import os
 import selectors
@@ -34,6 +36,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+#: How long a run over its time has to write its threads' stacks, and then to be reaped once
+#: killed (a kill is reaped at once: more means the warm interpreter has stopped answering).
+_STACKS_WRITTEN_S = 1.0
+_REAPED_S = 10.0
 #: What a validate run imports and builds before it talks to a herd: the cost shared by forking.
 _PRELOADED = (
     "herdref.tools.cli",
@@ -110,6 +116,9 @@ def _become_validate(request: dict[str, Any]) -> None:
     sys.stdout = open(1, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
     sys.stderr = open(2, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
     sys.argv = ["herdref", *request["argv"]]
+    # A run over its time is sent SIGUSR1 before it is killed: every thread's stack goes to its
+    # stderr, so the test's failure shows where it stood, not only that it ran over.
+    faulthandler.register(signal.SIGUSR1, file=sys.stderr, all_threads=True)
     from herdref.tools.cli import main
 
     # Raised through the parent's loop to the top: the interpreter then ends as any does.
@@ -169,8 +178,12 @@ class WarmValidate:
             stdin.flush()
         finished = run.ended.wait(timeout)
         if not finished and run.started.wait(0) and run.pid:
-            os.kill(run.pid, signal.SIGKILL)
-            run.ended.wait()
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(run.pid, signal.SIGUSR1)  # its threads' stacks, to its stderr
+                run.ended.wait(_STACKS_WRITTEN_S)
+                os.kill(run.pid, signal.SIGKILL)
+            if not run.ended.wait(_REAPED_S):
+                raise RuntimeError(f"validate run {number} (pid {run.pid}) was killed and never reaped")
         stdout, stderr = (path.read_text(errors="replace") if path.exists() else "" for path in outputs)
         if not finished:
             raise subprocess.TimeoutExpired(["herdref", *argv], timeout, stdout, stderr)
