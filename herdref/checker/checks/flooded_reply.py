@@ -14,12 +14,13 @@ from dataclasses import replace
 
 from herdref.checker.checks.at_lines import at_reply
 from herdref.checker.checks.helpers import neighbours_of
-from herdref.checker.checks.registry import CheckFailed, check
+from herdref.checker.checks.registry import CheckBlocked, CheckFailed, check
 from herdref.checker.checks.whatsat import judge_whatsat_reply
 from herdref.checker.checks.whatsat_reading import places_reply
 from herdref.checker.deadline import DeadlinePassed, wait_until
 from herdref.checker.places_evidence import unreadable_records
 from herdref.checker.target import CheckContext, CheckUnsupported
+from herdref.model.judge import split_at_fields
 
 
 @check(
@@ -29,15 +30,21 @@ from herdref.checker.target import CheckContext, CheckUnsupported
     "WHATSAT at a server that got the record by flooding answers an AT line naming the server the "
     "client reported to, not itself",
     # A herd that writes WHATSAT's AT line from its stored fields writes its own name there.
-    # A WHATSAT that does not answer the stored line at the origin either is whatsat-reply's
-    # (the same rebuilt line, named once there); flood-all counts a line that names the server
-    # asked, and is the record's otherwise, as the record arrived, for this check to name.
-    requires=("dialect", "at-reply-format", "whatsat-reply", "flood-all"),
+    # Not after whatsat-reply: a line rebuilt at the origin (its time difference as of the
+    # query, say) is no evidence of which name it writes elsewhere, and a herd whose own flood
+    # format drops the origin's name names the server asked whatever its WHATSAT does.
+    # Nor after flood-all, which cannot be judged where WHATSAT rebuilds the line (whatsat-reply
+    # BLOCKS it): only a herd flood-all saw flood nothing blocks this one. flood-all counts a
+    # line that names the server asked, and is the record's otherwise, as the record arrived,
+    # for this check to name.
+    requires=("dialect", "at-reply-format"),
 )
 def whatsat_origin_named(context: CheckContext) -> None:
     target = context.target
     if target.lookup_bound is None:
         raise CheckUnsupported(unreadable_records(target.dialect_probes, target.places_route))
+    if target.knowledge.does_not_flood is not None:
+        raise CheckBlocked("flood-all", f"no record arrives by flooding: {target.knowledge.does_not_flood}")
     origin = next((name for name in target.names if neighbours_of(target, name)), None)
     if origin is None:
         raise CheckUnsupported("no server has a neighbour: no record arrives by flooding")
@@ -58,10 +65,11 @@ def whatsat_origin_named(context: CheckContext) -> None:
 
     def record_shown() -> bool:
         reply = context.whatsat(neighbour, client, bound=target.lookup_bound or 0, linger=False)
-        first = reply.data.partition(b"\n")[0]
-        fields = first.split()
-        if fields[:1] == [b"AT"] and client in fields[2:]:
-            answered.append(first)
+        # The AT line as the checks read records: found behind words of the herd's own or with
+        # the body glued after it (whatsat-reply's to name, WHATSAT-5).
+        held = context.held_line(reply.data)
+        if held is not None and client in held.split()[2:]:
+            answered.append(held)
         return bool(answered)
 
     try:
@@ -71,6 +79,11 @@ def whatsat_origin_named(context: CheckContext) -> None:
         raise CheckUnsupported(
             f"{neighbour} answered no WHATSAT with an AT line for the client within the propagation time"
         ) from None
+    if split_at_fields(answered[0]) is None:
+        raise CheckUnsupported(
+            f"{neighbour} answers WHATSAT with {answered[0][:200]!r}, no AT line of AT-1's shape: which "
+            "server it names cannot be read (the reply's form is whatsat-reply's, WHATSAT-5)"
+        )
     named = answered[0].split()[1]
     if named == neighbour_id:
         raise CheckFailed(

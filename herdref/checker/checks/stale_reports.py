@@ -8,9 +8,16 @@ from fractions import Fraction
 from typing import Final
 
 from herdref.checker.checks.at_lines import held_record, held_report
-from herdref.checker.checks.registry import CheckFailed
+from herdref.checker.checks.registry import CheckBlocked, CheckFailed
 from herdref.checker.target import CheckContext, CheckUnsupported
-from herdref.model.judge import location_close, split_at_fields, time_close, time_diff_value
+from herdref.model.judge import (
+    carried_fields,
+    location_close,
+    looks_like_at,
+    split_at_fields,
+    time_close,
+    time_diff_value,
+)
 from herdref.model.replies import time_diff_window
 
 #: How much older than the newest report iamat-stale's stale report is, in seconds.
@@ -62,6 +69,9 @@ def kept_report(
     record at all), and how that was told where the line does not show it plainly.
     UNSUPPORTED when that cannot be told."""
     asked_at = Fraction(time.time_ns(), 1_000_000_000)
+    bound = context.target.lookup_bound
+    if context.target.knowledge.records_unreadable is not None and bound is not None:
+        return _kept_by_location(context, name, client, reports, bound)
     held = context.stored_line(name, client)
     if held is None:
         return None, None, ""
@@ -103,6 +113,35 @@ def kept_report(
     raise CheckUnsupported(
         f"{name} answers WHATSAT with {held!r}, whose location is no report's: which report it keeps "
         "cannot be seen"
+    )
+
+
+def _kept_by_location(
+    context: CheckContext, name: str, client: bytes, reports: dict[str, tuple[bytes, bytes]], bound: int
+) -> tuple[bytes | None, str | None, str]:
+    """kept_report where whatsat-reply saw WHATSAT answer an AT line that does not carry the
+    stored client time (``records_unreadable``: WHATSAT-5, named there). Each report has a
+    location of its own, so the one a rebuilt line carries still tells which report changed
+    the record last. BLOCKED by whatsat-reply, as any record read then is, when it carries none
+    (or more than one) of them."""
+    unreadable = context.target.knowledge.records_unreadable or ""
+    answer = context.whatsat(name, client, bound=bound, linger=False)
+    if answer.data.startswith(b"?"):
+        return None, None, ""  # '? <line>': no record of the client (WHATSAT-4)
+    first = answer.data.partition(b"\n")[0]
+    kinds = [
+        kind
+        for kind, (location, client_time) in reports.items()
+        if looks_like_at(first) and carried_fields(first, location, client_time)[0] is not None
+    ]
+    if len(kinds) != 1:
+        raise CheckBlocked("whatsat-reply", f"which record a server holds cannot be read: {unreadable}")
+    location = reports[kinds[0]][0].decode()
+    return (
+        first,
+        kinds[0],
+        f"its WHATSAT line carries that report's location, {location} (the line is rebuilt at each "
+        "WHATSAT, whatsat-reply's to name, WHATSAT-5; the location tells the report)",
     )
 
 

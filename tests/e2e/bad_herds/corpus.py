@@ -242,6 +242,7 @@ FLOODS_UNSEEN: frozenset[str] = frozenset(
     {
         "debug_text_to_client",
         "record_forgotten_on_close",
+        "stale_kept_whatsat_line_rebuilt",
         "unknown_client_exits",
         "unknown_client_exits_slow_flood",
         "whatsat_line_from_arguments",

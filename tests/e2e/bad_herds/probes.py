@@ -1298,6 +1298,20 @@ def stale_iamat_stored_at_origin(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def stale_kept_whatsat_line_rebuilt(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        h.iamat("A", b"order", LOCATION, b"2000000000.5", t)
+        h.iamat("A", b"order", b"+10.500000-020.500000", b"2000000000.25", t)
+        shown = (fields_of(h.wait_record("A", b"order", t)) + [b""] * 6)[4:6]
+        return t.evidence(
+            shown[0] == b"+10.500000-020.500000" and shown[1] not in (b"2000000000.5", b"2000000000.25"),
+            "an older IAMAT replaced the newer record, and WHATSAT shows neither report's client time",
+        )
+
+
+@probe
 def bad_time_overwrites_location(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h:
         h.start("A")

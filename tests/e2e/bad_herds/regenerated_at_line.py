@@ -1,5 +1,7 @@
-"""One bug: WHATSAT rebuilds the AT line at query time (this server's name, the time difference as
-of now) (WHATSAT-5)."""
+"""One line of code, two deviations a client sees: WHATSAT rebuilds the AT line at query time with
+the time difference as of now (every server: whatsat-reply) and this server's name (a server
+that got the record by flooding names itself: whatsat-origin-named). Both are WHATSAT-5: the
+reply starts with the stored AT line."""
 
 import time
 
