@@ -73,6 +73,11 @@ timeout that cannot succeed, and say why:
   record of it (STATE-1: it keeps a record only when a neighbour sends it back). A check that
   finds no record at the server a client just reported to is then BLOCKED by it, instead of
   UNSUPPORTED or FLAKY as the flood's round trip goes.
+* ``records_kept_while_connected``: origin-holds-record saw a server show a client's record
+  on the IAMAT's own connection and not on a new one once that closed (STATE-1: a herd that
+  deletes the record when its client disconnects). No WHATSAT on a connection of its own then
+  shows a record, so every check that reads one is BLOCKED by origin-holds-record, with that
+  evidence, rather than UNSUPPORTED with words about reaching Places.
 * ``repeat_unanswered``: a valid IAMAT whose client time an earlier IAMAT of the run had carried
   (a duplicate, or another client's time) got no reply (IAMAT-4: a herd that drops every
   time it has seen, whatever the client). A later check whose IAMAT with a repeated time gets
@@ -133,6 +138,7 @@ Fact = Literal[
     "relay_takes_older",
     "links_not_reopened",
     "origin_record_missing",
+    "records_kept_while_connected",
     "repeat_unanswered",
     "far_time_unanswered",
     "request_misplaced",
@@ -169,6 +175,7 @@ class RunKnowledge:
     relay_takes_older: str | None = None
     links_not_reopened: str | None = None
     origin_record_missing: str | None = None
+    records_kept_while_connected: str | None = None
     repeat_unanswered: str | None = None
     far_time_unanswered: str | None = None
     request_misplaced: str | None = None

@@ -13,10 +13,13 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
+from herdref.checker.outcomes import CheckBlocked, CheckUnsupported
+
 if TYPE_CHECKING:
     from herdref.checker.framing_model import DialectProbes
+    from herdref.checker.knowledge import RunKnowledge
 
-__all__ = ["POINT_AT_FIXTURE", "answered_with_places", "how_to_reach", "no_record_words"]
+__all__ = ["POINT_AT_FIXTURE", "answered_with_places", "how_to_reach", "no_record_words", "records_unseen"]
 
 #: How to make a herd's Places requests reach the fixture (when the run does not say how it
 #: sent them there: an attached herd).
@@ -86,6 +89,17 @@ def no_record_words(requests: Sequence[Mapping[str, Any]] | None, route: str = "
             f"(answer status {requests[-1].get('answer_status')})"
         )
     return f"no Places request reached the fixture: {how_to_reach(route)}"
+
+
+def records_unseen(
+    knowledge: RunKnowledge, probes: DialectProbes | None, route: str = ""
+) -> CheckUnsupported:
+    """What a check that needs a record a WHATSAT shows raises on a herd whose WHATSAT showed
+    none in the dialect step: BLOCKED by origin-holds-record where it saw the record kept only
+    while the client stays connected (STATE-1), else UNSUPPORTED, saying why (below)."""
+    if knowledge.records_kept_while_connected is not None:
+        return CheckBlocked("origin-holds-record", knowledge.records_kept_while_connected)
+    return CheckUnsupported(unreadable_records(probes, route))
 
 
 def unreadable_records(probes: DialectProbes | None, route: str = "") -> str:

@@ -27,7 +27,7 @@ from herdref.checker.framing_model import Dialect, DialectProbes
 from herdref.checker.knowledge import Fact, RunKnowledge
 from herdref.checker.launcher import Launcher
 from herdref.checker.outcomes import BudgetSpent, CheckBlocked, CheckFailed, CheckUnsupported
-from herdref.checker.places_evidence import ROUTE_REDIRECT, ROUTE_REDIRECT_UNUSED, unreadable_records
+from herdref.checker.places_evidence import ROUTE_REDIRECT, ROUTE_REDIRECT_UNUSED, records_unseen
 from herdref.checker.redirect import GoogleLookups
 from herdref.checker.side_by_side import ask_each
 from herdref.checker.variation import Variation, new_seed
@@ -492,7 +492,7 @@ class CheckContext:
         ``silence_is_none`` (a server that must not hold the record: whatever it does with
         WHATSAT, it shows no record)."""
         if self.target.lookup_bound is None:
-            raise CheckUnsupported(unreadable_records(self.target.dialect_probes, self.target.places_route))
+            raise records_unseen(self.target.knowledge, self.target.dialect_probes, self.target.places_route)
         unreadable = self.target.knowledge.records_unreadable
         if unreadable is not None:
             # whatsat-reply named it (WHATSAT-5): no WHATSAT shows which record a server holds,

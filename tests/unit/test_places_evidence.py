@@ -11,6 +11,8 @@ from typing import Any
 
 from herdref.checker.client import Transcript
 from herdref.checker.framing_model import CommandProbe, DialectProbes
+from herdref.checker.knowledge import RunKnowledge
+from herdref.checker.outcomes import CheckBlocked
 from herdref.checker.places_evidence import (
     POINT_AT_FIXTURE,
     ROUTE_ISOLATE,
@@ -20,6 +22,7 @@ from herdref.checker.places_evidence import (
     answered_with_places,
     how_to_reach,
     no_record_words,
+    records_unseen,
     unreadable_records,
 )
 from herdref.checker.redirect import GoogleLookups, install_redirect, lookup_log
@@ -73,6 +76,18 @@ def test_unreadable_records_quote_a_refusal_instead_of_blaming_places() -> None:
     words = unreadable_records(_probes([], b"No such user on the servers\r\n"), ROUTE_URL)
     assert "got b'No such user on the servers\\r\\n'" in words
     assert "fixture" not in words and "--redirect-google" not in words
+
+
+def test_records_unseen_is_blocked_by_origin_holds_record_once_it_saw_records_kept_while_connected() -> None:
+    probes = _probes([], b"No such user on the servers\r\n")
+    knowledge = RunKnowledge()
+    unseen = records_unseen(knowledge, probes, ROUTE_URL)
+    assert not isinstance(unseen, CheckBlocked)
+    assert str(unseen) == unreadable_records(probes, ROUTE_URL)
+    knowledge.learn({"records_kept_while_connected": "A forgets a record when its client leaves"})
+    blocked = records_unseen(knowledge, probes, ROUTE_URL)
+    assert isinstance(blocked, CheckBlocked) and blocked.by == "origin-holds-record"
+    assert "forgets a record" in str(blocked)
 
 
 def test_the_words_say_what_the_run_did_to_reach_the_fixture() -> None:

@@ -18,7 +18,7 @@ from herdref.checker.checks.registry import CheckBlocked, CheckFailed, check
 from herdref.checker.checks.whatsat import judge_whatsat_reply
 from herdref.checker.checks.whatsat_reading import places_reply
 from herdref.checker.deadline import DeadlinePassed, wait_until
-from herdref.checker.places_evidence import unreadable_records
+from herdref.checker.places_evidence import records_unseen
 from herdref.checker.target import CheckContext, CheckUnsupported
 from herdref.model.judge import split_at_fields
 
@@ -42,7 +42,7 @@ from herdref.model.judge import split_at_fields
 def whatsat_origin_named(context: CheckContext) -> None:
     target = context.target
     if target.lookup_bound is None:
-        raise CheckUnsupported(unreadable_records(target.dialect_probes, target.places_route))
+        raise records_unseen(target.knowledge, target.dialect_probes, target.places_route)
     if target.knowledge.does_not_flood is not None:
         raise CheckBlocked("flood-all", f"no record arrives by flooding: {target.knowledge.does_not_flood}")
     origin = next((name for name in target.names if neighbours_of(target, name)), None)

@@ -25,6 +25,7 @@ from herdref.checker.checks.helpers import (
 from herdref.checker.checks.registry import CheckBlocked, CheckFailed, check
 from herdref.checker.client import crlf_lines, reply_complete
 from herdref.checker.dialect import CommandProbe, dialect_probes, greeting_of, probe_command, probe_dialect
+from herdref.checker.places_evidence import records_unseen
 from herdref.checker.target import CheckContext, CheckUnsupported
 from herdref.model.judge import (
     carried_report,
@@ -159,9 +160,11 @@ def frame_half_close_whatsat(context: CheckContext) -> None:
     # A check of its own (issue 11, cascades): a herd that drops the connection on the client's
     # EOF loses only replies that are still waiting for Places; its IAMAT replies on half-close
     # are fine, so the checks that use IAMAT with half-close must not be BLOCKED by this.
-    whatsat = dialect_probes(context.target, transcript=context.transcript).whatsat
+    probes = dialect_probes(context.target, transcript=context.transcript)
+    whatsat = probes.whatsat
     if not (whatsat.half_close_answered or whatsat.kept_open_answered):
-        raise CheckUnsupported("WHATSAT got no reply in the dialect step, with or without a half-close")
+        # In words true of what the dialect step's WHATSATs got (a refusal, silence ...).
+        raise records_unseen(context.target.knowledge, probes, context.target.places_route)
     _require_half_close_answered("WHATSAT", whatsat)
     cut = context.target.dialect.places_reply_cut_on_half_close
     if cut:

@@ -138,6 +138,10 @@ def _held_only_while_connected(context: CheckContext, name: str) -> None:
         return
     if after is None or looks_like_at(after):
         return  # the record, or no answer at all (not evidence of a record forgotten)
+    context.learned["records_kept_while_connected"] = (
+        f"{name} showed a record to a WHATSAT on the IAMAT's own connection and not on a new one once "
+        "that one had closed: no WHATSAT on a connection of its own shows a record"
+    )
     raise CheckFailed(
         f"{name} showed the record of an IAMAT to a WHATSAT on the IAMAT's own connection, and not to "
         "the same WHATSAT on a new connection once that one had closed: it keeps a client's record "

@@ -75,6 +75,8 @@ def places_bound_zero(context: CheckContext) -> None:
         )
     if not looks_like_at(reply.data):
         got = show(reply.received[:200]) if reply.data else "no reply"
+        if context.target.knowledge.records_kept_while_connected is not None:
+            raise CheckBlocked("origin-holds-record", context.target.knowledge.records_kept_while_connected)
         raise CheckUnsupported(
             f"a WHATSAT with bound 0 got {got}, not the AT line and an empty result (whatsat-reply "
             "judges the reply), so there is no empty result to judge"
@@ -261,9 +263,16 @@ def places_radius_metres(context: CheckContext) -> None:
         if not found.own and not found.strays:
             if radius_km == b"0.5" and not looks_like_at(reply.data):
                 break  # a decimal radius is refused (or dropped) here; limits-edges reports that
+            kept_while_connected = context.target.knowledge.records_kept_while_connected
+            if not looks_like_at(reply.data) and kept_while_connected is not None:
+                # No record on a connection of its own (STATE-1): no request is made for one.
+                raise CheckBlocked("origin-holds-record", kept_while_connected)
             raise CheckUnsupported(
                 "the target's Places request never reached the fixture"
                 if looks_like_at(reply.data)
+                else f"WHATSAT radius {radius_km.decode()} km got {show(reply.received[:120])}, no AT line, "
+                "and no Places request was made"
+                if reply.received
                 else f"WHATSAT radius {radius_km.decode()} km got no answer, so no Places request was made"
             )
         if not found.own:
