@@ -64,6 +64,10 @@ timeout that cannot succeed, and say why:
   space changed (a trailing space, doubled spaces: FLOOD-5), named there. Every WHATSAT's first
   line is then read with its white space squeezed, and flood-all's FAIL no longer blocks the
   checks that need flooding: each judges its own property (FLOOD-2, LINK-2 ...) past it.
+* ``relayed_lines_changed``: flood-all saw a server hold another AT line than the origin's
+  for the record (FLOOD-5), not only in its white space. Which server a neighbour's WHATSAT line
+  names then says nothing of the WHATSAT (the relay changed the line): whatsat-origin-named is
+  BLOCKED by flood-all.
 * ``links_not_reopened``: a server restarted by a check did not get its links back (LINK-2:
   its records reached no neighbour, or theirs never reached it), named by that check. A later
   check that restarts a server notes the same missing reconnection instead of failing on it a
@@ -143,6 +147,7 @@ Fact = Literal[
     "far_time_unanswered",
     "request_misplaced",
     "relayed_spacing",
+    "relayed_lines_changed",
     "unknown_client_kills",
     "neighbour_death_kills",
     "at_lines_flood_forever",
@@ -180,6 +185,7 @@ class RunKnowledge:
     far_time_unanswered: str | None = None
     request_misplaced: str | None = None
     relayed_spacing: str | None = None
+    relayed_lines_changed: str | None = None
     unknown_client_kills: str | None = None
     neighbour_death_kills: str | None = None
     at_lines_flood_forever: str | None = None

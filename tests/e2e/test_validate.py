@@ -56,8 +56,8 @@ _CORPUS_TEST = "test_corpus_herd_is_judged_as_its_manifest_says"
 def corpus_run(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Callable[[str], CorpusRun]]:
-    """The validate run of a corpus herd. Every herd selected for this session starts at once,
-    CORPUS_JOBS at a time, so the corpus costs a fraction of its runs' summed wall time."""
+    """The validate run of a corpus herd. Runs go CORPUS_JOBS at a time, started ahead of the
+    tests that judge them, so the corpus costs a fraction of its runs' summed wall time."""
     selected = [
         item.callspec.params["herd"]  # type: ignore[attr-defined]
         for item in request.session.items
@@ -91,13 +91,22 @@ def corpus_run(
         WarmValidate(tmp_path_factory.mktemp("warm-validate")) as warm,
         ThreadPoolExecutor(CORPUS_JOBS) as pool,
     ):
-        # In the tests' own order (CORPUS_ORDER), so that each test waits for its own run and
-        # the few started beside it, never for the whole queue ahead of it (a test whose run
-        # was queued last waited over pytest's timeout for the others on a busy machine).
-        runs: dict[str, Future[CorpusRun]] = {
-            name: pool.submit(run, name) for name in sorted(selected, key=CORPUS_ORDER.index)
-        }
-        yield lambda name: runs[name].result()
+        # Started as the tests ask, in their own order (CORPUS_ORDER), each test's run and the
+        # next CORPUS_JOBS: the pool never idles, and a test waits for its own run, never for a
+        # queue ahead of it. Only the herds of this worker's tests run: every worker sees every
+        # item, so a run without --dist loadgroup, which spreads the corpus over the workers,
+        # would otherwise run the whole corpus once in each of them.
+        order = sorted(selected, key=CORPUS_ORDER.index)
+        runs: dict[str, Future[CorpusRun]] = {}
+
+        def result(name: str) -> CorpusRun:
+            start = order.index(name)
+            for ahead in order[start : start + CORPUS_JOBS + 1]:
+                if ahead not in runs:
+                    runs[ahead] = pool.submit(run, ahead)
+            return runs[name].result()
+
+        yield result
         for future in runs.values():
             future.cancel()
 

@@ -34,7 +34,8 @@ from herdref.model.judge import split_at_fields
     # query, say) is no evidence of which name it writes elsewhere, and a herd whose own flood
     # format drops the origin's name names the server asked whatever its WHATSAT does.
     # Nor after flood-all, which cannot be judged where WHATSAT rebuilds the line (whatsat-reply
-    # BLOCKS it): only a herd flood-all saw flood nothing blocks this one. flood-all counts a
+    # BLOCKS it): only a herd flood-all saw flood nothing, or change the lines it relays,
+    # blocks this one. flood-all counts a
     # line that names the server asked, and is the record's otherwise, as the record arrived,
     # for this check to name.
     requires=("dialect", "at-reply-format"),
@@ -45,6 +46,9 @@ def whatsat_origin_named(context: CheckContext) -> None:
         raise records_unseen(target.knowledge, target.dialect_probes, target.places_route)
     if target.knowledge.does_not_flood is not None:
         raise CheckBlocked("flood-all", f"no record arrives by flooding: {target.knowledge.does_not_flood}")
+    if target.knowledge.relayed_lines_changed is not None:
+        # A relay that changes the line may write the name too: the WHATSAT cannot be told apart.
+        raise CheckBlocked("flood-all", f"relayed lines change: {target.knowledge.relayed_lines_changed}")
     origin = next((name for name in target.names if neighbours_of(target, name)), None)
     if origin is None:
         raise CheckUnsupported("no server has a neighbour: no record arrives by flooding")

@@ -269,6 +269,8 @@ def flood_all(context: CheckContext) -> None:
         except CheckFailed as failure:
             if failure.clause == "FLOOD-1":
                 _learn_no_flooding(context, origin, sorted(holders), client)
+            elif failure.clause == "FLOOD-5" and "relayed_spacing" not in context.learned:
+                context.learned["relayed_lines_changed"] = f"flood-all: {failure.summary}"
             raise
 
 

@@ -1809,6 +1809,28 @@ def floods_non_neighbour(script: Path, directory: Path) -> Evidence:
         return t.evidence(bool(c.lines()), "C, which is not linked to A, gets A's record")
 
 
+@probe
+def floods_off_the_links(script: Path, directory: Path) -> Evidence:
+    # D, the last by name, is linked to A and B, not to C: it sends to A and C, never to B.
+    with (
+        herd(script, directory, names=("A", "B", "C", "D"), links=(("A", "D"), ("B", "D"), ("C", "A"))) as h,
+        fake_server(h.ports["A"]) as a,
+        fake_server(h.ports["B"]) as b,
+        fake_server(h.ports["C"]) as c,
+    ):
+        h.start("D")
+        t = Transcript()
+        h.iamat("D", b"topology", LOCATION, now(), t)
+        wait_for(lambda: bool(a.lines()) and bool(c.lines()))
+        wait_for(lambda: bool(b.lines()), QUIET_S)
+        for fake, what in ((a, "A (fake, linked)"), (b, "B (fake, linked)"), (c, "C (fake, not linked)")):
+            t.got(what, b"\n".join(fake.lines()))
+        return t.evidence(
+            bool(c.lines()) and not b.lines(),
+            "C, not linked to D, gets D's record, and B, linked, never does",
+        )
+
+
 def _copies_at_fake(script: Path, directory: Path, send: Callable[[Herd, Transcript], bytes]) -> Evidence:
     with (
         herd(script, directory, names=("A", "B", "C"), links=(("A", "B"), ("A", "C"), ("B", "C"))) as h,

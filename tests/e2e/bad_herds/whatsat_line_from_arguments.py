@@ -1,6 +1,8 @@
-"""One bug: WHATSAT answers with an AT line rebuilt from the WHATSAT itself: this server's name,
-the time difference as of now, the client, then the request's radius and bound where the
-location and the client time belong (WHATSAT-5: the reply starts with the stored AT line)."""
+"""One line of code, two deviations a client sees: WHATSAT answers with an AT line rebuilt from the
+WHATSAT itself: this server's name (a server that got the record by flooding names itself:
+whatsat-origin-named), the time difference as of now, the client, then the request's radius and
+bound where the location and the client time belong (whatsat-reply). Both are WHATSAT-5: the
+reply starts with the stored AT line."""
 
 import time
 
