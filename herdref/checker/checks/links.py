@@ -13,7 +13,6 @@ from typing import Final
 from herdref.checker.checks.at_lines import at_reply, echoed
 from herdref.checker.checks.helpers import (
     failure_as,
-    named_together,
     need_launcher,
     neighbours_of,
     reachable_without,
@@ -26,7 +25,7 @@ from herdref.checker.checks.relinking import require_whole_again
 from herdref.checker.checks.spreading import require_flood, require_spread
 from herdref.checker.deadline import DeadlinePassed, wait_until
 from herdref.checker.socket_queues import PortQueues, how_floods_wait, port_queues
-from herdref.checker.target import BudgetSpent, CheckContext, CheckUnsupported, Target
+from herdref.checker.target import BudgetSpent, CheckContext, Target
 from herdref.model import components
 from herdref.model.judge import looks_like_at
 
@@ -56,9 +55,6 @@ _FILL_BIG_CLIENT_OCTETS: Final = 60_000
 #: stopped neighbour's accept queue is full): its buffers are not what is being tested, so the
 #: filling stops there.
 _FILL_SLOW_REPLY_S: Final = 1.0
-#: flood-pairs goes on past a failing pair until this many failed (each may wait out the
-#: propagation time) or both its clauses did (FLOOD-1: missing; FLOOD-4: off the links).
-_FAILURES_NAMED: Final = 3
 
 # ---- links ---------------------------------------------------------------------------------
 
@@ -498,45 +494,27 @@ def _flood_with_pairs_down(
             f"every pair is killed, none stopped: {target.knowledge.stopped_neighbour_blocks}"
         )
         killed = list(pairs)
-    # The pairs after a failing one are still taken down, so that one defect hides no other (a
-    # student herd relayed to a server that is no neighbour, seen with the fourth pair down,
-    # and never to one that is, seen only with a later pair down): see _FAILURES_NAMED.
-    failures: list[CheckFailed] = []
-    try:
-        for pair in pairs:
-            clauses = {failure.clause or "FLOOD-1" for failure in failures}
-            if len(failures) == _FAILURES_NAMED or clauses >= {"FLOOD-1", "FLOOD-4"}:
-                context.transcript.note(f"{len(failures)} pairs failed: the others are not taken down")
-                break
-            kill = pair in killed
-            context.transcript.note(f"{'killing' if kill else 'stopping'} {pair[0]} and {pair[1]}")
-            for name in pair:
-                if kill:
-                    launcher.kill(name)
-                else:
-                    launcher.pause(name)
-            try:
-                _flood_without(context, pair, set(target.names) - set(pair))
-            except CheckFailed as failure:
-                failures.append(failure)
-            finally:
-                if not kill:
-                    for name in pair:
-                        launcher.resume(name)
+    for pair in pairs:
+        kill = pair in killed
+        down = set(pair)
+        context.transcript.note(f"{'killing' if kill else 'stopping'} {pair[0]} and {pair[1]}")
+        for name in pair:
             if kill:
+                launcher.kill(name)
+            else:
+                launcher.pause(name)
+        try:
+            _flood_without(context, pair, set(target.names) - down)
+        finally:
+            if not kill:
                 for name in pair:
-                    launcher.start(name)
-                for name in pair:
-                    launcher.wait_listening(name, deadline_s=target.startup_s)
-                require_whole_again(context, pair)
-    except (CheckFailed, CheckUnsupported) as stopped:
-        if not failures:
-            raise
-        # What ended the round is named with the pairs that failed before it, if a failure.
-        failures += [stopped] if isinstance(stopped, CheckFailed) else []
-        context.transcript.note(f"the pairs after it were not taken down: {stopped}")
-    if failures:
-        raise named_together(failures)
+                    launcher.resume(name)
+        if kill:
+            for name in pair:
+                launcher.start(name)
+            for name in pair:
+                launcher.wait_listening(name, deadline_s=target.startup_s)
+            require_whole_again(context, pair)
 
 
 def _flood_without(context: CheckContext, pair: tuple[str, str], survivors: set[str]) -> None:

@@ -1,8 +1,9 @@
 """One bug, as a student herd had it: a server floods to a server that is not its neighbour in
 the herd file, in place of one that is (FLOOD-4: servers talk only with their configured
 neighbours). With every server up each record still reaches every server; with a pair of
-servers down, one server holds a record it cannot have got over the links (FLOOD-4), and with
-another pair down a neighbour never gets one (FLOOD-1): flood-pairs names both."""
+servers down a neighbour never gets one (FLOOD-1), and with another pair down one server holds
+a record it cannot have got over the links (FLOOD-4). flood-pairs names the first pair that
+fails (FLOOD-1 here: the pairs go in the herd file's order)."""
 
 from _base import HerdServer, main
 
