@@ -19,7 +19,14 @@ if TYPE_CHECKING:
     from herdref.checker.framing_model import DialectProbes
     from herdref.checker.knowledge import RunKnowledge
 
-__all__ = ["POINT_AT_FIXTURE", "answered_with_places", "how_to_reach", "no_record_words", "records_unseen"]
+__all__ = [
+    "POINT_AT_FIXTURE",
+    "answered_with_places",
+    "how_to_reach",
+    "no_record_words",
+    "raise_if_records_kept_while_connected",
+    "records_unseen",
+]
 
 #: How to make a herd's Places requests reach the fixture (when the run does not say how it
 #: sent them there: an attached herd).
@@ -91,15 +98,28 @@ def no_record_words(requests: Sequence[Mapping[str, Any]] | None, route: str = "
     return f"no Places request reached the fixture: {how_to_reach(route)}"
 
 
+def raise_if_records_kept_while_connected(knowledge: RunKnowledge) -> None:
+    """BLOCKED by origin-holds-record, with its evidence, where it saw a record kept only while
+    the client stays connected (STATE-1): no WHATSAT on a connection of its own shows one, so a
+    check that needs one to show (or a Places request made for one) cannot be judged."""
+    blocked = _kept_while_connected(knowledge)
+    if blocked is not None:
+        raise blocked
+
+
 def records_unseen(
     knowledge: RunKnowledge, probes: DialectProbes | None, route: str = ""
 ) -> CheckUnsupported:
     """What a check that needs a record a WHATSAT shows raises on a herd whose WHATSAT showed
     none in the dialect step: BLOCKED by origin-holds-record where it saw the record kept only
     while the client stays connected (STATE-1), else UNSUPPORTED, saying why (below)."""
-    if knowledge.records_kept_while_connected is not None:
-        return CheckBlocked("origin-holds-record", knowledge.records_kept_while_connected)
-    return CheckUnsupported(unreadable_records(probes, route))
+    return _kept_while_connected(knowledge) or CheckUnsupported(unreadable_records(probes, route))
+
+
+def _kept_while_connected(knowledge: RunKnowledge) -> CheckBlocked | None:
+    if knowledge.records_kept_while_connected is None:
+        return None
+    return CheckBlocked("origin-holds-record", knowledge.records_kept_while_connected)
 
 
 def unreadable_records(probes: DialectProbes | None, route: str = "") -> str:

@@ -121,7 +121,7 @@ def _herd_file_on_unused_ports(folder: Path, used: set[int]) -> Path:
             return path
 
 
-# One pytest-xdist worker runs the whole corpus: the module fixture starts every herd at once.
+# One pytest-xdist worker runs the whole corpus (--dist loadgroup): the module fixture's pool.
 @pytest.mark.xdist_group("corpus")
 @pytest.mark.parametrize("herd", CORPUS_ORDER)
 def test_corpus_herd_is_judged_as_its_manifest_says(

@@ -19,6 +19,7 @@ from herdref.checker.places_attribution import (
     request_circle,
     wait_for_request,
 )
+from herdref.checker.places_evidence import raise_if_records_kept_while_connected
 from herdref.checker.target import CheckContext, CheckUnsupported
 from herdref.model.judge import looks_like_at
 from herdref.model.replies import RESULT_KEYS, result_array
@@ -75,8 +76,7 @@ def places_bound_zero(context: CheckContext) -> None:
         )
     if not looks_like_at(reply.data):
         got = show(reply.received[:200]) if reply.data else "no reply"
-        if context.target.knowledge.records_kept_while_connected is not None:
-            raise CheckBlocked("origin-holds-record", context.target.knowledge.records_kept_while_connected)
+        raise_if_records_kept_while_connected(context.target.knowledge)
         raise CheckUnsupported(
             f"a WHATSAT with bound 0 got {got}, not the AT line and an empty result (whatsat-reply "
             "judges the reply), so there is no empty result to judge"
@@ -263,10 +263,9 @@ def places_radius_metres(context: CheckContext) -> None:
         if not found.own and not found.strays:
             if radius_km == b"0.5" and not looks_like_at(reply.data):
                 break  # a decimal radius is refused (or dropped) here; limits-edges reports that
-            kept_while_connected = context.target.knowledge.records_kept_while_connected
-            if not looks_like_at(reply.data) and kept_while_connected is not None:
+            if not looks_like_at(reply.data):
                 # No record on a connection of its own (STATE-1): no request is made for one.
-                raise CheckBlocked("origin-holds-record", kept_while_connected)
+                raise_if_records_kept_while_connected(context.target.knowledge)
             raise CheckUnsupported(
                 "the target's Places request never reached the fixture"
                 if looks_like_at(reply.data)

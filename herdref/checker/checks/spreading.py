@@ -94,7 +94,7 @@ def require_flood(
     if self_named:
         # The record arrived; the line shows the answering server's own name where the
         # origin's stands, whether its WHATSAT or its relay wrote it: what a client reads is
-        # WHATSAT-5's, named once by whatsat-origin-named (which needs this check to pass).
+        # WHATSAT-5's, named once by whatsat-origin-named.
         context.transcript.note(
             f"{', '.join(self_named)} answer(s) WHATSAT with the record's line naming itself: the record "
             "arrived (whatsat-origin-named names the line, WHATSAT-5)"

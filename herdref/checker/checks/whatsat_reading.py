@@ -6,10 +6,15 @@ import ast
 import json
 
 from herdref.checker.checks.helpers import show
-from herdref.checker.checks.registry import CheckBlocked, CheckFailed
+from herdref.checker.checks.registry import CheckFailed
 from herdref.checker.client import Exchange
 from herdref.checker.places_attribution import now, wait_for_request
-from herdref.checker.places_evidence import answered_with_places, how_to_reach, no_record_words
+from herdref.checker.places_evidence import (
+    answered_with_places,
+    how_to_reach,
+    no_record_words,
+    raise_if_records_kept_while_connected,
+)
 from herdref.checker.target import CheckContext, CheckUnsupported
 from herdref.model.judge import glued_at_line, looks_like_at
 
@@ -68,8 +73,7 @@ def places_reply(
     dialect step (why, as the fixture's log tells: whatsat-reply names a herd defect once)."""
     if not context.target.places_work:
         probes = context.target.dialect_probes
-        if context.target.knowledge.records_kept_while_connected is not None:
-            raise CheckBlocked("origin-holds-record", context.target.knowledge.records_kept_while_connected)
+        raise_if_records_kept_while_connected(context.target.knowledge)
         raise CheckUnsupported(
             "a WHATSAT with a bound above 0 showed no record in the dialect step, and "
             + no_record_words(probes.places_requests if probes else None, context.target.places_route)
@@ -85,8 +89,7 @@ def unanswered_after_places(context: CheckContext, name: str, client: bytes, lin
     line's content" too); no request at all is UNSUPPORTED, with how to point the herd at the
     fixture. A reply that does show the record is returned, to be judged as usual."""
     fixture = context.target.fixture
-    if context.target.knowledge.records_kept_while_connected is not None:
-        raise CheckBlocked("origin-holds-record", context.target.knowledge.records_kept_while_connected)
+    raise_if_records_kept_while_connected(context.target.knowledge)
     if fixture is None:
         raise CheckUnsupported("a WHATSAT with a bound above 0 showed no record, and no fixture sees Places")
     fixture.reset()
