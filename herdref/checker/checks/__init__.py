@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from herdref.checker.checks import (
+    blank_lines,
     echo,
     eof_flood,
     error_replies,
@@ -51,6 +52,7 @@ _SECTION_ORDER = [
     module.__name__
     for module in (
         framing,
+        blank_lines,
         greeting,
         split_write,
         interleaving,
