@@ -33,15 +33,15 @@ from herdref.checker.side_by_side import ask_each
 from herdref.checker.variation import Variation, new_seed
 from herdref.herd.config import HerdConfig
 from herdref.model.judge import (
-    carried_fields,
+    at_client_time,
     carries_report_of,
-    decimal_value,
+    held_final,
+    holds_report_or_newer,
     looks_like_at,
     names_answering_server,
     parse_at_line,
     record_line,
     same_record,
-    split_at_fields,
 )
 from herdref.protocol import WHITESPACE
 
@@ -49,32 +49,6 @@ if TYPE_CHECKING:
     from herdref.places.fixture import FixtureHandle
 
 __all__ = ["BudgetSpent", "CheckBlocked", "CheckContext", "CheckFailed", "CheckUnsupported", "Target"]
-
-
-def _client_time(line: bytes) -> bytes | None:
-    """The client time of an AT line, one with other white space between its six fields too (a
-    relayed line with a trailing space holds that client time: final all the same)."""
-    record = parse_at_line(line) or split_at_fields(b" ".join(line.split()))
-    return None if record is None else record.client_time
-
-
-def _final(held: bytes, client_time: bytes) -> bool:
-    """``held`` has ``client_time`` (FLOOD-2 keeps the first record) or it cut short in its
-    fraction (its line not read whole; a whole number may be an older record): it stays."""
-    held_time = _client_time(held) or b""
-    return held_time == client_time or (b"." in held_time and client_time.startswith(held_time))
-
-
-def _holds_report_or_newer(held: bytes | None, location: bytes, client_time: bytes) -> bool:
-    """Whether ``held`` (a server's answer to WHATSAT) carries the report sent (its location and
-    client time), or a record with a newer client time (the report was stale)."""
-    if held is None:
-        return False
-    if all(carried_fields(held, location, client_time)):
-        return True
-    record, sent = parse_at_line(held), decimal_value(client_time)
-    kept = decimal_value(record.client_time) if record is not None else None
-    return kept is not None and sent is not None and kept >= sent
 
 
 @dataclass(slots=True)
@@ -309,16 +283,24 @@ class CheckContext:
             linger=linger,
         )
 
-    def raw(self, name: str, payload: bytes, *, timeout_s: float | None = None, replies: int = 1) -> Exchange:
-        """Half-close, whatever the herd's framing, and read in its dialect (for the framing
-        checks, which need EOF to end a line); from a server that keeps its side open, until
-        ``replies`` one-line replies are in."""
+    def raw(
+        self,
+        name: str,
+        payload: bytes,
+        *,
+        timeout_s: float | None = None,
+        replies: int = 1,
+        half_close: bool = True,
+    ) -> Exchange:
+        """Half-close (unless told not to), whatever the herd's framing, and read in its dialect
+        (for the framing checks, which need EOF to end a line); from a server that keeps its side
+        open, until ``replies`` one-line replies are in."""
         return self._exchange(
             name,
             payload,
             whatsat=False,
             timeout_s=timeout_s,
-            half_close=True,
+            half_close=half_close,
             until_complete=None if self.target.dialect.iamat.server_closes else False,
             replies=replies,
         )
@@ -463,7 +445,7 @@ class CheckContext:
             # neighbour, is held while this one's round trip is still on its way.
             with contextlib.suppress(DeadlinePassed):
                 wait_until(
-                    lambda: _holds_report_or_newer(
+                    lambda: holds_report_or_newer(
                         self.stored_line(name, client, silence_is_none=True), location, client_time
                     ),
                     deadline_s=self.remaining(min(1.0, self.target.propagation_s)),
@@ -531,7 +513,7 @@ class CheckContext:
         seen: dict[str, bytes | None] = dict.fromkeys(names)
         pending = set(names)
         record = parse_at_line(line)
-        client_time = _client_time(line)  # by AT-1's shape where the grammar refuses its values
+        client_time = at_client_time(line)  # by AT-1's shape where the grammar refuses its values
 
         # Once a server answered a WHATSAT with silence, each later ask waits only the short
         # replay silence, so that one silent ask does not spend the whole propagation time and
@@ -564,7 +546,7 @@ class CheckContext:
                     # The record, possibly re-printed or with its time difference worked out
                     # again (require_flood judges which, and whether that is a failure).
                     pending.discard(name)
-                elif held is not None and client_time is not None and _final(held, client_time):
+                elif held is not None and client_time is not None and held_final(held, client_time):
                     final = True
             return final or not pending
 

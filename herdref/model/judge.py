@@ -346,6 +346,32 @@ def carries_report_of(line: bytes | None, record: At | None) -> bool:
     return record is None or any(carried_fields(line, record.location, record.client_time))
 
 
+def at_client_time(line: bytes) -> bytes | None:
+    """The client time of an AT line, one with other white space between its six fields too (a
+    relayed line with a trailing space holds that client time: final all the same)."""
+    record = parse_at_line(line) or split_at_fields(b" ".join(line.split()))
+    return None if record is None else record.client_time
+
+
+def held_final(held: bytes, client_time: bytes) -> bool:
+    """``held`` has ``client_time`` (FLOOD-2 keeps the first record) or it cut short in its
+    fraction (its line not read whole; a whole number may be an older record): it stays."""
+    held_time = at_client_time(held) or b""
+    return held_time == client_time or (b"." in held_time and client_time.startswith(held_time))
+
+
+def holds_report_or_newer(held: bytes | None, location: bytes, client_time: bytes) -> bool:
+    """Whether ``held`` (a server's answer to WHATSAT) carries the report sent (its location and
+    client time), or a record with a newer client time (the report was stale)."""
+    if held is None:
+        return False
+    if all(carried_fields(held, location, client_time)):
+        return True
+    record, sent = parse_at_line(held), decimal_value(client_time)
+    kept = decimal_value(record.client_time) if record is not None else None
+    return kept is not None and sent is not None and kept >= sent
+
+
 def carried_report(line: bytes, reports: Sequence[tuple[bytes, bytes]]) -> int | None:
     """Which of ``reports`` (each the ``(location, client_time)`` of an IAMAT the checker sent)
     the AT-shaped ``line`` carries, by its fields (:func:`carried_fields`): the index of the one

@@ -30,7 +30,9 @@ _BLANK_ONLY_WAIT_S: Final = 1.0
     # herd may answer a blank line as an invalid one (FRAME-5: "no reply other than a `?`
     # reply"): one whose '?' writer never answers any invalid line (error-reply, ERR-1) and
     # drops the connection instead would fail here for that same defect, so it is BLOCKED.
-    requires=("dialect", "frame-half-close", "at-reply-format", "error-reply"),
+    # Not frame-half-close: a herd that loses replies on half-close is asked on a connection it
+    # answers, so a blank line's own defect is not hidden behind that one (a student herd).
+    requires=("dialect", "at-reply-format", "error-reply"),
     reads_malformed_at=True,
 )
 def frame_blank_lines(context: CheckContext) -> None:
@@ -40,7 +42,12 @@ def frame_blank_lines(context: CheckContext) -> None:
     # A connection that carries nothing but blank lines: no reply, and the server goes on.
     # On a connection the server keeps open a read ends once as many lines as it waits for are
     # in: a herd that answers each blank line ('? ', left open by A20) answers two here.
-    only_blank = context.raw(name, b"\n" + blank + b"\n", timeout_s=_BLANK_ONLY_WAIT_S, replies=2)
+    # In the framing the herd answers IAMAT in: half-closed where it answers that way (EOF then
+    # ends what it reads), kept open where it answers only so.
+    half_close = context.target.dialect.iamat.half_close
+    only_blank = context.raw(
+        name, b"\n" + blank + b"\n", timeout_s=_BLANK_ONLY_WAIT_S, replies=2, half_close=half_close
+    )
     one_line_each = context.target.dialect.single_shot
     # What a herd answers to a blank line the course leaves open (protocol notes A20): '? '
     # (and its copy) is a strict deviation (FRAME-5 lenient); any other reply is a failure.
@@ -61,6 +68,7 @@ def frame_blank_lines(context: CheckContext) -> None:
         name,
         b"\n" + blank + b"\n\r\nIAMAT %s %s %s\n" % (client, context.location(), context.now_time()),
         replies=1 + (3 * answers_to_two + 1) // 2,
+        half_close=half_close,
     )
     lines = reply.data.split(b"\n")
     if context.target.dialect.iamat.terminator == "none" and reply.data and lines[-1]:

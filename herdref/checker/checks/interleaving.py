@@ -29,8 +29,9 @@ _RADIUS: Final = b"10"
     "MUST",
     "two commands in one packet: two replies, in order",
     # It tells the two AT replies apart by their client IDs; a malformed AT line (AT-1,
-    # at-reply-format's) by the location and client time each carries (two locations).
-    requires=("dialect", "frame-half-close", "at-reply-format"),
+    # at-reply-format's) by the location and client time each carries (two locations). Sent
+    # in the herd's IAMAT framing, it does not need replies after a half-close (frame-half-close).
+    requires=("dialect", "at-reply-format"),
     reads_malformed_at=True,
 )
 def frame_pipelined(context: CheckContext) -> None:
@@ -51,7 +52,7 @@ def frame_pipelined(context: CheckContext) -> None:
     ]
     payload = b"".join(b"IAMAT %s %s %s\n" % (client, *report) for client, report in sent)
     first, second = (client for client, _ in sent)
-    reply = context.raw(name, payload, replies=2)
+    reply = context.raw(name, payload, replies=2, half_close=context.target.dialect.iamat.half_close)
     lines = reply.data.split(b"\n")
     ok = (
         len(lines) == 3

@@ -139,14 +139,21 @@ def frame_split_write(context: CheckContext) -> None:
 )
 def frame_lf_between_fields(context: CheckContext) -> None:
     """FRAME-1: "IAMAT <client>" LF "<location> <time>" LF is two lines, each with too few
-    fields: no AT reply. Sent with a half-close, so a herd that reads to EOF answers too."""
+    fields: no AT reply. Sent in the herd's IAMAT framing: with a half-close, so a herd that
+    reads to EOF answers too, unless the herd answers only on a connection kept open."""
     name = context.target.names[0]
     client = context.client_id("lf")
     report = (context.location(), context.now_time())
     payload = b"IAMAT %s\n%s %s\n" % (client, *report)
     # The two pieces' answers ('?' or nothing) come at once; a herd that keeps its side open
     # after answering one of them is waited for a moment, not a whole reply timeout.
-    reply = context.raw(name, payload, replies=2, timeout_s=min(_PIECES_WAIT_S, context.target.timeout_s))
+    reply = context.raw(
+        name,
+        payload,
+        replies=2,
+        timeout_s=min(_PIECES_WAIT_S, context.target.timeout_s),
+        half_close=context.target.dialect.iamat.half_close,
+    )
     lines = [line.rstrip(b"\r") for line in reply.data.split(b"\n") if line.strip()]
     if any(answered_report(context, line, [(client, report)]) == 0 for line in lines):
         raise CheckFailed(

@@ -253,6 +253,31 @@ def half_close_loses_replies(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def eof_loses_replies_blank_line_drops(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        half_closed = h.exchange("A", b"IAMAT lost " + LOCATION + b" " + now() + b"\n", t)
+        replies = []
+        for label, request in (
+            ("kept", b"IAMAT kept " + LOCATION + b" " + now() + b"\n"),
+            ("blank", b"\n \t\nIAMAT blank " + LOCATION + b" " + now() + b"\n"),
+        ):
+            with h.connect("A") as sock:  # kept open: the framing this herd answers in
+                t.sent("A", request)
+                sock.sendall(request)
+                replies.append(read_reply(sock, complete=line_done))
+                t.got("A", replies[-1].data)
+        kept_open, after_blank = replies
+        return t.evidence(
+            half_closed.data == b""
+            and kept_open.data.startswith(b"AT A ")
+            and not after_blank.data.startswith(b"AT "),
+            "a half-closed IAMAT gets nothing; kept open, it gets its AT line, but not after blank lines",
+        )
+
+
+@probe
 def half_close_cuts_whatsat(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h:
         h.start("A")
