@@ -27,6 +27,7 @@ from herdref.checker.ports import port_open
 from herdref.checker.side_by_side import ask_each
 from herdref.checker.socket_queues import port_queues
 from herdref.checker.target import CheckContext
+from herdref.model.judge import looks_like_at
 
 __all__ = ["judged_after", "require_all_up"]
 
@@ -186,20 +187,34 @@ def _herd_back(context: CheckContext) -> bool:
 
 
 def _dies_with(context: CheckContext, name: str, killer: str) -> bool:
-    """Whether ``name`` dies again when ``killer`` is killed and nothing is sent to anyone:
-    the whole herd brought back, ``killer`` killed, ``name`` watched for
-    :func:`_neighbour_death_window`. (The run's restore after the check brings both back.)"""
+    """Whether ``name`` dies again when ``killer`` is killed and nothing more is sent to
+    anyone: the whole herd brought back, one IAMAT answered by ``name`` (see below), ``killer``
+    killed, ``name`` watched for :func:`_neighbour_death_window`. (The run's restore after the
+    check brings both back.)"""
     launcher = context.target.launcher
     if launcher is None or not _herd_back(context):
+        return False
+    # A herd that floods over connections it opens per record and leaves open holds a link to
+    # ``killer`` only once it has flooded (a student herd stopped its event loop when such a
+    # connection dropped: with nothing sent, the death never came again). So ``name`` is sent
+    # one valid IAMAT first; it answers it and runs on, so a death after the kill is the kill's.
+    client = b"hv%s.aftermath.%d" % (context.target.run_id.encode(), context.target.next_serial())
+    answer = context.iamat(name, client, context.location(), context.now_time())
+    if not looks_like_at(answer.data) or not launcher.alive(name):
         return False
     _linked_to(context, killer)
     launcher.kill(killer)
     try:
         wait_until(lambda: not launcher.alive(name), deadline_s=_neighbour_death_window(context))
     except DeadlinePassed:
-        context.transcript.note(f"{name} outlived {killer}'s death when nothing else was sent to it")
+        context.transcript.note(
+            f"{name} outlived {killer}'s death when nothing was sent to it after an answered IAMAT"
+        )
         return False
-    context.transcript.note(f"{name} died again when only its neighbour {killer} was killed")
+    context.transcript.note(
+        f"{name} died again when only its neighbour {killer} was killed (nothing sent to it after "
+        "an answered IAMAT)"
+    )
     return True
 
 

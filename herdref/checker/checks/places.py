@@ -246,8 +246,11 @@ def places_radius_metres(context: CheckContext) -> None:
     written: list[str] = []
     for radius_km, metres in ((b"10", Decimal(10_000)), (b"0.5", Decimal(500))):
         if radius_km != b"10":
-            # A location of its own for each WHATSAT: a late request is told by its centre.
-            location = context.location()
+            # A location of its own for each WHATSAT: a late request is told by its centre. And
+            # a client of its own: whether a newer report replaces a record is newer-by-value's
+            # (a student herd kept each client's first report, and its requests were centred on
+            # that, as they should be for the record it held).
+            client, location = context.client_id(), context.location()
             if not looks_like_at(context.iamat(name, client, location, context.now_time()).data):
                 raise CheckUnsupported("the second IAMAT that WHATSAT needs got no AT line")
         fixture.reset()
@@ -288,7 +291,7 @@ def places_radius_metres(context: CheckContext) -> None:
             )
             continue
         written += _written_otherwise(found.own[0], location, metres)
-    elsewhere = _other_quadrants(context, name, client)
+    elsewhere = _other_quadrants(context, name)
     misplaced = context.target.knowledge.request_misplaced
     if elsewhere and misplaced is not None:
         # The same misplacing, named once (knowledge request_misplaced).
@@ -327,10 +330,11 @@ def _off_centre(location: bytes, stray: dict[str, object]) -> CheckFailed:
 _OTHER_SIGNS: Final = ((b"+", b"+"), (b"-", b"-"))
 
 
-def _other_quadrants(context: CheckContext, name: str, client: bytes) -> list[CheckFailed]:
+def _other_quadrants(context: CheckContext, name: str) -> list[CheckFailed]:
     """PLACES-2 for records stored north-east and south-west (a student herd sent
-    '+34.5+118.25' as '34.,+118.25'): each Places request must be centred on its record. A
-    WHATSAT answered without a request is not judged here (WHATSAT-5, whatsat-location-forms)."""
+    '+34.5+118.25' as '34.,+118.25'): each Places request must be centred on its record (each a
+    client of its own). A WHATSAT answered without a request is not judged here (WHATSAT-5,
+    whatsat-location-forms)."""
     fixture = context.target.fixture
     assert fixture is not None  # the caller has one
     failures: list[CheckFailed] = []
@@ -343,6 +347,7 @@ def _other_quadrants(context: CheckContext, name: str, client: bytes) -> list[Ch
             f"{abs(float(part)) + 0.00007:.5f}".encode() for part in location_degrees(context.location())
         )
         location = latitude_sign + latitude + longitude_sign + longitude
+        client = context.client_id()
         if not looks_like_at(context.iamat(name, client, location, context.now_time()).data):
             # Refusing a valid location is location-edges' business (LEX-5).
             context.transcript.note(f"{location.decode()} got no AT line: no Places request to judge for it")

@@ -328,6 +328,13 @@ def neighbour_death_stops_server(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def flood_connection_drop_stops_server(script: Path, directory: Path) -> Evidence:
+    # The same evidence as neighbour_death_stops_server's: a record flooded from A to B (here on
+    # a connection A leaves open), then B killed, and A gone.
+    return neighbour_death_stops_server(script, directory)
+
+
+@probe
 def split_reply(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h:
         h.start("A")
