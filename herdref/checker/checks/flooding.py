@@ -13,6 +13,7 @@ from herdref.checker.checks.helpers import (
     failure_as,
     need_launcher,
     neighbours_of,
+    only_error_lines,
     reachable_without,
     show,
 )
@@ -311,6 +312,17 @@ def flood_at_from_client(context: CheckContext) -> None:
     # A server ID outside the herd: some herds skip the server an AT line names when relaying.
     at_line = b"AT Elsewhere +0.250000000 %s %s %s" % (client, *report)
     reply = context.send(origin, b"AT  %s\t%s" % tuple(at_line[3:].split(b" ", 1)) + b"\n")
+    if reply.data and not only_error_lines(reply.data):
+        # Neither '?' nor nothing (FLOOD-6 lenient allows those to a herd with a format of its
+        # own) but words of the herd's own, an acknowledgement say: no reply of the protocol,
+        # which a client never gets in any profile (FRAME-6; a student herd's "received").
+        raise CheckFailed(
+            "a valid AT line from a client was answered with text that is no reply of the "
+            "protocol (the course allows '? <line>' or no reply to a line in a herd's own format)",
+            expected="no reply (or '? <line>')",
+            seen=show(reply.received),
+            clause="FRAME-6",
+        )
     if reply.data:
         raise CheckFailed(
             "a valid AT line from a client got a reply", expected="no reply", seen=show(reply.received)

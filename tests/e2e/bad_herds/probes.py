@@ -335,6 +335,17 @@ def flood_connection_drop_stops_server(script: Path, directory: Path) -> Evidenc
 
 
 @probe
+def at_line_acknowledged(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        reply = h.exchange("A", b"AT B +0.5 acked " + LOCATION + b" " + now() + b"\n", t)
+        return t.evidence(
+            b"received updated location" in reply.data, "an AT line from a client gets words of the herd's own"
+        )
+
+
+@probe
 def split_reply(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h:
         h.start("A")
