@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import re
+from fractions import Fraction
+from pathlib import Path
+
 import pytest
 
 from herdref.model import HerdModel, Snapshot, check_no_leakage
 from herdref.model.judge import (
+    LOCATION_TOLERANCE,
+    TIME_TOLERANCE,
     carried_fields,
     carried_report,
     carries_report_of,
@@ -250,3 +256,20 @@ def test_a_line_naming_the_answering_server_is_the_record_with_only_its_server_f
     seen: bytes, answering: str, names_itself: bool
 ) -> None:
     assert names_answering_server(seen, _STORED, answering) is names_itself
+
+
+def test_iamat_5s_lenient_tolerances_are_the_judges() -> None:
+    # SPEC IAMAT-5 states the precision of its lenient echo in numbers; the judge uses these.
+    spec = (Path(__file__).parents[2] / "SPEC.md").read_text()
+    clause = spec[spec.index("**IAMAT-5**") : spec.index("**IAMAT-6**")]
+    found = re.search(r"within (1e-\d+) degree and (1e-\d+) s", " ".join(clause.split()))
+    assert found is not None, clause
+    assert Fraction(found[1]) == LOCATION_TOLERANCE
+    assert Fraction(found[2]) == TIME_TOLERANCE
+
+
+def test_a_float_round_trip_of_the_echo_is_numerically_equal_and_an_exponent_is_not() -> None:
+    sent = (b"+34.068930-118.445127", b"1621464827.959498503")
+    assert echo_numerically_equal(sent, (b"+34.06893-118.445127", b"1621464827.9594986"))
+    assert not echo_numerically_equal(sent, (b"+34.06893-118.445127", b"1621464827.9594"))
+    assert not echo_numerically_equal(sent, (b"+3.406893e1-118.445127", b"1621464827.959498503"))
