@@ -259,9 +259,9 @@ def eof_loses_replies_blank_line_drops(script: Path, directory: Path) -> Evidenc
         t = Transcript()
         half_closed = h.exchange("A", b"IAMAT lost " + LOCATION + b" " + now() + b"\n", t)
         replies = []
-        for label, request in (
-            ("kept", b"IAMAT kept " + LOCATION + b" " + now() + b"\n"),
-            ("blank", b"\n \t\nIAMAT blank " + LOCATION + b" " + now() + b"\n"),
+        for request in (
+            b"IAMAT kept " + LOCATION + b" " + now() + b"\n",
+            b"\n \t\nIAMAT blank " + LOCATION + b" " + now() + b"\n",
         ):
             with h.connect("A") as sock:  # kept open: the framing this herd answers in
                 t.sent("A", request)
@@ -341,7 +341,8 @@ def at_line_acknowledged(script: Path, directory: Path) -> Evidence:
         t = Transcript()
         reply = h.exchange("A", b"AT B +0.5 acked " + LOCATION + b" " + now() + b"\n", t)
         return t.evidence(
-            b"received updated location" in reply.data, "an AT line from a client gets words of the herd's own"
+            b"received updated location" in reply.data,
+            "an AT line from a client gets words of the herd's own",
         )
 
 
