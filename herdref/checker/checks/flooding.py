@@ -26,7 +26,7 @@ from herdref.checker.checks.spreading import require_flood, require_spread
 from herdref.checker.deadline import DeadlinePassed, wait_until
 from herdref.checker.side_by_side import ask_each
 from herdref.checker.target import CheckContext, CheckUnsupported
-from herdref.model.judge import carried_report, split_at_fields
+from herdref.model.judge import carried_report, looks_like_at, split_at_fields
 
 # ---- flooding ------------------------------------------------------------------------------
 
@@ -313,15 +313,19 @@ def flood_at_from_client(context: CheckContext) -> None:
     at_line = b"AT Elsewhere +0.250000000 %s %s %s" % (client, *report)
     reply = context.send(origin, b"AT  %s\t%s" % tuple(at_line[3:].split(b" ", 1)) + b"\n")
     if reply.data and not only_error_lines(reply.data):
-        # Neither '?' nor nothing (FLOOD-6 lenient allows those to a herd with a format of its
-        # own) but words of the herd's own, an acknowledgement say: no reply of the protocol,
-        # which a client never gets in any profile (FRAME-6; a student herd's "received").
+        # Neither '?' nor nothing, which FLOOD-6 lenient allows a herd with a format of its own:
+        # an AT line back (a flood answered, FLOOD-6's core "sends no reply"), or words of the
+        # herd's own, an acknowledgement say, which no profile lets reach a client (FRAME-6).
+        # Student herds did both: an echo of the line, and "... received updated location".
+        echoed = looks_like_at(reply.data)
         raise CheckFailed(
-            "a valid AT line from a client was answered with text that is no reply of the "
-            "protocol (the course allows '? <line>' or no reply to a line in a herd's own format)",
+            "a valid AT line from a client was answered with "
+            + ("an AT line: a flood gets no reply" if echoed else "text that is no reply of the protocol")
+            + " (the course allows '? <line>' or no reply to a line in a herd's own format)",
             expected="no reply (or '? <line>')",
             seen=show(reply.received),
-            clause="FRAME-6",
+            clause="FLOOD-6" if echoed else "FRAME-6",
+            strict_part=False,
         )
     if reply.data:
         raise CheckFailed(

@@ -15,7 +15,7 @@ from herdref.checker.checks.at_lines import (
     wait_for_report,
 )
 from herdref.checker.checks.helpers import named_together, neighbours_of, show
-from herdref.checker.checks.nanosecond import one_nanosecond_newer
+from herdref.checker.checks.nanosecond import once_quiet, one_nanosecond_newer
 from herdref.checker.checks.put_back import Pair, raise_if_put_back, raise_if_taken, raise_if_taken_at
 from herdref.checker.checks.registry import CheckFailed, check
 from herdref.checker.checks.stale_reports import STALE_AGE_S, kept_report, raise_if_stored_diff_reused
@@ -330,7 +330,7 @@ def _crossing_neighbours(context: CheckContext, pair: Pair, older: bytes) -> Non
         # read by the report its line carries.
         _crossing_at_neighbours(context, name, neighbours, client, list(pair.reports))
         return
-    arrived = context.wait_for_line(neighbours, client, second)
+    arrived = once_quiet(context, name, neighbours, client, second)
     raise_if_put_back(context, pair, since=since)
     kept = {
         neighbour: got
@@ -347,7 +347,7 @@ def _crossing_neighbours(context: CheckContext, pair: Pair, older: bytes) -> Non
     # gets no updates at all (flood-newest-wins names that, FLOOD-1).
     third_time = _third_time(older)
     third = _accepted(context, name, client, context.location(), third_time)
-    took_third = context.wait_for_line(list(kept), client, third)
+    took_third = once_quiet(context, name, list(kept), client, third)
     for neighbour, got in kept.items():
         if took_third.get(neighbour) == third:
             # Holding the first does not say it refused the second: a flood of the first that

@@ -347,6 +347,16 @@ def at_line_acknowledged(script: Path, directory: Path) -> Evidence:
 
 
 @probe
+def at_line_echoed(script: Path, directory: Path) -> Evidence:
+    with herd(script, directory) as h:
+        h.start("A")
+        t = Transcript()
+        line = b"AT B +0.5 echoed " + LOCATION + b" " + now()
+        reply = h.exchange("A", line + b"\n", t)
+        return t.evidence(reply.data.startswith(line), "an AT line from a client gets itself back")
+
+
+@probe
 def split_reply(script: Path, directory: Path) -> Evidence:
     with herd(script, directory) as h:
         h.start("A")
