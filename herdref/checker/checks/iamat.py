@@ -12,10 +12,9 @@ from herdref.checker.checks.at_lines import (
     echoed,
     held_time,
     is_malformed,
-    wait_for_report,
 )
 from herdref.checker.checks.helpers import named_together, neighbours_of, show
-from herdref.checker.checks.nanosecond import once_quiet, one_nanosecond_newer
+from herdref.checker.checks.nanosecond import once_quiet, once_quiet_report, one_nanosecond_newer
 from herdref.checker.checks.put_back import Pair, raise_if_put_back, raise_if_taken, raise_if_taken_at
 from herdref.checker.checks.registry import CheckFailed, check
 from herdref.checker.checks.stale_reports import STALE_AGE_S, kept_report, raise_if_stored_diff_reused
@@ -377,7 +376,9 @@ def _crossing_at_neighbours(
     older, newer = reports[0][1], reports[1][1]
     kept = [
         neighbour
-        for neighbour, index in wait_for_report(context, neighbours, client, reports, 1).items()
+        for neighbour, index in once_quiet_report(
+            context, name, neighbours, client, reports, wanted=1
+        ).items()
         if index == 0
     ]
     held = {neighbour: context.stored_line(neighbour, client, silence_is_none=True) for neighbour in kept}
@@ -387,7 +388,7 @@ def _crossing_at_neighbours(
         return
     third = (context.location(), _third_time(older))
     _accepted(context, name, client, *third)
-    took_third = wait_for_report(context, kept, client, [*reports, third], 2)
+    took_third = once_quiet_report(context, name, kept, client, [*reports, third], wanted=2)
     for neighbour in kept:
         if took_third[neighbour] == 2:
             raise CheckFailed(

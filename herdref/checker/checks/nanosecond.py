@@ -23,7 +23,7 @@ import contextlib
 import time
 from typing import Final
 
-from herdref.checker.checks.at_lines import is_malformed, wait_for_report
+from herdref.checker.checks.at_lines import is_malformed
 from herdref.checker.checks.helpers import show
 from herdref.checker.checks.put_back import Pair, raise_if_put_back, raise_if_taken, raise_if_taken_at
 from herdref.checker.deadline import DeadlinePassed, wait_until
@@ -101,11 +101,7 @@ def once_quiet(
     client's first record only never takes any update: waiting the whole propagation time for
     each (four waits in newer-by-value) cost student herds 16-20 s of their run's budget and left
     14 later checks unjudged, for findings that flood-newest-wins makes anyway."""
-    after = context.client_id("ns-after")
-    report = (context.location(), context.now_time())
-    reply = context.iamat(name, after, *report)
-    if looks_like_at(reply.data):
-        context.wait_for_line(neighbours, after, reply.data.partition(b"\n")[0], any_record=True)
+    _flood_after(context, name, neighbours)
     seen: dict[str, bytes | None] = {}
 
     def all_took_it() -> bool:
@@ -117,6 +113,42 @@ def once_quiet(
     with contextlib.suppress(DeadlinePassed):
         wait_until(all_took_it, deadline_s=_GRACE_S)
     return seen
+
+
+def once_quiet_report(
+    context: CheckContext,
+    name: str,
+    neighbours: list[str],
+    client: bytes,
+    reports: list[tuple[bytes, bytes]],
+    *,
+    wanted: int,
+) -> dict[str, int | None]:
+    """:func:`once_quiet` where the AT replies are malformed (AT-1): which of ``reports`` each
+    of ``neighbours`` holds (by the report its line carries), once a flood sent after
+    ``reports[wanted]`` has had its chance to arrive; None where no line shows one."""
+    _flood_after(context, name, neighbours)
+    held: dict[str, int | None] = dict.fromkeys(neighbours)
+
+    def all_took_it() -> bool:
+        for neighbour, index in held.items():
+            if index != wanted:
+                line = context.stored_line(neighbour, client, silence_is_none=True)
+                held[neighbour] = None if line is None else carried_report(line, reports)
+        return all(index == wanted for index in held.values())
+
+    with contextlib.suppress(DeadlinePassed):
+        wait_until(all_took_it, deadline_s=_GRACE_S)
+    return held
+
+
+def _flood_after(context: CheckContext, name: str, neighbours: list[str]) -> None:
+    """A new client's report at ``name``, waited for until ``neighbours`` hold it: a record
+    ``name`` flooded before it has had its chance to reach them by the same links."""
+    after = context.client_id("ns-after")
+    reply = context.iamat(name, after, context.location(), context.now_time())
+    if looks_like_at(reply.data):
+        context.wait_for_line(neighbours, after, reply.data.partition(b"\n")[0], any_record=True)
 
 
 def one_nanosecond_newer(context: CheckContext, name: str) -> None:
@@ -203,7 +235,7 @@ def one_nanosecond_newer(context: CheckContext, name: str) -> None:
     if malformed:
         # The AT replies are malformed (AT-1, at-reply-format's): a wait for the line cannot
         # end, so each neighbour's record is read by the report its line carries.
-        wait_for_report(context, neighbours, client, reports, 1)
+        once_quiet_report(context, name, neighbours, client, reports, wanted=1)
         arrived = {
             neighbour: context.stored_line(neighbour, client, silence_is_none=True)
             for neighbour in neighbours
@@ -237,7 +269,9 @@ def one_nanosecond_newer(context: CheckContext, name: str) -> None:
     third_time = b"%d.%s" % (int(whole) + 1, fraction)
     third = context.iamat(name, client, THIRD_LOCATION, third_time).data.partition(b"\n")[0]
     if malformed:
-        indices = wait_for_report(context, list(kept), client, [*reports, (THIRD_LOCATION, third_time)], 2)
+        indices = once_quiet_report(
+            context, name, list(kept), client, [*reports, (THIRD_LOCATION, third_time)], wanted=2
+        )
         took_third: dict[str, bytes | None] = {n: third for n, index in indices.items() if index == 2}
     else:
         took_third = once_quiet(context, name, list(kept), client, third)
