@@ -2,9 +2,9 @@
 or hung during it, and why.
 
 * A server that died fails the check (ERR-4: the server never dies, whatever it is sent); one
-  that exited right after the check killed a neighbour of it, and dies again when only that
-  neighbour is killed and nothing is sent, died of that death (LINK-4: a server keeps working
-  when a neighbour goes down).
+  that exited right after the check killed a neighbour of it, and dies again when, after one
+  IAMAT it answered, only that neighbour is killed, died of that death (LINK-4: a server keeps
+  working when a neighbour goes down).
 * A server that met silence and then answers no valid IAMAT has hung (ERR-4); it is killed so
   that the checks after this one judge a herd that answers.
 * A server that died after the check sent it a WHATSAT, in a herd known to exit on a WHATSAT
@@ -58,7 +58,7 @@ def judged_after(context: CheckContext, check_name: str, error: BaseException | 
 def require_all_up(context: CheckContext, kills_before: int, before: Mapping[str, ServerProcess]) -> None:
     """The server never dies: every server that is meant to run still listens. One that
     exited soon after the check killed a neighbour of it (the launcher's kills from
-    ``kills_before`` on), with nothing sent to it meanwhile, died of that death (LINK-4; a
+    ``kills_before`` on), and again in :func:`_dies_with`'s test, died of that death (LINK-4; a
     student herd stopped its event loop when a link to a killed neighbour dropped), and so did
     the servers that died with it (their neighbour's death took them down in turn). A server
     whose process of ``before`` (as the check began) died by itself counts too, though the
@@ -125,7 +125,7 @@ def require_all_up(context: CheckContext, kills_before: int, before: Mapping[str
         clause="LINK-4",
         seen=f"process exited; output: {launcher.output_tail(name, limit=600)!r}",
         blocks_dependents=False,
-        # Seen twice: in the check, and again with nothing sent (_dies_with), unless the run
+        # Seen twice: in the check, and again in _dies_with's test, unless the run
         # already knew it (then it is BLOCKED above).
         reproduced=True,
     )
@@ -198,8 +198,11 @@ def _dies_with(context: CheckContext, name: str, killer: str) -> bool:
     # ``killer`` only once it has flooded (a student herd stopped its event loop when such a
     # connection dropped: with nothing sent, the death never came again). So ``name`` is sent
     # one valid IAMAT first; it answers it and runs on, so a death after the kill is the kill's.
-    client = b"hv%s.aftermath.%d" % (context.target.run_id.encode(), context.target.next_serial())
-    answer = context.iamat(name, client, context.location(), context.now_time())
+    # Outside the check's budget, as the other aftermath probes: a check that spent its budget
+    # (a cascade of deaths does) must still have its death judged, not end in BudgetSpent.
+    probe = CheckContext(context.target, f"{context.check_name}.flooded", budgeted=False)
+    answer = probe.iamat(name, probe.client_id("flooded"), probe.location(), probe.now_time())
+    context.transcript.entries.extend(probe.transcript.entries)
     if not looks_like_at(answer.data) or not launcher.alive(name):
         return False
     _linked_to(context, killer)

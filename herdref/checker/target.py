@@ -292,9 +292,10 @@ class CheckContext:
         replies: int = 1,
         half_close: bool = True,
     ) -> Exchange:
-        """Half-close (unless told not to), whatever the herd's framing, and read in its dialect
-        (for the framing checks, which need EOF to end a line); from a server that keeps its side
-        open, until ``replies`` one-line replies are in."""
+        """Send ``payload`` as it is and read the replies in the herd's dialect: half-closed (the
+        framing checks that need EOF to end a line) unless ``half_close`` is false (a check that
+        talks in a herd's kept-open framing); from a server that keeps its side open, until
+        ``replies`` one-line replies are in."""
         return self._exchange(
             name,
             payload,

@@ -16,7 +16,8 @@ from herdref.model.judge import looks_like_at
 from herdref.protocol import WHITESPACE
 
 #: How long a connection that carries only blank lines is watched for a reply: a herd that
-#: keeps its side open after the half-close (FRAME-4 lenient) is judged in this time.
+#: keeps its side open (after the half-close, FRAME-4 lenient, or on a connection the check
+#: keeps open) is judged in this time.
 _BLANK_ONLY_WAIT_S: Final = 1.0
 
 
@@ -70,6 +71,17 @@ def frame_blank_lines(context: CheckContext) -> None:
         replies=1 + (3 * answers_to_two + 1) // 2,
         half_close=half_close,
     )
+    if not half_close and not reply.closed and reply.data and only_error_lines(reply.data):
+        # Kept open, the read ended at as many replies as the blank lines were expected to get,
+        # all of them '?': the third blank line (a lone CR) got one the first two did not, and
+        # the AT reply may be behind it. Asked again, read for as many as there can be.
+        client = context.client_id()
+        reply = context.raw(
+            name,
+            b"\n" + blank + b"\n\r\nIAMAT %s %s %s\n" % (client, context.location(), context.now_time()),
+            replies=4,
+            half_close=False,
+        )
     lines = reply.data.split(b"\n")
     if context.target.dialect.iamat.terminator == "none" and reply.data and lines[-1]:
         # The herd's replies end in nothing (AT-1 lenient, at-reply-format's business): the

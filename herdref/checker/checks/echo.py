@@ -61,7 +61,6 @@ def location_edges(context: CheckContext) -> None:
             )
 
 
-# IAMAT-5's lenient alternative ("numerically equal") binds in every profile.
 def _past_second() -> int:
     """A whole second before now: a client time with any fraction after it is in the past, so the
     echo checks do not meet a herd's handling of a client clock ahead of its own (a negative time
@@ -69,6 +68,7 @@ def _past_second() -> int:
     return int(time.time()) - 1
 
 
+# IAMAT-5's lenient alternative ("numerically equal") binds in every profile.
 @check(
     "echo-numeric",
     "IAMAT-5",

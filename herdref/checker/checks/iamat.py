@@ -12,6 +12,7 @@ from herdref.checker.checks.at_lines import (
     echoed,
     held_time,
     is_malformed,
+    wait_for_report,
 )
 from herdref.checker.checks.helpers import named_together, neighbours_of, show
 from herdref.checker.checks.nanosecond import once_quiet, once_quiet_report, one_nanosecond_newer
@@ -329,7 +330,10 @@ def _crossing_neighbours(context: CheckContext, pair: Pair, older: bytes) -> Non
         # read by the report its line carries.
         _crossing_at_neighbours(context, name, neighbours, client, list(pair.reports))
         return
-    arrived = once_quiet(context, name, neighbours, client, second)
+    # The whole propagation time (a wait that ends once every neighbour holds the second): a
+    # neighbour still holding the first after it is failed below, in every profile, so the
+    # shorter wait of once_quiet (the third report's, which can only spare a FAIL) is not enough.
+    arrived = context.wait_for_line(neighbours, client, second)
     raise_if_put_back(context, pair, since=since)
     kept = {
         neighbour: got
@@ -376,9 +380,7 @@ def _crossing_at_neighbours(
     older, newer = reports[0][1], reports[1][1]
     kept = [
         neighbour
-        for neighbour, index in once_quiet_report(
-            context, name, neighbours, client, reports, wanted=1
-        ).items()
+        for neighbour, index in wait_for_report(context, neighbours, client, reports, 1).items()
         if index == 0
     ]
     held = {neighbour: context.stored_line(neighbour, client, silence_is_none=True) for neighbour in kept}

@@ -30,23 +30,28 @@ from herdref.checker.deadline import DeadlinePassed, wait_until
 from herdref.checker.target import CheckContext, CheckFailed
 from herdref.model.judge import carried_fields, carried_report, location_close, looks_like_at, split_at_fields
 
-__all__ = ["one_nanosecond_newer"]
+__all__ = ["nanosecond_pair", "once_quiet", "once_quiet_report", "one_nanosecond_newer"]
 
 #: The two reports' locations: a whole degree apart, so that a float re-print cannot blur them.
 FIRST_LOCATION: Final = b"+34.068930-118.445127"
 SECOND_LOCATION: Final = b"+35.068930-119.445127"
 THIRD_LOCATION: Final = b"+36.068930-120.445127"
-#: How long the pair's second report may still take to reach a neighbour once a record reported
-#: after it has reached every neighbour (floods on connections of their own may overtake).
+#: How long a report (the pair's second, or the third) may still take to reach a neighbour once a
+#: record reported after it has reached every neighbour (floods on connections of their own may
+#: overtake).
 _GRACE_S: Final = 1.0
+#: How far in the past nanosecond_pair's times are (see there).
+_PAIR_AGE_NS: Final = 2_000_000_000
 
 
 def nanosecond_pair() -> tuple[bytes, bytes]:
-    """Two client times of the handout's form, now and 1 ns later (19 significant digits), that
-    are the same binary float: a herd that compares times as floats takes them for equal. (Near
-    2**31 s binary floats are some 240 ns apart, so one pair in 240 straddles a rounding
-    boundary; such a herd then passed, in a fresh-clone run. The pair 1 ns earlier does not.)"""
-    whole, nanoseconds = divmod(time.time_ns(), 1_000_000_000)
+    """Two client times of the handout's form, two seconds ago and 1 ns later (19 significant
+    digits), that are the same binary float: a herd that compares times as floats takes them
+    for equal. (Near 2**31 s binary floats are some 240 ns apart, so one pair in 240 straddles a
+    rounding boundary; such a herd then passed, in a fresh-clone run. The pair 1 ns earlier does
+    not.) In the past, so that newer-by-value's third report, a second later, is too: a herd
+    that fails on a client clock ahead of its own is iamat-any-time's (IAMAT-6), not named again."""
+    whole, nanoseconds = divmod(time.time_ns() - _PAIR_AGE_NS, 1_000_000_000)
     nanoseconds = min(nanoseconds, 999_999_998)
     pair = f"{whole}.{nanoseconds:09d}", f"{whole}.{nanoseconds + 1:09d}"
     if float(pair[0]) != float(pair[1]):

@@ -329,9 +329,31 @@ def neighbour_death_stops_server(script: Path, directory: Path) -> Evidence:
 
 @probe
 def flood_connection_drop_stops_server(script: Path, directory: Path) -> Evidence:
-    # The same evidence as neighbour_death_stops_server's: a record flooded from A to B (here on
-    # a connection A leaves open), then B killed, and A gone.
-    return neighbour_death_stops_server(script, directory)
+    # Unlike neighbour_death_stops_server (a persistent link): A outlives B's death while it has
+    # flooded nothing to B, and dies of it once it holds the connection a flood left open.
+    with herd(script, directory) as h:
+        h.start("A", "B")
+        t = Transcript()
+        h.signal("B", signal.SIGKILL)
+        h.processes["B"].wait(timeout=QUIET_S)  # reaped before B is started again
+        t.append("B killed (SIGKILL) before any record was flooded to it")
+        process = h.processes["A"]
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=QUIET_S)
+        outlived = process.poll() is None
+        t.append(f"A's process: {'running' if outlived else f'exit status {process.poll()!r}'}")
+        h.start("B")
+        control = h.iamat("A", b"flooded", LOCATION, now(), t)
+        h.wait_record("B", b"flooded", t, expect=control)
+        h.signal("B", signal.SIGKILL)
+        t.append("B killed (SIGKILL) after A flooded it a record")
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=QUIET_S)
+        t.append(f"A's process: exit status {process.poll()!r}")
+        return t.evidence(
+            outlived and process.poll() is not None,
+            "A outlives B's death with nothing flooded, and dies of it once it has flooded B a record",
+        )
 
 
 @probe
