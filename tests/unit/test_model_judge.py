@@ -12,11 +12,14 @@ from herdref.model import HerdModel, Snapshot, check_no_leakage
 from herdref.model.judge import (
     LOCATION_TOLERANCE,
     TIME_TOLERANCE,
+    at_client_time,
     carried_fields,
     carried_report,
     carries_report_of,
     echo_numerically_equal,
     error_copy,
+    held_final,
+    holds_report_or_newer,
     is_error_reply_for,
     is_strict_time_diff,
     looks_like_at,
@@ -273,3 +276,33 @@ def test_a_float_round_trip_of_the_echo_is_numerically_equal_and_an_exponent_is_
     assert echo_numerically_equal(sent, (b"+34.06893-118.445127", b"1621464827.9594986"))
     assert not echo_numerically_equal(sent, (b"+34.06893-118.445127", b"1621464827.9594"))
     assert not echo_numerically_equal(sent, (b"+3.406893e1-118.445127", b"1621464827.959498503"))
+    # The boundaries themselves: 1e-6 s and 1e-5 degree off are equal, a little more is not.
+    assert echo_numerically_equal(sent, (b"+34.068930-118.445127", b"1621464827.959499503"))
+    assert not echo_numerically_equal(sent, (b"+34.068930-118.445127", b"1621464827.959499603"))
+    assert echo_numerically_equal(sent, (b"+34.068940-118.445127", b"1621464827.959498503"))
+    assert not echo_numerically_equal(sent, (b"+34.068941-118.445127", b"1621464827.959498503"))
+
+
+def test_an_at_lines_client_time_is_read_whatever_white_space_sits_between_its_fields() -> None:
+    assert at_client_time(LINE) == b"1621464827.959498503"
+    assert at_client_time(LINE.replace(b" ", b"  \t") + b" ") == b"1621464827.959498503"
+    assert at_client_time(b"AT Clark +0.26 kiwi") is None
+
+
+def test_a_held_line_is_final_with_the_client_time_sent_or_one_cut_short_in_its_fraction() -> None:
+    sent = b"1621464827.959498503"
+    assert held_final(LINE, sent)
+    assert held_final(LINE.replace(sent, b"1621464827.9594"), sent)  # read before its end
+    # A whole number may be an older record, not a cut: not final.
+    assert not held_final(LINE.replace(sent, b"1621464827"), sent)
+    assert not held_final(LINE.replace(sent, b"1621464828.5"), sent)
+
+
+def test_a_server_holds_the_report_sent_or_a_newer_record_never_an_older_one() -> None:
+    location, sent = b"+34.068930-118.445127", b"1621464827.959498503"
+    assert holds_report_or_newer(LINE, location, sent)
+    newer = LINE.replace(b"+34.068930-118.445127", b"+35-119").replace(sent, b"1621464900")
+    assert holds_report_or_newer(newer, location, sent)  # the report was stale there
+    older = newer.replace(b"1621464900", b"1621464800")
+    assert not holds_report_or_newer(older, location, sent)
+    assert not holds_report_or_newer(None, location, sent)
