@@ -296,12 +296,15 @@ def wait_for_report(
     client: bytes,
     reports: Sequence[tuple[bytes, bytes]],
     wanted: int,
+    *,
+    wait_s: float | None = None,
 ) -> dict[str, int | None]:
-    """Wait (the propagation time) until every server of ``names`` answers a WHATSAT for
-    ``client`` with a line that carries ``reports[wanted]`` (its location and client time, by
-    :func:`herdref.model.judge.carried_report`, whatever the line's shape): which of ``reports``
-    each holds at the end, None where no AT line shows one. The wait of a check that compares
-    records by the report they carry, where the AT replies are malformed (AT-1)."""
+    """Wait (``wait_s``, the propagation time unless given) until every server of ``names``
+    answers a WHATSAT for ``client`` with a line that carries ``reports[wanted]`` (its location
+    and client time, by :func:`herdref.model.judge.carried_report`, whatever the line's shape):
+    which of ``reports`` each holds at the end, None where no AT line shows one. The wait of a
+    check that compares records by the report they carry, where the AT replies are malformed
+    (AT-1)."""
     held: dict[str, int | None] = dict.fromkeys(names)
 
     def settled() -> bool:
@@ -317,7 +320,7 @@ def wait_for_report(
         context.transcript.note(f"one look, no wait for the record to spread: {known}")
         settled()
         return held
-    wanted_s = context.target.propagation_s
+    wanted_s = context.target.propagation_s if wait_s is None else wait_s
     allowed = context.remaining(wanted_s)
     try:
         wait_until(settled, deadline_s=allowed)

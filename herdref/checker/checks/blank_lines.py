@@ -11,6 +11,7 @@ from typing import Final
 
 from herdref.checker.checks.helpers import alive_after, only_error_lines, show
 from herdref.checker.checks.registry import CheckFailed, check
+from herdref.checker.client import Exchange
 from herdref.checker.target import CheckContext, CheckUnsupported
 from herdref.model.judge import looks_like_at
 from herdref.protocol import WHITESPACE
@@ -65,23 +66,18 @@ def frame_blank_lines(context: CheckContext) -> None:
     # as many replies as the two blank lines above got for three (a herd that answers them and
     # writes the AT line later, after its floods, must not be read as giving only '? ').
     answers_to_two = sum(1 for line in only_blank.data.split(b"\n") if line.strip())
-    reply = context.raw(
-        name,
-        b"\n" + blank + b"\n\r\nIAMAT %s %s %s\n" % (client, context.location(), context.now_time()),
-        replies=1 + (3 * answers_to_two + 1) // 2,
-        half_close=half_close,
-    )
+
+    def blank_lines_then_iamat(client: bytes, replies: int) -> Exchange:
+        payload = b"\n" + blank + b"\n\r\nIAMAT %s %s %s\n" % (client, context.location(), context.now_time())
+        return context.raw(name, payload, replies=replies, half_close=half_close)
+
+    reply = blank_lines_then_iamat(client, 1 + (3 * answers_to_two + 1) // 2)
     if not half_close and not reply.closed and reply.data and only_error_lines(reply.data):
         # Kept open, the read ended at as many replies as the blank lines were expected to get,
         # all of them '?': the third blank line (a lone CR) got one the first two did not, and
         # the AT reply may be behind it. Asked again, read for as many as there can be.
         client = context.client_id()
-        reply = context.raw(
-            name,
-            b"\n" + blank + b"\n\r\nIAMAT %s %s %s\n" % (client, context.location(), context.now_time()),
-            replies=4,
-            half_close=False,
-        )
+        reply = blank_lines_then_iamat(client, 4)
     lines = reply.data.split(b"\n")
     if context.target.dialect.iamat.terminator == "none" and reply.data and lines[-1]:
         # The herd's replies end in nothing (AT-1 lenient, at-reply-format's business): the

@@ -23,7 +23,7 @@ import contextlib
 import time
 from typing import Final
 
-from herdref.checker.checks.at_lines import is_malformed
+from herdref.checker.checks.at_lines import is_malformed, wait_for_report
 from herdref.checker.checks.helpers import show
 from herdref.checker.checks.put_back import Pair, raise_if_put_back, raise_if_taken, raise_if_taken_at
 from herdref.checker.deadline import DeadlinePassed, wait_until
@@ -133,18 +133,7 @@ def once_quiet_report(
     of ``neighbours`` holds (by the report its line carries), once a flood sent after
     ``reports[wanted]`` has had its chance to arrive; None where no line shows one."""
     _flood_after(context, name, neighbours)
-    held: dict[str, int | None] = dict.fromkeys(neighbours)
-
-    def all_took_it() -> bool:
-        for neighbour, index in held.items():
-            if index != wanted:
-                line = context.stored_line(neighbour, client, silence_is_none=True)
-                held[neighbour] = None if line is None else carried_report(line, reports)
-        return all(index == wanted for index in held.values())
-
-    with contextlib.suppress(DeadlinePassed):
-        wait_until(all_took_it, deadline_s=_GRACE_S)
-    return held
+    return wait_for_report(context, neighbours, client, reports, wanted, wait_s=_GRACE_S)
 
 
 def _flood_after(context: CheckContext, name: str, neighbours: list[str]) -> None:
